@@ -1,0 +1,16 @@
+"""lmctl's command line: a thin layer over the library.
+
+Each command module registers on ``app`` when imported; heavy imports stay inside the command
+functions so that ``lmctl --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+from lmctl.cli.app import app
+
+# Command modules (each registers its commands on ``app``); keep one import per line.
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

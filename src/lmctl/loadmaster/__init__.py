@@ -1,0 +1,1 @@
+"""The typed LoadMaster client: both API dialects behind one interface."""

@@ -1,0 +1,280 @@
+"""Typed models of what a LoadMaster holds: virtual services, real servers, statistics.
+
+Replies are normalised here, once: ``Y``/``N``, ``1``/``0`` and JSON booleans become ``bool``;
+numbers become ``int``; ``VSPort`` stays a string (it can be ``*``); an absent ``Persist`` or an
+explicit ``none`` becomes ``None``; unknown elements are ignored and missing ones defaulted.
+Field aliases are the appliance's own element names, so the same names serve reading a reply
+and writing a ``addvs``/``modvs`` parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+Protocol = Literal["tcp", "udp"]
+Scheduling = Literal["rr", "wrr", "lc", "wlc", "fixed", "adaptive", "sh"]
+SCHEDULING_METHODS: tuple[str, ...] = ("rr", "wrr", "lc", "wlc", "fixed", "adaptive", "sh")
+
+
+def parse_flag(value: Any) -> bool:
+    """A LoadMaster flag as bool: ``Y``/``N`` (v1), booleans (v2), ``1``/``0`` (``stats``)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"y", "yes", "1", "true", "on"}:
+        return True
+    if text in {"n", "no", "0", "false", "off", ""}:
+        return False
+    raise ValueError(f"not a LoadMaster flag: {value!r}")
+
+
+def parse_optional_text(value: Any) -> str | None:
+    """Empty text and the appliance's ``none`` mean unset."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return None if text == "" or text.lower() == "none" else text
+
+
+def parse_port(value: Any) -> str:
+    """A VS port as text: ``443``, or ``*`` for a wildcard VS."""
+    return str(value).strip()
+
+
+def parse_int(value: Any) -> int:
+    """An integer field, tolerating the empty text some firmware sends for zero."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    return int(text) if text else 0
+
+
+Flag = Annotated[bool, BeforeValidator(parse_flag)]
+OptionalText = Annotated[str | None, BeforeValidator(parse_optional_text)]
+PortText = Annotated[str, BeforeValidator(parse_port)]
+Int = Annotated[int, BeforeValidator(parse_int)]
+
+
+class _WireModel(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+
+class VirtualServiceKey(BaseModel):
+    """How lmctl identifies a virtual service: address, port and protocol (never the Index)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    address: str
+    port: str
+    protocol: Protocol = "tcp"
+
+    def __str__(self) -> str:
+        return f"{self.address}:{self.port}/{self.protocol}"
+
+    def params(self) -> dict[str, str]:
+        """The ``vs``/``port``/``prot`` parameters that name this VS in an API call."""
+        return {"vs": self.address, "port": self.port, "prot": self.protocol}
+
+
+class VirtualServiceSettings(_WireModel):
+    """Every virtual-service setting that lmctl manages, and nothing else.
+
+    Plan compares only these fields; apply writes them with their aliases as parameter names.
+    """
+
+    nickname: OptionalText = Field(None, alias="NickName")
+    enable: Flag = Field(True, alias="Enable")
+    vs_type: str = Field("gen", alias="VStype")
+    schedule: str = Field("rr", alias="Schedule")
+    persist: OptionalText = Field(None, alias="Persist")
+    persist_timeout: Int = Field(0, alias="PersistTimeout")
+    idle_time: Int = Field(0, alias="Idletime")
+    check_type: str = Field("tcp", alias="CheckType")
+    check_url: OptionalText = Field(None, alias="CheckUrl")
+    check_port: Int = Field(0, alias="CheckPort")
+    extra_ports: OptionalText = Field(None, alias="ExtraPorts")
+    transparent: Flag = Field(False, alias="Transparent")
+    subnet_originating: Flag = Field(True, alias="SubnetOriginating")
+    error_code: Int = Field(0, alias="ErrorCode")
+    error_url: OptionalText = Field(None, alias="ErrorUrl")
+
+
+MANAGED_VS_FIELDS: tuple[str, ...] = tuple(VirtualServiceSettings.model_fields)
+
+
+def wire_name(field: str) -> str:
+    """The appliance's element/parameter name of a managed VS field (``idle_time`` → ``Idletime``)."""
+    alias = VirtualServiceSettings.model_fields[field].alias
+    assert alias is not None
+    return alias
+
+
+def wire_value(value: object) -> str:
+    """A setting as the appliance takes it in a parameter: flags ``Y``/``N``, unset as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    return str(value)
+
+
+def settings_params(
+    settings: VirtualServiceSettings, fields: Iterable[str] | None = None
+) -> dict[str, str]:
+    """The ``addvs``/``modvs`` parameters that write ``fields`` (default: all managed fields).
+
+    An unset persistence is written as ``none``: an empty ``Persist`` is not understood as off.
+    """
+    params: dict[str, str] = {}
+    for field in MANAGED_VS_FIELDS if fields is None else fields:
+        value = getattr(settings, field)
+        if field == "persist" and value is None:
+            params[wire_name(field)] = "none"
+        else:
+            params[wire_name(field)] = wire_value(value)
+    return params
+
+
+class RealServer(_WireModel):
+    """A real server inside one virtual service, as the appliance reports it."""
+
+    status: str = Field("Down", alias="Status")
+    vs_index: Int = Field(0, alias="VSIndex")
+    rs_index: Int = Field(0, alias="RsIndex")
+    address: str = Field(alias="Addr")
+    port: Int = Field(alias="Port")
+    dns_name: OptionalText = Field(None, alias="DnsName")
+    forward: str = Field("nat", alias="Forward")
+    weight: Int = Field(1000, alias="Weight")
+    limit: Int = Field(0, alias="Limit")
+    enable: Flag = Field(True, alias="Enable")
+    critical: Flag = Field(False, alias="Critical")
+
+    @property
+    def is_up(self) -> bool:
+        """True when the appliance's health check currently passes."""
+        return self.status.lower() == "up"
+
+
+class SubVirtualServiceRow(_WireModel):
+    """A SubVS as its parent lists it: a pointer (``VSIndex``) to the SubVS's own VS entry."""
+
+    status: str = Field("Down", alias="Status")
+    vs_index: Int = Field(alias="VSIndex")
+    rs_index: Int = Field(0, alias="RsIndex")
+    name: OptionalText = Field(None, alias="Name")
+    forward: str = Field("nat", alias="Forward")
+    weight: Int = Field(1000, alias="Weight")
+    limit: Int = Field(0, alias="Limit")
+    enable: Flag = Field(True, alias="Enable")
+    critical: Flag = Field(False, alias="Critical")
+
+
+class VirtualService(VirtualServiceSettings):
+    """A virtual service as the appliance reports it: managed settings plus live facts.
+
+    A SubVS is a ``VirtualService`` too, with no address of its own and ``master_vs_id`` set.
+    """
+
+    status: str = Field("Down", alias="Status")
+    index: Int = Field(alias="Index")
+    address: OptionalText = Field(None, alias="VSAddress")
+    port: PortText = Field("0", alias="VSPort")
+    protocol: Protocol = Field("tcp", alias="Protocol")
+    layer: Int | None = Field(None, alias="Layer")
+    master_vs: Int = Field(0, alias="MasterVS")
+    master_vs_id: Int = Field(0, alias="MasterVSID")
+    number_of_real_servers: Int = Field(0, alias="NumberOfRSs")
+    cert_files: tuple[str, ...] = Field((), alias="CertFile")
+    real_servers: tuple[RealServer, ...] = Field((), alias="Rs")
+    sub_services: tuple[SubVirtualServiceRow, ...] = Field((), alias="SubVS")
+
+    @property
+    def is_sub_service(self) -> bool:
+        """True for a SubVS (reached only through its parent)."""
+        return self.master_vs_id != 0
+
+    @property
+    def key(self) -> VirtualServiceKey | None:
+        """The address/port/protocol key, or None for a SubVS, which has no address."""
+        if self.address is None or self.is_sub_service:
+            return None
+        return VirtualServiceKey(address=self.address, port=self.port, protocol=self.protocol)
+
+    @property
+    def is_up(self) -> bool:
+        """True when the appliance reports the VS Up."""
+        return self.status.lower() == "up"
+
+    def settings(self) -> VirtualServiceSettings:
+        """Only the managed settings of this VS, for comparison with a desired one."""
+        return VirtualServiceSettings.model_validate(
+            {name: getattr(self, name) for name in MANAGED_VS_FIELDS}
+        )
+
+
+class VirtualServiceStats(_WireModel):
+    """One ``Vs`` row of ``stats``: live counters of a virtual service."""
+
+    address: OptionalText = Field(None, alias="VSAddress")
+    port: PortText = Field("0", alias="VSPort")
+    protocol: str = Field("tcp", alias="VSProt")
+    index: Int = Field(alias="Index")
+    enable: Flag = Field(True, alias="Enable")
+    active_conns: Int = Field(0, alias="ActiveConns")
+    total_conns: Int = Field(0, alias="TotalConns")
+    conns_per_sec: Int = Field(0, alias="ConnsPerSec")
+
+
+class RealServerStats(_WireModel):
+    """One ``Rs`` row of ``stats``: live counters of a real server within one VS."""
+
+    vs_index: Int = Field(alias="VSIndex")
+    rs_index: Int = Field(0, alias="RSIndex")
+    address: str = Field(alias="Addr")
+    port: Int = Field(0, alias="Port")
+    enable: Flag = Field(True, alias="Enable")
+    weight: Int = Field(1000, alias="Weight")
+    active_conns: Int = Field(0, alias="ActivConns")
+    persist: Int = Field(0, alias="Persist")
+    conns: Int = Field(0, alias="Conns")
+
+
+class Statistics(_WireModel):
+    """The parts of ``stats`` lmctl reads: per-VS and per-RS connection counts."""
+
+    virtual_services: tuple[VirtualServiceStats, ...] = ()
+    real_servers: tuple[RealServerStats, ...] = ()
+
+    def active_connections(self, vs_index: int, address: str, port: int) -> int:
+        """Active connections of one real server within one VS (0 when not listed)."""
+        for row in self.real_servers:
+            if row.vs_index == vs_index and row.address == address and row.port == port:
+                return row.active_conns
+        return 0
+
+
+def as_list(value: Any) -> list[Any]:
+    """One element or a list of them, as a list (a single ``<VS>`` is not wrapped)."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def fields_of(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A reply row with list-valued children (``Rs``, ``SubVS``) always as lists."""
+    normalised = dict(row)
+    for child in ("Rs", "SubVS"):
+        if child in normalised:
+            normalised[child] = as_list(normalised[child])
+    cert = normalised.get("CertFile")
+    if isinstance(cert, str):
+        normalised["CertFile"] = tuple(cert.split())
+    return normalised
