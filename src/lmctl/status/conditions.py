@@ -1,0 +1,279 @@
+"""Pure derivation of an array's conditions (Serving, FailoverReady, Healthy, InSync).
+
+Each condition is False for the first reason found in a fixed priority order; its message names
+every service and member concerned, so an operator (or an alert) knows what to look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from lmctl.desired import DesiredVirtualService
+from lmctl.loadmaster.models import Statistics, VirtualService
+from lmctl.status.model import (
+    FAILOVER_READY,
+    HEALTHY,
+    IN_SYNC,
+    SERVING,
+    ArrayStatus,
+    Condition,
+    MemberStatus,
+    ServiceStatus,
+)
+from lmctl.status.observe import index_by_key, service_status
+
+# A problem found in one service: (reason, message).
+Problem = tuple[str, str]
+
+_SERVING_REASONS = ("VirtualServiceMissing", "VirtualServiceDisabled", "NoMemberUp", "NotAnswering")
+_FAILOVER_REASONS = ("NotServing", "SingleMemberUp")
+_HEALTHY_REASONS = (
+    "VirtualServiceMissing",
+    "VirtualServiceDisabled",
+    "MembersMissing",
+    "MembersDown",
+    "MembersDrained",
+    "VirtualServiceDown",
+)
+_IN_SYNC_REASONS = (
+    "VirtualServiceMissing",
+    "SettingsDiffer",
+    "MembersMissing",
+    "MembersDiffer",
+    "UnexpectedRealServers",
+)
+
+
+def _condition(
+    condition_type: str,
+    problems: Sequence[Problem],
+    priority: Sequence[str],
+    holds: Problem,
+) -> Condition:
+    """True with ``holds`` when there is no problem; else False with the most important reason."""
+    if not problems:
+        reason, message = holds
+        return Condition(condition_type, "True", reason, message)
+    reason = min((found for found, _ in problems), key=priority.index)
+    return Condition(condition_type, "False", reason, "; ".join(text for _, text in problems))
+
+
+def _vs_missing(service: ServiceStatus) -> Problem:
+    return "VirtualServiceMissing", f"{service.service}: virtual service {service.key} is missing"
+
+
+def _vs_existence_problem(service: ServiceStatus) -> Problem | None:
+    """Missing or disabled VS: a problem for every condition that needs the VS."""
+    if not service.exists:
+        return _vs_missing(service)
+    if not service.enabled:
+        return (
+            "VirtualServiceDisabled",
+            f"{service.service}: virtual service {service.key} is disabled",
+        )
+    return None
+
+
+def _member_states(members: Iterable[MemberStatus]) -> str:
+    """``cas01 down, cas02 drained``: the state of each member, for messages."""
+    return ", ".join(f"{member.member} {member.state}" for member in members)
+
+
+def serving_problems(services: Sequence[ServiceStatus]) -> list[Problem]:
+    """Services on which clients get no answer."""
+    problems: list[Problem] = []
+    for service in services:
+        if service.serving:
+            continue
+        vs_problem = _vs_existence_problem(service)
+        if vs_problem is not None:
+            problems.append(vs_problem)
+        elif service.has_members_by_design:
+            problems.append(
+                (
+                    "NoMemberUp",
+                    f"{service.service}: no member is enabled and Up "
+                    f"({_member_states(service.members)})",
+                )
+            )
+        else:
+            problems.append(
+                (
+                    "NotAnswering",
+                    f"{service.service}: virtual service {service.key} is "
+                    f"{service.vs_status} (it has no real servers by design)",
+                )
+            )
+    return problems
+
+
+def failover_problems(services: Sequence[ServiceStatus]) -> list[Problem]:
+    """Services that would stop serving if one member failed (or that do not serve now)."""
+    problems: list[Problem] = []
+    for service in services:
+        if service.failover_ready:
+            continue
+        if not service.serving:
+            problems.append(("NotServing", f"{service.service}: not serving"))
+            continue
+        (only,) = service.serving_members
+        problems.append(
+            (
+                "SingleMemberUp",
+                f"{service.service}: only {only.member} is enabled and Up; "
+                f"it stops serving if {only.member} fails",
+            )
+        )
+    return problems
+
+
+def _members_by_state(services: Sequence[ServiceStatus]) -> dict[tuple[str, str], list[str]]:
+    """(state, member) → services in which a member the spec wants enabled is not serving."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for service in services:
+        if not (service.exists and service.enabled):
+            continue
+        for member in service.members:
+            if member.spec_disabled or member.serving:
+                continue
+            grouped.setdefault((member.state, member.member), []).append(service.service)
+    return grouped
+
+
+_HEALTH_REASON_OF_STATE = {
+    "missing": "MembersMissing",
+    "down": "MembersDown",
+    "disabled": "MembersDown",
+    "drained": "MembersDrained",
+}
+_HEALTH_WORDS_OF_STATE = {
+    "missing": "is missing from",
+    "down": "is Down in",
+    "disabled": "is disabled in",
+    "drained": "is drained in",
+}
+
+
+def health_problems(services: Sequence[ServiceStatus]) -> list[Problem]:
+    """Every virtual service not Up and every member not enabled-and-Up, named per member."""
+    problems: list[Problem] = []
+    for service in services:
+        vs_problem = _vs_existence_problem(service)
+        if vs_problem is not None:
+            problems.append(vs_problem)
+        elif not service.answering and all(member.serving for member in service.members):
+            problems.append(
+                (
+                    "VirtualServiceDown",
+                    f"{service.service}: virtual service {service.key} is {service.vs_status}",
+                )
+            )
+    for (state, member), in_services in _members_by_state(services).items():
+        problems.append(
+            (
+                _HEALTH_REASON_OF_STATE[state],
+                f"{member} {_HEALTH_WORDS_OF_STATE[state]} {', '.join(in_services)}",
+            )
+        )
+    return problems
+
+
+def sync_problems(services: Sequence[ServiceStatus]) -> list[Problem]:
+    """Every difference between the live virtual services and the spec."""
+    problems: list[Problem] = []
+    for service in services:
+        name = service.service
+        if not service.exists:
+            problems.append(_vs_missing(service))
+            continue
+        if service.setting_differences:
+            settings = ", ".join(
+                f"{difference.setting} {difference.live or '(unset)'} "
+                f"(spec {difference.desired or '(unset)'})"
+                for difference in service.setting_differences
+            )
+            problems.append(("SettingsDiffer", f"{name}: {settings}"))
+        missing = [member.member for member in service.members if not member.present]
+        if missing:
+            problems.append(("MembersMissing", f"{name}: {', '.join(missing)} missing"))
+        for member in service.members:
+            if member.present and member.differences:
+                problems.append(
+                    ("MembersDiffer", f"{name}: {member.member} {', '.join(member.differences)}")
+                )
+        if service.unexpected_real_servers:
+            problems.append(
+                (
+                    "UnexpectedRealServers",
+                    f"{name}: real servers not in the spec: "
+                    f"{', '.join(service.unexpected_real_servers)}",
+                )
+            )
+    return problems
+
+
+def conditions_of(services: Sequence[ServiceStatus]) -> tuple[Condition, ...]:
+    """The four conditions of an array, in display order."""
+    return (
+        _condition(
+            SERVING,
+            serving_problems(services),
+            _SERVING_REASONS,
+            ("ServicesUp", "every service has at least one member enabled and Up"),
+        ),
+        _condition(
+            FAILOVER_READY,
+            failover_problems(services),
+            _FAILOVER_REASONS,
+            ("RedundantMembers", "every service keeps serving if any one member fails"),
+        ),
+        _condition(
+            HEALTHY,
+            health_problems(services),
+            _HEALTHY_REASONS,
+            ("AllMembersUp", "every member is enabled and Up in every service"),
+        ),
+        _condition(
+            IN_SYNC,
+            sync_problems(services),
+            _IN_SYNC_REASONS,
+            ("MatchesSpec", "live virtual services and real servers equal the spec"),
+        ),
+    )
+
+
+def array_status(
+    array: str,
+    appliance: str,
+    desired: Sequence[DesiredVirtualService],
+    virtual_services: Sequence[VirtualService],
+    statistics: Statistics,
+) -> ArrayStatus:
+    """The status of one array from its desired services and one read of its appliance."""
+    live = index_by_key(virtual_services)
+    services = tuple(service_status(wanted, live.get(wanted.key), statistics) for wanted in desired)
+    return ArrayStatus(
+        array=array, appliance=appliance, services=services, conditions=conditions_of(services)
+    )
+
+
+def unreadable_array_status(array: str, appliance: str, error: str) -> ArrayStatus:
+    """The status of an array whose appliance could not be read: every condition Unknown."""
+    message = f"appliance {appliance} could not be read: {error}"
+    conditions = tuple(
+        Condition(condition_type, "Unknown", "ApplianceUnreadable", message)
+        for condition_type in (SERVING, FAILOVER_READY, HEALTHY, IN_SYNC)
+    )
+    return ArrayStatus(
+        array=array, appliance=appliance, services=(), conditions=conditions, error=error
+    )
+
+
+def group_by_array(
+    desired: Iterable[DesiredVirtualService],
+) -> dict[str, list[DesiredVirtualService]]:
+    """Desired services by array name, in the order they come."""
+    grouped: dict[str, list[DesiredVirtualService]] = {}
+    for service in desired:
+        grouped.setdefault(service.array, []).append(service)
+    return grouped

@@ -1,0 +1,217 @@
+"""What ``lmctl status`` reports: per-member, per-service and per-array status values.
+
+Plain frozen values built by :mod:`lmctl.status.observe` and :mod:`lmctl.status.conditions`;
+rendering (:mod:`lmctl.status.report`) and the commands only read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Literal
+
+from lmctl.loadmaster.models import VirtualServiceKey
+
+ConditionState = Literal["True", "False", "Unknown"]
+
+# Condition types, in the order they are shown. Their names and reasons are part of the
+# documented JSON format: monitoring keys on them, so they never change within a version.
+IN_SYNC = "InSync"
+HEALTHY = "Healthy"
+FAILOVER_READY = "FailoverReady"
+SERVING = "Serving"
+CONDITION_TYPES: tuple[str, ...] = (SERVING, FAILOVER_READY, HEALTHY, IN_SYNC)
+
+# VS statuses that mean the appliance answers on the VIP. ``Redirect`` is what the web UI
+# shows for a VS with no real servers that answers with a fixed redirect.
+ANSWERING_VS_STATUSES = frozenset({"up", "redirect"})
+
+
+class StatusExit(IntEnum):
+    """Exit codes of ``lmctl status`` (and of drain/undrain, which share their meaning)."""
+
+    OK = 0
+    ERROR = 1
+    DEGRADED = 2
+    NOT_SERVING = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One Kubernetes-style condition: a type, True/False/Unknown, a CamelCase reason, a message."""
+
+    type: str
+    status: ConditionState
+    reason: str
+    message: str
+
+    @property
+    def is_true(self) -> bool:
+        """True only when the condition holds (Unknown is not True)."""
+        return self.status == "True"
+
+
+@dataclass(frozen=True, slots=True)
+class SettingDifference:
+    """One managed VS setting whose live value differs from the spec."""
+
+    setting: str  # the appliance's name of the field, e.g. ``Idletime``
+    desired: str
+    live: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberStatus:
+    """One array member as a real server of one virtual service.
+
+    ``enabled`` is None when the real server is missing. ``drained`` means present but disabled
+    while the spec does not disable it: an operator took it out (``lmctl drain``).
+    """
+
+    member: str
+    address: str
+    port: int
+    present: bool
+    enabled: bool | None
+    up: bool
+    drained: bool
+    spec_disabled: bool
+    active_connections: int
+    differences: tuple[str, ...] = ()
+
+    @property
+    def serving(self) -> bool:
+        """True when the appliance sends new connections to this member: present, enabled, Up."""
+        return self.present and bool(self.enabled) and self.up
+
+    @property
+    def state(self) -> str:
+        """One word for tables: missing, drained, disabled, down, up."""
+        if not self.present:
+            return "missing"
+        if self.drained:
+            return "drained"
+        if not self.enabled:
+            return "disabled"
+        return "up" if self.up else "down"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceStatus:
+    """One service of an array: its virtual service as observed, and each member in it.
+
+    ``vs_status`` is the appliance's raw ``Status`` (None when the VS does not exist).
+    ``has_members_by_design`` is False for a service with no real servers at all (the
+    http-to-https redirect): the appliance itself answers it.
+    """
+
+    service: str
+    key: VirtualServiceKey
+    exists: bool
+    enabled: bool
+    vs_status: str | None
+    has_members_by_design: bool
+    members: tuple[MemberStatus, ...]
+    setting_differences: tuple[SettingDifference, ...] = ()
+    unexpected_real_servers: tuple[str, ...] = ()
+    index: int | None = None
+
+    @property
+    def answering(self) -> bool:
+        """True when the VS exists, is enabled and the appliance reports it Up (or Redirect)."""
+        return (
+            self.exists and self.enabled and (self.vs_status or "").lower() in ANSWERING_VS_STATUSES
+        )
+
+    @property
+    def serving_members(self) -> tuple[MemberStatus, ...]:
+        """Members that take new connections now: present, enabled and Up."""
+        return tuple(member for member in self.members if member.serving)
+
+    @property
+    def serving(self) -> bool:
+        """True when clients get an answer on this service.
+
+        With members: the VS exists, is enabled and has at least one serving member (the VS is
+        then Up). Without members by design: the VS exists, is enabled and answers itself.
+        """
+        if not (self.exists and self.enabled):
+            return False
+        if not self.has_members_by_design:
+            return self.answering
+        return bool(self.serving_members)
+
+    @property
+    def failover_ready(self) -> bool:
+        """True when the service keeps serving if any one member fails.
+
+        A service without members by design does not depend on any member, so it is
+        failover-ready whenever it serves.
+        """
+        if not self.has_members_by_design:
+            return self.serving
+        return self.serving and len(self.serving_members) >= 2
+
+    @property
+    def in_sync(self) -> bool:
+        """True when the VS exists and its managed settings and real servers equal the spec."""
+        return (
+            self.exists
+            and not self.setting_differences
+            and not self.unexpected_real_servers
+            and all(member.present and not member.differences for member in self.members)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ArrayStatus:
+    """One array on its appliance: every service, and the four conditions over them.
+
+    ``error`` is set (and ``services`` empty, conditions Unknown) when its appliance could not
+    be read.
+    """
+
+    array: str
+    appliance: str
+    services: tuple[ServiceStatus, ...]
+    conditions: tuple[Condition, ...]
+    error: str | None = None
+
+    def condition(self, condition_type: str) -> Condition:
+        """The condition of one type (``Serving``, ``FailoverReady``, ``Healthy``, ``InSync``)."""
+        for condition in self.conditions:
+            if condition.type == condition_type:
+                return condition
+        raise KeyError(condition_type)
+
+    def service(self, name: str) -> ServiceStatus:
+        """The status of one service of this array, by service name."""
+        for service in self.services:
+            if service.service == name:
+                return service
+        raise KeyError(name)
+
+    @property
+    def exit_code(self) -> StatusExit:
+        """What this array alone means for the exit code of ``lmctl status``."""
+        if self.error is not None:
+            return StatusExit.ERROR
+        if not self.condition(SERVING).is_true:
+            return StatusExit.NOT_SERVING
+        if not (self.condition(FAILOVER_READY).is_true and self.condition(HEALTHY).is_true):
+            return StatusExit.DEGRADED
+        return StatusExit.OK
+
+
+# The worst state wins. An appliance that could not be read may hide an array that is not
+# serving, so an error outranks "degraded" but not a known "not serving".
+_SEVERITY = (StatusExit.OK, StatusExit.DEGRADED, StatusExit.ERROR, StatusExit.NOT_SERVING)
+
+
+def overall_exit(arrays: tuple[ArrayStatus, ...] | list[ArrayStatus]) -> StatusExit:
+    """The exit code for a set of arrays: 3 not serving > 1 unreadable > 2 degraded > 0."""
+    worst = StatusExit.OK
+    for array in arrays:
+        if _SEVERITY.index(array.exit_code) > _SEVERITY.index(worst):
+            worst = array.exit_code
+    return worst

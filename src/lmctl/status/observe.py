@@ -1,0 +1,142 @@
+"""Pure comparison of what an array wants with what its appliance reports, per service/member."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from lmctl.desired import DesiredRealServer, DesiredVirtualService
+from lmctl.loadmaster.models import (
+    MANAGED_VS_FIELDS,
+    RealServer,
+    Statistics,
+    VirtualService,
+    VirtualServiceKey,
+    wire_name,
+    wire_value,
+)
+from lmctl.status.model import MemberStatus, ServiceStatus, SettingDifference
+
+
+def index_by_key(
+    virtual_services: Iterable[VirtualService],
+) -> dict[VirtualServiceKey, VirtualService]:
+    """The appliance's addressable virtual services by address/port/protocol (SubVSs left out)."""
+    indexed: dict[VirtualServiceKey, VirtualService] = {}
+    for virtual_service in virtual_services:
+        key = virtual_service.key
+        if key is not None:
+            indexed[key] = virtual_service
+    return indexed
+
+
+def setting_differences(
+    desired: DesiredVirtualService, live: VirtualService
+) -> tuple[SettingDifference, ...]:
+    """Every managed setting whose live value differs from the spec, in field order."""
+    differences: list[SettingDifference] = []
+    live_settings = live.settings()
+    for field in MANAGED_VS_FIELDS:
+        wanted = getattr(desired.settings, field)
+        actual = getattr(live_settings, field)
+        if wanted != actual:
+            differences.append(
+                SettingDifference(
+                    setting=wire_name(field),
+                    desired=wire_value(wanted),
+                    live=wire_value(actual),
+                )
+            )
+    return tuple(differences)
+
+
+def real_server_differences(desired: DesiredRealServer, live: RealServer) -> tuple[str, ...]:
+    """How a member's real server differs from the spec (weight, forwarding, a spec'd enable)."""
+    differences: list[str] = []
+    if live.weight != desired.weight:
+        differences.append(f"weight {live.weight} (spec {desired.weight})")
+    if live.forward != desired.forward:
+        differences.append(f"forward {live.forward} (spec {desired.forward})")
+    if desired.enable is not None and live.enable != desired.enable:
+        wanted = "enabled" if desired.enable else "disabled"
+        differences.append(f"{'enabled' if live.enable else 'disabled'} (spec {wanted})")
+    return tuple(differences)
+
+
+def member_status(
+    desired: DesiredRealServer,
+    live: RealServer | None,
+    active_connections: int,
+) -> MemberStatus:
+    """One member in one service: present, enabled, Up, drained, connections, differences."""
+    spec_disabled = desired.enable is False
+    if live is None:
+        return MemberStatus(
+            member=desired.member,
+            address=desired.address,
+            port=desired.port,
+            present=False,
+            enabled=None,
+            up=False,
+            drained=False,
+            spec_disabled=spec_disabled,
+            active_connections=0,
+            differences=("missing",),
+        )
+    return MemberStatus(
+        member=desired.member,
+        address=desired.address,
+        port=desired.port,
+        present=True,
+        enabled=live.enable,
+        up=live.is_up,
+        drained=not live.enable and not spec_disabled,
+        spec_disabled=spec_disabled,
+        active_connections=active_connections,
+        differences=real_server_differences(desired, live),
+    )
+
+
+def service_status(
+    desired: DesiredVirtualService,
+    live: VirtualService | None,
+    statistics: Statistics,
+) -> ServiceStatus:
+    """One service of an array, from its desired VS, the live VS (None if absent) and ``stats``."""
+    has_members = bool(desired.real_servers)
+    if live is None:
+        return ServiceStatus(
+            service=desired.service,
+            key=desired.key,
+            exists=False,
+            enabled=False,
+            vs_status=None,
+            has_members_by_design=has_members,
+            members=tuple(member_status(rs, None, 0) for rs in desired.real_servers),
+        )
+    live_servers: Mapping[tuple[str, int], RealServer] = {
+        (rs.address, rs.port): rs for rs in live.real_servers
+    }
+    wanted = {(rs.address, rs.port) for rs in desired.real_servers}
+    members = tuple(
+        member_status(
+            rs,
+            live_servers.get((rs.address, rs.port)),
+            statistics.active_connections(live.index, rs.address, rs.port),
+        )
+        for rs in desired.real_servers
+    )
+    unexpected = tuple(
+        f"{address}:{port}" for (address, port) in live_servers if (address, port) not in wanted
+    )
+    return ServiceStatus(
+        service=desired.service,
+        key=desired.key,
+        exists=True,
+        enabled=live.enable,
+        vs_status=live.status,
+        has_members_by_design=has_members,
+        members=members,
+        setting_differences=setting_differences(desired, live),
+        unexpected_real_servers=unexpected,
+        index=live.index,
+    )

@@ -1,0 +1,182 @@
+"""Rendering of array statuses: the versioned JSON document and the text/rich tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from lmctl.status.model import (
+    ArrayStatus,
+    Condition,
+    MemberStatus,
+    ServiceStatus,
+    StatusExit,
+    overall_exit,
+)
+
+# Bumped only on an incompatible change; fields may be added within a version.
+STATUS_FORMAT = "lmctl.status/v1"
+
+_VERDICT = {
+    StatusExit.OK: ("OK", "green"),
+    StatusExit.DEGRADED: ("DEGRADED", "yellow"),
+    StatusExit.NOT_SERVING: ("NOT SERVING", "bold red"),
+    StatusExit.ERROR: ("UNKNOWN", "magenta"),
+}
+_MEMBER_STYLE = {
+    "up": "green",
+    "down": "red",
+    "drained": "yellow",
+    "disabled": "yellow",
+    "missing": "red",
+}
+_CONDITION_STYLE = {"True": "green", "False": "red", "Unknown": "magenta"}
+
+
+def _member_document(member: MemberStatus) -> dict[str, Any]:
+    return {
+        "member": member.member,
+        "address": member.address,
+        "port": member.port,
+        "state": member.state,
+        "present": member.present,
+        "enabled": member.enabled,
+        "up": member.up,
+        "drained": member.drained,
+        "active_connections": member.active_connections,
+        "differences": list(member.differences),
+    }
+
+
+def _service_document(service: ServiceStatus) -> dict[str, Any]:
+    return {
+        "service": service.service,
+        "virtual_service": str(service.key),
+        "exists": service.exists,
+        "enabled": service.enabled,
+        "status": service.vs_status,
+        "serving": service.serving,
+        "failover_ready": service.failover_ready,
+        "in_sync": service.in_sync,
+        "setting_differences": [
+            {"setting": d.setting, "desired": d.desired, "live": d.live}
+            for d in service.setting_differences
+        ],
+        "unexpected_real_servers": list(service.unexpected_real_servers),
+        "members": [_member_document(member) for member in service.members],
+    }
+
+
+def _condition_document(condition: Condition) -> dict[str, str]:
+    return {
+        "type": condition.type,
+        "status": condition.status,
+        "reason": condition.reason,
+        "message": condition.message,
+    }
+
+
+def status_document(arrays: Sequence[ArrayStatus], checked_at: str) -> dict[str, Any]:
+    """The ``--format json`` document (format ``lmctl.status/v1``, see docs/operations.md)."""
+    return {
+        "format": STATUS_FORMAT,
+        "checked_at": checked_at,
+        "exit_code": int(overall_exit(list(arrays))),
+        "arrays": [
+            {
+                "array": array.array,
+                "appliance": array.appliance,
+                "exit_code": int(array.exit_code),
+                "error": array.error,
+                "conditions": [_condition_document(c) for c in array.conditions],
+                "services": [_service_document(service) for service in array.services],
+            }
+            for array in arrays
+        ],
+    }
+
+
+def _service_state(service: ServiceStatus) -> Text:
+    if not service.exists:
+        return Text("missing", style="red")
+    if not service.enabled:
+        return Text("disabled", style="red")
+    status = service.vs_status or "?"
+    return Text(status, style="green" if service.answering else "red")
+
+
+def _member_cell(member: MemberStatus) -> Text:
+    cell = Text(member.member + " ")
+    cell.append(member.state, style=_MEMBER_STYLE[member.state])
+    if member.present:
+        cell.append(f" {member.active_connections} conn")
+    return cell
+
+
+def _sync_cell(service: ServiceStatus) -> Text:
+    if service.in_sync:
+        return Text("yes", style="green")
+    if not service.exists:
+        return Text("no", style="red")
+    drift = len(service.setting_differences) + len(service.unexpected_real_servers)
+    drift += sum(1 for member in service.members if member.differences)
+    return Text(f"no ({drift} diff)", style="yellow")
+
+
+def _array_heading(array: ArrayStatus) -> Text:
+    verdict, style = _VERDICT[array.exit_code]
+    heading = Text(f"{array.array} on {array.appliance}: ", style="bold")
+    heading.append(verdict, style=style)
+    return heading
+
+
+def _conditions_table(array: ArrayStatus) -> Table:
+    table = Table(box=None, show_header=False, padding=(0, 1, 0, 2))
+    for condition in array.conditions:
+        table.add_row(
+            condition.type,
+            Text(condition.status, style=_CONDITION_STYLE[condition.status]),
+            condition.reason,
+            condition.message,
+        )
+    return table
+
+
+def _services_table(array: ArrayStatus, *, boxed: bool) -> Table:
+    table = Table(box=box.SIMPLE_HEAD if boxed else None, padding=(0, 1, 0, 2))
+    for column in ("service", "virtual service", "state", "members", "in sync"):
+        table.add_column(column)
+    for service in array.services:
+        members = Text(", ").join(_member_cell(member) for member in service.members)
+        table.add_row(
+            service.service,
+            str(service.key),
+            _service_state(service),
+            members if service.members else Text("(no real servers by design)", style="dim"),
+            _sync_cell(service),
+        )
+    return table
+
+
+def render_status(arrays: Sequence[ArrayStatus], *, boxed: bool) -> RenderableType:
+    """Every array: a heading with its verdict, its conditions, its services and members.
+
+    ``boxed`` draws table rules (on a terminal); without it the output is plain aligned text.
+    """
+    parts: list[RenderableType] = []
+    for array in arrays:
+        parts.append(_array_heading(array))
+        parts.append(_conditions_table(array))
+        if array.services:
+            parts.append(_services_table(array, boxed=boxed))
+        parts.append(Text(""))
+    verdict, style = _VERDICT[overall_exit(list(arrays))]
+    summary = Text(f"{len(arrays)} array(s): ")
+    summary.append(verdict, style=style)
+    parts.append(summary)
+    return Group(*parts)

@@ -1,0 +1,123 @@
+"""Pure drain/undrain decisions: locating the member, the writes, the safety check."""
+
+from __future__ import annotations
+
+import pytest
+from status_builders import desired_service, observed_service, statistics, two_member_array
+
+from lmctl.loadmaster.models import Statistics, VirtualServiceKey
+from lmctl.status.conditions import array_status
+from lmctl.status.drain import (
+    RealServerSwitch,
+    UnknownMemberError,
+    active_connections,
+    drain_blockers,
+    locate_member,
+    services_not_up,
+    switches,
+    unreachable_services,
+)
+from lmctl.status.model import ArrayStatus
+
+UP = ("Up", True)
+
+
+def hq_status(
+    rpc: dict[str, tuple[str, bool]], https: dict[str, tuple[str, bool]], stats: Statistics
+) -> ArrayStatus:
+    desired = two_member_array()
+    live = [
+        observed_service(desired[0], 1, members=rpc),
+        observed_service(desired[1], 2, members=https),
+        observed_service(desired[2], 3),
+    ]
+    return array_status("hq", "lm-hq", desired, live, stats)
+
+
+def test_member_is_found_by_name_case_insensitively_or_by_address() -> None:
+    desired = [*two_member_array(), desired_service("https", 443, ["cas03"], array="dr")]
+
+    by_name = locate_member(desired, "CAS02")
+    by_address = locate_member(desired, "10.20.0.23")
+
+    assert (by_name.array, by_name.member, by_name.address) == ("hq", "cas02", "10.20.0.22")
+    assert (by_address.array, by_address.member, by_address.appliance) == ("dr", "cas03", "lm-hq")
+
+
+def test_unknown_member_lists_the_known_ones() -> None:
+    with pytest.raises(UnknownMemberError) as raised:
+        locate_member(two_member_array(), "cas9")
+
+    assert str(raised.value) == (
+        "no array in the specs has a member named 'cas9' (or with that address); "
+        "members: cas01 (hq), cas02 (hq)"
+    )
+
+
+def test_drain_disables_the_member_in_every_service_of_its_array_that_still_enables_it() -> None:
+    status = hq_status(
+        {"cas01": UP, "cas02": UP}, {"cas01": UP, "cas02": ("Up", False)}, Statistics()
+    )
+
+    assert switches(status, "cas02", enable=False) == (
+        RealServerSwitch(
+            "rpc", VirtualServiceKey(address="10.20.0.10", port="135"), "10.20.0.22", 135, False
+        ),
+    )
+    assert switches(status, "cas02", enable=True)[0].describe() == (
+        "enable 10.20.0.22:443 in https (10.20.0.10:443/tcp)"
+    )
+    assert drain_blockers(status, "cas02") == ()
+
+
+def test_drain_is_refused_when_no_other_member_is_enabled_and_up() -> None:
+    status = hq_status(
+        {"cas01": UP, "cas02": UP}, {"cas01": ("Down", True), "cas02": UP}, Statistics()
+    )
+
+    assert drain_blockers(status, "cas02") == (
+        "https: no other member is enabled and Up (cas01 down)",
+    )
+    assert drain_blockers(status, "cas01") == ()
+
+
+def test_drain_of_the_last_enabled_member_is_refused() -> None:
+    status = hq_status(
+        {"cas01": ("Up", False), "cas02": UP}, {"cas01": ("Up", False), "cas02": UP}, Statistics()
+    )
+
+    assert drain_blockers(status, "cas02") == (
+        "rpc: no other member is enabled and Up (cas01 drained)",
+        "https: no other member is enabled and Up (cas01 drained)",
+    )
+
+
+def test_rerun_of_a_finished_drain_writes_nothing_and_is_not_refused() -> None:
+    drained = {"cas01": ("Down", True), "cas02": ("Up", False)}
+    status = hq_status(drained, drained, Statistics())
+
+    assert switches(status, "cas02", enable=False) == ()
+    assert drain_blockers(status, "cas02") == ()
+
+
+def test_connections_are_summed_over_the_services_of_the_member() -> None:
+    stats = statistics({(1, "cas02", 135): 12, (2, "cas02", 443): 5, (2, "cas01", 443): 99})
+    status = hq_status({"cas01": UP, "cas02": UP}, {"cas01": UP, "cas02": UP}, stats)
+
+    assert active_connections(status, "cas02") == 17
+
+
+def test_undrain_waits_for_services_where_the_member_is_not_up_yet() -> None:
+    status = hq_status(
+        {"cas01": UP, "cas02": UP}, {"cas01": UP, "cas02": ("Down", True)}, Statistics()
+    )
+
+    assert services_not_up(status, "cas02") == ("https",)
+    assert services_not_up(status, "cas01") == ()
+
+
+def test_missing_real_server_cannot_be_switched_and_is_reported() -> None:
+    status = hq_status({"cas01": UP}, {"cas01": UP, "cas02": UP}, Statistics())
+
+    assert unreachable_services(status, "cas02") == ("rpc",)
+    assert [s.service for s in switches(status, "cas02", enable=False)] == ["https"]

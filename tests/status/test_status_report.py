@@ -1,0 +1,77 @@
+"""The status JSON document and the plain text rendering."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from rich.console import Console
+from status_builders import observed_service, statistics, two_member_array
+
+from lmctl.status.conditions import array_status, unreadable_array_status
+from lmctl.status.model import ArrayStatus
+from lmctl.status.report import STATUS_FORMAT, render_status, status_document
+
+
+def degraded_hq() -> ArrayStatus:
+    desired = two_member_array()
+    down = {"cas01": ("Up", True), "cas02": ("Down", True)}
+    live = [
+        observed_service(desired[0], 1, members=down),
+        observed_service(desired[1], 2, members=down),
+        observed_service(desired[2], 3),
+    ]
+    return array_status("hq", "lm-hq", desired, live, statistics({(2, "cas01", 443): 9}))
+
+
+def test_json_document_is_versioned_and_carries_conditions_services_members() -> None:
+    arrays = [degraded_hq(), unreadable_array_status("dr", "lm-dr", "connection refused")]
+
+    document = json.loads(json.dumps(status_document(arrays, "2026-11-26T14:00:00Z")))
+
+    assert document["format"] == STATUS_FORMAT == "lmctl.status/v1"
+    assert document["exit_code"] == 1
+    hq, dr = document["arrays"]
+    assert (hq["array"], hq["appliance"], hq["exit_code"], hq["error"]) == ("hq", "lm-hq", 2, None)
+    healthy = next(c for c in hq["conditions"] if c["type"] == "Healthy")
+    assert healthy == {
+        "type": "Healthy",
+        "status": "False",
+        "reason": "MembersDown",
+        "message": "cas02 is Down in rpc, https",
+    }
+    https = hq["services"][1]
+    assert (https["service"], https["virtual_service"], https["status"]) == (
+        "https",
+        "10.20.0.10:443/tcp",
+        "Up",
+    )
+    assert https["members"][0] == {
+        "member": "cas01",
+        "address": "10.20.0.21",
+        "port": 443,
+        "state": "up",
+        "present": True,
+        "enabled": True,
+        "up": True,
+        "drained": False,
+        "active_connections": 9,
+        "differences": [],
+    }
+    assert hq["services"][2]["members"] == []
+    assert (dr["exit_code"], dr["error"], dr["services"]) == (1, "connection refused", [])
+
+
+def test_plain_rendering_shows_verdict_conditions_and_member_states() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=False, no_color=True, width=200)
+
+    console.print(render_status([degraded_hq()], boxed=False))
+
+    text = out.getvalue()
+    assert "hq on lm-hq: DEGRADED" in text
+    assert "Healthy" in text and "MembersDown" in text and "cas02 is Down in rpc, https" in text
+    assert "cas01 up 9 conn, cas02 down 0 conn" in text
+    assert "(no real servers by design)" in text
+    assert text.rstrip().endswith("1 array(s): DEGRADED")
+    assert "\x1b[" not in text
