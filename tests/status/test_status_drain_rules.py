@@ -121,3 +121,4 @@ def test_missing_real_server_cannot_be_switched_and_is_reported() -> None:
 
     assert unreachable_services(status, "cas02") == ("rpc",)
     assert [s.service for s in switches(status, "cas02", enable=False)] == ["https"]
+    assert services_not_up(status, "cas02") == ()

@@ -121,5 +121,12 @@ def active_connections(array: ArrayStatus, member: str) -> int:
 
 
 def services_not_up(array: ArrayStatus, member: str) -> tuple[str, ...]:
-    """Services in which the member is not yet enabled and Up (what undrain waits for)."""
-    return tuple(service.service for service, row in member_rows(array, member) if not row.serving)
+    """Services in which the member is not yet enabled and Up (what undrain waits for).
+
+    Services where it cannot be switched (see :func:`unreachable_services`) are left out.
+    """
+    return tuple(
+        service.service
+        for service, row in member_rows(array, member)
+        if service.exists and row.present and not row.serving
+    )

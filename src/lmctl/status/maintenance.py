@@ -1,0 +1,283 @@
+"""``drain`` and ``undrain`` against one appliance: check, switch per VS, then wait and watch.
+
+Both are idempotent: each run reads the appliance first and writes only the real servers not yet
+in the wanted state, so an interrupted run is finished by running it again. Waiting re-reads the
+appliance (``listvs`` + ``stats``) every poll interval until the goal or the timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from lmctl.desired import DesiredVirtualService
+from lmctl.loadmaster.models import VirtualServiceKey
+from lmctl.status.conditions import array_status
+from lmctl.status.drain import (
+    MemberRef,
+    RealServerSwitch,
+    active_connections,
+    drain_blockers,
+    services_not_up,
+    switches,
+    unreachable_services,
+)
+from lmctl.status.model import ArrayStatus, StatusExit
+from lmctl.status.read import StatusSource, read_appliance
+
+Outcome = Literal["drained", "undrained", "timed-out", "refused", "absent"]
+
+# Scheduling methods that send every new connection to the member with the fewest: a member
+# coming back from maintenance (zero connections) takes the whole wave of reconnects.
+LEAST_CONNECTION_METHODS = frozenset({"lc", "wlc"})
+
+
+class MaintenanceClient(StatusSource, Protocol):
+    """What drain/undrain need of an appliance client: status reads plus ``modrs``."""
+
+    async def modify_real_server(
+        self, vs: VirtualServiceKey | int, address: str, port: int, params: Mapping[str, str]
+    ) -> object:
+        """One ``modrs`` of one real server in one virtual service."""
+        ...
+
+
+class MaintenanceObserver(Protocol):
+    """Where drain/undrain report what they do; the command line shows it."""
+
+    def note(self, message: str) -> None:
+        """A step taken or skipped (one line)."""
+
+    def progress(self, message: str, remaining: float) -> None:
+        """The state while waiting; ``remaining`` seconds until the timeout."""
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceResult:
+    """How a drain or undrain ended, with the lines that explain it."""
+
+    outcome: Outcome
+    member: MemberRef
+    writes: int
+    details: tuple[str, ...] = ()
+    active_connections: int = 0
+
+    @property
+    def exit_code(self) -> StatusExit:
+        """0 done, 2 timed out (switched, goal not reached), 3 refused, 1 member absent."""
+        return {
+            "drained": StatusExit.OK,
+            "undrained": StatusExit.OK,
+            "timed-out": StatusExit.DEGRADED,
+            "refused": StatusExit.NOT_SERVING,
+            "absent": StatusExit.ERROR,
+        }[self.outcome]
+
+
+@dataclass(frozen=True, slots=True)
+class WaitPolicy:
+    """How long to wait for the goal and how often to look."""
+
+    timeout: float = 600.0
+    poll_interval: float = 2.0
+
+
+class _Member:
+    """One member on its appliance: reads its array's status, switches its real servers."""
+
+    def __init__(
+        self,
+        client: MaintenanceClient,
+        member: MemberRef,
+        desired: Sequence[DesiredVirtualService],
+        observer: MaintenanceObserver,
+    ) -> None:
+        self.client = client
+        self.member = member
+        self.desired = [service for service in desired if service.array == member.array]
+        self.observer = observer
+
+    async def read(self) -> ArrayStatus:
+        virtual_services, statistics = await read_appliance(self.client)
+        return array_status(
+            self.member.array, self.member.appliance, self.desired, virtual_services, statistics
+        )
+
+    def report_unreachable(self, status: ArrayStatus) -> bool:
+        """Note services where the member cannot be switched; True when it is in none at all."""
+        missing = unreachable_services(status, self.member.member)
+        for service in missing:
+            self.observer.note(
+                f"{service}: {self.member.member} is not on {self.member.appliance} "
+                "(virtual service or real server missing; run `lmctl apply`), skipped"
+            )
+        return len(missing) == len(self.desired_with_member())
+
+    def desired_with_member(self) -> list[DesiredVirtualService]:
+        return [
+            service
+            for service in self.desired
+            if any(rs.member == self.member.member for rs in service.real_servers)
+        ]
+
+    async def switch(self, pending: Sequence[RealServerSwitch]) -> None:
+        for change in pending:
+            await self.client.modify_real_server(
+                change.key, change.address, change.port, {"enable": "Y" if change.enable else "N"}
+            )
+            self.observer.note(change.describe())
+
+    async def wait(
+        self,
+        policy: WaitPolicy,
+        reached: Callable[[ArrayStatus], bool],
+        describe: Callable[[ArrayStatus], str],
+    ) -> tuple[bool, ArrayStatus]:
+        """Re-read until ``reached`` holds or the timeout passes; (reached?, last status)."""
+        deadline = time.monotonic() + policy.timeout
+        while True:
+            status = await self.read()
+            remaining = deadline - time.monotonic()
+            self.observer.progress(describe(status), max(0.0, remaining))
+            if reached(status):
+                return True, status
+            if remaining <= 0:
+                return False, status
+            await asyncio.sleep(min(policy.poll_interval, remaining))
+
+
+def _absent(member: MemberRef) -> MaintenanceResult:
+    return MaintenanceResult(
+        "absent",
+        member,
+        0,
+        (
+            f"{member.member} is in no virtual service of array {member.array} on "
+            f"{member.appliance}; run `lmctl plan` / `lmctl apply` first",
+        ),
+    )
+
+
+async def drain(
+    client: MaintenanceClient,
+    member: MemberRef,
+    desired: Sequence[DesiredVirtualService],
+    observer: MaintenanceObserver,
+    *,
+    force: bool = False,
+    policy: WaitPolicy | None = None,
+) -> MaintenanceResult:
+    """Disable ``member`` in every VS of its array (if safe), then wait for 0 active connections."""
+    target = _Member(client, member, desired, observer)
+    status = await target.read()
+    if target.report_unreachable(status):
+        return _absent(member)
+    blockers = drain_blockers(status, member.member)
+    if blockers and not force:
+        return MaintenanceResult("refused", member, 0, blockers)
+    for blocker in blockers:
+        observer.note(f"--force: draining although {blocker}")
+    pending = switches(status, member.member, enable=False)
+    if not pending:
+        observer.note(f"{member.member} is already disabled in every service of {member.array}")
+    await target.switch(pending)
+
+    def connections(now: ArrayStatus) -> str:
+        count = active_connections(now, member.member)
+        return f"{member.member}: {count} active connection{'' if count == 1 else 's'}"
+
+    drained, last = await target.wait(
+        policy or WaitPolicy(),
+        lambda now: (
+            active_connections(now, member.member) == 0
+            and not switches(now, member.member, enable=False)
+        ),
+        connections,
+    )
+    left = active_connections(last, member.member)
+    if drained:
+        return MaintenanceResult(
+            "drained",
+            member,
+            len(pending),
+            (f"{member.member} is drained: disabled in array {member.array}, 0 connections",),
+        )
+    return MaintenanceResult(
+        "timed-out",
+        member,
+        len(pending),
+        (
+            f"timed out: {member.member} is disabled in array {member.array} but still has "
+            f"{left} active connection{'' if left == 1 else 's'}; run `lmctl drain "
+            f"{member.member}` again to keep waiting",
+        ),
+        left,
+    )
+
+
+def _least_connection_services(
+    desired: Sequence[DesiredVirtualService], member: MemberRef
+) -> list[str]:
+    return [
+        service.service
+        for service in desired
+        if service.array == member.array
+        and service.settings.schedule in LEAST_CONNECTION_METHODS
+        and any(rs.member == member.member for rs in service.real_servers)
+    ]
+
+
+async def undrain(
+    client: MaintenanceClient,
+    member: MemberRef,
+    desired: Sequence[DesiredVirtualService],
+    observer: MaintenanceObserver,
+    *,
+    policy: WaitPolicy | None = None,
+) -> MaintenanceResult:
+    """Re-enable ``member`` in every VS of its array, then wait until it is Up in each."""
+    target = _Member(client, member, desired, observer)
+    status = await target.read()
+    if target.report_unreachable(status):
+        return _absent(member)
+    pending = switches(status, member.member, enable=True)
+    if not pending:
+        observer.note(f"{member.member} is already enabled in every service of {member.array}")
+    flooded = _least_connection_services(desired, member)
+    if pending and flooded:
+        observer.note(
+            f"{', '.join(flooded)} use least-connection scheduling: new connections go to "
+            f"{member.member} first until it catches up with the other members"
+        )
+    await target.switch(pending)
+
+    def waiting_for(now: ArrayStatus) -> str:
+        down = services_not_up(now, member.member)
+        return f"{member.member}: not Up yet in {', '.join(down)}" if down else "Up everywhere"
+
+    up, last = await target.wait(
+        policy or WaitPolicy(),
+        lambda now: not services_not_up(now, member.member),
+        waiting_for,
+    )
+    if up:
+        return MaintenanceResult(
+            "undrained",
+            member,
+            len(pending),
+            (f"{member.member} is enabled and Up in every service of array {member.array}",),
+        )
+    down = ", ".join(services_not_up(last, member.member))
+    return MaintenanceResult(
+        "timed-out",
+        member,
+        len(pending),
+        (
+            f"timed out: {member.member} is enabled but not Up in {down} "
+            f"(check the server and the health check); run `lmctl undrain {member.member}` "
+            "again to keep waiting",
+        ),
+    )
