@@ -1,0 +1,123 @@
+"""Expansion: one validated array spec → the virtual services it wants. Pure: no I/O."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from lmctl.desired import DesiredRealServer, DesiredVirtualService
+from lmctl.exchange.profiles import (
+    DEFAULT_PERSISTENCE_TIMEOUT,
+    ServiceProfile,
+    profile,
+    vs_type,
+)
+from lmctl.loadmaster.models import VirtualServiceKey, VirtualServiceSettings
+from lmctl.ownership import Owner
+from lmctl.specs.array import ArraySpec, ServiceOverride
+from lmctl.specs.loader import SpecSet
+from lmctl.specs.services import SERVICE_PORTS, vip_port
+
+DEFAULT_WEIGHT = 1000
+
+
+def expand(array: ArraySpec) -> tuple[DesiredVirtualService, ...]:
+    """The desired virtual services of ``array``, one per published service, in spec order."""
+    return tuple(_virtual_service(array, service) for service in array.enabled_services)
+
+
+def expand_all(spec_set: SpecSet) -> dict[str, tuple[DesiredVirtualService, ...]]:
+    """Desired virtual services per appliance name, for every appliance in the inventory.
+
+    An appliance that serves no array maps to an empty tuple: lmctl-owned services left on it
+    are then no longer wanted.
+    """
+    by_appliance: dict[str, list[DesiredVirtualService]] = {
+        name: [] for name in spec_set.inventory.appliances
+    }
+    for array in spec_set.arrays:
+        by_appliance.setdefault(array.appliance, []).extend(expand(array))
+    return {name: tuple(services) for name, services in by_appliance.items()}
+
+
+def effective_profile(base: ServiceProfile, override: ServiceOverride) -> ServiceProfile:
+    """``base`` with the spec's overrides applied (only the keys the spec sets)."""
+    changes: dict[str, object] = {}
+    if override.persistence is not None:
+        persistent = override.persistence != "none"
+        changes["persistence"] = override.persistence if persistent else None
+        changes["persistence_timeout"] = (
+            (
+                override.persistence_timeout
+                or base.persistence_timeout
+                or DEFAULT_PERSISTENCE_TIMEOUT
+            )
+            if persistent
+            else 0
+        )
+    elif override.persistence_timeout is not None:
+        changes["persistence_timeout"] = override.persistence_timeout
+    if override.idle_timeout is not None:
+        changes["idle_timeout"] = override.idle_timeout
+    if override.layer is not None:
+        changes["layer"] = override.layer
+    check = override.health_check
+    if check is not None:
+        if check.type is not None:
+            changes["check_type"] = check.type
+        if check.url is not None:
+            changes["check_url"] = check.url
+        if check.port is not None:
+            changes["check_port"] = check.port
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def _virtual_service(array: ArraySpec, service: str) -> DesiredVirtualService:
+    settings = effective_profile(profile(array.exchange.major, service), array.override(service))
+    key = VirtualServiceKey(
+        address=array.vip, port=vip_port(service, array.rpc_ports is not None), protocol="tcp"
+    )
+    extra_ports = None
+    if service == "rpc" and array.rpc_ports is not None:
+        extra_ports = ",".join(str(port) for port in array.rpc_ports.as_tuple())
+    return DesiredVirtualService(
+        appliance=array.appliance,
+        array=array.name,
+        service=service,
+        key=key,
+        settings=VirtualServiceSettings(
+            NickName=Owner(array=array.name, service=service).marker(),
+            Enable=True,
+            VStype=vs_type(settings.layer),
+            Schedule=array.scheduling,
+            Persist=settings.persistence,
+            PersistTimeout=settings.persistence_timeout,
+            Idletime=settings.idle_timeout,
+            CheckType=settings.check_type,
+            CheckUrl=settings.check_url,
+            CheckPort=settings.check_port,
+            ExtraPorts=extra_ports,
+            Transparent=False,
+            SubnetOriginating=True,
+            ErrorCode=settings.error_code,
+            ErrorUrl=settings.error_url,
+        ),
+        real_servers=_real_servers(array, SERVICE_PORTS[service])
+        if settings.has_real_servers
+        else (),
+    )
+
+
+def _real_servers(array: ArraySpec, port: int) -> tuple[DesiredRealServer, ...]:
+    # A wildcard rpc VS (no static ports) still names port 135 for its real servers: the
+    # appliance forwards each connection to the port the client asked for.
+    return tuple(
+        DesiredRealServer(
+            member=member.name,
+            address=member.address,
+            port=port,
+            weight=member.weight if member.weight is not None else DEFAULT_WEIGHT,
+            forward="nat",
+            enable=member.enabled,
+        )
+        for member in array.members
+    )

@@ -1,0 +1,196 @@
+"""The array spec: one Exchange client access array (or 2013+ namespace) per YAML file."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+
+from lmctl.loadmaster.models import Scheduling
+from lmctl.specs.services import ServiceName, default_services
+from lmctl.specs.versions import ExchangeVersionField
+
+Persistence = Literal[
+    "none",
+    "src",
+    "super",
+    "super-src",
+    "ssl",
+    "cookie",
+    "active-cookie",
+    "cookie-src",
+    "active-cook-src",
+    "cookie-hash",
+    "url",
+    "query-hash",
+    "host",
+    "header",
+    "rdp",
+    "rdp-src",
+    "rdp-sb",
+    "udpsip",
+]
+CheckType = Literal[
+    "tcp",
+    "icmp",
+    "http",
+    "https",
+    "smtp",
+    "nntp",
+    "ftp",
+    "telnet",
+    "pop3",
+    "imap",
+    "rdp",
+    "ldap",
+    "none",
+]
+
+
+def _ip_text(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise ValueError(f"'{value}' is not an IP address (e.g. 10.10.1.50)") from None
+
+
+IpAddress = Annotated[
+    str,
+    AfterValidator(_ip_text),
+    WithJsonSchema({"type": "string", "description": "An IPv4 or IPv6 address, e.g. 10.10.1.50."}),
+]
+Slug = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        max_length=40,
+        description="expected lower-case letters, digits and hyphens, at most 40, e.g. hq-cas "
+        "(the name is part of the ownership marker on the appliance)",
+    ),
+]
+Text = Annotated[str, Field(min_length=1, max_length=255)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class _SpecModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+class RpcPorts(_SpecModel):
+    """The static RPC ports set in the registry of every Exchange 2010 CAS of the array."""
+
+    client_access: Port = Field(
+        description="RPC Client Access service port (registry: MSExchangeRPC ParametersSystem "
+        "'TCP/IP Port'), e.g. 60000."
+    )
+    address_book: Port = Field(
+        description="Address Book service port (MSExchangeAB 'RpcTcpPort'), e.g. 60001."
+    )
+
+    def as_tuple(self) -> tuple[int, int]:
+        """(client access, address book)."""
+        return (self.client_access, self.address_book)
+
+
+class HealthCheck(_SpecModel):
+    """How the LoadMaster probes each member for one service."""
+
+    type: CheckType | None = Field(None, description="Probe type; default per service.")
+    url: Annotated[str, Field(pattern=r"^/\S*$", max_length=255)] | None = Field(
+        None, description="expected a path starting with /, e.g. /owa/auth/logon.aspx"
+    )
+    port: Port | None = Field(None, description="Port probed; default: the member's service port.")
+
+
+class ServiceOverride(_SpecModel):
+    """Per-service settings that replace lmctl's defaults for this array."""
+
+    persistence: Persistence | None = Field(
+        None, description="Persistence mode ('none' turns it off), e.g. src for source IP."
+    )
+    persistence_timeout: Annotated[int, Field(ge=0, le=604800)] | None = Field(
+        None, description="Seconds a client stays on its member (0-604800)."
+    )
+    idle_timeout: Annotated[int, Field(ge=0, le=86400)] | None = Field(
+        None, description="Seconds an idle connection is kept (0-86400; 0 = appliance default)."
+    )
+    health_check: HealthCheck | None = None
+    layer: Literal[4, 7] | None = Field(
+        None, description="4 = TCP pass-through (VStype gen), 7 = HTTP (VStype http)."
+    )
+
+
+class MemberSpec(_SpecModel):
+    """One Client Access server of the array: a real server of each of its virtual services."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")] = Field(
+        description="expected the server's host name (letters, digits, hyphens), e.g. HQ-CAS01"
+    )
+    address: IpAddress
+    weight: Annotated[int, Field(ge=1, le=65530)] | None = Field(
+        None, description="Real-server weight (1-65530); default 1000."
+    )
+    site: Text | None = Field(None, description="AD site the server is in; must be the array's.")
+    exchange: ExchangeVersionField | None = Field(
+        None, description="Version installed on the server; must equal the array's."
+    )
+    rpc_ports: RpcPorts | None = Field(
+        None, description="Static RPC ports set on this server; must equal the array's."
+    )
+    enabled: bool | None = Field(
+        None,
+        description="true/false forces the real server on/off; unset leaves an operator's "
+        "drain alone.",
+    )
+
+
+class ArraySpec(_SpecModel):
+    """One Exchange client access array (2010) or namespace (2013+) behind one VIP."""
+
+    name: Slug
+    site: Text = Field(description="Active Directory site of the array, e.g. HQ.")
+    exchange: ExchangeVersionField
+    fqdn: Annotated[str, Field(min_length=1, max_length=253)] = Field(
+        description="The array's FQDN (2010: the RPC endpoint Outlook connects to)."
+    )
+    vip: IpAddress = Field(description="Virtual IP of the array on the LoadMaster.")
+    appliance: Text = Field(description="Name of a LoadMaster in the inventory.")
+    scheduling: Scheduling = Field("rr", description="Scheduling method; default rr.")
+    client_hostnames: tuple[Annotated[str, Field(min_length=1, max_length=253)], ...] = Field(
+        (),
+        description="Published client host names (OWA, EWS, ActiveSync, Autodiscover, Outlook "
+        "Anywhere); the FQDN must differ from all of them.",
+    )
+    rpc_ports: RpcPorts | None = Field(None, description="Static RPC ports (Exchange 2010).")
+    members: tuple[MemberSpec, ...] = Field(min_length=1)
+    services: tuple[ServiceName, ...] | None = Field(
+        None,
+        description="Services to publish; default per version (2010: rpc, https, "
+        "http-redirect; 2013+: https, http-redirect).",
+    )
+    overrides: dict[ServiceName, ServiceOverride] = Field(
+        default_factory=dict, description="Per-service settings replacing lmctl's defaults."
+    )
+
+    @property
+    def enabled_services(self) -> tuple[ServiceName, ...]:
+        """The services this array publishes: the listed ones or the version's defaults."""
+        if self.services is not None:
+            return self.services
+        return default_services(self.exchange.major)
+
+    def override(self, service: str) -> ServiceOverride:
+        """The override of ``service`` (an empty one when the spec has none)."""
+        for name, override in self.overrides.items():
+            if name == service:
+                return override
+        return _NO_OVERRIDE
+
+    def member(self, name: str) -> MemberSpec | None:
+        """The member called ``name`` (case-insensitive), or None."""
+        wanted = name.lower()
+        return next((m for m in self.members if m.name.lower() == wanted), None)
+
+
+_NO_OVERRIDE = ServiceOverride()

@@ -1,0 +1,302 @@
+"""The appliance inventory: every LoadMaster lmctl talks to, how to log in and what to trust.
+
+Secrets are never written in the inventory: it names the environment variable or the OS keyring
+entry that holds them, and ``ApplianceSpec.connection()`` reads them only when a command needs
+the appliance.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from lmctl.loadmaster.connection import (
+    ApiKey,
+    ApplianceConnection,
+    BasicCredentials,
+    Credentials,
+    TlsPolicy,
+)
+
+MOCK_SCHEME = "mock://"
+_MOCK_URL = re.compile(r"^mock://(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+_HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.\-\[\]:]+(:\d{1,5})?/?$")
+_FINGERPRINT = re.compile(r"^(sha256:)?([0-9a-f]{2}:?){31}[0-9a-f]{2}$", re.IGNORECASE)
+ApplianceName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
+_WRITTEN_IN_FILE_HINT = (
+    "a secret must not be written in the inventory; name where lmctl finds it: "
+    "{env: LM_API_KEY} (an environment variable) or "
+    "{keyring: {service: lmctl, username: lm-hq}} (the OS keyring)"
+)
+
+
+class CredentialError(Exception):
+    """A secret named by the inventory cannot be found (the message never holds a secret)."""
+
+
+class _InventoryModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KeyringEntry(_InventoryModel):
+    """An entry of the OS keyring (``keyring get <service> <username>``)."""
+
+    service: Annotated[str, Field(min_length=1)]
+    username: Annotated[str, Field(min_length=1)]
+
+
+class SecretSource(_InventoryModel):
+    """Where a secret lives: exactly one of an environment variable or a keyring entry."""
+
+    env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = Field(
+        None, description="Name of the environment variable holding the secret."
+    )
+    keyring: KeyringEntry | None = Field(
+        None, description="OS keyring entry (needs `pip install lmctl[keyring]`)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_literal_secret(cls, value: Any) -> Any:
+        if isinstance(value, str | int | float | bytes):
+            raise ValueError(_WRITTEN_IN_FILE_HINT)
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretSource:
+        if (self.env is None) == (self.keyring is None):
+            raise ValueError("give exactly one of env: or keyring:")
+        return self
+
+    def describe(self) -> str:
+        """Where the secret is looked up, for messages (never the secret itself)."""
+        if self.env is not None:
+            return f"environment variable {self.env}"
+        assert self.keyring is not None
+        return f"keyring entry service={self.keyring.service!r} username={self.keyring.username!r}"
+
+    def resolve(self, appliance: str) -> SecretStr:
+        """The secret's value; ``CredentialError`` naming the variable or entry when missing."""
+        if self.env is not None:
+            value = os.environ.get(self.env)
+            if not value:
+                raise CredentialError(
+                    f"appliance '{appliance}': the {self.describe()} is not set; "
+                    f"export {self.env}=... before running lmctl"
+                )
+            return SecretStr(value)
+        assert self.keyring is not None
+        return SecretStr(_keyring_secret(appliance, self.keyring))
+
+
+def _keyring_secret(appliance: str, entry: KeyringEntry) -> str:
+    try:
+        import keyring
+        import keyring.errors
+    except ImportError:
+        raise CredentialError(
+            f"appliance '{appliance}': the inventory reads a secret from the OS keyring, but the "
+            "keyring package is not installed; run: pip install 'lmctl[keyring]'"
+        ) from None
+    try:
+        value = keyring.get_password(entry.service, entry.username)
+    except keyring.errors.KeyringError as error:
+        raise CredentialError(
+            f"appliance '{appliance}': the OS keyring cannot be read ({type(error).__name__})"
+        ) from None
+    if not value:
+        raise CredentialError(
+            f"appliance '{appliance}': no keyring entry service={entry.service!r} "
+            f"username={entry.username!r}; store it with: "
+            f"keyring set {entry.service} {entry.username}"
+        )
+    return str(value)
+
+
+class AuthSpec(_InventoryModel):
+    """How lmctl logs in: an API key, or a user name and password."""
+
+    api_key: SecretSource | None = Field(None, description="Where the API key is found.")
+    username: Annotated[str, Field(min_length=1)] | None = Field(
+        None, description="API user name (not a secret)."
+    )
+    password: SecretSource | None = Field(None, description="Where the password is found.")
+
+    @model_validator(mode="after")
+    def _one_method(self) -> AuthSpec:
+        basic = self.username is not None or self.password is not None
+        if self.api_key is not None and basic:
+            raise ValueError("give either api_key: or username: with password:, not both")
+        if self.api_key is None and not (self.username and self.password):
+            raise ValueError("give api_key:, or both username: and password:")
+        return self
+
+    def credentials(self, appliance: str) -> Credentials:
+        """The resolved credentials (secrets read from the environment or the keyring)."""
+        if self.api_key is not None:
+            return ApiKey(key=self.api_key.resolve(appliance))
+        assert self.username is not None and self.password is not None
+        return BasicCredentials(username=self.username, password=self.password.resolve(appliance))
+
+
+class TlsSpec(_InventoryModel):
+    """How the appliance's certificate is trusted: one of a CA file, a pinned fingerprint, or
+    an explicit ``insecure: true``; with none, the system trust store."""
+
+    ca_file: Path | None = Field(
+        None, description="PEM CA bundle; relative paths are relative to the inventory file."
+    )
+    fingerprint: str | None = Field(
+        None,
+        description="SHA-256 fingerprint of the appliance certificate (64 hex digits, colons "
+        "optional, optional 'sha256:' prefix).",
+    )
+    insecure: bool = Field(False, description="true turns certificate verification off.")
+
+    @field_validator("fingerprint")
+    @classmethod
+    def _fingerprint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not _FINGERPRINT.match(value.strip()):
+            raise ValueError(
+                "not a SHA-256 fingerprint: expected 64 hex digits (colons optional), e.g. "
+                "'3F:A2:...:9C' as shown by `openssl x509 -noout -fingerprint -sha256`"
+            )
+        return normalise_fingerprint(value)
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        base = (info.context or {}).get("base_dir")
+        path = value if value.is_absolute() or base is None else Path(base) / value
+        if not path.is_file():
+            raise ValueError(f"CA file '{value}' not found (looked at {path})")
+        return path
+
+    @model_validator(mode="after")
+    def _one_trust(self) -> TlsSpec:
+        chosen = [self.ca_file is not None, self.fingerprint is not None, self.insecure]
+        if sum(chosen) > 1:
+            raise ValueError("give only one of ca_file:, fingerprint: or insecure: true")
+        return self
+
+    def policy(self) -> TlsPolicy:
+        """The connection's TLS policy."""
+        return TlsPolicy(
+            ca_file=self.ca_file, fingerprint_sha256=self.fingerprint, insecure=self.insecure
+        )
+
+
+def normalise_fingerprint(value: str) -> str:
+    """A SHA-256 fingerprint as 64 lower-case hex digits (no prefix, no colons)."""
+    text = value.strip().lower()
+    text = text.removeprefix("sha256:")
+    return text.replace(":", "")
+
+
+class ApplianceSpec(_InventoryModel):
+    """One LoadMaster (or HA pair, through its shared IP) in the inventory."""
+
+    url: str = Field(
+        description="https://<address>[:port] of the API, or mock:// (mock://<name>) for the "
+        "built-in mock appliance."
+    )
+    dialect: Literal["v1", "v2", "auto"] = Field(
+        "auto", description="API dialect: v1 (XML), v2 (JSON) or auto (detect)."
+    )
+    auth: AuthSpec | None = Field(None, description="How to log in (not needed for mock://).")
+    tls: TlsSpec | None = Field(None, description="How to trust the certificate.")
+    _name: str = PrivateAttr("")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        text = value.strip()
+        if _MOCK_URL.match(text) or _HTTPS_URL.match(text):
+            return text.rstrip("/") if text.startswith("https://") else text
+        if text.startswith("http://"):
+            raise ValueError(
+                "plain http:// would send the credentials in clear; use https://<address>"
+            )
+        raise ValueError(
+            f"'{text}' is not an appliance URL: expected https://<address>[:port] or mock://"
+        )
+
+    @model_validator(mode="after")
+    def _auth_required(self) -> ApplianceSpec:
+        if not self.is_mock and self.auth is None:
+            raise ValueError(
+                "auth: is required for a real appliance: api_key: {env: VAR}, or "
+                "username: with password: {env: VAR}"
+            )
+        return self
+
+    @property
+    def name(self) -> str:
+        """The appliance's name: its key in the inventory."""
+        return self._name
+
+    @property
+    def is_mock(self) -> bool:
+        """True when the URL names lmctl's built-in mock appliance."""
+        return self.url.startswith(MOCK_SCHEME)
+
+    @property
+    def mock_name(self) -> str:
+        """The built-in mock's instance name: ``mock://<name>``, or the appliance name."""
+        match = _MOCK_URL.match(self.url)
+        return (match["name"] if match and match["name"] else None) or self.name
+
+    def connection(self) -> ApplianceConnection:
+        """How to reach this appliance, with secrets read from the environment or keyring.
+
+        Raises ``CredentialError`` naming the variable or keyring entry when a secret is missing,
+        and for ``mock://`` appliances, which are started with ``lmctl.mock.embedded``.
+        """
+        if self.is_mock or self.auth is None:
+            raise CredentialError(
+                f"appliance '{self.name}' is the built-in mock ({self.url}); start it with "
+                "lmctl.mock.embedded.start_embedded instead of connecting"
+            )
+        tls = self.tls.policy() if self.tls is not None else TlsPolicy()
+        return ApplianceConnection(
+            name=self.name,
+            url=self.url,
+            dialect=self.dialect,
+            credentials=self.auth.credentials(self.name),
+            tls=tls,
+        )
+
+
+class Inventory(_InventoryModel):
+    """The inventory file: ``appliances:`` mapping each appliance name to how to reach it."""
+
+    appliances: dict[ApplianceName, ApplianceSpec] = Field(
+        default_factory=dict, description="Appliances by name (array specs refer to the name)."
+    )
+
+    @model_validator(mode="after")
+    def _name_appliances(self) -> Inventory:
+        for name, appliance in self.appliances.items():
+            appliance._name = name
+        return self
+
+    def appliance(self, name: str) -> ApplianceSpec | None:
+        """The appliance called ``name``, or None."""
+        return self.appliances.get(name)

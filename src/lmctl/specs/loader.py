@@ -1,0 +1,192 @@
+"""``load_specs``: from paths on disk to a validated ``SpecSet`` (or a ``SpecError``).
+
+Directories are searched (not recursively) for ``*.yaml`` and ``*.yml``. A file whose top-level
+key is ``appliances:`` is the inventory; every other file is one array spec. When no inventory is
+among the inputs, an ``appliances.yaml`` (or ``.yml``) next to the array files is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from lmctl.specs.array import ArraySpec
+from lmctl.specs.diagnostics import Diagnostic, SpecError, sort_diagnostics
+from lmctl.specs.inventory import ApplianceSpec, Inventory
+from lmctl.specs.locations import diagnostics_from
+from lmctl.specs.rules import SourcedArray, check_specs
+from lmctl.specs.yaml_source import YamlDocument, YamlProblem, read_document
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+INVENTORY_KEY = "appliances"
+INVENTORY_NAMES = ("appliances.yaml", "appliances.yml")
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class SpecSet:
+    """Every array spec and the inventory, validated together.
+
+    ``diagnostics`` holds the warnings (a set with errors is never built); ``digest`` is a
+    SHA-256 over the input files, so a plan can tell whether the specs changed since.
+    """
+
+    arrays: tuple[ArraySpec, ...]
+    inventory: Inventory
+    diagnostics: tuple[Diagnostic, ...] = ()
+    digest: str = ""
+    files: tuple[Path, ...] = field(default=())
+
+    def array(self, name: str) -> ArraySpec | None:
+        """The array called ``name``, or None."""
+        return next((a for a in self.arrays if a.name == name), None)
+
+    def appliance_of(self, array: ArraySpec) -> ApplianceSpec:
+        """The inventory entry of the appliance that serves ``array`` (validated to exist)."""
+        return self.inventory.appliances[array.appliance]
+
+    def arrays_on(self, appliance: str) -> tuple[ArraySpec, ...]:
+        """The arrays served by ``appliance``, in file order."""
+        return tuple(a for a in self.arrays if a.appliance == appliance)
+
+
+@dataclass
+class _Collected:
+    arrays: list[SourcedArray] = field(default_factory=list)
+    inventories: list[tuple[Inventory, YamlDocument]] = field(default_factory=list)
+    documents: list[YamlDocument] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def load_specs(paths: Iterable[str | Path]) -> SpecSet:
+    """Load, validate and cross-check every spec under ``paths``.
+
+    Raises ``SpecError`` (with every error and warning) when anything is wrong; otherwise the
+    ``SpecSet`` carries the warnings.
+    """
+    collected = _Collected()
+    files = discover(paths, collected.diagnostics)
+    if not any(_is_inventory_file(f) for f in files):
+        files += _neighbouring_inventory(files)
+    for path, display in files:
+        _load_file(path, display, collected)
+    if len(collected.inventories) > 1:
+        extra = collected.inventories[1][1]
+        collected.diagnostics.append(
+            Diagnostic(
+                "error",
+                extra.display,
+                1,
+                INVENTORY_KEY,
+                f"a second inventory (the first is {collected.inventories[0][1].display}); "
+                "keep every appliance in one inventory file",
+            )
+        )
+    inventory, inventory_file = collected.inventories[0] if collected.inventories else (None, None)
+    collected.diagnostics.extend(
+        check_specs(collected.arrays, inventory, inventory_file.display if inventory_file else None)
+    )
+    diagnostics = sort_diagnostics(collected.diagnostics)
+    if any(d.is_error for d in diagnostics):
+        raise SpecError(diagnostics)
+    return SpecSet(
+        arrays=tuple(a.spec for a in collected.arrays),
+        inventory=inventory or Inventory(),
+        diagnostics=diagnostics,
+        digest=_digest(collected.documents),
+        files=tuple(d.path for d in collected.documents),
+    )
+
+
+def discover(paths: Iterable[str | Path], problems: list[Diagnostic]) -> list[tuple[Path, str]]:
+    """The spec files named by ``paths`` (directories searched), each with its display name."""
+    found: list[tuple[Path, str]] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            inside = sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file())
+            if not inside:
+                problems.append(
+                    Diagnostic("error", str(given), None, "", "no *.yaml or *.yml files here")
+                )
+            found.extend((p, str(p)) for p in inside)
+        elif path.is_file():
+            found.append((path, str(given)))
+        else:
+            problems.append(Diagnostic("error", str(given), None, "", "no such file or directory"))
+    unique: dict[Path, tuple[Path, str]] = {}
+    for path, display in found:
+        unique.setdefault(path.resolve(), (path, display))
+    return list(unique.values())
+
+
+def _is_inventory_file(entry: tuple[Path, str]) -> bool:
+    return entry[0].name in INVENTORY_NAMES
+
+
+def _neighbouring_inventory(files: Sequence[tuple[Path, str]]) -> list[tuple[Path, str]]:
+    directories = dict.fromkeys(path.parent for path, _ in files)
+    for directory in directories:
+        for name in INVENTORY_NAMES:
+            candidate = directory / name
+            if candidate.is_file():
+                return [(candidate, str(candidate))]
+    return []
+
+
+def _load_file(path: Path, display: str, collected: _Collected) -> None:
+    try:
+        document = read_document(path, display)
+    except YamlProblem as problem:
+        collected.diagnostics.append(
+            Diagnostic("error", display, problem.line, "", problem.message)
+        )
+        return
+    collected.documents.append(document)
+    content = document.content
+    if not isinstance(content, dict):
+        collected.diagnostics.append(
+            Diagnostic(
+                "error",
+                display,
+                document.line_of(()),
+                "",
+                "expected a mapping at the top of the file: an array spec (name:, site:, "
+                "exchange:, ...) or an inventory (appliances:)",
+            )
+        )
+        return
+    if INVENTORY_KEY in content:
+        inventory = _validate(Inventory, document, collected, {"base_dir": path.parent})
+        if inventory is not None:
+            collected.inventories.append((inventory, document))
+        return
+    array = _validate(ArraySpec, document, collected, None)
+    if array is not None:
+        collected.arrays.append(SourcedArray(array, document))
+
+
+def _validate(
+    model: type[_Model],
+    document: YamlDocument,
+    collected: _Collected,
+    context: dict[str, object] | None,
+) -> _Model | None:
+    try:
+        return model.model_validate(document.content, context=context)
+    except ValidationError as error:
+        collected.diagnostics.extend(diagnostics_from(error, document, model))
+        return None
+
+
+def _digest(documents: Sequence[YamlDocument]) -> str:
+    digest = hashlib.sha256()
+    for document in sorted(documents, key=lambda d: d.path.name):
+        digest.update(document.path.name.encode("utf-8") + b"\0")
+        digest.update(hashlib.sha256(document.raw).digest())
+    return digest.hexdigest()

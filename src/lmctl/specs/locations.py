@@ -1,0 +1,173 @@
+"""Turning pydantic's validation errors into diagnostics that name file, line and field."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from lmctl.specs.diagnostics import Diagnostic
+from lmctl.specs.yaml_source import YamlDocument
+
+_TYPE_NAMES = {
+    dict: "a mapping",
+    list: "a list",
+    str: "text",
+    int: "a number",
+    float: "a number",
+    bool: "true/false",
+    type(None): "nothing (null)",
+}
+_KEY_MARK = "[key]"
+
+
+def field_path(location: Sequence[str | int]) -> str:
+    """``('members', 1, 'address')`` → ``members[1].address``."""
+    text = ""
+    for part in location:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += part if not text else f".{part}"
+    return text
+
+
+def diagnostics_from(
+    error: ValidationError, document: YamlDocument, model: type[BaseModel]
+) -> list[Diagnostic]:
+    """One error diagnostic per pydantic error, located in the YAML document."""
+    found = []
+    for detail in error.errors(include_url=False):
+        if _is_echo(detail):
+            continue
+        location = tuple(p for p in detail["loc"] if p != _KEY_MARK)
+        found.append(
+            Diagnostic(
+                severity="error",
+                file=document.display,
+                line=document.line_of(location),
+                field=field_path(location),
+                message=_message(detail, model),
+            )
+        )
+    return found
+
+
+def _is_echo(detail: ErrorDetails) -> bool:
+    """A length error that only repeats item errors (pydantic counts the valid items only)."""
+    value = detail.get("input")
+    return detail["type"] == "too_short" and isinstance(value, list | tuple) and len(value) > 0
+
+
+def _message(detail: ErrorDetails, model: type[BaseModel]) -> str:
+    kind, loc = detail["type"], detail["loc"]
+    names = [p for p in loc if isinstance(p, str) and p != _KEY_MARK]
+    last = names[-1] if names else ""
+    shown = _shown_input(detail)
+    if kind == "missing":
+        return f"required key '{last}' is missing"
+    if kind == "extra_forbidden":
+        return _unknown_key(last, _model_at(model, loc[:-1]))
+    if _KEY_MARK in loc:
+        return f"'{last}' is not allowed as a key here; " + _expected(detail)
+    if kind == "literal_error":
+        return f"{shown} is not allowed; {_expected(detail)}"
+    if kind in {"value_error", "assertion_error"}:
+        return str(detail["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if kind == "string_pattern_mismatch":
+        described = _description(model, loc)
+        return f"{shown} is not allowed" + (f": {described}" if described else "")
+    if kind in {"model_type", "dict_type", "model_attributes_type"}:
+        return f"expected a mapping (key: value lines), got {_type_name(detail['input'])}"
+    if kind in {"tuple_type", "list_type"}:
+        return f"expected a list, got {_type_name(detail['input'])}"
+    if kind == "too_short" and last == "members":
+        return "an array needs at least one member"
+    message = str(detail["msg"])
+    return f"{message[0].lower()}{message[1:]}" + (f" (got {shown})" if shown != "it" else "")
+
+
+def _expected(detail: ErrorDetails) -> str:
+    expected = (detail.get("ctx") or {}).get("expected")
+    if expected:
+        return f"allowed: {expected}"
+    return str(detail["msg"])
+
+
+def _shown_input(detail: ErrorDetails) -> str:
+    # Anything under auth: may be a secret written by mistake: never echo it.
+    if "auth" in detail["loc"]:
+        return "it"
+    value = detail.get("input")
+    if isinstance(value, dict | list):
+        return _type_name(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _type_name(value: Any) -> str:
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _unknown_key(key: str, model: type[BaseModel] | None) -> str:
+    if model is None:
+        return f"unknown key '{key}'"
+    allowed = list(model.model_fields)
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown key '{key}'{hint}; allowed keys here: {', '.join(allowed)}"
+
+
+def _description(model: type[BaseModel], loc: Sequence[str | int]) -> str | None:
+    parent = _model_at(model, loc[:-1])
+    name = loc[-1] if loc else None
+    if parent is None or not isinstance(name, str) or name not in parent.model_fields:
+        return None
+    info = parent.model_fields[name]
+    if info.description:
+        return info.description
+    for meta in info.metadata:
+        pattern = getattr(meta, "pattern", None)
+        if pattern:
+            return f"must match {pattern}"
+    return None
+
+
+def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel] | None:
+    """The model class that validates the value at ``loc`` (None when it is not a model)."""
+    current: Any = model
+    for part in loc:
+        if part == _KEY_MARK:
+            return None
+        origin, args = typing.get_origin(current), typing.get_args(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            if not isinstance(part, str) or part not in current.model_fields:
+                return None
+            current = _strip(current.model_fields[part].annotation)
+        elif origin in (tuple, list) and args:
+            current = _strip(args[0])
+        elif origin is dict and len(args) == 2:
+            current = _strip(args[1])
+        else:
+            return None
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return current
+    return None
+
+
+def _strip(annotation: Any) -> Any:
+    """``X`` from ``X | None`` and ``Annotated[X, ...]``."""
+    while True:
+        origin = typing.get_origin(annotation)
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if origin is typing.Annotated or (
+            origin in (typing.Union, types.UnionType) and len(args) == 1
+        ):
+            annotation = args[0]
+        else:
+            return annotation

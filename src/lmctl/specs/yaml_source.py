@@ -1,0 +1,197 @@
+"""Reading one YAML spec file safely, remembering the line each key and item starts on.
+
+Plain ``yaml.safe_load`` keeps the last of two duplicate keys silently, expands aliases without a
+bound and forgets where a value came from. ``SpecLoader`` composes the node tree with PyYAML's safe
+loader (libyaml when present) and builds plain Python values itself, so that it can record line
+numbers, reject duplicate keys and merge keys, and stop a hostile document early.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+# Spec files are a few kilobytes; a megabyte is already far beyond any real array or inventory.
+MAX_FILE_BYTES = 1024 * 1024
+# Values built from one document, counting every alias use: bounds "billion laughs" expansion.
+MAX_VALUES = 50_000
+# Nesting of mappings and sequences; a spec needs five levels.
+MAX_DEPTH = 32
+
+Location = tuple[str | int, ...]
+
+try:  # libyaml's parser when present: the same results, several times faster
+    from yaml import CSafeLoader as _BaseLoader
+except ImportError:  # pragma: no cover - pure-Python PyYAML
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+
+class YamlProblem(Exception):
+    """The file cannot be read as one YAML document; ``line`` is 1-based or None."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """One parsed spec file: its content as plain values, and where each value starts."""
+
+    path: Path
+    display: str
+    raw: bytes
+    content: object
+    lines: dict[Location, int] = field(default_factory=dict)
+
+    def line_of(self, location: Sequence[str | int]) -> int | None:
+        """The line of ``location``, or of its nearest ancestor that the file spells out."""
+        parts = tuple(location)
+        while parts:
+            if parts in self.lines:
+                return self.lines[parts]
+            parts = parts[:-1]
+        return self.lines.get(())
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+class SpecLoader(_BaseLoader):
+    """A safe loader that records node start lines, rejects duplicate keys, bounds expansion."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.lines: dict[Location, int] = {}
+        self._budget = MAX_VALUES
+
+    def load_located(self) -> object:
+        """Build the single document of the stream; record the line of every key and item."""
+        node = self.get_single_node()
+        if node is None:
+            raise YamlProblem(
+                "the file is empty: expected an array spec (name:, site:, exchange:, ...) "
+                "or an inventory (appliances:)",
+                1,
+            )
+        self.lines[()] = _line(node)
+        return self._build(node, (), 0)
+
+    def _build(self, node: yaml.Node, location: Location, depth: int) -> object:
+        self._budget -= 1
+        if self._budget < 0:
+            raise YamlProblem(
+                f"the document expands to more than {MAX_VALUES} values "
+                "(aliases referring to aliases?); spec files must stay small",
+                _line(node),
+            )
+        if depth > MAX_DEPTH:
+            raise YamlProblem(f"nesting deeper than {MAX_DEPTH} levels", _line(node))
+        if isinstance(node, yaml.MappingNode):
+            return self._build_mapping(node, location, depth)
+        if isinstance(node, yaml.SequenceNode):
+            items: list[object] = []
+            for index, child in enumerate(node.value):
+                self.lines[(*location, index)] = _line(child)
+                items.append(self._build(child, (*location, index), depth + 1))
+            return items
+        return self.construct_object(node, deep=True)
+
+    def _build_mapping(
+        self, node: yaml.MappingNode, location: Location, depth: int
+    ) -> dict[str, object]:
+        mapping: dict[str, object] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise YamlProblem(
+                    "YAML merge keys (<<) are not supported: write the keys out", _line(key_node)
+                )
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise YamlProblem(
+                    "a key must be a plain word, not a list or mapping", _line(key_node)
+                )
+            # The key as written: `on:` or `1000:` stay text instead of turning into True or 1000.
+            key = str(key_node.value)
+            key_location = (*location, key)
+            if key in mapping:
+                first = self.lines.get(key_location)
+                raise YamlProblem(
+                    f"duplicate key '{key}' (first given on line {first}); "
+                    "each key may appear once in a mapping",
+                    _line(key_node),
+                )
+            self.lines[key_location] = _line(key_node)
+            mapping[key] = self._build(value_node, key_location, depth + 1)
+        return mapping
+
+
+def decode(raw: bytes) -> str:
+    """The file's text; only UTF-8 (with or without a byte-order mark) is accepted."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise YamlProblem(
+            f"the file is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start});"
+            " save it as UTF-8",
+            line,
+        ) from None
+
+
+def read_bounded(path: Path) -> bytes:
+    """The file's bytes, refusing files above ``MAX_FILE_BYTES`` before reading them."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise YamlProblem(_too_large(size))
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise YamlProblem(f"cannot read the file: {error.strerror or error}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise YamlProblem(_too_large(len(raw)))
+    return raw
+
+
+def _too_large(size: int) -> str:
+    return (
+        f"the file is {size / 1_000_000:.1f} MB; lmctl reads spec files of at most "
+        f"{MAX_FILE_BYTES // 1024} KiB (1 MiB)"
+    )
+
+
+def parse_text(text: str) -> tuple[object, dict[Location, int]]:
+    """Parse one YAML document; returns its values and the line of every key and item."""
+    loader = SpecLoader(text)
+    try:
+        content = loader.load_located()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = None if mark is None else int(mark.line) + 1
+        raise YamlProblem(f"malformed YAML: {_yaml_reason(error)}", line) from None
+    except yaml.YAMLError as error:
+        raise YamlProblem(f"malformed YAML: {error}") from None
+    except RecursionError:
+        raise YamlProblem("malformed YAML: nesting too deep") from None
+    finally:
+        loader.dispose()
+    return content, loader.lines
+
+
+def _yaml_reason(error: yaml.MarkedYAMLError) -> str:
+    parts = [part for part in (error.problem, error.context) if part]
+    if "expected a single document" in " ".join(parts):
+        return "the file holds more than one YAML document (---); put one spec per file"
+    return "; ".join(parts) or str(error)
+
+
+def read_document(path: Path, display: str) -> YamlDocument:
+    """Read, decode and parse one spec file; raises ``YamlProblem`` with a line when it can."""
+    raw = read_bounded(path)
+    content, lines = parse_text(decode(raw))
+    return YamlDocument(path=path, display=display, raw=raw, content=content, lines=lines)
