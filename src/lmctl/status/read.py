@@ -26,11 +26,13 @@ class StatusSource(Protocol):
 
 
 async def read_appliance(client: StatusSource) -> tuple[list[VirtualService], Statistics]:
-    """The appliance's virtual services and statistics: two reads, sent together."""
-    virtual_services, statistics = await asyncio.gather(
-        client.list_virtual_services(), client.statistics()
-    )
-    return virtual_services, statistics
+    """The appliance's virtual services and statistics: exactly two reads.
+
+    One after the other, not together: on an ``auto`` dialect the first call settles the
+    dialect, so two concurrent first calls could both probe and double the call count.
+    """
+    virtual_services = await client.list_virtual_services()
+    return virtual_services, await client.statistics()
 
 
 def _error_text(error: LoadMasterError | OSError) -> str:
