@@ -1,0 +1,190 @@
+"""The pure diff: desired virtual services of one appliance vs what it reports."""
+
+from __future__ import annotations
+
+from reconcile_builders import desired, key, members, observed_from, unmarked
+
+from lmctl.desired import DesiredVirtualService
+from lmctl.loadmaster.models import VirtualService
+from lmctl.reconcile.changes import (
+    AddRealServer,
+    CreateVirtualService,
+    DeleteVirtualService,
+    FieldChange,
+    RemoveRealServer,
+    UpdateRealServer,
+    UpdateVirtualService,
+)
+from lmctl.reconcile.diff import ApplianceDiff, diff
+from lmctl.reconcile.state import appliance_state
+
+
+def run(wanted: list[DesiredVirtualService], observed: list[VirtualService]) -> ApplianceDiff:
+    return diff(wanted, appliance_state(observed))
+
+
+def test_empty_appliance_gets_one_addvs_then_one_addrs_per_member() -> None:
+    want = desired(real_servers=members("10.0.1.21", "10.0.1.22"))
+    result = run([want], [])
+    assert [c.action for c in result.changes] == ["create_vs", "add_rs", "add_rs"]
+    create = result.changes[0]
+    assert isinstance(create, CreateVirtualService)
+    assert create.settings == want.settings
+    assert create.key == key()
+    adds = [c for c in result.changes if isinstance(c, AddRealServer)]
+    assert [(a.member, a.address, a.port, a.weight, a.enable) for a in adds] == [
+        ("cas01", "10.0.1.21", 443, 1000, True),
+        ("cas02", "10.0.1.22", 443, 1000, True),
+    ]
+
+
+def test_applied_state_needs_nothing_whatever_the_unmanaged_fields_say() -> None:
+    want = desired(real_servers=members("10.0.1.21", "10.0.1.22"))
+    seen = observed_from(want, Layer=7, ForceL7="Y", Status="Down", CheckCodes="200")
+    result = run([want], [seen])
+    assert result.changes == ()
+    assert result.conflicts == ()
+
+
+def test_changed_settings_are_one_update_with_each_field_old_to_new() -> None:
+    want = desired(real_servers=members("10.0.1.21"), schedule="lc", idle_time=3600)
+    seen = observed_from(want, Schedule="rr", Idletime=1800)
+    (change,) = run([want], [seen]).changes
+    assert isinstance(change, UpdateVirtualService)
+    assert change.new_key is None
+    assert change.fields == (
+        FieldChange(field="schedule", old="rr", new="lc"),
+        FieldChange(field="idle_time", old=1800, new=3600),
+    )
+    assert [f.label for f in change.fields] == ["Schedule", "Idletime"]
+
+
+def test_members_added_removed_and_reweighted() -> None:
+    first, third = members("10.0.1.21", "10.0.1.23")
+    want = desired(real_servers=(first.model_copy(update={"weight": 500}), third))
+    seen = observed_from(desired(real_servers=members("10.0.1.21", "10.0.1.22")))
+    changes = run([want], [seen]).changes
+    assert [(c.action, getattr(c, "address", None)) for c in changes] == [
+        ("add_rs", "10.0.1.23"),
+        ("update_rs", "10.0.1.21"),
+        ("remove_rs", "10.0.1.22"),
+    ]
+    update = changes[1]
+    assert isinstance(update, UpdateRealServer)
+    assert update.fields == (FieldChange(field="weight", old=1000, new=500),)
+
+
+def test_drained_member_is_reported_and_left_disabled() -> None:
+    want = desired(real_servers=members("10.0.1.21", "10.0.1.22"))
+    seen = observed_from(want, rs_enable={"10.0.1.22": False})
+    result = run([want], [seen])
+    assert result.changes == ()
+    assert [(d.member, d.address, d.port) for d in result.drained] == [("cas02", "10.0.1.22", 443)]
+
+
+def test_member_enabled_explicitly_by_the_spec_is_re_enabled() -> None:
+    want = desired(real_servers=members("10.0.1.21", "10.0.1.22", enable=True))
+    seen = observed_from(want, rs_enable={"10.0.1.22": False})
+    result = run([want], [seen])
+    (change,) = result.changes
+    assert isinstance(change, UpdateRealServer)
+    assert change.fields == (FieldChange(field="enable", old=False, new=True),)
+    assert result.drained == ()
+
+
+def test_member_port_change_is_one_modrs_keeping_the_drain() -> None:
+    want = desired(real_servers=members("10.0.1.21", port=444))
+    seen = observed_from(desired(real_servers=members("10.0.1.21")), rs_enable={"10.0.1.21": False})
+    result = run([want], [seen])
+    (change,) = result.changes
+    assert isinstance(change, UpdateRealServer)
+    assert (change.address, change.port) == ("10.0.1.21", 443)
+    assert change.fields == (FieldChange(field="port", old=443, new=444),)
+    assert [d.port for d in result.drained] == [444]
+
+
+def test_unmarked_vs_at_the_desired_key_is_a_conflict_and_never_touched() -> None:
+    want = desired(real_servers=members("10.0.1.21"))
+    legacy = unmarked("10.0.1.10", "443")
+    other_port = unmarked("10.0.1.10", "8443", index=91)
+    result = run([want], [legacy, other_port])
+    assert result.changes == ()
+    (conflict,) = result.conflicts
+    assert (conflict.array, conflict.service, conflict.key) == ("hq", "https", key())
+    assert "'OWA legacy' (Index 90)" in conflict.message
+    assert "never takes over" in conflict.message
+
+
+def test_another_arrays_vs_at_the_desired_key_is_a_conflict() -> None:
+    theirs = observed_from(desired(array="branch", real_servers=members("10.0.2.21")))
+    result = run([desired(real_servers=members("10.0.1.21"))], [theirs])
+    assert [c.holder_nickname for c in result.conflicts] == ["lmctl:branch/https"]
+    # the other array left the specs, so its VS is deleted (never taken over)
+    assert [(c.action, c.array) for c in result.changes] == [("delete_vs", "branch")]
+
+
+def test_vs_of_an_array_that_left_the_specs_is_deleted_unmarked_left_alone() -> None:
+    gone = observed_from(desired(array="old", real_servers=members("10.0.3.21", "10.0.3.22")))
+    result = run([], [gone, unmarked("10.0.1.10", "80")])
+    (change,) = result.changes
+    assert isinstance(change, DeleteVirtualService)
+    assert (change.array, change.service, change.real_servers) == ("old", "https", 2)
+    assert change.nickname == "lmctl:old/https"
+
+
+def test_moved_vip_is_one_modvs_and_member_changes_follow_the_new_key() -> None:
+    old_key, new_key = key("10.0.1.10"), key("10.0.1.11")
+    before = desired(at=old_key, real_servers=members("10.0.1.21"))
+    want = desired(at=new_key, real_servers=members("10.0.1.21", "10.0.1.22"), schedule="lc")
+    changes = run([want], [observed_from(before)]).changes
+    move, add = changes
+    assert isinstance(move, UpdateVirtualService)
+    assert (move.key, move.new_key) == (old_key, new_key)
+    assert move.fields == (FieldChange(field="schedule", old="rr", new="lc"),)
+    assert isinstance(add, AddRealServer)
+    assert add.key == new_key
+
+
+def test_protocol_change_is_create_then_delete() -> None:
+    before = desired(at=key(protocol="tcp"), real_servers=members("10.0.1.21"))
+    want = desired(at=key(protocol="udp"), real_servers=members("10.0.1.21"))
+    changes = run([want], [observed_from(before)]).changes
+    assert [(c.action, c.key.protocol) for c in changes] == [
+        ("create_vs", "udp"),
+        ("add_rs", "udp"),
+        ("delete_vs", "tcp"),
+    ]
+
+
+def test_duplicate_marked_vs_is_deleted() -> None:
+    want = desired(real_servers=members("10.0.1.21"))
+    copy = observed_from(want, index=2, at=key(port="4443"))
+    changes = run([want], [observed_from(want), copy]).changes
+    assert [(c.action, c.key.port) for c in changes] == [("delete_vs", "4443")]
+
+
+def test_sub_services_are_skipped() -> None:
+    sub = VirtualService.model_validate(
+        {"Index": 7, "MasterVSID": 3, "NickName": "lmctl:hq/owa", "Rs": []}
+    )
+    assert run([], [sub]).changes == ()
+
+
+def test_changes_run_in_make_before_break_order_per_array() -> None:
+    keep = desired(service="https", real_servers=members("10.0.1.21", "10.0.1.22"))
+    new = desired(service="smtp", at=key(port="25"), real_servers=members("10.0.1.21", port=25))
+    seen = [
+        observed_from(desired(service="https", real_servers=members("10.0.1.22", "10.0.1.23"))),
+        observed_from(desired(service="pop3", at=key(port="110")), index=2),
+        observed_from(desired(array="zz", service="https", at=key("10.0.5.1")), index=3),
+    ]
+    changes = run([keep, new], seen).changes
+    assert [(c.array, c.action, c.service) for c in changes] == [
+        ("hq", "create_vs", "smtp"),
+        ("hq", "add_rs", "https"),
+        ("hq", "add_rs", "smtp"),
+        ("hq", "remove_rs", "https"),
+        ("hq", "delete_vs", "pop3"),
+        ("zz", "delete_vs", "https"),
+    ]
+    assert isinstance(changes[3], RemoveRealServer)
