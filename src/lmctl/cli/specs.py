@@ -1,0 +1,261 @@
+"""``lmctl validate``, ``lmctl show`` and ``lmctl schema``: the specs, before any appliance.
+
+Heavy modules (pydantic models, yaml) are imported inside the commands so ``lmctl --help``
+stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from lmctl.cli.app import app
+from lmctl.cli.console import OutputFormat, make_console
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from lmctl.desired import DesiredVirtualService
+    from lmctl.specs import Diagnostic, SpecSet
+
+DEFAULT_SPECS = Path("arrays")
+_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
+_EXPANSION_COLUMNS = (
+    "service",
+    "virtual service",
+    "type",
+    "persistence",
+    "idle",
+    "check",
+    "extra ports",
+    "real servers",
+)
+
+SpecPaths = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Spec files or directories (searched for *.yaml/*.yml). Default: arrays/.",
+        show_default=False,
+    ),
+]
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", "-f", help="Output: text, json or markdown.")
+]
+
+
+@app.command()
+def validate(paths: SpecPaths = None, output: FormatOption = OutputFormat.text) -> None:
+    """Check array specs and the inventory (no network); exit 1 when there is an error."""
+    from lmctl.specs import SpecError, load_specs
+
+    given = paths or [DEFAULT_SPECS]
+    try:
+        spec_set = load_specs(given)
+    except SpecError as error:
+        _print_diagnostics(error.diagnostics, None, output)
+        raise typer.Exit(1) from None
+    _print_diagnostics(spec_set.diagnostics, spec_set, output)
+
+
+@app.command()
+def show(
+    array: Annotated[str, typer.Argument(help="Name of the array, e.g. hq-cas.")],
+    specs: Annotated[
+        list[Path] | None,
+        typer.Option("--specs", "-s", help="Spec files or directories. Default: arrays/."),
+    ] = None,
+    output: FormatOption = OutputFormat.text,
+) -> None:
+    """Print the virtual services and real servers that one array expands to."""
+    from lmctl.exchange import expand
+    from lmctl.specs import SpecError, load_specs
+
+    try:
+        spec_set = load_specs(specs or [DEFAULT_SPECS])
+    except SpecError as error:
+        _print_diagnostics(error.diagnostics, None, OutputFormat.text, stderr=True)
+        raise typer.Exit(1) from None
+    spec = spec_set.array(array)
+    if spec is None:
+        known = ", ".join(a.name for a in spec_set.arrays) or "none"
+        make_console(stderr=True).print(f"error: no array named '{array}' (known: {known})")
+        raise typer.Exit(1)
+    services = expand(spec)
+    if output is OutputFormat.json:
+        print(json.dumps(_expansion_json(spec_set, array, services), indent=2))
+        return
+    _print_expansion(spec_set, array, services, output)
+
+
+@app.command()
+def schema(
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", "-k", help="array or inventory; both (in one object) when omitted."),
+    ] = None,
+) -> None:
+    """Print the JSON Schema of array specs and of the inventory (for editors and CI)."""
+    from lmctl.specs.schema import json_schema
+
+    if kind is None:
+        document: dict[str, Any] = {
+            "array": json_schema("array"),
+            "inventory": json_schema("inventory"),
+        }
+    elif kind == "array":
+        document = json_schema("array")
+    elif kind == "inventory":
+        document = json_schema("inventory")
+    else:
+        make_console(stderr=True).print(
+            f"error: --kind '{kind}' is not a kind of spec; allowed: array, inventory"
+        )
+        raise typer.Exit(2)
+    print(json.dumps(document, indent=2))
+
+
+def _print_diagnostics(
+    diagnostics: tuple[Diagnostic, ...],
+    spec_set: SpecSet | None,
+    output: OutputFormat,
+    *,
+    stderr: bool = False,
+) -> None:
+    errors = sum(1 for d in diagnostics if d.is_error)
+    warnings = len(diagnostics) - errors
+    if output is OutputFormat.json:
+        print(json.dumps(_validation_json(diagnostics, spec_set, errors, warnings), indent=2))
+        return
+    console = make_console(stderr=stderr)
+    if output is OutputFormat.markdown:
+        _print_markdown_diagnostics(console, diagnostics)
+    else:
+        for diagnostic in diagnostics:
+            _print_diagnostic(console, diagnostic)
+    console.print(_summary(spec_set, errors, warnings), markup=False)
+
+
+def _print_diagnostic(console: Console, diagnostic: Diagnostic) -> None:
+    from rich.text import Text
+
+    line = Text(f"{diagnostic.location}: ")
+    line.append(diagnostic.severity, style=_SEVERITY_STYLE[diagnostic.severity])
+    line.append(": ")
+    if diagnostic.field:
+        line.append(diagnostic.field, style="bold")
+        line.append(": ")
+    line.append(diagnostic.message)
+    console.print(line)
+
+
+def _print_markdown_diagnostics(console: Console, diagnostics: tuple[Diagnostic, ...]) -> None:
+    rows = [(d.severity, d.file, str(d.line or ""), d.field, d.message) for d in diagnostics]
+    if rows:
+        _print_markdown_table(console, ("severity", "file", "line", "field", "message"), rows)
+
+
+def _print_markdown_table(
+    console: Console, headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]
+) -> None:
+    console.print("| " + " | ".join(headers) + " |", markup=False)
+    console.print("|" + "---|" * len(headers), markup=False)
+    for row in rows:
+        cells = (cell.replace("|", "\\|") for cell in row)
+        console.print("| " + " | ".join(cells) + " |", markup=False)
+    console.print("")
+
+
+def _summary(spec_set: SpecSet | None, errors: int, warnings: int) -> str:
+    counts = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+    if spec_set is None:
+        return f"invalid: {counts}"
+    return (
+        f"valid: {len(spec_set.arrays)} arrays, {len(spec_set.inventory.appliances)} appliances "
+        f"in {len(spec_set.files)} files ({counts})"
+    )
+
+
+def _validation_json(
+    diagnostics: tuple[Diagnostic, ...], spec_set: SpecSet | None, errors: int, warnings: int
+) -> dict[str, Any]:
+    return {
+        "valid": spec_set is not None,
+        "errors": errors,
+        "warnings": warnings,
+        "arrays": [a.name for a in spec_set.arrays] if spec_set else [],
+        "appliances": list(spec_set.inventory.appliances) if spec_set else [],
+        "digest": spec_set.digest if spec_set else None,
+        "diagnostics": [d.as_json() for d in diagnostics],
+    }
+
+
+def _expansion_json(
+    spec_set: SpecSet, array: str, services: tuple[DesiredVirtualService, ...]
+) -> dict[str, Any]:
+    spec = spec_set.array(array)
+    assert spec is not None
+    return {
+        "array": spec.model_dump(mode="json", exclude_none=True),
+        "virtual_services": [
+            {"marker": vs.owner.marker(), **vs.model_dump(mode="json", by_alias=True)}
+            for vs in services
+        ],
+    }
+
+
+def _print_expansion(
+    spec_set: SpecSet,
+    array: str,
+    services: tuple[DesiredVirtualService, ...],
+    output: OutputFormat,
+) -> None:
+    from rich import box
+    from rich.table import Table
+
+    spec = spec_set.array(array)
+    assert spec is not None
+    console = make_console()
+    console.print(
+        f"{spec.name}: Exchange {spec.exchange}, site {spec.site}, {spec.fqdn} → {spec.vip} "
+        f"on appliance {spec.appliance} ({spec.scheduling})",
+        markup=False,
+    )
+    rows = [_expansion_row(vs) for vs in services]
+    if output is OutputFormat.markdown:
+        _print_markdown_table(console, _EXPANSION_COLUMNS, rows)
+        return
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False)
+    for column in _EXPANSION_COLUMNS:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def _expansion_row(vs: DesiredVirtualService) -> tuple[str, ...]:
+    s = vs.settings
+    persistence = f"{s.persist} {s.persist_timeout}s" if s.persist else "none"
+    check = " ".join(str(p) for p in (s.check_type, s.check_url) if p)
+    if s.check_port:
+        check += f" :{s.check_port}"
+    if s.error_code:
+        check += f" (answers {s.error_code} → {s.error_url})"
+    servers = ", ".join(
+        f"{rs.member} {rs.address}:{rs.port} w{rs.weight}"
+        + ("" if rs.enable is None else (" on" if rs.enable else " off"))
+        for rs in vs.real_servers
+    )
+    return (
+        vs.service,
+        str(vs.key),
+        s.vs_type,
+        persistence,
+        f"{s.idle_time}s" if s.idle_time else "default",
+        check,
+        s.extra_ports or "",
+        servers or "(none)",
+    )
