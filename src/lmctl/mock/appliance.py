@@ -1,0 +1,174 @@
+"""``MockAppliance``: the in-memory LoadMaster, usable in-process or behind ``lmctl.mock.server``.
+
+Every command runs under one lock, so concurrent requests see a consistent appliance. Parameter
+names are matched case-insensitively and unknown parameters are ignored, as on a real appliance.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from lmctl.mock import rs_commands, system_commands, vs_commands
+from lmctl.mock.errors import CommandError, invalid
+from lmctl.mock.persistence import StateStore
+from lmctl.mock.result import CommandResult
+from lmctl.mock.simulation import active_connections, real_server_status, set_active_connections
+from lmctl.mock.state import ApplianceState, health_key, state_to_json
+from lmctl.mock.values import parse_address, parse_rs_port
+
+Handler = Callable[[ApplianceState, Mapping[str, str], float], CommandResult]
+
+COMMANDS: dict[str, Handler] = {
+    "listvs": vs_commands.list_services,
+    "showvs": vs_commands.show_service,
+    "addvs": vs_commands.add_service,
+    "modvs": vs_commands.modify_service,
+    "delvs": vs_commands.delete_service,
+    "addrs": rs_commands.add_real_server,
+    "showrs": rs_commands.show_real_server,
+    "modrs": rs_commands.modify_real_server,
+    "delrs": rs_commands.delete_real_server,
+    "enablers": rs_commands.enable_everywhere,
+    "disablers": rs_commands.disable_everywhere,
+    "get": system_commands.get_parameter,
+    "set": system_commands.set_parameter,
+    "stats": system_commands.statistics,
+    "backup": system_commands.backup,
+}
+WRITE_COMMANDS = frozenset(
+    {"addvs", "modvs", "delvs", "addrs", "modrs", "delrs"}
+    | {"enablers", "disablers", "set", "restore"}
+)
+KNOWN_COMMANDS = frozenset(COMMANDS) | {"restore"}
+UNKNOWN_COMMAND = "Unknown command"
+
+
+class MockAppliance:
+    """An in-memory LoadMaster: command dispatch plus the simulation knobs of the control API."""
+
+    def __init__(
+        self,
+        state: ApplianceState | None = None,
+        *,
+        store: StateStore | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        loaded = store.load() if store is not None and state is None else None
+        self._state = state or loaded or ApplianceState()
+        self._store = store
+        self._clock = clock
+        self._lock = threading.RLock()
+
+    @property
+    def api_enabled(self) -> bool:
+        """False after ``set enableapi=no``: every API URL then answers 404."""
+        with self._lock:
+            return self._state.parameters.get("enableapi") == "yes"
+
+    def execute(
+        self, command: str, params: Mapping[str, str], body: bytes | None = None
+    ) -> CommandResult:
+        """Run one API command; ``CommandError`` carries the status code when it fails."""
+        name = command.lower()
+        lowered = {key.lower(): value for key, value in params.items()}
+        if name not in KNOWN_COMMANDS:
+            raise CommandError(405, UNKNOWN_COMMAND)
+        with self._lock:
+            now = self._clock()
+            if name == "restore":
+                result = system_commands.restore(self._state, lowered, now, body)
+            else:
+                result = COMMANDS[name](self._state, lowered, now)
+            if result.changed:
+                self._save()
+            return result
+
+    def _save(self) -> None:
+        if self._store is not None:
+            self._store.save(self._state)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole state as JSON-compatible data (what the state file holds)."""
+        with self._lock:
+            return state_to_json(self._state)
+
+    def reset(self) -> None:
+        """Back to a new appliance: no VS, API enabled, no health marks."""
+        with self._lock:
+            self._state = ApplianceState()
+            self._save()
+
+    def set_api_enabled(self, enabled: bool) -> None:
+        """Turn the API on or off (the web UI's switch on a real appliance)."""
+        with self._lock:
+            self._state.parameters["enableapi"] = "yes" if enabled else "no"
+            self._save()
+
+    def mark_health(self, address: str, port: int | None, status: str) -> None:
+        """Mark a real server address (every port, or one) ``Up`` or ``Down``."""
+        if status not in {"Up", "Down"}:
+            raise invalid(f"Invalid health status {status!r} (use Up or Down)")
+        key = health_key(parse_address(address), None if port is None else parse_rs_port(str(port)))
+        with self._lock:
+            self._state.health[key] = status
+            self._save()
+
+    def set_drain_seconds(self, seconds: float) -> None:
+        """How long a disabled real server takes to drain its connections to 0."""
+        if seconds < 0:
+            raise invalid("drain_seconds must be 0 or more")
+        with self._lock:
+            self._state.drain_seconds = seconds
+            self._save()
+
+    def set_connections(self, address: str, port: int | None, active: int) -> int:
+        """Set active connections of every RS with this address (and port); returns how many."""
+        if active < 0:
+            raise invalid("active connections must be 0 or more")
+        canonical = parse_address(address)
+        with self._lock:
+            now = self._clock()
+            matched = [
+                rs
+                for service in self._state.services.values()
+                for rs in service.real_servers
+                if rs.address == canonical and (port is None or rs.port == port)
+            ]
+            if not matched:
+                raise invalid(f"No real server {canonical}{'' if port is None else f':{port}'}")
+            for rs in matched:
+                set_active_connections(rs, active, now)
+            self._save()
+            return len(matched)
+
+    def connection_rows(self) -> list[dict[str, Any]]:
+        """Every real server with its enable flag, health and live connection count."""
+        with self._lock:
+            now = self._clock()
+            state = self._state
+            return [
+                {
+                    "vs_index": service.index,
+                    "rs_index": rs.rs_index,
+                    "address": rs.address,
+                    "port": rs.port,
+                    "enable": rs.enable,
+                    "status": real_server_status(state, rs),
+                    "active": active_connections(rs, state.drain_seconds, now),
+                }
+                for service in sorted(state.services.values(), key=lambda vs: vs.index)
+                for rs in service.real_servers
+            ]
+
+    def health_marks(self) -> dict[str, str]:
+        """The health marks set through the control API (address or address:port → Up/Down)."""
+        with self._lock:
+            return dict(self._state.health)
+
+    def drain_seconds(self) -> float:
+        """The configured drain time."""
+        with self._lock:
+            return self._state.drain_seconds

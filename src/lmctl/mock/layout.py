@@ -1,0 +1,233 @@
+"""The fields a firmware-7.2.5x LoadMaster sends for a virtual service, in its order, with defaults.
+
+The order and defaults come from the captures in ``shared/fixtures/loadmaster`` (``showvs``,
+``addvs``, ``modvs``, ``listvs``). Elements the captures never show set (``Persist``, ``ErrorUrl``,
+``ExtraPorts``, ``Cookie``, ``AltAddress``, ``CheckPattern``) are placed where a 7.2.5x appliance
+most plausibly puts them; a client must not depend on element order anyway.
+
+Each value is typed the way the APIv2 captures type it: ``bool`` for ``Y``/``N`` flags, ``int`` for
+numbers, ``str`` for text (including the numbers the appliance sends as strings in JSON, such as
+``PersistTimeout`` and ``CheckPort``), and ``Opts`` for the ``<Opt>`` lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+FieldKind = Literal["flag", "int", "text", "opts"]
+
+
+class Opts(tuple[str, ...]):
+    """A list of ``<Opt>`` children (``InterceptOpts``): a JSON array of strings in APIv2."""
+
+    __slots__ = ()
+
+
+FieldValue = bool | int | str | Opts | None
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One element of a VS reply: its name, JSON kind, default and whether it may be omitted."""
+
+    name: str
+    kind: FieldKind
+    default: FieldValue = None
+    optional: bool = False
+    computed: bool = False
+
+
+def _flag(name: str, default: bool = False) -> FieldSpec:
+    return FieldSpec(name, "flag", default)
+
+
+def _int(name: str, default: int = 0) -> FieldSpec:
+    return FieldSpec(name, "int", default)
+
+
+def _text(name: str, default: str) -> FieldSpec:
+    return FieldSpec(name, "text", default)
+
+
+def _optional(name: str, kind: FieldKind = "text") -> FieldSpec:
+    return FieldSpec(name, kind, None, optional=True)
+
+
+def _computed(name: str, kind: FieldKind) -> FieldSpec:
+    return FieldSpec(name, kind, None, computed=True)
+
+
+OWASP_OPTS = Opts(("opnormal", "auditnone", "reqdatadisable", "resdatadisable"))
+HTTP_INTERCEPT_OPTS = Opts(("opnormal", "auditrelevant", "reqdatadisable", "resdatadisable"))
+
+# XML order of a 7.2.5x showvs. Computed fields are filled from the VS's structure and live state.
+VS_FIELDS: tuple[FieldSpec, ...] = (
+    _computed("Status", "text"),
+    _computed("Index", "int"),
+    _computed("VSAddress", "text"),
+    _computed("VSPort", "text"),
+    _optional("AltAddress"),
+    _computed("Layer", "int"),
+    _optional("NickName"),
+    _flag("Enable", True),
+    _flag("SSLReverse"),
+    _flag("SSLReencrypt"),
+    _int("InterceptMode"),
+    _flag("Intercept"),
+    FieldSpec("InterceptOpts", "opts", OWASP_OPTS),
+    _int("AlertThreshold"),
+    FieldSpec("OwaspOpts", "opts", OWASP_OPTS),
+    _int("BlockingParanoia"),
+    _flag("IPReputationBlocking"),
+    _int("ExecutingParanoia"),
+    _int("AnomalyScoringThreshold"),
+    _int("PCRELimit"),
+    _int("JSONDLimit"),
+    _int("BodyLimit"),
+    _int("Transactionlimit"),
+    _flag("Transparent"),
+    _flag("SubnetOriginating", True),
+    _int("ServerInit"),
+    _int("StartTLSMode"),
+    _int("Idletime", 660),
+    _flag("Cache"),
+    _flag("Compress"),
+    _int("Verify"),
+    _flag("UseforSnat"),
+    _computed("ForceL4", "flag"),
+    _flag("ForceL7"),
+    _flag("MultiConnect"),
+    _int("ClientCert"),
+    _int("SecurityHeaderOptions"),
+    _int("SameSite"),
+    _flag("VerifyBearer"),
+    _text("ErrorCode", "0"),
+    _optional("ErrorUrl"),
+    _flag("CheckUse1.1"),
+    _int("MatchLen"),
+    _int("CheckUseGet"),
+    _optional("DefaultGW"),
+    _text("SSLRewrite", "0"),
+    _text("VStype", "gen"),
+    _int("FollowVSID"),
+    _computed("Protocol", "text"),
+    _text("Schedule", "rr"),
+    _optional("Persist"),
+    _optional("Cookie"),
+    _text("CheckType", "tcp"),
+    _text("PersistTimeout", "0"),
+    _text("CheckPort", "0"),
+    _optional("CheckHost"),
+    _optional("CheckUrl"),
+    _optional("CheckCodes"),
+    _optional("CheckPattern"),
+    _optional("ExtraPorts"),
+    _flag("HTTPReschedule"),
+    _int("NRules"),
+    _int("NRequestRules"),
+    _int("NResponseRules"),
+    _int("NMatchBodyRules"),
+    _int("NPreProcessRules"),
+    _flag("EspEnabled"),
+    _int("InputAuthMode"),
+    _int("OutputAuthMode"),
+    _computed("MasterVS", "int"),
+    _computed("MasterVSID", "int"),
+    _int("IsTransparent", 2),
+    _int("AddVia"),
+    _int("QoS"),
+    _text("TlsType", "0"),
+    _flag("NeedHostName"),
+    _flag("OCSPVerify"),
+    _flag("AllowHTTP2"),
+    _flag("PassCipher"),
+    _flag("PassSni"),
+    _int("ChkInterval"),
+    _int("ChkTimeout"),
+    _int("ChkRetryCount"),
+    _int("Bandwidth"),
+    _int("ConnsPerSecLimit"),
+    _int("RequestsPerSecLimit"),
+    _int("MaxConnsLimit"),
+    _flag("RefreshPersist"),
+    _flag("ResponseStatusRemap"),
+    _int("ResponseRemapMsgFormat"),
+    _flag("EnhancedHealthChecks"),
+    _int("RsMinimum"),
+    _computed("NumberOfRSs", "int"),
+    _optional("SSLAcceleration", "flag"),
+    _optional("CertFile"),
+)
+
+VS_FIELD_BY_NAME: dict[str, FieldSpec] = {spec.name: spec for spec in VS_FIELDS}
+
+# The APIv2 captures leave these two out and order a few elements differently.
+_JSON_ONLY_OMITS = frozenset({"ResponseStatusRemap", "ResponseRemapMsgFormat"})
+_JSON_CHECK_ORDER = ("CheckCodes", "CheckHost", "CheckUrl", "CheckPattern")
+
+
+def _json_order() -> tuple[str, ...]:
+    names = [spec.name for spec in VS_FIELDS if spec.name not in _JSON_ONLY_OMITS]
+    names.remove("DefaultGW")
+    names.insert(names.index("BodyLimit") + 1, "DefaultGW")
+    first_check = names.index("CheckHost")
+    for name in _JSON_CHECK_ORDER:
+        names.remove(name)
+    names[first_check:first_check] = _JSON_CHECK_ORDER
+    return tuple(names)
+
+
+VS_XML_ORDER: tuple[str, ...] = tuple(spec.name for spec in VS_FIELDS)
+VS_JSON_ORDER: tuple[str, ...] = _json_order()
+
+
+def port_defaults(port: str, protocol: str) -> dict[str, FieldValue]:
+    """Defaults a 7.2.5x appliance derives from a new VS's port: HTTP on TCP 80, else layer 4."""
+    if port == "80" and protocol == "tcp":
+        return {
+            "ForceL7": True,
+            "VStype": "http",
+            "CheckType": "http",
+            "InterceptOpts": HTTP_INTERCEPT_OPTS,
+        }
+    return {"ForceL7": False, "VStype": "gen", "CheckType": "tcp", "InterceptOpts": OWASP_OPTS}
+
+
+def new_vs_settings(port: str, protocol: str) -> dict[str, FieldValue]:
+    """Every stored (non-computed) field of a new VS, with its default for this port."""
+    settings: dict[str, FieldValue] = {
+        spec.name: spec.default for spec in VS_FIELDS if not spec.computed
+    }
+    settings.update(port_defaults(port, protocol))
+    return settings
+
+
+RS_FIELDS: tuple[str, ...] = (
+    "Status",
+    "VSIndex",
+    "RsIndex",
+    "Addr",
+    "Port",
+    "DnsName",
+    "Forward",
+    "Weight",
+    "Limit",
+    "RateLimit",
+    "Follow",
+    "Enable",
+    "Critical",
+    "Nrules",
+)
+
+SUBVS_ROW_FIELDS: tuple[str, ...] = (
+    "Status",
+    "VSIndex",
+    "RsIndex",
+    "Name",
+    "Forward",
+    "Weight",
+    "Limit",
+    "Enable",
+    "Critical",
+)

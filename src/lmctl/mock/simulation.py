@@ -1,0 +1,87 @@
+"""Simulated live facts: health of real servers, status of virtual services, draining connections.
+
+Pure functions of the state and a wall-clock time, so a mock with a state file drains across
+separate lmctl invocations. Health choice: a real server is Up unless marked Down through the
+control API (a real appliance shows ``Down`` until its first health check passes; the mock
+skips that wait so that demos and tests see a healthy pool at once).
+"""
+
+from __future__ import annotations
+
+import math
+
+from lmctl.mock.state import ApplianceState, MockRealServer, MockVirtualService, health_key
+
+
+def real_server_is_up(state: ApplianceState, real_server: MockRealServer) -> bool:
+    """Up unless marked Down, for its own port or for every port of its address."""
+    mark = state.health.get(health_key(real_server.address, real_server.port))
+    if mark is None:
+        mark = state.health.get(real_server.address)
+    return mark != "Down"
+
+
+def real_server_status(state: ApplianceState, real_server: MockRealServer) -> str:
+    """``Up`` or ``Down`` as the appliance reports a real server."""
+    return "Up" if real_server_is_up(state, real_server) else "Down"
+
+
+def virtual_service_is_up(state: ApplianceState, service: MockVirtualService) -> bool:
+    """Up while at least one enabled real server (or enabled SubVS) is Up.
+
+    A redirect VS (no real servers, an ``ErrorCode`` set) answers every request itself, so the
+    mock reports it Up; a disabled VS is Down.
+    """
+    if not service.settings.get("Enable", True):
+        return False
+    if not service.real_servers and not service.sub_services:
+        return service.settings.get("ErrorCode", "0") != "0"
+    if any(rs.enable and real_server_is_up(state, rs) for rs in service.real_servers):
+        return True
+    return any(
+        sub.settings.get("Enable", True) and virtual_service_is_up(state, sub)
+        for sub in (state.services.get(index) for index in service.sub_services)
+        if sub is not None
+    )
+
+
+def virtual_service_status(state: ApplianceState, service: MockVirtualService) -> str:
+    """``Up`` or ``Down`` as the appliance reports a virtual service."""
+    return "Up" if virtual_service_is_up(state, service) else "Down"
+
+
+def active_connections(real_server: MockRealServer, drain_seconds: float, now: float) -> int:
+    """Live connections: constant while enabled, falling linearly to 0 once disabled."""
+    connections = real_server.connections
+    if connections.drain_started is None:
+        return connections.active
+    elapsed = max(0.0, now - connections.drain_started)
+    if drain_seconds <= 0 or elapsed >= drain_seconds:
+        return 0
+    return math.ceil(connections.drain_from * (1.0 - elapsed / drain_seconds))
+
+
+def change_enable(
+    real_server: MockRealServer, enable: bool, drain_seconds: float, now: float
+) -> None:
+    """Set the enable flag; disabling starts a drain, enabling freezes what is left of it."""
+    if enable == real_server.enable:
+        return
+    remaining = active_connections(real_server, drain_seconds, now)
+    connections = real_server.connections
+    connections.active = remaining
+    if enable:
+        connections.drain_started = None
+    else:
+        connections.drain_from = remaining
+        connections.drain_started = now
+    real_server.enable = enable
+
+
+def set_active_connections(real_server: MockRealServer, active: int, now: float) -> None:
+    """Set the live count; on a disabled real server the drain restarts from this count."""
+    connections = real_server.connections
+    connections.active = active
+    if not real_server.enable:
+        connections.drain_from = active
+        connections.drain_started = now

@@ -1,0 +1,75 @@
+"""Shared pytest fixtures: one served HTTPS mock LoadMaster per session, reset before each test.
+
+- ``mock_server``: the running mock (``MockServerHandle``), empty and healthy at test start;
+- ``mock_control``: a ``MockControl`` for it (health, connections, faults, call log);
+- ``connection_v1`` / ``connection_v2``: ``ApplianceConnection`` to it, certificate pinned;
+- ``fixtures_dir``: the real appliance captures in ``../shared/fixtures/loadmaster``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from lmctl.loadmaster.connection import ApplianceConnection, BasicCredentials, TlsPolicy
+from lmctl.mock.control import MockControl
+from lmctl.mock.server import MockServerHandle, serve_in_thread
+
+FIXTURES_DIR = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "loadmaster"
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    """The directory of real LoadMaster reply captures."""
+    return FIXTURES_DIR
+
+
+@pytest.fixture(scope="session")
+def _mock_session() -> Iterator[tuple[MockServerHandle, MockControl]]:
+    with serve_in_thread() as handle, handle.control() as control:
+        yield handle, control
+
+
+@pytest.fixture
+def mock_server(_mock_session: tuple[MockServerHandle, MockControl]) -> MockServerHandle:
+    """The session's served mock, reset (no VS, API on, no marks/faults, empty log)."""
+    handle, control = _mock_session
+    control.reset()
+    return handle
+
+
+@pytest.fixture
+def mock_control(
+    mock_server: MockServerHandle, _mock_session: tuple[MockServerHandle, MockControl]
+) -> MockControl:
+    """Control API client of ``mock_server``."""
+    return _mock_session[1]
+
+
+def _connection(handle: MockServerHandle, dialect: str) -> ApplianceConnection:
+    return ApplianceConnection.model_validate(
+        {
+            "name": f"mock-{dialect}",
+            "url": handle.url,
+            "dialect": dialect,
+            "credentials": BasicCredentials(
+                username=handle.username, password=SecretStr(handle.password)
+            ),
+            "tls": TlsPolicy(fingerprint_sha256=handle.fingerprint_sha256),
+        }
+    )
+
+
+@pytest.fixture
+def connection_v1(mock_server: MockServerHandle) -> ApplianceConnection:
+    """APIv1 connection to the reset mock, certificate pinned by SHA-256."""
+    return _connection(mock_server, "v1")
+
+
+@pytest.fixture
+def connection_v2(mock_server: MockServerHandle) -> ApplianceConnection:
+    """APIv2 connection to the reset mock, certificate pinned by SHA-256."""
+    return _connection(mock_server, "v2")
