@@ -9,6 +9,7 @@ from __future__ import annotations
 from lmctl.cli.app import app
 
 # Command modules (each registers its commands on ``app``); keep one import per line.
+from lmctl.cli.mock import serve  # noqa: F401  (lmctl mock serve)
 from lmctl.cli.specs import validate  # noqa: F401  (also show, schema)
 
 

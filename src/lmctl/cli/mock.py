@@ -1,0 +1,119 @@
+"""``lmctl mock serve``: run the mock LoadMaster until Ctrl-C.
+
+The mock modules (cryptography, http.server) are imported inside the command so that
+``lmctl --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from lmctl.cli.app import app
+from lmctl.cli.console import make_console
+
+if TYPE_CHECKING:
+    from lmctl.mock.server import MockServerHandle
+
+mock_app = typer.Typer(
+    help="A mock LoadMaster that speaks the real API (v1 XML, v2 JSON), for tests and rehearsals.",
+    no_args_is_help=True,
+)
+app.add_typer(mock_app, name="mock")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _print_banner(handle: MockServerHandle, generated: set[str], state: Path | None) -> None:
+    console = make_console()
+    console.print(f"lmctl mock LoadMaster listening on {handle.url}")
+    console.print(f"  URL:                 {handle.url}")
+    console.print(f"  Port:                {handle.port}")
+    if handle.fingerprint_sha256 is not None:
+        console.print(f"  Certificate SHA-256: {handle.fingerprint_sha256}")
+        console.print(f"  CA file:             {handle.ca_file}")
+    console.print(f"  User:                {handle.username}")
+    shown_password = handle.password if "password" in generated else "(as given)"
+    shown_key = handle.api_key if "api_key" in generated else "(as given)"
+    console.print(f"  Password:            {shown_password}")
+    console.print(f"  API key:             {shown_key}")
+    console.print(f"  State file:          {state if state is not None else '(memory only)'}")
+    console.print("  Control API:         <URL>/_mock/ (same credentials); see docs/mock.md")
+    console.print("Press Ctrl-C to stop.")
+    sys.stdout.flush()
+
+
+def _wait_for_stop() -> None:
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
+@mock_app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind (loopback unless told).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="TCP port; 0 picks a free one.", min=0)] = 8443,
+    tls: Annotated[bool, typer.Option("--tls/--no-tls", help="HTTPS (default) or HTTP.")] = True,
+    state: Annotated[
+        Path | None, typer.Option("--state", help="JSON state file (loaded, saved on change).")
+    ] = None,
+    latency_ms: Annotated[
+        float, typer.Option("--latency-ms", help="Delay added to every API call.", min=0)
+    ] = 0,
+    user: Annotated[str | None, typer.Option("--user", help="Admin user (default bal).")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(envvar="LMCTL_MOCK_PASSWORD", help="Admin password (default: made up)."),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(envvar="LMCTL_MOCK_API_KEY", help="API key (default: made up)."),
+    ] = None,
+) -> None:
+    """Serve a mock LoadMaster; print its URL, certificate fingerprint and credentials."""
+    from lmctl.mock.persistence import StateFileError
+    from lmctl.mock.server import serve_in_thread
+
+    errors = make_console(stderr=True)
+    if not _is_loopback(host):
+        errors.print(f"warning: binding {host}: the mock is reachable from other machines")
+    generated = {
+        name for name, value in (("password", password), ("api_key", api_key)) if not value
+    }
+    try:
+        handle = serve_in_thread(host, port, tls, state, latency_ms, user, password, api_key)
+    except StateFileError as error:
+        errors.print(f"error: {error}")
+        raise typer.Exit(1) from None
+    except OSError as error:
+        errors.print(f"error: cannot listen on {host}:{port}: {error.strerror or error}")
+        errors.print("Choose another port with --port (0 picks a free one).")
+        raise typer.Exit(1) from None
+    with handle:
+        _print_banner(handle, generated, state)
+        _wait_for_stop()
+    make_console().print("mock LoadMaster stopped")
