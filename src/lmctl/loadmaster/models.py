@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
 Protocol = Literal["tcp", "udp"]
 Scheduling = Literal["rr", "wrr", "lc", "wlc", "fixed", "adaptive", "sh"]
@@ -108,7 +108,7 @@ MANAGED_VS_FIELDS: tuple[str, ...] = tuple(VirtualServiceSettings.model_fields)
 
 
 def wire_name(field: str) -> str:
-    """The appliance's element/parameter name of a managed VS field (``idle_time`` → ``Idletime``)."""
+    """The appliance's element/parameter name of a managed field (``idle_time`` → ``Idletime``)."""
     alias = VirtualServiceSettings.model_fields[field].alias
     assert alias is not None
     return alias
@@ -223,10 +223,14 @@ class VirtualServiceStats(_WireModel):
 
     address: OptionalText = Field(None, alias="VSAddress")
     port: PortText = Field("0", alias="VSPort")
-    protocol: str = Field("tcp", alias="VSProt")
+    protocol: str = Field(
+        "tcp", alias="VSProt", validation_alias=AliasChoices("VSProt", "Protocol", "Prot")
+    )
     index: Int = Field(alias="Index")
     enable: Flag = Field(True, alias="Enable")
-    active_conns: Int = Field(0, alias="ActiveConns")
+    active_conns: Int = Field(
+        0, alias="ActiveConns", validation_alias=AliasChoices("ActiveConns", "ActivConns")
+    )
     total_conns: Int = Field(0, alias="TotalConns")
     conns_per_sec: Int = Field(0, alias="ConnsPerSec")
 
@@ -235,12 +239,14 @@ class RealServerStats(_WireModel):
     """One ``Rs`` row of ``stats``: live counters of a real server within one VS."""
 
     vs_index: Int = Field(alias="VSIndex")
-    rs_index: Int = Field(0, alias="RSIndex")
+    rs_index: Int = Field(0, alias="RSIndex", validation_alias=AliasChoices("RSIndex", "RsIndex"))
     address: str = Field(alias="Addr")
     port: Int = Field(0, alias="Port")
     enable: Flag = Field(True, alias="Enable")
     weight: Int = Field(1000, alias="Weight")
-    active_conns: Int = Field(0, alias="ActivConns")
+    active_conns: Int = Field(
+        0, alias="ActivConns", validation_alias=AliasChoices("ActivConns", "ActiveConns")
+    )
     persist: Int = Field(0, alias="Persist")
     conns: Int = Field(0, alias="Conns")
 
@@ -250,6 +256,20 @@ class Statistics(_WireModel):
 
     virtual_services: tuple[VirtualServiceStats, ...] = ()
     real_servers: tuple[RealServerStats, ...] = ()
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any]) -> Statistics:
+        """Statistics from ``stats`` fields: ``Vs``/``VS`` and ``Rs``/``RS`` rows, one or many."""
+        return cls(
+            virtual_services=tuple(
+                VirtualServiceStats.model_validate(row)
+                for row in as_list(fields.get("Vs", fields.get("VS")))
+            ),
+            real_servers=tuple(
+                RealServerStats.model_validate(row)
+                for row in as_list(fields.get("Rs", fields.get("RS")))
+            ),
+        )
 
     def active_connections(self, vs_index: int, address: str, port: int) -> int:
         """Active connections of one real server within one VS (0 when not listed)."""

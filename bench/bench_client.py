@@ -1,0 +1,151 @@
+"""Bench: how long the client takes to read a large ``listvs`` reply, in both dialects.
+
+Builds a ``listvs`` reply with 1,000 virtual services and 4,000 real servers from the real
+7.2.5x captures (XML for APIv1, JSON for APIv2), then measures
+
+* parse: reply bytes → ``list[VirtualService]`` (envelope, fields, models), the best of 5;
+* client: ``LoadMaster.list_virtual_services()`` end to end over an in-memory transport,
+  with the number of API calls it made (always 1).
+
+Run: ``python bench/bench_client.py [--services 1000] [--servers-per-service 4]``.
+Target: parse under 0.2 s for 1,000 VS / 4,000 RS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from defusedxml import ElementTree as SafeElementTree
+
+from lmctl.loadmaster import readers
+from lmctl.loadmaster.client import LoadMaster
+from lmctl.loadmaster.connection import ApiKey, ApplianceConnection, TlsPolicy
+from lmctl.loadmaster.replies import parse_json_reply, parse_xml_reply
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "loadmaster"
+TARGET_SECONDS = 0.2
+
+
+def _address(n: int) -> str:
+    return f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
+
+
+def _rs_xml(template: str, vs_index: int, rs_index: int, address: str) -> str:
+    row = template.replace("<VSIndex>1</VSIndex>", f"<VSIndex>{vs_index}</VSIndex>")
+    row = row.replace("<RsIndex>1</RsIndex>", f"<RsIndex>{rs_index}</RsIndex>")
+    return row.replace("<Addr>10.10.10.10</Addr>", f"<Addr>{address}</Addr>")
+
+
+def listvs_xml(services: int, servers_per_service: int) -> bytes:
+    """A v1 ``listvs`` reply: the captured VS repeated with distinct indexes, addresses and RSs."""
+    listvs = (FIXTURES / "fw7.2.5x-listvs.xml").read_text(encoding="iso-8859-1")
+    showrs = (FIXTURES / "fw7.2.5x-showrs.xml").read_text(encoding="iso-8859-1")
+    vs_row = listvs[listvs.index("<VS>") : listvs.index("</VS>")]
+    rs_row = showrs[showrs.index("<Rs>") : showrs.index("</Rs>") + len("</Rs>")]
+    rows = []
+    for n in range(1, services + 1):
+        row = vs_row.replace("<Index>1</Index>", f"<Index>{n}</Index>")
+        row = row.replace("192.168.1.222", _address(n))
+        row = row.replace("<NumberOfRSs>0</NumberOfRSs>", f"<NumberOfRSs>{servers_per_service}</NumberOfRSs>")
+        real_servers = "".join(
+            _rs_xml(rs_row, n, n * 10 + k, _address(100000 + n * 10 + k))
+            for k in range(servers_per_service)
+        )
+        rows.append(f"{row}{real_servers}</VS>\n")
+    head = listvs[: listvs.index("<VS>")]
+    tail = listvs[listvs.index("</VS>") + len("</VS>") :]
+    return (head + "".join(rows) + tail).encode("iso-8859-1")
+
+
+def listvs_json(services: int, servers_per_service: int) -> bytes:
+    """A v2 ``listvs`` reply built the same way from the JSON captures."""
+    vs_template = json.loads((FIXTURES / "fw7.2.5x-listvs.json").read_bytes())["VS"][0]
+    rs_template = json.loads((FIXTURES / "fw7.2.5x-showrs.json").read_bytes())["Rs"][0]
+    rows: list[dict[str, Any]] = []
+    for n in range(1, services + 1):
+        row = copy.deepcopy(vs_template)
+        row.update(Index=n, VSAddress=_address(n), NumberOfRSs=servers_per_service)
+        row["Rs"] = [
+            {
+                **rs_template,
+                "VSIndex": n,
+                "RsIndex": n * 10 + k,
+                "Addr": _address(100000 + n * 10 + k),
+            }
+            for k in range(servers_per_service)
+        ]
+        rows.append(row)
+    return json.dumps({"code": 200, "VS": rows, "status": "ok"}).encode()
+
+
+def best_of(runs: int, action: Callable[[], object]) -> float:
+    """The shortest wall time of ``runs`` runs of ``action``."""
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        timings.append(time.perf_counter() - started)
+    return min(timings)
+
+
+async def client_read(dialect: str, body: bytes) -> tuple[float, int, int]:
+    """Seconds, API calls and services of one ``list_virtual_services`` over a mock transport."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        kind = "text/xml" if dialect == "v1" else "application/json"
+        return httpx.Response(200, content=body, headers={"Content-Type": kind})
+
+    connection = ApplianceConnection(
+        name="bench",
+        url="https://lm.bench.invalid",
+        dialect="v1" if dialect == "v1" else "v2",
+        credentials=ApiKey(key="bench-key"),  # type: ignore[arg-type]
+        tls=TlsPolicy(),
+    )
+    async with LoadMaster(connection, transport=httpx.MockTransport(answer)) as lm:
+        started = time.perf_counter()
+        services = await lm.list_virtual_services()
+        elapsed = time.perf_counter() - started
+        return elapsed, lm.calls, len(services)
+
+
+def main() -> None:
+    """Build the replies, time them and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--services", type=int, default=1000)
+    parser.add_argument("--servers-per-service", type=int, default=4)
+    options = parser.parse_args()
+    services, per_service = options.services, options.servers_per_service
+
+    rows = []
+    for dialect, body, parse in (
+        ("v1 XML", listvs_xml(services, per_service), parse_xml_reply),
+        ("v2 JSON", listvs_json(services, per_service), parse_json_reply),
+    ):
+        parsed = readers.virtual_services(parse(body).fields)
+        assert len(parsed) == services
+        assert sum(len(vs.real_servers) for vs in parsed) == services * per_service
+        envelope = best_of(5, lambda body=body, parse=parse: parse(body))  # type: ignore[misc]
+        full = best_of(5, lambda body=body, parse=parse: readers.virtual_services(parse(body).fields))  # type: ignore[misc]
+        elapsed, calls, count = asyncio.run(client_read(dialect[:2], body))
+        rows.append((dialect, count, services * per_service, len(body), envelope, full, elapsed, calls))
+
+    print(f"listvs read, {services} VS / {services * per_service} RS (target: parse < {TARGET_SECONDS} s)")
+    header = ("dialect", "VS", "RS", "bytes", "envelope s", "parse s", "client s", "API calls", "target")
+    print(" | ".join(f"{h:>10}" for h in header))
+    for dialect, count, rs, size, envelope, full, elapsed, calls in rows:
+        verdict = "ok" if full < TARGET_SECONDS else "MISSED"
+        cells = (dialect, count, rs, size, f"{envelope:.3f}", f"{full:.3f}", f"{elapsed:.3f}", calls, verdict)
+        print(" | ".join(f"{cell!s:>10}" for cell in cells))
+
+
+if __name__ == "__main__":
+    main()
