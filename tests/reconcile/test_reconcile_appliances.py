@@ -1,0 +1,57 @@
+"""``open_appliances``: built-in ``mock://`` appliances over HTTPS, real ones by inventory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lmctl.appliances import ApplianceUnavailableError, open_appliances
+from lmctl.loadmaster.models import VirtualServiceKey
+from lmctl.specs import Inventory
+
+KEY = VirtualServiceKey(address="10.0.1.10", port="443")
+
+INVENTORY = Inventory.model_validate(
+    {
+        "appliances": {
+            "lm-hq": {"url": "mock://lm-hq"},
+            "lm-dc1": {"url": "https://10.0.0.5", "auth": {"api_key": {"env": "LMCTL_TEST_NOKEY"}}},
+        }
+    }
+)
+
+
+async def test_mock_appliance_is_served_over_https_with_state_kept_between_runs(
+    tmp_path: Path,
+) -> None:
+    async with open_appliances(INVENTORY, ["lm-hq"], state_dir=tmp_path) as clients:
+        client = clients["lm-hq"]
+        assert client.connection.url.startswith("https://127.0.0.1:")
+        assert client.connection.tls.fingerprint_sha256
+        assert await client.list_virtual_services() == []
+        await client.add_virtual_service(KEY, {"NickName": "lmctl:hq/https"})
+        assert client.calls == 2
+    assert (tmp_path / "mock-lm-hq.json").is_file()
+    async with open_appliances(INVENTORY, ["lm-hq"], state_dir=tmp_path) as clients:
+        (kept,) = await clients["lm-hq"].list_virtual_services()
+        assert (kept.key, kept.nickname) == (KEY, "lmctl:hq/https")
+
+
+async def test_unavailable_appliances_are_named_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LMCTL_TEST_NOKEY", raising=False)
+    with pytest.raises(ApplianceUnavailableError) as caught:
+        async with open_appliances(INVENTORY, ["lm-dc1", "lm-xx"], state_dir=tmp_path):
+            pass
+    assert caught.value.reasons == {
+        "lm-dc1": "appliance 'lm-dc1': the environment variable LMCTL_TEST_NOKEY is not set; "
+        "export LMCTL_TEST_NOKEY=... before running lmctl",
+        "lm-xx": "not in the inventory",
+    }
+    async with open_appliances(
+        INVENTORY, ["lm-hq", "lm-dc1"], state_dir=tmp_path, strict=False
+    ) as clients:
+        assert list(clients) == ["lm-hq"]
+        assert list(clients.unavailable) == ["lm-dc1"]
