@@ -1,0 +1,119 @@
+"""``lmctl status``, ``lmctl drain`` and ``lmctl undrain``: failover checks and CAS maintenance.
+
+Heavy modules (httpx, pydantic models, yaml) are imported inside the commands, so that
+``lmctl --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lmctl.cli.app import app
+
+_EXIT_CODES = (
+    "Exit codes: 0 every array is FailoverReady and Healthy; 2 degraded (every array serving, "
+    "but one is not FailoverReady or not Healthy, e.g. a member Down or drained); 3 an array "
+    "is not Serving (a service has no member enabled and Up, or its virtual service is missing "
+    "or disabled); 1 error (bad specs, unknown array, an appliance that could not be read). "
+    "See docs/operations.md."
+)
+
+
+class StatusFormat(enum.StrEnum):
+    """The ``--format`` choices of ``lmctl status``."""
+
+    text = "text"
+    json = "json"
+
+
+PathOption = Annotated[
+    list[Path],
+    typer.Option("--path", "-p", help="Spec files or folders (default: arrays/)."),
+]
+PollOption = Annotated[
+    float,
+    typer.Option("--poll-interval", min=0.01, help="Seconds between two reads while waiting."),
+]
+TimeoutOption = Annotated[
+    float,
+    typer.Option("--timeout", min=0, help="Seconds to wait at most before giving up."),
+]
+
+
+@app.command(
+    "status",
+    help="Check every array's failover readiness: Serving, FailoverReady, Healthy, InSync.\n\n"
+    "Reads each appliance with two calls (listvs and stats), all appliances at once. "
+    "--watch [SECONDS] refreshes in place every SECONDS (default 5); a number among the "
+    "ARRAY arguments is taken as SECONDS. --format json prints the documented "
+    "lmctl.status/v1 document (one per line with --watch).\n\n" + _EXIT_CODES,
+)
+def status_command(
+    arrays: Annotated[
+        list[str] | None, typer.Argument(help="Arrays to check (default: every array).")
+    ] = None,
+    path: PathOption = [Path("arrays")],  # noqa: B006 - typer reads the default, never mutates it
+    output_format: Annotated[
+        StatusFormat,
+        typer.Option("--format", "-f", help="text (a table) or json (lmctl.status/v1)."),
+    ] = StatusFormat.text,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Refresh in place until interrupted.")
+    ] = False,
+) -> None:
+    """Run ``lmctl status``."""
+    from lmctl.status.command import run_status, split_watch_interval
+
+    names, interval = split_watch_interval(arrays or [], watch=watch)
+    raise typer.Exit(int(run_status(path, names, output_format.value, interval)))
+
+
+@app.command(
+    "drain",
+    help="Take a member (a CAS) out of its array for maintenance.\n\n"
+    "Disables the member's real server in every virtual service of ITS array (one modrs "
+    "enable=N per service; other arrays are never touched), after checking that every service "
+    "keeps at least one other member enabled and Up; then waits until its active connections "
+    "reach 0 or --timeout passes. Idempotent: run it again after an interruption.\n\n"
+    "Exit codes: 0 drained (0 connections); 2 timed out (disabled, connections left); "
+    "3 refused (a service would have no member left; --force overrides); 1 error.",
+)
+def drain_command(
+    member: Annotated[str, typer.Argument(help="Member name (e.g. HQ-CAS02) or address.")],
+    path: PathOption = [Path("arrays")],  # noqa: B006
+    force: Annotated[
+        bool, typer.Option("--force", help="Drain even if a service is left with no member Up.")
+    ] = False,
+    timeout: TimeoutOption = 600.0,
+    poll_interval: PollOption = 2.0,
+) -> None:
+    """Run ``lmctl drain``."""
+    from lmctl.status.command import run_maintenance
+
+    code = run_maintenance(path, member, "drain", force=force, timeout=timeout, poll=poll_interval)
+    raise typer.Exit(int(code))
+
+
+@app.command(
+    "undrain",
+    help="Put a drained member back: re-enable its real server in every virtual service of its "
+    "array, then wait until the appliance reports it Up in each (or --timeout passes).\n\n"
+    "Exit codes: 0 enabled and Up everywhere; 2 timed out (enabled, not Up yet); 1 error.",
+)
+def undrain_command(
+    member: Annotated[str, typer.Argument(help="Member name (e.g. HQ-CAS02) or address.")],
+    path: PathOption = [Path("arrays")],  # noqa: B006
+    timeout: TimeoutOption = 300.0,
+    poll_interval: PollOption = 2.0,
+) -> None:
+    """Run ``lmctl undrain``."""
+    from lmctl.status.command import run_maintenance
+
+    code = run_maintenance(
+        path, member, "undrain", force=False, timeout=timeout, poll=poll_interval
+    )
+    raise typer.Exit(int(code))

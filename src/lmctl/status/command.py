@@ -1,0 +1,242 @@
+"""The ``status``, ``drain`` and ``undrain`` commands: specs in, appliances read, result shown.
+
+Everything here is glue between the command line (``lmctl.cli.status``), the specs, the
+appliance clients and the pure status code; decisions live in the pure modules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.text import Text
+
+from lmctl.appliances import open_appliances
+from lmctl.cli.console import make_console
+from lmctl.desired import DesiredVirtualService
+from lmctl.loadmaster.errors import LoadMasterError
+from lmctl.specs import SpecError, SpecSet, load_specs
+from lmctl.status.display import progress_for
+from lmctl.status.drain import MemberRef, UnknownMemberError, locate_member
+from lmctl.status.maintenance import MaintenanceResult, WaitPolicy, drain, undrain
+from lmctl.status.model import ArrayStatus, StatusExit, overall_exit
+from lmctl.status.read import read_status
+from lmctl.status.report import render_status, status_document
+from lmctl.status.scope import UnknownArrayError, select_arrays
+
+DEFAULT_WATCH_SECONDS = 5.0
+Action = Literal["drain", "undrain"]
+INTERRUPTED = 130
+_Check = Callable[[], Awaitable[list["ArrayStatus"]]]
+
+
+class _Failure(Exception):
+    """A user error already worded for the terminal (bad specs, unknown array or member)."""
+
+
+def split_watch_interval(
+    arguments: Sequence[str], *, watch: bool
+) -> tuple[list[str], float | None]:
+    """Array names and the ``--watch`` interval (None without ``--watch``).
+
+    Typer cannot give an option an optional value, so ``--watch 10`` leaves ``10`` among the
+    arguments: with ``--watch``, an argument that is a number is the interval. Array names are
+    slugs that start with a letter in practice, and an array literally named ``10`` would still
+    be checked once without ``--watch``.
+    """
+    names: list[str] = []
+    interval: float | None = DEFAULT_WATCH_SECONDS if watch else None
+    for argument in arguments:
+        if watch and _is_number(argument):
+            interval = max(0.5, float(argument))
+        else:
+            names.append(argument)
+    return names, interval
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _load(paths: Sequence[Path]) -> tuple[SpecSet, dict[str, tuple[DesiredVirtualService, ...]]]:
+    from lmctl.exchange import expand_all
+
+    try:
+        spec_set = load_specs(paths)
+    except SpecError as error:
+        lines = [str(diagnostic) for diagnostic in error.diagnostics]
+        raise _Failure("\n".join(lines)) from None
+    return spec_set, {name: tuple(found) for name, found in expand_all(spec_set).items()}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _print_error(message: str) -> None:
+    make_console(stderr=True).print(f"error: {message}", markup=False)
+
+
+# -- status ------------------------------------------------------------------------------
+
+
+def run_status(
+    paths: Sequence[Path], names: Sequence[str], output: str, interval: float | None
+) -> StatusExit:
+    """``lmctl status``: read, show, and return the exit code of the last check."""
+    try:
+        spec_set, desired = _load(paths)
+        selected = select_arrays(desired, names)
+    except (_Failure, UnknownArrayError) as error:
+        _print_error(str(error))
+        return StatusExit.ERROR
+    outcome = _Outcome()
+    # --watch ends with Ctrl-C: exit with the last check's code.
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_status(spec_set, selected, output, interval, outcome))
+    return outcome.code
+
+
+class _Outcome:
+    """The exit code of the latest check (kept across a Ctrl-C that ends ``--watch``)."""
+
+    def __init__(self) -> None:
+        self.code = StatusExit.ERROR
+
+
+async def _status(
+    spec_set: SpecSet,
+    desired: dict[str, tuple[DesiredVirtualService, ...]],
+    output: str,
+    interval: float | None,
+    outcome: _Outcome,
+) -> None:
+    console = make_console()
+    async with open_appliances(spec_set, list(desired), strict=False) as clients:
+
+        async def check() -> list[ArrayStatus]:
+            arrays = await read_status(desired, clients, clients.unavailable)
+            outcome.code = overall_exit(arrays)
+            return arrays
+
+        if interval is None:
+            _show(console, await check(), output, one_line=False)
+        elif output == "json" or not console.is_terminal:
+            while True:
+                _show(console, await check(), output, one_line=True)
+                await asyncio.sleep(interval)
+        else:
+            await _watch_live(console, check, interval)
+
+
+def _show(console: Console, arrays: list[ArrayStatus], output: str, *, one_line: bool) -> None:
+    if output == "json":
+        document = status_document(arrays, _now())
+        sys.stdout.write(json.dumps(document, indent=None if one_line else 2) + "\n")
+        sys.stdout.flush()
+        return
+    if one_line:  # a watch in a pipe: each check after a time stamp
+        console.print(f"--- {_now()}", markup=False)
+    console.print(render_status(arrays, boxed=console.is_terminal))
+
+
+async def _watch_live(console: Console, check: _Check, interval: float) -> None:
+    with Live(console=console, auto_refresh=False, screen=False) as live:
+        while True:
+            arrays = await check()
+            footer = Text(f"checked {_now()}, every {interval:g} s; Ctrl-C to stop", style="dim")
+            live.update(Group(render_status(arrays, boxed=True), footer), refresh=True)
+            await asyncio.sleep(interval)
+
+
+# -- drain / undrain ---------------------------------------------------------------------
+
+
+def run_maintenance(
+    paths: Sequence[Path], member: str, action: Action, *, force: bool, timeout: float, poll: float
+) -> StatusExit | int:
+    """``lmctl drain`` / ``lmctl undrain`` of one member; returns the exit code."""
+    try:
+        spec_set, desired = _load(paths)
+        everything = [service for services in desired.values() for service in services]
+        target = locate_member(everything, member)
+    except (_Failure, UnknownMemberError) as error:
+        _print_error(str(error))
+        return StatusExit.ERROR
+    policy = WaitPolicy(timeout=timeout, poll_interval=poll)
+    console = make_console()
+    try:
+        result = asyncio.run(
+            _maintain(spec_set, desired[target.appliance], target, action, force, policy, console)
+        )
+    except KeyboardInterrupt:
+        _print_error(_interrupted(target, action))
+        return INTERRUPTED
+    except _Failure as error:
+        _print_error(str(error))
+        return StatusExit.ERROR
+    _report(console, result, action)
+    return result.exit_code
+
+
+def _interrupted(target: MemberRef, action: Action) -> str:
+    other = "undrain" if action == "drain" else "drain"
+    return (
+        f"interrupted: {target.member} may be switched in some services of {target.array} "
+        f"only; run `lmctl {action} {target.member}` again to finish (safe to repeat), "
+        f"or `lmctl {other} {target.member}` to go back"
+    )
+
+
+async def _maintain(
+    spec_set: SpecSet,
+    desired: Sequence[DesiredVirtualService],
+    target: MemberRef,
+    action: Action,
+    force: bool,
+    policy: WaitPolicy,
+    console: Console,
+) -> MaintenanceResult:
+    async with open_appliances(spec_set, [target.appliance], strict=False) as clients:
+        client = clients.get(target.appliance)
+        if client is None:
+            reason = clients.unavailable.get(target.appliance, "no connection could be opened")
+            raise _Failure(f"appliance {target.appliance}: {reason}")
+        title = f"{action}ing {target.member} ({target.array} on {target.appliance})"
+        try:
+            with progress_for(console, title) as observer:
+                if action == "drain":
+                    return await drain(
+                        client, target, desired, observer, force=force, policy=policy
+                    )
+                return await undrain(client, target, desired, observer, policy=policy)
+        except LoadMasterError as error:
+            raise _Failure(str(error)) from None
+
+
+def _report(console: Console, result: MaintenanceResult, action: Action) -> None:
+    if result.outcome == "refused":
+        _print_error(
+            f"refusing to drain {result.member.member}: "
+            + "; ".join(result.details)
+            + ". Bring another member Up first, or use --force to drain anyway."
+        )
+        return
+    if result.outcome == "absent":
+        for line in result.details:
+            _print_error(line)
+        return
+    for line in result.details:
+        console.print(line, markup=False)
