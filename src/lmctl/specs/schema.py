@@ -19,4 +19,4 @@ def json_schema(kind: SchemaKind) -> dict[str, Any]:
     """The JSON Schema of one kind of spec file."""
     model = ArraySpec if kind == "array" else Inventory
     schema = model.model_json_schema(mode="validation")
-    return {"$schema": SCHEMA_DIALECT, "title": _TITLES[kind], **schema}
+    return {"$schema": SCHEMA_DIALECT, **schema, "title": _TITLES[kind]}

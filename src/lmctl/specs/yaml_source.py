@@ -22,6 +22,7 @@ MAX_VALUES = 50_000
 MAX_DEPTH = 32
 
 Location = tuple[str | int, ...]
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 try:  # libyaml's parser when present: the same results, several times faster
     from yaml import CSafeLoader as _BaseLoader
@@ -88,10 +89,16 @@ class SpecLoader(_BaseLoader):
             raise YamlProblem(
                 f"the document expands to more than {MAX_VALUES} values "
                 "(aliases referring to aliases?); spec files must stay small",
-                _line(node),
+                # An alias's node keeps the line of its anchor: name the key being built.
+                self.lines.get(location[:1], _line(node)),
             )
         if depth > MAX_DEPTH:
             raise YamlProblem(f"nesting deeper than {MAX_DEPTH} levels", _line(node))
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN_TAGS:
+            raise YamlProblem(
+                f"the YAML tag '{node.tag}' is not allowed in a spec; write plain values",
+                _line(node),
+            )
         if isinstance(node, yaml.MappingNode):
             return self._build_mapping(node, location, depth)
         if isinstance(node, yaml.SequenceNode):

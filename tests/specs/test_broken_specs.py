@@ -1,0 +1,620 @@
+"""Broken array specs and inventories through ``lmctl validate``: exit code 1 and a message that
+names file, line and field, and says what is wrong and what is allowed."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import pytest
+from spec_files import BRANCH_2016, HQ_2010, RunSpecs, SpecFiles, reported
+
+
+class Broken(NamedTuple):
+    """One broken input and the diagnostic it must produce."""
+
+    files: SpecFiles
+    file: str
+    line: int | None
+    field: str
+    fragment: str
+
+
+def edit(text: str, old: str, new: str) -> str:
+    """``text`` with ``old`` replaced once (the old text must be there)."""
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+HQ = "hq.yaml"
+
+BROKEN: dict[str, Broken] = {
+    # --- YAML itself -------------------------------------------------------------------------
+    "unclosed flow list": Broken(
+        {HQ: edit(HQ_2010, "  - {name: HQ-CAS02, address: 10.10.1.12}", "  - [HQ-CAS02, 10.1")},
+        HQ,
+        11,
+        "",
+        "malformed YAML: did not find expected ',' or ']'",
+    ),
+    "bad indentation": Broken(
+        {HQ: edit(HQ_2010, "site: HQ", " site: HQ")}, HQ, 2, "", "malformed YAML"
+    ),
+    "mapping value in plain scalar": Broken(
+        {HQ: edit(HQ_2010, "site: HQ", "site: HQ: West")},
+        HQ,
+        2,
+        "",
+        "mapping values are not allowed",
+    ),
+    "tab indentation": Broken(
+        {HQ: HQ_2010 + "overrides:\n\thttps: {}\n"}, HQ, 12, "", "malformed YAML"
+    ),
+    "duplicate top-level key": Broken(
+        {HQ: HQ_2010 + "vip: 10.10.1.51\n"},
+        HQ,
+        11,
+        "",
+        "duplicate key 'vip' (first given on line 5)",
+    ),
+    "duplicate key inside a member": Broken(
+        {
+            HQ: edit(
+                HQ_2010,
+                "{name: HQ-CAS01, address: 10.10.1.11}",
+                "{name: HQ-CAS01, address: 10.10.1.11, address: 10.10.1.19}",
+            )
+        },
+        HQ,
+        9,
+        "",
+        "duplicate key 'address'",
+    ),
+    "two documents in one file": Broken(
+        {HQ: HQ_2010 + "---\nname: other\n"}, HQ, 11, "", "more than one YAML document"
+    ),
+    "merge key": Broken(
+        {HQ: HQ_2010 + "overrides:\n  https:\n    <<: {layer: 4}\n"},
+        HQ,
+        13,
+        "",
+        "merge keys (<<) are not supported",
+    ),
+    "python object tag": Broken(
+        {HQ: edit(HQ_2010, "site: HQ", "site: !!python/object/apply:os.system [id]")},
+        HQ,
+        2,
+        "",
+        "tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed",
+    ),
+    "unknown local tag": Broken(
+        {HQ: edit(HQ_2010, "site: HQ", "site: !site HQ")},
+        HQ,
+        2,
+        "",
+        "could not determine a constructor for the tag '!site'",
+    ),
+    "recursive alias": Broken(
+        {HQ: HQ_2010 + "services: &s [https, *s]\n"}, HQ, 11, "", "nesting deeper than"
+    ),
+    "deep flow nesting": Broken(
+        {HQ: HQ_2010 + "services: " + "[" * 2000 + "]" * 2000 + "\n"}, HQ, 11, "", "malformed YAML"
+    ),
+    "top level is a list": Broken(
+        {HQ: "- name: hq-cas\n- site: HQ\n"}, HQ, 1, "", "expected a mapping at the top"
+    ),
+    "top level is text": Broken({HQ: "just some words\n"}, HQ, 1, "", "expected a mapping"),
+    # --- wrong types, unknown and missing keys ----------------------------------------------
+    "unknown top-level key with a typo": Broken(
+        {HQ: HQ_2010 + "schedulng: rr\n"},
+        HQ,
+        11,
+        "schedulng",
+        "unknown key 'schedulng' (did you mean 'scheduling'?)",
+    ),
+    "unknown member key": Broken(
+        {HQ: edit(HQ_2010, "address: 10.10.1.11}", "address: 10.10.1.11, wieght: 2}")},
+        HQ,
+        9,
+        "members[0].wieght",
+        "allowed keys here: name, address, weight",
+    ),
+    "missing fqdn": Broken(
+        {HQ: edit(HQ_2010, "fqdn: outlook-hq.corp.example.com\n", "")},
+        HQ,
+        1,
+        "fqdn",
+        "required key 'fqdn' is missing",
+    ),
+    "member without name": Broken(
+        {HQ: edit(HQ_2010, "{name: HQ-CAS02, address: 10.10.1.12}", "{address: 10.10.1.12}")},
+        HQ,
+        10,
+        "members[1].name",
+        "required key 'name' is missing",
+    ),
+    "members is text": Broken(
+        {HQ: edit(HQ_2010, "members:\n", "members: HQ-CAS01\nx_members:\n")},
+        HQ,
+        8,
+        "members",
+        "expected a list, got text",
+    ),
+    "no members": Broken(
+        {HQ: HQ_2010.split("members:")[0] + "members: []\n"},
+        HQ,
+        8,
+        "members",
+        "an array needs at least one member",
+    ),
+    "weight is a word": Broken(
+        {HQ: edit(HQ_2010, "address: 10.10.1.12}", "address: 10.10.1.12, weight: heavy}")},
+        HQ,
+        10,
+        "members[1].weight",
+        "valid integer",
+    ),
+    "weight too large": Broken(
+        {HQ: edit(HQ_2010, "address: 10.10.1.12}", "address: 10.10.1.12, weight: 70000}")},
+        HQ,
+        10,
+        "members[1].weight",
+        "less than or equal to 65530",
+    ),
+    "enabled is not a flag": Broken(
+        {HQ: edit(HQ_2010, "address: 10.10.1.12}", "address: 10.10.1.12, enabled: maybe}")},
+        HQ,
+        10,
+        "members[1].enabled",
+        "valid boolean",
+    ),
+    "vip is not an address": Broken(
+        {HQ: edit(HQ_2010, "vip: 10.10.1.50", "vip: 10.10.1.300")},
+        HQ,
+        5,
+        "vip",
+        "'10.10.1.300' is not an IP address",
+    ),
+    "vip is a list": Broken(
+        {HQ: edit(HQ_2010, "vip: 10.10.1.50", "vip: [10.10.1.50]")}, HQ, 5, "vip", "valid string"
+    ),
+    "array name with capitals": Broken(
+        {HQ: edit(HQ_2010, "name: hq-cas", "name: HQ_CAS")},
+        HQ,
+        1,
+        "name",
+        "expected lower-case letters, digits and hyphens",
+    ),
+    "exchange version without service pack": Broken(
+        {HQ: edit(HQ_2010, "exchange: 2010 SP3", "exchange: 2010")},
+        HQ,
+        3,
+        "exchange",
+        "add the service pack or cumulative update",
+    ),
+    "2010 has no cumulative updates": Broken(
+        {HQ: edit(HQ_2010, "exchange: 2010 SP3", "exchange: 2010 CU5")},
+        HQ,
+        3,
+        "exchange",
+        "'CU5' is not a release of Exchange 2010",
+    ),
+    "unsupported Exchange version": Broken(
+        {HQ: edit(HQ_2010, "exchange: 2010 SP3", "exchange: 2007 SP3")},
+        HQ,
+        3,
+        "exchange",
+        "Exchange 2007 is not supported; allowed versions: 2010, 2013",
+    ),
+    "unknown service": Broken(
+        {HQ: HQ_2010 + "services: [rpc, https, owa]\n"},
+        HQ,
+        11,
+        "services[2]",
+        "'owa' is not allowed; allowed: 'rpc', 'https'",
+    ),
+    "override of an unknown service": Broken(
+        {HQ: HQ_2010 + "overrides:\n  ews: {idle_timeout: 600}\n"},
+        HQ,
+        12,
+        "overrides.ews",
+        "'ews' is not allowed as a key here",
+    ),
+    "override key typo": Broken(
+        {HQ: HQ_2010 + "overrides:\n  https: {persistance: src}\n"},
+        HQ,
+        12,
+        "overrides.https.persistance",
+        "did you mean 'persistence'?",
+    ),
+    "unknown persistence mode": Broken(
+        {HQ: HQ_2010 + "overrides:\n  https: {persistence: sticky}\n"},
+        HQ,
+        12,
+        "overrides.https.persistence",
+        "'sticky' is not allowed; allowed: 'none', 'src'",
+    ),
+    "layer 5": Broken(
+        {HQ: HQ_2010 + "overrides:\n  https: {layer: 5}\n"},
+        HQ,
+        12,
+        "overrides.https.layer",
+        "allowed: 4 or 7",
+    ),
+    "idle timeout above a day": Broken(
+        {HQ: HQ_2010 + "overrides:\n  https: {idle_timeout: 90000}\n"},
+        HQ,
+        12,
+        "overrides.https.idle_timeout",
+        "less than or equal to 86400",
+    ),
+    "health check url without slash": Broken(
+        {HQ: HQ_2010 + "overrides:\n  https:\n    health_check: {url: owa/auth/logon.aspx}\n"},
+        HQ,
+        13,
+        "overrides.https.health_check.url",
+        "expected a path starting with /",
+    ),
+    "rpc port is text": Broken(
+        {HQ: edit(HQ_2010, "client_access: 60000", "client_access: sixty")},
+        HQ,
+        7,
+        "rpc_ports.client_access",
+        "valid integer",
+    ),
+    # --- the validation table ----------------------------------------------------------------
+    "scheduling method the appliance does not know": Broken(
+        {HQ: HQ_2010 + "scheduling: leastconn\n"},
+        HQ,
+        11,
+        "scheduling",
+        "'leastconn' is not allowed; allowed: 'rr', 'wrr', 'lc', 'wlc'",
+    ),
+    "two 2010 arrays in one site": Broken(
+        {
+            HQ: HQ_2010,
+            "hq2.yaml": edit(
+                edit(
+                    edit(
+                        edit(
+                            HQ_2010.replace("10.10.1.", "10.10.9."), "name: hq-cas", "name: hq-cas2"
+                        ),
+                        "fqdn: outlook-hq",
+                        "fqdn: outlook-hq2",
+                    ),
+                    "HQ-CAS01",
+                    "HQ-CAS21",
+                ),
+                "HQ-CAS02",
+                "HQ-CAS22",
+            ),
+        },
+        "hq2.yaml",
+        2,
+        "site",
+        "AD site 'HQ' already has an Exchange 2010 array",
+    ),
+    "member on another Exchange version": Broken(
+        {HQ: edit(HQ_2010, "address: 10.10.1.12}", "address: 10.10.1.12, exchange: 2013 CU23}")},
+        HQ,
+        10,
+        "members[1].exchange",
+        "runs Exchange 2013 CU23 but the array is Exchange 2010 SP3",
+    ),
+    "member on another service pack": Broken(
+        {HQ: edit(HQ_2010, "address: 10.10.1.11}", "address: 10.10.1.11, exchange: 2010 SP2}")},
+        HQ,
+        9,
+        "members[0].exchange",
+        "cannot mix versions or service packs",
+    ),
+    "member in another site": Broken(
+        {HQ: edit(HQ_2010, "address: 10.10.1.12}", "address: 10.10.1.12, site: Branch}")},
+        HQ,
+        10,
+        "members[1].site",
+        "member HQ-CAS02 is in AD site 'Branch' but the array is in",
+    ),
+    "server in two arrays by name": Broken(
+        {HQ: HQ_2010, "z-branch.yaml": edit(BRANCH_2016, "BR-EX02", "hq-cas01")},
+        "z-branch.yaml",
+        9,
+        "members[1].name",
+        "server name 'hq-cas01' is already a member of",
+    ),
+    "server in two arrays by address": Broken(
+        {HQ: HQ_2010, "z-branch.yaml": edit(BRANCH_2016, "10.20.1.12", "10.10.1.12")},
+        "z-branch.yaml",
+        9,
+        "members[1].address",
+        "a server belongs to one array only",
+    ),
+    "server listed twice in one array": Broken(
+        {
+            HQ: edit(
+                HQ_2010,
+                "{name: HQ-CAS02, address: 10.10.1.12}",
+                "{name: HQ-CAS02, address: 10.10.1.11}",
+            )
+        },
+        HQ,
+        10,
+        "members[1].address",
+        "listed twice (also members[0])",
+    ),
+    "vip is a member's address": Broken(
+        {HQ: edit(HQ_2010, "vip: 10.10.1.50", "vip: 10.10.1.12")},
+        HQ,
+        5,
+        "vip",
+        "VIP 10.10.1.12 is the address of server HQ-CAS02",
+    ),
+    "two arrays on one VIP and appliance": Broken(
+        {
+            HQ: HQ_2010,
+            "z-branch.yaml": edit(
+                edit(BRANCH_2016, "vip: 10.20.1.50", "vip: 10.10.1.50"),
+                "appliance: lm-branch",
+                "appliance: lm-hq",
+            ),
+        },
+        "z-branch.yaml",
+        5,
+        "vip",
+        "service 'https' listens on 10.10.1.50:443/tcp on appliance",
+    ),
+    "fqdn is not a host name": Broken(
+        {HQ: edit(HQ_2010, "fqdn: outlook-hq.corp.example.com", "fqdn: outlook_hq.corp")},
+        HQ,
+        4,
+        "fqdn",
+        "'outlook_hq.corp' is not a valid host name",
+    ),
+    "fqdn used by two arrays": Broken(
+        {HQ: HQ_2010, "z-branch.yaml": edit(BRANCH_2016, "mail-branch", "OUTLOOK-HQ")},
+        "z-branch.yaml",
+        4,
+        "fqdn",
+        "is already the FQDN of array 'hq-cas'",
+    ),
+    "fqdn is a published client host name": Broken(
+        {HQ: HQ_2010 + "client_hostnames: [mail.corp.example.com, outlook-hq.corp.example.com]\n"},
+        HQ,
+        4,
+        "fqdn",
+        "is also a published client host name",
+    ),
+    "rpc ports equal": Broken(
+        {HQ: edit(HQ_2010, "address_book: 60001", "address_book: 60000")},
+        HQ,
+        7,
+        "rpc_ports.address_book",
+        "must be two different ports",
+    ),
+    "rpc port 135": Broken(
+        {HQ: edit(HQ_2010, "client_access: 60000", "client_access: 135")},
+        HQ,
+        7,
+        "rpc_ports.client_access",
+        "port 135 is the RPC endpoint mapper",
+    ),
+    "rpc port below 1024": Broken(
+        {HQ: edit(HQ_2010, "address_book: 60001", "address_book: 80")},
+        HQ,
+        7,
+        "rpc_ports.address_book",
+        "port 80 is outside 1024-65535",
+    ),
+    "member with other static rpc ports": Broken(
+        {
+            HQ: edit(
+                HQ_2010,
+                "address: 10.10.1.12}",
+                "address: 10.10.1.12, rpc_ports: {client_access: 60000, address_book: 60002}}",
+            )
+        },
+        HQ,
+        10,
+        "members[1].rpc_ports",
+        "every member must use the same static ports",
+    ),
+    "healthcheck.htm on 2010": Broken(
+        {HQ: HQ_2010 + "overrides:\n  https:\n    health_check: {url: /owa/healthcheck.htm}\n"},
+        HQ,
+        13,
+        "overrides.https.health_check.url",
+        "Exchange 2010 has no healthcheck.htm",
+    ),
+    "rpc on 2016": Broken(
+        {"z-branch.yaml": BRANCH_2016 + "services: [https, rpc]\n"},
+        "z-branch.yaml",
+        10,
+        "services[1]",
+        "Exchange 2016 has no RPC over TCP",
+    ),
+    "rpc ports on 2016": Broken(
+        {"z-branch.yaml": BRANCH_2016 + "rpc_ports: {client_access: 60000, address_book: 60001}\n"},
+        "z-branch.yaml",
+        10,
+        "rpc_ports",
+        "static RPC ports exist only on Exchange 2010",
+    ),
+    "two arrays with one name": Broken(
+        {HQ: HQ_2010, "z-branch.yaml": edit(BRANCH_2016, "name: branch-2016", "name: hq-cas")},
+        "z-branch.yaml",
+        1,
+        "name",
+        "array name 'hq-cas' is already used by array 'hq-cas'",
+    ),
+    "override of an unpublished service": Broken(
+        {HQ: HQ_2010 + "overrides:\n  imap4: {idle_timeout: 600}\n"},
+        HQ,
+        12,
+        "overrides.imap4",
+        "which the array does not publish",
+    ),
+    "redirect at layer 4": Broken(
+        {HQ: HQ_2010 + "overrides:\n  http-redirect: {layer: 4}\n"},
+        HQ,
+        12,
+        "overrides.http-redirect.layer",
+        "needs layer 7",
+    ),
+    "service listed twice": Broken(
+        {HQ: HQ_2010 + "services: [rpc, https, https]\n"},
+        HQ,
+        11,
+        "services[2]",
+        "service 'https' is listed twice",
+    ),
+    "appliance not in the inventory": Broken(
+        {HQ: edit(HQ_2010, "appliance: lm-hq", "appliance: lm-hq2")},
+        HQ,
+        6,
+        "appliance",
+        "appliance 'lm-hq2': the inventory",
+    ),
+    "no inventory at all": Broken(
+        {HQ: HQ_2010, "appliances.yaml": None}, HQ, 6, "appliance", "no inventory was found"
+    ),
+    # --- the inventory ---------------------------------------------------------------------------
+    "api key written in the file": Broken(
+        {
+            "appliances.yaml": "appliances:\n  lm-dc:\n    url: https://10.0.0.5\n"
+            "    auth: {api_key: s3cr3t-Key}\n    tls: {insecure: true}\n"
+        },
+        "appliances.yaml",
+        4,
+        "appliances.lm-dc.auth.api_key",
+        "a secret must not be written in the inventory",
+    ),
+    "password written in the file": Broken(
+        {
+            "appliances.yaml": "appliances:\n  lm-dc:\n    url: https://10.0.0.5\n"
+            "    auth:\n      username: bal\n      password: hunter2\n"
+        },
+        "appliances.yaml",
+        6,
+        "appliances.lm-dc.auth.password",
+        "{env: LM_API_KEY}",
+    ),
+    "plain http url": Broken(
+        {
+            "appliances.yaml": "appliances:\n  lm-dc:\n    url: http://10.0.0.5\n"
+            "    auth: {api_key: {env: LM_KEY}}\n"
+        },
+        "appliances.yaml",
+        3,
+        "appliances.lm-dc.url",
+        "use https://",
+    ),
+    "real appliance without auth": Broken(
+        {"appliances.yaml": "appliances:\n  lm-dc:\n    url: https://10.0.0.5\n"},
+        "appliances.yaml",
+        2,
+        "appliances.lm-dc",
+        "auth: is required for a real appliance",
+    ),
+    "api key and password both": Broken(
+        {
+            "appliances.yaml": "appliances:\n  lm-dc:\n    url: https://10.0.0.5\n    auth:\n"
+            "      api_key: {env: K}\n      username: bal\n      password: {env: P}\n"
+        },
+        "appliances.yaml",
+        4,
+        "appliances.lm-dc.auth",
+        "either api_key: or username:",
+    ),
+    "secret source with env and keyring": Broken(
+        {
+            "appliances.yaml": "appliances:\n  lm-dc:\n    url: https://10.0.0.5\n    auth:\n"
+            "      api_key: {env: K, keyring: {service: lmctl, username: lm-dc}}\n"
+        },
+        "appliances.yaml",
+        5,
+        "appliances.lm-dc.auth.api_key",
+        "exactly one of env: or keyring:",
+    ),
+    "fingerprint and insecure both": Broken(
+        {
+            "appliances.yaml": "appliances:\n  lm-dc:\n    url: https://10.0.0.5\n"
+            "    auth: {api_key: {env: K}}\n    tls:\n      fingerprint: '" + "ab" * 32 + "'\n"
+            "      insecure: true\n"
+        },
+        "appliances.yaml",
+        5,
+        "appliances.lm-dc.tls",
+        "only one of ca_file:, fingerprint:",
+    ),
+    "fingerprint too short": Broken(
+        {
+            "appliances.yaml": "appliances:\n  lm-dc:\n    url: https://10.0.0.5\n"
+            "    auth: {api_key: {env: K}}\n    tls: {fingerprint: 'AB:CD:EF'}\n"
+        },
+        "appliances.yaml",
+        5,
+        "appliances.lm-dc.tls.fingerprint",
+        "expected 64 hex digits",
+    ),
+    "missing CA file": Broken(
+        {
+            "appliances.yaml": "appliances:\n  lm-dc:\n    url: https://10.0.0.5\n"
+            "    auth: {api_key: {env: K}}\n    tls: {ca_file: certs/nope.pem}\n"
+        },
+        "appliances.yaml",
+        5,
+        "appliances.lm-dc.tls.ca_file",
+        "CA file 'certs/nope.pem' not found",
+    ),
+    "unknown dialect": Broken(
+        {"appliances.yaml": "appliances:\n  lm-hq:\n    url: mock://\n    dialect: v3\n"},
+        "appliances.yaml",
+        4,
+        "appliances.lm-hq.dialect",
+        "allowed: 'v1', 'v2' or 'auto'",
+    ),
+    "unknown appliance key": Broken(
+        {"appliances.yaml": "appliances:\n  lm-hq:\n    url: mock://\n    apikey: abc\n"},
+        "appliances.yaml",
+        4,
+        "appliances.lm-hq.apikey",
+        "unknown key 'apikey'",
+    ),
+    "appliances is a list": Broken(
+        {"appliances.yaml": "appliances:\n  - lm-hq\n"},
+        "appliances.yaml",
+        1,
+        "appliances",
+        "expected a mapping",
+    ),
+    "two inventories": Broken(
+        {"more.yaml": "appliances:\n  lm-x: {url: 'mock://'}\n"},
+        "more.yaml",
+        1,
+        "appliances",
+        "a second inventory",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN.values(), ids=BROKEN.keys())
+def test_broken_input_exits_1_naming_file_line_and_field(run_specs: RunSpecs, case: Broken) -> None:
+    outcome = run_specs(case.files)
+
+    assert outcome.exit_code == 1, outcome.output
+    assert reported(outcome, case.file, case.line, case.field, case.fragment), outcome.output
+    assert "Traceback" not in outcome.output
+    assert outcome.output.rstrip().splitlines()[-1].startswith("invalid: ")
+
+
+def test_secret_written_in_the_inventory_is_never_echoed(run_specs: RunSpecs) -> None:
+    inventory = (
+        "appliances:\n  lm-dc:\n    url: https://10.0.0.5\n"
+        "    auth:\n      username: bal\n      password: Hunter2-Secret\n"
+    )
+    outcome = run_specs({"appliances.yaml": inventory})
+
+    assert outcome.exit_code == 1
+    assert "Hunter2-Secret" not in outcome.output
+    json_outcome = run_specs({"appliances.yaml": inventory}, "validate", str(outcome.directory),
+                             "--format", "json")  # fmt: skip
+    assert "Hunter2-Secret" not in json_outcome.output
