@@ -1,0 +1,130 @@
+"""Specs and a runner for the status tests that run lmctl against the served HTTPS mock.
+
+``prepare_arrays`` writes two arrays on one appliance (the session's served mock) as specs in a
+temporary directory and creates them on the mock through the client, every member Up:
+- ``two`` (Exchange 2010 SP3): rpc, https, http-redirect; members CAS-A1, CAS-A2;
+- ``three`` (Exchange 2016 CU23): https, http-redirect; members EX-B1, EX-B2, EX-B3.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lmctl.cli import app
+from lmctl.exchange import expand_all
+from lmctl.loadmaster.client import LoadMaster
+from lmctl.loadmaster.connection import ApplianceConnection
+from lmctl.loadmaster.models import settings_params
+from lmctl.mock.control import MockControl
+from lmctl.mock.server import MockServerHandle
+from lmctl.specs import load_specs
+
+PASSWORD_VARIABLE = "LMCTL_STATUS_TEST_PASSWORD"
+MEMBERS = {
+    "CAS-A1": "10.30.0.11",
+    "CAS-A2": "10.30.0.12",
+    "EX-B1": "10.30.1.11",
+    "EX-B2": "10.30.1.12",
+    "EX-B3": "10.30.1.13",
+}
+
+ARRAY_TWO = """\
+name: two
+site: HQ
+exchange: 2010 SP3
+fqdn: outlook-two.corp.example.com
+vip: 10.30.0.10
+appliance: lm-test
+rpc_ports: {client_access: 60000, address_book: 60001}
+members:
+  - {name: CAS-A1, address: 10.30.0.11}
+  - {name: CAS-A2, address: 10.30.0.12}
+"""
+
+ARRAY_THREE = """\
+name: three
+site: HQ
+exchange: 2016 CU23
+fqdn: mail-three.corp.example.com
+vip: 10.30.1.10
+appliance: lm-test
+members:
+  - {name: EX-B1, address: 10.30.1.11}
+  - {name: EX-B2, address: 10.30.1.12}
+  - {name: EX-B3, address: 10.30.1.13}
+services: [https, http-redirect]
+"""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one ``lmctl`` run printed and how it exited."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+RunLmctl = Callable[..., Outcome]
+
+
+def _inventory(handle: MockServerHandle) -> str:
+    return (
+        "appliances:\n"
+        "  lm-test:\n"
+        f"    url: {handle.url}\n"
+        "    dialect: v2\n"
+        f"    auth: {{username: {handle.username}, password: {{env: {PASSWORD_VARIABLE}}}}}\n"
+        f'    tls: {{fingerprint: "{handle.fingerprint_sha256}"}}\n'
+    )
+
+
+async def _create(connection: ApplianceConnection, specs: Path) -> None:
+    """Create every desired VS and member on the mock, as an apply would, all enabled."""
+    desired = expand_all(load_specs([specs]))
+    async with LoadMaster(connection) as appliance:
+        for services in desired.values():
+            for service in services:
+                await appliance.add_virtual_service(service.key, settings_params(service.settings))
+                for member in service.real_servers:
+                    await appliance.add_real_server(
+                        service.key,
+                        member.address,
+                        member.port,
+                        weight=member.weight,
+                        forward=member.forward,
+                        non_local=True,
+                    )
+
+
+def prepare_arrays(
+    tmp_path: Path,
+    mock_server: MockServerHandle,
+    mock_control: MockControl,
+    connection: ApplianceConnection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> RunLmctl:
+    """Write and create arrays ``two`` and ``three``; returns ``run(*args)`` that runs lmctl
+    in-process with ``--path`` set to them (the mock's call log starts empty)."""
+    specs = tmp_path / "arrays"
+    specs.mkdir()
+    (specs / "appliances.yaml").write_text(_inventory(mock_server))
+    (specs / "two.yaml").write_text(ARRAY_TWO)
+    (specs / "three.yaml").write_text(ARRAY_THREE)
+    monkeypatch.setenv(PASSWORD_VARIABLE, mock_server.password)
+    monkeypatch.chdir(tmp_path)
+    asyncio.run(_create(connection, specs))
+    mock_control.clear_log()
+    runner = CliRunner()
+
+    def run(*args: str) -> Outcome:
+        result = runner.invoke(app, [*args, "--path", str(specs)])
+        return Outcome(result.exit_code, result.stdout, result.stderr)
+
+    return run

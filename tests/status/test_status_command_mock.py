@@ -1,0 +1,119 @@
+"""``lmctl status`` over real HTTPS against the served mock, driven by its health controls."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from status_mock_specs import MEMBERS, RunLmctl, prepare_arrays
+
+from lmctl.loadmaster.connection import ApplianceConnection
+from lmctl.mock.control import MockControl
+from lmctl.mock.server import MockServerHandle
+
+
+@pytest.fixture
+def run_lmctl(
+    tmp_path: Path,
+    mock_server: MockServerHandle,
+    mock_control: MockControl,
+    connection_v2: ApplianceConnection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> RunLmctl:
+    """lmctl against arrays ``two`` and ``three`` created on the served mock (APIv2)."""
+    return prepare_arrays(tmp_path, mock_server, mock_control, connection_v2, monkeypatch)
+
+
+def conditions(document: dict[str, Any], array: str) -> dict[str, tuple[str, str, str]]:
+    """type → (status, reason, message) of one array in a status JSON document."""
+    (found,) = [entry for entry in document["arrays"] if entry["array"] == array]
+    return {c["type"]: (c["status"], c["reason"], c["message"]) for c in found["conditions"]}
+
+
+def test_all_members_up_exits_0_with_every_condition_true_in_two_calls(
+    run_lmctl: RunLmctl, mock_control: MockControl
+) -> None:
+    outcome = run_lmctl("status", "--format", "json")
+
+    assert outcome.exit_code == 0, outcome.stderr
+    document = json.loads(outcome.stdout)
+    assert (document["format"], document["exit_code"]) == ("lmctl.status/v1", 0)
+    for array in ("two", "three"):
+        assert {t: s for t, (s, _r, _m) in conditions(document, array).items()} == {
+            "Serving": "True",
+            "FailoverReady": "True",
+            "Healthy": "True",
+            "InSync": "True",
+        }
+    assert [call.command for call in mock_control.calls()] == ["listvs", "stats"]
+
+
+def test_one_member_down_exits_2_naming_it_and_failover_breaks_only_with_two_members(
+    run_lmctl: RunLmctl, mock_control: MockControl
+) -> None:
+    mock_control.mark(MEMBERS["CAS-A2"], "Down")
+    mock_control.mark(MEMBERS["EX-B3"], "Down")
+
+    outcome = run_lmctl("status", "--format", "json")
+
+    assert outcome.exit_code == 2
+    document = json.loads(outcome.stdout)
+    two, three = conditions(document, "two"), conditions(document, "three")
+    assert two["Healthy"] == ("False", "MembersDown", "CAS-A2 is Down in rpc, https")
+    assert three["Healthy"] == ("False", "MembersDown", "EX-B3 is Down in https")
+    assert two["FailoverReady"][:2] == ("False", "SingleMemberUp")
+    assert "rpc: only CAS-A1 is enabled and Up" in two["FailoverReady"][2]
+    assert three["FailoverReady"][0] == "True"
+    assert two["Serving"][0] == three["Serving"][0] == "True"
+
+
+def test_every_member_of_a_service_down_exits_3(
+    run_lmctl: RunLmctl, mock_control: MockControl
+) -> None:
+    for member in ("CAS-A1", "CAS-A2"):
+        mock_control.mark(MEMBERS[member], "Down", port=443)
+
+    outcome = run_lmctl("status", "two")
+
+    assert outcome.exit_code == 3
+    assert "two on lm-test: NOT SERVING" in outcome.stdout
+    assert "NoMemberUp" in outcome.stdout
+    assert "https: no member is enabled and Up (CAS-A1 down, CAS-A2 down)" in outcome.stdout
+    assert "three on lm-test" not in outcome.stdout
+
+
+def test_status_text_in_a_pipe_is_plain_and_names_member_states(
+    run_lmctl: RunLmctl, mock_control: MockControl
+) -> None:
+    mock_control.set_connections(MEMBERS["EX-B2"], 17)
+
+    outcome = run_lmctl("status", "three")
+
+    assert outcome.exit_code == 0
+    assert "three on lm-test: OK" in outcome.stdout
+    assert "EX-B1 up 0 conn, EX-B2 up 17 conn, EX-B3 up 0 conn" in outcome.stdout
+    assert "\x1b[" not in outcome.stdout
+    assert outcome.stdout.rstrip().endswith("1 array(s): OK")
+
+
+def test_unknown_array_exits_1_naming_the_known_ones(run_lmctl: RunLmctl) -> None:
+    outcome = run_lmctl("status", "nope")
+
+    assert outcome.exit_code == 1
+    assert "error: no array named nope in the specs; arrays: three, two" in outcome.stderr
+
+
+def test_appliance_with_api_off_exits_1_with_unknown_conditions(
+    run_lmctl: RunLmctl, mock_control: MockControl
+) -> None:
+    mock_control.set_api_enabled(False)
+
+    outcome = run_lmctl("status", "--format", "json")
+
+    assert outcome.exit_code == 1
+    document = json.loads(outcome.stdout)
+    serving = conditions(document, "two")["Serving"]
+    assert serving[:2] == ("Unknown", "ApplianceUnreadable")
+    assert "lm-test" in serving[2] and "API" in serving[2]
