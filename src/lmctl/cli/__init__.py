@@ -10,6 +10,7 @@ from lmctl.cli.app import app
 
 # Command modules (each registers its commands on ``app``); keep one import per line.
 from lmctl.cli.mock import serve  # noqa: F401  (lmctl mock serve)
+from lmctl.cli.reconcile import plan_command  # noqa: F401  (also apply)
 from lmctl.cli.specs import validate  # noqa: F401  (also show, schema)
 from lmctl.cli.status import status_command  # noqa: F401  (also drain, undrain)
 

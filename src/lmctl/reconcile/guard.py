@@ -1,0 +1,67 @@
+"""Two lmctl processes must not apply to one appliance at once: the concurrency guard.
+
+Two layers:
+1. an exclusive ``fcntl.flock`` on ``<state dir>/locks/<appliance>.lock``, taken before the
+   first write and held until the last; a second process on the same host (sharing the state
+   directory) is refused at once, told which process holds the lock;
+2. an optimistic check: right before the first write, the appliance is read again and every
+   object the plan touches must still be as the plan read it (``drift.compare``); otherwise
+   nothing is written.
+Limits: the lock only covers processes that share the state directory on one host (a local
+filesystem: ``flock`` is not reliable over NFS). A writer elsewhere (another host, the web UI)
+is only caught if it changed a touched object before the optimistic check; the appliance offers
+no lock of its own, so a change made during the writes themselves is reported by the read after
+applying, not prevented.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+class ApplianceBusyError(Exception):
+    """Another lmctl process holds the appliance's apply lock."""
+
+    def __init__(self, appliance: str, lock_file: Path, holder: str) -> None:
+        self.appliance = appliance
+        super().__init__(
+            f"{appliance}: another lmctl apply is writing to it ({holder or 'holder unknown'}; "
+            f"lock {lock_file}); wait for it to finish, then plan again"
+        )
+
+
+def lock_path(state_dir: Path, appliance: str) -> Path:
+    """Where the apply lock of ``appliance`` lives."""
+    return state_dir / "locks" / f"{appliance}.lock"
+
+
+@contextmanager
+def appliance_lock(state_dir: Path, appliance: str) -> Iterator[Path]:
+    """Hold the appliance's apply lock for the ``with`` block; ``ApplianceBusyError`` if taken."""
+    path = lock_path(state_dir, appliance)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(descriptor, 512, 0).decode("utf-8", "replace").strip()
+            raise ApplianceBusyError(appliance, path, holder) from None
+        since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        os.ftruncate(descriptor, 0)
+        os.pwrite(
+            descriptor, f"pid {os.getpid()} on {socket.gethostname()} since {since}".encode(), 0
+        )
+        try:
+            yield path
+        finally:
+            os.ftruncate(descriptor, 0)
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        os.close(descriptor)

@@ -1,0 +1,32 @@
+"""The plan for a terminal (coloured by rich) or a pipe (plain text, same words)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from lmctl.reconcile.plan import Plan
+from lmctl.reconcile.render.outline import Sign, appliance_lines
+
+_STYLE: dict[Sign, str] = {"+": "green", "~": "yellow", "-": "red", "!": "bold magenta", " ": ""}
+
+
+def render_text(plan: Plan) -> Text:
+    """appliance → array → service → changes, old → new per field, then the summary line."""
+    text = Text()
+    for appliance in plan.appliances:
+        lines = list(appliance_lines(appliance))
+        if not lines:
+            continue
+        text.append(f"Appliance {appliance.name}", style="bold")
+        text.append(f"  ({appliance.summary.line()})\n")
+        for line in lines:
+            text.append("  " * line.depth + (f"{line.sign} " if line.sign != " " else ""))
+            text.append(line.text + "\n", style=_STYLE[line.sign])
+    if plan.violations:
+        text.append("Blocked by safety rules (apply needs --force):\n", style="bold red")
+        for violation in plan.violations:
+            text.append(f"  - {violation.message} [{violation.rule}]\n", style="red")
+    if not plan.has_changes and not plan.conflicts:
+        text.append("No changes: the appliances match the specs.\n", style="bold green")
+    text.append(plan.summary.line(), style="bold")
+    return text
