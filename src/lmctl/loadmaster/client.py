@@ -319,8 +319,12 @@ class LoadMaster:
     ) -> None:
         """Change settings of one real server (``weight``, ``enable``, ``forward``, ...)."""
 
+        # A port change (``newport``) moves the real server: read it back where it went.
+        new_port = next((value for name, value in params.items() if name.lower() == "newport"), "")
+        port_after = int(new_port) if new_port.isdigit() else port
+
         async def read_back() -> tuple[Verdict, None]:
-            observed = await self._find_real_server(vs, address, port)
+            observed = await self._find_real_server(vs, address, port_after)
             matches = observed is not None and real_server_matches(params, observed)
             return after_modify(observed is not None, matches), None
 
