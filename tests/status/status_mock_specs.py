@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lmctl.cli import app
+import lmctl.cli  # noqa: F401  (registers every command on the app)
+from lmctl.cli.app import app
 from lmctl.exchange import expand_all
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection

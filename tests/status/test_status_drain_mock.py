@@ -1,0 +1,162 @@
+"""``lmctl drain`` / ``lmctl undrain`` over real HTTPS against the served mock."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from status_mock_specs import MEMBERS, RunLmctl, prepare_arrays
+
+from lmctl.loadmaster.connection import ApplianceConnection
+from lmctl.mock.control import MockControl
+from lmctl.mock.server import MockServerHandle
+
+FAST = ("--poll-interval", "0.05")
+
+
+@pytest.fixture
+def run_lmctl(
+    tmp_path: Path,
+    mock_server: MockServerHandle,
+    mock_control: MockControl,
+    connection_v1: ApplianceConnection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> RunLmctl:
+    """lmctl against arrays ``two`` and ``three``, created on the served mock over APIv1."""
+    return prepare_arrays(tmp_path, mock_server, mock_control, connection_v1, monkeypatch)
+
+
+def enabled_flags(mock_control: MockControl, member: str) -> list[bool]:
+    """The member's enable flag in every VS that has it, as the mock holds them."""
+    return [rs.enable for rs in mock_control.connections() if rs.address == MEMBERS[member]]
+
+
+def test_drain_disables_per_virtual_service_and_waits_for_connections_to_reach_0(
+    run_lmctl: RunLmctl, mock_control: MockControl
+) -> None:
+    mock_control.set_connections(MEMBERS["CAS-A2"], 40)
+    mock_control.set_drain_seconds(0.6)
+
+    outcome = run_lmctl("drain", "cas-a2", "--timeout", "10", *FAST)
+
+    assert outcome.exit_code == 0, outcome.stderr
+    assert "disable 10.30.0.12:135 in rpc (10.30.0.10:135/tcp)" in outcome.stdout
+    assert "disable 10.30.0.12:443 in https (10.30.0.10:443/tcp)" in outcome.stdout
+    # 40 in each of rpc and https, falling while the mock drains them over 0.6 s.
+    counts = [int(n) for n in re.findall(r"CAS-A2: (\d+) active connections", outcome.stdout)]
+    assert 0 < counts[0] <= 80 and counts[-1] == 0 and counts == sorted(counts, reverse=True)
+    assert "CAS-A2 is drained: disabled in array two, 0 connections" in outcome.stdout
+    writes = [call for call in mock_control.calls() if call.write]
+    assert [(call.command, call.params.get("enable")) for call in writes] == [
+        ("modrs", "N"),
+        ("modrs", "N"),
+    ]
+    assert enabled_flags(mock_control, "CAS-A2") == [False, False]
+    assert enabled_flags(mock_control, "CAS-A1") == [True, True]
+
+
+def test_drained_member_shows_in_status_and_a_second_drain_writes_nothing(
+    run_lmctl: RunLmctl, mock_control: MockControl
+) -> None:
+    assert run_lmctl("drain", "CAS-A2", *FAST).exit_code == 0
+    mock_control.clear_log()
+
+    again = run_lmctl("drain", "CAS-A2", *FAST)
+    status = run_lmctl("status", "two")
+
+    assert again.exit_code == 0
+    assert "CAS-A2 is already disabled in every service of two" in again.stdout
+    assert not [call for call in mock_control.calls() if call.write]
+    assert status.exit_code == 2
+    assert "MembersDrained" in status.stdout
+    assert "CAS-A2 is drained in rpc, https" in status.stdout
+
+
+def test_drain_that_times_out_says_how_many_connections_are_left(
+    run_lmctl: RunLmctl, mock_control: MockControl
+) -> None:
+    mock_control.set_connections(MEMBERS["EX-B1"], 500)
+    mock_control.set_drain_seconds(3600)
+
+    outcome = run_lmctl("drain", "EX-B1", "--timeout", "0.2", *FAST)
+
+    assert outcome.exit_code == 2
+    assert "timed out: EX-B1 is disabled in array three but still has" in outcome.stdout
+    assert "run `lmctl drain EX-B1` again to keep waiting" in outcome.stdout
+    assert enabled_flags(mock_control, "EX-B1") == [False]
+
+
+def test_drain_of_the_last_enabled_member_is_refused_without_writing(
+    run_lmctl: RunLmctl, mock_control: MockControl
+) -> None:
+    assert run_lmctl("drain", "CAS-A1", *FAST).exit_code == 0
+    mock_control.clear_log()
+
+    outcome = run_lmctl("drain", "CAS-A2", *FAST)
+
+    assert outcome.exit_code == 3
+    assert (
+        "refusing to drain CAS-A2: rpc: no other member is enabled and Up (CAS-A1 drained); "
+        "https: no other member is enabled and Up (CAS-A1 drained)"
+    ) in outcome.stderr
+    assert "--force" in outcome.stderr
+    assert not [call for call in mock_control.calls() if call.write]
+    assert enabled_flags(mock_control, "CAS-A2") == [True, True]
+
+
+def test_drain_refused_when_the_other_member_is_down_unless_forced(
+    run_lmctl: RunLmctl, mock_control: MockControl
+) -> None:
+    mock_control.mark(MEMBERS["CAS-A1"], "Down", port=443)
+
+    refused = run_lmctl("drain", "CAS-A2", *FAST)
+    forced = run_lmctl("drain", "CAS-A2", "--force", *FAST)
+    status = run_lmctl("status", "two")
+
+    assert refused.exit_code == 3
+    assert "https: no other member is enabled and Up (CAS-A1 down)" in refused.stderr
+    assert forced.exit_code == 0
+    assert "--force: draining although https: no other member" in forced.stdout
+    assert status.exit_code == 3
+
+
+def test_unknown_member_exits_1_listing_the_members(run_lmctl: RunLmctl) -> None:
+    outcome = run_lmctl("drain", "CAS-Z9")
+
+    assert outcome.exit_code == 1
+    assert "no array in the specs has a member named 'CAS-Z9'" in outcome.stderr
+    assert "CAS-A1 (two)" in outcome.stderr
+
+
+def test_undrain_reenables_and_waits_until_the_member_is_up(
+    run_lmctl: RunLmctl, mock_control: MockControl
+) -> None:
+    assert run_lmctl("drain", "EX-B2", *FAST).exit_code == 0
+    mock_control.mark(MEMBERS["EX-B2"], "Down")  # e.g. still rebooting after its patches
+    back_up = threading.Timer(0.4, mock_control.mark, args=(MEMBERS["EX-B2"], "Up"))
+    back_up.start()
+
+    outcome = run_lmctl("undrain", "EX-B2", "--timeout", "10", *FAST)
+    back_up.join()
+
+    assert outcome.exit_code == 0, outcome.stderr
+    assert "enable 10.30.1.12:443 in https (10.30.1.10:443/tcp)" in outcome.stdout
+    assert "EX-B2: not Up yet in https" in outcome.stdout
+    assert "EX-B2 is enabled and Up in every service of array three" in outcome.stdout
+    assert enabled_flags(mock_control, "EX-B2") == [True]
+    assert run_lmctl("status", "three").exit_code == 0
+
+
+def test_undrain_of_a_member_that_stays_down_times_out_with_exit_2(
+    run_lmctl: RunLmctl, mock_control: MockControl
+) -> None:
+    assert run_lmctl("drain", "CAS-A1", *FAST).exit_code == 0
+    mock_control.mark(MEMBERS["CAS-A1"], "Down", port=135)
+
+    outcome = run_lmctl("undrain", "CAS-A1", "--timeout", "0.2", *FAST)
+
+    assert outcome.exit_code == 2
+    assert "timed out: CAS-A1 is enabled but not Up in rpc" in outcome.stdout
+    assert enabled_flags(mock_control, "CAS-A1") == [True, True]
