@@ -1,0 +1,213 @@
+"""``lmctl validate``, ``show`` and ``schema`` on the example arrays and on generated specs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from spec_files import HQ_2010, RunSpecs
+from typer.testing import CliRunner
+
+import lmctl.cli  # noqa: F401  (registers every command on the app)
+from lmctl.cli.app import app
+from lmctl.specs import load_specs
+from lmctl.specs.yaml_source import read_document
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "arrays"
+SCHEMA_FILES = REPO / "docs" / "schema"
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    """Run lmctl in-process; (exit code, output)."""
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_examples_validate_by_default_from_the_repository(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+
+    code, output = invoke("validate")
+
+    assert code == 0, output
+    assert output.strip() == "valid: 3 arrays, 2 appliances in 4 files (0 errors, 0 warnings)"
+
+
+def test_examples_cover_two_2010_sites_and_a_2016_namespace() -> None:
+    spec_set = load_specs([EXAMPLES])
+
+    versions = {(a.site, str(a.exchange)) for a in spec_set.arrays}
+    assert versions == {("HQ", "2010 SP3"), ("Branch-MUC", "2010 SP2"), ("HQ", "2016 CU23")}
+    assert all(a.rpc_ports is not None for a in spec_set.arrays if a.exchange.major == 2010)
+    assert all(2 <= len(a.members) <= 4 for a in spec_set.arrays)
+    assert all(spec_set.appliance_of(a).is_mock for a in spec_set.arrays)
+
+
+def test_validate_json_for_valid_specs() -> None:
+    code, output = invoke("validate", str(EXAMPLES), "--format", "json")
+
+    report = json.loads(output)
+    assert code == 0
+    assert report["valid"] is True
+    assert (report["errors"], report["warnings"], report["diagnostics"]) == (0, 0, [])
+    assert report["arrays"] == ["branch-cas", "hq-cas", "mail-2016"]
+    assert report["appliances"] == ["lm-hq", "lm-branch"]
+    assert len(report["digest"]) == 64
+
+
+def test_validate_json_for_broken_specs(run_specs: RunSpecs, tmp_path: Path) -> None:
+    broken = HQ_2010.replace("vip: 10.10.1.50", "vip: 10.10.1.500")
+
+    outcome = run_specs({"hq.yaml": broken}, "validate", str(tmp_path / "arrays"), "-f", "json")
+
+    report = json.loads(outcome.output)
+    assert outcome.exit_code == 1
+    assert report["valid"] is False
+    assert report["diagnostics"] == [
+        {
+            "severity": "error",
+            "file": str(tmp_path / "arrays" / "hq.yaml"),
+            "line": 5,
+            "field": "vip",
+            "message": "'10.10.1.500' is not an IP address (e.g. 10.10.1.50)",
+        }
+    ]
+
+
+def test_validate_markdown_lists_diagnostics_as_a_table(
+    run_specs: RunSpecs, tmp_path: Path
+) -> None:
+    broken = HQ_2010.replace("vip: 10.10.1.50", "vip: 10.10.1.500")
+
+    outcome = run_specs({"hq.yaml": broken}, "validate", str(tmp_path / "arrays"), "-f", "markdown")
+
+    assert outcome.exit_code == 1
+    assert "| severity | file | line | field | message |" in outcome.output
+    assert f"| error | {tmp_path / 'arrays' / 'hq.yaml'} | 5 | vip | '10.10.1.500' is not" in (
+        outcome.output
+    )
+
+
+def test_validate_single_file_finds_the_neighbouring_inventory() -> None:
+    code, output = invoke("validate", str(EXAMPLES / "hq-cas.yaml"))
+
+    assert code == 0, output
+    assert "valid: 1 arrays, 2 appliances in 2 files" in output
+
+
+def test_digest_changes_with_the_specs(tmp_path: Path) -> None:
+    (tmp_path / "appliances.yaml").write_text((EXAMPLES / "appliances.yaml").read_text())
+    (tmp_path / "hq.yaml").write_text((EXAMPLES / "hq-cas.yaml").read_text())
+    before = load_specs([tmp_path]).digest
+
+    (tmp_path / "hq.yaml").write_text(
+        (EXAMPLES / "hq-cas.yaml").read_text().replace("scheduling: rr", "scheduling: wrr")
+    )
+
+    assert load_specs([tmp_path]).digest != before
+    assert load_specs([tmp_path]).digest == load_specs([tmp_path]).digest
+
+
+def test_show_prints_the_expansion_table() -> None:
+    code, output = invoke("show", "hq-cas", "--specs", str(EXAMPLES))
+
+    assert code == 0, output
+    lines = output.splitlines()
+    assert lines[0].startswith("hq-cas: Exchange 2010 SP3, site HQ, outlook-hq.corp.example.com")
+    rpc_row = next(line for line in lines if line.strip().startswith("rpc "))
+    for cell in ("10.10.1.50:135/tcp", "gen", "src 7200s", "7200s", "tcp :135", "60000,60001"):
+        assert cell in rpc_row
+    assert "HQ-CAS03 10.10.1.13:135 w1000" in rpc_row
+    redirect_row = next(line for line in lines if line.strip().startswith("http-redirect "))
+    assert "answers 302 → https://%h%s" in redirect_row
+    assert "(none)" in redirect_row
+
+
+def test_show_json_carries_wire_names_and_markers() -> None:
+    code, output = invoke("show", "mail-2016", "-s", str(EXAMPLES), "--format", "json")
+
+    document = json.loads(output)
+    assert code == 0
+    assert document["array"]["exchange"] == "2016 CU23"
+    https = document["virtual_services"][0]
+    assert https["marker"] == "lmctl:mail-2016/https"
+    assert https["key"] == {"address": "10.10.2.50", "port": "443", "protocol": "tcp"}
+    assert https["settings"]["CheckUrl"] == "/owa/healthcheck.htm"
+    assert https["settings"]["Persist"] is None
+    assert [rs["weight"] for rs in https["real_servers"]] == [1000, 1000, 1000, 500]
+
+
+def test_show_unknown_array_lists_the_known_ones() -> None:
+    code, output = invoke("show", "nope", "--specs", str(EXAMPLES))
+
+    assert code == 1
+    assert "error: no array named 'nope' (known: branch-cas, hq-cas, mail-2016)" in output
+
+
+def test_show_with_invalid_specs_prints_the_errors(run_specs: RunSpecs, tmp_path: Path) -> None:
+    broken = HQ_2010.replace("site: HQ", "site: [HQ]")
+
+    outcome = run_specs({"hq.yaml": broken}, "show", "hq-cas", "--specs", str(tmp_path / "arrays"))
+
+    assert outcome.exit_code == 1
+    assert "hq.yaml:2: error: site: " in outcome.output
+
+
+def schema_of(kind: str) -> dict[str, Any]:
+    """``lmctl schema --kind KIND`` as parsed JSON."""
+    code, output = invoke("schema", "--kind", kind)
+    assert code == 0
+    document: dict[str, Any] = json.loads(output)
+    return document
+
+
+@pytest.mark.parametrize("kind", ["array", "inventory"])
+def test_committed_schema_files_equal_lmctl_schema(kind: str) -> None:
+    committed = json.loads((SCHEMA_FILES / f"{kind}.schema.json").read_text())
+
+    assert committed == schema_of(kind), f"regenerate: lmctl schema --kind {kind}"
+
+
+def test_schema_without_kind_holds_both() -> None:
+    code, output = invoke("schema")
+
+    assert code == 0
+    assert json.loads(output) == {"array": schema_of("array"), "inventory": schema_of("inventory")}
+
+
+def test_schema_with_unknown_kind() -> None:
+    code, output = invoke("schema", "--kind", "arrays")
+
+    assert code == 2
+    assert "--kind 'arrays' is not a kind of spec; allowed: array, inventory" in output
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_validates_against_lmctl_schema(path: Path) -> None:
+    document = read_document(path, path.name)
+    assert isinstance(document.content, dict)
+    kind = "inventory" if "appliances" in document.content else "array"
+    first_line = path.read_text().splitlines()[0]
+
+    jsonschema.validate(document.content, schema_of(kind))
+    assert first_line == f"# yaml-language-server: $schema=../docs/schema/{kind}.schema.json"
+
+
+def test_schema_rejects_what_validate_rejects() -> None:
+    document = read_document(EXAMPLES / "hq-cas.yaml", "hq-cas.yaml")
+    assert isinstance(document.content, dict)
+    typo = {**document.content, "schedulng": "rr"}
+
+    with pytest.raises(jsonschema.ValidationError, match="schedulng"):
+        jsonschema.validate(typo, schema_of("array"))
+
+
+def test_help_lists_the_spec_commands() -> None:
+    code, output = invoke("--help")
+
+    assert code == 0
+    for command in ("validate", "show", "schema"):
+        assert command in output
