@@ -54,18 +54,37 @@ class RealServerConnections:
     active: int
 
 
+def _pinned_context(url: str, fingerprint_sha256: str) -> ssl.SSLContext:
+    """Trust exactly the certificate whose SHA-256 is pinned, checked before any credential is sent.
+
+    The certificate is fetched without sending anything, compared with the pin, then made the
+    only trust anchor (partial-chain verification accepts a trusted leaf).
+    """
+    parts = httpx.URL(url)
+    pin = fingerprint_sha256.replace(":", "").lower()
+    try:
+        pem = ssl.get_server_certificate((parts.host, parts.port or 443), timeout=10)
+    except OSError as error:
+        raise MockControlError(f"mock at {parts.host}:{parts.port} unreachable: {error}") from None
+    if hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest() != pin:
+        raise MockControlError(
+            f"the server at {parts.host}:{parts.port} does not present the pinned certificate "
+            "(SHA-256 mismatch): refusing to talk to it"
+        )
+    context = ssl.create_default_context(cadata=pem)
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    context.check_hostname = False  # the pin, not the name, identifies the appliance
+    return context
+
+
 def _verify_setting(
-    ca_file: Path | None, fingerprint_sha256: str | None, insecure: bool
+    url: str, ca_file: Path | None, fingerprint_sha256: str | None, insecure: bool
 ) -> ssl.SSLContext | bool:
     if ca_file is not None:
         return ssl.create_default_context(cafile=str(ca_file))
-    if fingerprint_sha256 is not None or insecure:
-        # The pin is checked on every response instead (see _check_pin).
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
-    return True
+    if fingerprint_sha256 is not None and url.startswith("https:"):
+        return _pinned_context(url, fingerprint_sha256)
+    return not insecure
 
 
 class MockControl:
@@ -82,11 +101,10 @@ class MockControl:
         insecure: bool = False,
         timeout: float = 10.0,
     ) -> None:
-        self._pin = fingerprint_sha256.replace(":", "").lower() if fingerprint_sha256 else None
         self._client = httpx.Client(
             base_url=url.rstrip("/") + "/_mock/",
             auth=(username, password),
-            verify=_verify_setting(ca_file, fingerprint_sha256, insecure),
+            verify=_verify_setting(url, ca_file, fingerprint_sha256, insecure),
             timeout=timeout,
         )
 
@@ -105,24 +123,11 @@ class MockControl:
     ) -> None:
         self.close()
 
-    def _check_pin(self, response: httpx.Response) -> None:
-        if self._pin is None or response.url.scheme != "https":
-            return
-        stream = response.extensions.get("network_stream")
-        ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
-        certificate = ssl_object.getpeercert(binary_form=True) if ssl_object else None
-        if certificate is None or hashlib.sha256(certificate).hexdigest() != self._pin:
-            raise MockControlError(
-                f"the server at {response.url.host}:{response.url.port} does not present the "
-                "pinned certificate (SHA-256 mismatch): refusing to talk to it"
-            )
-
     def _request(self, method: str, route: str, body: dict[str, Any] | None = None) -> Any:
         try:
             response = self._client.request(method, route, json=body)
         except httpx.HTTPError as error:
             raise MockControlError(f"mock control API unreachable: {error}") from None
-        self._check_pin(response)
         if response.status_code != 200:
             try:
                 message = response.json().get("error", response.text)
