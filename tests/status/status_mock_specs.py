@@ -112,7 +112,7 @@ def prepare_arrays(
     monkeypatch: pytest.MonkeyPatch,
 ) -> RunLmctl:
     """Write and create arrays ``two`` and ``three``; returns ``run(*args)`` that runs lmctl
-    in-process with ``--path`` set to them (the mock's call log starts empty)."""
+    in-process on those specs (the mock's call log starts empty)."""
     specs = tmp_path / "arrays"
     specs.mkdir()
     (specs / "appliances.yaml").write_text(_inventory(mock_server))
@@ -125,7 +125,9 @@ def prepare_arrays(
     runner = CliRunner()
 
     def run(*args: str) -> Outcome:
-        result = runner.invoke(app, [*args, "--path", str(specs)])
+        # plan and apply take the specs as arguments; status, drain, undrain as --path.
+        where = [str(specs)] if args[0] in ("plan", "apply") else ["--path", str(specs)]
+        result = runner.invoke(app, [*args, *where])
         return Outcome(result.exit_code, result.stdout, result.stderr)
 
     return run

@@ -160,3 +160,20 @@ def test_undrain_of_a_member_that_stays_down_times_out_with_exit_2(
     assert outcome.exit_code == 2
     assert "timed out: CAS-A1 is enabled but not Up in rpc" in outcome.stdout
     assert enabled_flags(mock_control, "CAS-A1") == [True, True]
+
+
+def test_drained_member_survives_apply_and_shows_in_plan(
+    run_lmctl: RunLmctl, mock_control: MockControl
+) -> None:
+    assert run_lmctl("plan").exit_code == 0
+    assert run_lmctl("drain", "CAS-A2", *FAST).exit_code == 0
+
+    plan = run_lmctl("plan", "--detailed-exitcode")
+    applied = run_lmctl("apply", "--auto-approve", "--no-backup")
+
+    assert plan.exit_code == 0, plan.stdout + plan.stderr
+    assert "drained: CAS-A2 10.30.0.12:135 is disabled on the appliance" in plan.stdout
+    assert "drained: CAS-A2 10.30.0.12:443 is disabled on the appliance" in plan.stdout
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    assert enabled_flags(mock_control, "CAS-A2") == [False, False]
+    assert "CAS-A2 is drained in rpc, https" in run_lmctl("status", "two").stdout

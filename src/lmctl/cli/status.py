@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from lmctl.cli.app import app
+from lmctl.cli.reconcile import StateDirOption
 
 _EXIT_CODES = (
     "Exit codes: 0 every array is FailoverReady and Healthy; 2 degraded (every array serving, "
@@ -64,12 +65,13 @@ def status_command(
     watch: Annotated[
         bool, typer.Option("--watch", help="Refresh in place until interrupted.")
     ] = False,
+    state_dir: StateDirOption = Path(".lmctl"),
 ) -> None:
     """Run ``lmctl status``."""
     from lmctl.status.command import run_status, split_watch_interval
 
     names, interval = split_watch_interval(arrays or [], watch=watch)
-    raise typer.Exit(int(run_status(path, names, output_format.value, interval)))
+    raise typer.Exit(int(run_status(path, names, output_format.value, interval, state_dir)))
 
 
 @app.command(
@@ -90,11 +92,14 @@ def drain_command(
     ] = False,
     timeout: TimeoutOption = 600.0,
     poll_interval: PollOption = 2.0,
+    state_dir: StateDirOption = Path(".lmctl"),
 ) -> None:
     """Run ``lmctl drain``."""
-    from lmctl.status.command import run_maintenance
+    from lmctl.status.command import Maintenance, run_maintenance
 
-    code = run_maintenance(path, member, "drain", force=force, timeout=timeout, poll=poll_interval)
+    code = run_maintenance(
+        path, member, Maintenance("drain", force, timeout, poll_interval, state_dir)
+    )
     raise typer.Exit(int(code))
 
 
@@ -109,11 +114,12 @@ def undrain_command(
     path: PathOption = [Path("arrays")],  # noqa: B006
     timeout: TimeoutOption = 300.0,
     poll_interval: PollOption = 2.0,
+    state_dir: StateDirOption = Path(".lmctl"),
 ) -> None:
     """Run ``lmctl undrain``."""
-    from lmctl.status.command import run_maintenance
+    from lmctl.status.command import Maintenance, run_maintenance
 
     code = run_maintenance(
-        path, member, "undrain", force=False, timeout=timeout, poll=poll_interval
+        path, member, Maintenance("undrain", False, timeout, poll_interval, state_dir)
     )
     raise typer.Exit(int(code))

@@ -11,6 +11,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -19,7 +20,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
-from lmctl.appliances import open_appliances
+from lmctl.appliances import DEFAULT_STATE_DIR, open_appliances
 from lmctl.cli.console import make_console
 from lmctl.desired import DesiredVirtualService
 from lmctl.loadmaster.errors import LoadMasterError
@@ -93,7 +94,11 @@ def _print_error(message: str) -> None:
 
 
 def run_status(
-    paths: Sequence[Path], names: Sequence[str], output: str, interval: float | None
+    paths: Sequence[Path],
+    names: Sequence[str],
+    output: str,
+    interval: float | None,
+    state_dir: Path = DEFAULT_STATE_DIR,
 ) -> StatusExit:
     """``lmctl status``: read, show, and return the exit code of the last check."""
     try:
@@ -105,7 +110,7 @@ def run_status(
     outcome = _Outcome()
     # --watch ends with Ctrl-C: exit with the last check's code.
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_status(spec_set, selected, output, interval, outcome))
+        asyncio.run(_status(spec_set, selected, output, interval, state_dir, outcome))
     return outcome.code
 
 
@@ -121,10 +126,12 @@ async def _status(
     desired: dict[str, tuple[DesiredVirtualService, ...]],
     output: str,
     interval: float | None,
+    state_dir: Path,
     outcome: _Outcome,
 ) -> None:
     console = make_console()
-    async with open_appliances(spec_set, list(desired), strict=False) as clients:
+    opened = open_appliances(spec_set, list(desired), state_dir=state_dir, strict=False)
+    async with opened as clients:
 
         async def check() -> list[ArrayStatus]:
             arrays = await read_status(desired, clients, clients.unavailable)
@@ -164,9 +171,18 @@ async def _watch_live(console: Console, check: _Check, interval: float) -> None:
 # -- drain / undrain ---------------------------------------------------------------------
 
 
-def run_maintenance(
-    paths: Sequence[Path], member: str, action: Action, *, force: bool, timeout: float, poll: float
-) -> StatusExit | int:
+@dataclass(frozen=True, slots=True)
+class Maintenance:
+    """What to do to a member and how: drain or undrain, force, wait limits, mock state dir."""
+
+    action: Action
+    force: bool = False
+    timeout: float = 600.0
+    poll_interval: float = 2.0
+    state_dir: Path = DEFAULT_STATE_DIR
+
+
+def run_maintenance(paths: Sequence[Path], member: str, request: Maintenance) -> int:
     """``lmctl drain`` / ``lmctl undrain`` of one member; returns the exit code."""
     try:
         spec_set, desired = _load(paths)
@@ -175,19 +191,18 @@ def run_maintenance(
     except (_Failure, UnknownMemberError) as error:
         _print_error(str(error))
         return StatusExit.ERROR
-    policy = WaitPolicy(timeout=timeout, poll_interval=poll)
     console = make_console()
     try:
         result = asyncio.run(
-            _maintain(spec_set, desired[target.appliance], target, action, force, policy, console)
+            _maintain(spec_set, desired[target.appliance], target, request, console)
         )
     except KeyboardInterrupt:
-        _print_error(_interrupted(target, action))
+        _print_error(_interrupted(target, request.action))
         return INTERRUPTED
     except _Failure as error:
         _print_error(str(error))
         return StatusExit.ERROR
-    _report(console, result, action)
+    _report(console, result)
     return result.exit_code
 
 
@@ -204,29 +219,31 @@ async def _maintain(
     spec_set: SpecSet,
     desired: Sequence[DesiredVirtualService],
     target: MemberRef,
-    action: Action,
-    force: bool,
-    policy: WaitPolicy,
+    request: Maintenance,
     console: Console,
 ) -> MaintenanceResult:
-    async with open_appliances(spec_set, [target.appliance], strict=False) as clients:
+    policy = WaitPolicy(timeout=request.timeout, poll_interval=request.poll_interval)
+    opened = open_appliances(
+        spec_set, [target.appliance], state_dir=request.state_dir, strict=False
+    )
+    async with opened as clients:
         client = clients.get(target.appliance)
         if client is None:
             reason = clients.unavailable.get(target.appliance, "no connection could be opened")
             raise _Failure(f"appliance {target.appliance}: {reason}")
-        title = f"{action}ing {target.member} ({target.array} on {target.appliance})"
+        title = f"{request.action}ing {target.member} ({target.array} on {target.appliance})"
         try:
             with progress_for(console, title) as observer:
-                if action == "drain":
+                if request.action == "drain":
                     return await drain(
-                        client, target, desired, observer, force=force, policy=policy
+                        client, target, desired, observer, force=request.force, policy=policy
                     )
                 return await undrain(client, target, desired, observer, policy=policy)
         except LoadMasterError as error:
             raise _Failure(str(error)) from None
 
 
-def _report(console: Console, result: MaintenanceResult, action: Action) -> None:
+def _report(console: Console, result: MaintenanceResult) -> None:
     if result.outcome == "refused":
         _print_error(
             f"refusing to drain {result.member.member}: "
