@@ -6,7 +6,6 @@ from collections.abc import Iterable, Mapping
 
 from lmctl.desired import DesiredRealServer, DesiredVirtualService
 from lmctl.loadmaster.models import (
-    MANAGED_VS_FIELDS,
     RealServer,
     Statistics,
     VirtualService,
@@ -14,6 +13,7 @@ from lmctl.loadmaster.models import (
     wire_name,
     wire_value,
 )
+from lmctl.reconcile.diff import settings_changes
 from lmctl.status.model import MemberStatus, ServiceStatus, SettingDifference
 
 
@@ -32,21 +32,15 @@ def index_by_key(
 def setting_differences(
     desired: DesiredVirtualService, live: VirtualService
 ) -> tuple[SettingDifference, ...]:
-    """Every managed setting whose live value differs from the spec, in field order."""
-    differences: list[SettingDifference] = []
-    live_settings = live.settings()
-    for field in MANAGED_VS_FIELDS:
-        wanted = getattr(desired.settings, field)
-        actual = getattr(live_settings, field)
-        if wanted != actual:
-            differences.append(
-                SettingDifference(
-                    setting=wire_name(field),
-                    desired=wire_value(wanted),
-                    live=wire_value(actual),
-                )
-            )
-    return tuple(differences)
+    """Every managed setting whose live value differs from the spec (as plan compares them)."""
+    return tuple(
+        SettingDifference(
+            setting=wire_name(change.field),
+            desired=wire_value(change.new),
+            live=wire_value(change.old),
+        )
+        for change in settings_changes(live.settings(), desired.settings)
+    )
 
 
 def real_server_differences(desired: DesiredRealServer, live: RealServer) -> tuple[str, ...]:
