@@ -1,0 +1,129 @@
+"""A throw-away site for integration tests: array specs on disk, an inventory that points at the
+served mock over HTTPS (certificate pinned), and the lmctl CLI run in-process."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from typer.testing import CliRunner, Result
+
+import lmctl.cli  # noqa: F401  (registers every command on the app)
+from lmctl.cli.app import app
+from lmctl.loadmaster.client import LoadMaster
+from lmctl.loadmaster.connection import ApplianceConnection
+from lmctl.loadmaster.models import VirtualService
+from lmctl.mock.server import MockServerHandle
+
+APPLIANCE = "lm-test"
+PASSWORD_VARIABLE = "LMCTL_TEST_MOCK_PASSWORD"
+
+
+@dataclass
+class Array:
+    """The few things of an Exchange 2016 namespace the tests vary."""
+
+    name: str
+    vip: str
+    members: list[str]
+    services: list[str] = field(default_factory=lambda: ["https", "smtp"])
+    scheduling: str = "rr"
+    site: str = ""
+
+    def spec(self) -> dict[str, Any]:
+        """The YAML document of this array."""
+        return {
+            "name": self.name,
+            "site": self.site or self.name.upper(),
+            "exchange": "2016 CU23",
+            "fqdn": f"{self.name}.corp.example.com",
+            "vip": self.vip,
+            "appliance": APPLIANCE,
+            "scheduling": self.scheduling,
+            "members": [
+                {"name": f"{self.name}-cas{n}", "address": address}
+                for n, address in enumerate(self.members, start=1)
+            ],
+            "services": self.services,
+        }
+
+
+class Site:
+    """Specs under ``root/arrays`` for the served mock, and ways to run lmctl on them."""
+
+    def __init__(self, root: Path, server: MockServerHandle) -> None:
+        self.root = root
+        self.server = server
+        self.arrays_dir = root / "arrays"
+        self.arrays_dir.mkdir()
+        self.state_dir = root / ".lmctl"
+        inventory = {
+            "appliances": {
+                APPLIANCE: {
+                    "url": server.url,
+                    "dialect": "v2",
+                    "auth": {"username": server.username, "password": {"env": PASSWORD_VARIABLE}},
+                    "tls": {"fingerprint": server.fingerprint_sha256},
+                }
+            }
+        }
+        (self.arrays_dir / "appliances.yaml").write_text(yaml.safe_dump(inventory))
+
+    def write(self, *arrays: Array) -> None:
+        """Write (or overwrite) array specs."""
+        for array in arrays:
+            path = self.arrays_dir / f"{array.name}.yaml"
+            path.write_text(yaml.safe_dump(array.spec(), sort_keys=False))
+
+    def remove(self, name: str) -> None:
+        """Take an array out of the specs."""
+        (self.arrays_dir / f"{name}.yaml").unlink()
+
+    def lmctl(self, *args: str) -> Result:
+        """Run ``lmctl`` in-process (no terminal: plain output, stdin not a tty)."""
+        return CliRunner().invoke(
+            app, [*args, "--state-dir", str(self.state_dir)], catch_exceptions=False
+        )
+
+    def plan(self, *args: str) -> Result:
+        """``lmctl plan <arrays> --detailed-exitcode ...``."""
+        return self.lmctl(
+            "plan", str(self.arrays_dir), "--detailed-exitcode", "--timeout", "3", *args
+        )
+
+    def apply(self, *args: str) -> Result:
+        """``lmctl apply <arrays> --auto-approve ...``."""
+        return self.lmctl("apply", str(self.arrays_dir), "--auto-approve", "--timeout", "3", *args)
+
+    def connection(self) -> ApplianceConnection:
+        """A connection for raw API calls from the test (drift, unmarked VSs)."""
+        return ApplianceConnection.model_validate(
+            {
+                "name": APPLIANCE,
+                "url": self.server.url,
+                "dialect": "v1",
+                "credentials": {"username": self.server.username, "password": self.server.password},
+                "tls": {"fingerprint_sha256": self.server.fingerprint_sha256},
+            }
+        )
+
+    def read(self) -> list[VirtualService]:
+        """Every VS on the mock now (one listvs)."""
+        return asyncio.run(self._read())
+
+    async def _read(self) -> list[VirtualService]:
+        async with LoadMaster(self.connection()) as client:
+            return await client.list_virtual_services()
+
+    def raw(self, calls: Sequence[tuple[str, tuple[Any, ...], dict[str, Any]]]) -> None:
+        """Make raw client calls (method name, args, kwargs), as an operator would by hand."""
+        asyncio.run(self._raw(calls))
+
+    async def _raw(self, calls: Sequence[tuple[str, tuple[Any, ...], dict[str, Any]]]) -> None:
+        async with LoadMaster(self.connection()) as client:
+            for method, args, kwargs in calls:
+                await getattr(client, method)(*args, **kwargs)

@@ -1,0 +1,260 @@
+"""``lmctl plan`` / ``lmctl apply`` end to end, over real HTTPS against the served mock.
+
+Every scenario keeps two unmarked VSs on the appliance (one on another port of an array's VIP)
+and checks at the end that they were never touched.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import jsonschema
+import pytest
+from reconcile_site import Array, Site
+
+from lmctl.loadmaster.models import VirtualService, VirtualServiceKey
+from lmctl.mock.control import MockControl
+from lmctl.mock.server import MockServerHandle
+from lmctl.reconcile.plan import Plan
+
+A1 = Array("a1", "10.1.1.50", ["10.1.1.11", "10.1.1.12", "10.1.1.13"])
+A2 = Array("a2", "10.1.2.50", ["10.1.2.11", "10.1.2.12", "10.1.2.13"])
+UNMARKED = (
+    VirtualServiceKey(address="10.1.1.50", port="8443"),
+    VirtualServiceKey(address="10.9.9.50", port="443"),
+)
+
+
+def key(array: Array, port: str) -> VirtualServiceKey:
+    return VirtualServiceKey(address=array.vip, port=port)
+
+
+@pytest.fixture
+def site(
+    tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Site]:
+    monkeypatch.setenv("LMCTL_TEST_MOCK_PASSWORD", mock_server.password)
+    site = Site(tmp_path, mock_server)
+    site.raw(
+        [
+            ("add_virtual_service", (k,), {"params": {"NickName": f"legacy {k.port}"}})
+            for k in UNMARKED
+        ]
+        + [("add_real_server", (UNMARKED[0], "10.1.1.99", 8443), {})]
+    )
+    before = unmarked(site.read())
+    site.write(A1, A2)
+    yield site
+    assert unmarked(site.read()) == before, "an unmarked VS was changed"
+
+
+def unmarked(services: list[VirtualService]) -> dict[VirtualServiceKey | None, object]:
+    return {
+        vs.key: (vs.settings(), vs.real_servers)
+        for vs in services
+        if vs.key in UNMARKED
+    }
+
+
+def by_key(site: Site) -> dict[VirtualServiceKey | None, VirtualService]:
+    return {vs.key: vs for vs in site.read()}
+
+
+def applied(site: Site) -> None:
+    result = site.apply()
+    assert result.exit_code == 0, result.output
+    assert "Apply complete" in result.output
+
+
+def converged(site: Site, control: MockControl) -> None:
+    control.clear_log()
+    result = site.plan()
+    assert result.exit_code == 0, result.output
+    assert "No changes: the appliances match the specs." in result.output
+    assert control.write_count() == 0
+    assert [c.command for c in control.calls()] == ["listvs"]
+
+
+def test_from_empty_apply_creates_exactly_the_expansion(
+    site: Site, mock_control: MockControl
+) -> None:
+    result = site.plan()
+    assert result.exit_code == 2, result.output
+    assert "Plan: 4 to create, 0 to update, 0 to delete (virtual services); 12 to add" in (
+        result.output
+    )
+    applied(site)
+    ours = {k: vs for k, vs in by_key(site).items() if k not in UNMARKED}
+    assert sorted(ours, key=str) == sorted(
+        [key(A1, "25"), key(A1, "443"), key(A2, "25"), key(A2, "443")], key=str
+    )
+    https = ours[key(A1, "443")]
+    assert https.nickname == "lmctl:a1/https"
+    assert (https.schedule, https.check_type, https.check_url) == (
+        "rr",
+        "https",
+        "/owa/healthcheck.htm",
+    )
+    assert sorted((rs.address, rs.port, rs.weight) for rs in https.real_servers) == [
+        ("10.1.1.11", 443, 1000),
+        ("10.1.1.12", 443, 1000),
+        ("10.1.1.13", 443, 1000),
+    ]
+    assert list(site.state_dir.glob("backups/lm-test-*.bak"))
+    converged(site, mock_control)
+
+
+def test_drift_is_shown_and_repaired(site: Site, mock_control: MockControl) -> None:
+    applied(site)
+    https = key(A1, "443")
+    site.raw(
+        [
+            ("modify_virtual_service", (https, {"Schedule": "lc"}), {}),
+            ("delete_real_server", (https, "10.1.1.12", 443), {}),
+            ("add_real_server", (https, "10.1.1.77", 443), {}),
+        ]
+    )
+    result = site.plan()
+    assert result.exit_code == 2
+    assert "update virtual service 10.1.1.50:443/tcp" in result.output
+    assert "Schedule: lc → rr" in result.output
+    assert "+ add real server a1-cas2 10.1.1.12:443" in result.output
+    assert "- remove real server 10.1.1.77:443" in result.output
+    applied(site)
+    converged(site, mock_control)
+
+
+def test_member_changes_scheduling_and_services(site: Site, mock_control: MockControl) -> None:
+    applied(site)
+    changed_a1 = Array("a1", A1.vip, ["10.1.1.11", "10.1.1.12", "10.1.1.14"], scheduling="lc")
+    changed_a2 = Array("a2", A2.vip, A2.members, services=["https", "smtp", "imap4s"])
+    site.write(changed_a1, changed_a2)
+    result = site.plan()
+    assert result.exit_code == 2
+    for line in (
+        "Schedule: rr → lc",
+        "+ add real server a1-cas3 10.1.1.14:443",
+        "- remove real server 10.1.1.13:25",
+        "service imap4s (10.1.2.50:993/tcp)",
+    ):
+        assert line in result.output
+    applied(site)
+    converged(site, mock_control)
+    site.write(A2)  # imap4s leaves the specs again: 1 of 7 managed VSs
+    result = site.plan()
+    assert result.exit_code == 2
+    assert "- delete virtual service 10.1.2.50:993/tcp (lmctl:a2/imap4s, 3 real servers)" in (
+        result.output
+    )
+    applied(site)
+    converged(site, mock_control)
+
+
+def test_array_removed_is_blocked_without_force(site: Site, mock_control: MockControl) -> None:
+    applied(site)
+    site.remove("a2")
+    result = site.plan()
+    assert result.exit_code == 3
+    assert "deletes every virtual service of array 'a2' (2)" in result.output
+    assert "re-run with --force" in result.output
+    refused = site.apply()
+    assert refused.exit_code == 3
+    assert len(by_key(site)) == 6
+    forced = site.apply("--force")
+    assert forced.exit_code == 0, forced.output
+    assert key(A2, "443") not in by_key(site)
+    converged(site, mock_control)
+
+
+def test_member_removed_below_two_is_blocked(site: Site) -> None:
+    applied(site)
+    site.write(Array("a1", A1.vip, ["10.1.1.11"]))
+    result = site.plan()
+    assert result.exit_code == 3
+    assert "a1/https (10.1.1.50:443/tcp) goes from 3 members to 1: no failover left" in (
+        result.output
+    )
+
+
+def test_vip_moved_is_one_modvs_per_service(site: Site, mock_control: MockControl) -> None:
+    applied(site)
+    site.write(Array("a1", "10.1.1.60", A1.members))
+    result = site.plan()
+    assert result.exit_code == 2
+    assert "~ move virtual service 10.1.1.50:443/tcp → 10.1.1.60:443/tcp" in result.output
+    mock_control.clear_log()
+    applied(site)
+    writes = [c for c in mock_control.calls() if c.write]
+    assert [(c.command, c.params.get("vsaddress")) for c in writes] == [
+        ("modvs", "10.1.1.60"),
+        ("modvs", "10.1.1.60"),
+    ]
+    assert key(A1, "443") not in by_key(site)
+    assert by_key(site)[VirtualServiceKey(address="10.1.1.60", port="443")].nickname == (
+        "lmctl:a1/https"
+    )
+    converged(site, mock_control)
+
+
+def test_unmarked_vs_at_a_wanted_address_is_a_conflict(site: Site) -> None:
+    site.write(Array("a1", A1.vip, A1.members, services=["https", "smtp", "imap4s"]))
+    site.raw([("add_virtual_service", (key(A1, "993"),), {"params": {"NickName": "imap"}})])
+    result = site.plan()
+    assert result.exit_code == 1
+    assert "conflict: a1/imap4s wants 10.1.1.50:993/tcp, which is held by the VS named 'imap'" in (
+        result.output
+    )
+    refused = site.apply()
+    assert refused.exit_code == 1
+    assert "lmctl never takes one over" in refused.output
+    assert by_key(site)[key(A1, "993")].nickname == "imap"
+
+
+def test_json_plan_matches_its_schema_and_saved_plan_applies(
+    site: Site, mock_control: MockControl
+) -> None:
+    saved = site.root / "plan.json"
+    result = site.plan("--format", "json", "--out", str(saved))
+    assert result.exit_code == 2
+    document = json.loads(result.stdout)
+    jsonschema.validate(document, Plan.model_json_schema(mode="serialization"))
+    assert document["format_version"] == 1
+    assert document["summary"]["create_vs"] == 4
+    assert json.loads(saved.read_text()) == document
+    assert site.server.password not in saved.read_text()
+    applied_plan = site.lmctl("apply", str(saved), "--auto-approve")
+    assert applied_plan.exit_code == 0, applied_plan.output
+    converged(site, mock_control)
+
+
+def test_stale_saved_plan_is_refused_naming_object_and_field(site: Site) -> None:
+    applied(site)
+    site.write(Array("a1", A1.vip, A1.members, scheduling="lc"))
+    saved = site.root / "plan.json"
+    assert site.plan("--out", str(saved)).exit_code == 2
+    site.raw([("modify_virtual_service", (key(A1, "443"), {"Idletime": "99"}), {})])
+    result = site.lmctl("apply", str(saved), "--auto-approve")
+    assert result.exit_code == 1
+    assert "drifted: lm-test: 10.1.1.50:443/tcp Idletime: expected 1800, found 99" in result.output
+    assert "is stale" in result.output
+    assert by_key(site)[key(A1, "443")].schedule == "rr"
+
+
+def test_markdown_plan_for_a_merge_request(site: Site) -> None:
+    result = site.plan("--format", "markdown")
+    assert result.exit_code == 2
+    assert result.stdout.startswith("## lmctl plan\n")
+    assert "### lm-test" in result.stdout
+    assert (
+        "```diff\n  array a1\n    service https (10.1.1.50:443/tcp)\n+     create" in result.stdout
+    )
+
+
+def test_apply_without_terminal_or_auto_approve_refuses(site: Site) -> None:
+    result = site.lmctl("apply", str(site.arrays_dir))
+    assert result.exit_code == 1
+    assert "refusing to apply without confirmation" in result.output
+    assert "--auto-approve" in result.output
+    assert set(by_key(site)) == set(UNMARKED)
