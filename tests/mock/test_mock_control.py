@@ -1,0 +1,291 @@
+"""The control API over HTTPS: health, connections and drain, faults, call log, reset."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+from mock_wire_helpers import RawApi, json_reply
+
+from lmctl.mock.control import MockControl, MockControlError
+from lmctl.mock.server import MockServerHandle
+
+VS = {"vs": "10.0.10.20", "port": "443", "prot": "tcp"}
+RS1 = {"rs": "10.0.20.11", "rsport": "443"}
+RS2 = {"rs": "10.0.20.12", "rsport": "443"}
+
+
+def _pool(api: RawApi) -> None:
+    assert api.v2("addvs", VS).status_code == 200
+    assert api.v2("addrs", {**VS, **RS1}).status_code == 200
+    assert api.v2("addrs", {**VS, **RS2}).status_code == 200
+
+
+def _vs(api: RawApi) -> dict[str, Any]:
+    return json_reply(api.v2("showvs", VS))
+
+
+def _statuses(api: RawApi) -> tuple[str, list[str]]:
+    shown = _vs(api)
+    return shown["Status"], [row["Status"] for row in shown["Rs"]]
+
+
+def _stats(api: RawApi) -> dict[str, Any]:
+    return json_reply(api.v2("stats"))
+
+
+def test_new_real_servers_are_up_and_vs_follows_health(
+    mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    with RawApi(mock_server) as api:
+        _pool(api)
+        assert _statuses(api) == ("Up", ["Up", "Up"])
+        mock_control.mark("10.0.20.11", "Down")
+        assert _statuses(api) == ("Up", ["Down", "Up"])
+        mock_control.mark("10.0.20.12", "Down", port=443)
+        assert _statuses(api) == ("Down", ["Down", "Down"])
+        mock_control.mark("10.0.20.12", "Up", port=443)
+        assert _statuses(api) == ("Up", ["Down", "Up"])
+        # A disabled real server does not keep its VS up, even when healthy.
+        api.v2("modrs", {**VS, **RS2, "enable": "N"})
+        assert _statuses(api) == ("Down", ["Down", "Up"])
+    assert mock_control.health_marks() == {"10.0.20.11": "Down", "10.0.20.12:443": "Up"}
+
+
+def test_port_mark_overrides_address_mark(
+    mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    with RawApi(mock_server) as api:
+        _pool(api)
+        api.v2("addrs", {**VS, "rs": "10.0.20.11", "rsport": "8443"})
+        mock_control.mark("10.0.20.11", "Down")
+        mock_control.mark("10.0.20.11", "Up", port=8443)
+        assert _statuses(api) == ("Up", ["Down", "Up", "Up"])
+
+
+def test_redirect_vs_without_real_servers_is_up_and_disabled_vs_is_down(
+    mock_server: MockServerHandle,
+) -> None:
+    redirect = {"vs": "10.0.10.20", "port": "80", "prot": "tcp"}
+    with RawApi(mock_server) as api:
+        api.v1("addvs", {**redirect, "ErrorCode": "302", "ErrorUrl": "https://%h%s"})
+        shown = json_reply(api.v2("showvs", redirect))
+        _pool(api)
+        api.v2("modvs", {**VS, "Enable": "N"})
+        disabled = _vs(api)
+    assert (shown["Status"], shown["ErrorCode"], shown["ErrorUrl"]) == ("Up", "302", "https://%h%s")
+    assert "Rs" not in shown
+    assert disabled["Status"] == "Down"
+
+
+def test_connections_drain_after_disable_and_stats_report_them(
+    mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    mock_control.set_drain_seconds(0.5)
+    with RawApi(mock_server) as api:
+        _pool(api)
+        assert mock_control.set_connections("10.0.20.11", 40) == 1
+        mock_control.set_connections("10.0.20.12", 7, port=443)
+        before = _stats(api)
+        api.v1("modrs", {**VS, **RS1, "enable": "N"})
+        draining = _stats(api)
+        time.sleep(0.6)
+        drained = _stats(api)
+    assert [row["ActivConns"] for row in before["Rs"]] == [40, 7]
+    assert before["Vs"][0]["ActiveConns"] == 47
+    assert 0 < draining["Rs"][0]["ActivConns"] <= 40
+    assert draining["Rs"][0]["Enable"] == 0
+    assert [row["ActivConns"] for row in drained["Rs"]] == [0, 7]
+    rows = {row.address: row for row in mock_control.connections()}
+    assert (rows["10.0.20.11"].active, rows["10.0.20.11"].enable) == (0, False)
+    assert rows["10.0.20.12"].active == 7
+
+
+def test_disablers_is_global_and_enablers_stops_the_drain(
+    mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    other = {"vs": "10.0.10.21", "port": "443", "prot": "tcp"}
+    mock_control.set_drain_seconds(3600)
+    with RawApi(mock_server) as api:
+        _pool(api)
+        api.v2("addvs", other)
+        api.v2("addrs", {**other, **RS1})
+        mock_control.set_connections("10.0.20.11", 100)
+        assert api.v1("disablers", {"rs": "10.0.20.11"}).status_code == 200
+        disabled = [row["Enable"] for row in _stats(api)["Rs"]]
+        assert api.v2("enablers", {"rs": "10.0.20.11", "port": "443"}).status_code == 200
+        enabled = _stats(api)["Rs"]
+    assert disabled == [0, 1, 0]
+    assert [row["Enable"] for row in enabled] == [1, 1, 1]
+    # A one-hour drain barely started: the count is frozen where it was, not reset.
+    assert [row["ActivConns"] for row in enabled if row["Addr"] == "10.0.20.11"] == [100, 100]
+
+
+def _listed(api: RawApi) -> list[str]:
+    return [vs["VSAddress"] for vs in json_reply(api.v2("listvs"))["VS"]]
+
+
+def test_fault_drop_closes_without_reply_and_applies_nothing(
+    mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    mock_control.add_fault("drop", command="addvs")
+    with RawApi(mock_server) as api:
+        with pytest.raises(httpx.RemoteProtocolError):
+            api.v1("addvs", VS)
+        assert _listed(api) == []
+        assert api.v1("addvs", VS).status_code == 200
+    calls = mock_control.calls()
+    assert [(c.command, c.status, c.fault) for c in calls[:1]] == [("addvs", 0, "drop")]
+    assert mock_control.write_count() == 1
+
+
+def test_fault_http500_is_not_applied(
+    mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    mock_control.add_fault("http500")
+    with RawApi(mock_server) as api:
+        reply = api.v2("addvs", VS)
+        assert _listed(api) == []
+    assert reply.status_code == 500
+    assert mock_control.write_count() == 0
+
+
+def test_fault_reset_after_write_applies_the_write(
+    mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    mock_control.add_fault("reset_after_write", command="addvs")
+    with RawApi(mock_server) as api:
+        with pytest.raises(httpx.TransportError):
+            api.v2("addvs", VS)
+        assert _listed(api) == ["10.0.10.20"]
+    assert mock_control.write_count() == 1
+    assert mock_control.calls()[0].fault == "reset_after_write"
+
+
+def test_fault_stall_outlasts_the_client_timeout(
+    mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    mock_control.add_fault("stall", command="addvs", stall_seconds=0.6)
+    with RawApi(mock_server, timeout=0.2) as api:
+        started = time.monotonic()
+        with pytest.raises(httpx.ReadTimeout):
+            api.v1("addvs", VS)
+        assert time.monotonic() - started < 0.5
+    with RawApi(mock_server) as api:
+        assert _listed(api) == []
+        deadline = time.monotonic() + 3
+        while not _listed(api) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # A stalled appliance is slow, not dead: the write lands after the stall.
+        assert _listed(api) == ["10.0.10.20"]
+
+
+def test_fault_fires_on_the_nth_matching_call_only(
+    mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    mock_control.add_fault("http500", command="addrs", nth=2)
+    mock_control.add_fault("http500", nth=6)
+    with RawApi(mock_server) as api:
+        statuses = [
+            api.v2("addvs", VS).status_code,  # any: 1
+            api.v2("listvs").status_code,  # any: 2
+            api.v2("addrs", {**VS, **RS1}).status_code,  # addrs: 1, any: 3
+            api.v2("addrs", {**VS, **RS2}).status_code,  # addrs: 2 -> 500, any: 4
+            api.v2("addrs", {**VS, **RS2}).status_code,  # any: 5
+            api.v2("listvs").status_code,  # any: 6 -> 500
+            api.v2("listvs").status_code,
+        ]
+    assert statuses == [200, 200, 200, 500, 200, 500, 200]
+    assert mock_control.pending_faults() == []
+
+
+def test_pending_faults_are_listed_and_cleared(mock_control: MockControl) -> None:
+    fault_id = mock_control.add_fault("drop", command="delvs", nth=3)
+    pending = mock_control.pending_faults()
+    assert [(f["id"], f["kind"], f["command"], f["remaining"]) for f in pending] == [
+        (fault_id, "drop", "delvs", 3)
+    ]
+    assert mock_control.clear_faults() == 1
+    assert mock_control.pending_faults() == []
+
+
+def test_log_redacts_secrets_in_both_dialects(
+    mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    with RawApi(mock_server) as api:
+        api.client.get("/access/addvs", params={**VS, "apikey": mock_server.api_key})
+        api.v2("showvs", VS)  # apiuser/apipass
+        api.client.post("/accessv2", json={"cmd": "listvs", "apikey": mock_server.api_key})
+        raw_log = api.client.get(
+            "/_mock/log", auth=(mock_server.username, mock_server.password)
+        ).text
+    calls = mock_control.calls()
+    assert [(c.dialect, c.command) for c in calls] == [
+        ("v1", "addvs"),
+        ("v2", "showvs"),
+        ("v2", "listvs"),
+    ]
+    assert calls[0].params == {**VS, "apikey": "***"}
+    assert calls[1].params == {**VS, "apiuser": mock_server.username, "apipass": "***"}
+    assert calls[2].params == {"apikey": "***"}
+    assert mock_server.api_key not in raw_log
+    assert mock_server.password not in raw_log
+    assert [c.applied_write for c in calls] == [True, False, False]
+
+
+def test_reset_clears_state_marks_faults_and_log(
+    mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    with RawApi(mock_server) as api:
+        _pool(api)
+        api.v1("set", {"param": "enableapi", "value": "no"})
+        mock_control.mark("10.0.20.11", "Down")
+        mock_control.add_fault("drop")
+        mock_control.reset()
+        assert json_reply(api.v2("listvs")) == {"code": 200, "VS": [], "status": "ok"}
+        assert json_reply(api.v2("addvs", VS))["Index"] == 1
+    assert mock_control.health_marks() == {}
+    assert mock_control.pending_faults() == []
+    assert [c.command for c in mock_control.calls()] == ["listvs", "addvs"]
+    assert mock_control.state()["parameters"]["enableapi"] == "yes"
+
+
+def test_control_requires_the_same_credentials(mock_server: MockServerHandle) -> None:
+    assert mock_server.ca_file is not None
+    wrong = MockControl(mock_server.url, mock_server.username, "wrong", ca_file=mock_server.ca_file)
+    with wrong, pytest.raises(MockControlError, match=r"failed \(401\)"):
+        wrong.health_marks()
+    with RawApi(mock_server) as api:
+        by_key = api.client.get("/_mock/health", params={"apikey": mock_server.api_key})
+    assert by_key.json() == {"marks": {}}
+
+
+def test_control_rejects_bad_requests_with_a_reason(mock_control: MockControl) -> None:
+    with pytest.raises(MockControlError, match="Invalid health status 'Sideways'"):
+        mock_control.mark("10.0.20.11", "Sideways")  # type: ignore[arg-type]
+    with pytest.raises(MockControlError, match=r"No real server 10\.0\.20\.99"):
+        mock_control.set_connections("10.0.20.99", 5)
+    with pytest.raises(MockControlError, match="unknown fault kind 'explode'"):
+        mock_control.add_fault("explode")  # type: ignore[arg-type]
+
+
+def test_unknown_control_route_is_404(mock_server: MockServerHandle) -> None:
+    with RawApi(mock_server) as api:
+        reply = api.client.get("/_mock/nothing", auth=(mock_server.username, mock_server.password))
+    assert reply.status_code == 404
+    assert "no control route GET /_mock/nothing" in reply.json()["error"]
+
+
+def test_pinned_control_client_refuses_another_certificate(mock_server: MockServerHandle) -> None:
+    with pytest.raises(MockControlError, match="does not present the pinned certificate"):
+        MockControl(mock_server.url, "bal", "x", fingerprint_sha256="ab" * 32)
+    pinned = MockControl(
+        mock_server.url,
+        mock_server.username,
+        mock_server.password,
+        fingerprint_sha256=mock_server.fingerprint_sha256,
+    )
+    with pinned:
+        assert pinned.health_marks() == {}
