@@ -1,0 +1,220 @@
+"""Command behaviour beyond the basic sequence: identification, defaults, moves, omissions,
+backup/restore; plus the in-process appliance and its drain arithmetic with a fake clock."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+
+import pytest
+from mock_wire_helpers import RawApi, json_reply, leaf_texts, xml_data
+
+from lmctl.mock import MockAppliance
+from lmctl.mock.errors import CommandError
+from lmctl.mock.server import MockServerHandle
+
+VS = {"vs": "10.0.10.20", "port": "443", "prot": "tcp"}
+RS = {"rs": "10.0.20.11", "rsport": "443"}
+
+
+def test_port_80_defaults_to_layer7_http_others_to_layer4(mock_server: MockServerHandle) -> None:
+    with RawApi(mock_server) as api:
+        http = json_reply(api.v2("addvs", {"vs": "10.0.10.20", "port": "80", "prot": "tcp"}))
+        other = json_reply(api.v2("addvs", VS))
+    assert (http["Layer"], http["VStype"], http["CheckType"], http["ForceL7"]) == (
+        7,
+        "http",
+        "http",
+        True,
+    )
+    assert (other["Layer"], other["VStype"], other["CheckType"], other["ForceL4"]) == (
+        4,
+        "gen",
+        "tcp",
+        True,
+    )
+    for shown in (http, other):
+        assert (shown["Idletime"], shown["SubnetOriginating"], shown["Transparent"]) == (
+            660,
+            True,
+            False,
+        )
+        assert (shown["Status"], shown["Schedule"], shown["PersistTimeout"]) == ("Down", "rr", "0")
+        for optional in ("NickName", "Persist", "CheckUrl", "ExtraPorts", "ErrorUrl", "Rs"):
+            assert optional not in shown
+
+
+def test_optional_elements_disappear_when_unset(mock_server: MockServerHandle) -> None:
+    with RawApi(mock_server) as api:
+        api.v1(
+            "addvs", {**VS, "NickName": "owa", "Persist": "src", "CheckUrl": "/owa/healthcheck.htm"}
+        )
+        cleared = api.v1("modvs", {**VS, "nickname": "", "PERSIST": "none", "checkurl": ""})
+    tags = leaf_texts(xml_data(cleared.content))
+    assert not {"NickName", "Persist", "CheckUrl"} & set(tags)
+
+
+def test_vs_by_index_wildcard_port_extra_ports_and_unknown_parameters(
+    mock_server: MockServerHandle,
+) -> None:
+    wildcard = {"vs": "10.0.10.30", "port": "*", "prot": "tcp"}
+    with RawApi(mock_server) as api:
+        added = json_reply(
+            api.v2("addvs", {**wildcard, "ExtraPorts": "8080, 9000-9010", "Frobnicate": "1"})
+        )
+        by_index = json_reply(api.v2("showvs", {"vs": str(added["Index"])}))
+        udp = json_reply(api.v2("addvs", {"vs": "10.0.10.30", "port": "*", "prot": "UDP"}))
+    assert added["VSPort"] == "*" and added["ExtraPorts"] == "8080,9000-9010"
+    assert "Frobnicate" not in added
+    assert by_index["VSAddress"] == "10.0.10.30"
+    assert (udp["Protocol"], udp["Index"]) == ("udp", 2)
+
+
+def test_modvs_moves_a_vs_and_refuses_to_collide(mock_server: MockServerHandle) -> None:
+    with RawApi(mock_server) as api:
+        api.v2("addvs", VS)
+        api.v2("addvs", {"vs": "10.0.10.21", "port": "443", "prot": "tcp"})
+        moved = json_reply(api.v2("modvs", {**VS, "vsaddress": "10.0.10.22", "vsport": "8443"}))
+        collision = api.v2(
+            "modvs",
+            {
+                "vs": "10.0.10.22",
+                "port": "8443",
+                "prot": "tcp",
+                "vsaddress": "10.0.10.21",
+                "vsport": "443",
+            },
+        )
+        old = api.v2("showvs", VS)
+    assert (moved["VSAddress"], moved["VSPort"], moved["Index"]) == ("10.0.10.22", "8443", 1)
+    assert collision.status_code == 422
+    assert old.status_code == 422
+
+
+def test_real_server_by_index_options_and_newport(mock_server: MockServerHandle) -> None:
+    with RawApi(mock_server) as api:
+        api.v2("addvs", VS)
+        added = json_reply(
+            api.v2(
+                "addrs",
+                {**VS, **RS, "weight": "300", "forward": "route", "limit": "50", "critical": "1"},
+            )
+        )["Rs"][0]
+        index = added["RsIndex"]
+        api.v1("modrs", {**VS, "rs": f"!{index}", "newport": "8443", "enable": "n"})
+        shown = json_reply(api.v2("showrs", {**VS, "rs": f"!{index}"}))["Rs"][0]
+        deleted = api.v1("delrs", {**VS, "rs": "10.0.20.11", "rsport": "8443"})
+    assert (added["Weight"], added["Forward"], added["Limit"], added["Critical"]) == (
+        300,
+        "route",
+        50,
+        True,
+    )
+    assert (shown["Port"], shown["Enable"], shown["Weight"]) == (8443, False, 300)
+    assert deleted.status_code == 200
+
+
+def test_deleting_a_parent_removes_its_subvs(mock_server: MockServerHandle) -> None:
+    with RawApi(mock_server) as api:
+        api.v2("addvs", VS)
+        api.v2("modvs", {**VS, "createsubvs": ""})
+        api.v2("modvs", {**VS, "createsubvs": ""})
+        api.v2("delvs", {"vs": "3"})
+        parent = json_reply(api.v2("showvs", VS))
+        api.v2("delvs", VS)
+        remaining = json_reply(api.v2("listvs"))["VS"]
+    assert [row["VSIndex"] for row in parent["SubVS"]] == [2]
+    assert parent["NumberOfRSs"] == 1 and parent["MasterVS"] == 1
+    assert remaining == []
+
+
+def test_listvs_timestamp_is_the_last_change(mock_server: MockServerHandle) -> None:
+    with RawApi(mock_server) as api:
+        api.v2("addvs", VS)
+        stamped = json_reply(api.v2("listvs", {"timestamp": "0"}))
+        plain = xml_data(api.v1("listvs").content)
+    assert isinstance(stamped["timestamp"], int) and stamped["timestamp"] > 1_700_000_000
+    assert list(stamped)[:2] == ["code", "timestamp"]
+    assert [child.tag for child in plain] == ["VS"]
+
+
+@pytest.mark.parametrize("dialect", ["v1", "v2"])
+def test_backup_then_restore_brings_back_the_virtual_services(
+    mock_server: MockServerHandle, dialect: str
+) -> None:
+    with RawApi(mock_server) as api:
+        api.v2("addvs", {**VS, "NickName": "lmctl:hq/owa"})
+        api.v2("addrs", {**VS, **RS})
+        reply = api.call(dialect, "backup")
+        if dialect == "v1":
+            assert reply.headers["content-type"] == "application/octet-stream"
+            backup_file = reply.content
+        else:
+            backup_file = base64.b64decode(json_reply(reply)["data"])
+        api.v2("delvs", VS)
+        if dialect == "v1":
+            restored = api.client.post(
+                "/access/restore",
+                params={"type": "2"},
+                content=backup_file,
+                auth=(mock_server.username, mock_server.password),
+            )
+        else:
+            encoded = base64.b64encode(backup_file).decode()
+            restored = api.v2("restore", {"type": "2", "data": encoded})
+        shown = json_reply(api.v2("showvs", VS))
+    assert json.loads(gzip.decompress(backup_file))["format"] == 1
+    assert restored.status_code == 200
+    assert shown["NickName"] == "lmctl:hq/owa"
+    assert [row["Addr"] for row in shown["Rs"]] == ["10.0.20.11"]
+    restore_call = [call for call in mock_server.calls.records() if call.command == "restore"]
+    if dialect == "v2":
+        # The log keeps the call but not the whole backup file.
+        assert restore_call[0].params["data"] == f"<{len(encoded)} characters>"
+
+
+def test_in_process_appliance_needs_no_server() -> None:
+    appliance = MockAppliance()
+    appliance.execute("ADDVS", {"VS": "10.0.10.20", "Port": "443", "Prot": "tcp"})
+    result = appliance.execute("showvs", {"vs": "1"})
+    assert result.data is not None
+    assert dict(result.data.fields)["VSAddress"] == "10.0.10.20"
+    with pytest.raises(CommandError) as refused:
+        appliance.execute("showvs", {"vs": "2"})
+    assert (refused.value.status, refused.value.message) == (422, "Unknown VS")
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _activ_conns(appliance: MockAppliance) -> list[int]:
+    return [row["active"] for row in appliance.connection_rows()]
+
+
+def test_drain_is_linear_over_the_drain_time() -> None:
+    clock = FakeClock()
+    appliance = MockAppliance(clock=clock)
+    appliance.execute("addvs", VS)
+    appliance.execute("addrs", {**VS, **RS})
+    appliance.set_drain_seconds(10)
+    appliance.set_connections("10.0.20.11", None, 100)
+    appliance.execute("modrs", {**VS, **RS, "enable": "N"})
+    seen = []
+    for _ in range(4):
+        seen.append(_activ_conns(appliance)[0])
+        clock.now += 3
+    assert seen == [100, 70, 40, 10]
+    clock.now += 100
+    assert _activ_conns(appliance) == [0]
+    # Setting connections on a disabled server restarts its drain from the new count.
+    appliance.set_connections("10.0.20.11", 443, 20)
+    clock.now += 5
+    assert _activ_conns(appliance) == [10]
