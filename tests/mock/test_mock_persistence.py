@@ -1,0 +1,153 @@
+"""The state file across restarts, the embedded ``mock://`` appliance, and ``lmctl mock serve``."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from mock_wire_helpers import RawApi, json_reply
+
+from lmctl.loadmaster.connection import BasicCredentials
+from lmctl.mock.embedded import start_embedded, state_file_for
+from lmctl.mock.persistence import StateFileError
+from lmctl.mock.server import serve_in_thread
+
+VS = {"vs": "10.0.10.20", "port": "443", "prot": "tcp"}
+RS = {"rs": "10.0.20.11", "rsport": "443"}
+
+
+def test_state_file_survives_a_restart(tmp_path: Path) -> None:
+    state_file = tmp_path / "lm1.json"
+    with serve_in_thread(state_file=state_file) as first, RawApi(first) as api:
+        api.v2("addvs", {**VS, "NickName": "lmctl:hq/owa"})
+        api.v2("addrs", {**VS, **RS})
+        api.v1("modrs", {**VS, **RS, "enable": "N"})
+        with first.control() as control:
+            control.mark("10.0.20.11", "Down")
+    assert [p.name for p in tmp_path.iterdir()] == ["lm1.json"]  # no temporary file left
+    with serve_in_thread(state_file=state_file) as second, RawApi(second) as api:
+        shown = json_reply(api.v2("showvs", VS))
+        added = json_reply(api.v2("addvs", {"vs": "10.0.10.21", "port": "443", "prot": "tcp"}))
+    assert shown["NickName"] == "lmctl:hq/owa"
+    assert [(rs["Addr"], rs["Enable"], rs["Status"]) for rs in shown["Rs"]] == [
+        ("10.0.20.11", False, "Down")
+    ]
+    assert added["Index"] == 2  # indices continue where the first run stopped
+    saved = json.loads(state_file.read_text())
+    assert [service["address"] for service in saved["services"]] == ["10.0.10.20", "10.0.10.21"]
+
+
+def test_a_broken_state_file_is_reported_not_overwritten(tmp_path: Path) -> None:
+    state_file = tmp_path / "lm1.json"
+    state_file.write_text("{not json")
+    with pytest.raises(StateFileError, match=r"lm1\.json is not a valid lmctl mock state"):
+        serve_in_thread(state_file=state_file)
+    assert state_file.read_text() == "{not json"
+
+
+def test_embedded_mock_keeps_state_between_invocations(tmp_path: Path) -> None:
+    handle, connection = start_embedded("lab", tmp_path)
+    with handle, RawApi(handle) as api:
+        assert connection.url == handle.url
+        assert connection.dialect == "v2"
+        assert connection.tls.fingerprint_sha256 == handle.fingerprint_sha256
+        assert isinstance(connection.credentials, BasicCredentials)
+        assert connection.credentials.password.get_secret_value() == handle.password
+        api.v2("addvs", VS)
+        first_password = handle.password
+    again, _ = start_embedded("lab", tmp_path)
+    with again, RawApi(again) as api:
+        listed = json_reply(api.v2("listvs"))["VS"]
+        assert again.password != first_password
+    assert [vs["VSAddress"] for vs in listed] == ["10.0.10.20"]
+    assert state_file_for("lab", tmp_path) == tmp_path / "mock-lab.json"
+    assert (tmp_path / "mock-lab.json").exists()
+
+
+def _read_banner(process: subprocess.Popen[str]) -> dict[str, str]:
+    """The ``Name: value`` lines printed before ``Press Ctrl-C``."""
+    banner: dict[str, str] = {}
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("Press Ctrl-C"):
+            return banner
+        match = re.match(r"\s+([A-Za-z0-9 -]+):\s+(.*)$", line)
+        if match:
+            banner[match.group(1)] = match.group(2).strip()
+    raise AssertionError(f"lmctl mock serve exited early with {process.wait()}")
+
+
+def test_lmctl_mock_serve_prints_what_a_client_needs_and_stops_on_ctrl_c(
+    tmp_path: Path,
+) -> None:
+    state_file = tmp_path / "state.json"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from lmctl.cli import main; main()",
+            "mock",
+            "serve",
+            "--port",
+            "0",
+            "--state",
+            str(state_file),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "LMCTL_MOCK_API_KEY": "k-123"},
+    )
+    try:
+        banner = _read_banner(process)
+        url = banner["URL"]
+        assert re.fullmatch(r"https://127\.0\.0\.1:\d+", url)
+        assert url.endswith(f":{banner['Port']}") and banner["Port"] != "0"
+        assert re.fullmatch(r"[0-9a-f]{64}", banner["Certificate SHA-256"])
+        assert banner["User"] == "bal"
+        assert banner["API key"] == "(as given)"
+        context = ssl.create_default_context(cafile=banner["CA file"])
+        reply = httpx.post(
+            f"{url}/accessv2",
+            json={"cmd": "addvs", **VS, "apiuser": "bal", "apipass": banner["Password"]},
+            verify=context,
+        )
+        by_key = httpx.get(f"{url}/access/listvs", params={"apikey": "k-123"}, verify=context)
+        assert reply.status_code == 200 and by_key.status_code == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, errors = process.communicate(timeout=10)
+    assert process.returncode == 0, errors
+    assert "mock LoadMaster stopped" in output
+    assert "k-123" not in output
+    assert json.loads(state_file.read_text())["services"][0]["address"] == "10.0.10.20"
+
+
+def test_lmctl_mock_serve_reports_a_busy_port(tmp_path: Path) -> None:
+    with serve_in_thread() as busy:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from lmctl.cli import main; main()",
+                "mock",
+                "serve",
+                "--port",
+                str(busy.port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    assert result.returncode == 1
+    assert f"error: cannot listen on 127.0.0.1:{busy.port}" in result.stderr
+    assert "--port" in result.stderr
+    assert "Traceback" not in result.stderr
