@@ -3,7 +3,7 @@ through typer's CliRunner and finding a diagnostic in its output."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +58,6 @@ class Outcome:
 
 
 SpecFiles = Mapping[str, str | bytes | None]
-RunSpecs = Callable[..., Outcome]
 
 
 def write_files(directory: Path, files: SpecFiles) -> None:

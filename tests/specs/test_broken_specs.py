@@ -3,10 +3,11 @@ names file, line and field, and says what is wrong and what is allowed."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from spec_files import BRANCH_2016, HQ_2010, RunSpecs, SpecFiles, reported
+from spec_files import BRANCH_2016, HQ_2010, SpecFiles, reported, run_lmctl
 
 
 class Broken(NamedTuple):
@@ -597,8 +598,8 @@ BROKEN: dict[str, Broken] = {
 
 
 @pytest.mark.parametrize("case", BROKEN.values(), ids=BROKEN.keys())
-def test_broken_input_exits_1_naming_file_line_and_field(run_specs: RunSpecs, case: Broken) -> None:
-    outcome = run_specs(case.files)
+def test_broken_input_exits_1_naming_file_line_and_field(tmp_path: Path, case: Broken) -> None:
+    outcome = run_lmctl(tmp_path / "arrays", case.files)
 
     assert outcome.exit_code == 1, outcome.output
     assert reported(outcome, case.file, case.line, case.field, case.fragment), outcome.output
@@ -606,15 +607,15 @@ def test_broken_input_exits_1_naming_file_line_and_field(run_specs: RunSpecs, ca
     assert outcome.output.rstrip().splitlines()[-1].startswith("invalid: ")
 
 
-def test_secret_written_in_the_inventory_is_never_echoed(run_specs: RunSpecs) -> None:
+def test_secret_written_in_the_inventory_is_never_echoed(tmp_path: Path) -> None:
     inventory = (
         "appliances:\n  lm-dc:\n    url: https://10.0.0.5\n"
         "    auth:\n      username: bal\n      password: Hunter2-Secret\n"
     )
-    outcome = run_specs({"appliances.yaml": inventory})
+    outcome = run_lmctl(tmp_path / "arrays", {"appliances.yaml": inventory})
 
     assert outcome.exit_code == 1
     assert "Hunter2-Secret" not in outcome.output
-    json_outcome = run_specs({"appliances.yaml": inventory}, "validate", str(outcome.directory),
-                             "--format", "json")  # fmt: skip
+    directory = str(outcome.directory)
+    json_outcome = run_lmctl(outcome.directory, {}, "validate", directory, "--format", "json")
     assert "Hunter2-Secret" not in json_outcome.output

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from spec_files import HQ_2010, RunSpecs, reported
+from spec_files import HQ_2010, reported, run_lmctl
 
 from lmctl.specs.yaml_source import MAX_FILE_BYTES, MAX_VALUES, YamlProblem, parse_text
 
@@ -25,81 +25,83 @@ i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
 """
 
 
-def test_alias_bomb_is_refused_with_the_line_it_explodes_on(run_specs: RunSpecs) -> None:
-    outcome = run_specs({"bomb.yaml": BILLION_LAUGHS})
+def test_alias_bomb_is_refused_with_the_line_it_explodes_on(tmp_path: Path) -> None:
+    outcome = run_lmctl(tmp_path / "arrays", {"bomb.yaml": BILLION_LAUGHS})
 
     assert outcome.exit_code == 1
     assert reported(outcome, "bomb.yaml", 5, "", f"expands to more than {MAX_VALUES} values")
 
 
-def test_empty_file(run_specs: RunSpecs) -> None:
-    outcome = run_specs({"empty.yaml": ""})
+def test_empty_file(tmp_path: Path) -> None:
+    outcome = run_lmctl(tmp_path / "arrays", {"empty.yaml": ""})
 
     assert outcome.exit_code == 1
     assert reported(outcome, "empty.yaml", 1, "", "the file is empty: expected an array spec")
 
 
-def test_file_of_only_comments_is_empty(run_specs: RunSpecs) -> None:
-    outcome = run_specs({"notes.yaml": "# hq-cas: to be written\n\n# ask the Exchange team\n"})
+def test_file_of_only_comments_is_empty(tmp_path: Path) -> None:
+    outcome = run_lmctl(
+        tmp_path / "arrays", {"notes.yaml": "# hq-cas: to be written\n\n# ask the Exchange team\n"}
+    )
 
     assert outcome.exit_code == 1
     assert reported(outcome, "notes.yaml", 1, "", "the file is empty")
 
 
-def test_non_utf8_file_names_the_line_of_the_bad_byte(run_specs: RunSpecs) -> None:
+def test_non_utf8_file_names_the_line_of_the_bad_byte(tmp_path: Path) -> None:
     latin1 = HQ_2010.replace("site: HQ", "site: Zürich").encode("latin-1")
 
-    outcome = run_specs({"zurich.yaml": latin1})
+    outcome = run_lmctl(tmp_path / "arrays", {"zurich.yaml": latin1})
 
     assert outcome.exit_code == 1
     assert reported(outcome, "zurich.yaml", 2, "", "not UTF-8 text (byte 0xfc at offset 20)")
 
 
-def test_utf16_file_is_refused(run_specs: RunSpecs) -> None:
-    outcome = run_specs({"hq.yaml": HQ_2010.encode("utf-16")})
+def test_utf16_file_is_refused(tmp_path: Path) -> None:
+    outcome = run_lmctl(tmp_path / "arrays", {"hq.yaml": HQ_2010.encode("utf-16")})
 
     assert outcome.exit_code == 1
     assert reported(outcome, "hq.yaml", 1, "", "not UTF-8 text")
 
 
-def test_utf8_with_byte_order_mark_is_accepted(run_specs: RunSpecs) -> None:
-    outcome = run_specs({"hq.yaml": b"\xef\xbb\xbf" + HQ_2010.encode("utf-8")})
+def test_utf8_with_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    outcome = run_lmctl(tmp_path / "arrays", {"hq.yaml": b"\xef\xbb\xbf" + HQ_2010.encode("utf-8")})
 
     assert outcome.exit_code == 0, outcome.output
     assert "valid: 1 arrays, 2 appliances in 2 files" in outcome.output
 
 
-def test_ten_megabyte_file_is_refused_before_parsing(run_specs: RunSpecs) -> None:
+def test_ten_megabyte_file_is_refused_before_parsing(tmp_path: Path) -> None:
     huge = HQ_2010 + "# padding\n" + ("#" * 99 + "\n") * 100_000
 
-    outcome = run_specs({"huge.yaml": huge})
+    outcome = run_lmctl(tmp_path / "arrays", {"huge.yaml": huge})
 
     assert outcome.exit_code == 1
     assert reported(outcome, "huge.yaml", None, "", "the file is 10.0 MB; lmctl reads spec files")
     assert "1024 KiB (1 MiB)" in outcome.output
 
 
-def test_file_just_under_the_limit_is_read(run_specs: RunSpecs) -> None:
+def test_file_just_under_the_limit_is_read(tmp_path: Path) -> None:
     padding = MAX_FILE_BYTES - len(HQ_2010) - 100
-    outcome = run_specs({"hq.yaml": HQ_2010 + "#" * padding + "\n"})
+    outcome = run_lmctl(tmp_path / "arrays", {"hq.yaml": HQ_2010 + "#" * padding + "\n"})
 
     assert outcome.exit_code == 0, outcome.output[-300:]
 
 
-def test_missing_path(run_specs: RunSpecs, tmp_path: Path) -> None:
+def test_missing_path(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-dir"
 
-    outcome = run_specs({}, "validate", str(missing))
+    outcome = run_lmctl(tmp_path / "arrays", {}, "validate", str(missing))
 
     assert outcome.exit_code == 1
     assert f"{missing}: error: no such file or directory" in outcome.output
 
 
-def test_directory_without_yaml_files(run_specs: RunSpecs, tmp_path: Path) -> None:
+def test_directory_without_yaml_files(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
 
-    outcome = run_specs({}, "validate", str(empty))
+    outcome = run_lmctl(tmp_path / "arrays", {}, "validate", str(empty))
 
     assert outcome.exit_code == 1
     assert f"{empty}: error: no *.yaml or *.yml files here" in outcome.output

@@ -8,7 +8,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from spec_files import HQ_2010, RunSpecs
+from spec_files import HQ_2010, run_lmctl
 from typer.testing import CliRunner
 
 import lmctl.cli  # noqa: F401  (registers every command on the app)
@@ -58,10 +58,12 @@ def test_validate_json_for_valid_specs() -> None:
     assert len(report["digest"]) == 64
 
 
-def test_validate_json_for_broken_specs(run_specs: RunSpecs, tmp_path: Path) -> None:
+def test_validate_json_for_broken_specs(tmp_path: Path) -> None:
     broken = HQ_2010.replace("vip: 10.10.1.50", "vip: 10.10.1.500")
 
-    outcome = run_specs({"hq.yaml": broken}, "validate", str(tmp_path / "arrays"), "-f", "json")
+    outcome = run_lmctl(
+        tmp_path / "arrays", {"hq.yaml": broken}, "validate", str(tmp_path / "arrays"), "-f", "json"
+    )
 
     report = json.loads(outcome.output)
     assert outcome.exit_code == 1
@@ -77,12 +79,17 @@ def test_validate_json_for_broken_specs(run_specs: RunSpecs, tmp_path: Path) -> 
     ]
 
 
-def test_validate_markdown_lists_diagnostics_as_a_table(
-    run_specs: RunSpecs, tmp_path: Path
-) -> None:
+def test_validate_markdown_lists_diagnostics_as_a_table(tmp_path: Path) -> None:
     broken = HQ_2010.replace("vip: 10.10.1.50", "vip: 10.10.1.500")
 
-    outcome = run_specs({"hq.yaml": broken}, "validate", str(tmp_path / "arrays"), "-f", "markdown")
+    outcome = run_lmctl(
+        tmp_path / "arrays",
+        {"hq.yaml": broken},
+        "validate",
+        str(tmp_path / "arrays"),
+        "-f",
+        "markdown",
+    )
 
     assert outcome.exit_code == 1
     assert "| severity | file | line | field | message |" in outcome.output
@@ -147,10 +154,17 @@ def test_show_unknown_array_lists_the_known_ones() -> None:
     assert "error: no array named 'nope' (known: branch-cas, hq-cas, mail-2016)" in output
 
 
-def test_show_with_invalid_specs_prints_the_errors(run_specs: RunSpecs, tmp_path: Path) -> None:
+def test_show_with_invalid_specs_prints_the_errors(tmp_path: Path) -> None:
     broken = HQ_2010.replace("site: HQ", "site: [HQ]")
 
-    outcome = run_specs({"hq.yaml": broken}, "show", "hq-cas", "--specs", str(tmp_path / "arrays"))
+    outcome = run_lmctl(
+        tmp_path / "arrays",
+        {"hq.yaml": broken},
+        "show",
+        "hq-cas",
+        "--specs",
+        str(tmp_path / "arrays"),
+    )
 
     assert outcome.exit_code == 1
     assert "hq.yaml:2: error: site: " in outcome.output

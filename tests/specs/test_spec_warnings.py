@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from spec_files import BRANCH_2016, HQ_2010, RunSpecs, reported, write_files
+from spec_files import BRANCH_2016, HQ_2010, reported, run_lmctl, write_files
 
 from lmctl.specs import load_specs
 
@@ -49,8 +49,8 @@ WARNED: dict[str, Warned] = {
 
 
 @pytest.mark.parametrize("case", WARNED.values(), ids=WARNED.keys())
-def test_warning_is_printed_and_exit_code_is_0(run_specs: RunSpecs, case: Warned) -> None:
-    outcome = run_specs({"hq.yaml": case.text})
+def test_warning_is_printed_and_exit_code_is_0(tmp_path: Path, case: Warned) -> None:
+    outcome = run_lmctl(tmp_path / "arrays", {"hq.yaml": case.text})
 
     assert outcome.exit_code == 0, outcome.output
     assert reported(outcome, "hq.yaml", case.line, case.field, case.fragment, "warning")
@@ -68,10 +68,10 @@ def test_warnings_are_kept_in_the_spec_set(tmp_path: Path) -> None:
     assert [a.name for a in spec_set.arrays] == ["branch-2016", "hq-cas"]
 
 
-def test_errors_and_warnings_are_reported_together(run_specs: RunSpecs) -> None:
+def test_errors_and_warnings_are_reported_together(tmp_path: Path) -> None:
     text = WARNED["one member"].text.replace("vip: 10.10.1.50", "vip: 10.10.1.11")
 
-    outcome = run_specs({"hq.yaml": text})
+    outcome = run_lmctl(tmp_path / "arrays", {"hq.yaml": text})
 
     assert outcome.exit_code == 1
     assert reported(outcome, "hq.yaml", 5, "vip", "is the address of server HQ-CAS01")
