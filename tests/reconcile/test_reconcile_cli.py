@@ -51,11 +51,7 @@ def site(
 
 
 def unmarked(services: list[VirtualService]) -> dict[VirtualServiceKey | None, object]:
-    return {
-        vs.key: (vs.settings(), vs.real_servers)
-        for vs in services
-        if vs.key in UNMARKED
-    }
+    return {vs.key: (vs.settings(), vs.real_servers) for vs in services if vs.key in UNMARKED}
 
 
 def by_key(site: Site) -> dict[VirtualServiceKey | None, VirtualService]:

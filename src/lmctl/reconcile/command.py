@@ -180,11 +180,12 @@ def _confirmed(plan: Plan, request: ApplyRequest, errors: Console) -> bool:
 
 
 def _apply_verdict(results: Sequence[ApplianceResult]) -> ExitCode:
+    """0 all applied; 4 a write failed or only part was done; 1 refused before any write."""
     if all(result.ok for result in results):
         return ExitCode.OK
-    if not any(result.done for result in results):
-        return ExitCode.ERROR
-    return ExitCode.PARTIAL
+    if any(result.done or result.failed is not None for result in results):
+        return ExitCode.PARTIAL
+    return ExitCode.ERROR
 
 
 async def _saved_plan(

@@ -1,0 +1,96 @@
+"""A fault injected at every write position of a multi-array apply, over HTTPS.
+
+For each position and each kind of fault (dropped connection, HTTP 500, write applied but
+unanswered, and a 500 on the write and on its one resend), the faulted apply either retries
+cleanly (exit 0) or stops with a report (exit 4); no kept service is ever left without an
+enabled member; a second apply always converges and a plan afterwards is empty.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from reconcile_site import Array, Site
+
+from lmctl.mock.control import MockControl
+from lmctl.mock.server import MockServerHandle
+from lmctl.reconcile.writes import COMMANDS
+
+BEFORE = (
+    Array("a1", "10.1.1.50", ["10.1.1.11", "10.1.1.12", "10.1.1.13"]),
+    Array("a2", "10.1.2.50", ["10.1.2.11", "10.1.2.12", "10.1.2.13"]),
+)
+AFTER = (
+    Array("a1", "10.1.1.50", ["10.1.1.11", "10.1.1.12", "10.1.1.14"], scheduling="lc"),
+    Array("a2", "10.1.2.50", BEFORE[1].members, services=["https", "smtp", "imap4s"]),
+)
+KEPT = (("10.1.1.50", "443"), ("10.1.1.50", "25"), ("10.1.2.50", "443"), ("10.1.2.50", "25"))
+
+
+@pytest.fixture
+def site(
+    tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Site]:
+    monkeypatch.setenv("LMCTL_TEST_MOCK_PASSWORD", mock_server.password)
+    yield Site(tmp_path, mock_server)
+
+
+def transition_writes(site: Site) -> list[tuple[str, int]]:
+    """Each write of the transition as (command, how many of that command came before + 1)."""
+    site.write(*AFTER)
+    plan = json.loads(site.plan("--format", "json").stdout)
+    seen: dict[str, int] = {}
+    writes = []
+    for change in plan["appliances"][0]["changes"]:
+        command = COMMANDS[change["action"]]
+        seen[command] = seen.get(command, 0) + 1
+        writes.append((command, seen[command]))
+    return writes
+
+
+def assert_serving(site: Site) -> None:
+    services = {(vs.address, vs.port): vs for vs in site.read()}
+    for kept in KEPT:
+        assert any(rs.enable for rs in services[kept].real_servers), f"{kept} has no member"
+
+
+def start_from_before(site: Site) -> None:
+    """Back to the BEFORE arrays (forced: going back removes a third of the real servers)."""
+    site.write(*BEFORE)
+    result = site.apply("--no-backup", "--force")
+    assert result.exit_code == 0, result.output
+    site.write(*AFTER)
+
+
+@pytest.mark.parametrize("kind", ["drop", "http500", "reset_after_write", "http500-twice"])
+def test_fault_at_every_write_position_converges(
+    site: Site, mock_control: MockControl, kind: str
+) -> None:
+    start_from_before(site)
+    writes = transition_writes(site)
+    assert len(writes) == 10
+    outcomes = set()
+    for command, nth in writes:
+        start_from_before(site)
+        fault = "http500" if kind == "http500-twice" else kind
+        mock_control.add_fault(fault, command=command, nth=nth)  # type: ignore[arg-type]
+        if kind == "http500-twice":
+            mock_control.add_fault("http500", command=command, nth=nth + 1)
+        faulted = site.apply("--no-backup")
+        assert faulted.exit_code in (0, 4), faulted.output
+        outcomes.add(faulted.exit_code)
+        if faulted.exit_code == 4:
+            assert "failed: " in faulted.output
+            assert "Apply incomplete" in faulted.output
+        assert_serving(site)
+        mock_control.clear_faults()
+        if faulted.exit_code == 4:
+            again = site.apply("--no-backup")
+            assert again.exit_code == 0, again.output
+            assert_serving(site)
+        assert site.plan().exit_code == 0
+    if kind == "http500-twice":
+        assert outcomes == {4}
