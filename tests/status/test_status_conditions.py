@@ -18,6 +18,7 @@ from lmctl.status.model import (
     StatusExit,
     overall_exit,
 )
+from lmctl.status.observe import ApplianceReading
 
 
 def status_of(
@@ -25,7 +26,7 @@ def status_of(
     live: Sequence[VirtualService],
     stats: Statistics | None = None,
 ) -> ArrayStatus:
-    return array_status("hq", "lm-hq", desired, live, stats or Statistics())
+    return array_status("hq", "lm-hq", desired, ApplianceReading.of(live, stats or Statistics()))
 
 
 def all_up(desired: Sequence[DesiredVirtualService]) -> list[VirtualService]:

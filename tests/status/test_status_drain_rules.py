@@ -18,6 +18,7 @@ from lmctl.status.drain import (
     unreachable_services,
 )
 from lmctl.status.model import ArrayStatus
+from lmctl.status.observe import ApplianceReading
 
 UP = ("Up", True)
 
@@ -31,7 +32,7 @@ def hq_status(
         observed_service(desired[1], 2, members=https),
         observed_service(desired[2], 3),
     ]
-    return array_status("hq", "lm-hq", desired, live, stats)
+    return array_status("hq", "lm-hq", desired, ApplianceReading.of(live, stats))
 
 
 def test_member_is_found_by_name_case_insensitively_or_by_address() -> None:

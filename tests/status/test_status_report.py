@@ -10,6 +10,7 @@ from status_builders import observed_service, statistics, two_member_array
 
 from lmctl.status.conditions import array_status, unreadable_array_status
 from lmctl.status.model import ArrayStatus
+from lmctl.status.observe import ApplianceReading
 from lmctl.status.report import STATUS_FORMAT, render_status, status_document
 
 
@@ -21,7 +22,8 @@ def degraded_hq() -> ArrayStatus:
         observed_service(desired[1], 2, members=down),
         observed_service(desired[2], 3),
     ]
-    return array_status("hq", "lm-hq", desired, live, statistics({(2, "cas01", 443): 9}))
+    reading = ApplianceReading.of(live, statistics({(2, "cas01", 443): 9}))
+    return array_status("hq", "lm-hq", desired, reading)
 
 
 def test_json_document_is_versioned_and_carries_conditions_services_members() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from lmctl.desired import DesiredVirtualService
-from lmctl.loadmaster.models import Statistics, VirtualService
 from lmctl.status.model import (
     FAILOVER_READY,
     HEALTHY,
@@ -20,7 +19,7 @@ from lmctl.status.model import (
     MemberStatus,
     ServiceStatus,
 )
-from lmctl.status.observe import index_by_key, service_status
+from lmctl.status.observe import ApplianceReading, service_status
 
 # A problem found in one service: (reason, message).
 Problem = tuple[str, str]
@@ -246,12 +245,10 @@ def array_status(
     array: str,
     appliance: str,
     desired: Sequence[DesiredVirtualService],
-    virtual_services: Sequence[VirtualService],
-    statistics: Statistics,
+    reading: ApplianceReading,
 ) -> ArrayStatus:
     """The status of one array from its desired services and one read of its appliance."""
-    live = index_by_key(virtual_services)
-    services = tuple(service_status(wanted, live.get(wanted.key), statistics) for wanted in desired)
+    services = tuple(service_status(wanted, reading) for wanted in desired)
     return ArrayStatus(
         array=array, appliance=appliance, services=services, conditions=conditions_of(services)
     )

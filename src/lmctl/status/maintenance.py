@@ -101,10 +101,8 @@ class _Member:
         self.observer = observer
 
     async def read(self) -> ArrayStatus:
-        virtual_services, statistics = await read_appliance(self.client)
-        return array_status(
-            self.member.array, self.member.appliance, self.desired, virtual_services, statistics
-        )
+        reading = await read_appliance(self.client)
+        return array_status(self.member.array, self.member.appliance, self.desired, reading)
 
     def report_unreachable(self, status: ArrayStatus) -> bool:
         """Note services where the member cannot be switched; True when it is in none at all."""

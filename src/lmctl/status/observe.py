@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from lmctl.desired import DesiredRealServer, DesiredVirtualService
 from lmctl.loadmaster.models import (
@@ -17,16 +18,32 @@ from lmctl.reconcile.diff import settings_changes
 from lmctl.status.model import MemberStatus, ServiceStatus, SettingDifference
 
 
-def index_by_key(
-    virtual_services: Iterable[VirtualService],
-) -> dict[VirtualServiceKey, VirtualService]:
-    """The appliance's addressable virtual services by address/port/protocol (SubVSs left out)."""
-    indexed: dict[VirtualServiceKey, VirtualService] = {}
-    for virtual_service in virtual_services:
-        key = virtual_service.key
-        if key is not None:
-            indexed[key] = virtual_service
-    return indexed
+@dataclass(frozen=True, slots=True)
+class ApplianceReading:
+    """One read of an appliance (``listvs`` + ``stats``), indexed once for every array on it."""
+
+    by_key: Mapping[VirtualServiceKey, VirtualService]
+    connections: Mapping[tuple[int, str, int], int]
+
+    @classmethod
+    def of(
+        cls, virtual_services: Iterable[VirtualService], statistics: Statistics
+    ) -> ApplianceReading:
+        """Index addressable VSs by address/port/protocol (SubVSs have no key) and RS counters."""
+        by_key: dict[VirtualServiceKey, VirtualService] = {}
+        for virtual_service in virtual_services:
+            key = virtual_service.key
+            if key is not None:
+                by_key[key] = virtual_service
+        connections = {
+            (row.vs_index, row.address, row.port): row.active_conns
+            for row in statistics.real_servers
+        }
+        return cls(by_key=by_key, connections=connections)
+
+    def active_connections(self, vs_index: int, address: str, port: int) -> int:
+        """``ActivConns`` of one real server in one VS (0 when ``stats`` does not list it)."""
+        return self.connections.get((vs_index, address, port), 0)
 
 
 def setting_differences(
@@ -90,13 +107,10 @@ def member_status(
     )
 
 
-def service_status(
-    desired: DesiredVirtualService,
-    live: VirtualService | None,
-    statistics: Statistics,
-) -> ServiceStatus:
-    """One service of an array, from its desired VS, the live VS (None if absent) and ``stats``."""
+def service_status(desired: DesiredVirtualService, reading: ApplianceReading) -> ServiceStatus:
+    """One service of an array, from its desired VS and one read of its appliance."""
     has_members = bool(desired.real_servers)
+    live = reading.by_key.get(desired.key)
     if live is None:
         return ServiceStatus(
             service=desired.service,
@@ -115,7 +129,7 @@ def service_status(
         member_status(
             rs,
             live_servers.get((rs.address, rs.port)),
-            statistics.active_connections(live.index, rs.address, rs.port),
+            reading.active_connections(live.index, rs.address, rs.port),
         )
         for rs in desired.real_servers
     )

@@ -11,6 +11,7 @@ from lmctl.loadmaster.errors import LoadMasterError
 from lmctl.loadmaster.models import Statistics, VirtualService
 from lmctl.status.conditions import array_status, group_by_array, unreadable_array_status
 from lmctl.status.model import ArrayStatus
+from lmctl.status.observe import ApplianceReading
 
 
 class StatusSource(Protocol):
@@ -25,14 +26,14 @@ class StatusSource(Protocol):
         ...
 
 
-async def read_appliance(client: StatusSource) -> tuple[list[VirtualService], Statistics]:
+async def read_appliance(client: StatusSource) -> ApplianceReading:
     """The appliance's virtual services and statistics: exactly two reads.
 
     One after the other, not together: on an ``auto`` dialect the first call settles the
     dialect, so two concurrent first calls could both probe and double the call count.
     """
     virtual_services = await client.list_virtual_services()
-    return virtual_services, await client.statistics()
+    return ApplianceReading.of(virtual_services, await client.statistics())
 
 
 def _error_text(error: LoadMasterError | OSError) -> str:
@@ -51,14 +52,11 @@ async def appliance_status(
     try:
         if client is None:
             raise LoadMasterError(appliance, unavailable)
-        virtual_services, statistics = await read_appliance(client)
+        reading = await read_appliance(client)
     except (LoadMasterError, OSError) as error:
         text = _error_text(error)
         return [unreadable_array_status(name, appliance, text) for name in arrays]
-    return [
-        array_status(name, appliance, services, virtual_services, statistics)
-        for name, services in arrays.items()
-    ]
+    return [array_status(name, appliance, services, reading) for name, services in arrays.items()]
 
 
 async def read_status(
