@@ -10,13 +10,40 @@ and writing a ``addvs``/``modvs`` parameter.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
 Protocol = Literal["tcp", "udp"]
 Scheduling = Literal["rr", "wrr", "lc", "wlc", "fixed", "adaptive", "sh"]
 SCHEDULING_METHODS: tuple[str, ...] = ("rr", "wrr", "lc", "wlc", "fixed", "adaptive", "sh")
+# ``Persist`` values the appliance accepts (``none`` = no persistence).
+Persistence = Literal[
+    "none",
+    "src",
+    "super",
+    "super-src",
+    "ssl",
+    "cookie",
+    "active-cookie",
+    "cookie-src",
+    "active-cook-src",
+    "cookie-hash",
+    "url",
+    "query-hash",
+    "host",
+    "header",
+    "rdp",
+    "rdp-src",
+    "rdp-sb",
+    "udpsip",
+]
+PERSISTENCE_MODES: tuple[str, ...] = get_args(Persistence)
+CheckType = Literal[
+    "tcp", "icmp", "http", "https", "smtp", "nntp", "ftp", "telnet", "pop3", "imap", "rdp", "ldap",
+    "none",
+]  # fmt: skip
+CHECK_TYPES: tuple[str, ...] = get_args(CheckType)
 
 
 def parse_flag(value: Any) -> bool:

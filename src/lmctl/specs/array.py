@@ -7,45 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
-from lmctl.loadmaster.models import Scheduling
+from lmctl.loadmaster.models import CheckType, Persistence, Scheduling
 from lmctl.specs.services import ServiceName, default_services
 from lmctl.specs.versions import ExchangeVersionField
-
-Persistence = Literal[
-    "none",
-    "src",
-    "super",
-    "super-src",
-    "ssl",
-    "cookie",
-    "active-cookie",
-    "cookie-src",
-    "active-cook-src",
-    "cookie-hash",
-    "url",
-    "query-hash",
-    "host",
-    "header",
-    "rdp",
-    "rdp-src",
-    "rdp-sb",
-    "udpsip",
-]
-CheckType = Literal[
-    "tcp",
-    "icmp",
-    "http",
-    "https",
-    "smtp",
-    "nntp",
-    "ftp",
-    "telnet",
-    "pop3",
-    "imap",
-    "rdp",
-    "ldap",
-    "none",
-]
 
 
 def _ip_text(value: str) -> str:
