@@ -1,0 +1,123 @@
+"""The concurrency guard: the per-appliance apply lock (two processes) and the optimistic
+re-read before the first write, over HTTPS against served mocks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from reconcile_site import APPLIANCE, Array, Site
+
+from lmctl.exchange import expand_all
+from lmctl.loadmaster.client import LoadMaster
+from lmctl.loadmaster.models import VirtualServiceKey
+from lmctl.mock.control import MockControl
+from lmctl.mock.server import MockServerHandle, serve_in_thread
+from lmctl.reconcile.execute import ApplianceResult, ApplyEvent, ApplyOptions, apply_plan
+from lmctl.reconcile.guard import appliance_lock, lock_path
+from lmctl.reconcile.plan import Plan
+from lmctl.reconcile.planning import make_plan
+from lmctl.specs import load_specs
+
+A1 = Array("a1", "10.1.1.50", ["10.1.1.11", "10.1.1.12"])
+A2 = Array("a2", "10.1.2.50", ["10.1.2.11", "10.1.2.12"])
+HTTPS = VirtualServiceKey(address="10.1.1.50", port="443")
+
+
+@pytest.fixture
+def site(
+    tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Site]:
+    monkeypatch.setenv("LMCTL_TEST_MOCK_PASSWORD", mock_server.password)
+    site = Site(tmp_path, mock_server)
+    site.write(A1, A2)
+    yield site
+
+
+async def plan_and_apply(site: Site, between: str | None = None) -> list[ApplianceResult]:
+    """Plan with a client, optionally change the appliance, then apply that plan."""
+    spec_set = load_specs([site.arrays_dir])
+    events: list[ApplyEvent] = []
+    async with LoadMaster(site.connection()) as client:
+        observed = {APPLIANCE: await client.list_virtual_services()}
+        plan: Plan = make_plan(expand_all(spec_set), observed, specs_digest=spec_set.digest)
+        if between == "drift":
+            await client.modify_virtual_service(HTTPS, {"Schedule": "wlc"})
+        options = ApplyOptions(state_dir=site.state_dir, backup=False)
+        if between == "locked":
+            with appliance_lock(site.state_dir, APPLIANCE):
+                return await apply_plan(plan, {APPLIANCE: client}, options, events.append)
+        return await apply_plan(plan, {APPLIANCE: client}, options, events.append)
+
+
+def test_optimistic_check_refuses_when_a_touched_object_changed(
+    site: Site, mock_control: MockControl
+) -> None:
+    site.lmctl("apply", str(site.arrays_dir), "--auto-approve")
+    site.write(Array("a1", A1.vip, A1.members, scheduling="lc"))
+    mock_control.clear_log()
+    (result,) = asyncio.run(plan_and_apply(site, between="drift"))
+    assert (
+        result.refused == "lm-test: the appliance changed since it was planned; nothing was written"
+    )
+    assert [str(d) for d in result.drift] == [
+        "lm-test: 10.1.1.50:443/tcp Schedule: expected 'rr', found 'wlc'"
+    ]
+    assert result.done == []
+    assert mock_control.write_count() == 1  # the test's own modvs only
+
+
+def test_apply_refused_while_another_holds_the_lock(site: Site, mock_control: MockControl) -> None:
+    (result,) = asyncio.run(plan_and_apply(site, between="locked"))
+    assert result.refused is not None
+    assert result.refused.startswith("lm-test: another lmctl apply is writing to it (pid ")
+    assert f"pid {os.getpid()} on " in result.refused
+    assert result.done == []
+    assert mock_control.write_count() == 0
+    (again,) = asyncio.run(plan_and_apply(site))
+    assert again.ok
+    assert len(again.done) == 12
+
+
+def test_two_processes_never_apply_to_one_appliance_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with serve_in_thread(latency_ms=100) as slow:
+        monkeypatch.setenv("LMCTL_TEST_MOCK_PASSWORD", slow.password)
+        site = Site(tmp_path, slow)
+        site.write(A1, A2)
+        command = [
+            sys.executable,
+            "-c",
+            "from lmctl.cli import main; main()",
+            "apply",
+            str(site.arrays_dir),
+            "--auto-approve",
+            "--no-backup",
+            "--state-dir",
+            str(site.state_dir),
+        ]
+        first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        lock = lock_path(site.state_dir, APPLIANCE)
+        deadline = time.monotonic() + 20
+        while not (lock.is_file() and lock.read_text().startswith("pid ")):
+            assert time.monotonic() < deadline, "the first apply never took the lock"
+            time.sleep(0.02)
+        second = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        first_output = first.communicate(timeout=60)[0].decode()
+        assert first.returncode == 0, first_output
+        assert second.returncode == 1, second.stdout + second.stderr
+        assert f"lm-test: another lmctl apply is writing to it (pid {first.pid} on " in (
+            second.stdout
+        )
+        # the second planned while the first was writing, then found the lock taken
+        assert re.search(r"lm-test: 0 of \d+ writes done", second.stdout)
+        assert "Apply complete: 12 writes made." in first_output
+        assert site.plan().exit_code == 0
