@@ -619,3 +619,14 @@ def test_secret_written_in_the_inventory_is_never_echoed(tmp_path: Path) -> None
     directory = str(outcome.directory)
     json_outcome = run_lmctl(outcome.directory, {}, "validate", directory, "--format", "json")
     assert "Hunter2-Secret" not in json_outcome.output
+
+
+def test_broken_inventory_is_reported_once_not_on_every_array(tmp_path: Path) -> None:
+    inventory = "appliances:\n  lm-hq: {url: 'mock://', colour: blue}\n"
+
+    outcome = run_lmctl(tmp_path / "arrays", {"appliances.yaml": inventory, "hq.yaml": HQ_2010})
+
+    assert outcome.exit_code == 1
+    assert reported(outcome, "appliances.yaml", 2, "appliances.lm-hq.colour", "unknown key")
+    assert "no inventory was found" not in outcome.output
+    assert "invalid: 1 error, 0 warnings" in outcome.output

@@ -61,6 +61,8 @@ class _Collected:
     inventories: list[tuple[Inventory, YamlDocument]] = field(default_factory=list)
     documents: list[YamlDocument] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # An inventory that failed to load has its own errors; arrays naming its appliances do not.
+    inventory_broken: bool = False
 
 
 def load_specs(paths: Iterable[str | Path]) -> SpecSet:
@@ -89,7 +91,12 @@ def load_specs(paths: Iterable[str | Path]) -> SpecSet:
         )
     inventory, inventory_file = collected.inventories[0] if collected.inventories else (None, None)
     collected.diagnostics.extend(
-        check_specs(collected.arrays, inventory, inventory_file.display if inventory_file else None)
+        check_specs(
+            collected.arrays,
+            inventory,
+            inventory_file.display if inventory_file else None,
+            check_appliances=inventory is not None or not collected.inventory_broken,
+        )
     )
     diagnostics = sort_diagnostics(collected.diagnostics)
     if any(d.is_error for d in diagnostics):
@@ -165,6 +172,7 @@ def _load_file(path: Path, display: str, collected: _Collected) -> None:
         inventory = _validate(Inventory, document, collected, {"base_dir": path.parent})
         if inventory is not None:
             collected.inventories.append((inventory, document))
+        collected.inventory_broken |= inventory is None
         return
     array = _validate(ArraySpec, document, collected, None)
     if array is not None:

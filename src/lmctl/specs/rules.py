@@ -50,16 +50,25 @@ class SourcedArray:
 
 
 def check_specs(
-    arrays: Sequence[SourcedArray], inventory: Inventory | None, inventory_file: str | None
+    arrays: Sequence[SourcedArray],
+    inventory: Inventory | None,
+    inventory_file: str | None,
+    *,
+    check_appliances: bool = True,
 ) -> list[Diagnostic]:
-    """Every diagnostic of every rule, for the arrays and inventory that parsed."""
+    """Every diagnostic of every rule, for the arrays and inventory that parsed.
+
+    ``check_appliances`` False skips "the appliance is in the inventory" (when the inventory
+    itself failed to load, its own errors say what to fix).
+    """
     found: list[Diagnostic] = []
     for array in arrays:
         for rule in _ARRAY_RULES:
             found.extend(rule(array))
     for set_rule in _SET_RULES:
         found.extend(set_rule(arrays))
-    found.extend(_appliance_known(arrays, inventory, inventory_file))
+    if check_appliances:
+        found.extend(_appliance_known(arrays, inventory, inventory_file))
     return found
 
 
