@@ -7,7 +7,9 @@ into (dialect, command, params), so tests can assert exactly what went over the 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from lmctl.loadmaster.connection import (
     Credentials,
     TlsPolicy,
 )
+from lmctl.mock.control import MockControl
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "loadmaster"
 API_KEY = "k3y-S3CRET-0123456789abcdef"
@@ -156,3 +159,13 @@ def client(
         timeout=settings["timeout"],
         read_attempts=int(settings.get("read_attempts", 4)),
     )
+
+
+async def settle(control: MockControl, command: str, count: int) -> None:
+    """Wait until the mock has logged ``count`` calls of ``command``: a stalled request finishes
+    late, and must not land in the next test's call log."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if sum(call.command == command for call in control.calls()) >= count:
+            return
+        await asyncio.sleep(0.05)

@@ -10,6 +10,7 @@ import traceback
 from urllib.parse import quote
 
 import pytest
+from loadmaster_fakes import settle
 from pydantic import SecretStr
 
 from lmctl.loadmaster.client import LoadMaster
@@ -63,6 +64,7 @@ async def _exercise(lm: LoadMaster, control: MockControl, failures: list[BaseExc
     await lm.list_virtual_services()
     await lm.statistics()
     await lm.version()
+    await settle(control, "get", 2)
     await lm.add_virtual_service(KEY, settings_params(VirtualServiceSettings(nickname="n")))
     await lm.add_real_server(KEY, "10.0.1.21", 443)
     for _ in range(3):  # more 500s than read attempts: a TransportError

@@ -26,6 +26,7 @@ from lmctl.loadmaster import readers
 from lmctl.loadmaster.commands import (
     VirtualServiceRef,
     describe_vs,
+    moved_key,
     real_server_params,
     rs_params,
     vs_params,
@@ -263,8 +264,10 @@ class LoadMaster:
     ) -> VirtualService:
         """Change settings of a VS; returns the VS as the appliance now reports it."""
 
+        where_after = moved_key(vs, params)
+
         async def read_back() -> tuple[Verdict, VirtualService | None]:
-            observed = await self._find_virtual_service(vs)
+            observed = await self._find_virtual_service(where_after)
             matches = observed is not None and virtual_service_matches(params, observed)
             return after_modify(observed is not None, matches), observed
 

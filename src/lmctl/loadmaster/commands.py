@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from lmctl.loadmaster.models import VirtualServiceKey, wire_value
 
 VirtualServiceRef = VirtualServiceKey | int
 """A virtual service as the client takes it: its key, or its Index (only for a SubVS)."""
-
-READ_COMMANDS = frozenset({"listvs", "showvs", "showrs", "stats", "get", "backup"})
 
 
 def vs_params(vs: VirtualServiceRef) -> dict[str, str]:
@@ -45,3 +45,15 @@ def real_server_params(
     if non_local:
         params["non_local"] = "1"
     return params
+
+
+def moved_key(vs: VirtualServiceRef, params: Mapping[str, str]) -> VirtualServiceRef:
+    """Where a VS is after ``modvs`` with ``params``: ``vsaddress``/``vsport`` move it."""
+    if not isinstance(vs, VirtualServiceKey):
+        return vs
+    caseless = {name.lower(): value for name, value in params.items()}
+    return VirtualServiceKey(
+        address=caseless.get("vsaddress") or vs.address,
+        port=caseless.get("vsport") or vs.port,
+        protocol=vs.protocol,
+    )
