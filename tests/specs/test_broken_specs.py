@@ -630,3 +630,35 @@ def test_broken_inventory_is_reported_once_not_on_every_array(tmp_path: Path) ->
     assert reported(outcome, "appliances.yaml", 2, "appliances.lm-hq.colour", "unknown key")
     assert "no inventory was found" not in outcome.output
     assert "invalid: 1 error, 0 warnings" in outcome.output
+
+
+def test_unquoted_date_is_explained(tmp_path: Path) -> None:
+    outcome = run_lmctl(
+        tmp_path / "arrays", {"hq.yaml": edit(HQ_2010, "site: HQ", "site: 2010-01-01")}
+    )
+
+    assert outcome.exit_code == 1
+    assert reported(
+        outcome,
+        "hq.yaml",
+        2,
+        "site",
+        "expected text, got a date (2010-01-01); put the value in quotes if it is meant as text",
+    )
+
+
+def test_values_under_auth_are_never_echoed(tmp_path: Path) -> None:
+    inventory = (
+        "appliances:\n  lm-dc:\n    url: https://10.0.0.5\n"
+        "    auth: {username: 987654321, password: {env: 'not a variable 4242'}}\n"
+    )
+
+    outcome = run_lmctl(tmp_path / "arrays", {"appliances.yaml": inventory})
+
+    assert outcome.exit_code == 1
+    assert reported(
+        outcome, "appliances.yaml", 4, "appliances.lm-dc.auth.username", "expected text"
+    )
+    assert reported(outcome, "appliances.yaml", 4, "appliances.lm-dc.auth.password.env", "")
+    assert "987654321" not in outcome.output
+    assert "4242" not in outcome.output

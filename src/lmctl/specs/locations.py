@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import types
 import typing
@@ -15,6 +16,8 @@ from lmctl.specs.diagnostics import Diagnostic
 from lmctl.specs.yaml_source import YamlDocument
 
 _TYPE_NAMES = {
+    datetime.date: "a date",
+    datetime.datetime: "a date and time",
     dict: "a mapping",
     list: "a list",
     str: "text",
@@ -84,6 +87,12 @@ def _message(detail: ErrorDetails, model: type[BaseModel]) -> str:
         return f"{shown} is not allowed" + (f": {described}" if described else "")
     if kind in {"model_type", "dict_type", "model_attributes_type"}:
         return f"expected a mapping (key: value lines), got {_type_name(detail['input'])}"
+    if kind == "string_type" and not isinstance(detail["input"], dict | list):
+        value = "" if "auth" in loc else f" ({detail['input']})"
+        return (
+            f"expected text, got {_type_name(detail['input'])}{value}; "
+            "put the value in quotes if it is meant as text"
+        )
     if kind in {"tuple_type", "list_type"}:
         return f"expected a list, got {_type_name(detail['input'])}"
     if kind == "too_short" and last == "members":
