@@ -154,9 +154,16 @@ def _show(console: Console, arrays: list[ArrayStatus], output: str, *, one_line:
         sys.stdout.write(json.dumps(document, indent=None if one_line else 2) + "\n")
         sys.stdout.flush()
         return
+    if console.is_terminal:
+        console.print(render_status(arrays, boxed=True))
+        return
     if one_line:  # a watch in a pipe: each check after a time stamp
         console.print(f"--- {_now()}", markup=False)
-    console.print(render_status(arrays, boxed=console.is_terminal))
+    # Plain text for pipes and logs: the table columns without their trailing padding.
+    with console.capture() as captured:
+        console.print(render_status(arrays, boxed=False))
+    lines = (line.rstrip() for line in captured.get().splitlines())
+    console.out("\n".join(lines), highlight=False)
 
 
 async def _watch_live(console: Console, check: _Check, interval: float) -> None:

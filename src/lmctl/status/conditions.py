@@ -119,8 +119,8 @@ def failover_problems(services: Sequence[ServiceStatus]) -> list[Problem]:
         problems.append(
             (
                 "SingleMemberUp",
-                f"{service.service}: only {only.member} is enabled and Up; "
-                f"it stops serving if {only.member} fails",
+                f"{service.service}: only {only.member} is enabled and Up "
+                f"(no failover if {only.member} fails)",
             )
         )
     return problems
