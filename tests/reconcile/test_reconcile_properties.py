@@ -1,88 +1,29 @@
 """Property tests: over random desired and observed states, a plan converges and never breaks.
 
-Applying the plan (in memory) yields the desired state on marked objects, leaves every unmarked
-VS as it was, a second plan is empty, and after every single write each service that serves
-before and after still has an enabled member.
+Applying the plan (in memory, and over HTTPS to the served mock) yields the desired state on
+marked objects, leaves every unmarked VS as it was, a second plan is empty, and after every
+single write each service that serves before and after still has an enabled member.
 """
 
 from __future__ import annotations
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from reconcile_builders import desired, key, observed_from, unmarked
+import asyncio
+from pathlib import Path
 
-from lmctl.desired import DesiredRealServer, DesiredVirtualService
-from lmctl.loadmaster.models import VirtualService
+from hypothesis import HealthCheck, given, settings
+from reconcile_strategies import SERVICES, observed_states, vs_specs
+
+from lmctl.desired import DesiredVirtualService
+from lmctl.loadmaster.client import LoadMaster
+from lmctl.loadmaster.connection import ApplianceConnection
+from lmctl.loadmaster.models import VirtualService, settings_params
+from lmctl.mock.control import MockControl
 from lmctl.reconcile.diff import diff
+from lmctl.reconcile.execute import ApplyOptions, apply_plan
+from lmctl.reconcile.plan import Plan
+from lmctl.reconcile.planning import make_plan
 from lmctl.reconcile.simulate import break_before_make, simulate
 from lmctl.reconcile.state import ApplianceState, appliance_state
-
-ADDRESSES = ("10.0.1.10", "10.0.1.11")
-PORTS = ("25", "80", "443")
-MEMBERS = ("10.0.1.21", "10.0.1.22", "10.0.1.23")
-SERVICES = (("hq", "https"), ("hq", "smtp"), ("branch", "https"), ("gone", "https"))
-
-
-@st.composite
-def member_sets(draw: st.DrawFn) -> tuple[DesiredRealServer, ...]:
-    chosen = draw(st.lists(st.sampled_from(MEMBERS), unique=True, max_size=3))
-    return tuple(
-        DesiredRealServer(
-            member=f"cas{n}",
-            address=address,
-            port=draw(st.sampled_from((443, 444))),
-            weight=draw(st.sampled_from((1000, 500))),
-            enable=draw(st.sampled_from((None, None, True, False))),
-        )
-        for n, address in enumerate(chosen)
-    )
-
-
-@st.composite
-def vs_specs(draw: st.DrawFn, owners: tuple[tuple[str, str], ...]) -> list[DesiredVirtualService]:
-    """Services at distinct keys, each owner at most once."""
-    chosen = draw(st.lists(st.sampled_from(owners), unique=True, max_size=len(owners)))
-    keys = draw(
-        st.lists(
-            st.tuples(st.sampled_from(ADDRESSES), st.sampled_from(PORTS)),
-            unique=True,
-            min_size=len(chosen),
-            max_size=len(chosen),
-        )
-    )
-    return [
-        desired(
-            array,
-            service,
-            at=key(address, port),
-            real_servers=draw(member_sets()),
-            schedule=draw(st.sampled_from(("rr", "lc"))),
-            idle_time=draw(st.sampled_from((1800, 660))),
-        )
-        for (array, service), (address, port) in zip(chosen, keys, strict=True)
-    ]
-
-
-@st.composite
-def observed_states(draw: st.DrawFn) -> list[VirtualService]:
-    """Marked VSs (some drained members), plus unmarked VSs on keys left free."""
-    marked = draw(vs_specs(SERVICES))
-    found = [
-        observed_from(
-            vs,
-            index=n,
-            rs_enable={rs.address: draw(st.booleans()) for rs in vs.real_servers},
-        )
-        for n, vs in enumerate(marked, start=1)
-    ]
-    taken = {vs.key for vs in marked}
-    for n, (address, port) in enumerate(
-        draw(st.lists(st.tuples(st.sampled_from(ADDRESSES), st.sampled_from(PORTS)), max_size=2))
-    ):
-        if key(address, port) not in taken:
-            found.append(unmarked(address, port, index=50 + n))
-            taken.add(key(address, port))
-    return found
 
 
 def assert_desired(final: ApplianceState, want: DesiredVirtualService) -> None:
@@ -124,3 +65,63 @@ def test_plan_converges_keeps_unmarked_and_never_breaks(
     assert all((c.array, c.service) in conflicted for c in second.changes)
     if not first.conflicts:
         assert second.changes == ()
+
+
+async def seed(client: LoadMaster, observed: list[VirtualService]) -> None:
+    """Put the observed state on the served mock, as an operator and earlier applies left it."""
+    for vs in observed:
+        assert vs.key is not None
+        await client.add_virtual_service(vs.key, settings_params(vs.settings()))
+        for rs in vs.real_servers:
+            await client.add_real_server(
+                vs.key, rs.address, rs.port, weight=rs.weight, forward=rs.forward, enable=rs.enable
+            )
+
+
+async def plan_apply_and_read(
+    connection: ApplianceConnection,
+    wanted: list[DesiredVirtualService],
+    observed: list[VirtualService],
+    state_dir: Path,
+) -> tuple[ApplianceState, Plan, ApplianceState]:
+    name = connection.name
+    async with LoadMaster(connection) as client:
+        await seed(client, observed)
+        before = await client.list_virtual_services()
+        plan = make_plan({name: wanted}, {name: before}, specs_digest="sha256:test")
+        options = ApplyOptions(state_dir=state_dir, backup=False)
+        (result,) = await apply_plan(plan, {name: client}, options, lambda event: None)
+        assert result.ok, (result.error, result.refused, result.remaining)
+        after = await client.list_virtual_services()
+    return appliance_state(before), plan, appliance_state(after)
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(wanted=vs_specs(SERVICES[:3]), observed=observed_states())
+def test_plan_applied_over_https_converges(
+    connection_v1: ApplianceConnection,
+    mock_control: MockControl,
+    tmp_path: Path,
+    wanted: list[DesiredVirtualService],
+    observed: list[VirtualService],
+) -> None:
+    mock_control.reset()
+    before, plan, after = asyncio.run(
+        plan_apply_and_read(connection_v1, wanted, observed, tmp_path)
+    )
+    (appliance,) = plan.appliances
+    conflicted = {(c.array, c.service) for c in appliance.conflicts}
+    for want in wanted:
+        if (want.array, want.service) not in conflicted:
+            assert_desired(after, want)
+    for vs_key, vs in before.items():
+        if vs.owner is None:
+            assert after[vs_key].model_copy(update={"index": None}) == vs.model_copy(
+                update={"index": None}
+            )
+    if not conflicted:
+        assert diff(wanted, after).changes == ()
