@@ -62,7 +62,9 @@ class SecretSource(_InventoryModel):
     """Where a secret lives: exactly one of an environment variable or a keyring entry."""
 
     env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = Field(
-        None, description="Name of the environment variable holding the secret."
+        None,
+        description="expected the name of the environment variable holding the secret "
+        "(letters, digits, _), e.g. LM_HQ_API_KEY",
     )
     keyring: KeyringEntry | None = Field(
         None, description="OS keyring entry (needs `pip install lmctl[keyring]`)."

@@ -27,6 +27,7 @@ _TYPE_NAMES = {
     type(None): "nothing (null)",
 }
 _KEY_MARK = "[key]"
+_HIDDEN = "the value"
 
 
 def field_path(location: Sequence[str | int]) -> str:
@@ -98,7 +99,7 @@ def _message(detail: ErrorDetails, model: type[BaseModel]) -> str:
     if kind == "too_short" and last == "members":
         return "an array needs at least one member"
     message = str(detail["msg"])
-    return f"{message[0].lower()}{message[1:]}" + (f" (got {shown})" if shown != "it" else "")
+    return f"{message[0].lower()}{message[1:]}" + (f" (got {shown})" if shown != _HIDDEN else "")
 
 
 def _expected(detail: ErrorDetails) -> str:
@@ -111,7 +112,7 @@ def _expected(detail: ErrorDetails) -> str:
 def _shown_input(detail: ErrorDetails) -> str:
     # Anything under auth: may be a secret written by mistake: never echo it.
     if "auth" in detail["loc"]:
-        return "it"
+        return _HIDDEN
     value = detail.get("input")
     if isinstance(value, dict | list):
         return _type_name(value)
