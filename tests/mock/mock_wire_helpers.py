@@ -8,17 +8,17 @@ from __future__ import annotations
 import json
 import ssl
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from xml.etree.ElementTree import Element
 
 import httpx
 from defusedxml import ElementTree
 
+from lmctl.mock.closing import ClosesOnExit
 from lmctl.mock.server import MockServerHandle
 
 
-class RawApi:
+class RawApi(ClosesOnExit):
     """Calls ``/access/<cmd>`` (v1) and ``/accessv2`` (v2) of a served mock, TLS verified."""
 
     def __init__(self, handle: MockServerHandle, timeout: float = 5.0) -> None:
@@ -30,15 +30,8 @@ class RawApi:
             timeout=timeout,
         )
 
-    def __enter__(self) -> RawApi:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """Close the connection pool."""
         self.client.close()
 
     def v1(self, command: str, params: dict[str, str] | None = None) -> httpx.Response:

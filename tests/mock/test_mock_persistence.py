@@ -9,6 +9,7 @@ import signal
 import ssl
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -72,6 +73,11 @@ def test_embedded_mock_keeps_state_between_invocations(tmp_path: Path) -> None:
     assert (tmp_path / "mock-lab.json").exists()
 
 
+def _lmctl(*arguments: str) -> list[str]:
+    """The command line of lmctl in this interpreter."""
+    return [sys.executable, "-c", "from lmctl.cli import main; main()", *arguments]
+
+
 def _read_banner(process: subprocess.Popen[str]) -> dict[str, str]:
     """The ``Name: value`` lines printed before ``Press Ctrl-C``."""
     banner: dict[str, str] = {}
@@ -90,17 +96,7 @@ def test_lmctl_mock_serve_prints_what_a_client_needs_and_stops_on_ctrl_c(
 ) -> None:
     state_file = tmp_path / "state.json"
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from lmctl.cli import main; main()",
-            "mock",
-            "serve",
-            "--port",
-            "0",
-            "--state",
-            str(state_file),
-        ],
+        _lmctl("mock", "serve", "--port", "0", "--state", str(state_file)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -134,15 +130,7 @@ def test_lmctl_mock_serve_prints_what_a_client_needs_and_stops_on_ctrl_c(
 def test_lmctl_mock_serve_reports_a_busy_port(tmp_path: Path) -> None:
     with serve_in_thread() as busy:
         result = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "from lmctl.cli import main; main()",
-                "mock",
-                "serve",
-                "--port",
-                str(busy.port),
-            ],
+            _lmctl("mock", "serve", "--port", str(busy.port)),
             capture_output=True,
             text=True,
             timeout=20,
@@ -151,3 +139,14 @@ def test_lmctl_mock_serve_reports_a_busy_port(tmp_path: Path) -> None:
     assert f"error: cannot listen on 127.0.0.1:{busy.port}" in result.stderr
     assert "--port" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_plain_http_and_latency_injection() -> None:
+    with serve_in_thread(tls=False, latency_ms=150, api_key="k") as handle:
+        assert handle.url.startswith("http://127.0.0.1:")
+        assert (handle.fingerprint_sha256, handle.ca_file) == (None, None)
+        started = time.monotonic()
+        reply = httpx.get(f"{handle.url}/access/get", params={"param": "version", "apikey": "k"})
+        elapsed = time.monotonic() - started
+    assert reply.status_code == 200
+    assert elapsed >= 0.15  # every API call waits the injected latency

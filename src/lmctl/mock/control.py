@@ -11,10 +11,11 @@ import hashlib
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal
 
 import httpx
+
+from lmctl.mock.closing import ClosesOnExit
 
 FaultKind = Literal["drop", "http500", "stall", "reset_after_write"]
 
@@ -87,7 +88,7 @@ def _verify_setting(
     return not insecure
 
 
-class MockControl:
+class MockControl(ClosesOnExit):
     """Typed access to ``/_mock/`` of one served mock (same credentials as the API)."""
 
     def __init__(
@@ -111,17 +112,6 @@ class MockControl:
     def close(self) -> None:
         """Close the underlying connection pool."""
         self._client.close()
-
-    def __enter__(self) -> MockControl:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _request(self, method: str, route: str, body: dict[str, Any] | None = None) -> Any:
         try:

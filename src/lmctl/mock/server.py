@@ -14,10 +14,10 @@ import tempfile
 import threading
 from http.server import ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from lmctl.mock.appliance import MockAppliance
+from lmctl.mock.closing import ClosesOnExit
 from lmctl.mock.http_handler import MockRequestHandler
 from lmctl.mock.persistence import StateStore
 from lmctl.mock.runtime import MockCredentials, MockRuntime
@@ -65,7 +65,7 @@ class MockHttpServer(ThreadingHTTPServer):
         """Clients that vanish mid-request are normal in fault tests: stay quiet."""
 
 
-class MockServerHandle:
+class MockServerHandle(ClosesOnExit):
     """A running mock: where it is, how to trust it and log in, and how to stop it."""
 
     def __init__(
@@ -142,17 +142,6 @@ class MockServerHandle:
         if self._certificate_dir is not None:
             shutil.rmtree(self._certificate_dir, ignore_errors=True)
             self._certificate_dir = None
-
-    def __enter__(self) -> MockServerHandle:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _tls_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:

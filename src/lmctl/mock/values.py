@@ -4,48 +4,21 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
+from typing import get_args
 
-from lmctl.loadmaster.models import SCHEDULING_METHODS
+from lmctl.loadmaster.models import (
+    CHECK_TYPES,
+    PERSISTENCE_MODES,
+    SCHEDULING_METHODS,
+    Protocol,
+)
 from lmctl.mock.errors import invalid
 from lmctl.mock.layout import FieldValue
 
-PERSIST_METHODS = (
-    "src",
-    "super",
-    "super-src",
-    "ssl",
-    "cookie",
-    "active-cookie",
-    "cookie-src",
-    "active-cook-src",
-    "cookie-hash",
-    "url",
-    "query-hash",
-    "host",
-    "header",
-    "rdp",
-    "rdp-src",
-    "rdp-sb",
-    "udpsip",
-)
-CHECK_TYPES = (
-    "tcp",
-    "icmp",
-    "http",
-    "https",
-    "smtp",
-    "nntp",
-    "ftp",
-    "telnet",
-    "pop3",
-    "imap",
-    "rdp",
-    "ldap",
-    "none",
-)
+PERSIST_METHODS = tuple(mode for mode in PERSISTENCE_MODES if mode != "none")
 VS_TYPES = ("gen", "http", "http2", "ts", "tls", "log")
 FORWARD_METHODS = ("nat", "route")
-PROTOCOLS = ("tcp", "udp")
+PROTOCOLS: tuple[str, ...] = get_args(Protocol)
 MAX_EXTRA_PORTS = 510
 
 _TRUE = {"y", "yes", "1", "true", "on"}
