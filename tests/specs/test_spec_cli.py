@@ -127,7 +127,13 @@ def test_show_prints_the_expansion_table() -> None:
     rpc_row = next(line for line in lines if line.strip().startswith("rpc "))
     for cell in ("10.10.1.50:135/tcp", "gen", "src 7200s", "7200s", "tcp :135", "60000,60001"):
         assert cell in rpc_row
-    assert "HQ-CAS03 10.10.1.13:135 w1000" in rpc_row
+    assert "HQ-CAS01 10.10.1.11:135 w1000" in rpc_row
+    # One real server per line below the service's row.
+    following = lines[lines.index(rpc_row) + 1 : lines.index(rpc_row) + 3]
+    assert [line.split()[-2:] for line in following] == [
+        ["10.10.1.12:135", "w1000"],
+        ["10.10.1.13:135", "w1000"],
+    ]
     redirect_row = next(line for line in lines if line.strip().startswith("http-redirect "))
     assert "answers 302 → https://%h%s" in redirect_row
     assert "(none)" in redirect_row

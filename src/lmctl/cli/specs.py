@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 DEFAULT_SPECS = Path("arrays")
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
+_NO_WRAP = frozenset({"service", "virtual service", "type"})
 _EXPANSION_COLUMNS = (
     "service",
     "virtual service",
@@ -224,19 +225,21 @@ def _print_expansion(
         f"on appliance {spec.appliance} ({spec.scheduling})",
         markup=False,
     )
-    rows = [_expansion_row(vs) for vs in services]
     if output is OutputFormat.markdown:
+        rows = [_expansion_row(vs, ", ") for vs in services]
         _print_markdown_table(console, _EXPANSION_COLUMNS, rows)
         return
+    # One real server per line; the identifying columns never wrap.
+    rows = [_expansion_row(vs, "\n") for vs in services]
     table = Table(box=box.SIMPLE_HEAD, show_edge=False)
     for column in _EXPANSION_COLUMNS:
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column in _NO_WRAP)
     for row in rows:
         table.add_row(*row)
     console.print(table)
 
 
-def _expansion_row(vs: DesiredVirtualService) -> tuple[str, ...]:
+def _expansion_row(vs: DesiredVirtualService, server_separator: str) -> tuple[str, ...]:
     s = vs.settings
     persistence = f"{s.persist} {s.persist_timeout}s" if s.persist else "none"
     check = " ".join(str(p) for p in (s.check_type, s.check_url) if p)
@@ -244,7 +247,7 @@ def _expansion_row(vs: DesiredVirtualService) -> tuple[str, ...]:
         check += f" :{s.check_port}"
     if s.error_code:
         check += f" (answers {s.error_code} → {s.error_url})"
-    servers = ", ".join(
+    servers = server_separator.join(
         f"{rs.member} {rs.address}:{rs.port} w{rs.weight}"
         + ("" if rs.enable is None else (" on" if rs.enable else " off"))
         for rs in vs.real_servers
