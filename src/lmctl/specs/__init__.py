@@ -4,8 +4,9 @@
 """
 
 from lmctl.specs.array import ArraySpec, HealthCheck, MemberSpec, RpcPorts, ServiceOverride
+from lmctl.specs.credentials import AuthSpec, CredentialError
 from lmctl.specs.diagnostics import Diagnostic, SpecError
-from lmctl.specs.inventory import ApplianceSpec, AuthSpec, CredentialError, Inventory, TlsSpec
+from lmctl.specs.inventory import ApplianceSpec, Inventory, TlsSpec
 from lmctl.specs.loader import SpecSet, load_specs
 from lmctl.specs.versions import ExchangeVersion, parse_exchange_version
 

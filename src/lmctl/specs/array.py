@@ -5,9 +5,10 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from lmctl.loadmaster.models import CheckType, Persistence, Scheduling
+from lmctl.specs.base import SpecModel
 from lmctl.specs.services import ServiceName, default_services
 from lmctl.specs.versions import ExchangeVersionField
 
@@ -37,11 +38,7 @@ Text = Annotated[str, Field(min_length=1, max_length=255)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
-class _SpecModel(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
-
-
-class RpcPorts(_SpecModel):
+class RpcPorts(SpecModel):
     """The static RPC ports set in the registry of every Exchange 2010 CAS of the array."""
 
     client_access: Port = Field(
@@ -57,7 +54,7 @@ class RpcPorts(_SpecModel):
         return (self.client_access, self.address_book)
 
 
-class HealthCheck(_SpecModel):
+class HealthCheck(SpecModel):
     """How the LoadMaster probes each member for one service."""
 
     type: CheckType | None = Field(None, description="Probe type; default per service.")
@@ -67,7 +64,7 @@ class HealthCheck(_SpecModel):
     port: Port | None = Field(None, description="Port probed; default: the member's service port.")
 
 
-class ServiceOverride(_SpecModel):
+class ServiceOverride(SpecModel):
     """Per-service settings that replace lmctl's defaults for this array."""
 
     persistence: Persistence | None = Field(
@@ -85,7 +82,7 @@ class ServiceOverride(_SpecModel):
     )
 
 
-class MemberSpec(_SpecModel):
+class MemberSpec(SpecModel):
     """One Client Access server of the array: a real server of each of its virtual services."""
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")] = Field(
@@ -109,7 +106,7 @@ class MemberSpec(_SpecModel):
     )
 
 
-class ArraySpec(_SpecModel):
+class ArraySpec(SpecModel):
     """One Exchange client access array (2010) or namespace (2013+) behind one VIP."""
 
     name: Slug

@@ -1,0 +1,248 @@
+"""Validation rules about one array spec (see the table in ``docs/specs.md``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from lmctl.specs.diagnostics import Diagnostic
+from lmctl.specs.sourced import SourcedArray
+
+RPC_ENDPOINT_MAPPER = 135
+RECOMMENDED_RPC_RANGE = (59531, 60554)
+RPC_IDLE_MINIMUM = 7200
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def _member_versions(array: SourcedArray) -> Iterator[Diagnostic]:
+    spec = array.spec
+    for index, member in enumerate(spec.members):
+        if member.exchange is not None and member.exchange != spec.exchange:
+            yield array.diagnostic(
+                "error",
+                ("members", index, "exchange"),
+                f"member {member.name} runs Exchange {member.exchange} but the array is Exchange "
+                f"{spec.exchange}; one array cannot mix versions or service packs",
+            )
+
+
+def _member_sites(array: SourcedArray) -> Iterator[Diagnostic]:
+    spec = array.spec
+    for index, member in enumerate(spec.members):
+        if member.site is not None and member.site.casefold() != spec.site.casefold():
+            yield array.diagnostic(
+                "error",
+                ("members", index, "site"),
+                f"member {member.name} is in AD site '{member.site}' but the array is in site "
+                f"'{spec.site}'; a CAS array cannot span AD sites",
+            )
+
+
+def _duplicate_members(array: SourcedArray) -> Iterator[Diagnostic]:
+    seen: dict[str, int] = {}
+    for index, member in enumerate(array.spec.members):
+        for kind, value in (("name", member.name.casefold()), ("address", member.address)):
+            first = seen.setdefault(f"{kind}:{value}", index)
+            if first != index:
+                yield array.diagnostic(
+                    "error",
+                    ("members", index, kind),
+                    f"member {kind} '{getattr(member, kind)}' is listed twice "
+                    f"(also members[{first}]); list each server once",
+                )
+
+
+def _fqdn(array: SourcedArray) -> Iterator[Diagnostic]:
+    spec = array.spec
+    fqdn = spec.fqdn.rstrip(".")
+    if not is_host_name(fqdn):
+        yield array.diagnostic(
+            "error",
+            ("fqdn",),
+            f"'{spec.fqdn}' is not a valid host name: expected dot-separated labels of letters, "
+            "digits and hyphens, e.g. outlook-hq.corp.example.com",
+        )
+    published = {name.rstrip(".").casefold() for name in spec.client_hostnames}
+    if fqdn.casefold() in published:
+        yield array.diagnostic(
+            "error",
+            ("fqdn",),
+            f"the array FQDN '{spec.fqdn}' is also a published client host name "
+            "(client_hostnames); Outlook's RPC endpoint must differ from the OWA/EWS/"
+            "ActiveSync/Autodiscover/Outlook Anywhere names",
+        )
+
+
+def is_host_name(name: str) -> bool:
+    """True for an RFC 1123 host name of at least two labels, at most 253 characters."""
+    labels = name.split(".")
+    return len(name) <= 253 and len(labels) >= 2 and all(_LABEL.match(label) for label in labels)
+
+
+def _rpc_ports(array: SourcedArray) -> Iterator[Diagnostic]:
+    spec = array.spec
+    if spec.rpc_ports is None:
+        return
+    if not spec.exchange.has_cas_arrays:
+        yield array.diagnostic(
+            "error",
+            ("rpc_ports",),
+            f"static RPC ports exist only on Exchange 2010; Exchange {spec.exchange.major} "
+            "has no RPC over TCP: remove rpc_ports",
+        )
+        return
+    ports = spec.rpc_ports
+    for key, port in (("client_access", ports.client_access), ("address_book", ports.address_book)):
+        location = ("rpc_ports", key)
+        if port == RPC_ENDPOINT_MAPPER:
+            yield array.diagnostic(
+                "error", location, "port 135 is the RPC endpoint mapper; choose a static port"
+            )
+        elif not 1024 <= port <= 65535:
+            yield array.diagnostic(
+                "error", location, f"port {port} is outside 1024-65535; choose e.g. 60000"
+            )
+        elif not RECOMMENDED_RPC_RANGE[0] <= port <= RECOMMENDED_RPC_RANGE[1]:
+            low, high = RECOMMENDED_RPC_RANGE
+            yield array.diagnostic(
+                "warning",
+                location,
+                f"port {port} is outside {low}-{high}, the range usually chosen for static "
+                "RPC ports (it may clash with Windows' dynamic ports)",
+            )
+    if ports.client_access == ports.address_book:
+        yield array.diagnostic(
+            "error",
+            ("rpc_ports", "address_book"),
+            f"client_access and address_book are both {ports.client_access}; "
+            "they must be two different ports",
+        )
+
+
+def _member_rpc_ports(array: SourcedArray) -> Iterator[Diagnostic]:
+    spec = array.spec
+    for index, member in enumerate(spec.members):
+        if member.rpc_ports is None or member.rpc_ports == spec.rpc_ports:
+            continue
+        wanted = "none" if spec.rpc_ports is None else str(spec.rpc_ports.as_tuple())
+        yield array.diagnostic(
+            "error",
+            ("members", index, "rpc_ports"),
+            f"member {member.name} has static RPC ports {member.rpc_ports.as_tuple()} but the "
+            f"array's are {wanted}; every member must use the same static ports",
+        )
+
+
+def _missing_rpc_ports(array: SourcedArray) -> Iterator[Diagnostic]:
+    spec = array.spec
+    if spec.exchange.has_cas_arrays and spec.rpc_ports is None and "rpc" in spec.enabled_services:
+        yield array.diagnostic(
+            "warning",
+            ("exchange",),
+            "no static RPC ports (rpc_ports:): the rpc virtual service must take every port (*); "
+            "set static ports on every CAS, e.g. rpc_ports: {client_access: 60000, "
+            "address_book: 60001}",
+        )
+
+
+def _healthcheck_htm_on_2010(array: SourcedArray) -> Iterator[Diagnostic]:
+    spec = array.spec
+    if not spec.exchange.has_cas_arrays:
+        return
+    for service, override in spec.overrides.items():
+        check = override.health_check
+        if check is not None and check.url is not None and "healthcheck.htm" in check.url.lower():
+            yield array.diagnostic(
+                "error",
+                ("overrides", service, "health_check", "url"),
+                f"'{check.url}': Exchange 2010 has no healthcheck.htm; "
+                "probe e.g. /owa/auth/logon.aspx",
+            )
+
+
+def _rpc_on_modern(array: SourcedArray) -> Iterator[Diagnostic]:
+    spec = array.spec
+    if spec.exchange.has_cas_arrays:
+        return
+    message = (
+        f"Exchange {spec.exchange.major} has no RPC over TCP (clients use HTTPS): "
+        "remove the rpc service"
+    )
+    for index, service in enumerate(spec.services or ()):
+        if service == "rpc":
+            yield array.diagnostic("error", ("services", index), message)
+    if "rpc" in spec.overrides:
+        yield array.diagnostic("error", ("overrides", "rpc"), message)
+
+
+def _services_listed_once(array: SourcedArray) -> Iterator[Diagnostic]:
+    seen: set[str] = set()
+    for index, service in enumerate(array.spec.services or ()):
+        if service in seen:
+            yield array.diagnostic(
+                "error", ("services", index), f"service '{service}' is listed twice"
+            )
+        seen.add(service)
+
+
+def _overrides_published(array: SourcedArray) -> Iterator[Diagnostic]:
+    spec = array.spec
+    published = spec.enabled_services
+    for service in spec.overrides:
+        if service not in published and not (service == "rpc" and not spec.exchange.has_cas_arrays):
+            yield array.diagnostic(
+                "error",
+                ("overrides", service),
+                f"override for '{service}', which the array does not publish "
+                f"(services: {', '.join(published)}); add it to services: or remove the override",
+            )
+
+
+def _redirect_layer(array: SourcedArray) -> Iterator[Diagnostic]:
+    override = array.spec.overrides.get("http-redirect")
+    if override is not None and override.layer == 4:
+        yield array.diagnostic(
+            "error",
+            ("overrides", "http-redirect", "layer"),
+            "http-redirect answers with an HTTP 302 and needs layer 7; remove layer: 4",
+        )
+
+
+def _single_member(array: SourcedArray) -> Iterator[Diagnostic]:
+    if len(array.spec.members) == 1:
+        yield array.diagnostic(
+            "warning",
+            ("members",),
+            "the array has one member: no failover when it is down; add a second server",
+        )
+
+
+def _rpc_idle_timeout(array: SourcedArray) -> Iterator[Diagnostic]:
+    override = array.spec.overrides.get("rpc")
+    if override is None or override.idle_timeout is None:
+        return
+    if override.idle_timeout < RPC_IDLE_MINIMUM:
+        yield array.diagnostic(
+            "warning",
+            ("overrides", "rpc", "idle_timeout"),
+            f"idle timeout {override.idle_timeout} s on rpc is below {RPC_IDLE_MINIMUM} s "
+            "(Windows' 2-hour TCP keep-alive): idle Outlook connections will be cut",
+        )
+
+
+ARRAY_RULES = (
+    _member_versions,
+    _member_sites,
+    _duplicate_members,
+    _fqdn,
+    _rpc_ports,
+    _member_rpc_ports,
+    _missing_rpc_ports,
+    _healthcheck_htm_on_2010,
+    _rpc_on_modern,
+    _services_listed_once,
+    _overrides_published,
+    _redirect_layer,
+    _single_member,
+    _rpc_idle_timeout,
+)
