@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from types import TracebackType
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from rich.console import Console
 from rich.status import Status
@@ -17,50 +18,33 @@ class LineProgress:
 
     def note(self, message: str) -> None:
         """Print one step."""
-        self.console.print(message)
+        self.console.print(message, markup=False)
 
     def progress(self, message: str, remaining: float) -> None:
         """Print the waiting state when it differs from the last one printed."""
         if message != self._last:
             self._last = message
-            self.console.print(f"{message} ({remaining:.0f} s left)")
-
-    def __enter__(self) -> LineProgress:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        return None
+            self.console.print(f"{message} ({remaining:.0f} s left)", markup=False)
 
 
 class LiveProgress(LineProgress):
     """Progress on a terminal: steps scroll above a spinner line that shows the waiting state."""
 
-    def __init__(self, console: Console, title: str) -> None:
+    def __init__(self, console: Console, status: Status) -> None:
         super().__init__(console)
-        self._status = Status(title, console=console)
+        self._status = status
 
     def progress(self, message: str, remaining: float) -> None:
         """Replace the spinner line with the current state and the time left."""
-        self._status.update(f"{message} [dim]({remaining:.0f} s left)[/dim]")
-
-    def __enter__(self) -> LiveProgress:
-        self._status.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self._status.stop()
+        line = f"{message} ({remaining:.0f} s left)"
+        self._status.update(line.replace("[", r"\["))
 
 
-def progress_for(console: Console, title: str) -> LineProgress:
-    """A live display on a terminal, plain lines otherwise."""
-    return LiveProgress(console, title) if console.is_terminal else LineProgress(console)
+@contextmanager
+def progress_for(console: Console, title: str) -> Iterator[LineProgress]:
+    """A live display on a terminal (stopped on leaving), plain lines otherwise."""
+    if not console.is_terminal:
+        yield LineProgress(console)
+        return
+    with Status(title, console=console) as status:
+        yield LiveProgress(console, status)

@@ -104,15 +104,17 @@ class _Member:
         reading = await read_appliance(self.client)
         return array_status(self.member.array, self.member.appliance, self.desired, reading)
 
-    def report_unreachable(self, status: ArrayStatus) -> bool:
-        """Note services where the member cannot be switched; True when it is in none at all."""
+    async def read_first(self) -> ArrayStatus | None:
+        """The first read; notes services where the member cannot be switched, and is None
+        when it can be switched nowhere."""
+        status = await self.read()
         missing = unreachable_services(status, self.member.member)
         for service in missing:
             self.observer.note(
                 f"{service}: {self.member.member} is not on {self.member.appliance} "
                 "(virtual service or real server missing; run `lmctl apply`), skipped"
             )
-        return len(missing) == len(self.desired_with_member())
+        return None if len(missing) == len(self.desired_with_member()) else status
 
     def desired_with_member(self) -> list[DesiredVirtualService]:
         return [
@@ -170,8 +172,8 @@ async def drain(
 ) -> MaintenanceResult:
     """Disable ``member`` in every VS of its array (if safe), then wait for 0 active connections."""
     target = _Member(client, member, desired, observer)
-    status = await target.read()
-    if target.report_unreachable(status):
+    status = await target.read_first()
+    if status is None:
         return _absent(member)
     blockers = drain_blockers(status, member.member)
     if blockers and not force:
@@ -238,8 +240,8 @@ async def undrain(
 ) -> MaintenanceResult:
     """Re-enable ``member`` in every VS of its array, then wait until it is Up in each."""
     target = _Member(client, member, desired, observer)
-    status = await target.read()
-    if target.report_unreachable(status):
+    status = await target.read_first()
+    if status is None:
         return _absent(member)
     pending = switches(status, member.member, enable=True)
     if not pending:

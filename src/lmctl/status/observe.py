@@ -80,30 +80,17 @@ def member_status(
 ) -> MemberStatus:
     """One member in one service: present, enabled, Up, drained, connections, differences."""
     spec_disabled = desired.enable is False
-    if live is None:
-        return MemberStatus(
-            member=desired.member,
-            address=desired.address,
-            port=desired.port,
-            present=False,
-            enabled=None,
-            up=False,
-            drained=False,
-            spec_disabled=spec_disabled,
-            active_connections=0,
-            differences=("missing",),
-        )
     return MemberStatus(
         member=desired.member,
         address=desired.address,
         port=desired.port,
-        present=True,
-        enabled=live.enable,
-        up=live.is_up,
-        drained=not live.enable and not spec_disabled,
+        present=live is not None,
+        enabled=None if live is None else live.enable,
+        up=live is not None and live.is_up,
+        drained=live is not None and not live.enable and not spec_disabled,
         spec_disabled=spec_disabled,
-        active_connections=active_connections,
-        differences=real_server_differences(desired, live),
+        active_connections=0 if live is None else active_connections,
+        differences=("missing",) if live is None else real_server_differences(desired, live),
     )
 
 
