@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Self, TypeVar
@@ -23,6 +21,7 @@ from typing import Self, TypeVar
 import httpx
 
 from lmctl.loadmaster import readers
+from lmctl.loadmaster.channel import DEFAULT_MAX_REPLY_BYTES, ApiChannel
 from lmctl.loadmaster.commands import (
     VirtualServiceRef,
     describe_vs,
@@ -31,16 +30,14 @@ from lmctl.loadmaster.commands import (
     rs_params,
     vs_params,
 )
-from lmctl.loadmaster.connection import ApiKey, ApplianceConnection
-from lmctl.loadmaster.dialects import Dialect, lacks_v2
+from lmctl.loadmaster.connection import ApplianceConnection
+from lmctl.loadmaster.dialects import Dialect
 from lmctl.loadmaster.errors import (
-    CertificateError,
     InvalidOperationError,
     LoadMasterError,
     MalformedReplyError,
     TransportError,
     WriteOutcomeUnknownError,
-    error_for_status,
 )
 from lmctl.loadmaster.models import RealServer, Statistics, VirtualService, VirtualServiceKey
 from lmctl.loadmaster.outcome import (
@@ -51,27 +48,12 @@ from lmctl.loadmaster.outcome import (
     real_server_matches,
     virtual_service_matches,
 )
-from lmctl.loadmaster.redact import (
-    basic_token,
-    install_log_redaction,
-    register,
-    scrub,
-    unregister,
-)
-from lmctl.loadmaster.replies import Reply, ReplyFormatError
+from lmctl.loadmaster.redact import scrub
+from lmctl.loadmaster.replies import Reply
 from lmctl.loadmaster.retry import RetryPolicy
-from lmctl.loadmaster.tls import (
-    FingerprintFormatError,
-    PinnedCertificateMismatch,
-    find_certificate_problem,
-    ssl_context_for,
-)
 
 T = TypeVar("T")
 ReadBack = Callable[[], Awaitable[tuple[Verdict, T]]]
-
-DEFAULT_MAX_REPLY_BYTES = 64 * 1024 * 1024
-_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class LoadMaster:
@@ -101,22 +83,18 @@ class LoadMaster:
             )
         self.connection = connection
         self.name = connection.name
-        self._timeout = timeout
         self._retry = RetryPolicy(
             attempts=read_attempts, deadline=read_deadline, backoff=retry_backoff
         )
-        self._max_reply_bytes = max_reply_bytes
-        self._transport = transport
         self._logger = logger or logging.getLogger("lmctl.loadmaster")
-        self._dialect: Dialect | None = (
-            None
-            if connection.dialect == "auto"
-            else Dialect(connection.dialect, connection.credentials)
+        self._channel = ApiChannel(
+            connection,
+            timeout=timeout,
+            max_reply_bytes=max_reply_bytes,
+            transport=transport,
+            logger=self._logger,
         )
         self._write_lock = asyncio.Lock()
-        self._calls = 0
-        self._http: httpx.AsyncClient | None = None
-        self._secrets_token: int | None = None
 
     def __repr__(self) -> str:
         return f"LoadMaster(name={self.name!r}, url={scrub(self.connection.url)!r})"
@@ -124,32 +102,15 @@ class LoadMaster:
     @property
     def calls(self) -> int:
         """How many API requests this client has sent (retries and dialect probing included)."""
-        return self._calls
+        return self._channel.calls
 
     @property
     def dialect(self) -> str | None:
         """``v1`` or ``v2`` once known (``auto`` decides on the first call), else None."""
-        return self._dialect.name if self._dialect else None
-
-    # -- lifecycle -------------------------------------------------------------------------
+        return self._channel.dialect
 
     async def __aenter__(self) -> Self:
-        self._secrets_token = register(self._secret_values())
-        install_log_redaction(self._logger)
-        try:
-            verify = True if self._transport is not None else self._ssl_context()
-        except BaseException:
-            self._forget_secrets()
-            raise
-        self._http = httpx.AsyncClient(
-            base_url=self.connection.url,
-            verify=verify,
-            transport=self._transport,
-            timeout=httpx.Timeout(self._timeout),
-            limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
-            follow_redirects=False,
-            headers={"User-Agent": "lmctl"},
-        )
+        await self._channel.open()
         return self
 
     async def __aexit__(
@@ -162,36 +123,7 @@ class LoadMaster:
 
     async def aclose(self) -> None:
         """Close the connection pool and stop scrubbing this appliance's secrets."""
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
-        self._forget_secrets()
-
-    def _forget_secrets(self) -> None:
-        if self._secrets_token is not None:
-            unregister(self._secrets_token)
-            self._secrets_token = None
-
-    def _secret_values(self) -> list[str]:
-        credentials = self.connection.credentials
-        if isinstance(credentials, ApiKey):
-            return [credentials.key.get_secret_value()]
-        password = credentials.password.get_secret_value()
-        return [password, basic_token(credentials.username, password)]
-
-    def _ssl_context(self) -> ssl.SSLContext:
-        try:
-            return ssl_context_for(self.connection.tls, self.name, self._logger)
-        except FingerprintFormatError as exc:
-            raise CertificateError(
-                self.name, f"the pinned fingerprint of {self.name} in the inventory is wrong: {exc}"
-            ) from None
-        except OSError as exc:
-            raise CertificateError(
-                self.name,
-                f"cannot load the CA file {self.connection.tls.ca_file} for {self.name}: "
-                f"{exc.strerror or exc}",
-            ) from None
+        await self._channel.aclose()
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -228,11 +160,11 @@ class LoadMaster:
         """The appliance's configuration backup archive (binary in v1, base64 in v2)."""
 
         async def attempt() -> bytes:
-            dialect, status, body = await self._round_trip("backup", {})
+            dialect, status, body = await self._channel.round_trip("backup", {})
             if dialect.name == "v1" and status == 200 and not dialect.is_envelope(body):
                 archive = body
             else:
-                reply = self._reply(dialect, "backup", status, body)
+                reply = self._channel.reply(dialect, "backup", status, body)
                 archive = self._parsed("backup", lambda: readers.backup_archive(reply.fields))
             if not archive:
                 raise MalformedReplyError(
@@ -392,9 +324,11 @@ class LoadMaster:
     async def _send_write(self, command: str, params: Mapping[str, str]) -> Reply:
         """The write itself; resent only when the request certainly never left."""
         retrying = self._retry.unsent_retrying(self._logger, self.name, command)
-        exchange: tuple[Dialect, int, bytes] = await retrying(self._round_trip, command, params)
+        exchange: tuple[Dialect, int, bytes] = await retrying(
+            self._channel.round_trip, command, params
+        )
         dialect, status, body = exchange
-        return self._reply(dialect, command, status, body)
+        return self._channel.reply(dialect, command, status, body)
 
     async def _settle(
         self, command: str, target: str, failure: TransportError, read_back: ReadBack[T]
@@ -457,170 +391,11 @@ class LoadMaster:
         """A read, retried on transport failures (5xx included), as a checked reply envelope."""
 
         async def attempt() -> Reply:
-            dialect, status, body = await self._round_trip(command, params)
-            return self._reply(dialect, command, status, body)
+            dialect, status, body = await self._channel.round_trip(command, params)
+            return self._channel.reply(dialect, command, status, body)
 
         return await self._retry.retrying(self._logger, self.name, command)(attempt)
 
-    async def _round_trip(
-        self, command: str, params: Mapping[str, str]
-    ) -> tuple[Dialect, int, bytes]:
-        """One exchange in the known dialect, or (``auto``) v2 first, then v1 if v2 is absent."""
-        if self._dialect is not None:
-            status, body = await self._exchange(self._dialect, command, params)
-            return self._dialect, status, body
-        v2 = Dialect("v2", self.connection.credentials)
-        status, body = await self._exchange(v2, command, params)
-        if lacks_v2(status, body):
-            self._logger.info(
-                "%s: no APIv2 (HTTP %d on /accessv2): using APIv1 from now on", self.name, status
-            )
-            self._dialect = Dialect("v1", self.connection.credentials)
-            status, body = await self._exchange(self._dialect, command, params)
-            return self._dialect, status, body
-        if v2.is_envelope(body):
-            self._dialect = v2
-        return v2, status, body
-
-    async def _exchange(
-        self, dialect: Dialect, command: str, params: Mapping[str, str]
-    ) -> tuple[int, bytes]:
-        """Send one request and read its whole (size-capped) reply; map transport failures."""
-        http = self._open_client()
-        request = dialect.request(http, command, params)
-        self._calls += 1
-        self._log_request(request)
-        started = time.monotonic()
-        try:
-            async with asyncio.timeout(self._timeout * 3):
-                response = await http.send(request, stream=True)
-                try:
-                    body = await self._read_body(response, command)
-                finally:
-                    await response.aclose()
-        except (httpx.TransportError, TimeoutError) as exc:
-            raise self._transport_failure(exc, command) from None
-        self._logger.debug(
-            "%s ← HTTP %d, %d bytes in %.3f s",
-            self.name,
-            response.status_code,
-            len(body),
-            time.monotonic() - started,
-        )
-        return response.status_code, body
-
-    def _open_client(self) -> httpx.AsyncClient:
-        if self._http is None:
-            raise LoadMasterError(
-                self.name,
-                f"the client of {self.name} is not open: use 'async with LoadMaster(...)'",
-            )
-        return self._http
-
-    def _log_request(self, request: httpx.Request) -> None:
-        if not self._logger.isEnabledFor(logging.DEBUG):
-            return
-        body = request.content.decode("utf-8", errors="replace") if request.content else ""
-        self._logger.debug(
-            "%s → %s %s %s(call %d)",
-            self.name,
-            request.method,
-            scrub(str(request.url)),
-            scrub(body) + " " if body else "",
-            self._calls,
-        )
-
-    async def _read_body(self, response: httpx.Response, command: str) -> bytes:
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self._max_reply_bytes:
-            raise self._too_large(command)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > self._max_reply_bytes:
-                raise self._too_large(command)
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    def _too_large(self, command: str) -> MalformedReplyError:
-        return MalformedReplyError(
-            self.name,
-            f"{self.name} answered {command} with more than {self._max_reply_bytes} bytes: "
-            f"refused (raise max_reply_bytes if this appliance is really that large)",
-            command=command,
-        )
-
-    def _transport_failure(self, exc: BaseException, command: str) -> LoadMasterError:
-        problem = find_certificate_problem(exc)
-        if problem is not None:
-            return self._certificate_failure(problem)
-        sent = not isinstance(exc, _UNSENT)
-        if isinstance(exc, httpx.TimeoutException | TimeoutError):
-            what = f"timed out ({type(exc).__name__} after {self._timeout:g} s)"
-        else:
-            what = f"failed ({type(exc).__name__}: {exc or 'connection closed'})"
-        hint = (
-            f"; check that {self.connection.url} is reachable"
-            if not sent
-            else "; the appliance may or may not have received it"
-        )
-        return TransportError(
-            self.name,
-            f"{command} on {self.name} {what}{hint}",
-            command=command,
-            request_sent=sent,
-        )
-
-    def _certificate_failure(self, problem: Exception) -> CertificateError:
-        if isinstance(problem, PinnedCertificateMismatch):
-            return CertificateError(
-                self.name,
-                f"the certificate of {self.name} does not match the pinned fingerprint: "
-                f"expected {problem.expected}, seen {problem.seen}. Nothing was sent. If the "
-                f"certificate was replaced on purpose, update tls.fingerprint_sha256 in the "
-                f"inventory",
-                expected=problem.expected,
-                seen=problem.seen,
-            )
-        reason = getattr(problem, "verify_message", None) or str(problem)
-        return CertificateError(
-            self.name,
-            f"the certificate of {self.name} could not be verified ({reason}). Nothing was sent. "
-            f"Set tls.ca_file to the CA that signed it, or pin its SHA-256 fingerprint with "
-            f"tls.fingerprint_sha256",
-        )
-
-    def _reply(self, dialect: Dialect, command: str, status: int, body: bytes) -> Reply:
-        """The checked envelope of one answer; raises the mapped error for any failure."""
-        if status >= 400:
-            reason = None
-            try:
-                reason = dialect.parse(body).message
-            except ReplyFormatError:
-                reason = None
-            raise error_for_status(self.name, command, status, reason)
-        if not 200 <= status < 300:
-            raise error_for_status(self.name, command, status, None)
-        try:
-            reply = dialect.parse(body)
-        except ReplyFormatError as exc:
-            raise MalformedReplyError(
-                self.name,
-                f"{self.name} answered {command} with a malformed reply: {exc}",
-                command=command,
-            ) from None
-        if not reply.ok:
-            raise error_for_status(self.name, command, reply.status, reply.message)
-        return reply
-
     def _parsed(self, command: str, read: Callable[[], T]) -> T:
-        """``read()`` of a reply's fields, with format problems reported as malformed replies."""
-        try:
-            return read()
-        except ReplyFormatError as exc:
-            raise MalformedReplyError(
-                self.name,
-                f"{self.name} answered {command} with a malformed reply: {exc}",
-                command=command,
-            ) from None
+        """``read()`` of a reply's fields; format problems become ``MalformedReplyError``."""
+        return self._channel.parsed(command, read)

@@ -1,0 +1,288 @@
+"""One appliance's HTTP channel: the connection pool, TLS, dialect, one exchange at a time.
+
+``ApiChannel`` sends a command in the appliance's dialect (detecting it for ``auto``), reads the
+whole reply within a size cap and a deadline, and turns every failure into the exception a user
+can act on (``lmctl.loadmaster.errors``). It knows nothing of retries or of what commands mean:
+that is ``LoadMaster``'s part. While open it registers the appliance's secrets for scrubbing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+import httpx
+
+from lmctl.loadmaster.connection import ApiKey, ApplianceConnection
+from lmctl.loadmaster.dialects import Dialect, lacks_v2
+from lmctl.loadmaster.errors import (
+    CertificateError,
+    LoadMasterError,
+    MalformedReplyError,
+    TransportError,
+    error_for_status,
+)
+from lmctl.loadmaster.redact import (
+    basic_token,
+    install_log_redaction,
+    register,
+    scrub,
+    unregister,
+)
+from lmctl.loadmaster.replies import Reply, ReplyFormatError
+from lmctl.loadmaster.tls import (
+    FingerprintFormatError,
+    PinnedCertificateMismatch,
+    find_certificate_problem,
+    ssl_context_for,
+)
+
+T = TypeVar("T")
+
+DEFAULT_MAX_REPLY_BYTES = 64 * 1024 * 1024
+_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class ApiChannel:
+    """Requests and replies of one appliance, in its dialect, with failures mapped."""
+
+    def __init__(
+        self,
+        connection: ApplianceConnection,
+        *,
+        timeout: float,
+        max_reply_bytes: int,
+        transport: httpx.AsyncBaseTransport | None,
+        logger: logging.Logger,
+    ) -> None:
+        self.connection = connection
+        self.name = connection.name
+        self._timeout = timeout
+        self._max_reply_bytes = max_reply_bytes
+        self._transport = transport
+        self._logger = logger
+        self._dialect: Dialect | None = (
+            None
+            if connection.dialect == "auto"
+            else Dialect(connection.dialect, connection.credentials)
+        )
+        self.calls = 0
+        self._http: httpx.AsyncClient | None = None
+        self._secrets_token: int | None = None
+
+    @property
+    def dialect(self) -> str | None:
+        """``v1`` or ``v2`` once known, else None."""
+        return self._dialect.name if self._dialect else None
+
+    async def open(self) -> None:
+        """Register the secrets for scrubbing, build the TLS context and the connection pool."""
+        self._secrets_token = register(self._secret_values())
+        install_log_redaction(self._logger)
+        try:
+            verify = True if self._transport is not None else self._ssl_context()
+        except BaseException:
+            self._forget_secrets()
+            raise
+        self._http = httpx.AsyncClient(
+            base_url=self.connection.url,
+            verify=verify,
+            transport=self._transport,
+            timeout=httpx.Timeout(self._timeout),
+            limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
+            follow_redirects=False,
+            headers={"User-Agent": "lmctl"},
+        )
+
+    async def aclose(self) -> None:
+        """Close the connection pool and stop scrubbing this appliance's secrets."""
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+        self._forget_secrets()
+
+    def _forget_secrets(self) -> None:
+        if self._secrets_token is not None:
+            unregister(self._secrets_token)
+            self._secrets_token = None
+
+    def _secret_values(self) -> list[str]:
+        credentials = self.connection.credentials
+        if isinstance(credentials, ApiKey):
+            return [credentials.key.get_secret_value()]
+        password = credentials.password.get_secret_value()
+        return [password, basic_token(credentials.username, password)]
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        try:
+            return ssl_context_for(self.connection.tls, self.name, self._logger)
+        except FingerprintFormatError as exc:
+            raise CertificateError(
+                self.name, f"the pinned fingerprint of {self.name} in the inventory is wrong: {exc}"
+            ) from None
+        except OSError as exc:
+            raise CertificateError(
+                self.name,
+                f"cannot load the CA file {self.connection.tls.ca_file} for {self.name}: "
+                f"{exc.strerror or exc}",
+            ) from None
+
+    async def round_trip(
+        self, command: str, params: Mapping[str, str]
+    ) -> tuple[Dialect, int, bytes]:
+        """One exchange in the known dialect; ``auto`` tries v2 first, then v1 if v2 is absent."""
+        if self._dialect is not None:
+            status, body = await self._exchange(self._dialect, command, params)
+            return self._dialect, status, body
+        v2 = Dialect("v2", self.connection.credentials)
+        status, body = await self._exchange(v2, command, params)
+        if lacks_v2(status, body):
+            self._logger.info(
+                "%s: no APIv2 (HTTP %d on /accessv2): using APIv1 from now on", self.name, status
+            )
+            self._dialect = Dialect("v1", self.connection.credentials)
+            status, body = await self._exchange(self._dialect, command, params)
+            return self._dialect, status, body
+        if v2.is_envelope(body):
+            self._dialect = v2
+        return v2, status, body
+
+    async def _exchange(
+        self, dialect: Dialect, command: str, params: Mapping[str, str]
+    ) -> tuple[int, bytes]:
+        """Send one request and read its whole (size-capped) reply; map transport failures."""
+        http = self._open_client()
+        request = dialect.request(http, command, params)
+        self.calls += 1
+        self._log_request(request)
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self._timeout * 3):
+                response = await http.send(request, stream=True)
+                try:
+                    body = await self._read_body(response, command)
+                finally:
+                    await response.aclose()
+        except (httpx.TransportError, TimeoutError) as exc:
+            raise self._transport_failure(exc, command) from None
+        self._logger.debug(
+            "%s ← HTTP %d, %d bytes in %.3f s",
+            self.name,
+            response.status_code,
+            len(body),
+            time.monotonic() - started,
+        )
+        return response.status_code, body
+
+    def _open_client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            raise LoadMasterError(
+                self.name,
+                f"the client of {self.name} is not open: use 'async with LoadMaster(...)'",
+            )
+        return self._http
+
+    def _log_request(self, request: httpx.Request) -> None:
+        if not self._logger.isEnabledFor(logging.DEBUG):
+            return
+        body = request.content.decode("utf-8", errors="replace") if request.content else ""
+        self._logger.debug(
+            "%s → %s %s %s(call %d)",
+            self.name,
+            request.method,
+            scrub(str(request.url)),
+            scrub(body) + " " if body else "",
+            self.calls,
+        )
+
+    async def _read_body(self, response: httpx.Response, command: str) -> bytes:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self._max_reply_bytes:
+            raise self._too_large(command)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self._max_reply_bytes:
+                raise self._too_large(command)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, command: str) -> MalformedReplyError:
+        return MalformedReplyError(
+            self.name,
+            f"{self.name} answered {command} with more than {self._max_reply_bytes} bytes: "
+            f"refused (raise max_reply_bytes if this appliance is really that large)",
+            command=command,
+        )
+
+    def _transport_failure(self, exc: BaseException, command: str) -> LoadMasterError:
+        problem = find_certificate_problem(exc)
+        if problem is not None:
+            return self._certificate_failure(problem)
+        sent = not isinstance(exc, _UNSENT)
+        if isinstance(exc, httpx.TimeoutException | TimeoutError):
+            what = f"timed out ({type(exc).__name__} after {self._timeout:g} s)"
+        else:
+            what = f"failed ({type(exc).__name__}: {exc or 'connection closed'})"
+        hint = (
+            f"; check that {self.connection.url} is reachable"
+            if not sent
+            else "; the appliance may or may not have received it"
+        )
+        return TransportError(
+            self.name,
+            f"{command} on {self.name} {what}{hint}",
+            command=command,
+            request_sent=sent,
+        )
+
+    def _certificate_failure(self, problem: Exception) -> CertificateError:
+        if isinstance(problem, PinnedCertificateMismatch):
+            return CertificateError(
+                self.name,
+                f"the certificate of {self.name} does not match the pinned fingerprint: "
+                f"expected {problem.expected}, seen {problem.seen}. Nothing was sent. If the "
+                f"certificate was replaced on purpose, update tls.fingerprint_sha256 in the "
+                f"inventory",
+                expected=problem.expected,
+                seen=problem.seen,
+            )
+        reason = getattr(problem, "verify_message", None) or str(problem)
+        return CertificateError(
+            self.name,
+            f"the certificate of {self.name} could not be verified ({reason}). Nothing was sent. "
+            f"Set tls.ca_file to the CA that signed it, or pin its SHA-256 fingerprint with "
+            f"tls.fingerprint_sha256",
+        )
+
+    def reply(self, dialect: Dialect, command: str, status: int, body: bytes) -> Reply:
+        """The checked envelope of one answer; raises the mapped error for any failure."""
+        if status >= 400:
+            reason = None
+            try:
+                reason = dialect.parse(body).message
+            except ReplyFormatError:
+                reason = None
+            raise error_for_status(self.name, command, status, reason)
+        if not 200 <= status < 300:
+            raise error_for_status(self.name, command, status, None)
+        reply = self.parsed(command, lambda: dialect.parse(body))
+        if not reply.ok:
+            raise error_for_status(self.name, command, reply.status, reply.message)
+        return reply
+
+    def parsed(self, command: str, read: Callable[[], T]) -> T:
+        """``read()`` of a reply's fields, with format problems reported as malformed replies."""
+        try:
+            return read()
+        except ReplyFormatError as exc:
+            raise MalformedReplyError(
+                self.name,
+                f"{self.name} answered {command} with a malformed reply: {exc}",
+                command=command,
+            ) from None
