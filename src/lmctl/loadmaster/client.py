@@ -297,29 +297,25 @@ class LoadMaster:
     ) -> Reply | T | None:
         """Send one write (one at a time); after an ambiguous failure, read back and decide."""
         async with self._write_lock:
-            try:
-                return await self._send_write(command, params)
-            except TransportError as failure:
-                if not failure.request_sent:
-                    raise
-                first_failure = failure
-            verdict, observed = await self._settle(command, target, first_failure, read_back)
-            if verdict is Verdict.APPLIED:
-                return observed
-            if verdict is Verdict.UNKNOWN:
-                raise self._unknown_outcome(command, target, str(first_failure))
-            self._logger.warning(
-                "%s: %s of %s did not take effect; sending it once more", self.name, command, target
-            )
-            try:
-                return await self._send_write(command, params)
-            except TransportError as second_failure:
-                if not second_failure.request_sent:
-                    raise
-                verdict, observed = await self._settle(command, target, second_failure, read_back)
-                if verdict is Verdict.APPLIED:
-                    return observed
-                raise self._unknown_outcome(command, target, str(second_failure)) from None
+            resent = False
+            while True:
+                try:
+                    return await self._send_write(command, params)
+                except TransportError as failure:
+                    if not failure.request_sent:
+                        raise
+                    verdict, observed = await self._settle(command, target, failure, read_back)
+                    if verdict is Verdict.APPLIED:
+                        return observed
+                    if verdict is Verdict.UNKNOWN or resent:
+                        raise self._unknown_outcome(command, target, str(failure)) from None
+                resent = True
+                self._logger.warning(
+                    "%s: %s of %s did not take effect; sending it once more",
+                    self.name,
+                    command,
+                    target,
+                )
 
     async def _send_write(self, command: str, params: Mapping[str, str]) -> Reply:
         """The write itself; resent only when the request certainly never left."""
