@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -180,6 +181,34 @@ def test_fault_stall_outlasts_the_client_timeout(
             time.sleep(0.05)
         # A stalled appliance is slow, not dead: the write lands after the stall.
         assert _listed(api) == ["10.0.10.20"]
+
+
+def test_reset_abandons_a_stalled_call_instead_of_applying_it_later(
+    mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    mock_control.add_fault("stall", command="addvs", stall_seconds=30)
+    outcome: list[BaseException] = []
+
+    def stalled_call() -> None:
+        with RawApi(mock_server, timeout=10) as api:
+            try:
+                api.v1("addvs", VS)
+            except httpx.TransportError as error:
+                outcome.append(error)
+
+    caller = threading.Thread(target=stalled_call)
+    caller.start()
+    deadline = time.monotonic() + 5
+    while mock_control.pending_faults() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    mock_control.reset()
+    caller.join(timeout=5)
+    assert not caller.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], httpx.RemoteProtocolError)
+    with RawApi(mock_server) as api:
+        assert _listed(api) == []
+    # The abandoned call is not logged after the reset: only the check's own listvs is.
+    assert [c.command for c in mock_control.calls()] == ["listvs"]
 
 
 def test_fault_fires_on_the_nth_matching_call_only(

@@ -48,6 +48,7 @@ def _state(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:
 
 
 def _reset(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:
+    runtime.interrupt()
     runtime.appliance.reset()
     runtime.faults.clear()
     runtime.calls.clear()

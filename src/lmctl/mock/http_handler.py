@@ -203,9 +203,10 @@ class MockRequestHandler(BaseHTTPRequestHandler):
             runtime.calls.record(dialect, command, params, 0, write=write, fault=fault.kind)
             self._fail_before_applying(fault)
             return
-        if fault is not None and fault.kind == "stall":
-            runtime.pause(fault.stall_seconds)
-        runtime.pause(runtime.latency_seconds)
+        stall = fault.stall_seconds if fault is not None and fault.kind == "stall" else 0.0
+        if not runtime.pause(stall + runtime.latency_seconds):
+            self._close_without_reply()
+            return
         try:
             result = runtime.appliance.execute(command, params, file_body)
         except CommandError as error:
@@ -223,6 +224,10 @@ class MockRequestHandler(BaseHTTPRequestHandler):
         if fault.kind == "http500":
             self._send(500, HTML_CONTENT_TYPE, _SERVER_ERROR)
             return
+        self._close_without_reply()
+
+    def _close_without_reply(self) -> None:
+        """Close the connection with no reply (a dropped call, or one abandoned by a reset)."""
         self.close_connection = True
         with contextlib.suppress(OSError):
             socket.socket.shutdown(self.connection, socket.SHUT_RDWR)

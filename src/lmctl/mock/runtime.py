@@ -52,9 +52,19 @@ class MockRuntime:
     latency_seconds: float = 0.0
     faults: FaultPlan = field(default_factory=FaultPlan)
     calls: CallLog = field(default_factory=CallLog)
-    stopping: threading.Event = field(default_factory=threading.Event)
+    _wake: threading.Event = field(default_factory=threading.Event)
 
-    def pause(self, seconds: float) -> None:
-        """Sleep, but wake at once when the server is shutting down."""
+    def pause(self, seconds: float) -> bool:
+        """Sleep; False when a reset or shutdown cut the sleep short (abandon the call then).
+
+        So a call stalled in one test never lands in the fresh state of the next one.
+        """
+        wake = self._wake
         if seconds > 0:
-            self.stopping.wait(seconds)
+            wake.wait(seconds)
+        return not wake.is_set()
+
+    def interrupt(self) -> None:
+        """Wake every paused call and mark it abandoned (on reset and on shutdown)."""
+        woken, self._wake = self._wake, threading.Event()
+        woken.set()

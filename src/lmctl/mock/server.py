@@ -135,7 +135,7 @@ class MockServerHandle(ClosesOnExit):
 
     def close(self) -> None:
         """Stop serving, wake stalled requests, remove the generated certificate files."""
-        self._runtime.stopping.set()
+        self._runtime.interrupt()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
