@@ -308,6 +308,20 @@ BROKEN: dict[str, Broken] = {
         "members[0].exchange",
         "cannot mix versions or service packs",
     ),
+    "member build of another service pack": Broken(
+        {HQ: edit(HQ_2010, "address: 10.10.1.11}", "address: 10.10.1.11, exchange: 14.2.247.5}")},
+        HQ,
+        9,
+        "members[0].exchange",
+        "member HQ-CAS01 runs Exchange 2010 SP2 but the array is Exchange 2010 SP3",
+    ),
+    "member build of Exchange 2016": Broken(
+        {HQ: edit(HQ_2010, "address: 10.10.1.11}", "address: 10.10.1.11, exchange: 15.1.2507.6}")},
+        HQ,
+        9,
+        "members[0].exchange",
+        "'15.1.2507.6' is a build number of Exchange 2013 or later",
+    ),
     "member in another site": Broken(
         {HQ: edit(HQ_2010, "address: 10.10.1.12}", "address: 10.10.1.12, site: Branch}")},
         HQ,

@@ -1,4 +1,5 @@
-"""Exchange versions as an admin writes them: ``2010 SP3``, ``2016 CU23``, ``2019 RTM``."""
+"""Exchange versions as an admin writes them: ``2010 SP3``, ``2016 CU23``, ``2019 RTM``, or an
+Exchange 2010 build number such as ``14.3.123.4`` (the minor version is the service pack)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,15 @@ _LEVELS: dict[int, str] = {
     2019: r"RTM|CU[1-9][0-9]?",
 }
 _VERSION = re.compile(r"^(?:exchange\s+)?(?P<major>\d{4})\s+(?P<level>[a-z]+\d*)$", re.IGNORECASE)
-VERSION_PATTERN = r"^(?:[Ee]xchange\s+)?(2010\s+(RTM|SP[1-3])|(2013|2016|2019)\s+(RTM|SP1|CU\d+))$"
+# Exchange 2010 builds name their service pack: 14.3.123.4 is SP3 (14.0 is RTM).
+_BUILD_2010 = re.compile(
+    r"^(?:version\s+)?14\.0?(?P<sp>[0-3])(\.\d+){0,2}(\s*\(build\s+[\d.]+\))?$", re.IGNORECASE
+)
+_BUILD_2013_PLUS = re.compile(r"^15\.[0-2](\.\d+){0,2}$")
+VERSION_PATTERN = (
+    r"^((?:[Ee]xchange\s+)?(2010\s+(RTM|SP[1-3])|(2013|2016|2019)\s+(RTM|SP1|CU\d+))"
+    r"|(?:[Vv]ersion\s+)?14\.0?[0-3](\.\d+){0,2}(\s*\([Bb]uild\s+[\d.]+\))?)$"
+)
 _EXAMPLES = "'2010 SP3', '2013 CU23', '2016 CU23' or '2019 RTM'"
 
 
@@ -42,9 +51,18 @@ def parse_exchange_version(value: Any) -> ExchangeVersion:
     """``2010 SP3`` → ExchangeVersion(2010, "SP3"); a clear ValueError for anything else."""
     if isinstance(value, ExchangeVersion):
         return value
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError(f"expected text like {_EXAMPLES}")
     text = str(value).strip()
+    build = _BUILD_2010.match(text)
+    if build is not None:
+        service_pack = int(build["sp"])
+        return ExchangeVersion(2010, f"SP{service_pack}" if service_pack else "RTM")
+    if _BUILD_2013_PLUS.match(text):
+        raise ValueError(
+            f"'{text}' is a build number of Exchange 2013 or later, which does not say the "
+            f"cumulative update here; write the version, e.g. {_EXAMPLES}"
+        )
     match = _VERSION.match(text)
     if match is None:
         hint = " (add the service pack or cumulative update)" if text.isdigit() else ""
@@ -70,7 +88,8 @@ ExchangeVersionField = Annotated[
             "type": "string",
             "pattern": VERSION_PATTERN,
             "description": "Exchange version and service pack or cumulative update, "
-            f"e.g. {_EXAMPLES}.",
+            f"e.g. {_EXAMPLES}; or an Exchange 2010 build number such as 14.3.123.4 or "
+            "'Version 14.3 (Build 123.4)' (= SP3).",
             "examples": ["2010 SP3", "2016 CU23"],
         }
     ),
