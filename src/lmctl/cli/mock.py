@@ -63,11 +63,10 @@ def _wait_for_stop() -> None:
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
+    # Explicit handlers: a job started in the background of a script inherits an ignored SIGINT.
+    signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
+    while not stop.wait(0.5):
         pass
 
 
