@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import socket
+import socketserver
 import ssl
 import tempfile
 import threading
@@ -47,6 +48,12 @@ class MockHttpServer(ThreadingHTTPServer):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, handler)
         self.tls_context = tls_context
+
+    def server_bind(self) -> None:
+        """Bind without ``HTTPServer``'s reverse-DNS lookup of the host (slow where DNS is)."""
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         """Wrap the accepted socket in TLS (handshake here, not in the accept loop)."""
