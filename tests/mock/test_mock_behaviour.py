@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from mock_wire_helpers import RawApi, json_reply, leaf_texts, xml_data
@@ -218,3 +219,21 @@ def test_drain_is_linear_over_the_drain_time() -> None:
     appliance.set_connections("10.0.20.11", 443, 20)
     clock.now += 5
     assert _activ_conns(appliance) == [10]
+
+
+def test_concurrent_writes_over_https_stay_consistent(mock_server: MockServerHandle) -> None:
+    def add_block(block: int) -> list[int]:
+        with RawApi(mock_server) as api:
+            return [
+                api.v2(
+                    "addvs", {"vs": f"10.1.{block}.{host}", "port": "443", "prot": "tcp"}
+                ).json()["Index"]
+                for host in range(1, 16)
+            ]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        indices = [index for block in pool.map(add_block, range(6)) for index in block]
+    with RawApi(mock_server) as api:
+        listed = json_reply(api.v2("listvs"))["VS"]
+    assert sorted(indices) == list(range(1, 91))
+    assert len({vs["VSAddress"] for vs in listed}) == 90
