@@ -117,7 +117,17 @@ async def client_read(dialect: str, body: bytes) -> tuple[float, int, int]:
         return elapsed, lm.calls, len(services)
 
 
-HEADER = ("dialect", "VS", "RS", "bytes", "envelope s", "parse s", "client s", "API calls", "target")
+HEADER = (
+    "dialect",
+    "VS",
+    "RS",
+    "bytes",
+    "envelope s",
+    "parse s",
+    "client s",
+    "API calls",
+    "target",
+)
 
 
 def measure(dialect: str, body: bytes, services: int, servers: int) -> tuple[object, ...]:
