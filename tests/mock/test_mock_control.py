@@ -84,7 +84,7 @@ def test_redirect_vs_without_real_servers_is_up_and_disabled_vs_is_down(
 def test_connections_drain_after_disable_and_stats_report_them(
     mock_server: MockServerHandle, mock_control: MockControl
 ) -> None:
-    mock_control.set_drain_seconds(0.5)
+    mock_control.set_drain_seconds(60)
     with RawApi(mock_server) as api:
         _pool(api)
         assert mock_control.set_connections("10.0.20.11", 40) == 1
@@ -92,13 +92,15 @@ def test_connections_drain_after_disable_and_stats_report_them(
         before = _stats(api)
         api.v1("modrs", {**VS, **RS1, "enable": "N"})
         draining = _stats(api)
-        time.sleep(0.6)
+        # Past the drain time (here: a drain time of 0) a disabled server has no connections left.
+        mock_control.set_drain_seconds(0)
         drained = _stats(api)
     assert [row["ActivConns"] for row in before["Rs"]] == [40, 7]
     assert before["Vs"][0]["ActiveConns"] == 47
     assert 0 < draining["Rs"][0]["ActivConns"] <= 40
     assert draining["Rs"][0]["Enable"] == 0
     assert [row["ActivConns"] for row in drained["Rs"]] == [0, 7]
+    assert drained["Vs"][0]["ActiveConns"] == 7
     rows = {row.address: row for row in mock_control.connections()}
     assert (rows["10.0.20.11"].active, rows["10.0.20.11"].enable) == (0, False)
     assert rows["10.0.20.12"].active == 7
@@ -170,10 +172,8 @@ def test_fault_stall_outlasts_the_client_timeout(
 ) -> None:
     mock_control.add_fault("stall", command="addvs", stall_seconds=0.6)
     with RawApi(mock_server, timeout=0.2) as api:
-        started = time.monotonic()
         with pytest.raises(httpx.ReadTimeout):
             api.v1("addvs", VS)
-        assert time.monotonic() - started < 0.5
     with RawApi(mock_server) as api:
         assert _listed(api) == []
         deadline = time.monotonic() + 3
