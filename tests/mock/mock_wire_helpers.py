@@ -21,7 +21,7 @@ from lmctl.mock.server import MockServerHandle
 class RawApi(ClosesOnExit):
     """Calls ``/access/<cmd>`` (v1) and ``/accessv2`` (v2) of a served mock, TLS verified."""
 
-    def __init__(self, handle: MockServerHandle, timeout: float = 5.0) -> None:
+    def __init__(self, handle: MockServerHandle, timeout: float | httpx.Timeout = 5.0) -> None:
         assert handle.ca_file is not None
         self.handle = handle
         self.client = httpx.Client(

@@ -170,10 +170,10 @@ def test_fault_reset_after_write_applies_the_write(
 def test_fault_stall_outlasts_the_client_timeout(
     mock_server: MockServerHandle, mock_control: MockControl
 ) -> None:
-    mock_control.add_fault("stall", command="addvs", stall_seconds=0.6)
-    with RawApi(mock_server, timeout=0.2) as api:
-        with pytest.raises(httpx.ReadTimeout):
-            api.v1("addvs", VS)
+    mock_control.add_fault("stall", command="addvs", stall_seconds=1.0)
+    read_timeout = httpx.Timeout(5.0, read=0.3)
+    with RawApi(mock_server, timeout=read_timeout) as api, pytest.raises(httpx.ReadTimeout):
+        api.v1("addvs", VS)
     with RawApi(mock_server) as api:
         assert _listed(api) == []
         deadline = time.monotonic() + 3
