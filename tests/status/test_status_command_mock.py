@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from status_mock_specs import MEMBERS, RunLmctl, prepare_arrays
+from status_mock_specs import MEMBERS, PASSWORD_VARIABLE, RunLmctl, prepare_arrays
 
 from lmctl.loadmaster.connection import ApplianceConnection
 from lmctl.mock.control import MockControl
@@ -117,3 +117,28 @@ def test_appliance_with_api_off_exits_1_with_unknown_conditions(
     serving = conditions(document, "two")["Serving"]
     assert serving[:2] == ("Unknown", "ApplianceUnreadable")
     assert "lm-test" in serving[2] and "API" in serving[2]
+
+
+def test_missing_secret_makes_the_appliance_unknown_and_names_the_variable(
+    run_lmctl: RunLmctl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(PASSWORD_VARIABLE)
+
+    outcome = run_lmctl("status", "--format", "json")
+
+    assert outcome.exit_code == 1
+    serving = conditions(json.loads(outcome.stdout), "three")["Serving"]
+    assert serving[:2] == ("Unknown", "ApplianceUnreadable")
+    assert PASSWORD_VARIABLE in serving[2]
+
+
+def test_spec_errors_exit_1_naming_file_line_and_field(run_lmctl: RunLmctl, tmp_path: Path) -> None:
+    spec = tmp_path / "arrays" / "two.yaml"
+    spec.write_text(spec.read_text().replace("vip: 10.30.0.10", "vip: 10.30.0.300"))
+
+    for command in (("status",), ("drain", "CAS-A1"), ("undrain", "CAS-A1")):
+        outcome = run_lmctl(*command)
+
+        assert outcome.exit_code == 1, command
+        assert "two.yaml:5: error: vip: '10.30.0.300' is not an IP address" in outcome.stderr
+        assert outcome.stdout == ""

@@ -14,6 +14,7 @@ import typer
 
 from lmctl.cli.app import app
 from lmctl.cli.reconcile import StateDirOption
+from lmctl.cli.reconcile import TimeoutOption as RequestTimeoutOption
 
 _EXIT_CODES = (
     "Exit codes: 0 every array is FailoverReady and Healthy; 2 degraded (every array serving, "
@@ -66,12 +67,14 @@ def status_command(
         bool, typer.Option("--watch", help="Refresh in place until interrupted.")
     ] = False,
     state_dir: StateDirOption = Path(".lmctl"),
+    timeout: RequestTimeoutOption = 10.0,
 ) -> None:
     """Run ``lmctl status``."""
-    from lmctl.status.command import run_status, split_watch_interval
+    from lmctl.status.command import StatusRequest, run_status, split_watch_interval
 
     names, interval = split_watch_interval(arrays or [], watch=watch)
-    raise typer.Exit(int(run_status(path, names, output_format.value, interval, state_dir)))
+    request = StatusRequest(output_format.value, interval, state_dir, timeout)
+    raise typer.Exit(int(run_status(path, names, request)))
 
 
 @app.command(

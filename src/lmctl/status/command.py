@@ -40,7 +40,11 @@ _Check = Callable[[], Awaitable[list["ArrayStatus"]]]
 
 
 class _Failure(Exception):
-    """A user error already worded for the terminal (bad specs, unknown array or member)."""
+    """A user error worded for the terminal (e.g. an appliance that cannot be reached)."""
+
+
+class _BadSpecs(Exception):
+    """The specs have errors: the diagnostics, one ``file:line: error: ...`` per line."""
 
 
 def split_watch_interval(
@@ -78,7 +82,7 @@ def _load(paths: Sequence[Path]) -> tuple[SpecSet, dict[str, tuple[DesiredVirtua
         spec_set = load_specs(paths)
     except SpecError as error:
         lines = [str(diagnostic) for diagnostic in error.diagnostics]
-        raise _Failure("\n".join(lines)) from None
+        raise _BadSpecs("\n".join(lines)) from None
     return spec_set, {name: tuple(found) for name, found in expand_all(spec_set).items()}
 
 
@@ -87,30 +91,42 @@ def _now() -> str:
 
 
 def _print_error(message: str) -> None:
-    make_console(stderr=True).print(f"error: {message}", markup=False)
+    _print_plain(f"error: {message}")
+
+
+def _print_plain(message: str) -> None:
+    """To stderr, as is (spec diagnostics already say ``file:line: error: ...``)."""
+    make_console(stderr=True).print(message, markup=False)
 
 
 # -- status ------------------------------------------------------------------------------
 
 
-def run_status(
-    paths: Sequence[Path],
-    names: Sequence[str],
-    output: str,
-    interval: float | None,
-    state_dir: Path = DEFAULT_STATE_DIR,
-) -> StatusExit:
+@dataclass(frozen=True, slots=True)
+class StatusRequest:
+    """How to check: output format, ``--watch`` interval (None: once), mock state, timeout."""
+
+    output: str = "text"
+    interval: float | None = None
+    state_dir: Path = DEFAULT_STATE_DIR
+    request_timeout: float = 10.0
+
+
+def run_status(paths: Sequence[Path], names: Sequence[str], request: StatusRequest) -> StatusExit:
     """``lmctl status``: read, show, and return the exit code of the last check."""
     try:
         spec_set, desired = _load(paths)
         selected = select_arrays(desired, names)
-    except (_Failure, UnknownArrayError) as error:
+    except _BadSpecs as error:
+        _print_plain(str(error))
+        return StatusExit.ERROR
+    except UnknownArrayError as error:
         _print_error(str(error))
         return StatusExit.ERROR
     outcome = _Outcome()
     # --watch ends with Ctrl-C: exit with the last check's code.
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_status(spec_set, selected, output, interval, state_dir, outcome))
+        asyncio.run(_status(spec_set, selected, request, outcome))
     return outcome.code
 
 
@@ -124,13 +140,17 @@ class _Outcome:
 async def _status(
     spec_set: SpecSet,
     desired: dict[str, tuple[DesiredVirtualService, ...]],
-    output: str,
-    interval: float | None,
-    state_dir: Path,
+    request: StatusRequest,
     outcome: _Outcome,
 ) -> None:
     console = make_console()
-    opened = open_appliances(spec_set, list(desired), state_dir=state_dir, strict=False)
+    opened = open_appliances(
+        spec_set,
+        list(desired),
+        state_dir=request.state_dir,
+        timeout=request.request_timeout,
+        strict=False,
+    )
     async with opened as clients:
 
         async def check() -> list[ArrayStatus]:
@@ -138,6 +158,7 @@ async def _status(
             outcome.code = overall_exit(arrays)
             return arrays
 
+        output, interval = request.output, request.interval
         if interval is None:
             _show(console, await check(), output, one_line=False)
         elif output == "json" or not console.is_terminal:
@@ -195,7 +216,10 @@ def run_maintenance(paths: Sequence[Path], member: str, request: Maintenance) ->
         spec_set, desired = _load(paths)
         everything = [service for services in desired.values() for service in services]
         target = locate_member(everything, member)
-    except (_Failure, UnknownMemberError) as error:
+    except _BadSpecs as error:
+        _print_plain(str(error))
+        return StatusExit.ERROR
+    except UnknownMemberError as error:
         _print_error(str(error))
         return StatusExit.ERROR
     console = make_console()
