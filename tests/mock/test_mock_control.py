@@ -10,7 +10,7 @@ import httpx
 import pytest
 from mock_wire_helpers import RawApi, json_reply
 
-from lmctl.mock.control import MockControl, MockControlError
+from lmctl.mock.control import FaultKind, MockControl, MockControlError
 from lmctl.mock.server import MockServerHandle
 
 VS = {"vs": "10.0.10.20", "port": "443", "prot": "tcp"}
@@ -130,41 +130,26 @@ def _listed(api: RawApi) -> list[str]:
     return [vs["VSAddress"] for vs in json_reply(api.v2("listvs"))["VS"]]
 
 
-def test_fault_drop_closes_without_reply_and_applies_nothing(
-    mock_server: MockServerHandle, mock_control: MockControl
+@pytest.mark.parametrize(
+    ("kind", "applied"),
+    [("drop", False), ("http500", False), ("reset_after_write", True)],
+)
+def test_fault_kinds_and_whether_the_write_lands(
+    mock_server: MockServerHandle, mock_control: MockControl, kind: FaultKind, applied: bool
 ) -> None:
-    mock_control.add_fault("drop", command="addvs")
+    mock_control.add_fault(kind, command="addvs")
     with RawApi(mock_server) as api:
-        with pytest.raises(httpx.RemoteProtocolError):
-            api.v1("addvs", VS)
-        assert _listed(api) == []
-        assert api.v1("addvs", VS).status_code == 200
-    calls = mock_control.calls()
-    assert [(c.command, c.status, c.fault) for c in calls[:1]] == [("addvs", 0, "drop")]
-    assert mock_control.write_count() == 1
-
-
-def test_fault_http500_is_not_applied(
-    mock_server: MockServerHandle, mock_control: MockControl
-) -> None:
-    mock_control.add_fault("http500")
-    with RawApi(mock_server) as api:
-        reply = api.v2("addvs", VS)
-        assert _listed(api) == []
-    assert reply.status_code == 500
-    assert mock_control.write_count() == 0
-
-
-def test_fault_reset_after_write_applies_the_write(
-    mock_server: MockServerHandle, mock_control: MockControl
-) -> None:
-    mock_control.add_fault("reset_after_write", command="addvs")
-    with RawApi(mock_server) as api:
-        with pytest.raises(httpx.TransportError):
-            api.v2("addvs", VS)
-        assert _listed(api) == ["10.0.10.20"]
-    assert mock_control.write_count() == 1
-    assert mock_control.calls()[0].fault == "reset_after_write"
+        if kind == "http500":
+            assert api.v2("addvs", VS).status_code == 500
+        else:
+            # drop: closed without a reply; reset_after_write: reset after the write.
+            with pytest.raises(httpx.TransportError):
+                api.v1("addvs", VS)
+        assert _listed(api) == (["10.0.10.20"] if applied else [])
+    first = mock_control.calls()[0]
+    assert (first.command, first.fault) == ("addvs", kind)
+    assert first.status == {"drop": 0, "http500": 500, "reset_after_write": 200}[kind]
+    assert mock_control.write_count() == (1 if applied else 0)
 
 
 def test_fault_stall_outlasts_the_client_timeout(

@@ -200,7 +200,8 @@ class MockRequestHandler(BaseHTTPRequestHandler):
         write = command.lower() in WRITE_COMMANDS
         fault = runtime.faults.take(command)
         if fault is not None and fault.kind in {"drop", "http500"}:
-            runtime.calls.record(dialect, command, params, 0, write=write, fault=fault.kind)
+            status = 500 if fault.kind == "http500" else 0
+            runtime.calls.record(dialect, command, params, status, write=write, fault=fault.kind)
             self._fail_before_applying(fault)
             return
         stall = fault.stall_seconds if fault is not None and fault.kind == "stall" else 0.0
