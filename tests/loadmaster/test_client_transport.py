@@ -219,6 +219,11 @@ EXTERNAL = b"""<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/
         ("v1", capture("fw7.2.5x-showvs.xml")[:700], "not well-formed XML"),
         ("v1", BOMB, "forbidden XML constructs (DTDForbidden)"),
         ("v1", EXTERNAL, "forbidden XML constructs"),
+        (
+            "v1",
+            b'<?xml version="1.0" encoding="x-martian"?><Response/>',
+            "declares an encoding Python does not know",
+        ),
         ("v1", b"", "the reply was empty"),
         ("v1", b"   \r\n", "the reply was empty"),
         (

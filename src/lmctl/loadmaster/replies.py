@@ -62,6 +62,10 @@ def parse_xml_reply(body: bytes) -> Reply:
         raise ReplyFormatError(
             f"the reply is not well-formed XML ({exc}); got {_describe(body)}"
         ) from None
+    except LookupError as exc:
+        raise ReplyFormatError(
+            f"the reply declares an encoding Python does not know ({exc})"
+        ) from None
     if document.tag != "Response":
         raise ReplyFormatError(
             f"the reply is XML but not an API response (root <{document.tag}>); "

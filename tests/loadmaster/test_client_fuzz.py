@@ -1,0 +1,63 @@
+"""Damaged replies never escape as a parser traceback: truncated or corrupted captures either
+parse or raise ``ReplyFormatError`` (which the client reports as ``MalformedReplyError``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from loadmaster_fakes import FIXTURES
+
+from lmctl.loadmaster import readers
+from lmctl.loadmaster.replies import Reply, ReplyFormatError, parse_json_reply, parse_xml_reply
+
+CAPTURES = sorted(path for path in FIXTURES.iterdir() if path.suffix in {".xml", ".json"})
+READERS: tuple[Callable[[dict[str, Any]], object], ...] = (
+    readers.virtual_services,
+    readers.virtual_service,
+    readers.real_server,
+    readers.statistics,
+    lambda fields: readers.parameter(fields, "version"),
+)
+
+
+def _damage(body: bytes, cut: int, position: int, byte: int) -> bytes:
+    """The body cut short, with one byte replaced."""
+    damaged = bytearray(body[: max(0, len(body) - cut)])
+    if damaged:
+        damaged[position % len(damaged)] = byte
+    return bytes(damaged)
+
+
+def _read_everything(body: bytes, xml: bool) -> None:
+    try:
+        reply: Reply = parse_xml_reply(body) if xml else parse_json_reply(body)
+    except ReplyFormatError:
+        return
+    for read in READERS:
+        with contextlib.suppress(ReplyFormatError):
+            read(reply.fields)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    capture=st.sampled_from(CAPTURES),
+    cut=st.integers(min_value=0, max_value=400),
+    position=st.integers(min_value=0),
+    byte=st.integers(min_value=0, max_value=255),
+)
+def test_damaged_captures_parse_or_fail_cleanly(
+    capture: Any, cut: int, position: int, byte: int
+) -> None:
+    _read_everything(_damage(capture.read_bytes(), cut, position, byte), capture.suffix == ".xml")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_parse_or_fail_cleanly(body: bytes) -> None:
+    _read_everything(body, xml=True)
+    _read_everything(body, xml=False)
