@@ -177,3 +177,22 @@ def test_drained_member_survives_apply_and_shows_in_plan(
     assert applied.exit_code == 0, applied.stdout + applied.stderr
     assert enabled_flags(mock_control, "CAS-A2") == [False, False]
     assert "CAS-A2 is drained in rpc, https" in run_lmctl("status", "two").stdout
+
+
+@pytest.mark.parametrize("fault", ["reset_after_write", "http500", "drop"])
+def test_a_fault_on_a_drain_write_is_settled_and_a_rerun_writes_nothing(
+    run_lmctl: RunLmctl, mock_control: MockControl, fault: str
+) -> None:
+    mock_control.add_fault(fault, command="modrs", nth=2)  # type: ignore[arg-type]
+
+    first = run_lmctl("drain", "CAS-A2", *FAST)
+    faulted = [call for call in mock_control.calls() if call.fault]
+    mock_control.clear_log()
+    again = run_lmctl("drain", "CAS-A2", *FAST)
+
+    # The client reads the real server back after a failed write and settles what happened.
+    assert first.exit_code == 0, first.stdout + first.stderr
+    assert [call.command for call in faulted] == ["modrs"]
+    assert again.exit_code == 0
+    assert not [call for call in mock_control.calls() if call.write]
+    assert enabled_flags(mock_control, "CAS-A2") == [False, False]
