@@ -8,6 +8,8 @@ and after the plan still has at least one enabled member.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from typing import Any
 
 from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.reconcile.changes import (
@@ -28,7 +30,8 @@ class SimulationError(ValueError):
 
 
 def _updated(model: RealServerState, fields: Iterable[FieldChange]) -> RealServerState:
-    return model.model_copy(update={f.field: f.new for f in fields})
+    updates: dict[str, Any] = {f.field: f.new for f in fields}
+    return replace(model, **updates)
 
 
 def _existing(state: ApplianceState, key: VirtualServiceKey, change: Change) -> VirtualServiceState:
@@ -46,13 +49,13 @@ def _update_vs(state: ApplianceState, change: UpdateVirtualService) -> None:
             raise SimulationError(f"move to {change.new_key}: the key is taken")
         del state[change.key]
     key = change.new_key or change.key
-    state[key] = vs.model_copy(update={"key": key, "settings": settings})
+    state[key] = replace(vs, key=key, settings=settings)
 
 
 def _with_members(
     vs: VirtualServiceState, members: Iterable[RealServerState]
 ) -> VirtualServiceState:
-    return vs.model_copy(update={"real_servers": tuple(members)})
+    return replace(vs, real_servers=tuple(members))
 
 
 def _member_change(state: ApplianceState, change: Change) -> None:

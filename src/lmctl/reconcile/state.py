@@ -8,19 +8,22 @@ real servers as members, which is what plans compare, plan files save and the si
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict
-
-from lmctl.loadmaster.models import VirtualService, VirtualServiceKey, VirtualServiceSettings
+from lmctl.loadmaster.models import (
+    MANAGED_VS_FIELDS,
+    VirtualService,
+    VirtualServiceKey,
+    VirtualServiceSettings,
+)
 from lmctl.ownership import Owner, owner_of
 
 MemberKey = tuple[str, int]
 
 
-class RealServerState(BaseModel):
+@dataclass(frozen=True, slots=True)
+class RealServerState:
     """A real server as a member of one virtual service: only what lmctl manages."""
-
-    model_config = ConfigDict(frozen=True)
 
     address: str
     port: int
@@ -34,10 +37,13 @@ class RealServerState(BaseModel):
         return (self.address, self.port)
 
 
-class VirtualServiceState(BaseModel):
-    """A virtual service reduced to its key, its managed settings and its members."""
+@dataclass(frozen=True, slots=True)
+class VirtualServiceState:
+    """A virtual service reduced to its key, its managed settings and its members.
 
-    model_config = ConfigDict(frozen=True)
+    Plain frozen dataclasses (pydantic serialises them inside plans): planning reduces thousands
+    of services, so building these must be cheap.
+    """
 
     key: VirtualServiceKey
     settings: VirtualServiceSettings
@@ -71,31 +77,25 @@ ApplianceState = dict[VirtualServiceKey, VirtualServiceState]
 
 
 def state_of(vs: VirtualService) -> VirtualServiceState:
-    """Reduce an observed (non-Sub) virtual service to its comparable state."""
+    """Reduce an observed (non-Sub) virtual service to its comparable state.
+
+    The values were validated when the reply was parsed, so the settings are copied without
+    validating them again (``model_construct``): planning thousands of services stays fast.
+    """
     key = vs.key
     if key is None:
         raise ValueError(f"virtual service Index {vs.index} is a SubVS and has no key")
-    return VirtualServiceState(
-        key=key,
-        settings=vs.settings(),
-        real_servers=tuple(
-            RealServerState(
-                address=rs.address,
-                port=rs.port,
-                weight=rs.weight,
-                forward=rs.forward,
-                enable=rs.enable,
-            )
-            for rs in vs.real_servers
-        ),
-        index=vs.index,
+    settings = VirtualServiceSettings.model_construct(
+        **{name: getattr(vs, name) for name in MANAGED_VS_FIELDS}
     )
+    members = tuple(
+        RealServerState(rs.address, rs.port, rs.weight, rs.forward, rs.enable)
+        for rs in vs.real_servers
+    )
+    return VirtualServiceState(key, settings, members, vs.index)
 
 
 def appliance_state(observed: Iterable[VirtualService]) -> ApplianceState:
     """Every addressable VS of an appliance by key; SubVS entries are skipped (no key)."""
-    state: ApplianceState = {}
-    for vs in observed:
-        if vs.key is not None:
-            state[vs.key] = state_of(vs)
-    return state
+    states = (state_of(vs) for vs in observed if not vs.is_sub_service and vs.address)
+    return {state.key: state for state in states}
