@@ -36,7 +36,7 @@ from lmctl.status.scope import UnknownArrayError, select_arrays
 DEFAULT_WATCH_SECONDS = 5.0
 Action = Literal["drain", "undrain"]
 INTERRUPTED = 130
-_Check = Callable[[], Awaitable[list["ArrayStatus"]]]
+_Check = Callable[[], Awaitable[list[ArrayStatus]]]
 
 
 class _Failure(Exception):
@@ -240,9 +240,9 @@ def run_maintenance(paths: Sequence[Path], member: str, request: Maintenance) ->
 def _interrupted(target: MemberRef, action: Action) -> str:
     other = "undrain" if action == "drain" else "drain"
     return (
-        f"interrupted: {target.member} may be switched in some services of {target.array} "
-        f"only; run `lmctl {action} {target.member}` again to finish (safe to repeat), "
-        f"or `lmctl {other} {target.member}` to go back"
+        f"interrupted: the {action} of {target.member} (array {target.array}) may be "
+        f"unfinished; run `lmctl {action} {target.member}` again to finish it (safe to "
+        f"repeat), or `lmctl {other} {target.member}` to go back"
     )
 
 
