@@ -4,6 +4,7 @@ read retries, dialect detection, backups. (Writes after ambiguous failures: test
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 
@@ -290,6 +291,27 @@ async def test_a_reply_larger_than_the_cap_is_refused_without_reading_it_all() -
         with pytest.raises(MalformedReplyError, match=r"more than 1000000 bytes: refused"):
             await lm.list_virtual_services()
     assert len(streamed) < 20
+
+
+async def test_a_reply_trickling_in_forever_is_cut_at_the_exchange_deadline() -> None:
+    class Trickle(httpx.AsyncByteStream):
+        async def __aiter__(self):  # type: ignore[no-untyped-def]
+            yield b'<?xml version="1.0"?><Response stat="200" code="ok"><Success><Data>'
+            while True:
+                await asyncio.sleep(0.02)
+                yield b"<x/>"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=Trickle())
+
+    lm = LoadMaster(
+        connection(), transport=httpx.MockTransport(answer), timeout=0.1, read_attempts=1
+    )
+    async with lm:
+        with pytest.raises(
+            TransportError, match=r"listvs on lm-test timed out \(no complete reply within 0.3 s\)"
+        ):
+            await lm.list_virtual_services()
 
 
 async def test_a_declared_length_over_the_cap_is_refused_before_reading() -> None:

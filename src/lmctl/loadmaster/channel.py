@@ -225,7 +225,9 @@ class ApiChannel:
         if problem is not None:
             return self._certificate_failure(problem)
         sent = not isinstance(exc, _UNSENT)
-        if isinstance(exc, httpx.TimeoutException | TimeoutError):
+        if isinstance(exc, TimeoutError):
+            what = f"timed out (no complete reply within {self._timeout * 3:g} s)"
+        elif isinstance(exc, httpx.TimeoutException):
             what = f"timed out ({type(exc).__name__} after {self._timeout:g} s)"
         else:
             what = f"failed ({type(exc).__name__}: {exc or 'connection closed'})"
