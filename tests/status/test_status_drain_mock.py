@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -195,4 +198,36 @@ def test_a_fault_on_a_drain_write_is_settled_and_a_rerun_writes_nothing(
     assert [call.command for call in faulted] == ["modrs"]
     assert again.exit_code == 0
     assert not [call for call in mock_control.calls() if call.write]
+    assert enabled_flags(mock_control, "CAS-A2") == [False, False]
+
+
+def test_ctrl_c_while_waiting_exits_130_and_says_how_to_finish(
+    run_lmctl: RunLmctl, mock_control: MockControl
+) -> None:
+    mock_control.set_connections(MEMBERS["CAS-A2"], 100)
+    mock_control.set_drain_seconds(3600)
+    lmctl = Path(sys.executable).with_name("lmctl")
+    drain = subprocess.Popen(
+        [str(lmctl), "drain", "CAS-A2", "--poll-interval", "0.1", "--path", "arrays"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    guard = threading.Timer(30, drain.kill)
+    guard.start()
+    try:
+        assert drain.stdout is not None
+        while "active connections" not in drain.stdout.readline():
+            pass
+        drain.send_signal(signal.SIGINT)
+        _, stderr = drain.communicate(timeout=10)
+    finally:
+        guard.cancel()
+
+    assert drain.returncode == 130
+    assert (
+        "interrupted: the drain of CAS-A2 (array two) may be unfinished; "
+        "run `lmctl drain CAS-A2` again to finish it"
+    ) in stderr
+    assert "Traceback" not in stderr
     assert enabled_flags(mock_control, "CAS-A2") == [False, False]
