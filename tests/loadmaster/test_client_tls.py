@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from pydantic import SecretStr
@@ -25,11 +26,13 @@ from lmctl.mock.server import MockServerHandle
 OTHER = "ab" * 32
 
 
-def _connection(handle: MockServerHandle, tls: TlsPolicy) -> ApplianceConnection:
+def _connection(
+    handle: MockServerHandle, tls: TlsPolicy, dialect: Literal["v1", "v2", "auto"] = "v1"
+) -> ApplianceConnection:
     return ApplianceConnection(
         name="lm-dr",
         url=handle.url,
-        dialect="v1",
+        dialect=dialect,
         credentials=ApiKey(key=SecretStr(handle.api_key)),
         tls=tls,
     )
@@ -55,10 +58,14 @@ async def test_a_pinned_certificate_is_trusted_in_any_spelling(
         assert await lm.version() == "7.2.59.0.22007"
 
 
+@pytest.mark.parametrize("dialect", ["v1", "v2", "auto"])
 async def test_a_wrong_pin_is_refused_during_the_handshake_before_anything_is_sent(
-    mock_server: MockServerHandle, mock_control: MockControl
+    mock_server: MockServerHandle,
+    mock_control: MockControl,
+    dialect: Literal["v1", "v2", "auto"],
 ) -> None:
-    async with LoadMaster(_connection(mock_server, TlsPolicy(fingerprint_sha256=OTHER))) as lm:
+    pinned_elsewhere = _connection(mock_server, TlsPolicy(fingerprint_sha256=OTHER), dialect)
+    async with LoadMaster(pinned_elsewhere) as lm:
         with pytest.raises(CertificateError) as caught:
             await lm.list_virtual_services()
         assert lm.calls == 1  # not retried
