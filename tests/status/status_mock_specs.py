@@ -1,14 +1,13 @@
 """Specs and a runner for the status tests that run lmctl against the served HTTPS mock.
 
 ``prepare_arrays`` writes two arrays on one appliance (the session's served mock) as specs in a
-temporary directory and creates them on the mock through the client, every member Up:
+temporary directory and creates them on the mock with ``lmctl apply``, every member Up:
 - ``two`` (Exchange 2010 SP3): rpc, https, http-redirect; members CAS-A1, CAS-A2;
 - ``three`` (Exchange 2016 CU23): https, http-redirect; members EX-B1, EX-B2, EX-B3.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +17,9 @@ from typer.testing import CliRunner
 
 import lmctl.cli  # noqa: F401  (registers every command on the app)
 from lmctl.cli.app import app
-from lmctl.exchange import expand_all
-from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection
-from lmctl.loadmaster.models import settings_params
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
-from lmctl.specs import load_specs
 
 PASSWORD_VARIABLE = "LMCTL_STATUS_TEST_PASSWORD"
 MEMBERS = {
@@ -75,33 +70,15 @@ class Outcome:
 RunLmctl = Callable[..., Outcome]
 
 
-def _inventory(handle: MockServerHandle) -> str:
+def _inventory(handle: MockServerHandle, dialect: str) -> str:
     return (
         "appliances:\n"
         "  lm-test:\n"
         f"    url: {handle.url}\n"
-        "    dialect: v2\n"
+        f"    dialect: {dialect}\n"
         f"    auth: {{username: {handle.username}, password: {{env: {PASSWORD_VARIABLE}}}}}\n"
         f'    tls: {{fingerprint: "{handle.fingerprint_sha256}"}}\n'
     )
-
-
-async def _create(connection: ApplianceConnection, specs: Path) -> None:
-    """Create every desired VS and member on the mock, as an apply would, all enabled."""
-    desired = expand_all(load_specs([specs]))
-    async with LoadMaster(connection) as appliance:
-        for services in desired.values():
-            for service in services:
-                await appliance.add_virtual_service(service.key, settings_params(service.settings))
-                for member in service.real_servers:
-                    await appliance.add_real_server(
-                        service.key,
-                        member.address,
-                        member.port,
-                        weight=member.weight,
-                        forward=member.forward,
-                        non_local=True,
-                    )
 
 
 def prepare_arrays(
@@ -111,17 +88,17 @@ def prepare_arrays(
     connection: ApplianceConnection,
     monkeypatch: pytest.MonkeyPatch,
 ) -> RunLmctl:
-    """Write and create arrays ``two`` and ``three``; returns ``run(*args)`` that runs lmctl
-    in-process on those specs (the mock's call log starts empty)."""
+    """Write arrays ``two`` and ``three`` and create them with ``lmctl apply``; returns
+    ``run(*args)`` that runs lmctl in-process on those specs (the mock's call log starts empty).
+
+    ``connection`` picks the dialect lmctl uses (the inventory names the same served mock)."""
     specs = tmp_path / "arrays"
     specs.mkdir()
-    (specs / "appliances.yaml").write_text(_inventory(mock_server))
+    (specs / "appliances.yaml").write_text(_inventory(mock_server, connection.dialect))
     (specs / "two.yaml").write_text(ARRAY_TWO)
     (specs / "three.yaml").write_text(ARRAY_THREE)
     monkeypatch.setenv(PASSWORD_VARIABLE, mock_server.password)
     monkeypatch.chdir(tmp_path)
-    asyncio.run(_create(connection, specs))
-    mock_control.clear_log()
     runner = CliRunner()
 
     def run(*args: str) -> Outcome:
@@ -130,4 +107,7 @@ def prepare_arrays(
         result = runner.invoke(app, [*args, *where])
         return Outcome(result.exit_code, result.stdout, result.stderr)
 
+    applied = run("apply", "--auto-approve", "--no-backup")
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    mock_control.clear_log()
     return run
