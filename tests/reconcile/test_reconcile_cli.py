@@ -13,7 +13,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 from reconcile_site import Array, Site
+from typer.testing import CliRunner
 
+from lmctl.cli.app import app
 from lmctl.loadmaster.models import VirtualService, VirtualServiceKey
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
@@ -254,3 +256,39 @@ def test_apply_without_terminal_or_auto_approve_refuses(site: Site) -> None:
     assert "refusing to apply without confirmation" in result.output
     assert "--auto-approve" in result.output
     assert set(by_key(site)) == set(UNMARKED)
+
+
+def test_drained_member_is_shown_and_left_drained(site: Site, mock_control: MockControl) -> None:
+    applied(site)
+    https = key(A1, "443")
+    site.raw([("modify_real_server", (https, "10.1.1.12", 443, {"enable": "N"}), {})])
+    result = site.plan()
+    assert result.exit_code == 0
+    assert (
+        "! drained: a1-cas2 10.1.1.12:443 is disabled on the appliance and stays disabled "
+        "(the spec does not set enable)"
+    ) in result.output
+    again = site.apply()
+    assert again.exit_code == 0
+    assert "Nothing to apply." in again.output
+    drained = [rs for rs in by_key(site)[https].real_servers if rs.address == "10.1.1.12"]
+    assert [rs.enable for rs in drained] == [False]
+
+
+@pytest.mark.parametrize(("answer", "code"), [("y\n", 0), ("n\n", 1)])
+def test_apply_asks_on_a_terminal(
+    site: Site, monkeypatch: pytest.MonkeyPatch, answer: str, code: int
+) -> None:
+    monkeypatch.setattr("lmctl.reconcile.command.can_ask", lambda: True)
+    result = CliRunner().invoke(
+        app,
+        ["apply", str(site.arrays_dir), "--state-dir", str(site.state_dir)],
+        input=answer,
+    )
+    assert result.exit_code == code, result.output
+    assert "Apply these 16 writes to 1 appliance(s)? [y/N]" in result.output
+    if code:
+        assert "Apply cancelled: nothing was written." in result.output
+        assert set(by_key(site)) == set(UNMARKED)
+    else:
+        assert "Apply complete: 16 writes made." in result.output

@@ -169,6 +169,11 @@ class ApplyRequest:
     parallel: int = 8
 
 
+def can_ask() -> bool:
+    """True when a person can answer the confirmation question (stdin is a terminal)."""
+    return sys.stdin.isatty()
+
+
 def _confirmed(plan: Plan, request: ApplyRequest, errors: Console) -> bool:
     if request.auto_approve:
         return True
@@ -246,7 +251,7 @@ async def _apply(source: Path | None, target: Target, request: ApplyRequest) -> 
 def run_apply(target: Target, request: ApplyRequest) -> ExitCode:
     """``lmctl apply [PATH ...]`` or ``lmctl apply PLANFILE``."""
     errors = make_console(stderr=True)
-    if not request.auto_approve and not sys.stdin.isatty():
+    if not request.auto_approve and not can_ask():
         errors.print(
             "error: refusing to apply without confirmation: there is no terminal to ask on; "
             "review the plan (lmctl plan) and pass --auto-approve in pipelines",

@@ -63,9 +63,8 @@ def describe(change: Change) -> tuple[Sign, str]:
         return "~", f"update virtual service {change.key}"
     if isinstance(change, DeleteVirtualService):
         name = change.nickname or "no NickName"
-        return "-", (
-            f"delete virtual service {change.key} ({name}, {change.real_servers} real servers)"
-        )
+        members = "real server" if change.real_servers == 1 else "real servers"
+        return "-", f"delete virtual service {change.key} ({name}, {change.real_servers} {members})"
     if isinstance(change, AddRealServer):
         state = "enabled" if change.enable else "disabled"
         return "+", (
