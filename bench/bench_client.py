@@ -5,7 +5,9 @@ Builds a ``listvs`` reply with 1,000 virtual services and 4,000 real servers fro
 
 * parse: reply bytes → ``list[VirtualService]`` (envelope, fields, models), the best of 5;
 * client: ``LoadMaster.list_virtual_services()`` end to end over an in-memory transport,
-  with the number of API calls it made (always 1).
+  with the number of API calls it made (always 1);
+* and the same read over pinned HTTPS against the served mock filled with as many VS and RS,
+  with the calls the client counted and the calls the mock logged (both 1).
 
 Run: ``python bench/bench_client.py [--services 1000] [--servers-per-service 4]``.
 Target: parse under 0.2 s for 1,000 VS / 4,000 RS.
@@ -27,8 +29,9 @@ from pydantic import SecretStr
 
 from lmctl.loadmaster import readers
 from lmctl.loadmaster.client import LoadMaster
-from lmctl.loadmaster.connection import ApiKey, ApplianceConnection, TlsPolicy
+from lmctl.loadmaster.connection import ApiKey, ApplianceConnection, Dialect, TlsPolicy
 from lmctl.loadmaster.replies import parse_json_reply, parse_xml_reply
+from lmctl.mock.server import MockServerHandle, serve_in_thread
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "loadmaster"
 TARGET_SECONDS = 0.2
@@ -117,6 +120,44 @@ async def client_read(dialect: str, body: bytes) -> tuple[float, int, int]:
         return elapsed, lm.calls, len(services)
 
 
+def seed(handle: MockServerHandle, services: int, servers_per_service: int) -> None:
+    """Fill the served mock in-process (fast), so only the read goes over HTTPS."""
+    for n in range(1, services + 1):
+        vs = {"vs": _address(n), "port": "443", "prot": "tcp"}
+        handle.appliance.execute("addvs", vs)
+        for k in range(servers_per_service):
+            rs = {"rs": _address(100000 + n * 10 + k), "rsport": "443"}
+            handle.appliance.execute("addrs", {**vs, **rs})
+
+
+async def served_read(handle: MockServerHandle, dialect: Dialect) -> tuple[float, int, int]:
+    """Seconds, API calls and services of one ``list_virtual_services`` over pinned HTTPS."""
+    connection = ApplianceConnection(
+        name="bench-mock",
+        url=handle.url,
+        dialect=dialect,
+        credentials=ApiKey(key=SecretStr(handle.api_key)),
+        tls=TlsPolicy(fingerprint_sha256=handle.fingerprint_sha256),
+    )
+    async with LoadMaster(connection, timeout=60.0) as lm:
+        started = time.perf_counter()
+        services = await lm.list_virtual_services()
+        return time.perf_counter() - started, lm.calls, len(services)
+
+
+def served_rows(services: int, servers_per_service: int) -> list[tuple[object, ...]]:
+    """One row per dialect: the full read against the served mock (its own writing included)."""
+    rows: list[tuple[object, ...]] = []
+    with serve_in_thread() as handle:
+        seed(handle, services, servers_per_service)
+        for dialect in ("v1", "v2"):
+            handle.calls.clear()
+            elapsed, calls, count = asyncio.run(served_read(handle, dialect))
+            logged = len(handle.calls.records())
+            rows.append((dialect, count, count * servers_per_service, elapsed, calls, logged))
+    return rows
+
+
 HEADER = (
     "dialect",
     "VS",
@@ -157,6 +198,15 @@ def main() -> None:
     print(f"listvs read: {services} VS, {servers} RS; target parse < {TARGET_SECONDS} s")
     print(" | ".join(f"{title:>10}" for title in HEADER))
     for row in rows:
+        cells = (f"{cell:.3f}" if isinstance(cell, float) else str(cell) for cell in row)
+        print(" | ".join(f"{cell:>10}" for cell in cells))
+    print()
+    print(
+        "the same read over HTTPS (pinned) against the served mock, its XML/JSON writing included"
+    )
+    titles = ("dialect", "VS", "RS", "client s", "API calls", "mock log")
+    print(" | ".join(f"{title:>10}" for title in titles))
+    for row in served_rows(services, options.servers_per_service):
         cells = (f"{cell:.3f}" if isinstance(cell, float) else str(cell) for cell in row)
         print(" | ".join(f"{cell:>10}" for cell in cells))
 
