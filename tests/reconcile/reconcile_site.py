@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from typer.testing import CliRunner, Result
 
@@ -53,7 +54,17 @@ class Array:
 
 
 class Site:
-    """Specs under ``root/arrays`` for the served mock, and ways to run lmctl on them."""
+    """Specs under ``root/arrays`` for the served mock, and ways to run lmctl on them.
+
+    The inventory reads the mock's password from ``LMCTL_TEST_MOCK_PASSWORD``; ``Site.open``
+    sets it for the test.
+    """
+
+    @classmethod
+    def open(cls, root: Path, server: MockServerHandle, monkeypatch: pytest.MonkeyPatch) -> Site:
+        """A site for ``server`` whose password the inventory finds in the environment."""
+        monkeypatch.setenv(PASSWORD_VARIABLE, server.password)
+        return cls(root, server)
 
     def __init__(self, root: Path, server: MockServerHandle) -> None:
         self.root = root

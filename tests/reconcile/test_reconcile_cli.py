@@ -37,8 +37,7 @@ def key(array: Array, port: str) -> VirtualServiceKey:
 def site(
     tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Site]:
-    monkeypatch.setenv("LMCTL_TEST_MOCK_PASSWORD", mock_server.password)
-    site = Site(tmp_path, mock_server)
+    site = Site.open(tmp_path, mock_server, monkeypatch)
     site.raw(
         [
             ("add_virtual_service", (k,), {"params": {"NickName": f"legacy {k.port}"}})

@@ -9,7 +9,6 @@ enabled member; a second apply always converges and a plan afterwards is empty.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,11 +30,8 @@ KEPT = (("10.1.1.50", "443"), ("10.1.1.50", "25"), ("10.1.2.50", "443"), ("10.1.
 
 
 @pytest.fixture
-def site(
-    tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Site]:
-    monkeypatch.setenv("LMCTL_TEST_MOCK_PASSWORD", mock_server.password)
-    yield Site(tmp_path, mock_server)
+def site(tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch) -> Site:
+    return Site.open(tmp_path, mock_server, monkeypatch)
 
 
 def transition_writes(site: Site) -> list[tuple[str, int]]:

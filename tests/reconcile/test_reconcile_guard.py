@@ -35,8 +35,7 @@ HTTPS = VirtualServiceKey(address="10.1.1.50", port="443")
 def site(
     tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Site]:
-    monkeypatch.setenv("LMCTL_TEST_MOCK_PASSWORD", mock_server.password)
-    site = Site(tmp_path, mock_server)
+    site = Site.open(tmp_path, mock_server, monkeypatch)
     site.write(A1, A2)
     yield site
 
@@ -90,8 +89,7 @@ def test_two_processes_never_apply_to_one_appliance_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with serve_in_thread(latency_ms=100) as slow:
-        monkeypatch.setenv("LMCTL_TEST_MOCK_PASSWORD", slow.password)
-        site = Site(tmp_path, slow)
+        site = Site.open(tmp_path, slow, monkeypatch)
         site.write(A1, A2)
         command = [
             sys.executable,

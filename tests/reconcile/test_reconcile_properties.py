@@ -8,6 +8,7 @@ single write each service that serves before and after still has an enabled memb
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection
 from lmctl.loadmaster.models import VirtualService, settings_params
 from lmctl.mock.control import MockControl
+from lmctl.reconcile.changes import Conflict
 from lmctl.reconcile.diff import diff
 from lmctl.reconcile.execute import ApplyOptions, apply_plan
 from lmctl.reconcile.plan import Plan
@@ -39,6 +41,23 @@ def assert_desired(final: ApplianceState, want: DesiredVirtualService) -> None:
             assert member.enable == rs.enable
 
 
+def assert_converged(
+    wanted: list[DesiredVirtualService],
+    conflicts: Sequence[Conflict],
+    before: ApplianceState,
+    after: ApplianceState,
+) -> set[tuple[str, str]]:
+    """Desired state on every service not in conflict, unmarked VSs untouched; the conflicted."""
+    conflicted = {(c.array, c.service) for c in conflicts}
+    for want in wanted:
+        if (want.array, want.service) not in conflicted:
+            assert_desired(after, want)
+    for vs_key, vs in before.items():
+        if vs.owner is None:
+            assert replace(after[vs_key], index=None) == replace(vs, index=None)
+    return conflicted
+
+
 @settings(max_examples=300, deadline=None)
 @given(wanted=vs_specs(SERVICES[:3]), observed=observed_states())
 def test_plan_converges_keeps_unmarked_and_never_breaks(
@@ -47,13 +66,7 @@ def test_plan_converges_keeps_unmarked_and_never_breaks(
     state = appliance_state(observed)
     first = diff(wanted, state)
     final = simulate(state, first.changes)
-    conflicted = {(c.array, c.service) for c in first.conflicts}
-    for want in wanted:
-        if (want.array, want.service) not in conflicted:
-            assert_desired(final, want)
-    for vs_key, vs in state.items():
-        if vs.owner is None:
-            assert final[vs_key] == vs
+    conflicted = assert_converged(wanted, first.conflicts, state, final)
     for vs in final.values():
         assert (
             vs.owner is None
@@ -115,12 +128,5 @@ def test_plan_applied_over_https_converges(
         plan_apply_and_read(connection_v1, wanted, observed, tmp_path)
     )
     (appliance,) = plan.appliances
-    conflicted = {(c.array, c.service) for c in appliance.conflicts}
-    for want in wanted:
-        if (want.array, want.service) not in conflicted:
-            assert_desired(after, want)
-    for vs_key, vs in before.items():
-        if vs.owner is None:
-            assert replace(after[vs_key], index=None) == replace(vs, index=None)
-    if not conflicted:
+    if not assert_converged(wanted, appliance.conflicts, before, after):
         assert diff(wanted, after).changes == ()

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from lmctl.loadmaster.models import MANAGED_VS_FIELDS, wire_name
+from lmctl.loadmaster.models import MANAGED_VS_FIELDS, wire_name, wire_value
 from lmctl.reconcile.changes import (
     AddRealServer,
     Change,
@@ -42,11 +42,7 @@ class Line:
 
 def shown(value: object) -> str:
     """A value as an admin reads it on the appliance: flags Y/N, unset as ``(unset)``."""
-    if value is None:
-        return "(unset)"
-    if isinstance(value, bool):
-        return "Y" if value else "N"
-    return str(value)
+    return "(unset)" if value is None else wire_value(value)
 
 
 def _field_lines(fields: tuple[FieldChange, ...], depth: int) -> list[Line]:
