@@ -231,3 +231,44 @@ def test_ctrl_c_while_waiting_exits_130_and_says_how_to_finish(
     ) in stderr
     assert "Traceback" not in stderr
     assert enabled_flags(mock_control, "CAS-A2") == [False, False]
+
+
+def test_member_disabled_by_the_spec_is_not_undrained_and_counts_as_healthy(
+    run_lmctl: RunLmctl, mock_control: MockControl, tmp_path: Path
+) -> None:
+    spec = tmp_path / "arrays" / "three.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "{name: EX-B3, address: 10.30.1.13}",
+            "{name: EX-B3, address: 10.30.1.13, enabled: false}",
+        )
+    )
+    assert run_lmctl("apply", "--auto-approve", "--no-backup").exit_code == 0
+
+    undrain = run_lmctl("undrain", "EX-B3", *FAST)
+    status = run_lmctl("status", "three")
+
+    assert undrain.exit_code == 3
+    assert "refusing to undrain EX-B3: the spec disables it (enabled: false)" in undrain.stderr
+    assert enabled_flags(mock_control, "EX-B3") == [False]
+    assert status.exit_code == 0, status.stdout
+    assert "EX-B3 disabled 0 conn" in status.stdout
+
+
+def test_drain_warns_when_the_spec_would_reenable_the_member(
+    run_lmctl: RunLmctl, tmp_path: Path
+) -> None:
+    spec = tmp_path / "arrays" / "three.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "{name: EX-B1, address: 10.30.1.11}",
+            "{name: EX-B1, address: 10.30.1.11, enabled: true}",
+        )
+    )
+
+    outcome = run_lmctl("drain", "EX-B1", *FAST)
+
+    assert outcome.exit_code == 0
+    assert "the spec sets enabled: true for EX-B1, so the next `lmctl apply` re-enables it" in (
+        outcome.stdout
+    )

@@ -275,14 +275,7 @@ async def _maintain(
 
 
 def _report(console: Console, result: MaintenanceResult) -> None:
-    if result.outcome == "refused":
-        _print_error(
-            f"refusing to drain {result.member.member}: "
-            + "; ".join(result.details)
-            + ". Bring another member Up first, or use --force to drain anyway."
-        )
-        return
-    if result.outcome == "absent":
+    if result.outcome in ("refused", "absent"):
         for line in result.details:
             _print_error(line)
         return

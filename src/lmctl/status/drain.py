@@ -66,6 +66,17 @@ def locate_member(desired: Iterable[DesiredVirtualService], name: str) -> Member
     )
 
 
+def spec_enable(desired: Iterable[DesiredVirtualService], member: MemberRef) -> bool | None:
+    """What the spec says of the member's enable flag: True, False, or None (not set)."""
+    for service in desired:
+        if service.array != member.array:
+            continue
+        for real_server in service.real_servers:
+            if real_server.member == member.member:
+                return real_server.enable
+    return None
+
+
 def member_rows(array: ArrayStatus, member: str) -> list[tuple[ServiceStatus, MemberStatus]]:
     """Every service of the array that has this member, with the member's row in it."""
     rows: list[tuple[ServiceStatus, MemberStatus]] = []

@@ -22,6 +22,7 @@ from lmctl.status.drain import (
     active_connections,
     drain_blockers,
     services_not_up,
+    spec_enable,
     switches,
     unreachable_services,
 )
@@ -67,7 +68,11 @@ class MaintenanceResult:
 
     @property
     def exit_code(self) -> StatusExit:
-        """0 done, 2 timed out (switched, goal not reached), 3 refused, 1 member absent."""
+        """0 done, 2 timed out (switched, goal not reached), 3 refused, 1 member absent.
+
+        Refused: a drain that would leave a service without a member enabled and Up, or an
+        undrain of a member the spec disables.
+        """
         return {
             "drained": StatusExit.OK,
             "undrained": StatusExit.OK,
@@ -177,9 +182,18 @@ async def drain(
         return _absent(member)
     blockers = drain_blockers(status, member.member)
     if blockers and not force:
-        return MaintenanceResult("refused", member, 0, blockers)
+        refusal = (
+            f"refusing to drain {member.member}: {'; '.join(blockers)}. Bring another member "
+            "Up first, or use --force to drain anyway."
+        )
+        return MaintenanceResult("refused", member, 0, (refusal,))
     for blocker in blockers:
         observer.note(f"--force: draining although {blocker}")
+    if spec_enable(desired, member) is True:
+        observer.note(
+            f"note: the spec sets enabled: true for {member.member}, so the next `lmctl apply` "
+            "re-enables it; remove that key to keep it drained"
+        )
     pending = switches(status, member.member, enable=False)
     if not pending:
         observer.note(f"{member.member} is already disabled in every service of {member.array}")
@@ -243,6 +257,13 @@ async def undrain(
     status = await target.read_first()
     if status is None:
         return _absent(member)
+    if spec_enable(desired, member) is False:
+        refusal = (
+            f"refusing to undrain {member.member}: the spec disables it (enabled: false), so the "
+            "next `lmctl apply` would disable it again. Set enabled: true (or remove the key) "
+            "and run `lmctl apply` instead."
+        )
+        return MaintenanceResult("refused", member, 0, (refusal,))
     pending = switches(status, member.member, enable=True)
     if not pending:
         observer.note(f"{member.member} is already enabled in every service of {member.array}")
