@@ -77,3 +77,16 @@ def test_plain_rendering_shows_verdict_conditions_and_member_states() -> None:
     assert "(no real servers by design)" in text
     assert text.rstrip().endswith("1 array(s): DEGRADED")
     assert "\x1b[" not in text
+
+
+def test_terminal_rendering_colours_states_and_draws_table_rules() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, color_system="standard", width=200)
+
+    console.print(render_status([degraded_hq()], boxed=True))
+
+    text = out.getvalue()
+    assert "\x1b[33mDEGRADED" in text  # yellow verdict
+    assert "\x1b[31mdown" in text  # the Down member in red
+    assert "\x1b[32mup" in text
+    assert "─" in text
