@@ -61,6 +61,22 @@ def test_json_document_is_versioned_and_carries_conditions_services_members() ->
         "differences": [],
     }
     assert hq["services"][2]["members"] == []
+    # The v1 contract: these keys at each level (fields may be added, never removed).
+    assert set(document) == {"format", "checked_at", "exit_code", "arrays"}
+    assert set(hq) == {"array", "appliance", "exit_code", "error", "conditions", "services"}
+    assert set(https) == {
+        "service",
+        "virtual_service",
+        "exists",
+        "enabled",
+        "status",
+        "serving",
+        "failover_ready",
+        "in_sync",
+        "setting_differences",
+        "unexpected_real_servers",
+        "members",
+    }
     assert (dr["exit_code"], dr["error"], dr["services"]) == (1, "connection refused", [])
 
 
