@@ -211,6 +211,14 @@ async def test_modvs_not_applied_is_resent_once() -> None:
     assert vs.vs_type == "gen"
 
 
+async def test_createsubvs_unanswered_is_never_resent() -> None:
+    appliance = ScriptedAppliance().on("modvs", DROPPED).on("showvs", showvs_capture())
+    async with client(appliance) as lm:
+        with pytest.raises(WriteOutcomeUnknownError, match="modvs of VS index 1 on lm-test"):
+            await lm.modify_virtual_service(1, {"createsubvs": ""})
+    assert appliance.commands() == ["modvs", "showvs"]
+
+
 async def test_modrs_applied_but_unanswered_at_its_new_port() -> None:
     moved = capture("fw7.2.5x-showrs.xml").replace(b"<Port>8080</Port>", b"<Port>8443</Port>")
     appliance = ScriptedAppliance().on("modrs", DROPPED)

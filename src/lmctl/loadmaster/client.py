@@ -45,6 +45,7 @@ from lmctl.loadmaster.outcome import (
     after_add,
     after_delete,
     after_modify,
+    creates_sub_service,
     real_server_matches,
     virtual_service_matches,
 )
@@ -200,6 +201,9 @@ class LoadMaster:
 
         async def read_back() -> tuple[Verdict, VirtualService | None]:
             observed = await self._find_virtual_service(where_after)
+            if creates_sub_service(params):
+                # A new SubVS cannot be told from an old one, and resending would add another.
+                return Verdict.UNKNOWN, observed
             matches = observed is not None and virtual_service_matches(params, observed)
             return after_modify(observed is not None, matches), observed
 

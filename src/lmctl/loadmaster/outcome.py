@@ -65,6 +65,11 @@ def real_server_matches(params: Mapping[str, str], observed: RealServer) -> bool
     return all(getattr(expected, field) == getattr(observed, field) for field in sent)
 
 
+def creates_sub_service(params: Mapping[str, str]) -> bool:
+    """True for a ``modvs`` that adds a SubVS: not idempotent, so never resent after a doubt."""
+    return any(name.lower() == "createsubvs" for name in params)
+
+
 def after_add(found: bool, matches: bool) -> Verdict:
     """``addvs``/``addrs``: there and as sent → applied; absent → not; there but different → ?"""
     if not found:
