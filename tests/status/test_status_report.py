@@ -84,14 +84,17 @@ def test_plain_rendering_shows_verdict_conditions_and_member_states() -> None:
     out = io.StringIO()
     console = Console(file=out, force_terminal=False, no_color=True, width=200)
 
-    console.print(render_status([degraded_hq()], boxed=False))
+    unreadable = unreadable_array_status("dr", "lm-dr", "connection refused")
+    console.print(render_status([degraded_hq(), unreadable], boxed=False))
 
     text = out.getvalue()
     assert "hq on lm-hq: DEGRADED" in text
     assert "Healthy" in text and "MembersDown" in text and "cas02 is Down in rpc, https" in text
     assert "cas01 up 9 conn, cas02 down 0 conn" in text
     assert "(no real servers by design)" in text
-    assert text.rstrip().endswith("1 array(s): DEGRADED")
+    assert "dr on lm-dr: UNKNOWN\n  appliance lm-dr could not be read: connection refused\n" in text
+    assert text.count("ApplianceUnreadable") == 0  # said once, not as four Unknown rows
+    assert text.rstrip().endswith("2 array(s): UNKNOWN")
     assert "\x1b[" not in text
 
 

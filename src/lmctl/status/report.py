@@ -171,8 +171,13 @@ def render_status(arrays: Sequence[ArrayStatus], *, boxed: bool) -> RenderableTy
     parts: list[RenderableType] = []
     for array in arrays:
         parts.append(_array_heading(array))
-        parts.append(_conditions_table(array))
-        if array.services:
+        if array.error is not None:
+            # Every condition is Unknown for the same reason: say it once.
+            line = Text("  ")
+            line.append(array.conditions[0].message, style=_CONDITION_STYLE["Unknown"])
+            parts.append(line)
+        else:
+            parts.append(_conditions_table(array))
             parts.append(_services_table(array, boxed=boxed))
         parts.append(Text(""))
     verdict, style = _VERDICT[overall_exit(list(arrays))]
