@@ -256,3 +256,20 @@ def test_overall_exit_takes_the_worst_array() -> None:
     assert overall_exit([ok, degraded]) == StatusExit.DEGRADED
     assert overall_exit([degraded, unreadable]) == StatusExit.ERROR
     assert overall_exit([unreadable, not_serving, degraded]) == StatusExit.NOT_SERVING
+
+
+def test_array_with_no_virtual_service_at_all_says_so_once() -> None:
+    status = status_of(two_member_array(), [])
+
+    assert [(c.type, c.status, c.reason, c.message) for c in status.conditions] == [
+        (SERVING, "False", "VirtualServiceMissing", NOTHING_APPLIED),
+        (FAILOVER_READY, "False", "NotServing", "not serving: rpc, https, http-redirect"),
+        (HEALTHY, "False", "VirtualServiceMissing", NOTHING_APPLIED),
+        (IN_SYNC, "False", "VirtualServiceMissing", NOTHING_APPLIED),
+    ]
+    assert status.exit_code == StatusExit.NOT_SERVING
+
+
+NOTHING_APPLIED = (
+    "none of its virtual services exists (rpc, https, http-redirect); run `lmctl apply`"
+)

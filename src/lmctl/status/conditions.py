@@ -108,12 +108,10 @@ def serving_problems(services: Sequence[ServiceStatus]) -> list[Problem]:
 
 def failover_problems(services: Sequence[ServiceStatus]) -> list[Problem]:
     """Services that would stop serving if one member failed (or that do not serve now)."""
-    problems: list[Problem] = []
+    down = [service.service for service in services if not service.serving]
+    problems: list[Problem] = [("NotServing", f"not serving: {', '.join(down)}")] if down else []
     for service in services:
-        if service.failover_ready:
-            continue
-        if not service.serving:
-            problems.append(("NotServing", f"{service.service}: not serving"))
+        if service.failover_ready or not service.serving:
             continue
         (only,) = service.serving_members
         problems.append(
@@ -213,28 +211,40 @@ def sync_problems(services: Sequence[ServiceStatus]) -> list[Problem]:
 
 def conditions_of(services: Sequence[ServiceStatus]) -> tuple[Condition, ...]:
     """The four conditions of an array, in display order."""
+    serving, failover = serving_problems(services), failover_problems(services)
+    healthy, sync = health_problems(services), sync_problems(services)
+    if services and not any(service.exists for service in services):
+        # Nothing applied yet: one sentence instead of one per service and condition.
+        names = ", ".join(service.service for service in services)
+        missing = [
+            (
+                "VirtualServiceMissing",
+                f"none of its virtual services exists ({names}); run `lmctl apply`",
+            )
+        ]
+        serving = healthy = sync = missing
     return (
         _condition(
             SERVING,
-            serving_problems(services),
+            serving,
             _SERVING_REASONS,
             ("ServicesUp", "every service has at least one member enabled and Up"),
         ),
         _condition(
             FAILOVER_READY,
-            failover_problems(services),
+            failover,
             _FAILOVER_REASONS,
             ("RedundantMembers", "every service keeps serving if any one member fails"),
         ),
         _condition(
             HEALTHY,
-            health_problems(services),
+            healthy,
             _HEALTHY_REASONS,
             ("AllMembersUp", "every member is enabled and Up in every service"),
         ),
         _condition(
             IN_SYNC,
-            sync_problems(services),
+            sync,
             _IN_SYNC_REASONS,
             ("MatchesSpec", "live virtual services and real servers equal the spec"),
         ),
