@@ -193,14 +193,13 @@ def _apply_verdict(results: Sequence[ApplianceResult]) -> ExitCode:
     return ExitCode.ERROR
 
 
-async def _saved_plan(
-    path: Path, target: Target, errors: Console
-) -> tuple[Plan, SpecSet, list[str]]:
+def _saved_plan(path: Path, errors: Console) -> tuple[Plan, SpecSet, list[str]]:
+    """A saved plan with the specs (for the inventory) at the paths it recorded."""
     try:
         plan = load_plan(path)
     except PlanFileError as error:
         raise CommandError(str(error)) from None
-    spec_set = _load(target.paths or tuple(Path(p) for p in plan.spec_paths), errors)
+    spec_set = _load(tuple(Path(p) for p in plan.spec_paths), errors)
     if spec_set.digest != plan.specs_digest:
         errors.print(
             f"warning: the specs changed since {path} was made; applying the plan as saved",
@@ -209,10 +208,35 @@ async def _saved_plan(
     return plan, spec_set, _names(spec_set, [a.name for a in plan.appliances])
 
 
+async def _refuse_if_stale(
+    plan: Plan, source: Path, clients: Mapping[str, LoadMaster], errors: Console
+) -> None:
+    stale = stale_objects(plan, await read_appliances(clients))
+    for drift in stale:
+        errors.print(f"drifted: {drift}", markup=False)
+    if stale:
+        raise CommandError(
+            f"{source} is stale: the objects above changed since it was planned; "
+            "nothing was written; make a new plan"
+        )
+
+
+def _gate(plan: Plan, request: ApplyRequest, console: Console, errors: Console) -> ExitCode | None:
+    """Show the plan; the exit code when apply stops here, None to go on writing."""
+    _print_plan(plan, "text", console)
+    verdict = _plan_verdict(plan, force=request.force, detailed=False, errors=errors)
+    if verdict is not ExitCode.OK:
+        return verdict
+    if not plan.has_changes:
+        console.print("Nothing to apply.", markup=False)
+        return ExitCode.OK
+    return None if _confirmed(plan, request, errors) else ExitCode.ERROR
+
+
 async def _apply(source: Path | None, target: Target, request: ApplyRequest) -> ExitCode:
     console, errors = make_console(), make_console(stderr=True)
     if source is not None:
-        plan, spec_set, names = await _saved_plan(source, target, errors)
+        plan, spec_set, names = _saved_plan(source, errors)
     else:
         spec_set = _load(target.paths, errors)
         names = _names(spec_set, target.appliances)
@@ -220,25 +244,12 @@ async def _apply(source: Path | None, target: Target, request: ApplyRequest) -> 
         spec_set, names, state_dir=target.state_dir, timeout=target.timeout
     ) as clients:
         if source is not None:
-            stale = stale_objects(plan, await read_appliances(clients))
-            if stale:
-                for drift in stale:
-                    errors.print(f"drifted: {drift}", markup=False)
-                raise CommandError(
-                    f"{source} is stale: the objects above changed since it was planned; "
-                    "nothing was written; make a new plan"
-                )
+            await _refuse_if_stale(plan, source, clients, errors)
         else:
             plan = await _make_plan(spec_set, clients, target.paths)
-        _print_plan(plan, "text", console)
-        verdict = _plan_verdict(plan, force=request.force, detailed=False, errors=errors)
-        if verdict is not ExitCode.OK:
-            return verdict
-        if not plan.has_changes:
-            console.print("Nothing to apply.", markup=False)
-            return ExitCode.OK
-        if not _confirmed(plan, request, errors):
-            return ExitCode.ERROR
+        stop = _gate(plan, request, console, errors)
+        if stop is not None:
+            return stop
         options = ApplyOptions(
             state_dir=target.state_dir, backup=request.backup, parallel=request.parallel
         )
@@ -261,8 +272,6 @@ def run_apply(target: Target, request: ApplyRequest) -> ExitCode:
     source = (
         target.paths[0] if len(target.paths) == 1 and looks_like_plan(target.paths[0]) else None
     )
-    if source is not None:
-        target = Target((), target.appliances, target.state_dir, target.timeout)
     try:
         return asyncio.run(_apply(source, target, request))
     except (CommandError, ApplianceUnavailableError, ReadError) as error:
