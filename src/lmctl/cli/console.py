@@ -8,7 +8,7 @@ import sys
 from rich.console import Console
 
 
-class OutputFormat(str, enum.Enum):
+class OutputFormat(enum.StrEnum):
     """The ``--format`` choices a command may offer."""
 
     text = "text"
