@@ -10,6 +10,7 @@ from lmctl.loadmaster.models import VirtualService
 
 ADDRESSES = ("10.0.1.10", "10.0.1.11")
 PORTS = ("25", "80", "443")
+PROTOCOLS = ("tcp", "tcp", "udp")  # a service changing protocol is a create plus a delete
 MEMBERS = ("10.0.1.21", "10.0.1.22", "10.0.1.23")
 SERVICES = (("hq", "https"), ("hq", "smtp"), ("branch", "https"), ("gone", "https"))
 
@@ -35,7 +36,9 @@ def vs_specs(draw: st.DrawFn, owners: tuple[tuple[str, str], ...]) -> list[Desir
     chosen = draw(st.lists(st.sampled_from(owners), unique=True, max_size=len(owners)))
     keys = draw(
         st.lists(
-            st.tuples(st.sampled_from(ADDRESSES), st.sampled_from(PORTS)),
+            st.tuples(
+                st.sampled_from(ADDRESSES), st.sampled_from(PORTS), st.sampled_from(PROTOCOLS)
+            ),
             unique=True,
             min_size=len(chosen),
             max_size=len(chosen),
@@ -45,12 +48,12 @@ def vs_specs(draw: st.DrawFn, owners: tuple[tuple[str, str], ...]) -> list[Desir
         desired(
             array,
             service,
-            at=key(address, port),
+            at=key(address, port, protocol),
             real_servers=draw(member_sets()),
             schedule=draw(st.sampled_from(("rr", "lc"))),
             idle_time=draw(st.sampled_from((1800, 660))),
         )
-        for (array, service), (address, port) in zip(chosen, keys, strict=True)
+        for (array, service), (address, port, protocol) in zip(chosen, keys, strict=True)
     ]
 
 
