@@ -291,3 +291,25 @@ def test_apply_asks_on_a_terminal(
         assert set(by_key(site)) == set(UNMARKED)
     else:
         assert "Apply complete: 16 writes made." in result.output
+
+
+def test_user_errors_are_one_clear_message(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LMCTL_TEST_MOCK_PASSWORD")
+    result = site.plan()
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "error: lm-test: appliance 'lm-test': the environment variable "
+        "LMCTL_TEST_MOCK_PASSWORD is not set; export LMCTL_TEST_MOCK_PASSWORD=... before "
+        "running lmctl"
+    )
+    unknown = site.plan("--appliance", "lm-nowhere")
+    assert unknown.exit_code == 1
+    assert unknown.output.strip() == (
+        "error: no appliance named lm-nowhere in the inventory (known: lm-test)"
+    )
+    (site.arrays_dir / "a1.yaml").write_text("name: a1\nvip: not-an-ip\n")
+    result = site.plan()
+    assert result.exit_code == 1
+    assert "a1.yaml:2: error: vip:" in result.output
+    assert "error: the specs have errors (see above); nothing was read or written" in result.output
+    assert "Traceback" not in result.output
