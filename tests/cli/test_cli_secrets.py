@@ -1,0 +1,98 @@
+"""Secrets never leak: every command at its most verbose, in a real process, with failures.
+
+lmctl runs as a separate process against the served mock over HTTPS; the mock's password comes
+from the environment as the inventory says. Neither the password, nor a wrong password tried
+by mistake, nor the HTTP Basic token built from them may appear in anything lmctl prints or
+leaves behind: stdout, stderr (with ``-vv`` logging), a saved plan, backups, the state dir.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lmctl.mock.control import MockControl
+from lmctl.mock.server import MockServerHandle
+
+PASSWORD_VARIABLE = "LMCTL_SECRET_TEST_PASSWORD"
+ARRAY = """\
+name: secrets
+site: SECRETS
+exchange: 2016 CU23
+fqdn: mail-secrets.corp.example.com
+vip: 10.77.0.50
+appliance: lm-secret
+members:
+  - {name: SEC-CAS01, address: 10.77.0.11}
+  - {name: SEC-CAS02, address: 10.77.0.12}
+"""
+
+
+def _inventory(server: MockServerHandle) -> str:
+    return (
+        "appliances:\n"
+        "  lm-secret:\n"
+        f"    url: {server.url}\n"
+        "    dialect: v1\n"
+        f"    auth: {{username: {server.username}, password: {{env: {PASSWORD_VARIABLE}}}}}\n"
+        f'    tls: {{fingerprint: "{server.fingerprint_sha256}"}}\n'
+    )
+
+
+def _lmctl(workdir: Path, password: str, *args: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, PASSWORD_VARIABLE: password, "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "lmctl", "-vv", *args],
+        cwd=workdir,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _forms(username: str, secret: str) -> list[str]:
+    """A secret as it could leak: plain, and inside an HTTP Basic token."""
+    token = base64.b64encode(f"{username}:{secret}".encode()).decode()
+    return [secret, token]
+
+
+def test_no_secret_in_any_output_at_the_highest_verbosity(
+    tmp_path: Path,
+    mock_server: MockServerHandle,
+    mock_control: MockControl,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    arrays = tmp_path / "arrays"
+    arrays.mkdir()
+    (arrays / "appliances.yaml").write_text(_inventory(mock_server))
+    (arrays / "secrets.yaml").write_text(ARRAY)
+    password = mock_server.password
+    wrong_password = "Wr0ng-" + password[::-1]
+
+    runs = [
+        _lmctl(tmp_path, password, "plan", "arrays", "--out", "plan.json"),
+        _lmctl(tmp_path, password, "apply", "arrays", "--auto-approve"),
+        _lmctl(tmp_path, password, "status", "--path", "arrays"),
+        _lmctl(tmp_path, wrong_password, "plan", "arrays"),
+    ]
+    for nth in range(1, 9):  # more 500s than the client's read retries
+        mock_control.add_fault("http500", command="listvs", nth=nth)
+    runs.append(_lmctl(tmp_path, password, "plan", "arrays"))
+
+    assert [run.returncode for run in runs] == [0, 0, 0, 1, 1], [r.stderr for r in runs]
+    assert "DEBUG" in runs[0].stderr, "-vv must log the requests"
+    assert "401" in runs[3].stderr + runs[3].stdout or "credential" in runs[3].stderr.lower()
+    leftovers = [path.read_text(errors="replace") for path in tmp_path.rglob("*") if path.is_file()]
+    printed = [text for run in runs for text in (run.stdout, run.stderr)]
+    for secret in _forms(mock_server.username, password) + _forms(
+        mock_server.username, wrong_password
+    ):
+        for text in printed + leftovers:
+            assert secret not in text
