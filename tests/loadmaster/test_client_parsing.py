@@ -321,3 +321,23 @@ def test_intercept_opts_become_lists() -> None:
         "resdatadisable",
     ]
     assert fields["OwaspOpts"] == ["opnormal", "auditnone", "reqdatadisable", "resdatadisable"]
+
+
+def test_xml_shapes_repeated_tags_single_options_and_split_text() -> None:
+    body = (
+        b'<Response stat="200" code="ok"><Success><Data>'
+        b"<VS><Index>1</Index><NickName>owa &amp; ecp</NickName>"
+        b"<InterceptOpts><Opt>opnormal</Opt></InterceptOpts></VS>\n"
+        b"<VS><Index>2</Index><NickName><![CDATA[a<b]]> c</NickName>"
+        b"<InterceptOpts><Opt>x</Opt><Opt>y</Opt></InterceptOpts></VS>\n"
+        b"<VS><Index>3</Index><NickName/></VS>"
+        b"</Data></Success></Response>"
+    )
+    fields = parse_xml_reply(body).fields
+    assert fields["VS"] == [
+        {"Index": "1", "NickName": "owa & ecp", "InterceptOpts": ["opnormal"]},
+        {"Index": "2", "NickName": "a<b c", "InterceptOpts": ["x", "y"]},
+        {"Index": "3", "NickName": ""},
+    ]
+    services = readers.virtual_services(fields)
+    assert [vs.nickname for vs in services] == ["owa & ecp", "a<b c", None]

@@ -6,11 +6,11 @@ expanded, so an entity bomb costs nothing. The bytes go to expat as they are, so
 encoding (``ISO-8859-1`` on every LoadMaster) is honoured.
 
 For speed (a ``listvs`` of 1,000 virtual services is ~150,000 elements) the element callbacks
-on defusedxml's expat parser are replaced by three small functions that build the dicts
-directly, instead of an ``Element`` tree converted afterwards. defusedxml's protective handlers
-stay installed. Shape of the result: a leaf element is its stripped text; an element with
-children is a dict; a tag repeated among siblings becomes a list; an element whose children are
-all ``<Opt>`` becomes the list of their texts.
+on defusedxml's expat parser are replaced by two small functions (and a list's own ``append``
+for text) that build the dicts directly, instead of an ``Element`` tree converted afterwards.
+defusedxml's protective handlers stay installed. Shape of the result: a leaf element is its
+stripped text; an element with children is a dict; a tag repeated among siblings becomes a
+list; an element whose children are all ``<Opt>`` becomes the list of their texts.
 """
 
 from __future__ import annotations
@@ -40,52 +40,55 @@ class _Target:
         """Nothing to finish: the document is complete when the root element ends."""
 
 
+class _Repeated(list[Any]):
+    """The values of a tag repeated among siblings (told apart from an ``<Opt>`` list)."""
+
+    __slots__ = ()
+
+
 def parse_xml_fields(body: bytes) -> XmlDocument:
     """Parse ``body``; raises ``xml.etree.ElementTree.ParseError`` or a defusedxml exception."""
     target = _Target()
     parser = SafeElementTree.XMLParser(target=target, forbid_dtd=True)
     expat = parser.parser
-    # Each open element is [children dict, text parts, repeated tags]; the bottom one is the
-    # document itself.
-    stack: list[list[Any]] = [[{}, [], None]]
+    # One children dict per open element; the bottom one is the document itself.
+    stack: list[dict[str, Any]] = [{}]
+    # Character data since the last start tag: when an element ends without children, this is
+    # exactly its text. Appending through the bound C method costs no Python call per chunk.
+    text: list[str] = []
     root_attributes: list[str] = []
 
     def start(tag: str, attributes: list[str]) -> None:
         if len(stack) == 1:
             root_attributes.extend(attributes)
-        stack.append([{}, [], None])
-
-    def text(chunk: str) -> None:
-        stack[-1][1].append(chunk)
+        text.clear()
+        stack.append({})
 
     def end(tag: str) -> None:
-        children, parts, _ = stack.pop()
+        children = stack.pop()
         if not children:
-            value: Any = "".join(parts).strip()
+            value: Any = "".join(text).strip()
         elif len(children) == 1 and _OPTION_TAG in children:
             option = children[_OPTION_TAG]
-            value = option if isinstance(option, list) else [option]
+            value = list(option) if isinstance(option, _Repeated) else [option]
         else:
             value = children
-        parent = stack[-1]
-        siblings = parent[0]
+        siblings = stack[-1]
         if tag not in siblings:
             siblings[tag] = value
             return
-        repeated = parent[2]
-        if repeated is None:
-            repeated = parent[2] = set()
-        if tag in repeated:
-            siblings[tag].append(value)
+        existing = siblings[tag]
+        if type(existing) is _Repeated:
+            existing.append(value)
         else:
-            siblings[tag] = [siblings[tag], value]
-            repeated.add(tag)
+            siblings[tag] = _Repeated((existing, value))
 
+    expat.buffer_text = True
     expat.StartElementHandler = start
     expat.EndElementHandler = end
-    expat.CharacterDataHandler = text
+    expat.CharacterDataHandler = text.append
     parser.feed(body)
     parser.close()
-    (tag, value), *_ = stack[0][0].items()
+    (tag, value), *_ = stack[0].items()
     pairs = iter(root_attributes)
     return XmlDocument(tag, dict(zip(pairs, pairs, strict=False)), value)
