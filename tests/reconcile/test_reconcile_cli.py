@@ -19,6 +19,7 @@ from lmctl.cli.app import app
 from lmctl.loadmaster.models import VirtualService, VirtualServiceKey
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
+from lmctl.reconcile.order import in_write_order
 from lmctl.reconcile.plan import Plan
 
 A1 = Array("a1", "10.1.1.50", ["10.1.1.11", "10.1.1.12", "10.1.1.13"])
@@ -313,3 +314,25 @@ def test_user_errors_are_one_clear_message(site: Site, monkeypatch: pytest.Monke
     assert "a1.yaml:2: error: vip:" in result.output
     assert "error: the specs have errors (see above); nothing was read or written" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_write_order_that_empties_a_service_is_refused_even_with_force(
+    site: Site, mock_control: MockControl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    applied(site)
+    site.write(Array("a1", A1.vip, ["10.1.1.21", "10.1.1.22", "10.1.1.23"]))
+    # Break the ordering on purpose: old members removed before the new ones are added.
+    monkeypatch.setattr(
+        "lmctl.reconcile.diff.in_write_order",
+        lambda changes: tuple(reversed(in_write_order(changes))),
+    )
+    mock_control.clear_log()
+    result = site.apply("--force")
+    assert result.exit_code == 1, result.output
+    assert (
+        "lm-test: after write 3 (remove_rs 10.1.1.50:25/tcp), 10.1.1.50:25/tcp has no enabled "
+        "member; refused even with --force"
+    ) in result.output
+    assert "after write 6 (remove_rs 10.1.1.50:443/tcp), 10.1.1.50:443/tcp" in result.output
+    assert "refused even with --force; nothing was written" in result.output
+    assert mock_control.write_count() == 0

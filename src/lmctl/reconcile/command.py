@@ -22,7 +22,7 @@ from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.models import VirtualService
 from lmctl.reconcile.drift import Drift, compare
 from lmctl.reconcile.execute import ApplianceResult, ApplyOptions, apply_plan
-from lmctl.reconcile.plan import Plan
+from lmctl.reconcile.plan import UNWAIVABLE_RULES, Plan
 from lmctl.reconcile.planfile import PlanFileError, load_plan, looks_like_plan, save_plan
 from lmctl.reconcile.planning import make_plan
 from lmctl.reconcile.progress import progress_sink
@@ -102,6 +102,13 @@ def _plan_verdict(plan: Plan, *, force: bool, detailed: bool, errors: Console) -
         errors.print(
             f"error: {len(plan.conflicts)} conflict(s): a VS lmctl does not own holds an address "
             "the specs want (see the plan); lmctl never takes one over",
+            markup=False,
+        )
+        return ExitCode.ERROR
+    if any(v.rule in UNWAIVABLE_RULES for v in plan.violations):
+        errors.print(
+            "error: the write order would leave a serving service without an enabled member "
+            "(see the plan); refused even with --force; nothing was written",
             markup=False,
         )
         return ExitCode.ERROR

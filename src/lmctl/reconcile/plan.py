@@ -21,7 +21,9 @@ from lmctl.reconcile.state import ApplianceState, VirtualServiceState
 PLAN_FORMAT_VERSION: Literal[1] = 1
 PLAN_KIND: Literal["lmctl-plan"] = "lmctl-plan"
 
-SafetyRule = Literal["array-deleted", "bulk-removal", "members-below-two"]
+SafetyRule = Literal["array-deleted", "bulk-removal", "members-below-two", "break-before-make"]
+# A violation of this rule is refused even with --force (see ``safety``).
+UNWAIVABLE_RULES: frozenset[SafetyRule] = frozenset({"break-before-make"})
 
 
 class TouchedObject(BaseModel):

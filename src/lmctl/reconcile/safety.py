@@ -4,6 +4,9 @@
 - removing more than 30 % of an appliance's managed virtual services, or of its managed real
   servers (members of deleted virtual services count as removed);
 - leaving a kept service with fewer than two members when it had two or more.
+One more check is no rule an admin can waive: the write order itself is simulated, and a plan
+in which any single write would leave a serving service without an enabled member is refused
+even with ``--force`` (``break-before-make``; it would be a bug in lmctl's ordering).
 The rules are pure functions of an appliance's plan. Unmarked virtual services never appear in a
 plan's changes, so no flag can make lmctl modify or delete them.
 """
@@ -12,9 +15,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from lmctl.reconcile.changes import DeleteVirtualService, RemoveRealServer, UpdateVirtualService
+from lmctl.reconcile.changes import DeleteVirtualService, RemoveRealServer
 from lmctl.reconcile.plan import AppliancePlan, SafetyViolation
-from lmctl.reconcile.simulate import simulate
+from lmctl.reconcile.simulate import break_before_make, moves_of, simulate
 
 BULK_REMOVAL_LIMIT = 0.30
 
@@ -68,11 +71,7 @@ def _bulk_removals(plan: AppliancePlan) -> list[SafetyViolation]:
 def _thinned_services(plan: AppliancePlan) -> list[SafetyViolation]:
     before = plan.observed_state()
     after = simulate(before, plan.changes)
-    moves = {
-        c.key: c.new_key
-        for c in plan.changes
-        if isinstance(c, UpdateVirtualService) and c.new_key is not None
-    }
+    moves = moves_of(plan.changes)
     violations = []
     for key, vs in sorted(before.items(), key=lambda item: str(item[0])):
         kept = after.get(moves.get(key, key))
@@ -93,6 +92,25 @@ def _thinned_services(plan: AppliancePlan) -> list[SafetyViolation]:
     return violations
 
 
+def _broken_order(plan: AppliancePlan) -> list[SafetyViolation]:
+    return [
+        SafetyViolation(
+            appliance=plan.name,
+            rule="break-before-make",
+            message=(
+                f"{plan.name}: {problem}; refused even with --force "
+                "(lmctl's write order is wrong: please report it)"
+            ),
+        )
+        for problem in break_before_make(plan.observed_state(), plan.changes)
+    ]
+
+
 def check_safety(plan: AppliancePlan) -> list[SafetyViolation]:
     """Every safety rule the appliance's plan breaks (empty: safe without ``--force``)."""
-    return _array_deletions(plan) + _bulk_removals(plan) + _thinned_services(plan)
+    return (
+        _array_deletions(plan)
+        + _bulk_removals(plan)
+        + _thinned_services(plan)
+        + _broken_order(plan)
+    )

@@ -7,7 +7,7 @@ and after the plan still has at least one enabled member.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -21,6 +21,7 @@ from lmctl.reconcile.changes import (
     RemoveRealServer,
     UpdateRealServer,
     UpdateVirtualService,
+    final_key,
 )
 from lmctl.reconcile.state import ApplianceState, RealServerState, VirtualServiceState
 
@@ -98,14 +99,6 @@ def apply_change(state: ApplianceState, change: Change) -> None:
         _member_change(state, change)
 
 
-def steps(state: ApplianceState, changes: Iterable[Change]) -> Iterator[ApplianceState]:
-    """Every intermediate state, one per change (the input is not modified)."""
-    current = dict(state)
-    for change in changes:
-        apply_change(current, change)
-        yield dict(current)
-
-
 def simulate(state: ApplianceState, changes: Iterable[Change]) -> ApplianceState:
     """The state after every change has run."""
     final = dict(state)
@@ -114,7 +107,8 @@ def simulate(state: ApplianceState, changes: Iterable[Change]) -> ApplianceState
     return final
 
 
-def _moves(changes: Iterable[Change]) -> dict[VirtualServiceKey, VirtualServiceKey]:
+def moves_of(changes: Iterable[Change]) -> dict[VirtualServiceKey, VirtualServiceKey]:
+    """Every VS the changes move: key before → key after."""
     return {
         c.key: c.new_key
         for c in changes
@@ -127,7 +121,7 @@ def serving_services(
 ) -> dict[VirtualServiceKey, VirtualServiceKey]:
     """Services that serve before and after the plan: key before → key after (moves followed)."""
     final = simulate(state, changes)
-    moves = _moves(changes)
+    moves = moves_of(changes)
     serving: dict[VirtualServiceKey, VirtualServiceKey] = {}
     for key, vs in state.items():
         after = final.get(moves.get(key, key))
@@ -137,20 +131,24 @@ def serving_services(
 
 
 def break_before_make(state: ApplianceState, changes: Sequence[Change]) -> list[str]:
-    """Each moment a serving service would have no enabled member (empty when the order is safe)."""
-    serving = serving_services(state, changes)
-    current_key = {key: key for key in serving}
+    """Each write that leaves a serving service with no enabled member (empty: the order is safe).
+
+    One pass over the changes: a write only affects the VS it names, so only that VS is checked
+    after it (a service emptied by one write stays empty until a later write touches it).
+    """
+    origin_at = {key: key for key in serving_services(state, changes)}  # key now → key before
+    current = dict(state)
     problems: list[str] = []
-    for position, (change, moment) in enumerate(zip(changes, steps(state, changes), strict=True)):
-        if isinstance(change, UpdateVirtualService) and change.new_key is not None:
-            for origin, key in current_key.items():
-                if key == change.key:
-                    current_key[origin] = change.new_key
-        for origin, key in current_key.items():
-            vs = moment.get(key)
-            if vs is None or not vs.enabled_members:
-                problems.append(
-                    f"after write {position + 1} ({change.action} {change.key}), "
-                    f"{origin} has no enabled member"
-                )
+    for position, change in enumerate(changes, start=1):
+        apply_change(current, change)
+        moved_to = change.new_key if isinstance(change, UpdateVirtualService) else None
+        if moved_to is not None and change.key in origin_at:
+            origin_at[moved_to] = origin_at.pop(change.key)
+        key = final_key(change)
+        vs = current.get(key)
+        if key in origin_at and (vs is None or not vs.enabled_members):
+            problems.append(
+                f"after write {position} ({change.action} {change.key}), "
+                f"{origin_at[key]} has no enabled member"
+            )
     return problems
