@@ -54,7 +54,7 @@ BROKEN: dict[str, Broken] = {
         {HQ: HQ_2010 + "vip: 10.10.1.51\n"},
         HQ,
         11,
-        "",
+        "vip",
         "duplicate key 'vip' (first given on line 5)",
     ),
     "duplicate key inside a member": Broken(
@@ -67,7 +67,7 @@ BROKEN: dict[str, Broken] = {
         },
         HQ,
         9,
-        "",
+        "members[0].address",
         "duplicate key 'address'",
     ),
     "two documents in one file": Broken(
@@ -77,25 +77,60 @@ BROKEN: dict[str, Broken] = {
         {HQ: HQ_2010 + "overrides:\n  https:\n    <<: {layer: 4}\n"},
         HQ,
         13,
-        "",
+        "overrides.https",
         "merge keys (<<) are not supported",
     ),
     "python object tag": Broken(
         {HQ: edit(HQ_2010, "site: HQ", "site: !!python/object/apply:os.system [id]")},
         HQ,
         2,
-        "",
+        "site",
         "tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed",
     ),
     "unknown local tag": Broken(
         {HQ: edit(HQ_2010, "site: HQ", "site: !site HQ")},
         HQ,
         2,
+        "site",
+        "the YAML tag '!site' is not allowed in a spec; write plain values",
+    ),
+    "binary tag": Broken(
+        {HQ: edit(HQ_2010, "site: HQ", "site: !!binary SFE=")},
+        HQ,
+        2,
+        "site",
+        "the YAML tag 'tag:yaml.org,2002:binary' is not allowed",
+    ),
+    "unquoted impossible date": Broken(
+        {HQ: edit(HQ_2010, "site: HQ", "site: 2020-13-45")},
+        HQ,
+        2,
+        "site",
+        "the value is not a valid date; put it in quotes if it is meant as text",
+    ),
+    "explicit bool tag on a word": Broken(
+        {HQ: edit(HQ_2010, "site: HQ", "site: !!bool maybe")},
+        HQ,
+        2,
+        "site",
+        "the value is not true or false",
+    ),
+    "explicit int tag on a word": Broken(
+        {HQ: edit(HQ_2010, "site: HQ", "site: !!int HQ")},
+        HQ,
+        2,
+        "site",
+        "the value is not a whole number",
+    ),
+    "control character": Broken(
+        {HQ: edit(HQ_2010, "site: HQ", "site: H\x07Q")},
+        HQ,
+        2,
         "",
-        "could not determine a constructor for the tag '!site'",
+        "the file holds the control character U+0007, which YAML does not allow; remove it",
     ),
     "recursive alias": Broken(
-        {HQ: HQ_2010 + "services: &s [https, *s]\n"}, HQ, 11, "", "nesting deeper than"
+        {HQ: HQ_2010 + "services: &s [https, *s]\n"}, HQ, 11, "services", "nesting deeper than"
     ),
     "deep flow nesting": Broken(
         {HQ: HQ_2010 + "services: " + "[" * 2000 + "]" * 2000 + "\n"}, HQ, 11, "", "malformed YAML"

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from lmctl.specs.array import ArraySpec
 from lmctl.specs.diagnostics import Diagnostic, SpecError, sort_diagnostics
 from lmctl.specs.inventory import ApplianceSpec, Inventory
-from lmctl.specs.locations import diagnostics_from
+from lmctl.specs.locations import diagnostics_from, field_path
 from lmctl.specs.rules import SourcedArray, check_specs
 from lmctl.specs.yaml_source import YamlDocument, YamlProblem, read_document
 
@@ -151,7 +151,9 @@ def _load_file(path: Path, display: str, collected: _Collected) -> None:
         document = read_document(path, display)
     except YamlProblem as problem:
         collected.diagnostics.append(
-            Diagnostic("error", display, problem.line, "", problem.message)
+            Diagnostic(
+                "error", display, problem.line, field_path(problem.location), problem.message
+            )
         )
         return
     collected.documents.append(document)

@@ -22,7 +22,17 @@ MAX_VALUES = 50_000
 MAX_DEPTH = 32
 
 Location = tuple[str | int, ...]
-_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+# The tags of plain YAML values; anything else (``!!python/object``, ``!site``) is refused.
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")
+)
+_TAG_NAMES = {
+    "tag:yaml.org,2002:int": "a whole number",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:bool": "true or false",
+    "tag:yaml.org,2002:timestamp": "a valid date",
+}
 
 try:  # libyaml's parser when present: the same results, several times faster
     from yaml import CSafeLoader as _BaseLoader
@@ -31,12 +41,17 @@ except ImportError:  # pragma: no cover - pure-Python PyYAML
 
 
 class YamlProblem(Exception):
-    """The file cannot be read as one YAML document; ``line`` is 1-based or None."""
+    """The file cannot be read as one YAML document.
 
-    def __init__(self, message: str, line: int | None = None) -> None:
+    ``line`` is 1-based or None; ``location`` is the key path the problem is in, when known
+    (``('members', 0, 'address')``), empty for the file as a whole.
+    """
+
+    def __init__(self, message: str, line: int | None = None, location: Location = ()) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
+        self.location = location
 
 
 @dataclass(frozen=True)
@@ -85,19 +100,21 @@ class SpecLoader(_BaseLoader):
 
     def _build(self, node: yaml.Node, location: Location, depth: int) -> object:
         self._budget -= 1
-        if self._budget < 0:
-            raise YamlProblem(
-                f"the document expands to more than {MAX_VALUES} values "
-                "(aliases referring to aliases?); spec files must stay small",
-                # An alias's node keeps the line of its anchor: name the key being built.
-                self.lines.get(location[:1], _line(node)),
+        if self._budget < 0 or depth > MAX_DEPTH:
+            # An alias's node keeps the line of its anchor: name the top-level key being built.
+            top = location[:1]
+            problem = (
+                f"the document expands to more than {MAX_VALUES} values (an alias bomb?); "
+                "spec files must stay small"
+                if self._budget < 0
+                else f"nesting deeper than {MAX_DEPTH} levels (a spec needs five)"
             )
-        if depth > MAX_DEPTH:
-            raise YamlProblem(f"nesting deeper than {MAX_DEPTH} levels", _line(node))
-        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN_TAGS:
+            raise YamlProblem(problem, self.lines.get(top, _line(node)), top)
+        if node.tag not in _PLAIN_TAGS:
             raise YamlProblem(
                 f"the YAML tag '{node.tag}' is not allowed in a spec; write plain values",
                 _line(node),
+                location,
             )
         if isinstance(node, yaml.MappingNode):
             return self._build_mapping(node, location, depth)
@@ -107,7 +124,21 @@ class SpecLoader(_BaseLoader):
                 self.lines[(*location, index)] = _line(child)
                 items.append(self._build(child, (*location, index), depth + 1))
             return items
-        return self.construct_object(node, deep=True)
+        return self._scalar(node, location)
+
+    def _scalar(self, node: yaml.Node, location: Location) -> object:
+        # PyYAML's constructors raise plain ValueError/KeyError for values that look like a
+        # date or carry an explicit tag but are not one (2020-13-45, !!bool maybe).
+        try:
+            return self.construct_object(node, deep=True)
+        except (ValueError, KeyError, yaml.YAMLError):
+            raise YamlProblem(
+                # The value itself is not repeated: it may be a secret written by mistake.
+                f"the value is not {_TAG_NAMES.get(node.tag, 'valid')}; "
+                "put it in quotes if it is meant as text",
+                _line(node),
+                location,
+            ) from None
 
     def _build_mapping(
         self, node: yaml.MappingNode, location: Location, depth: int
@@ -116,11 +147,13 @@ class SpecLoader(_BaseLoader):
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise YamlProblem(
-                    "YAML merge keys (<<) are not supported: write the keys out", _line(key_node)
+                    "YAML merge keys (<<) are not supported: write the keys out",
+                    _line(key_node),
+                    location,
                 )
             if not isinstance(key_node, yaml.ScalarNode):
                 raise YamlProblem(
-                    "a key must be a plain word, not a list or mapping", _line(key_node)
+                    "a key must be a plain word, not a list or mapping", _line(key_node), location
                 )
             # The key as written: `on:` or `1000:` stay text instead of turning into True or 1000.
             key = str(key_node.value)
@@ -131,6 +164,7 @@ class SpecLoader(_BaseLoader):
                     f"duplicate key '{key}' (first given on line {first}); "
                     "each key may appear once in a mapping",
                     _line(key_node),
+                    key_location,
                 )
             self.lines[key_location] = _line(key_node)
             mapping[key] = self._build(value_node, key_location, depth + 1)
@@ -174,9 +208,17 @@ def _too_large(size: int) -> str:
 
 def parse_text(text: str) -> tuple[object, dict[Location, int]]:
     """Parse one YAML document; returns its values and the line of every key and item."""
-    loader = SpecLoader(text)
+    loader: SpecLoader | None = None
     try:
+        # Inside the try: the pure-Python reader already checks the characters here.
+        loader = SpecLoader(text)
         content = loader.load_located()
+    except yaml.reader.ReaderError as error:
+        raise YamlProblem(
+            f"the file holds the control character U+{error.character:04X}, which YAML does not "
+            "allow; remove it",
+            text[: error.position].count("\n") + 1,
+        ) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = None if mark is None else int(mark.line) + 1
@@ -186,7 +228,8 @@ def parse_text(text: str) -> tuple[object, dict[Location, int]]:
     except RecursionError:
         raise YamlProblem("malformed YAML: nesting too deep") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return content, loader.lines
 
 
