@@ -102,8 +102,8 @@ def prepare_arrays(
     runner = CliRunner()
 
     def run(*args: str) -> Outcome:
-        # plan and apply take the specs as arguments; status, drain, undrain as --path.
-        where = [str(specs)] if args[0] in ("plan", "apply") else ["--path", str(specs)]
+        # plan and apply take the specs as arguments; status, drain, undrain as --specs.
+        where = [str(specs)] if args[0] in ("plan", "apply") else ["--specs", str(specs)]
         result = runner.invoke(app, [*args, *where])
         return Outcome(result.exit_code, result.stdout, result.stderr)
 

@@ -208,7 +208,7 @@ def test_ctrl_c_while_waiting_exits_130_and_says_how_to_finish(
     mock_control.set_drain_seconds(3600)
     lmctl = Path(sys.executable).with_name("lmctl")
     drain = subprocess.Popen(
-        [str(lmctl), "drain", "CAS-A2", "--poll-interval", "0.1", "--path", "arrays"],
+        [str(lmctl), "drain", "CAS-A2", "--poll-interval", "0.1", "-s", "arrays"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

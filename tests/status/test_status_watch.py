@@ -1,4 +1,4 @@
-"""``lmctl status --watch``: the interval argument, and a watch in a pipe ended by Ctrl-C."""
+"""``lmctl status --watch``: the options, and a watch in a pipe ended by Ctrl-C."""
 
 from __future__ import annotations
 
@@ -11,28 +11,59 @@ from pathlib import Path
 
 import pytest
 from status_mock_specs import MEMBERS, prepare_arrays
+from typer.testing import CliRunner
 
+import lmctl.cli  # noqa: F401  (registers every command on the app)
+from lmctl.cli.app import app
+from lmctl.cli.status import DEFAULT_WATCH_SECONDS
 from lmctl.loadmaster.connection import ApplianceConnection
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
-from lmctl.status.command import DEFAULT_WATCH_SECONDS, split_watch_interval
+from lmctl.status import command
+from lmctl.status.command import StatusRequest
+from lmctl.status.model import StatusExit
 
 
 @pytest.mark.parametrize(
-    ("arguments", "watch", "expected"),
+    ("arguments", "names", "interval"),
     [
-        (["hq"], False, (["hq"], None)),
-        (["hq"], True, (["hq"], DEFAULT_WATCH_SECONDS)),
-        (["10", "hq"], True, (["hq"], 10.0)),
-        (["hq", "2.5"], True, (["hq"], 2.5)),
-        (["0"], True, ([], 0.5)),  # never a busy loop
-        (["10"], False, (["10"], None)),  # without --watch a number is an array name
+        (["hq"], ["hq"], None),  # checked once
+        (["--watch", "hq"], ["hq"], DEFAULT_WATCH_SECONDS),
+        (["hq", "--watch", "--interval", "15"], ["hq"], 15.0),
+        (["-w", "-n", "2.5", "hq", "dr"], ["hq", "dr"], 2.5),
+        (["--interval", "30"], [], 30.0),  # an interval alone implies --watch
+        (["--watch", "10"], ["10"], DEFAULT_WATCH_SECONDS),  # a number is an array name
     ],
 )
-def test_watch_interval_is_the_number_among_the_arguments(
-    arguments: list[str], watch: bool, expected: tuple[list[str], float | None]
+def test_watch_and_interval_options_set_the_interval_and_leave_the_array_names(
+    arguments: list[str],
+    names: list[str],
+    interval: float | None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert split_watch_interval(arguments, watch=watch) == expected
+    seen: list[tuple[list[Path], list[str], StatusRequest]] = []
+
+    def run_status(paths: list[Path], arrays: list[str], request: StatusRequest) -> StatusExit:
+        seen.append((paths, arrays, request))
+        return StatusExit.DEGRADED
+
+    monkeypatch.setattr(command, "run_status", run_status)
+
+    result = CliRunner().invoke(app, ["status", *arguments, "-s", "specs"])
+
+    assert result.exit_code == 2, result.output
+    assert seen == [([Path("specs")], names, StatusRequest("text", interval))]
+
+
+def test_an_interval_below_half_a_second_is_refused() -> None:
+    result = CliRunner().invoke(app, ["status", "--watch", "--interval", "0.1"])
+
+    words = " ".join(result.stderr.replace("│", " ").split())  # unwrap the error box
+    assert result.exit_code == 2
+    assert (
+        "Invalid value for '--interval' / '-n': Input should be greater than or equal to 0.5"
+        in words
+    )
 
 
 def test_watch_in_a_pipe_prints_one_json_document_per_check_until_interrupted(
@@ -45,7 +76,7 @@ def test_watch_in_a_pipe_prints_one_json_document_per_check_until_interrupted(
     prepare_arrays(tmp_path, mock_server, mock_control, connection_v2, monkeypatch)
     lmctl = Path(sys.executable).with_name("lmctl")
     watch = subprocess.Popen(
-        [str(lmctl), "status", "--watch", "0.5", "--format", "json", "--path", "arrays"],
+        [str(lmctl), "status", "--watch", "--interval", "0.5", "-f", "json", "--specs", "arrays"],
         stdout=subprocess.PIPE,
         text=True,
     )

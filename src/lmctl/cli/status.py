@@ -15,6 +15,7 @@ import typer
 from lmctl.cli.app import app
 from lmctl.cli.reconcile import StateDirOption
 from lmctl.cli.reconcile import TimeoutOption as RequestTimeoutOption
+from lmctl.cli.specs import DEFAULT_SPECS
 
 _EXIT_CODES = (
     "Exit codes: 0 every array is FailoverReady and Healthy; 2 degraded (every array serving, "
@@ -23,6 +24,7 @@ _EXIT_CODES = (
     "or disabled); 1 error (bad specs, unknown array, an appliance that could not be read). "
     "See docs/operations.md."
 )
+DEFAULT_WATCH_SECONDS = 5.0
 
 
 class StatusFormat(enum.StrEnum):
@@ -32,9 +34,10 @@ class StatusFormat(enum.StrEnum):
     json = "json"
 
 
-PathOption = Annotated[
-    list[Path],
-    typer.Option("--path", "-p", help="Spec files or folders (default: arrays/)."),
+# The same option as ``lmctl show --specs``.
+SpecsOption = Annotated[
+    list[Path] | None,
+    typer.Option("--specs", "-s", help="Spec files or directories (repeatable). Default: arrays/."),
 ]
 PollOption = Annotated[
     float,
@@ -50,31 +53,42 @@ TimeoutOption = Annotated[
     "status",
     help="Check every array's failover readiness: Serving, FailoverReady, Healthy, InSync.\n\n"
     "Reads each appliance with two calls (listvs and stats), all appliances at once. "
-    "--watch [SECONDS] refreshes in place every SECONDS (default 5); a number among the "
-    "ARRAY arguments is taken as SECONDS. --format json prints the documented "
-    "lmctl.status/v1 document (one per line with --watch).\n\n" + _EXIT_CODES,
+    "--watch refreshes in place every --interval seconds until Ctrl-C; --format json prints "
+    "the documented lmctl.status/v1 document (one per line with --watch).\n\n" + _EXIT_CODES,
 )
 def status_command(
     arrays: Annotated[
         list[str] | None, typer.Argument(help="Arrays to check (default: every array).")
     ] = None,
-    path: PathOption = [Path("arrays")],  # noqa: B006 - typer reads the default, never mutates it
+    specs: SpecsOption = None,
     output_format: Annotated[
         StatusFormat,
         typer.Option("--format", "-f", help="text (a table) or json (lmctl.status/v1)."),
     ] = StatusFormat.text,
     watch: Annotated[
-        bool, typer.Option("--watch", help="Refresh in place until interrupted.")
+        bool, typer.Option("--watch", "-w", help="Check again and again until Ctrl-C.")
     ] = False,
+    interval: Annotated[
+        float | None,
+        typer.Option(
+            "--interval",
+            "-n",
+            min=0.5,
+            show_default=False,
+            help=f"Seconds between two checks (implies --watch; "
+            f"default {DEFAULT_WATCH_SECONDS:g}).",
+        ),
+    ] = None,
     state_dir: StateDirOption = Path(".lmctl"),
     timeout: RequestTimeoutOption = 10.0,
 ) -> None:
     """Run ``lmctl status``."""
-    from lmctl.status.command import StatusRequest, run_status, split_watch_interval
+    from lmctl.status.command import StatusRequest, run_status
 
-    names, interval = split_watch_interval(arrays or [], watch=watch)
+    if watch and interval is None:
+        interval = DEFAULT_WATCH_SECONDS
     request = StatusRequest(output_format.value, interval, state_dir, timeout)
-    raise typer.Exit(int(run_status(path, names, request)))
+    raise typer.Exit(int(run_status(specs or [DEFAULT_SPECS], arrays or [], request)))
 
 
 @app.command(
@@ -89,7 +103,7 @@ def status_command(
 )
 def drain_command(
     member: Annotated[str, typer.Argument(help="Member name (e.g. HQ-CAS02) or address.")],
-    path: PathOption = [Path("arrays")],  # noqa: B006
+    specs: SpecsOption = None,
     force: Annotated[
         bool, typer.Option("--force", help="Drain even if a service is left with no member Up.")
     ] = False,
@@ -100,21 +114,20 @@ def drain_command(
     """Run ``lmctl drain``."""
     from lmctl.status.command import Maintenance, run_maintenance
 
-    code = run_maintenance(
-        path, member, Maintenance("drain", force, timeout, poll_interval, state_dir)
-    )
-    raise typer.Exit(int(code))
+    request = Maintenance("drain", force, timeout, poll_interval, state_dir)
+    raise typer.Exit(run_maintenance(specs or [DEFAULT_SPECS], member, request))
 
 
 @app.command(
     "undrain",
     help="Put a drained member back: re-enable its real server in every virtual service of its "
     "array, then wait until the appliance reports it Up in each (or --timeout passes).\n\n"
-    "Exit codes: 0 enabled and Up everywhere; 2 timed out (enabled, not Up yet); 1 error.",
+    "Exit codes: 0 enabled and Up everywhere; 2 timed out (enabled, not Up yet); 3 refused "
+    "(the spec disables the member); 1 error.",
 )
 def undrain_command(
     member: Annotated[str, typer.Argument(help="Member name (e.g. HQ-CAS02) or address.")],
-    path: PathOption = [Path("arrays")],  # noqa: B006
+    specs: SpecsOption = None,
     timeout: TimeoutOption = 300.0,
     poll_interval: PollOption = 2.0,
     state_dir: StateDirOption = Path(".lmctl"),
@@ -122,7 +135,5 @@ def undrain_command(
     """Run ``lmctl undrain``."""
     from lmctl.status.command import Maintenance, run_maintenance
 
-    code = run_maintenance(
-        path, member, Maintenance("undrain", False, timeout, poll_interval, state_dir)
-    )
-    raise typer.Exit(int(code))
+    request = Maintenance("undrain", False, timeout, poll_interval, state_dir)
+    raise typer.Exit(run_maintenance(specs or [DEFAULT_SPECS], member, request))

@@ -33,7 +33,6 @@ from lmctl.status.read import read_status
 from lmctl.status.report import render_status, status_document
 from lmctl.status.scope import UnknownArrayError, select_arrays
 
-DEFAULT_WATCH_SECONDS = 5.0
 Action = Literal["drain", "undrain"]
 INTERRUPTED = 130
 _Check = Callable[[], Awaitable[list[ArrayStatus]]]
@@ -45,34 +44,6 @@ class _Failure(Exception):
 
 class _BadSpecs(Exception):
     """The specs have errors: the diagnostics, one ``file:line: error: ...`` per line."""
-
-
-def split_watch_interval(
-    arguments: Sequence[str], *, watch: bool
-) -> tuple[list[str], float | None]:
-    """Array names and the ``--watch`` interval (None without ``--watch``).
-
-    Typer cannot give an option an optional value, so ``--watch 10`` leaves ``10`` among the
-    arguments: with ``--watch``, an argument that is a number is the interval. Array names are
-    slugs that start with a letter in practice, and an array literally named ``10`` would still
-    be checked once without ``--watch``.
-    """
-    names: list[str] = []
-    interval: float | None = DEFAULT_WATCH_SECONDS if watch else None
-    for argument in arguments:
-        if watch and _is_number(argument):
-            interval = max(0.5, float(argument))
-        else:
-            names.append(argument)
-    return names, interval
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _load(paths: Sequence[Path]) -> tuple[SpecSet, dict[str, tuple[DesiredVirtualService, ...]]]:
@@ -91,12 +62,16 @@ def _now() -> str:
 
 
 def _print_error(message: str) -> None:
-    _print_plain(f"error: {message}")
+    make_console(stderr=True).print(f"error: {message}", markup=False)
 
 
-def _print_plain(message: str) -> None:
-    """To stderr, as is (spec diagnostics already say ``file:line: error: ...``)."""
-    make_console(stderr=True).print(message, markup=False)
+def _fail(error: Exception) -> StatusExit:
+    """Print a user error on stderr (spec diagnostics as they are) and return exit code 1."""
+    if isinstance(error, _BadSpecs):  # already ``file:line: error: ...`` lines
+        make_console(stderr=True).print(str(error), markup=False)
+    else:
+        _print_error(str(error))
+    return StatusExit.ERROR
 
 
 # -- status ------------------------------------------------------------------------------
@@ -117,12 +92,8 @@ def run_status(paths: Sequence[Path], names: Sequence[str], request: StatusReque
     try:
         spec_set, desired = _load(paths)
         selected = select_arrays(desired, names)
-    except _BadSpecs as error:
-        _print_plain(str(error))
-        return StatusExit.ERROR
-    except UnknownArrayError as error:
-        _print_error(str(error))
-        return StatusExit.ERROR
+    except (_BadSpecs, UnknownArrayError) as error:
+        return _fail(error)
     outcome = _Outcome()
     # --watch ends with Ctrl-C: exit with the last check's code.
     with contextlib.suppress(KeyboardInterrupt):
@@ -216,12 +187,8 @@ def run_maintenance(paths: Sequence[Path], member: str, request: Maintenance) ->
         spec_set, desired = _load(paths)
         everything = [service for services in desired.values() for service in services]
         target = locate_member(everything, member)
-    except _BadSpecs as error:
-        _print_plain(str(error))
-        return StatusExit.ERROR
-    except UnknownMemberError as error:
-        _print_error(str(error))
-        return StatusExit.ERROR
+    except (_BadSpecs, UnknownMemberError) as error:
+        return _fail(error)
     console = make_console()
     try:
         result = asyncio.run(
@@ -231,8 +198,7 @@ def run_maintenance(paths: Sequence[Path], member: str, request: Maintenance) ->
         _print_error(_interrupted(target, request.action))
         return INTERRUPTED
     except _Failure as error:
-        _print_error(str(error))
-        return StatusExit.ERROR
+        return _fail(error)
     _report(console, result)
     return result.exit_code
 
