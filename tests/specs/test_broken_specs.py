@@ -187,21 +187,21 @@ BROKEN: dict[str, Broken] = {
         HQ,
         10,
         "members[1].weight",
-        "valid integer",
+        "expected a whole number from 1 to 65530 (got 'heavy')",
     ),
     "weight too large": Broken(
         {HQ: edit(HQ_2010, "address: 10.10.1.12}", "address: 10.10.1.12, weight: 70000}")},
         HQ,
         10,
         "members[1].weight",
-        "less than or equal to 65530",
+        "expected a whole number from 1 to 65530 (got 70000)",
     ),
     "enabled is not a flag": Broken(
         {HQ: edit(HQ_2010, "address: 10.10.1.12}", "address: 10.10.1.12, enabled: maybe}")},
         HQ,
         10,
         "members[1].enabled",
-        "valid boolean",
+        "expected true or false (got 'maybe')",
     ),
     "vip is not an address": Broken(
         {HQ: edit(HQ_2010, "vip: 10.10.1.50", "vip: 10.10.1.300")},
@@ -211,7 +211,11 @@ BROKEN: dict[str, Broken] = {
         "'10.10.1.300' is not an IP address",
     ),
     "vip is a list": Broken(
-        {HQ: edit(HQ_2010, "vip: 10.10.1.50", "vip: [10.10.1.50]")}, HQ, 5, "vip", "valid string"
+        {HQ: edit(HQ_2010, "vip: 10.10.1.50", "vip: [10.10.1.50]")},
+        HQ,
+        5,
+        "vip",
+        "expected text, got a list",
     ),
     "array name with capitals": Broken(
         {HQ: edit(HQ_2010, "name: hq-cas", "name: HQ_CAS")},
@@ -232,7 +236,14 @@ BROKEN: dict[str, Broken] = {
         HQ,
         3,
         "exchange",
-        "'CU5' is not a release of Exchange 2010",
+        "'CU5' is not a release of Exchange 2010; allowed: RTM, SP1, SP2 or SP3",
+    ),
+    "2016 has no service packs": Broken(
+        {HQ: edit(HQ_2010, "exchange: 2010 SP3", "exchange: 2016 SP1")},
+        HQ,
+        3,
+        "exchange",
+        "'SP1' is not a release of Exchange 2016; allowed: RTM or a cumulative update CU1, CU2",
     ),
     "unsupported Exchange version": Broken(
         {HQ: edit(HQ_2010, "exchange: 2010 SP3", "exchange: 2007 SP3")},
@@ -281,7 +292,7 @@ BROKEN: dict[str, Broken] = {
         HQ,
         12,
         "overrides.https.idle_timeout",
-        "less than or equal to 86400",
+        "expected a whole number from 0 to 86400 (got 90000)",
     ),
     "health check url without slash": Broken(
         {HQ: HQ_2010 + "overrides:\n  https:\n    health_check: {url: owa/auth/logon.aspx}\n"},
@@ -295,7 +306,7 @@ BROKEN: dict[str, Broken] = {
         HQ,
         7,
         "rpc_ports.client_access",
-        "valid integer",
+        "expected a whole number from 1 to 65535 (got 'sixty')",
     ),
     # --- the validation table ----------------------------------------------------------------
     "scheduling method the appliance does not know": Broken(
@@ -453,6 +464,14 @@ BROKEN: dict[str, Broken] = {
         7,
         "rpc_ports.address_book",
         "port 80 is outside 1024-65535",
+    ),
+    "rpc port on another service's port": Broken(
+        {HQ: edit(HQ_2010, "address_book: 60001", "address_book: 80")},
+        HQ,
+        7,
+        "rpc_ports",
+        "services 'rpc' and 'http-redirect' of this array both listen on 10.10.1.50:80/tcp; "
+        "choose static RPC ports that no other service uses",
     ),
     "member with other static rpc ports": Broken(
         {

@@ -26,6 +26,17 @@ _TYPE_NAMES = {
     bool: "true/false",
     type(None): "nothing (null)",
 }
+_NUMBER_ERRORS = frozenset(
+    {
+        "int_parsing",
+        "int_type",
+        "int_from_float",
+        "less_than_equal",
+        "greater_than_equal",
+        "less_than",
+        "greater_than",
+    }
+)
 _KEY_MARK = "[key]"
 _HIDDEN = "the value"
 
@@ -88,18 +99,63 @@ def _message(detail: ErrorDetails, model: type[BaseModel]) -> str:
         return f"{shown} is not allowed" + (f": {described}" if described else "")
     if kind in {"model_type", "dict_type", "model_attributes_type"}:
         return f"expected a mapping (key: value lines), got {_type_name(detail['input'])}"
-    if kind == "string_type" and not isinstance(detail["input"], dict | list):
-        value = "" if "auth" in loc else f" ({detail['input']})"
-        return (
-            f"expected text, got {_type_name(detail['input'])}{value}; "
-            "put the value in quotes if it is meant as text"
-        )
+    if kind == "string_type":
+        return _expected_text(detail)
+    if kind in _NUMBER_ERRORS:
+        return f"expected a whole number{_number_range(model, loc)} (got {shown})"
+    if kind in {"bool_parsing", "bool_type"}:
+        return f"expected true or false (got {shown})"
     if kind in {"tuple_type", "list_type"}:
         return f"expected a list, got {_type_name(detail['input'])}"
     if kind == "too_short" and last == "members":
         return "an array needs at least one member"
     message = str(detail["msg"])
     return f"{message[0].lower()}{message[1:]}" + (f" (got {shown})" if shown != _HIDDEN else "")
+
+
+def _expected_text(detail: ErrorDetails) -> str:
+    value = detail["input"]
+    if isinstance(value, dict | list):
+        return f"expected text, got {_type_name(value)}"
+    shown = "" if "auth" in detail["loc"] else f" ({value})"
+    return (
+        f"expected text, got {_type_name(value)}{shown}; "
+        "put the value in quotes if it is meant as text"
+    )
+
+
+def _number_range(model: type[BaseModel], loc: Sequence[str | int]) -> str:
+    """`` from 1 to 65530`` for a field declared with ge/le bounds ('' when it has none)."""
+    parent = _model_at(model, loc[:-1])
+    name = loc[-1] if loc else None
+    if parent is None or not isinstance(name, str) or name not in parent.model_fields:
+        return ""
+    info = parent.model_fields[name]
+    bounds: dict[str, object] = {}
+    for meta in [*info.metadata, *_annotated_metadata(info.annotation)]:
+        for bound in ("ge", "le"):
+            if getattr(meta, bound, None) is not None:
+                bounds[bound] = getattr(meta, bound)
+    if "ge" in bounds and "le" in bounds:
+        return f" from {bounds['ge']} to {bounds['le']}"
+    return ""
+
+
+def _annotated_metadata(annotation: Any) -> list[Any]:
+    """The metadata of ``Annotated[...]`` inside ``annotation`` (also under ``| None``),
+    with a nested ``Field(...)`` opened up into its own metadata."""
+    found: list[Any] = []
+    while True:
+        origin = typing.get_origin(annotation)
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if origin is typing.Annotated:
+            for meta in typing.get_args(annotation)[1:]:
+                found.extend(getattr(meta, "metadata", [meta]))
+            annotation = args[0]
+        elif origin in (typing.Union, types.UnionType) and len(args) == 1:
+            annotation = args[0]
+        else:
+            return found
 
 
 def _expected(detail: ErrorDetails) -> str:

@@ -85,6 +85,16 @@ def _unique_listeners(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:
             other, other_service = first.setdefault(key, (array, service))
             if other is array and other_service == service:
                 continue
+            if other is array:
+                # Within one array only the rpc extra ports can land on another service's port.
+                yield array.diagnostic(
+                    "error",
+                    ("rpc_ports",),
+                    f"services '{other_service}' and '{service}' of this array both listen on "
+                    f"{spec.vip}:{port}/{protocol}; choose static RPC ports that no other "
+                    "service uses, e.g. 60000 and 60001",
+                )
+                continue
             yield array.diagnostic(
                 "error",
                 ("vip",),

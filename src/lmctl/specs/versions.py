@@ -18,6 +18,12 @@ _LEVELS: dict[int, str] = {
     2016: r"RTM|CU[1-9][0-9]?",
     2019: r"RTM|CU[1-9][0-9]?",
 }
+_LEVEL_NAMES: dict[int, str] = {
+    2010: "RTM, SP1, SP2 or SP3",
+    2013: "RTM, SP1 or a cumulative update CU1, CU2, ...",
+    2016: "RTM or a cumulative update CU1, CU2, ...",
+    2019: "RTM or a cumulative update CU1, CU2, ...",
+}
 _VERSION = re.compile(r"^(?:exchange\s+)?(?P<major>\d{4})\s+(?P<level>[a-z]+\d*)$", re.IGNORECASE)
 # Exchange 2010 builds name their service pack: 14.3.123.4 is SP3 (14.0 is RTM).
 _BUILD_2010 = re.compile(
@@ -73,8 +79,7 @@ def parse_exchange_version(value: Any) -> ExchangeVersion:
         raise ValueError(f"Exchange {major} is not supported; allowed versions: {allowed}")
     if not re.fullmatch(_LEVELS[major], level):
         raise ValueError(
-            f"'{level}' is not a release of Exchange {major}; allowed: {_LEVELS[major]}"
-            f" (e.g. {_EXAMPLES})"
+            f"'{level}' is not a release of Exchange {major}; allowed: {_LEVEL_NAMES[major]}"
         )
     return ExchangeVersion(major, level)
 
