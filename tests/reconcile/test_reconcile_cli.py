@@ -336,3 +336,19 @@ def test_a_write_order_that_empties_a_service_is_refused_even_with_force(
     assert "after write 6 (remove_rs 10.1.1.50:443/tcp), 10.1.1.50:443/tcp" in result.output
     assert "refused even with --force; nothing was written" in result.output
     assert mock_control.write_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("command", "codes"),
+    [
+        ("plan", ["0 no changes", "2 changes pending", "1 error", "3 blocked by a safety rule"]),
+        ("apply", ["0 applied", "1 error, nothing written", "3 blocked", "4 partial failure"]),
+    ],
+)
+def test_help_documents_the_exit_codes(command: str, codes: list[str]) -> None:
+    result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "2000"})
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    for code in codes:
+        assert code in text, code
+    assert "docs/plan-apply.md" in text

@@ -9,6 +9,7 @@ enabled member; a second apply always converges and a plan afterwards is empty.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,37 @@ def test_fault_at_every_write_position_converges(
         assert site.plan().exit_code == 0
     if kind == "http500-twice":
         assert outcomes == {4}
+
+
+STALL_SECONDS = 1.0
+
+
+@pytest.mark.parametrize(("command", "stalls"), [("addrs", 1), ("modvs", 2), ("delrs", 2)])
+def test_write_stalled_past_the_client_timeout_converges(
+    site: Site, mock_control: MockControl, command: str, stalls: int
+) -> None:
+    """The appliance takes a write only after lmctl's ``--timeout``: once (the client reads it
+    back, finds it not applied and resends it) or twice (the resend stalls too: exit 4)."""
+    start_from_before(site)
+    for nth in range(1, stalls + 1):
+        mock_control.add_fault("stall", command=command, nth=nth, stall_seconds=STALL_SECONDS)
+    faulted = site.lmctl(
+        "apply", str(site.arrays_dir), "--auto-approve", "--no-backup", "--timeout", "0.3"
+    )
+    if stalls == 1:
+        assert faulted.exit_code == 0, faulted.output
+        assert "Apply complete: 10 writes made." in faulted.output
+    else:
+        assert faulted.exit_code == 4, faulted.output
+        assert f"lm-test: {command} " in faulted.output
+        assert "FAILED: " in faulted.output
+        assert "timed out (ReadTimeout after 0.3 s)" in faulted.output
+        assert "not attempted (" in faulted.output
+        assert "Apply incomplete" in faulted.output
+    time.sleep(STALL_SECONDS)  # the stalled writes land late, after lmctl gave up on them
+    landed = [c for c in mock_control.calls() if c.command == command]
+    assert len(landed) >= stalls
+    assert_serving(site)
+    again = site.apply("--no-backup")
+    assert again.exit_code == 0, again.output
+    assert site.plan().exit_code == 0

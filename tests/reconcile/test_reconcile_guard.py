@@ -24,6 +24,7 @@ from lmctl.reconcile.execute import ApplianceResult, ApplyEvent, ApplyOptions, a
 from lmctl.reconcile.guard import appliance_lock, lock_path
 from lmctl.reconcile.plan import Plan
 from lmctl.reconcile.planning import make_plan
+from lmctl.reconcile.render.report import render_report
 from lmctl.specs import load_specs
 
 A1 = Array("a1", "10.1.1.50", ["10.1.1.11", "10.1.1.12"])
@@ -119,3 +120,41 @@ def test_two_processes_never_apply_to_one_appliance_at_once(
         assert re.search(r"lm-test: 0 of \d+ writes done", second.stdout)
         assert "Apply complete: 12 writes made." in first_output
         assert site.plan().exit_code == 0
+
+
+def test_read_after_applying_finds_a_vs_moved_meanwhile(
+    site: Site, mock_server: MockServerHandle
+) -> None:
+    """Another writer moves a VS during the apply: the read after applying names it (exit 4's
+    case), and the next apply moves it back."""
+    writes: list[ApplyEvent] = []
+
+    def move_after_last_write(event: ApplyEvent) -> None:
+        writes.extend([event] if event.kind == "write" else [])
+        if len(writes) == 12 and event.kind == "write":
+            mock_server.appliance.execute("modvs", {**HTTPS.params(), "vsaddress": "10.1.1.99"})
+
+    async def apply_moving() -> list[ApplianceResult]:
+        spec_set = load_specs([site.arrays_dir])
+        async with LoadMaster(site.connection()) as client:
+            observed = {APPLIANCE: await client.list_virtual_services()}
+            plan = make_plan(expand_all(spec_set), observed, specs_digest=spec_set.digest)
+            options = ApplyOptions(state_dir=site.state_dir, backup=False)
+            return await apply_plan(plan, {APPLIANCE: client}, options, move_after_last_write)
+
+    (result,) = asyncio.run(apply_moving())
+    assert len(result.done) == 12
+    assert result.failed is None
+    assert not result.ok
+    assert [str(d) for d in result.remaining] == [
+        "lm-test: 10.1.1.50:443/tcp virtual service: expected "
+        "'10.1.1.50:443/tcp (lmctl:a1/https)', found 'absent'"
+    ]
+    report = render_report([result]).plain
+    assert "left different after applying: lm-test: 10.1.1.50:443/tcp virtual service" in report
+    assert "Apply incomplete: 12 writes made; run `lmctl apply` again" in report
+    moved_back = site.plan()
+    assert moved_back.exit_code == 2
+    assert "~ move virtual service 10.1.1.99:443/tcp → 10.1.1.50:443/tcp" in moved_back.output
+    assert site.lmctl("apply", str(site.arrays_dir), "--auto-approve").exit_code == 0
+    assert site.plan().exit_code == 0

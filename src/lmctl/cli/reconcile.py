@@ -17,7 +17,8 @@ from lmctl.cli.console import OutputFormat
 _PLAN_EXIT_CODES = (
     "Exit codes: 0 no changes (or changes, without --detailed-exitcode); 2 changes pending "
     "(with --detailed-exitcode); 1 error (bad specs, an appliance unreachable, a conflict with "
-    "a virtual service lmctl does not own); 3 blocked by a safety rule (deleting a whole "
+    "a virtual service lmctl does not own, a write order that would leave a service without an "
+    "enabled member); 3 blocked by a safety rule (deleting a whole "
     "array, removing more than 30 % of an appliance's managed VSs or RSs, leaving a service "
     "with fewer than two members): re-run with --force to allow it. See docs/plan-apply.md."
 )
@@ -25,8 +26,9 @@ _APPLY_EXIT_CODES = (
     "Exit codes: 0 applied (or nothing to do); 1 error, nothing written (bad specs, conflict, "
     "stale saved plan, no confirmation, appliance locked by another lmctl); 3 blocked by a "
     "safety rule (--force allows it); 4 partial failure: some writes were made, then one "
-    "failed; the report lists what was done, what failed and what was not attempted; running "
-    "apply again converges. See docs/plan-apply.md."
+    "failed (the report lists what was done, what failed and what was not attempted), or the "
+    "read after applying found a difference left; running apply again converges. "
+    "See docs/plan-apply.md."
 )
 
 Paths = Annotated[
