@@ -126,6 +126,33 @@ async def test_addvs_that_did_not_happen_is_sent_exactly_once_more() -> None:
     assert vs.index == 1
 
 
+async def test_a_late_landing_first_addvs_makes_the_resend_a_duplicate_that_counts() -> None:
+    duplicate = xml_reply(
+        b'<Response stat="422" code="fail"><Error>VS already exists</Error></Response>', 422
+    )
+    appliance = (
+        ScriptedAppliance()
+        .on("addvs", DROPPED, duplicate)
+        .on("showvs", UNKNOWN_VS, showvs_capture())
+    )
+    async with client(appliance) as lm:
+        vs = await lm.add_virtual_service(KEY, settings_params(CREATED))
+    assert appliance.commands() == ["addvs", "showvs", "addvs", "showvs"]
+    assert (vs.key, vs.check_url) == (KEY, "/healthz")
+
+
+async def test_a_resend_refused_for_another_reason_reports_the_refusal() -> None:
+    invalid = xml_reply(
+        b'<Response stat="422" code="fail"><Error>Invalid address</Error></Response>', 422
+    )
+    appliance = ScriptedAppliance().on("addvs", DROPPED, invalid).on("showvs", UNKNOWN_VS)
+    async with client(appliance) as lm:
+        with pytest.raises(InvalidOperationError) as caught:
+            await lm.add_virtual_service(KEY, settings_params(CREATED))
+    assert appliance.commands() == ["addvs", "showvs", "addvs", "showvs"]
+    assert str(caught.value) == "lm-test refused addvs: Invalid address"
+
+
 async def test_addvs_with_a_different_vs_in_place_is_an_unknown_outcome() -> None:
     other = CREATED.model_copy(update={"check_url": "/elsewhere"})
     appliance = ScriptedAppliance().on("addvs", DROPPED).on("showvs", showvs_capture())

@@ -305,10 +305,23 @@ class LoadMaster:
             while True:
                 try:
                     return await self._send_write(command, params)
+                except InvalidOperationError as refusal:
+                    if not resent:
+                        raise
+                    # The unanswered first write may have landed after the read-back: the
+                    # resend then meets its result (a duplicate, an unknown object).
+                    verdict, observed = await self._settle(
+                        command, target, f"the resend was refused: {refusal.reason}", read_back
+                    )
+                    if verdict is Verdict.APPLIED:
+                        return observed
+                    raise
                 except TransportError as failure:
                     if not failure.request_sent:
                         raise
-                    verdict, observed = await self._settle(command, target, failure, read_back)
+                    verdict, observed = await self._settle(
+                        command, target, f"no clear answer: {failure}", read_back
+                    )
                     if verdict is Verdict.APPLIED:
                         return observed
                     if verdict is Verdict.UNKNOWN or resent:
@@ -331,15 +344,11 @@ class LoadMaster:
         return self._channel.reply(dialect, command, status, body)
 
     async def _settle(
-        self, command: str, target: str, failure: TransportError, read_back: ReadBack[T]
+        self, command: str, target: str, why: str, read_back: ReadBack[T]
     ) -> tuple[Verdict, T | None]:
-        """Read the object back after ``failure``; a failed read-back means UNKNOWN."""
+        """Read the object back after a doubtful write; a failed read-back means UNKNOWN."""
         self._logger.warning(
-            "%s: %s of %s failed without a clear answer (%s); reading it back",
-            self.name,
-            command,
-            target,
-            failure,
+            "%s: %s of %s failed (%s); reading it back", self.name, command, target, why
         )
         try:
             verdict, observed = await read_back()

@@ -2,21 +2,24 @@
 
 Replies are normalised here, once: ``Y``/``N``, ``1``/``0`` and JSON booleans become ``bool``;
 numbers become ``int``; ``VSPort`` stays a string (it can be ``*``); an absent ``Persist`` or an
-explicit ``none`` becomes ``None``; unknown elements are ignored and missing ones defaulted.
+explicit ``none`` becomes ``None``; a single row (``Rs``, ``SubVS``, ``stats`` rows) becomes a
+list of one; the spelling variants of ``stats`` are accepted; unknown elements are ignored and
+missing ones defaulted. So ``VirtualService.model_validate(row)`` takes a reply row as it is.
 Field aliases are the appliance's own element names, so the same names serve reading a reply
 and writing a ``addvs``/``modvs`` parameter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Annotated, Any, Literal, get_args
+from collections.abc import Iterable
+from functools import cached_property
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
 Protocol = Literal["tcp", "udp"]
 Scheduling = Literal["rr", "wrr", "lc", "wlc", "fixed", "adaptive", "sh"]
-SCHEDULING_METHODS: tuple[str, ...] = ("rr", "wrr", "lc", "wlc", "fixed", "adaptive", "sh")
+SCHEDULING_METHODS: tuple[str, ...] = get_args(Scheduling)
 # ``Persist`` values the appliance accepts (``none`` = no persistence).
 Persistence = Literal[
     "none",
@@ -81,10 +84,26 @@ def parse_int(value: Any) -> int:
     return int(text) if text else 0
 
 
+def as_list(value: Any) -> list[Any]:
+    """One element or a list of them, as a list (a single ``<VS>`` or ``<Rs>`` is not wrapped)."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def parse_words(value: Any) -> Any:
+    """A space-separated list (``CertFile``) as a list; a list (v2) passes through."""
+    return value.split() if isinstance(value, str) else as_list(value)
+
+
 Flag = Annotated[bool, BeforeValidator(parse_flag)]
 OptionalText = Annotated[str | None, BeforeValidator(parse_optional_text)]
 PortText = Annotated[str, BeforeValidator(parse_port)]
 Int = Annotated[int, BeforeValidator(parse_int)]
+T = TypeVar("T")
+Rows = Annotated[tuple[T, ...], BeforeValidator(as_list)]
 
 
 class _WireModel(BaseModel):
@@ -150,37 +169,42 @@ def wire_value(value: object) -> str:
     return str(value)
 
 
+# How an unset setting is written: empty clears a text, but an empty ``Persist`` is not
+# understood as "no persistence" (the appliance wants the word ``none``).
+_UNSET_ON_THE_WIRE = {"persist": "none"}
+
+
 def settings_params(
     settings: VirtualServiceSettings, fields: Iterable[str] | None = None
 ) -> dict[str, str]:
-    """The ``addvs``/``modvs`` parameters that write ``fields`` (default: all managed fields).
-
-    An unset persistence is written as ``none``: an empty ``Persist`` is not understood as off.
-    """
+    """The ``addvs``/``modvs`` parameters that write ``fields`` (default: all managed fields)."""
     params: dict[str, str] = {}
     for field in MANAGED_VS_FIELDS if fields is None else fields:
         value = getattr(settings, field)
-        if field == "persist" and value is None:
-            params[wire_name(field)] = "none"
-        else:
-            params[wire_name(field)] = wire_value(value)
+        unset = _UNSET_ON_THE_WIRE.get(field, "")
+        params[wire_name(field)] = unset if value is None else wire_value(value)
     return params
 
 
-class RealServer(_WireModel):
-    """A real server inside one virtual service, as the appliance reports it."""
+class _RowInVirtualService(_WireModel):
+    """What real-server rows and SubVS rows share: their place in the parent and its settings."""
 
     status: str = Field("Down", alias="Status")
-    vs_index: Int = Field(0, alias="VSIndex")
     rs_index: Int = Field(0, alias="RsIndex")
-    address: str = Field(alias="Addr")
-    port: Int = Field(alias="Port")
-    dns_name: OptionalText = Field(None, alias="DnsName")
     forward: str = Field("nat", alias="Forward")
     weight: Int = Field(1000, alias="Weight")
     limit: Int = Field(0, alias="Limit")
     enable: Flag = Field(True, alias="Enable")
     critical: Flag = Field(False, alias="Critical")
+
+
+class RealServer(_RowInVirtualService):
+    """A real server inside one virtual service, as the appliance reports it."""
+
+    vs_index: Int = Field(0, alias="VSIndex")
+    address: str = Field(alias="Addr")
+    port: Int = Field(alias="Port")
+    dns_name: OptionalText = Field(None, alias="DnsName")
 
     @property
     def is_up(self) -> bool:
@@ -188,18 +212,11 @@ class RealServer(_WireModel):
         return self.status.lower() == "up"
 
 
-class SubVirtualServiceRow(_WireModel):
+class SubVirtualServiceRow(_RowInVirtualService):
     """A SubVS as its parent lists it: a pointer (``VSIndex``) to the SubVS's own VS entry."""
 
-    status: str = Field("Down", alias="Status")
     vs_index: Int = Field(alias="VSIndex")
-    rs_index: Int = Field(0, alias="RsIndex")
     name: OptionalText = Field(None, alias="Name")
-    forward: str = Field("nat", alias="Forward")
-    weight: Int = Field(1000, alias="Weight")
-    limit: Int = Field(0, alias="Limit")
-    enable: Flag = Field(True, alias="Enable")
-    critical: Flag = Field(False, alias="Critical")
 
 
 class VirtualService(VirtualServiceSettings):
@@ -217,9 +234,11 @@ class VirtualService(VirtualServiceSettings):
     master_vs: Int = Field(0, alias="MasterVS")
     master_vs_id: Int = Field(0, alias="MasterVSID")
     number_of_real_servers: Int = Field(0, alias="NumberOfRSs")
-    cert_files: tuple[str, ...] = Field((), alias="CertFile")
-    real_servers: tuple[RealServer, ...] = Field((), alias="Rs")
-    sub_services: tuple[SubVirtualServiceRow, ...] = Field((), alias="SubVS")
+    cert_files: Annotated[tuple[str, ...], BeforeValidator(parse_words)] = Field(
+        (), alias="CertFile"
+    )
+    real_servers: Rows[RealServer] = Field((), alias="Rs")
+    sub_services: Rows[SubVirtualServiceRow] = Field((), alias="SubVS")
 
     @property
     def is_sub_service(self) -> bool:
@@ -279,49 +298,24 @@ class RealServerStats(_WireModel):
 
 
 class Statistics(_WireModel):
-    """The parts of ``stats`` lmctl reads: per-VS and per-RS connection counts."""
+    """The parts of ``stats`` lmctl reads: per-VS and per-RS connection counts.
 
-    virtual_services: tuple[VirtualServiceStats, ...] = ()
-    real_servers: tuple[RealServerStats, ...] = ()
+    Validated straight from the ``stats`` fields: ``Vs``/``VS`` and ``Rs``/``RS`` rows, one or many.
+    """
 
-    @classmethod
-    def from_fields(cls, fields: Mapping[str, Any]) -> Statistics:
-        """Statistics from ``stats`` fields: ``Vs``/``VS`` and ``Rs``/``RS`` rows, one or many."""
-        return cls(
-            virtual_services=tuple(
-                VirtualServiceStats.model_validate(row)
-                for row in as_list(fields.get("Vs", fields.get("VS")))
-            ),
-            real_servers=tuple(
-                RealServerStats.model_validate(row)
-                for row in as_list(fields.get("Rs", fields.get("RS")))
-            ),
-        )
+    virtual_services: Rows[VirtualServiceStats] = Field(
+        (), validation_alias=AliasChoices("virtual_services", "Vs", "VS")
+    )
+    real_servers: Rows[RealServerStats] = Field(
+        (), validation_alias=AliasChoices("real_servers", "Rs", "RS")
+    )
+
+    @cached_property
+    def _connections_by_real_server(self) -> dict[tuple[int, str, int], int]:
+        return {
+            (row.vs_index, row.address, row.port): row.active_conns for row in self.real_servers
+        }
 
     def active_connections(self, vs_index: int, address: str, port: int) -> int:
-        """Active connections of one real server within one VS (0 when not listed)."""
-        for row in self.real_servers:
-            if row.vs_index == vs_index and row.address == address and row.port == port:
-                return row.active_conns
-        return 0
-
-
-def as_list(value: Any) -> list[Any]:
-    """One element or a list of them, as a list (a single ``<VS>`` is not wrapped)."""
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    return [value]
-
-
-def fields_of(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A reply row with list-valued children (``Rs``, ``SubVS``) always as lists."""
-    normalised = dict(row)
-    for child in ("Rs", "SubVS"):
-        if child in normalised:
-            normalised[child] = as_list(normalised[child])
-    cert = normalised.get("CertFile")
-    if isinstance(cert, str):
-        normalised["CertFile"] = tuple(cert.split())
-    return normalised
+        """Active connections of one real server within one VS (0 when ``stats`` omits it)."""
+        return self._connections_by_real_server.get((vs_index, address, port), 0)

@@ -20,7 +20,6 @@ from lmctl.loadmaster.models import (
     Statistics,
     VirtualService,
     as_list,
-    fields_of,
 )
 from lmctl.loadmaster.replies import ReplyFormatError
 
@@ -40,10 +39,6 @@ def _validated(what: str, build: Callable[[Mapping[str, Any]], T], row: Mapping[
         ) from None
 
 
-def _service(row: Mapping[str, Any]) -> VirtualService:
-    return VirtualService.model_validate(fields_of(row))
-
-
 def _row(value: Any, what: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise ReplyFormatError(f"{what} is not a record (got {type(value).__name__})")
@@ -55,7 +50,7 @@ def virtual_services(fields: Mapping[str, Any]) -> list[VirtualService]:
     services = []
     for position, raw in enumerate(as_list(fields.get("VS")), start=1):
         row = _row(raw, f"VS entry {position}")
-        services.append(_validated(f"VS entry {position}", _service, row))
+        services.append(_validated(f"VS entry {position}", VirtualService.model_validate, row))
     return services
 
 
@@ -63,7 +58,7 @@ def virtual_service(fields: Mapping[str, Any]) -> VirtualService:
     """``showvs``/``addvs``/``modvs``: one VS whose fields sit directly in the reply."""
     if "Index" not in fields:
         raise ReplyFormatError("the reply carries no virtual service (no Index field)")
-    return _validated("the virtual service", _service, fields)
+    return _validated("the virtual service", VirtualService.model_validate, fields)
 
 
 def real_server(
@@ -82,7 +77,7 @@ def real_server(
 
 def statistics(fields: Mapping[str, Any]) -> Statistics:
     """``stats``: per-VS and per-RS counters (``Vs``/``VS``, ``Rs``/``RS`` rows)."""
-    return _validated("the statistics", Statistics.from_fields, fields)
+    return _validated("the statistics", Statistics.model_validate, fields)
 
 
 def parameter(fields: Mapping[str, Any], name: str) -> str:
