@@ -191,6 +191,14 @@ def test_persistence_turned_on_without_timeout_uses_the_default() -> None:
     assert (https.persist, https.persist_timeout) == ("src", 1800)
 
 
+def test_timeout_alone_keeps_the_default_persistence_mode() -> None:
+    spec = array(overrides={"https": {"persistence_timeout": 600}})
+
+    https = by_service(expand(spec))["https"].settings
+
+    assert (https.persist, https.persist_timeout) == ("src", 600)
+
+
 def test_every_service_carries_its_ownership_marker() -> None:
     for vs in expand(array(services=["rpc", "https", "http-redirect", "imap4s"])):
         owner = owner_of(vs.settings.nickname)

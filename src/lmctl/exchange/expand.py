@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+
+from pydantic import BaseModel
 
 from lmctl.desired import DesiredRealServer, DesiredVirtualService
 from lmctl.exchange.profiles import (
@@ -41,34 +44,36 @@ def expand_all(spec_set: SpecSet) -> dict[str, tuple[DesiredVirtualService, ...]
 
 def effective_profile(base: ServiceProfile, override: ServiceOverride) -> ServiceProfile:
     """``base`` with the spec's overrides applied (only the keys the spec sets)."""
-    changes: dict[str, object] = {}
-    if override.persistence is not None:
-        persistent = override.persistence != "none"
-        changes["persistence"] = override.persistence if persistent else None
-        changes["persistence_timeout"] = (
-            (
-                override.persistence_timeout
-                or base.persistence_timeout
-                or DEFAULT_PERSISTENCE_TIMEOUT
-            )
-            if persistent
-            else 0
-        )
-    elif override.persistence_timeout is not None:
-        changes["persistence_timeout"] = override.persistence_timeout
-    if override.idle_timeout is not None:
-        changes["idle_timeout"] = override.idle_timeout
-    if override.layer is not None:
-        changes["layer"] = override.layer
-    check = override.health_check
-    if check is not None:
-        if check.type is not None:
-            changes["check_type"] = check.type
-        if check.url is not None:
-            changes["check_url"] = check.url
-        if check.port is not None:
-            changes["check_port"] = check.port
+    changes = _persistence_changes(base, override)
+    changes.update(_set_keys(override, _OVERRIDE_FIELDS))
+    if override.health_check is not None:
+        changes.update(_set_keys(override.health_check, _HEALTH_CHECK_FIELDS))
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+# Spec key → ServiceProfile field, for the overrides that are copied as they are.
+_OVERRIDE_FIELDS = {"idle_timeout": "idle_timeout", "layer": "layer"}
+_HEALTH_CHECK_FIELDS = {"type": "check_type", "url": "check_url", "port": "check_port"}
+
+
+def _set_keys(spec_part: BaseModel, fields: Mapping[str, str]) -> dict[str, object]:
+    """The profile fields whose spec keys ``spec_part`` sets (None = not set)."""
+    chosen = {target: getattr(spec_part, key) for key, target in fields.items()}
+    return {target: value for target, value in chosen.items() if value is not None}
+
+
+def _persistence_changes(base: ServiceProfile, override: ServiceOverride) -> dict[str, object]:
+    if override.persistence is None:
+        if override.persistence_timeout is None:
+            return {}
+        return {"persistence_timeout": override.persistence_timeout}
+    if override.persistence == "none":
+        return {"persistence": None, "persistence_timeout": 0}
+    # Turning persistence on for a service without it needs a timeout: the base's or a default.
+    timeout = (
+        override.persistence_timeout or base.persistence_timeout or DEFAULT_PERSISTENCE_TIMEOUT
+    )
+    return {"persistence": override.persistence, "persistence_timeout": timeout}
 
 
 def _virtual_service(array: ArraySpec, service: str) -> DesiredVirtualService:

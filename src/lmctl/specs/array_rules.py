@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from lmctl.specs.array import ArraySpec, MemberSpec
 from lmctl.specs.diagnostics import Diagnostic
 from lmctl.specs.sourced import SourcedArray
 
@@ -14,28 +15,34 @@ RPC_IDLE_MINIMUM = 7200
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 
-def _member_versions(array: SourcedArray) -> Iterator[Diagnostic]:
-    spec = array.spec
-    for index, member in enumerate(spec.members):
-        if member.exchange is not None and member.exchange != spec.exchange:
-            yield array.diagnostic(
-                "error",
-                ("members", index, "exchange"),
-                f"member {member.name} runs Exchange {member.exchange} but the array is Exchange "
-                f"{spec.exchange}; one array cannot mix versions or service packs",
-            )
+def _member_declarations(array: SourcedArray) -> Iterator[Diagnostic]:
+    """A member's declared version, site and static RPC ports must equal the array's."""
+    for index, member in enumerate(array.spec.members):
+        for key, problem in _member_disagreements(array.spec, member):
+            yield array.diagnostic("error", ("members", index, key), problem)
 
 
-def _member_sites(array: SourcedArray) -> Iterator[Diagnostic]:
-    spec = array.spec
-    for index, member in enumerate(spec.members):
-        if member.site is not None and member.site.casefold() != spec.site.casefold():
-            yield array.diagnostic(
-                "error",
-                ("members", index, "site"),
-                f"member {member.name} is in AD site '{member.site}' but the array is in site "
-                f"'{spec.site}'; a CAS array cannot span AD sites",
-            )
+def _member_disagreements(spec: ArraySpec, member: MemberSpec) -> Iterator[tuple[str, str]]:
+    """(key, message) for each fact the member declares differently from its array."""
+    if member.exchange is not None and member.exchange != spec.exchange:
+        yield (
+            "exchange",
+            f"member {member.name} runs Exchange {member.exchange} but the array is Exchange "
+            f"{spec.exchange}; one array cannot mix versions or service packs",
+        )
+    if member.site is not None and member.site.casefold() != spec.site.casefold():
+        yield (
+            "site",
+            f"member {member.name} is in AD site '{member.site}' but the array is in site "
+            f"'{spec.site}'; a CAS array cannot span AD sites",
+        )
+    if member.rpc_ports is not None and member.rpc_ports != spec.rpc_ports:
+        wanted = "none" if spec.rpc_ports is None else str(spec.rpc_ports.as_tuple())
+        yield (
+            "rpc_ports",
+            f"member {member.name} has static RPC ports {member.rpc_ports.as_tuple()} but the "
+            f"array's are {wanted}; every member must use the same static ports",
+        )
 
 
 def _duplicate_members(array: SourcedArray) -> Iterator[Diagnostic]:
@@ -116,20 +123,6 @@ def _rpc_ports(array: SourcedArray) -> Iterator[Diagnostic]:
             ("rpc_ports", "address_book"),
             f"client_access and address_book are both {ports.client_access}; "
             "they must be two different ports",
-        )
-
-
-def _member_rpc_ports(array: SourcedArray) -> Iterator[Diagnostic]:
-    spec = array.spec
-    for index, member in enumerate(spec.members):
-        if member.rpc_ports is None or member.rpc_ports == spec.rpc_ports:
-            continue
-        wanted = "none" if spec.rpc_ports is None else str(spec.rpc_ports.as_tuple())
-        yield array.diagnostic(
-            "error",
-            ("members", index, "rpc_ports"),
-            f"member {member.name} has static RPC ports {member.rpc_ports.as_tuple()} but the "
-            f"array's are {wanted}; every member must use the same static ports",
         )
 
 
@@ -231,12 +224,10 @@ def _rpc_idle_timeout(array: SourcedArray) -> Iterator[Diagnostic]:
 
 
 ARRAY_RULES = (
-    _member_versions,
-    _member_sites,
+    _member_declarations,
     _duplicate_members,
     _fqdn,
     _rpc_ports,
-    _member_rpc_ports,
     _missing_rpc_ports,
     _healthcheck_htm_on_2010,
     _rpc_on_modern,
