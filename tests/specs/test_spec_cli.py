@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +47,48 @@ def test_examples_cover_two_2010_sites_and_a_2016_namespace() -> None:
     assert all(a.rpc_ports is not None for a in spec_set.arrays if a.exchange.major == 2010)
     assert all(2 <= len(a.members) <= 4 for a in spec_set.arrays)
     assert all(spec_set.appliance_of(a).is_mock for a in spec_set.arrays)
+
+
+def run_lmctl_process(directory: Path, *, terminal: bool) -> tuple[int, str]:
+    """``python -m lmctl validate DIR`` as a new process, its stdout a pipe or a terminal."""
+    env = {**os.environ, "COLUMNS": "200", "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    command = [sys.executable, "-m", "lmctl", "validate", str(directory)]
+    if not terminal:
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+        return done.returncode, done.stdout
+    import pty
+
+    main_fd, child_fd = pty.openpty()
+    with subprocess.Popen(command, stdout=child_fd, stderr=child_fd, env=env) as process:
+        os.close(child_fd)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(main_fd, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        code = process.wait(timeout=60)
+    os.close(main_fd)
+    return code, b"".join(chunks).decode("utf-8")
+
+
+def test_validate_in_a_pipe_is_plain_and_coloured_on_a_terminal(tmp_path: Path) -> None:
+    broken = HQ_2010.replace("vip: 10.10.1.50", "vip: 10.10.1.500")
+    run_lmctl(tmp_path, {"hq.yaml": broken})  # writes the files
+
+    piped_code, piped = run_lmctl_process(tmp_path, terminal=False)
+    tty_code, on_terminal = run_lmctl_process(tmp_path, terminal=True)
+
+    line = f"{tmp_path / 'hq.yaml'}:5: error: vip: '10.10.1.500' is not an IP address"
+    assert (piped_code, tty_code) == (1, 1)
+    assert piped.splitlines()[0].startswith(line)
+    assert "\x1b[" not in piped
+    assert "\x1b[" in on_terminal
+    assert "is not an IP address" in on_terminal
 
 
 def test_validate_json_for_valid_specs() -> None:
