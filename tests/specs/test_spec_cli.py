@@ -39,6 +39,21 @@ def test_examples_validate_by_default_from_the_repository(monkeypatch: pytest.Mo
     assert output.strip() == "valid: 3 arrays, 2 appliances in 4 files (0 errors, 0 warnings)"
 
 
+@pytest.mark.parametrize("command", [["validate"], ["show", "hq-cas"]])
+def test_without_arrays_directory_says_what_is_read_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    code, output = invoke(*command)
+
+    assert code == 1
+    assert output.splitlines()[0] == (
+        "arrays: error: no arrays/ directory here; lmctl reads arrays/ in the current "
+        "directory unless you name spec files or directories"
+    )
+
+
 def test_examples_cover_two_2010_sites_and_a_2016_namespace() -> None:
     spec_set = load_specs([EXAMPLES])
 

@@ -51,11 +51,10 @@ FormatOption = Annotated[
 @app.command()
 def validate(paths: SpecPaths = None, output: FormatOption = OutputFormat.text) -> None:
     """Check array specs and the inventory (no network); exit 1 when there is an error."""
-    from lmctl.specs import SpecError, load_specs
+    from lmctl.specs import SpecError
 
-    given = paths or [DEFAULT_SPECS]
     try:
-        spec_set = load_specs(given)
+        spec_set = _load_specs(paths)
     except SpecError as error:
         _print_diagnostics(error.diagnostics, None, output)
         raise typer.Exit(1) from None
@@ -73,10 +72,10 @@ def show(
 ) -> None:
     """Print the virtual services and real servers that one array expands to."""
     from lmctl.exchange import expand
-    from lmctl.specs import SpecError, load_specs
+    from lmctl.specs import SpecError
 
     try:
-        spec_set = load_specs(specs or [DEFAULT_SPECS])
+        spec_set = _load_specs(specs)
     except SpecError as error:
         _print_diagnostics(error.diagnostics, None, OutputFormat.text, stderr=True)
         raise typer.Exit(1) from None
@@ -117,6 +116,26 @@ def schema(
         )
         raise typer.Exit(2)
     print(json.dumps(document, indent=2))
+
+
+def _load_specs(paths: list[Path] | None) -> SpecSet:
+    """``load_specs`` of ``paths``, or of ``arrays/`` (with a hint when it is not here)."""
+    from lmctl.specs import Diagnostic, SpecError, load_specs
+
+    if not paths and not DEFAULT_SPECS.is_dir():
+        raise SpecError(
+            [
+                Diagnostic(
+                    "error",
+                    str(DEFAULT_SPECS),
+                    None,
+                    "",
+                    f"no {DEFAULT_SPECS}/ directory here; lmctl reads {DEFAULT_SPECS}/ in the "
+                    "current directory unless you name spec files or directories",
+                )
+            ]
+        )
+    return load_specs(paths or [DEFAULT_SPECS])
 
 
 def _print_diagnostics(
