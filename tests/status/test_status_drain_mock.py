@@ -272,3 +272,23 @@ def test_drain_warns_when_the_spec_would_reenable_the_member(
     assert "the spec sets enabled: true for EX-B1, so the next `lmctl apply` re-enables it" in (
         outcome.stdout
     )
+
+
+def test_an_appliance_error_while_waiting_exits_1_and_says_how_to_finish(
+    run_lmctl: RunLmctl, mock_control: MockControl
+) -> None:
+    mock_control.set_connections(MEMBERS["CAS-A2"], 100)
+    mock_control.set_drain_seconds(3600)
+    api_off = threading.Timer(0.5, mock_control.set_api_enabled, args=(False,))
+    api_off.start()
+
+    outcome = run_lmctl("drain", "CAS-A2", "--timeout", "20", *FAST)
+    api_off.join()
+
+    assert outcome.exit_code == 1
+    assert "API" in outcome.stderr
+    assert (
+        "the drain of CAS-A2 (array two) may be unfinished; run `lmctl drain CAS-A2` again "
+        "to finish it (safe to repeat), or `lmctl undrain CAS-A2` to go back"
+    ) in outcome.stderr
+    assert "Traceback" not in outcome.stderr

@@ -195,7 +195,7 @@ def run_maintenance(paths: Sequence[Path], member: str, request: Maintenance) ->
             _maintain(spec_set, desired[target.appliance], target, request, console)
         )
     except KeyboardInterrupt:
-        _print_error(_interrupted(target, request.action))
+        _print_error(f"interrupted: {_unfinished(target, request.action)}")
         return INTERRUPTED
     except _Failure as error:
         return _fail(error)
@@ -203,12 +203,12 @@ def run_maintenance(paths: Sequence[Path], member: str, request: Maintenance) ->
     return result.exit_code
 
 
-def _interrupted(target: MemberRef, action: Action) -> str:
+def _unfinished(target: MemberRef, action: Action) -> str:
     other = "undrain" if action == "drain" else "drain"
     return (
-        f"interrupted: the {action} of {target.member} (array {target.array}) may be "
-        f"unfinished; run `lmctl {action} {target.member}` again to finish it (safe to "
-        f"repeat), or `lmctl {other} {target.member}` to go back"
+        f"the {action} of {target.member} (array {target.array}) may be unfinished; run "
+        f"`lmctl {action} {target.member}` again to finish it (safe to repeat), or "
+        f"`lmctl {other} {target.member}` to go back"
     )
 
 
@@ -237,7 +237,8 @@ async def _maintain(
                     )
                 return await undrain(client, target, desired, observer, policy=policy)
         except LoadMasterError as error:
-            raise _Failure(str(error)) from None
+            # Some real servers may already be switched: say how to finish or go back.
+            raise _Failure(f"{error}; {_unfinished(target, request.action)}") from None
 
 
 def _report(console: Console, result: MaintenanceResult) -> None:
