@@ -210,6 +210,7 @@ def test_show_json_carries_wire_names_and_markers() -> None:
     assert https["key"] == {"address": "10.10.2.50", "port": "443", "protocol": "tcp"}
     assert https["settings"]["CheckUrl"] == "/owa/healthcheck.htm"
     assert https["settings"]["Persist"] is None
+    assert https["settings"]["Schedule"] == "wrr"
     assert [rs["weight"] for rs in https["real_servers"]] == [1000, 1000, 1000, 500]
 
 
