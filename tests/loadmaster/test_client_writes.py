@@ -7,6 +7,7 @@ behaviour against the served mock with real dropped connections is in test_clien
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 import httpx
 import pytest
@@ -296,31 +297,62 @@ async def test_set_parameter_applied_but_unanswered() -> None:
 # -- one write at a time ----------------------------------------------------------------------
 
 
-async def test_one_write_in_flight_per_appliance_while_reads_run_alongside() -> None:
-    in_flight = {"writes": 0, "max_writes": 0, "reads_during_writes": 0}
+async def test_one_write_in_flight_per_appliance_across_clients_while_reads_run_alongside() -> None:
+    writes: Counter[str] = Counter()
+    most_writes: Counter[str] = Counter()
+    reads_during_writes = 0
 
     async def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal reads_during_writes
+        appliance = request.url.host
         write = "delrs" in request.url.path
         if write:
-            in_flight["writes"] += 1
-            in_flight["max_writes"] = max(in_flight["max_writes"], in_flight["writes"])
-        elif in_flight["writes"]:
-            in_flight["reads_during_writes"] += 1
+            writes[appliance] += 1
+            most_writes[appliance] = max(most_writes[appliance], writes[appliance])
+        elif writes[appliance]:
+            reads_during_writes += 1
         await asyncio.sleep(0.01)
         if write:
-            in_flight["writes"] -= 1
+            writes[appliance] -= 1
             return DONE
         return xml_reply(capture("fw7.2.5x-listvs.xml"))
 
-    lm = LoadMaster(connection(), transport=httpx.MockTransport(answer))
-    async with lm:
+    transport = httpx.MockTransport(answer)
+    # Two clients of lm-hq (the URL spelled differently) and one of another appliance.
+    hq = LoadMaster(connection(url="https://lm-hq.example.net"), transport=transport)
+    hq_again = LoadMaster(connection(url="https://LM-HQ.example.net:443/"), transport=transport)
+    dr = LoadMaster(connection(url="https://lm-dr.example.net"), transport=transport)
+    async with hq, hq_again, dr:
         await asyncio.gather(
-            *(lm.delete_real_server(1, f"10.0.1.{n}", 443) for n in range(6)),
-            *(lm.list_virtual_services() for _ in range(3)),
+            *(lm.delete_real_server(1, f"10.0.1.{n}", 443) for n in range(4) for lm in (hq, dr)),
+            *(hq_again.delete_real_server(1, f"10.0.2.{n}", 443) for n in range(4)),
+            *(hq.list_virtual_services() for _ in range(3)),
         )
-        assert lm.calls == 9
-    assert in_flight["max_writes"] == 1
-    assert in_flight["reads_during_writes"] >= 1
+        assert (hq.calls, hq_again.calls, dr.calls) == (7, 4, 4)
+    assert most_writes == {"lm-hq.example.net": 1, "lm-dr.example.net": 1}
+    assert reads_during_writes >= 1
+
+
+async def test_clients_of_different_appliances_write_at_the_same_time() -> None:
+    both_in_flight = asyncio.Event()
+    in_flight = 0
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight
+        in_flight += 1
+        if in_flight == 2:
+            both_in_flight.set()
+        await asyncio.wait_for(both_in_flight.wait(), 2)
+        return DONE
+
+    transport = httpx.MockTransport(answer)
+    hq = LoadMaster(connection(url="https://lm-hq.example.net"), transport=transport)
+    dr = LoadMaster(connection(url="https://lm-dr.example.net"), transport=transport)
+    async with hq, dr:
+        await asyncio.gather(
+            hq.delete_real_server(1, "10.0.1.1", 443), dr.delete_real_server(1, "10.0.1.1", 443)
+        )
+    assert both_in_flight.is_set()
 
 
 async def test_observed_vs_from_read_back_is_a_virtual_service() -> None:

@@ -4,7 +4,8 @@
 ...     services = await lm.list_virtual_services()   # one listvs call, every VS with its RS
 
 One ``httpx.AsyncClient`` per appliance (a reused connection pool, explicit timeouts). Reads are
-retried on transport failures; writes are serialised (one in flight per appliance) and never
+retried on transport failures; writes are serialised (one in flight per appliance, shared by
+every client of it in the process: ``lmctl.loadmaster.write_lock``) and never
 resent blindly: after an ambiguous failure the object is read back and the outcome decided by
 ``lmctl.loadmaster.outcome``. Secrets are registered with ``lmctl.loadmaster.redact`` while the
 client is open, so neither logs nor errors can show them.
@@ -12,7 +13,6 @@ client is open, so neither logs nor errors can show them.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
@@ -52,6 +52,7 @@ from lmctl.loadmaster.outcome import (
 from lmctl.loadmaster.redact import scrub
 from lmctl.loadmaster.replies import Reply
 from lmctl.loadmaster.retry import RetryPolicy
+from lmctl.loadmaster.write_lock import write_lock
 
 T = TypeVar("T")
 ReadBack = Callable[[], Awaitable[tuple[Verdict, T]]]
@@ -95,7 +96,6 @@ class LoadMaster:
             transport=transport,
             logger=self._logger,
         )
-        self._write_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"LoadMaster(name={self.name!r}, url={scrub(self.connection.url)!r})"
@@ -300,7 +300,7 @@ class LoadMaster:
         self, command: str, params: Mapping[str, str], target: str, read_back: ReadBack[T]
     ) -> Reply | T | None:
         """Send one write (one at a time); after an ambiguous failure, read back and decide."""
-        async with self._write_lock:
+        async with write_lock(self.connection.url):
             resent = False
             while True:
                 try:
