@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import re
+from pathlib import Path
+from typing import Any
 
 from rich.console import Console
-from status_builders import observed_service, statistics, two_member_array
+from status_builders import desired_service, observed_service, statistics, two_member_array
 
 from lmctl.status.conditions import array_status, unreadable_array_status
 from lmctl.status.model import ArrayStatus
@@ -109,3 +112,49 @@ def test_terminal_rendering_colours_states_and_draws_table_rules() -> None:
     assert "\x1b[31mdown" in text  # the Down member in red
     assert "\x1b[32mup" in text
     assert "─" in text
+
+
+OPERATIONS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+_JSON_TYPES = {str: "string", bool: "boolean", int: "integer", list: "list", type(None): "null"}
+
+
+def documented_fields() -> dict[str, str]:
+    """field path → type, from the v1 schema table of docs/operations.md."""
+    rows = re.findall(r"^\| `([a-z_\[\].]+)` \| ([a-z ]+) \|", OPERATIONS_PAGE.read_text(), re.M)
+    return dict(rows)
+
+
+def produced_fields(value: Any, path: str, found: dict[str, set[str]]) -> None:
+    """Every field path of a document (lists as ``name[]``) with the JSON types seen at it."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            produced_fields(item, f"{path}.{key}" if path else key, found)
+    elif isinstance(value, list):
+        found.setdefault(f"{path}[]", set()).add("list")
+        for item in value:
+            if isinstance(item, dict):
+                produced_fields(item, f"{path}[]", found)
+            else:
+                found[f"{path}[]"].add(_JSON_TYPES[type(item)])
+    else:
+        found.setdefault(path, set()).add(_JSON_TYPES[type(value)])
+
+
+def test_docs_schema_table_lists_every_field_of_the_document_with_its_type() -> None:
+    drifted = [desired_service("https", 443, ["cas01", "cas02"], Idletime=1800)]
+    live = observed_service(drifted[0], 2, members={"cas01": ("Up", True)}, Idletime=660)
+    stray = live.real_servers[0].model_copy(update={"address": "10.20.0.99"})
+    live = live.model_copy(update={"real_servers": (*live.real_servers, stray)})
+    arrays = [
+        degraded_hq(),
+        array_status("dr", "lm-hq", drifted, ApplianceReading.of([live], statistics({}))),
+        unreadable_array_status("br", "lm-br", "connection refused"),
+    ]
+    produced: dict[str, set[str]] = {}
+
+    produced_fields(status_document(arrays, "2026-11-26T14:00:00Z"), "", produced)
+
+    documented = documented_fields()
+    assert sorted(documented) == sorted(produced)
+    for path, types in produced.items():
+        assert all(kind in documented[path] for kind in types), (path, types, documented[path])
