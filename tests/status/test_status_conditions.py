@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pytest
 from status_builders import desired_service, observed_service, statistics, two_member_array
 
 from lmctl.desired import DesiredVirtualService
@@ -185,6 +186,7 @@ def test_member_enabled_against_the_spec_is_a_difference() -> None:
         "MembersDiffer",
         "https: cas02 enabled (spec disabled)",
     )
+    assert status.exit_code == StatusExit.OK  # drift alone is plan's business, not an outage
 
 
 def test_setting_drift_missing_and_unexpected_real_servers_are_named() -> None:
@@ -273,3 +275,36 @@ def test_array_with_no_virtual_service_at_all_says_so_once() -> None:
 NOTHING_APPLIED = (
     "none of its virtual services exists (rpc, https, http-redirect); run `lmctl apply`"
 )
+
+
+# Member states for the FailoverReady table; "off" is a member the spec disables.
+LIVE = {"up": ("Up", True), "down": ("Down", True), "drained": ("Up", False), "off": ("Up", False)}
+
+
+@pytest.mark.parametrize(
+    ("states", "failover_ready", "exit_code"),
+    [
+        (["up", "up"], True, StatusExit.OK),
+        (["up", "down"], False, StatusExit.DEGRADED),  # the Up one is a single point of failure
+        (["up", "drained"], False, StatusExit.DEGRADED),  # a drained member protects nothing
+        (["up", "up", "down"], True, StatusExit.DEGRADED),  # failover-ready, but not healthy
+        (["up", "up", "drained"], True, StatusExit.DEGRADED),
+        (["up", "down", "drained"], False, StatusExit.DEGRADED),
+        (["up", "up", "off"], True, StatusExit.OK),  # out by design: healthy
+        (["up", "off"], False, StatusExit.DEGRADED),  # ... but it does not protect either
+        (["down", "drained"], False, StatusExit.NOT_SERVING),
+    ],
+)
+def test_failover_ready_counts_only_members_enabled_and_up(
+    states: list[str], failover_ready: bool, exit_code: StatusExit
+) -> None:
+    members = dict(zip(["cas01", "cas02", "cas03"], states, strict=False))
+    spec_off = {name: False for name, state in members.items() if state == "off"}
+    desired = [desired_service("https", 443, list(members), enable=spec_off)]
+    live = {name: LIVE[state] for name, state in members.items()}
+
+    status = status_of(desired, [observed_service(desired[0], 1, members=live)])
+
+    assert status.service("https").failover_ready is failover_ready
+    assert status.condition(FAILOVER_READY).is_true is failover_ready
+    assert status.exit_code == exit_code
