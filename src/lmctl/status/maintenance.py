@@ -166,6 +166,29 @@ def _absent(member: MemberRef) -> MaintenanceResult:
     )
 
 
+def _refused(member: MemberRef, reason: str) -> MaintenanceResult:
+    return MaintenanceResult("refused", member, 0, (reason,))
+
+
+def _connections(count: int) -> str:
+    return f"{count} active connection{'' if count == 1 else 's'}"
+
+
+def _drain_refusal(
+    status: ArrayStatus, member: MemberRef, observer: MaintenanceObserver, *, force: bool
+) -> str | None:
+    """Why the drain must not go ahead (None: go ahead; with ``--force``, say what it breaks)."""
+    blockers = drain_blockers(status, member.member)
+    if blockers and not force:
+        return (
+            f"refusing to drain {member.member}: {'; '.join(blockers)}. Bring another member "
+            "Up first, or use --force to drain anyway."
+        )
+    for blocker in blockers:
+        observer.note(f"--force: draining although {blocker}")
+    return None
+
+
 async def drain(
     client: MaintenanceClient,
     member: MemberRef,
@@ -180,15 +203,9 @@ async def drain(
     status = await target.read_first()
     if status is None:
         return _absent(member)
-    blockers = drain_blockers(status, member.member)
-    if blockers and not force:
-        refusal = (
-            f"refusing to drain {member.member}: {'; '.join(blockers)}. Bring another member "
-            "Up first, or use --force to drain anyway."
-        )
-        return MaintenanceResult("refused", member, 0, (refusal,))
-    for blocker in blockers:
-        observer.note(f"--force: draining although {blocker}")
+    refusal = _drain_refusal(status, member, observer, force=force)
+    if refusal is not None:
+        return _refused(member, refusal)
     if spec_enable(desired, member) is True:
         observer.note(
             f"note: the spec sets enabled: true for {member.member}, so the next `lmctl apply` "
@@ -198,38 +215,23 @@ async def drain(
     if not pending:
         observer.note(f"{member.member} is already disabled in every service of {member.array}")
     await target.switch(pending)
-
-    def connections(now: ArrayStatus) -> str:
-        count = active_connections(now, member.member)
-        return f"{member.member}: {count} active connection{'' if count == 1 else 's'}"
-
     drained, last = await target.wait(
         policy or WaitPolicy(),
         lambda now: (
             active_connections(now, member.member) == 0
             and not switches(now, member.member, enable=False)
         ),
-        connections,
+        lambda now: f"{member.member}: {_connections(active_connections(now, member.member))}",
     )
-    left = active_connections(last, member.member)
     if drained:
-        return MaintenanceResult(
-            "drained",
-            member,
-            len(pending),
-            (f"{member.member} is drained: disabled in array {member.array}, 0 connections",),
-        )
-    return MaintenanceResult(
-        "timed-out",
-        member,
-        len(pending),
-        (
-            f"timed out: {member.member} is disabled in array {member.array} but still has "
-            f"{left} active connection{'' if left == 1 else 's'}; run `lmctl drain "
-            f"{member.member}` again to keep waiting",
-        ),
-        left,
+        done = f"{member.member} is drained: disabled in array {member.array}, 0 connections"
+        return MaintenanceResult("drained", member, len(pending), (done,))
+    left = active_connections(last, member.member)
+    timed_out = (
+        f"timed out: {member.member} is disabled in array {member.array} but still has "
+        f"{_connections(left)}; run `lmctl drain {member.member}` again to keep waiting"
     )
+    return MaintenanceResult("timed-out", member, len(pending), (timed_out,), left)
 
 
 def _least_connection_services(
@@ -242,6 +244,11 @@ def _least_connection_services(
         and service.settings.schedule in LEAST_CONNECTION_METHODS
         and any(rs.member == member.member for rs in service.real_servers)
     ]
+
+
+def _not_up_yet(status: ArrayStatus, member: str) -> str:
+    down = services_not_up(status, member)
+    return f"{member}: not Up yet in {', '.join(down)}" if down else "Up everywhere"
 
 
 async def undrain(
@@ -258,12 +265,12 @@ async def undrain(
     if status is None:
         return _absent(member)
     if spec_enable(desired, member) is False:
-        refusal = (
+        return _refused(
+            member,
             f"refusing to undrain {member.member}: the spec disables it (enabled: false), so the "
             "next `lmctl apply` would disable it again. Set enabled: true (or remove the key) "
-            "and run `lmctl apply` instead."
+            "and run `lmctl apply` instead.",
         )
-        return MaintenanceResult("refused", member, 0, (refusal,))
     pending = switches(status, member.member, enable=True)
     if not pending:
         observer.note(f"{member.member} is already enabled in every service of {member.array}")
@@ -274,31 +281,17 @@ async def undrain(
             f"{member.member} first until it catches up with the other members"
         )
     await target.switch(pending)
-
-    def waiting_for(now: ArrayStatus) -> str:
-        down = services_not_up(now, member.member)
-        return f"{member.member}: not Up yet in {', '.join(down)}" if down else "Up everywhere"
-
     up, last = await target.wait(
         policy or WaitPolicy(),
         lambda now: not services_not_up(now, member.member),
-        waiting_for,
+        lambda now: _not_up_yet(now, member.member),
     )
     if up:
-        return MaintenanceResult(
-            "undrained",
-            member,
-            len(pending),
-            (f"{member.member} is enabled and Up in every service of array {member.array}",),
-        )
-    down = ", ".join(services_not_up(last, member.member))
-    return MaintenanceResult(
-        "timed-out",
-        member,
-        len(pending),
-        (
-            f"timed out: {member.member} is enabled but not Up in {down} "
-            f"(check the server and the health check); run `lmctl undrain {member.member}` "
-            "again to keep waiting",
-        ),
+        done = f"{member.member} is enabled and Up in every service of array {member.array}"
+        return MaintenanceResult("undrained", member, len(pending), (done,))
+    timed_out = (
+        f"timed out: {member.member} is enabled but not Up in "
+        f"{', '.join(services_not_up(last, member.member))} (check the server and the health "
+        f"check); run `lmctl undrain {member.member}` again to keep waiting"
     )
+    return MaintenanceResult("timed-out", member, len(pending), (timed_out,))
