@@ -366,7 +366,21 @@ BROKEN: dict[str, Broken] = {
         HQ,
         9,
         "members[0].exchange",
-        "'15.1.2507.6' is a build number of Exchange 2013 or later",
+        "member HQ-CAS01 runs Exchange 2016 CU23 but the array is Exchange 2010 SP3",
+    ),
+    "member build lmctl does not know": Broken(
+        {
+            HQ: edit(
+                BRANCH_2016,
+                "address: 10.20.1.11}",
+                "address: 10.20.1.11, exchange: 'Version 15.1 (Build 9999.1)'}",
+            )
+        },
+        HQ,
+        8,
+        "members[0].exchange",
+        "'Version 15.1 (Build 9999.1)' is not the build of an Exchange 2016 release lmctl knows "
+        "(RTM is 15.1.225, the latest CU23 is 15.1.2507); write the release instead",
     ),
     "member in another site": Broken(
         {HQ: edit(HQ_2010, "address: 10.10.1.12}", "address: 10.10.1.12, site: Branch}")},

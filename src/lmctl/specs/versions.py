@@ -1,5 +1,5 @@
-"""Exchange versions as an admin writes them: ``2010 SP3``, ``2016 CU23``, ``2019 RTM``, or an
-Exchange 2010 build number such as ``14.3.123.4`` (the minor version is the service pack)."""
+"""Exchange versions as an admin writes them: ``2010 SP3``, ``2016 CU23``, ``2019 RTM``, or a
+build number such as ``14.3.123.4`` (2010 SP3) or ``15.1.2507.6`` (2016 CU23)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
+
+from lmctl.specs.builds import BUILD_PATTERN, is_build_number, release_of_build
 
 MAJOR_VERSIONS: tuple[int, ...] = (2010, 2013, 2016, 2019)
 # Exchange 2010 shipped service packs; 2013 had SP1 (= CU4) and cumulative updates; 2016 and
@@ -25,14 +27,9 @@ _LEVEL_NAMES: dict[int, str] = {
     2019: "RTM or a cumulative update CU1, CU2, ...",
 }
 _VERSION = re.compile(r"^(?:exchange\s+)?(?P<major>\d{4})\s+(?P<level>[a-z]+\d*)$", re.IGNORECASE)
-# Exchange 2010 builds name their service pack: 14.3.123.4 is SP3 (14.0 is RTM).
-_BUILD_2010 = re.compile(
-    r"^(?:version\s+)?14\.0?(?P<sp>[0-3])(\.\d+){0,2}(\s*\(build\s+[\d.]+\))?$", re.IGNORECASE
-)
-_BUILD_2013_PLUS = re.compile(r"^15\.[0-2](\.\d+){0,2}$")
 VERSION_PATTERN = (
     r"^((?:[Ee]xchange\s+)?(2010\s+(RTM|SP[1-3])|(2013|2016|2019)\s+(RTM|SP1|CU\d+))"
-    r"|(?:[Vv]ersion\s+)?14\.0?[0-3](\.\d+){0,2}(\s*\([Bb]uild\s+[\d.]+\))?)$"
+    f"|{BUILD_PATTERN})$"
 )
 _EXAMPLES = "'2010 SP3', '2013 CU23', '2016 CU23' or '2019 RTM'"
 
@@ -60,15 +57,8 @@ def parse_exchange_version(value: Any) -> ExchangeVersion:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError(f"expected text like {_EXAMPLES}")
     text = str(value).strip()
-    build = _BUILD_2010.match(text)
-    if build is not None:
-        service_pack = int(build["sp"])
-        return ExchangeVersion(2010, f"SP{service_pack}" if service_pack else "RTM")
-    if _BUILD_2013_PLUS.match(text):
-        raise ValueError(
-            f"'{text}' is a build number of Exchange 2013 or later, which does not say the "
-            f"cumulative update here; write the version, e.g. {_EXAMPLES}"
-        )
+    if is_build_number(text):
+        return ExchangeVersion(*release_of_build(text))
     match = _VERSION.match(text)
     if match is None:
         hint = " (add the service pack or cumulative update)" if text.isdigit() else ""
@@ -81,7 +71,8 @@ def parse_exchange_version(value: Any) -> ExchangeVersion:
         raise ValueError(
             f"'{level}' is not a release of Exchange {major}; allowed: {_LEVEL_NAMES[major]}"
         )
-    return ExchangeVersion(major, level)
+    # Microsoft shipped Exchange 2013 CU4 as "Service Pack 1": one release, two names.
+    return ExchangeVersion(major, "SP1" if (major, level) == (2013, "CU4") else level)
 
 
 ExchangeVersionField = Annotated[
@@ -93,8 +84,8 @@ ExchangeVersionField = Annotated[
             "type": "string",
             "pattern": VERSION_PATTERN,
             "description": "Exchange version and service pack or cumulative update, "
-            f"e.g. {_EXAMPLES}; or an Exchange 2010 build number such as 14.3.123.4 or "
-            "'Version 14.3 (Build 123.4)' (= SP3).",
+            f"e.g. {_EXAMPLES}; or a build number as Get-ExchangeServer shows it, such as "
+            "14.3.123.4 (= 2010 SP3) or 'Version 15.1 (Build 2507.6)' (= 2016 CU23).",
             "examples": ["2010 SP3", "2016 CU23"],
         }
     ),

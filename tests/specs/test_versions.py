@@ -1,0 +1,51 @@
+"""Exchange versions and build numbers as admins write them (pure parsing, no files)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from lmctl.specs import ExchangeVersion, parse_exchange_version
+
+
+@pytest.mark.parametrize(
+    ("written", "release"),
+    [
+        ("2010 SP3", ExchangeVersion(2010, "SP3")),
+        ("Exchange 2016 cu23", ExchangeVersion(2016, "CU23")),
+        ("2013 CU4", ExchangeVersion(2013, "SP1")),
+        ("14.3.123.4", ExchangeVersion(2010, "SP3")),
+        ("14.02.0247.005", ExchangeVersion(2010, "SP2")),
+        ("Version 14.0 (Build 639.21)", ExchangeVersion(2010, "RTM")),
+        (14.3, ExchangeVersion(2010, "SP3")),
+        ("15.0.847.32", ExchangeVersion(2013, "SP1")),
+        ("15.0.1497.2", ExchangeVersion(2013, "CU23")),
+        ("15.1.225.42", ExchangeVersion(2016, "RTM")),
+        ("15.01.2507.006", ExchangeVersion(2016, "CU23")),
+        ("Version 15.1 (Build 2507.6)", ExchangeVersion(2016, "CU23")),
+        ("15.2.1748.10", ExchangeVersion(2019, "CU15")),
+        ("Version 15.2 (Build 221.12)", ExchangeVersion(2019, "RTM")),
+    ],
+)
+def test_versions_and_builds_name_their_release(
+    written: str | float, release: ExchangeVersion
+) -> None:
+    assert parse_exchange_version(written) == release
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("15.1", "'15.1' does not say the cumulative update of Exchange 2016"),
+        ("15.2.9999.1", "not the build of an Exchange 2019 release lmctl knows"),
+        ("15.4.100.1", "Exchange 15.x builds are 15.0 (2013), 15.1 (2016), 15.2 (2019)"),
+        ("14.5.1.1", "Exchange 2010 builds are 14.0 (RTM) to 14.3 (SP3)"),
+        ("2016 SP1", "'SP1' is not a release of Exchange 2016"),
+        ("2016", "(add the service pack or cumulative update)"),
+        (True, "expected text like '2010 SP3'"),
+    ],
+)
+def test_unknown_versions_say_what_to_write(written: object, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_exchange_version(written)
