@@ -39,6 +39,9 @@ SpecsOption = Annotated[
     list[Path] | None,
     typer.Option("--specs", "-s", help="Spec files or directories (repeatable). Default: arrays/."),
 ]
+MemberArgument = Annotated[
+    str, typer.Argument(help="Member name as in the spec (e.g. HQ-CAS02, any case) or address.")
+]
 PollOption = Annotated[
     float,
     typer.Option("--poll-interval", min=0.01, help="Seconds between two reads while waiting."),
@@ -102,7 +105,7 @@ def status_command(
     "3 refused (a service would have no member left; --force overrides); 1 error.",
 )
 def drain_command(
-    member: Annotated[str, typer.Argument(help="Member name (e.g. HQ-CAS02) or address.")],
+    member: MemberArgument,
     specs: SpecsOption = None,
     force: Annotated[
         bool, typer.Option("--force", help="Drain even if a service is left with no member Up.")
@@ -126,7 +129,7 @@ def drain_command(
     "(the spec disables the member); 1 error.",
 )
 def undrain_command(
-    member: Annotated[str, typer.Argument(help="Member name (e.g. HQ-CAS02) or address.")],
+    member: MemberArgument,
     specs: SpecsOption = None,
     timeout: TimeoutOption = 300.0,
     poll_interval: PollOption = 2.0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from rich import box
@@ -12,7 +13,6 @@ from rich.text import Text
 
 from lmctl.status.model import (
     ArrayStatus,
-    Condition,
     MemberStatus,
     ServiceStatus,
     StatusExit,
@@ -63,21 +63,9 @@ def _service_document(service: ServiceStatus) -> dict[str, Any]:
         "serving": service.serving,
         "failover_ready": service.failover_ready,
         "in_sync": service.in_sync,
-        "setting_differences": [
-            {"setting": d.setting, "desired": d.desired, "live": d.live}
-            for d in service.setting_differences
-        ],
+        "setting_differences": [asdict(change) for change in service.setting_differences],
         "unexpected_real_servers": list(service.unexpected_real_servers),
         "members": [_member_document(member) for member in service.members],
-    }
-
-
-def _condition_document(condition: Condition) -> dict[str, str]:
-    return {
-        "type": condition.type,
-        "status": condition.status,
-        "reason": condition.reason,
-        "message": condition.message,
     }
 
 
@@ -93,7 +81,7 @@ def status_document(arrays: Sequence[ArrayStatus], checked_at: str) -> dict[str,
                 "appliance": array.appliance,
                 "exit_code": int(array.exit_code),
                 "error": array.error,
-                "conditions": [_condition_document(c) for c in array.conditions],
+                "conditions": [asdict(condition) for condition in array.conditions],
                 "services": [_service_document(service) for service in array.services],
             }
             for array in arrays
