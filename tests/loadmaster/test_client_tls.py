@@ -76,7 +76,7 @@ async def test_a_wrong_pin_is_refused_during_the_handshake_before_anything_is_se
     assert str(caught.value) == (
         f"the certificate of lm-dr does not match the pinned fingerprint: expected "
         f"{display_fingerprint(OTHER)}, seen {seen}. Nothing was sent. If the certificate was "
-        f"replaced on purpose, update tls.fingerprint_sha256 in the inventory"
+        f"replaced on purpose, update tls.fingerprint of lm-dr in the inventory"
     )
     assert mock_control.calls() == []  # the request (with its API key) never reached the mock
 
@@ -107,7 +107,10 @@ async def test_an_unknown_ca_is_refused_with_what_to_do(
     message = str(caught.value)
     assert message.startswith("the certificate of lm-dr could not be verified (")
     assert "unable to get local issuer certificate" in message
-    assert "Set tls.ca_file to the CA that signed it, or pin its SHA-256 fingerprint" in message
+    assert message.endswith(
+        "Set tls.ca_file of lm-dr in the inventory to the CA that signed it, or pin its SHA-256 "
+        "fingerprint with tls.fingerprint"
+    )
     assert mock_control.calls() == []
 
 
@@ -125,4 +128,4 @@ async def test_insecure_mode_works_and_warns_loudly(
             assert await lm.version() == "7.2.59.0.22007"
     [warning] = [record for record in caplog.records if record.levelno == logging.WARNING]
     assert "verification is OFF for lm-dr" in warning.getMessage()
-    assert "Pin its fingerprint (tls.fingerprint_sha256) instead" in warning.getMessage()
+    assert "Pin its fingerprint (tls.fingerprint) instead" in warning.getMessage()

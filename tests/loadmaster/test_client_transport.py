@@ -150,11 +150,17 @@ def test_a_url_without_https_is_refused_at_construction() -> None:
             "the API is disabled on lm-test: enable it under Certificates & Security > "
             "Remote Access",
         ),
-        (error_xml(405, "Unknown command"), UnknownCommandError, "does not know the command"),
+        (
+            error_xml(405, "Unknown command"),
+            UnknownCommandError,
+            "lm-test does not know the command listvs: its firmware is too old for it; "
+            "upgrade the LoadMaster firmware to use it",
+        ),
         (
             error_xml(400, "Missing parameter: vs"),
             MissingParameterError,
-            "a mandatory parameter is missing (Missing parameter: vs)",
+            "lm-test rejected listvs: a mandatory parameter is missing (Missing parameter: vs); "
+            "lmctl should have sent it: please report this with the output of lmctl -vv",
         ),
     ],
 )
@@ -168,6 +174,32 @@ async def test_status_codes_map_to_actionable_errors(
         assert lm.calls == 1  # an answer, not a transport failure: never retried
     assert message in str(caught.value)
     assert caught.value.appliance == "lm-test"
+
+
+async def test_a_404_from_apiv2_also_suggests_old_firmware() -> None:
+    appliance = ScriptedAppliance().on("listvs", httpx.Response(404, content=b"Not Found"))
+    async with client(appliance, "v2") as lm:
+        with pytest.raises(ApiDisabledError) as caught:
+            await lm.list_virtual_services()
+    assert str(caught.value) == (
+        "the API is disabled on lm-test: enable it under Certificates & Security > Remote Access "
+        "(or check that the inventory URL points at a LoadMaster); or its firmware predates "
+        "APIv2 (7.2.52): set dialect: auto (or v1) for lm-test in the inventory"
+    )
+
+
+async def test_a_redirect_is_not_followed_and_says_what_to_fix() -> None:
+    moved = httpx.Response(302, headers={"Location": "https://lm-test.example.net:8443/access"})
+    appliance = ScriptedAppliance().on("listvs", moved)
+    async with client(appliance) as lm:
+        with pytest.raises(MalformedReplyError) as caught:
+            await lm.list_virtual_services()
+        assert lm.calls == 1
+    assert str(caught.value) == (
+        "lm-test answered listvs with a redirect (HTTP 302) to "
+        "https://lm-test.example.net:8443/access: lmctl does not follow redirects; put the "
+        "API's own https:// address in the url of lm-test in the inventory"
+    )
 
 
 async def test_422_other_than_unknown_object_is_an_invalid_operation_with_the_reason() -> None:

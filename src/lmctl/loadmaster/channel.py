@@ -176,6 +176,8 @@ class ApiChannel:
             len(body),
             time.monotonic() - started,
         )
+        if response.is_redirect:
+            raise self._redirected(command, response)
         return response.status_code, body
 
     def _open_client(self) -> httpx.AsyncClient:
@@ -220,6 +222,17 @@ class ApiChannel:
             command=command,
         )
 
+    def _redirected(self, command: str, response: httpx.Response) -> MalformedReplyError:
+        # Following a redirect would resend the credentials to wherever it points.
+        target = response.headers.get("location", "elsewhere")
+        return MalformedReplyError(
+            self.name,
+            f"{self.name} answered {command} with a redirect (HTTP {response.status_code}) to "
+            f"{target}: lmctl does not follow redirects; put the API's own https:// address "
+            f"in the url of {self.name} in the inventory",
+            command=command,
+        )
+
     def _transport_failure(self, exc: BaseException, command: str) -> LoadMasterError:
         problem = find_certificate_problem(exc)
         if problem is not None:
@@ -249,8 +262,8 @@ class ApiChannel:
                 self.name,
                 f"the certificate of {self.name} does not match the pinned fingerprint: "
                 f"expected {problem.expected}, seen {problem.seen}. Nothing was sent. If the "
-                f"certificate was replaced on purpose, update tls.fingerprint_sha256 in the "
-                f"inventory",
+                f"certificate was replaced on purpose, update tls.fingerprint of {self.name} in "
+                f"the inventory",
                 expected=problem.expected,
                 seen=problem.seen,
             )
@@ -258,8 +271,8 @@ class ApiChannel:
         return CertificateError(
             self.name,
             f"the certificate of {self.name} could not be verified ({reason}). Nothing was sent. "
-            f"Set tls.ca_file to the CA that signed it, or pin its SHA-256 fingerprint with "
-            f"tls.fingerprint_sha256",
+            f"Set tls.ca_file of {self.name} in the inventory to the CA that signed it, or pin "
+            f"its SHA-256 fingerprint with tls.fingerprint",
         )
 
     def reply(self, dialect: Dialect, command: str, status: int, body: bytes) -> Reply:
@@ -270,9 +283,9 @@ class ApiChannel:
                 reason = dialect.parse(body).message
             except ReplyFormatError:
                 reason = None
-            raise error_for_status(self.name, command, status, reason)
+            raise error_for_status(self.name, command, status, reason, dialect=dialect.name)
         if not 200 <= status < 300:
-            raise error_for_status(self.name, command, status, None)
+            raise error_for_status(self.name, command, status, None, dialect=dialect.name)
         reply = self.parsed(command, lambda: dialect.parse(body))
         if not reply.ok:
             raise error_for_status(self.name, command, reply.status, reply.message)

@@ -104,7 +104,8 @@ _INVALID_OBJECT_PREFIXES = ("unknown vs", "unknown rs", "unknown real server", "
 _ADVICE: dict[int, tuple[type[LoadMasterError], str]] = {
     400: (
         MissingParameterError,
-        "{appliance} rejected {command}: a mandatory parameter is missing ({reason})",
+        "{appliance} rejected {command}: a mandatory parameter is missing ({reason}); lmctl "
+        "should have sent it: please report this with the output of lmctl -vv",
     ),
     401: (
         AuthenticationError,
@@ -123,15 +124,25 @@ _ADVICE: dict[int, tuple[type[LoadMasterError], str]] = {
     ),
     405: (
         UnknownCommandError,
-        "{appliance} does not know the command {command}: its firmware is too old for it",
+        "{appliance} does not know the command {command}: its firmware is too old for it; "
+        "upgrade the LoadMaster firmware to use it",
     ),
 }
 
 
+_NO_V2_HINT = (
+    "; or its firmware predates APIv2 (7.2.52): set dialect: auto (or v1) for {appliance} "
+    "in the inventory"
+)
+
+
 def error_for_status(
-    appliance: str, command: str, status: int, reason: str | None
+    appliance: str, command: str, status: int, reason: str | None, *, dialect: str = "v1"
 ) -> LoadMasterError:
-    """The exception for a failed reply: its HTTP/API ``status`` and the appliance's own text."""
+    """The exception for a failed reply: its HTTP/API ``status`` and the appliance's own text.
+
+    ``dialect`` is the one the request used: a 404 to APIv2 may also mean old firmware.
+    """
     text = (reason or "").strip()
     if status == 422:
         kind: type[InvalidOperationError] = InvalidOperationError
@@ -145,6 +156,8 @@ def error_for_status(
         )
     if status in _ADVICE:
         kind_for_status, template = _ADVICE[status]
+        if status == 404 and dialect == "v2":
+            template += _NO_V2_HINT
         message = template.format(appliance=appliance, command=command, reason=text or "no detail")
         return kind_for_status(appliance, message, command=command)
     if status >= 500:

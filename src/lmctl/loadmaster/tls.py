@@ -101,7 +101,7 @@ def ssl_context_for(policy: TlsPolicy, appliance: str, logger: logging.Logger) -
     if policy.insecure:
         message = (
             f"TLS certificate verification is OFF for {appliance}: anyone on the network path "
-            f"can read its credentials. Pin its fingerprint (tls.fingerprint_sha256) instead."
+            f"can read its credentials. Pin its fingerprint (tls.fingerprint) instead."
         )
         logger.warning(message)
         warnings.warn(message, InsecureTlsWarning, stacklevel=3)
