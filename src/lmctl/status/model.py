@@ -38,7 +38,10 @@ class StatusExit(IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    """One Kubernetes-style condition: a type, True/False/Unknown, a CamelCase reason, a message."""
+    """One Kubernetes-style condition: a type, True/False/Unknown, a CamelCase reason, a message.
+
+    Its field names are the keys of the JSON format (``lmctl.status/v1``): never rename them.
+    """
 
     type: str
     status: ConditionState
@@ -53,7 +56,10 @@ class Condition:
 
 @dataclass(frozen=True, slots=True)
 class SettingDifference:
-    """One managed VS setting whose live value differs from the spec."""
+    """One managed VS setting whose live value differs from the spec.
+
+    Its field names are the keys of the JSON format (``lmctl.status/v1``): never rename them.
+    """
 
     setting: str  # the appliance's name of the field, e.g. ``Idletime``
     desired: str
