@@ -8,7 +8,7 @@ from status_builders import desired_service, observed_service
 
 from lmctl.loadmaster.errors import TransportError
 from lmctl.loadmaster.models import Statistics, VirtualService
-from lmctl.status.read import read_status
+from lmctl.status.read import StatusSource, read_status
 
 
 class Appliance:
@@ -49,7 +49,11 @@ def test_every_appliance_is_read_at_once_with_two_calls_each() -> None:
         asked = asyncio.Barrier(2)
         appliances = [Appliance([observed_service(hq, 1)], asked)]
         appliances.append(Appliance([observed_service(dr, 1)], asked))
-        clients = {"lm-a": appliances[0], "lm-b": appliances[1], "lm-c": Unreachable()}
+        clients: dict[str, StatusSource] = {
+            "lm-a": appliances[0],
+            "lm-b": appliances[1],
+            "lm-c": Unreachable(),
+        }
         desired = {"lm-a": [hq], "lm-b": [dr], "lm-c": [lost], "lm-d": [lost]}
         arrays = await read_status(desired, clients, {"lm-d": "no secret LM_D_PASSWORD"})
         return [f"{a.array} {int(a.exit_code)} {a.error}" for a in arrays], appliances
