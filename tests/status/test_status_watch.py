@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,35 @@ def test_watch_in_a_pipe_prints_one_json_document_per_check_until_interrupted(
     assert (first["format"], first["exit_code"]) == ("lmctl.status/v1", 0)
     assert later["exit_code"] == 2
     assert code == 2  # the exit code of the last check before Ctrl-C
+
+
+def test_ctrl_c_before_the_first_check_finishes_exits_130_and_says_so(
+    tmp_path: Path,
+    mock_server: MockServerHandle,
+    mock_control: MockControl,
+    connection_v2: ApplianceConnection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    prepare_arrays(tmp_path, mock_server, mock_control, connection_v2, monkeypatch)
+    mock_control.add_fault("stall", command="listvs", stall_seconds=20)
+    lmctl = Path(sys.executable).with_name("lmctl")
+    status = subprocess.Popen(
+        [str(lmctl), "status", "--specs", "arrays"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    guard = threading.Timer(30, status.kill)
+    guard.start()
+    try:
+        while mock_control.pending_faults():  # until lmctl's listvs is the stalled one
+            time.sleep(0.05)
+        status.send_signal(signal.SIGINT)
+        stdout, stderr = status.communicate(timeout=10)
+    finally:
+        guard.cancel()
+
+    assert status.returncode == 130
+    assert "error: interrupted before the first check finished" in stderr
+    assert "Traceback" not in stderr
+    assert stdout == ""

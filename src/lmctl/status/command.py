@@ -7,7 +7,6 @@ appliance clients and the pure status code; decisions live in the pure modules.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -87,7 +86,7 @@ class StatusRequest:
     request_timeout: float = 10.0
 
 
-def run_status(paths: Sequence[Path], names: Sequence[str], request: StatusRequest) -> StatusExit:
+def run_status(paths: Sequence[Path], names: Sequence[str], request: StatusRequest) -> int:
     """``lmctl status``: read, show, and return the exit code of the last check."""
     try:
         spec_set, desired = _load(paths)
@@ -95,17 +94,21 @@ def run_status(paths: Sequence[Path], names: Sequence[str], request: StatusReque
     except (_BadSpecs, UnknownArrayError) as error:
         return _fail(error)
     outcome = _Outcome()
-    # --watch ends with Ctrl-C: exit with the last check's code.
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         asyncio.run(_status(spec_set, selected, request, outcome))
-    return outcome.code
+    except KeyboardInterrupt:
+        if outcome.code is None:
+            _print_error("interrupted before the first check finished")
+            return INTERRUPTED
+    # Ctrl-C ends --watch: exit with the last check's code.
+    return StatusExit.ERROR if outcome.code is None else outcome.code
 
 
 class _Outcome:
     """The exit code of the latest check (kept across a Ctrl-C that ends ``--watch``)."""
 
     def __init__(self) -> None:
-        self.code = StatusExit.ERROR
+        self.code: StatusExit | None = None
 
 
 async def _status(
