@@ -36,19 +36,11 @@ OWA = VirtualServiceSettings(
     subnet_originating=True,
 )
 
-DIALECTS = pytest.mark.parametrize("dialect", ["v1", "v2"])
 
-
-def _connection(request: pytest.FixtureRequest, dialect: str) -> ApplianceConnection:
-    connection: ApplianceConnection = request.getfixturevalue(f"connection_{dialect}")
-    return connection
-
-
-@DIALECTS
 async def test_every_operation_round_trips(
-    request: pytest.FixtureRequest, mock_control: MockControl, dialect: str
+    served: ApplianceConnection, mock_control: MockControl
 ) -> None:
-    async with LoadMaster(_connection(request, dialect)) as lm:
+    async with LoadMaster(served) as lm:
         created = await lm.add_virtual_service(KEY, settings_params(OWA))
         assert created.key == KEY and created.settings() == OWA
 
@@ -104,14 +96,13 @@ async def test_every_operation_round_trips(
             await lm.show_virtual_service(KEY)
         assert lm.calls == 18  # one request per operation: nothing retried, nothing probed
     assert len(mock_control.calls()) == 18
-    assert {call.dialect for call in mock_control.calls()} == {dialect}
+    assert {call.dialect for call in mock_control.calls()} == {served.dialect}
 
 
-@DIALECTS
 async def test_a_duplicate_vs_is_refused_with_the_appliance_reason(
-    request: pytest.FixtureRequest, dialect: str
+    served: ApplianceConnection,
 ) -> None:
-    async with LoadMaster(_connection(request, dialect)) as lm:
+    async with LoadMaster(served) as lm:
         await lm.add_virtual_service(KEY, settings_params(OWA))
         with pytest.raises(InvalidOperationError) as caught:
             await lm.add_virtual_service(KEY, settings_params(OWA))
@@ -137,18 +128,16 @@ def _seed(handle: MockServerHandle, services: int, servers_each: int) -> None:
             )
 
 
-@DIALECTS
 @pytest.mark.parametrize("services", [0, 1, 400])
 async def test_reading_the_full_state_is_exactly_one_call_whatever_its_size(
-    request: pytest.FixtureRequest,
+    served: ApplianceConnection,
     mock_server: MockServerHandle,
     mock_control: MockControl,
-    dialect: str,
     services: int,
 ) -> None:
     _seed(mock_server, services, 4)
     mock_control.clear_log()
-    async with LoadMaster(_connection(request, dialect)) as lm:
+    async with LoadMaster(served) as lm:
         listing = await lm.list_virtual_services()
         assert lm.calls == 1
     assert len(listing) == services
@@ -186,11 +175,8 @@ async def test_api_disabled_says_where_to_enable_it(
     )
 
 
-@DIALECTS
-async def test_wrong_password_is_an_authentication_error(
-    request: pytest.FixtureRequest, dialect: str
-) -> None:
-    connection = _connection(request, dialect)
+async def test_wrong_password_is_an_authentication_error(served: ApplianceConnection) -> None:
+    connection = served
     wrong = connection.model_copy(
         update={"credentials": BasicCredentials(username="bal", password=SecretStr("nope"))}
     )

@@ -16,7 +16,6 @@ from lmctl.mock.control import MockControl
 
 KEY = VirtualServiceKey(address="10.0.0.7", port="443", protocol="tcp")
 SETTINGS = VirtualServiceSettings(nickname="lmctl:exch-dr/ews", vs_type="http", idle_time=1800)
-DIALECTS = pytest.mark.parametrize("dialect", ["v1", "v2"])
 
 
 def fast(connection: ApplianceConnection, **options: float) -> LoadMaster:
@@ -29,11 +28,6 @@ def fast(connection: ApplianceConnection, **options: float) -> LoadMaster:
     )
 
 
-def _connection(request: pytest.FixtureRequest, dialect: str) -> ApplianceConnection:
-    connection: ApplianceConnection = request.getfixturevalue(f"connection_{dialect}")
-    return connection
-
-
 def commands(control: MockControl) -> list[tuple[str, str | None]]:
     return [(call.command, call.fault) for call in control.calls()]
 
@@ -41,24 +35,22 @@ def commands(control: MockControl) -> list[tuple[str, str | None]]:
 # -- reads ------------------------------------------------------------------------------------
 
 
-@DIALECTS
 @pytest.mark.parametrize("fault", ["drop", "http500"])
 async def test_a_read_survives_a_dropped_connection_or_a_500(
-    request: pytest.FixtureRequest, mock_control: MockControl, dialect: str, fault: str
+    served: ApplianceConnection, mock_control: MockControl, fault: str
 ) -> None:
     mock_control.add_fault(fault, command="listvs")  # type: ignore[arg-type]
-    async with fast(_connection(request, dialect)) as lm:
+    async with fast(served) as lm:
         assert await lm.list_virtual_services() == []
         assert lm.calls == 2
     assert commands(mock_control) == [("listvs", fault), ("listvs", None)]
 
 
-@DIALECTS
 async def test_a_read_that_times_out_is_retried(
-    request: pytest.FixtureRequest, mock_control: MockControl, dialect: str
+    served: ApplianceConnection, mock_control: MockControl
 ) -> None:
     mock_control.add_fault("stall", command="stats", stall_seconds=0.6)
-    async with fast(_connection(request, dialect), timeout=0.2) as lm:
+    async with fast(served, timeout=0.2) as lm:
         stats = await lm.statistics()
         assert lm.calls == 2
     assert stats.virtual_services == ()
@@ -83,12 +75,11 @@ async def test_persistent_500s_end_in_a_transport_error_after_the_attempts(
 # -- writes -----------------------------------------------------------------------------------
 
 
-@DIALECTS
 async def test_addvs_applied_but_unanswered_is_read_back_without_a_duplicate(
-    request: pytest.FixtureRequest, mock_control: MockControl, dialect: str
+    served: ApplianceConnection, mock_control: MockControl
 ) -> None:
     mock_control.add_fault("reset_after_write", command="addvs")
-    async with fast(_connection(request, dialect)) as lm:
+    async with fast(served) as lm:
         vs = await lm.add_virtual_service(KEY, settings_params(SETTINGS))
         assert lm.calls == 2
         assert len(await lm.list_virtual_services()) == 1
@@ -101,11 +92,10 @@ async def test_addvs_applied_but_unanswered_is_read_back_without_a_duplicate(
     ]
 
 
-@DIALECTS
 async def test_addrs_and_disable_applied_but_unanswered(
-    request: pytest.FixtureRequest, mock_control: MockControl, dialect: str
+    served: ApplianceConnection, mock_control: MockControl
 ) -> None:
-    async with fast(_connection(request, dialect)) as lm:
+    async with fast(served) as lm:
         await lm.add_virtual_service(KEY, settings_params(SETTINGS))
         mock_control.add_fault("reset_after_write", command="addrs")
         mock_control.add_fault("reset_after_write", command="modrs")
@@ -124,23 +114,21 @@ async def test_addrs_and_disable_applied_but_unanswered(
     ]
 
 
-@DIALECTS
 async def test_a_write_dropped_before_it_applied_is_sent_once_more(
-    request: pytest.FixtureRequest, mock_control: MockControl, dialect: str
+    served: ApplianceConnection, mock_control: MockControl
 ) -> None:
     mock_control.add_fault("drop", command="addvs")
-    async with fast(_connection(request, dialect)) as lm:
+    async with fast(served) as lm:
         vs = await lm.add_virtual_service(KEY, settings_params(SETTINGS))
     assert vs.key == KEY
     assert mock_control.write_count() == 1
     assert commands(mock_control) == [("addvs", "drop"), ("showvs", None), ("addvs", None)]
 
 
-@DIALECTS
 async def test_a_500_on_delete_is_checked_then_resent(
-    request: pytest.FixtureRequest, mock_control: MockControl, dialect: str
+    served: ApplianceConnection, mock_control: MockControl
 ) -> None:
-    async with fast(_connection(request, dialect)) as lm:
+    async with fast(served) as lm:
         await lm.add_virtual_service(KEY, settings_params(SETTINGS))
         mock_control.add_fault("http500", command="delvs")
         await lm.delete_virtual_service(KEY)
