@@ -4,34 +4,42 @@ from __future__ import annotations
 
 import re
 
+import jsonschema
 import pytest
 
 from lmctl.specs import ExchangeVersion, parse_exchange_version
+from lmctl.specs.schema import json_schema
+
+WRITTEN_RELEASES: list[tuple[str | float, ExchangeVersion]] = [
+    ("2010 SP3", ExchangeVersion(2010, "SP3")),
+    ("Exchange 2016 cu23", ExchangeVersion(2016, "CU23")),
+    ("2019 rtm", ExchangeVersion(2019, "RTM")),
+    ("2013 CU4", ExchangeVersion(2013, "SP1")),
+    ("14.3.123.4", ExchangeVersion(2010, "SP3")),
+    ("14.02.0247.005", ExchangeVersion(2010, "SP2")),
+    ("Version 14.0 (Build 639.21)", ExchangeVersion(2010, "RTM")),
+    (14.3, ExchangeVersion(2010, "SP3")),
+    ("15.0.847.32", ExchangeVersion(2013, "SP1")),
+    ("15.0.1497.2", ExchangeVersion(2013, "CU23")),
+    ("15.1.225.42", ExchangeVersion(2016, "RTM")),
+    ("15.01.2507.006", ExchangeVersion(2016, "CU23")),
+    ("Version 15.1 (Build 2507.6)", ExchangeVersion(2016, "CU23")),
+    ("15.2.1748.10", ExchangeVersion(2019, "CU15")),
+    ("Version 15.2 (Build 221.12)", ExchangeVersion(2019, "RTM")),
+]
 
 
-@pytest.mark.parametrize(
-    ("written", "release"),
-    [
-        ("2010 SP3", ExchangeVersion(2010, "SP3")),
-        ("Exchange 2016 cu23", ExchangeVersion(2016, "CU23")),
-        ("2013 CU4", ExchangeVersion(2013, "SP1")),
-        ("14.3.123.4", ExchangeVersion(2010, "SP3")),
-        ("14.02.0247.005", ExchangeVersion(2010, "SP2")),
-        ("Version 14.0 (Build 639.21)", ExchangeVersion(2010, "RTM")),
-        (14.3, ExchangeVersion(2010, "SP3")),
-        ("15.0.847.32", ExchangeVersion(2013, "SP1")),
-        ("15.0.1497.2", ExchangeVersion(2013, "CU23")),
-        ("15.1.225.42", ExchangeVersion(2016, "RTM")),
-        ("15.01.2507.006", ExchangeVersion(2016, "CU23")),
-        ("Version 15.1 (Build 2507.6)", ExchangeVersion(2016, "CU23")),
-        ("15.2.1748.10", ExchangeVersion(2019, "CU15")),
-        ("Version 15.2 (Build 221.12)", ExchangeVersion(2019, "RTM")),
-    ],
-)
+@pytest.mark.parametrize(("written", "release"), WRITTEN_RELEASES)
 def test_versions_and_builds_name_their_release(
     written: str | float, release: ExchangeVersion
 ) -> None:
     assert parse_exchange_version(written) == release
+
+
+@pytest.mark.parametrize("written", [w for w, _ in WRITTEN_RELEASES if isinstance(w, str)], ids=str)
+def test_the_schema_accepts_every_written_release(written: str) -> None:
+    # An editor must not flag what lmctl accepts.
+    jsonschema.validate(written, json_schema("array")["properties"]["exchange"])
 
 
 @pytest.mark.parametrize(

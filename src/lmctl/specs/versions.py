@@ -28,7 +28,9 @@ _LEVEL_NAMES: dict[int, str] = {
 }
 _VERSION = re.compile(r"^(?:exchange\s+)?(?P<major>\d{4})\s+(?P<level>[a-z]+\d*)$", re.IGNORECASE)
 VERSION_PATTERN = (
-    r"^((?:[Ee]xchange\s+)?(2010\s+(RTM|SP[1-3])|(2013|2016|2019)\s+(RTM|SP1|CU\d+))"
+    # Case-insensitive like the parser, spelled out: JSON Schema patterns have no flags.
+    r"^((?:[Ee]xchange\s+)?(2010\s+([Rr][Tt][Mm]|[Ss][Pp][1-3])"
+    r"|(2013|2016|2019)\s+([Rr][Tt][Mm]|[Ss][Pp]1|[Cc][Uu]\d+))"
     f"|{BUILD_PATTERN})$"
 )
 _EXAMPLES = "'2010 SP3', '2013 CU23', '2016 CU23' or '2019 RTM'"
