@@ -122,9 +122,14 @@ async def test_a_client_that_is_not_open_says_how_to_open_it() -> None:
         await lm.version()
 
 
-def test_a_url_without_https_is_refused_at_construction() -> None:
-    with pytest.raises(LoadMasterError, match=r"URL of lm-test must start with https://"):
-        LoadMaster(connection(url="lm-test.example.net"))
+@pytest.mark.parametrize("url", ["lm-test.example.net", "http://lm-test.example.net"])
+def test_a_url_without_https_is_refused_at_construction(url: str) -> None:
+    with pytest.raises(LoadMasterError) as caught:
+        LoadMaster(connection(url=url))
+    assert str(caught.value) == (
+        f"the URL of lm-test must start with https:// (got {url!r}): plain http would send "
+        f"the credentials in clear"
+    )
 
 
 # -- status codes -----------------------------------------------------------------------------

@@ -78,10 +78,11 @@ class LoadMaster:
         transport: httpx.AsyncBaseTransport | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
-        if not connection.url.lower().startswith(("https://", "http://")):
+        if not connection.url.lower().startswith("https://"):
             raise LoadMasterError(
                 connection.name,
-                f"the URL of {connection.name} must start with https:// (got {connection.url!r})",
+                f"the URL of {connection.name} must start with https:// (got "
+                f"{connection.url!r}): plain http would send the credentials in clear",
             )
         self.connection = connection
         self.name = connection.name
