@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from lmctl.specs.array import ArraySpec, MemberSpec
-from lmctl.specs.diagnostics import Diagnostic
+from lmctl.specs.diagnostics import Diagnostic, Severity
 from lmctl.specs.sourced import SourcedArray
 
 RPC_ENDPOINT_MAPPER = 135
@@ -100,23 +100,9 @@ def _rpc_ports(array: SourcedArray) -> Iterator[Diagnostic]:
         return
     ports = spec.rpc_ports
     for key, port in (("client_access", ports.client_access), ("address_book", ports.address_book)):
-        location = ("rpc_ports", key)
-        if port == RPC_ENDPOINT_MAPPER:
-            yield array.diagnostic(
-                "error", location, "port 135 is the RPC endpoint mapper; choose a static port"
-            )
-        elif not 1024 <= port <= 65535:
-            yield array.diagnostic(
-                "error", location, f"port {port} is outside 1024-65535; choose e.g. 60000"
-            )
-        elif not RECOMMENDED_RPC_RANGE[0] <= port <= RECOMMENDED_RPC_RANGE[1]:
-            low, high = RECOMMENDED_RPC_RANGE
-            yield array.diagnostic(
-                "warning",
-                location,
-                f"port {port} is outside {low}-{high}, the range usually chosen for static "
-                "RPC ports (it may clash with Windows' dynamic ports)",
-            )
+        problem = _static_port_problem(port)
+        if problem is not None:
+            yield array.diagnostic(problem[0], ("rpc_ports", key), problem[1])
     if ports.client_access == ports.address_book:
         yield array.diagnostic(
             "error",
@@ -124,6 +110,22 @@ def _rpc_ports(array: SourcedArray) -> Iterator[Diagnostic]:
             f"client_access and address_book are both {ports.client_access}; "
             "they must be two different ports",
         )
+
+
+def _static_port_problem(port: int) -> tuple[Severity, str] | None:
+    """What is wrong with one static RPC port (severity, message), or None."""
+    low, high = RECOMMENDED_RPC_RANGE
+    if port == RPC_ENDPOINT_MAPPER:
+        return "error", "port 135 is the RPC endpoint mapper; choose a static port"
+    if not 1024 <= port <= 65535:
+        return "error", f"port {port} is outside 1024-65535; choose e.g. 60000"
+    if not low <= port <= high:
+        return (
+            "warning",
+            f"port {port} is outside {low}-{high}, the range usually chosen for static "
+            "RPC ports (it may clash with Windows' dynamic ports)",
+        )
+    return None
 
 
 def _missing_rpc_ports(array: SourcedArray) -> Iterator[Diagnostic]:

@@ -8,7 +8,7 @@ among the inputs, an ``appliances.yaml`` (or ``.yml``) next to the array files i
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -77,18 +77,7 @@ def load_specs(paths: Iterable[str | Path]) -> SpecSet:
         files += _neighbouring_inventory(files)
     for path, display in files:
         _load_file(path, display, collected)
-    if len(collected.inventories) > 1:
-        extra = collected.inventories[1][1]
-        collected.diagnostics.append(
-            Diagnostic(
-                "error",
-                extra.display,
-                1,
-                INVENTORY_KEY,
-                f"a second inventory (the first is {collected.inventories[0][1].display}); "
-                "keep every appliance in one inventory file",
-            )
-        )
+    collected.diagnostics.extend(_second_inventories(collected.inventories))
     inventory, inventory_file = collected.inventories[0] if collected.inventories else (None, None)
     collected.diagnostics.extend(
         check_specs(
@@ -108,6 +97,20 @@ def load_specs(paths: Iterable[str | Path]) -> SpecSet:
         digest=_digest(collected.documents),
         files=tuple(d.path for d in collected.documents),
     )
+
+
+def _second_inventories(
+    inventories: Sequence[tuple[Inventory, YamlDocument]],
+) -> Iterator[Diagnostic]:
+    for _, extra in inventories[1:]:
+        yield Diagnostic(
+            "error",
+            extra.display,
+            extra.line_of((INVENTORY_KEY,)),
+            INVENTORY_KEY,
+            f"a second inventory (the first is {inventories[0][1].display}); "
+            "keep every appliance in one inventory file",
+        )
 
 
 def discover(paths: Iterable[str | Path], problems: list[Diagnostic]) -> list[tuple[Path, str]]:

@@ -130,6 +130,7 @@ SET_RULES = (
 def appliance_known(
     arrays: Iterable[SourcedArray], inventory: Inventory | None, inventory_file: str | None
 ) -> Iterator[Diagnostic]:
+    """An error for each array whose ``appliance`` is not in the inventory (or when none)."""
     known = inventory.appliances if inventory is not None else {}
     for array in arrays:
         if array.spec.appliance in known:
