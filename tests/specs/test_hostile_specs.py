@@ -6,6 +6,7 @@ one), never a traceback, a hang or a memory blow-up.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from spec_files import HQ_2010, reported, run_lmctl
@@ -95,6 +96,19 @@ def test_missing_path(tmp_path: Path) -> None:
 
     assert outcome.exit_code == 1
     assert f"{missing}: error: no such file or directory" in outcome.output
+
+
+def test_fifo_and_device_are_never_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "arrays" / "fifo.yaml"
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)
+    (tmp_path / "arrays" / "zero.yaml").symlink_to("/dev/zero")
+
+    outcome = run_lmctl(tmp_path / "arrays", {}, "validate", str(fifo), str(fifo.parent))
+
+    assert outcome.exit_code == 1
+    assert f"{fifo}: error: not a regular file" in outcome.output
+    assert "zero.yaml" not in outcome.output  # skipped in the directory, not read
 
 
 def test_directory_without_yaml_files(tmp_path: Path) -> None:

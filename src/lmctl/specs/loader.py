@@ -128,7 +128,9 @@ def discover(paths: Iterable[str | Path], problems: list[Diagnostic]) -> list[tu
         elif path.is_file():
             found.append((path, str(given)))
         else:
-            problems.append(Diagnostic("error", str(given), None, "", "no such file or directory"))
+            # A FIFO or device (e.g. a link to /dev/zero) is never read: it could block forever.
+            problem = "not a regular file" if path.exists() else "no such file or directory"
+            problems.append(Diagnostic("error", str(given), None, "", problem))
     unique: dict[Path, tuple[Path, str]] = {}
     for path, display in found:
         unique.setdefault(path.resolve(), (path, display))
