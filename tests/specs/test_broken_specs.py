@@ -159,7 +159,14 @@ BROKEN: dict[str, Broken] = {
         HQ,
         1,
         "fqdn",
-        "required key 'fqdn' is missing",
+        "required key 'fqdn' is missing: the array's FQDN (2010: the RPC endpoint Outlook",
+    ),
+    "missing member address": Broken(
+        {HQ: edit(HQ_2010, "{name: HQ-CAS02, address: 10.10.1.12}", "{name: HQ-CAS02}")},
+        HQ,
+        10,
+        "members[1].address",
+        "required key 'address' is missing: the server's IP address, e.g. 10.10.1.11",
     ),
     "member without name": Broken(
         {HQ: edit(HQ_2010, "{name: HQ-CAS02, address: 10.10.1.12}", "{address: 10.10.1.12}")},

@@ -88,7 +88,7 @@ class MemberSpec(SpecModel):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")] = Field(
         description="expected the server's host name (letters, digits, hyphens), e.g. HQ-CAS01"
     )
-    address: IpAddress
+    address: IpAddress = Field(description="The server's IP address, e.g. 10.10.1.11.")
     weight: Annotated[int, Field(ge=1, le=65530)] | None = Field(
         None, description="Real-server weight (1-65530); default 1000."
     )
@@ -111,7 +111,10 @@ class ArraySpec(SpecModel):
 
     name: Slug
     site: Text = Field(description="Active Directory site of the array, e.g. HQ.")
-    exchange: ExchangeVersionField
+    exchange: ExchangeVersionField = Field(
+        description="Exchange version and service pack or cumulative update, e.g. 2010 SP3 or "
+        "2016 CU23."
+    )
     fqdn: Annotated[str, Field(min_length=1, max_length=253)] = Field(
         description="The array's FQDN (2010: the RPC endpoint Outlook connects to)."
     )
@@ -124,7 +127,10 @@ class ArraySpec(SpecModel):
         "Anywhere); the FQDN must differ from all of them.",
     )
     rpc_ports: RpcPorts | None = Field(None, description="Static RPC ports (Exchange 2010).")
-    members: tuple[MemberSpec, ...] = Field(min_length=1)
+    members: tuple[MemberSpec, ...] = Field(
+        min_length=1,
+        description="The Client Access servers, e.g. - {name: HQ-CAS01, address: 10.10.1.11}.",
+    )
     services: tuple[ServiceName, ...] | None = Field(
         None,
         description="Services to publish; default per version (2010: rpc, https, "

@@ -175,7 +175,9 @@ def _services_listed_once(array: SourcedArray) -> Iterator[Diagnostic]:
     for index, service in enumerate(array.spec.services or ()):
         if service in seen:
             yield array.diagnostic(
-                "error", ("services", index), f"service '{service}' is listed twice"
+                "error",
+                ("services", index),
+                f"service '{service}' is listed twice; list each service once",
             )
         seen.add(service)
 

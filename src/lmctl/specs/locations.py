@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from lmctl.specs.diagnostics import Diagnostic
@@ -85,7 +86,10 @@ def _message(detail: ErrorDetails, model: type[BaseModel]) -> str:
     last = names[-1] if names else ""
     shown = _shown_input(detail)
     if kind == "missing":
-        return f"required key '{last}' is missing"
+        described = _description(model, loc)
+        return f"required key '{last}' is missing" + (
+            f": {_sentence(described)}" if described else ""
+        )
     if kind == "extra_forbidden":
         return _unknown_key(last, _model_at(model, loc[:-1]))
     if _KEY_MARK in loc:
@@ -126,11 +130,9 @@ def _expected_text(detail: ErrorDetails) -> str:
 
 def _number_range(model: type[BaseModel], loc: Sequence[str | int]) -> str:
     """`` from 1 to 65530`` for a field declared with ge/le bounds ('' when it has none)."""
-    parent = _model_at(model, loc[:-1])
-    name = loc[-1] if loc else None
-    if parent is None or not isinstance(name, str) or name not in parent.model_fields:
+    info = _field_info(model, loc)
+    if info is None:
         return ""
-    info = parent.model_fields[name]
     bounds: dict[str, object] = {}
     for meta in [*info.metadata, *_annotated_metadata(info.annotation)]:
         for bound in ("ge", "le"):
@@ -189,12 +191,19 @@ def _unknown_key(key: str, model: type[BaseModel] | None) -> str:
     return f"unknown key '{key}'{hint}; allowed keys here: {', '.join(allowed)}"
 
 
-def _description(model: type[BaseModel], loc: Sequence[str | int]) -> str | None:
+def _field_info(model: type[BaseModel], loc: Sequence[str | int]) -> FieldInfo | None:
+    """The declaration of the field at ``loc`` (None when ``loc`` is not a model field)."""
     parent = _model_at(model, loc[:-1])
     name = loc[-1] if loc else None
     if parent is None or not isinstance(name, str) or name not in parent.model_fields:
         return None
-    info = parent.model_fields[name]
+    return parent.model_fields[name]
+
+
+def _description(model: type[BaseModel], loc: Sequence[str | int]) -> str | None:
+    info = _field_info(model, loc)
+    if info is None:
+        return None
     if info.description:
         return info.description
     for meta in info.metadata:
@@ -202,6 +211,11 @@ def _description(model: type[BaseModel], loc: Sequence[str | int]) -> str | None
         if pattern:
             return f"must match {pattern}"
     return None
+
+
+def _sentence(description: str) -> str:
+    """A field description as the tail of a message: ``Virtual IP.`` → ``virtual IP``."""
+    return description[:1].lower() + description[1:].rstrip(".")
 
 
 def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel] | None:
