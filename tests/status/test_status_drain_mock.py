@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import signal
 import subprocess
@@ -12,7 +13,9 @@ from pathlib import Path
 import pytest
 from status_mock_specs import MEMBERS, RunLmctl, prepare_arrays
 
+from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection
+from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
 
@@ -292,3 +295,55 @@ def test_an_appliance_error_while_waiting_exits_1_and_says_how_to_finish(
         "to finish it (safe to repeat), or `lmctl undrain CAS-A2` to go back"
     ) in outcome.stderr
     assert "Traceback" not in outcome.stderr
+
+
+def test_member_missing_from_one_service_is_skipped_there_and_drained_elsewhere(
+    run_lmctl: RunLmctl, mock_control: MockControl, connection_v1: ApplianceConnection
+) -> None:
+    async def remove_from_rpc() -> None:
+        async with LoadMaster(connection_v1) as client:
+            rpc = VirtualServiceKey(address="10.30.0.10", port="135")
+            await client.delete_real_server(rpc, MEMBERS["CAS-A2"], 135)
+
+    asyncio.run(remove_from_rpc())
+    mock_control.clear_log()
+
+    outcome = run_lmctl("drain", "CAS-A2", *FAST)
+
+    assert outcome.exit_code == 0, outcome.stderr
+    assert (
+        "rpc: CAS-A2 is not on lm-test (virtual service or real server missing; run "
+        "`lmctl apply`), skipped"
+    ) in outcome.stdout
+    writes = [(call.command, call.params.get("enable")) for call in mock_control.calls()]
+    assert [write for write in writes if write[0] == "modrs"] == [("modrs", "N")]
+    assert enabled_flags(mock_control, "CAS-A2") == [False]
+
+
+def test_drain_of_a_member_of_an_array_not_applied_yet_exits_1(
+    run_lmctl: RunLmctl, mock_control: MockControl, tmp_path: Path
+) -> None:
+    (tmp_path / "arrays" / "four.yaml").write_text(ARRAY_FOUR)
+
+    outcome = run_lmctl("drain", "EX-D1", *FAST)
+
+    assert outcome.exit_code == 1
+    assert (
+        "error: EX-D1 is in no virtual service of array four on lm-test; "
+        "run `lmctl plan` / `lmctl apply` first"
+    ) in outcome.stderr
+    assert not [call for call in mock_control.calls() if call.write]
+
+
+ARRAY_FOUR = """\
+name: four
+site: DR
+exchange: 2016 CU23
+fqdn: mail-four.corp.example.com
+vip: 10.30.2.10
+appliance: lm-test
+members:
+  - {name: EX-D1, address: 10.30.2.11}
+  - {name: EX-D2, address: 10.30.2.12}
+services: [https]
+"""

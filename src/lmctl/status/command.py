@@ -128,6 +128,7 @@ async def _status(
     async with opened as clients:
 
         async def check() -> list[ArrayStatus]:
+            """Read every appliance once and keep the exit code."""
             arrays = await read_status(desired, clients, clients.unavailable)
             outcome.code = overall_exit(arrays)
             return arrays

@@ -21,6 +21,7 @@ from lmctl.status.drain import (
     RealServerSwitch,
     active_connections,
     drain_blockers,
+    member_rows,
     services_not_up,
     spec_enable,
     switches,
@@ -106,6 +107,7 @@ class _Member:
         self.observer = observer
 
     async def read(self) -> ArrayStatus:
+        """The member's array as the appliance has it now (``listvs`` + ``stats``)."""
         reading = await read_appliance(self.client)
         return array_status(self.member.array, self.member.appliance, self.desired, reading)
 
@@ -119,16 +121,11 @@ class _Member:
                 f"{service}: {self.member.member} is not on {self.member.appliance} "
                 "(virtual service or real server missing; run `lmctl apply`), skipped"
             )
-        return None if len(missing) == len(self.desired_with_member()) else status
-
-    def desired_with_member(self) -> list[DesiredVirtualService]:
-        return [
-            service
-            for service in self.desired
-            if any(rs.member == self.member.member for rs in service.real_servers)
-        ]
+        everywhere = len(missing) == len(member_rows(status, self.member.member))
+        return None if everywhere else status
 
     async def switch(self, pending: Sequence[RealServerSwitch]) -> None:
+        """One ``modrs`` per pending switch, one at a time, each noted once made."""
         for change in pending:
             await self.client.modify_real_server(
                 change.key, change.address, change.port, {"enable": "Y" if change.enable else "N"}
