@@ -7,11 +7,13 @@ appliances served over HTTPS (APIv2, certificate pinned) that answer every call 
 * plan: read (one ``listvs``) + diff, from an empty appliance and from an applied one;
 * apply from empty: the writes (``addvs`` + one ``addrs`` per member) compared with the plan's
   minimal count, plus the calls apply adds (drift re-read, backup, read after applying);
-* 10 appliances applied concurrently vs one after another.
+* 10 appliances applied concurrently vs one after another;
+* 500 arrays dealt over 10 appliances (``--spread 500x10``): planned, applied over the API all
+  at once (15,000 writes), planned again.
 
-Large applied states are seeded in-process (no latency) so that planning 500 applied arrays
-does not need 15,000 slow writes first. Run:
-``python bench/bench_reconcile.py [--sizes 1,10,100,500] [--apply-max 100] [--latency-ms 20]``.
+On one appliance, sizes above ``--apply-max`` are seeded in-process (no latency) rather than
+applied: 15,000 serialised writes to one appliance take over 6 minutes at 20 ms. Run:
+``python bench/bench_reconcile.py [--sizes 1,10,100,500] [--apply-max 100] [--spread 500x10]``.
 Targets: plan = 1 call per appliance; plan of 500 arrays < 1.5 s; apply writes = minimal;
 concurrent ≥ 5x faster than sequential.
 """
@@ -22,7 +24,8 @@ import argparse
 import asyncio
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -145,46 +148,74 @@ async def sizes(arrays: Sequence[int], apply_max: int, latency_ms: float, state_
                 row(count, "plan applied", f"{seconds:.3f}", calls, 0, 0)
 
 
+@asynccontextmanager
+async def served(names: Sequence[str], latency_ms: float) -> AsyncIterator[dict[str, LoadMaster]]:
+    """One served mock per name, each with an open client (all closed afterwards)."""
+    with ExitStack() as mocks:
+        async with AsyncExitStack() as stack:
+            clients = {}
+            for name in names:
+                handle = mocks.enter_context(serve_in_thread(latency_ms=latency_ms))
+                client = LoadMaster(connection(name, handle), timeout=30)
+                clients[name] = await stack.enter_async_context(client)
+            yield clients
+
+
+def spread_desired(arrays: int, names: Sequence[str]) -> dict[str, list[DesiredVirtualService]]:
+    """``arrays`` arrays dealt round-robin over the appliances ``names``."""
+    desired: dict[str, list[DesiredVirtualService]] = {name: [] for name in names}
+    for n in range(arrays):
+        name = names[n % len(names)]
+        desired[name] += array_services(name, n)
+    return desired
+
+
 async def concurrency(appliances: int, arrays: int, latency_ms: float, state_dir: Path) -> None:
     """The same apply to ``appliances`` mocks, all at once and then one after another."""
     row("appliances", "parallel", "seconds", "API calls", "writes")
+    names = [f"lm-{n}" for n in range(appliances)]
     timings: dict[int, float] = {}
     for parallel in (appliances, 1):
-        handles = [serve_in_thread(latency_ms=latency_ms) for _ in range(appliances)]
-        try:
-            names = [f"lm-{n}" for n in range(appliances)]
-            desired = {
-                name: [vs for a in range(arrays) for vs in array_services(name, a)]
-                for name in names
-            }
-            clients = {
-                name: LoadMaster(connection(name, handle), timeout=30)
-                for name, handle in zip(names, handles, strict=True)
-            }
-            for client in clients.values():
-                await client.__aenter__()
-            plan, _, _ = await timed_plan(clients, desired)
+        async with served(names, latency_ms) as clients:
+            plan, _, _ = await timed_plan(clients, spread_desired(arrays * appliances, names))
             results, seconds, calls = await timed_apply(plan, clients, parallel, state_dir)
             assert all(r.ok for r in results)
             timings[parallel] = seconds
-            writes = sum(len(r.done) for r in results)
-            row(appliances, parallel, f"{seconds:.3f}", calls, writes)
-            for client in clients.values():
-                await client.aclose()
-        finally:
-            for handle in handles:
-                handle.close()
+            row(appliances, parallel, f"{seconds:.3f}", calls, sum(len(r.done) for r in results))
     print(f"concurrent apply is {timings[1] / timings[appliances]:.1f}x faster than sequential")
 
 
+async def spread(arrays: int, appliances: int, latency_ms: float, state_dir: Path) -> None:
+    """``arrays`` arrays over ``appliances`` mocks: plan, apply them all at once, plan again."""
+    row("arrays", "appliances", "step", "seconds", "API calls", "writes", "minimal")
+    names = [f"lm-{n}" for n in range(appliances)]
+    desired = spread_desired(arrays, names)
+    async with served(names, latency_ms) as clients:
+        plan, seconds, calls = await timed_plan(clients, desired)
+        minimal = plan.summary.writes
+        row(arrays, appliances, "plan empty", f"{seconds:.3f}", calls, "-", minimal)
+        results, seconds, calls = await timed_apply(plan, clients, appliances, state_dir)
+        assert all(r.ok for r in results)
+        writes = sum(len(r.done) for r in results)
+        row(arrays, appliances, "apply", f"{seconds:.3f}", calls, writes, minimal)
+        plan, seconds, calls = await timed_plan(clients, desired)
+        assert not plan.has_changes
+        row(arrays, appliances, "plan applied", f"{seconds:.3f}", calls, 0, 0)
+
+
 def main() -> None:
-    """Parse the options and run both benches."""
+    """Parse the options and run the benches."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1,10,100,500")
     parser.add_argument("--apply-max", type=int, default=100, help="Largest size also applied.")
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--appliances", type=int, default=10)
     parser.add_argument("--arrays-per-appliance", type=int, default=4)
+    parser.add_argument(
+        "--spread",
+        default="500x10",
+        help="ARRAYSxAPPLIANCES applied all at once over the API ('' to skip).",
+    )
     options = parser.parse_args()
     counts = [int(part) for part in options.sizes.split(",")]
     with tempfile.TemporaryDirectory() as state_dir:
@@ -199,6 +230,10 @@ def main() -> None:
                 Path(state_dir),
             )
         )
+        if options.spread:
+            arrays, appliances = (int(part) for part in options.spread.split("x"))
+            print()
+            asyncio.run(spread(arrays, appliances, options.latency_ms, Path(state_dir)))
 
 
 if __name__ == "__main__":

@@ -229,6 +229,25 @@ def test_json_plan_matches_its_schema_and_saved_plan_applies(
     converged(site, mock_control)
 
 
+def test_saved_plan_finds_its_inventory_at_other_spec_paths(
+    site: Site, mock_control: MockControl
+) -> None:
+    saved = site.root / "plan.json"
+    assert site.plan("--out", str(saved)).exit_code == 2
+    moved = site.arrays_dir.rename(site.root / "checkout")
+    lost = site.lmctl("apply", str(saved), "--auto-approve")
+    assert lost.exit_code == 1
+    assert str(site.arrays_dir) in lost.output
+    assert f"or name the specs after the plan file: lmctl apply {saved} PATH ..." in lost.output
+    found = site.lmctl("apply", str(saved), str(moved), "--auto-approve")
+    assert found.exit_code == 0, found.output
+    assert "Apply complete: 16 writes made." in found.output
+    assert "warning: the specs changed" not in found.output
+    mock_control.clear_log()
+    assert site.lmctl("plan", str(moved), "--detailed-exitcode").exit_code == 0
+    assert mock_control.write_count() == 0
+
+
 def test_stale_saved_plan_is_refused_naming_object_and_field(site: Site) -> None:
     applied(site)
     site.write(Array("a1", A1.vip, A1.members, scheduling="lc"))

@@ -34,7 +34,9 @@ _APPLY_EXIT_CODES = (
 Paths = Annotated[
     list[Path] | None,
     typer.Argument(
-        help="Spec files or directories (default: arrays/); for apply, or one saved plan file.",
+        help="Spec files or directories (default: arrays/). For apply, or a saved plan file, "
+        "optionally followed by the spec paths that hold the inventory (default: the paths the "
+        "plan recorded).",
         show_default=False,
     ),
 ]

@@ -200,13 +200,26 @@ def _apply_verdict(results: Sequence[ApplianceResult]) -> ExitCode:
     return ExitCode.ERROR
 
 
-def _saved_plan(path: Path, errors: Console) -> tuple[Plan, SpecSet, list[str]]:
-    """A saved plan with the specs (for the inventory) at the paths it recorded."""
+def _saved_plan(
+    path: Path, spec_paths: Sequence[Path], errors: Console
+) -> tuple[Plan, SpecSet, list[str]]:
+    """A saved plan with the specs (for the inventory) at ``spec_paths``, or else at the paths
+    it recorded (relative ones resolve from the current directory)."""
     try:
         plan = load_plan(path)
     except PlanFileError as error:
         raise CommandError(str(error)) from None
-    spec_set = _load(tuple(Path(p) for p in plan.spec_paths), errors)
+    recorded = tuple(Path(p) for p in plan.spec_paths)
+    try:
+        spec_set = _load(tuple(spec_paths) or recorded, errors)
+    except CommandError:
+        if spec_paths:
+            raise
+        raise CommandError(
+            f"the spec paths {path} recorded ({', '.join(map(str, recorded))}) cannot be used "
+            "(see above); nothing was read or written; run from the directory the plan was "
+            f"made in, or name the specs after the plan file: lmctl apply {path} PATH ..."
+        ) from None
     if spec_set.digest != plan.specs_digest:
         errors.print(
             f"warning: the specs changed since {path} was made; applying the plan as saved",
@@ -243,7 +256,7 @@ def _gate(plan: Plan, request: ApplyRequest, console: Console, errors: Console) 
 async def _apply(source: Path | None, target: Target, request: ApplyRequest) -> ExitCode:
     console, errors = make_console(), make_console(stderr=True)
     if source is not None:
-        plan, spec_set, names = _saved_plan(source, errors)
+        plan, spec_set, names = _saved_plan(source, target.paths[1:], errors)
     else:
         spec_set = _load(target.paths, errors)
         names = _names(spec_set, target.appliances)
@@ -267,7 +280,7 @@ async def _apply(source: Path | None, target: Target, request: ApplyRequest) -> 
 
 
 def run_apply(target: Target, request: ApplyRequest) -> ExitCode:
-    """``lmctl apply [PATH ...]`` or ``lmctl apply PLANFILE``."""
+    """``lmctl apply [PATH ...]`` or ``lmctl apply PLANFILE [PATH ...]``."""
     errors = make_console(stderr=True)
     if not request.auto_approve and not can_ask():
         errors.print(
@@ -276,9 +289,8 @@ def run_apply(target: Target, request: ApplyRequest) -> ExitCode:
             markup=False,
         )
         return ExitCode.ERROR
-    source = (
-        target.paths[0] if len(target.paths) == 1 and looks_like_plan(target.paths[0]) else None
-    )
+    # ``apply PLANFILE [SPEC PATH ...]``: the spec paths only locate the inventory.
+    source = target.paths[0] if target.paths and looks_like_plan(target.paths[0]) else None
     try:
         return asyncio.run(_apply(source, target, request))
     except (CommandError, ApplianceUnavailableError, ReadError) as error:
