@@ -137,16 +137,16 @@ def _members_by_state(services: Sequence[ServiceStatus]) -> dict[tuple[str, str]
     return grouped
 
 
+# The states a member the spec wants enabled can be in when it is not serving (``disabled``
+# means the spec disables it: never a health problem).
 _HEALTH_REASON_OF_STATE = {
     "missing": "MembersMissing",
     "down": "MembersDown",
-    "disabled": "MembersDown",
     "drained": "MembersDrained",
 }
 _HEALTH_WORDS_OF_STATE = {
     "missing": "is missing from",
     "down": "is Down in",
-    "disabled": "is disabled in",
     "drained": "is drained in",
 }
 
