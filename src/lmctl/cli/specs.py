@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from lmctl.desired import DesiredVirtualService
-    from lmctl.specs import Diagnostic, SpecSet
+    from lmctl.specs import ArraySpec, Diagnostic, SpecSet
 
 DEFAULT_SPECS = Path("arrays")
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
@@ -86,9 +86,9 @@ def show(
         raise typer.Exit(1)
     services = expand(spec)
     if output is OutputFormat.json:
-        print(json.dumps(_expansion_json(spec_set, array, services), indent=2))
+        print(json.dumps(_expansion_json(spec, services), indent=2))
         return
-    _print_expansion(spec_set, array, services, output)
+    _print_expansion(spec, services, output)
 
 
 @app.command()
@@ -213,11 +213,7 @@ def _validation_json(
     }
 
 
-def _expansion_json(
-    spec_set: SpecSet, array: str, services: tuple[DesiredVirtualService, ...]
-) -> dict[str, Any]:
-    spec = spec_set.array(array)
-    assert spec is not None
+def _expansion_json(spec: ArraySpec, services: tuple[DesiredVirtualService, ...]) -> dict[str, Any]:
     return {
         "array": spec.model_dump(mode="json", exclude_none=True),
         "virtual_services": [
@@ -228,16 +224,11 @@ def _expansion_json(
 
 
 def _print_expansion(
-    spec_set: SpecSet,
-    array: str,
-    services: tuple[DesiredVirtualService, ...],
-    output: OutputFormat,
+    spec: ArraySpec, services: tuple[DesiredVirtualService, ...], output: OutputFormat
 ) -> None:
     from rich import box
     from rich.table import Table
 
-    spec = spec_set.array(array)
-    assert spec is not None
     console = make_console()
     console.print(
         f"{spec.name}: Exchange {spec.exchange}, site {spec.site}, {spec.fqdn} → {spec.vip} "
