@@ -234,7 +234,8 @@ def test_show_with_invalid_specs_prints_the_errors(tmp_path: Path) -> None:
     )
 
     assert outcome.exit_code == 1
-    assert "hq.yaml:2: error: site: " in outcome.output
+    assert "hq.yaml:2: error: site: expected text, got a list" in outcome.output
+    assert outcome.output.rstrip().endswith("invalid: 1 error, 0 warnings")
 
 
 def schema_of(kind: str) -> dict[str, Any]:
