@@ -736,6 +736,25 @@ def test_unquoted_date_is_explained(tmp_path: Path) -> None:
     )
 
 
+def test_password_in_the_url_is_never_echoed(tmp_path: Path) -> None:
+    inventory = (
+        "appliances:\n  lm-dc:\n    url: https://bal:Hunter2-Secret@10.0.0.5\n"
+        "    auth: {api_key: {env: LM_DC_API_KEY}}\n"
+    )
+
+    outcome = run_lmctl(tmp_path / "arrays", {"appliances.yaml": inventory})
+
+    assert outcome.exit_code == 1
+    assert reported(
+        outcome,
+        "appliances.yaml",
+        3,
+        "appliances.lm-dc.url",
+        "the URL holds a user name or password (user:password@); write https://<address>",
+    )
+    assert "Hunter2-Secret" not in outcome.output
+
+
 def test_values_under_auth_are_never_echoed(tmp_path: Path) -> None:
     inventory = (
         "appliances:\n  lm-dc:\n    url: https://10.0.0.5\n"

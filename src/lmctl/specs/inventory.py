@@ -101,6 +101,12 @@ class ApplianceSpec(SpecModel):
         text = value.strip()
         if _MOCK_URL.match(text) or _HTTPS_URL.match(text):
             return text.rstrip("/") if text.startswith("https://") else text
+        if "@" in text:
+            # user:password@host: the URL is not repeated, it holds a secret.
+            raise ValueError(
+                "the URL holds a user name or password (user:password@); write "
+                "https://<address>[:port] and put the login under auth:"
+            )
         if text.startswith("http://"):
             raise ValueError(
                 "plain http:// would send the credentials in clear; use https://<address>"
