@@ -8,7 +8,11 @@ temporary directory and creates them on the mock with ``lmctl apply``, every mem
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +59,21 @@ members:
   - {name: EX-B2, address: 10.30.1.12}
   - {name: EX-B3, address: 10.30.1.13}
 services: [https, http-redirect]
+"""
+
+
+# Not applied by prepare_arrays (for tests of an array missing on its appliance).
+ARRAY_FOUR = """\
+name: four
+site: DR
+exchange: 2016 CU23
+fqdn: mail-four.corp.example.com
+vip: 10.30.2.10
+appliance: lm-test
+members:
+  - {name: EX-D1, address: 10.30.2.11}
+  - {name: EX-D2, address: 10.30.2.12}
+services: [https]
 """
 
 
@@ -111,3 +130,24 @@ def prepare_arrays(
     assert applied.exit_code == 0, applied.stdout + applied.stderr
     mock_control.clear_log()
     return run
+
+
+@contextmanager
+def lmctl_process(*args: str) -> Iterator[subprocess.Popen[str]]:
+    """``lmctl ARGS`` as a new process (for Ctrl-C tests), stdout and stderr piped.
+
+    A process still running after 30 s is killed, so a hang fails its test, not the suite.
+    """
+    lmctl = Path(sys.executable).with_name("lmctl")
+    process = subprocess.Popen(
+        [str(lmctl), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    guard = threading.Timer(30, process.kill)
+    guard.start()
+    try:
+        yield process
+    finally:
+        guard.cancel()
+        if process.poll() is None:
+            process.kill()
+            process.communicate()

@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
-from status_mock_specs import MEMBERS, RunLmctl, prepare_arrays
+from status_mock_specs import ARRAY_FOUR, MEMBERS, RunLmctl, lmctl_process, prepare_arrays
 
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection
@@ -209,23 +207,12 @@ def test_ctrl_c_while_waiting_exits_130_and_says_how_to_finish(
 ) -> None:
     mock_control.set_connections(MEMBERS["CAS-A2"], 100)
     mock_control.set_drain_seconds(3600)
-    lmctl = Path(sys.executable).with_name("lmctl")
-    drain = subprocess.Popen(
-        [str(lmctl), "drain", "CAS-A2", "--poll-interval", "0.1", "-s", "arrays"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    guard = threading.Timer(30, drain.kill)
-    guard.start()
-    try:
+    with lmctl_process("drain", "CAS-A2", "--poll-interval", "0.1", "-s", "arrays") as drain:
         assert drain.stdout is not None
         while "active connections" not in drain.stdout.readline():
             pass
         drain.send_signal(signal.SIGINT)
         _, stderr = drain.communicate(timeout=10)
-    finally:
-        guard.cancel()
 
     assert drain.returncode == 130
     assert (
@@ -333,17 +320,3 @@ def test_drain_of_a_member_of_an_array_not_applied_yet_exits_1(
         "run `lmctl plan` / `lmctl apply` first"
     ) in outcome.stderr
     assert not [call for call in mock_control.calls() if call.write]
-
-
-ARRAY_FOUR = """\
-name: four
-site: DR
-exchange: 2016 CU23
-fqdn: mail-four.corp.example.com
-vip: 10.30.2.10
-appliance: lm-test
-members:
-  - {name: EX-D1, address: 10.30.2.11}
-  - {name: EX-D2, address: 10.30.2.12}
-services: [https]
-"""

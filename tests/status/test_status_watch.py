@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from status_mock_specs import MEMBERS, prepare_arrays
+from status_mock_specs import MEMBERS, lmctl_process, prepare_arrays
 from typer.testing import CliRunner
 
 import lmctl.cli  # noqa: F401  (registers every command on the app)
@@ -75,15 +72,8 @@ def test_watch_in_a_pipe_prints_one_json_document_per_check_until_interrupted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     prepare_arrays(tmp_path, mock_server, mock_control, connection_v2, monkeypatch)
-    lmctl = Path(sys.executable).with_name("lmctl")
-    watch = subprocess.Popen(
-        [str(lmctl), "status", "--watch", "--interval", "0.5", "-f", "json", "--specs", "arrays"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    guard = threading.Timer(30, watch.kill)  # a hung watch fails the test instead of the suite
-    guard.start()
-    try:
+    arguments = ("status", "--watch", "--interval", "0.5", "-f", "json", "--specs", "arrays")
+    with lmctl_process(*arguments) as watch:
         assert watch.stdout is not None
         first = json.loads(watch.stdout.readline())
         mock_control.mark(MEMBERS["CAS-A2"], "Down")
@@ -92,8 +82,6 @@ def test_watch_in_a_pipe_prints_one_json_document_per_check_until_interrupted(
             later = json.loads(watch.stdout.readline())
         watch.send_signal(signal.SIGINT)
         code = watch.wait(timeout=10)
-    finally:
-        guard.cancel()
 
     assert (first["format"], first["exit_code"]) == ("lmctl.status/v1", 0)
     assert later["exit_code"] == 2
@@ -109,22 +97,11 @@ def test_ctrl_c_before_the_first_check_finishes_exits_130_and_says_so(
 ) -> None:
     prepare_arrays(tmp_path, mock_server, mock_control, connection_v2, monkeypatch)
     mock_control.add_fault("stall", command="listvs", stall_seconds=20)
-    lmctl = Path(sys.executable).with_name("lmctl")
-    status = subprocess.Popen(
-        [str(lmctl), "status", "--specs", "arrays"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    guard = threading.Timer(30, status.kill)
-    guard.start()
-    try:
+    with lmctl_process("status", "--specs", "arrays") as status:
         while mock_control.pending_faults():  # until lmctl's listvs is the stalled one
             time.sleep(0.05)
         status.send_signal(signal.SIGINT)
         stdout, stderr = status.communicate(timeout=10)
-    finally:
-        guard.cancel()
 
     assert status.returncode == 130
     assert "error: interrupted before the first check finished" in stderr
