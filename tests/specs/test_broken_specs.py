@@ -755,6 +755,25 @@ def test_password_in_the_url_is_never_echoed(tmp_path: Path) -> None:
     assert "Hunter2-Secret" not in outcome.output
 
 
+def test_url_with_a_query_is_refused_without_repeating_it(tmp_path: Path) -> None:
+    inventory = (
+        "appliances:\n  lm-dc:\n    url: https://10.0.0.5/access?apikey=Hunter2-Secret\n"
+        "    auth: {api_key: {env: LM_DC_API_KEY}}\n"
+    )
+
+    outcome = run_lmctl(tmp_path / "arrays", {"appliances.yaml": inventory})
+
+    assert outcome.exit_code == 1
+    assert reported(
+        outcome,
+        "appliances.yaml",
+        3,
+        "appliances.lm-dc.url",
+        "not an appliance URL: expected https://<address>[:port] (no path or query) or mock://",
+    )
+    assert "Hunter2-Secret" not in outcome.output
+
+
 def test_values_under_auth_are_never_echoed(tmp_path: Path) -> None:
     inventory = (
         "appliances:\n  lm-dc:\n    url: https://10.0.0.5\n"

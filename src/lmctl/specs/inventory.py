@@ -101,8 +101,9 @@ class ApplianceSpec(SpecModel):
         text = value.strip()
         if _MOCK_URL.match(text) or _HTTPS_URL.match(text):
             return text.rstrip("/") if text.startswith("https://") else text
+        # The URL is never repeated in these messages: a mistyped one may carry a secret
+        # (user:password@host, ?apikey=...).
         if "@" in text:
-            # user:password@host: the URL is not repeated, it holds a secret.
             raise ValueError(
                 "the URL holds a user name or password (user:password@); write "
                 "https://<address>[:port] and put the login under auth:"
@@ -112,7 +113,7 @@ class ApplianceSpec(SpecModel):
                 "plain http:// would send the credentials in clear; use https://<address>"
             )
         raise ValueError(
-            f"'{text}' is not an appliance URL: expected https://<address>[:port] or mock://"
+            "not an appliance URL: expected https://<address>[:port] (no path or query) or mock://"
         )
 
     @model_validator(mode="after")
