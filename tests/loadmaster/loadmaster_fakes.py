@@ -18,6 +18,7 @@ from typing import Literal
 from urllib.parse import parse_qsl
 
 import httpx
+import pytest
 from pydantic import SecretStr
 
 from lmctl.loadmaster.client import LoadMaster
@@ -169,3 +170,13 @@ async def settle(control: MockControl, command: str, count: int) -> None:
         if sum(call.command == command for call in control.calls()) >= count:
             return
         await asyncio.sleep(0.05)
+
+
+@pytest.fixture(params=["v1", "v2"], name="served")
+def served_in_each_dialect(request: pytest.FixtureRequest) -> ApplianceConnection:
+    """Fixture ``served``: the served mock's connection (pinned HTTPS), once in each dialect.
+
+    A test module that wants it imports ``served_in_each_dialect``.
+    """
+    connection: ApplianceConnection = request.getfixturevalue(f"connection_{request.param}")
+    return connection

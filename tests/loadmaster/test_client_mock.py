@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 
 import pytest
+from loadmaster_fakes import served_in_each_dialect  # noqa: F401 (a fixture)
 from pydantic import SecretStr
 
 from lmctl.loadmaster.client import LoadMaster
@@ -176,8 +177,7 @@ async def test_api_disabled_says_where_to_enable_it(
 
 
 async def test_wrong_password_is_an_authentication_error(served: ApplianceConnection) -> None:
-    connection = served
-    wrong = connection.model_copy(
+    wrong = served.model_copy(
         update={"credentials": BasicCredentials(username="bal", password=SecretStr("nope"))}
     )
     async with LoadMaster(wrong) as lm:

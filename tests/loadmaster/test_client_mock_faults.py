@@ -6,7 +6,7 @@ read back and reported as done, without a duplicate.
 from __future__ import annotations
 
 import pytest
-from loadmaster_fakes import settle
+from loadmaster_fakes import served_in_each_dialect, settle  # noqa: F401 (a fixture)
 
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection

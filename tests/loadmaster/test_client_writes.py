@@ -111,6 +111,23 @@ def test_rs_match_normalises_flags_and_numbers() -> None:
 # -- add --------------------------------------------------------------------------------------
 
 
+async def test_typed_settings_send_every_managed_field_explicitly() -> None:
+    appliance = ScriptedAppliance().on("addvs", showvs_capture()).on("modvs", showvs_capture())
+    async with client(appliance) as lm:
+        await lm.add_virtual_service(KEY, CREATED)
+        await lm.modify_virtual_service(KEY, CREATED)
+    for sent in appliance.sent:
+        assert sent.params == {
+            "vs": "192.168.1.235",
+            "port": "6443",
+            "prot": "tcp",
+            "apikey": sent.params["apikey"],
+            **settings_params(CREATED),
+        }
+    assert appliance.sent[0].params["Persist"] == "none"
+    assert len(settings_params(CREATED)) == 15
+
+
 async def test_addvs_applied_but_unanswered_reports_the_observed_vs_without_resending() -> None:
     appliance = ScriptedAppliance().on("addvs", DROPPED).on("showvs", showvs_capture())
     async with client(appliance) as lm:

@@ -39,7 +39,14 @@ from lmctl.loadmaster.errors import (
     TransportError,
     WriteOutcomeUnknownError,
 )
-from lmctl.loadmaster.models import RealServer, Statistics, VirtualService, VirtualServiceKey
+from lmctl.loadmaster.models import (
+    RealServer,
+    Statistics,
+    VirtualService,
+    VirtualServiceKey,
+    VirtualServiceSettings,
+    settings_params,
+)
 from lmctl.loadmaster.outcome import (
     Verdict,
     after_add,
@@ -181,9 +188,12 @@ class LoadMaster:
     # -- writes ----------------------------------------------------------------------------
 
     async def add_virtual_service(
-        self, key: VirtualServiceKey, params: Mapping[str, str]
+        self, key: VirtualServiceKey, params: VirtualServiceSettings | Mapping[str, str]
     ) -> VirtualService:
-        """Create the VS at ``key`` with ``params`` (every managed field: ``settings_params``)."""
+        """Create the VS at ``key``: with typed settings every managed field is sent explicitly
+        (a new VS's defaults differ between firmware versions); raw parameters go as they are.
+        """
+        params = _as_params(params)
 
         async def read_back() -> tuple[Verdict, VirtualService | None]:
             observed = await self._find_virtual_service(key)
@@ -194,9 +204,11 @@ class LoadMaster:
         return await self._service_from(outcome, key, "addvs")
 
     async def modify_virtual_service(
-        self, vs: VirtualServiceRef, params: Mapping[str, str]
+        self, vs: VirtualServiceRef, params: VirtualServiceSettings | Mapping[str, str]
     ) -> VirtualService:
-        """Change settings of a VS; returns the VS as the appliance now reports it."""
+        """Change settings of a VS (typed settings: all managed fields; or raw parameters such
+        as ``vsaddress``/``createsubvs``); returns the VS as the appliance now reports it."""
+        params = _as_params(params)
 
         where_after = moved_key(vs, params)
 
@@ -409,3 +421,8 @@ class LoadMaster:
     def _parsed(self, command: str, read: Callable[[], T]) -> T:
         """``read()`` of a reply's fields; format problems become ``MalformedReplyError``."""
         return self._channel.parsed(command, read)
+
+
+def _as_params(params: VirtualServiceSettings | Mapping[str, str]) -> Mapping[str, str]:
+    """Typed settings as the ``addvs``/``modvs`` parameters of every managed field."""
+    return settings_params(params) if isinstance(params, VirtualServiceSettings) else params
