@@ -39,6 +39,12 @@ WARNED: dict[str, Warned] = {
         "members",
         "the array has one member: no failover",
     ),
+    "weight with round robin": Warned(
+        HQ_2010.replace("address: 10.10.1.12}", "address: 10.10.1.12, weight: 500}"),
+        10,
+        "members[1].weight",
+        "member HQ-CAS02 has weight 500, but scheduling rr ignores weights; use scheduling: wrr",
+    ),
     "rpc idle timeout below two hours": Warned(
         HQ_2010 + "overrides:\n  rpc: {idle_timeout: 3600}\n",
         12,

@@ -12,6 +12,8 @@ from lmctl.specs.sourced import SourcedArray
 RPC_ENDPOINT_MAPPER = 135
 RECOMMENDED_RPC_RANGE = (59531, 60554)
 RPC_IDLE_MINIMUM = 7200
+# The scheduling methods in which a real server's weight counts (fixed: the heaviest one wins).
+WEIGHTED_SCHEDULING = frozenset({"wrr", "wlc", "fixed"})
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 
@@ -214,6 +216,22 @@ def _single_member(array: SourcedArray) -> Iterator[Diagnostic]:
         )
 
 
+def _weights_ignored(array: SourcedArray) -> Iterator[Diagnostic]:
+    spec = array.spec
+    if spec.scheduling in WEIGHTED_SCHEDULING:
+        return
+    for index, member in enumerate(spec.members):
+        if member.weight is not None:
+            yield array.diagnostic(
+                "warning",
+                ("members", index, "weight"),
+                f"member {member.name} has weight {member.weight}, but scheduling "
+                f"{spec.scheduling} ignores weights; use scheduling: wrr (or wlc) or remove "
+                "the weight",
+            )
+            return
+
+
 def _rpc_idle_timeout(array: SourcedArray) -> Iterator[Diagnostic]:
     override = array.spec.overrides.get("rpc")
     if override is None or override.idle_timeout is None:
@@ -240,4 +258,5 @@ ARRAY_RULES = (
     _redirect_layer,
     _single_member,
     _rpc_idle_timeout,
+    _weights_ignored,
 )
