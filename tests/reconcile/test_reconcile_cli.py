@@ -83,7 +83,9 @@ def test_from_empty_apply_creates_exactly_the_expansion(
     assert "Plan: 4 to create, 0 to update, 0 to delete (virtual services); 12 to add" in (
         result.output
     )
-    applied(site)
+    result = site.apply()
+    assert result.exit_code == 0, result.output
+    assert "Apply complete: 16 writes made." in result.output
     ours = {k: vs for k, vs in by_key(site).items() if k not in UNMARKED}
     assert sorted(ours, key=str) == sorted(
         [key(A1, "25"), key(A1, "443"), key(A2, "25"), key(A2, "443")], key=str
@@ -100,7 +102,9 @@ def test_from_empty_apply_creates_exactly_the_expansion(
         ("10.1.1.12", 443, 1000),
         ("10.1.1.13", 443, 1000),
     ]
-    assert list(site.state_dir.glob("backups/lm-test-*.bak"))
+    (backup,) = site.state_dir.glob("backups/lm-test-*.bak")
+    assert backup.stat().st_mode & 0o777 == 0o600
+    assert f"lm-test: backup saved to {backup}" in result.output
     converged(site, mock_control)
 
 

@@ -125,3 +125,4 @@ def test_write_stalled_past_the_client_timeout_converges(
     again = site.apply("--no-backup")
     assert again.exit_code == 0, again.output
     assert site.plan().exit_code == 0
+    assert not site.state_dir.joinpath("backups").exists()  # --no-backup: none taken

@@ -24,7 +24,8 @@ _PLAN_EXIT_CODES = (
 )
 _APPLY_EXIT_CODES = (
     "Exit codes: 0 applied (or nothing to do); 1 error, nothing written (bad specs, conflict, "
-    "stale saved plan, no confirmation, appliance locked by another lmctl); 3 blocked by a "
+    "stale saved plan, no confirmation, appliance locked by another lmctl, a write order that "
+    "would leave a service without an enabled member); 3 blocked by a "
     "safety rule (--force allows it); 4 partial failure: some writes were made, then one "
     "failed (the report lists what was done, what failed and what was not attempted), or the "
     "read after applying found a difference left; running apply again converges. "
