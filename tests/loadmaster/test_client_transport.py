@@ -478,6 +478,11 @@ async def test_v2_backup_decodes_base64_data() -> None:
             "no base64 'data'",
         ),
         ("v1", httpx.Response(200, content=b""), "empty archive"),
+        (
+            "v1",
+            httpx.Response(200, content=b"<html><body>Login</body></html>"),
+            r"not an API response \(root <html>\)",
+        ),
     ],
 )
 async def test_broken_backups_are_malformed_replies(

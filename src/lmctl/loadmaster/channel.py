@@ -33,7 +33,7 @@ from lmctl.loadmaster.redact import (
     scrub,
     unregister,
 )
-from lmctl.loadmaster.replies import Reply, ReplyFormatError
+from lmctl.loadmaster.replies import Reply, ReplyFormatError, is_json_envelope
 from lmctl.loadmaster.tls import (
     FingerprintFormatError,
     PinnedCertificateMismatch,
@@ -147,7 +147,7 @@ class ApiChannel:
             self._dialect = Dialect("v1", self.connection.credentials)
             status, body = await self._exchange(self._dialect, command, params)
             return self._dialect, status, body
-        if v2.is_envelope(body):
+        if is_json_envelope(body):
             self._dialect = v2
         return v2, status, body
 

@@ -57,7 +57,7 @@ from lmctl.loadmaster.outcome import (
     virtual_service_matches,
 )
 from lmctl.loadmaster.redact import scrub
-from lmctl.loadmaster.replies import Reply
+from lmctl.loadmaster.replies import Reply, looks_like_xml
 from lmctl.loadmaster.retry import RetryPolicy
 from lmctl.loadmaster.write_lock import write_lock
 
@@ -170,7 +170,8 @@ class LoadMaster:
 
         async def attempt() -> bytes:
             dialect, status, body = await self._channel.round_trip("backup", {})
-            if dialect.name == "v1" and status == 200 and not dialect.is_envelope(body):
+            # A v1 archive is binary (gzip); anything starting like XML or HTML is a reply.
+            if dialect.name == "v1" and status == 200 and not looks_like_xml(body):
                 archive = body
             else:
                 reply = self._channel.reply(dialect, "backup", status, body)

@@ -21,7 +21,6 @@ from lmctl.loadmaster.redact import basic_token
 from lmctl.loadmaster.replies import (
     Reply,
     is_json_envelope,
-    looks_like_xml,
     parse_json_reply,
     parse_xml_reply,
 )
@@ -72,12 +71,6 @@ class Dialect:
     def parse(self, body: bytes) -> Reply:
         """The reply envelope; raises ``ReplyFormatError`` when the body is not one."""
         return parse_xml_reply(body) if self.name == "v1" else parse_json_reply(body)
-
-    def is_envelope(self, body: bytes) -> bool:
-        """True when ``body`` at least looks like this dialect's reply (not a bare archive)."""
-        if self.name == "v1":
-            return looks_like_xml(body) and b"<Response" in body[:200]
-        return is_json_envelope(body)
 
 
 def lacks_v2(status: int, body: bytes) -> bool:
