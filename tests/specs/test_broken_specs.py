@@ -669,6 +669,13 @@ BROKEN: dict[str, Broken] = {
         "appliances.lm-hq.apikey",
         "unknown key 'apikey'",
     ),
+    "appliance name with a space": Broken(
+        {"appliances.yaml": "appliances:\n  lm-hq: {url: 'mock://'}\n  lm dc: {url: 'mock://'}\n"},
+        "appliances.yaml",
+        3,
+        "appliances.lm dc",
+        "'lm dc' is not allowed as a name: use letters, digits, '.', '_' and '-'",
+    ),
     "appliances is a list": Broken(
         {"appliances.yaml": "appliances:\n  - lm-hq\n"},
         "appliances.yaml",

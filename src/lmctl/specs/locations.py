@@ -92,6 +92,12 @@ def _message(detail: ErrorDetails, model: type[BaseModel]) -> str:
         )
     if kind == "extra_forbidden":
         return _unknown_key(last, _model_at(model, loc[:-1]))
+    if _KEY_MARK in loc and kind == "string_pattern_mismatch":
+        # The only names checked by pattern are appliance names (the inventory's keys).
+        return (
+            f"'{last}' is not allowed as a name: use letters, digits, '.', '_' and '-' "
+            "(at most 63, starting with a letter or digit), e.g. lm-hq"
+        )
     if _KEY_MARK in loc:
         return f"'{last}' is not allowed as a key here; " + _expected(detail)
     if kind == "literal_error":
