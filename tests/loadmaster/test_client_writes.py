@@ -256,6 +256,15 @@ async def test_modvs_not_applied_is_resent_once() -> None:
     assert vs.vs_type == "gen"
 
 
+async def test_a_moved_vs_is_read_where_it_went_when_modvs_returns_no_data() -> None:
+    appliance = ScriptedAppliance().on("modvs", DONE).on("showvs", showvs_capture())
+    async with client(appliance) as lm:
+        vs = await lm.modify_virtual_service(KEY, {"vsaddress": "192.168.1.240"})
+    assert appliance.commands() == ["modvs", "showvs"]
+    assert appliance.sent[1].params["vs"] == "192.168.1.240"
+    assert vs.index == 1
+
+
 async def test_createsubvs_unanswered_is_never_resent() -> None:
     appliance = ScriptedAppliance().on("modvs", DROPPED).on("showvs", showvs_capture())
     async with client(appliance) as lm:

@@ -224,7 +224,7 @@ class LoadMaster:
         outcome = await self._write(
             "modvs", {**vs_params(vs), **params}, describe_vs(vs), read_back
         )
-        return await self._service_from(outcome, vs, "modvs")
+        return await self._service_from(outcome, where_after, "modvs")
 
     async def delete_virtual_service(self, vs: VirtualServiceRef) -> None:
         """Delete a VS (and its real servers)."""
