@@ -61,3 +61,25 @@ def test_damaged_captures_parse_or_fail_cleanly(
 def test_arbitrary_bytes_parse_or_fail_cleanly(body: bytes) -> None:
     _read_everything(body, xml=True)
     _read_everything(body, xml=False)
+
+
+FIELD_NAMES = (
+    "VS", "Rs", "SubVS", "Vs", "RS", "Index", "VSPort", "VSAddress", "Enable", "Addr", "Port",
+    "CertFile", "ActivConns", "Persist", "NickName", "Weight", "data", "version",
+)  # fmt: skip
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(FIELD_NAMES), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(FIELD_NAMES), JSON_VALUES, max_size=6))
+def test_fields_of_any_shape_read_or_fail_cleanly(fields: dict[str, Any]) -> None:
+    for read in (*READERS, readers.backup_archive):
+        with contextlib.suppress(ReplyFormatError):
+            read(fields)
