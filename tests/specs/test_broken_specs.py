@@ -549,6 +549,13 @@ BROKEN: dict[str, Broken] = {
         "overrides.http-redirect.layer",
         "needs layer 7",
     ),
+    "empty service list": Broken(
+        {HQ: HQ_2010 + "services: []\n"},
+        HQ,
+        11,
+        "services",
+        "the list is empty: name at least one service, or remove services: to publish the",
+    ),
     "service listed twice": Broken(
         {HQ: HQ_2010 + "services: [rpc, https, https]\n"},
         HQ,

@@ -131,7 +131,7 @@ class ArraySpec(SpecModel):
         min_length=1,
         description="The Client Access servers, e.g. - {name: HQ-CAS01, address: 10.10.1.11}.",
     )
-    services: tuple[ServiceName, ...] | None = Field(
+    services: Annotated[tuple[ServiceName, ...], Field(min_length=1)] | None = Field(
         None,
         description="Services to publish; default per version (2010: rpc, https, "
         "http-redirect; 2013+: https, http-redirect).",

@@ -119,6 +119,11 @@ def _message(detail: ErrorDetails, model: type[BaseModel]) -> str:
         return f"expected a list, got {_type_name(detail['input'])}"
     if kind == "too_short" and last == "members":
         return "an array needs at least one member"
+    if kind == "too_short" and last == "services":
+        return (
+            "the list is empty: name at least one service, or remove services: to publish "
+            "the version's defaults"
+        )
     message = str(detail["msg"])
     return f"{message[0].lower()}{message[1:]}" + (f" (got {shown})" if shown != _HIDDEN else "")
 
