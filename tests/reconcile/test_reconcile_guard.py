@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -86,29 +87,42 @@ def test_apply_refused_while_another_holds_the_lock(site: Site, mock_control: Mo
     assert len(again.done) == 12
 
 
+def apply_command(site: Site) -> list[str]:
+    """``lmctl apply`` of the site's specs, as a separate process."""
+    return [
+        sys.executable,
+        "-c",
+        "from lmctl.cli import main; main()",
+        "apply",
+        str(site.arrays_dir),
+        "--auto-approve",
+        "--no-backup",
+        "--state-dir",
+        str(site.state_dir),
+    ]
+
+
+def start_apply(site: Site) -> subprocess.Popen[bytes]:
+    """Start an apply in another process; return once it holds the appliance's lock."""
+    process = subprocess.Popen(
+        apply_command(site), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    lock = lock_path(site.state_dir, APPLIANCE)
+    deadline = time.monotonic() + 20
+    while not (lock.is_file() and lock.read_text().startswith("pid ")):
+        assert time.monotonic() < deadline, "the apply never took the lock"
+        time.sleep(0.02)
+    return process
+
+
 def test_two_processes_never_apply_to_one_appliance_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with serve_in_thread(latency_ms=100) as slow:
         site = Site.open(tmp_path, slow, monkeypatch)
         site.write(A1, A2)
-        command = [
-            sys.executable,
-            "-c",
-            "from lmctl.cli import main; main()",
-            "apply",
-            str(site.arrays_dir),
-            "--auto-approve",
-            "--no-backup",
-            "--state-dir",
-            str(site.state_dir),
-        ]
-        first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        lock = lock_path(site.state_dir, APPLIANCE)
-        deadline = time.monotonic() + 20
-        while not (lock.is_file() and lock.read_text().startswith("pid ")):
-            assert time.monotonic() < deadline, "the first apply never took the lock"
-            time.sleep(0.02)
+        command = apply_command(site)
+        first = start_apply(site)
         second = subprocess.run(command, capture_output=True, text=True, timeout=60)
         first_output = first.communicate(timeout=60)[0].decode()
         assert first.returncode == 0, first_output
@@ -158,3 +172,23 @@ def test_read_after_applying_finds_a_vs_moved_meanwhile(
     assert "~ move virtual service 10.1.1.99:443/tcp → 10.1.1.50:443/tcp" in moved_back.output
     assert site.lmctl("apply", str(site.arrays_dir), "--auto-approve").exit_code == 0
     assert site.plan().exit_code == 0
+
+
+def test_interrupted_apply_says_what_to_do_releases_the_lock_and_converges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with serve_in_thread(latency_ms=100) as slow:
+        site = Site.open(tmp_path, slow, monkeypatch)
+        site.write(A1, A2)
+        running = start_apply(site)
+        time.sleep(0.5)  # a few writes in
+        running.send_signal(signal.SIGINT)
+        output = running.communicate(timeout=30)[0].decode()
+        assert running.returncode == 130, output
+        assert "apply interrupted: the writes shown as ok were made" in output
+        assert "run `lmctl plan` to see what is left" in output
+        assert "Traceback" not in output
+        assert lock_path(site.state_dir, APPLIANCE).read_text() == ""
+        again = site.apply("--no-backup")
+        assert again.exit_code == 0, again.output
+        assert site.plan().exit_code == 0

@@ -28,8 +28,8 @@ _APPLY_EXIT_CODES = (
     "would leave a service without an enabled member); 3 blocked by a "
     "safety rule (--force allows it); 4 partial failure: some writes were made, then one "
     "failed (the report lists what was done, what failed and what was not attempted), or the "
-    "read after applying found a difference left; running apply again converges. "
-    "See docs/plan-apply.md."
+    "read after applying found a difference left; running apply again converges; 130 "
+    "interrupted (Ctrl-C). See docs/plan-apply.md."
 )
 
 Paths = Annotated[

@@ -43,6 +43,7 @@ class ExitCode(enum.IntEnum):
     CHANGES = 2
     BLOCKED = 3
     PARTIAL = 4
+    INTERRUPTED = 130
 
 
 class CommandError(Exception):
@@ -296,3 +297,11 @@ def run_apply(target: Target, request: ApplyRequest) -> ExitCode:
     except (CommandError, ApplianceUnavailableError, ReadError) as error:
         errors.print(f"error: {error}", markup=False)
         return ExitCode.ERROR
+    except KeyboardInterrupt:
+        errors.print(
+            "apply interrupted: the writes shown as ok were made; one in flight may or may not "
+            "have been; the apply locks are released; run `lmctl plan` to see what is left, "
+            "or `lmctl apply` again to converge",
+            markup=False,
+        )
+        return ExitCode.INTERRUPTED
