@@ -23,8 +23,9 @@ MAX_DEPTH = 32
 
 Location = tuple[str | int, ...]
 # The tags of plain YAML values; anything else (``!!python/object``, ``!site``) is refused.
+_STANDARD_TAG = "tag:yaml.org,2002:"
 _PLAIN_TAGS = frozenset(
-    f"tag:yaml.org,2002:{name}"
+    f"{_STANDARD_TAG}{name}"
     for name in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")
 )
 _TAG_NAMES = {
@@ -112,7 +113,8 @@ class SpecLoader(_BaseLoader):
             raise YamlProblem(problem, self.lines.get(top, _line(node)), top)
         if node.tag not in _PLAIN_TAGS:
             raise YamlProblem(
-                f"the YAML tag '{node.tag}' is not allowed in a spec; write plain values",
+                f"the YAML tag '{node.tag.replace(_STANDARD_TAG, '!!')}' is not allowed in a "
+                "spec; write plain values",
                 _line(node),
                 location,
             )
