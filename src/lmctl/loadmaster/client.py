@@ -315,38 +315,44 @@ class LoadMaster:
     ) -> Reply | T | None:
         """Send one write (one at a time); after an ambiguous failure, read back and decide."""
         async with write_lock(self.connection.url):
-            resent = False
-            while True:
-                try:
-                    return await self._send_write(command, params)
-                except InvalidOperationError as refusal:
-                    if not resent:
-                        raise
-                    # The unanswered first write may have landed after the read-back: the
-                    # resend then meets its result (a duplicate, an unknown object).
-                    verdict, observed = await self._settle(
-                        command, target, f"the resend was refused: {refusal.reason}", read_back
-                    )
-                    if verdict is Verdict.APPLIED:
-                        return observed
+            try:
+                return await self._send_write(command, params)
+            except TransportError as failure:
+                if not failure.request_sent:
                     raise
-                except TransportError as failure:
-                    if not failure.request_sent:
-                        raise
-                    verdict, observed = await self._settle(
-                        command, target, f"no clear answer: {failure}", read_back
-                    )
-                    if verdict is Verdict.APPLIED:
-                        return observed
-                    if verdict is Verdict.UNKNOWN or resent:
-                        raise self._unknown_outcome(command, target, str(failure)) from None
-                resent = True
-                self._logger.warning(
-                    "%s: %s of %s did not take effect; sending it once more",
-                    self.name,
-                    command,
-                    target,
-                )
+                doubt = str(failure)
+            verdict, observed = await self._settle(command, target, doubt, read_back)
+            if verdict is Verdict.APPLIED:
+                return observed
+            if verdict is Verdict.UNKNOWN:
+                raise self._unknown_outcome(command, target, doubt)
+            self._logger.warning(
+                "%s: %s of %s did not take effect; sending it once more", self.name, command, target
+            )
+            return await self._resend(command, params, target, read_back)
+
+    async def _resend(
+        self, command: str, params: Mapping[str, str], target: str, read_back: ReadBack[T]
+    ) -> Reply | T | None:
+        """The one resend of a write that a read-back found not applied."""
+        try:
+            return await self._send_write(command, params)
+        except InvalidOperationError as refusal:
+            # The first write may have landed after the read-back: the resend meets its result
+            # (a duplicate, an unknown object). Applied as sent is success; else the refusal.
+            doubt = f"the resend was refused: {refusal.reason}"
+            verdict, observed = await self._settle(command, target, doubt, read_back)
+            if verdict is Verdict.APPLIED:
+                return observed
+            raise
+        except TransportError as failure:
+            if not failure.request_sent:
+                raise
+            doubt = str(failure)
+        verdict, observed = await self._settle(command, target, doubt, read_back)
+        if verdict is Verdict.APPLIED:
+            return observed
+        raise self._unknown_outcome(command, target, doubt)
 
     async def _send_write(self, command: str, params: Mapping[str, str]) -> Reply:
         """The write itself; resent only when the request certainly never left."""
