@@ -90,11 +90,39 @@ class MockRequestHandler(BaseHTTPRequestHandler):
             self._send(404, HTML_CONTENT_TYPE, _NOT_FOUND)
 
     def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked_body()
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
         if length > _MAX_BODY:
             self.close_connection = True
             return b""
         return self.rfile.read(length) if length > 0 else b""
+
+    def _read_chunked_body(self) -> bytes:
+        """A ``Transfer-Encoding: chunked`` body (clients streaming a form, JSON or a file)."""
+        chunks: list[bytes] = []
+        received = 0
+        while True:
+            size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
+            try:
+                size = int(size_line, 16)
+            except ValueError:  # garbled framing or EOF: give up on this connection
+                self.close_connection = True
+                return b""
+            if size == 0:
+                break
+            received += size
+            if received > _MAX_BODY:
+                self.close_connection = True
+                return b""
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(1024)  # the CRLF after each chunk
+        while self.rfile.readline(8192).strip():
+            pass  # trailer fields, up to the empty line
+        return b"".join(chunks)
 
     def _send(self, status: int, content_type: str, body: bytes, **headers: str) -> None:
         self.send_response(status)
@@ -153,8 +181,10 @@ class MockRequestHandler(BaseHTTPRequestHandler):
 
     def _v1_authorized(self, params: dict[str, str]) -> bool:
         credentials = self.runtime.credentials
-        key = next((value for name, value in params.items() if name.lower() == "apikey"), None)
-        if key is not None:
+        key = next((value for name, value in params.items() if name.lower() == "apikey"), "")
+        # An empty apikey next to Basic credentials is what clients with optional key fields
+        # send (mathlu/loadmaster-go-client rs.go: `qs:"apikey"` without omitempty).
+        if key:
             return credentials.key_matches(key)
         return credentials.basic_matches(self.headers.get("Authorization"))
 

@@ -58,6 +58,20 @@ def find_service(state: ApplianceState, params: Mapping[str, str]) -> MockVirtua
     return service
 
 
+def find_sub_service_row(
+    state: ApplianceState, parent: MockVirtualService, params: Mapping[str, str]
+) -> MockVirtualService | None:
+    """The SubVS whose row in ``parent`` is named by ``rs=!<RsIndex>``, if it is one."""
+    rs = params.get("rs", "").strip()
+    if not rs.startswith("!") or not rs[1:].isdigit():
+        return None
+    for index in parent.sub_services:
+        sub = state.services.get(index)
+        if sub is not None and sub.row_rs_index == int(rs[1:]):
+            return sub
+    return None
+
+
 def find_real_server(service: MockVirtualService, params: Mapping[str, str]) -> MockRealServer:
     """The RS named by ``rs=<address>&rsport=<port>`` or ``rs=!<RsIndex>`` within ``service``."""
     rs = required(params, "rs")

@@ -79,16 +79,17 @@ def real_server_record(
 def sub_service_row(state: ApplianceState, sub: MockVirtualService) -> Record:
     """The ``<SubVS>`` row a parent lists for one of its SubVSs."""
     nickname = sub.settings.get("NickName")
+    row = sub.row_options
     values: dict[str, Value] = {
         "Status": virtual_service_status(state, sub),
         "VSIndex": sub.index,
         "RsIndex": sub.row_rs_index,
         "Name": nickname if isinstance(nickname, str) else "-",
-        "Forward": "nat",
-        "Weight": 1000,
-        "Limit": 0,
+        "Forward": row.get("forward", "nat"),
+        "Weight": row.get("weight", 1000),
+        "Limit": row.get("limit", 0),
         "Enable": bool(sub.settings.get("Enable", True)),
-        "Critical": False,
+        "Critical": row.get("critical", False),
     }
     return Record([(name, values[name]) for name in SUBVS_ROW_FIELDS])
 

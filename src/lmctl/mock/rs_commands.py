@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from lmctl.mock.errors import invalid
-from lmctl.mock.lookup import UNKNOWN_RS, find_real_server, find_service, required
+from lmctl.mock.lookup import (
+    UNKNOWN_RS,
+    find_real_server,
+    find_service,
+    find_sub_service_row,
+    required,
+)
 from lmctl.mock.records import Record, Rows, real_server_record
 from lmctl.mock.result import CommandResult
 from lmctl.mock.simulation import change_enable
@@ -26,19 +32,32 @@ def _rs_reply(state: ApplianceState, service: MockVirtualService, rs: MockRealSe
     return Record([("Rs", Rows((real_server_record(state, service, rs),)))])
 
 
+_OPTION_PARSERS: dict[str, Callable[[str, str], int | bool | str]] = {
+    "weight": lambda name, text: parse_number(name, text, 1, 65530),
+    "limit": lambda name, text: parse_number(name, text, 0, 100000),
+    "forward": lambda name, text: parse_choice(name, text, FORWARD_METHODS),
+    "enable": parse_flag,
+    "critical": parse_flag,
+}
+
+
+def _given(params: Mapping[str, str], name: str) -> str | None:
+    """An optional parameter's value; an empty one counts as not given.
+
+    Clients send empty optional fields (mathlu/loadmaster-go-client rs.go sends ``"newport": ""``
+    on every APIv2 ``modrs``).
+    """
+    value = params.get(name)
+    return value if value is not None and value.strip() else None
+
+
 def _options(params: Mapping[str, str]) -> dict[str, int | bool | str]:
-    """The RS options present in ``params``, validated."""
+    """The RS options given in ``params``, validated."""
     options: dict[str, int | bool | str] = {}
-    if "weight" in params:
-        options["weight"] = parse_number("weight", params["weight"], 1, 65530)
-    if "limit" in params:
-        options["limit"] = parse_number("limit", params["limit"], 0, 100000)
-    if "forward" in params:
-        options["forward"] = parse_choice("forward", params["forward"], FORWARD_METHODS)
-    if "enable" in params:
-        options["enable"] = parse_flag("enable", params["enable"])
-    if "critical" in params:
-        options["critical"] = parse_flag("critical", params["critical"])
+    for name, parse in _OPTION_PARSERS.items():
+        value = _given(params, name)
+        if value is not None:
+            options[name] = parse(name, value)
     return options
 
 
@@ -75,12 +94,20 @@ def show_real_server(state: ApplianceState, params: Mapping[str, str], now: floa
 def modify_real_server(
     state: ApplianceState, params: Mapping[str, str], now: float
 ) -> CommandResult:
-    """``modrs``: weight, enable, forward, limit, critical, ``newport``; no data in the reply."""
+    """``modrs``: weight, enable, forward, limit, critical, ``newport``; no data in the reply.
+
+    ``rs=!<RsIndex>`` may also name a SubVS row of the parent (Kemp's python-kemptech-api,
+    objects.py ``VirtualService.save``, updates a SubVS's weight and enable this way).
+    """
     service = find_service(state, params)
+    sub = find_sub_service_row(state, service, params)
+    if sub is not None:
+        return _modify_sub_service_row(sub, _options(params), now, state)
     rs = find_real_server(service, params)
     options = _options(params)
-    if "newport" in params:
-        new_port = parse_rs_port(params["newport"])
+    new_port_text = _given(params, "newport")
+    if new_port_text is not None:
+        new_port = parse_rs_port(new_port_text)
         if new_port != rs.port and _has_real_server(service, rs.address, new_port):
             raise invalid(DUPLICATE_RS)
         rs.port = new_port
@@ -90,6 +117,16 @@ def modify_real_server(
     rs.critical = bool(options.get("critical", rs.critical))
     if "enable" in options:
         change_enable(rs, bool(options["enable"]), state.drain_seconds, now)
+    state.last_change = int(now)
+    return CommandResult(changed=True)
+
+
+def _modify_sub_service_row(
+    sub: MockVirtualService, options: dict[str, int | bool | str], now: float, state: ApplianceState
+) -> CommandResult:
+    if "enable" in options:
+        sub.settings["Enable"] = bool(options.pop("enable"))
+    sub.row_options.update(options)
     state.last_change = int(now)
     return CommandResult(changed=True)
 

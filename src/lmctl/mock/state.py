@@ -55,6 +55,7 @@ class MockVirtualService:
     settings: dict[str, FieldValue]
     master_index: int = 0
     row_rs_index: int = 0
+    row_options: dict[str, int | str | bool] = field(default_factory=dict)
     real_servers: list[MockRealServer] = field(default_factory=list)
     sub_services: list[int] = field(default_factory=list)
 
@@ -132,6 +133,7 @@ def _service_from_json(entry: dict[str, Any]) -> MockVirtualService:
         settings=_settings_from_json(entry["settings"]),
         master_index=int(entry.get("master_index", 0)),
         row_rs_index=int(entry.get("row_rs_index", 0)),
+        row_options=dict(entry.get("row_options", {})),
         real_servers=[_real_server_from_json(rs) for rs in entry.get("real_servers", [])],
         sub_services=[int(index) for index in entry.get("sub_services", [])],
     )

@@ -180,4 +180,8 @@ def vs_settings_from(params: dict[str, str]) -> dict[str, FieldValue]:
         name = VS_PARAMETER_NAMES.get(lowered)
         if name is not None:
             settings[name] = VS_PARAMETERS[name](name, text)
+    # ForceL4 is ForceL7's opposite; clients send only the one that is set
+    # (mathlu/loadmaster-go-client vs.go: ``ForceL4`` / ``ForceL7`` with omitempty).
+    if "forcel4" in params and "ForceL7" not in settings:
+        settings["ForceL7"] = not parse_flag("ForceL4", params["forcel4"])
     return settings

@@ -49,8 +49,10 @@ def add_service(state: ApplianceState, params: Mapping[str, str], now: float) ->
 def _move(state: ApplianceState, service: MockVirtualService, params: Mapping[str, str]) -> None:
     if service.is_sub_service or service.address is None:
         raise invalid("A SubVS has no address of its own")
+    # Empty or 0 means "stay": mathlu/loadmaster-go-client vs.go sends ``"vsaddress": ""`` and
+    # ``"vsport": 0`` on every APIv2 modvs that does not move the VS (no omitempty in JSON).
     address = parse_address(params.get("vsaddress") or service.address)
-    port = parse_vs_port(params.get("vsport") or service.port)
+    port = parse_vs_port(params.get("vsport", "").strip().lstrip("0") or service.port)
     existing = find_service_by_key(state, address, port, service.protocol)
     if existing is not None and existing is not service:
         raise invalid(DUPLICATE_VS)
