@@ -6,6 +6,22 @@ from typing import Annotated
 
 import typer
 
+# A mistyped option or argument must not exit 2: for plan, status and drain 2 already means
+# "changes pending", "degraded" or "timed out", and a pipeline would take the typo for that.
+# 64 is EX_USAGE from sysexits.h.
+EXIT_USAGE = 64
+
+
+def _use_distinct_usage_exit_code() -> None:
+    """Make every usage error (unknown option, bad value, missing argument) exit ``EXIT_USAGE``."""
+    # Typer re-exports no UsageError of its own; BadParameter derives from it.
+    for cls in typer.BadParameter.__mro__:
+        if cls.__name__ == "UsageError":
+            cls.exit_code = EXIT_USAGE  # type: ignore[attr-defined]
+
+
+_use_distinct_usage_exit_code()
+
 app = typer.Typer(
     name="lmctl",
     help="Exchange client access on Kemp LoadMaster, as code: validate, plan, apply, status.",
@@ -13,6 +29,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(requested: bool) -> None:
+    if requested:
+        from lmctl import __version__
+
+        typer.echo(f"lmctl {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -27,8 +51,21 @@ def global_options(
             "(secrets are always redacted).",
         ),
     ] = 0,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print lmctl's version and exit.",
+            is_eager=True,
+            callback=_print_version,
+        ),
+    ] = False,
 ) -> None:
-    """Exchange client access on Kemp LoadMaster, as code: validate, plan, apply, status."""
+    """Exchange client access on Kemp LoadMaster, as code: validate, plan, apply, status.
+
+    Exit codes common to every command: 0 success, 1 error, 64 usage error (unknown option,
+    bad value); each command's --help lists the codes it adds.
+    """
     if verbose:
         import logging
 
