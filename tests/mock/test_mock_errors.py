@@ -34,67 +34,58 @@ def dialect(request: pytest.FixtureRequest) -> str:
     return value
 
 
+MISSING_PARAMETER_CASES: list[tuple[str, dict[str, str], str]] = [
+    ("addvs", {"vs": "10.0.10.20", "prot": "tcp"}, "port"),
+    ("addvs", {"port": "443", "prot": "tcp"}, "vs"),
+    ("addvs", {"vs": "10.0.10.21", "port": "443"}, "prot"),
+    ("showvs", {"vs": "10.0.10.20"}, "port"),
+    ("addrs", {**VS, "rs": "10.0.20.11"}, "rsport"),
+    ("addrs", VS, "rs"),
+    ("showrs", {**VS, "rs": "10.0.20.11"}, "rsport"),
+    ("get", {}, "param"),
+    ("set", {"param": "hostname"}, "value"),
+    ("enablers", {}, "rs"),
+    ("restore", {"data": "AAAA"}, "type"),
+]
+INVALID_OPERATION_CASES: list[tuple[str, dict[str, str], str]] = [
+    ("showvs", {"vs": "10.9.9.9", "port": "443", "prot": "tcp"}, "Unknown VS"),
+    ("showvs", {"vs": "99"}, "Unknown VS"),
+    ("modvs", {"vs": "10.0.10.20", "port": "443", "prot": "udp"}, "Unknown VS"),
+    ("delvs", {"vs": "10.0.10.20", "port": "80", "prot": "tcp"}, "Unknown VS"),
+    ("showrs", {**VS, "rs": "10.0.20.99", "rsport": "443"}, "Unknown RS"),
+    ("delrs", {**VS, "rs": "!999"}, "Unknown RS"),
+    ("disablers", {"rs": "10.0.20.99"}, "Unknown RS"),
+    ("addvs", VS, "Virtual service already exists"),
+    ("addrs", {**VS, **RS}, "Real server already exists"),
+    ("addvs", {"vs": "10.0.10.300", "port": "443", "prot": "tcp"}, "Invalid address format"),
+    ("addvs", {"vs": "exchange", "port": "443", "prot": "tcp"}, "Invalid address format"),
+    ("addrs", {**VS, "rs": "10.0.20.", "rsport": "443"}, "Invalid address format"),
+    ("addvs", {"vs": "10.0.10.21", "port": "70000", "prot": "tcp"}, "Invalid port: '70000'"),
+    ("addvs", {"vs": "10.0.10.21", "port": "0", "prot": "tcp"}, "Invalid port: '0'"),
+    ("set", {"param": "version", "value": "8.0"}, "Parameter version is read-only"),
+    ("get", {"param": "nosuch"}, "Unknown parameter: nosuch"),
+    ("restore", {"type": "2", "data": "bm90IGEgYmFja3Vw"}, "Invalid backup file"),
+]
+
+
 @pytest.mark.parametrize(
-    ("command", "params", "missing"),
-    [
-        ("addvs", {"vs": "10.0.10.20", "prot": "tcp"}, "port"),
-        ("addvs", {"port": "443", "prot": "tcp"}, "vs"),
-        ("addvs", {"vs": "10.0.10.21", "port": "443"}, "prot"),
-        ("showvs", {"vs": "10.0.10.20"}, "port"),
-        ("addrs", {**VS, "rs": "10.0.20.11"}, "rsport"),
-        ("addrs", VS, "rs"),
-        ("showrs", {**VS, "rs": "10.0.20.11"}, "rsport"),
-        ("get", {}, "param"),
-        ("set", {"param": "hostname"}, "value"),
-        ("enablers", {}, "rs"),
-        ("restore", {"data": "AAAA"}, "type"),
-    ],
+    ("command", "params", "status", "message"),
+    [(c, p, 400, f"Missing parameter: {name}") for c, p, name in MISSING_PARAMETER_CASES]
+    + [(c, p, 422, message) for c, p, message in INVALID_OPERATION_CASES],
 )
-def test_missing_parameter_is_400(
+def test_refused_call_has_its_status_and_text(
     mock_server: MockServerHandle,
     dialect: str,
     command: str,
     params: dict[str, str],
-    missing: str,
-) -> None:
-    with RawApi(mock_server) as api:
-        api.call(dialect, "addvs", VS)
-        assert _error(api, dialect, command, params) == (400, f"Missing parameter: {missing}")
-
-
-@pytest.mark.parametrize(
-    ("command", "params", "message"),
-    [
-        ("showvs", {"vs": "10.9.9.9", "port": "443", "prot": "tcp"}, "Unknown VS"),
-        ("showvs", {"vs": "99"}, "Unknown VS"),
-        ("modvs", {"vs": "10.0.10.20", "port": "443", "prot": "udp"}, "Unknown VS"),
-        ("delvs", {"vs": "10.0.10.20", "port": "80", "prot": "tcp"}, "Unknown VS"),
-        ("showrs", {**VS, "rs": "10.0.20.99", "rsport": "443"}, "Unknown RS"),
-        ("delrs", {**VS, "rs": "!999"}, "Unknown RS"),
-        ("disablers", {"rs": "10.0.20.99"}, "Unknown RS"),
-        ("addvs", VS, "Virtual service already exists"),
-        ("addrs", {**VS, **RS}, "Real server already exists"),
-        ("addvs", {"vs": "10.0.10.300", "port": "443", "prot": "tcp"}, "Invalid address format"),
-        ("addvs", {"vs": "exchange", "port": "443", "prot": "tcp"}, "Invalid address format"),
-        ("addrs", {**VS, "rs": "10.0.20.", "rsport": "443"}, "Invalid address format"),
-        ("addvs", {"vs": "10.0.10.21", "port": "70000", "prot": "tcp"}, "Invalid port: '70000'"),
-        ("addvs", {"vs": "10.0.10.21", "port": "0", "prot": "tcp"}, "Invalid port: '0'"),
-        ("set", {"param": "version", "value": "8.0"}, "Parameter version is read-only"),
-        ("get", {"param": "nosuch"}, "Unknown parameter: nosuch"),
-        ("restore", {"type": "2", "data": "bm90IGEgYmFja3Vw"}, "Invalid backup file"),
-    ],
-)
-def test_invalid_operation_is_422(
-    mock_server: MockServerHandle,
-    dialect: str,
-    command: str,
-    params: dict[str, str],
+    status: int,
     message: str,
 ) -> None:
+    """400 for a missing mandatory parameter, 422 for an invalid operation."""
     with RawApi(mock_server) as api:
         api.call(dialect, "addvs", VS)
         api.call(dialect, "addrs", {**VS, **RS})
-        assert _error(api, dialect, command, params) == (422, message)
+        assert _error(api, dialect, command, params) == (status, message)
 
 
 @pytest.mark.parametrize(
