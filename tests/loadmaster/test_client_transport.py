@@ -181,6 +181,26 @@ async def test_status_codes_map_to_actionable_errors(
     assert caught.value.appliance == "lm-test"
 
 
+async def test_5xx_after_the_read_attempts_and_odd_statuses_say_what_happened() -> None:
+    appliance = (
+        ScriptedAppliance()
+        .on("listvs", error_xml(503, "Service busy"))
+        .on("stats", httpx.Response(409, content=b""))
+    )
+    async with client(appliance, read_attempts=2) as lm:
+        with pytest.raises(TransportError) as busy:
+            await lm.list_virtual_services()
+        with pytest.raises(MalformedReplyError) as odd:
+            await lm.statistics()
+    assert str(busy.value) == (
+        "lm-test failed on listvs with HTTP 503: Service busy; the appliance may be busy or "
+        "failing over, try again"
+    )
+    assert busy.value.status == 503
+    assert str(odd.value) == "lm-test answered stats with unexpected status 409"
+    assert appliance.commands() == ["listvs", "listvs", "stats"]
+
+
 async def test_a_404_from_apiv2_also_suggests_old_firmware() -> None:
     appliance = ScriptedAppliance().on("listvs", httpx.Response(404, content=b"Not Found"))
     async with client(appliance, "v2") as lm:

@@ -144,34 +144,37 @@ def error_for_status(
     ``dialect`` is the one the request used: a 404 to APIv2 may also mean old firmware.
     """
     text = (reason or "").strip()
+    detail = f": {text}" if text else ""
     if status == 422:
-        kind: type[InvalidOperationError] = InvalidOperationError
-        if text.lower().startswith(_INVALID_OBJECT_PREFIXES):
-            kind = UnknownObjectError
-        return kind(
-            appliance,
-            f"{appliance} refused {command}: {text or 'invalid operation'}",
-            command=command,
-            reason=text,
-        )
+        return _refusal(appliance, command, text)
     if status in _ADVICE:
-        kind_for_status, template = _ADVICE[status]
+        kind, template = _ADVICE[status]
         if status == 404 and dialect == "v2":
             template += _NO_V2_HINT
         message = template.format(appliance=appliance, command=command, reason=text or "no detail")
-        return kind_for_status(appliance, message, command=command)
+        return kind(appliance, message, command=command)
     if status >= 500:
         return TransportError(
             appliance,
-            f"{appliance} failed on {command} with HTTP {status}"
-            + (f": {text}" if text else "")
-            + "; the appliance may be busy or failing over, try again",
+            f"{appliance} failed on {command} with HTTP {status}{detail}; the appliance may be "
+            f"busy or failing over, try again",
             command=command,
             status=status,
         )
     return MalformedReplyError(
         appliance,
-        f"{appliance} answered {command} with unexpected status {status}"
-        + (f": {text}" if text else ""),
+        f"{appliance} answered {command} with unexpected status {status}{detail}",
         command=command,
+    )
+
+
+def _refusal(appliance: str, command: str, text: str) -> InvalidOperationError:
+    """HTTP 422 with the appliance's reason; an unknown VS or RS gets its own type."""
+    unknown = text.lower().startswith(_INVALID_OBJECT_PREFIXES)
+    kind = UnknownObjectError if unknown else InvalidOperationError
+    return kind(
+        appliance,
+        f"{appliance} refused {command}: {text or 'invalid operation'}",
+        command=command,
+        reason=text,
     )
