@@ -18,7 +18,9 @@ _BUILD = re.compile(
 BUILD_PATTERN = r"(?:[Vv]ersion\s+)?1[45]\.0?\d(\.\d+){0,2}(\s*\([Bb]uild\s+\d+(\.\d+)?\))?"
 # The major Exchange version of each 15.x minor version.
 _MODERN_MAJORS = {0: 2013, 1: 2016, 2: 2019}
-# Third build number → release: RTM, then CU1, CU2, ... (2013: CU4 is SP1).
+# Third build number → release: RTM, then CU1, CU2, ... (2013: CU4 is SP1). Checked against
+# Microsoft's ExchangeBuildNumbers.csv (repository microsoft/Get-ExchangeBuildNumber), up to
+# 2016 CU23 and 2019 CU15; Exchange SE (15.2.2562) is not a 2019 CU and is refused as unknown.
 _RELEASE_BUILDS: dict[int, tuple[int, ...]] = {
     2013: (
         *(516, 620, 712, 775, 847, 913, 995, 1044, 1076, 1104, 1130, 1156, 1178, 1210, 1236),
