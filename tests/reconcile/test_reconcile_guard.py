@@ -115,25 +115,27 @@ def start_apply(site: Site) -> subprocess.Popen[bytes]:
     return process
 
 
-def test_two_processes_never_apply_to_one_appliance_at_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def slow_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    """A site on its own mock answering every call after 100 ms: applies take a while."""
     with serve_in_thread(latency_ms=100) as slow:
         site = Site.open(tmp_path, slow, monkeypatch)
         site.write(A1, A2)
-        command = apply_command(site)
-        first = start_apply(site)
-        second = subprocess.run(command, capture_output=True, text=True, timeout=60)
-        first_output = first.communicate(timeout=60)[0].decode()
-        assert first.returncode == 0, first_output
-        assert second.returncode == 1, second.stdout + second.stderr
-        assert f"lm-test: another lmctl apply is writing to it (pid {first.pid} on " in (
-            second.stdout
-        )
-        # the second planned while the first was writing, then found the lock taken
-        assert re.search(r"lm-test: 0 of \d+ writes done", second.stdout)
-        assert "Apply complete: 12 writes made." in first_output
-        assert site.plan().exit_code == 0
+        yield site
+
+
+def test_two_processes_never_apply_to_one_appliance_at_once(slow_site: Site) -> None:
+    site = slow_site
+    first = start_apply(site)
+    second = subprocess.run(apply_command(site), capture_output=True, text=True, timeout=60)
+    first_output = first.communicate(timeout=60)[0].decode()
+    assert first.returncode == 0, first_output
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert f"lm-test: another lmctl apply is writing to it (pid {first.pid} on " in second.stdout
+    # the second planned while the first was writing, then found the lock taken
+    assert re.search(r"lm-test: 0 of \d+ writes done", second.stdout)
+    assert "Apply complete: 12 writes made." in first_output
+    assert site.plan().exit_code == 0
 
 
 def test_read_after_applying_finds_a_vs_moved_meanwhile(
@@ -175,20 +177,18 @@ def test_read_after_applying_finds_a_vs_moved_meanwhile(
 
 
 def test_interrupted_apply_says_what_to_do_releases_the_lock_and_converges(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    slow_site: Site,
 ) -> None:
-    with serve_in_thread(latency_ms=100) as slow:
-        site = Site.open(tmp_path, slow, monkeypatch)
-        site.write(A1, A2)
-        running = start_apply(site)
-        time.sleep(0.5)  # a few writes in
-        running.send_signal(signal.SIGINT)
-        output = running.communicate(timeout=30)[0].decode()
-        assert running.returncode == 130, output
-        assert "apply interrupted: the writes shown as ok were made" in output
-        assert "run `lmctl plan` to see what is left" in output
-        assert "Traceback" not in output
-        assert lock_path(site.state_dir, APPLIANCE).read_text() == ""
-        again = site.apply("--no-backup")
-        assert again.exit_code == 0, again.output
-        assert site.plan().exit_code == 0
+    site = slow_site
+    running = start_apply(site)
+    time.sleep(0.5)  # a few writes in
+    running.send_signal(signal.SIGINT)
+    output = running.communicate(timeout=30)[0].decode()
+    assert running.returncode == 130, output
+    assert "apply interrupted: the writes shown as ok were made" in output
+    assert "run `lmctl plan` to see what is left" in output
+    assert "Traceback" not in output
+    assert lock_path(site.state_dir, APPLIANCE).read_text() == ""
+    again = site.apply("--no-backup")
+    assert again.exit_code == 0, again.output
+    assert site.plan().exit_code == 0
