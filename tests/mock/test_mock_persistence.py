@@ -141,6 +141,56 @@ def test_lmctl_mock_serve_reports_a_busy_port(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_lmctl_mock_serve_plain_http_with_given_credentials() -> None:
+    process = subprocess.Popen(
+        _lmctl("mock", "serve", "--port", "0", "--no-tls", "--user", "ops"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "LMCTL_MOCK_PASSWORD": "s3cret-pw"},
+    )
+    try:
+        banner = _read_banner(process)
+        reply = httpx.get(
+            f"{banner['URL']}/access/get", params={"param": "version"}, auth=("ops", "s3cret-pw")
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, errors = process.communicate(timeout=10)
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", banner["URL"])
+    assert "Certificate SHA-256" not in banner
+    assert (banner["User"], banner["Password"]) == ("ops", "(as given)")
+    assert reply.status_code == 200
+    assert process.returncode == 0, errors
+    assert "s3cret-pw" not in output + errors
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--state", "{broken}"], "is not a valid lmctl mock state"),
+        (["--host", "192.0.2.1"], "Check --host: it must be an address of this machine"),
+    ],
+    ids=["broken-state-file", "foreign-host"],
+)
+def test_lmctl_mock_serve_refuses_bad_input_in_one_message(
+    tmp_path: Path, arguments: list[str], message: str
+) -> None:
+    broken = tmp_path / "state.json"
+    broken.write_text("{not json")
+    command = [argument.replace("{broken}", str(broken)) for argument in arguments]
+    result = subprocess.run(
+        _lmctl("mock", "serve", "--port", "0", *command),
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert broken.read_text() == "{not json"
+
+
 def test_plain_http_and_latency_injection() -> None:
     with serve_in_thread(tls=False, latency_ms=150, api_key="k") as handle:
         assert handle.url.startswith("http://127.0.0.1:")

@@ -6,6 +6,7 @@ The mock modules (cryptography, http.server) are imported inside the command so 
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import signal
 import sys
@@ -36,6 +37,13 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _listen_hint(error: OSError) -> str:
+    """What to change when the server cannot bind: the port when it is taken, else the host."""
+    if error.errno in {errno.EADDRINUSE, errno.EACCES}:
+        return "Choose another port with --port (0 picks a free one)."
+    return "Check --host: it must be an address of this machine (default 127.0.0.1)."
 
 
 def _print_banner(handle: MockServerHandle, generated: set[str], state: Path | None) -> None:
@@ -75,7 +83,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to bind (loopback unless told).")] = (
         "127.0.0.1"
     ),
-    port: Annotated[int, typer.Option(help="TCP port; 0 picks a free one.", min=0)] = 8443,
+    port: Annotated[
+        int, typer.Option(help="TCP port; 0 picks a free one.", min=0, max=65535)
+    ] = 8443,
     tls: Annotated[bool, typer.Option("--tls/--no-tls", help="HTTPS (default) or HTTP.")] = True,
     state: Annotated[
         Path | None, typer.Option("--state", help="JSON state file (loaded, saved on change).")
@@ -110,7 +120,7 @@ def serve(
         raise typer.Exit(1) from None
     except OSError as error:
         errors.print(f"error: cannot listen on {host}:{port}: {error.strerror or error}")
-        errors.print("Choose another port with --port (0 picks a free one).")
+        errors.print(_listen_hint(error))
         raise typer.Exit(1) from None
     with handle:
         _print_banner(handle, generated, state)
