@@ -35,9 +35,18 @@ def test_a_raw_row_with_single_children_validates_directly() -> None:
 
 def test_v2_lists_and_booleans_give_the_same_model() -> None:
     vs = VirtualService.model_validate(
-        {"Index": 7, "VSPort": "443", "Enable": False, "CertFile": ["owa2025"], "Rs": []}
+        {
+            "Index": 7,
+            "VSAddress": "10.0.0.5",
+            "VSPort": "443",
+            "Protocol": "TCP",
+            "Enable": False,
+            "CertFile": ["owa2025"],
+            "Rs": [],
+        }
     )
     assert (vs.enable, vs.cert_files, vs.real_servers) == (False, ("owa2025",), ())
+    assert str(vs.key) == "10.0.0.5:443/tcp"
 
 
 def test_statistics_take_one_row_or_many_in_either_spelling() -> None:

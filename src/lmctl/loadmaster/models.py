@@ -74,6 +74,11 @@ def parse_port(value: Any) -> str:
     return str(value).strip()
 
 
+def parse_lower(value: Any) -> Any:
+    """A keyword the appliance may spell in any case (``tcp``, ``TCP``) in lower case."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
 def parse_int(value: Any) -> int:
     """An integer field, tolerating the empty text some firmware sends for zero."""
     if isinstance(value, bool):
@@ -229,7 +234,7 @@ class VirtualService(VirtualServiceSettings):
     index: Int = Field(alias="Index")
     address: OptionalText = Field(None, alias="VSAddress")
     port: PortText = Field("0", alias="VSPort")
-    protocol: Protocol = Field("tcp", alias="Protocol")
+    protocol: Annotated[Protocol, BeforeValidator(parse_lower)] = Field("tcp", alias="Protocol")
     layer: Int | None = Field(None, alias="Layer")
     master_vs: Int = Field(0, alias="MasterVS")
     master_vs_id: Int = Field(0, alias="MasterVSID")
