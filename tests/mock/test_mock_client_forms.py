@@ -134,6 +134,19 @@ def test_go_v2_addvs_with_forcel7_int(api: RawApi) -> None:
     )
 
 
+def test_go_base_url_with_trailing_slash(api: RawApi) -> None:
+    # client.go: fmt.Sprintf("%s/accessv2", c.RestUrl) and "%s/access/%s?%s": a RestUrl
+    # configured with a trailing "/" yields "//accessv2" and "//access/listvs".
+    key, base = api.handle.api_key, api.handle.url + "/"
+    v2 = api.client.post(f"{base}/accessv2", json={"cmd": "listvs", "apikey": key})
+    v1 = api.client.get(f"{base}/access/listvs/?apikey={key}")
+    assert v2.request.url.raw_path == b"//accessv2"
+    assert v2.status_code == 200
+    assert json_reply(v2)["VS"][0]["VSAddress"] == "10.0.10.20"
+    assert v1.status_code == 200
+    assert v1.headers["server"] == "lmctl-mock"
+
+
 # --- KEMPtechnologies python-kemptech-api ---------------------------------------------------
 
 

@@ -13,7 +13,7 @@ import socket
 import struct
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from lmctl.mock.appliance import WRITE_COMMANDS
 from lmctl.mock.control_api import handle_control
@@ -76,16 +76,23 @@ class MockRequestHandler(BaseHTTPRequestHandler):
         """DELETE: control only."""
         self._route("DELETE")
 
+    def version_string(self) -> str:
+        """The ``Server`` header: the product name only."""
+        return self.server_version
+
     def _route(self, method: str) -> None:
-        url = urlsplit(self.path)
+        target, _, query_text = self.path.partition("?")
+        # A base URL ending in "/" gives "//accessv2" or "/access/listvs/": serve them as the
+        # paths meant (inferred: web servers in front of such APIs usually normalise this way).
+        path = "/" + "/".join(part for part in target.split("/") if part)
         body = self._read_body()
-        query = dict(parse_qsl(url.query, keep_blank_values=True))
-        if url.path.startswith("/_mock/"):
-            self._control(method, url.path[len("/_mock/") :], query, body)
-        elif url.path == "/accessv2" and method == "POST":
+        query = dict(parse_qsl(query_text, keep_blank_values=True))
+        if path.startswith("/_mock/"):
+            self._control(method, path[len("/_mock/") :], query, body)
+        elif path == "/accessv2" and method == "POST":
             self._v2(body)
-        elif (url.path == "/access" or url.path.startswith("/access/")) and method != "DELETE":
-            self._v1(method, url.path, query, body)
+        elif (path == "/access" or path.startswith("/access/")) and method != "DELETE":
+            self._v1(method, path, query, body)
         else:
             self._send(404, HTML_CONTENT_TYPE, _NOT_FOUND)
 
