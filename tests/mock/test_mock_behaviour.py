@@ -130,6 +130,20 @@ def test_deleting_a_parent_removes_its_subvs(mock_server: MockServerHandle) -> N
     assert remaining == []
 
 
+def test_a_subvs_cannot_have_subvs_and_the_refusal_changes_nothing(
+    mock_server: MockServerHandle,
+) -> None:
+    with RawApi(mock_server) as api:
+        api.v2("addvs", VS)
+        api.v2("modvs", {**VS, "createsubvs": ""})
+        before = api.v2("listvs").content
+        refused = api.v1("modvs", {"vs": "2", "NickName": "renamed", "createsubvs": ""})
+        after = api.v2("listvs").content
+    assert refused.status_code == 422
+    assert "A SubVS cannot have SubVSs" in refused.text
+    assert after == before
+
+
 def test_listvs_timestamp_is_the_last_change(mock_server: MockServerHandle) -> None:
     with RawApi(mock_server) as api:
         api.v2("addvs", VS)

@@ -165,6 +165,23 @@ def test_sdk_credentials_in_url_and_trailing_question_mark(mock_server: MockServ
     assert leaf_texts(xml_data(version.content)) == {"version": "7.2.59.0.22007"}
 
 
+@pytest.mark.parametrize("dialect", ["v1", "v2"])
+def test_sdk_echoing_a_vs_reply_back_as_modvs_changes_nothing(api: RawApi, dialect: str) -> None:
+    # objects.py VirtualService.update: populate_default_attributes from showvs, then
+    # modvs with to_api_dict(), i.e. the appliance's own values sent back as parameters.
+    api.v1("modvs", {**VS, "NickName": "owa", "CheckUrl": "/owa/healthcheck.htm"})
+    if dialect == "v1":
+        shown = leaf_texts(xml_data(api.v1("showvs", VS).content))
+    else:
+        shown = {
+            k: v for k, v in json_reply(api.v2("showvs", VS)).items() if k not in {"code", "status"}
+        }
+    before = api.v2("showvs", VS).content
+    echoed = api.call(dialect, "modvs", {**shown, **VS})
+    assert echoed.status_code == 200, echoed.text
+    assert api.v2("showvs", VS).content == before
+
+
 def test_sdk_real_server_by_vs_index_then_refresh(api: RawApi) -> None:
     # objects.py RealServer: base params vs (the VS Index), rs, rsport; save() then refresh().
     params = {"vs": "1", "rs": "10.0.20.11", "rsport": "443"}

@@ -60,8 +60,6 @@ def _move(state: ApplianceState, service: MockVirtualService, params: Mapping[st
 
 
 def _create_sub_service(state: ApplianceState, parent: MockVirtualService) -> None:
-    if parent.is_sub_service:
-        raise invalid("A SubVS cannot have SubVSs")
     settings = new_vs_settings(parent.port, parent.protocol)
     sub = MockVirtualService(
         state.next_index,
@@ -81,6 +79,8 @@ def _create_sub_service(state: ApplianceState, parent: MockVirtualService) -> No
 def modify_service(state: ApplianceState, params: Mapping[str, str], now: float) -> CommandResult:
     """``modvs``: set fields; ``vsaddress``/``vsport`` move the VS; ``createsubvs`` adds a SubVS."""
     service = find_service(state, params)
+    if "createsubvs" in params and service.is_sub_service:
+        raise invalid("A SubVS cannot have SubVSs")  # checked first: a refusal changes nothing
     settings = vs_settings_from(dict(params))
     if "vsaddress" in params or "vsport" in params:
         _move(state, service, params)
