@@ -25,6 +25,7 @@ def make_console(*, stderr: bool = False) -> Console:
         force_terminal=None if interactive else False,
         no_color=not interactive,
         highlight=False,
+        emoji=False,  # a fingerprint such as AB:AB:... must not turn into an emoji
         soft_wrap=not interactive,
         width=None if interactive else 10_000,
     )
