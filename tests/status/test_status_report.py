@@ -70,6 +70,8 @@ def test_json_document_is_versioned_and_carries_conditions_services_members() ->
     assert set(https) == {
         "service",
         "virtual_service",
+        "live_virtual_service",
+        "held_by",
         "exists",
         "enabled",
         "status",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from lmctl.desired import DesiredVirtualService
+from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.status.model import (
     FAILOVER_READY,
     HEALTHY,
@@ -36,6 +37,8 @@ _HEALTHY_REASONS = (
 )
 _IN_SYNC_REASONS = (
     "VirtualServiceMissing",
+    "AddressConflict",
+    "AddressDiffers",
     "SettingsDiffer",
     "MembersMissing",
     "MembersDiffer",
@@ -58,7 +61,28 @@ def _condition(
 
 
 def _vs_missing(service: ServiceStatus) -> Problem:
+    if service.key_holder is not None:
+        # Never vouch for (or count) a VS that is not the service's own.
+        return (
+            "VirtualServiceMissing",
+            f"{service.service}: virtual service is missing: {service.key_holder}",
+        )
     return "VirtualServiceMissing", f"{service.service}: virtual service {service.key} is missing"
+
+
+def _address(key: VirtualServiceKey) -> str:
+    """``10.0.10.20:443`` of a key (its text without the protocol)."""
+    return str(key).rsplit("/", 1)[0]
+
+
+def _moved(service: ServiceStatus) -> Problem:
+    live, wanted = service.observed_key, service.key
+    same_protocol = live.protocol == wanted.protocol
+    old, new = (_address(live), _address(wanted)) if same_protocol else (str(live), str(wanted))
+    return (
+        "AddressDiffers",
+        f"{service.service}: VIP/port differs from spec: {old} → {new}; run `lmctl apply`",
+    )
 
 
 def _vs_existence_problem(service: ServiceStatus) -> Problem | None:
@@ -68,7 +92,7 @@ def _vs_existence_problem(service: ServiceStatus) -> Problem | None:
     if not service.enabled:
         return (
             "VirtualServiceDisabled",
-            f"{service.service}: virtual service {service.key} is disabled",
+            f"{service.service}: virtual service {service.observed_key} is disabled",
         )
     return None
 
@@ -99,7 +123,7 @@ def serving_problems(services: Sequence[ServiceStatus]) -> list[Problem]:
             problems.append(
                 (
                     "NotAnswering",
-                    f"{service.service}: virtual service {service.key} is "
+                    f"{service.service}: virtual service {service.observed_key} is "
                     f"{service.vs_status} (it has no real servers by design)",
                 )
             )
@@ -162,7 +186,8 @@ def health_problems(services: Sequence[ServiceStatus]) -> list[Problem]:
             problems.append(
                 (
                     "VirtualServiceDown",
-                    f"{service.service}: virtual service {service.key} is {service.vs_status}",
+                    f"{service.service}: virtual service {service.observed_key} is "
+                    f"{service.vs_status}",
                 )
             )
     for (state, member), in_services in _members_by_state(services).items():
@@ -183,6 +208,16 @@ def sync_problems(services: Sequence[ServiceStatus]) -> list[Problem]:
         if not service.exists:
             problems.append(_vs_missing(service))
             continue
+        if service.key_holder is not None:
+            problems.append(
+                (
+                    "AddressConflict",
+                    f"{name}: {service.key_holder}; `lmctl apply` cannot move the service there "
+                    "until that virtual service is moved or removed by hand",
+                )
+            )
+        if service.moved:
+            problems.append(_moved(service))
         if service.setting_differences:
             settings = ", ".join(
                 f"{difference.setting} {difference.live or '(unset)'} "
@@ -213,7 +248,7 @@ def conditions_of(services: Sequence[ServiceStatus]) -> tuple[Condition, ...]:
     """The four conditions of an array, in display order."""
     serving, failover = serving_problems(services), failover_problems(services)
     healthy, sync = health_problems(services), sync_problems(services)
-    if services and not any(service.exists for service in services):
+    if services and not any(service.exists or service.key_holder for service in services):
         # Nothing applied yet: one sentence instead of one per service and condition.
         names = ", ".join(service.service for service in services)
         missing = [

@@ -2,7 +2,9 @@
 
 A member (a CAS) belongs to one array only. Draining it touches that array's virtual services
 only, one real server at a time (``modrs enable=N``): the global ``disablers`` would also take
-the server out of every other array and VS that happens to use the same address.
+the server out of every other array and VS that happens to use the same address. The writes go
+to the array's own virtual services only (found by their ownership marker, see
+:mod:`lmctl.status.observe`), at the key where each one is, never to a VS lmctl does not own.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 
 from lmctl.desired import DesiredVirtualService
 from lmctl.loadmaster.models import VirtualServiceKey
+from lmctl.status.addresses import normalised_address
 from lmctl.status.model import ArrayStatus, MemberStatus, ServiceStatus
 
 
@@ -46,13 +49,17 @@ class RealServerSwitch:
 
 
 def locate_member(desired: Iterable[DesiredVirtualService], name: str) -> MemberRef:
-    """The member called ``name`` (case-insensitive, as Windows names are) or with that address."""
+    """The member called ``name`` (case-insensitive, as Windows names are) or with that address
+    (compared as an address: ``2001:DB8:0::11`` is ``2001:db8::11``)."""
     wanted = name.strip().lower()
+    address = normalised_address(name)
     known: set[str] = set()
     for service in desired:
         for real_server in service.real_servers:
             known.add(f"{real_server.member} ({service.array})")
-            if wanted in (real_server.member.lower(), real_server.address):
+            if wanted == real_server.member.lower() or address == normalised_address(
+                real_server.address
+            ):
                 return MemberRef(
                     appliance=service.appliance,
                     array=service.array,
@@ -88,11 +95,15 @@ def member_rows(array: ArrayStatus, member: str) -> list[tuple[ServiceStatus, Me
 
 
 def switches(array: ArrayStatus, member: str, *, enable: bool) -> tuple[RealServerSwitch, ...]:
-    """The ``modrs`` writes still needed: real servers present and not yet in the wanted state."""
+    """The ``modrs`` writes still needed: real servers present and not yet in the wanted state.
+
+    Each goes to the service's own marked VS where it is (``live_key``), even when the spec has
+    moved its VIP since: a member is only ever present in a VS the array owns.
+    """
     return tuple(
-        RealServerSwitch(service.service, service.key, row.address, row.port, enable)
+        RealServerSwitch(service.service, service.observed_key, row.address, row.port, enable)
         for service, row in member_rows(array, member)
-        if row.present and row.enabled != enable
+        if service.exists and row.present and row.enabled != enable
     )
 
 

@@ -106,6 +106,11 @@ class MemberStatus:
 class ServiceStatus:
     """One service of an array: its virtual service as observed, and each member in it.
 
+    Its virtual service is the one marked as the service's own (``lmctl:<array>/<service>``):
+    ``exists`` is False when the appliance has none, even if another VS sits on ``key``.
+    ``key`` is where the spec wants it, ``live_key`` where the marked VS is (they differ after
+    the VIP or port changed in the spec and before ``lmctl apply``). ``key_holder`` describes a
+    VS on ``key`` that is not the service's own (unmarked, or another service's): never used.
     ``vs_status`` is the appliance's raw ``Status`` (None when the VS does not exist).
     ``has_members_by_design`` is False for a service with no real servers at all (the
     http-to-https redirect): the appliance itself answers it.
@@ -121,6 +126,18 @@ class ServiceStatus:
     setting_differences: tuple[SettingDifference, ...] = ()
     unexpected_real_servers: tuple[str, ...] = ()
     index: int | None = None
+    live_key: VirtualServiceKey | None = None
+    key_holder: str | None = None
+
+    @property
+    def observed_key(self) -> VirtualServiceKey:
+        """Where the service's VS is: its live key, else (missing) where the spec wants it."""
+        return self.live_key or self.key
+
+    @property
+    def moved(self) -> bool:
+        """True when the service's VS exists at another key than the spec's."""
+        return self.live_key is not None and self.live_key != self.key
 
     @property
     def answering(self) -> bool:
@@ -160,9 +177,12 @@ class ServiceStatus:
 
     @property
     def in_sync(self) -> bool:
-        """True when the VS exists and its managed settings and real servers equal the spec."""
+        """True when the VS exists at the spec's key, alone there, and its managed settings and
+        real servers equal the spec."""
         return (
             self.exists
+            and not self.moved
+            and self.key_holder is None
             and not self.setting_differences
             and not self.unexpected_real_servers
             and all(member.present and not member.differences for member in self.members)

@@ -1,4 +1,10 @@
-"""Pure comparison of what an array wants with what its appliance reports, per service/member."""
+"""Pure comparison of what an array wants with what its appliance reports, per service/member.
+
+A service's virtual service is the one that carries its ownership marker
+(``lmctl:<array>/<service>`` in the NickName), wherever it is: never a VS found only by address,
+port and protocol, which may be a hand-made VS lmctl does not own. A VS on the service's key
+without that marker is reported, not used.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +20,13 @@ from lmctl.loadmaster.models import (
     wire_name,
     wire_value,
 )
+from lmctl.ownership import Owner, owner_of
 from lmctl.reconcile.diff import settings_changes
+from lmctl.status.addresses import host_port, normalised_address
 from lmctl.status.model import MemberStatus, ServiceStatus, SettingDifference
+
+# A real server inside its virtual service: (normalised address, port).
+MemberKey = tuple[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,27 +34,65 @@ class ApplianceReading:
     """One read of an appliance (``listvs`` + ``stats``), indexed once for every array on it."""
 
     by_key: Mapping[VirtualServiceKey, VirtualService]
+    by_owner: Mapping[Owner, tuple[VirtualService, ...]]
     connections: Mapping[tuple[int, str, int], int]
 
     @classmethod
     def of(
         cls, virtual_services: Iterable[VirtualService], statistics: Statistics
     ) -> ApplianceReading:
-        """Index addressable VSs by address/port/protocol (SubVSs have no key) and RS counters."""
+        """Index addressable VSs by key and by owner (SubVSs have no key) and RS counters."""
         by_key: dict[VirtualServiceKey, VirtualService] = {}
+        by_owner: dict[Owner, list[VirtualService]] = {}
         for virtual_service in virtual_services:
             key = virtual_service.key
-            if key is not None:
-                by_key[key] = virtual_service
+            if key is None:
+                continue
+            by_key[key] = virtual_service
+            owner = owner_of(virtual_service.nickname)
+            if owner is not None:
+                by_owner.setdefault(owner, []).append(virtual_service)
         connections = {
-            (row.vs_index, row.address, row.port): row.active_conns
+            (row.vs_index, normalised_address(row.address), row.port): row.active_conns
             for row in statistics.real_servers
         }
-        return cls(by_key=by_key, connections=connections)
+        return cls(
+            by_key=by_key,
+            by_owner={owner: tuple(found) for owner, found in by_owner.items()},
+            connections=connections,
+        )
 
     def active_connections(self, vs_index: int, address: str, port: int) -> int:
         """``ActivConns`` of one real server in one VS (0 when ``stats`` does not list it)."""
-        return self.connections.get((vs_index, address, port), 0)
+        return self.connections.get((vs_index, normalised_address(address), port), 0)
+
+    def owned(self, desired: DesiredVirtualService) -> VirtualService | None:
+        """The VS marked as ``desired``'s own, or None.
+
+        Its marked VS at the desired key first; else one with the same protocol elsewhere (the
+        VIP or port changed in the spec, not applied yet), as plan would move it; else any.
+        """
+        own = self.by_owner.get(desired.owner, ())
+        at_key = [vs for vs in own if vs.key == desired.key]
+        same_protocol = [vs for vs in own if vs.key and vs.key.protocol == desired.key.protocol]
+        found = at_key or same_protocol or list(own)
+        return found[0] if found else None
+
+    def foreign_holder(self, desired: DesiredVirtualService) -> str | None:
+        """Who holds ``desired``'s key when it is not the service's own marked VS (else None)."""
+        holder = self.by_key.get(desired.key)
+        if holder is None:
+            return None
+        owner = owner_of(holder.nickname)
+        if owner == desired.owner:
+            return None
+        nickname = f"NickName {holder.nickname!r}" if holder.nickname else "no NickName"
+        if owner is None:
+            return f"{desired.key} is held by a virtual service lmctl does not own ({nickname})"
+        return (
+            f"{desired.key} is held by the virtual service of {owner.array}/{owner.service} "
+            f"({nickname})"
+        )
 
 
 def setting_differences(
@@ -94,10 +143,15 @@ def member_status(
     )
 
 
+def _by_member(real_servers: Iterable[RealServer]) -> dict[MemberKey, RealServer]:
+    return {(normalised_address(rs.address), rs.port): rs for rs in real_servers}
+
+
 def service_status(desired: DesiredVirtualService, reading: ApplianceReading) -> ServiceStatus:
     """One service of an array, from its desired VS and one read of its appliance."""
     has_members = bool(desired.real_servers)
-    live = reading.by_key.get(desired.key)
+    live = reading.owned(desired)
+    holder = reading.foreign_holder(desired)
     if live is None:
         return ServiceStatus(
             service=desired.service,
@@ -107,21 +161,20 @@ def service_status(desired: DesiredVirtualService, reading: ApplianceReading) ->
             vs_status=None,
             has_members_by_design=has_members,
             members=tuple(member_status(rs, None, 0) for rs in desired.real_servers),
+            key_holder=holder,
         )
-    live_servers: Mapping[tuple[str, int], RealServer] = {
-        (rs.address, rs.port): rs for rs in live.real_servers
-    }
-    wanted = {(rs.address, rs.port) for rs in desired.real_servers}
+    live_servers = _by_member(live.real_servers)
+    wanted = {(normalised_address(rs.address), rs.port) for rs in desired.real_servers}
     members = tuple(
         member_status(
             rs,
-            live_servers.get((rs.address, rs.port)),
+            live_servers.get((normalised_address(rs.address), rs.port)),
             reading.active_connections(live.index, rs.address, rs.port),
         )
         for rs in desired.real_servers
     )
     unexpected = tuple(
-        f"{address}:{port}" for (address, port) in live_servers if (address, port) not in wanted
+        host_port(live_servers[key].address, key[1]) for key in live_servers if key not in wanted
     )
     return ServiceStatus(
         service=desired.service,
@@ -134,4 +187,6 @@ def service_status(desired: DesiredVirtualService, reading: ApplianceReading) ->
         setting_differences=setting_differences(desired, live),
         unexpected_real_servers=unexpected,
         index=live.index,
+        live_key=live.key,
+        key_holder=holder,
     )

@@ -57,6 +57,8 @@ def _service_document(service: ServiceStatus) -> dict[str, Any]:
     return {
         "service": service.service,
         "virtual_service": str(service.key),
+        "live_virtual_service": None if service.live_key is None else str(service.live_key),
+        "held_by": service.key_holder,
         "exists": service.exists,
         "enabled": service.enabled,
         "status": service.vs_status,

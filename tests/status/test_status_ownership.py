@@ -1,0 +1,180 @@
+"""Status and drain find a service's virtual service by lmctl's marker, never by its key alone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from status_builders import VIP, desired_service, observed_service, statistics
+
+from lmctl.desired import DesiredRealServer, DesiredVirtualService
+from lmctl.loadmaster.models import Statistics, VirtualService, VirtualServiceKey
+from lmctl.status.conditions import array_status
+from lmctl.status.drain import locate_member, switches
+from lmctl.status.model import (
+    FAILOVER_READY,
+    HEALTHY,
+    IN_SYNC,
+    SERVING,
+    ArrayStatus,
+    StatusExit,
+)
+from lmctl.status.observe import ApplianceReading
+
+OLD_VIP, NEW_VIP = "10.20.0.10", "10.20.0.11"
+
+
+def status_of(
+    desired: Sequence[DesiredVirtualService],
+    live: Sequence[VirtualService],
+    stats: Statistics | None = None,
+) -> ArrayStatus:
+    return array_status("hq", "lm-hq", desired, ApplianceReading.of(live, stats or Statistics()))
+
+
+def https() -> DesiredVirtualService:
+    return desired_service("https", 443, ["cas01", "cas02"])
+
+
+def test_unmarked_vs_on_the_services_key_is_not_vouched_for() -> None:
+    desired = https()
+    hand_made = observed_service(desired, 7, NickName="owa")  # every member Up in it
+
+    status = status_of([desired], [hand_made])
+
+    service = status.service("https")
+    assert (service.exists, service.serving, service.in_sync) == (False, False, False)
+    assert status.exit_code == StatusExit.NOT_SERVING
+    held = f"{VIP}:443/tcp is held by a virtual service lmctl does not own (NickName 'owa')"
+    for condition_type in (SERVING, HEALTHY, IN_SYNC):
+        condition = status.condition(condition_type)
+        assert (condition.status, condition.reason) == ("False", "VirtualServiceMissing")
+        assert condition.message == f"https: virtual service is missing: {held}"
+    assert [(m.member, m.state) for m in service.members] == [
+        ("cas01", "missing"),
+        ("cas02", "missing"),
+    ]
+
+
+def test_another_arrays_vs_on_the_key_is_named_as_its_holder() -> None:
+    desired = https()
+    other = observed_service(desired, 7, NickName="lmctl:dr/https")
+
+    status = status_of([desired], [other])
+
+    assert status.exit_code == StatusExit.NOT_SERVING
+    assert status.condition(SERVING).message == (
+        f"https: virtual service is missing: {VIP}:443/tcp is held by the virtual service of "
+        "dr/https (NickName 'lmctl:dr/https')"
+    )
+
+
+def test_vip_changed_in_the_spec_reports_the_marked_vs_where_it_still_serves() -> None:
+    applied = https()
+    edited = applied.model_copy(update={"key": VirtualServiceKey(address=NEW_VIP, port="443")})
+    live = observed_service(applied, 4)
+
+    status = status_of([edited], [live], statistics({(4, "cas01", 443): 12}))
+
+    assert status.exit_code == StatusExit.OK
+    assert [(c.type, c.status) for c in status.conditions] == [
+        (SERVING, "True"),
+        (FAILOVER_READY, "True"),
+        (HEALTHY, "True"),
+        (IN_SYNC, "False"),
+    ]
+    in_sync = status.condition(IN_SYNC)
+    assert in_sync.reason == "AddressDiffers"
+    assert in_sync.message == (
+        f"https: VIP/port differs from spec: {OLD_VIP}:443 → {NEW_VIP}:443; run `lmctl apply`"
+    )
+    service = status.service("https")
+    assert service.live_key == live.key and service.key == edited.key
+    assert service.members[0].active_connections == 12
+
+
+def test_marked_vs_elsewhere_and_an_unmarked_vs_on_the_new_key_are_both_reported() -> None:
+    applied = https()
+    edited = applied.model_copy(update={"key": VirtualServiceKey(address=NEW_VIP, port="443")})
+    hand_made = observed_service(edited, 9, NickName="owa")
+
+    status = status_of([edited], [observed_service(applied, 4), hand_made])
+
+    assert status.condition(SERVING).is_true
+    in_sync = status.condition(IN_SYNC)
+    assert in_sync.reason == "AddressConflict"
+    assert (
+        f"https: {NEW_VIP}:443/tcp is held by a virtual service lmctl does not own "
+        "(NickName 'owa'); `lmctl apply` cannot move the service there"
+    ) in in_sync.message
+    assert f"VIP/port differs from spec: {OLD_VIP}:443 → {NEW_VIP}:443" in in_sync.message
+
+
+def test_drain_switches_only_the_marked_vs_at_its_live_key() -> None:
+    applied = https()
+    edited = applied.model_copy(update={"key": VirtualServiceKey(address=NEW_VIP, port="443")})
+    hand_made = observed_service(edited, 9, NickName="owa")
+
+    status = status_of([edited], [observed_service(applied, 4), hand_made])
+
+    assert [(s.key, s.address, s.enable) for s in switches(status, "cas02", enable=False)] == [
+        (applied.key, "10.20.0.22", False)
+    ]
+
+
+def test_drain_has_nothing_to_switch_when_only_an_unmarked_vs_holds_the_key() -> None:
+    desired = https()
+
+    status = status_of([desired], [observed_service(desired, 7, NickName="owa")])
+
+    assert switches(status, "cas02", enable=False) == ()
+
+
+def ipv6_service() -> DesiredVirtualService:
+    desired = desired_service("https", 443, [])
+    return desired.model_copy(
+        update={
+            "key": VirtualServiceKey(address="2001:db8::10", port="443"),
+            "real_servers": (
+                DesiredRealServer(member="cas01", address="2001:db8::11", port=443),
+                DesiredRealServer(member="cas02", address="2001:db8::12", port=443),
+            ),
+        }
+    )
+
+
+def test_member_named_by_an_ipv6_address_in_any_spelling_is_found() -> None:
+    found = locate_member([ipv6_service()], "2001:DB8:0::11")
+
+    assert (found.member, found.address) == ("cas01", "2001:db8::11")
+
+
+def test_ipv6_real_servers_spelled_differently_by_the_appliance_are_the_members() -> None:
+    desired = ipv6_service()
+    rows = [
+        {"Status": "Up", "VSIndex": 3, "RsIndex": n, "Addr": addr, "Port": 443, "Enable": "Y"}
+        for n, addr in ((1, "2001:DB8:0:0::11"), (2, "2001:0db8::12"))
+    ]
+    live = VirtualService.model_validate(
+        {
+            **desired.settings.model_dump(by_alias=True),
+            "Status": "Up",
+            "Index": 3,
+            "VSAddress": "2001:db8::10",
+            "VSPort": "443",
+            "Protocol": "tcp",
+            "Rs": rows,
+        }
+    )
+    stats = Statistics.model_validate(
+        {"real_servers": [{"VSIndex": 3, "Addr": "2001:DB8::11", "Port": 443, "ActivConns": 5}]}
+    )
+
+    status = status_of([desired], [live], stats)
+
+    service = status.service("https")
+    assert [(m.member, m.state, m.active_connections) for m in service.members] == [
+        ("cas01", "up", 5),
+        ("cas02", "up", 0),
+    ]
+    assert service.unexpected_real_servers == ()
+    assert status.exit_code == StatusExit.OK
