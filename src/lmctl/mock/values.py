@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 from collections.abc import Callable
 from typing import get_args
@@ -12,6 +13,7 @@ from lmctl.loadmaster.models import (
     SCHEDULING_METHODS,
     Protocol,
 )
+from lmctl.loadmaster.models import parse_flag as parse_model_flag
 from lmctl.mock.errors import invalid
 from lmctl.mock.layout import FieldValue
 
@@ -21,17 +23,12 @@ FORWARD_METHODS = ("nat", "route")
 PROTOCOLS: tuple[str, ...] = get_args(Protocol)
 MAX_EXTRA_PORTS = 510
 
-_TRUE = {"y", "yes", "1", "true", "on"}
-_FALSE = {"n", "no", "0", "false", "off"}
-
 
 def parse_flag(name: str, text: str) -> bool:
-    """``Y``/``N``, ``y``/``n``, ``1``/``0`` (and yes/no, true/false) as bool."""
-    lowered = text.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
+    """``Y``/``N``, ``y``/``n``, ``1``/``0`` (and yes/no, true/false) as bool; empty is refused."""
+    if text.strip():
+        with contextlib.suppress(ValueError):
+            return parse_model_flag(text)
     raise invalid(f"Invalid value for {name}: {text!r} (use Y or N)")
 
 
