@@ -249,6 +249,20 @@ def test_log_redacts_secrets_in_both_dialects(
     assert [c.applied_write for c in calls] == [True, False, False]
 
 
+def test_log_redacts_secrets_of_commands_the_mock_does_not_implement(
+    mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    # python-kemptech-api models.py change_bal_password: usersetsyspassword?currpassword=&password=
+    with RawApi(mock_server) as api:
+        reply = api.v1("usersetsyspassword", {"currpassword": "old-Secret1", "password": "new-2"})
+        raw_log = api.client.get(
+            "/_mock/log", auth=(mock_server.username, mock_server.password)
+        ).text
+    assert reply.status_code == 405
+    assert mock_control.calls()[0].params == {"currpassword": "***", "password": "***"}
+    assert "old-Secret1" not in raw_log and "new-2" not in raw_log
+
+
 def test_reset_clears_state_marks_faults_and_log(
     mock_server: MockServerHandle, mock_control: MockControl
 ) -> None:

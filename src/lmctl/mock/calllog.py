@@ -8,16 +8,24 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-SECRET_PARAMETERS = frozenset({"apikey", "apipass", "password", "pass", "passwd"})
+# Parts of a parameter name that mark a secret: apikey, apipass, password, currpassword (the
+# Python SDK's usersetsyspassword), passwd, ... even on commands the mock does not implement.
+SECRET_NAME_PARTS = ("apikey", "api_key", "pass", "secret", "token")
 REDACTED = "***"
 _LONG_VALUE = 200
+
+
+def is_secret_parameter(name: str) -> bool:
+    """True for a parameter whose value must never be shown."""
+    lowered = name.lower()
+    return any(part in lowered for part in SECRET_NAME_PARTS)
 
 
 def redact(params: Mapping[str, str]) -> dict[str, str]:
     """Parameters as safe to show: secrets replaced by ``***``, long values (backups) shortened."""
     shown: dict[str, str] = {}
     for name, value in params.items():
-        if name.lower() in SECRET_PARAMETERS:
+        if is_secret_parameter(name):
             shown[name] = REDACTED
         elif len(value) > _LONG_VALUE:
             shown[name] = f"<{len(value)} characters>"
