@@ -6,6 +6,7 @@ from lmctl.loadmaster.models import (
     SCHEDULING_METHODS,
     Statistics,
     VirtualService,
+    VirtualServiceKey,
     VirtualServiceSettings,
     settings_params,
 )
@@ -75,3 +76,8 @@ def test_unset_persistence_is_written_as_none_other_unset_texts_as_empty() -> No
 
 def test_scheduling_methods_are_the_literal_values() -> None:
     assert SCHEDULING_METHODS == ("rr", "wrr", "lc", "wlc", "fixed", "adaptive", "sh")
+
+
+def test_an_ipv6_virtual_service_key_reads_unambiguously() -> None:
+    assert str(VirtualServiceKey(address="2001:db8::10", port="443")) == "[2001:db8::10]:443/tcp"
+    assert str(VirtualServiceKey(address="10.0.0.1", port="*", protocol="udp")) == "10.0.0.1:*/udp"

@@ -39,6 +39,15 @@ def _print_version(requested: bool) -> None:
         raise typer.Exit()
 
 
+def _show_insecure_tls_once() -> None:
+    """The client logs insecure TLS loudly; its Python warning would say it a second time."""
+    import warnings
+
+    from lmctl.loadmaster.tls import InsecureTlsWarning
+
+    warnings.simplefilter("ignore", InsecureTlsWarning)
+
+
 @app.callback()
 def global_options(
     verbose: Annotated[
@@ -66,6 +75,7 @@ def global_options(
     Exit codes common to every command: 0 success, 1 error, 64 usage error (unknown option,
     bad value); each command's --help lists the codes it adds.
     """
+    _show_insecure_tls_once()
     if verbose:
         import logging
 

@@ -125,7 +125,9 @@ class VirtualServiceKey(BaseModel):
     protocol: Protocol = "tcp"
 
     def __str__(self) -> str:
-        return f"{self.address}:{self.port}/{self.protocol}"
+        # An IPv6 address is bracketed so its last group cannot be read as the port.
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{host}:{self.port}/{self.protocol}"
 
     def params(self) -> dict[str, str]:
         """The ``vs``/``port``/``prot`` parameters that name this VS in an API call."""
