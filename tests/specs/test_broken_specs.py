@@ -803,3 +803,68 @@ def test_values_under_auth_are_never_echoed(tmp_path: Path) -> None:
     assert reported(outcome, "appliances.yaml", 4, "appliances.lm-dc.auth.password.env", "")
     assert "987654321" not in outcome.output
     assert "4242" not in outcome.output
+
+
+@pytest.mark.parametrize(
+    ("inventory", "line", "fragment"),
+    [
+        (
+            "appliances:\n  lm-hq: {url: 'mock://'}\n  lm-hq: {url: 'mock://'}\n",
+            3,
+            "duplicate key 'lm-hq' (first given on line 2)",
+        ),
+        ("# the LoadMasters\nappliances:\n  lm-hq: {url: 'mock://'\n", 4, "malformed YAML"),
+        ("- lm-hq\n- lm-branch\n", 1, "expected a mapping at the top of the file"),
+    ],
+    ids=["duplicate key", "unclosed flow mapping", "a list"],
+)
+def test_inventory_that_fails_to_load_reports_only_its_own_error(
+    tmp_path: Path, inventory: str, line: int, fragment: str
+) -> None:
+    files = {"appliances.yaml": inventory, "hq.yaml": HQ_2010, "branch.yaml": BRANCH_2016}
+
+    outcome = run_lmctl(tmp_path / "arrays", files)
+
+    assert outcome.exit_code == 1
+    assert reported(outcome, "appliances.yaml", line, "", fragment) or reported(
+        outcome, "appliances.yaml", line, "appliances.lm-hq", fragment
+    ), outcome.output
+    assert "no inventory was found" not in outcome.output
+    assert outcome.output.rstrip().splitlines()[-1] == "invalid: 1 error, 0 warnings"
+
+
+def test_broken_inventory_under_another_name_is_recognised_by_its_key(tmp_path: Path) -> None:
+    inventory = "appliances:\n  lm-hq: {url: 'mock://'}\n  lm-hq: {url: 'mock://'}\n"
+    files = {"appliances.yaml": None, "loadmasters.yaml": inventory, "hq.yaml": HQ_2010}
+
+    outcome = run_lmctl(tmp_path / "arrays", files)
+
+    assert reported(outcome, "loadmasters.yaml", 3, "appliances.lm-hq", "duplicate key")
+    assert outcome.output.rstrip().splitlines()[-1] == "invalid: 1 error, 0 warnings"
+
+
+@pytest.mark.parametrize(
+    "leftover", [".hq-cas-copy.yaml", ".#hq.yaml", "hq.yaml~", "#hq.yaml#", ".hq.yml"]
+)
+def test_hidden_and_editor_files_are_not_read_from_a_directory(
+    tmp_path: Path, leftover: str
+) -> None:
+    outcome = run_lmctl(tmp_path / "arrays", {"hq.yaml": HQ_2010, leftover: HQ_2010})
+
+    assert outcome.exit_code == 0, outcome.output
+    assert outcome.output.strip() == (
+        "valid: 1 arrays, 2 appliances in 2 files (0 errors, 0 warnings)"
+    )
+
+
+def test_a_hidden_file_named_explicitly_is_read(tmp_path: Path) -> None:
+    directory = tmp_path / "arrays"
+    outcome = run_lmctl(
+        directory,
+        {".hq-draft.yaml": HQ_2010},
+        "validate",
+        str(directory / ".hq-draft.yaml"),
+    )
+
+    assert outcome.exit_code == 0, outcome.output
+    assert outcome.output.strip().startswith("valid: 1 arrays, 2 appliances in 2 files")

@@ -1,13 +1,15 @@
 """``load_specs``: from paths on disk to a validated ``SpecSet`` (or a ``SpecError``).
 
-Directories are searched (not recursively) for ``*.yaml`` and ``*.yml``. A file whose top-level
-key is ``appliances:`` is the inventory; every other file is one array spec. When no inventory is
-among the inputs, an ``appliances.yaml`` (or ``.yml``) next to the array files is used.
+Directories are searched (not recursively) for ``*.yaml`` and ``*.yml``, skipping hidden files
+and editor leftovers (``.*``, ``*~``, ``#*#``). A file whose top-level key is ``appliances:`` is
+the inventory; every other file is one array spec. When no inventory is among the inputs, an
+``appliances.yaml`` (or ``.yml``) next to the array files is used.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,8 @@ from lmctl.specs.yaml_source import YamlDocument, YamlProblem, read_document
 SPEC_SUFFIXES = (".yaml", ".yml")
 INVENTORY_KEY = "appliances"
 INVENTORY_NAMES = ("appliances.yaml", "appliances.yml")
+# A top-level ``appliances:`` line: an inventory, even when the YAML around it is broken.
+_INVENTORY_LINE = re.compile(rb"^appliances[ \t]*:", re.MULTILINE)
 _Model = TypeVar("_Model", bound=BaseModel)
 
 
@@ -119,7 +123,7 @@ def discover(paths: Iterable[str | Path], problems: list[Diagnostic]) -> list[tu
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            inside = sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file())
+            inside = sorted(p for p in path.iterdir() if is_spec_name(p.name) and p.is_file())
             if not inside:
                 problems.append(
                     Diagnostic("error", str(given), None, "", "no *.yaml or *.yml files here")
@@ -135,6 +139,14 @@ def discover(paths: Iterable[str | Path], problems: list[Diagnostic]) -> list[tu
     for path, display in found:
         unique.setdefault(path.resolve(), (path, display))
     return list(unique.values())
+
+
+def is_spec_name(name: str) -> bool:
+    """True for a file a directory search reads: ``*.yaml``/``*.yml``, not hidden, not an editor's
+    backup, lock or autosave file (``.hq-cas.yaml``, ``hq-cas.yaml~``, ``#hq-cas.yaml#``)."""
+    if name.startswith((".", "#")) or name.endswith(("~", "#")):
+        return False
+    return name.endswith(SPEC_SUFFIXES)
 
 
 def _is_inventory_file(entry: tuple[Path, str]) -> bool:
@@ -160,6 +172,10 @@ def _load_file(path: Path, display: str, collected: _Collected) -> None:
                 "error", display, problem.line, field_path(problem.location), problem.message
             )
         )
+        # A broken inventory has its own error; arrays naming its appliances do not get one each.
+        collected.inventory_broken |= path.name in INVENTORY_NAMES or bool(
+            _INVENTORY_LINE.search(problem.raw)
+        )
         return
     collected.documents.append(document)
     content = document.content
@@ -174,6 +190,7 @@ def _load_file(path: Path, display: str, collected: _Collected) -> None:
                 "exchange:, ...) or an inventory (appliances:)",
             )
         )
+        collected.inventory_broken |= path.name in INVENTORY_NAMES
         return
     if INVENTORY_KEY in content:
         inventory = _validate(Inventory, document, collected, {"base_dir": path.parent})

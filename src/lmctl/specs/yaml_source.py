@@ -45,8 +45,11 @@ class YamlProblem(Exception):
     """The file cannot be read as one YAML document.
 
     ``line`` is 1-based or None; ``location`` is the key path the problem is in, when known
-    (``('members', 0, 'address')``), empty for the file as a whole.
+    (``('members', 0, 'address')``), empty for the file as a whole. ``raw`` holds the file's bytes
+    when they could be read (``read_document`` sets it).
     """
+
+    raw: bytes = b""
 
     def __init__(self, message: str, line: int | None = None, location: Location = ()) -> None:
         super().__init__(message)
@@ -245,5 +248,9 @@ def _yaml_reason(error: yaml.MarkedYAMLError) -> str:
 def read_document(path: Path, display: str) -> YamlDocument:
     """Read, decode and parse one spec file; raises ``YamlProblem`` with a line when it can."""
     raw = read_bounded(path)
-    content, lines = parse_text(decode(raw))
+    try:
+        content, lines = parse_text(decode(raw))
+    except YamlProblem as problem:
+        problem.raw = raw
+        raise
     return YamlDocument(path=path, display=display, raw=raw, content=content, lines=lines)
