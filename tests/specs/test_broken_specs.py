@@ -592,7 +592,8 @@ BROKEN: dict[str, Broken] = {
         "appliances.yaml",
         6,
         "appliances.lm-dc.auth.password",
-        "{env: LM_API_KEY}",
+        "{env: LM_DC_PASSWORD} (an environment variable) or "
+        "{keyring: {service: lmctl, username: lm-dc}} (the OS keyring)",
     ),
     "plain http url": Broken(
         {
@@ -868,3 +869,35 @@ def test_a_hidden_file_named_explicitly_is_read(tmp_path: Path) -> None:
 
     assert outcome.exit_code == 0, outcome.output
     assert outcome.output.strip().startswith("valid: 1 arrays, 2 appliances in 2 files")
+
+
+@pytest.mark.parametrize(
+    ("appliance", "auth", "field", "suggestion"),
+    [
+        (
+            "lm-dc1",
+            "{api_key: k-123}",
+            "api_key",
+            "{env: LM_DC1_API_KEY} (an environment variable) or "
+            "{keyring: {service: lmctl, username: lm-dc1}} (the OS keyring)",
+        ),
+        (
+            "lab.loadmaster",
+            "{username: bal, password: pw-123}",
+            "password",
+            "{env: LM_LAB_LOADMASTER_PASSWORD} (an environment variable) or "
+            "{keyring: {service: lmctl, username: lab.loadmaster}} (the OS keyring)",
+        ),
+    ],
+)
+def test_secret_in_the_inventory_suggests_a_place_for_that_appliance_and_field(
+    tmp_path: Path, appliance: str, auth: str, field: str, suggestion: str
+) -> None:
+    inventory = f"appliances:\n  {appliance}:\n    url: https://10.0.0.5\n    auth: {auth}\n"
+
+    outcome = run_lmctl(tmp_path / "arrays", {"appliances.yaml": inventory})
+
+    assert outcome.exit_code == 1
+    field_path = f"appliances.{appliance}.auth.{field}"
+    assert reported(outcome, "appliances.yaml", 4, field_path, suggestion), outcome.output
+    assert "LM_API_KEY" not in outcome.output and "lm-hq" not in outcome.output

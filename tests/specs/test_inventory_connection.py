@@ -56,10 +56,12 @@ def test_missing_environment_variable_is_named(
     with pytest.raises(CredentialError) as raised:
         appliance.connection()
 
-    assert str(raised.value) == (
-        "appliance 'lm-dc': the environment variable LM_DC_PASSWORD is not set; "
+    assert raised.value.appliance == "lm-dc"
+    assert raised.value.message == (
+        "the environment variable LM_DC_PASSWORD is not set; "
         "export LM_DC_PASSWORD=... before running lmctl"
     )
+    assert str(raised.value) == f"appliance 'lm-dc': {raised.value.message}"
 
 
 def test_user_and_password_with_ca_file_relative_to_inventory(

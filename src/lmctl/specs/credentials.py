@@ -7,22 +7,44 @@ is read only when a command connects to the appliance.
 from __future__ import annotations
 
 import os
+import re
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, model_validator
+from pydantic_core import PydanticCustomError
 
 from lmctl.loadmaster.connection import ApiKey, BasicCredentials, Credentials
 from lmctl.specs.base import SpecModel
 
-_WRITTEN_IN_FILE_HINT = (
-    "a secret must not be written in the inventory; name where lmctl finds it: "
-    "{env: LM_API_KEY} (an environment variable) or "
-    "{keyring: {service: lmctl, username: lm-hq}} (the OS keyring)"
-)
+# The pydantic error type of a secret written in the file; the message with its suggestion is
+# built where the appliance name and the field are known (``locations``).
+SECRET_IN_FILE = "secret_in_file"  # noqa: S105 (an error type, not a secret)
+
+
+def secret_hint(appliance: str, field: str) -> str:
+    """What to write instead of a secret at ``appliances.<appliance>.auth.<field>``."""
+    stem = re.sub(r"[^A-Za-z0-9]+", "_", appliance).strip("_").upper()
+    # lm-dc1 → LM_DC1_..., not LM_LM_DC1_...
+    prefix = stem if stem.startswith("LM_") or stem == "LM" else f"LM_{stem}"
+    variable = f"{prefix}_{field.upper()}"
+    return (
+        "a secret must not be written in the inventory; name where lmctl finds it: "
+        f"{{env: {variable}}} (an environment variable) or "
+        f"{{keyring: {{service: lmctl, username: {appliance}}}}} (the OS keyring)"
+    )
 
 
 class CredentialError(Exception):
-    """A secret named by the inventory cannot be found (the message never holds a secret)."""
+    """A secret named by the inventory cannot be found (the message never holds a secret).
+
+    ``appliance`` is the appliance's name and ``message`` the problem without it, for callers
+    that print ``<appliance>: <problem>`` themselves (as with ``LoadMasterError``).
+    """
+
+    def __init__(self, appliance: str, message: str) -> None:
+        super().__init__(f"appliance '{appliance}': {message}")
+        self.appliance = appliance
+        self.message = message
 
 
 class KeyringEntry(SpecModel):
@@ -48,7 +70,9 @@ class SecretSource(SpecModel):
     @classmethod
     def _no_literal_secret(cls, value: Any) -> Any:
         if isinstance(value, str | int | float | bytes):
-            raise ValueError(_WRITTEN_IN_FILE_HINT)
+            raise PydanticCustomError(
+                SECRET_IN_FILE, "a secret must not be written in the inventory"
+            )
         return value
 
     @model_validator(mode="after")
@@ -70,8 +94,8 @@ class SecretSource(SpecModel):
             value = os.environ.get(self.env)
             if not value:
                 raise CredentialError(
-                    f"appliance '{appliance}': the {self.describe()} is not set; "
-                    f"export {self.env}=... before running lmctl"
+                    appliance,
+                    f"the {self.describe()} is not set; export {self.env}=... before running lmctl",
                 )
             return SecretStr(value)
         assert self.keyring is not None
@@ -84,20 +108,22 @@ def _keyring_secret(appliance: str, entry: KeyringEntry) -> str:
         import keyring.errors
     except ImportError:
         raise CredentialError(
-            f"appliance '{appliance}': the inventory reads a secret from the OS keyring, but the "
-            "keyring package is not installed; run: pip install 'lmctl[keyring]'"
+            appliance,
+            "the inventory reads a secret from the OS keyring, but the "
+            "keyring package is not installed; run: pip install 'lmctl[keyring]'",
         ) from None
     try:
         value = keyring.get_password(entry.service, entry.username)
     except keyring.errors.KeyringError as error:
         raise CredentialError(
-            f"appliance '{appliance}': the OS keyring cannot be read ({type(error).__name__})"
+            appliance, f"the OS keyring cannot be read ({type(error).__name__})"
         ) from None
     if not value:
         raise CredentialError(
-            f"appliance '{appliance}': no keyring entry service={entry.service!r} "
+            appliance,
+            f"no keyring entry service={entry.service!r} "
             f"username={entry.username!r}; store it with: "
-            f"keyring set {entry.service} {entry.username}"
+            f"keyring set {entry.service} {entry.username}",
         )
     return str(value)
 

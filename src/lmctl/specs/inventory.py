@@ -149,8 +149,9 @@ class ApplianceSpec(SpecModel):
         """
         if self.is_mock or self.auth is None:
             raise CredentialError(
-                f"appliance '{self.name}' is the built-in mock ({self.url}); start it with "
-                "lmctl.mock.embedded.start_embedded instead of connecting"
+                self.name,
+                f"it is the built-in mock ({self.url}); start it with "
+                "lmctl.mock.embedded.start_embedded instead of connecting",
             )
         tls = self.tls.policy() if self.tls is not None else TlsPolicy()
         return ApplianceConnection(

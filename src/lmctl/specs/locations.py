@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
+from lmctl.specs.credentials import SECRET_IN_FILE, secret_hint
 from lmctl.specs.diagnostics import Diagnostic
 from lmctl.specs.yaml_source import YamlDocument
 
@@ -102,6 +103,8 @@ def _message(detail: ErrorDetails, model: type[BaseModel]) -> str:
         return f"'{last}' is not allowed as a key here; " + _expected(detail)
     if kind == "literal_error":
         return f"{shown} is not allowed; {_expected(detail)}"
+    if kind == SECRET_IN_FILE:
+        return _secret_in_file(loc)
     if kind in {"value_error", "assertion_error"}:
         return str(detail["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if kind == "string_pattern_mismatch":
@@ -126,6 +129,18 @@ def _message(detail: ErrorDetails, model: type[BaseModel]) -> str:
         )
     message = str(detail["msg"])
     return f"{message[0].lower()}{message[1:]}" + (f" (got {shown})" if shown != _HIDDEN else "")
+
+
+def _secret_in_file(loc: Sequence[str | int]) -> str:
+    """The suggestion for ``appliances.<name>.auth.<field>``, from that name and field."""
+    match list(loc):
+        case ["appliances", str(appliance), "auth", str(field), *_]:
+            return secret_hint(appliance, field)
+        case _:
+            return (
+                "a secret must not be written in the inventory; write {env: VARIABLE} or "
+                "{keyring: {service: lmctl, username: NAME}} instead"
+            )
 
 
 def _expected_text(detail: ErrorDetails) -> str:
