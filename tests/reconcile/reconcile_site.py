@@ -103,12 +103,14 @@ class Site:
     def plan(self, *args: str) -> Result:
         """``lmctl plan <arrays> --detailed-exitcode ...``."""
         return self.lmctl(
-            "plan", str(self.arrays_dir), "--detailed-exitcode", "--timeout", "3", *args
+            "plan", str(self.arrays_dir), "--detailed-exitcode", "--request-timeout", "3", *args
         )
 
     def apply(self, *args: str) -> Result:
         """``lmctl apply <arrays> --auto-approve ...``."""
-        return self.lmctl("apply", str(self.arrays_dir), "--auto-approve", "--timeout", "3", *args)
+        return self.lmctl(
+            "apply", str(self.arrays_dir), "--auto-approve", "--request-timeout", "3", *args
+        )
 
     def connection(self) -> ApplianceConnection:
         """A connection for raw API calls from the test (drift, unmarked VSs)."""

@@ -115,12 +115,59 @@ def test_unmarked_vs_at_the_desired_key_is_a_conflict_and_never_touched() -> Non
     assert "never takes over" in conflict.message
 
 
-def test_another_arrays_vs_at_the_desired_key_is_a_conflict() -> None:
-    theirs = observed_from(desired(array="branch", real_servers=members("10.0.2.21")))
-    result = run([desired(real_servers=members("10.0.1.21"))], [theirs])
-    assert [c.holder_nickname for c in result.conflicts] == ["lmctl:branch/https"]
-    # the other array left the specs, so its VS is deleted (never taken over)
-    assert [(c.action, c.array) for c in result.changes] == [("delete_vs", "branch")]
+def test_a_staying_arrays_vs_at_the_desired_key_is_a_conflict_naming_that_array() -> None:
+    theirs = desired(array="branch", real_servers=members("10.0.2.21"))
+    ours = desired(at=key(port="444"), real_servers=members("10.0.1.21"))
+    result = run([desired(real_servers=members("10.0.1.21")), theirs], [observed_from(theirs)])
+    (conflict,) = result.conflicts
+    assert (conflict.holder_nickname, conflict.holder_array) == ("lmctl:branch/https", "branch")
+    assert conflict.message == (
+        "hq/https wants 10.0.1.10:443/tcp, which is held by array branch "
+        "(lmctl:branch/https), still in the specs; give one of the two arrays another VIP or port"
+    )
+    assert "does not own" not in conflict.message
+    assert result.changes == ()
+    assert ours.array == "hq"
+
+
+def test_renamed_array_takes_over_its_old_vs_in_place_keeping_members() -> None:
+    old = desired(array="hq-old", real_servers=members("10.0.1.21", "10.0.1.22"))
+    renamed = desired(array="hq", real_servers=members("10.0.1.21", "10.0.1.22"))
+    result = run([renamed], [observed_from(old, index=5)])
+    assert result.conflicts == ()
+    (remark,) = result.changes
+    assert isinstance(remark, UpdateVirtualService)
+    assert (remark.array, remark.key, remark.new_key) == ("hq", key(), None)
+    assert remark.fields == (
+        FieldChange(field="nickname", old="lmctl:hq-old/https", new="lmctl:hq/https"),
+    )
+
+
+def test_renamed_array_outside_a_narrowed_scope_is_a_conflict_and_never_deleted() -> None:
+    old = desired(array="hq-old", real_servers=members("10.0.1.21"))
+    result = diff([desired()], appliance_state([observed_from(old)]), ("hq",))
+    (conflict,) = result.conflicts
+    assert conflict.holder_in_scope is False
+    assert "held by array hq-old (lmctl:hq-old/https), outside this plan's scope" in (
+        conflict.message
+    )
+    assert result.changes == ()
+
+
+def test_narrowed_scope_leaves_other_arrays_marked_vss_alone() -> None:
+    other = desired(array="branch", at=key("10.0.2.10"), real_servers=members("10.0.2.21"))
+    gone = desired(array="old", at=key("10.0.3.10"), real_servers=members("10.0.3.21"))
+    observed = appliance_state([observed_from(other), observed_from(gone)])
+    narrowed = diff([desired(real_servers=members("10.0.1.21"))], observed, ("hq",))
+    assert [(c.action, c.array) for c in narrowed.changes] == [
+        ("create_vs", "hq"),
+        ("add_rs", "hq"),
+    ]
+    everything = diff([desired(real_servers=members("10.0.1.21"))], observed, None)
+    assert sorted((c.action, c.array) for c in everything.changes if c.action == "delete_vs") == [
+        ("delete_vs", "branch"),
+        ("delete_vs", "old"),
+    ]
 
 
 def test_vs_of_an_array_that_left_the_specs_is_deleted_unmarked_left_alone() -> None:

@@ -106,7 +106,7 @@ def test_write_stalled_past_the_client_timeout_converges(
     for nth in range(1, stalls + 1):
         mock_control.add_fault("stall", command=command, nth=nth, stall_seconds=STALL_SECONDS)
     faulted = site.lmctl(
-        "apply", str(site.arrays_dir), "--auto-approve", "--no-backup", "--timeout", "0.3"
+        "apply", str(site.arrays_dir), "--auto-approve", "--no-backup", "--request-timeout", "0.3"
     )
     if stalls == 1:
         assert faulted.exit_code == 0, faulted.output

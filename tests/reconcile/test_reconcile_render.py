@@ -55,7 +55,7 @@ def test_text_outline_of_every_kind_of_change() -> None:
         "(the spec does not set enable)",
         "    service smtp (10.0.1.10:25/tcp)",
         "      ! conflict: hq/smtp wants 10.0.1.10:25/tcp, which is held by the VS named "
-        "'OWA legacy' (Index 7) that lmctl does not own for this service; move one of them "
+        "'OWA legacy' (Index 7) that lmctl does not own; move one of them "
         "(change the spec's VIP or free the address on the appliance): lmctl never takes over "
         "a VS it does not own",
         "  array old",
@@ -70,9 +70,30 @@ def test_text_outline_of_every_kind_of_change() -> None:
         "[bulk-removal]",
         "  - lm-hq: the plan removes 1 of 3 managed real servers (33%, more than 30%) "
         "[bulk-removal]",
+        "1 conflict: nothing can be applied until each is resolved (a conflict is never "
+        "overridden, not even by --force)",
         "Plan: 0 to create, 1 to update, 2 to delete (virtual services); 0 to add, 2 to change, "
         "0 to remove (real servers); 1 conflict.",
     ]
+
+
+def test_with_force_the_rules_are_allowed_and_conflicts_still_block() -> None:
+    lines = render_text(mixed_plan(), force=True).plain.splitlines()
+    assert "Safety rules broken (allowed by --force):" in lines
+    assert not any("apply needs --force" in line for line in lines)
+    assert "not even by --force" in lines[-2]
+    markdown = render_markdown(mixed_plan(), force=True)
+    assert "### :no_entry: Safety rules broken (allowed by `--force`)" in markdown
+    assert "apply needs" not in markdown
+
+
+def test_a_narrowed_scope_is_printed_in_the_header_and_saved() -> None:
+    plan = mixed_plan().model_copy(update={"scope": ("hq",)})
+    line = "scope: arrays hq (spec files given); other arrays are left alone"
+    assert render_text(plan).plain.splitlines()[0] == line
+    assert f"_{line}_" in render_markdown(plan).splitlines()
+    assert json.loads(str(RENDERERS["json"](plan)))["scope"] == ["hq"]
+    assert "scope:" not in render_text(mixed_plan()).plain
 
 
 def test_markdown_has_summary_safety_and_a_diff_block() -> None:

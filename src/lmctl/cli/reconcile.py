@@ -13,6 +13,14 @@ import typer
 
 from lmctl.cli.app import app
 from lmctl.cli.console import OutputFormat
+from lmctl.cli.options import (
+    DEFAULT_STATE_DIR,
+    FormatOption,
+    RequestTimeoutOption,
+    SpecPaths,
+    spec_paths_argument,
+)
+from lmctl.cli.options import StateDirOption as StateDirOption
 
 _PLAN_EXIT_CODES = (
     "Exit codes: 0 no changes (or changes, without --detailed-exitcode); 2 changes pending "
@@ -32,29 +40,23 @@ _APPLY_EXIT_CODES = (
     "interrupted (Ctrl-C). See docs/plan-apply.md."
 )
 
-Paths = Annotated[
+ApplyPaths = Annotated[
     list[Path] | None,
-    typer.Argument(
-        help="Spec files or directories (default: arrays/). For apply, or a saved plan file, "
-        "optionally followed by the spec paths that hold the inventory (default: the paths the "
-        "plan recorded).",
-        show_default=False,
+    spec_paths_argument(
+        "Spec files or directories (default: arrays/), or a saved plan file (recognised by its "
+        "content, wherever it is given) with optionally the spec paths that hold the inventory "
+        "(default: the paths the plan recorded)."
     ),
+]
+# ``lmctl status`` still imports its per-request ``--timeout`` (and ``StateDirOption``) from
+# here until it adopts ``lmctl.cli.options`` (RequestTimeoutOption); plan/apply use
+# ``--request-timeout``.
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", min=0.1, help="Seconds per API request before giving up.")
 ]
 ApplianceOption = Annotated[
     list[str] | None,
     typer.Option("--appliance", "-a", help="Only this appliance (repeatable). Default: all."),
-]
-StateDirOption = Annotated[
-    Path,
-    typer.Option(
-        "--state-dir",
-        envvar="LMCTL_STATE_DIR",
-        help="Where backups, locks and the mock:// appliances' state are kept.",
-    ),
-]
-TimeoutOption = Annotated[
-    float, typer.Option("--timeout", min=0.1, help="Seconds per API request before giving up.")
 ]
 ForceOption = Annotated[
     bool, typer.Option("--force", help="Allow changes that break a safety rule.")
@@ -66,29 +68,37 @@ ForceOption = Annotated[
     help="Show what apply would change on the appliances, field by field.\n\n"
     "Reads every appliance once (one listvs each, all at once) and compares the virtual "
     "services carrying lmctl's marker with the specs. --format json emits the versioned plan "
-    "document (format_version 1); --format markdown suits a merge-request comment; --out FILE "
-    "saves the plan for `lmctl apply FILE`.\n\n" + _PLAN_EXIT_CODES,
+    "document (format_version 1, schema: `lmctl schema --kind plan`); --format markdown suits "
+    "a merge-request comment (on an error, both print the error on stdout too); --out FILE "
+    "saves the plan for `lmctl apply FILE`.\n\n"
+    "Scope: given only directories, every array on the appliances is in scope and a marked "
+    "virtual service whose array left the specs is deleted; given a spec file, only the arrays "
+    "loaded are in scope and every other array is left alone.\n\n" + _PLAN_EXIT_CODES,
 )
 def plan_command(
-    paths: Paths = None,
-    output: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="text, json or markdown.")
-    ] = OutputFormat.text,
+    paths: SpecPaths = None,
+    output: FormatOption = OutputFormat.text,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Also save the plan (JSON) to this file.")
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Also save the plan (JSON) to this file (never a spec, nor inside a spec "
+            "directory).",
+        ),
     ] = None,
     detailed_exitcode: Annotated[
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")
     ] = False,
     force: ForceOption = False,
     appliance: ApplianceOption = None,
-    state_dir: StateDirOption = Path(".lmctl"),
-    timeout: TimeoutOption = 10.0,
+    state_dir: StateDirOption = DEFAULT_STATE_DIR,
+    request_timeout: RequestTimeoutOption = 10.0,
 ) -> None:
     """Run ``lmctl plan``."""
     from lmctl.reconcile.command import Target, run_plan
 
-    target = Target(tuple(paths or ()), tuple(appliance or ()), state_dir, timeout)
+    target = Target(tuple(paths or ()), tuple(appliance or ()), state_dir, request_timeout)
     code = run_plan(target, output=output.value, out=out, detailed=detailed_exitcode, force=force)
     raise typer.Exit(int(code))
 
@@ -104,7 +114,7 @@ def plan_command(
     + _APPLY_EXIT_CODES,
 )
 def apply_command(
-    paths: Paths = None,
+    paths: ApplyPaths = None,
     auto_approve: Annotated[
         bool, typer.Option("--auto-approve", help="Apply without asking (for pipelines).")
     ] = False,
@@ -116,13 +126,13 @@ def apply_command(
         int, typer.Option("--parallel", min=1, help="Appliances applied at the same time.")
     ] = 8,
     appliance: ApplianceOption = None,
-    state_dir: StateDirOption = Path(".lmctl"),
-    timeout: TimeoutOption = 10.0,
+    state_dir: StateDirOption = DEFAULT_STATE_DIR,
+    request_timeout: RequestTimeoutOption = 10.0,
 ) -> None:
     """Run ``lmctl apply``."""
     from lmctl.reconcile.command import ApplyRequest, Target, run_apply
 
-    target = Target(tuple(paths or ()), tuple(appliance or ()), state_dir, timeout)
+    target = Target(tuple(paths or ()), tuple(appliance or ()), state_dir, request_timeout)
     request = ApplyRequest(
         auto_approve=auto_approve, force=force, backup=not no_backup, parallel=parallel
     )

@@ -15,6 +15,8 @@ import typer
 
 from lmctl.cli.app import app
 from lmctl.cli.console import OutputFormat, make_console
+from lmctl.cli.options import DEFAULT_SPECS as DEFAULT_SPECS
+from lmctl.cli.options import FormatOption, SpecPaths, SpecPathsOption
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
     from lmctl.desired import DesiredVirtualService
     from lmctl.specs import ArraySpec, Diagnostic, SpecSet
 
-DEFAULT_SPECS = Path("arrays")
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
 _NO_WRAP = frozenset({"service", "virtual service", "type"})
 _EXPANSION_COLUMNS = (
@@ -35,17 +36,6 @@ _EXPANSION_COLUMNS = (
     "extra ports",
     "real servers",
 )
-
-SpecPaths = Annotated[
-    list[Path] | None,
-    typer.Argument(
-        help="Spec files or directories (searched for *.yaml/*.yml). Default: arrays/.",
-        show_default=False,
-    ),
-]
-FormatOption = Annotated[
-    OutputFormat, typer.Option("--format", "-f", help="Output: text, json or markdown.")
-]
 
 
 @app.command()
@@ -64,10 +54,7 @@ def validate(paths: SpecPaths = None, output: FormatOption = OutputFormat.text) 
 @app.command()
 def show(
     array: Annotated[str, typer.Argument(help="Name of the array, e.g. hq-cas.")],
-    specs: Annotated[
-        list[Path] | None,
-        typer.Option("--specs", "-s", help="Spec files or directories. Default: arrays/."),
-    ] = None,
+    specs: SpecPathsOption = None,
     output: FormatOption = OutputFormat.text,
 ) -> None:
     """Print the virtual services and real servers that one array expands to."""
@@ -95,14 +82,23 @@ def show(
 def schema(
     kind: Annotated[
         str | None,
-        typer.Option("--kind", "-k", help="array or inventory; both (in one object) when omitted."),
+        typer.Option(
+            "--kind",
+            "-k",
+            help="array, inventory or plan (the --format json plan document); array and "
+            "inventory (in one object) when omitted.",
+        ),
     ] = None,
 ) -> None:
-    """Print the JSON Schema of array specs and of the inventory (for editors and CI)."""
+    """Print the JSON Schema of array specs, of the inventory or of the plan document."""
     from lmctl.specs.schema import json_schema
 
-    if kind is None:
-        document: dict[str, Any] = {
+    if kind == "plan":
+        from lmctl.reconcile.schema import plan_json_schema
+
+        document: dict[str, Any] = plan_json_schema()
+    elif kind is None:
+        document = {
             "array": json_schema("array"),
             "inventory": json_schema("inventory"),
         }
@@ -112,7 +108,7 @@ def schema(
         document = json_schema("inventory")
     else:
         make_console(stderr=True).print(
-            f"error: --kind '{kind}' is not a kind of spec; allowed: array, inventory"
+            f"error: --kind '{kind}' is not a kind of spec; allowed: array, inventory, plan"
         )
         raise typer.Exit(2)
     print(json.dumps(document, indent=2))

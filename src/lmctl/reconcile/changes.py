@@ -115,7 +115,11 @@ Change = Annotated[
 
 
 class Conflict(BaseModel):
-    """A key the specs want, held by a VS lmctl does not own: reported, never taken over."""
+    """A key the specs want, held by a VS this plan may not take: reported, never taken over.
+
+    The holder is an unmarked VS (``holder_array`` None), a VS of another array that stays in
+    the specs, or one of an array outside the plan's scope (``holder_in_scope`` False).
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -124,18 +128,33 @@ class Conflict(BaseModel):
     key: VirtualServiceKey
     holder_nickname: str | None
     holder_index: int | None = None
+    holder_array: str | None = None
+    holder_in_scope: bool = True
 
     @property
     def message(self) -> str:
         """What is wrong and what to do."""
+        wants = f"{self.array}/{self.service} wants {self.key}"
+        if self.holder_array is not None and not self.holder_in_scope:
+            return (
+                f"{wants}, which is held by array {self.holder_array} ({self.holder_nickname}), "
+                "outside this plan's scope (spec files given); plan the whole spec directory "
+                "to let lmctl decide between the two arrays"
+            )
+        if self.holder_array is not None:
+            return (
+                f"{wants}, which is held by array {self.holder_array} "
+                f"({self.holder_nickname}), still in the specs; give one of the two arrays "
+                "another VIP or port"
+            )
         holder = (
             f"the VS named {self.holder_nickname!r}" if self.holder_nickname else "an unnamed VS"
         )
         index = f" (Index {self.holder_index})" if self.holder_index is not None else ""
         return (
-            f"{self.array}/{self.service} wants {self.key}, which is held by {holder}{index} "
-            "that lmctl does not own for this service; move one of them (change the spec's VIP "
-            "or free the address on the appliance): lmctl never takes over a VS it does not own"
+            f"{wants}, which is held by {holder}{index} that lmctl does not own; move one of "
+            "them (change the spec's VIP or free the address on the appliance): lmctl never "
+            "takes over a VS it does not own"
         )
 
 

@@ -16,20 +16,23 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from lmctl import __version__
 from lmctl.appliances import ApplianceUnavailableError, open_appliances
 from lmctl.cli.console import make_console
 from lmctl.loadmaster.client import LoadMaster
-from lmctl.loadmaster.models import VirtualService
-from lmctl.reconcile.drift import Drift, compare
 from lmctl.reconcile.execute import ApplianceResult, ApplyOptions, apply_plan
-from lmctl.reconcile.plan import UNWAIVABLE_RULES, Plan
+from lmctl.reconcile.outpath import out_conflict
+from lmctl.reconcile.plan import UNWAIVABLE_RULES, FailureDetail, FailureKind, Plan, PlanFailure
 from lmctl.reconcile.planfile import PlanFileError, load_plan, looks_like_plan, save_plan
 from lmctl.reconcile.planning import make_plan
 from lmctl.reconcile.progress import progress_sink
 from lmctl.reconcile.read import ReadError, read_appliances
 from lmctl.reconcile.render import RENDERERS
+from lmctl.reconcile.render.failure import render_failure_json, render_failure_markdown
 from lmctl.reconcile.render.report import render_report
-from lmctl.reconcile.state import appliance_state
+from lmctl.reconcile.scope import ArrayScope, plan_scope
+from lmctl.reconcile.staleness import already_applied, stale_objects
+from lmctl.reconcile.words import counted
 from lmctl.specs import SpecError, SpecSet, load_specs
 
 DEFAULT_SPECS = Path("arrays")
@@ -47,17 +50,31 @@ class ExitCode(enum.IntEnum):
 
 
 class CommandError(Exception):
-    """A problem to report to the user as one message, exit 1."""
+    """A problem to report to the user as one message, exit 1; ``kind`` says what failed and
+    ``details`` carries the lines behind it (e.g. each spec error) for the error documents."""
+
+    def __init__(
+        self, message: str, kind: FailureKind = "usage", details: Sequence[str] = ()
+    ) -> None:
+        super().__init__(message)
+        self.kind: FailureKind = kind
+        self.details = tuple(details)
 
 
 @dataclass(frozen=True)
 class Target:
-    """Where to work: spec paths, the appliances to consider, state directory, client timeout."""
+    """Where to work: spec paths, the appliances to consider, state directory, and the
+    seconds each API request may take."""
 
     paths: tuple[Path, ...]
     appliances: tuple[str, ...] = ()
     state_dir: Path = Path(".lmctl")
-    timeout: float = 10.0
+    request_timeout: float = 10.0
+
+    @property
+    def spec_paths(self) -> tuple[Path, ...]:
+        """The spec paths given, or the default ``arrays/``."""
+        return self.paths or (DEFAULT_SPECS,)
 
 
 def _load(paths: Sequence[Path], errors: Console) -> SpecSet:
@@ -67,25 +84,34 @@ def _load(paths: Sequence[Path], errors: Console) -> SpecSet:
         for diagnostic in error.diagnostics:
             errors.print(str(diagnostic), markup=False)
         raise CommandError(
-            "the specs have errors (see above); nothing was read or written"
+            "the specs have errors (see above); nothing was read or written",
+            kind="specs",
+            details=[str(d) for d in error.diagnostics],
         ) from None
     for diagnostic in spec_set.diagnostics:
         errors.print(str(diagnostic), markup=False)
     return spec_set
 
 
-def _names(spec_set: SpecSet, chosen: Sequence[str]) -> list[str]:
+def _names(spec_set: SpecSet, chosen: Sequence[str], scope: ArrayScope = None) -> list[str]:
+    """The appliances to read: those chosen, else every one (or, for a narrowed scope, those
+    that serve the arrays in it)."""
     known = list(spec_set.inventory.appliances)
     unknown = [name for name in chosen if name not in known]
     if unknown:
         raise CommandError(
             f"no appliance named {', '.join(unknown)} in the inventory (known: {', '.join(known)})"
         )
-    return list(chosen) or known
+    if chosen:
+        return list(chosen)
+    if scope is None:
+        return known
+    serving = {a.appliance for a in spec_set.arrays if a.name in scope}
+    return [name for name in known if name in serving]
 
 
 async def _make_plan(
-    spec_set: SpecSet, clients: Mapping[str, LoadMaster], paths: Sequence[Path]
+    spec_set: SpecSet, clients: Mapping[str, LoadMaster], target: Target, scope: ArrayScope
 ) -> Plan:
     from lmctl.exchange import expand_all
 
@@ -94,15 +120,22 @@ async def _make_plan(
         expand_all(spec_set),
         observed,
         specs_digest=spec_set.digest,
-        spec_paths=[str(p) for p in paths or [DEFAULT_SPECS]],
+        spec_paths=[str(p) for p in target.spec_paths],
+        scope=scope,
     )
+
+
+def _scope(target: Target, spec_set: SpecSet) -> ArrayScope:
+    return plan_scope(target.spec_paths, (a.name for a in spec_set.arrays))
 
 
 def _plan_verdict(plan: Plan, *, force: bool, detailed: bool, errors: Console) -> ExitCode:
     if plan.conflicts:
+        forced = " (--force does not change that)" if force else ""
         errors.print(
-            f"error: {len(plan.conflicts)} conflict(s): a VS lmctl does not own holds an address "
-            "the specs want (see the plan); lmctl never takes one over",
+            f"error: {counted(len(plan.conflicts), 'conflict')}: an address the specs want is "
+            "held by a VS this plan may not take (see the plan); lmctl never takes one over"
+            f"{forced}; nothing was written",
             markup=False,
         )
         return ExitCode.ERROR
@@ -115,7 +148,7 @@ def _plan_verdict(plan: Plan, *, force: bool, detailed: bool, errors: Console) -
         return ExitCode.ERROR
     if plan.violations and not force:
         errors.print(
-            f"error: blocked by {len(plan.violations)} safety rule(s) (see the plan); "
+            f"error: blocked by {counted(len(plan.violations), 'safety rule')} (see the plan); "
             "review it, then re-run with --force to allow it",
             markup=False,
         )
@@ -123,12 +156,38 @@ def _plan_verdict(plan: Plan, *, force: bool, detailed: bool, errors: Console) -
     return ExitCode.CHANGES if plan.has_changes and detailed else ExitCode.OK
 
 
-def _print_plan(plan: Plan, output: str, console: Console) -> None:
-    rendered = RENDERERS[output](plan)
+def _print_plan(plan: Plan, output: str, console: Console, *, force: bool) -> None:
+    rendered = RENDERERS[output](plan, force=force)
     if isinstance(rendered, str):
         console.out(rendered, highlight=False)
     else:
         console.print(rendered)
+
+
+def _print_failure(error: CommandError, output: str, console: Console) -> None:
+    """On stdout for json/markdown, so a pipeline shows the failure rather than nothing."""
+    if output == "text":
+        return
+    failure = PlanFailure(
+        lmctl_version=__version__,
+        error=FailureDetail(kind=error.kind, message=str(error), details=error.details),
+        exit_code=int(ExitCode.ERROR),
+    )
+    render = render_failure_json if output == "json" else render_failure_markdown
+    console.out(render(failure), highlight=False)
+
+
+def _as_command_error(error: Exception) -> CommandError:
+    if isinstance(error, CommandError):
+        return error
+    kind: FailureKind = "read" if isinstance(error, ReadError) else "appliance"
+    return CommandError(str(error), kind=kind)
+
+
+def _check_out(out: Path | None, spec_set: SpecSet, target: Target) -> None:
+    problem = None if out is None else out_conflict(out, spec_set.files, target.spec_paths)
+    if problem is not None:
+        raise CommandError(f"{problem}; nothing was read or written")
 
 
 def run_plan(
@@ -139,32 +198,26 @@ def run_plan(
 
     async def plan_now() -> Plan:
         spec_set = _load(target.paths, errors)
-        names = _names(spec_set, target.appliances)
+        _check_out(out, spec_set, target)
+        scope = _scope(target, spec_set)
+        names = _names(spec_set, target.appliances, scope)
         async with open_appliances(
-            spec_set, names, state_dir=target.state_dir, timeout=target.timeout
+            spec_set, names, state_dir=target.state_dir, timeout=target.request_timeout
         ) as clients:
-            return await _make_plan(spec_set, clients, target.paths)
+            return await _make_plan(spec_set, clients, target, scope)
 
     try:
         plan = asyncio.run(plan_now())
     except (CommandError, ApplianceUnavailableError, ReadError) as error:
-        errors.print(f"error: {error}", markup=False)
+        failure = _as_command_error(error)
+        errors.print(f"error: {failure}", markup=False)
+        _print_failure(failure, output, make_console())
         return ExitCode.ERROR
-    _print_plan(plan, output, make_console())
+    _print_plan(plan, output, make_console(), force=force)
     if out is not None:
         save_plan(plan, out)
         errors.print(f"Plan saved to {out}", markup=False)
     return _plan_verdict(plan, force=force, detailed=detailed, errors=errors)
-
-
-def stale_objects(plan: Plan, observed: Mapping[str, Sequence[VirtualService]]) -> list[Drift]:
-    """Every touched object that is no longer as the saved plan read it."""
-    drift: list[Drift] = []
-    for appliance in plan.appliances:
-        found = appliance_state(observed[appliance.name])
-        keys = [t.key for t in appliance.observed]
-        drift += compare(appliance.name, keys, appliance.observed_state(), found)
-    return drift
 
 
 @dataclass(frozen=True)
@@ -185,8 +238,9 @@ def can_ask() -> bool:
 def _confirmed(plan: Plan, request: ApplyRequest, errors: Console) -> bool:
     if request.auto_approve:
         return True
-    writes, appliances = plan.summary.writes, sum(1 for a in plan.appliances if a.changes)
-    if typer.confirm(f"Apply these {writes} writes to {appliances} appliance(s)?", default=False):
+    writes = counted(plan.summary.writes, "write")
+    appliances = counted(sum(1 for a in plan.appliances if a.changes), "appliance")
+    if typer.confirm(f"Apply these {writes} to {appliances}?", default=False):
         return True
     errors.print("Apply cancelled: nothing was written.", markup=False)
     return False
@@ -209,7 +263,7 @@ def _saved_plan(
     try:
         plan = load_plan(path)
     except PlanFileError as error:
-        raise CommandError(str(error)) from None
+        raise CommandError(str(error), kind="plan-file") from None
     recorded = tuple(Path(p) for p in plan.spec_paths)
     try:
         spec_set = _load(tuple(spec_paths) or recorded, errors)
@@ -229,22 +283,27 @@ def _saved_plan(
     return plan, spec_set, _names(spec_set, [a.name for a in plan.appliances])
 
 
-async def _refuse_if_stale(
+async def _check_saved_plan(
     plan: Plan, source: Path, clients: Mapping[str, LoadMaster], errors: Console
-) -> None:
-    stale = stale_objects(plan, await read_appliances(clients))
+) -> bool:
+    """False when the appliances already hold what the plan makes; raises when it is stale."""
+    observed = await read_appliances(clients)
+    stale = stale_objects(plan, observed)
+    if not stale:
+        return True
+    if already_applied(plan, observed):
+        return False
     for drift in stale:
         errors.print(f"drifted: {drift}", markup=False)
-    if stale:
-        raise CommandError(
-            f"{source} is stale: the objects above changed since it was planned; "
-            "nothing was written; make a new plan"
-        )
+    raise CommandError(
+        f"{source} is stale: the objects above changed since it was planned; "
+        "nothing was written; make a new plan"
+    )
 
 
 def _gate(plan: Plan, request: ApplyRequest, console: Console, errors: Console) -> ExitCode | None:
     """Show the plan; the exit code when apply stops here, None to go on writing."""
-    _print_plan(plan, "text", console)
+    _print_plan(plan, "text", console, force=request.force)
     verdict = _plan_verdict(plan, force=request.force, detailed=False, errors=errors)
     if verdict is not ExitCode.OK:
         return verdict
@@ -257,17 +316,24 @@ def _gate(plan: Plan, request: ApplyRequest, console: Console, errors: Console) 
 async def _apply(source: Path | None, target: Target, request: ApplyRequest) -> ExitCode:
     console, errors = make_console(), make_console(stderr=True)
     if source is not None:
-        plan, spec_set, names = _saved_plan(source, target.paths[1:], errors)
+        spec_paths = tuple(p for p in target.paths if p != source)
+        plan, spec_set, names = _saved_plan(source, spec_paths, errors)
     else:
         spec_set = _load(target.paths, errors)
-        names = _names(spec_set, target.appliances)
+        scope = _scope(target, spec_set)
+        names = _names(spec_set, target.appliances, scope)
     async with open_appliances(
-        spec_set, names, state_dir=target.state_dir, timeout=target.timeout
+        spec_set, names, state_dir=target.state_dir, timeout=target.request_timeout
     ) as clients:
-        if source is not None:
-            await _refuse_if_stale(plan, source, clients, errors)
-        else:
-            plan = await _make_plan(spec_set, clients, target.paths)
+        if source is None:
+            plan = await _make_plan(spec_set, clients, target, scope)
+        elif not await _check_saved_plan(plan, source, clients, errors):
+            console.print(
+                f"{source}: plan already applied: nothing to do (the appliances already hold "
+                "what it makes)",
+                markup=False,
+            )
+            return ExitCode.OK
         stop = _gate(plan, request, console, errors)
         if stop is not None:
             return stop
@@ -280,6 +346,16 @@ async def _apply(source: Path | None, target: Target, request: ApplyRequest) -> 
     return _apply_verdict(results)
 
 
+def _plan_file(paths: Sequence[Path]) -> Path | None:
+    """The saved plan among the paths, by content (wherever it is given), or None."""
+    plans = [path for path in paths if looks_like_plan(path)]
+    if len(plans) > 1:
+        raise CommandError(
+            f"more than one saved plan given ({', '.join(map(str, plans))}); apply one at a time"
+        )
+    return plans[0] if plans else None
+
+
 def run_apply(target: Target, request: ApplyRequest) -> ExitCode:
     """``lmctl apply [PATH ...]`` or ``lmctl apply PLANFILE [PATH ...]``."""
     errors = make_console(stderr=True)
@@ -290,9 +366,9 @@ def run_apply(target: Target, request: ApplyRequest) -> ExitCode:
             markup=False,
         )
         return ExitCode.ERROR
-    # ``apply PLANFILE [SPEC PATH ...]``: the spec paths only locate the inventory.
-    source = target.paths[0] if target.paths and looks_like_plan(target.paths[0]) else None
     try:
+        # ``apply PLANFILE [SPEC PATH ...]``: the spec paths only locate the inventory.
+        source = _plan_file(target.paths)
         return asyncio.run(_apply(source, target, request))
     except (CommandError, ApplianceUnavailableError, ReadError) as error:
         errors.print(f"error: {error}", markup=False)

@@ -6,11 +6,16 @@ Only virtual services that carry lmctl's marker are lmctl's. For each desired se
 - no VS at the desired key but the service's marked VS at another key (the VIP or port moved,
   same protocol): the VS is moved with one ``modvs vsaddress=/vsport=``, which keeps its members
   and any operator's drain; a protocol change is a create plus a delete;
-- the desired key held by an unmarked VS or by another service's marked VS: a ``Conflict``;
-  that VS is never touched and the service's own VSs elsewhere are left as they are;
+- the desired key held by a marked VS of an array that is leaving this appliance (a renamed
+  array): that VS is taken over in place, one ``modvs`` re-marks it (NickName plus any field
+  change) and keeps its members, so a rename never takes the service down;
+- the desired key held by an unmarked VS, by another array that stays, or by an array outside
+  the plan's scope: a ``Conflict``; that VS is never touched and the service's own VSs elsewhere
+  are left as they are;
 - nothing at all: the VS is created, then each member added.
 Marked VSs that no desired service claims (the array or service left the specs, or a duplicate)
-are deleted. SubVS entries have no key and are not considered.
+are deleted, but only those of arrays in the plan's scope (``scope``). SubVS entries have no key
+and are not considered.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from lmctl.reconcile.changes import (
     UpdateVirtualService,
 )
 from lmctl.reconcile.order import in_write_order
+from lmctl.reconcile.scope import ArrayScope, in_scope
 from lmctl.reconcile.state import ApplianceState, MemberKey, RealServerState, VirtualServiceState
 
 
@@ -183,18 +189,59 @@ def _delete(vs: VirtualServiceState, owner: Owner) -> DeleteVirtualService:
     )
 
 
-def _marked_by_owner(state: ApplianceState) -> dict[Owner, list[VirtualServiceState]]:
+def _marked_by_owner(
+    state: ApplianceState, scope: ArrayScope
+) -> dict[Owner, list[VirtualServiceState]]:
     marked: dict[Owner, list[VirtualServiceState]] = {}
     for key in sorted(state, key=str):
         owner = state[key].owner
-        if owner is not None:
+        if owner is not None and in_scope(scope, owner.array):
             marked.setdefault(owner, []).append(state[key])
     return marked
 
 
-def diff(desired: Sequence[DesiredVirtualService], state: ApplianceState) -> ApplianceDiff:
-    """The changes that make ``state`` hold ``desired`` (one appliance), in write order."""
-    marked = _marked_by_owner(state)
+def _conflict(
+    want: DesiredVirtualService, holder: VirtualServiceState, scope: ArrayScope
+) -> Conflict:
+    holder_array = holder.owner.array if holder.owner is not None else None
+    return Conflict(
+        array=want.array,
+        service=want.service,
+        key=want.key,
+        holder_nickname=holder.settings.nickname,
+        holder_index=holder.index,
+        holder_array=holder_array,
+        holder_in_scope=holder_array is None or in_scope(scope, holder_array),
+    )
+
+
+def _adoptable(holder: VirtualServiceState, leaving: set[str], scope: ArrayScope) -> bool:
+    """True for a marked VS of an in-scope array that leaves this appliance (a rename)."""
+    owner = holder.owner
+    return owner is not None and owner.array in leaving and in_scope(scope, owner.array)
+
+
+def _blocked(
+    want: DesiredVirtualService,
+    holder: VirtualServiceState | None,
+    leaving: set[str],
+    scope: ArrayScope,
+) -> bool:
+    """True when the wanted key is held by a VS this service may not take."""
+    if holder is None or holder.owner == want.owner:
+        return False
+    return not _adoptable(holder, leaving, scope)
+
+
+def diff(
+    desired: Sequence[DesiredVirtualService], state: ApplianceState, scope: ArrayScope = None
+) -> ApplianceDiff:
+    """The changes that make ``state`` hold ``desired`` (one appliance), in write order.
+
+    Only marked VSs of arrays in ``scope`` (None: every array) are compared or deleted.
+    """
+    marked = _marked_by_owner(state, scope)
+    leaving = {owner.array for owner in marked} - {want.array for want in desired}
     claimed: set[VirtualServiceKey] = set()
     changes: list[Change] = []
     conflicts: list[Conflict] = []
@@ -202,16 +249,9 @@ def diff(desired: Sequence[DesiredVirtualService], state: ApplianceState) -> App
     for want in sorted(desired, key=lambda d: (d.array, d.service)):
         own = marked.get(want.owner, [])
         holder = state.get(want.key)
-        if holder is not None and holder.owner != want.owner:
-            conflicts.append(
-                Conflict(
-                    array=want.array,
-                    service=want.service,
-                    key=want.key,
-                    holder_nickname=holder.settings.nickname,
-                    holder_index=holder.index,
-                )
-            )
+        if _blocked(want, holder, leaving, scope):
+            assert holder is not None
+            conflicts.append(_conflict(want, holder, scope))
             claimed.update(vs.key for vs in own)
             continue
         current = holder or next((vs for vs in own if vs.key.protocol == want.key.protocol), None)

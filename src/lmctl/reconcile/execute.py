@@ -64,6 +64,8 @@ class ApplianceResult:
     failed: Change | None = None
     error: str | None = None
     refused: str | None = None
+    # Set when another lmctl held the appliance's apply lock: nothing was written.
+    busy_lock: Path | None = None
     drift: list[Drift] = field(default_factory=list)
     backup: Path | None = None
     remaining: list[Drift] = field(default_factory=list)
@@ -160,7 +162,7 @@ async def apply_appliance(
         with appliance_lock(options.state_dir, plan.name):
             await _locked_apply(plan, client, options, result, emit)
     except ApplianceBusyError as busy:
-        result.refused = str(busy)
+        result.refused, result.busy_lock = str(busy), busy.lock_file
     except (LoadMasterError, OSError) as error:
         result.refused = f"{plan.name}: {_error_text(error)}; nothing was written"
     emit(ApplyEvent(plan.name, "finish", total=len(plan.changes)))

@@ -30,6 +30,7 @@ class ApplianceBusyError(Exception):
 
     def __init__(self, appliance: str, lock_file: Path, holder: str) -> None:
         self.appliance = appliance
+        self.lock_file = lock_file
         super().__init__(
             f"{appliance}: another lmctl apply is writing to it ({holder or 'holder unknown'}; "
             f"lock {lock_file}); wait for it to finish, then plan again"

@@ -20,6 +20,7 @@ from lmctl.reconcile.state import ApplianceState, VirtualServiceState
 
 PLAN_FORMAT_VERSION: Literal[1] = 1
 PLAN_KIND: Literal["lmctl-plan"] = "lmctl-plan"
+PLAN_FAILURE_KIND: Literal["lmctl-plan-failure"] = "lmctl-plan-failure"
 
 SafetyRule = Literal["array-deleted", "bulk-removal", "members-below-two", "break-before-make"]
 # A violation of this rule is refused even with --force (see ``safety``).
@@ -131,6 +132,8 @@ class Plan(BaseModel):
     created_at: datetime
     specs_digest: str
     spec_paths: tuple[str, ...] = ()
+    # None: every array on the appliances; names: only these (spec files given; see ``scope``).
+    scope: tuple[str, ...] | None = None
     appliances: tuple[AppliancePlan, ...] = ()
     violations: tuple[SafetyViolation, ...] = ()
 
@@ -159,3 +162,28 @@ class Plan(BaseModel):
             if appliance.name == name:
                 return appliance
         raise KeyError(name)
+
+
+FailureKind = Literal["specs", "usage", "appliance", "read", "plan-file"]
+
+
+class FailureDetail(BaseModel):
+    """What failed (``kind``), the message, and any details (e.g. each spec error)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: FailureKind
+    message: str
+    details: tuple[str, ...] = ()
+
+
+class PlanFailure(BaseModel):
+    """What ``plan --format json`` prints instead of a plan when it cannot make one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    format_version: Literal[1] = PLAN_FORMAT_VERSION
+    kind: Literal["lmctl-plan-failure"] = PLAN_FAILURE_KIND
+    lmctl_version: str
+    error: FailureDetail
+    exit_code: int

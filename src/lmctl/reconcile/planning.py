@@ -11,6 +11,7 @@ from lmctl.loadmaster.models import VirtualService
 from lmctl.reconcile.diff import diff, touched_keys
 from lmctl.reconcile.plan import AppliancePlan, ManagedArray, Plan, TouchedObject
 from lmctl.reconcile.safety import check_safety
+from lmctl.reconcile.scope import ArrayScope
 from lmctl.reconcile.state import ApplianceState, appliance_state
 
 
@@ -28,10 +29,13 @@ def managed_arrays(state: ApplianceState) -> tuple[ManagedArray, ...]:
 
 
 def plan_appliance(
-    name: str, desired: Sequence[DesiredVirtualService], state: ApplianceState
+    name: str,
+    desired: Sequence[DesiredVirtualService],
+    state: ApplianceState,
+    scope: ArrayScope = None,
 ) -> AppliancePlan:
     """The plan of one appliance from its desired VSs and its state as read."""
-    found = diff(desired, state)
+    found = diff(desired, state, scope)
     touched = sorted(touched_keys(found.changes), key=str)
     return AppliancePlan(
         name=name,
@@ -49,11 +53,16 @@ def make_plan(
     *,
     specs_digest: str,
     spec_paths: Sequence[str] = (),
+    scope: ArrayScope = None,
     now: datetime | None = None,
 ) -> Plan:
-    """The plan over every observed appliance (an appliance no array wants is emptied of marks)."""
+    """The plan over every observed appliance.
+
+    With ``scope`` None an appliance no array wants is emptied of marks; a narrowed scope
+    (``lmctl.reconcile.scope``) leaves the marked VSs of every other array alone.
+    """
     appliances = tuple(
-        plan_appliance(name, desired.get(name, ()), appliance_state(observed[name]))
+        plan_appliance(name, desired.get(name, ()), appliance_state(observed[name]), scope)
         for name in sorted(observed)
     )
     return Plan(
@@ -61,6 +70,7 @@ def make_plan(
         created_at=now or datetime.now(UTC),
         specs_digest=specs_digest,
         spec_paths=tuple(spec_paths),
+        scope=scope,
         appliances=appliances,
         violations=tuple(v for a in appliances for v in check_safety(a)),
     )

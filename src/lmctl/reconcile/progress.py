@@ -16,6 +16,7 @@ from lmctl.reconcile.changes import (
     UpdateVirtualService,
 )
 from lmctl.reconcile.execute import ApplyEvent, EventSink
+from lmctl.reconcile.words import counted
 from lmctl.reconcile.writes import COMMANDS
 
 
@@ -42,7 +43,7 @@ class LineProgress:
         name = event.appliance
         if event.kind == "start":
             self._done[name], self._total[name] = 0, event.total
-            self._print(f"{name}: applying {event.total} writes")
+            self._print(f"{name}: applying {counted(event.total, 'write')}")
         elif event.kind == "backup":
             self._print(f"{name}: backup saved to {event.detail}")
         elif event.kind == "write" and event.change is not None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from lmctl.reconcile.plan import Plan
-from lmctl.reconcile.render.outline import appliance_lines
+from lmctl.reconcile.render.outline import appliance_lines, blocks_heading, conflicts_note
+from lmctl.reconcile.scope import scope_line
 
 
-def render_markdown(plan: Plan) -> str:
+def render_markdown(plan: Plan, *, force: bool = False) -> str:
     """Markdown for GitHub/GitLab: the ``diff`` blocks colour added and removed lines."""
     out = [
         "## lmctl plan",
@@ -17,10 +18,15 @@ def render_markdown(plan: Plan) -> str:
         f"by lmctl {plan.lmctl_version}.",
         "",
     ]
+    scope = scope_line(plan.scope)
+    if scope is not None:
+        out += [f"_{scope}_", ""]
     if plan.violations:
-        out += ["### :no_entry: Blocked by safety rules (apply needs `--force`)", ""]
+        out += [f"### :no_entry: {blocks_heading(force).replace('--force', '`--force`')}", ""]
         out += [f"- {v.message} (`{v.rule}`)" for v in plan.violations]
         out.append("")
+    if plan.conflicts:
+        out += [f"**{conflicts_note(plan)}**", ""]
     for appliance in plan.appliances:
         lines = list(appliance_lines(appliance))
         if not lines:

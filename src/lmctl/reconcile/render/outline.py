@@ -26,7 +26,8 @@ from lmctl.reconcile.changes import (
     final_key,
     member_label,
 )
-from lmctl.reconcile.plan import AppliancePlan
+from lmctl.reconcile.plan import AppliancePlan, Plan
+from lmctl.reconcile.words import counted
 
 Sign = Literal["+", "~", "-", "!", " "]
 
@@ -59,8 +60,8 @@ def describe(change: Change) -> tuple[Sign, str]:
         return "~", f"update virtual service {change.key}"
     if isinstance(change, DeleteVirtualService):
         name = change.nickname or "no NickName"
-        members = "real server" if change.real_servers == 1 else "real servers"
-        return "-", f"delete virtual service {change.key} ({name}, {change.real_servers} {members})"
+        members = counted(change.real_servers, "real server")
+        return "-", f"delete virtual service {change.key} ({name}, {members})"
     if isinstance(change, AddRealServer):
         state = "enabled" if change.enable else "disabled"
         return "+", (
@@ -130,3 +131,19 @@ def appliance_lines(plan: AppliancePlan) -> Iterator[Line]:
                 yield _drained_line(item, 3)
             else:
                 yield from _change_lines(item, 3)
+
+
+def blocks_heading(force: bool) -> str:
+    """The heading over the safety rules a plan breaks, true to whether --force was given."""
+    if force:
+        return "Safety rules broken (allowed by --force)"
+    return "Blocked by safety rules (apply needs --force)"
+
+
+def conflicts_note(plan: Plan) -> str:
+    """Why a plan with conflicts cannot be applied, whatever the flags."""
+    count = counted(len(plan.conflicts), "conflict")
+    return (
+        f"{count}: nothing can be applied until each is resolved "
+        "(a conflict is never overridden, not even by --force)"
+    )

@@ -8,6 +8,7 @@ from rich.text import Text
 
 from lmctl.reconcile.execute import ApplianceResult
 from lmctl.reconcile.progress import write_label
+from lmctl.reconcile.words import counted
 
 
 def _failure(result: ApplianceResult, text: Text) -> None:
@@ -32,7 +33,8 @@ def render_report(results: Sequence[ApplianceResult]) -> Text:
             continue
         style = "green" if result.ok else "bold red"
         text.append(
-            f"{result.appliance}: {len(result.done)} of {len(result.planned)} writes done\n",
+            f"{result.appliance}: {len(result.done)} of "
+            f"{counted(len(result.planned), 'write')} done\n",
             style=style,
         )
         if result.backup is not None:
@@ -43,13 +45,24 @@ def render_report(results: Sequence[ApplianceResult]) -> Text:
         # After a failure the not-attempted list already says what is left.
         for drift in result.remaining if result.failed is None else ():
             text.append(f"  left different after applying: {drift}\n", style="red")
-    done = sum(len(r.done) for r in results)
-    if all(r.ok for r in results):
-        text.append(f"Apply complete: {done} writes made.", style="bold green")
-    else:
-        text.append(
-            f"Apply incomplete: {done} writes made; run `lmctl apply` again to converge "
-            "(it plans afresh from what the appliances now hold).",
-            style="bold red",
-        )
+    text.append(verdict(results), style="bold green" if all(r.ok for r in results) else "bold red")
     return text
+
+
+def verdict(results: Sequence[ApplianceResult]) -> str:
+    """The last line of the report: what was made, and what to do about what was not."""
+    made = counted(sum(len(r.done) for r in results), "write")
+    if all(r.ok for r in results):
+        return f"Apply complete: {made} made."
+    busy = [r for r in results if r.busy_lock is not None]
+    steps = [
+        f"another lmctl is applying to {r.appliance} (lock {r.busy_lock}): wait for it to "
+        "finish, then run `lmctl apply` again"
+        for r in busy
+    ]
+    if any(not r.ok and r.busy_lock is None for r in results):
+        steps.append(
+            "run `lmctl apply` again to converge (it plans afresh from what the appliances "
+            "now hold)"
+        )
+    return f"Apply incomplete: {made} made; " + "; ".join(steps) + "."

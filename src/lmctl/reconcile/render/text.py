@@ -5,14 +5,18 @@ from __future__ import annotations
 from rich.text import Text
 
 from lmctl.reconcile.plan import Plan
-from lmctl.reconcile.render.outline import Sign, appliance_lines
+from lmctl.reconcile.render.outline import Sign, appliance_lines, blocks_heading, conflicts_note
+from lmctl.reconcile.scope import scope_line
 
 _STYLE: dict[Sign, str] = {"+": "green", "~": "yellow", "-": "red", "!": "bold magenta", " ": ""}
 
 
-def render_text(plan: Plan) -> Text:
+def render_text(plan: Plan, *, force: bool = False) -> Text:
     """appliance → array → service → changes, old → new per field, then the summary line."""
     text = Text()
+    scope = scope_line(plan.scope)
+    if scope is not None:
+        text.append(scope + "\n", style="bold")
     for appliance in plan.appliances:
         lines = list(appliance_lines(appliance))
         if not lines:
@@ -23,9 +27,11 @@ def render_text(plan: Plan) -> Text:
             text.append("  " * line.depth + (f"{line.sign} " if line.sign != " " else ""))
             text.append(line.text + "\n", style=_STYLE[line.sign])
     if plan.violations:
-        text.append("Blocked by safety rules (apply needs --force):\n", style="bold red")
+        text.append(blocks_heading(force) + ":\n", style="bold red")
         for violation in plan.violations:
             text.append(f"  - {violation.message} [{violation.rule}]\n", style="red")
+    if plan.conflicts:
+        text.append(conflicts_note(plan) + "\n", style="bold red")
     if not plan.has_changes and not plan.conflicts:
         text.append("No changes: the appliances match the specs.\n", style="bold green")
     text.append(plan.summary.line(), style="bold")
