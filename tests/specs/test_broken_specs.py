@@ -33,9 +33,34 @@ BROKEN: dict[str, Broken] = {
     "unclosed flow list": Broken(
         {HQ: edit(HQ_2010, "  - {name: HQ-CAS02, address: 10.10.1.12}", "  - [HQ-CAS02, 10.1")},
         HQ,
-        11,
+        10,
         "",
-        "malformed YAML: did not find expected ',' or ']'",
+        "malformed YAML: did not find expected ',' or ']'; while parsing a flow sequence; "
+        "the parser noticed it only on line 11",
+    ),
+    "key without a colon, comments below": Broken(
+        {HQ: edit(HQ_2010, "appliance: lm-hq\n", "appliance lm-hq\n# the head office LM\n\n")},
+        HQ,
+        6,
+        "",
+        "malformed YAML: a key without ':' (write key: value); "
+        "the parser noticed it only on line 7",
+    ),
+    "unclosed quote": Broken(
+        {HQ: edit(HQ_2010, "site: HQ", "site: 'HQ")},
+        HQ,
+        2,
+        "",
+        "malformed YAML: found unexpected end of stream; while scanning a quoted scalar; "
+        "the parser noticed it only on line 11",
+    ),
+    "a list item one column too far left": Broken(
+        {HQ: edit(HQ_2010, "  - {name: HQ-CAS02", " - {name: HQ-CAS02")},
+        HQ,
+        10,
+        "",
+        "malformed YAML: did not find expected key; while parsing a block mapping "
+        "(in the block that starts on line 1)",
     ),
     "bad indentation": Broken(
         {HQ: edit(HQ_2010, "site: HQ", " site: HQ")}, HQ, 2, "", "malformed YAML"
@@ -814,7 +839,7 @@ def test_values_under_auth_are_never_echoed(tmp_path: Path) -> None:
             3,
             "duplicate key 'lm-hq' (first given on line 2)",
         ),
-        ("# the LoadMasters\nappliances:\n  lm-hq: {url: 'mock://'\n", 4, "malformed YAML"),
+        ("# the LoadMasters\nappliances:\n  lm-hq: {url: 'mock://'\n", 3, "malformed YAML"),
         ("- lm-hq\n- lm-branch\n", 1, "expected a mapping at the top of the file"),
     ],
     ids=["duplicate key", "unclosed flow mapping", "a list"],

@@ -225,9 +225,8 @@ def parse_text(text: str) -> tuple[object, dict[Location, int]]:
             text[: error.position].count("\n") + 1,
         ) from None
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = None if mark is None else int(mark.line) + 1
-        raise YamlProblem(f"malformed YAML: {_yaml_reason(error)}", line) from None
+        line, note = _yaml_lines(error)
+        raise YamlProblem(f"malformed YAML: {_yaml_reason(error)}{note}", line) from None
     except yaml.YAMLError as error:
         raise YamlProblem(f"malformed YAML: {error}") from None
     except RecursionError:
@@ -238,10 +237,33 @@ def parse_text(text: str) -> tuple[object, dict[Location, int]]:
     return content, loader.lines
 
 
+def _yaml_lines(error: yaml.MarkedYAMLError) -> tuple[int | None, str]:
+    """The line to report and a note naming the other line when the parser's marks differ.
+
+    PyYAML marks where it gave up (``problem_mark``) and where the construct it was reading
+    started (``context_mark``). For a token (``while scanning`` a key or a quoted string) and
+    for an unclosed ``[``/``{`` the start is the line to fix: a key without ``:`` is only noticed
+    lines later, after any comments. For a block (``while parsing a block mapping``) the start
+    can be far above, so the place the parser gave up is reported.
+    """
+    problem = None if error.problem_mark is None else int(error.problem_mark.line) + 1
+    context = None if error.context_mark is None else int(error.context_mark.line) + 1
+    started = (error.context or "").startswith(("while scanning", "while parsing a flow"))
+    line = context if started and context is not None else (problem or context)
+    other = problem if line == context else context
+    if line is None or other is None or other == line:
+        return line, ""
+    if line == context:
+        return line, f"; the parser noticed it only on line {other}"
+    return line, f" (in the block that starts on line {other})"
+
+
 def _yaml_reason(error: yaml.MarkedYAMLError) -> str:
     parts = [part for part in (error.problem, error.context) if part]
     if "expected a single document" in " ".join(parts):
         return "the file holds more than one YAML document (---); put one spec per file"
+    if error.problem == "could not find expected ':'":
+        return "a key without ':' (write key: value)"
     return "; ".join(parts) or str(error)
 
 
