@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -11,11 +12,13 @@ from typing import Any
 
 import jsonschema
 import pytest
+from rich.console import Console
 from spec_files import HQ_2010, run_lmctl
 from typer.testing import CliRunner
 
-import lmctl.cli  # noqa: F401  (registers every command on the app)
+import lmctl.cli.specs  # (importing lmctl.cli registers every command on the app)
 from lmctl.cli.app import app
+from lmctl.exchange import expand
 from lmctl.specs import load_specs
 from lmctl.specs.yaml_source import read_document
 
@@ -218,7 +221,69 @@ def test_show_unknown_array_lists_the_known_ones() -> None:
     code, output = invoke("show", "nope", "--specs", str(EXAMPLES))
 
     assert code == 1
-    assert "error: no array named 'nope' (known: branch-cas, hq-cas, mail-2016)" in output
+    assert output.strip() == (
+        f"error: no array named 'nope' in {EXAMPLES}; arrays: branch-cas, hq-cas, mail-2016"
+    )
+
+
+def test_show_unknown_array_names_the_default_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+
+    code, output = invoke("show", "hq")
+
+    assert code == 1
+    assert output.strip() == (
+        "error: no array named 'hq' in arrays; arrays: branch-cas, hq-cas, mail-2016"
+    )
+
+
+def show_on_terminal(monkeypatch: pytest.MonkeyPatch, width: int, *args: str) -> str:
+    """``lmctl show ARGS`` as a rich terminal of ``width`` columns renders it."""
+    screen = io.StringIO()
+    terminal = Console(file=screen, width=width, force_terminal=True, color_system=None)
+    monkeypatch.setattr(lmctl.cli.specs, "make_console", lambda **_: terminal)
+    code, _ = invoke("show", *args)
+    assert code == 0
+    return screen.getvalue()
+
+
+@pytest.mark.parametrize("array", ["hq-cas", "branch-cas", "mail-2016"])
+def test_show_on_an_80_column_terminal_splits_no_name_or_address(
+    monkeypatch: pytest.MonkeyPatch, array: str
+) -> None:
+    output = show_on_terminal(monkeypatch, 80, array, "--specs", str(EXAMPLES))
+
+    lines = output.splitlines()
+    assert max(len(line) for line in lines) <= 80, output
+    spec = load_specs([EXAMPLES]).array(array)
+    assert spec is not None
+    for vs in expand(spec):
+        assert any(str(vs.key) in line for line in lines), (str(vs.key), output)
+        for rs in vs.real_servers:
+            # One real server per line, whole: name, address and port together.
+            assert any(f"{rs.member} {rs.address}:{rs.port}" in line for line in lines), output
+    for word in ("persistence", "src 7200s", "60000,60001", "/owa/auth/logon.aspx"):
+        if array == "hq-cas":
+            assert any(word in line for line in lines), (word, output)
+
+
+def test_show_on_a_wide_terminal_keeps_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    output = show_on_terminal(monkeypatch, 200, "hq-cas", "--specs", str(EXAMPLES))
+
+    header = next(line for line in output.splitlines() if "virtual service" in line)
+    assert header.split() == [
+        "service",
+        "virtual",
+        "service",
+        "type",
+        "persistence",
+        "idle",
+        "check",
+        "extra",
+        "ports",
+        "real",
+        "servers",
+    ]
 
 
 def test_show_with_invalid_specs_prints_the_errors(tmp_path: Path) -> None:

@@ -20,12 +20,12 @@ from lmctl.cli.options import FormatOption, SpecPaths, SpecPathsOption
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
-    from lmctl.desired import DesiredVirtualService
+    from lmctl.desired import DesiredRealServer, DesiredVirtualService
     from lmctl.specs import ArraySpec, Diagnostic, SpecSet
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
-_NO_WRAP = frozenset({"service", "virtual service", "type"})
 _EXPANSION_COLUMNS = (
     "service",
     "virtual service",
@@ -68,8 +68,11 @@ def show(
         raise typer.Exit(1) from None
     spec = spec_set.array(array)
     if spec is None:
+        searched = ", ".join(str(p) for p in specs or [DEFAULT_SPECS])
         known = ", ".join(a.name for a in spec_set.arrays) or "none"
-        make_console(stderr=True).print(f"error: no array named '{array}' (known: {known})")
+        make_console(stderr=True).print(
+            f"error: no array named '{array}' in {searched}; arrays: {known}", markup=False
+        )
         raise typer.Exit(1)
     services = expand(spec)
     if output is OutputFormat.json:
@@ -223,6 +226,7 @@ def _print_expansion(
     spec: ArraySpec, services: tuple[DesiredVirtualService, ...], output: OutputFormat
 ) -> None:
     from rich import box
+    from rich.measure import Measurement
     from rich.table import Table
 
     console = make_console()
@@ -235,14 +239,34 @@ def _print_expansion(
         rows = [_expansion_row(vs, ", ") for vs in services]
         _print_markdown_table(console, _EXPANSION_COLUMNS, rows)
         return
-    # One real server per line; the identifying columns never wrap.
+    # One real server per line and no cell ever wrapped (an address or a server name cut in
+    # two is unreadable): the table when it fits, else one block of "label value" per service.
     rows = [_expansion_row(vs, "\n") for vs in services]
     table = Table(box=box.SIMPLE_HEAD, show_edge=False)
     for column in _EXPANSION_COLUMNS:
-        table.add_column(column, overflow="fold", no_wrap=column in _NO_WRAP)
+        table.add_column(column, no_wrap=True)
     for row in rows:
         table.add_row(*row)
-    console.print(table)
+    natural = Measurement.get(console, console.options.update_width(100_000), table).maximum
+    if natural <= console.width:
+        console.print(table)
+        return
+    for row in rows:
+        console.print()
+        console.print(_expansion_block(row))
+
+
+def _expansion_block(row: tuple[str, ...]) -> Table:
+    """One service as "label  value" lines, for a terminal too narrow for the table."""
+    from rich.table import Table
+
+    block = Table.grid(padding=(0, 2))
+    block.add_column(no_wrap=True, style="bold")
+    block.add_column(no_wrap=True)
+    for label, value in zip(_EXPANSION_COLUMNS, row, strict=True):
+        if value:
+            block.add_row(label, value)
+    return block
 
 
 def _expansion_row(vs: DesiredVirtualService, server_separator: str) -> tuple[str, ...]:
@@ -253,11 +277,7 @@ def _expansion_row(vs: DesiredVirtualService, server_separator: str) -> tuple[st
         check += f" :{s.check_port}"
     if s.error_code:
         check += f" (answers {s.error_code} → {s.error_url})"
-    servers = server_separator.join(
-        f"{rs.member} {rs.address}:{rs.port} w{rs.weight}"
-        + ("" if rs.enable is None else (" on" if rs.enable else " off"))
-        for rs in vs.real_servers
-    )
+    servers = server_separator.join(_real_server_text(rs) for rs in vs.real_servers)
     return (
         vs.service,
         str(vs.key),
@@ -268,3 +288,10 @@ def _expansion_row(vs: DesiredVirtualService, server_separator: str) -> tuple[st
         s.extra_ports or "",
         servers or "(none)",
     )
+
+
+def _real_server_text(rs: DesiredRealServer) -> str:
+    """``HQ-CAS01 10.10.1.11:443 w1000`` (``[2001:db8::11]:443`` for IPv6), `` on``/`` off``."""
+    host = f"[{rs.address}]" if ":" in rs.address else rs.address
+    enable = "" if rs.enable is None else (" on" if rs.enable else " off")
+    return f"{rs.member} {host}:{rs.port} w{rs.weight}{enable}"
