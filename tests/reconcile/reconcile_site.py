@@ -61,10 +61,15 @@ class Site:
     """
 
     @classmethod
-    def open(cls, root: Path, server: MockServerHandle, monkeypatch: pytest.MonkeyPatch) -> Site:
-        """A site for ``server`` whose password the inventory finds in the environment."""
+    def open(
+        cls, root: Path, server: MockServerHandle, monkeypatch: pytest.MonkeyPatch, *arrays: Array
+    ) -> Site:
+        """A site for ``server`` whose password the inventory finds in the environment, with
+        the specs of ``arrays`` written."""
         monkeypatch.setenv(PASSWORD_VARIABLE, server.password)
-        return cls(root, server)
+        site = cls(root, server)
+        site.write(*arrays)
+        return site
 
     def __init__(self, root: Path, server: MockServerHandle) -> None:
         self.root = root

@@ -7,7 +7,6 @@ input, renamed arrays, lock refusals, re-applied and misplaced saved plans.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
@@ -26,12 +25,8 @@ SCOPE_LINE = "scope: arrays a1 (spec files given); other arrays are left alone"
 
 
 @pytest.fixture
-def site(
-    tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Site]:
-    site = Site.open(tmp_path, mock_server, monkeypatch)
-    site.write(A1, A2)
-    yield site
+def site(tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch) -> Site:
+    return Site.open(tmp_path, mock_server, monkeypatch, A1, A2)
 
 
 def nicknames(site: Site) -> dict[VirtualServiceKey | None, str | None]:

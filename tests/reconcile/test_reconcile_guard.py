@@ -34,12 +34,8 @@ HTTPS = VirtualServiceKey(address="10.1.1.50", port="443")
 
 
 @pytest.fixture
-def site(
-    tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Site]:
-    site = Site.open(tmp_path, mock_server, monkeypatch)
-    site.write(A1, A2)
-    yield site
+def site(tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch) -> Site:
+    return Site.open(tmp_path, mock_server, monkeypatch, A1, A2)
 
 
 async def plan_and_apply(site: Site, between: str | None = None) -> list[ApplianceResult]:
