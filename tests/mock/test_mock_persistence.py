@@ -54,6 +54,13 @@ def test_a_broken_state_file_is_reported_not_overwritten(tmp_path: Path) -> None
     assert state_file.read_text() == "{not json"
 
 
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux /proc")
+def test_an_unwritable_state_file_is_reported_at_start() -> None:
+    # Root can write almost anywhere; /proc refuses new directories even to root.
+    with pytest.raises(StateFileError, match=r"cannot write mock state file /proc/lmctl-x/s\.json"):
+        serve_in_thread(state_file=Path("/proc/lmctl-x/s.json"))
+
+
 def test_embedded_mock_keeps_state_between_invocations(tmp_path: Path) -> None:
     handle, connection = start_embedded("lab", tmp_path)
     with handle, RawApi(handle) as api:
@@ -170,8 +177,9 @@ def test_lmctl_mock_serve_plain_http_with_given_credentials() -> None:
     [
         (["--state", "{broken}"], "is not a valid lmctl mock state"),
         (["--host", "192.0.2.1"], "Check --host: it must be an address of this machine"),
+        (["--state", "{broken}/inside.json"], "cannot read mock state file"),
     ],
-    ids=["broken-state-file", "foreign-host"],
+    ids=["broken-state-file", "foreign-host", "state-file-under-a-file"],
 )
 def test_lmctl_mock_serve_refuses_bad_input_in_one_message(
     tmp_path: Path, arguments: list[str], message: str

@@ -61,6 +61,8 @@ class MockAppliance:
         self._store = store
         self._clock = clock
         self._lock = threading.RLock()
+        if store is not None and loaded is None:
+            self._save()  # a state file that cannot be written is reported now, not mid-request
 
     @property
     def api_enabled(self) -> bool:

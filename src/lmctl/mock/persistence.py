@@ -38,11 +38,16 @@ class StateStore:
 
     def save(self, state: ApplianceState) -> None:
         """Write the state next to the target, then atomically replace the target."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(state_to_json(state), indent=1, sort_keys=True)
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
-        )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(
+                prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
+            )
+        except OSError as error:
+            raise StateFileError(
+                f"cannot write mock state file {self.path}: {error.strerror or error}"
+            ) from None
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
                 stream.write(text)
