@@ -152,6 +152,13 @@ def test_saved_plan_round_trips_and_is_recognised(tmp_path: Path) -> None:
             '{"kind": "lmctl-plan", "format_version": 1}',
             "invalid plan at lmctl_version: Field required",
         ),
+        (
+            '{"format_version": 1, "kind": "lmctl-plan-failure", "lmctl_version": "0.1.0", '
+            '"error": {"kind": "read", "message": "cannot read lm-hq: timed out"}, '
+            '"exit_code": 1}',
+            "is the output of a failed lmctl plan (cannot read lm-hq: timed out): it holds no "
+            "plan to apply",
+        ),
     ],
 )
 def test_unusable_plan_files_are_refused_clearly(

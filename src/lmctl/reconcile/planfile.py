@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from lmctl.reconcile.plan import PLAN_FORMAT_VERSION, PLAN_KIND, Plan
+from lmctl.reconcile.plan import PLAN_FAILURE_KIND, PLAN_FORMAT_VERSION, PLAN_KIND, Plan
 
 
 class PlanFileError(ValueError):
@@ -41,6 +41,12 @@ def load_plan(path: Path) -> Plan:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PlanFileError(f"{path}: not a readable plan file ({error})") from error
+    if isinstance(document, dict) and document.get("kind") == PLAN_FAILURE_KIND:
+        message = (document.get("error") or {}).get("message", "no message")
+        raise PlanFileError(
+            f"{path} is the output of a failed lmctl plan ({message}): it holds no plan to "
+            "apply; fix that, then plan again"
+        )
     if not isinstance(document, dict) or document.get("kind") != PLAN_KIND:
         raise PlanFileError(f'{path}: not an lmctl plan (no "kind": "{PLAN_KIND}")')
     version = document.get("format_version")
