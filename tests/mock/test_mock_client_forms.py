@@ -182,6 +182,21 @@ def test_sdk_echoing_a_vs_reply_back_as_modvs_changes_nothing(api: RawApi, diale
     assert api.v2("showvs", VS).content == before
 
 
+def test_sdk_enable_api_through_the_web_ui_fallback(mock_server: MockServerHandle) -> None:
+    # models.py enable_api: access/set?param=enableapi&value=yes; on 404
+    # progs/doconfig/enableapi/set/yes then progs/status/logout; then access/get?param=version.
+    with RawApi(mock_server) as api:
+        auth = (mock_server.username, mock_server.password)
+        api.v1("set", {"param": "enableapi", "value": "no"})
+        first = api.client.get("/access/set?param=enableapi&value=yes", auth=auth)
+        wrong = api.client.get("/progs/doconfig/enableapi/set/yes", auth=("bal", "nope"))
+        switched = api.client.get("/progs/doconfig/enableapi/set/yes", auth=auth)
+        logout = api.client.get("/progs/status/logout", auth=auth)
+        version = api.client.get("/access/get?param=version", auth=auth)
+    assert (first.status_code, wrong.status_code) == (404, 401)
+    assert (switched.status_code, logout.status_code, version.status_code) == (200, 200, 200)
+
+
 def test_sdk_real_server_by_vs_index_then_refresh(api: RawApi) -> None:
     # objects.py RealServer: base params vs (the VS Index), rs, rsport; save() then refresh().
     params = {"vs": "1", "rs": "10.0.20.11", "rsport": "443"}

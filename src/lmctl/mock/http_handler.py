@@ -40,6 +40,14 @@ _UNAUTHORIZED = (
 _NOT_FOUND = b"<html><head><title>404 Not Found</title></head><body>Not Found</body></html>"
 _SERVER_ERROR = b"<html><head><title>500 Internal Server Error</title></head></html>"
 _MAX_BODY = 64 * 1024 * 1024
+_WEB_UI_OK = b"<html><head><title>LoadMaster</title></head><body>OK</body></html>"
+# python-kemptech-api models.py enable_api: on a 404 from access/set?param=enableapi it calls
+# progs/doconfig/enableapi/set/yes, then progs/status/logout (web-UI URLs, HTTP Basic).
+WEB_UI_PATHS: dict[str, bool | None] = {
+    "/progs/doconfig/enableapi/set/yes": True,
+    "/progs/doconfig/enableapi/set/no": False,
+    "/progs/status/logout": None,
+}
 
 
 def _json_parameter(value: Any) -> str:
@@ -93,8 +101,19 @@ class MockRequestHandler(BaseHTTPRequestHandler):
             self._v2(body)
         elif (path == "/access" or path.startswith("/access/")) and method != "DELETE":
             self._v1(method, path, query, body)
+        elif path in WEB_UI_PATHS and method == "GET":
+            self._web_ui(WEB_UI_PATHS[path])
         else:
             self._send(404, HTML_CONTENT_TYPE, _NOT_FOUND)
+
+    def _web_ui(self, api_enabled: bool | None) -> None:
+        """The two web-UI URLs Kemp's SDK uses to switch the API on when ``/access`` is 404."""
+        if not self.runtime.credentials.basic_matches(self.headers.get("Authorization")):
+            self._unauthorized()
+            return
+        if api_enabled is not None:
+            self.runtime.appliance.set_api_enabled(api_enabled)
+        self._send(200, HTML_CONTENT_TYPE, _WEB_UI_OK)
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
