@@ -110,6 +110,20 @@ def test_out_never_overwrites_a_spec_nor_lands_in_a_spec_directory(site: Site, t
     assert (path.read_text() if path.exists() else None) == before
 
 
+def test_out_given_spec_files_refuses_yaml_beside_them_but_not_json_elsewhere(
+    site: Site,
+) -> None:
+    a1_file = str(site.arrays_dir / "a1.yaml")
+    beside = site.arrays_dir / "plan.yaml"
+    refused = site.lmctl("plan", a1_file, "--out", str(beside))
+    assert refused.exit_code == 1
+    assert f"error: --out {beside} is a YAML file next to the spec {a1_file}" in refused.stderr
+    assert not beside.exists()
+    elsewhere = site.root / "plan.json"
+    assert site.lmctl("plan", a1_file, "--out", str(elsewhere)).exit_code == 0
+    assert json.loads(elsewhere.read_text())["scope"] == ["a1"]
+
+
 def test_renamed_array_is_re_marked_in_place_keeping_members(
     site: Site, mock_control: MockControl
 ) -> None:

@@ -138,8 +138,8 @@ class Conflict(BaseModel):
         if self.holder_array is not None and not self.holder_in_scope:
             return (
                 f"{wants}, which is held by array {self.holder_array} ({self.holder_nickname}), "
-                "outside this plan's scope (spec files given); plan the whole spec directory "
-                "to let lmctl decide between the two arrays"
+                f"outside this plan's scope (spec files given); if {self.holder_array} was "
+                "renamed, plan the whole spec directory: the VS is then re-marked in place"
             )
         if self.holder_array is not None:
             return (
