@@ -85,6 +85,17 @@ def _lmctl(*arguments: str) -> list[str]:
     return [sys.executable, "-c", "from lmctl.cli import main; main()", *arguments]
 
 
+def _serve(*arguments: str, **environment: str) -> subprocess.Popen[str]:
+    """``lmctl mock serve --port 0 ARGUMENTS`` in a child process, output piped."""
+    return subprocess.Popen(
+        _lmctl("mock", "serve", "--port", "0", *arguments),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **environment},
+    )
+
+
 def _read_banner(process: subprocess.Popen[str]) -> dict[str, str]:
     """The ``Name: value`` lines printed before ``Press Ctrl-C``."""
     banner: dict[str, str] = {}
@@ -102,13 +113,7 @@ def test_lmctl_mock_serve_prints_what_a_client_needs_and_stops_on_ctrl_c(
     tmp_path: Path,
 ) -> None:
     state_file = tmp_path / "state.json"
-    process = subprocess.Popen(
-        _lmctl("mock", "serve", "--port", "0", "--state", str(state_file)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "LMCTL_MOCK_API_KEY": "k-123"},
-    )
+    process = _serve("--state", str(state_file), LMCTL_MOCK_API_KEY="k-123")
     try:
         banner = _read_banner(process)
         url = banner["URL"]
@@ -149,13 +154,7 @@ def test_lmctl_mock_serve_reports_a_busy_port(tmp_path: Path) -> None:
 
 
 def test_lmctl_mock_serve_plain_http_with_given_credentials() -> None:
-    process = subprocess.Popen(
-        _lmctl("mock", "serve", "--port", "0", "--no-tls", "--user", "ops"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "LMCTL_MOCK_PASSWORD": "s3cret-pw"},
-    )
+    process = _serve("--no-tls", "--user", "ops", LMCTL_MOCK_PASSWORD="s3cret-pw")
     try:
         banner = _read_banner(process)
         reply = httpx.get(
