@@ -3,11 +3,21 @@ names file, line and field, and says what is wrong and what is allowed."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from spec_files import BRANCH_2016, HQ_2010, SpecFiles, reported, run_lmctl
+from spec_files import (
+    BRANCH_2016,
+    HQ_2010,
+    INVENTORY,
+    SpecFiles,
+    reported,
+    run_lmctl,
+    write_files,
+)
 
 
 class Broken(NamedTuple):
@@ -370,7 +380,7 @@ BROKEN: dict[str, Broken] = {
         "hq2.yaml",
         2,
         "site",
-        "AD site 'HQ' already has an Exchange 2010 array",
+        "/hq2.yaml:2); a site has one CAS array per Exchange version",
     ),
     "member on another Exchange version": Broken(
         {HQ: edit(HQ_2010, "address: 10.10.1.12}", "address: 10.10.1.12, exchange: 2013 CU23}")},
@@ -926,3 +936,50 @@ def test_secret_in_the_inventory_suggests_a_place_for_that_appliance_and_field(
     field_path = f"appliances.{appliance}.auth.{field}"
     assert reported(outcome, "appliances.yaml", 4, field_path, suggestion), outcome.output
     assert "LM_API_KEY" not in outcome.output and "lm-hq" not in outcome.output
+
+
+PARTNER_2016 = (
+    BRANCH_2016.replace("name: branch-2016", "# the partner namespace\nname: partner-2016")
+    .replace("mail-branch", "partner")
+    .replace("10.20.1.", "10.20.2.")
+    .replace("BR-EX0", "BR-PX0")
+)
+
+
+def test_second_2016_namespace_is_reported_on_the_file_changed_last(tmp_path: Path) -> None:
+    directory = tmp_path / "arrays"
+    write_files(directory, {"branch.yaml": BRANCH_2016, "aaa-partner.yaml": PARTNER_2016})
+    # branch.yaml has been there for a day; aaa-partner.yaml (read first) was just added.
+    day_ago = time.time() - 86_400
+    os.utime(directory / "branch.yaml", (day_ago, day_ago))
+
+    outcome = run_lmctl(directory, {"appliances.yaml": INVENTORY})
+
+    assert outcome.exit_code == 1
+    assert reported(
+        outcome,
+        "aaa-partner.yaml",
+        3,
+        "site",
+        "AD site 'Branch' has two Exchange 2016 namespaces: 'branch-2016' (",
+    ), outcome.output
+    assert f"({directory}/branch.yaml:2) and 'partner-2016' ({directory}/aaa-partner.yaml:3); " in (
+        outcome.output
+    )
+    assert "merge the two specs (list further host names under client_hostnames:)" in (
+        outcome.output
+    )
+    assert outcome.output.rstrip().splitlines()[-1] == "invalid: 1 error, 0 warnings"
+
+
+def test_second_namespace_changed_at_the_same_time_goes_by_reading_order(tmp_path: Path) -> None:
+    directory = tmp_path / "arrays"
+    write_files(directory, {"branch.yaml": BRANCH_2016, "aaa-partner.yaml": PARTNER_2016})
+    for name in ("branch.yaml", "aaa-partner.yaml"):
+        os.utime(directory / name, (1_700_000_000, 1_700_000_000))
+
+    outcome = run_lmctl(directory, {"appliances.yaml": INVENTORY})
+
+    assert reported(outcome, "branch.yaml", 2, "site", "two Exchange 2016 namespaces: 'partner"), (
+        outcome.output
+    )

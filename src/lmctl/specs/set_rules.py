@@ -25,17 +25,38 @@ def _unique_names(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:
 
 
 def _one_array_per_site_and_version(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:
-    first: dict[tuple[str, int], SourcedArray] = {}
+    """An error on each further array of a (site, version), naming both files and lines.
+
+    The array kept as "first" is the one whose file was changed longest ago (then the one read
+    first): a duplicate is usually the file just added or edited, not the one left alone.
+    """
+    groups: dict[tuple[str, int], list[SourcedArray]] = {}
     for array in arrays:
-        key = (array.spec.site.casefold(), array.spec.exchange.major)
-        other = first.setdefault(key, array)
-        if other is not array:
-            yield array.diagnostic(
-                "error",
-                ("site",),
-                f"AD site '{array.spec.site}' already has an Exchange {key[1]} array: "
-                f"{other.where()}; a site has one array per Exchange version",
-            )
+        groups.setdefault((array.spec.site.casefold(), array.spec.exchange.major), []).append(array)
+    for group in groups.values():
+        first, *others = sorted(group, key=lambda a: a.document.modified)
+        for array in others:
+            yield _second_in_site(first, array)
+
+
+def _second_in_site(first: SourcedArray, array: SourcedArray) -> Diagnostic:
+    major = array.spec.exchange.major
+    kind, advice = (
+        ("array", "a site has one CAS array per Exchange version")
+        if major == 2010
+        else (
+            "namespace",
+            f"a site has one load-balanced Exchange {major} namespace: merge the two specs "
+            "(list further host names under client_hostnames:)",
+        )
+    )
+    return array.diagnostic(
+        "error",
+        ("site",),
+        f"AD site '{array.spec.site}' has two Exchange {major} {kind}s: "
+        f"'{first.spec.name}' ({first.at('site')}) and '{array.spec.name}' "
+        f"({array.at('site')}); {advice}",
+    )
 
 
 def _servers_in_one_array(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:

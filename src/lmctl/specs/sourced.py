@@ -30,8 +30,10 @@ class SourcedArray:
             message=message,
         )
 
+    def at(self, field: str) -> str:
+        """``arrays/hq.yaml:5``: the file and the line of the top-level key ``field``."""
+        return f"{self.document.display}:{self.document.line_of((field,))}"
+
     def where(self) -> str:
         """``array 'hq-cas' (arrays/hq.yaml:2)`` for messages that point at another array."""
-        return (
-            f"array '{self.spec.name}' ({self.document.display}:{self.document.line_of(('name',))})"
-        )
+        return f"array '{self.spec.name}' ({self.at('name')})"
