@@ -12,7 +12,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 from reconcile_site import Array, Site
+from typer.testing import CliRunner
 
+from lmctl.cli.app import app
+from lmctl.cli.options import SPEC_PATHS_HELP
 from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
@@ -214,3 +217,12 @@ def test_plan_and_apply_take_request_timeout_not_timeout(site: Site) -> None:
     result = site.lmctl("plan", str(site.arrays_dir), "--timeout", "2")
     assert result.exit_code == 64  # lmctl's usage-error code
     assert "No such option: --timeout" in result.output
+
+
+@pytest.mark.parametrize("command", ["plan", "validate"])
+def test_plan_and_validate_describe_spec_paths_and_format_alike(command: str) -> None:
+    result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "2000"})
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert SPEC_PATHS_HELP in text
+    assert "Output: text, json or markdown." in text

@@ -53,6 +53,6 @@ RequestTimeoutOption = Annotated[
     typer.Option(
         "--request-timeout",
         min=0.1,
-        help="Seconds each API request may take before it is given up (default 10).",
+        help="Seconds each API request may take before it is given up.",
     ),
 ]

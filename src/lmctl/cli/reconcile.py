@@ -24,8 +24,9 @@ from lmctl.cli.options import StateDirOption as StateDirOption
 
 _PLAN_EXIT_CODES = (
     "Exit codes: 0 no changes (or changes, without --detailed-exitcode); 2 changes pending "
-    "(with --detailed-exitcode); 1 error (bad specs, an appliance unreachable, a conflict with "
-    "a virtual service lmctl does not own, a write order that would leave a service without an "
+    "(with --detailed-exitcode); 1 error (bad specs, an appliance unreachable, a conflict: an "
+    "address the specs want held by a virtual service the plan may not take, which --force "
+    "never overrides, a write order that would leave a service without an "
     "enabled member); 3 blocked by a safety rule (deleting a whole "
     "array, removing more than 30 % of an appliance's managed VSs or RSs, leaving a service "
     "with fewer than two members): re-run with --force to allow it. See docs/plan-apply.md."
