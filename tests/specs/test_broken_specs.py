@@ -19,6 +19,9 @@ from spec_files import (
     write_files,
 )
 
+from lmctl.exchange import expand
+from lmctl.specs import load_specs
+
 
 class Broken(NamedTuple):
     """One broken input and the diagnostic it must produce."""
@@ -983,3 +986,106 @@ def test_second_namespace_changed_at_the_same_time_goes_by_reading_order(tmp_pat
     assert reported(outcome, "branch.yaml", 2, "site", "two Exchange 2016 namespaces: 'partner"), (
         outcome.output
     )
+
+
+HQ_2016_V6 = """\
+name: hq-2016
+site: HQ
+exchange: 2016 CU23
+fqdn: mail.corp.example.com
+vip: 2001:DB8:10:0::50
+appliance: lm-hq
+members:
+  - {name: HQ-EX01, address: 2001:DB8:10::11}
+  - {name: HQ-EX02, address: '2001:0db8:0010:0000:0000:0000:0000:0012'}
+"""
+
+
+def test_ipv6_array_validates_and_expands_in_normalised_form(tmp_path: Path) -> None:
+    directory = tmp_path / "arrays"
+    write_files(directory, {"hq.yaml": HQ_2016_V6})
+
+    (vs, redirect) = expand(load_specs([directory]).arrays[0])
+    outcome = run_lmctl(directory, {}, "show", "hq-2016", "--specs", str(directory))
+
+    assert (vs.key.address, vs.key.port, redirect.key.port) == ("2001:db8:10::50", "443", "80")
+    assert [(rs.address, rs.port) for rs in vs.real_servers] == [
+        ("2001:db8:10::11", 443),
+        ("2001:db8:10::12", 443),
+    ]
+    assert outcome.exit_code == 0, outcome.output
+    assert "[2001:db8:10::50]:443/tcp" in outcome.output
+    assert "HQ-EX02 [2001:db8:10::12]:443 w1000" in outcome.output
+
+
+@pytest.mark.parametrize(
+    ("files", "file", "line", "field", "fragment"),
+    [
+        (
+            {"hq.yaml": edit(HQ_2016_V6, "vip: 2001:DB8:10:0::50", "vip: 2001:db8:10:0:0::12")},
+            "hq.yaml",
+            5,
+            "vip",
+            "VIP 2001:db8:10::12 is the address of server HQ-EX02",
+        ),
+        (
+            {"hq.yaml": edit(HQ_2016_V6, "0000:0000:0000:0012'", "0000:0000:0000:0011'")},
+            "hq.yaml",
+            9,
+            "members[1].address",
+            "member address '2001:db8:10::11' is listed twice (also members[0])",
+        ),
+        (
+            {
+                "hq.yaml": HQ_2016_V6,
+                "z-branch.yaml": edit(BRANCH_2016, "10.20.1.12", "2001:db8:10:0:0:0:0:11"),
+            },
+            "z-branch.yaml",
+            9,
+            "members[1].address",
+            "server address '2001:db8:10::11' is already a member of array 'hq-2016'",
+        ),
+        (
+            {
+                "hq.yaml": HQ_2010,
+                "z-branch.yaml": edit(BRANCH_2016, "10.20.1.12", "'::ffff:10.10.1.12'"),
+            },
+            "z-branch.yaml",
+            9,
+            "members[1].address",
+            "server address '10.10.1.12' is already a member of array 'hq-cas'",
+        ),
+        (
+            {
+                "hq.yaml": HQ_2016_V6,
+                "z-hq2.yaml": edit(
+                    edit(edit(HQ_2016_V6, "name: hq-2016", "name: hq2"), "site: HQ", "site: HQ2"),
+                    "fqdn: mail.",
+                    "fqdn: mail2.",
+                )
+                .replace("HQ-EX0", "HQ2-EX0")
+                .replace("10::1", "20::1")
+                .replace("0010:0000", "0020:0000")
+                .replace("2001:DB8:10:0::50", "2001:0DB8:0010::0050"),
+            },
+            "z-hq2.yaml",
+            5,
+            "vip",
+            "listens on 2001:db8:10::50:443/tcp on appliance 'lm-hq'",
+        ),
+    ],
+    ids=[
+        "vip is a member (other spelling)",
+        "member listed twice (other spelling)",
+        "server in two arrays (other spelling)",
+        "ipv4-mapped member is the same server",
+        "vip shared by two arrays (other spelling)",
+    ],
+)
+def test_addresses_are_compared_as_addresses_not_text(
+    tmp_path: Path, files: SpecFiles, file: str, line: int, field: str, fragment: str
+) -> None:
+    outcome = run_lmctl(tmp_path / "arrays", files)
+
+    assert outcome.exit_code == 1
+    assert reported(outcome, file, line, field, fragment), outcome.output

@@ -13,9 +13,19 @@ from lmctl.specs.services import ServiceName, default_services
 from lmctl.specs.versions import ExchangeVersionField
 
 
+def ip_value(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The address ``text`` names; an IPv4-mapped IPv6 address (``::ffff:10.0.0.1``) is the IPv4
+    host it maps to. Rules compare these values, never the text as written."""
+    address = ipaddress.ip_address(text.strip())
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
 def _ip_text(value: str) -> str:
+    # The normalised form (IPv6 compressed, lower case) is what expansion writes to the appliance.
     try:
-        return str(ipaddress.ip_address(value.strip()))
+        return str(ip_value(value))
     except ValueError:
         raise ValueError(f"'{value}' is not an IP address (e.g. 10.10.1.50)") from None
 

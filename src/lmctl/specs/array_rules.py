@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from lmctl.specs.array import ArraySpec, MemberSpec
+from lmctl.specs.array import ArraySpec, MemberSpec, ip_value
 from lmctl.specs.diagnostics import Diagnostic, Severity
 from lmctl.specs.sourced import SourcedArray
 
@@ -48,10 +48,11 @@ def _member_disagreements(spec: ArraySpec, member: MemberSpec) -> Iterator[tuple
 
 
 def _duplicate_members(array: SourcedArray) -> Iterator[Diagnostic]:
-    seen: dict[str, int] = {}
+    seen: dict[tuple[str, object], int] = {}
     for index, member in enumerate(array.spec.members):
-        for kind, value in (("name", member.name.casefold()), ("address", member.address)):
-            first = seen.setdefault(f"{kind}:{value}", index)
+        keys = (("name", member.name.casefold()), ("address", ip_value(member.address)))
+        for kind, value in keys:
+            first = seen.setdefault((kind, value), index)
             if first != index:
                 yield array.diagnostic(
                     "error",

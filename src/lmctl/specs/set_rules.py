@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
-from lmctl.specs.array import ArraySpec
+from lmctl.specs.array import ArraySpec, ip_value
 from lmctl.specs.diagnostics import Diagnostic
 from lmctl.specs.inventory import Inventory
 from lmctl.specs.services import vip_port
@@ -60,11 +60,12 @@ def _second_in_site(first: SourcedArray, array: SourcedArray) -> Diagnostic:
 
 
 def _servers_in_one_array(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:
-    first: dict[str, SourcedArray] = {}
+    first: dict[tuple[str, object], SourcedArray] = {}
     for array in arrays:
         for index, member in enumerate(array.spec.members):
-            for kind, value in (("name", member.name.casefold()), ("address", member.address)):
-                other = first.setdefault(f"{kind}:{value}", array)
+            keys = (("name", member.name.casefold()), ("address", ip_value(member.address)))
+            for kind, value in keys:
+                other = first.setdefault((kind, value), array)
                 if other is not array:
                     yield array.diagnostic(
                         "error",
@@ -75,10 +76,11 @@ def _servers_in_one_array(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic
 
 
 def _vip_not_member(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:
-    members = {m.address: (a, m.name) for a in arrays for m in a.spec.members}
+    members = {ip_value(m.address): (a, m.name) for a in arrays for m in a.spec.members}
     for array in arrays:
-        if array.spec.vip in members:
-            owner, name = members[array.spec.vip]
+        vip = ip_value(array.spec.vip)
+        if vip in members:
+            owner, name = members[vip]
             yield array.diagnostic(
                 "error",
                 ("vip",),
@@ -98,11 +100,12 @@ def _listening_ports(spec: ArraySpec) -> Iterator[tuple[str, str, str]]:
 
 
 def _unique_listeners(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:
-    first: dict[tuple[str, str, str, str], tuple[SourcedArray, str]] = {}
+    first: dict[tuple[str, object, str, str], tuple[SourcedArray, str]] = {}
     for array in arrays:
         spec = array.spec
+        vip = ip_value(spec.vip)
         for service, port, protocol in _listening_ports(spec):
-            key = (spec.appliance, spec.vip, port, protocol)
+            key = (spec.appliance, vip, port, protocol)
             other, other_service = first.setdefault(key, (array, service))
             if other is array and other_service == service:
                 continue
