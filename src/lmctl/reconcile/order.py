@@ -1,8 +1,10 @@
 """Make-before-break order: the sequence in which one appliance's changes are written.
 
 Per array: create virtual services, move them, add new members, update settings (enabling a
-member before disabling another), remove old members, then delete virtual services. Arrays follow
-one another in name order; within a phase the order is stable (service, key, member).
+member before disabling another), remove old members. Arrays follow one another in name order;
+within a phase the order is stable (service, key, member). Virtual services are deleted last of
+all, after every array's other writes: an array renamed and moved to a new VIP is served by its
+new VSs before the old ones go, whatever the two names' order.
 """
 
 from __future__ import annotations
@@ -61,9 +63,17 @@ def _member(change: Change) -> tuple[str, int]:
     return ("", 0)
 
 
-def sort_key(change: Change) -> tuple[str, int, str, str, tuple[str, int]]:
-    """Stable execution order: array, phase, service, VS key, member."""
-    return (change.array, phase(change), change.service, str(change.key), _member(change))
+def sort_key(change: Change) -> tuple[bool, str, int, str, str, tuple[str, int]]:
+    """Stable execution order: deletions of VSs last, then array, phase, service, key, member."""
+    deletes_vs = isinstance(change, DeleteVirtualService)
+    return (
+        deletes_vs,
+        change.array,
+        phase(change),
+        change.service,
+        str(change.key),
+        _member(change),
+    )
 
 
 def in_write_order(changes: Iterable[Change]) -> tuple[Change, ...]:
