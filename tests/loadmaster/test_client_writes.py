@@ -219,8 +219,11 @@ async def test_a_refused_write_is_reported_as_is() -> None:
 async def test_second_ambiguous_failure_reads_back_again_then_gives_up() -> None:
     appliance = ScriptedAppliance().on("addvs", DROPPED).on("showvs", UNKNOWN_VS)
     async with client(appliance) as lm:
-        with pytest.raises(WriteOutcomeUnknownError):
+        with pytest.raises(TransportError, match="failed twice") as failure:
             await lm.add_virtual_service(KEY, settings_params(CREATED))
+    # The read-back showed the VS absent: the user is told nothing changed, not "unknown".
+    assert not isinstance(failure.value, WriteOutcomeUnknownError)
+    assert "did not take effect, so nothing changed" in str(failure.value)
     assert appliance.commands() == ["addvs", "showvs", "addvs", "showvs"]
 
 

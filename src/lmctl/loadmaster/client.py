@@ -352,6 +352,13 @@ class LoadMaster:
         verdict, observed = await self._settle(command, target, doubt, read_back)
         if verdict is Verdict.APPLIED:
             return observed
+        if verdict is Verdict.NOT_APPLIED:
+            raise TransportError(
+                self.name,
+                f"{command} of {target} on {self.name} failed twice ({doubt}); reading it back "
+                f"shows it did not take effect, so nothing changed: run the command again later",
+                command=command,
+            )
         raise self._unknown_outcome(command, target, doubt)
 
     async def _send_write(self, command: str, params: Mapping[str, str]) -> Reply:
