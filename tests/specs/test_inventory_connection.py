@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import types
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from spec_files import write_files
 
+from lmctl.appliances import ApplianceUnavailableError, open_appliances
 from lmctl.loadmaster.connection import ApiKey, BasicCredentials
 from lmctl.specs import CredentialError, Inventory, load_specs
 
@@ -61,7 +63,29 @@ def test_missing_environment_variable_is_named(
         "the environment variable LM_DC_PASSWORD is not set; "
         "export LM_DC_PASSWORD=... before running lmctl"
     )
-    assert str(raised.value) == f"appliance 'lm-dc': {raised.value.message}"
+    assert str(raised.value) == raised.value.message
+
+
+def test_missing_secret_names_the_appliance_once_when_opening_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LM_LAB_API_KEY", raising=False)
+    text = (
+        "appliances:\n  lm-lab:\n    url: https://10.0.0.9\n"
+        "    auth: {api_key: {env: LM_LAB_API_KEY}}\n    tls: {insecure: true}\n"
+    )
+
+    async def open_lab() -> None:
+        async with open_appliances(inventory(tmp_path, text), ["lm-lab"]):
+            pass
+
+    with pytest.raises(ApplianceUnavailableError) as raised:
+        asyncio.run(open_lab())
+
+    assert str(raised.value) == (
+        "lm-lab: the environment variable LM_LAB_API_KEY is not set; "
+        "export LM_LAB_API_KEY=... before running lmctl"
+    )
 
 
 def test_user_and_password_with_ca_file_relative_to_inventory(

@@ -37,12 +37,12 @@ def secret_hint(appliance: str, field: str) -> str:
 class CredentialError(Exception):
     """A secret named by the inventory cannot be found (the message never holds a secret).
 
-    ``appliance`` is the appliance's name and ``message`` the problem without it, for callers
-    that print ``<appliance>: <problem>`` themselves (as with ``LoadMasterError``).
+    Like ``LoadMasterError``, the message does not repeat the appliance's name: callers print
+    ``<appliance>: <message>`` (``appliance`` holds it), so it is never said twice.
     """
 
     def __init__(self, appliance: str, message: str) -> None:
-        super().__init__(f"appliance '{appliance}': {message}")
+        super().__init__(message)
         self.appliance = appliance
         self.message = message
 
