@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -132,3 +133,22 @@ def two_member_array() -> list[DesiredVirtualService]:
             ErrorUrl="https://%h%s",
         ),
     ]
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """Each line of a rendered status as its cells (runs of 2+ spaces separate cells)."""
+    return [re.split(r"\s{2,}", line.strip()) for line in text.splitlines() if line.strip()]
+
+
+def ipv6_service(members: Mapping[str, str]) -> DesiredVirtualService:
+    """``https`` of array ``hq`` on ``[2001:db8::10]:443`` with members name → IPv6 address."""
+    desired = desired_service("https", 443, [])
+    return desired.model_copy(
+        update={
+            "key": VirtualServiceKey(address="2001:db8::10", port="443"),
+            "real_servers": tuple(
+                DesiredRealServer(member=name, address=address, port=443)
+                for name, address in members.items()
+            ),
+        }
+    )

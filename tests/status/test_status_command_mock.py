@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from status_builders import table_rows
 from status_mock_specs import MEMBERS, PASSWORD_VARIABLE, RunLmctl, prepare_arrays
 
 from lmctl.loadmaster.connection import ApplianceConnection
@@ -93,7 +94,10 @@ def test_status_text_in_a_pipe_is_plain_and_names_member_states(
 
     assert outcome.exit_code == 0
     assert "three on lm-test: OK" in outcome.stdout
-    assert "EX-B1 up 0 conn, EX-B2 up 17 conn, EX-B3 up 0 conn" in outcome.stdout
+    rows = table_rows(outcome.stdout)
+    assert ["https", "10.30.1.10:443/tcp", "Up", "yes"] in rows
+    assert ["EX-B1", "10.30.1.11:443", "up", "0 conn"] in rows
+    assert ["EX-B2", "10.30.1.12:443", "up", "17 conn"] in rows
     assert "\x1b[" not in outcome.stdout
     assert outcome.stdout.rstrip().endswith("1 array(s): OK")
 

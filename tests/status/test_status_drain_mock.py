@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from status_builders import table_rows
 from status_mock_specs import ARRAY_FOUR, MEMBERS, RunLmctl, lmctl_process, prepare_arrays
 
 from lmctl.loadmaster.client import LoadMaster
@@ -242,7 +243,7 @@ def test_member_disabled_by_the_spec_is_not_undrained_and_counts_as_healthy(
     assert "refusing to undrain EX-B3: the spec disables it (enabled: false)" in undrain.stderr
     assert enabled_flags(mock_control, "EX-B3") == [False]
     assert status.exit_code == 0, status.stdout
-    assert "EX-B3 disabled 0 conn" in status.stdout
+    assert ["EX-B3", "10.30.1.13:443", "disabled", "0 conn"] in table_rows(status.stdout)
 
 
 def test_drain_warns_when_the_spec_would_reenable_the_member(

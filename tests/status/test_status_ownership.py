@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from status_builders import VIP, desired_service, observed_service, statistics
+from status_builders import VIP, desired_service, ipv6_service, observed_service, statistics
 
-from lmctl.desired import DesiredRealServer, DesiredVirtualService
+from lmctl.desired import DesiredVirtualService
 from lmctl.loadmaster.models import Statistics, VirtualService, VirtualServiceKey
 from lmctl.status.conditions import array_status
 from lmctl.status.drain import locate_member, switches
@@ -129,27 +129,17 @@ def test_drain_has_nothing_to_switch_when_only_an_unmarked_vs_holds_the_key() ->
     assert switches(status, "cas02", enable=False) == ()
 
 
-def ipv6_service() -> DesiredVirtualService:
-    desired = desired_service("https", 443, [])
-    return desired.model_copy(
-        update={
-            "key": VirtualServiceKey(address="2001:db8::10", port="443"),
-            "real_servers": (
-                DesiredRealServer(member="cas01", address="2001:db8::11", port=443),
-                DesiredRealServer(member="cas02", address="2001:db8::12", port=443),
-            ),
-        }
-    )
+IPV6_MEMBERS = {"cas01": "2001:db8::11", "cas02": "2001:db8::12"}
 
 
 def test_member_named_by_an_ipv6_address_in_any_spelling_is_found() -> None:
-    found = locate_member([ipv6_service()], "2001:DB8:0::11")
+    found = locate_member([ipv6_service(IPV6_MEMBERS)], "2001:DB8:0::11")
 
     assert (found.member, found.address) == ("cas01", "2001:db8::11")
 
 
 def test_ipv6_real_servers_spelled_differently_by_the_appliance_are_the_members() -> None:
-    desired = ipv6_service()
+    desired = ipv6_service(IPV6_MEMBERS)
     rows = [
         {"Status": "Up", "VSIndex": 3, "RsIndex": n, "Addr": addr, "Port": 443, "Enable": "Y"}
         for n, addr in ((1, "2001:DB8:0:0::11"), (2, "2001:0db8::12"))

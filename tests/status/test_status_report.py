@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from status_builders import desired_service, observed_service, statistics, two_member_array
+from status_builders import (
+    desired_service,
+    ipv6_service,
+    observed_service,
+    statistics,
+    table_rows,
+    two_member_array,
+)
 
 from lmctl.status.conditions import array_status, unreadable_array_status
 from lmctl.status.model import ArrayStatus
@@ -95,7 +102,10 @@ def test_plain_rendering_shows_verdict_conditions_and_member_states() -> None:
     text = out.getvalue()
     assert "hq on lm-hq: DEGRADED" in text
     assert "Healthy" in text and "MembersDown" in text and "cas02 is Down in rpc, https" in text
-    assert "cas01 up 9 conn, cas02 down 0 conn" in text
+    rows = table_rows(text)
+    assert ["https", "10.20.0.10:443/tcp", "Up", "yes"] in rows
+    assert ["cas01", "10.20.0.21:443", "up", "9 conn"] in rows
+    assert ["cas02", "10.20.0.22:443", "down", "0 conn"] in rows
     assert "(no real servers by design)" in text
     assert "dr on lm-dr: UNKNOWN\n  appliance lm-dr could not be read: connection refused\n" in text
     assert text.count("ApplianceUnreadable") == 0  # said once, not as four Unknown rows
@@ -160,3 +170,31 @@ def test_docs_schema_table_lists_every_field_of_the_document_with_its_type() -> 
     assert sorted(documented) == sorted(produced)
     for path, types in produced.items():
         assert all(kind in documented[path] for kind in types), (path, types, documented[path])
+
+
+def test_table_on_an_80_column_terminal_cuts_no_address_or_member_name() -> None:
+    long_names = {"HQ-EXCH-CAS01": "2001:db8::11", "HQ-EXCH-CAS02": "2001:db8::12"}
+    ipv6 = ipv6_service(long_names)
+    moved = desired_service("rpc", 135, ["cas01", "cas02"], ExtraPorts="60000,60001")
+    live = [
+        observed_service(ipv6, 1, members={"HQ-EXCH-CAS01": ("Up", True)}),
+        observed_service(moved, 2, VSAddress="10.120.101.160", Idletime=660),
+    ]
+    arrays = [
+        degraded_hq(),
+        array_status("dr", "lm-dr", [ipv6, moved], ApplianceReading.of(live, statistics({}))),
+    ]
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, color_system="standard", width=80)
+
+    console.print(render_status(arrays, boxed=True))
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    rows = table_rows(text)
+    assert ["https", str(ipv6.key), "Up", "no (1 diff)"] in rows
+    assert ["HQ-EXCH-CAS01", "[2001:db8::11]:443", "up", "0 conn"] in rows
+    assert ["HQ-EXCH-CAS02", "[2001:db8::12]:443", "missing", "-"] in rows
+    assert ["rpc", "10.120.101.160:135/tcp", "Up", "no (2 diff)"] in rows
+    assert ["cas02", "10.20.0.22:135", "up", "0 conn"] in rows

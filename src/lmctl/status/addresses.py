@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 
 
+# Each status read normalises every member address a few times; an appliance has few distinct.
+@lru_cache(maxsize=8192)
 def normalised_address(text: str) -> str:
     """The canonical text of an IP address (compressed, lower case); other text stripped as is.
 

@@ -11,6 +11,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from lmctl.status.addresses import host_port
 from lmctl.status.model import (
     ArrayStatus,
     MemberStatus,
@@ -100,12 +101,8 @@ def _service_state(service: ServiceStatus) -> Text:
     return Text(status, style="green" if service.answering else "red")
 
 
-def _member_cell(member: MemberStatus) -> Text:
-    cell = Text(member.member + " ")
-    cell.append(member.state, style=_MEMBER_STYLE[member.state])
-    if member.present:
-        cell.append(f" {member.active_connections} conn")
-    return cell
+def _connections_cell(member: MemberStatus) -> Text:
+    return Text(f"{member.active_connections} conn" if member.present else "-")
 
 
 def _sync_cell(service: ServiceStatus) -> Text:
@@ -115,6 +112,7 @@ def _sync_cell(service: ServiceStatus) -> Text:
         return Text("no", style="red")
     drift = len(service.setting_differences) + len(service.unexpected_real_servers)
     drift += sum(1 for member in service.members if member.differences)
+    drift += int(service.moved) + int(service.key_holder is not None)
     return Text(f"no ({drift} diff)", style="yellow")
 
 
@@ -127,6 +125,10 @@ def _array_heading(array: ArrayStatus) -> Text:
 
 def _conditions_table(array: ArrayStatus) -> Table:
     table = Table(box=None, show_header=False, padding=(0, 1, 0, 2))
+    # Only the message wraps: names, states and reasons are read (and grepped) whole.
+    for _ in range(3):
+        table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
     for condition in array.conditions:
         table.add_row(
             condition.type,
@@ -138,18 +140,32 @@ def _conditions_table(array: ArrayStatus) -> Table:
 
 
 def _services_table(array: ArrayStatus, *, boxed: bool) -> Table:
+    """One row per service, then one indented row per member under it.
+
+    Four narrow columns instead of all members in one cell, so that addresses and member names
+    are never cut on an 80-column terminal (an IPv6 virtual service is the widest cell).
+    """
     table = Table(box=box.SIMPLE_HEAD if boxed else None, padding=(0, 1, 0, 2))
-    for column in ("service", "virtual service", "state", "members", "in sync"):
-        table.add_column(column)
+    table.add_column("service / member", no_wrap=True)
+    table.add_column("address", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    table.add_column("in sync / conns", overflow="fold")
     for service in array.services:
-        members = Text(", ").join(_member_cell(member) for member in service.members)
         table.add_row(
             service.service,
-            str(service.key),
+            str(service.observed_key),
             _service_state(service),
-            members if service.members else Text("(no real servers by design)", style="dim"),
             _sync_cell(service),
         )
+        for member in service.members:
+            table.add_row(
+                f"  {member.member}",
+                host_port(member.address, member.port),
+                Text(member.state, style=_MEMBER_STYLE[member.state]),
+                _connections_cell(member),
+            )
+        if not service.members:
+            table.add_row("", Text("(no real servers by design)", style="dim"), "", "")
     return table
 
 
