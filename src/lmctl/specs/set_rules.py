@@ -27,14 +27,13 @@ def _unique_names(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:
 def _one_array_per_site_and_version(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:
     """An error on each further array of a (site, version), naming both files and lines.
 
-    The array kept as "first" is the one whose file was changed longest ago (then the one read
-    first): a duplicate is usually the file just added or edited, not the one left alone.
+    "Further" is in reading order, so the same specs give the same report on every machine
+    (a file's modification time would differ between a workstation and a fresh clone).
     """
     groups: dict[tuple[str, int], list[SourcedArray]] = {}
     for array in arrays:
         groups.setdefault((array.spec.site.casefold(), array.spec.exchange.major), []).append(array)
-    for group in groups.values():
-        first, *others = sorted(group, key=lambda a: a.document.modified)
+    for first, *others in groups.values():
         for array in others:
             yield _second_in_site(first, array)
 

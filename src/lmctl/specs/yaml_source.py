@@ -60,15 +60,13 @@ class YamlProblem(Exception):
 
 @dataclass(frozen=True)
 class YamlDocument:
-    """One parsed spec file: its content as plain values, where each value starts, and when the
-    file was last changed (``modified``, whole seconds since the epoch; 0 when unknown)."""
+    """One parsed spec file: its content as plain values, and the line each value starts on."""
 
     path: Path
     display: str
     raw: bytes
     content: object
     lines: dict[Location, int] = field(default_factory=dict)
-    modified: int = 0
 
     def line_of(self, location: Sequence[str | int]) -> int | None:
         """The line of ``location``, or of its nearest ancestor that the file spells out."""
@@ -277,10 +275,4 @@ def read_document(path: Path, display: str) -> YamlDocument:
     except YamlProblem as problem:
         problem.raw = raw
         raise
-    try:
-        modified = int(path.stat().st_mtime)
-    except OSError:
-        modified = 0
-    return YamlDocument(
-        path=path, display=display, raw=raw, content=content, lines=lines, modified=modified
-    )
+    return YamlDocument(path=path, display=display, raw=raw, content=content, lines=lines)
