@@ -1,7 +1,8 @@
 """Over real HTTPS against the served mock: status and drain leave unowned virtual services alone.
 
 The repro of a first-time user: a hand-made VS (NickName ``owa``, no lmctl marker) already holds
-the VIP:443 an array wants; status must not report it OK and drain must not write to it.
+the VIP:443 an array wants; status must not report it OK and drain must not write to it. Also:
+a VIP edited in the spec but not applied, and members named by an IPv6 address in any spelling.
 """
 
 from __future__ import annotations
@@ -84,7 +85,9 @@ def test_drain_and_undrain_never_write_to_an_unowned_vs(
     outcome = run_lmctl(command, "EX-D2", *FAST)
 
     assert outcome.exit_code == 1
-    assert "https: EX-D2 is not on lm-test" in outcome.stdout
+    assert f"https: EX-D2 is not on lm-test ({HELD}, never changed by lmctl), skipped" in (
+        " ".join(outcome.stdout.split())
+    )
     assert "EX-D2 is in no virtual service of array four on lm-test" in outcome.stderr
     assert not [call for call in mock_control.calls() if call.write]
     assert owa_flags(mock_control) == [True, True]
@@ -130,3 +133,41 @@ def test_drain_after_a_vip_edit_writes_to_the_marked_vs_at_its_old_vip(
     assert "disable 10.30.1.12:443 in https (10.30.1.10:443/tcp)" in outcome.stdout
     writes = [(call.command, call.params.get("vs")) for call in mock_control.calls() if call.write]
     assert writes == [("modrs", "10.30.1.10")]
+
+
+ARRAY_SIX = """\
+name: six
+site: DR6
+exchange: 2016 CU23
+fqdn: mail-six.corp.example.com
+vip: 2001:db8:30::10
+appliance: lm-test
+members:
+  - {name: EX-F1, address: "2001:db8:30::11"}
+  - {name: EX-F2, address: "2001:db8:30::12"}
+services: [https]
+"""
+
+
+def test_drain_and_undrain_of_a_member_named_by_its_ipv6_address_in_another_spelling(
+    run_lmctl: RunLmctl, mock_control: MockControl, tmp_path: Path
+) -> None:
+    (tmp_path / "arrays" / "four.yaml").unlink()
+    (tmp_path / "arrays" / "six.yaml").write_text(ARRAY_SIX)
+    applied = run_lmctl("apply", "--auto-approve", "--no-backup")
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    mock_control.clear_log()
+
+    drained = run_lmctl("drain", "2001:DB8:30:0::12", *FAST)
+    undrained = run_lmctl("undrain", "2001:0db8:30::12", *FAST)
+
+    assert drained.exit_code == 0, drained.stdout + drained.stderr
+    assert "EX-F2 is drained: disabled in array six, 0 connections" in drained.stdout
+    assert undrained.exit_code == 0, undrained.stdout + undrained.stderr
+    assert "EX-F2 is enabled and Up in every service of array six" in undrained.stdout
+    writes = [
+        (call.command, call.params.get("rs"), call.params.get("enable"))
+        for call in mock_control.calls()
+        if call.write
+    ]
+    assert writes == [("modrs", "2001:db8:30::12", "N"), ("modrs", "2001:db8:30::12", "Y")]

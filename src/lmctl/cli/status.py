@@ -40,7 +40,11 @@ SpecsOption = Annotated[
     typer.Option("--specs", "-s", help="Spec files or directories (repeatable). Default: arrays/."),
 ]
 MemberArgument = Annotated[
-    str, typer.Argument(help="Member name as in the spec (e.g. HQ-CAS02, any case) or address.")
+    str,
+    typer.Argument(
+        help="Member name as in the spec (e.g. HQ-CAS02, any case) or its IPv4/IPv6 address "
+        "(any spelling: 2001:DB8:0::11 is 2001:db8::11)."
+    ),
 ]
 PollOption = Annotated[
     float,

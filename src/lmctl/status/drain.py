@@ -116,6 +116,13 @@ def unreachable_services(array: ArrayStatus, member: str) -> tuple[str, ...]:
     )
 
 
+def why_unreachable(service: ServiceStatus) -> str:
+    """Why a member cannot be switched in ``service`` (see :func:`unreachable_services`)."""
+    if not service.exists and service.key_holder is not None:
+        return f"{service.key_holder}, never changed by lmctl"
+    return "virtual service or real server missing; run `lmctl apply`"
+
+
 def drain_blockers(array: ArrayStatus, member: str) -> tuple[str, ...]:
     """Why draining ``member`` now would cut a service off (empty when it is safe).
 

@@ -26,6 +26,7 @@ from lmctl.status.drain import (
     spec_enable,
     switches,
     unreachable_services,
+    why_unreachable,
 )
 from lmctl.status.model import ArrayStatus, StatusExit
 from lmctl.status.read import StatusSource, read_appliance
@@ -119,7 +120,7 @@ class _Member:
         for service in missing:
             self.observer.note(
                 f"{service}: {self.member.member} is not on {self.member.appliance} "
-                "(virtual service or real server missing; run `lmctl apply`), skipped"
+                f"({why_unreachable(status.service(service))}), skipped"
             )
         everywhere = len(missing) == len(member_rows(status, self.member.member))
         return None if everywhere else status
