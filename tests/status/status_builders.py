@@ -14,6 +14,9 @@ from lmctl.loadmaster.models import (
     VirtualServiceSettings,
 )
 from lmctl.ownership import Owner
+from lmctl.status.conditions import array_status
+from lmctl.status.model import ArrayStatus
+from lmctl.status.observe import ApplianceReading
 
 VIP = "10.20.0.10"
 MEMBERS = {"cas01": "10.20.0.21", "cas02": "10.20.0.22", "cas03": "10.20.0.23"}
@@ -152,3 +155,12 @@ def ipv6_service(members: Mapping[str, str]) -> DesiredVirtualService:
             ),
         }
     )
+
+
+def status_of(
+    desired: Sequence[DesiredVirtualService],
+    live: Sequence[VirtualService],
+    stats: Statistics | None = None,
+) -> ArrayStatus:
+    """Array ``hq`` on ``lm-hq`` as status sees it from these live VSs and ``stats``."""
+    return array_status("hq", "lm-hq", desired, ApplianceReading.of(live, stats or Statistics()))

@@ -5,29 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-from status_builders import desired_service, observed_service, statistics, two_member_array
+from status_builders import (
+    desired_service,
+    observed_service,
+    statistics,
+    status_of,
+    two_member_array,
+)
 
 from lmctl.desired import DesiredVirtualService
-from lmctl.loadmaster.models import Statistics, VirtualService
-from lmctl.status.conditions import array_status, unreadable_array_status
+from lmctl.loadmaster.models import VirtualService
+from lmctl.status.conditions import unreadable_array_status
 from lmctl.status.model import (
     FAILOVER_READY,
     HEALTHY,
     IN_SYNC,
     SERVING,
-    ArrayStatus,
     StatusExit,
     overall_exit,
 )
-from lmctl.status.observe import ApplianceReading
-
-
-def status_of(
-    desired: Sequence[DesiredVirtualService],
-    live: Sequence[VirtualService],
-    stats: Statistics | None = None,
-) -> ArrayStatus:
-    return array_status("hq", "lm-hq", desired, ApplianceReading.of(live, stats or Statistics()))
 
 
 def all_up(desired: Sequence[DesiredVirtualService]) -> list[VirtualService]:

@@ -2,33 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from status_builders import VIP, desired_service, ipv6_service, observed_service, statistics
+from status_builders import (
+    VIP,
+    desired_service,
+    ipv6_service,
+    observed_service,
+    statistics,
+    status_of,
+)
 
 from lmctl.desired import DesiredVirtualService
 from lmctl.loadmaster.models import Statistics, VirtualService, VirtualServiceKey
-from lmctl.status.conditions import array_status
 from lmctl.status.drain import locate_member, switches
 from lmctl.status.model import (
     FAILOVER_READY,
     HEALTHY,
     IN_SYNC,
     SERVING,
-    ArrayStatus,
     StatusExit,
 )
-from lmctl.status.observe import ApplianceReading
 
 OLD_VIP, NEW_VIP = "10.20.0.10", "10.20.0.11"
-
-
-def status_of(
-    desired: Sequence[DesiredVirtualService],
-    live: Sequence[VirtualService],
-    stats: Statistics | None = None,
-) -> ArrayStatus:
-    return array_status("hq", "lm-hq", desired, ApplianceReading.of(live, stats or Statistics()))
 
 
 def https() -> DesiredVirtualService:
