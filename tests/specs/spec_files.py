@@ -3,14 +3,10 @@ through typer's CliRunner and finding a diagnostic in its output."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-import lmctl.cli  # noqa: F401  (registers every command on the app)
-from lmctl.cli.app import app
+from lmctl_testkit import Outcome, SpecFiles, invoke, write_spec_files
 
 INVENTORY = """\
 appliances:
@@ -49,37 +45,22 @@ members:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What ``lmctl`` printed and its exit code."""
+class SpecOutcome(Outcome):
+    """What ``lmctl`` printed and its exit code, and the directory of the specs it read."""
 
-    exit_code: int
-    output: str
     directory: Path
-
-
-SpecFiles = Mapping[str, str | bytes | None]
 
 
 def write_files(directory: Path, files: SpecFiles) -> None:
     """Write ``files`` (text or bytes) into ``directory``; the inventory unless given as None."""
-    directory.mkdir(parents=True, exist_ok=True)
-    merged: dict[str, str | bytes | None] = {"appliances.yaml": INVENTORY, **files}
-    for name, content in merged.items():
-        if content is None:
-            continue
-        target = directory / name
-        if isinstance(content, bytes):
-            target.write_bytes(content)
-        else:
-            target.write_text(content, encoding="utf-8")
+    write_spec_files(directory, {"appliances.yaml": INVENTORY, **files})
 
 
-def run_lmctl(directory: Path, files: SpecFiles, *args: str) -> Outcome:
+def run_lmctl(directory: Path, files: SpecFiles, *args: str) -> SpecOutcome:
     """Write ``files`` into ``directory`` and run ``lmctl <args>`` (default: validate DIR)."""
     write_files(directory, files)
-    command = list(args) if args else ["validate", str(directory)]
-    result = CliRunner().invoke(app, command)
-    return Outcome(result.exit_code, result.output, directory)
+    outcome = invoke(*(args or ("validate", str(directory))))
+    return SpecOutcome(outcome.exit_code, outcome.stdout, outcome.stderr, outcome.output, directory)
 
 
 def reported(

@@ -8,18 +8,11 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from spec_files import (
-    BRANCH_2016,
-    HQ_2010,
-    INVENTORY,
-    SpecFiles,
-    reported,
-    run_lmctl,
-    write_files,
-)
+from spec_files import BRANCH_2016, HQ_2010, INVENTORY, reported, run_lmctl, write_files
 
 from lmctl.exchange import expand
 from lmctl.specs import load_specs
+from lmctl_testkit import SpecFiles
 
 
 class Broken(NamedTuple):

@@ -1,0 +1,120 @@
+"""Test scaffolding shared by every test area: spec files on disk, an inventory for the served
+mock, and lmctl run in-process (typer's CliRunner) or as a real process.
+
+Each area keeps its own arrays; only the ways to write and run them live here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+import lmctl.cli  # noqa: F401  (registers every command on the app)
+from lmctl.cli.app import app
+from lmctl.mock.server import MockServerHandle
+
+# The inventory written by ``write_mock_inventory`` reads the mock's password from here.
+PASSWORD_VARIABLE = "LMCTL_TEST_MOCK_PASSWORD"
+
+# A process still running after this many seconds is killed, so a hang fails its test only.
+PROCESS_TIMEOUT = 60
+WATCHED_PROCESS_TIMEOUT = 30
+
+SpecFiles = Mapping[str, str | bytes | None]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one ``lmctl`` run printed and how it exited.
+
+    ``output`` is what a terminal would show: stdout and stderr together.
+    """
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    output: str
+
+
+def mock_inventory(server: MockServerHandle, appliance: str, dialect: str) -> str:
+    """An inventory naming ``server`` as ``appliance``: certificate pinned by its SHA-256,
+    password from the ``PASSWORD_VARIABLE`` environment variable."""
+    return (
+        "appliances:\n"
+        f"  {appliance}:\n"
+        f"    url: {server.url}\n"
+        f"    dialect: {dialect}\n"
+        f"    auth: {{username: {server.username}, password: {{env: {PASSWORD_VARIABLE}}}}}\n"
+        f'    tls: {{fingerprint: "{server.fingerprint_sha256}"}}\n'
+    )
+
+
+def write_spec_files(directory: Path, files: SpecFiles) -> None:
+    """Write ``files`` (name → text or bytes; None: leave it out) into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        if content is None:
+            continue
+        target = directory / name
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, encoding="utf-8")
+
+
+def write_mock_inventory(
+    directory: Path, server: MockServerHandle, appliance: str, dialect: str
+) -> None:
+    """Write ``appliances.yaml`` for ``server`` (see ``mock_inventory``) into ``directory``."""
+    write_spec_files(directory, {"appliances.yaml": mock_inventory(server, appliance, dialect)})
+
+
+def invoke(*args: str, catch_exceptions: bool = True) -> Outcome:
+    """Run ``lmctl ARGS`` in-process (no terminal: plain output, stdin not a tty)."""
+    result = CliRunner().invoke(app, list(args), catch_exceptions=catch_exceptions)
+    return Outcome(result.exit_code, result.stdout, result.stderr, result.output)
+
+
+def run_process(cwd: Path, environment: Mapping[str, str], *args: str) -> Outcome:
+    """Run ``python -m lmctl ARGS`` as a new process in ``cwd`` with ``environment`` added
+    (and NO_COLOR); wait for it to end."""
+    done = subprocess.run(
+        [sys.executable, "-m", "lmctl", *args],
+        cwd=cwd,
+        env={**os.environ, "NO_COLOR": "1", **environment},
+        capture_output=True,
+        text=True,
+        timeout=PROCESS_TIMEOUT,
+        check=False,
+    )
+    return Outcome(done.returncode, done.stdout, done.stderr, done.stdout + done.stderr)
+
+
+@contextmanager
+def lmctl_process(*args: str) -> Iterator[subprocess.Popen[str]]:
+    """``lmctl ARGS`` as a new process (for Ctrl-C tests), stdout and stderr piped.
+
+    A process still running after ``WATCHED_PROCESS_TIMEOUT`` s is killed, so a hang fails its
+    test, not the suite.
+    """
+    lmctl = Path(sys.executable).with_name("lmctl")
+    process = subprocess.Popen(
+        [str(lmctl), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    guard = threading.Timer(WATCHED_PROCESS_TIMEOUT, process.kill)
+    guard.start()
+    try:
+        yield process
+    finally:
+        guard.cancel()
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
