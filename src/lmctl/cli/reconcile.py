@@ -18,9 +18,9 @@ from lmctl.cli.options import (
     FormatOption,
     RequestTimeoutOption,
     SpecPaths,
+    StateDirOption,
     spec_paths_argument,
 )
-from lmctl.cli.options import StateDirOption as StateDirOption
 
 _PLAN_EXIT_CODES = (
     "Exit codes: 0 no changes (or changes, without --detailed-exitcode); 2 changes pending "
@@ -48,12 +48,6 @@ ApplyPaths = Annotated[
         "content, wherever it is given) with optionally the spec paths that hold the inventory "
         "(default: the paths the plan recorded)."
     ),
-]
-# ``lmctl status`` still imports its per-request ``--timeout`` (and ``StateDirOption``) from
-# here until it adopts ``lmctl.cli.options`` (RequestTimeoutOption); plan/apply use
-# ``--request-timeout``.
-TimeoutOption = Annotated[
-    float, typer.Option("--timeout", min=0.1, help="Seconds per API request before giving up.")
 ]
 ApplianceOption = Annotated[
     list[str] | None,

@@ -7,15 +7,18 @@ Heavy modules (httpx, pydantic models, yaml) are imported inside the commands, s
 from __future__ import annotations
 
 import enum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from lmctl.cli.app import app
-from lmctl.cli.reconcile import StateDirOption
-from lmctl.cli.reconcile import TimeoutOption as RequestTimeoutOption
-from lmctl.cli.specs import DEFAULT_SPECS
+from lmctl.cli.options import (
+    DEFAULT_SPECS,
+    DEFAULT_STATE_DIR,
+    RequestTimeoutOption,
+    SpecPathsOption,
+    StateDirOption,
+)
 
 _EXIT_CODES = (
     "Exit codes: 0 every array is FailoverReady and Healthy; 2 degraded (every array serving, "
@@ -34,11 +37,6 @@ class StatusFormat(enum.StrEnum):
     json = "json"
 
 
-# The same option as ``lmctl show --specs``.
-SpecsOption = Annotated[
-    list[Path] | None,
-    typer.Option("--specs", "-s", help="Spec files or directories (repeatable). Default: arrays/."),
-]
 MemberArgument = Annotated[
     str,
     typer.Argument(
@@ -50,7 +48,8 @@ PollOption = Annotated[
     float,
     typer.Option("--poll-interval", min=0.01, help="Seconds between two reads while waiting."),
 ]
-TimeoutOption = Annotated[
+# The total wait of drain/undrain; each API request is bounded by ``--request-timeout``.
+WaitTimeoutOption = Annotated[
     float,
     typer.Option("--timeout", min=0, help="Seconds to wait at most before giving up."),
 ]
@@ -67,7 +66,7 @@ def status_command(
     arrays: Annotated[
         list[str] | None, typer.Argument(help="Arrays to check (default: every array).")
     ] = None,
-    specs: SpecsOption = None,
+    specs: SpecPathsOption = None,
     output_format: Annotated[
         StatusFormat,
         typer.Option("--format", "-f", help="text (a table) or json (lmctl.status/v1)."),
@@ -86,15 +85,15 @@ def status_command(
             f"default {DEFAULT_WATCH_SECONDS:g}).",
         ),
     ] = None,
-    state_dir: StateDirOption = Path(".lmctl"),
-    timeout: RequestTimeoutOption = 10.0,
+    state_dir: StateDirOption = DEFAULT_STATE_DIR,
+    request_timeout: RequestTimeoutOption = 10.0,
 ) -> None:
     """Run ``lmctl status``."""
     from lmctl.status.command import StatusRequest, run_status
 
     if watch and interval is None:
         interval = DEFAULT_WATCH_SECONDS
-    request = StatusRequest(output_format.value, interval, state_dir, timeout)
+    request = StatusRequest(output_format.value, interval, state_dir, request_timeout)
     raise typer.Exit(int(run_status(specs or [DEFAULT_SPECS], arrays or [], request)))
 
 
@@ -110,18 +109,19 @@ def status_command(
 )
 def drain_command(
     member: MemberArgument,
-    specs: SpecsOption = None,
+    specs: SpecPathsOption = None,
     force: Annotated[
         bool, typer.Option("--force", help="Drain even if a service is left with no member Up.")
     ] = False,
-    timeout: TimeoutOption = 600.0,
+    timeout: WaitTimeoutOption = 600.0,
     poll_interval: PollOption = 2.0,
-    state_dir: StateDirOption = Path(".lmctl"),
+    state_dir: StateDirOption = DEFAULT_STATE_DIR,
+    request_timeout: RequestTimeoutOption = 10.0,
 ) -> None:
     """Run ``lmctl drain``."""
     from lmctl.status.command import Maintenance, run_maintenance
 
-    request = Maintenance("drain", force, timeout, poll_interval, state_dir)
+    request = Maintenance("drain", force, timeout, poll_interval, state_dir, request_timeout)
     raise typer.Exit(run_maintenance(specs or [DEFAULT_SPECS], member, request))
 
 
@@ -134,13 +134,14 @@ def drain_command(
 )
 def undrain_command(
     member: MemberArgument,
-    specs: SpecsOption = None,
-    timeout: TimeoutOption = 300.0,
+    specs: SpecPathsOption = None,
+    timeout: WaitTimeoutOption = 300.0,
     poll_interval: PollOption = 2.0,
-    state_dir: StateDirOption = Path(".lmctl"),
+    state_dir: StateDirOption = DEFAULT_STATE_DIR,
+    request_timeout: RequestTimeoutOption = 10.0,
 ) -> None:
     """Run ``lmctl undrain``."""
     from lmctl.status.command import Maintenance, run_maintenance
 
-    request = Maintenance("undrain", False, timeout, poll_interval, state_dir)
+    request = Maintenance("undrain", False, timeout, poll_interval, state_dir, request_timeout)
     raise typer.Exit(run_maintenance(specs or [DEFAULT_SPECS], member, request))

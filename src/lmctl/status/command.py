@@ -176,13 +176,15 @@ async def _watch_live(console: Console, check: _Check, interval: float) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Maintenance:
-    """What to do to a member and how: drain or undrain, force, wait limits, mock state dir."""
+    """What to do to a member and how: drain or undrain, force, wait limits, mock state dir,
+    and the time each API request may take (``timeout`` is the total wait)."""
 
     action: Action
     force: bool = False
     timeout: float = 600.0
     poll_interval: float = 2.0
     state_dir: Path = DEFAULT_STATE_DIR
+    request_timeout: float = 10.0
 
 
 def run_maintenance(paths: Sequence[Path], member: str, request: Maintenance) -> int:
@@ -225,7 +227,11 @@ async def _maintain(
 ) -> MaintenanceResult:
     policy = WaitPolicy(timeout=request.timeout, poll_interval=request.poll_interval)
     opened = open_appliances(
-        spec_set, [target.appliance], state_dir=request.state_dir, strict=False
+        spec_set,
+        [target.appliance],
+        state_dir=request.state_dir,
+        timeout=request.request_timeout,
+        strict=False,
     )
     async with opened as clients:
         client = clients.get(target.appliance)
