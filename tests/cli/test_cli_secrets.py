@@ -9,17 +9,14 @@ leaves behind: stdout, stderr (with ``-vv`` logging), a saved plan, backups, the
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
+from lmctl_testkit import PASSWORD_VARIABLE, Outcome, run_process, write_mock_inventory
 
-PASSWORD_VARIABLE = "LMCTL_SECRET_TEST_PASSWORD"
 ARRAY = """\
 name: secrets
 site: SECRETS
@@ -33,28 +30,8 @@ members:
 """
 
 
-def _inventory(server: MockServerHandle) -> str:
-    return (
-        "appliances:\n"
-        "  lm-secret:\n"
-        f"    url: {server.url}\n"
-        "    dialect: v1\n"
-        f"    auth: {{username: {server.username}, password: {{env: {PASSWORD_VARIABLE}}}}}\n"
-        f'    tls: {{fingerprint: "{server.fingerprint_sha256}"}}\n'
-    )
-
-
-def _lmctl(workdir: Path, password: str, *args: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, PASSWORD_VARIABLE: password, "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "lmctl", "-vv", *args],
-        cwd=workdir,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def _lmctl(workdir: Path, password: str, *args: str) -> Outcome:
+    return run_process(workdir, {PASSWORD_VARIABLE: password}, "-vv", *args)
 
 
 def _forms(username: str, secret: str) -> list[str]:
@@ -70,8 +47,7 @@ def test_no_secret_in_any_output_at_the_highest_verbosity(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     arrays = tmp_path / "arrays"
-    arrays.mkdir()
-    (arrays / "appliances.yaml").write_text(_inventory(mock_server))
+    write_mock_inventory(arrays, mock_server, "lm-secret", "v1")
     (arrays / "secrets.yaml").write_text(ARRAY)
     password = mock_server.password
     wrong_password = "Wr0ng-" + password[::-1]
@@ -86,7 +62,7 @@ def test_no_secret_in_any_output_at_the_highest_verbosity(
         mock_control.add_fault("http500", command="listvs", nth=nth)
     runs.append(_lmctl(tmp_path, password, "plan", "arrays"))
 
-    assert [run.returncode for run in runs] == [0, 0, 0, 1, 1], [r.stderr for r in runs]
+    assert [run.exit_code for run in runs] == [0, 0, 0, 1, 1], [r.stderr for r in runs]
     assert "DEBUG" in runs[0].stderr, "-vv must log the requests"
     assert "401" in runs[3].stderr + runs[3].stdout or "credential" in runs[3].stderr.lower()
     leftovers = [path.read_text(errors="replace") for path in tmp_path.rglob("*") if path.is_file()]
