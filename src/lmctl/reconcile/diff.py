@@ -38,6 +38,7 @@ from lmctl.reconcile.changes import (
     UpdateRealServer,
     UpdateVirtualService,
 )
+from lmctl.reconcile.members import member_field_changes
 from lmctl.reconcile.order import in_write_order
 from lmctl.reconcile.scope import ArrayScope, in_scope
 from lmctl.reconcile.state import ApplianceState, MemberKey, RealServerState, VirtualServiceState
@@ -61,18 +62,6 @@ def settings_changes(
         for name in MANAGED_VS_FIELDS
         if getattr(observed, name) != getattr(desired, name)
     )
-
-
-def _member_fields(observed: RealServerState, desired: DesiredRealServer) -> list[FieldChange]:
-    fields = [
-        FieldChange(field=name, old=getattr(observed, name), new=getattr(desired, name))
-        for name in ("weight", "forward")
-        if getattr(observed, name) != getattr(desired, name)
-    ]
-    # enable=None in the spec: leave the flag alone (respect an operator's drain).
-    if desired.enable is not None and desired.enable != observed.enable:
-        fields.append(FieldChange(field="enable", old=observed.enable, new=desired.enable))
-    return fields
 
 
 def _port_moves(
@@ -103,9 +92,7 @@ def member_changes(
     pairs = [(rs, present[k]) for k, rs in wanted.items() if k in present]
     pairs += [(missing[new], extra[old]) for new, old in port_moves.items()]
     for want, have in pairs:
-        fields = _member_fields(have, want)
-        if want.port != have.port:
-            fields.append(FieldChange(field="port", old=have.port, new=want.port))
+        fields = member_field_changes(have, want)
         if fields:
             changes.append(
                 UpdateRealServer(
@@ -113,7 +100,7 @@ def member_changes(
                     member=want.member,
                     address=have.address,
                     port=have.port,
-                    fields=tuple(fields),
+                    fields=fields,
                 )
             )
         if not have.enable and want.enable is None:

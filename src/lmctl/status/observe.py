@@ -21,7 +21,9 @@ from lmctl.loadmaster.models import (
     wire_value,
 )
 from lmctl.ownership import Owner, owner_of
+from lmctl.reconcile.changes import FieldChange, FieldValue
 from lmctl.reconcile.diff import settings_changes
+from lmctl.reconcile.members import member_field_changes
 from lmctl.status.addresses import host_port, normalised_address
 from lmctl.status.model import MemberStatus, ServiceStatus, SettingDifference
 
@@ -111,15 +113,18 @@ def setting_differences(
 
 def real_server_differences(desired: DesiredRealServer, live: RealServer) -> tuple[str, ...]:
     """How a member's real server differs from the spec (weight, forwarding, a spec'd enable)."""
-    differences: list[str] = []
-    if live.weight != desired.weight:
-        differences.append(f"weight {live.weight} (spec {desired.weight})")
-    if live.forward != desired.forward:
-        differences.append(f"forward {live.forward} (spec {desired.forward})")
-    if desired.enable is not None and live.enable != desired.enable:
-        wanted = "enabled" if desired.enable else "disabled"
-        differences.append(f"{'enabled' if live.enable else 'disabled'} (spec {wanted})")
-    return tuple(differences)
+    return tuple(_difference(change) for change in member_field_changes(live, desired))
+
+
+def _difference(change: FieldChange) -> str:
+    """``weight 500 (spec 1000)``; an enable flag as ``disabled (spec enabled)``."""
+    if change.field == "enable":
+        return f"{_enabled(change.old)} (spec {_enabled(change.new)})"
+    return f"{change.field} {change.old} (spec {change.new})"
+
+
+def _enabled(flag: FieldValue) -> str:
+    return "enabled" if flag else "disabled"
 
 
 def member_status(
