@@ -8,24 +8,15 @@ temporary directory and creates them on the mock with ``lmctl apply``, every mem
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-import lmctl.cli  # noqa: F401  (registers every command on the app)
-from lmctl.cli.app import app
-from lmctl.loadmaster.connection import ApplianceConnection
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
+from lmctl_testkit import PASSWORD_VARIABLE, Outcome, invoke, write_mock_inventory, write_spec_files
 
-PASSWORD_VARIABLE = "LMCTL_STATUS_TEST_PASSWORD"
 MEMBERS = {
     "CAS-A1": "10.30.0.11",
     "CAS-A2": "10.30.0.12",
@@ -77,77 +68,32 @@ services: [https]
 """
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What one ``lmctl`` run printed and how it exited."""
-
-    exit_code: int
-    stdout: str
-    stderr: str
-
-
 RunLmctl = Callable[..., Outcome]
 
 
-def _inventory(handle: MockServerHandle, dialect: str) -> str:
-    return (
-        "appliances:\n"
-        "  lm-test:\n"
-        f"    url: {handle.url}\n"
-        f"    dialect: {dialect}\n"
-        f"    auth: {{username: {handle.username}, password: {{env: {PASSWORD_VARIABLE}}}}}\n"
-        f'    tls: {{fingerprint: "{handle.fingerprint_sha256}"}}\n'
-    )
+def prepare_arrays(request: pytest.FixtureRequest, dialect: str) -> RunLmctl:
+    """Write arrays ``two`` and ``three`` and create them with ``lmctl apply`` over API
+    ``dialect`` (v1 or v2); returns ``run(*args)`` that runs lmctl in-process on those specs
+    (the mock's call log starts empty).
 
-
-def prepare_arrays(
-    tmp_path: Path,
-    mock_server: MockServerHandle,
-    mock_control: MockControl,
-    connection: ApplianceConnection,
-    monkeypatch: pytest.MonkeyPatch,
-) -> RunLmctl:
-    """Write arrays ``two`` and ``three`` and create them with ``lmctl apply``; returns
-    ``run(*args)`` that runs lmctl in-process on those specs (the mock's call log starts empty).
-
-    ``connection`` picks the dialect lmctl uses (the inventory names the same served mock)."""
+    Uses the test's ``tmp_path`` (specs in ``tmp_path/arrays``, the working directory),
+    ``mock_server``, ``mock_control`` and ``monkeypatch`` (the mock's password)."""
+    tmp_path: Path = request.getfixturevalue("tmp_path")
+    mock_server: MockServerHandle = request.getfixturevalue("mock_server")
+    mock_control: MockControl = request.getfixturevalue("mock_control")
+    monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
     specs = tmp_path / "arrays"
-    specs.mkdir()
-    (specs / "appliances.yaml").write_text(_inventory(mock_server, connection.dialect))
-    (specs / "two.yaml").write_text(ARRAY_TWO)
-    (specs / "three.yaml").write_text(ARRAY_THREE)
+    write_mock_inventory(specs, mock_server, "lm-test", dialect)
+    write_spec_files(specs, {"two.yaml": ARRAY_TWO, "three.yaml": ARRAY_THREE})
     monkeypatch.setenv(PASSWORD_VARIABLE, mock_server.password)
     monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
 
     def run(*args: str) -> Outcome:
         # plan and apply take the specs as arguments; status, drain, undrain as --specs.
         where = [str(specs)] if args[0] in ("plan", "apply") else ["--specs", str(specs)]
-        result = runner.invoke(app, [*args, *where])
-        return Outcome(result.exit_code, result.stdout, result.stderr)
+        return invoke(*args, *where)
 
     applied = run("apply", "--auto-approve", "--no-backup")
     assert applied.exit_code == 0, applied.stdout + applied.stderr
     mock_control.clear_log()
     return run
-
-
-@contextmanager
-def lmctl_process(*args: str) -> Iterator[subprocess.Popen[str]]:
-    """``lmctl ARGS`` as a new process (for Ctrl-C tests), stdout and stderr piped.
-
-    A process still running after 30 s is killed, so a hang fails its test, not the suite.
-    """
-    lmctl = Path(sys.executable).with_name("lmctl")
-    process = subprocess.Popen(
-        [str(lmctl), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    guard = threading.Timer(30, process.kill)
-    guard.start()
-    try:
-        yield process
-    finally:
-        guard.cancel()
-        if process.poll() is None:
-            process.kill()
-            process.communicate()

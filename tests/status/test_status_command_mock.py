@@ -8,23 +8,16 @@ from typing import Any
 
 import pytest
 from status_builders import table_rows
-from status_mock_specs import MEMBERS, PASSWORD_VARIABLE, RunLmctl, prepare_arrays
+from status_mock_specs import MEMBERS, RunLmctl, prepare_arrays
 
-from lmctl.loadmaster.connection import ApplianceConnection
 from lmctl.mock.control import MockControl
-from lmctl.mock.server import MockServerHandle
+from lmctl_testkit import PASSWORD_VARIABLE
 
 
 @pytest.fixture
-def run_lmctl(
-    tmp_path: Path,
-    mock_server: MockServerHandle,
-    mock_control: MockControl,
-    connection_v2: ApplianceConnection,
-    monkeypatch: pytest.MonkeyPatch,
-) -> RunLmctl:
+def run_lmctl(request: pytest.FixtureRequest) -> RunLmctl:
     """lmctl against arrays ``two`` and ``three`` created on the served mock (APIv2)."""
-    return prepare_arrays(tmp_path, mock_server, mock_control, connection_v2, monkeypatch)
+    return prepare_arrays(request, "v2")
 
 
 def conditions(document: dict[str, Any], array: str) -> dict[str, tuple[str, str, str]]:

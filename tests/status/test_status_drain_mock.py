@@ -10,27 +10,21 @@ from pathlib import Path
 
 import pytest
 from status_builders import table_rows
-from status_mock_specs import ARRAY_FOUR, MEMBERS, RunLmctl, lmctl_process, prepare_arrays
+from status_mock_specs import ARRAY_FOUR, MEMBERS, RunLmctl, prepare_arrays
 
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection
 from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.mock.control import MockControl
-from lmctl.mock.server import MockServerHandle
+from lmctl_testkit import lmctl_process
 
 FAST = ("--poll-interval", "0.05")
 
 
 @pytest.fixture
-def run_lmctl(
-    tmp_path: Path,
-    mock_server: MockServerHandle,
-    mock_control: MockControl,
-    connection_v1: ApplianceConnection,
-    monkeypatch: pytest.MonkeyPatch,
-) -> RunLmctl:
+def run_lmctl(request: pytest.FixtureRequest) -> RunLmctl:
     """lmctl against arrays ``two`` and ``three``, created on the served mock over APIv1."""
-    return prepare_arrays(tmp_path, mock_server, mock_control, connection_v1, monkeypatch)
+    return prepare_arrays(request, "v1")
 
 
 def enabled_flags(mock_control: MockControl, member: str) -> list[bool]:

@@ -18,7 +18,6 @@ from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection
 from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.mock.control import MockControl
-from lmctl.mock.server import MockServerHandle
 
 FAST = ("--poll-interval", "0.05")
 FOUR_VIP = "10.30.2.10"
@@ -28,14 +27,13 @@ HELD = f"{FOUR_VIP}:443/tcp is held by a virtual service lmctl does not own (Nic
 
 @pytest.fixture
 def run_lmctl(
+    request: pytest.FixtureRequest,
     tmp_path: Path,
-    mock_server: MockServerHandle,
     mock_control: MockControl,
     connection_v1: ApplianceConnection,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> RunLmctl:
     """Arrays ``two`` and ``three`` applied; ``four`` in the specs, its VIP:443 held by ``owa``."""
-    run = prepare_arrays(tmp_path, mock_server, mock_control, connection_v1, monkeypatch)
+    run = prepare_arrays(request, "v1")
     (tmp_path / "arrays" / "four.yaml").write_text(ARRAY_FOUR)
 
     async def hand_made_owa() -> None:

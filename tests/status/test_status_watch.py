@@ -8,18 +8,17 @@ import time
 from pathlib import Path
 
 import pytest
-from status_mock_specs import MEMBERS, lmctl_process, prepare_arrays
+from status_mock_specs import MEMBERS, prepare_arrays
 from typer.testing import CliRunner
 
 import lmctl.cli  # noqa: F401  (registers every command on the app)
 from lmctl.cli.app import app
 from lmctl.cli.status import DEFAULT_WATCH_SECONDS
-from lmctl.loadmaster.connection import ApplianceConnection
 from lmctl.mock.control import MockControl
-from lmctl.mock.server import MockServerHandle
 from lmctl.status import command
 from lmctl.status.command import StatusRequest
 from lmctl.status.model import StatusExit
+from lmctl_testkit import lmctl_process
 
 
 @pytest.mark.parametrize(
@@ -65,13 +64,9 @@ def test_an_interval_below_half_a_second_is_refused() -> None:
 
 
 def test_watch_in_a_pipe_prints_one_json_document_per_check_until_interrupted(
-    tmp_path: Path,
-    mock_server: MockServerHandle,
-    mock_control: MockControl,
-    connection_v2: ApplianceConnection,
-    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest, mock_control: MockControl
 ) -> None:
-    prepare_arrays(tmp_path, mock_server, mock_control, connection_v2, monkeypatch)
+    prepare_arrays(request, "v2")
     arguments = ("status", "--watch", "--interval", "0.5", "-f", "json", "--specs", "arrays")
     with lmctl_process(*arguments) as watch:
         assert watch.stdout is not None
@@ -89,13 +84,9 @@ def test_watch_in_a_pipe_prints_one_json_document_per_check_until_interrupted(
 
 
 def test_ctrl_c_before_the_first_check_finishes_exits_130_and_says_so(
-    tmp_path: Path,
-    mock_server: MockServerHandle,
-    mock_control: MockControl,
-    connection_v2: ApplianceConnection,
-    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest, mock_control: MockControl
 ) -> None:
-    prepare_arrays(tmp_path, mock_server, mock_control, connection_v2, monkeypatch)
+    prepare_arrays(request, "v2")
     mock_control.add_fault("stall", command="listvs", stall_seconds=20)
     with lmctl_process("status", "--specs", "arrays") as status:
         while mock_control.pending_faults():  # until lmctl's listvs is the stalled one
