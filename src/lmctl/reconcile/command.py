@@ -255,13 +255,33 @@ def _apply_verdict(results: Sequence[ApplianceResult]) -> ExitCode:
     return ExitCode.ERROR
 
 
+def _narrowed(plan: Plan, chosen: Sequence[str], source: Path) -> Plan:
+    """The saved plan cut down to the appliances chosen with ``--appliance`` (all if none)."""
+    if not chosen:
+        return plan
+    planned = [a.name for a in plan.appliances]
+    unknown = [name for name in chosen if name not in planned]
+    if unknown:
+        raise CommandError(
+            f"--appliance {', '.join(unknown)}: not in {source} (it plans "
+            f"{', '.join(planned) or 'no appliance'}); nothing was read or written"
+        )
+    return plan.model_copy(
+        update={
+            "appliances": tuple(a for a in plan.appliances if a.name in chosen),
+            "violations": tuple(v for v in plan.violations if v.appliance in chosen),
+        }
+    )
+
+
 def _saved_plan(
-    path: Path, spec_paths: Sequence[Path], errors: Console
+    path: Path, spec_paths: Sequence[Path], chosen: Sequence[str], errors: Console
 ) -> tuple[Plan, SpecSet, list[str]]:
-    """A saved plan with the specs (for the inventory) at ``spec_paths``, or else at the paths
-    it recorded (relative ones resolve from the current directory)."""
+    """A saved plan (only the ``chosen`` appliances, when any) with the specs (for the
+    inventory) at ``spec_paths``, or else at the paths it recorded (relative ones resolve
+    from the current directory)."""
     try:
-        plan = load_plan(path)
+        plan = _narrowed(load_plan(path), chosen, path)
     except PlanFileError as error:
         raise CommandError(str(error), kind="plan-file") from None
     recorded = tuple(Path(p) for p in plan.spec_paths)
@@ -317,7 +337,7 @@ async def _apply(source: Path | None, target: Target, request: ApplyRequest) -> 
     console, errors = make_console(), make_console(stderr=True)
     if source is not None:
         spec_paths = tuple(p for p in target.paths if p != source)
-        plan, spec_set, names = _saved_plan(source, spec_paths, errors)
+        plan, spec_set, names = _saved_plan(source, spec_paths, target.appliances, errors)
     else:
         spec_set = _load(target.paths, errors)
         scope = _scope(target, spec_set)
@@ -341,7 +361,7 @@ async def _apply(source: Path | None, target: Target, request: ApplyRequest) -> 
             state_dir=target.state_dir, backup=request.backup, parallel=request.parallel
         )
         with progress_sink(console) as sink:
-            results = await apply_plan(plan, clients, options, sink)
+            results = await apply_plan(plan, clients, options, sink, appliances=names)
     console.print(render_report(results))
     return _apply_verdict(results)
 
