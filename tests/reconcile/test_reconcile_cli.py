@@ -185,10 +185,16 @@ def test_vip_moved_is_one_modvs_per_service(site: Site, mock_control: MockContro
     applied(site)
     site.write(Array("a1", "10.1.1.60", A1.members))
     result = site.plan()
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert "~ move virtual service 10.1.1.50:443/tcp → 10.1.1.60:443/tcp" in result.output
+    assert "moving a1's VIP from 10.1.1.50 to 10.1.1.60 breaks every client" in result.output
     mock_control.clear_log()
-    applied(site)
+    blocked = site.apply()
+    assert blocked.exit_code == 3
+    assert "re-run with --force once DNS is ready" in blocked.output
+    assert mock_control.write_count() == 0
+    forced = site.apply("--force")
+    assert forced.exit_code == 0, forced.output
     writes = [c for c in mock_control.calls() if c.write]
     assert [(c.command, c.params.get("vsaddress")) for c in writes] == [
         ("modvs", "10.1.1.60"),

@@ -70,6 +70,9 @@ def test_text_outline_of_every_kind_of_change() -> None:
         "[bulk-removal]",
         "  - lm-hq: the plan removes 1 of 3 managed real servers (33%, more than 30%) "
         "[bulk-removal]",
+        "  - lm-hq: moving hq's VIP from 10.0.1.10 to 10.0.1.11 breaks every client until DNS "
+        "(the array's namespace names) points at 10.0.1.11; re-run with --force once DNS is "
+        "ready [virtual-service-moved]",
         "1 conflict: nothing can be applied until each is resolved (a conflict is never "
         "overridden, not even by --force)",
         "Plan: 0 to create, 1 to update, 2 to delete (virtual services); 0 to add, 2 to change, "

@@ -22,7 +22,13 @@ PLAN_FORMAT_VERSION: Literal[1] = 1
 PLAN_KIND: Literal["lmctl-plan"] = "lmctl-plan"
 PLAN_FAILURE_KIND: Literal["lmctl-plan-failure"] = "lmctl-plan-failure"
 
-SafetyRule = Literal["array-deleted", "bulk-removal", "members-below-two", "break-before-make"]
+SafetyRule = Literal[
+    "array-deleted",
+    "bulk-removal",
+    "members-below-two",
+    "virtual-service-moved",
+    "break-before-make",
+]
 # A violation of this rule is refused even with --force (see ``safety``).
 UNWAIVABLE_RULES: frozenset[SafetyRule] = frozenset({"break-before-make"})
 

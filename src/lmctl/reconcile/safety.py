@@ -3,7 +3,9 @@
 - deleting every virtual service of an array;
 - removing more than 30 % of an appliance's managed virtual services, or of its managed real
   servers (members of deleted virtual services count as removed);
-- leaving a kept service with fewer than two members when it had two or more.
+- leaving a kept service with fewer than two members when it had two or more;
+- moving an array's virtual services to another address (its VIP changed): every client
+  (DNS, Outlook profiles) still points at the old VIP until DNS follows.
 One more check is no rule an admin can waive: the write order itself is simulated, and a plan
 in which any single write would leave a serving service without an enabled member is refused
 even with ``--force`` (``break-before-make``; it would be a bug in lmctl's ordering).
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from lmctl.reconcile.changes import DeleteVirtualService, RemoveRealServer
+from lmctl.reconcile.changes import DeleteVirtualService, RemoveRealServer, UpdateVirtualService
 from lmctl.reconcile.plan import AppliancePlan, SafetyViolation
 from lmctl.reconcile.simulate import break_before_make, moves_of, simulate
 
@@ -92,6 +94,29 @@ def _thinned_services(plan: AppliancePlan) -> list[SafetyViolation]:
     return violations
 
 
+def _moved_addresses(plan: AppliancePlan) -> list[SafetyViolation]:
+    # One violation per array and address move, however many of its services move with it.
+    moved = {
+        (c.array, c.key.address, c.new_key.address): None
+        for c in plan.changes
+        if isinstance(c, UpdateVirtualService)
+        and c.new_key is not None
+        and c.new_key.address != c.key.address
+    }
+    return [
+        SafetyViolation(
+            appliance=plan.name,
+            rule="virtual-service-moved",
+            message=(
+                f"{plan.name}: moving {array}'s VIP from {old} to {new} breaks every client "
+                f"until DNS (the array's namespace names) points at {new}; re-run with --force "
+                "once DNS is ready"
+            ),
+        )
+        for array, old, new in moved
+    ]
+
+
 def _broken_order(plan: AppliancePlan) -> list[SafetyViolation]:
     return [
         SafetyViolation(
@@ -112,5 +137,6 @@ def check_safety(plan: AppliancePlan) -> list[SafetyViolation]:
         _array_deletions(plan)
         + _bulk_removals(plan)
         + _thinned_services(plan)
+        + _moved_addresses(plan)
         + _broken_order(plan)
     )
