@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from lmctl.loadmaster.models import VirtualServiceKey, VirtualServiceSettings
+from lmctl.loadmaster.models import Address, VirtualServiceKey, VirtualServiceSettings
 from lmctl.ownership import Owner
 
 
@@ -21,7 +21,7 @@ class DesiredRealServer(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     member: str
-    address: str
+    address: Address
     port: int
     weight: int = 1000
     forward: str = "nat"

@@ -15,7 +15,9 @@ from collections.abc import Iterable
 from functools import cached_property
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
+
+from lmctl.addresses import normalised_address, normalised_optional_address
 
 Protocol = Literal["tcp", "udp"]
 Scheduling = Literal["rr", "wrr", "lc", "wlc", "fixed", "adaptive", "sh"]
@@ -90,11 +92,17 @@ def parse_int(value: Any) -> int:
 
 
 def as_list(value: Any) -> list[Any]:
-    """One element or a list of them, as a list (a single ``<VS>`` or ``<Rs>`` is not wrapped)."""
+    """One element or a list of them, as a list (a single ``<VS>`` or ``<Rs>`` is not wrapped).
+
+    A tuple is a list too: the row fields hold tuples, so a model built from another's rows
+    passes them as they are.
+    """
     if value is None:
         return []
     if isinstance(value, list):
         return value
+    if isinstance(value, tuple):
+        return list(value)
     return [value]
 
 
@@ -107,6 +115,10 @@ Flag = Annotated[bool, BeforeValidator(parse_flag)]
 OptionalText = Annotated[str | None, BeforeValidator(parse_optional_text)]
 PortText = Annotated[str, BeforeValidator(parse_port)]
 Int = Annotated[int, BeforeValidator(parse_int)]
+# An IP literal in its one spelling (``2001:DB8:0::11`` → ``2001:db8::11``), so addresses compare
+# as addresses everywhere; a host name stays as given.
+Address = Annotated[str, AfterValidator(normalised_address)]
+OptionalAddress = Annotated[OptionalText, AfterValidator(normalised_optional_address)]
 T = TypeVar("T")
 Rows = Annotated[tuple[T, ...], BeforeValidator(as_list)]
 
@@ -120,7 +132,7 @@ class VirtualServiceKey(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    address: str
+    address: Address
     port: str
     protocol: Protocol = "tcp"
 
@@ -209,7 +221,7 @@ class RealServer(_RowInVirtualService):
     """A real server inside one virtual service, as the appliance reports it."""
 
     vs_index: Int = Field(0, alias="VSIndex")
-    address: str = Field(alias="Addr")
+    address: Address = Field(alias="Addr")
     port: Int = Field(alias="Port")
     dns_name: OptionalText = Field(None, alias="DnsName")
 
@@ -234,7 +246,7 @@ class VirtualService(VirtualServiceSettings):
 
     status: str = Field("Down", alias="Status")
     index: Int = Field(alias="Index")
-    address: OptionalText = Field(None, alias="VSAddress")
+    address: OptionalAddress = Field(None, alias="VSAddress")
     port: PortText = Field("0", alias="VSPort")
     protocol: Annotated[Protocol, BeforeValidator(parse_lower)] = Field("tcp", alias="Protocol")
     layer: Int | None = Field(None, alias="Layer")
@@ -274,7 +286,7 @@ class VirtualService(VirtualServiceSettings):
 class VirtualServiceStats(_WireModel):
     """One ``Vs`` row of ``stats``: live counters of a virtual service."""
 
-    address: OptionalText = Field(None, alias="VSAddress")
+    address: OptionalAddress = Field(None, alias="VSAddress")
     port: PortText = Field("0", alias="VSPort")
     protocol: str = Field(
         "tcp", alias="VSProt", validation_alias=AliasChoices("VSProt", "Protocol", "Prot")
@@ -293,7 +305,7 @@ class RealServerStats(_WireModel):
 
     vs_index: Int = Field(alias="VSIndex")
     rs_index: Int = Field(0, alias="RSIndex", validation_alias=AliasChoices("RSIndex", "RsIndex"))
-    address: str = Field(alias="Addr")
+    address: Address = Field(alias="Addr")
     port: Int = Field(0, alias="Port")
     enable: Flag = Field(True, alias="Enable")
     weight: Int = Field(1000, alias="Weight")
@@ -325,4 +337,5 @@ class Statistics(_WireModel):
 
     def active_connections(self, vs_index: int, address: str, port: int) -> int:
         """Active connections of one real server within one VS (0 when ``stats`` omits it)."""
-        return self._connections_by_real_server.get((vs_index, address, port), 0)
+        key = (vs_index, normalised_address(address), port)
+        return self._connections_by_real_server.get(key, 0)
