@@ -69,6 +69,8 @@ class ApplianceResult:
     drift: list[Drift] = field(default_factory=list)
     backup: Path | None = None
     remaining: list[Drift] = field(default_factory=list)
+    # Set when the read after applying failed: the writes were made but not checked.
+    unverified: str | None = None
 
     @property
     def not_attempted(self) -> tuple[Change, ...]:
@@ -84,6 +86,7 @@ class ApplianceResult:
             and self.refused is None
             and len(self.done) == len(self.planned)
             and not self.remaining
+            and self.unverified is None
         )
 
 
@@ -122,7 +125,10 @@ async def _verify(plan: AppliancePlan, client: LoadMaster, result: ApplianceResu
     try:
         found = appliance_state(await client.list_virtual_services())
     except (LoadMasterError, OSError) as error:
-        result.error = result.error or f"reading {plan.name} after applying: {_error_text(error)}"
+        result.unverified = (
+            f"written but not verified: reading {plan.name} after applying failed "
+            f"({_error_text(error)}); run lmctl plan"
+        )
         return
     keys = [t.key for t in plan.observed]
     result.remaining = compare(plan.name, keys, expected, found)

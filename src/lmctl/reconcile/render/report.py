@@ -42,6 +42,8 @@ def render_report(results: Sequence[ApplianceResult]) -> Text:
         _failure(result, text)
         if result.error is not None and result.failed is None:
             text.append(f"  {result.error}\n", style="red")
+        if result.unverified is not None:
+            text.append(f"  {result.unverified}\n", style="red")
         # After a failure the not-attempted list already says what is left.
         for drift in result.remaining if result.failed is None else ():
             text.append(f"  left different after applying: {drift}\n", style="red")

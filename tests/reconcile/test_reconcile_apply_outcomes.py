@@ -1,0 +1,38 @@
+"""What apply reports when the read after applying fails, or when one appliance's task
+raises something unexpected, over HTTPS against the served mock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from reconcile_site import Array, Site
+
+from lmctl.mock.control import MockControl
+from lmctl.mock.server import MockServerHandle
+
+A1 = Array("a1", "10.1.1.50", ["10.1.1.11", "10.1.1.12"])
+
+
+@pytest.fixture
+def site(tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch) -> Site:
+    return Site.open(tmp_path, mock_server, monkeypatch, A1)
+
+
+def test_apply_whose_read_after_applying_fails_exits_4_unverified(
+    site: Site, mock_control: MockControl
+) -> None:
+    # listvs 1: the plan, 2: the check before writing; 3 on: the read after applying (and
+    # more 500s than the client's read retries).
+    for nth in range(3, 11):
+        mock_control.add_fault("http500", command="listvs", nth=nth)
+    result = site.apply("--no-backup")
+    assert result.exit_code == 4, result.output
+    assert "Apply complete" not in result.output
+    assert (
+        "written but not verified: reading lm-test after applying failed (lm-test failed on "
+        "listvs with HTTP 500" in result.output
+    )
+    assert "; run lmctl plan" in result.output
+    mock_control.clear_faults()
+    assert site.plan().exit_code == 0
