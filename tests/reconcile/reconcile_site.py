@@ -11,17 +11,14 @@ from typing import Any
 
 import pytest
 import yaml
-from typer.testing import CliRunner, Result
 
-import lmctl.cli  # noqa: F401  (registers every command on the app)
-from lmctl.cli.app import app
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection
 from lmctl.loadmaster.models import VirtualService
 from lmctl.mock.server import MockServerHandle
+from lmctl_testkit import PASSWORD_VARIABLE, Outcome, invoke, write_mock_inventory
 
 APPLIANCE = "lm-test"
-PASSWORD_VARIABLE = "LMCTL_TEST_MOCK_PASSWORD"
 
 
 @dataclass
@@ -56,8 +53,8 @@ class Array:
 class Site:
     """Specs under ``root/arrays`` for the served mock, and ways to run lmctl on them.
 
-    The inventory reads the mock's password from ``LMCTL_TEST_MOCK_PASSWORD``; ``Site.open``
-    sets it for the test.
+    The inventory reads the mock's password from ``PASSWORD_VARIABLE``; ``Site.open`` sets it
+    for the test.
     """
 
     @classmethod
@@ -77,17 +74,7 @@ class Site:
         self.arrays_dir = root / "arrays"
         self.arrays_dir.mkdir()
         self.state_dir = root / ".lmctl"
-        inventory = {
-            "appliances": {
-                APPLIANCE: {
-                    "url": server.url,
-                    "dialect": "v2",
-                    "auth": {"username": server.username, "password": {"env": PASSWORD_VARIABLE}},
-                    "tls": {"fingerprint": server.fingerprint_sha256},
-                }
-            }
-        }
-        (self.arrays_dir / "appliances.yaml").write_text(yaml.safe_dump(inventory))
+        write_mock_inventory(self.arrays_dir, server, APPLIANCE, "v2")
 
     def write(self, *arrays: Array) -> None:
         """Write (or overwrite) array specs."""
@@ -99,19 +86,17 @@ class Site:
         """Take an array out of the specs."""
         (self.arrays_dir / f"{name}.yaml").unlink()
 
-    def lmctl(self, *args: str) -> Result:
+    def lmctl(self, *args: str) -> Outcome:
         """Run ``lmctl`` in-process (no terminal: plain output, stdin not a tty)."""
-        return CliRunner().invoke(
-            app, [*args, "--state-dir", str(self.state_dir)], catch_exceptions=False
-        )
+        return invoke(*args, "--state-dir", str(self.state_dir), catch_exceptions=False)
 
-    def plan(self, *args: str) -> Result:
+    def plan(self, *args: str) -> Outcome:
         """``lmctl plan <arrays> --detailed-exitcode ...``."""
         return self.lmctl(
             "plan", str(self.arrays_dir), "--detailed-exitcode", "--request-timeout", "3", *args
         )
 
-    def apply(self, *args: str) -> Result:
+    def apply(self, *args: str) -> Outcome:
         """``lmctl apply <arrays> --auto-approve ...``."""
         return self.lmctl(
             "apply", str(self.arrays_dir), "--auto-approve", "--request-timeout", "3", *args
