@@ -169,6 +169,10 @@ class ApiChannel:
                     await response.aclose()
         except (httpx.TransportError, TimeoutError) as exc:
             raise self._transport_failure(exc, command) from None
+        except httpx.HTTPError as exc:
+            # The exchange completed but its reply cannot be read (a corrupt compressed body):
+            # a malformed reply, not a network failure, so it is not retried.
+            raise self._unreadable(exc, command) from None
         self._logger.debug(
             "%s ← HTTP %d, %d bytes in %.3f s",
             self.name,
@@ -207,11 +211,14 @@ class ApiChannel:
             raise self._too_large(command)
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > self._max_reply_bytes:
-                raise self._too_large(command)
-            chunks.append(chunk)
+        try:
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self._max_reply_bytes:
+                    raise self._too_large(command)
+                chunks.append(chunk)
+        except httpx.DecodingError as exc:
+            raise self._undecodable(exc, command, response) from None
         return b"".join(chunks)
 
     def _too_large(self, command: str) -> MalformedReplyError:
@@ -219,6 +226,27 @@ class ApiChannel:
             self.name,
             f"{self.name} answered {command} with more than {self._max_reply_bytes} bytes: "
             f"refused (raise max_reply_bytes if this appliance is really that large)",
+            command=command,
+        )
+
+    def _unreadable(self, exc: httpx.HTTPError, command: str) -> MalformedReplyError:
+        return MalformedReplyError(
+            self.name,
+            f"{self.name} answered {command} with a reply that cannot be read "
+            f"({type(exc).__name__}: {exc})",
+            command=command,
+        )
+
+    def _undecodable(
+        self, exc: httpx.DecodingError, command: str, response: httpx.Response
+    ) -> MalformedReplyError:
+        encoding = response.headers.get("content-encoding", "none")
+        return MalformedReplyError(
+            self.name,
+            f"{self.name} answered {command} with a body that cannot be decoded "
+            f"(Content-Encoding: {encoding}; {exc}): the reply was damaged on its way or by the "
+            f"appliance; run the command again, and if it persists check any proxy between "
+            f"lmctl and {self.connection.url}",
             command=command,
         )
 
