@@ -7,7 +7,7 @@ from typing import Literal
 
 import httpx
 import pytest
-from loadmaster_fakes import ScriptedAppliance, capture, client
+from loadmaster_fakes import ScriptedAppliance, Sent, capture, client
 
 from lmctl.loadmaster.errors import MalformedReplyError
 
@@ -50,8 +50,8 @@ async def test_a_well_compressed_reply_is_read(dialect: Literal["v1", "v2"]) -> 
 
 
 async def test_any_other_httpx_error_is_a_malformed_reply_naming_it() -> None:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
+    def refuse(sent: Sent) -> httpx.Response:
+        raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.")
 
     appliance = ScriptedAppliance().on("showvs", refuse)
     async with client(appliance) as lm:
