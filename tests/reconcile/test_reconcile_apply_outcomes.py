@@ -3,13 +3,19 @@ raises something unexpected, over HTTPS against the served mock."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from reconcile_example import example_site, lmctl
 from reconcile_site import Array, Site
 
+from lmctl.loadmaster.client import LoadMaster
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
+from lmctl.reconcile import execute
+from lmctl.reconcile.changes import Change
+from lmctl.reconcile.writes import write
 
 A1 = Array("a1", "10.1.1.50", ["10.1.1.11", "10.1.1.12"])
 
@@ -36,3 +42,28 @@ def test_apply_whose_read_after_applying_fails_exits_4_unverified(
     assert "; run lmctl plan" in result.output
     mock_control.clear_faults()
     assert site.plan().exit_code == 0
+
+
+def test_unexpected_error_on_one_appliance_is_reported_there_and_the_others_finish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug while writing to lm-hq stops lm-hq only: lm-branch (the example's other built-in
+    appliance) finishes all its writes, and apply exits 4 naming lm-hq's error."""
+    arrays = example_site(tmp_path)
+
+    async def write_or_break(client: LoadMaster, change: Change) -> None:
+        if client.connection.name == "lm-hq":
+            raise RuntimeError("simulated bug")
+        await write(client, change)
+
+    monkeypatch.setattr(execute, "write", write_or_break)
+    result = lmctl(tmp_path, "apply", str(arrays), "--auto-approve", "--no-backup")
+    assert result.exit_code == 4, result.output
+    assert (
+        "lm-hq: unexpected error after 0 writes (RuntimeError: simulated bug); please report "
+        "it; run lmctl plan" in result.output
+    )
+    assert re.search(r"lm-branch: (\d+) of \1 writes done", result.output), result.output
+    monkeypatch.undo()
+    branch = lmctl(tmp_path, "plan", str(arrays), "-a", "lm-branch", "--detailed-exitcode")
+    assert branch.exit_code == 0, branch.output

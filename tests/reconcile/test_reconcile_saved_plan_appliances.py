@@ -3,23 +3,9 @@ against the example's two built-in mock appliances."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from lmctl_testkit import Outcome, invoke
-
-EXAMPLE_ARRAYS = Path(__file__).resolve().parents[2] / "arrays"
-
-
-def example_site(root: Path) -> Path:
-    """A copy of the example arrays (lm-hq and lm-branch, both ``mock://``) under ``root``."""
-    arrays = root / "arrays"
-    shutil.copytree(EXAMPLE_ARRAYS, arrays)
-    return arrays
-
-
-def lmctl(root: Path, *args: str) -> Outcome:
-    return invoke(*args, "--state-dir", str(root / ".lmctl"), catch_exceptions=False)
+from reconcile_example import example_site, lmctl
 
 
 def test_apply_saved_plan_with_appliance_writes_only_there(tmp_path: Path) -> None:

@@ -250,7 +250,10 @@ def _apply_verdict(results: Sequence[ApplianceResult]) -> ExitCode:
     """0 all applied; 4 a write failed or only part was done; 1 refused before any write."""
     if all(result.ok for result in results):
         return ExitCode.OK
-    if any(result.done or result.failed is not None for result in results):
+    if any(
+        result.done or result.failed is not None or result.unexpected is not None
+        for result in results
+    ):
         return ExitCode.PARTIAL
     return ExitCode.ERROR
 

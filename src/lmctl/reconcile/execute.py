@@ -71,12 +71,19 @@ class ApplianceResult:
     remaining: list[Drift] = field(default_factory=list)
     # Set when the read after applying failed: the writes were made but not checked.
     unverified: str | None = None
+    # Set when something lmctl did not expect went wrong (a bug): writing there stopped.
+    unexpected: str | None = None
 
     @property
     def not_attempted(self) -> tuple[Change, ...]:
         """Planned changes after the failed one (or all of them when refused)."""
         skipped = len(self.done) + (1 if self.failed is not None else 0)
         return self.planned[skipped:]
+
+    @property
+    def stopped(self) -> bool:
+        """True when writing stopped early: a write failed, or an unexpected error."""
+        return self.failed is not None or self.refused is not None or self.unexpected is not None
 
     @property
     def ok(self) -> bool:
@@ -87,6 +94,7 @@ class ApplianceResult:
             and len(self.done) == len(self.planned)
             and not self.remaining
             and self.unverified is None
+            and self.unexpected is None
         )
 
 
@@ -171,6 +179,13 @@ async def apply_appliance(
         result.refused, result.busy_lock = str(busy), busy.lock_file
     except (LoadMasterError, OSError) as error:
         result.refused = f"{plan.name}: {_error_text(error)}; nothing was written"
+    except Exception as error:
+        # A bug must not escape into ``gather``: the other appliances' writes go on and
+        # their clients stay open until they finish.
+        result.unexpected = (
+            f"{plan.name}: unexpected error after {len(result.done)} writes "
+            f"({type(error).__name__}: {error}); please report it; run lmctl plan"
+        )
     emit(ApplyEvent(plan.name, "finish", total=len(plan.changes)))
     return result
 

@@ -18,8 +18,10 @@ def _failure(result: ApplianceResult, text: Text) -> None:
             text.append(f"    drifted: {drift}\n", style="red")
     if result.failed is not None:
         text.append(f"  failed: {write_label(result.failed)}: {result.error}\n", style="red")
+    if result.unexpected is not None:
+        text.append(f"  {result.unexpected}\n", style="red")
     skipped = result.not_attempted
-    if skipped and (result.failed is not None or result.refused is not None):
+    if skipped and result.stopped:
         text.append(f"  not attempted ({len(skipped)}):\n", style="yellow")
         for change in skipped:
             text.append(f"    {write_label(change)}\n", style="yellow")
