@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +42,38 @@ class Outcome:
     stdout: str
     stderr: str
     output: str
+
+
+def array_spec(
+    name: str,
+    site: str,
+    exchange: str,
+    vip: str,
+    appliance: str,
+    members: Mapping[str, str],
+    *,
+    fqdn: str,
+    rpc_ports: tuple[int, int] | None = None,
+    services: Sequence[str] = (),
+) -> str:
+    """The YAML text of an array spec, one line per field in the documented order: ``members``
+    maps member name to address; ``rpc_ports`` is (client access, address book)."""
+    lines = [
+        f"name: {name}",
+        f"site: {site}",
+        f"exchange: {exchange}",
+        f"fqdn: {fqdn}",
+        f"vip: {vip}",
+        f"appliance: {appliance}",
+    ]
+    if rpc_ports is not None:
+        client_access, address_book = rpc_ports
+        lines.append(f"rpc_ports: {{client_access: {client_access}, address_book: {address_book}}}")
+    lines.append("members:")
+    lines += [f"  - {{name: {member}, address: {address}}}" for member, address in members.items()]
+    if services:
+        lines.append(f"services: [{', '.join(services)}]")
+    return "\n".join(lines) + "\n"
 
 
 def mock_inventory(server: MockServerHandle, appliance: str, dialect: str) -> str:

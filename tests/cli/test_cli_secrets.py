@@ -15,19 +15,23 @@ import pytest
 
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
-from lmctl_testkit import PASSWORD_VARIABLE, Outcome, run_process, write_mock_inventory
+from lmctl_testkit import (
+    PASSWORD_VARIABLE,
+    Outcome,
+    array_spec,
+    run_process,
+    write_mock_inventory,
+)
 
-ARRAY = """\
-name: secrets
-site: SECRETS
-exchange: 2016 CU23
-fqdn: mail-secrets.corp.example.com
-vip: 10.77.0.50
-appliance: lm-secret
-members:
-  - {name: SEC-CAS01, address: 10.77.0.11}
-  - {name: SEC-CAS02, address: 10.77.0.12}
-"""
+ARRAY = array_spec(
+    "secrets",
+    "SECRETS",
+    "2016 CU23",
+    "10.77.0.50",
+    "lm-secret",
+    {"SEC-CAS01": "10.77.0.11", "SEC-CAS02": "10.77.0.12"},
+    fqdn="mail-secrets.corp.example.com",
+)
 
 
 def _lmctl(workdir: Path, password: str, *args: str) -> Outcome:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from lmctl_testkit import Outcome, SpecFiles, invoke, write_spec_files
+from lmctl_testkit import Outcome, SpecFiles, array_spec, invoke, write_spec_files
 
 INVENTORY = """\
 appliances:
@@ -17,31 +17,27 @@ appliances:
 """
 
 # A valid Exchange 2010 array; line numbers matter to the tests that edit it.
-HQ_2010 = """\
-name: hq-cas
-site: HQ
-exchange: 2010 SP3
-fqdn: outlook-hq.corp.example.com
-vip: 10.10.1.50
-appliance: lm-hq
-rpc_ports: {client_access: 60000, address_book: 60001}
-members:
-  - {name: HQ-CAS01, address: 10.10.1.11}
-  - {name: HQ-CAS02, address: 10.10.1.12}
-"""
+HQ_2010 = array_spec(
+    "hq-cas",
+    "HQ",
+    "2010 SP3",
+    "10.10.1.50",
+    "lm-hq",
+    {"HQ-CAS01": "10.10.1.11", "HQ-CAS02": "10.10.1.12"},
+    fqdn="outlook-hq.corp.example.com",
+    rpc_ports=(60000, 60001),
+)
 
 # A valid Exchange 2016 namespace in another site.
-BRANCH_2016 = """\
-name: branch-2016
-site: Branch
-exchange: 2016 CU23
-fqdn: mail-branch.corp.example.com
-vip: 10.20.1.50
-appliance: lm-branch
-members:
-  - {name: BR-EX01, address: 10.20.1.11}
-  - {name: BR-EX02, address: 10.20.1.12}
-"""
+BRANCH_2016 = array_spec(
+    "branch-2016",
+    "Branch",
+    "2016 CU23",
+    "10.20.1.50",
+    "lm-branch",
+    {"BR-EX01": "10.20.1.11", "BR-EX02": "10.20.1.12"},
+    fqdn="mail-branch.corp.example.com",
+)
 
 
 @dataclass(frozen=True)

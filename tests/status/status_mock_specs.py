@@ -15,7 +15,14 @@ import pytest
 
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
-from lmctl_testkit import PASSWORD_VARIABLE, Outcome, invoke, write_mock_inventory, write_spec_files
+from lmctl_testkit import (
+    PASSWORD_VARIABLE,
+    Outcome,
+    array_spec,
+    invoke,
+    write_mock_inventory,
+    write_spec_files,
+)
 
 MEMBERS = {
     "CAS-A1": "10.30.0.11",
@@ -25,47 +32,39 @@ MEMBERS = {
     "EX-B3": "10.30.1.13",
 }
 
-ARRAY_TWO = """\
-name: two
-site: HQ
-exchange: 2010 SP3
-fqdn: outlook-two.corp.example.com
-vip: 10.30.0.10
-appliance: lm-test
-rpc_ports: {client_access: 60000, address_book: 60001}
-members:
-  - {name: CAS-A1, address: 10.30.0.11}
-  - {name: CAS-A2, address: 10.30.0.12}
-"""
+ARRAY_TWO = array_spec(
+    "two",
+    "HQ",
+    "2010 SP3",
+    "10.30.0.10",
+    "lm-test",
+    {member: MEMBERS[member] for member in ("CAS-A1", "CAS-A2")},
+    fqdn="outlook-two.corp.example.com",
+    rpc_ports=(60000, 60001),
+)
 
-ARRAY_THREE = """\
-name: three
-site: HQ
-exchange: 2016 CU23
-fqdn: mail-three.corp.example.com
-vip: 10.30.1.10
-appliance: lm-test
-members:
-  - {name: EX-B1, address: 10.30.1.11}
-  - {name: EX-B2, address: 10.30.1.12}
-  - {name: EX-B3, address: 10.30.1.13}
-services: [https, http-redirect]
-"""
-
+ARRAY_THREE = array_spec(
+    "three",
+    "HQ",
+    "2016 CU23",
+    "10.30.1.10",
+    "lm-test",
+    {member: MEMBERS[member] for member in ("EX-B1", "EX-B2", "EX-B3")},
+    fqdn="mail-three.corp.example.com",
+    services=("https", "http-redirect"),
+)
 
 # Not applied by prepare_arrays (for tests of an array missing on its appliance).
-ARRAY_FOUR = """\
-name: four
-site: DR
-exchange: 2016 CU23
-fqdn: mail-four.corp.example.com
-vip: 10.30.2.10
-appliance: lm-test
-members:
-  - {name: EX-D1, address: 10.30.2.11}
-  - {name: EX-D2, address: 10.30.2.12}
-services: [https]
-"""
+ARRAY_FOUR = array_spec(
+    "four",
+    "DR",
+    "2016 CU23",
+    "10.30.2.10",
+    "lm-test",
+    {"EX-D1": "10.30.2.11", "EX-D2": "10.30.2.12"},
+    fqdn="mail-four.corp.example.com",
+    services=("https",),
+)
 
 
 RunLmctl = Callable[..., Outcome]
