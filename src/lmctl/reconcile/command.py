@@ -21,7 +21,7 @@ from lmctl.appliances import ApplianceUnavailableError, open_appliances
 from lmctl.cli.console import make_console
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.reconcile.execute import ApplianceResult, ApplyOptions, apply_plan
-from lmctl.reconcile.outpath import out_conflict
+from lmctl.reconcile.outpath import out_conflict, out_unwritable
 from lmctl.reconcile.plan import UNWAIVABLE_RULES, FailureDetail, FailureKind, Plan, PlanFailure
 from lmctl.reconcile.planfile import PlanFileError, load_plan, looks_like_plan, save_plan
 from lmctl.reconcile.planning import make_plan
@@ -185,7 +185,9 @@ def _as_command_error(error: Exception) -> CommandError:
 
 
 def _check_out(out: Path | None, spec_set: SpecSet, target: Target) -> None:
-    problem = None if out is None else out_conflict(out, spec_set.files, target.spec_paths)
+    if out is None:
+        return
+    problem = out_conflict(out, spec_set.files, target.spec_paths) or out_unwritable(out)
     if problem is not None:
         raise CommandError(f"{problem}; nothing was read or written")
 
@@ -215,7 +217,11 @@ def run_plan(
         return ExitCode.ERROR
     _print_plan(plan, output, make_console(), force=force)
     if out is not None:
-        save_plan(plan, out)
+        try:
+            save_plan(plan, out)
+        except PlanFileError as error:
+            errors.print(f"error: {error}; nothing was written to the appliances", markup=False)
+            return ExitCode.ERROR
         errors.print(f"Plan saved to {out}", markup=False)
     return _plan_verdict(plan, force=force, detailed=detailed, errors=errors)
 

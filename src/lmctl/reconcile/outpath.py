@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -35,4 +36,21 @@ def out_conflict(out: Path, spec_files: Iterable[Path], spec_paths: Iterable[Pat
                 f"--out {out} is a YAML file next to the spec {spec}; a plan of that directory "
                 "would read it as a spec: save the plan as JSON elsewhere, e.g. --out plan.json"
             )
+    return None
+
+
+def out_unwritable(out: Path) -> str | None:
+    """Why the plan cannot be saved at ``out`` (None when it can), checked before any appliance
+    is read: ``out`` is a directory, or its directory (or the nearest existing parent, the rest
+    is created) is not a writable directory."""
+    if out.is_dir():
+        return f"--out {out} is a directory: name a file, e.g. --out {out / 'plan.json'}"
+    existing = out.absolute().parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"--out {out}: {existing} is not a directory"
+    denied = out if out.exists() else existing
+    if not os.access(denied, os.W_OK | (os.X_OK if denied.is_dir() else 0)):
+        return f"--out {out}: not writable (permission denied on {denied})"
     return None

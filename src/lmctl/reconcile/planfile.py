@@ -16,11 +16,16 @@ class PlanFileError(ValueError):
 
 
 def save_plan(plan: Plan, path: Path) -> None:
-    """Write the plan atomically (a crash never leaves half a plan behind)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the plan atomically (a crash never leaves half a plan behind); ``PlanFileError``
+    when it cannot be written (no partial file is left)."""
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(plan.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(plan.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise PlanFileError(f"cannot save the plan to {path}: {error.strerror or error}") from error
 
 
 def looks_like_plan(path: Path) -> bool:
