@@ -19,7 +19,8 @@ CAPTURES = sorted(path for path in FIXTURES.iterdir() if path.suffix in {".xml",
 READERS: tuple[Callable[[dict[str, Any]], object], ...] = (
     readers.virtual_services,
     readers.virtual_service,
-    readers.real_server,
+    readers.real_servers,
+    lambda fields: readers.real_server(fields, "10.10.10.10", 8080),
     readers.statistics,
     lambda fields: readers.parameter(fields, "version"),
 )

@@ -37,6 +37,7 @@ from lmctl.loadmaster.errors import (
     LoadMasterError,
     MalformedReplyError,
     TransportError,
+    UnknownObjectError,
     WriteOutcomeUnknownError,
 )
 from lmctl.loadmaster.models import (
@@ -153,7 +154,7 @@ class LoadMaster:
     async def show_real_server(self, vs: VirtualServiceRef, address: str, port: int) -> RealServer:
         """One real server of one VS."""
         reply = await self._read("showrs", {**vs_params(vs), **rs_params(address, port)})
-        return self._parsed("showrs", lambda: readers.real_server(reply.fields, address, port))
+        return self._real_server_in(reply, "showrs", vs, address, port)
 
     async def statistics(self) -> Statistics:
         """Live per-VS and per-RS connection counters (``stats``)."""
@@ -263,9 +264,13 @@ class LoadMaster:
             if outcome is None:
                 raise self._unknown_outcome("addrs", describe_vs(vs), "the read-back found nothing")
             return outcome
-        if "Rs" not in outcome.fields:
-            return await self.show_real_server(vs, address, port)
-        return self._parsed("addrs", lambda: readers.real_server(outcome.fields, address, port))
+        found = None
+        if "Rs" in outcome.fields:
+            found = self._parsed(
+                "addrs", lambda: readers.real_server(outcome.fields, address, port)
+            )
+        # A reply without the new row (no data, or other rows only): read the one added.
+        return found or await self.show_real_server(vs, address, port)
 
     async def modify_real_server(
         self, vs: VirtualServiceRef, address: str, port: int, params: Mapping[str, str]
@@ -412,6 +417,25 @@ class LoadMaster:
             return await self.show_virtual_service(vs)
         except InvalidOperationError:
             return None
+
+    def _real_server_in(
+        self, reply: Reply, command: str, vs: VirtualServiceRef, address: str, port: int
+    ) -> RealServer:
+        """The row at ``address:port`` of a reply; ``UnknownObjectError`` when no row is."""
+        found = self._parsed(command, lambda: readers.real_server(reply.fields, address, port))
+        if found is not None:
+            return found
+        seen = ", ".join(
+            f"{rs.address}:{rs.port}"
+            for rs in self._parsed(command, lambda: readers.real_servers(reply.fields))
+        )
+        raise UnknownObjectError(
+            self.name,
+            f"{self.name} has no real server {address}:{port} in {describe_vs(vs)} "
+            f"({command} answered with {seen})",
+            command=command,
+            reason="Unknown RS",
+        )
 
     async def _find_real_server(
         self, vs: VirtualServiceRef, address: str, port: int

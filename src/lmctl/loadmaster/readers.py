@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from lmctl.addresses import normalised_address
 from lmctl.loadmaster.models import (
     RealServer,
     Statistics,
@@ -61,18 +62,24 @@ def virtual_service(fields: Mapping[str, Any]) -> VirtualService:
     return _validated("the virtual service", VirtualService.model_validate, fields)
 
 
-def real_server(
-    fields: Mapping[str, Any], address: str | None = None, port: int | None = None
-) -> RealServer:
-    """``showrs``/``addrs``: the ``Rs`` row (the one at ``address:port`` when several)."""
+def real_servers(fields: Mapping[str, Any]) -> list[RealServer]:
+    """``showrs``/``addrs``: every ``Rs`` row of the reply (at least one)."""
     rows = [_row(raw, "Rs row") for raw in as_list(fields.get("Rs"))]
     if not rows:
         raise ReplyFormatError("the reply carries no real server (no Rs row)")
-    servers = [_validated("the real server", RealServer.model_validate, row) for row in rows]
-    for server in servers:
-        if (address is None or server.address == address) and (port is None or server.port == port):
-            return server
-    return servers[0]
+    return [_validated("the real server", RealServer.model_validate, row) for row in rows]
+
+
+def real_server(fields: Mapping[str, Any], address: str, port: int) -> RealServer | None:
+    """``showrs``/``addrs``: the ``Rs`` row at ``address:port``, or None when no row is.
+
+    Addresses compare as addresses (``2001:0DB8::11`` is ``2001:db8::11``). Another row is never
+    taken in its place: a read-back would then judge a write by the wrong real server.
+    """
+    wanted = normalised_address(address)
+    return next(
+        (rs for rs in real_servers(fields) if rs.address == wanted and rs.port == port), None
+    )
 
 
 def statistics(fields: Mapping[str, Any]) -> Statistics:
