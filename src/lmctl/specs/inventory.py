@@ -13,13 +13,13 @@ from typing import Annotated, Literal
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from lmctl.loadmaster.connection import ApplianceConnection, TlsPolicy
+from lmctl.loadmaster.tls import FingerprintFormatError, normalise_fingerprint
 from lmctl.specs.base import SpecModel
 from lmctl.specs.credentials import AuthSpec, CredentialError
 
 MOCK_SCHEME = "mock://"
 _MOCK_URL = re.compile(r"^mock://(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 _HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.\-\[\]:]+(:\d{1,5})?/?$")
-_FINGERPRINT = re.compile(r"^(sha256:)?([0-9a-f]{2}:?){31}[0-9a-f]{2}$", re.IGNORECASE)
 ApplianceName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
 
 
@@ -42,12 +42,15 @@ class TlsSpec(SpecModel):
     def _fingerprint(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        if not _FINGERPRINT.match(value.strip()):
+        # One rule for the inventory and the client: the client's own.
+        try:
+            return normalise_fingerprint(value)
+        except FingerprintFormatError:
             raise ValueError(
-                "not a SHA-256 fingerprint: expected 64 hex digits (colons optional), e.g. "
-                "'3F:A2:...:9C' as shown by `openssl x509 -noout -fingerprint -sha256`"
-            )
-        return normalise_fingerprint(value)
+                "not a SHA-256 fingerprint: expected 64 hex digits (colons or spaces optional, "
+                "optional 'sha256:' prefix), e.g. '3F:A2:...:9C' as shown by "
+                "`openssl x509 -noout -fingerprint -sha256`"
+            ) from None
 
     @field_validator("ca_file")
     @classmethod
@@ -72,13 +75,6 @@ class TlsSpec(SpecModel):
         return TlsPolicy(
             ca_file=self.ca_file, fingerprint_sha256=self.fingerprint, insecure=self.insecure
         )
-
-
-def normalise_fingerprint(value: str) -> str:
-    """A SHA-256 fingerprint as 64 lower-case hex digits (no prefix, no colons)."""
-    text = value.strip().lower()
-    text = text.removeprefix("sha256:")
-    return text.replace(":", "")
 
 
 class ApplianceSpec(SpecModel):
