@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection
 from lmctl.loadmaster.errors import LoadMasterError
+from lmctl.reconcile.statedir import private_dir
 from lmctl.specs import CredentialError, Inventory, SpecSet
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def _connect(
         return spec.connection()
     from lmctl.mock.embedded import start_embedded
 
-    state_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(state_dir)  # before the mock saves its state there
     handle, connection = start_embedded(spec.mock_name, state_dir)
     stack.callback(handle.close)
     return connection.model_copy(update={"name": name})

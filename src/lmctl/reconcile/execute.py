@@ -23,6 +23,7 @@ from lmctl.reconcile.guard import ApplianceBusyError, appliance_lock
 from lmctl.reconcile.plan import AppliancePlan, Plan
 from lmctl.reconcile.simulate import simulate
 from lmctl.reconcile.state import appliance_state
+from lmctl.reconcile.statedir import state_subdir
 from lmctl.reconcile.writes import write
 
 if TYPE_CHECKING:
@@ -101,8 +102,7 @@ class ApplianceResult:
 def save_backup(state_dir: Path, appliance: str, archive: bytes) -> Path:
     """Keep the appliance's backup as ``backups/<appliance>-<UTC timestamp>.bak`` (mode 0600)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-    path = state_dir / "backups" / f"{appliance}-{stamp}.bak"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = state_subdir(state_dir, "backups") / f"{appliance}-{stamp}.bak"
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as stream:
         stream.write(archive)

@@ -24,6 +24,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from lmctl.reconcile.statedir import state_subdir
+
 
 class ApplianceBusyError(Exception):
     """Another lmctl process holds the appliance's apply lock."""
@@ -46,7 +48,7 @@ def lock_path(state_dir: Path, appliance: str) -> Path:
 def appliance_lock(state_dir: Path, appliance: str) -> Iterator[Path]:
     """Hold the appliance's apply lock for the ``with`` block; ``ApplianceBusyError`` if taken."""
     path = lock_path(state_dir, appliance)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    state_subdir(state_dir, path.parent.name)
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
