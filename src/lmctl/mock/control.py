@@ -16,8 +16,7 @@ from typing import Any, Literal
 import httpx
 
 from lmctl.mock.closing import ClosesOnExit
-
-FaultKind = Literal["drop", "http500", "stall", "reset_after_write"]
+from lmctl.mock.faults import FaultKind as FaultKind  # re-exported: the kinds the mock accepts
 
 
 class MockControlError(Exception):
