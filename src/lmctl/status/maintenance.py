@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -39,12 +39,12 @@ LEAST_CONNECTION_METHODS = frozenset({"lc", "wlc"})
 
 
 class MaintenanceClient(StatusSource, Protocol):
-    """What drain/undrain need of an appliance client: status reads plus ``modrs``."""
+    """What drain/undrain need of an appliance client: status reads plus ``modrs enable=``."""
 
-    async def modify_real_server(
-        self, vs: VirtualServiceKey | int, address: str, port: int, params: Mapping[str, str]
-    ) -> object:
-        """One ``modrs`` of one real server in one virtual service."""
+    async def set_real_server_enabled(
+        self, vs: VirtualServiceKey | int, address: str, port: int, enabled: bool
+    ) -> None:
+        """Enable or disable one real server in one virtual service only (``modrs``)."""
         ...
 
 
@@ -128,8 +128,8 @@ class _Member:
     async def switch(self, pending: Sequence[RealServerSwitch]) -> None:
         """One ``modrs`` per pending switch, one at a time, each noted once made."""
         for change in pending:
-            await self.client.modify_real_server(
-                change.key, change.address, change.port, {"enable": "Y" if change.enable else "N"}
+            await self.client.set_real_server_enabled(
+                change.key, change.address, change.port, change.enable
             )
             self.observer.note(change.describe())
 

@@ -37,13 +37,13 @@ class ApplianceReading:
 
     by_key: Mapping[VirtualServiceKey, VirtualService]
     by_owner: Mapping[Owner, tuple[VirtualService, ...]]
-    connections: Mapping[tuple[int, str, int], int]
+    statistics: Statistics  # real-server addresses normalised, as members are compared
 
     @classmethod
     def of(
         cls, virtual_services: Iterable[VirtualService], statistics: Statistics
     ) -> ApplianceReading:
-        """Index addressable VSs by key and by owner (SubVSs have no key) and RS counters."""
+        """Index addressable VSs by key and by owner (SubVSs have no key); keep the counters."""
         by_key: dict[VirtualServiceKey, VirtualService] = {}
         by_owner: dict[Owner, list[VirtualService]] = {}
         for virtual_service in virtual_services:
@@ -54,19 +54,15 @@ class ApplianceReading:
             owner = owner_of(virtual_service.nickname)
             if owner is not None:
                 by_owner.setdefault(owner, []).append(virtual_service)
-        connections = {
-            (row.vs_index, normalised_address(row.address), row.port): row.active_conns
-            for row in statistics.real_servers
-        }
         return cls(
             by_key=by_key,
             by_owner={owner: tuple(found) for owner, found in by_owner.items()},
-            connections=connections,
+            statistics=_normalised(statistics),
         )
 
     def active_connections(self, vs_index: int, address: str, port: int) -> int:
         """``ActivConns`` of one real server in one VS (0 when ``stats`` does not list it)."""
-        return self.connections.get((vs_index, normalised_address(address), port), 0)
+        return self.statistics.active_connections(vs_index, normalised_address(address), port)
 
     def owned(self, desired: DesiredVirtualService) -> VirtualService | None:
         """The VS marked as ``desired``'s own, or None.
@@ -95,6 +91,18 @@ class ApplianceReading:
             f"{desired.key} is held by the virtual service of {owner.array}/{owner.service} "
             f"({nickname})"
         )
+
+
+def _normalised(statistics: Statistics) -> Statistics:
+    """``stats`` with each real-server address in canonical form: an appliance may spell an
+    IPv6 address in ``stats`` otherwise than in ``listvs`` or the spec."""
+    rows = tuple(
+        row
+        if normalised_address(row.address) == row.address
+        else row.model_copy(update={"address": normalised_address(row.address)})
+        for row in statistics.real_servers
+    )
+    return Statistics(virtual_services=statistics.virtual_services, real_servers=rows)
 
 
 def setting_differences(
