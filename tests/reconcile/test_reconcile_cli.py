@@ -232,9 +232,11 @@ def test_json_plan_matches_its_schema_and_saved_plan_applies(
     assert document["format_version"] == 1
     assert document["summary"]["create_vs"] == 4
     assert json.loads(saved.read_text()) == document
-    for secret_or_address in (site.server.password, site.server.api_key, site.server.url):
-        assert secret_or_address not in saved.read_text()
-        assert secret_or_address not in result.output
+    for secret in (site.server.password, site.server.api_key):
+        assert secret not in saved.read_text()
+        assert secret not in result.output
+    # The URL is recorded (a saved plan applies only to the box it was made for).
+    assert [a["url"] for a in document["appliances"]] == [site.server.url]
     applied_plan = site.lmctl("apply", str(saved), "--auto-approve")
     assert applied_plan.exit_code == 0, applied_plan.output
     converged(site, mock_control)

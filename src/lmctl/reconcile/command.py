@@ -21,6 +21,7 @@ from lmctl.appliances import ApplianceUnavailableError, open_appliances
 from lmctl.cli.console import make_console
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.reconcile.execute import ApplianceResult, ApplyOptions, apply_plan
+from lmctl.reconcile.origin import moved_appliances, with_urls
 from lmctl.reconcile.outpath import out_conflict, out_unwritable
 from lmctl.reconcile.plan import UNWAIVABLE_RULES, FailureDetail, FailureKind, Plan, PlanFailure
 from lmctl.reconcile.planfile import PlanFileError, load_plan, looks_like_plan, save_plan
@@ -116,13 +117,18 @@ async def _make_plan(
     from lmctl.exchange import expand_all
 
     observed = await read_appliances(clients)
-    return make_plan(
+    plan = make_plan(
         expand_all(spec_set),
         observed,
         specs_digest=spec_set.digest,
         spec_paths=[str(p) for p in target.spec_paths],
         scope=scope,
     )
+    return with_urls(plan, _inventory_urls(spec_set))
+
+
+def _inventory_urls(spec_set: SpecSet) -> dict[str, str]:
+    return {name: spec.url for name, spec in spec_set.inventory.appliances.items()}
 
 
 def _scope(target: Target, spec_set: SpecSet) -> ArrayScope:
@@ -304,6 +310,14 @@ def _saved_plan(
             "(see above); nothing was read or written; run from the directory the plan was "
             f"made in, or name the specs after the plan file: lmctl apply {path} PATH ..."
         ) from None
+    moved = moved_appliances(plan, _inventory_urls(spec_set))
+    if moved:
+        for problem in moved:
+            errors.print(f"moved: {problem}", markup=False)
+        raise CommandError(
+            f"{path} was planned against other appliances than the inventory names now (see "
+            "above); nothing was read or written; make a new plan"
+        )
     if spec_set.digest != plan.specs_digest:
         errors.print(
             f"warning: the specs changed since {path} was made; applying the plan as saved",

@@ -1,9 +1,10 @@
 """The plan: per appliance, the changes in write order, with what they were planned against.
 
 A ``Plan`` is what ``lmctl plan`` prints, what ``--format json`` emits and what ``--out`` saves
-(one schema, versioned by ``format_version``). It holds no secret: appliances are named, never
-their URLs or credentials. Each appliance keeps the state, as read, of every object its changes
-touch (``observed``), so a saved plan can be checked for drift before it is applied.
+(one schema, versioned by ``format_version``). It holds no secret: appliances are named,
+with their URLs stripped of any credentials (``origin``). Each appliance keeps the state, as
+read, of every object its changes touch (``observed``), so a saved plan can be checked for
+drift before it is applied.
 """
 
 from __future__ import annotations
@@ -109,6 +110,9 @@ class AppliancePlan(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     name: str
+    # The appliance's URL when planned, without credentials (``origin``); a saved plan is
+    # applied only to the box it was planned against.
+    url: str | None = None
     changes: tuple[Change, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
     drained: tuple[DrainedMember, ...] = ()

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from lmctl.reconcile.plan import PLAN_FAILURE_KIND, PLAN_FORMAT_VERSION, PLAN_KIND, Plan
+from lmctl.reconcile.safety import check_safety
 
 
 class PlanFileError(ValueError):
@@ -61,8 +62,11 @@ def load_plan(path: Path) -> Plan:
             f"{PLAN_FORMAT_VERSION}: make the plan again with this lmctl"
         )
     try:
-        return Plan.model_validate(document)
+        plan = Plan.model_validate(document)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise PlanFileError(f"{path}: invalid plan at {where}: {first['msg']}") from error
+    # The verdict is this lmctl's, not the file's: an old or hand-edited plan skips no rule.
+    violations = tuple(v for a in plan.appliances for v in check_safety(a))
+    return plan.model_copy(update={"violations": violations})
