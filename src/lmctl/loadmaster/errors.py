@@ -7,10 +7,11 @@ Every error names the appliance and says what to do. Messages pass through the s
 
 from __future__ import annotations
 
+from lmctl.errors import LmctlError
 from lmctl.loadmaster.redact import scrub
 
 
-class LoadMasterError(Exception):
+class LoadMasterError(LmctlError):
     """Base of every error the LoadMaster client raises."""
 
     def __init__(self, appliance: str, message: str, *, command: str | None = None) -> None:

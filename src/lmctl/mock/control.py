@@ -15,11 +15,12 @@ from typing import Any, Literal
 
 import httpx
 
+from lmctl.errors import LmctlError
 from lmctl.mock.closing import ClosesOnExit
 from lmctl.mock.faults import FaultKind as FaultKind  # re-exported: the kinds the mock accepts
 
 
-class MockControlError(Exception):
+class MockControlError(LmctlError):
     """The control API refused a request or could not be reached safely."""
 
 

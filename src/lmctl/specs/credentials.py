@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, model_validator
 from pydantic_core import PydanticCustomError
 
+from lmctl.errors import LmctlError
 from lmctl.loadmaster.connection import ApiKey, BasicCredentials, Credentials
 from lmctl.specs.base import SpecModel
 
@@ -34,7 +35,7 @@ def secret_hint(appliance: str, field: str) -> str:
     )
 
 
-class CredentialError(Exception):
+class CredentialError(LmctlError):
     """A secret named by the inventory cannot be found (the message never holds a secret).
 
     Like ``LoadMasterError``, the message does not repeat the appliance's name: callers print

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from lmctl.errors import LmctlError
+
 Severity = Literal["error", "warning"]
 
 
@@ -52,7 +54,7 @@ def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...
     )
 
 
-class SpecError(Exception):
+class SpecError(LmctlError):
     """The specs hold at least one error; ``diagnostics`` lists every error and warning found."""
 
     def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
