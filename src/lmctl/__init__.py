@@ -9,6 +9,60 @@ The flow, module by module:
 - ``lmctl.status``: failover checks and member maintenance (drain/undrain).
 - ``lmctl.mock``: a mock appliance that speaks the real API.
 - ``lmctl.cli``: the thin command line on top.
+
+The names a library user needs are importable from here (``from lmctl import load_specs,
+expand_all, LoadMaster, make_plan, apply_plan``); they are loaded on first use, so importing
+``lmctl`` (and starting the CLI) stays fast.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+# Public name → the module that defines it.
+_PUBLIC: dict[str, str] = {
+    "LmctlError": "lmctl.errors",
+    "load_specs": "lmctl.specs",
+    "SpecSet": "lmctl.specs",
+    "SpecError": "lmctl.specs",
+    "expand": "lmctl.exchange",
+    "expand_all": "lmctl.exchange",
+    "DesiredVirtualService": "lmctl.desired",
+    "ApplianceConnection": "lmctl.loadmaster.connection",
+    "LoadMaster": "lmctl.loadmaster.client",
+    "LoadMasterError": "lmctl.loadmaster.errors",
+    "open_appliances": "lmctl.appliances",
+    "make_plan": "lmctl.reconcile.planning",
+    "Plan": "lmctl.reconcile.plan",
+    "apply_plan": "lmctl.reconcile.execute",
+    "MockAppliance": "lmctl.mock",
+    "serve_in_thread": "lmctl.mock.server",
+}
+
+__all__ = ["__version__", *_PUBLIC]
+
+if TYPE_CHECKING:
+    from lmctl.appliances import open_appliances
+    from lmctl.desired import DesiredVirtualService
+    from lmctl.errors import LmctlError
+    from lmctl.exchange import expand, expand_all
+    from lmctl.loadmaster.client import LoadMaster
+    from lmctl.loadmaster.connection import ApplianceConnection
+    from lmctl.loadmaster.errors import LoadMasterError
+    from lmctl.mock import MockAppliance
+    from lmctl.mock.server import serve_in_thread
+    from lmctl.reconcile.execute import apply_plan
+    from lmctl.reconcile.plan import Plan
+    from lmctl.reconcile.planning import make_plan
+    from lmctl.specs import SpecError, SpecSet, load_specs
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name from its module on first use (PEP 562)."""
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lmctl' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
