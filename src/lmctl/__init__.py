@@ -42,7 +42,25 @@ _PUBLIC: dict[str, str] = {
     "serve_in_thread": "lmctl.mock.server",
 }
 
-__all__ = ["__version__", *_PUBLIC]
+__all__ = [
+    "ApplianceConnection",
+    "DesiredVirtualService",
+    "LmctlError",
+    "LoadMaster",
+    "LoadMasterError",
+    "MockAppliance",
+    "Plan",
+    "SpecError",
+    "SpecSet",
+    "__version__",
+    "apply_plan",
+    "expand",
+    "expand_all",
+    "load_specs",
+    "make_plan",
+    "open_appliances",
+    "serve_in_thread",
+]
 
 if TYPE_CHECKING:
     from lmctl.appliances import open_appliances
