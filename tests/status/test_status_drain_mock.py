@@ -315,3 +315,45 @@ def test_drain_of_a_member_of_an_array_not_applied_yet_exits_1(
         "run `lmctl plan` / `lmctl apply` first"
     ) in outcome.stderr
     assert not [call for call in mock_control.calls() if call.write]
+
+
+@pytest.mark.parametrize("action", ["drain", "undrain"])
+def test_drain_and_undrain_are_refused_while_another_lmctl_holds_the_apply_lock(
+    run_lmctl: RunLmctl, mock_control: MockControl, tmp_path: Path, action: str
+) -> None:
+    from lmctl.reconcile.guard import appliance_lock
+
+    state_dir = tmp_path / "state"
+    with appliance_lock(state_dir, "lm-test"):
+        outcome = run_lmctl(action, "EX-B2", "--state-dir", str(state_dir), *FAST)
+
+    assert outcome.exit_code == 1
+    assert "lm-test: another lmctl apply is writing to it" in outcome.stderr
+    assert f"lock {state_dir / 'locks' / 'lm-test.lock'}" in outcome.stderr
+    assert not [call for call in mock_control.calls() if call.write]
+    assert enabled_flags(mock_control, "EX-B2") == [True]
+
+
+def test_drain_releases_the_apply_lock_before_waiting_for_connections(
+    run_lmctl: RunLmctl, mock_control: MockControl, tmp_path: Path
+) -> None:
+    from lmctl.reconcile.guard import appliance_lock
+
+    state_dir = tmp_path / "state"
+    mock_control.set_connections(MEMBERS["EX-B1"], 500)
+    mock_control.set_drain_seconds(3600)
+    taken_while_waiting: list[bool] = []
+
+    def take_lock() -> None:
+        with appliance_lock(state_dir, "lm-test"):
+            taken_while_waiting.append(True)
+
+    # The drain waits 1 s for connections; the lock must be free during that wait.
+    probe = threading.Timer(0.5, take_lock)
+    probe.start()
+    outcome = run_lmctl("drain", "EX-B1", "--timeout", "1", "--state-dir", str(state_dir), *FAST)
+    probe.join()
+
+    assert outcome.exit_code == 2
+    assert taken_while_waiting == [True]
+    assert enabled_flags(mock_control, "EX-B1") == [False]

@@ -10,6 +10,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from lmctl.appliances import DEFAULT_STATE_DIR, open_appliances
 from lmctl.cli.console import make_console
 from lmctl.desired import DesiredVirtualService
 from lmctl.loadmaster.errors import LoadMasterError
+from lmctl.reconcile.guard import ApplianceBusyError, appliance_lock
 from lmctl.specs import SpecError, SpecSet, load_specs
 from lmctl.status.display import progress_for
 from lmctl.status.drain import MemberRef, UnknownMemberError, locate_member
@@ -239,13 +241,26 @@ async def _maintain(
             reason = clients.unavailable.get(target.appliance, "no connection could be opened")
             raise _Failure(f"appliance {target.appliance}: {reason}")
         title = f"{request.action}ing {target.member} ({target.array} on {target.appliance})"
+
+        def lock() -> AbstractContextManager[object]:
+            """The appliance's apply lock: no drain/undrain writes while an apply writes."""
+            return appliance_lock(request.state_dir, target.appliance)
+
         try:
             with progress_for(console, title) as observer:
                 if request.action == "drain":
                     return await drain(
-                        client, target, desired, observer, force=request.force, policy=policy
+                        client,
+                        target,
+                        desired,
+                        observer,
+                        lock=lock,
+                        force=request.force,
+                        policy=policy,
                     )
-                return await undrain(client, target, desired, observer, policy=policy)
+                return await undrain(client, target, desired, observer, lock=lock, policy=policy)
+        except ApplianceBusyError as busy:
+            raise _Failure(str(busy)) from None
         except LoadMasterError as error:
             # Some real servers may already be switched: say how to finish or go back.
             raise _Failure(f"{error}; {_unfinished(target, request.action)}") from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -32,6 +33,11 @@ from lmctl.status.model import ArrayStatus, StatusExit
 from lmctl.status.read import StatusSource, read_appliance
 
 Outcome = Literal["drained", "undrained", "timed-out", "refused", "absent"]
+
+# Holds the appliance's write lock (the one apply takes) for a ``with`` block; raises when
+# another lmctl holds it. Held around the first read, the safety check and the switches, never
+# around the wait, so an apply can run while a drain waits for connections to close.
+WriteLock = Callable[[], AbstractContextManager[object]]
 
 # Scheduling methods that send every new connection to the member with the fewest: a member
 # coming back from maintenance (zero connections) takes the whole wave of reconnects.
@@ -193,11 +199,43 @@ async def drain(
     desired: Sequence[DesiredVirtualService],
     observer: MaintenanceObserver,
     *,
+    lock: WriteLock,
     force: bool = False,
     policy: WaitPolicy | None = None,
 ) -> MaintenanceResult:
-    """Disable ``member`` in every VS of its array (if safe), then wait for 0 active connections."""
+    """Disable ``member`` in every VS of its array (if safe), then wait for 0 active connections.
+
+    The read, the safety check and the switches run under ``lock``; the wait does not.
+    """
     target = _Member(client, member, desired, observer)
+    with lock():
+        switched = await _drain_switches(target, desired, force=force)
+    if isinstance(switched, MaintenanceResult):
+        return switched
+    drained, last = await target.wait(
+        policy or WaitPolicy(),
+        lambda now: (
+            active_connections(now, member.member) == 0
+            and not switches(now, member.member, enable=False)
+        ),
+        lambda now: f"{member.member}: {_connections(active_connections(now, member.member))}",
+    )
+    if drained:
+        done = f"{member.member} is drained: disabled in array {member.array}, 0 connections"
+        return MaintenanceResult("drained", member, switched, (done,))
+    left = active_connections(last, member.member)
+    timed_out = (
+        f"timed out: {member.member} is disabled in array {member.array} but still has "
+        f"{_connections(left)}; run `lmctl drain {member.member}` again to keep waiting"
+    )
+    return MaintenanceResult("timed-out", member, switched, (timed_out,), left)
+
+
+async def _drain_switches(
+    target: _Member, desired: Sequence[DesiredVirtualService], *, force: bool
+) -> MaintenanceResult | int:
+    """Read, check and disable: the number of writes made, or the result when it stops here."""
+    member, observer = target.member, target.observer
     status = await target.read_first()
     if status is None:
         return _absent(member)
@@ -213,23 +251,7 @@ async def drain(
     if not pending:
         observer.note(f"{member.member} is already disabled in every service of {member.array}")
     await target.switch(pending)
-    drained, last = await target.wait(
-        policy or WaitPolicy(),
-        lambda now: (
-            active_connections(now, member.member) == 0
-            and not switches(now, member.member, enable=False)
-        ),
-        lambda now: f"{member.member}: {_connections(active_connections(now, member.member))}",
-    )
-    if drained:
-        done = f"{member.member} is drained: disabled in array {member.array}, 0 connections"
-        return MaintenanceResult("drained", member, len(pending), (done,))
-    left = active_connections(last, member.member)
-    timed_out = (
-        f"timed out: {member.member} is disabled in array {member.array} but still has "
-        f"{_connections(left)}; run `lmctl drain {member.member}` again to keep waiting"
-    )
-    return MaintenanceResult("timed-out", member, len(pending), (timed_out,), left)
+    return len(pending)
 
 
 def _least_connection_services(
@@ -255,10 +277,39 @@ async def undrain(
     desired: Sequence[DesiredVirtualService],
     observer: MaintenanceObserver,
     *,
+    lock: WriteLock,
     policy: WaitPolicy | None = None,
 ) -> MaintenanceResult:
-    """Re-enable ``member`` in every VS of its array, then wait until it is Up in each."""
+    """Re-enable ``member`` in every VS of its array, then wait until it is Up in each.
+
+    The read, the check and the switches run under ``lock``; the wait does not.
+    """
     target = _Member(client, member, desired, observer)
+    with lock():
+        switched = await _undrain_switches(target, desired)
+    if isinstance(switched, MaintenanceResult):
+        return switched
+    up, last = await target.wait(
+        policy or WaitPolicy(),
+        lambda now: not services_not_up(now, member.member),
+        lambda now: _not_up_yet(now, member.member),
+    )
+    if up:
+        done = f"{member.member} is enabled and Up in every service of array {member.array}"
+        return MaintenanceResult("undrained", member, switched, (done,))
+    timed_out = (
+        f"timed out: {member.member} is enabled but not Up in "
+        f"{', '.join(services_not_up(last, member.member))} (check the server and the health "
+        f"check); run `lmctl undrain {member.member}` again to keep waiting"
+    )
+    return MaintenanceResult("timed-out", member, switched, (timed_out,))
+
+
+async def _undrain_switches(
+    target: _Member, desired: Sequence[DesiredVirtualService]
+) -> MaintenanceResult | int:
+    """Read, check and enable: the number of writes made, or the result when it stops here."""
+    member, observer = target.member, target.observer
     status = await target.read_first()
     if status is None:
         return _absent(member)
@@ -279,17 +330,4 @@ async def undrain(
             f"{member.member} first until it catches up with the other members"
         )
     await target.switch(pending)
-    up, last = await target.wait(
-        policy or WaitPolicy(),
-        lambda now: not services_not_up(now, member.member),
-        lambda now: _not_up_yet(now, member.member),
-    )
-    if up:
-        done = f"{member.member} is enabled and Up in every service of array {member.array}"
-        return MaintenanceResult("undrained", member, len(pending), (done,))
-    timed_out = (
-        f"timed out: {member.member} is enabled but not Up in "
-        f"{', '.join(services_not_up(last, member.member))} (check the server and the health "
-        f"check); run `lmctl undrain {member.member}` again to keep waiting"
-    )
-    return MaintenanceResult("timed-out", member, len(pending), (timed_out,))
+    return len(pending)
