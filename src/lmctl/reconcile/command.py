@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import signal
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -247,12 +248,29 @@ def can_ask() -> bool:
     return sys.stdin.isatty()
 
 
+def _ask(question: str) -> bool:
+    """``typer.confirm`` with Ctrl-C answering at once: asyncio's SIGINT handler (which only
+    cancels the task, and lets the prompt wait for a second Ctrl-C) is set aside meanwhile.
+    Ctrl-C raises ``KeyboardInterrupt`` (click's ``Abort`` included)."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread: leave the handler alone
+        previous = None
+    try:
+        return typer.confirm(question, default=False)
+    except typer.Abort:
+        raise KeyboardInterrupt from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
 def _confirmed(plan: Plan, request: ApplyRequest, errors: Console) -> bool:
     if request.auto_approve:
         return True
     writes = counted(plan.summary.writes, "write")
     appliances = counted(sum(1 for a in plan.appliances if a.changes), "appliance")
-    if typer.confirm(f"Apply these {writes} to {appliances}?", default=False):
+    if _ask(f"Apply these {writes} to {appliances}?"):
         return True
     errors.print("Apply cancelled: nothing was written.", markup=False)
     return False
@@ -356,7 +374,16 @@ def _gate(plan: Plan, request: ApplyRequest, console: Console, errors: Console) 
     return None if _confirmed(plan, request, errors) else ExitCode.ERROR
 
 
-async def _apply(source: Path | None, target: Target, request: ApplyRequest) -> ExitCode:
+@dataclass
+class ApplyStage:
+    """How far ``apply`` got: after ``writing`` is set, Ctrl-C may have left writes made."""
+
+    writing: bool = False
+
+
+async def _apply(
+    source: Path | None, target: Target, request: ApplyRequest, stage: ApplyStage
+) -> ExitCode:
     console, errors = make_console(), make_console(stderr=True)
     if source is not None:
         spec_paths = tuple(p for p in target.paths if p != source)
@@ -383,6 +410,7 @@ async def _apply(source: Path | None, target: Target, request: ApplyRequest) -> 
         options = ApplyOptions(
             state_dir=target.state_dir, backup=request.backup, parallel=request.parallel
         )
+        stage.writing = True
         with progress_sink(console) as sink:
             results = await apply_plan(plan, clients, options, sink, appliances=names)
     console.print(render_report(results))
@@ -409,14 +437,18 @@ def run_apply(target: Target, request: ApplyRequest) -> ExitCode:
             markup=False,
         )
         return ExitCode.ERROR
+    stage = ApplyStage()
     try:
         # ``apply PLANFILE [SPEC PATH ...]``: the spec paths only locate the inventory.
         source = _plan_file(target.paths)
-        return asyncio.run(_apply(source, target, request))
+        return asyncio.run(_apply(source, target, request, stage))
     except (CommandError, ApplianceUnavailableError, ReadError) as error:
         errors.print(f"error: {error}", markup=False)
         return ExitCode.ERROR
     except KeyboardInterrupt:
+        if not stage.writing:
+            errors.print("apply interrupted: nothing was written", markup=False)
+            return ExitCode.INTERRUPTED
         errors.print(
             "apply interrupted: the writes shown as ok were made; one in flight may or may not "
             "have been; the apply locks are released; run `lmctl plan` to see what is left, "
