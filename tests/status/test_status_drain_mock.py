@@ -357,3 +357,25 @@ def test_drain_releases_the_apply_lock_before_waiting_for_connections(
     assert outcome.exit_code == 2
     assert taken_while_waiting == [True]
     assert enabled_flags(mock_control, "EX-B1") == [False]
+
+
+def test_drain_that_leaves_one_serving_member_warns_the_array_loses_failover(
+    run_lmctl: RunLmctl, mock_control: MockControl
+) -> None:
+    first = run_lmctl("drain", "EX-B2", *FAST)
+    second = run_lmctl("drain", "EX-B1", *FAST)
+    status = run_lmctl("status", "three")
+
+    assert first.exit_code == 0
+    assert "WARNING" not in first.stdout + first.stderr
+    assert second.exit_code == 0, second.stderr
+    warning = (
+        "WARNING: after this drain, https has one serving member (EX-B3): "
+        "the array is no longer FailoverReady"
+    )
+    # Said before the write, and again as the command's last words.
+    assert second.stdout.count(warning) == 2
+    assert second.stdout.rstrip().endswith(warning)
+    assert enabled_flags(mock_control, "EX-B1") == [False]
+    assert status.exit_code == 2
+    assert "SingleMemberUp" in status.stdout

@@ -273,3 +273,6 @@ def _report(console: Console, result: MaintenanceResult) -> None:
         return
     for line in result.details:
         console.print(line, markup=False)
+    # Said before the writes too; repeated as the last words so it is not lost in the wait.
+    for warning in result.warnings:
+        console.print(warning, markup=False)

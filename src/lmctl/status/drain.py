@@ -144,6 +144,27 @@ def drain_blockers(array: ArrayStatus, member: str) -> tuple[str, ...]:
     return tuple(blockers)
 
 
+def failover_losses(array: ArrayStatus, member: str) -> tuple[str, ...]:
+    """Services that draining ``member`` now leaves with exactly one member enabled and Up.
+
+    Not a reason to refuse (a drain is refused only when no member would be left), but the
+    array is no longer FailoverReady, so the operator must hear it. Only services where the
+    member is still enabled count, as in :func:`drain_blockers`.
+    """
+    pending = {switch.service for switch in switches(array, member, enable=False)}
+    losses: list[str] = []
+    for service, _row in member_rows(array, member):
+        if service.service not in pending:
+            continue
+        serving = [row.member for row in service.serving_members if row.member != member]
+        if len(serving) == 1:
+            losses.append(
+                f"after this drain, {service.service} has one serving member ({serving[0]}): "
+                "the array is no longer FailoverReady"
+            )
+    return tuple(losses)
+
+
 def active_connections(array: ArrayStatus, member: str) -> int:
     """The member's active connections, summed over the services of its array."""
     return sum(row.active_connections for _service, row in member_rows(array, member))

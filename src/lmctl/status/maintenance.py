@@ -22,6 +22,7 @@ from lmctl.status.drain import (
     RealServerSwitch,
     active_connections,
     drain_blockers,
+    failover_losses,
     member_rows,
     services_not_up,
     spec_enable,
@@ -73,6 +74,7 @@ class MaintenanceResult:
     writes: int
     details: tuple[str, ...] = ()
     active_connections: int = 0
+    warnings: tuple[str, ...] = ()
 
     @property
     def exit_code(self) -> StatusExit:
@@ -88,6 +90,14 @@ class MaintenanceResult:
             "refused": StatusExit.NOT_SERVING,
             "absent": StatusExit.ERROR,
         }[self.outcome]
+
+
+@dataclass(frozen=True, slots=True)
+class _Switched:
+    """The switching step done: how many writes, and the warnings to repeat at the end."""
+
+    writes: int
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,19 +232,24 @@ async def drain(
     )
     if drained:
         done = f"{member.member} is drained: disabled in array {member.array}, 0 connections"
-        return MaintenanceResult("drained", member, switched, (done,))
+        return MaintenanceResult(
+            "drained", member, switched.writes, (done,), warnings=switched.warnings
+        )
     left = active_connections(last, member.member)
     timed_out = (
         f"timed out: {member.member} is disabled in array {member.array} but still has "
         f"{_connections(left)}; run `lmctl drain {member.member}` again to keep waiting"
     )
-    return MaintenanceResult("timed-out", member, switched, (timed_out,), left)
+    return MaintenanceResult(
+        "timed-out", member, switched.writes, (timed_out,), left, switched.warnings
+    )
 
 
 async def _drain_switches(
     target: _Member, desired: Sequence[DesiredVirtualService], *, force: bool
-) -> MaintenanceResult | int:
-    """Read, check and disable: the number of writes made, or the result when it stops here."""
+) -> MaintenanceResult | _Switched:
+    """Read, check and disable: the writes made and the warnings, or the result when it stops
+    here. A service left with one serving member is a warning, not a refusal."""
     member, observer = target.member, target.observer
     status = await target.read_first()
     if status is None:
@@ -242,6 +257,9 @@ async def _drain_switches(
     refusal = _drain_refusal(status, member, observer, force=force)
     if refusal is not None:
         return _refused(member, refusal)
+    warnings = tuple(f"WARNING: {loss}" for loss in failover_losses(status, member.member))
+    for warning in warnings:
+        observer.note(warning)
     if spec_enable(desired, member) is True:
         observer.note(
             f"note: the spec sets enabled: true for {member.member}, so the next `lmctl apply` "
@@ -251,7 +269,7 @@ async def _drain_switches(
     if not pending:
         observer.note(f"{member.member} is already disabled in every service of {member.array}")
     await target.switch(pending)
-    return len(pending)
+    return _Switched(len(pending), warnings)
 
 
 def _least_connection_services(
@@ -296,19 +314,19 @@ async def undrain(
     )
     if up:
         done = f"{member.member} is enabled and Up in every service of array {member.array}"
-        return MaintenanceResult("undrained", member, switched, (done,))
+        return MaintenanceResult("undrained", member, switched.writes, (done,))
     timed_out = (
         f"timed out: {member.member} is enabled but not Up in "
         f"{', '.join(services_not_up(last, member.member))} (check the server and the health "
         f"check); run `lmctl undrain {member.member}` again to keep waiting"
     )
-    return MaintenanceResult("timed-out", member, switched, (timed_out,))
+    return MaintenanceResult("timed-out", member, switched.writes, (timed_out,))
 
 
 async def _undrain_switches(
     target: _Member, desired: Sequence[DesiredVirtualService]
-) -> MaintenanceResult | int:
-    """Read, check and enable: the number of writes made, or the result when it stops here."""
+) -> MaintenanceResult | _Switched:
+    """Read, check and enable: the writes made, or the result when it stops here."""
     member, observer = target.member, target.observer
     status = await target.read_first()
     if status is None:
@@ -330,4 +348,4 @@ async def _undrain_switches(
             f"{member.member} first until it catches up with the other members"
         )
     await target.switch(pending)
-    return len(pending)
+    return _Switched(len(pending))
