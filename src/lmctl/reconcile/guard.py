@@ -1,7 +1,8 @@
 """Two lmctl processes must not apply to one appliance at once: the concurrency guard.
 
 Two layers:
-1. an exclusive ``fcntl.flock`` on ``<state dir>/locks/<appliance>.lock``, taken before the
+1. an exclusive lock (``filelock``: ``flock`` on POSIX, ``msvcrt.locking`` on Windows) on
+   ``<state dir>/locks/<appliance>.lock``, taken before the
    first write and held until the last; a second process on the same host (sharing the state
    directory) is refused at once, told which process holds the lock;
 2. an optimistic check: right before the first write, the appliance is read again and every
@@ -16,7 +17,6 @@ applying, not prevented.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import socket
 from collections.abc import Iterator
@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from lmctl.reconcile.filelock import read_text, replace_text, try_lock, unlock
 from lmctl.reconcile.statedir import state_subdir
 
 
@@ -51,20 +52,14 @@ def appliance_lock(state_dir: Path, appliance: str) -> Iterator[Path]:
     state_subdir(state_dir, path.parent.name)
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(descriptor, 512, 0).decode("utf-8", "replace").strip()
-            raise ApplianceBusyError(appliance, path, holder) from None
+        if not try_lock(descriptor):
+            raise ApplianceBusyError(appliance, path, read_text(descriptor))
         since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        os.ftruncate(descriptor, 0)
-        os.pwrite(
-            descriptor, f"pid {os.getpid()} on {socket.gethostname()} since {since}".encode(), 0
-        )
+        replace_text(descriptor, f"pid {os.getpid()} on {socket.gethostname()} since {since}")
         try:
             yield path
         finally:
-            os.ftruncate(descriptor, 0)
-            fcntl.flock(descriptor, fcntl.LOCK_UN)
+            replace_text(descriptor, "")
+            unlock(descriptor)
     finally:
         os.close(descriptor)
