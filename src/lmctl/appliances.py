@@ -16,6 +16,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lmctl.errors import LmctlError
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection
 from lmctl.loadmaster.errors import LoadMasterError
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 DEFAULT_STATE_DIR = Path(".lmctl")
 
 
-class ApplianceUnavailableError(Exception):
+class ApplianceUnavailableError(LmctlError):
     """Some appliances cannot be opened; ``reasons`` maps each to why (no secret in it)."""
 
     def __init__(self, reasons: dict[str, str]) -> None:

@@ -24,11 +24,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from lmctl.errors import LmctlError
 from lmctl.reconcile.filelock import read_text, replace_text, try_lock, unlock
 from lmctl.reconcile.statedir import state_subdir
 
 
-class ApplianceBusyError(Exception):
+class ApplianceBusyError(LmctlError):
     """Another lmctl process holds the appliance's apply lock."""
 
     def __init__(self, appliance: str, lock_file: Path, holder: str) -> None:

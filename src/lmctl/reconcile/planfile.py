@@ -8,11 +8,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from lmctl.errors import LmctlError
 from lmctl.reconcile.plan import PLAN_FAILURE_KIND, PLAN_FORMAT_VERSION, PLAN_KIND, Plan
 from lmctl.reconcile.safety import check_safety
 
 
-class PlanFileError(ValueError):
+class PlanFileError(LmctlError, ValueError):
     """A file given as a saved plan that cannot be used as one."""
 
 

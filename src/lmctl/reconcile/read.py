@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from lmctl.errors import LmctlError
 from lmctl.loadmaster.errors import LoadMasterError
 from lmctl.loadmaster.models import VirtualService
 
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
     from lmctl.loadmaster.client import LoadMaster
 
 
-class ReadError(Exception):
+class ReadError(LmctlError):
     """At least one appliance could not be read; ``failures`` maps each to why."""
 
     def __init__(self, failures: Mapping[str, str]) -> None:
