@@ -7,9 +7,11 @@ every service and member concerned, so an operator (or an alert) knows what to l
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from lmctl.desired import DesiredVirtualService
 from lmctl.loadmaster.models import VirtualServiceKey
+from lmctl.reconcile.words import counted
 from lmctl.status.model import (
     FAILOVER_READY,
     HEALTHY,
@@ -21,6 +23,7 @@ from lmctl.status.model import (
     ServiceStatus,
 )
 from lmctl.status.observe import ApplianceReading, service_status
+from lmctl.status.pending import PendingChanges, pending_changes
 
 # A problem found in one service: (reason, message).
 Problem = tuple[str, str]
@@ -43,6 +46,9 @@ _IN_SYNC_REASONS = (
     "MembersMissing",
     "MembersDiffer",
     "UnexpectedRealServers",
+    "DuplicateVirtualService",
+    "UnexpectedVirtualService",
+    "ChangesPending",
 )
 
 
@@ -241,13 +247,45 @@ def sync_problems(services: Sequence[ServiceStatus]) -> list[Problem]:
                     f"{', '.join(service.unexpected_real_servers)}",
                 )
             )
+        problems += [
+            (
+                "DuplicateVirtualService",
+                f"{name}: duplicate virtual service {duplicate} also carries the service's "
+                "marker; `lmctl apply` deletes it",
+            )
+            for duplicate in service.duplicates
+        ]
     return problems
 
 
-def conditions_of(services: Sequence[ServiceStatus]) -> tuple[Condition, ...]:
-    """The four conditions of an array, in display order."""
+def plan_problems(pending: PendingChanges, found: Sequence[Problem]) -> list[Problem]:
+    """What plan would still change that the per-service comparison does not show."""
+    problems: list[Problem] = [
+        (
+            "UnexpectedVirtualService",
+            f"{service}: virtual service {virtual_service} carries this array's marker but the "
+            "spec has no such service; `lmctl apply` deletes it",
+        )
+        for service, virtual_service in pending.leftovers
+    ]
+    if pending.changes and not (found or problems):
+        problems.append(
+            (
+                "ChangesPending",
+                f"`lmctl plan` would make {counted(len(pending.changes), 'change')}: "
+                f"{'; '.join(pending.changes)}",
+            )
+        )
+    return problems
+
+
+def conditions_of(
+    services: Sequence[ServiceStatus], pending: PendingChanges | None = None
+) -> tuple[Condition, ...]:
+    """The four conditions of an array, in display order (``pending``: plan's diff of it)."""
     serving, failover = serving_problems(services), failover_problems(services)
     healthy, sync = health_problems(services), sync_problems(services)
+    sync += plan_problems(pending or PendingChanges(), sync)
     if services and not any(service.exists or service.key_holder for service in services):
         # Nothing applied yet: one sentence instead of one per service and condition.
         names = ", ".join(service.service for service in services)
@@ -292,10 +330,23 @@ def array_status(
     desired: Sequence[DesiredVirtualService],
     reading: ApplianceReading,
 ) -> ArrayStatus:
-    """The status of one array from its desired services and one read of its appliance."""
-    services = tuple(service_status(wanted, reading) for wanted in desired)
+    """The status of one array from its desired services and one read of its appliance.
+
+    InSync agrees with ``lmctl plan``: it is True only when plan's diff of this array is empty.
+    """
+    pending = pending_changes(array, desired, reading.state)
+    services = tuple(
+        replace(
+            service_status(wanted, reading),
+            duplicates=pending.duplicates.get(wanted.service, ()),
+        )
+        for wanted in desired
+    )
     return ArrayStatus(
-        array=array, appliance=appliance, services=services, conditions=conditions_of(services)
+        array=array,
+        appliance=appliance,
+        services=services,
+        conditions=conditions_of(services, pending),
     )
 
 

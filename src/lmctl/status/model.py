@@ -113,7 +113,8 @@ class ServiceStatus:
     VS on ``key`` that is not the service's own (unmarked, or another service's): never used.
     ``vs_status`` is the appliance's raw ``Status`` (None when the VS does not exist).
     ``has_members_by_design`` is False for a service with no real servers at all (the
-    http-to-https redirect): the appliance itself answers it.
+    http-to-https redirect): the appliance itself answers it. ``duplicates`` describes other
+    VSs that carry the service's marker too (plan deletes them).
     """
 
     service: str
@@ -128,6 +129,7 @@ class ServiceStatus:
     index: int | None = None
     live_key: VirtualServiceKey | None = None
     key_holder: str | None = None
+    duplicates: tuple[str, ...] = ()
 
     @property
     def observed_key(self) -> VirtualServiceKey:
@@ -177,14 +179,15 @@ class ServiceStatus:
 
     @property
     def in_sync(self) -> bool:
-        """True when the VS exists at the spec's key, alone there, and its managed settings and
-        real servers equal the spec."""
+        """True when the VS exists at the spec's key, alone there, no other VS carries its
+        marker, and its managed settings and real servers equal the spec."""
         return (
             self.exists
             and not self.moved
             and self.key_holder is None
             and not self.setting_differences
             and not self.unexpected_real_servers
+            and not self.duplicates
             and all(member.present and not member.differences for member in self.members)
         )
 

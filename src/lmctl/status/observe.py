@@ -24,6 +24,7 @@ from lmctl.ownership import Owner, owner_of
 from lmctl.reconcile.changes import FieldChange, FieldValue
 from lmctl.reconcile.diff import settings_changes
 from lmctl.reconcile.members import member_field_changes
+from lmctl.reconcile.state import ApplianceState, appliance_state
 from lmctl.status.addresses import host_port, normalised_address
 from lmctl.status.model import MemberStatus, ServiceStatus, SettingDifference
 
@@ -38,6 +39,7 @@ class ApplianceReading:
     by_key: Mapping[VirtualServiceKey, VirtualService]
     by_owner: Mapping[Owner, tuple[VirtualService, ...]]
     statistics: Statistics  # real-server addresses normalised, as members are compared
+    state: ApplianceState  # as plan reads it, so InSync is decided by plan's own diff
 
     @classmethod
     def of(
@@ -46,6 +48,7 @@ class ApplianceReading:
         """Index addressable VSs by key and by owner (SubVSs have no key); keep the counters."""
         by_key: dict[VirtualServiceKey, VirtualService] = {}
         by_owner: dict[Owner, list[VirtualService]] = {}
+        virtual_services = tuple(virtual_services)
         for virtual_service in virtual_services:
             key = virtual_service.key
             if key is None:
@@ -58,6 +61,7 @@ class ApplianceReading:
             by_key=by_key,
             by_owner={owner: tuple(found) for owner, found in by_owner.items()},
             statistics=_normalised(statistics),
+            state=appliance_state(virtual_services),
         )
 
     def active_connections(self, vs_index: int, address: str, port: int) -> int:

@@ -68,6 +68,7 @@ def _service_document(service: ServiceStatus) -> dict[str, Any]:
         "in_sync": service.in_sync,
         "setting_differences": [asdict(change) for change in service.setting_differences],
         "unexpected_real_servers": list(service.unexpected_real_servers),
+        "duplicate_virtual_services": list(service.duplicates),
         "members": [_member_document(member) for member in service.members],
     }
 
@@ -112,7 +113,7 @@ def _sync_cell(service: ServiceStatus) -> Text:
         return Text("no", style="red")
     drift = len(service.setting_differences) + len(service.unexpected_real_servers)
     drift += sum(1 for member in service.members if member.differences)
-    drift += int(service.moved) + int(service.key_holder is not None)
+    drift += int(service.moved) + int(service.key_holder is not None) + len(service.duplicates)
     return Text(f"no ({drift} diff)", style="yellow")
 
 
