@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from status_builders import (
     VIP,
     desired_service,
@@ -130,6 +131,14 @@ def test_member_named_by_an_ipv6_address_in_any_spelling_is_found() -> None:
     found = locate_member([ipv6_service(IPV6_MEMBERS)], "2001:DB8:0::11")
 
     assert (found.member, found.address) == ("cas01", "2001:db8::11")
+
+
+@pytest.mark.parametrize("typed", ["10.20.0.22", " [::ffff:10.20.0.22] ", "::FFFF:10.20.0.22"])
+def test_member_typed_as_an_ipv4_mapped_or_bracketed_address_is_found(typed: str) -> None:
+    # The shared rule of lmctl.addresses: ::ffff:10.20.0.22 is the IPv4 host 10.20.0.22.
+    found = locate_member([https()], typed)
+
+    assert (found.member, found.address) == ("cas02", "10.20.0.22")
 
 
 def test_ipv6_real_servers_spelled_differently_by_the_appliance_are_the_members() -> None:

@@ -1,24 +1,18 @@
-"""Comparing addresses as addresses, not as text: ``2001:DB8:0::11`` is ``2001:db8::11``."""
+"""Addresses as status and drain take them from an operator and show them.
+
+Every address in a model (spec, ``listvs``, ``stats``) is already normalised by the shared rule
+(:func:`lmctl.addresses.normalised_address`); only what an operator types needs it here.
+"""
 
 from __future__ import annotations
 
-import ipaddress
-from functools import lru_cache
+from lmctl.addresses import normalised_address
 
 
-# Each status read normalises every member address a few times; an appliance has few distinct.
-@lru_cache(maxsize=8192)
-def normalised_address(text: str) -> str:
-    """The canonical text of an IP address (compressed, lower case); other text stripped as is.
-
-    Specs store addresses canonically, but an operator types them any way and an appliance may
-    report them in its own spelling, so both sides are normalised before they are compared.
-    """
-    stripped = text.strip()
-    try:
-        return str(ipaddress.ip_address(stripped.strip("[]")))
-    except ValueError:
-        return stripped
+def typed_address(text: str) -> str:
+    """An address as an operator may type it (``[2001:DB8::11]``, ``::ffff:10.0.0.21``) in the
+    models' spelling; text that is no address comes back stripped."""
+    return normalised_address(text.strip().strip("[]"))
 
 
 def host_port(address: str, port: int) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from lmctl.desired import DesiredVirtualService
 from lmctl.loadmaster.models import VirtualServiceKey
-from lmctl.status.addresses import normalised_address
+from lmctl.status.addresses import typed_address
 from lmctl.status.model import ArrayStatus, MemberStatus, ServiceStatus
 
 
@@ -52,14 +52,13 @@ def locate_member(desired: Iterable[DesiredVirtualService], name: str) -> Member
     """The member called ``name`` (case-insensitive, as Windows names are) or with that address
     (compared as an address: ``2001:DB8:0::11`` is ``2001:db8::11``)."""
     wanted = name.strip().lower()
-    address = normalised_address(name)
+    address = typed_address(name)
     known: set[str] = set()
     for service in desired:
         for real_server in service.real_servers:
             known.add(f"{real_server.member} ({service.array})")
-            if wanted == real_server.member.lower() or address == normalised_address(
-                real_server.address
-            ):
+            # Model addresses are normalised already (lmctl.addresses).
+            if wanted == real_server.member.lower() or address == real_server.address:
                 return MemberRef(
                     appliance=service.appliance,
                     array=service.array,

@@ -25,7 +25,7 @@ from lmctl.reconcile.changes import FieldChange, FieldValue
 from lmctl.reconcile.diff import settings_changes
 from lmctl.reconcile.members import member_field_changes
 from lmctl.reconcile.state import ApplianceState, appliance_state
-from lmctl.status.addresses import host_port, normalised_address
+from lmctl.status.addresses import host_port
 from lmctl.status.model import MemberStatus, ServiceStatus, SettingDifference
 
 # A real server inside its virtual service: (normalised address, port).
@@ -38,7 +38,7 @@ class ApplianceReading:
 
     by_key: Mapping[VirtualServiceKey, VirtualService]
     by_owner: Mapping[Owner, tuple[VirtualService, ...]]
-    statistics: Statistics  # real-server addresses normalised, as members are compared
+    statistics: Statistics
     state: ApplianceState  # as plan reads it, so InSync is decided by plan's own diff
 
     @classmethod
@@ -60,13 +60,13 @@ class ApplianceReading:
         return cls(
             by_key=by_key,
             by_owner={owner: tuple(found) for owner, found in by_owner.items()},
-            statistics=_normalised(statistics),
+            statistics=statistics,
             state=appliance_state(virtual_services),
         )
 
     def active_connections(self, vs_index: int, address: str, port: int) -> int:
         """``ActivConns`` of one real server in one VS (0 when ``stats`` does not list it)."""
-        return self.statistics.active_connections(vs_index, normalised_address(address), port)
+        return self.statistics.active_connections(vs_index, address, port)
 
     def owned(self, desired: DesiredVirtualService) -> VirtualService | None:
         """The VS marked as ``desired``'s own, or None.
@@ -95,18 +95,6 @@ class ApplianceReading:
             f"{desired.key} is held by the virtual service of {owner.array}/{owner.service} "
             f"({nickname})"
         )
-
-
-def _normalised(statistics: Statistics) -> Statistics:
-    """``stats`` with each real-server address in canonical form: an appliance may spell an
-    IPv6 address in ``stats`` otherwise than in ``listvs`` or the spec."""
-    rows = tuple(
-        row
-        if normalised_address(row.address) == row.address
-        else row.model_copy(update={"address": normalised_address(row.address)})
-        for row in statistics.real_servers
-    )
-    return Statistics(virtual_services=statistics.virtual_services, real_servers=rows)
 
 
 def setting_differences(
@@ -161,7 +149,9 @@ def member_status(
 
 
 def _by_member(real_servers: Iterable[RealServer]) -> dict[MemberKey, RealServer]:
-    return {(normalised_address(rs.address), rs.port): rs for rs in real_servers}
+    # Addresses in models are normalised (lmctl.addresses): an appliance's own IPv6 spelling
+    # in ``listvs`` or ``stats`` already equals the spec's.
+    return {(rs.address, rs.port): rs for rs in real_servers}
 
 
 def service_status(desired: DesiredVirtualService, reading: ApplianceReading) -> ServiceStatus:
@@ -181,11 +171,11 @@ def service_status(desired: DesiredVirtualService, reading: ApplianceReading) ->
             key_holder=holder,
         )
     live_servers = _by_member(live.real_servers)
-    wanted = {(normalised_address(rs.address), rs.port) for rs in desired.real_servers}
+    wanted = {(rs.address, rs.port) for rs in desired.real_servers}
     members = tuple(
         member_status(
             rs,
-            live_servers.get((normalised_address(rs.address), rs.port)),
+            live_servers.get((rs.address, rs.port)),
             reading.active_connections(live.index, rs.address, rs.port),
         )
         for rs in desired.real_servers
