@@ -13,12 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lmctl.desired import DesiredVirtualService
+from lmctl.errors import LmctlError
 from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.status.addresses import typed_address
 from lmctl.status.model import ArrayStatus, MemberStatus, ServiceStatus
 
 
-class UnknownMemberError(LookupError):
+class UnknownMemberError(LmctlError, LookupError):
     """No array of the specs has a member with that name or address."""
 
 

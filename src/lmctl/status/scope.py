@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from lmctl.desired import DesiredVirtualService
+from lmctl.errors import LmctlError
 
 
-class UnknownArrayError(LookupError):
+class UnknownArrayError(LmctlError, LookupError):
     """An array named on the command line is not in the specs."""
 
 
