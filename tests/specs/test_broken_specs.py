@@ -781,41 +781,31 @@ def test_unquoted_date_is_explained(tmp_path: Path) -> None:
     )
 
 
-def test_password_in_the_url_is_never_echoed(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        (
+            "https://bal:Hunter2-Secret@10.0.0.5",
+            "the URL holds a user name or password (user:password@); write https://<address>",
+        ),
+        (
+            "https://10.0.0.5/access?apikey=Hunter2-Secret",
+            "not an appliance URL: expected https://<address>[:port] (no path or query) or mock://",
+        ),
+    ],
+    ids=["password in the URL", "API key in a query"],
+)
+def test_a_url_holding_a_secret_is_refused_without_repeating_it(
+    tmp_path: Path, url: str, complaint: str
+) -> None:
     inventory = (
-        "appliances:\n  lm-dc:\n    url: https://bal:Hunter2-Secret@10.0.0.5\n"
-        "    auth: {api_key: {env: LM_DC_API_KEY}}\n"
+        f"appliances:\n  lm-dc:\n    url: {url}\n    auth: {{api_key: {{env: LM_DC_API_KEY}}}}\n"
     )
 
     outcome = run_lmctl(tmp_path / "arrays", {"appliances.yaml": inventory})
 
     assert outcome.exit_code == 1
-    assert reported(
-        outcome,
-        "appliances.yaml",
-        3,
-        "appliances.lm-dc.url",
-        "the URL holds a user name or password (user:password@); write https://<address>",
-    )
-    assert "Hunter2-Secret" not in outcome.output
-
-
-def test_url_with_a_query_is_refused_without_repeating_it(tmp_path: Path) -> None:
-    inventory = (
-        "appliances:\n  lm-dc:\n    url: https://10.0.0.5/access?apikey=Hunter2-Secret\n"
-        "    auth: {api_key: {env: LM_DC_API_KEY}}\n"
-    )
-
-    outcome = run_lmctl(tmp_path / "arrays", {"appliances.yaml": inventory})
-
-    assert outcome.exit_code == 1
-    assert reported(
-        outcome,
-        "appliances.yaml",
-        3,
-        "appliances.lm-dc.url",
-        "not an appliance URL: expected https://<address>[:port] (no path or query) or mock://",
-    )
+    assert reported(outcome, "appliances.yaml", 3, "appliances.lm-dc.url", complaint)
     assert "Hunter2-Secret" not in outcome.output
 
 
