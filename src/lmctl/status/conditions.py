@@ -206,56 +206,75 @@ def health_problems(services: Sequence[ServiceStatus]) -> list[Problem]:
     return problems
 
 
+def _address_conflict(service: ServiceStatus) -> Problem:
+    # apply never deletes a VS it does not own, so the operator has to clear the address.
+    return (
+        "AddressConflict",
+        f"{service.service}: {service.key_holder}; `lmctl apply` cannot move the service there "
+        "until that virtual service is moved or removed by hand",
+    )
+
+
+def _settings_differ(service: ServiceStatus) -> Problem:
+    settings = ", ".join(
+        f"{difference.setting} {difference.live or '(unset)'} "
+        f"(spec {difference.desired or '(unset)'})"
+        for difference in service.setting_differences
+    )
+    return "SettingsDiffer", f"{service.service}: {settings}"
+
+
+def _real_server_problems(service: ServiceStatus) -> list[Problem]:
+    """Members missing or differing from the spec, and real servers the spec does not name."""
+    name = service.service
+    problems: list[Problem] = []
+    missing = [member.member for member in service.members if not member.present]
+    if missing:
+        problems.append(("MembersMissing", f"{name}: {', '.join(missing)} missing"))
+    problems += [
+        ("MembersDiffer", f"{name}: {member.member} {', '.join(member.differences)}")
+        for member in service.members
+        if member.present and member.differences
+    ]
+    if service.unexpected_real_servers:
+        problems.append(
+            (
+                "UnexpectedRealServers",
+                f"{name}: real servers not in the spec: "
+                f"{', '.join(service.unexpected_real_servers)}",
+            )
+        )
+    return problems
+
+
+def _duplicates(service: ServiceStatus) -> list[Problem]:
+    return [
+        (
+            "DuplicateVirtualService",
+            f"{service.service}: duplicate virtual service {duplicate} also carries the "
+            "service's marker; `lmctl apply` deletes it",
+        )
+        for duplicate in service.duplicates
+    ]
+
+
+def _service_sync_problems(service: ServiceStatus) -> list[Problem]:
+    """Every difference between one live virtual service and its spec."""
+    if not service.exists:
+        return [_vs_missing(service)]
+    problems: list[Problem] = []
+    if service.key_holder is not None:
+        problems.append(_address_conflict(service))
+    if service.moved:
+        problems.append(_moved(service))
+    if service.setting_differences:
+        problems.append(_settings_differ(service))
+    return problems + _real_server_problems(service) + _duplicates(service)
+
+
 def sync_problems(services: Sequence[ServiceStatus]) -> list[Problem]:
     """Every difference between the live virtual services and the spec."""
-    problems: list[Problem] = []
-    for service in services:
-        name = service.service
-        if not service.exists:
-            problems.append(_vs_missing(service))
-            continue
-        if service.key_holder is not None:
-            problems.append(
-                (
-                    "AddressConflict",
-                    f"{name}: {service.key_holder}; `lmctl apply` cannot move the service there "
-                    "until that virtual service is moved or removed by hand",
-                )
-            )
-        if service.moved:
-            problems.append(_moved(service))
-        if service.setting_differences:
-            settings = ", ".join(
-                f"{difference.setting} {difference.live or '(unset)'} "
-                f"(spec {difference.desired or '(unset)'})"
-                for difference in service.setting_differences
-            )
-            problems.append(("SettingsDiffer", f"{name}: {settings}"))
-        missing = [member.member for member in service.members if not member.present]
-        if missing:
-            problems.append(("MembersMissing", f"{name}: {', '.join(missing)} missing"))
-        for member in service.members:
-            if member.present and member.differences:
-                problems.append(
-                    ("MembersDiffer", f"{name}: {member.member} {', '.join(member.differences)}")
-                )
-        if service.unexpected_real_servers:
-            problems.append(
-                (
-                    "UnexpectedRealServers",
-                    f"{name}: real servers not in the spec: "
-                    f"{', '.join(service.unexpected_real_servers)}",
-                )
-            )
-        problems += [
-            (
-                "DuplicateVirtualService",
-                f"{name}: duplicate virtual service {duplicate} also carries the service's "
-                "marker; `lmctl apply` deletes it",
-            )
-            for duplicate in service.duplicates
-        ]
-    return problems
+    return [problem for service in services for problem in _service_sync_problems(service)]
 
 
 def plan_problems(pending: PendingChanges, found: Sequence[Problem]) -> list[Problem]:
