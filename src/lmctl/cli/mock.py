@@ -11,6 +11,7 @@ import ipaddress
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
@@ -78,43 +79,39 @@ def _wait_for_stop() -> None:
         pass
 
 
-@mock_app.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Address to bind (loopback unless told).")] = (
-        "127.0.0.1"
-    ),
-    port: Annotated[
-        int, typer.Option(help="TCP port; 0 picks a free one.", min=0, max=65535)
-    ] = 8443,
-    tls: Annotated[bool, typer.Option("--tls/--no-tls", help="HTTPS (default) or HTTP.")] = True,
-    state: Annotated[
-        Path | None, typer.Option("--state", help="JSON state file (loaded, saved on change).")
-    ] = None,
-    latency_ms: Annotated[
-        float, typer.Option("--latency-ms", help="Delay added to every API call.", min=0)
-    ] = 0,
-    user: Annotated[str | None, typer.Option("--user", help="Admin user (default bal).")] = None,
-    password: Annotated[
-        str | None,
-        typer.Option(envvar="LMCTL_MOCK_PASSWORD", help="Admin password (default: made up)."),
-    ] = None,
-    api_key: Annotated[
-        str | None,
-        typer.Option(envvar="LMCTL_MOCK_API_KEY", help="API key (default: made up)."),
-    ] = None,
-) -> None:
-    """Serve a mock LoadMaster; print its URL, certificate fingerprint and credentials."""
+# The options of ``serve``, named once here so the command's signature reads as a list.
+_Host = Annotated[str, typer.Option(help="Address to bind (loopback unless told).")]
+_Port = Annotated[int, typer.Option(help="TCP port; 0 picks a free one.", min=0, max=65535)]
+_Tls = Annotated[bool, typer.Option("--tls/--no-tls", help="HTTPS (default) or HTTP.")]
+_StateFile = Annotated[
+    Path | None, typer.Option("--state", help="JSON state file (loaded, saved on change).")
+]
+_LatencyMs = Annotated[
+    float, typer.Option("--latency-ms", help="Delay added to every API call.", min=0)
+]
+_User = Annotated[str | None, typer.Option("--user", help="Admin user (default bal).")]
+_Password = Annotated[
+    str | None,
+    typer.Option(envvar="LMCTL_MOCK_PASSWORD", help="Admin password (default: made up)."),
+]
+_ApiKey = Annotated[
+    str | None,
+    typer.Option(envvar="LMCTL_MOCK_API_KEY", help="API key (default: made up)."),
+]
+
+
+def _made_up_secrets(password: str | None, api_key: str | None) -> set[str]:
+    """The secrets the mock makes up: only those are printed, never one the user gave."""
+    return {name for name, value in (("password", password), ("api_key", api_key)) if not value}
+
+
+def _start_or_exit(host: str, port: int, start: Callable[[], MockServerHandle]) -> MockServerHandle:
+    """Start the mock; an unusable state file or address ends the command with what to fix."""
     from lmctl.mock.persistence import StateFileError
-    from lmctl.mock.server import serve_in_thread
 
     errors = make_console(stderr=True)
-    if not _is_loopback(host):
-        errors.print(f"warning: binding {host}: the mock is reachable from other machines")
-    generated = {
-        name for name, value in (("password", password), ("api_key", api_key)) if not value
-    }
     try:
-        handle = serve_in_thread(host, port, tls, state, latency_ms, user, password, api_key)
+        return start()
     except StateFileError as error:
         errors.print(f"error: {error}")
         raise typer.Exit(1) from None
@@ -122,7 +119,32 @@ def serve(
         errors.print(f"error: cannot listen on {host}:{port}: {error.strerror or error}")
         errors.print(_listen_hint(error))
         raise typer.Exit(1) from None
+
+
+@mock_app.command()
+def serve(
+    host: _Host = "127.0.0.1",
+    port: _Port = 8443,
+    tls: _Tls = True,
+    state: _StateFile = None,
+    latency_ms: _LatencyMs = 0,
+    user: _User = None,
+    password: _Password = None,
+    api_key: _ApiKey = None,
+) -> None:
+    """Serve a mock LoadMaster; print its URL, certificate fingerprint and credentials."""
+    from lmctl.mock.server import serve_in_thread
+
+    if not _is_loopback(host):
+        make_console(stderr=True).print(
+            f"warning: binding {host}: the mock is reachable from other machines"
+        )
+    handle = _start_or_exit(
+        host,
+        port,
+        lambda: serve_in_thread(host, port, tls, state, latency_ms, user, password, api_key),
+    )
     with handle:
-        _print_banner(handle, generated, state)
+        _print_banner(handle, _made_up_secrets(password, api_key), state)
         _wait_for_stop()
     make_console().print("mock LoadMaster stopped")
