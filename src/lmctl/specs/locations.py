@@ -82,10 +82,24 @@ def _is_echo(detail: ErrorDetails) -> bool:
 
 
 def _message(detail: ErrorDetails, model: type[BaseModel]) -> str:
-    kind, loc = detail["type"], detail["loc"]
+    """What is wrong at one pydantic error, in the words of someone writing the spec."""
+    for describe in (_key_message, _rule_message, _type_message, _empty_list_message):
+        message = describe(detail, model)
+        if message is not None:
+            return message
+    return _pydantic_message(detail)
+
+
+def _last_name(loc: Sequence[str | int]) -> str:
+    """The innermost key of ``loc`` ('' at the top of the document)."""
     names = [p for p in loc if isinstance(p, str) and p != _KEY_MARK]
-    last = names[-1] if names else ""
-    shown = _shown_input(detail)
+    return names[-1] if names else ""
+
+
+def _key_message(detail: ErrorDetails, model: type[BaseModel]) -> str | None:
+    """A key that is missing, unknown or not allowed as a name (None for a value's error)."""
+    kind, loc = detail["type"], detail["loc"]
+    last = _last_name(loc)
     if kind == "missing":
         described = _description(model, loc)
         return f"required key '{last}' is missing" + (
@@ -101,33 +115,60 @@ def _message(detail: ErrorDetails, model: type[BaseModel]) -> str:
         )
     if _KEY_MARK in loc:
         return f"'{last}' is not allowed as a key here; " + _expected(detail)
+    return None
+
+
+def _rule_message(detail: ErrorDetails, model: type[BaseModel]) -> str | None:
+    """A value of the right type that a rule of the spec rejects (None for other errors)."""
+    kind, loc = detail["type"], detail["loc"]
     if kind == "literal_error":
-        return f"{shown} is not allowed; {_expected(detail)}"
+        return f"{_shown_input(detail)} is not allowed; {_expected(detail)}"
     if kind == SECRET_IN_FILE:
         return _secret_in_file(loc)
     if kind in {"value_error", "assertion_error"}:
         return str(detail["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if kind == "string_pattern_mismatch":
         described = _description(model, loc)
-        return f"{shown} is not allowed" + (f": {described}" if described else "")
+        return f"{_shown_input(detail)} is not allowed" + (f": {described}" if described else "")
+    return None
+
+
+def _type_message(detail: ErrorDetails, model: type[BaseModel]) -> str | None:
+    """A value of the wrong type: what was expected and what was written (None otherwise)."""
+    kind = detail["type"]
     if kind in {"model_type", "dict_type", "model_attributes_type"}:
         return f"expected a mapping (key: value lines), got {_type_name(detail['input'])}"
     if kind == "string_type":
         return _expected_text(detail)
     if kind in _NUMBER_ERRORS:
-        return f"expected a whole number{_number_range(model, loc)} (got {shown})"
+        number_range = _number_range(model, detail["loc"])
+        return f"expected a whole number{number_range} (got {_shown_input(detail)})"
     if kind in {"bool_parsing", "bool_type"}:
-        return f"expected true or false (got {shown})"
+        return f"expected true or false (got {_shown_input(detail)})"
     if kind in {"tuple_type", "list_type"}:
         return f"expected a list, got {_type_name(detail['input'])}"
-    if kind == "too_short" and last == "members":
+    return None
+
+
+def _empty_list_message(detail: ErrorDetails, model: type[BaseModel]) -> str | None:
+    """An empty members: or services: list, with what to write instead (None otherwise)."""
+    if detail["type"] != "too_short":
+        return None
+    last = _last_name(detail["loc"])
+    if last == "members":
         return "an array needs at least one member"
-    if kind == "too_short" and last == "services":
+    if last == "services":
         return (
             "the list is empty: name at least one service, or remove services: to publish "
             "the version's defaults"
         )
+    return None
+
+
+def _pydantic_message(detail: ErrorDetails) -> str:
+    """Pydantic's own message, as the tail of a sentence, with the value unless it is hidden."""
     message = str(detail["msg"])
+    shown = _shown_input(detail)
     return f"{message[0].lower()}{message[1:]}" + (f" (got {shown})" if shown != _HIDDEN else "")
 
 
