@@ -16,6 +16,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lmctl.defaults import DEFAULT_STATE_DIR
 from lmctl.errors import LmctlError
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection
@@ -25,8 +26,6 @@ from lmctl.specs import CredentialError, Inventory, SpecSet
 
 if TYPE_CHECKING:
     from lmctl.specs import ApplianceSpec
-
-DEFAULT_STATE_DIR = Path(".lmctl")
 
 
 class ApplianceUnavailableError(LmctlError):

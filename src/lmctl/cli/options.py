@@ -14,9 +14,8 @@ from typing import Annotated
 import typer
 
 from lmctl.cli.console import OutputFormat
-
-DEFAULT_SPECS = Path("arrays")
-DEFAULT_STATE_DIR = Path(".lmctl")
+from lmctl.defaults import DEFAULT_SPECS as DEFAULT_SPECS
+from lmctl.defaults import DEFAULT_STATE_DIR as DEFAULT_STATE_DIR
 
 SPEC_PATHS_HELP = "Spec files or directories (searched for *.yaml/*.yml). Default: arrays/."
 

@@ -17,9 +17,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from lmctl import __version__
+from lmctl import __version__, defaults
 from lmctl.appliances import ApplianceUnavailableError, open_appliances
 from lmctl.cli.console import make_console
+from lmctl.defaults import DEFAULT_SPECS, DEFAULT_STATE_DIR
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.reconcile.execute import ApplianceResult, ApplyOptions, apply_plan
 from lmctl.reconcile.origin import moved_appliances, with_urls
@@ -37,8 +38,6 @@ from lmctl.reconcile.staleness import already_applied, stale_objects
 from lmctl.reconcile.words import counted
 from lmctl.specs import SpecError, SpecSet, load_specs
 
-DEFAULT_SPECS = Path("arrays")
-
 
 class ExitCode(enum.IntEnum):
     """What ``lmctl plan``/``apply`` exit with (documented in ``--help`` and docs)."""
@@ -48,7 +47,7 @@ class ExitCode(enum.IntEnum):
     CHANGES = 2
     BLOCKED = 3
     PARTIAL = 4
-    INTERRUPTED = 130
+    INTERRUPTED = defaults.INTERRUPTED
 
 
 class CommandError(Exception):
@@ -70,7 +69,7 @@ class Target:
 
     paths: tuple[Path, ...]
     appliances: tuple[str, ...] = ()
-    state_dir: Path = Path(".lmctl")
+    state_dir: Path = DEFAULT_STATE_DIR
     request_timeout: float = 10.0
 
     @property

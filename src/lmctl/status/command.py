@@ -20,8 +20,9 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
-from lmctl.appliances import DEFAULT_STATE_DIR, open_appliances
+from lmctl.appliances import open_appliances
 from lmctl.cli.console import make_console
+from lmctl.defaults import DEFAULT_STATE_DIR, INTERRUPTED
 from lmctl.desired import DesiredVirtualService
 from lmctl.loadmaster.errors import LoadMasterError
 from lmctl.reconcile.guard import ApplianceBusyError, appliance_lock
@@ -35,7 +36,6 @@ from lmctl.status.report import render_status, status_document
 from lmctl.status.scope import UnknownArrayError, select_arrays
 
 Action = Literal["drain", "undrain"]
-INTERRUPTED = 130
 _Check = Callable[[], Awaitable[list[ArrayStatus]]]
 
 
