@@ -154,25 +154,28 @@ def _by_member(real_servers: Iterable[RealServer]) -> dict[MemberKey, RealServer
     return {(rs.address, rs.port): rs for rs in real_servers}
 
 
-def service_status(desired: DesiredVirtualService, reading: ApplianceReading) -> ServiceStatus:
-    """One service of an array, from its desired VS and one read of its appliance."""
-    has_members = bool(desired.real_servers)
-    live = reading.owned(desired)
-    holder = reading.foreign_holder(desired)
-    if live is None:
-        return ServiceStatus(
-            service=desired.service,
-            key=desired.key,
-            exists=False,
-            enabled=False,
-            vs_status=None,
-            has_members_by_design=has_members,
-            members=tuple(member_status(rs, None, 0) for rs in desired.real_servers),
-            key_holder=holder,
-        )
-    live_servers = _by_member(live.real_servers)
-    wanted = {(rs.address, rs.port) for rs in desired.real_servers}
-    members = tuple(
+def _missing_service_status(desired: DesiredVirtualService, holder: str | None) -> ServiceStatus:
+    """A service whose marked VS is not on the appliance: every member missing too."""
+    return ServiceStatus(
+        service=desired.service,
+        key=desired.key,
+        exists=False,
+        enabled=False,
+        vs_status=None,
+        has_members_by_design=bool(desired.real_servers),
+        members=tuple(member_status(rs, None, 0) for rs in desired.real_servers),
+        key_holder=holder,
+    )
+
+
+def _live_members(
+    desired: DesiredVirtualService,
+    live: VirtualService,
+    live_servers: Mapping[MemberKey, RealServer],
+    reading: ApplianceReading,
+) -> tuple[MemberStatus, ...]:
+    """Each member of the spec against its real server in the live VS, in spec order."""
+    return tuple(
         member_status(
             rs,
             live_servers.get((rs.address, rs.port)),
@@ -180,19 +183,35 @@ def service_status(desired: DesiredVirtualService, reading: ApplianceReading) ->
         )
         for rs in desired.real_servers
     )
-    unexpected = tuple(
+
+
+def _unexpected_real_servers(
+    desired: DesiredVirtualService, live_servers: Mapping[MemberKey, RealServer]
+) -> tuple[str, ...]:
+    """``address:port`` of each live real server that is no member of the spec."""
+    wanted = {(rs.address, rs.port) for rs in desired.real_servers}
+    return tuple(
         host_port(live_servers[key].address, key[1]) for key in live_servers if key not in wanted
     )
+
+
+def service_status(desired: DesiredVirtualService, reading: ApplianceReading) -> ServiceStatus:
+    """One service of an array, from its desired VS and one read of its appliance."""
+    live = reading.owned(desired)
+    holder = reading.foreign_holder(desired)
+    if live is None:
+        return _missing_service_status(desired, holder)
+    live_servers = _by_member(live.real_servers)
     return ServiceStatus(
         service=desired.service,
         key=desired.key,
         exists=True,
         enabled=live.enable,
         vs_status=live.status,
-        has_members_by_design=has_members,
-        members=members,
+        has_members_by_design=bool(desired.real_servers),
+        members=_live_members(desired, live, live_servers, reading),
         setting_differences=setting_differences(desired, live),
-        unexpected_real_servers=unexpected,
+        unexpected_real_servers=_unexpected_real_servers(desired, live_servers),
         index=live.index,
         live_key=live.key,
         key_holder=holder,
