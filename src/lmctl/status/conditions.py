@@ -298,6 +298,44 @@ def plan_problems(pending: PendingChanges, found: Sequence[Problem]) -> list[Pro
     return problems
 
 
+# Per condition, in display order: its reason priority and (reason, message) when it holds.
+_CONDITION_RULES: tuple[tuple[str, Sequence[str], Problem], ...] = (
+    (
+        SERVING,
+        _SERVING_REASONS,
+        ("ServicesUp", "every service has at least one member enabled and Up"),
+    ),
+    (
+        FAILOVER_READY,
+        _FAILOVER_REASONS,
+        ("RedundantMembers", "every service keeps serving if any one member fails"),
+    ),
+    (
+        HEALTHY,
+        _HEALTHY_REASONS,
+        ("AllMembersUp", "every member is enabled and Up in every service"),
+    ),
+    (
+        IN_SYNC,
+        _IN_SYNC_REASONS,
+        ("MatchesSpec", "live virtual services and real servers equal the spec"),
+    ),
+)
+
+
+def _nothing_applied(services: Sequence[ServiceStatus]) -> list[Problem] | None:
+    """One problem for an array none of whose VS exists yet (None when any exists or is held)."""
+    if not services or any(service.exists or service.key_holder for service in services):
+        return None
+    names = ", ".join(service.service for service in services)
+    return [
+        (
+            "VirtualServiceMissing",
+            f"none of its virtual services exists ({names}); run `lmctl apply`",
+        )
+    ]
+
+
 def conditions_of(
     services: Sequence[ServiceStatus], pending: PendingChanges | None = None
 ) -> tuple[Condition, ...]:
@@ -305,41 +343,14 @@ def conditions_of(
     serving, failover = serving_problems(services), failover_problems(services)
     healthy, sync = health_problems(services), sync_problems(services)
     sync += plan_problems(pending or PendingChanges(), sync)
-    if services and not any(service.exists or service.key_holder for service in services):
+    missing = _nothing_applied(services)
+    if missing is not None:
         # Nothing applied yet: one sentence instead of one per service and condition.
-        names = ", ".join(service.service for service in services)
-        missing = [
-            (
-                "VirtualServiceMissing",
-                f"none of its virtual services exists ({names}); run `lmctl apply`",
-            )
-        ]
         serving = healthy = sync = missing
-    return (
-        _condition(
-            SERVING,
-            serving,
-            _SERVING_REASONS,
-            ("ServicesUp", "every service has at least one member enabled and Up"),
-        ),
-        _condition(
-            FAILOVER_READY,
-            failover,
-            _FAILOVER_REASONS,
-            ("RedundantMembers", "every service keeps serving if any one member fails"),
-        ),
-        _condition(
-            HEALTHY,
-            healthy,
-            _HEALTHY_REASONS,
-            ("AllMembersUp", "every member is enabled and Up in every service"),
-        ),
-        _condition(
-            IN_SYNC,
-            sync,
-            _IN_SYNC_REASONS,
-            ("MatchesSpec", "live virtual services and real servers equal the spec"),
-        ),
+    problems = (serving, failover, healthy, sync)
+    return tuple(
+        _condition(condition_type, found, priority, holds)
+        for found, (condition_type, priority, holds) in zip(problems, _CONDITION_RULES, strict=True)
     )
 
 
