@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -17,6 +16,7 @@ from lmctl.cli.app import app
 from lmctl.cli.console import OutputFormat, make_console
 from lmctl.cli.options import DEFAULT_SPECS as DEFAULT_SPECS
 from lmctl.cli.options import FormatOption, SpecPaths, SpecPathsOption
+from lmctl.cli.specload import load_spec_set
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -44,7 +44,7 @@ def validate(paths: SpecPaths = None, output: FormatOption = OutputFormat.text) 
     from lmctl.specs import SpecError
 
     try:
-        spec_set = _load_specs(paths)
+        spec_set = load_spec_set(paths)
     except SpecError as error:
         _print_diagnostics(error.diagnostics, None, output)
         raise typer.Exit(1) from None
@@ -62,7 +62,7 @@ def show(
     from lmctl.specs import SpecError
 
     try:
-        spec_set = _load_specs(specs)
+        spec_set = load_spec_set(specs)
     except SpecError as error:
         _print_diagnostics(error.diagnostics, None, OutputFormat.text, stderr=True)
         raise typer.Exit(1) from None
@@ -115,26 +115,6 @@ def schema(
         )
         raise typer.Exit(2)
     print(json.dumps(document, indent=2))
-
-
-def _load_specs(paths: list[Path] | None) -> SpecSet:
-    """``load_specs`` of ``paths``, or of ``arrays/`` (with a hint when it is not here)."""
-    from lmctl.specs import Diagnostic, SpecError, load_specs
-
-    if not paths and not DEFAULT_SPECS.is_dir():
-        raise SpecError(
-            [
-                Diagnostic(
-                    "error",
-                    str(DEFAULT_SPECS),
-                    None,
-                    "",
-                    f"no {DEFAULT_SPECS}/ directory here; lmctl reads {DEFAULT_SPECS}/ in the "
-                    "current directory unless you name spec files or directories",
-                )
-            ]
-        )
-    return load_specs(paths or [DEFAULT_SPECS])
 
 
 def _print_diagnostics(

@@ -13,7 +13,6 @@ import typer
 
 from lmctl.cli.app import app
 from lmctl.cli.options import (
-    DEFAULT_SPECS,
     DEFAULT_STATE_DIR,
     RequestTimeoutOption,
     SpecPathsOption,
@@ -94,7 +93,7 @@ def status_command(
     if watch and interval is None:
         interval = DEFAULT_WATCH_SECONDS
     request = StatusRequest(output_format.value, interval, state_dir, request_timeout)
-    raise typer.Exit(int(run_status(specs or [DEFAULT_SPECS], arrays or [], request)))
+    raise typer.Exit(int(run_status(specs or [], arrays or [], request)))
 
 
 @app.command(
@@ -122,7 +121,7 @@ def drain_command(
     from lmctl.status.command import Maintenance, run_maintenance
 
     request = Maintenance("drain", force, timeout, poll_interval, state_dir, request_timeout)
-    raise typer.Exit(run_maintenance(specs or [DEFAULT_SPECS], member, request))
+    raise typer.Exit(run_maintenance(specs or [], member, request))
 
 
 @app.command(
@@ -144,4 +143,4 @@ def undrain_command(
     from lmctl.status.command import Maintenance, run_maintenance
 
     request = Maintenance("undrain", False, timeout, poll_interval, state_dir, request_timeout)
-    raise typer.Exit(run_maintenance(specs or [DEFAULT_SPECS], member, request))
+    raise typer.Exit(run_maintenance(specs or [], member, request))

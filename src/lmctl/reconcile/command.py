@@ -20,6 +20,7 @@ from rich.console import Console
 from lmctl import __version__, defaults
 from lmctl.appliances import ApplianceUnavailableError, open_appliances
 from lmctl.cli.console import make_console
+from lmctl.cli.specload import load_spec_set
 from lmctl.defaults import DEFAULT_SPECS, DEFAULT_STATE_DIR
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.reconcile.execute import ApplianceResult, ApplyOptions, apply_plan
@@ -36,7 +37,7 @@ from lmctl.reconcile.render.report import render_report
 from lmctl.reconcile.scope import ArrayScope, plan_scope
 from lmctl.reconcile.staleness import already_applied, stale_objects
 from lmctl.reconcile.words import counted
-from lmctl.specs import SpecError, SpecSet, load_specs
+from lmctl.specs import SpecError, SpecSet
 
 
 class ExitCode(enum.IntEnum):
@@ -80,7 +81,7 @@ class Target:
 
 def _load(paths: Sequence[Path], errors: Console) -> SpecSet:
     try:
-        spec_set = load_specs(paths or [DEFAULT_SPECS])
+        spec_set = load_spec_set(paths)
     except SpecError as error:
         for diagnostic in error.diagnostics:
             errors.print(str(diagnostic), markup=False)

@@ -22,11 +22,12 @@ from rich.text import Text
 
 from lmctl.appliances import open_appliances
 from lmctl.cli.console import make_console
+from lmctl.cli.specload import load_spec_set
 from lmctl.defaults import DEFAULT_STATE_DIR, INTERRUPTED
 from lmctl.desired import DesiredVirtualService
 from lmctl.loadmaster.errors import LoadMasterError
 from lmctl.reconcile.guard import ApplianceBusyError, appliance_lock
-from lmctl.specs import SpecError, SpecSet, load_specs
+from lmctl.specs import SpecError, SpecSet
 from lmctl.status.display import progress_for
 from lmctl.status.drain import MemberRef, UnknownMemberError, locate_member
 from lmctl.status.maintenance import MaintenanceResult, WaitPolicy, drain, undrain
@@ -51,7 +52,7 @@ def _load(paths: Sequence[Path]) -> tuple[SpecSet, dict[str, tuple[DesiredVirtua
     from lmctl.exchange import expand_all
 
     try:
-        spec_set = load_specs(paths)
+        spec_set = load_spec_set(paths)
     except SpecError as error:
         lines = [str(diagnostic) for diagnostic in error.diagnostics]
         raise _BadSpecs("\n".join(lines)) from None

@@ -1,0 +1,40 @@
+"""The one way every command loads its specs, so each reports a missing default ``arrays/``, a
+missing path and invalid specs with the same diagnostics (and exits 1).
+
+``lmctl.specs`` (pydantic, yaml) is imported inside the function so ``lmctl --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lmctl.defaults import DEFAULT_SPECS
+
+if TYPE_CHECKING:
+    from lmctl.specs import SpecSet
+
+
+def load_spec_set(paths: Sequence[Path] | None) -> SpecSet:
+    """``load_specs`` of ``paths``, or of the default ``arrays/`` when none is given.
+
+    Raises ``SpecError`` with the diagnostics; when no path is given and there is no
+    ``arrays/`` here, the one diagnostic says what lmctl reads by default.
+    """
+    from lmctl.specs import Diagnostic, SpecError, load_specs
+
+    if not paths and not DEFAULT_SPECS.is_dir():
+        raise SpecError(
+            [
+                Diagnostic(
+                    "error",
+                    str(DEFAULT_SPECS),
+                    None,
+                    "",
+                    f"no {DEFAULT_SPECS}/ directory here; lmctl reads {DEFAULT_SPECS}/ in the "
+                    "current directory unless you name spec files or directories",
+                )
+            ]
+        )
+    return load_specs(paths or [DEFAULT_SPECS])

@@ -1,0 +1,97 @@
+"""Every command that reads specs reports a missing ``arrays/``, a missing path and invalid
+specs with the same words and exit 1 (one loader: ``lmctl.cli.specload``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import lmctl.cli  # noqa: F401  (registers every command on the app)
+from lmctl.cli.app import app
+
+NO_ARRAYS = (
+    "arrays: error: no arrays/ directory here; lmctl reads arrays/ in the current "
+    "directory unless you name spec files or directories"
+)
+
+# Each command with its spec paths placed as it takes them: (args before, spec option).
+COMMANDS = {
+    "validate": ([], ""),
+    "show": (["hq-cas"], "--specs"),
+    "plan": ([], ""),
+    "apply": (["--auto-approve"], ""),
+    "status": ([], "--specs"),
+    "drain": (["HQ-CAS01"], "--specs"),
+    "undrain": (["HQ-CAS01"], "--specs"),
+}
+
+
+def invoke(command: str, *args: str) -> tuple[int, list[str]]:
+    """Run ``lmctl command args`` in-process; (exit code, output lines)."""
+    result = CliRunner().invoke(app, [command, *args])
+    return result.exit_code, result.output.splitlines()
+
+
+def with_specs(command: str, *paths: str) -> list[str]:
+    """The arguments of ``command`` naming ``paths`` the way it takes spec paths."""
+    args, option = COMMANDS[command]
+    named = [part for path in paths for part in ((option, path) if option else (path,))]
+    return [*args, *named]
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_empty_directory_says_arrays_is_missing_and_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    code, lines = invoke(command, *with_specs(command))
+
+    assert code == 1
+    assert lines[0] == NO_ARRAYS
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_missing_spec_path_is_named_and_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    code, lines = invoke(command, *with_specs(command, "no-such.yaml"))
+
+    assert code == 1
+    assert lines[0] == "no-such.yaml: error: no such file or directory"
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_invalid_spec_is_reported_by_file_and_line_and_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("broken.yaml").write_text("name: [unclosed\n", encoding="utf-8")
+
+    code, lines = invoke(command, *with_specs(command, "broken.yaml"))
+
+    assert code == 1
+    assert lines[0] == (
+        "broken.yaml:1: error: malformed YAML: did not find expected ',' or ']'; while "
+        "parsing a flow sequence; the parser noticed it only on line 2"
+    )
+
+
+def test_plan_json_failure_document_carries_the_missing_arrays_diagnostic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    result = CliRunner().invoke(app, ["plan", "--format", "json"])
+
+    assert result.exit_code == 1
+    document = json.loads(result.stdout[result.stdout.index("{") :])
+    assert document["kind"] == "lmctl-plan-failure"
+    assert document["error"]["kind"] == "specs"
+    assert document["error"]["details"] == [NO_ARRAYS]
+    assert document["exit_code"] == 1
