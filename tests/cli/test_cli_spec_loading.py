@@ -11,11 +11,14 @@ from typer.testing import CliRunner
 
 import lmctl.cli  # noqa: F401  (registers every command on the app)
 from lmctl.cli.app import app
+from lmctl.cli.specload import INVALID_SPECS
 
 NO_ARRAYS = (
     "arrays: error: no arrays/ directory here; lmctl reads arrays/ in the current "
     "directory unless you name spec files or directories"
 )
+# validate (and show, which shares its output) end with the count of errors and warnings.
+SPEC_CHECKERS = {"validate", "show"}
 
 # Each command with its spec paths placed as it takes them: (args before, spec option).
 COMMANDS = {
@@ -52,6 +55,9 @@ def test_empty_directory_says_arrays_is_missing_and_exits_1(
 
     assert code == 1
     assert lines[0] == NO_ARRAYS
+    assert lines[1] == (
+        "invalid: 1 error, 0 warnings" if command in SPEC_CHECKERS else f"error: {INVALID_SPECS}"
+    )
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))

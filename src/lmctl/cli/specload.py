@@ -15,6 +15,10 @@ from lmctl.defaults import DEFAULT_SPECS
 if TYPE_CHECKING:
     from lmctl.specs import SpecSet
 
+INVALID_SPECS = "the specs have errors (see above); nothing was read or written"
+"""What a command that stops on bad specs says after their diagnostics (validate, whose job is
+the diagnostics, ends with its own count instead)."""
+
 
 def load_spec_set(paths: Sequence[Path] | None) -> SpecSet:
     """``load_specs`` of ``paths``, or of the default ``arrays/`` when none is given.

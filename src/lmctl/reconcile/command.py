@@ -20,7 +20,7 @@ from rich.console import Console
 from lmctl import __version__, defaults
 from lmctl.appliances import ApplianceUnavailableError, open_appliances
 from lmctl.cli.console import make_console
-from lmctl.cli.specload import load_spec_set
+from lmctl.cli.specload import INVALID_SPECS, load_spec_set
 from lmctl.defaults import DEFAULT_SPECS, DEFAULT_STATE_DIR
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.reconcile.execute import ApplianceResult, ApplyOptions, apply_plan
@@ -86,7 +86,7 @@ def _load(paths: Sequence[Path], errors: Console) -> SpecSet:
         for diagnostic in error.diagnostics:
             errors.print(str(diagnostic), markup=False)
         raise CommandError(
-            "the specs have errors (see above); nothing was read or written",
+            INVALID_SPECS,
             kind="specs",
             details=[str(d) for d in error.diagnostics],
         ) from None

@@ -22,7 +22,7 @@ from rich.text import Text
 
 from lmctl.appliances import open_appliances
 from lmctl.cli.console import make_console
-from lmctl.cli.specload import load_spec_set
+from lmctl.cli.specload import INVALID_SPECS, load_spec_set
 from lmctl.defaults import DEFAULT_STATE_DIR, INTERRUPTED
 from lmctl.desired import DesiredVirtualService
 from lmctl.loadmaster.errors import LoadMasterError
@@ -56,6 +56,9 @@ def _load(paths: Sequence[Path]) -> tuple[SpecSet, dict[str, tuple[DesiredVirtua
     except SpecError as error:
         lines = [str(diagnostic) for diagnostic in error.diagnostics]
         raise _BadSpecs("\n".join(lines)) from None
+    warnings = make_console(stderr=True)
+    for diagnostic in spec_set.diagnostics:  # warnings, shown as plan and apply show them
+        warnings.print(str(diagnostic), markup=False)
     return spec_set, {name: tuple(found) for name, found in expand_all(spec_set).items()}
 
 
@@ -68,9 +71,11 @@ def _print_error(message: str) -> None:
 
 
 def _fail(error: Exception) -> StatusExit:
-    """Print a user error on stderr (spec diagnostics as they are) and return exit code 1."""
+    """Print a user error on stderr (spec diagnostics as they are, then the words plan and
+    apply use) and return exit code 1."""
     if isinstance(error, _BadSpecs):  # already ``file:line: error: ...`` lines
         make_console(stderr=True).print(str(error), markup=False)
+        _print_error(INVALID_SPECS)
     else:
         _print_error(str(error))
     return StatusExit.ERROR
