@@ -4,6 +4,7 @@ specs with the same words and exit 1 (one loader: ``lmctl.cli.specload``)."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import lmctl.cli  # noqa: F401  (registers every command on the app)
 from lmctl.cli.app import app
 from lmctl.cli.specload import INVALID_SPECS
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "arrays"
 NO_ARRAYS = (
     "arrays: error: no arrays/ directory here; lmctl reads arrays/ in the current "
     "directory unless you name spec files or directories"
@@ -101,3 +103,25 @@ def test_plan_json_failure_document_carries_the_missing_arrays_diagnostic(
     assert document["error"]["kind"] == "specs"
     assert document["error"]["details"] == [NO_ARRAYS]
     assert document["exit_code"] == 1
+
+
+@pytest.mark.parametrize(
+    "command", [["validate"], ["plan"], ["status"], ["drain", "MUC-CAS01", "--timeout", "0"]]
+)
+def test_spec_warnings_are_printed_the_same_way_by_every_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "arrays")
+    spec = tmp_path / "arrays" / "branch-cas.yaml"
+    text = spec.read_text(encoding="utf-8")
+    spec.write_text(text.replace("client_access: 60100", "client_access: 2000"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    state = [] if command == ["validate"] else ["--state-dir", str(tmp_path / "state")]
+
+    _, lines = invoke(command[0], *command[1:], *state)
+
+    assert lines[0] == (
+        "arrays/branch-cas.yaml:9: warning: rpc_ports.client_access: port 2000 is outside "
+        "59531-60554, the range usually chosen for static RPC ports (it may clash with "
+        "Windows' dynamic ports)"
+    )
