@@ -42,12 +42,16 @@ def moved(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
+def plan(site: Path, spec_path: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
+    """``lmctl plan spec_path`` run in ``site`` with its mock state; (exit code, output)."""
+    monkeypatch.chdir(site)
+    return invoke("plan", spec_path, "--state-dir", str(site / "state"))
+
+
 def test_directory_plans_delete_on_old_and_create_on_new_behind_force(
     moved: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(moved)
-
-    code, output = invoke("plan", "arrays", "--state-dir", str(moved / "state"))
+    code, output = plan(moved, "arrays", monkeypatch)
 
     assert code == 3, output
     assert "- delete virtual service 10.20.1.50:443/tcp (lmctl:branch-cas/https" in output
@@ -58,9 +62,7 @@ def test_directory_plans_delete_on_old_and_create_on_new_behind_force(
 def test_spec_file_reads_only_the_new_appliance_and_leaves_the_old_vs(
     moved: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(moved)
-
-    code, output = invoke("plan", "arrays/branch-cas.yaml", "--state-dir", str(moved / "state"))
+    code, output = plan(moved, "arrays/branch-cas.yaml", monkeypatch)
 
     assert code == 0, output
     assert "Appliance lm-hq " in output
