@@ -195,7 +195,13 @@ def serve_in_thread(
         context = _tls_context(certificate.cert_file, certificate.key_file)
         fingerprint, ca_file = certificate.fingerprint_sha256, certificate.ca_file
     handler = type("BoundMockRequestHandler", (MockRequestHandler,), {"runtime": runtime})
-    server = MockHttpServer((host, port), handler, context)
+    try:
+        server = MockHttpServer((host, port), handler, context)
+    except BaseException:
+        # A failed start (port taken, foreign address) must not leave the private key behind.
+        if certificate_dir is not None:
+            shutil.rmtree(certificate_dir, ignore_errors=True)
+        raise
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True, name="lmctl-mock"
     )
