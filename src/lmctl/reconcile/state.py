@@ -18,6 +18,7 @@ from lmctl.loadmaster.models import (
 )
 from lmctl.ownership import Owner, owner_of
 
+# A real server inside its virtual service: (address, port); addresses arrive normalised.
 MemberKey = tuple[str, int]
 
 

@@ -24,12 +24,9 @@ from lmctl.ownership import Owner, owner_of
 from lmctl.reconcile.changes import FieldChange, FieldValue
 from lmctl.reconcile.diff import settings_changes
 from lmctl.reconcile.members import member_field_changes
-from lmctl.reconcile.state import ApplianceState, appliance_state
+from lmctl.reconcile.state import ApplianceState, MemberKey, appliance_state
 from lmctl.status.addresses import host_port
 from lmctl.status.model import MemberStatus, ServiceStatus, SettingDifference
-
-# A real server inside its virtual service: (normalised address, port).
-MemberKey = tuple[str, int]
 
 
 @dataclass(frozen=True, slots=True)
