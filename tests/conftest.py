@@ -3,7 +3,7 @@
 - ``mock_server``: the running mock (``MockServerHandle``), empty and healthy at test start;
 - ``mock_control``: a ``MockControl`` for it (health, connections, faults, call log);
 - ``connection_v1`` / ``connection_v2``: ``ApplianceConnection`` to it, certificate pinned;
-- ``fixtures_dir``: the real appliance captures in ``../shared/fixtures/loadmaster``.
+- ``fixtures_dir``: the real appliance captures in ``tests/fixtures/loadmaster`` (copied from real appliances; see its README).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from lmctl.loadmaster.connection import ApplianceConnection, BasicCredentials, T
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle, serve_in_thread
 
-FIXTURES_DIR = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "loadmaster"
+FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures" / "loadmaster"
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,7 @@ from lmctl.loadmaster.connection import (
 )
 from lmctl.mock.control import MockControl
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "loadmaster"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "loadmaster"
 API_KEY = "k3y-S3CRET-0123456789abcdef"
 PASSWORD = "pa55-S3CRET-w0rd"
 

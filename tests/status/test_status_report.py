@@ -116,7 +116,9 @@ def test_plain_rendering_shows_verdict_conditions_and_member_states() -> None:
 
 def test_terminal_rendering_colours_states_and_draws_table_rules() -> None:
     out = io.StringIO()
-    console = Console(file=out, force_terminal=True, color_system="standard", width=200)
+    console = Console(
+        file=out, force_terminal=True, color_system="standard", no_color=False, width=200
+    )
 
     console.print(render_status([degraded_hq()], boxed=True))
 
@@ -186,7 +188,9 @@ def test_table_on_an_80_column_terminal_cuts_no_address_or_member_name() -> None
         array_status("dr", "lm-dr", [ipv6, moved], ApplianceReading.of(live, statistics({}))),
     ]
     out = io.StringIO()
-    console = Console(file=out, force_terminal=True, color_system="standard", width=80)
+    console = Console(
+        file=out, force_terminal=True, color_system="standard", no_color=False, width=80
+    )
 
     console.print(render_status(arrays, boxed=True))
 
