@@ -1,0 +1,307 @@
+"""What can be done to an appliance: typed, frozen changes, each saying exactly what one write does.
+
+Every change names the array and service it belongs to and the key of the virtual service it acts
+on at the moment it runs. One change is one API write, so a plan's length is its write count.
+Each kind carries its own facts: its summary key (``action``), the appliance command that makes it
+(``command``), its place in make-before-break order (``phase``) and the line a plan shows for it
+(``headline``).
+
+The kinds are a closed set (``Change``). Code that acts on a change dispatches with ``match`` over
+the kinds, ending in ``assert_never``: a seventh kind added here and not handled there fails
+``mypy --strict`` (``tests/test_architecture.py`` shows it), never at run time.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lmctl.loadmaster.models import (
+    MANAGED_VS_FIELDS,
+    VirtualServiceKey,
+    VirtualServiceSettings,
+    wire_name,
+    wire_value,
+)
+
+FieldValue = bool | int | str | None
+Sign = Literal["+", "~", "-", "!", " "]
+
+# Make-before-break: per array, create virtual services, move them, add new members, update
+# settings (enabling a member before disabling another), remove old members; virtual services
+# are deleted last of all, after every array's other writes.
+PHASES: tuple[str, ...] = (
+    "create virtual services",
+    "move virtual services",
+    "add real servers",
+    "update virtual services, enable real servers",
+    "update real servers",
+    "disable real servers",
+    "remove real servers",
+    "delete virtual services",
+)
+
+
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """``count`` and the noun in the number it takes: ``1 write``, ``2 writes``."""
+    noun = singular if count == 1 else (plural or f"{singular}s")
+    return f"{count} {noun}"
+
+
+def shown(value: object) -> str:
+    """A value as an admin reads it on the appliance: flags Y/N, unset as ``(unset)``."""
+    return "(unset)" if value is None else wire_value(value)
+
+
+class FieldChange(BaseModel):
+    """One field of one object, from the value read to the value wanted."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: str
+    old: FieldValue
+    new: FieldValue
+
+    @property
+    def label(self) -> str:
+        """The name an admin knows the field by: the appliance's own for VS settings."""
+        try:
+            return wire_name(self.field)
+        except KeyError:
+            return self.field
+
+    @property
+    def line(self) -> str:
+        """``Idletime: 660 → 1800``."""
+        return f"{self.label}: {shown(self.old)} → {shown(self.new)}"
+
+
+class _Change(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    command: ClassVar[str]
+
+    array: str
+    service: str
+    key: VirtualServiceKey
+
+    @property
+    def final_key(self) -> VirtualServiceKey:
+        """The key of the VS once this change has run (a move ends at its new key)."""
+        return self.key
+
+    @property
+    def owner_label(self) -> str:
+        """``hq-cas/https``."""
+        return f"{self.array}/{self.service}"
+
+
+class CreateVirtualService(_Change):
+    """``addvs`` with every managed setting (members follow as ``AddRealServer``)."""
+
+    command: ClassVar[str] = "addvs"
+    action: Literal["create_vs"] = "create_vs"
+    settings: VirtualServiceSettings
+
+    @property
+    def phase(self) -> int:
+        return 0
+
+    @property
+    def headline(self) -> tuple[Sign, str]:
+        return "+", f"create virtual service {self.key}"
+
+    @property
+    def details(self) -> tuple[tuple[Sign, str], ...]:
+        """Each setting the new VS is created with."""
+        return tuple(
+            ("+", f"{wire_name(name)}: {shown(getattr(self.settings, name))}")
+            for name in MANAGED_VS_FIELDS
+        )
+
+
+class UpdateVirtualService(_Change):
+    """``modvs`` with every changed setting; ``new_key`` moves the VS (``vsaddress``/``vsport``)."""
+
+    command: ClassVar[str] = "modvs"
+    action: Literal["update_vs"] = "update_vs"
+    fields: tuple[FieldChange, ...] = ()
+    new_key: VirtualServiceKey | None = None
+
+    @property
+    def final_key(self) -> VirtualServiceKey:
+        return self.new_key or self.key
+
+    @property
+    def phase(self) -> int:
+        return 1 if self.new_key is not None else 3
+
+    @property
+    def remarks(self) -> bool:
+        """True when the change (also) writes lmctl's marker: a rename or an old-style marker."""
+        return any(f.field == "nickname" for f in self.fields)
+
+    @property
+    def headline(self) -> tuple[Sign, str]:
+        if self.new_key is not None:
+            return "~", f"move virtual service {self.key} → {self.new_key}"
+        if self.remarks:
+            return "~", f"re-mark virtual service {self.key} as {self.owner_label}"
+        return "~", f"update virtual service {self.key}"
+
+    @property
+    def details(self) -> tuple[tuple[Sign, str], ...]:
+        """One line per field, old → new."""
+        return tuple(("~", f.line) for f in self.fields)
+
+
+class DeleteVirtualService(_Change):
+    """``delvs`` of a marked VS whose array or service has left the specs (or a duplicate)."""
+
+    command: ClassVar[str] = "delvs"
+    action: Literal["delete_vs"] = "delete_vs"
+    nickname: str | None = None
+    real_servers: int = 0
+
+    @property
+    def phase(self) -> int:
+        return 7
+
+    @property
+    def described(self) -> str:
+        """``10.0.0.99:443/tcp (NickName 'lmctl.hq.https', 2 real servers)``."""
+        name = f"NickName {self.nickname!r}" if self.nickname else "no NickName"
+        return f"{self.key} ({name}, {counted(self.real_servers, 'real server')})"
+
+    @property
+    def headline(self) -> tuple[Sign, str]:
+        return "-", f"delete virtual service {self.described}"
+
+    @property
+    def details(self) -> tuple[tuple[Sign, str], ...]:
+        return ()
+
+
+class _RealServerChange(_Change):
+    address: str
+    port: int
+
+    @property
+    def member_key(self) -> tuple[str, int]:
+        return (self.address, self.port)
+
+    def member_label(self, member: str | None) -> str:
+        """``cas01 10.0.0.21:443``, or the address alone for a member the specs do not name."""
+        endpoint = f"{self.address}:{self.port}"
+        return f"{member} {endpoint}" if member else endpoint
+
+
+class AddRealServer(_RealServerChange):
+    """``addrs``: a member joins the virtual service."""
+
+    command: ClassVar[str] = "addrs"
+    action: Literal["add_rs"] = "add_rs"
+    member: str | None = None
+    weight: int = 1000
+    forward: str = "nat"
+    enable: bool = True
+
+    @property
+    def phase(self) -> int:
+        return 2
+
+    @property
+    def headline(self) -> tuple[Sign, str]:
+        state = "enabled" if self.enable else "disabled"
+        return "+", (
+            f"add real server {self.member_label(self.member)} "
+            f"(weight {self.weight}, forward {self.forward}, {state})"
+        )
+
+    @property
+    def details(self) -> tuple[tuple[Sign, str], ...]:
+        return ()
+
+
+class UpdateRealServer(_RealServerChange):
+    """``modrs`` with every changed member field (weight, forward, enable, port)."""
+
+    command: ClassVar[str] = "modrs"
+    action: Literal["update_rs"] = "update_rs"
+    member: str | None = None
+    fields: tuple[FieldChange, ...]
+
+    @property
+    def enables(self) -> bool | None:
+        """True when it enables the member, False when it disables it, else None."""
+        for change in self.fields:
+            if change.field == "enable":
+                return bool(change.new)
+        return None
+
+    @property
+    def phase(self) -> int:
+        return {True: 3, None: 4, False: 5}[self.enables]
+
+    @property
+    def headline(self) -> tuple[Sign, str]:
+        return "~", f"change real server {self.member_label(self.member)}"
+
+    @property
+    def details(self) -> tuple[tuple[Sign, str], ...]:
+        return tuple(("~", f.line) for f in self.fields)
+
+
+class RemoveRealServer(_RealServerChange):
+    """``delrs``: a real server that is no member of the array any more."""
+
+    command: ClassVar[str] = "delrs"
+    action: Literal["remove_rs"] = "remove_rs"
+
+    @property
+    def phase(self) -> int:
+        return 6
+
+    @property
+    def headline(self) -> tuple[Sign, str]:
+        return "-", f"remove real server {self.member_label(None)}"
+
+    @property
+    def details(self) -> tuple[tuple[Sign, str], ...]:
+        return ()
+
+
+Change = Annotated[
+    CreateVirtualService
+    | UpdateVirtualService
+    | DeleteVirtualService
+    | AddRealServer
+    | UpdateRealServer
+    | RemoveRealServer,
+    Field(discriminator="action"),
+]
+
+
+def write_label(change: Change) -> str:
+    """``addrs 10.0.1.21:443 in 10.0.1.10:443/tcp (hq-cas/https)``: what one write does."""
+    scope = f"({change.owner_label})"
+    match change:
+        case AddRealServer() | UpdateRealServer() | RemoveRealServer():
+            where = change.member_label(None)
+            return f"{change.command} {where} in {change.key} {scope}"
+        case UpdateVirtualService(new_key=VirtualServiceKey() as new_key):
+            return f"{change.command} {change.key} → {new_key} {scope}"
+        case _:
+            return f"{change.command} {change.key} {scope}"
+
+
+def sort_key(change: Change) -> tuple[bool, str, int, str, str, tuple[str, int]]:
+    """Stable execution order: deletions of VSs last, then array, phase, service, key, member."""
+    match change:
+        case AddRealServer() | UpdateRealServer() | RemoveRealServer():
+            member = change.member_key
+        case _:
+            member = ("", 0)
+    deletes_vs = change.phase == PHASES.index("delete virtual services")
+    return (deletes_vs, change.array, change.phase, change.service, str(change.key), member)

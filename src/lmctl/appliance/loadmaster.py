@@ -1,0 +1,168 @@
+"""The ``Appliance`` that speaks to a Kemp LoadMaster: wire ↔ state, and nothing else.
+
+Reading reduces ``listvs`` once to ``ApplianceState`` (SubVS entries have no key and are left
+out) and ``stats`` to connection counts keyed like the state; writing turns each change into its
+one API command. The typed client (``lmctl.loadmaster.client``) does the HTTP, the dialects, the
+retries of reads and the read-back after an ambiguous write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Self, assert_never
+
+from lmctl.appliance.changes import (
+    AddRealServer,
+    Change,
+    CreateVirtualService,
+    DeleteVirtualService,
+    FieldChange,
+    RemoveRealServer,
+    UpdateRealServer,
+    UpdateVirtualService,
+)
+from lmctl.appliance.state import (
+    ApplianceState,
+    Connections,
+    RealServerState,
+    VirtualServiceState,
+)
+from lmctl.loadmaster.client import LoadMaster
+from lmctl.loadmaster.models import (
+    MANAGED_VS_FIELDS,
+    Statistics,
+    VirtualService,
+    VirtualServiceKey,
+    VirtualServiceSettings,
+    settings_params,
+    wire_value,
+)
+
+# The real-server fields lmctl manages, with their ``modrs`` parameter names.
+REAL_SERVER_PARAMS: dict[str, str] = {
+    "weight": "weight",
+    "forward": "forward",
+    "enable": "enable",
+    "port": "newport",
+}
+
+
+def state_of(vs: VirtualService) -> VirtualServiceState:
+    """Reduce an observed (non-Sub) virtual service to its comparable state.
+
+    The values were validated when the reply was parsed, so the settings are copied without
+    validating them again (``model_construct``): planning thousands of services stays fast.
+    """
+    key = vs.key
+    if key is None:
+        raise ValueError(f"virtual service Index {vs.index} is a SubVS and has no key")
+    settings = VirtualServiceSettings.model_construct(
+        **{name: getattr(vs, name) for name in MANAGED_VS_FIELDS}
+    )
+    members = tuple(
+        RealServerState(rs.address, rs.port, rs.weight, rs.forward, rs.enable, up=rs.is_up)
+        for rs in vs.real_servers
+    )
+    return VirtualServiceState(key, settings, members, vs.index, status=vs.status)
+
+
+def appliance_state(observed: Iterable[VirtualService]) -> ApplianceState:
+    """Every addressable VS of an appliance by key; SubVS entries are skipped (no key)."""
+    states = (state_of(vs) for vs in observed if not vs.is_sub_service and vs.address)
+    return {state.key: state for state in states}
+
+
+def connections_of(statistics: Statistics) -> Connections:
+    """``ActivConns`` per (VS key, member), from the ``Vs`` rows' Index → key."""
+    keys = {
+        row.index: VirtualServiceKey(address=row.address, port=row.port, protocol=row.protocol)
+        for row in statistics.virtual_services
+        if row.address is not None and row.protocol in ("tcp", "udp")
+    }
+    return {
+        (keys[row.vs_index], (row.address, row.port)): row.active_conns
+        for row in statistics.real_servers
+        if row.vs_index in keys
+    }
+
+
+def modvs_params(change: UpdateVirtualService) -> dict[str, str]:
+    """Every changed setting of one VS, plus ``vsaddress``/``vsport`` when it moves."""
+    new_values = VirtualServiceSettings.model_validate({f.field: f.new for f in change.fields})
+    params = settings_params(new_values, [f.field for f in change.fields])
+    if change.new_key is not None:
+        params["vsaddress"] = change.new_key.address
+        params["vsport"] = change.new_key.port
+    return params
+
+
+def modrs_params(fields: Iterable[FieldChange]) -> dict[str, str]:
+    """Every changed member field (a port change is ``newport``)."""
+    return {REAL_SERVER_PARAMS[f.field]: wire_value(f.new) for f in fields}
+
+
+class LoadMasterAppliance:
+    """One LoadMaster behind the ``Appliance`` protocol; an async context manager that closes
+    its client."""
+
+    def __init__(self, name: str, client: LoadMaster) -> None:
+        self._name = name
+        self.client = client
+
+    @property
+    def name(self) -> str:
+        """The appliance's name in the inventory."""
+        return self._name
+
+    async def __aenter__(self) -> Self:
+        await self.client.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.client.__aexit__(exc_type, exc, traceback)
+
+    async def observe(self) -> ApplianceState:
+        """One ``listvs``."""
+        return appliance_state(await self.client.list_virtual_services())
+
+    async def connections(self) -> Connections:
+        """One ``stats``."""
+        return connections_of(await self.client.statistics())
+
+    async def backup(self) -> bytes:
+        """The appliance's own backup archive (``backup``)."""
+        return await self.client.backup()
+
+    async def apply(self, change: Change) -> None:
+        """The one write that makes ``change`` (errors: ``lmctl.loadmaster.errors``)."""
+        client = self.client
+        match change:
+            case CreateVirtualService():
+                await client.add_virtual_service(change.key, settings_params(change.settings))
+            case UpdateVirtualService():
+                await client.modify_virtual_service(change.key, modvs_params(change))
+            case DeleteVirtualService():
+                await client.delete_virtual_service(change.key)
+            case AddRealServer():
+                await client.add_real_server(
+                    change.key,
+                    change.address,
+                    change.port,
+                    weight=change.weight,
+                    forward=change.forward,
+                    enable=change.enable,
+                )
+            case UpdateRealServer():
+                await client.modify_real_server(
+                    change.key, change.address, change.port, modrs_params(change.fields)
+                )
+            case RemoveRealServer():
+                await client.delete_real_server(change.key, change.address, change.port)
+            case _:
+                assert_never(change)

@@ -1,0 +1,201 @@
+"""What an appliance holds, as lmctl reasons about it: plain, comparable values.
+
+An appliance's virtual services are reduced once, by its backend, to their key, the settings lmctl
+manages and their real servers as members, with the live facts status needs (the VS and RS
+status) carried alongside but never compared. Plans compare and save these, the simulator evolves
+them, and apply checks them for drift.
+
+Ownership: a virtual service is lmctl's only when its NickName is exactly a marker,
+``lmctl.<array>.<service>``: the raw NickName, anchored at both ends, no stripping, no case
+folding, so a name that merely resembles a marker (a space, a tab, a newline around it) is foreign.
+The marker keeps to the characters Kemp documents for a service name (letters, digits and
+``. @ - _``); array and service names are slugs without dots, so it parses back unambiguously.
+VSs marked the way lmctl 0.1 did (``lmctl:<array>/<service>``) are still recognised and re-marked
+in place by the next apply.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from lmctl.loadmaster.models import (
+    MANAGED_VS_FIELDS,
+    VirtualServiceKey,
+    VirtualServiceSettings,
+    wire_name,
+)
+
+MARKER_PREFIX = "lmctl."
+_SLUG = r"[a-z0-9][a-z0-9-]*"
+_MARKER = re.compile(rf"lmctl\.(?P<array>{_SLUG})\.(?P<service>{_SLUG})")
+_LEGACY_MARKER = re.compile(rf"lmctl:(?P<array>{_SLUG})/(?P<service>{_SLUG})")
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """The array and service that a marked virtual service belongs to."""
+
+    array: str
+    service: str
+
+    def marker(self) -> str:
+        """The NickName value that marks a virtual service as this owner's."""
+        return f"lmctl:{self.array}/{self.service}"
+
+
+def owner_of(nickname: str | None) -> Owner | None:
+    """The owner named by a NickName, or None when it is not exactly a marker."""
+    if not nickname:
+        return None
+    found = _MARKER.fullmatch(nickname) or _LEGACY_MARKER.fullmatch(nickname)
+    if found is None:
+        return None
+    return Owner(array=found["array"], service=found["service"])
+
+
+# A real server inside its virtual service: (address, port); addresses arrive normalised.
+MemberKey = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class RealServerState:
+    """A real server as a member of one virtual service: what lmctl manages, and whether the
+    appliance's health check passes (``up``, live, never compared)."""
+
+    address: str
+    port: int
+    weight: int = 1000
+    forward: str = "nat"
+    enable: bool = True
+    up: bool | None = field(default=None, compare=False)
+
+    @property
+    def member_key(self) -> MemberKey:
+        """How a real server is identified inside its virtual service."""
+        return (self.address, self.port)
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualServiceState:
+    """A virtual service reduced to its key, its managed settings and its members.
+
+    ``status`` is the appliance's word for it (``Up``, ``Down``, ``Redirect`` ...), live and never
+    compared. Plain frozen dataclasses (pydantic serialises them inside plans): planning reduces
+    thousands of services, so building these must be cheap.
+    """
+
+    key: VirtualServiceKey
+    settings: VirtualServiceSettings
+    real_servers: tuple[RealServerState, ...] = ()
+    index: int | None = None
+    status: str | None = field(default=None, compare=False)
+
+    @property
+    def owner(self) -> Owner | None:
+        """The array/service named by lmctl's marker, or None for a VS lmctl does not own."""
+        return owner_of(self.settings.nickname)
+
+    @property
+    def enabled_members(self) -> int:
+        """How many real servers can take new connections."""
+        return sum(1 for rs in self.real_servers if rs.enable)
+
+    def member(self, key: MemberKey) -> RealServerState | None:
+        """The real server at (address, port), if present."""
+        for rs in self.real_servers:
+            if rs.member_key == key:
+                return rs
+        return None
+
+    def describe(self) -> str:
+        """How messages name this VS: its key and its NickName, quoted so that invisible
+        differences (spaces, control characters) show."""
+        name = self.settings.nickname
+        return f"{self.key} (NickName {name!r})" if name else f"{self.key} (no NickName)"
+
+
+ApplianceState = dict[VirtualServiceKey, VirtualServiceState]
+
+
+# Live connection counts of one appliance: (VS key, member key) → active connections.
+Connections = dict[tuple[VirtualServiceKey, MemberKey], int]
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """One difference: which object, which field, the value expected and the value found."""
+
+    appliance: str
+    key: VirtualServiceKey
+    field: str
+    expected: object
+    found: object
+
+    def __str__(self) -> str:
+        return (
+            f"{self.appliance}: {self.key} {self.field}: expected {self.expected!r}, "
+            f"found {self.found!r}"
+        )
+
+
+_MEMBER_FIELDS = ("weight", "forward", "enable")
+
+
+def _members_drift(
+    appliance: str, expected: VirtualServiceState, found: VirtualServiceState
+) -> list[Drift]:
+    want = {rs.member_key: rs for rs in expected.real_servers}
+    have = {rs.member_key: rs for rs in found.real_servers}
+    drift: list[Drift] = []
+    for member in sorted(want.keys() | have.keys()):
+        label = f"real server {member[0]}:{member[1]}"
+        if member not in have:
+            drift.append(Drift(appliance, expected.key, label, "present", "absent"))
+        elif member not in want:
+            drift.append(Drift(appliance, expected.key, label, "absent", "present"))
+        else:
+            drift += [
+                Drift(appliance, expected.key, f"{label} {name}", old, new)
+                for name in _MEMBER_FIELDS
+                if (old := getattr(want[member], name)) != (new := getattr(have[member], name))
+            ]
+    return drift
+
+
+def compare(
+    appliance: str,
+    keys: Iterable[VirtualServiceKey],
+    expected: ApplianceState,
+    found: ApplianceState,
+) -> list[Drift]:
+    """Differences between two states over ``keys`` (absent on one side is a difference too).
+
+    Used three times: applying a saved plan (refuse when anything drifted), right before the
+    first write of every apply (an optimistic guard against a concurrent writer), and after
+    applying (report any difference left between the expected and the re-read state).
+    """
+    drift: list[Drift] = []
+    for key in sorted(set(keys), key=str):
+        want, have = expected.get(key), found.get(key)
+        if want is None and have is None:
+            continue
+        if want is None or have is None:
+            drift.append(
+                Drift(
+                    appliance,
+                    key,
+                    "virtual service",
+                    "absent" if want is None else want.describe(),
+                    "absent" if have is None else have.describe(),
+                )
+            )
+            continue
+        drift += [
+            Drift(appliance, key, wire_name(name), getattr(want.settings, name), value)
+            for name in MANAGED_VS_FIELDS
+            if (value := getattr(have.settings, name)) != getattr(want.settings, name)
+        ]
+        drift += _members_drift(appliance, want, have)
+    return drift

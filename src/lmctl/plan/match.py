@@ -1,0 +1,336 @@
+"""Desired vs observed, per service: the one answer to "which virtual service is this service's?"
+
+Plan turns matches into changes (``lmctl.plan.diff``); status turns matches plus live connection
+counts into conditions (``lmctl.status``). Neither has a rule of its own, so they cannot disagree.
+
+Only virtual services that carry lmctl's marker are lmctl's. For each desired service:
+- its marked VS at the desired key is its current VS;
+- no VS at the desired key but the service's marked VS at another key with the same protocol
+  (the VIP or port changed): that VS is current, and plan moves it;
+- the desired key held by a marked VS of an array that is leaving this appliance (a renamed
+  array): that VS is current, and plan re-marks it in place (so a rename never takes the service
+  down); a VS with lmctl 0.1's marker is the service's own and is re-marked the same way;
+- the desired key held by an unmarked VS, by another array that stays, or by an array outside
+  the plan's scope: a ``Conflict``; that VS is never touched, and the service's own VSs elsewhere
+  are left as they are (one of them, if any, stays current for status);
+- nothing at all: no current VS; plan creates it.
+Marked VSs of arrays in scope that no service claims (the array or the service left the specs,
+or a duplicate) are ``unclaimed``: plan deletes them. SubVSs have no key and are not considered.
+
+The scope of a plan says which arrays it may compare, create, change and delete:
+- spec directories only (or none given: ``arrays/``): every array on the appliances is in scope.
+  A directory is the whole truth, so a marked VS whose array is not in it has left the specs;
+- any spec file named (``lmctl plan arrays/hq-cas.yaml``): only the arrays loaded are in scope;
+  marked VSs of every other array are neither compared nor deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from lmctl.appliance.changes import FieldChange
+from lmctl.appliance.state import (
+    ApplianceState,
+    MemberKey,
+    Owner,
+    RealServerState,
+    VirtualServiceState,
+)
+from lmctl.desired import DesiredRealServer, DesiredVirtualService
+from lmctl.loadmaster.models import MANAGED_VS_FIELDS, VirtualServiceKey, VirtualServiceSettings
+
+# None stands for "every array"; a tuple of names for a narrowed scope.
+ArrayScope = tuple[str, ...] | None
+
+
+def plan_scope(paths: Sequence[Path], arrays: Iterable[str]) -> ArrayScope:
+    """``None`` when only directories were given, else the names of the ``arrays`` loaded."""
+    if all(path.is_dir() for path in paths):
+        return None
+    return tuple(sorted(set(arrays)))
+
+
+def in_scope(scope: ArrayScope, array: str) -> bool:
+    """True when a plan with ``scope`` may touch ``array``'s virtual services."""
+    return scope is None or array in scope
+
+
+def scope_line(scope: ArrayScope) -> str | None:
+    """The plan header line of a narrowed scope; None for every array."""
+    if scope is None:
+        return None
+    names = ", ".join(scope) if scope else "(none)"
+    return f"scope: arrays {names} (spec files given); other arrays are left alone"
+
+
+class Conflict(BaseModel):
+    """A key the specs want, held by a VS this plan may not take: reported, never taken over.
+
+    The holder is an unmarked VS (``holder_array`` None), a VS of another array that stays in
+    the specs, or one of an array outside the plan's scope (``holder_in_scope`` False).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    array: str
+    service: str
+    key: VirtualServiceKey
+    holder_nickname: str | None
+    holder_index: int | None = None
+    holder_array: str | None = None
+    holder_in_scope: bool = True
+
+    @property
+    def message(self) -> str:
+        """What is wrong and what to do."""
+        wants = f"{self.array}/{self.service} wants {self.key}"
+        if self.holder_array is not None and not self.holder_in_scope:
+            return (
+                f"{wants}, which is held by array {self.holder_array} "
+                f"(NickName {self.holder_nickname!r}), outside this plan's scope (spec files "
+                f"given); if {self.holder_array} was renamed, plan the whole spec directory: "
+                "the VS is then re-marked in place"
+            )
+        if self.holder_array is not None:
+            return (
+                f"{wants}, which is held by array {self.holder_array} "
+                f"(NickName {self.holder_nickname!r}), still in the specs; give one of the two "
+                "arrays another VIP or port"
+            )
+        holder = (
+            f"the VS named {self.holder_nickname!r}" if self.holder_nickname else "an unnamed VS"
+        )
+        index = f" (Index {self.holder_index})" if self.holder_index is not None else ""
+        return (
+            f"{wants}, which is held by {holder}{index} that lmctl does not own; move one of "
+            "them (change the spec's VIP or free the address on the appliance): lmctl never "
+            "takes over a VS it does not own"
+        )
+
+
+class DrainedMember(BaseModel):
+    """A member disabled on the appliance while its spec leaves ``enable`` unset: left alone."""
+
+    model_config = ConfigDict(frozen=True)
+
+    array: str
+    service: str
+    key: VirtualServiceKey
+    member: str
+    address: str
+    port: int
+
+
+def settings_changes(
+    observed: VirtualServiceSettings, desired: VirtualServiceSettings
+) -> tuple[FieldChange, ...]:
+    """Every managed VS field whose value differs, old → new, in the model's field order."""
+    return tuple(
+        FieldChange(field=name, old=getattr(observed, name), new=getattr(desired, name))
+        for name in MANAGED_VS_FIELDS
+        if getattr(observed, name) != getattr(desired, name)
+    )
+
+
+def member_field_changes(
+    observed: RealServerState, desired: DesiredRealServer
+) -> tuple[FieldChange, ...]:
+    """Every member field whose live value differs from the spec, old → new.
+
+    In order: weight, forward, enable (only when the spec sets it: ``enable=None`` leaves the
+    flag alone, respecting an operator's drain), port.
+    """
+    changes = [
+        FieldChange(field=name, old=getattr(observed, name), new=getattr(desired, name))
+        for name in ("weight", "forward")
+        if getattr(observed, name) != getattr(desired, name)
+    ]
+    if desired.enable is not None and desired.enable != observed.enable:
+        changes.append(FieldChange(field="enable", old=observed.enable, new=desired.enable))
+    if desired.port != observed.port:
+        changes.append(FieldChange(field="port", old=observed.port, new=desired.port))
+    return tuple(changes)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberMatch:
+    """A member of the spec and its real server, either of which may be missing.
+
+    ``desired`` None: a real server that is no member (plan removes it). ``current`` None: a
+    member without a real server (plan adds it). A member whose port alone changed is paired
+    with its real server at the old port (plan changes the port in place).
+    """
+
+    desired: DesiredRealServer | None
+    current: RealServerState | None
+
+    @property
+    def changes(self) -> tuple[FieldChange, ...]:
+        """The member's field differences (none unless both sides exist)."""
+        if self.desired is None or self.current is None:
+            return ()
+        return member_field_changes(self.current, self.desired)
+
+    @property
+    def drained(self) -> bool:
+        """Disabled on the appliance while the spec leaves ``enable`` unset: an operator's drain."""
+        return (
+            self.desired is not None
+            and self.current is not None
+            and not self.current.enable
+            and self.desired.enable is None
+        )
+
+
+def _port_moves(
+    missing: dict[MemberKey, DesiredRealServer], extra: dict[MemberKey, RealServerState]
+) -> dict[MemberKey, MemberKey]:
+    """Pairs (desired key → observed key) of one member whose port alone changed."""
+    moves: dict[MemberKey, MemberKey] = {}
+    for address in {key[0] for key in missing}:
+        wanted = [key for key in missing if key[0] == address]
+        present = [key for key in extra if key[0] == address]
+        if len(wanted) == 1 and len(present) == 1:
+            moves[wanted[0]] = present[0]
+    return moves
+
+
+def match_members(
+    desired: Sequence[DesiredRealServer], current: Sequence[RealServerState]
+) -> tuple[MemberMatch, ...]:
+    """The spec's members in spec order, each with its real server; then the extra ones."""
+    present = {rs.member_key: rs for rs in current}
+    wanted = {(rs.address, rs.port): rs for rs in desired}
+    missing = {k: rs for k, rs in wanted.items() if k not in present}
+    extra = {k: rs for k, rs in present.items() if k not in wanted}
+    moves = _port_moves(missing, extra)
+    matches = [
+        MemberMatch(rs, present.get(k) or extra.get(moves.get(k, k))) for k, rs in wanted.items()
+    ]
+    moved_from = set(moves.values())
+    matches += [MemberMatch(None, rs) for k, rs in extra.items() if k not in moved_from]
+    return tuple(matches)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceMatch:
+    """One desired service and what the appliance holds for it."""
+
+    desired: DesiredVirtualService
+    current: VirtualServiceState | None
+    conflict: Conflict | None = None
+
+    @property
+    def moved(self) -> bool:
+        """True when the current VS is at another key than the spec wants."""
+        return self.current is not None and self.current.key != self.desired.key
+
+    @property
+    def adopted(self) -> bool:
+        """True when the current VS carries another marker than the service's (a renamed array,
+        or lmctl 0.1's marker): plan re-marks it."""
+        return (
+            self.current is not None
+            and self.current.settings.nickname != self.desired.settings.nickname
+            and self.current.owner is not None
+        )
+
+    @property
+    def setting_changes(self) -> tuple[FieldChange, ...]:
+        """Every managed setting whose current value differs from the spec."""
+        if self.current is None:
+            return ()
+        return settings_changes(self.current.settings, self.desired.settings)
+
+    @property
+    def members(self) -> tuple[MemberMatch, ...]:
+        """The spec's members and the current VS's real servers, matched."""
+        current = self.current.real_servers if self.current is not None else ()
+        return match_members(self.desired.real_servers, current)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplianceMatch:
+    """Every desired service of one appliance matched, and the marked VSs nothing claims."""
+
+    services: tuple[ServiceMatch, ...]
+    unclaimed: tuple[tuple[Owner, VirtualServiceState], ...]
+
+    def of_array(self, array: str) -> tuple[ServiceMatch, ...]:
+        """The matches of one array's services, in spec order."""
+        return tuple(m for m in self.services if m.desired.array == array)
+
+    def unclaimed_of(self, array: str) -> tuple[tuple[Owner, VirtualServiceState], ...]:
+        """The unclaimed marked VSs of one array (plan deletes them)."""
+        return tuple((owner, vs) for owner, vs in self.unclaimed if owner.array == array)
+
+
+def _marked_by_owner(
+    state: ApplianceState, scope: ArrayScope
+) -> dict[Owner, list[VirtualServiceState]]:
+    marked: dict[Owner, list[VirtualServiceState]] = {}
+    for key in sorted(state, key=str):
+        owner = state[key].owner
+        if owner is not None and in_scope(scope, owner.array):
+            marked.setdefault(owner, []).append(state[key])
+    return marked
+
+
+def _conflict(
+    want: DesiredVirtualService, holder: VirtualServiceState, scope: ArrayScope
+) -> Conflict:
+    holder_array = holder.owner.array if holder.owner is not None else None
+    return Conflict(
+        array=want.array,
+        service=want.service,
+        key=want.key,
+        holder_nickname=holder.settings.nickname,
+        holder_index=holder.index,
+        holder_array=holder_array,
+        holder_in_scope=holder_array is None or in_scope(scope, holder_array),
+    )
+
+
+def _blocked(
+    want: DesiredVirtualService,
+    holder: VirtualServiceState | None,
+    leaving: set[str],
+    scope: ArrayScope,
+) -> bool:
+    """True when the wanted key is held by a VS this service may not take: anything but its
+    own marked VS or a marked VS of an in-scope array that leaves this appliance (a rename)."""
+    if holder is None or holder.owner == want.owner:
+        return False
+    owner = holder.owner
+    return owner is None or not (owner.array in leaving and in_scope(scope, owner.array))
+
+
+def match_appliance(
+    desired: Sequence[DesiredVirtualService], state: ApplianceState, scope: ArrayScope = None
+) -> ApplianceMatch:
+    """Match every desired service of one appliance with its state (see the module's rules)."""
+    marked = _marked_by_owner(state, scope)
+    leaving = {owner.array for owner in marked} - {want.array for want in desired}
+    claimed: set[VirtualServiceKey] = set()
+    services: list[ServiceMatch] = []
+    for want in desired:
+        own = marked.get(want.owner, [])
+        same_protocol = next((vs for vs in own if vs.key.protocol == want.key.protocol), None)
+        holder = state.get(want.key)
+        if _blocked(want, holder, leaving, scope):
+            assert holder is not None
+            claimed.update(vs.key for vs in own)
+            services.append(ServiceMatch(want, same_protocol, _conflict(want, holder, scope)))
+            continue
+        current = holder or same_protocol
+        if current is not None:
+            claimed.add(current.key)
+        services.append(ServiceMatch(want, current))
+    unclaimed = tuple(
+        (owner, vs) for owner, own in marked.items() for vs in own if vs.key not in claimed
+    )
+    return ApplianceMatch(services=tuple(services), unclaimed=unclaimed)
