@@ -27,13 +27,13 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from lmctl.loadmaster import readers
+from lmctl.loadmaster import wire
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApiKey, ApplianceConnection, Dialect, TlsPolicy
-from lmctl.loadmaster.replies import parse_json_reply, parse_xml_reply
+from lmctl.loadmaster.wire import parse_json_reply, parse_xml_reply
 from lmctl.mock.server import MockServerHandle, serve_in_thread
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "loadmaster"
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "loadmaster"
 TARGET_SECONDS = 0.2
 
 
@@ -174,11 +174,11 @@ HEADER = (
 def measure(dialect: str, body: bytes, services: int, servers: int) -> tuple[object, ...]:
     """One table row: sizes, best envelope and full parse times, one client read."""
     parse = parse_xml_reply if dialect == "v1" else parse_json_reply
-    parsed = readers.virtual_services(parse(body).fields)
+    parsed = wire.virtual_services(parse(body).fields)
     assert len(parsed) == services
     assert sum(len(vs.real_servers) for vs in parsed) == servers
     envelope = best_of(5, lambda: parse(body))
-    full = best_of(5, lambda: readers.virtual_services(parse(body).fields))
+    full = best_of(5, lambda: wire.virtual_services(parse(body).fields))
     elapsed, calls, count = asyncio.run(client_read(dialect, body))
     verdict = "ok" if full < TARGET_SECONDS else "MISSED"
     return (dialect, count, servers, len(body), envelope, full, elapsed, calls, verdict)

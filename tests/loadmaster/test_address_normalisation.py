@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 import pytest
 from loadmaster_fakes import ScriptedAppliance, client, xml_reply
 
-from lmctl.addresses import normalised_address
 from lmctl.desired import DesiredRealServer, DesiredVirtualService
 from lmctl.loadmaster.models import (
     RealServer,
@@ -18,6 +17,7 @@ from lmctl.loadmaster.models import (
     VirtualServiceKey,
     VirtualServiceSettings,
     VirtualServiceStats,
+    normalised_address,
 )
 from lmctl.ownership import Owner
 from lmctl.reconcile.planning import make_plan

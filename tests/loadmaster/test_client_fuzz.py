@@ -12,17 +12,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from loadmaster_fakes import FIXTURES
 
-from lmctl.loadmaster import readers
-from lmctl.loadmaster.replies import Reply, ReplyFormatError, parse_json_reply, parse_xml_reply
+from lmctl.loadmaster import wire
+from lmctl.loadmaster.wire import Reply, ReplyFormatError, parse_json_reply, parse_xml_reply
 
 CAPTURES = sorted(path for path in FIXTURES.iterdir() if path.suffix in {".xml", ".json"})
 READERS: tuple[Callable[[dict[str, Any]], object], ...] = (
-    readers.virtual_services,
-    readers.virtual_service,
-    readers.real_servers,
-    lambda fields: readers.real_server(fields, "10.10.10.10", 8080),
-    readers.statistics,
-    lambda fields: readers.parameter(fields, "version"),
+    wire.virtual_services,
+    wire.virtual_service,
+    wire.real_servers,
+    lambda fields: wire.real_server(fields, "10.10.10.10", 8080),
+    wire.statistics,
+    lambda fields: wire.parameter(fields, "version"),
 )
 
 
@@ -81,6 +81,6 @@ JSON_VALUES = st.recursive(
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.sampled_from(FIELD_NAMES), JSON_VALUES, max_size=6))
 def test_fields_of_any_shape_read_or_fail_cleanly(fields: dict[str, Any]) -> None:
-    for read in (*READERS, readers.backup_archive):
+    for read in (*READERS, wire.backup_archive):
         with contextlib.suppress(ReplyFormatError):
             read(fields)

@@ -17,10 +17,10 @@ from loadmaster_fakes import (
     xml_reply,
 )
 
-from lmctl.loadmaster import readers
+from lmctl.loadmaster import wire
 from lmctl.loadmaster.errors import UnknownObjectError
 from lmctl.loadmaster.models import VirtualServiceKey
-from lmctl.loadmaster.replies import parse_json_reply, parse_xml_reply
+from lmctl.loadmaster.wire import parse_json_reply, parse_xml_reply
 
 KEY = VirtualServiceKey(address="192.168.1.123", port="80", protocol="tcp")
 
@@ -71,6 +71,8 @@ async def test_fw71_listvs_reads_parents_subvs_rows_and_subvs_entries_in_one_cal
     # 7.1 defaults differ from 7.2.5x: transparent, not subnet-originating, idle time 0.
     assert (parent.transparent, parent.subnet_originating, parent.idle_time) == (True, False, 0)
     assert parent.nickname is None and parent.persist is None and parent.layer is None
+    # 7.1 reports ForceL7 but neither ForceL4 nor the Layer itself.
+    assert (parent.force_l4, parent.force_l7) == (False, True)
     assert [row.vs_index for row in by_index[3].sub_services] == [8]
 
     sub = by_index[6]
@@ -124,7 +126,7 @@ async def test_fw725_showvs(name: str, address: str) -> None:
 
 
 def test_fw71_showvs_of_a_subvs_has_no_key() -> None:
-    vs = readers.virtual_service(parse_xml_reply(capture("fw7.1-showvs-subvs.xml")).fields)
+    vs = wire.virtual_service(parse_xml_reply(capture("fw7.1-showvs-subvs.xml")).fields)
     assert vs.index == 2 and vs.master_vs_id == 1 and vs.is_sub_service
     assert vs.address is None and vs.key is None
     assert vs.cert_files == () and vs.real_servers == ()
@@ -139,17 +141,25 @@ async def test_fw71_showvs_ssl_lists_every_certificate() -> None:
     assert vs.key == VirtualServiceKey(address="10.154.75.123", port="80", protocol="tcp")
 
 
+# The layer follows the force flags, not the service type: the addvs capture is an http2 VS
+# created with ForceL4 (layer 4), the modvs capture a gen VS after ForceL7 (layer 7).
 @pytest.mark.parametrize(
-    ("name", "index", "address", "port", "vs_type", "layer"),
+    ("name", "index", "address", "port", "vs_type", "layer", "forced"),
     [
-        ("fw7.2.5x-addvs.xml", 1, "192.168.1.235", "6443", "http2", 4),
-        ("fw7.2.5x-addvs.json", 2, "192.168.1.235", "6443", "http2", 4),
-        ("fw7.2.5x-modvs.xml", 1, "192.168.1.215", "6453", "gen", 7),
-        ("fw7.2.5x-modvs.json", 1, "192.168.1.215", "6453", "gen", 7),
+        ("fw7.2.5x-addvs.xml", 1, "192.168.1.235", "6443", "http2", 4, (True, False)),
+        ("fw7.2.5x-addvs.json", 2, "192.168.1.235", "6443", "http2", 4, (True, False)),
+        ("fw7.2.5x-modvs.xml", 1, "192.168.1.215", "6453", "gen", 7, (False, True)),
+        ("fw7.2.5x-modvs.json", 1, "192.168.1.215", "6453", "gen", 7, (False, True)),
     ],
 )
 async def test_fw725_addvs_and_modvs_reply_with_the_virtual_service(
-    name: str, index: int, address: str, port: str, vs_type: str, layer: int
+    name: str,
+    index: int,
+    address: str,
+    port: str,
+    vs_type: str,
+    layer: int,
+    forced: tuple[bool, bool],
 ) -> None:
     dialect = dialect_of(name)
     command = name.split("-")[1].split(".")[0]
@@ -168,6 +178,7 @@ async def test_fw725_addvs_and_modvs_reply_with_the_virtual_service(
         vs_type,
         layer,
     )
+    assert (vs.force_l4, vs.force_l7) == forced
     assert (vs.check_type, vs.check_port, vs.check_url) == ("https", 8080, "/healthz")
     assert vs.nickname is None and vs.enable
     assert appliance.sent[0].params["CheckType"] == "https"
@@ -237,7 +248,7 @@ def test_stats_counters_are_read_from_the_quirky_names() -> None:
         b"<ActivConns>0</ActivConns>", b"<ActivConns>17</ActivConns>"
     )
     body = body.replace(b"<ActiveConns>0</ActiveConns>", b"<ActiveConns>23</ActiveConns>")
-    stats = readers.statistics(parse_xml_reply(body).fields)
+    stats = wire.statistics(parse_xml_reply(body).fields)
     assert stats.virtual_services[0].active_conns == 23
     assert stats.active_connections(1, "10.35.14.7", 80) == 17
     assert stats.active_connections(1, "10.35.14.7", 81) == 0
@@ -249,7 +260,7 @@ def test_stats_in_v2_spelling_variants() -> None:
         b'"Enable":1,"ActivConns":3}],"RS":[{"VSIndex":4,"RsIndex":9,"Addr":"10.0.1.21",'
         b'"Port":443,"Enable":0,"Weight":1000,"ActiveConns":5}],"status":"ok"}'
     )
-    stats = readers.statistics(parse_json_reply(body).fields)
+    stats = wire.statistics(parse_json_reply(body).fields)
     assert stats.virtual_services[0].active_conns == 3
     assert stats.virtual_services[0].index == 4
     [rs] = stats.real_servers
@@ -309,7 +320,7 @@ def test_latin1_declared_encoding_is_honoured() -> None:
     body = capture("fw7.2.5x-showvs.xml").replace(
         b"<NickName>foo</NickName>", "<NickName>Zürich café</NickName>".encode("iso-8859-1")
     )
-    assert readers.virtual_service(parse_xml_reply(body).fields).nickname == "Zürich café"
+    assert wire.virtual_service(parse_xml_reply(body).fields).nickname == "Zürich café"
 
 
 def test_intercept_opts_become_lists() -> None:
@@ -339,5 +350,5 @@ def test_xml_shapes_repeated_tags_single_options_and_split_text() -> None:
         {"Index": "2", "NickName": "a<b c", "InterceptOpts": ["x", "y"]},
         {"Index": "3", "NickName": ""},
     ]
-    services = readers.virtual_services(fields)
+    services = wire.virtual_services(fields)
     assert [vs.nickname for vs in services] == ["owa & ecp", "a<b c", None]

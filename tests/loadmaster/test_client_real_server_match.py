@@ -7,9 +7,9 @@ import httpx
 import pytest
 from loadmaster_fakes import ScriptedAppliance, capture, client, xml_reply
 
-from lmctl.loadmaster import readers
+from lmctl.loadmaster import wire
 from lmctl.loadmaster.errors import UnknownObjectError, WriteOutcomeUnknownError
-from lmctl.loadmaster.replies import parse_xml_reply
+from lmctl.loadmaster.wire import parse_xml_reply
 
 DROPPED = httpx.RemoteProtocolError("Server disconnected without sending a response.")
 # The capture shows 10.10.10.10:8080, enabled, weight 1000; lmctl asks about 10.10.10.11.
@@ -19,15 +19,15 @@ IPV6_MEMBER = OTHER_MEMBER.replace(b"<Addr>10.10.10.10</Addr>", b"<Addr>2001:0DB
 
 def test_reader_finds_only_the_row_at_the_address_and_port() -> None:
     fields = parse_xml_reply(OTHER_MEMBER).fields
-    found = readers.real_server(fields, "10.10.10.10", 8080)
+    found = wire.real_server(fields, "10.10.10.10", 8080)
     assert found is not None and (found.address, found.port) == ("10.10.10.10", 8080)
-    assert readers.real_server(fields, "10.10.10.11", 8080) is None
-    assert readers.real_server(fields, "10.10.10.10", 8443) is None
+    assert wire.real_server(fields, "10.10.10.11", 8080) is None
+    assert wire.real_server(fields, "10.10.10.10", 8443) is None
 
 
 def test_reader_compares_addresses_as_addresses() -> None:
     fields = parse_xml_reply(IPV6_MEMBER).fields
-    found = readers.real_server(fields, "2001:db8::11", 8080)
+    found = wire.real_server(fields, "2001:db8::11", 8080)
     assert found is not None and found.address == "2001:db8::11"
 
 

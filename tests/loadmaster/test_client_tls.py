@@ -12,14 +12,16 @@ import pytest
 from pydantic import SecretStr
 
 from lmctl.loadmaster.client import LoadMaster
-from lmctl.loadmaster.connection import ApiKey, ApplianceConnection, TlsPolicy
-from lmctl.loadmaster.errors import CertificateError
-from lmctl.loadmaster.tls import (
+from lmctl.loadmaster.connection import (
+    ApiKey,
+    ApplianceConnection,
     FingerprintFormatError,
     InsecureTlsWarning,
+    TlsPolicy,
     display_fingerprint,
     normalise_fingerprint,
 )
+from lmctl.loadmaster.errors import CertificateError
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
 
@@ -38,14 +40,52 @@ def _connection(
     )
 
 
-def test_fingerprints_are_accepted_in_the_usual_spellings() -> None:
-    plain = "0123456789abcdef" * 4
-    assert normalise_fingerprint(plain.upper()) == plain
-    assert normalise_fingerprint(display_fingerprint(plain)) == plain
-    assert normalise_fingerprint("sha256:" + plain) == plain
-    assert display_fingerprint(plain).startswith("01:23:45:67")
-    with pytest.raises(FingerprintFormatError, match="expected 64 hex digits"):
-        normalise_fingerprint("12:34")
+PLAIN = "051e" + "0123456789abcdef" * 3 + "a0b1c2d3e4f5"
+COLONS = display_fingerprint(PLAIN)
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        PLAIN,
+        PLAIN.upper(),
+        COLONS,
+        COLONS.lower(),
+        "sha256:" + PLAIN,
+        "SHA256:" + COLONS,
+        "sha256 Fingerprint=" + COLONS,  # openssl x509 -noout -fingerprint -sha256 (OpenSSL 3)
+        "SHA256 Fingerprint=" + COLONS,  # the same, OpenSSL 1.1
+        "SHA256 " + COLONS.replace(":", " "),
+        "  " + " ".join(COLONS.split(":")) + "\n",
+    ],
+)
+def test_fingerprints_are_accepted_as_people_paste_them(pasted: str) -> None:
+    assert normalise_fingerprint(pasted) == PLAIN
+
+
+@pytest.mark.parametrize(
+    ("pasted", "detail"),
+    [
+        ("12:34", "it has 4 hex digits"),
+        ("sha1 Fingerprint=" + COLONS[: 20 * 3 - 1], "not a SHA-256 fingerprint: 'sha1 Finger"),
+        ("SHA256 Fingerprint=" + COLONS[: 20 * 3 - 1], "it has 40 hex digits"),
+        (COLONS + ":00", "it has 66 hex digits"),
+        ("sha256:" + "g" * 64, "not a SHA-256 fingerprint: 'sha256:ggg"),
+        ("SHA256:BeC8rXm6mE3RUmvNr9DS0D8n3jX1e0BGlNtmZ+l2Vn0", "not a SHA-256 fingerprint"),
+    ],
+)
+def test_anything_but_32_bytes_of_hex_is_refused_saying_what_is_accepted(
+    pasted: str, detail: str
+) -> None:
+    with pytest.raises(FingerprintFormatError) as caught:
+        normalise_fingerprint(pasted)
+    assert detail in str(caught.value)
+    assert "expected 64 hex digits (32 bytes)" in str(caught.value)
+    assert "'sha256 Fingerprint='" in str(caught.value)
+
+
+def test_a_fingerprint_is_shown_as_colon_separated_pairs() -> None:
+    assert COLONS.startswith("05:1E:01:23:45:67") and len(COLONS) == 95
 
 
 @pytest.mark.parametrize("spelling", [str.lower, str.upper, display_fingerprint])

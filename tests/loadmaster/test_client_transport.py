@@ -94,6 +94,24 @@ async def test_v2_posts_json_with_cmd_params_and_credentials_in_the_body() -> No
     assert "authorization" not in sent.headers
 
 
+@pytest.mark.parametrize("non_local", [True, False])
+async def test_addrs_and_modrs_send_non_local_only_when_asked(non_local: bool) -> None:
+    # A real server outside the appliance's own subnets is refused unless sent with
+    # non_local=1 (Kemp's PowerShell module: -Non_Local); lmctl sends nothing otherwise.
+    appliance = ScriptedAppliance().on("addrs", xml_reply(capture("fw7.2.5x-addrs.xml")))
+    appliance.on("modrs", xml_reply(capture("fw7.2.5x-modrs.xml")))
+    async with client(appliance) as lm:
+        await lm.add_real_server(KEY, "10.10.10.10", 8080, non_local=non_local)
+        await lm.modify_real_server(KEY, "10.10.10.10", 8080, {"weight": "5"}, non_local=non_local)
+    addrs, modrs = appliance.sent
+    expected = {"non_local": "1"} if non_local else {}
+    assert {k: v for k, v in addrs.params.items() if k == "non_local"} == expected
+    assert {k: v for k, v in modrs.params.items() if k in {"weight", "non_local"}} == {
+        "weight": "5",
+        **expected,
+    }
+
+
 async def test_sub_commands_are_path_segments_in_v1() -> None:
     seen: list[str] = []
 
@@ -184,7 +202,7 @@ async def test_status_codes_map_to_actionable_errors(
 async def test_5xx_after_the_read_attempts_and_odd_statuses_say_what_happened() -> None:
     appliance = (
         ScriptedAppliance()
-        .on("listvs", error_xml(503, "Service busy"))
+        .on("listvs", httpx.Response(503, content=b"<html><body>Service busy</body></html>"))
         .on("stats", httpx.Response(409, content=b""))
     )
     async with client(appliance, read_attempts=2) as lm:
@@ -193,8 +211,8 @@ async def test_5xx_after_the_read_attempts_and_odd_statuses_say_what_happened() 
         with pytest.raises(MalformedReplyError) as odd:
             await lm.statistics()
     assert str(busy.value) == (
-        "lm-test failed on listvs with HTTP 503: Service busy; the appliance may be busy or "
-        "failing over, try again"
+        "lm-test failed on listvs with HTTP 503; the appliance may be busy or failing over, "
+        "try again"
     )
     assert busy.value.status == 503
     assert str(odd.value) == "lm-test answered stats with unexpected status 409"
@@ -253,6 +271,91 @@ async def test_a_fail_envelope_with_http_200_is_still_an_error() -> None:
     async with client(appliance) as lm:
         with pytest.raises(UnknownObjectError):
             await lm.show_virtual_service(KEY)
+
+
+# A real appliance sends some refusals as an HTTP 5xx that carries its error envelope: that is
+# the API's answer, in the same family as a 4xx envelope, never a transport failure to retry.
+@pytest.mark.parametrize(
+    ("dialect", "response", "kind", "message"),
+    [
+        (
+            "v1",
+            error_xml(500, "Unknown VS"),
+            UnknownObjectError,
+            "lm-test refused showvs: Unknown VS",
+        ),
+        (
+            "v1",
+            error_xml(503, "Operation not permitted on a slave unit"),
+            InvalidOperationError,
+            "lm-test refused showvs: Operation not permitted on a slave unit",
+        ),
+        (
+            "v2",
+            json_reply(b'{"code": 500, "message": "Unknown VS", "status": "fail"}', 500),
+            UnknownObjectError,
+            "lm-test refused showvs: Unknown VS",
+        ),
+        (
+            "v2",
+            json_reply(b'{"code": 401, "message": "Authorization failed", "status": "fail"}', 502),
+            AuthenticationError,
+            "lm-test refused the credentials",
+        ),
+    ],
+)
+async def test_a_5xx_carrying_an_error_envelope_is_the_api_error_with_its_message(
+    dialect: str, response: httpx.Response, kind: type[LoadMasterError], message: str
+) -> None:
+    appliance = ScriptedAppliance().on("showvs", response)
+    async with client(appliance, "v1" if dialect == "v1" else "v2") as lm:
+        with pytest.raises(kind) as caught:
+            await lm.show_virtual_service(KEY)
+        assert lm.calls == 1  # an answer: not retried
+    assert not isinstance(caught.value, TransportError)
+    assert str(caught.value).startswith(message)
+
+
+async def test_a_write_refused_with_a_5xx_envelope_is_reported_without_a_read_back() -> None:
+    body = b'{"code": 500, "message": "Invalid address", "status": "fail"}'
+    appliance = ScriptedAppliance().on("addvs", json_reply(body, 500))
+    async with client(appliance, "v2") as lm:
+        with pytest.raises(InvalidOperationError) as caught:
+            await lm.add_virtual_service(KEY, {"Enable": "Y"})
+    assert caught.value.reason == "Invalid address"
+    assert appliance.commands() == ["addvs"]
+
+
+async def test_a_200_with_a_5xx_fail_envelope_is_a_refusal_too() -> None:
+    body = b'<Response stat="500" code="fail"><Error>Internal error</Error></Response>'
+    appliance = ScriptedAppliance().on("showvs", xml_reply(body, 200))
+    async with client(appliance) as lm:
+        with pytest.raises(InvalidOperationError, match="lm-test refused showvs: Internal error"):
+            await lm.show_virtual_service(KEY)
+        assert lm.calls == 1
+
+
+@pytest.mark.parametrize(
+    ("dialect", "body"),
+    [
+        ("v1", b"<html><head><title>500 Internal Server Error</title></head></html>"),
+        (
+            "v1",
+            b'<Response stat="200" code="ok"><Success>Command completed ok</Success></Response>',
+        ),
+        ("v2", b"Internal Server Error"),
+        ("v2", b""),
+    ],
+)
+async def test_a_5xx_without_an_error_envelope_stays_a_transport_failure(
+    dialect: str, body: bytes
+) -> None:
+    appliance = ScriptedAppliance().on("showvs", httpx.Response(500, content=body))
+    async with client(appliance, "v1" if dialect == "v1" else "v2", read_attempts=2) as lm:
+        with pytest.raises(TransportError) as caught:
+            await lm.show_virtual_service(KEY)
+        assert lm.calls == 2  # retried as a read
+    assert caught.value.status == 500
 
 
 # -- malformed replies ------------------------------------------------------------------------
@@ -479,6 +582,16 @@ async def test_v1_backup_returns_the_binary_archive() -> None:
 async def test_v2_backup_decodes_base64_data() -> None:
     archive = b"\x1f\x8b\x08\x00 backup bytes \x00\xff"
     body = json.dumps({"code": 200, "data": base64.b64encode(archive).decode(), "status": "ok"})
+    appliance = ScriptedAppliance().on("backup", json_reply(body.encode()))
+    async with client(appliance, "v2") as lm:
+        assert await lm.backup() == archive
+
+
+async def test_v2_backup_decodes_base64_wrapped_in_lines() -> None:
+    archive = bytes(range(256)) * 3
+    wrapped = base64.encodebytes(archive).decode()  # MIME style: a line break every 76 characters
+    assert "\n" in wrapped
+    body = json.dumps({"code": 200, "data": wrapped.replace("\n", "\r\n"), "status": "ok"})
     appliance = ScriptedAppliance().on("backup", json_reply(body.encode()))
     async with client(appliance, "v2") as lm:
         assert await lm.backup() == archive

@@ -21,8 +21,16 @@ from loadmaster_fakes import (
     xml_reply,
 )
 
-from lmctl.loadmaster import readers
-from lmctl.loadmaster.client import LoadMaster
+from lmctl.loadmaster import wire
+from lmctl.loadmaster.client import (
+    LoadMaster,
+    Verdict,
+    after_add,
+    after_delete,
+    after_modify,
+    real_server_matches,
+    virtual_service_matches,
+)
 from lmctl.loadmaster.errors import (
     InvalidOperationError,
     TransportError,
@@ -35,15 +43,7 @@ from lmctl.loadmaster.models import (
     VirtualServiceSettings,
     settings_params,
 )
-from lmctl.loadmaster.outcome import (
-    Verdict,
-    after_add,
-    after_delete,
-    after_modify,
-    real_server_matches,
-    virtual_service_matches,
-)
-from lmctl.loadmaster.replies import parse_xml_reply
+from lmctl.loadmaster.wire import parse_xml_reply
 
 KEY = VirtualServiceKey(address="192.168.1.235", port="6443", protocol="tcp")
 # What fw7.2.5x-addvs.xml shows: the settings it was created with.
@@ -87,7 +87,7 @@ def test_verdicts_after_add_modify_delete() -> None:
 
 
 def test_vs_match_compares_only_the_fields_sent_with_caseless_names() -> None:
-    observed = readers.virtual_service(parse_xml_reply(capture("fw7.2.5x-addvs.xml")).fields)
+    observed = wire.virtual_service(parse_xml_reply(capture("fw7.2.5x-addvs.xml")).fields)
     assert virtual_service_matches(settings_params(CREATED), observed)
     assert virtual_service_matches({"checkurl": "/healthz", "idletime": "660"}, observed)
     assert virtual_service_matches({"Persist": "none", "NickName": ""}, observed)
@@ -190,6 +190,27 @@ async def test_a_read_back_that_fails_too_is_an_unknown_outcome() -> None:
         with pytest.raises(WriteOutcomeUnknownError, match=r"addvs of 192.168.1.235:6443/tcp"):
             await lm.add_virtual_service(KEY, settings_params(CREATED))
     assert appliance.commands() == ["addvs", "showvs", "showvs"]
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        xml_reply(
+            b'<Response stat="422" code="fail"><Error>Permission denied</Error></Response>', 422
+        ),
+        # An appliance refusing with its envelope on a 5xx: a refusal, not "absent" either.
+        xml_reply(b'<Response stat="500" code="fail"><Error>System busy</Error></Response>', 500),
+    ],
+)
+async def test_a_read_back_refused_for_another_reason_than_absence_is_an_unknown_outcome(
+    refusal: httpx.Response,
+) -> None:
+    appliance = ScriptedAppliance().on("delvs", DROPPED).on("showvs", refusal)
+    async with client(appliance) as lm:
+        with pytest.raises(WriteOutcomeUnknownError, match=r"delvs of 192.168.1.235:6443/tcp"):
+            await lm.delete_virtual_service(KEY)
+    # Only "Unknown VS" says the VS is gone: the delete is neither counted done nor resent.
+    assert appliance.commands() == ["delvs", "showvs"]
 
 
 async def test_a_write_that_never_left_is_resent_without_a_read_back() -> None:

@@ -135,7 +135,7 @@ def test_member_named_by_an_ipv6_address_in_any_spelling_is_found() -> None:
 
 @pytest.mark.parametrize("typed", ["10.20.0.22", " [::ffff:10.20.0.22] ", "::FFFF:10.20.0.22"])
 def test_member_typed_as_an_ipv4_mapped_or_bracketed_address_is_found(typed: str) -> None:
-    # The shared rule of lmctl.addresses: ::ffff:10.20.0.22 is the IPv4 host 10.20.0.22.
+    # The shared rule of lmctl.loadmaster.models: ::ffff:10.20.0.22 is the IPv4 host 10.20.0.22.
     found = locate_member([https()], typed)
 
     assert (found.member, found.address) == ("cas02", "10.20.0.22")

@@ -43,7 +43,7 @@ def _show_insecure_tls_once() -> None:
     """The client logs insecure TLS loudly; its Python warning would say it a second time."""
     import warnings
 
-    from lmctl.loadmaster.tls import InsecureTlsWarning
+    from lmctl.loadmaster.connection import InsecureTlsWarning
 
     warnings.simplefilter("ignore", InsecureTlsWarning)
 

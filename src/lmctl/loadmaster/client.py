@@ -3,35 +3,29 @@
 >>> async with LoadMaster(connection) as lm:          # doctest: +SKIP
 ...     services = await lm.list_virtual_services()   # one listvs call, every VS with its RS
 
-One ``httpx.AsyncClient`` per appliance (a reused connection pool, explicit timeouts). Reads are
-retried on transport failures; writes are serialised (one in flight per appliance, shared by
-every client of it in the process: ``lmctl.loadmaster.write_lock``) and never
-resent blindly: after an ambiguous failure the object is read back and the outcome decided by
-``lmctl.loadmaster.outcome``. Secrets are registered with ``lmctl.loadmaster.redact`` while the
-client is open, so neither logs nor errors can show them.
+One ``httpx.AsyncClient`` per appliance (a reused connection pool, explicit timeouts:
+``lmctl.loadmaster.transport``). Reads are retried on transport failures. Writes are serialised
+(one in flight per appliance, shared by every client of it in the process) and never resent
+blindly: after an ambiguous failure the object is read back and the outcome decided by the pure
+verdicts below. Secrets are registered with ``lmctl.loadmaster.redact`` while the client is
+open, so neither logs nor errors can show them.
 """
 
 from __future__ import annotations
 
+import asyncio
+import enum
 import logging
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Self, TypeVar, assert_never
 
 import httpx
+from pydantic import ValidationError
 
-from lmctl.loadmaster import readers
-from lmctl.loadmaster.channel import DEFAULT_MAX_REPLY_BYTES, ApiChannel
-from lmctl.loadmaster.commands import (
-    VirtualServiceRef,
-    describe_vs,
-    moved_key,
-    real_server_params,
-    rs_params,
-    vs_params,
-)
+from lmctl.loadmaster import wire
 from lmctl.loadmaster.connection import ApplianceConnection
-from lmctl.loadmaster.dialects import Dialect
 from lmctl.loadmaster.errors import (
     InvalidOperationError,
     LoadMasterError,
@@ -45,22 +39,118 @@ from lmctl.loadmaster.models import (
     Statistics,
     VirtualService,
     VirtualServiceKey,
+    VirtualServiceRef,
     VirtualServiceSettings,
+    describe_vs,
+    moved_key,
+    real_server_params,
+    rs_params,
     settings_params,
-)
-from lmctl.loadmaster.outcome import (
-    Verdict,
-    after_add,
-    after_delete,
-    after_modify,
-    creates_sub_service,
-    real_server_matches,
-    virtual_service_matches,
+    vs_params,
 )
 from lmctl.loadmaster.redact import scrub
-from lmctl.loadmaster.replies import Reply, looks_like_xml
-from lmctl.loadmaster.retry import RetryPolicy
-from lmctl.loadmaster.write_lock import write_lock
+from lmctl.loadmaster.transport import DEFAULT_MAX_REPLY_BYTES, ApiChannel, RetryPolicy
+from lmctl.loadmaster.wire import ApiDialect, Reply, looks_like_xml
+
+# -- did an unanswered write take effect? -------------------------------------------------------
+# After a write fails ambiguously (the connection dropped after sending, a timeout, a bare 5xx),
+# the client reads the object again and asks these pure functions: ``APPLIED`` (report success
+# with the observed object, send nothing more), ``NOT_APPLIED`` (safe to send the write once
+# more) or ``UNKNOWN`` (stop and tell the user).
+
+
+class Verdict(enum.Enum):
+    """What a read-back says about an unanswered write."""
+
+    APPLIED = "applied"
+    NOT_APPLIED = "not applied"
+    UNKNOWN = "unknown"
+
+
+_VS_FIELD_BY_WIRE = {
+    (info.alias or name).lower(): name for name, info in VirtualServiceSettings.model_fields.items()
+}
+_RS_FIELD_BY_WIRE = {
+    (info.alias or name).lower(): name
+    for name, info in RealServer.model_fields.items()
+    if name in {"weight", "forward", "enable", "limit", "critical"}
+}
+
+
+def _wire_subset(params: Mapping[str, str], fields: Mapping[str, str]) -> dict[str, str]:
+    """The params that set a known field, keyed by field name (parameter names are caseless)."""
+    return {fields[name.lower()]: value for name, value in params.items() if name.lower() in fields}
+
+
+def virtual_service_matches(params: Mapping[str, str], observed: VirtualService) -> bool:
+    """True when every managed setting in ``params`` has the value sent."""
+    sent = _wire_subset(params, _VS_FIELD_BY_WIRE)
+    try:
+        expected = VirtualServiceSettings.model_validate(sent)
+    except ValidationError:
+        return False
+    return all(getattr(expected, field) == getattr(observed, field) for field in sent)
+
+
+def real_server_matches(params: Mapping[str, str], observed: RealServer) -> bool:
+    """True when every real-server setting in ``params`` has the value sent."""
+    sent = _wire_subset(params, _RS_FIELD_BY_WIRE)
+    try:
+        expected = RealServer.model_validate(
+            {"address": observed.address, "port": observed.port, **sent}
+        )
+    except ValidationError:
+        return False
+    return all(getattr(expected, field) == getattr(observed, field) for field in sent)
+
+
+def creates_sub_service(params: Mapping[str, str]) -> bool:
+    """True for a ``modvs`` that adds a SubVS: not idempotent, so never resent after a doubt."""
+    return any(name.lower() == "createsubvs" for name in params)
+
+
+def after_add(found: bool, matches: bool) -> Verdict:
+    """``addvs``/``addrs``: there and as sent → applied; absent → not; there but different → ?"""
+    if not found:
+        return Verdict.NOT_APPLIED
+    return Verdict.APPLIED if matches else Verdict.UNKNOWN
+
+
+def after_modify(found: bool, matches: bool) -> Verdict:
+    """``modvs``/``modrs``/``set``: as sent → applied; different → not (resending is idempotent)."""
+    if not found:
+        return Verdict.UNKNOWN
+    return Verdict.APPLIED if matches else Verdict.NOT_APPLIED
+
+
+def after_delete(found: bool) -> Verdict:
+    """``delvs``/``delrs``: gone → applied; still there → not applied."""
+    return Verdict.NOT_APPLIED if found else Verdict.APPLIED
+
+
+# -- one write in flight per appliance ----------------------------------------------------------
+# Two ``LoadMaster`` objects on the same appliance (``apply`` of two arrays that share a
+# LoadMaster, or a drain next to an apply) share one lock, keyed by the appliance's address.
+# ``asyncio.Lock`` belongs to one event loop, so the locks are kept per running loop and go away
+# with it.
+
+_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def appliance_address(url: str) -> str:
+    """The appliance an API URL reaches: host and port, caseless (``lm-hq.example.net:443``)."""
+    parsed = httpx.URL(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    return f"{parsed.host.lower()}:{port}"
+
+
+def write_lock(url: str) -> asyncio.Lock:
+    """The lock every client of the appliance at ``url`` holds while one of its writes runs."""
+    locks = _LOCKS.setdefault(asyncio.get_running_loop(), {})
+    return locks.setdefault(appliance_address(url), asyncio.Lock())
+
 
 T = TypeVar("T")
 ReadBack = Callable[[], Awaitable[tuple[Verdict, T]]]
@@ -144,12 +234,12 @@ class LoadMaster:
     async def list_virtual_services(self) -> list[VirtualService]:
         """Every VS and SubVS with their real servers: exactly one ``listvs`` call."""
         reply = await self._read("listvs", {})
-        return self._parsed("listvs", lambda: readers.virtual_services(reply.fields))
+        return self._channel.parsed("listvs", lambda: wire.virtual_services(reply.fields))
 
     async def show_virtual_service(self, vs: VirtualServiceRef) -> VirtualService:
         """One VS with its real servers; ``UnknownObjectError`` when it does not exist."""
         reply = await self._read("showvs", vs_params(vs))
-        return self._parsed("showvs", lambda: readers.virtual_service(reply.fields))
+        return self._channel.parsed("showvs", lambda: wire.virtual_service(reply.fields))
 
     async def show_real_server(self, vs: VirtualServiceRef, address: str, port: int) -> RealServer:
         """One real server of one VS."""
@@ -159,12 +249,12 @@ class LoadMaster:
     async def statistics(self) -> Statistics:
         """Live per-VS and per-RS connection counters (``stats``)."""
         reply = await self._read("stats", {})
-        return self._parsed("stats", lambda: readers.statistics(reply.fields))
+        return self._channel.parsed("stats", lambda: wire.statistics(reply.fields))
 
     async def get_parameter(self, name: str) -> str:
         """A global parameter (``get?param=<name>``) as text."""
         reply = await self._read("get", {"param": name})
-        return self._parsed("get", lambda: readers.parameter(reply.fields, name))
+        return self._channel.parsed("get", lambda: wire.parameter(reply.fields, name))
 
     async def backup(self) -> bytes:
         """The appliance's configuration backup archive (binary in v1, base64 in v2)."""
@@ -176,7 +266,7 @@ class LoadMaster:
                 archive = body
             else:
                 reply = self._channel.reply(dialect, "backup", status, body)
-                archive = self._parsed("backup", lambda: readers.backup_archive(reply.fields))
+                archive = self._channel.parsed("backup", lambda: wire.backup_archive(reply.fields))
             if not archive:
                 raise MalformedReplyError(
                     self.name,
@@ -266,16 +356,24 @@ class LoadMaster:
             return outcome
         found = None
         if "Rs" in outcome.fields:
-            found = self._parsed(
-                "addrs", lambda: readers.real_server(outcome.fields, address, port)
+            found = self._channel.parsed(
+                "addrs", lambda: wire.real_server(outcome.fields, address, port)
             )
         # A reply without the new row (no data, or other rows only): read the one added.
         return found or await self.show_real_server(vs, address, port)
 
     async def modify_real_server(
-        self, vs: VirtualServiceRef, address: str, port: int, params: Mapping[str, str]
+        self,
+        vs: VirtualServiceRef,
+        address: str,
+        port: int,
+        params: Mapping[str, str],
+        *,
+        non_local: bool = False,
     ) -> None:
-        """Change settings of one real server (``weight``, ``enable``, ``forward``, ...)."""
+        """Change settings of one real server (``weight``, ``enable``, ``forward``, ...);
+        ``non_local`` sends ``non_local=1`` for a real server outside the appliance's subnets."""
+        params = {**params, **real_server_params(non_local=non_local)}
 
         # A port change (``newport``) moves the real server: read it back where it went.
         new_port = next((value for name, value in params.items() if name.lower() == "newport"), "")
@@ -327,14 +425,21 @@ class LoadMaster:
                     raise
                 doubt = str(failure)
             verdict, observed = await self._settle(command, target, doubt, read_back)
-            if verdict is Verdict.APPLIED:
-                return observed
-            if verdict is Verdict.UNKNOWN:
-                raise self._unknown_outcome(command, target, doubt)
-            self._logger.warning(
-                "%s: %s of %s did not take effect; sending it once more", self.name, command, target
-            )
-            return await self._resend(command, params, target, read_back)
+            match verdict:
+                case Verdict.APPLIED:
+                    return observed
+                case Verdict.UNKNOWN:
+                    raise self._unknown_outcome(command, target, doubt)
+                case Verdict.NOT_APPLIED:
+                    self._logger.warning(
+                        "%s: %s of %s did not take effect; sending it once more",
+                        self.name,
+                        command,
+                        target,
+                    )
+                    return await self._resend(command, params, target, read_back)
+                case unknown:
+                    assert_never(unknown)
 
     async def _resend(
         self, command: str, params: Mapping[str, str], target: str, read_back: ReadBack[T]
@@ -355,21 +460,26 @@ class LoadMaster:
                 raise
             doubt = str(failure)
         verdict, observed = await self._settle(command, target, doubt, read_back)
-        if verdict is Verdict.APPLIED:
-            return observed
-        if verdict is Verdict.NOT_APPLIED:
-            raise TransportError(
-                self.name,
-                f"{command} of {target} on {self.name} failed twice ({doubt}); reading it back "
-                f"shows it did not take effect, so nothing changed: run the command again later",
-                command=command,
-            )
-        raise self._unknown_outcome(command, target, doubt)
+        match verdict:
+            case Verdict.APPLIED:
+                return observed
+            case Verdict.NOT_APPLIED:
+                raise TransportError(
+                    self.name,
+                    f"{command} of {target} on {self.name} failed twice ({doubt}); reading it "
+                    f"back shows it did not take effect, so nothing changed: run the command "
+                    f"again later",
+                    command=command,
+                )
+            case Verdict.UNKNOWN:
+                raise self._unknown_outcome(command, target, doubt)
+            case unknown:
+                assert_never(unknown)
 
     async def _send_write(self, command: str, params: Mapping[str, str]) -> Reply:
         """The write itself; resent only when the request certainly never left."""
         retrying = self._retry.unsent_retrying(self._logger, self.name, command)
-        exchange: tuple[Dialect, int, bytes] = await retrying(
+        exchange: tuple[ApiDialect, int, bytes] = await retrying(
             self._channel.round_trip, command, params
         )
         dialect, status, body = exchange
@@ -410,24 +520,25 @@ class LoadMaster:
             raise self._unknown_outcome(command, describe_vs(vs), "the read-back found nothing")
         if "Index" not in outcome.fields:
             return await self.show_virtual_service(vs)
-        return self._parsed(command, lambda: readers.virtual_service(outcome.fields))
+        return self._channel.parsed(command, lambda: wire.virtual_service(outcome.fields))
 
     async def _find_virtual_service(self, vs: VirtualServiceRef) -> VirtualService | None:
+        # Only "no such object" means absent: any other refusal of the read leaves it unknown.
         try:
             return await self.show_virtual_service(vs)
-        except InvalidOperationError:
+        except UnknownObjectError:
             return None
 
     def _real_server_in(
         self, reply: Reply, command: str, vs: VirtualServiceRef, address: str, port: int
     ) -> RealServer:
         """The row at ``address:port`` of a reply; ``UnknownObjectError`` when no row is."""
-        found = self._parsed(command, lambda: readers.real_server(reply.fields, address, port))
+        found = self._channel.parsed(command, lambda: wire.real_server(reply.fields, address, port))
         if found is not None:
             return found
         seen = ", ".join(
             f"{rs.address}:{rs.port}"
-            for rs in self._parsed(command, lambda: readers.real_servers(reply.fields))
+            for rs in self._channel.parsed(command, lambda: wire.real_servers(reply.fields))
         )
         raise UnknownObjectError(
             self.name,
@@ -442,23 +553,19 @@ class LoadMaster:
     ) -> RealServer | None:
         try:
             return await self.show_real_server(vs, address, port)
-        except InvalidOperationError:
+        except UnknownObjectError:
             return None
 
     # -- one call --------------------------------------------------------------------------
 
     async def _read(self, command: str, params: Mapping[str, str]) -> Reply:
-        """A read, retried on transport failures (5xx included), as a checked reply envelope."""
+        """A read, retried on transport failures (a bare 5xx included), as a checked reply."""
 
         async def attempt() -> Reply:
             dialect, status, body = await self._channel.round_trip(command, params)
             return self._channel.reply(dialect, command, status, body)
 
         return await self._retry.retrying(self._logger, self.name, command)(attempt)
-
-    def _parsed(self, command: str, read: Callable[[], T]) -> T:
-        """``read()`` of a reply's fields; format problems become ``MalformedReplyError``."""
-        return self._channel.parsed(command, read)
 
 
 def _as_params(params: VirtualServiceSettings | Mapping[str, str]) -> Mapping[str, str]:

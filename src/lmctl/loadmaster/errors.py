@@ -56,7 +56,8 @@ class UnknownObjectError(InvalidOperationError):
 
 
 class TransportError(LoadMasterError):
-    """The exchange failed below the API: connection refused or dropped, timeout, HTTP 5xx.
+    """The exchange failed below the API: connection refused or dropped, timeout, or an HTTP 5xx
+    without the API's error envelope (one with it is the appliance's refusal, mapped as such).
 
     ``request_sent`` is False only when the request certainly never reached the appliance
     (the connection could not be made), which makes a write safe to send again.

@@ -6,18 +6,46 @@ explicit ``none`` becomes ``None``; a single row (``Rs``, ``SubVS``, ``stats`` r
 list of one; the spelling variants of ``stats`` are accepted; unknown elements are ignored and
 missing ones defaulted. So ``VirtualService.model_validate(row)`` takes a reply row as it is.
 Field aliases are the appliance's own element names, so the same names serve reading a reply
-and writing a ``addvs``/``modvs`` parameter.
+and writing a ``addvs``/``modvs`` parameter; the parameters that name a VS or a real server in a
+command are built here too.
+
+IP addresses have one spelling (``normalised_address``): an appliance may report
+``2001:DB8:0:0::50`` for what a spec writes ``2001:db8::50``, and both sides are normalised when
+their models are built, so plan, apply and status compare equal values and never "move" a
+service or a member to the address it already has.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import cached_property
+import ipaddress
+from collections.abc import Iterable, Mapping
+from functools import cached_property, lru_cache
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import AfterValidator, AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
-from lmctl.addresses import normalised_address, normalised_optional_address
+
+# Replies repeat a few hundred distinct addresses thousands of times (one per VS and RS row).
+@lru_cache(maxsize=16384)
+def normalised_address(text: str) -> str:
+    """The compressed, lower-case text of an IP literal; any other text unchanged.
+
+    An IPv4-mapped IPv6 address (``::ffff:10.1.1.1``) is its IPv4 host (``10.1.1.1``), as the
+    spec rules treat it (``lmctl.specs.array.ip_value``).
+    """
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return text
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.compressed
+    return address.compressed
+
+
+def normalised_optional_address(text: str | None) -> str | None:
+    """``normalised_address`` of an address that may be absent (a SubVS has none)."""
+    return None if text is None else normalised_address(text)
+
 
 Protocol = Literal["tcp", "udp"]
 Scheduling = Literal["rr", "wrr", "lc", "wlc", "fixed", "adaptive", "sh"]
@@ -249,7 +277,11 @@ class VirtualService(VirtualServiceSettings):
     address: OptionalAddress = Field(None, alias="VSAddress")
     port: PortText = Field("0", alias="VSPort")
     protocol: Annotated[Protocol, BeforeValidator(parse_lower)] = Field("tcp", alias="Protocol")
+    # The layer the VS runs at (4 or 7), as the appliance reports it: it follows the force flags,
+    # not ``VStype``. Read only, and absent on old firmware (7.1).
     layer: Int | None = Field(None, alias="Layer")
+    force_l4: Flag = Field(False, alias="ForceL4")
+    force_l7: Flag = Field(False, alias="ForceL7")
     master_vs: Int = Field(0, alias="MasterVS")
     master_vs_id: Int = Field(0, alias="MasterVSID")
     number_of_real_servers: Int = Field(0, alias="NumberOfRSs")
@@ -339,3 +371,62 @@ class Statistics(_WireModel):
         """Active connections of one real server within one VS (0 when ``stats`` omits it)."""
         key = (vs_index, normalised_address(address), port)
         return self._connections_by_real_server.get(key, 0)
+
+
+# -- the parameters that name objects in a command (the same in both dialects) ----------------
+
+VirtualServiceRef = VirtualServiceKey | int
+"""A virtual service as the client takes it: its key, or its Index (only for a SubVS)."""
+
+
+def vs_params(vs: VirtualServiceRef) -> dict[str, str]:
+    """``vs``/``port``/``prot`` for a key, ``vs=<Index>`` for an index."""
+    if isinstance(vs, VirtualServiceKey):
+        return vs.params()
+    return {"vs": str(vs)}
+
+
+def describe_vs(vs: VirtualServiceRef) -> str:
+    """A virtual service as a message names it: ``10.0.0.5:443/tcp`` or ``VS index 7``."""
+    return str(vs) if isinstance(vs, VirtualServiceKey) else f"VS index {vs}"
+
+
+def rs_params(address: str, port: int) -> dict[str, str]:
+    """``rs``/``rsport`` naming a real server inside a VS."""
+    return {"rs": address, "rsport": str(port)}
+
+
+def real_server_params(
+    *,
+    weight: int | None = None,
+    forward: str | None = None,
+    enable: bool | None = None,
+    non_local: bool = False,
+) -> dict[str, str]:
+    """``addrs``/``modrs`` settings; ``None`` leaves a setting out (the appliance keeps it).
+
+    ``non_local=1`` lets the appliance accept a real server outside its own subnets; it is a
+    permission sent with the write, not a setting the appliance reports back.
+    """
+    params: dict[str, str] = {}
+    if weight is not None:
+        params["weight"] = str(weight)
+    if forward is not None:
+        params["forward"] = forward
+    if enable is not None:
+        params["enable"] = wire_value(enable)
+    if non_local:
+        params["non_local"] = "1"
+    return params
+
+
+def moved_key(vs: VirtualServiceRef, params: Mapping[str, str]) -> VirtualServiceRef:
+    """Where a VS is after ``modvs`` with ``params``: ``vsaddress``/``vsport`` move it."""
+    if not isinstance(vs, VirtualServiceKey):
+        return vs
+    caseless = {name.lower(): value for name, value in params.items()}
+    return VirtualServiceKey(
+        address=caseless.get("vsaddress") or vs.address,
+        port=caseless.get("vsport") or vs.port,
+        protocol=vs.protocol,
+    )

@@ -12,8 +12,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
-from lmctl.loadmaster.connection import ApplianceConnection, TlsPolicy
-from lmctl.loadmaster.tls import FingerprintFormatError, normalise_fingerprint
+from lmctl.loadmaster.connection import (
+    FINGERPRINT_FORMS,
+    ApplianceConnection,
+    FingerprintFormatError,
+    TlsPolicy,
+    normalise_fingerprint,
+)
 from lmctl.specs.base import SpecModel
 from lmctl.specs.credentials import AuthSpec, CredentialError
 
@@ -32,8 +37,7 @@ class TlsSpec(SpecModel):
     )
     fingerprint: str | None = Field(
         None,
-        description="SHA-256 fingerprint of the appliance certificate (64 hex digits, colons "
-        "optional, optional 'sha256:' prefix).",
+        description="SHA-256 fingerprint of the appliance certificate: " + FINGERPRINT_FORMS + ".",
     )
     insecure: bool = Field(False, description="true turns certificate verification off.")
 
@@ -45,12 +49,8 @@ class TlsSpec(SpecModel):
         # One rule for the inventory and the client: the client's own.
         try:
             return normalise_fingerprint(value)
-        except FingerprintFormatError:
-            raise ValueError(
-                "not a SHA-256 fingerprint: expected 64 hex digits (colons or spaces optional, "
-                "optional 'sha256:' prefix), e.g. '3F:A2:...:9C' as shown by "
-                "`openssl x509 -noout -fingerprint -sha256`"
-            ) from None
+        except FingerprintFormatError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("ca_file")
     @classmethod

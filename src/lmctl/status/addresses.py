@@ -1,12 +1,12 @@
 """Addresses as status and drain take them from an operator and show them.
 
 Every address in a model (spec, ``listvs``, ``stats``) is already normalised by the shared rule
-(:func:`lmctl.addresses.normalised_address`); only what an operator types needs it here.
+(:func:`lmctl.loadmaster.models.normalised_address`); only what an operator types needs it here.
 """
 
 from __future__ import annotations
 
-from lmctl.addresses import normalised_address
+from lmctl.loadmaster.models import normalised_address
 
 
 def typed_address(text: str) -> str:

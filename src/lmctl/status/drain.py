@@ -58,7 +58,7 @@ def locate_member(desired: Iterable[DesiredVirtualService], name: str) -> Member
     for service in desired:
         for real_server in service.real_servers:
             known.add(f"{real_server.member} ({service.array})")
-            # Model addresses are normalised already (lmctl.addresses).
+            # Model addresses are normalised already (lmctl.loadmaster.models).
             if wanted == real_server.member.lower() or address == real_server.address:
                 return MemberRef(
                     appliance=service.appliance,

@@ -146,7 +146,7 @@ def member_status(
 
 
 def _by_member(real_servers: Iterable[RealServer]) -> dict[MemberKey, RealServer]:
-    # Addresses in models are normalised (lmctl.addresses): an appliance's own IPv6 spelling
+    # Addresses in models are normalised (lmctl.loadmaster.models): an appliance's own IPv6 spelling
     # in ``listvs`` or ``stats`` already equals the spec's.
     return {(rs.address, rs.port): rs for rs in real_servers}
 

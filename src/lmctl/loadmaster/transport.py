@@ -1,9 +1,16 @@
-"""One appliance's HTTP channel: the connection pool, TLS, dialect, one exchange at a time.
+"""One appliance's transport: the connection pool, TLS, the dialect, failures mapped, retries.
 
 ``ApiChannel`` sends a command in the appliance's dialect (detecting it for ``auto``), reads the
 whole reply within a size cap and a deadline, and turns every failure into the exception a user
-can act on (``lmctl.loadmaster.errors``). It knows nothing of retries or of what commands mean:
-that is ``LoadMaster``'s part. While open it registers the appliance's secrets for scrubbing.
+can act on (``lmctl.loadmaster.errors``). It knows nothing of what commands mean: that is
+``LoadMaster``'s part. While open it registers the appliance's secrets for scrubbing.
+
+``RetryPolicy`` says when to try a call again: bounded, backed off, and only when it is safe.
+Reads are idempotent, so a read that failed in transport (connection refused or dropped,
+timeout, HTTP 5xx without an API error envelope) is sent again with exponential backoff and
+jitter, within both a number of attempts and a total time. Writes are never resent on these
+terms: the client only resends a write whose request certainly never left (``request_sent`` is
+False); anything ambiguous goes through a read-back first (``lmctl.loadmaster.client``).
 """
 
 from __future__ import annotations
@@ -13,12 +20,28 @@ import logging
 import ssl
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TypeVar
 
 import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_exponential,
+    wait_random,
+)
 
-from lmctl.loadmaster.connection import ApiKey, ApplianceConnection
-from lmctl.loadmaster.dialects import Dialect, lacks_v2
+from lmctl.loadmaster.connection import (
+    ApiKey,
+    ApplianceConnection,
+    FingerprintFormatError,
+    PinnedCertificateMismatch,
+    find_certificate_problem,
+    ssl_context_for,
+)
 from lmctl.loadmaster.errors import (
     CertificateError,
     LoadMasterError,
@@ -33,13 +56,7 @@ from lmctl.loadmaster.redact import (
     scrub,
     unregister,
 )
-from lmctl.loadmaster.replies import Reply, ReplyFormatError, is_json_envelope
-from lmctl.loadmaster.tls import (
-    FingerprintFormatError,
-    PinnedCertificateMismatch,
-    find_certificate_problem,
-    ssl_context_for,
-)
+from lmctl.loadmaster.wire import ApiDialect, Reply, ReplyFormatError, is_json_envelope, lacks_v2
 
 T = TypeVar("T")
 
@@ -65,10 +82,10 @@ class ApiChannel:
         self._max_reply_bytes = max_reply_bytes
         self._transport = transport
         self._logger = logger
-        self._dialect: Dialect | None = (
+        self._dialect: ApiDialect | None = (
             None
             if connection.dialect == "auto"
-            else Dialect(connection.dialect, connection.credentials)
+            else ApiDialect(connection.dialect, connection.credentials)
         )
         self.calls = 0
         self._http: httpx.AsyncClient | None = None
@@ -133,18 +150,18 @@ class ApiChannel:
 
     async def round_trip(
         self, command: str, params: Mapping[str, str]
-    ) -> tuple[Dialect, int, bytes]:
+    ) -> tuple[ApiDialect, int, bytes]:
         """One exchange in the known dialect; ``auto`` tries v2 first, then v1 if v2 is absent."""
         if self._dialect is not None:
             status, body = await self._exchange(self._dialect, command, params)
             return self._dialect, status, body
-        v2 = Dialect("v2", self.connection.credentials)
+        v2 = ApiDialect("v2", self.connection.credentials)
         status, body = await self._exchange(v2, command, params)
         if lacks_v2(status, body):
             self._logger.info(
                 "%s: no APIv2 (HTTP %d on /accessv2): using APIv1 from now on", self.name, status
             )
-            self._dialect = Dialect("v1", self.connection.credentials)
+            self._dialect = ApiDialect("v1", self.connection.credentials)
             status, body = await self._exchange(self._dialect, command, params)
             return self._dialect, status, body
         if is_json_envelope(body):
@@ -152,7 +169,7 @@ class ApiChannel:
         return v2, status, body
 
     async def _exchange(
-        self, dialect: Dialect, command: str, params: Mapping[str, str]
+        self, dialect: ApiDialect, command: str, params: Mapping[str, str]
     ) -> tuple[int, bytes]:
         """Send one request and read its whole (size-capped) reply; map transport failures."""
         http = self._open_client()
@@ -303,14 +320,20 @@ class ApiChannel:
             f"its SHA-256 fingerprint with tls.fingerprint",
         )
 
-    def reply(self, dialect: Dialect, command: str, status: int, body: bytes) -> Reply:
-        """The checked envelope of one answer; raises the mapped error for any failure."""
+    def reply(self, dialect: ApiDialect, command: str, status: int, body: bytes) -> Reply:
+        """The checked envelope of one answer; raises the mapped error for any failure.
+
+        An HTTP 5xx that carries the API's error envelope is the appliance refusing with its
+        own message, so it is that refusal (never retried); a bare 5xx is a transport failure.
+        """
         if status >= 400:
-            reason = None
             try:
-                reason = dialect.parse(body).message
+                envelope: Reply | None = dialect.parse(body)
             except ReplyFormatError:
-                reason = None
+                envelope = None
+            if status >= 500 and envelope is not None and not envelope.ok:
+                raise error_for_status(self.name, command, envelope.status, envelope.message)
+            reason = envelope.message if envelope is not None else None
             raise error_for_status(self.name, command, status, reason, dialect=dialect.name)
         if not 200 <= status < 300:
             raise error_for_status(self.name, command, status, None, dialect=dialect.name)
@@ -329,3 +352,63 @@ class ApiChannel:
                 f"{self.name} answered {command} with a malformed reply: {exc}",
                 command=command,
             ) from None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounds of the retry loop: ``attempts`` in all, none starting after ``deadline`` seconds.
+
+    The wait before retry n is ``backoff * 2**(n-1)`` (capped at ``max_backoff``) plus a random
+    jitter of up to ``backoff``, so that clients that failed together do not retry together.
+    """
+
+    attempts: int = 4
+    deadline: float = 30.0
+    backoff: float = 0.5
+    max_backoff: float = 8.0
+
+    def retrying(self, logger: logging.Logger, appliance: str, command: str) -> AsyncRetrying:
+        """A tenacity loop retrying transport failures of ``command`` (reads only)."""
+        return self._loop(logger, appliance, command, _is_transport_failure)
+
+    def unsent_retrying(
+        self, logger: logging.Logger, appliance: str, command: str
+    ) -> AsyncRetrying:
+        """A tenacity loop retrying only failures where the request never left (any command)."""
+        return self._loop(logger, appliance, command, _was_never_sent)
+
+    def _loop(
+        self,
+        logger: logging.Logger,
+        appliance: str,
+        command: str,
+        predicate: Callable[[BaseException], bool],
+    ) -> AsyncRetrying:
+        def log_retry(state: RetryCallState) -> None:
+            failure = state.outcome.exception() if state.outcome else None
+            wait = state.next_action.sleep if state.next_action else 0.0
+            logger.warning(
+                "%s: %s attempt %d failed (%s); retrying in %.2f s",
+                appliance,
+                command,
+                state.attempt_number,
+                failure,
+                wait,
+            )
+
+        return AsyncRetrying(
+            stop=stop_after_attempt(max(1, self.attempts)) | stop_before_delay(self.deadline),
+            wait=wait_exponential(multiplier=self.backoff, max=self.max_backoff)
+            + wait_random(0, self.backoff),
+            retry=retry_if_exception(predicate),
+            before_sleep=log_retry,
+            reraise=True,
+        )
+
+
+def _is_transport_failure(exc: BaseException) -> bool:
+    return isinstance(exc, TransportError)
+
+
+def _was_never_sent(exc: BaseException) -> bool:
+    return isinstance(exc, TransportError) and not exc.request_sent
