@@ -8,19 +8,22 @@ from collections.abc import Mapping
 from pydantic import BaseModel
 
 from lmctl.desired import DesiredRealServer, DesiredVirtualService
-from lmctl.exchange.profiles import (
-    DEFAULT_PERSISTENCE_TIMEOUT,
-    ServiceProfile,
-    profile,
-    vs_type,
-)
 from lmctl.loadmaster.models import VirtualServiceKey, VirtualServiceSettings
 from lmctl.ownership import Owner
+from lmctl.releases import (
+    DEFAULT_PERSISTENCE_TIMEOUT,
+    SERVICE_PORTS,
+    Layer,
+    ServiceName,
+    ServiceProfile,
+    vip_port,
+)
 from lmctl.specs.array import ArraySpec, ServiceOverride
 from lmctl.specs.loader import SpecSet
-from lmctl.specs.services import SERVICE_PORTS, vip_port
 
 DEFAULT_WEIGHT = 1000
+# The LoadMaster ``VStype`` of each layer: 4 → ``gen`` (TCP pass-through), 7 → ``http``.
+_VS_TYPES: dict[Layer, str] = {4: "gen", 7: "http"}
 
 
 def expand(array: ArraySpec) -> tuple[DesiredVirtualService, ...]:
@@ -76,8 +79,9 @@ def _persistence_changes(base: ServiceProfile, override: ServiceOverride) -> dic
     return {"persistence": override.persistence, "persistence_timeout": timeout}
 
 
-def _virtual_service(array: ArraySpec, service: str) -> DesiredVirtualService:
-    settings = effective_profile(profile(array.exchange.major, service), array.override(service))
+def _virtual_service(array: ArraySpec, service: ServiceName) -> DesiredVirtualService:
+    base = array.exchange.family.profile(service)
+    settings = effective_profile(base, array.override(service))
     key = VirtualServiceKey(
         address=array.vip, port=vip_port(service, array.rpc_ports is not None), protocol="tcp"
     )
@@ -92,7 +96,7 @@ def _virtual_service(array: ArraySpec, service: str) -> DesiredVirtualService:
         settings=VirtualServiceSettings(
             NickName=Owner(array=array.name, service=service).marker(),
             Enable=True,
-            VStype=vs_type(settings.layer),
+            VStype=_VS_TYPES[settings.layer],
             Schedule=array.scheduling,
             Persist=settings.persistence,
             PersistTimeout=settings.persistence_timeout,

@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from lmctl.releases import (
+    FAMILIES,
+    RPC_ENDPOINT_MAPPER,
+    STATIC_RPC_RANGE,
+    TCP_KEEPALIVE_SECONDS,
+)
 from lmctl.specs.array import ArraySpec, MemberSpec, ip_value
 from lmctl.specs.diagnostics import Diagnostic, Severity
 from lmctl.specs.sourced import SourcedArray
 
-RPC_ENDPOINT_MAPPER = 135
-RECOMMENDED_RPC_RANGE = (59531, 60554)
-RPC_IDLE_MINIMUM = 7200
 # The scheduling methods in which a real server's weight counts (fixed: the heaviest one wins).
 WEIGHTED_SCHEDULING = frozenset({"wrr", "wlc", "fixed"})
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -93,11 +96,12 @@ def _rpc_ports(array: SourcedArray) -> Iterator[Diagnostic]:
     spec = array.spec
     if spec.rpc_ports is None:
         return
-    if not spec.exchange.has_cas_arrays:
+    if not spec.exchange.family.has_rpc_over_tcp:
+        with_rpc = " and ".join(f"Exchange {f.major}" for f in FAMILIES if f.has_rpc_over_tcp)
         yield array.diagnostic(
             "error",
             ("rpc_ports",),
-            f"static RPC ports exist only on Exchange 2010; Exchange {spec.exchange.major} "
+            f"static RPC ports exist only on {with_rpc}; Exchange {spec.exchange.major} "
             "has no RPC over TCP: remove rpc_ports",
         )
         return
@@ -117,9 +121,9 @@ def _rpc_ports(array: SourcedArray) -> Iterator[Diagnostic]:
 
 def _static_port_problem(port: int) -> tuple[Severity, str] | None:
     """What is wrong with one static RPC port (severity, message), or None."""
-    low, high = RECOMMENDED_RPC_RANGE
+    low, high = STATIC_RPC_RANGE
     if port == RPC_ENDPOINT_MAPPER:
-        return "error", "port 135 is the RPC endpoint mapper; choose a static port"
+        return "error", f"port {port} is the RPC endpoint mapper; choose a static port"
     if not 1024 <= port <= 65535:
         return "error", f"port {port} is outside 1024-65535; choose e.g. 60000"
     if not low <= port <= high:
@@ -133,7 +137,8 @@ def _static_port_problem(port: int) -> tuple[Severity, str] | None:
 
 def _missing_rpc_ports(array: SourcedArray) -> Iterator[Diagnostic]:
     spec = array.spec
-    if spec.exchange.has_cas_arrays and spec.rpc_ports is None and "rpc" in spec.enabled_services:
+    rpc_published = "rpc" in spec.enabled_services
+    if spec.exchange.family.has_rpc_over_tcp and spec.rpc_ports is None and rpc_published:
         yield array.diagnostic(
             "warning",
             ("exchange",),
@@ -143,9 +148,10 @@ def _missing_rpc_ports(array: SourcedArray) -> Iterator[Diagnostic]:
         )
 
 
-def _healthcheck_htm_on_2010(array: SourcedArray) -> Iterator[Diagnostic]:
+def _healthcheck_htm_where_none(array: SourcedArray) -> Iterator[Diagnostic]:
     spec = array.spec
-    if not spec.exchange.has_cas_arrays:
+    family = spec.exchange.family
+    if family.has_healthcheck_htm:
         return
     for service, override in spec.overrides.items():
         check = override.health_check
@@ -153,14 +159,14 @@ def _healthcheck_htm_on_2010(array: SourcedArray) -> Iterator[Diagnostic]:
             yield array.diagnostic(
                 "error",
                 ("overrides", service, "health_check", "url"),
-                f"'{check.url}': Exchange 2010 has no healthcheck.htm; "
-                "probe e.g. /owa/auth/logon.aspx",
+                f"'{check.url}': Exchange {family.major} has no healthcheck.htm; "
+                f"probe e.g. {family.profile('https').check_url}",
             )
 
 
-def _rpc_on_modern(array: SourcedArray) -> Iterator[Diagnostic]:
+def _rpc_without_rpc_over_tcp(array: SourcedArray) -> Iterator[Diagnostic]:
     spec = array.spec
-    if spec.exchange.has_cas_arrays:
+    if spec.exchange.family.offers("rpc"):
         return
     message = (
         f"Exchange {spec.exchange.major} has no RPC over TCP (clients use HTTPS): "
@@ -189,7 +195,8 @@ def _overrides_published(array: SourcedArray) -> Iterator[Diagnostic]:
     spec = array.spec
     published = spec.enabled_services
     for service in spec.overrides:
-        if service not in published and not (service == "rpc" and not spec.exchange.has_cas_arrays):
+        # A service the version does not offer has its own error (rpc on 2013+).
+        if service not in published and spec.exchange.family.offers(service):
             yield array.diagnostic(
                 "error",
                 ("overrides", service),
@@ -237,11 +244,11 @@ def _rpc_idle_timeout(array: SourcedArray) -> Iterator[Diagnostic]:
     override = array.spec.overrides.get("rpc")
     if override is None or override.idle_timeout is None:
         return
-    if override.idle_timeout < RPC_IDLE_MINIMUM:
+    if override.idle_timeout < TCP_KEEPALIVE_SECONDS:
         yield array.diagnostic(
             "warning",
             ("overrides", "rpc", "idle_timeout"),
-            f"idle timeout {override.idle_timeout} s on rpc is below {RPC_IDLE_MINIMUM} s "
+            f"idle timeout {override.idle_timeout} s on rpc is below {TCP_KEEPALIVE_SECONDS} s "
             "(Windows' 2-hour TCP keep-alive): idle Outlook connections will be cut",
         )
 
@@ -252,8 +259,8 @@ ARRAY_RULES = (
     _fqdn,
     _rpc_ports,
     _missing_rpc_ports,
-    _healthcheck_htm_on_2010,
-    _rpc_on_modern,
+    _healthcheck_htm_where_none,
+    _rpc_without_rpc_over_tcp,
     _services_listed_once,
     _overrides_published,
     _redirect_layer,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
+from lmctl.releases import vip_port
 from lmctl.specs.array import ArraySpec, ip_value
 from lmctl.specs.diagnostics import Diagnostic
 from lmctl.specs.inventory import Inventory
-from lmctl.specs.services import vip_port
 from lmctl.specs.sourced import SourcedArray
 
 
@@ -42,7 +42,7 @@ def _second_in_site(first: SourcedArray, array: SourcedArray) -> Diagnostic:
     major = array.spec.exchange.major
     kind, advice = (
         ("array", "a site has one CAS array per Exchange version")
-        if major == 2010
+        if array.spec.exchange.family.has_cas_array
         else (
             "namespace",
             f"a site has one load-balanced Exchange {major} namespace: merge the two specs "
