@@ -9,7 +9,7 @@ import pytest
 from loadmaster_fakes import ScriptedAppliance, client, xml_reply
 
 from lmctl.addresses import normalised_address
-from lmctl.desired import DesiredRealServer, DesiredVirtualService
+from lmctl.exchange import DesiredRealServer, DesiredVirtualService
 from lmctl.loadmaster.models import (
     RealServer,
     RealServerStats,

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from lmctl.desired import DesiredRealServer, DesiredVirtualService
+    from lmctl.exchange import DesiredRealServer, DesiredVirtualService
     from lmctl.specs import ArraySpec, Diagnostic, SpecSet
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}

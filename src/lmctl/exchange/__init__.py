@@ -1,5 +1,17 @@
 """Expansion of array specs into the virtual services they want (the Exchange side of lmctl)."""
 
-from lmctl.exchange.expand import effective_profile, expand, expand_all
+from lmctl.exchange.expand import (
+    DesiredRealServer,
+    DesiredVirtualService,
+    effective_profile,
+    expand,
+    expand_all,
+)
 
-__all__ = ["effective_profile", "expand", "expand_all"]
+__all__ = [
+    "DesiredRealServer",
+    "DesiredVirtualService",
+    "effective_profile",
+    "expand",
+    "expand_all",
+]
