@@ -10,8 +10,7 @@ import pytest
 
 from lmctl.errors import LmctlError
 from lmctl.releases import FAMILIES, SERVICE_PORTS, ExchangeFamily, UnknownReleaseError
-from lmctl.specs import ExchangeVersion, parse_exchange_version
-from lmctl.specs.schema import json_schema
+from lmctl.specs import ExchangeVersion, json_schema, parse_exchange_version
 
 WRITTEN_RELEASES: list[tuple[str | float, ExchangeVersion]] = [
     ("2010 SP3", ExchangeVersion(2010, "SP3")),

@@ -15,7 +15,7 @@ from lmctl.releases import (
     ServiceName,
     parse_exchange_version,
 )
-from lmctl.specs.base import SpecModel
+from lmctl.specs.validation import SpecModel
 
 
 def ip_value(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
