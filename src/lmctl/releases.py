@@ -132,28 +132,30 @@ class ExchangeFamily:
     ``version`` is the start of the build number that names the major version (``(14,)``,
     ``(15, 1)``); ``release_builds`` the number after it in the build of RTM and of each update
     in turn (2010: the minor version is the service pack; 15.x: the third number is the
-    cumulative update's build, security updates change only the fourth).
+    cumulative update's build, security updates change only the fourth). The defaults are those
+    of every version since 2013.
     """
 
     major: int
     version: tuple[int, ...]
-    updates: Literal["SP", "CU"]
     release_builds: tuple[int, ...]
+    updates: Literal["SP", "CU"] = "CU"
     # The array is an AD object (New-ClientAccessArray); 2013+ has a load-balanced namespace.
-    has_cas_array: bool
-    has_healthcheck_htm: bool
-    default_services: tuple[ServiceName, ...]
+    has_cas_array: bool = False
+    has_healthcheck_htm: bool = True
+    default_services: tuple[ServiceName, ...] = ("https", "http-redirect")
     # Every service the version offers: the defaults, then the opt-in ones.
-    profiles: Mapping[ServiceName, ServiceProfile]
+    profiles: Mapping[ServiceName, ServiceProfile] = field(
+        default_factory=lambda: _HTTPS_ERA_PROFILES
+    )
     # An update Microsoft shipped under a second name (2013 CU4 is "Service Pack 1").
     renamed: Mapping[str, str] = field(default_factory=dict)
 
-    def profile(self, service: str) -> ServiceProfile:
+    def profile(self, service: ServiceName) -> ServiceProfile:
         """The defaults of ``service`` (KeyError when this version does not offer it)."""
-        for name, settings in self.profiles.items():
-            if name == service:
-                return settings
-        raise KeyError(f"Exchange {self.major} has no service '{service}'")
+        if service not in self.profiles:
+            raise KeyError(f"Exchange {self.major} has no service '{service}'")
+        return self.profiles[service]
 
     def offers(self, service: str) -> bool:
         """True when an array of this version can publish ``service``."""
@@ -211,42 +213,27 @@ FAMILIES: tuple[ExchangeFamily, ...] = (
     ExchangeFamily(
         major=2013,
         version=(15, 0),
-        updates="CU",
         release_builds=(
             *(516, 620, 712, 775, 847, 913, 995, 1044, 1076, 1104, 1130, 1156, 1178, 1210),
             *(1236, 1263, 1293, 1320, 1347, 1365, 1367, 1395, 1473, 1497),
         ),
-        has_cas_array=False,
-        has_healthcheck_htm=True,
-        default_services=("https", "http-redirect"),
-        profiles=_HTTPS_ERA_PROFILES,
         renamed={"CU4": "SP1"},
     ),
     ExchangeFamily(
         major=2016,
         version=(15, 1),
-        updates="CU",
         release_builds=(
             *(225, 396, 466, 544, 669, 845, 1034, 1261, 1415, 1466, 1531, 1591, 1713, 1779),
             *(1847, 1913, 1979, 2044, 2106, 2176, 2242, 2308, 2375, 2507),
         ),
-        has_cas_array=False,
-        has_healthcheck_htm=True,
-        default_services=("https", "http-redirect"),
-        profiles=_HTTPS_ERA_PROFILES,
     ),
     ExchangeFamily(
         major=2019,
         version=(15, 2),
-        updates="CU",
         release_builds=(
             *(221, 330, 397, 464, 529, 595, 659, 721, 792, 858, 922, 986, 1118, 1258, 1544),
             1748,
         ),
-        has_cas_array=False,
-        has_healthcheck_htm=True,
-        default_services=("https", "http-redirect"),
-        profiles=_HTTPS_ERA_PROFILES,
     ),
 )
 _BY_MAJOR: Mapping[int, ExchangeFamily] = {family.major: family for family in FAMILIES}
@@ -277,7 +264,8 @@ _BUILD = re.compile(
 )
 BUILD_PATTERN = r"(?:[Vv]ersion\s+)?1[45]\.0?\d(\.\d+){0,2}(\s*\([Bb]uild\s+\d+(\.\d+)?\))?"
 VERSION_PATTERN = (
-    # Case-insensitive like the parser, spelled out: JSON Schema patterns have no flags.
+    # Case-insensitive like the parser, spelled out: JSON Schema patterns have no flags. A new
+    # family adds its major version here (test_releases checks every known release against it).
     r"^((?:[Ee]xchange\s+)?(2010\s+([Rr][Tt][Mm]|[Ss][Pp][1-3])"
     r"|(2013|2016|2019)\s+([Rr][Tt][Mm]|[Ss][Pp]1|[Cc][Uu]\d+))"
     f"|{BUILD_PATTERN})$"
@@ -332,7 +320,9 @@ def release_of_build(text: str) -> ExchangeVersion:
                     f"'{text}': Exchange {family.major} builds are {family.build_of(0)} (RTM) "
                     f"to {family.build_of(-1)} ({family.latest})"
                 )
-            return ExchangeVersion(family.major, family.level_at(minor))
+            return ExchangeVersion(
+                family.major, family.level_at(family.release_builds.index(minor))
+            )
         if family.version == (major, minor):
             return ExchangeVersion(family.major, _cumulative_update(family, build, text))
     versions = ", ".join(
