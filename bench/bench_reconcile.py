@@ -30,7 +30,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from lmctl.desired import DesiredRealServer, DesiredVirtualService
+from lmctl.exchange import DesiredRealServer, DesiredVirtualService
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection, BasicCredentials, TlsPolicy
 from lmctl.loadmaster.models import VirtualServiceKey, VirtualServiceSettings, settings_params

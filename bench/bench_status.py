@@ -30,8 +30,7 @@ from pathlib import Path
 
 from bench_validate import APPLIANCES, generate
 from lmctl.appliances import open_appliances
-from lmctl.desired import DesiredVirtualService
-from lmctl.exchange import expand_all
+from lmctl.exchange import DesiredVirtualService, expand_all
 from lmctl.loadmaster.models import settings_params
 from lmctl.mock.server import MockServerHandle, serve_in_thread
 from lmctl.specs import SpecSet, load_specs

@@ -3,7 +3,8 @@
 The flow, module by module:
 
 - ``lmctl.specs``: array specs and the appliance inventory (YAML) → validated models.
-- ``lmctl.exchange``: Exchange profiles; expansion of an array into desired virtual services.
+- ``lmctl.releases``: the table of Exchange releases (services, ports, profiles per version).
+- ``lmctl.exchange``: expansion of an array into desired virtual services.
 - ``lmctl.loadmaster``: the typed appliance client → observed virtual services.
 - ``lmctl.reconcile``: desired vs observed → a plan of ordered changes → apply.
 - ``lmctl.status``: failover checks and member maintenance (drain/undrain).
@@ -30,7 +31,7 @@ _PUBLIC: dict[str, str] = {
     "SpecError": "lmctl.specs",
     "expand": "lmctl.exchange",
     "expand_all": "lmctl.exchange",
-    "DesiredVirtualService": "lmctl.desired",
+    "DesiredVirtualService": "lmctl.exchange",
     "ApplianceConnection": "lmctl.loadmaster.connection",
     "LoadMaster": "lmctl.loadmaster.client",
     "LoadMasterError": "lmctl.loadmaster.errors",
@@ -64,9 +65,8 @@ __all__ = [
 
 if TYPE_CHECKING:
     from lmctl.appliances import open_appliances
-    from lmctl.desired import DesiredVirtualService
     from lmctl.errors import LmctlError
-    from lmctl.exchange import expand, expand_all
+    from lmctl.exchange import DesiredVirtualService, expand, expand_all
     from lmctl.loadmaster.client import LoadMaster
     from lmctl.loadmaster.connection import ApplianceConnection
     from lmctl.loadmaster.errors import LoadMasterError

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from loadmaster_fakes import ScriptedAppliance, client, xml_reply
 
-from lmctl.desired import DesiredRealServer, DesiredVirtualService
+from lmctl.exchange import DesiredRealServer, DesiredVirtualService
 from lmctl.loadmaster.models import (
     RealServer,
     RealServerStats,

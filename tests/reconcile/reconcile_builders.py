@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lmctl.desired import DesiredRealServer, DesiredVirtualService
+from lmctl.exchange import DesiredRealServer, DesiredVirtualService
 from lmctl.loadmaster.models import VirtualService, VirtualServiceKey, VirtualServiceSettings
 from lmctl.ownership import Owner
 

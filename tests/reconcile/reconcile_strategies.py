@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 from reconcile_builders import desired, key, observed_from, unmarked
 
-from lmctl.desired import DesiredRealServer, DesiredVirtualService
+from lmctl.exchange import DesiredRealServer, DesiredVirtualService
 from lmctl.loadmaster.models import VirtualService
 
 ADDRESSES = ("10.0.1.10", "10.0.1.11")

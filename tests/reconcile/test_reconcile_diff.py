@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reconcile_builders import desired, key, members, observed_from, unmarked
 
-from lmctl.desired import DesiredVirtualService
+from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import VirtualService
 from lmctl.reconcile.changes import (
     AddRealServer,

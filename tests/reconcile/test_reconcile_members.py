@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lmctl.desired import DesiredRealServer
+from lmctl.exchange import DesiredRealServer
 from lmctl.loadmaster.models import RealServer
 from lmctl.reconcile.changes import FieldChange
 from lmctl.reconcile.members import member_field_changes

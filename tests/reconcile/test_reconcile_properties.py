@@ -15,7 +15,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from reconcile_strategies import SERVICES, observed_states, vs_specs
 
-from lmctl.desired import DesiredVirtualService
+from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection
 from lmctl.loadmaster.models import VirtualService, settings_params

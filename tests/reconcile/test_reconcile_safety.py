@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from reconcile_builders import desired, key, members, observed_from
 
-from lmctl.desired import DesiredVirtualService
+from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import VirtualService
 from lmctl.reconcile.changes import AddRealServer, RemoveRealServer
 from lmctl.reconcile.plan import Plan

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from spec_files import HQ_2010, reported, run_lmctl
 
-from lmctl.specs.yaml_source import MAX_FILE_BYTES, MAX_VALUES, YamlProblem, parse_text
+from lmctl.specs.source import MAX_FILE_BYTES, MAX_VALUES, YamlProblem, parse_text
 
 BILLION_LAUGHS = """\
 a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]

@@ -20,7 +20,7 @@ import lmctl.cli.specs  # (importing lmctl.cli registers every command on the ap
 from lmctl.cli.app import app
 from lmctl.exchange import expand
 from lmctl.specs import load_specs
-from lmctl.specs.yaml_source import read_document
+from lmctl.specs.source import read_document
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "arrays"

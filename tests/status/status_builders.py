@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lmctl.desired import DesiredRealServer, DesiredVirtualService
+from lmctl.exchange import DesiredRealServer, DesiredVirtualService
 from lmctl.loadmaster.models import (
     Statistics,
     VirtualService,

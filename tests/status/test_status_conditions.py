@@ -13,7 +13,7 @@ from status_builders import (
     two_member_array,
 )
 
-from lmctl.desired import DesiredVirtualService
+from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import VirtualService
 from lmctl.status.conditions import unreadable_array_status
 from lmctl.status.model import (

@@ -12,7 +12,7 @@ from status_builders import (
     status_of,
 )
 
-from lmctl.desired import DesiredVirtualService
+from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import Statistics, VirtualService, VirtualServiceKey
 from lmctl.status.drain import locate_member, switches
 from lmctl.status.model import (

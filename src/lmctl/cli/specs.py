@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from lmctl.desired import DesiredRealServer, DesiredVirtualService
+    from lmctl.exchange import DesiredRealServer, DesiredVirtualService
     from lmctl.specs import ArraySpec, Diagnostic, SpecSet
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
@@ -94,7 +94,7 @@ def schema(
     ] = None,
 ) -> None:
     """Print the JSON Schema of array specs, of the inventory or of the plan document."""
-    from lmctl.specs.schema import json_schema
+    from lmctl.specs import json_schema
 
     if kind == "plan":
         from lmctl.reconcile.schema import plan_json_schema

@@ -1,6 +1,17 @@
-"""Exchange profiles and the expansion of array specs into desired virtual services."""
+"""Expansion of array specs into the virtual services they want (the Exchange side of lmctl)."""
 
-from lmctl.exchange.expand import effective_profile, expand, expand_all
-from lmctl.exchange.profiles import ServiceProfile, profile, profiles_for
+from lmctl.exchange.expand import (
+    DesiredRealServer,
+    DesiredVirtualService,
+    effective_profile,
+    expand,
+    expand_all,
+)
 
-__all__ = ["ServiceProfile", "effective_profile", "expand", "expand_all", "profile", "profiles_for"]
+__all__ = [
+    "DesiredRealServer",
+    "DesiredVirtualService",
+    "effective_profile",
+    "expand",
+    "expand_all",
+]

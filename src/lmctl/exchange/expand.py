@@ -1,26 +1,69 @@
-"""Expansion: one validated array spec → the virtual services it wants. Pure: no I/O."""
+"""Expansion: one validated array spec → the virtual services it wants. Pure: no I/O.
+
+The desired state is plain frozen values (no I/O, no appliance indexes): reconcile and status
+compare them with what the appliance reports (``lmctl.loadmaster.models``). Each service's
+settings start from its profile in ``lmctl.releases``, with the array's overrides applied.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
-from lmctl.desired import DesiredRealServer, DesiredVirtualService
-from lmctl.exchange.profiles import (
-    DEFAULT_PERSISTENCE_TIMEOUT,
-    ServiceProfile,
-    profile,
-    vs_type,
-)
-from lmctl.loadmaster.models import VirtualServiceKey, VirtualServiceSettings
+from lmctl.loadmaster.models import Address, VirtualServiceKey, VirtualServiceSettings
 from lmctl.ownership import Owner
+from lmctl.releases import (
+    DEFAULT_PERSISTENCE_TIMEOUT,
+    SERVICE_PORTS,
+    Layer,
+    ServiceName,
+    ServiceProfile,
+    vip_port,
+)
 from lmctl.specs.array import ArraySpec, ServiceOverride
 from lmctl.specs.loader import SpecSet
-from lmctl.specs.services import SERVICE_PORTS, vip_port
 
 DEFAULT_WEIGHT = 1000
+
+
+class DesiredRealServer(BaseModel):
+    """One array member as a real server of one virtual service.
+
+    ``enable`` is None unless the spec sets it: an operator's drain is then left alone.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    member: str
+    address: Address
+    port: int
+    weight: int = DEFAULT_WEIGHT
+    forward: str = "nat"
+    enable: bool | None = None
+
+
+class DesiredVirtualService(BaseModel):
+    """One service of one array, as the virtual service it must be on its appliance."""
+
+    model_config = ConfigDict(frozen=True)
+
+    appliance: str
+    array: str
+    service: str
+    key: VirtualServiceKey
+    settings: VirtualServiceSettings
+    real_servers: tuple[DesiredRealServer, ...] = ()
+
+    @property
+    def owner(self) -> Owner:
+        """The ownership marker this VS carries in its NickName."""
+        return Owner(array=self.array, service=self.service)
+
+
+# The LoadMaster ``VStype`` of each layer: 4 → ``gen`` (TCP pass-through), 7 → ``http``.
+_VS_TYPES: dict[Layer, str] = {4: "gen", 7: "http"}
 
 
 def expand(array: ArraySpec) -> tuple[DesiredVirtualService, ...]:
@@ -76,8 +119,9 @@ def _persistence_changes(base: ServiceProfile, override: ServiceOverride) -> dic
     return {"persistence": override.persistence, "persistence_timeout": timeout}
 
 
-def _virtual_service(array: ArraySpec, service: str) -> DesiredVirtualService:
-    settings = effective_profile(profile(array.exchange.major, service), array.override(service))
+def _virtual_service(array: ArraySpec, service: ServiceName) -> DesiredVirtualService:
+    base = array.exchange.family.profile(service)
+    settings = effective_profile(base, array.override(service))
     key = VirtualServiceKey(
         address=array.vip, port=vip_port(service, array.rpc_ports is not None), protocol="tcp"
     )
@@ -92,7 +136,7 @@ def _virtual_service(array: ArraySpec, service: str) -> DesiredVirtualService:
         settings=VirtualServiceSettings(
             NickName=Owner(array=array.name, service=service).marker(),
             Enable=True,
-            VStype=vs_type(settings.layer),
+            VStype=_VS_TYPES[settings.layer],
             Schedule=array.scheduling,
             Persist=settings.persistence,
             PersistTimeout=settings.persistence_timeout,

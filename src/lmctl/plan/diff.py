@@ -21,7 +21,7 @@ from lmctl.appliance.changes import (
     sort_key,
 )
 from lmctl.appliance.state import Owner, VirtualServiceState
-from lmctl.desired import DesiredRealServer, DesiredVirtualService
+from lmctl.exchange import DesiredRealServer, DesiredVirtualService
 from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.plan.match import ApplianceMatch, Conflict, DrainedMember, ServiceMatch
 

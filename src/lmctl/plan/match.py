@@ -40,7 +40,7 @@ from lmctl.appliance.state import (
     RealServerState,
     VirtualServiceState,
 )
-from lmctl.desired import DesiredRealServer, DesiredVirtualService
+from lmctl.exchange import DesiredRealServer, DesiredVirtualService
 from lmctl.loadmaster.models import MANAGED_VS_FIELDS, VirtualServiceKey, VirtualServiceSettings
 
 # None stands for "every array"; a tuple of names for a narrowed scope.

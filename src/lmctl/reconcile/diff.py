@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from lmctl.desired import DesiredRealServer, DesiredVirtualService
+from lmctl.exchange import DesiredRealServer, DesiredVirtualService
 from lmctl.loadmaster.models import MANAGED_VS_FIELDS, VirtualServiceKey, VirtualServiceSettings
 from lmctl.ownership import Owner
 from lmctl.reconcile.changes import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from lmctl.desired import DesiredRealServer
+from lmctl.exchange import DesiredRealServer
 from lmctl.reconcile.changes import FieldChange
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from lmctl import __version__
-from lmctl.desired import DesiredVirtualService
+from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import VirtualService
 from lmctl.reconcile.diff import diff, touched_keys
 from lmctl.reconcile.plan import AppliancePlan, ManagedArray, Plan, TouchedObject

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from lmctl.reconcile.plan import Plan, PlanFailure
-from lmctl.specs.schema import SCHEMA_DIALECT
+from lmctl.specs.loader import SCHEMA_DIALECT
 
 TITLE = "lmctl plan document (plan --format json, plan --out), format_version 1"
 

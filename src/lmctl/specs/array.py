@@ -5,12 +5,17 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, Field, PlainSerializer, PlainValidator, WithJsonSchema
 
 from lmctl.loadmaster.models import CheckType, Persistence, Scheduling
-from lmctl.specs.base import SpecModel
-from lmctl.specs.services import ServiceName, default_services
-from lmctl.specs.versions import ExchangeVersionField
+from lmctl.releases import (
+    VERSION_DESCRIPTION,
+    VERSION_PATTERN,
+    ExchangeVersion,
+    ServiceName,
+    parse_exchange_version,
+)
+from lmctl.specs.validation import SpecModel
 
 
 def ip_value(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
@@ -34,6 +39,19 @@ IpAddress = Annotated[
     str,
     AfterValidator(_ip_text),
     WithJsonSchema({"type": "string", "description": "An IPv4 or IPv6 address, e.g. 10.10.1.50."}),
+]
+ExchangeVersionField = Annotated[
+    ExchangeVersion,
+    PlainValidator(parse_exchange_version),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": VERSION_PATTERN,
+            "description": VERSION_DESCRIPTION,
+            "examples": ["2010 SP3", "2016 CU23"],
+        }
+    ),
 ]
 Slug = Annotated[
     str,
@@ -155,7 +173,7 @@ class ArraySpec(SpecModel):
         """The services this array publishes: the listed ones or the version's defaults."""
         if self.services is not None:
             return self.services
-        return default_services(self.exchange.major)
+        return self.exchange.family.default_services
 
     def override(self, service: str) -> ServiceOverride:
         """The override of ``service`` (an empty one when the spec has none)."""

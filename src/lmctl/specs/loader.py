@@ -3,7 +3,8 @@
 Directories are searched (not recursively) for ``*.yaml`` and ``*.yml``, skipping hidden files
 and editor leftovers (``.*``, ``*~``, ``#*#``). A file whose top-level key is ``appliances:`` is
 the inventory; every other file is one array spec. When no inventory is among the inputs, an
-``appliances.yaml`` (or ``.yml``) next to the array files is used.
+``appliances.yaml`` (or ``.yml``) next to the array files is used. ``json_schema`` publishes
+the shape of both kinds of file for editors and CI checks.
 """
 
 from __future__ import annotations
@@ -13,23 +14,29 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import Any, Literal, assert_never
 
 from lmctl.specs.array import ArraySpec
-from lmctl.specs.diagnostics import Diagnostic, SpecError, sort_diagnostics
 from lmctl.specs.inventory import ApplianceSpec, Inventory
-from lmctl.specs.locations import diagnostics_from, field_path
 from lmctl.specs.rules import SourcedArray, check_specs
-from lmctl.specs.yaml_source import YamlDocument, YamlProblem, read_document
+from lmctl.specs.source import (
+    Diagnostic,
+    SpecError,
+    YamlDocument,
+    YamlProblem,
+    field_path,
+    read_document,
+    sort_diagnostics,
+)
+from lmctl.specs.validation import validate
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 INVENTORY_KEY = "appliances"
 INVENTORY_NAMES = ("appliances.yaml", "appliances.yml")
 # A top-level ``appliances:`` line: an inventory, even when the YAML around it is broken.
 _INVENTORY_LINE = re.compile(rb"^appliances[ \t]*:", re.MULTILINE)
-_Model = TypeVar("_Model", bound=BaseModel)
+SchemaKind = Literal["array", "inventory"]
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 @dataclass(frozen=True)
@@ -53,10 +60,6 @@ class SpecSet:
     def appliance_of(self, array: ArraySpec) -> ApplianceSpec:
         """The inventory entry of the appliance that serves ``array`` (validated to exist)."""
         return self.inventory.appliances[array.appliance]
-
-    def arrays_on(self, appliance: str) -> tuple[ArraySpec, ...]:
-        """The arrays served by ``appliance``, in file order."""
-        return tuple(a for a in self.arrays if a.appliance == appliance)
 
 
 @dataclass
@@ -107,11 +110,9 @@ def _second_inventories(
     inventories: Sequence[tuple[Inventory, YamlDocument]],
 ) -> Iterator[Diagnostic]:
     for _, extra in inventories[1:]:
-        yield Diagnostic(
+        yield extra.diagnostic(
             "error",
-            extra.display,
-            extra.line_of((INVENTORY_KEY,)),
-            INVENTORY_KEY,
+            (INVENTORY_KEY,),
             f"a second inventory (the first is {inventories[0][1].display}); "
             "keep every appliance in one inventory file",
         )
@@ -193,27 +194,18 @@ def _load_file(path: Path, display: str, collected: _Collected) -> None:
         collected.inventory_broken |= path.name in INVENTORY_NAMES
         return
     if INVENTORY_KEY in content:
-        inventory = _validate(Inventory, document, collected, {"base_dir": path.parent})
-        if inventory is not None:
+        inventory = validate(Inventory, document, {"base_dir": path.parent})
+        if isinstance(inventory, list):
+            collected.diagnostics.extend(inventory)
+            collected.inventory_broken = True
+        else:
             collected.inventories.append((inventory, document))
-        collected.inventory_broken |= inventory is None
         return
-    array = _validate(ArraySpec, document, collected, None)
-    if array is not None:
+    array = validate(ArraySpec, document)
+    if isinstance(array, list):
+        collected.diagnostics.extend(array)
+    else:
         collected.arrays.append(SourcedArray(array, document))
-
-
-def _validate(
-    model: type[_Model],
-    document: YamlDocument,
-    collected: _Collected,
-    context: dict[str, object] | None,
-) -> _Model | None:
-    try:
-        return model.model_validate(document.content, context=context)
-    except ValidationError as error:
-        collected.diagnostics.extend(diagnostics_from(error, document, model))
-        return None
 
 
 def _digest(documents: Sequence[YamlDocument]) -> str:
@@ -222,3 +214,17 @@ def _digest(documents: Sequence[YamlDocument]) -> str:
         digest.update(document.path.name.encode("utf-8") + b"\0")
         digest.update(hashlib.sha256(document.raw).digest())
     return digest.hexdigest()
+
+
+def json_schema(kind: SchemaKind) -> dict[str, Any]:
+    """The JSON Schema of one kind of spec file, for editors and CI checks."""
+    model: type[ArraySpec | Inventory]
+    match kind:
+        case "array":
+            model, title = ArraySpec, "lmctl array spec (one Exchange client access array)"
+        case "inventory":
+            model, title = Inventory, "lmctl appliance inventory (appliances.yaml)"
+        case _:
+            assert_never(kind)
+    schema = model.model_json_schema(mode="validation")
+    return {"$schema": SCHEMA_DIALECT, **schema, "title": title}

@@ -24,7 +24,7 @@ from lmctl.appliances import open_appliances
 from lmctl.cli.console import make_console
 from lmctl.cli.specload import INVALID_SPECS, load_spec_set
 from lmctl.defaults import DEFAULT_STATE_DIR, INTERRUPTED
-from lmctl.desired import DesiredVirtualService
+from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.errors import LoadMasterError
 from lmctl.reconcile.guard import ApplianceBusyError, appliance_lock
 from lmctl.specs import SpecError, SpecSet

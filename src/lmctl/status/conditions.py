@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from lmctl.desired import DesiredVirtualService
+from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.reconcile.words import counted
 from lmctl.status.model import (

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from lmctl.desired import DesiredVirtualService
 from lmctl.errors import LmctlError
+from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.status.addresses import typed_address
 from lmctl.status.model import ArrayStatus, MemberStatus, ServiceStatus

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from lmctl.desired import DesiredVirtualService
+from lmctl.exchange import DesiredVirtualService
 from lmctl.reconcile.changes import DeleteVirtualService
 from lmctl.reconcile.diff import diff
 from lmctl.reconcile.render.outline import describe

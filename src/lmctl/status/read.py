@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from lmctl.desired import DesiredVirtualService
+from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.errors import LoadMasterError
 from lmctl.loadmaster.models import Statistics, VirtualService
 from lmctl.status.conditions import array_status, group_by_array, unreadable_array_status

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from lmctl.desired import DesiredVirtualService
 from lmctl.errors import LmctlError
+from lmctl.exchange import DesiredVirtualService
 
 
 class UnknownArrayError(LmctlError, LookupError):

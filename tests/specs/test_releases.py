@@ -1,4 +1,5 @@
-"""Exchange versions and build numbers as admins write them (pure parsing, no files)."""
+"""The table of Exchange releases: versions and build numbers as admins write them (pure parsing,
+no files), and what each major version offers."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import re
 import jsonschema
 import pytest
 
-from lmctl.specs import ExchangeVersion, parse_exchange_version
-from lmctl.specs.schema import json_schema
+from lmctl.errors import LmctlError
+from lmctl.releases import FAMILIES, SERVICE_PORTS, ExchangeFamily, UnknownReleaseError
+from lmctl.specs import ExchangeVersion, json_schema, parse_exchange_version
 
 WRITTEN_RELEASES: list[tuple[str | float, ExchangeVersion]] = [
     ("2010 SP3", ExchangeVersion(2010, "SP3")),
@@ -55,5 +57,31 @@ def test_the_schema_accepts_every_written_release(written: str) -> None:
     ],
 )
 def test_unknown_versions_say_what_to_write(written: object, message: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(message)):
+    with pytest.raises(UnknownReleaseError, match=re.escape(message)) as raised:
         parse_exchange_version(written)
+    # A ValueError for pydantic (the spec field's problem), an LmctlError for a library user.
+    assert isinstance(raised.value, ValueError) and isinstance(raised.value, LmctlError)
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda f: str(f.major))
+def test_every_known_build_names_a_release_that_parses_back(family: ExchangeFamily) -> None:
+    for position in range(len(family.release_builds)):
+        # The fourth number (a security update) never changes the release.
+        release = parse_exchange_version(f"{family.build_of(position)}.3")
+        assert release == parse_exchange_version(f"{family.major} {family.level_at(position)}")
+        jsonschema.validate(str(release), json_schema("array")["properties"]["exchange"])
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda f: str(f.major))
+def test_each_version_publishes_services_it_offers_on_their_ports(family: ExchangeFamily) -> None:
+    assert set(family.default_services) <= set(family.profiles) <= set(SERVICE_PORTS)
+    assert "https" in family.default_services
+    # Only a version with RPC over TCP has a CAS array object and lacks healthcheck.htm.
+    assert family.has_cas_array == family.has_rpc_over_tcp != family.has_healthcheck_htm
+
+
+def test_the_families_follow_one_another() -> None:
+    assert [f.major for f in FAMILIES] == sorted(f.major for f in FAMILIES)
+    assert len({f.version for f in FAMILIES}) == len(FAMILIES)
+    for family in FAMILIES:
+        assert list(family.release_builds) == sorted(set(family.release_builds))

@@ -1,21 +1,36 @@
-"""Turning pydantic's validation errors into diagnostics that name file, line and field."""
+"""Validating spec content into models, and saying what is wrong in the words of someone
+writing the spec, at file:line.
+
+Every spec model is a ``SpecModel``: frozen, and an unknown key is an error (typos are never
+ignored). ``validate`` turns each of pydantic's errors into a ``Diagnostic`` located in the YAML
+document: what was expected, what was written (never a value that may be a secret), the allowed
+keys and values, and the field's own description.
+"""
 
 from __future__ import annotations
 
 import datetime
 import difflib
+import re
 import types
 import typing
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
-from lmctl.specs.credentials import SECRET_IN_FILE, secret_hint
-from lmctl.specs.diagnostics import Diagnostic
-from lmctl.specs.yaml_source import YamlDocument
+from lmctl.specs.source import Diagnostic, YamlDocument
+
+
+class SpecModel(BaseModel):
+    """A part of an array spec or of the inventory, as read from YAML."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+_Model = TypeVar("_Model", bound=SpecModel)
 
 _TYPE_NAMES = {
     datetime.date: "a date",
@@ -41,20 +56,22 @@ _NUMBER_ERRORS = frozenset(
 )
 _KEY_MARK = "[key]"
 _HIDDEN = "the value"
+# The pydantic error type of a secret written in the file; the message with its suggestion is
+# built here, where the appliance name and the field are known.
+SECRET_IN_FILE = "secret_in_file"  # noqa: S105 (an error type, not a secret)
 
 
-def field_path(location: Sequence[str | int]) -> str:
-    """``('members', 1, 'address')`` → ``members[1].address``."""
-    text = ""
-    for part in location:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += part if not text else f".{part}"
-    return text
+def validate(
+    model: type[_Model], document: YamlDocument, context: dict[str, object] | None = None
+) -> _Model | list[Diagnostic]:
+    """``document``'s content as a ``model``, or one error diagnostic per problem in it."""
+    try:
+        return model.model_validate(document.content, context=context)
+    except ValidationError as error:
+        return _diagnostics_from(error, document, model)
 
 
-def diagnostics_from(
+def _diagnostics_from(
     error: ValidationError, document: YamlDocument, model: type[BaseModel]
 ) -> list[Diagnostic]:
     """One error diagnostic per pydantic error, located in the YAML document."""
@@ -63,15 +80,7 @@ def diagnostics_from(
         if _is_echo(detail):
             continue
         location = tuple(p for p in detail["loc"] if p != _KEY_MARK)
-        found.append(
-            Diagnostic(
-                severity="error",
-                file=document.display,
-                line=document.line_of(location),
-                field=field_path(location),
-                message=_message(detail, model),
-            )
-        )
+        found.append(document.diagnostic("error", location, _message(detail, model)))
     return found
 
 
@@ -176,12 +185,25 @@ def _secret_in_file(loc: Sequence[str | int]) -> str:
     """The suggestion for ``appliances.<name>.auth.<field>``, from that name and field."""
     match list(loc):
         case ["appliances", str(appliance), "auth", str(field), *_]:
-            return secret_hint(appliance, field)
+            return _secret_hint(appliance, field)
         case _:
             return (
                 "a secret must not be written in the inventory; write {env: VARIABLE} or "
                 "{keyring: {service: lmctl, username: NAME}} instead"
             )
+
+
+def _secret_hint(appliance: str, field: str) -> str:
+    """What to write instead of a secret at ``appliances.<appliance>.auth.<field>``."""
+    stem = re.sub(r"[^A-Za-z0-9]+", "_", appliance).strip("_").upper()
+    # lm-dc1 → LM_DC1_..., not LM_LM_DC1_...
+    prefix = stem if stem.startswith("LM_") or stem == "LM" else f"LM_{stem}"
+    variable = f"{prefix}_{field.upper()}"
+    return (
+        "a secret must not be written in the inventory; name where lmctl finds it: "
+        f"{{env: {variable}}} (an environment variable) or "
+        f"{{keyring: {{service: lmctl, username: {appliance}}}}} (the OS keyring)"
+    )
 
 
 def _expected_text(detail: ErrorDetails) -> str:

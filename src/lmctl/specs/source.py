@@ -1,4 +1,5 @@
-"""Reading one YAML spec file safely, remembering the line each key and item starts on.
+"""Spec files as written: YAML read safely with the line of every key and item, and the
+diagnostics that point at a file, a line and a field.
 
 Plain ``yaml.safe_load`` keeps the last of two duplicate keys silently, expands aliases without a
 bound and forgets where a value came from. ``SpecLoader`` composes the node tree with PyYAML's safe
@@ -8,11 +9,85 @@ numbers, reject duplicate keys and merge keys, and stop a hostile document early
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import yaml
+
+from lmctl.errors import LmctlError
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem in one spec file: where it is (file, line, field) and what is wrong.
+
+    ``line`` is 1-based, or None when the problem concerns a file as a whole. ``field`` is the
+    dotted path of the YAML key (``members[1].address``), empty for the whole document.
+    """
+
+    severity: Severity
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    @property
+    def is_error(self) -> bool:
+        """True for an error (stops everything), False for a warning."""
+        return self.severity == "error"
+
+    @property
+    def location(self) -> str:
+        """``file:line`` (or just the file when no line applies)."""
+        return self.file if self.line is None else f"{self.file}:{self.line}"
+
+    def __str__(self) -> str:
+        field = f" {self.field}:" if self.field else ""
+        return f"{self.location}: {self.severity}:{field} {self.message}"
+
+    def as_json(self) -> dict[str, object]:
+        """A plain mapping for ``--format json``."""
+        return asdict(self)
+
+
+def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
+    """Diagnostics in reading order: by file, then line, errors before warnings on one line."""
+    return tuple(
+        sorted(
+            diagnostics,
+            key=lambda d: (d.file, d.line or 0, d.severity != "error", d.field, d.message),
+        )
+    )
+
+
+class SpecError(LmctlError):
+    """The specs hold at least one error; ``diagnostics`` lists every error and warning found."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics = sort_diagnostics(diagnostics)
+        errors = [d for d in self.diagnostics if d.is_error]
+        super().__init__("\n".join(str(d) for d in errors) or "invalid specs")
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        """Only the errors."""
+        return tuple(d for d in self.diagnostics if d.is_error)
+
+
+def field_path(location: Sequence[str | int]) -> str:
+    """``('members', 1, 'address')`` → ``members[1].address``."""
+    text = ""
+    for part in location:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += part if not text else f".{part}"
+    return text
+
 
 # Spec files are a few kilobytes; a megabyte is already far beyond any real array or inventory.
 MAX_FILE_BYTES = 1024 * 1024
@@ -41,8 +116,8 @@ except ImportError:  # pragma: no cover - pure-Python PyYAML
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
 
-class YamlProblem(Exception):
-    """The file cannot be read as one YAML document.
+class YamlProblem(LmctlError):
+    """The file cannot be read as one YAML document (``load_specs`` reports it as a diagnostic).
 
     ``line`` is 1-based or None; ``location`` is the key path the problem is in, when known
     (``('members', 0, 'address')``), empty for the file as a whole. ``raw`` holds the file's bytes
@@ -76,6 +151,18 @@ class YamlDocument:
                 return self.lines[parts]
             parts = parts[:-1]
         return self.lines.get(())
+
+    def diagnostic(
+        self, severity: Severity, location: Sequence[str | int], message: str
+    ) -> Diagnostic:
+        """A diagnostic pointing at ``location`` (a key path) inside this file."""
+        return Diagnostic(
+            severity=severity,
+            file=self.display,
+            line=self.line_of(location),
+            field=field_path(location),
+            message=message,
+        )
 
 
 def _line(node: yaml.Node) -> int:

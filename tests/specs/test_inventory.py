@@ -1,4 +1,5 @@
-"""The inventory: secrets resolved from the environment or the OS keyring, TLS trust, mock://."""
+"""The inventory: secrets resolved from the environment or the OS keyring, TLS trust (a pinned
+fingerprint read by one rule with the client, the client's own), mock://."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import types
 from pathlib import Path
 
 import pytest
-from spec_files import write_files
+from spec_files import reported, run_lmctl, write_files
 
 from lmctl.appliances import ApplianceUnavailableError, open_appliances
-from lmctl.loadmaster.connection import ApiKey, BasicCredentials
+from lmctl.loadmaster.connection import ApiKey, BasicCredentials, normalise_fingerprint
 from lmctl.specs import CredentialError, Inventory, load_specs
 
 FINGERPRINT = "3F:A2:" + "00:" * 29 + "9C"
@@ -177,3 +178,47 @@ def test_real_appliance_is_not_mock(tmp_path: Path) -> None:
         "https://10.0.0.5",
         "auto",
     )
+
+
+HEX = "3fa2" + "00" * 29 + "9c"
+# As some tools print it: a ``SHA256`` word, then space-separated upper-case pairs.
+SPACED = "SHA256 " + " ".join(HEX.upper()[i : i + 2] for i in range(0, 64, 2))
+
+
+def _inventory(fingerprint: str) -> str:
+    return (
+        "appliances:\n  lm-dc:\n    url: https://10.0.0.5:8443\n"
+        "    auth: {api_key: {env: LM_DC_API_KEY}}\n"
+        f"    tls: {{fingerprint: '{fingerprint}'}}\n"
+    )
+
+
+COLONS = ":".join(HEX.upper()[i : i + 2] for i in range(0, 64, 2))
+
+
+@pytest.mark.parametrize(
+    "spelling", [SPACED, "sha256:" + HEX, COLONS.lower(), "sha256 Fingerprint=" + COLONS]
+)
+def test_a_spelling_the_client_accepts_the_inventory_accepts_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spelling: str
+) -> None:
+    monkeypatch.setenv("LM_DC_API_KEY", "k-123")
+    write_files(tmp_path, {"appliances.yaml": _inventory(spelling)})
+
+    connection = load_specs([tmp_path]).inventory.appliances["lm-dc"].connection()
+
+    assert normalise_fingerprint(spelling) == HEX
+    assert connection.tls.fingerprint_sha256 == HEX
+
+
+def test_a_fingerprint_neither_accepts_names_file_line_and_field(tmp_path: Path) -> None:
+    outcome = run_lmctl(tmp_path / "arrays", {"appliances.yaml": _inventory("sha1:" + HEX)})
+
+    assert outcome.exit_code == 1, outcome.output
+    assert reported(
+        outcome,
+        "appliances.yaml",
+        5,
+        "appliances.lm-dc.tls.fingerprint",
+        f"not a SHA-256 fingerprint: 'sha1:{HEX}'; expected 64 hex digits (32 bytes)",
+    ), outcome.output
