@@ -31,3 +31,9 @@ def normalised_address(text: str) -> str:
 def normalised_optional_address(text: str | None) -> str | None:
     """``normalised_address`` of an address that may be absent (a SubVS has none)."""
     return None if text is None else normalised_address(text)
+
+
+def host_port(address: str, port: int) -> str:
+    """``10.0.0.21:443``, or ``[2001:db8::21]:443`` for an IPv6 address (its last group is not
+    the port)."""
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
