@@ -137,7 +137,6 @@ def service_status(
             for change in match.setting_changes
         ),
         unexpected_real_servers=tuple(unexpected),
-        index=live.index,
         live_key=live.key,
         key_holder=holder,
         duplicates=duplicates,

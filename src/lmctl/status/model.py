@@ -119,7 +119,6 @@ class ServiceStatus:
     members: tuple[MemberStatus, ...]
     setting_differences: tuple[SettingDifference, ...] = ()
     unexpected_real_servers: tuple[str, ...] = ()
-    index: int | None = None
     live_key: VirtualServiceKey | None = None
     key_holder: str | None = None
     duplicates: tuple[str, ...] = ()
