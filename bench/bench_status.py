@@ -5,7 +5,7 @@ members each, 50 arrays per appliance), starts 10 HTTPS mock LoadMasters with 20
 latency per request, creates every desired virtual service and real server on them in-process
 (no latency, not timed), then measures:
 
-* status in-process: ``read_status`` through ``open_appliances`` over HTTPS (TLS handshakes
+* status in-process: ``check_arrays`` through ``open_appliances`` over HTTPS (TLS handshakes
   included), first run and best of 5, with the API calls the mocks received;
 * the CLI: ``lmctl status --specs DIR --format json`` as a new process (start-up, loading and
   validating 500 specs included).
@@ -29,13 +29,13 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from bench_validate import APPLIANCES, generate
-from lmctl.appliances import open_appliances
+from lmctl.appliance.base import open_appliances
 from lmctl.exchange import DesiredVirtualService, expand_all
 from lmctl.loadmaster.models import settings_params
 from lmctl.mock.server import MockServerHandle, serve_in_thread
 from lmctl.specs import SpecSet, load_specs
+from lmctl.status.check import check_arrays, select_arrays
 from lmctl.status.model import overall_exit
-from lmctl.status.read import read_status
 
 # The environment variable the generated inventory names for the mocks' (made-up) password.
 LOGIN_VARIABLE = "LMCTL_BENCH_LOGIN"
@@ -77,8 +77,9 @@ async def status_once(
     spec_set: SpecSet, desired: dict[str, tuple[DesiredVirtualService, ...]]
 ) -> int:
     """One status check of every array; returns its exit code."""
-    async with open_appliances(spec_set, list(desired), strict=True) as clients:
-        arrays = await read_status(desired, clients)
+    selected = select_arrays(desired, [])
+    async with open_appliances(spec_set, list(selected), strict=True) as appliances:
+        arrays = await check_arrays(appliances, desired, selected)
     return int(overall_exit(arrays))
 
 

@@ -17,13 +17,13 @@ from lmctl.loadmaster.errors import (
     TransportError,
     WriteOutcomeUnknownError,
 )
+from lmctl.maintenance.drain import UnknownMemberError
 from lmctl.mock.control import MockControlError
 from lmctl.reconcile.guard import ApplianceBusyError
 from lmctl.reconcile.planfile import PlanFileError
 from lmctl.reconcile.read import ReadError
 from lmctl.specs import CredentialError, SpecError
-from lmctl.status.drain import UnknownMemberError
-from lmctl.status.scope import UnknownArrayError
+from lmctl.status.check import UnknownArrayError
 
 
 @pytest.mark.parametrize("name", [name for name in lmctl.__all__ if name != "__version__"])

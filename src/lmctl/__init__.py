@@ -7,7 +7,7 @@ The flow, module by module:
 - ``lmctl.exchange``: expansion of an array into desired virtual services.
 - ``lmctl.loadmaster``: the typed appliance client → observed virtual services.
 - ``lmctl.reconcile``: desired vs observed → a plan of ordered changes → apply.
-- ``lmctl.status``: failover checks and member maintenance (drain/undrain).
+- ``lmctl.status``: failover checks; ``lmctl.maintenance``: member drain/undrain.
 - ``lmctl.mock``: a mock appliance that speaks the real API.
 - ``lmctl.cli``: the thin command line on top.
 

@@ -9,7 +9,6 @@ from lmctl.loadmaster.models import RealServer
 from lmctl.reconcile.changes import FieldChange
 from lmctl.reconcile.members import member_field_changes
 from lmctl.reconcile.state import RealServerState
-from lmctl.status.observe import real_server_differences
 
 ADDRESS = "10.0.1.21"
 
@@ -70,14 +69,3 @@ def test_a_read_real_server_and_its_planning_state_differ_from_the_spec_alike(
 
     assert member_field_changes(read, desired) == expected
     assert member_field_changes(state, desired) == expected
-
-
-def test_status_words_each_difference_with_the_spec_value() -> None:
-    read, _state = live(weight=500, forward="route", enable=False)
-    desired = DesiredRealServer(member="CAS01", address=ADDRESS, port=443, enable=True)
-
-    assert real_server_differences(desired, read) == (
-        "weight 500 (spec 1000)",
-        "forward route (spec nat)",
-        "disabled (spec enabled)",
-    )

@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 import lmctl.cli  # noqa: F401  (registers every command on the app)
+from lmctl.cli import status as command
 from lmctl.cli.app import app
-from lmctl.status import command
-from lmctl.status.command import Maintenance, StatusRequest
-from lmctl.status.model import StatusExit
+from lmctl.cli.status import MaintenanceRequest, StatusRequest
+from lmctl.errors import ExitCode
 
 
 def _words(text: str) -> str:
@@ -27,9 +27,9 @@ def _words(text: str) -> str:
 def test_status_takes_request_timeout_and_state_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[tuple[list[Path], list[str], StatusRequest]] = []
 
-    def run_status(paths: list[Path], arrays: list[str], request: StatusRequest) -> StatusExit:
+    def run_status(paths: list[Path], arrays: list[str], request: StatusRequest) -> ExitCode:
         seen.append((paths, arrays, request))
-        return StatusExit.OK
+        return ExitCode.OK
 
     monkeypatch.setattr(command, "run_status", run_status)
     arguments = ["status", "hq", "--specs", "specs", "--request-timeout", "2.5"]
@@ -50,26 +50,29 @@ def test_status_timeout_is_a_usage_error_naming_the_option() -> None:
 @pytest.mark.parametrize(
     ("arguments", "expected"),
     [
-        (["drain", "cas01"], Maintenance("drain", False, 600.0, 2.0, Path(".lmctl"), 10.0)),
-        (["undrain", "cas01"], Maintenance("undrain", False, 300.0, 2.0, Path(".lmctl"), 10.0)),
+        (["drain", "cas01"], MaintenanceRequest("drain", False, 600.0, 2.0, Path(".lmctl"), 10.0)),
+        (
+            ["undrain", "cas01"],
+            MaintenanceRequest("undrain", False, 300.0, 2.0, Path(".lmctl"), 10.0),
+        ),
         (
             ["drain", "cas01", "--force", "--timeout", "30", "--request-timeout", "3"],
-            Maintenance("drain", True, 30.0, 2.0, Path(".lmctl"), 3.0),
+            MaintenanceRequest("drain", True, 30.0, 2.0, Path(".lmctl"), 3.0),
         ),
         (
             ["undrain", "cas01", "--timeout", "0", "--poll-interval", "0.5", "--state-dir", "s"],
-            Maintenance("undrain", False, 0.0, 0.5, Path("s"), 10.0),
+            MaintenanceRequest("undrain", False, 0.0, 0.5, Path("s"), 10.0),
         ),
     ],
 )
 def test_drain_timeout_is_the_total_wait_and_request_timeout_bounds_each_request(
-    arguments: list[str], expected: Maintenance, monkeypatch: pytest.MonkeyPatch
+    arguments: list[str], expected: MaintenanceRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seen: list[tuple[list[Path], str, Maintenance]] = []
+    seen: list[tuple[list[Path], str, MaintenanceRequest]] = []
 
-    def run_maintenance(paths: list[Path], member: str, request: Maintenance) -> StatusExit:
+    def run_maintenance(paths: list[Path], member: str, request: MaintenanceRequest) -> ExitCode:
         seen.append((paths, member, request))
-        return StatusExit.DEGRADED
+        return ExitCode.DEGRADED
 
     monkeypatch.setattr(command, "run_maintenance", run_maintenance)
     monkeypatch.delenv("LMCTL_STATE_DIR", raising=False)

@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from status_builders import table_rows
-from status_mock_specs import MEMBERS, RunLmctl, prepare_arrays
 
 from lmctl.mock.control import MockControl
 from lmctl_testkit import PASSWORD_VARIABLE
+from status_testkit import MEMBERS, RunLmctl, prepare_arrays, table_rows
 
 
 @pytest.fixture

@@ -5,24 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-from status_builders import (
+
+from lmctl.appliance.state import RealServerState
+from lmctl.errors import ExitCode
+from lmctl.exchange import DesiredRealServer, DesiredVirtualService
+from lmctl.loadmaster.models import VirtualService
+from lmctl.status.conditions import real_server_differences, unreadable_array_status
+from lmctl.status.model import FAILOVER_READY, HEALTHY, IN_SYNC, SERVING, overall_exit
+from status_testkit import (
     desired_service,
     observed_service,
     statistics,
     status_of,
     two_member_array,
-)
-
-from lmctl.exchange import DesiredVirtualService
-from lmctl.loadmaster.models import VirtualService
-from lmctl.status.conditions import unreadable_array_status
-from lmctl.status.model import (
-    FAILOVER_READY,
-    HEALTHY,
-    IN_SYNC,
-    SERVING,
-    StatusExit,
-    overall_exit,
 )
 
 
@@ -41,7 +36,7 @@ def test_every_member_up_makes_every_condition_true_and_exit_0() -> None:
         (HEALTHY, "True", "AllMembersUp"),
         (IN_SYNC, "True", "MatchesSpec"),
     ]
-    assert status.exit_code == StatusExit.OK
+    assert status.exit_code == ExitCode.OK
     rpc = status.service("rpc")
     assert [(m.member, m.state) for m in rpc.members] == [("cas01", "up"), ("cas02", "up")]
 
@@ -68,7 +63,7 @@ def test_one_member_down_names_it_and_breaks_failover_of_two_member_services() -
     assert "http-redirect" not in failover.message
     assert status.condition(SERVING).is_true
     assert status.condition(IN_SYNC).is_true
-    assert status.exit_code == StatusExit.DEGRADED
+    assert status.exit_code == ExitCode.DEGRADED
 
 
 def test_one_member_down_of_three_keeps_failover_ready_but_not_healthy() -> None:
@@ -85,7 +80,7 @@ def test_one_member_down_of_three_keeps_failover_ready_but_not_healthy() -> None
 
     assert status.condition(FAILOVER_READY).is_true
     assert status.condition(HEALTHY).message == "cas03 is Down in https"
-    assert status.exit_code == StatusExit.DEGRADED
+    assert status.exit_code == ExitCode.DEGRADED
 
 
 def test_every_member_of_a_service_down_means_not_serving_exit_3() -> None:
@@ -101,7 +96,7 @@ def test_every_member_of_a_service_down_means_not_serving_exit_3() -> None:
     assert (serving.status, serving.reason) == ("False", "NoMemberUp")
     assert serving.message == "https: no member is enabled and Up (cas01 down, cas02 down)"
     assert status.condition(FAILOVER_READY).reason == "NotServing"
-    assert status.exit_code == StatusExit.NOT_SERVING
+    assert status.exit_code == ExitCode.NOT_SERVING
 
 
 def test_missing_virtual_service_is_not_serving_and_not_in_sync() -> None:
@@ -116,7 +111,7 @@ def test_missing_virtual_service_is_not_serving_and_not_in_sync() -> None:
     )
     assert status.condition(IN_SYNC).reason == "VirtualServiceMissing"
     assert status.service("rpc").exists is False
-    assert status.exit_code == StatusExit.NOT_SERVING
+    assert status.exit_code == ExitCode.NOT_SERVING
 
 
 def test_disabled_virtual_service_is_not_serving() -> None:
@@ -147,7 +142,7 @@ def test_drained_member_is_in_sync_but_not_healthy() -> None:
     assert status.condition(IN_SYNC).is_true
     assert status.service("https").members[1].drained is True
     assert status.condition(FAILOVER_READY).reason == "SingleMemberUp"
-    assert status.exit_code == StatusExit.DEGRADED
+    assert status.exit_code == ExitCode.DEGRADED
 
 
 def test_member_disabled_by_the_spec_is_neither_drained_nor_unhealthy() -> None:
@@ -168,7 +163,7 @@ def test_member_disabled_by_the_spec_is_neither_drained_nor_unhealthy() -> None:
     assert (cas03.state, cas03.drained, cas03.spec_disabled) == ("disabled", False, True)
     assert status.condition(HEALTHY).is_true
     assert status.condition(IN_SYNC).is_true
-    assert status.exit_code == StatusExit.OK
+    assert status.exit_code == ExitCode.OK
 
 
 def test_member_enabled_against_the_spec_is_a_difference() -> None:
@@ -182,7 +177,7 @@ def test_member_enabled_against_the_spec_is_a_difference() -> None:
         "MembersDiffer",
         "https: cas02 enabled (spec disabled)",
     )
-    assert status.exit_code == StatusExit.OK  # drift alone is plan's business, not an outage
+    assert status.exit_code == ExitCode.OK  # drift alone is plan's business, not an outage
 
 
 def test_setting_drift_missing_and_unexpected_real_servers_are_named() -> None:
@@ -201,6 +196,35 @@ def test_setting_drift_missing_and_unexpected_real_servers_are_named() -> None:
     )
     assert status.condition(HEALTHY).reason == "MembersMissing"
     assert status.condition(HEALTHY).message == "cas02 is missing from https"
+
+
+def test_member_differences_are_worded_with_the_spec_value() -> None:
+    live = RealServerState("10.20.0.21", 443, weight=500, forward="route", enable=False)
+    desired = DesiredRealServer(member="cas01", address="10.20.0.21", port=443, enable=True)
+
+    assert real_server_differences(desired, live) == (
+        "weight 500 (spec 1000)",
+        "forward route (spec nat)",
+        "disabled (spec enabled)",
+    )
+
+
+def test_a_member_whose_port_alone_changed_differs_in_its_port_as_plan_changes_it() -> None:
+    desired = [desired_service("https", 443, ["cas01", "cas02"], index_port=444)]
+    applied = desired_service("https", 443, ["cas01", "cas02"])
+
+    status = status_of(desired, [observed_service(applied, 1)])
+
+    in_sync = status.condition(IN_SYNC)
+    assert (in_sync.reason, in_sync.message) == (
+        "MembersDiffer",
+        "https: cas01 port 443 (spec 444); https: cas02 port 443 (spec 444)",
+    )
+    assert [(m.member, m.state) for m in status.service("https").members] == [
+        ("cas01", "up"),
+        ("cas02", "up"),
+    ]
+    assert status.exit_code == ExitCode.OK
 
 
 def test_redirect_service_without_members_serves_while_its_vs_answers() -> None:
@@ -236,7 +260,7 @@ def test_unreadable_appliance_makes_every_condition_unknown_and_exit_1() -> None
     assert {c.status for c in status.conditions} == {"Unknown"}
     assert status.condition(SERVING).reason == "ApplianceUnreadable"
     assert "lm-hq could not be read: connection refused" in status.condition(HEALTHY).message
-    assert status.exit_code == StatusExit.ERROR
+    assert status.exit_code == ExitCode.ERROR
 
 
 def test_overall_exit_takes_the_worst_array() -> None:
@@ -250,10 +274,10 @@ def test_overall_exit_takes_the_worst_array() -> None:
     not_serving = status_of(desired, all_up(desired)[1:])
     unreadable = unreadable_array_status("dr", "lm-dr", "timed out")
 
-    assert overall_exit([ok]) == StatusExit.OK
-    assert overall_exit([ok, degraded]) == StatusExit.DEGRADED
-    assert overall_exit([degraded, unreadable]) == StatusExit.ERROR
-    assert overall_exit([unreadable, not_serving, degraded]) == StatusExit.NOT_SERVING
+    assert overall_exit([ok]) == ExitCode.OK
+    assert overall_exit([ok, degraded]) == ExitCode.DEGRADED
+    assert overall_exit([degraded, unreadable]) == ExitCode.ERROR
+    assert overall_exit([unreadable, not_serving, degraded]) == ExitCode.NOT_SERVING
 
 
 def test_array_with_no_virtual_service_at_all_says_so_once() -> None:
@@ -265,7 +289,7 @@ def test_array_with_no_virtual_service_at_all_says_so_once() -> None:
         (HEALTHY, "False", "VirtualServiceMissing", NOTHING_APPLIED),
         (IN_SYNC, "False", "VirtualServiceMissing", NOTHING_APPLIED),
     ]
-    assert status.exit_code == StatusExit.NOT_SERVING
+    assert status.exit_code == ExitCode.NOT_SERVING
 
 
 NOTHING_APPLIED = (
@@ -280,19 +304,19 @@ LIVE = {"up": ("Up", True), "down": ("Down", True), "drained": ("Up", False), "o
 @pytest.mark.parametrize(
     ("states", "failover_ready", "exit_code"),
     [
-        (["up", "up"], True, StatusExit.OK),
-        (["up", "down"], False, StatusExit.DEGRADED),  # the Up one is a single point of failure
-        (["up", "drained"], False, StatusExit.DEGRADED),  # a drained member protects nothing
-        (["up", "up", "down"], True, StatusExit.DEGRADED),  # failover-ready, but not healthy
-        (["up", "up", "drained"], True, StatusExit.DEGRADED),
-        (["up", "down", "drained"], False, StatusExit.DEGRADED),
-        (["up", "up", "off"], True, StatusExit.OK),  # out by design: healthy
-        (["up", "off"], False, StatusExit.DEGRADED),  # ... but it does not protect either
-        (["down", "drained"], False, StatusExit.NOT_SERVING),
+        (["up", "up"], True, ExitCode.OK),
+        (["up", "down"], False, ExitCode.DEGRADED),  # the Up one is a single point of failure
+        (["up", "drained"], False, ExitCode.DEGRADED),  # a drained member protects nothing
+        (["up", "up", "down"], True, ExitCode.DEGRADED),  # failover-ready, but not healthy
+        (["up", "up", "drained"], True, ExitCode.DEGRADED),
+        (["up", "down", "drained"], False, ExitCode.DEGRADED),
+        (["up", "up", "off"], True, ExitCode.OK),  # out by design: healthy
+        (["up", "off"], False, ExitCode.DEGRADED),  # ... but it does not protect either
+        (["down", "drained"], False, ExitCode.NOT_SERVING),
     ],
 )
 def test_failover_ready_counts_only_members_enabled_and_up(
-    states: list[str], failover_ready: bool, exit_code: StatusExit
+    states: list[str], failover_ready: bool, exit_code: ExitCode
 ) -> None:
     members = dict(zip(["cas01", "cas02", "cas03"], states, strict=False))
     spec_off = {name: False for name, state in members.items() if state == "off"}

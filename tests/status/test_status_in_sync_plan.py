@@ -1,5 +1,6 @@
-"""Status's InSync agrees with plan: whatever ``lmctl plan`` would change for an array makes it
-InSync False (a duplicate marked VS, a marked VS of a service the spec no longer has)."""
+"""Status agrees with plan: both read one match of the appliance, so whatever ``lmctl plan`` would
+change for an array makes it InSync False (a duplicate marked VS, a marked VS of a service the
+spec no longer has, a renamed array's VSs to re-mark), and a VS plan re-marks in place serves."""
 
 from __future__ import annotations
 
@@ -8,13 +9,22 @@ import json
 from pathlib import Path
 
 import pytest
-from status_builders import VIP, desired_service, observed_service, status_of
-from status_mock_specs import RunLmctl, prepare_arrays
 
+from lmctl.appliance.changes import FieldChange, UpdateVirtualService
+from lmctl.errors import ExitCode
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection
 from lmctl.loadmaster.models import VirtualServiceKey
-from lmctl.status.model import FAILOVER_READY, HEALTHY, IN_SYNC, SERVING, StatusExit
+from lmctl.status.conditions import changes_pending
+from lmctl.status.model import FAILOVER_READY, HEALTHY, IN_SYNC, SERVING
+from status_testkit import (
+    VIP,
+    RunLmctl,
+    desired_service,
+    observed_service,
+    prepare_arrays,
+    status_of,
+)
 
 OTHER_VIP = "10.20.0.99"
 
@@ -26,7 +36,7 @@ def test_a_duplicate_marked_vs_makes_in_sync_false_naming_the_extra_vs() -> None
 
     status = status_of([https], live)
 
-    assert status.exit_code == StatusExit.OK  # InSync never changes the exit code
+    assert status.exit_code == ExitCode.OK  # InSync never changes the exit code
     assert all(status.condition(c).is_true for c in (SERVING, FAILOVER_READY, HEALTHY))
     in_sync = status.condition(IN_SYNC)
     assert (in_sync.status, in_sync.reason) == ("False", "DuplicateVirtualService")
@@ -106,16 +116,50 @@ def test_status_and_plan_agree_on_a_duplicate_marked_vs_over_https(
 
 
 def test_a_change_plan_finds_that_no_status_check_names_still_makes_in_sync_false() -> None:
-    from lmctl.status.conditions import plan_problems
-    from lmctl.status.pending import PendingChanges
+    key = VirtualServiceKey(address=VIP, port="443")
+    idle = FieldChange(field="idle_time", old=660, new=7200)
+    update = UpdateVirtualService(array="hq", service="https", key=key, fields=(idle,))
 
-    pending = PendingChanges(changes=("update virtual service 10.20.0.10:443/tcp",))
-
-    assert plan_problems(pending, []) == [
+    assert changes_pending([update], []) == [
         (
             "ChangesPending",
             "`lmctl plan` would make 1 change: update virtual service 10.20.0.10:443/tcp",
         )
     ]
     # Already explained by a per-field reason: not repeated.
-    assert plan_problems(pending, [("SettingsDiffer", "https: Idletime 660 (spec 7200)")]) == []
+    assert changes_pending([update], [("SettingsDiffer", "https: Idletime 660 (spec 7200)")]) == []
+
+
+def test_a_renamed_array_serves_on_its_old_marked_vss_and_is_not_in_sync_as_plan_says(
+    run_lmctl: RunLmctl, tmp_path: Path
+) -> None:
+    # Renamed in its spec (same VIP, ports and members); its VSs still carry "three"'s marker.
+    spec = tmp_path / "arrays" / "three.yaml"
+    spec.write_text(spec.read_text().replace("name: three", "name: drei"))
+
+    plan = run_lmctl("plan", "--detailed-exitcode")
+    outcome = run_lmctl("status", "drei", "--format", "json")
+
+    assert plan.exit_code == 2, plan.stdout + plan.stderr
+    # One re-mark (a modvs of its NickName) per VS, nothing created or deleted.
+    for service in ("https", "http-redirect"):
+        assert f"NickName: lmctl:three/{service} → lmctl:drei/{service}" in plan.stdout
+    assert "0 to create, 2 to update, 0 to delete (virtual services)" in plan.stdout
+    assert outcome.exit_code == 0, outcome.stdout + outcome.stderr  # InSync: not an outage
+    (drei,) = json.loads(outcome.stdout)["arrays"]
+    conditions = {c["type"]: (c["status"], c["reason"]) for c in drei["conditions"]}
+    assert conditions == {
+        SERVING: ("True", "ServicesUp"),
+        FAILOVER_READY: ("True", "RedundantMembers"),
+        HEALTHY: ("True", "AllMembersUp"),
+        IN_SYNC: ("False", "SettingsDiffer"),
+    }
+    (in_sync,) = [c["message"] for c in drei["conditions"] if c["type"] == IN_SYNC]
+    assert in_sync == (
+        "https: NickName lmctl:three/https (spec lmctl:drei/https); "
+        "http-redirect: NickName lmctl:three/http-redirect (spec lmctl:drei/http-redirect)"
+    )
+    assert [(s["service"], s["exists"], s["serving"]) for s in drei["services"]] == [
+        ("https", True, True),
+        ("http-redirect", True, True),
+    ]

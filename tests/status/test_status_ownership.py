@@ -1,26 +1,19 @@
-"""Status and drain find a service's virtual service by lmctl's marker, never by its key alone."""
+"""Status finds a service's virtual service as plan's matcher does: by lmctl's marker, never by
+its key alone; a renamed array's VSs (still carrying the old marker) are the new array's."""
 
 from __future__ import annotations
 
-import pytest
-from status_builders import (
+from lmctl.errors import ExitCode
+from lmctl.exchange import DesiredVirtualService
+from lmctl.loadmaster.models import Statistics, VirtualService, VirtualServiceKey
+from lmctl.status.model import FAILOVER_READY, HEALTHY, IN_SYNC, SERVING
+from status_testkit import (
     VIP,
     desired_service,
     ipv6_service,
     observed_service,
     statistics,
     status_of,
-)
-
-from lmctl.exchange import DesiredVirtualService
-from lmctl.loadmaster.models import Statistics, VirtualService, VirtualServiceKey
-from lmctl.status.drain import locate_member, switches
-from lmctl.status.model import (
-    FAILOVER_READY,
-    HEALTHY,
-    IN_SYNC,
-    SERVING,
-    StatusExit,
 )
 
 OLD_VIP, NEW_VIP = "10.20.0.10", "10.20.0.11"
@@ -38,7 +31,7 @@ def test_unmarked_vs_on_the_services_key_is_not_vouched_for() -> None:
 
     service = status.service("https")
     assert (service.exists, service.serving, service.in_sync) == (False, False, False)
-    assert status.exit_code == StatusExit.NOT_SERVING
+    assert status.exit_code == ExitCode.NOT_SERVING
     held = f"{VIP}:443/tcp is held by a virtual service lmctl does not own (NickName 'owa')"
     for condition_type in (SERVING, HEALTHY, IN_SYNC):
         condition = status.condition(condition_type)
@@ -50,13 +43,14 @@ def test_unmarked_vs_on_the_services_key_is_not_vouched_for() -> None:
     ]
 
 
-def test_another_arrays_vs_on_the_key_is_named_as_its_holder() -> None:
+def test_the_vs_of_another_array_that_stays_in_the_specs_is_named_as_its_holder() -> None:
     desired = https()
-    other = observed_service(desired, 7, NickName="lmctl:dr/https")
+    dr = desired_service("https", 443, ["cas03"], array="dr")
+    other = observed_service(dr, 7)  # dr's VS, on the key both arrays want
 
-    status = status_of([desired], [other])
+    status = status_of([desired, dr], [other])
 
-    assert status.exit_code == StatusExit.NOT_SERVING
+    assert status.exit_code == ExitCode.NOT_SERVING
     assert status.condition(SERVING).message == (
         f"https: virtual service is missing: {VIP}:443/tcp is held by the virtual service of "
         "dr/https (NickName 'lmctl:dr/https')"
@@ -70,7 +64,7 @@ def test_vip_changed_in_the_spec_reports_the_marked_vs_where_it_still_serves() -
 
     status = status_of([edited], [live], statistics({(4, "cas01", 443): 12}))
 
-    assert status.exit_code == StatusExit.OK
+    assert status.exit_code == ExitCode.OK
     assert [(c.type, c.status) for c in status.conditions] == [
         (SERVING, "True"),
         (FAILOVER_READY, "True"),
@@ -104,41 +98,47 @@ def test_marked_vs_elsewhere_and_an_unmarked_vs_on_the_new_key_are_both_reported
     assert f"VIP/port differs from spec: {OLD_VIP}:443 → {NEW_VIP}:443" in in_sync.message
 
 
-def test_drain_switches_only_the_marked_vs_at_its_live_key() -> None:
-    applied = https()
-    edited = applied.model_copy(update={"key": VirtualServiceKey(address=NEW_VIP, port="443")})
-    hand_made = observed_service(edited, 9, NickName="owa")
-
-    status = status_of([edited], [observed_service(applied, 4), hand_made])
-
-    assert [(s.key, s.address, s.enable) for s in switches(status, "cas02", enable=False)] == [
-        (applied.key, "10.20.0.22", False)
-    ]
-
-
-def test_drain_has_nothing_to_switch_when_only_an_unmarked_vs_holds_the_key() -> None:
+def test_a_renamed_arrays_vs_still_carrying_the_old_marker_serves_the_service() -> None:
+    # The array "old" was renamed "hq" in its spec (same VIP, ports, members); not applied yet.
     desired = https()
+    renamed = desired_service("https", 443, ["cas01", "cas02"], array="old")
 
-    status = status_of([desired], [observed_service(desired, 7, NickName="owa")])
+    status = status_of(
+        [desired], [observed_service(renamed, 4)], statistics({(4, "cas01", 443): 5})
+    )
 
-    assert switches(status, "cas02", enable=False) == ()
+    assert [(c.type, c.status) for c in status.conditions] == [
+        (SERVING, "True"),
+        (FAILOVER_READY, "True"),
+        (HEALTHY, "True"),
+        (IN_SYNC, "False"),
+    ]
+    in_sync = status.condition(IN_SYNC)
+    assert (in_sync.reason, in_sync.message) == (
+        "SettingsDiffer",
+        "https: NickName lmctl:old/https (spec lmctl:hq/https)",
+    )
+    service = status.service("https")
+    assert (service.live_key, service.key_holder) == (desired.key, None)
+    assert service.members[0].active_connections == 5
+    assert status.exit_code == ExitCode.OK  # InSync never changes the exit code
+
+
+def test_a_renamed_arrays_vs_outside_the_scope_of_the_spec_files_given_is_not_taken() -> None:
+    # As plan: with spec files named, an array not loaded is out of scope, its VSs never taken.
+    desired = https()
+    renamed = desired_service("https", 443, ["cas01", "cas02"], array="old")
+
+    status = status_of([desired], [observed_service(renamed, 4)], scope=("hq",))
+
+    assert status.exit_code == ExitCode.NOT_SERVING
+    assert status.condition(SERVING).message == (
+        f"https: virtual service is missing: {VIP}:443/tcp is held by the virtual service of "
+        "old/https (NickName 'lmctl:old/https')"
+    )
 
 
 IPV6_MEMBERS = {"cas01": "2001:db8::11", "cas02": "2001:db8::12"}
-
-
-def test_member_named_by_an_ipv6_address_in_any_spelling_is_found() -> None:
-    found = locate_member([ipv6_service(IPV6_MEMBERS)], "2001:DB8:0::11")
-
-    assert (found.member, found.address) == ("cas01", "2001:db8::11")
-
-
-@pytest.mark.parametrize("typed", ["10.20.0.22", " [::ffff:10.20.0.22] ", "::FFFF:10.20.0.22"])
-def test_member_typed_as_an_ipv4_mapped_or_bracketed_address_is_found(typed: str) -> None:
-    # The shared rule of lmctl.loadmaster.models: ::ffff:10.20.0.22 is the IPv4 host 10.20.0.22.
-    found = locate_member([https()], typed)
-
-    assert (found.member, found.address) == ("cas02", "10.20.0.22")
 
 
 def test_ipv6_real_servers_spelled_differently_by_the_appliance_are_the_members() -> None:
@@ -170,4 +170,4 @@ def test_ipv6_real_servers_spelled_differently_by_the_appliance_are_the_members(
         ("cas02", "up", 0),
     ]
     assert service.unexpected_real_servers == ()
-    assert status.exit_code == StatusExit.OK
+    assert status.exit_code == ExitCode.OK

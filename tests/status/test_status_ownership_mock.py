@@ -12,12 +12,12 @@ import json
 from pathlib import Path
 
 import pytest
-from status_mock_specs import ARRAY_FOUR, MEMBERS, RunLmctl, prepare_arrays
 
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection
 from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.mock.control import MockControl
+from status_testkit import ARRAY_FOUR, MEMBERS, RunLmctl, prepare_arrays
 
 FAST = ("--poll-interval", "0.05")
 FOUR_VIP = "10.30.2.10"

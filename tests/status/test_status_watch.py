@@ -8,17 +8,16 @@ import time
 from pathlib import Path
 
 import pytest
-from status_mock_specs import MEMBERS, prepare_arrays
 from typer.testing import CliRunner
 
 import lmctl.cli  # noqa: F401  (registers every command on the app)
+from lmctl.cli import status as command
 from lmctl.cli.app import app
-from lmctl.cli.status import DEFAULT_WATCH_SECONDS
+from lmctl.cli.status import DEFAULT_WATCH_SECONDS, StatusRequest
+from lmctl.errors import ExitCode
 from lmctl.mock.control import MockControl
-from lmctl.status import command
-from lmctl.status.command import StatusRequest
-from lmctl.status.model import StatusExit
 from lmctl_testkit import lmctl_process
+from status_testkit import MEMBERS, prepare_arrays
 
 
 @pytest.mark.parametrize(
@@ -40,9 +39,9 @@ def test_watch_and_interval_options_set_the_interval_and_leave_the_array_names(
 ) -> None:
     seen: list[tuple[list[Path], list[str], StatusRequest]] = []
 
-    def run_status(paths: list[Path], arrays: list[str], request: StatusRequest) -> StatusExit:
+    def run_status(paths: list[Path], arrays: list[str], request: StatusRequest) -> ExitCode:
         seen.append((paths, arrays, request))
-        return StatusExit.DEGRADED
+        return ExitCode.DEGRADED
 
     monkeypatch.setattr(command, "run_status", run_status)
 

@@ -1,23 +1,46 @@
 """``lmctl status``, ``lmctl drain`` and ``lmctl undrain``: failover checks and CAS maintenance.
 
-Heavy modules (httpx, pydantic models, yaml) are imported inside the commands, so that
-``lmctl --help`` stays fast.
+Each command parses its options, loads the specs, opens the appliances, calls the library
+(``lmctl.status``, ``lmctl.maintenance``) and shows the values it returns; a user error (an
+``LmctlError``) is one ``error:`` line on stderr and its exit code. Heavy modules (httpx, pydantic
+models, yaml) are imported inside the functions, so that ``lmctl --help`` stays fast.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
-from typing import Annotated
+import json
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
+from rich.console import Console, Group
+from rich.live import Live
+from rich.text import Text
 
 from lmctl.cli.app import app
+from lmctl.cli.console import make_console
 from lmctl.cli.options import (
     DEFAULT_STATE_DIR,
     RequestTimeoutOption,
     SpecPathsOption,
     StateDirOption,
 )
+from lmctl.cli.specload import INVALID_SPECS, load_spec_set
+from lmctl.defaults import DEFAULT_SPECS
+from lmctl.errors import ExitCode, LmctlError, error_text
+
+if TYPE_CHECKING:
+    from lmctl.exchange import DesiredVirtualService
+    from lmctl.maintenance.drain import MaintenanceResult, Target
+    from lmctl.plan.match import ArrayScope
+    from lmctl.specs import SpecSet
+    from lmctl.status.model import ArrayStatus
 
 _EXIT_CODES = (
     "Exit codes: 0 every array is FailoverReady and Healthy; 2 degraded (every array serving, "
@@ -88,8 +111,6 @@ def status_command(
     request_timeout: RequestTimeoutOption = 10.0,
 ) -> None:
     """Run ``lmctl status``."""
-    from lmctl.status.command import StatusRequest, run_status
-
     if watch and interval is None:
         interval = DEFAULT_WATCH_SECONDS
     request = StatusRequest(output_format.value, interval, state_dir, request_timeout)
@@ -118,9 +139,7 @@ def drain_command(
     request_timeout: RequestTimeoutOption = 10.0,
 ) -> None:
     """Run ``lmctl drain``."""
-    from lmctl.status.command import Maintenance, run_maintenance
-
-    request = Maintenance("drain", force, timeout, poll_interval, state_dir, request_timeout)
+    request = MaintenanceRequest("drain", force, timeout, poll_interval, state_dir, request_timeout)
     raise typer.Exit(run_maintenance(specs or [], member, request))
 
 
@@ -140,7 +159,239 @@ def undrain_command(
     request_timeout: RequestTimeoutOption = 10.0,
 ) -> None:
     """Run ``lmctl undrain``."""
-    from lmctl.status.command import Maintenance, run_maintenance
-
-    request = Maintenance("undrain", False, timeout, poll_interval, state_dir, request_timeout)
+    request = MaintenanceRequest(
+        "undrain", False, timeout, poll_interval, state_dir, request_timeout
+    )
     raise typer.Exit(run_maintenance(specs or [], member, request))
+
+
+# -- shared by the three commands -----------------------------------------------------------
+
+
+def _print_error(message: str) -> None:
+    make_console(stderr=True).print(f"error: {message}", markup=False)
+
+
+def _fail(error: LmctlError) -> int:
+    """Print a user error on stderr (spec diagnostics as they are, then the words plan and
+    apply use) and return its exit code."""
+    from lmctl.specs import SpecError
+
+    if isinstance(error, SpecError):
+        errors = make_console(stderr=True)
+        for diagnostic in error.diagnostics:  # already ``file:line: error: ...`` lines
+            errors.print(str(diagnostic), markup=False)
+        _print_error(INVALID_SPECS)
+    else:
+        _print_error(error_text(error))
+    return error.exit_code
+
+
+@dataclass(frozen=True, slots=True)
+class _Specs:
+    """The specs loaded: every desired service per appliance, and the scope plan would use for
+    the same spec paths (status matches each appliance exactly as plan does)."""
+
+    spec_set: SpecSet
+    desired: dict[str, tuple[DesiredVirtualService, ...]]
+    scope: ArrayScope
+
+
+def _load(paths: Sequence[Path]) -> _Specs:
+    from lmctl.exchange import expand_all
+    from lmctl.plan.match import plan_scope
+
+    spec_set = load_spec_set(paths)
+    warnings = make_console(stderr=True)
+    for diagnostic in spec_set.diagnostics:  # warnings, shown as plan and apply show them
+        warnings.print(str(diagnostic), markup=False)
+    desired = {name: tuple(found) for name, found in expand_all(spec_set).items()}
+    scope = plan_scope(paths or (DEFAULT_SPECS,), (array.name for array in spec_set.arrays))
+    return _Specs(spec_set, desired, scope)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# -- status --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRequest:
+    """How to check: output format, ``--watch`` interval (None: once), mock state, timeout."""
+
+    output: str = "text"
+    interval: float | None = None
+    state_dir: Path = DEFAULT_STATE_DIR
+    request_timeout: float = 10.0
+
+
+class _Outcome:
+    """The exit code of the latest check (kept across a Ctrl-C that ends ``--watch``)."""
+
+    def __init__(self) -> None:
+        self.code: ExitCode | None = None
+
+
+def run_status(paths: Sequence[Path], names: Sequence[str], request: StatusRequest) -> int:
+    """``lmctl status``: read, show, and return the exit code of the last check."""
+    from lmctl.status.check import select_arrays
+
+    outcome = _Outcome()
+    try:
+        specs = _load(paths)
+        selected = select_arrays(specs.desired, names)
+        asyncio.run(_status(specs, selected, request, outcome))
+    except LmctlError as error:
+        return _fail(error)
+    except KeyboardInterrupt:
+        if outcome.code is None:
+            _print_error("interrupted before the first check finished")
+            return ExitCode.INTERRUPTED
+    # Ctrl-C ends --watch: exit with the last check's code.
+    return ExitCode.ERROR if outcome.code is None else outcome.code
+
+
+async def _status(
+    specs: _Specs, selected: dict[str, tuple[str, ...]], request: StatusRequest, outcome: _Outcome
+) -> None:
+    from lmctl.appliance.base import open_appliances
+    from lmctl.status.check import check_arrays
+    from lmctl.status.model import overall_exit
+
+    console = make_console()
+    opened = open_appliances(
+        specs.spec_set,
+        list(selected),
+        state_dir=request.state_dir,
+        timeout=request.request_timeout,
+        strict=False,
+    )
+    async with opened as appliances:
+
+        async def check() -> list[ArrayStatus]:
+            """Read every appliance once and keep the exit code."""
+            arrays = await check_arrays(
+                appliances, specs.desired, selected, specs.scope, appliances.unavailable
+            )
+            outcome.code = overall_exit(arrays)
+            return arrays
+
+        output, interval = request.output, request.interval
+        if interval is None:
+            _show(console, await check(), output, one_line=False)
+        elif output == "json" or not console.is_terminal:
+            while True:
+                _show(console, await check(), output, one_line=True)
+                await asyncio.sleep(interval)
+        else:
+            await _watch_live(console, check, interval)
+
+
+def _show(console: Console, arrays: list[ArrayStatus], output: str, *, one_line: bool) -> None:
+    from lmctl.status.render import render_status, status_document
+
+    if output == "json":
+        document = status_document(arrays, _now())
+        sys.stdout.write(json.dumps(document, indent=None if one_line else 2) + "\n")
+        sys.stdout.flush()
+        return
+    if console.is_terminal:
+        console.print(render_status(arrays, boxed=True))
+        return
+    if one_line:  # a watch in a pipe: each check after a time stamp
+        console.print(f"--- {_now()}", markup=False)
+    # Plain text for pipes and logs: the table columns without their trailing padding.
+    with console.capture() as captured:
+        console.print(render_status(arrays, boxed=False))
+    lines = (line.rstrip() for line in captured.get().splitlines())
+    console.out("\n".join(lines), highlight=False)
+
+
+async def _watch_live(
+    console: Console, check: Callable[[], Awaitable[list[ArrayStatus]]], interval: float
+) -> None:
+    from lmctl.status.render import render_status
+
+    with Live(console=console, auto_refresh=False, screen=False) as live:
+        while True:
+            arrays = await check()
+            footer = Text(f"checked {_now()}, every {interval:g} s; Ctrl-C to stop", style="dim")
+            live.update(Group(render_status(arrays, boxed=True), footer), refresh=True)
+            await asyncio.sleep(interval)
+
+
+# -- drain / undrain -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceRequest:
+    """What to do to a member and how: drain or undrain, force, wait limits, mock state dir,
+    and the time each API request may take (``timeout`` is the total wait)."""
+
+    action: Literal["drain", "undrain"]
+    force: bool = False
+    timeout: float = 600.0
+    poll_interval: float = 2.0
+    state_dir: Path = DEFAULT_STATE_DIR
+    request_timeout: float = 10.0
+
+
+def run_maintenance(paths: Sequence[Path], member: str, request: MaintenanceRequest) -> int:
+    """``lmctl drain`` / ``lmctl undrain`` of one member; returns the exit code."""
+    from lmctl.maintenance.drain import Target, locate_member, unfinished
+
+    try:
+        specs = _load(paths)
+        everything = [service for services in specs.desired.values() for service in services]
+        located = locate_member(everything, member)
+    except LmctlError as error:
+        return _fail(error)
+    target = Target(located, specs.desired[located.appliance], specs.scope, request.state_dir)
+    console = make_console()
+    try:
+        result = asyncio.run(_maintain(specs.spec_set, target, request, console))
+    except KeyboardInterrupt:
+        _print_error(f"interrupted: {unfinished(located, request.action)}")
+        return ExitCode.INTERRUPTED
+    except LmctlError as error:
+        return _fail(error)
+    _report(console, result)
+    return result.exit_code
+
+
+async def _maintain(
+    spec_set: SpecSet, target: Target, request: MaintenanceRequest, console: Console
+) -> MaintenanceResult:
+    from lmctl.appliance.base import open_appliances
+    from lmctl.maintenance.drain import WaitPolicy, drain, undrain
+    from lmctl.status.display import progress_for
+
+    member = target.member
+    policy = WaitPolicy(timeout=request.timeout, poll_interval=request.poll_interval)
+    opened = open_appliances(
+        spec_set,
+        [member.appliance],
+        state_dir=request.state_dir,
+        timeout=request.request_timeout,
+    )
+    async with opened as appliances:
+        appliance = appliances[member.appliance]
+        title = f"{request.action}ing {member.member} ({member.array} on {member.appliance})"
+        with progress_for(console, title) as observer:
+            if request.action == "drain":
+                return await drain(appliance, target, observer, force=request.force, policy=policy)
+            return await undrain(appliance, target, observer, policy=policy)
+
+
+def _report(console: Console, result: MaintenanceResult) -> None:
+    if result.outcome in ("refused", "absent"):
+        for line in result.details:
+            _print_error(line)
+        return
+    for line in result.details:
+        console.print(line, markup=False)
+    # Said before the writes too; repeated as the last words so it is not lost in the wait.
+    for warning in result.warnings:
+        console.print(warning, markup=False)

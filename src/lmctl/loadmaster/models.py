@@ -47,6 +47,12 @@ def normalised_optional_address(text: str | None) -> str | None:
     return None if text is None else normalised_address(text)
 
 
+def host_port(address: str, port: int) -> str:
+    """``10.0.0.21:443``, or ``[2001:db8::21]:443`` for an IPv6 address (its last group is not
+    the port)."""
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
 Protocol = Literal["tcp", "udp"]
 Scheduling = Literal["rr", "wrr", "lc", "wlc", "fixed", "adaptive", "sh"]
 SCHEDULING_METHODS: tuple[str, ...] = get_args(Scheduling)

@@ -1,7 +1,9 @@
-"""``lmctl status``, ``drain`` and ``undrain``: failover checks and member maintenance.
+"""``lmctl status``: is every array serving, failover-ready, healthy and in sync with its spec?
 
-Pure parts: :mod:`.model` (status values), :mod:`.observe` (spec vs appliance per service and
-member), :mod:`.conditions` (Serving, FailoverReady, Healthy, InSync), :mod:`.drain` (which
-writes, is it safe), :mod:`.report` (JSON and tables). I/O at the edges: :mod:`.read`
-(two calls per appliance, all appliances at once) and :mod:`.maintenance` (drain/undrain).
+- :mod:`.model`: the status values (per member, service and array; conditions; exit codes);
+- :mod:`.conditions`: the matcher's answer (``lmctl.plan.match``) and live connection counts →
+  those values, pure;
+- :mod:`.check`: which arrays, reading their appliances (two calls each, all at once) and
+  matching each appliance once;
+- :mod:`.render`: the ``lmctl.status/v1`` JSON document and the tables.
 """

@@ -1,18 +1,31 @@
-"""Pure derivation of an array's conditions (Serving, FailoverReady, Healthy, InSync).
+"""An array's status from the matcher's answer and the live connection counts: pure.
 
-Each condition is False for the first reason found in a fixed priority order; its message names
-every service and member concerned, so an operator (or an alert) knows what to look at.
+The matcher (``lmctl.plan.match``) says which virtual service is each service's (its marked VS,
+or a renamed array's that plan re-marks in place), which key is held by a VS the service may not
+take, and which marked VSs nothing claims; status has no rule of its own, so it cannot disagree
+with plan. To that it adds the live facts (VS and RS status, active connections) and derives the
+four conditions: Serving, FailoverReady, Healthy, InSync. Each condition is False for the first
+reason found in a fixed priority order; its message names every service and member concerned,
+so an operator (or an alert) knows what to look at.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 
-from lmctl.exchange import DesiredVirtualService
-from lmctl.loadmaster.models import VirtualServiceKey
-from lmctl.reconcile.words import counted
+from lmctl.appliance.changes import Change, FieldChange, FieldValue, counted
+from lmctl.appliance.state import Connections, RealServerState, owner_of
+from lmctl.exchange import DesiredRealServer
+from lmctl.loadmaster.models import VirtualServiceKey, host_port, wire_value
+from lmctl.plan.diff import deletion, in_write_order, service_changes
+from lmctl.plan.match import (
+    ApplianceMatch,
+    Conflict,
+    ServiceMatch,
+    member_field_changes,
+)
 from lmctl.status.model import (
+    CONDITION_TYPES,
     FAILOVER_READY,
     HEALTHY,
     IN_SYNC,
@@ -21,9 +34,116 @@ from lmctl.status.model import (
     Condition,
     MemberStatus,
     ServiceStatus,
+    SettingDifference,
 )
-from lmctl.status.observe import ApplianceReading, service_status
-from lmctl.status.pending import PendingChanges, pending_changes
+
+# -- a service as observed -----------------------------------------------------------------
+
+
+def real_server_differences(desired: DesiredRealServer, live: RealServerState) -> tuple[str, ...]:
+    """How a member's real server differs from the spec (weight, forwarding, a spec'd enable,
+    port), as plan compares them."""
+    return tuple(_difference(change) for change in member_field_changes(live, desired))
+
+
+def _difference(change: FieldChange) -> str:
+    """``weight 500 (spec 1000)``; an enable flag as ``disabled (spec enabled)``."""
+    if change.field == "enable":
+        return f"{_enabled(change.old)} (spec {_enabled(change.new)})"
+    return f"{change.field} {change.old} (spec {change.new})"
+
+
+def _enabled(flag: FieldValue) -> str:
+    return "enabled" if flag else "disabled"
+
+
+def member_status(
+    desired: DesiredRealServer, live: RealServerState | None, active_connections: int
+) -> MemberStatus:
+    """One member in one service: present, enabled, Up, drained, connections, differences."""
+    spec_disabled = desired.enable is False
+    return MemberStatus(
+        member=desired.member,
+        address=desired.address,
+        port=desired.port,
+        present=live is not None,
+        enabled=None if live is None else live.enable,
+        up=live is not None and bool(live.up),
+        drained=live is not None and not live.enable and not spec_disabled,
+        spec_disabled=spec_disabled,
+        active_connections=0 if live is None else active_connections,
+        differences=("missing",) if live is None else real_server_differences(desired, live),
+    )
+
+
+def held_by(conflict: Conflict | None) -> str | None:
+    """Who holds the service's key when the service may not take it (None: nobody does)."""
+    if conflict is None:
+        return None
+    name = conflict.holder_nickname
+    nickname = f"NickName {name!r}" if name else "no NickName"
+    owner = owner_of(name)
+    if owner is None:
+        return f"{conflict.key} is held by a virtual service lmctl does not own ({nickname})"
+    return (
+        f"{conflict.key} is held by the virtual service of {owner.array}/{owner.service} "
+        f"({nickname})"
+    )
+
+
+def service_status(
+    match: ServiceMatch, connections: Connections, duplicates: tuple[str, ...] = ()
+) -> ServiceStatus:
+    """One service of an array, from its match and the appliance's connection counts.
+
+    ``duplicates`` describes the other VSs marked as the service's (plan deletes them).
+    """
+    desired, live = match.desired, match.current
+    holder = held_by(match.conflict)
+    if live is None:
+        return ServiceStatus(
+            service=desired.service,
+            key=desired.key,
+            exists=False,
+            enabled=False,
+            vs_status=None,
+            has_members_by_design=bool(desired.real_servers),
+            members=tuple(member_status(rs, None, 0) for rs in desired.real_servers),
+            key_holder=holder,
+            duplicates=duplicates,
+        )
+    members: list[MemberStatus] = []
+    unexpected: list[str] = []
+    for member in match.members:
+        rs = member.current
+        if member.desired is not None:
+            active = 0 if rs is None else connections.get((live.key, rs.member_key), 0)
+            members.append(member_status(member.desired, rs, active))
+        elif rs is not None:  # a real server that is no member of the spec
+            unexpected.append(host_port(rs.address, rs.port))
+    return ServiceStatus(
+        service=desired.service,
+        key=desired.key,
+        exists=True,
+        enabled=live.settings.enable,
+        vs_status=live.status,
+        has_members_by_design=bool(desired.real_servers),
+        members=tuple(members),
+        setting_differences=tuple(
+            SettingDifference(
+                setting=change.label, desired=wire_value(change.new), live=wire_value(change.old)
+            )
+            for change in match.setting_changes
+        ),
+        unexpected_real_servers=tuple(unexpected),
+        live_key=live.key,
+        key_holder=holder,
+        duplicates=duplicates,
+    )
+
+
+# -- the conditions ------------------------------------------------------------------------
+
 
 # A problem found in one service: (reason, message).
 Problem = tuple[str, str]
@@ -82,9 +202,8 @@ def _address(key: VirtualServiceKey) -> str:
 
 
 def _moved(service: ServiceStatus) -> Problem:
-    live, wanted = service.observed_key, service.key
-    same_protocol = live.protocol == wanted.protocol
-    old, new = (_address(live), _address(wanted)) if same_protocol else (str(live), str(wanted))
+    # The matcher moves a VS only within its protocol: the addresses say it all.
+    old, new = _address(service.observed_key), _address(service.key)
     return (
         "AddressDiffers",
         f"{service.service}: VIP/port differs from spec: {old} → {new}; run `lmctl apply`",
@@ -277,25 +396,30 @@ def sync_problems(services: Sequence[ServiceStatus]) -> list[Problem]:
     return [problem for service in services for problem in _service_sync_problems(service)]
 
 
-def plan_problems(pending: PendingChanges, found: Sequence[Problem]) -> list[Problem]:
-    """What plan would still change that the per-service comparison does not show."""
-    problems: list[Problem] = [
+def leftover_problems(leftovers: Iterable[tuple[str, str]]) -> list[Problem]:
+    """Marked VSs of this array for services the spec no longer has: (service, the VS)."""
+    return [
         (
             "UnexpectedVirtualService",
             f"{service}: virtual service {virtual_service} carries this array's marker but the "
             "spec has no such service; `lmctl apply` deletes it",
         )
-        for service, virtual_service in pending.leftovers
+        for service, virtual_service in leftovers
     ]
-    if pending.changes and not (found or problems):
-        problems.append(
-            (
-                "ChangesPending",
-                f"`lmctl plan` would make {counted(len(pending.changes), 'change')}: "
-                f"{'; '.join(pending.changes)}",
-            )
+
+
+def changes_pending(changes: Sequence[Change], found: Sequence[Problem]) -> list[Problem]:
+    """Whatever plan would still write that no other InSync reason names (status and plan read
+    the same match, so this is a safety net: nothing reaches it today)."""
+    if not changes or found:
+        return []
+    lines = [change.headline[1] for change in in_write_order(changes)]
+    return [
+        (
+            "ChangesPending",
+            f"`lmctl plan` would make {counted(len(lines), 'change')}: {'; '.join(lines)}",
         )
-    return problems
+    ]
 
 
 # Per condition, in display order: its reason priority and (reason, message) when it holds.
@@ -337,12 +461,19 @@ def _nothing_applied(services: Sequence[ServiceStatus]) -> list[Problem] | None:
 
 
 def conditions_of(
-    services: Sequence[ServiceStatus], pending: PendingChanges | None = None
+    services: Sequence[ServiceStatus],
+    leftovers: Iterable[tuple[str, str]] = (),
+    changes: Sequence[Change] = (),
 ) -> tuple[Condition, ...]:
-    """The four conditions of an array, in display order (``pending``: plan's diff of it)."""
+    """The four conditions of an array, in display order.
+
+    ``leftovers``: (service, VS) marked for this array by a service the spec no longer has;
+    ``changes``: what plan would write for the array's services.
+    """
     serving, failover = serving_problems(services), failover_problems(services)
     healthy, sync = health_problems(services), sync_problems(services)
-    sync += plan_problems(pending or PendingChanges(), sync)
+    sync += leftover_problems(leftovers)
+    sync += changes_pending(changes, sync)
     missing = _nothing_applied(services)
     if missing is not None:
         # Nothing applied yet: one sentence instead of one per service and condition.
@@ -355,28 +486,34 @@ def conditions_of(
 
 
 def array_status(
-    array: str,
-    appliance: str,
-    desired: Sequence[DesiredVirtualService],
-    reading: ApplianceReading,
+    array: str, appliance: str, match: ApplianceMatch, connections: Connections
 ) -> ArrayStatus:
-    """The status of one array from its desired services and one read of its appliance.
+    """The status of one array from its appliance's match and live connection counts.
 
-    InSync agrees with ``lmctl plan``: it is True only when plan's diff of this array is empty.
+    ``match`` is the appliance matched once with every service the specs want on it, in the
+    scope plan uses: the array's marked VSs nothing claims are duplicates of a service of the
+    spec, or leftovers of a service it no longer has (plan deletes both).
     """
-    pending = pending_changes(array, desired, reading.state)
+    matches = match.of_array(array)
+    wanted = {service.desired.service for service in matches}
+    duplicates: dict[str, tuple[str, ...]] = {}
+    leftovers: list[tuple[str, str]] = []
+    for owner, virtual_service in match.unclaimed_of(array):
+        described = deletion(owner, virtual_service).described
+        if owner.service in wanted:
+            duplicates[owner.service] = (*duplicates.get(owner.service, ()), described)
+        else:
+            leftovers.append((owner.service, described))
     services = tuple(
-        replace(
-            service_status(wanted, reading),
-            duplicates=pending.duplicates.get(wanted.service, ()),
-        )
-        for wanted in desired
+        service_status(service, connections, duplicates.get(service.desired.service, ()))
+        for service in matches
     )
+    changes = [change for service in matches for change in service_changes(service)[0]]
     return ArrayStatus(
         array=array,
         appliance=appliance,
         services=services,
-        conditions=conditions_of(services, pending),
+        conditions=conditions_of(services, leftovers, changes),
     )
 
 
@@ -385,18 +522,8 @@ def unreadable_array_status(array: str, appliance: str, error: str) -> ArrayStat
     message = f"appliance {appliance} could not be read: {error}"
     conditions = tuple(
         Condition(condition_type, "Unknown", "ApplianceUnreadable", message)
-        for condition_type in (SERVING, FAILOVER_READY, HEALTHY, IN_SYNC)
+        for condition_type in CONDITION_TYPES
     )
     return ArrayStatus(
         array=array, appliance=appliance, services=(), conditions=conditions, error=error
     )
-
-
-def group_by_array(
-    desired: Iterable[DesiredVirtualService],
-) -> dict[str, list[DesiredVirtualService]]:
-    """Desired services by array name, in the order they come."""
-    grouped: dict[str, list[DesiredVirtualService]] = {}
-    for service in desired:
-        grouped.setdefault(service.array, []).append(service)
-    return grouped

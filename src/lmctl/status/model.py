@@ -1,15 +1,16 @@
 """What ``lmctl status`` reports: per-member, per-service and per-array status values.
 
-Plain frozen values built by :mod:`lmctl.status.observe` and :mod:`lmctl.status.conditions`;
-rendering (:mod:`lmctl.status.report`) and the commands only read them.
+Plain frozen values built by :mod:`lmctl.status.conditions`; rendering
+(:mod:`lmctl.status.render`), drain and undrain (:mod:`lmctl.maintenance`) only read them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Literal
 
+from lmctl.errors import ExitCode
 from lmctl.loadmaster.models import VirtualServiceKey
 
 ConditionState = Literal["True", "False", "Unknown"]
@@ -25,15 +26,6 @@ CONDITION_TYPES: tuple[str, ...] = (SERVING, FAILOVER_READY, HEALTHY, IN_SYNC)
 # VS statuses that mean the appliance answers on the VIP. ``Redirect`` is what the web UI
 # shows for a VS with no real servers that answers with a fixed redirect.
 ANSWERING_VS_STATUSES = frozenset({"up", "redirect"})
-
-
-class StatusExit(IntEnum):
-    """Exit codes of ``lmctl status`` (and of drain/undrain, which share their meaning)."""
-
-    OK = 0
-    ERROR = 1
-    DEGRADED = 2
-    NOT_SERVING = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +98,12 @@ class MemberStatus:
 class ServiceStatus:
     """One service of an array: its virtual service as observed, and each member in it.
 
-    Its virtual service is the one marked as the service's own (``lmctl:<array>/<service>``):
-    ``exists`` is False when the appliance has none, even if another VS sits on ``key``.
-    ``key`` is where the spec wants it, ``live_key`` where the marked VS is (they differ after
-    the VIP or port changed in the spec and before ``lmctl apply``). ``key_holder`` describes a
-    VS on ``key`` that is not the service's own (unmarked, or another service's): never used.
+    Its virtual service is the matcher's current VS (``lmctl.plan.match``): the one marked as
+    the service's own, or a renamed array's that plan re-marks in place. ``exists`` is False
+    when there is none, even if another VS sits on ``key``. ``key`` is where the spec wants it,
+    ``live_key`` where the current VS is (they differ after the VIP or port changed in the spec
+    and before ``lmctl apply``). ``key_holder`` describes a VS on ``key`` that the service may
+    not take (unmarked, or another array's): never used.
     ``vs_status`` is the appliance's raw ``Status`` (None when the VS does not exist).
     ``has_members_by_design`` is False for a service with no real servers at all (the
     http-to-https redirect): the appliance itself answers it. ``duplicates`` describes other
@@ -126,7 +119,6 @@ class ServiceStatus:
     members: tuple[MemberStatus, ...]
     setting_differences: tuple[SettingDifference, ...] = ()
     unexpected_real_servers: tuple[str, ...] = ()
-    index: int | None = None
     live_key: VirtualServiceKey | None = None
     key_holder: str | None = None
     duplicates: tuple[str, ...] = ()
@@ -221,25 +213,25 @@ class ArrayStatus:
         raise KeyError(name)
 
     @property
-    def exit_code(self) -> StatusExit:
+    def exit_code(self) -> ExitCode:
         """What this array alone means for the exit code of ``lmctl status``."""
         if self.error is not None:
-            return StatusExit.ERROR
+            return ExitCode.ERROR
         if not self.condition(SERVING).is_true:
-            return StatusExit.NOT_SERVING
+            return ExitCode.NOT_SERVING
         if not (self.condition(FAILOVER_READY).is_true and self.condition(HEALTHY).is_true):
-            return StatusExit.DEGRADED
-        return StatusExit.OK
+            return ExitCode.DEGRADED
+        return ExitCode.OK
 
 
 # The worst state wins. An appliance that could not be read may hide an array that is not
 # serving, so an error outranks "degraded" but not a known "not serving".
-_SEVERITY = (StatusExit.OK, StatusExit.DEGRADED, StatusExit.ERROR, StatusExit.NOT_SERVING)
+_SEVERITY = (ExitCode.OK, ExitCode.DEGRADED, ExitCode.ERROR, ExitCode.NOT_SERVING)
 
 
-def overall_exit(arrays: tuple[ArrayStatus, ...] | list[ArrayStatus]) -> StatusExit:
+def overall_exit(arrays: Iterable[ArrayStatus]) -> ExitCode:
     """The exit code for a set of arrays: 3 not serving > 1 unreadable > 2 degraded > 0."""
-    worst = StatusExit.OK
+    worst = ExitCode.OK
     for array in arrays:
         if _SEVERITY.index(array.exit_code) > _SEVERITY.index(worst):
             worst = array.exit_code

@@ -1,4 +1,8 @@
-"""Rendering of array statuses: the versioned JSON document and the text/rich tables."""
+"""Rendering of array statuses: the versioned JSON document and the text/rich tables.
+
+The JSON document's format (``lmctl.status/v1``) is documented in docs/operations.md, field by
+field; monitoring keys on it, so fields may be added within a version, never renamed.
+"""
 
 from __future__ import annotations
 
@@ -11,23 +15,18 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from lmctl.status.addresses import host_port
-from lmctl.status.model import (
-    ArrayStatus,
-    MemberStatus,
-    ServiceStatus,
-    StatusExit,
-    overall_exit,
-)
+from lmctl.errors import ExitCode
+from lmctl.loadmaster.models import host_port
+from lmctl.status.model import ArrayStatus, MemberStatus, ServiceStatus, overall_exit
 
 # Bumped only on an incompatible change; fields may be added within a version.
 STATUS_FORMAT = "lmctl.status/v1"
 
 _VERDICT = {
-    StatusExit.OK: ("OK", "green"),
-    StatusExit.DEGRADED: ("DEGRADED", "yellow"),
-    StatusExit.NOT_SERVING: ("NOT SERVING", "bold red"),
-    StatusExit.ERROR: ("UNKNOWN", "magenta"),
+    ExitCode.OK: ("OK", "green"),
+    ExitCode.DEGRADED: ("DEGRADED", "yellow"),
+    ExitCode.NOT_SERVING: ("NOT SERVING", "bold red"),
+    ExitCode.ERROR: ("UNKNOWN", "magenta"),
 }
 _MEMBER_STYLE = {
     "up": "green",
@@ -78,7 +77,7 @@ def status_document(arrays: Sequence[ArrayStatus], checked_at: str) -> dict[str,
     return {
         "format": STATUS_FORMAT,
         "checked_at": checked_at,
-        "exit_code": int(overall_exit(list(arrays))),
+        "exit_code": int(overall_exit(arrays)),
         "arrays": [
             {
                 "array": array.array,
@@ -187,7 +186,7 @@ def render_status(arrays: Sequence[ArrayStatus], *, boxed: bool) -> RenderableTy
             parts.append(_conditions_table(array))
             parts.append(_services_table(array, boxed=boxed))
         parts.append(Text(""))
-    verdict, style = _VERDICT[overall_exit(list(arrays))]
+    verdict, style = _VERDICT[overall_exit(arrays)]
     summary = Text(f"{len(arrays)} array(s): ")
     summary.append(verdict, style=style)
     parts.append(summary)

@@ -1,25 +1,51 @@
-"""Hand-built desired and observed values for the pure status tests (no appliance, no specs)."""
+"""Test scaffolding shared by the status and maintenance tests (``tests/status``,
+``tests/maintenance``):
+
+- hand-built desired and observed values for the pure tests (no appliance, no specs), and an
+  array's status from them, matched as ``lmctl status`` matches an appliance;
+- ``prepare_arrays``: two arrays on the session's served mock, written as specs in a temporary
+  directory and created with ``lmctl apply``, every member Up:
+  ``two`` (Exchange 2010 SP3): rpc, https, http-redirect; members CAS-A1, CAS-A2;
+  ``three`` (Exchange 2016 CU23): https, http-redirect; members EX-B1, EX-B2, EX-B3.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from lmctl.appliance.loadmaster import appliance_state, connections_of
+from lmctl.appliance.state import ApplianceState, Connections, Owner
 from lmctl.exchange import DesiredRealServer, DesiredVirtualService
 from lmctl.loadmaster.models import (
     Statistics,
     VirtualService,
     VirtualServiceKey,
     VirtualServiceSettings,
+    VirtualServiceStats,
 )
-from lmctl.ownership import Owner
+from lmctl.mock.control import MockControl
+from lmctl.mock.server import MockServerHandle
+from lmctl.plan.match import ArrayScope, match_appliance
 from lmctl.status.conditions import array_status
 from lmctl.status.model import ArrayStatus
-from lmctl.status.observe import ApplianceReading
+from lmctl_testkit import (
+    PASSWORD_VARIABLE,
+    Outcome,
+    array_spec,
+    invoke,
+    write_mock_inventory,
+    write_spec_files,
+)
+
+# -- hand-built values -----------------------------------------------------------------------
 
 VIP = "10.20.0.10"
-MEMBERS = {"cas01": "10.20.0.21", "cas02": "10.20.0.22", "cas03": "10.20.0.23"}
+HQ_MEMBERS = {"cas01": "10.20.0.21", "cas02": "10.20.0.22", "cas03": "10.20.0.23"}
 
 
 def desired_service(
@@ -51,7 +77,7 @@ def desired_service(
         real_servers=tuple(
             DesiredRealServer(
                 member=name,
-                address=MEMBERS[name],
+                address=HQ_MEMBERS[name],
                 port=index_port or port,
                 enable=(enable or {}).get(name),
             )
@@ -113,7 +139,7 @@ def observed_service(
 def statistics(connections: Mapping[tuple[int, str, int], int]) -> Statistics:
     """``stats`` with ``ActivConns`` per (VS index, member name, RS port)."""
     rows = [
-        {"VSIndex": vs_index, "Addr": MEMBERS[member], "Port": port, "ActivConns": count}
+        {"VSIndex": vs_index, "Addr": HQ_MEMBERS[member], "Port": port, "ActivConns": count}
         for (vs_index, member, port), count in connections.items()
     ]
     return Statistics.model_validate({"real_servers": rows})
@@ -157,10 +183,107 @@ def ipv6_service(members: Mapping[str, str]) -> DesiredVirtualService:
     )
 
 
+def reading(
+    live: Sequence[VirtualService], stats: Statistics | None = None
+) -> tuple[ApplianceState, Connections]:
+    """What the LoadMaster backend reduces ``listvs`` (``live``) and ``stats`` to; the ``Vs``
+    rows of ``stats`` (Index → key) are those of the live VSs."""
+    rows = tuple(
+        VirtualServiceStats.model_validate(
+            {"Index": vs.index, "VSAddress": vs.address, "VSPort": vs.port, "VSProt": vs.protocol}
+        )
+        for vs in live
+    )
+    full = (stats or Statistics()).model_copy(update={"virtual_services": rows})
+    return appliance_state(live), connections_of(full)
+
+
 def status_of(
     desired: Sequence[DesiredVirtualService],
     live: Sequence[VirtualService],
     stats: Statistics | None = None,
+    *,
+    array: str = "hq",
+    scope: ArrayScope = None,
 ) -> ArrayStatus:
-    """Array ``hq`` on ``lm-hq`` as status sees it from these live VSs and ``stats``."""
-    return array_status("hq", "lm-hq", desired, ApplianceReading.of(live, stats or Statistics()))
+    """``array`` on ``lm-hq`` as status sees it: the appliance (these live VSs and ``stats``)
+    matched once with every desired service on it, of every array."""
+    state, connections = reading(live, stats)
+    return array_status(array, "lm-hq", match_appliance(desired, state, scope), connections)
+
+
+# -- arrays on the served mock ---------------------------------------------------------------
+
+# The members of the arrays below, by name.
+MEMBERS = {
+    "CAS-A1": "10.30.0.11",
+    "CAS-A2": "10.30.0.12",
+    "EX-B1": "10.30.1.11",
+    "EX-B2": "10.30.1.12",
+    "EX-B3": "10.30.1.13",
+}
+
+ARRAY_TWO = array_spec(
+    "two",
+    "HQ",
+    "2010 SP3",
+    "10.30.0.10",
+    "lm-test",
+    {member: MEMBERS[member] for member in ("CAS-A1", "CAS-A2")},
+    fqdn="outlook-two.corp.example.com",
+    rpc_ports=(60000, 60001),
+)
+
+ARRAY_THREE = array_spec(
+    "three",
+    "HQ",
+    "2016 CU23",
+    "10.30.1.10",
+    "lm-test",
+    {member: MEMBERS[member] for member in ("EX-B1", "EX-B2", "EX-B3")},
+    fqdn="mail-three.corp.example.com",
+    services=("https", "http-redirect"),
+)
+
+# Not applied by prepare_arrays (for tests of an array missing on its appliance).
+ARRAY_FOUR = array_spec(
+    "four",
+    "DR",
+    "2016 CU23",
+    "10.30.2.10",
+    "lm-test",
+    {"EX-D1": "10.30.2.11", "EX-D2": "10.30.2.12"},
+    fqdn="mail-four.corp.example.com",
+    services=("https",),
+)
+
+
+RunLmctl = Callable[..., Outcome]
+
+
+def prepare_arrays(request: pytest.FixtureRequest, dialect: str) -> RunLmctl:
+    """Write arrays ``two`` and ``three`` and create them with ``lmctl apply`` over API
+    ``dialect`` (v1 or v2); returns ``run(*args)`` that runs lmctl in-process on those specs
+    (the mock's call log starts empty).
+
+    Uses the test's ``tmp_path`` (specs in ``tmp_path/arrays``, the working directory),
+    ``mock_server``, ``mock_control`` and ``monkeypatch`` (the mock's password)."""
+    tmp_path: Path = request.getfixturevalue("tmp_path")
+    mock_server: MockServerHandle = request.getfixturevalue("mock_server")
+    mock_control: MockControl = request.getfixturevalue("mock_control")
+    monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
+    specs = tmp_path / "arrays"
+    write_mock_inventory(specs, mock_server, "lm-test", dialect)
+    write_spec_files(specs, {"two.yaml": ARRAY_TWO, "three.yaml": ARRAY_THREE})
+    monkeypatch.setenv(PASSWORD_VARIABLE, mock_server.password)
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str) -> Outcome:
+        # plan and apply take the specs as arguments; status, drain, undrain as --specs.
+        where = [str(specs)] if args[0] in ("plan", "apply") else ["--specs", str(specs)]
+        return invoke(*args, *where)
+
+    applied = run("apply", "--auto-approve", "--no-backup")
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    mock_control.clear_log()
+    return run

@@ -1,24 +1,32 @@
-"""Pure drain/undrain decisions: locating the member, the writes, the safety check."""
+"""Pure drain/undrain decisions: locating the member, the writes, the safety check; the writes
+go only to the array's own VSs where they are."""
 
 from __future__ import annotations
 
 import pytest
-from status_builders import desired_service, observed_service, statistics, two_member_array
 
+from lmctl.appliance.changes import FieldChange, UpdateRealServer
+from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import Statistics, VirtualServiceKey
-from lmctl.status.conditions import array_status
-from lmctl.status.drain import (
-    RealServerSwitch,
+from lmctl.maintenance.drain import (
     UnknownMemberError,
     active_connections,
     drain_blockers,
     locate_member,
     services_not_up,
+    switch_line,
     switches,
     unreachable_services,
 )
 from lmctl.status.model import ArrayStatus
-from lmctl.status.observe import ApplianceReading
+from status_testkit import (
+    desired_service,
+    ipv6_service,
+    observed_service,
+    statistics,
+    status_of,
+    two_member_array,
+)
 
 UP = ("Up", True)
 
@@ -32,7 +40,7 @@ def hq_status(
         observed_service(desired[1], 2, members=https),
         observed_service(desired[2], 3),
     ]
-    return array_status("hq", "lm-hq", desired, ApplianceReading.of(live, stats))
+    return status_of(desired, live, stats)
 
 
 def test_member_is_found_by_name_case_insensitively_or_by_address() -> None:
@@ -61,11 +69,17 @@ def test_drain_disables_the_member_in_every_service_of_its_array_that_still_enab
     )
 
     assert switches(status, "cas02", enable=False) == (
-        RealServerSwitch(
-            "rpc", VirtualServiceKey(address="10.20.0.10", port="135"), "10.20.0.22", 135, False
+        UpdateRealServer(
+            array="hq",
+            service="rpc",
+            key=VirtualServiceKey(address="10.20.0.10", port="135"),
+            member="cas02",
+            address="10.20.0.22",
+            port=135,
+            fields=(FieldChange(field="enable", old=True, new=False),),
         ),
     )
-    assert switches(status, "cas02", enable=True)[0].describe() == (
+    assert switch_line(switches(status, "cas02", enable=True)[0]) == (
         "enable 10.20.0.22:443 in https (10.20.0.10:443/tcp)"
     )
     assert drain_blockers(status, "cas02") == ()
@@ -123,3 +137,47 @@ def test_missing_real_server_cannot_be_switched_and_is_reported() -> None:
     assert unreachable_services(status, "cas02") == ("rpc",)
     assert [s.service for s in switches(status, "cas02", enable=False)] == ["https"]
     assert services_not_up(status, "cas02") == ()
+
+
+OLD_VIP, NEW_VIP = "10.20.0.10", "10.20.0.11"
+
+
+def https() -> DesiredVirtualService:
+    return desired_service("https", 443, ["cas01", "cas02"])
+
+
+def test_drain_switches_only_the_marked_vs_at_its_live_key() -> None:
+    applied = https()
+    edited = applied.model_copy(update={"key": VirtualServiceKey(address=NEW_VIP, port="443")})
+    hand_made = observed_service(edited, 9, NickName="owa")
+
+    status = status_of([edited], [observed_service(applied, 4), hand_made])
+
+    assert [(s.key, s.address, s.enables) for s in switches(status, "cas02", enable=False)] == [
+        (applied.key, "10.20.0.22", False)
+    ]
+
+
+def test_drain_has_nothing_to_switch_when_only_an_unmarked_vs_holds_the_key() -> None:
+    desired = https()
+
+    status = status_of([desired], [observed_service(desired, 7, NickName="owa")])
+
+    assert switches(status, "cas02", enable=False) == ()
+
+
+IPV6_MEMBERS = {"cas01": "2001:db8::11", "cas02": "2001:db8::12"}
+
+
+def test_member_named_by_an_ipv6_address_in_any_spelling_is_found() -> None:
+    found = locate_member([ipv6_service(IPV6_MEMBERS)], "2001:DB8:0::11")
+
+    assert (found.member, found.address) == ("cas01", "2001:db8::11")
+
+
+@pytest.mark.parametrize("typed", ["10.20.0.22", " [::ffff:10.20.0.22] ", "::FFFF:10.20.0.22"])
+def test_member_typed_as_an_ipv4_mapped_or_bracketed_address_is_found(typed: str) -> None:
+    # The shared rule of lmctl.loadmaster.models: ::ffff:10.20.0.22 is the IPv4 host 10.20.0.22.
+    found = locate_member([https()], typed)
+
+    assert (found.member, found.address) == ("cas02", "10.20.0.22")

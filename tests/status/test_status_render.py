@@ -9,19 +9,19 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from status_builders import (
+
+from lmctl.status.conditions import unreadable_array_status
+from lmctl.status.model import ArrayStatus
+from lmctl.status.render import STATUS_FORMAT, render_status, status_document
+from status_testkit import (
     desired_service,
     ipv6_service,
     observed_service,
     statistics,
+    status_of,
     table_rows,
     two_member_array,
 )
-
-from lmctl.status.conditions import array_status, unreadable_array_status
-from lmctl.status.model import ArrayStatus
-from lmctl.status.observe import ApplianceReading
-from lmctl.status.report import STATUS_FORMAT, render_status, status_document
 
 
 def degraded_hq() -> ArrayStatus:
@@ -32,8 +32,7 @@ def degraded_hq() -> ArrayStatus:
         observed_service(desired[1], 2, members=down),
         observed_service(desired[2], 3),
     ]
-    reading = ApplianceReading.of(live, statistics({(2, "cas01", 443): 9}))
-    return array_status("hq", "lm-hq", desired, reading)
+    return status_of(desired, live, statistics({(2, "cas01", 443): 9}))
 
 
 def test_json_document_is_versioned_and_carries_conditions_services_members() -> None:
@@ -156,13 +155,13 @@ def produced_fields(value: Any, path: str, found: dict[str, set[str]]) -> None:
 
 
 def test_docs_schema_table_lists_every_field_of_the_document_with_its_type() -> None:
-    drifted = [desired_service("https", 443, ["cas01", "cas02"], Idletime=1800)]
+    drifted = [desired_service("https", 443, ["cas01", "cas02"], array="dr", Idletime=1800)]
     live = observed_service(drifted[0], 2, members={"cas01": ("Up", True)}, Idletime=660)
     stray = live.real_servers[0].model_copy(update={"address": "10.20.0.99"})
     live = live.model_copy(update={"real_servers": (*live.real_servers, stray)})
     arrays = [
         degraded_hq(),
-        array_status("dr", "lm-hq", drifted, ApplianceReading.of([live], statistics({}))),
+        status_of(drifted, [live], array="dr"),
         unreadable_array_status("br", "lm-br", "connection refused"),
     ]
     produced: dict[str, set[str]] = {}
@@ -185,7 +184,7 @@ def test_table_on_an_80_column_terminal_cuts_no_address_or_member_name() -> None
     ]
     arrays = [
         degraded_hq(),
-        array_status("dr", "lm-dr", [ipv6, moved], ApplianceReading.of(live, statistics({}))),
+        status_of([ipv6, moved], live),
     ]
     out = io.StringIO()
     console = Console(

@@ -9,14 +9,14 @@ import threading
 from pathlib import Path
 
 import pytest
-from status_builders import table_rows
-from status_mock_specs import ARRAY_FOUR, MEMBERS, RunLmctl, prepare_arrays
 
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection
 from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.mock.control import MockControl
+from lmctl.statedir import appliance_lock
 from lmctl_testkit import lmctl_process
+from status_testkit import ARRAY_FOUR, MEMBERS, RunLmctl, prepare_arrays, table_rows
 
 FAST = ("--poll-interval", "0.05")
 
@@ -321,8 +321,6 @@ def test_drain_of_a_member_of_an_array_not_applied_yet_exits_1(
 def test_drain_and_undrain_are_refused_while_another_lmctl_holds_the_apply_lock(
     run_lmctl: RunLmctl, mock_control: MockControl, tmp_path: Path, action: str
 ) -> None:
-    from lmctl.reconcile.guard import appliance_lock
-
     state_dir = tmp_path / "state"
     with appliance_lock(state_dir, "lm-test"):
         outcome = run_lmctl(action, "EX-B2", "--state-dir", str(state_dir), *FAST)
@@ -337,8 +335,6 @@ def test_drain_and_undrain_are_refused_while_another_lmctl_holds_the_apply_lock(
 def test_drain_releases_the_apply_lock_before_waiting_for_connections(
     run_lmctl: RunLmctl, mock_control: MockControl, tmp_path: Path
 ) -> None:
-    from lmctl.reconcile.guard import appliance_lock
-
     state_dir = tmp_path / "state"
     mock_control.set_connections(MEMBERS["EX-B1"], 500)
     mock_control.set_drain_seconds(3600)
@@ -379,3 +375,20 @@ def test_drain_that_leaves_one_serving_member_warns_the_array_loses_failover(
     assert enabled_flags(mock_control, "EX-B1") == [False]
     assert status.exit_code == 2
     assert "SingleMemberUp" in status.stdout
+
+
+def test_drain_of_a_member_of_a_renamed_array_switches_it_in_the_vss_plan_re_marks(
+    run_lmctl: RunLmctl, mock_control: MockControl, tmp_path: Path
+) -> None:
+    # Renamed in its spec, not applied yet: its VSs still carry "three"'s marker, and are its own.
+    spec = tmp_path / "arrays" / "three.yaml"
+    spec.write_text(spec.read_text().replace("name: three", "name: drei"))
+
+    outcome = run_lmctl("drain", "EX-B2", *FAST)
+
+    assert outcome.exit_code == 0, outcome.stdout + outcome.stderr
+    assert "disable 10.30.1.12:443 in https (10.30.1.10:443/tcp)" in outcome.stdout
+    assert "EX-B2 is drained: disabled in array drei, 0 connections" in outcome.stdout
+    writes = [(call.command, call.params.get("vs")) for call in mock_control.calls() if call.write]
+    assert writes == [("modrs", "10.30.1.10")]
+    assert enabled_flags(mock_control, "EX-B2") == [False]

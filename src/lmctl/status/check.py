@@ -1,0 +1,114 @@
+"""Checking arrays: which ones, reading their appliances, and matching each appliance once.
+
+Each appliance is read with two calls (its state, then its connection counts), all appliances at
+once; it is matched once with every service the specs want on it, in the scope plan would use
+for the same spec paths (``lmctl.plan.match.plan_scope``), and the selected arrays' statuses are
+taken from that one match. An appliance that cannot be opened or read makes its arrays' conditions
+Unknown; the others are still checked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
+
+from lmctl.appliance.base import Appliance
+from lmctl.appliance.state import ApplianceState, Connections
+from lmctl.errors import LmctlError, error_text
+from lmctl.exchange import DesiredVirtualService
+from lmctl.plan.match import ArrayScope, match_appliance
+from lmctl.status.conditions import array_status, unreadable_array_status
+from lmctl.status.model import ArrayStatus
+
+
+class UnknownArrayError(LmctlError, LookupError):
+    """An array named on the command line is not in the specs."""
+
+
+def select_arrays(
+    desired: Mapping[str, Sequence[DesiredVirtualService]], names: Iterable[str]
+) -> dict[str, tuple[str, ...]]:
+    """The arrays to check per appliance, in spec order: the named ones (every one when none is
+    named). Appliances left with no array are dropped, so they are not read at all."""
+    wanted = set(names)
+    known = {service.array for services in desired.values() for service in services}
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise UnknownArrayError(
+            f"no array named {', '.join(unknown)} in the specs; "
+            f"arrays: {', '.join(sorted(known)) or 'none'}"
+        )
+    selected: dict[str, tuple[str, ...]] = {}
+    for appliance, services in desired.items():
+        arrays = dict.fromkeys(s.array for s in services if not wanted or s.array in wanted)
+        if arrays:
+            selected[appliance] = tuple(arrays)
+    return selected
+
+
+async def read_appliance(appliance: Appliance) -> tuple[ApplianceState, Connections]:
+    """The appliance's state and connection counts: exactly two reads.
+
+    One after the other, not together: on an ``auto`` dialect the first call settles the
+    dialect, so two concurrent first calls could both probe and double the call count.
+    """
+    state = await appliance.observe()
+    return state, await appliance.connections()
+
+
+async def read_arrays(
+    appliance: Appliance,
+    desired: Sequence[DesiredVirtualService],
+    arrays: Sequence[str],
+    scope: ArrayScope,
+) -> list[ArrayStatus]:
+    """The status of ``arrays`` on one appliance, whose desired services are ``desired`` (every
+    array's: the appliance is matched as plan matches it). Raises what the appliance raises."""
+    state, connections = await read_appliance(appliance)
+    match = match_appliance(desired, state, scope)
+    return [array_status(array, appliance.name, match, connections) for array in arrays]
+
+
+async def _appliance_status(
+    name: str,
+    appliance: Appliance | None,
+    desired: Sequence[DesiredVirtualService],
+    arrays: Sequence[str],
+    scope: ArrayScope,
+    unavailable: str,
+) -> list[ArrayStatus]:
+    if appliance is None:
+        return [unreadable_array_status(array, name, unavailable) for array in arrays]
+    try:
+        return await read_arrays(appliance, desired, arrays, scope)
+    except (LmctlError, OSError) as error:
+        return [unreadable_array_status(array, name, error_text(error)) for array in arrays]
+
+
+async def check_arrays(
+    appliances: Mapping[str, Appliance],
+    desired: Mapping[str, Sequence[DesiredVirtualService]],
+    selected: Mapping[str, Sequence[str]],
+    scope: ArrayScope = None,
+    unavailable: Mapping[str, str] | None = None,
+) -> list[ArrayStatus]:
+    """Every selected array's status (``select_arrays``), all appliances read concurrently, in
+    the order of ``selected``.
+
+    ``unavailable`` gives, per appliance that could not be opened, why (e.g. a missing secret).
+    """
+    reasons = unavailable or {}
+    per_appliance = await asyncio.gather(
+        *(
+            _appliance_status(
+                name,
+                appliances.get(name),
+                desired.get(name, ()),
+                arrays,
+                scope,
+                reasons.get(name, "no connection to it could be opened"),
+            )
+            for name, arrays in selected.items()
+        )
+    )
+    return [array for arrays in per_appliance for array in arrays]
