@@ -100,7 +100,7 @@ def test_status_after_a_vip_edit_reports_the_array_serving_on_its_old_vip(
 
     outcome = run_lmctl("status", "three", "--format", "json")
 
-    assert outcome.exit_code == 0, outcome.stdout
+    assert outcome.exit_code == 2, outcome.stdout  # serving on the old VIP, not in sync
     (three,) = json.loads(outcome.stdout)["arrays"]
     conditions = {c["type"]: (c["status"], c["reason"]) for c in three["conditions"]}
     assert conditions == {

@@ -219,7 +219,8 @@ class ArrayStatus:
             return ExitCode.ERROR
         if not self.condition(SERVING).is_true:
             return ExitCode.NOT_SERVING
-        if not (self.condition(FAILOVER_READY).is_true and self.condition(HEALTHY).is_true):
+        held = (FAILOVER_READY, HEALTHY, IN_SYNC)
+        if not all(self.condition(kind).is_true for kind in held):
             return ExitCode.DEGRADED
         return ExitCode.OK
 
