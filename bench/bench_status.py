@@ -29,7 +29,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from bench_validate import APPLIANCES, generate
-from lmctl.appliances import open_appliances
+from lmctl.appliance.base import open_appliances
+from lmctl.appliance.loadmaster import LoadMasterAppliance
 from lmctl.desired import DesiredVirtualService
 from lmctl.exchange import expand_all
 from lmctl.loadmaster.models import settings_params
@@ -78,7 +79,12 @@ async def status_once(
     spec_set: SpecSet, desired: dict[str, tuple[DesiredVirtualService, ...]]
 ) -> int:
     """One status check of every array; returns its exit code."""
-    async with open_appliances(spec_set, list(desired), strict=True) as clients:
+    async with open_appliances(spec_set, list(desired), strict=True) as appliances:
+        clients = {
+            name: appliance.client
+            for name, appliance in appliances.items()
+            if isinstance(appliance, LoadMasterAppliance)
+        }
         arrays = await read_status(desired, clients)
     return int(overall_exit(arrays))
 

@@ -5,7 +5,8 @@ The flow, module by module:
 - ``lmctl.specs``: array specs and the appliance inventory (YAML) → validated models.
 - ``lmctl.exchange``: Exchange profiles; expansion of an array into desired virtual services.
 - ``lmctl.loadmaster``: the typed appliance client → observed virtual services.
-- ``lmctl.reconcile``: desired vs observed → a plan of ordered changes → apply.
+- ``lmctl.appliance``: the seam: observed state, the changes, opening and reading appliances.
+- ``lmctl.plan``: desired vs observed → a plan of ordered changes; ``lmctl.apply`` applies it.
 - ``lmctl.status``: failover checks and member maintenance (drain/undrain).
 - ``lmctl.mock``: a mock appliance that speaks the real API.
 - ``lmctl.cli``: the thin command line on top.
@@ -34,15 +35,18 @@ _PUBLIC: dict[str, str] = {
     "ApplianceConnection": "lmctl.loadmaster.connection",
     "LoadMaster": "lmctl.loadmaster.client",
     "LoadMasterError": "lmctl.loadmaster.errors",
-    "open_appliances": "lmctl.appliances",
-    "make_plan": "lmctl.reconcile.planning",
-    "Plan": "lmctl.reconcile.plan",
-    "apply_plan": "lmctl.reconcile.execute",
+    "Appliance": "lmctl.appliance.base",
+    "open_appliances": "lmctl.appliance.base",
+    "observe_all": "lmctl.appliance.base",
+    "make_plan": "lmctl.plan.document",
+    "Plan": "lmctl.plan.document",
+    "apply_plan": "lmctl.apply.execute",
     "MockAppliance": "lmctl.mock",
     "serve_in_thread": "lmctl.mock.server",
 }
 
 __all__ = [
+    "Appliance",
     "ApplianceConnection",
     "DesiredVirtualService",
     "LmctlError",
@@ -58,12 +62,14 @@ __all__ = [
     "expand_all",
     "load_specs",
     "make_plan",
+    "observe_all",
     "open_appliances",
     "serve_in_thread",
 ]
 
 if TYPE_CHECKING:
-    from lmctl.appliances import open_appliances
+    from lmctl.appliance.base import Appliance, observe_all, open_appliances
+    from lmctl.apply.execute import apply_plan
     from lmctl.desired import DesiredVirtualService
     from lmctl.errors import LmctlError
     from lmctl.exchange import expand, expand_all
@@ -72,9 +78,7 @@ if TYPE_CHECKING:
     from lmctl.loadmaster.errors import LoadMasterError
     from lmctl.mock import MockAppliance
     from lmctl.mock.server import serve_in_thread
-    from lmctl.reconcile.execute import apply_plan
-    from lmctl.reconcile.plan import Plan
-    from lmctl.reconcile.planning import make_plan
+    from lmctl.plan.document import Plan, make_plan
     from lmctl.specs import SpecError, SpecSet, load_specs
 
 

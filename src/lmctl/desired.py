@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from lmctl.appliance.state import Owner
 from lmctl.loadmaster.models import Address, VirtualServiceKey, VirtualServiceSettings
-from lmctl.ownership import Owner
 
 
 class DesiredRealServer(BaseModel):

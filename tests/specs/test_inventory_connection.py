@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from spec_files import write_files
 
-from lmctl.appliances import ApplianceUnavailableError, open_appliances
+from lmctl.appliance.base import ApplianceUnavailableError, open_appliances
 from lmctl.loadmaster.connection import ApiKey, BasicCredentials
 from lmctl.specs import CredentialError, Inventory, load_specs
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from lmctl.appliance.state import Owner
 from lmctl.desired import DesiredRealServer, DesiredVirtualService
 from lmctl.loadmaster.models import (
     Statistics,
@@ -13,7 +14,6 @@ from lmctl.loadmaster.models import (
     VirtualServiceKey,
     VirtualServiceSettings,
 )
-from lmctl.ownership import Owner
 from lmctl.status.conditions import array_status
 from lmctl.status.model import ArrayStatus
 from lmctl.status.observe import ApplianceReading

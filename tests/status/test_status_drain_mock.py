@@ -321,7 +321,7 @@ def test_drain_of_a_member_of_an_array_not_applied_yet_exits_1(
 def test_drain_and_undrain_are_refused_while_another_lmctl_holds_the_apply_lock(
     run_lmctl: RunLmctl, mock_control: MockControl, tmp_path: Path, action: str
 ) -> None:
-    from lmctl.reconcile.guard import appliance_lock
+    from lmctl.statedir import appliance_lock
 
     state_dir = tmp_path / "state"
     with appliance_lock(state_dir, "lm-test"):
@@ -337,7 +337,7 @@ def test_drain_and_undrain_are_refused_while_another_lmctl_holds_the_apply_lock(
 def test_drain_releases_the_apply_lock_before_waiting_for_connections(
     run_lmctl: RunLmctl, mock_control: MockControl, tmp_path: Path
 ) -> None:
-    from lmctl.reconcile.guard import appliance_lock
+    from lmctl.statedir import appliance_lock
 
     state_dir = tmp_path / "state"
     mock_control.set_connections(MEMBERS["EX-B1"], 500)

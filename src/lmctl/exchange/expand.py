@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel
 
+from lmctl.appliance.state import Owner
 from lmctl.desired import DesiredRealServer, DesiredVirtualService
 from lmctl.exchange.profiles import (
     DEFAULT_PERSISTENCE_TIMEOUT,
@@ -15,7 +16,6 @@ from lmctl.exchange.profiles import (
     vs_type,
 )
 from lmctl.loadmaster.models import VirtualServiceKey, VirtualServiceSettings
-from lmctl.ownership import Owner
 from lmctl.specs.array import ArraySpec, ServiceOverride
 from lmctl.specs.loader import SpecSet
 from lmctl.specs.services import SERVICE_PORTS, vip_port

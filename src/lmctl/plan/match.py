@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -136,8 +137,21 @@ def settings_changes(
     )
 
 
+class ObservedMember(Protocol):
+    """A real server as read: reduced (``RealServerState``) or as the client parsed it."""
+
+    @property
+    def weight(self) -> int: ...
+    @property
+    def forward(self) -> str: ...
+    @property
+    def enable(self) -> bool: ...
+    @property
+    def port(self) -> int: ...
+
+
 def member_field_changes(
-    observed: RealServerState, desired: DesiredRealServer
+    observed: ObservedMember, desired: DesiredRealServer
 ) -> tuple[FieldChange, ...]:
     """Every member field whose live value differs from the spec, old → new.
 

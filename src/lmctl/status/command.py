@@ -20,15 +20,17 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
-from lmctl.appliances import open_appliances
+from lmctl.appliance.base import Appliance, open_appliances
+from lmctl.appliance.loadmaster import LoadMasterAppliance
 from lmctl.cli.console import make_console
+from lmctl.cli.progress import progress_for
 from lmctl.cli.specload import INVALID_SPECS, load_spec_set
-from lmctl.defaults import DEFAULT_STATE_DIR, INTERRUPTED
 from lmctl.desired import DesiredVirtualService
+from lmctl.errors import ExitCode
+from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.errors import LoadMasterError
-from lmctl.reconcile.guard import ApplianceBusyError, appliance_lock
 from lmctl.specs import SpecError, SpecSet
-from lmctl.status.display import progress_for
+from lmctl.statedir import DEFAULT_STATE_DIR, ApplianceBusyError, appliance_lock
 from lmctl.status.drain import MemberRef, UnknownMemberError, locate_member
 from lmctl.status.maintenance import MaintenanceResult, WaitPolicy, drain, undrain
 from lmctl.status.model import ArrayStatus, StatusExit, overall_exit
@@ -60,6 +62,12 @@ def _load(paths: Sequence[Path]) -> tuple[SpecSet, dict[str, tuple[DesiredVirtua
     for diagnostic in spec_set.diagnostics:  # warnings, shown as plan and apply show them
         warnings.print(str(diagnostic), markup=False)
     return spec_set, {name: tuple(found) for name, found in expand_all(spec_set).items()}
+
+
+def _client(appliance: Appliance) -> LoadMaster:
+    """The LoadMaster client behind an opened appliance (status still reads the wire)."""
+    assert isinstance(appliance, LoadMasterAppliance)
+    return appliance.client
 
 
 def _now() -> str:
@@ -107,7 +115,7 @@ def run_status(paths: Sequence[Path], names: Sequence[str], request: StatusReque
     except KeyboardInterrupt:
         if outcome.code is None:
             _print_error("interrupted before the first check finished")
-            return INTERRUPTED
+            return ExitCode.INTERRUPTED
     # Ctrl-C ends --watch: exit with the last check's code.
     return StatusExit.ERROR if outcome.code is None else outcome.code
 
@@ -133,11 +141,12 @@ async def _status(
         timeout=request.request_timeout,
         strict=False,
     )
-    async with opened as clients:
+    async with opened as appliances:
+        clients = {name: _client(appliance) for name, appliance in appliances.items()}
 
         async def check() -> list[ArrayStatus]:
             """Read every appliance once and keep the exit code."""
-            arrays = await read_status(desired, clients, clients.unavailable)
+            arrays = await read_status(desired, clients, appliances.unavailable)
             outcome.code = overall_exit(arrays)
             return arrays
 
@@ -210,7 +219,7 @@ def run_maintenance(paths: Sequence[Path], member: str, request: Maintenance) ->
         )
     except KeyboardInterrupt:
         _print_error(f"interrupted: {_unfinished(target, request.action)}")
-        return INTERRUPTED
+        return ExitCode.INTERRUPTED
     except _Failure as error:
         return _fail(error)
     _report(console, result)
@@ -241,11 +250,12 @@ async def _maintain(
         timeout=request.request_timeout,
         strict=False,
     )
-    async with opened as clients:
-        client = clients.get(target.appliance)
-        if client is None:
-            reason = clients.unavailable.get(target.appliance, "no connection could be opened")
+    async with opened as appliances:
+        appliance = appliances.get(target.appliance)
+        if appliance is None:
+            reason = appliances.unavailable.get(target.appliance, "no connection could be opened")
             raise _Failure(f"appliance {target.appliance}: {reason}")
+        client = _client(appliance)
         title = f"{request.action}ing {target.member} ({target.array} on {target.appliance})"
 
         def lock() -> AbstractContextManager[object]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from lmctl.appliance.changes import counted
 from lmctl.desired import DesiredVirtualService
 from lmctl.loadmaster.models import VirtualServiceKey
-from lmctl.reconcile.words import counted
 from lmctl.status.model import (
     FAILOVER_READY,
     HEALTHY,

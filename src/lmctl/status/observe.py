@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from lmctl.appliance.changes import FieldChange, FieldValue
+from lmctl.appliance.loadmaster import appliance_state
+from lmctl.appliance.state import ApplianceState, MemberKey, Owner, owner_of
 from lmctl.desired import DesiredRealServer, DesiredVirtualService
 from lmctl.loadmaster.models import (
     RealServer,
@@ -20,11 +23,7 @@ from lmctl.loadmaster.models import (
     wire_name,
     wire_value,
 )
-from lmctl.ownership import Owner, owner_of
-from lmctl.reconcile.changes import FieldChange, FieldValue
-from lmctl.reconcile.diff import settings_changes
-from lmctl.reconcile.members import member_field_changes
-from lmctl.reconcile.state import ApplianceState, MemberKey, appliance_state
+from lmctl.plan.match import member_field_changes, settings_changes
 from lmctl.status.addresses import host_port
 from lmctl.status.model import MemberStatus, ServiceStatus, SettingDifference
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from lmctl.appliance.changes import DeleteVirtualService, counted
+from lmctl.appliance.state import ApplianceState
 from lmctl.desired import DesiredVirtualService
-from lmctl.reconcile.changes import DeleteVirtualService
-from lmctl.reconcile.diff import diff
-from lmctl.reconcile.render.outline import describe
-from lmctl.reconcile.state import ApplianceState
-from lmctl.reconcile.words import counted
+from lmctl.plan.diff import diff
+from lmctl.plan.match import match_appliance
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +41,7 @@ def pending_changes(
     array: str, desired: Sequence[DesiredVirtualService], state: ApplianceState
 ) -> PendingChanges:
     """Plan's diff of ``array`` alone (other arrays' VSs are out of its scope)."""
-    changes = diff(desired, state, (array,)).changes
+    changes = diff(match_appliance(desired, state, (array,))).changes
     wanted = {service.service for service in desired}
     duplicates: dict[str, list[str]] = {}
     leftovers: list[tuple[str, str]] = []
@@ -56,5 +55,5 @@ def pending_changes(
     return PendingChanges(
         duplicates={service: tuple(found) for service, found in duplicates.items()},
         leftovers=tuple(leftovers),
-        changes=tuple(describe(change)[1] for change in changes),
+        changes=tuple(change.headline[1] for change in changes),
     )
