@@ -12,8 +12,14 @@ The flow, module by module:
 - ``lmctl.cli``: the thin command line on top.
 
 The names a library user needs are importable from here (``from lmctl import load_specs,
-expand_all, LoadMaster, make_plan, apply_plan``); they are loaded on first use, so importing
-``lmctl`` (and starting the CLI) stays fast.
+expand_all, open_appliances, observe_all, make_plan, apply_plan``); they are loaded on first use,
+so importing ``lmctl`` (and starting the CLI) stays fast::
+
+    spec_set = load_specs([Path("arrays")])
+    async with open_appliances(spec_set, spec_set.inventory.appliances) as appliances:
+        plan = make_plan(expand_all(spec_set), await observe_all(appliances),
+                         specs_digest=spec_set.digest)
+        results = await apply_plan(plan, appliances, ApplyOptions(), print)
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ _PUBLIC: dict[str, str] = {
     "make_plan": "lmctl.plan.document",
     "Plan": "lmctl.plan.document",
     "apply_plan": "lmctl.apply.execute",
+    "ApplyOptions": "lmctl.apply.execute",
     "MockAppliance": "lmctl.mock",
     "serve_in_thread": "lmctl.mock.server",
 }
@@ -48,6 +55,7 @@ _PUBLIC: dict[str, str] = {
 __all__ = [
     "Appliance",
     "ApplianceConnection",
+    "ApplyOptions",
     "DesiredVirtualService",
     "LmctlError",
     "LoadMaster",
@@ -69,7 +77,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from lmctl.appliance.base import Appliance, observe_all, open_appliances
-    from lmctl.apply.execute import apply_plan
+    from lmctl.apply.execute import ApplyOptions, apply_plan
     from lmctl.desired import DesiredVirtualService
     from lmctl.errors import LmctlError
     from lmctl.exchange import expand, expand_all

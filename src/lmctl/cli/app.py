@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer._click.core import Context
+from typer._click.core import Context  # the Context TyperGroup.invoke takes (typer vendors click)
 from typer.core import TyperGroup
 
 from lmctl.cli.console import make_console
@@ -46,11 +46,6 @@ class CommandError(LmctlError):
         self.exit_code = exit_code
 
 
-def report(error: LmctlError) -> None:
-    """Print ``error: <message>`` on stderr, as the boundary does."""
-    make_console(stderr=True).print(f"error: {error_text(error)}", markup=False)
-
-
 class LmctlCommands(TyperGroup):
     """lmctl's commands behind the one error boundary."""
 
@@ -59,7 +54,7 @@ class LmctlCommands(TyperGroup):
         try:
             return super().invoke(ctx)
         except LmctlError as error:
-            report(error)
+            make_console(stderr=True).print(f"error: {error_text(error)}", markup=False)
             raise typer.Exit(int(error.exit_code)) from None
 
 
