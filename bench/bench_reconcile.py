@@ -30,15 +30,16 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from lmctl.appliance.base import observe_all
+from lmctl.appliance.loadmaster import LoadMasterAppliance
+from lmctl.appliance.state import Owner
+from lmctl.apply.execute import ApplianceResult, ApplyOptions, apply_plan
 from lmctl.exchange import DesiredRealServer, DesiredVirtualService
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection, BasicCredentials, TlsPolicy
 from lmctl.loadmaster.models import VirtualServiceKey, VirtualServiceSettings, settings_params
 from lmctl.mock.server import MockServerHandle, serve_in_thread
-from lmctl.ownership import Owner
-from lmctl.reconcile.execute import ApplianceResult, ApplyOptions, apply_plan
-from lmctl.reconcile.plan import Plan
-from lmctl.reconcile.planning import make_plan
+from lmctl.plan.document import Plan, make_plan
 
 SERVICES: dict[str, tuple[int, dict[str, object]]] = {
     "rpc": (135, {"persist": "src", "persist_timeout": 7200, "idle_time": 7200}),
@@ -96,28 +97,34 @@ def connection(name: str, handle: MockServerHandle) -> ApplianceConnection:
     )
 
 
+Appliances = dict[str, LoadMasterAppliance]
+
+
+def calls(appliances: Appliances) -> int:
+    """API calls made so far through the appliances' clients."""
+    return sum(appliance.client.calls for appliance in appliances.values())
+
+
 async def timed_plan(
-    clients: dict[str, LoadMaster], desired: dict[str, list[DesiredVirtualService]]
+    appliances: Appliances, desired: dict[str, list[DesiredVirtualService]]
 ) -> tuple[Plan, float, int]:
     """Read every appliance concurrently and plan: (plan, seconds, API calls)."""
-    from lmctl.reconcile.read import read_appliances
-
-    before = sum(c.calls for c in clients.values())
+    before = calls(appliances)
     start = time.perf_counter()
-    observed = await read_appliances(clients)
+    observed = await observe_all(appliances)
     plan = make_plan(desired, observed, specs_digest="bench")
-    return plan, time.perf_counter() - start, sum(c.calls for c in clients.values()) - before
+    return plan, time.perf_counter() - start, calls(appliances) - before
 
 
 async def timed_apply(
-    plan: Plan, clients: dict[str, LoadMaster], parallel: int, state_dir: Path
+    plan: Plan, appliances: Appliances, parallel: int, state_dir: Path
 ) -> tuple[list[ApplianceResult], float, int]:
     """Apply (no backup): (results, seconds, API calls)."""
-    before = sum(c.calls for c in clients.values())
+    before = calls(appliances)
     start = time.perf_counter()
     options = ApplyOptions(state_dir=state_dir, backup=False, parallel=parallel)
-    results = await apply_plan(plan, clients, options, lambda event: None)
-    return results, time.perf_counter() - start, sum(c.calls for c in clients.values()) - before
+    results = await apply_plan(plan, appliances, options, lambda event: None)
+    return results, time.perf_counter() - start, calls(appliances) - before
 
 
 def row(*cells: object) -> None:
@@ -131,8 +138,9 @@ async def sizes(arrays: Sequence[int], apply_max: int, latency_ms: float, state_
     for count in arrays:
         desired = [vs for n in range(count) for vs in array_services("lm", n)]
         with serve_in_thread(latency_ms=latency_ms) as handle:
-            async with LoadMaster(connection("lm", handle), timeout=30) as client:
-                clients = {"lm": client}
+            client = LoadMaster(connection("lm", handle), timeout=30)
+            async with LoadMasterAppliance("lm", client) as appliance:
+                clients = {"lm": appliance}
                 plan, seconds, calls = await timed_plan(clients, {"lm": desired})
                 minimal = plan.summary.writes
                 row(count, "plan empty", f"{seconds:.3f}", calls, "-", minimal)
@@ -149,16 +157,17 @@ async def sizes(arrays: Sequence[int], apply_max: int, latency_ms: float, state_
 
 
 @asynccontextmanager
-async def served(names: Sequence[str], latency_ms: float) -> AsyncIterator[dict[str, LoadMaster]]:
-    """One served mock per name, each with an open client (all closed afterwards)."""
+async def served(names: Sequence[str], latency_ms: float) -> AsyncIterator[Appliances]:
+    """One served mock per name, each opened as an appliance (all closed afterwards)."""
     with ExitStack() as mocks:
         async with AsyncExitStack() as stack:
-            clients = {}
+            appliances = {}
             for name in names:
                 handle = mocks.enter_context(serve_in_thread(latency_ms=latency_ms))
                 client = LoadMaster(connection(name, handle), timeout=30)
-                clients[name] = await stack.enter_async_context(client)
-            yield clients
+                opened = LoadMasterAppliance(name, client)
+                appliances[name] = await stack.enter_async_context(opened)
+            yield appliances
 
 
 def spread_desired(arrays: int, names: Sequence[str]) -> dict[str, list[DesiredVirtualService]]:

@@ -8,7 +8,9 @@ import sys
 import pytest
 
 import lmctl
-from lmctl.appliances import ApplianceUnavailableError
+from lmctl.appliance.base import ApplianceUnavailableError, ReadError
+from lmctl.apply.execute import StateDirError
+from lmctl.cli.app import CommandError
 from lmctl.errors import LmctlError
 from lmctl.loadmaster.errors import (
     AuthenticationError,
@@ -19,10 +21,10 @@ from lmctl.loadmaster.errors import (
 )
 from lmctl.maintenance.drain import UnknownMemberError
 from lmctl.mock.control import MockControlError
-from lmctl.reconcile.guard import ApplianceBusyError
-from lmctl.reconcile.planfile import PlanFileError
-from lmctl.reconcile.read import ReadError
+from lmctl.mock.persistence import StateFileError
+from lmctl.plan.planfile import PlanFileError
 from lmctl.specs import CredentialError, SpecError
+from lmctl.statedir import ApplianceBusyError
 from lmctl.status.check import UnknownArrayError
 
 
@@ -57,6 +59,9 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
         UnknownArrayError,
         UnknownMemberError,
         MockControlError,
+        StateFileError,
+        StateDirError,
+        CommandError,
     ],
 )
 def test_every_user_facing_error_is_an_lmctl_error(error: type[Exception]) -> None:

@@ -6,14 +6,21 @@ The flow, module by module:
 - ``lmctl.releases``: the table of Exchange releases (services, ports, profiles per version).
 - ``lmctl.exchange``: expansion of an array into desired virtual services.
 - ``lmctl.loadmaster``: the typed appliance client → observed virtual services.
-- ``lmctl.reconcile``: desired vs observed → a plan of ordered changes → apply.
+- ``lmctl.appliance``: the seam: observed state, the changes, opening and reading appliances.
+- ``lmctl.plan``: desired vs observed → a plan of ordered changes; ``lmctl.apply`` applies it.
 - ``lmctl.status``: failover checks; ``lmctl.maintenance``: member drain/undrain.
 - ``lmctl.mock``: a mock appliance that speaks the real API.
 - ``lmctl.cli``: the thin command line on top.
 
 The names a library user needs are importable from here (``from lmctl import load_specs,
-expand_all, LoadMaster, make_plan, apply_plan``); they are loaded on first use, so importing
-``lmctl`` (and starting the CLI) stays fast.
+expand_all, open_appliances, observe_all, make_plan, apply_plan``); they are loaded on first use,
+so importing ``lmctl`` (and starting the CLI) stays fast::
+
+    spec_set = load_specs([Path("arrays")])
+    async with open_appliances(spec_set, spec_set.inventory.appliances) as appliances:
+        plan = make_plan(expand_all(spec_set), await observe_all(appliances),
+                         specs_digest=spec_set.digest)
+        results = await apply_plan(plan, appliances, ApplyOptions(), print)
 """
 
 from __future__ import annotations
@@ -35,16 +42,21 @@ _PUBLIC: dict[str, str] = {
     "ApplianceConnection": "lmctl.loadmaster.connection",
     "LoadMaster": "lmctl.loadmaster.client",
     "LoadMasterError": "lmctl.loadmaster.errors",
-    "open_appliances": "lmctl.appliances",
-    "make_plan": "lmctl.reconcile.planning",
-    "Plan": "lmctl.reconcile.plan",
-    "apply_plan": "lmctl.reconcile.execute",
+    "Appliance": "lmctl.appliance.base",
+    "open_appliances": "lmctl.appliance.base",
+    "observe_all": "lmctl.appliance.base",
+    "make_plan": "lmctl.plan.document",
+    "Plan": "lmctl.plan.document",
+    "apply_plan": "lmctl.apply.execute",
+    "ApplyOptions": "lmctl.apply.execute",
     "MockAppliance": "lmctl.mock",
     "serve_in_thread": "lmctl.mock.server",
 }
 
 __all__ = [
+    "Appliance",
     "ApplianceConnection",
+    "ApplyOptions",
     "DesiredVirtualService",
     "LmctlError",
     "LoadMaster",
@@ -59,12 +71,14 @@ __all__ = [
     "expand_all",
     "load_specs",
     "make_plan",
+    "observe_all",
     "open_appliances",
     "serve_in_thread",
 ]
 
 if TYPE_CHECKING:
-    from lmctl.appliances import open_appliances
+    from lmctl.appliance.base import Appliance, observe_all, open_appliances
+    from lmctl.apply.execute import ApplyOptions, apply_plan
     from lmctl.errors import LmctlError
     from lmctl.exchange import DesiredVirtualService, expand, expand_all
     from lmctl.loadmaster.client import LoadMaster
@@ -72,9 +86,7 @@ if TYPE_CHECKING:
     from lmctl.loadmaster.errors import LoadMasterError
     from lmctl.mock import MockAppliance
     from lmctl.mock.server import serve_in_thread
-    from lmctl.reconcile.execute import apply_plan
-    from lmctl.reconcile.plan import Plan
-    from lmctl.reconcile.planning import make_plan
+    from lmctl.plan.document import Plan, make_plan
     from lmctl.specs import SpecError, SpecSet, load_specs
 
 

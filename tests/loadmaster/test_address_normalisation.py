@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from loadmaster_fakes import ScriptedAppliance, client, xml_reply
 
+from lmctl.appliance.loadmaster import appliance_state
+from lmctl.appliance.state import Owner
 from lmctl.exchange import DesiredRealServer, DesiredVirtualService
 from lmctl.loadmaster.models import (
     RealServer,
@@ -19,8 +21,7 @@ from lmctl.loadmaster.models import (
     VirtualServiceStats,
     normalised_address,
 )
-from lmctl.ownership import Owner
-from lmctl.reconcile.planning import make_plan
+from lmctl.plan.document import make_plan
 
 MARKER = Owner("hq", "https").marker()
 
@@ -70,7 +71,7 @@ async def test_plan_is_empty_when_the_appliance_spells_ipv6_addresses_its_own_wa
         observed = await lm.list_virtual_services()
     plan = make_plan(
         {"lm-test": (_desired(),)},
-        {"lm-test": observed},
+        {"lm-test": appliance_state(observed)},
         specs_digest="0" * 64,
         now=datetime(2026, 1, 1, tzinfo=UTC),
     )

@@ -321,6 +321,7 @@ def test_drain_of_a_member_of_an_array_not_applied_yet_exits_1(
 def test_drain_and_undrain_are_refused_while_another_lmctl_holds_the_apply_lock(
     run_lmctl: RunLmctl, mock_control: MockControl, tmp_path: Path, action: str
 ) -> None:
+
     state_dir = tmp_path / "state"
     with appliance_lock(state_dir, "lm-test"):
         outcome = run_lmctl(action, "EX-B2", "--state-dir", str(state_dir), *FAST)
@@ -335,6 +336,7 @@ def test_drain_and_undrain_are_refused_while_another_lmctl_holds_the_apply_lock(
 def test_drain_releases_the_apply_lock_before_waiting_for_connections(
     run_lmctl: RunLmctl, mock_control: MockControl, tmp_path: Path
 ) -> None:
+
     state_dir = tmp_path / "state"
     mock_control.set_connections(MEMBERS["EX-B1"], 500)
     mock_control.set_drain_seconds(3600)

@@ -7,9 +7,9 @@ from typing import Any
 
 from spec_files import BRANCH_2016, HQ_2010, write_files
 
+from lmctl.appliance.state import owner_of
 from lmctl.exchange import DesiredRealServer, DesiredVirtualService, expand, expand_all
 from lmctl.loadmaster.models import VirtualServiceKey, settings_params
-from lmctl.ownership import owner_of
 from lmctl.specs import ArraySpec, load_specs
 
 HQ: dict[str, Any] = {

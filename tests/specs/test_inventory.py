@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from spec_files import reported, run_lmctl, write_files
 
-from lmctl.appliances import ApplianceUnavailableError, open_appliances
+from lmctl.appliance.base import ApplianceUnavailableError, open_appliances
 from lmctl.loadmaster.connection import ApiKey, BasicCredentials, normalise_fingerprint
 from lmctl.specs import CredentialError, Inventory, load_specs
 

@@ -100,7 +100,7 @@ def test_status_and_plan_agree_on_a_duplicate_marked_vs_over_https(
     document = json.loads(run_lmctl("status", "three", "--format", "json").stdout)
 
     assert plan.exit_code == 2
-    assert "delete virtual service 10.30.1.99:443/tcp (lmctl:three/https" in plan.stdout
+    assert "delete virtual service 10.30.1.99:443/tcp (NickName 'lmctl:three/https'" in plan.stdout
     assert text.exit_code == 2, text.stdout  # plan would change it: not in sync
     words = " ".join(text.stdout.split())  # the table may wrap a long message
     assert "InSync False DuplicateVirtualService" in words

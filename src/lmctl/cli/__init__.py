@@ -1,20 +1,18 @@
 """lmctl's command line: a thin layer over the library.
 
 Each command module registers on ``app`` when imported; heavy imports stay inside the command
-functions so that ``lmctl --help`` starts fast.
+functions so that ``lmctl --help`` starts fast. ``main`` runs the app behind the one error
+boundary (``lmctl.cli.app``).
 """
 
 from __future__ import annotations
 
-from lmctl.cli.app import app
+from lmctl.cli.app import app, main
 
 # Command modules (each registers its commands on ``app``); keep one import per line.
 from lmctl.cli.mock import serve  # noqa: F401  (lmctl mock serve)
-from lmctl.cli.reconcile import plan_command  # noqa: F401  (also apply)
+from lmctl.cli.plan import plan_command  # noqa: F401  (also apply)
 from lmctl.cli.specs import validate  # noqa: F401  (also show, schema)
 from lmctl.cli.status import status_command  # noqa: F401  (also drain, undrain)
 
-
-def main() -> None:
-    """Console-script entry point."""
-    app()
+__all__ = ["app", "main"]

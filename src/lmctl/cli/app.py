@@ -1,15 +1,61 @@
-"""The typer application every command module registers itself on."""
+"""The typer application every command module registers itself on, and the one error boundary.
+
+A command calls the library and raises ``LmctlError`` for anything its user must act on; the
+boundary (``LmctlCommands.invoke``, which both ``main()`` and the tests' ``CliRunner`` go
+through) catches it once, prints ``error: <message>`` on stderr, one line and no traceback, and
+exits with the error's ``exit_code``. ``CommandError`` is the command line's own error: a
+problem with what a command was given.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer._click.core import Context  # the Context TyperGroup.invoke takes (typer vendors click)
+from typer.core import TyperGroup
+
+from lmctl.cli.console import make_console
+from lmctl.errors import ExitCode, LmctlError, error_text
+
+if TYPE_CHECKING:
+    from lmctl.plan.document import FailureKind
 
 # A mistyped option or argument must not exit 2: for plan, status and drain 2 already means
 # "changes pending", "degraded" or "timed out", and a pipeline would take the typo for that.
 # 64 is EX_USAGE from sysexits.h.
-EXIT_USAGE = 64
+EXIT_USAGE = int(ExitCode.USAGE)
+
+
+class CommandError(LmctlError):
+    """What a command was given cannot be used, as one message (exit ``exit_code``, 1 unless
+    told); ``kind`` says what failed and ``details`` carries the lines behind it (each spec
+    error) for plan's failure document."""
+
+    def __init__(
+        self,
+        message: str,
+        kind: FailureKind = "usage",
+        details: Sequence[str] = (),
+        exit_code: ExitCode = ExitCode.ERROR,
+    ) -> None:
+        super().__init__(message)
+        self.kind: FailureKind = kind
+        self.details = tuple(details)
+        self.exit_code = exit_code
+
+
+class LmctlCommands(TyperGroup):
+    """lmctl's commands behind the one error boundary."""
+
+    def invoke(self, ctx: Context) -> Any:
+        """Run the command; an ``LmctlError`` ends it with its message and exit code."""
+        try:
+            return super().invoke(ctx)
+        except LmctlError as error:
+            make_console(stderr=True).print(f"error: {error_text(error)}", markup=False)
+            raise typer.Exit(int(error.exit_code)) from None
 
 
 def _use_distinct_usage_exit_code() -> None:
@@ -23,6 +69,7 @@ def _use_distinct_usage_exit_code() -> None:
 _use_distinct_usage_exit_code()
 
 app = typer.Typer(
+    cls=LmctlCommands,
     name="lmctl",
     help="Exchange client access on Kemp LoadMaster, as code: validate, plan, apply, status.",
     no_args_is_help=True,
@@ -83,3 +130,8 @@ def global_options(
         logging.basicConfig(
             level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
         )
+
+
+def main() -> None:
+    """Console-script entry point (``lmctl``, ``python -m lmctl``)."""
+    app()

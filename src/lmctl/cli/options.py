@@ -14,8 +14,7 @@ from typing import Annotated
 import typer
 
 from lmctl.cli.console import OutputFormat
-from lmctl.defaults import DEFAULT_SPECS as DEFAULT_SPECS
-from lmctl.defaults import DEFAULT_STATE_DIR as DEFAULT_STATE_DIR
+from lmctl.statedir import DEFAULT_STATE_DIR as DEFAULT_STATE_DIR
 
 SPEC_PATHS_HELP = "Spec files or directories (searched for *.yaml/*.yml). Default: arrays/."
 

@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lmctl.defaults import DEFAULT_SPECS
-
 if TYPE_CHECKING:
     from lmctl.specs import SpecSet
+
+DEFAULT_SPECS = Path("arrays")
+"""The spec directory read when no spec path is given."""
 
 INVALID_SPECS = "the specs have errors (see above); nothing was read or written"
 """What a command that stops on bad specs says after their diagnostics (validate, whose job is

@@ -14,9 +14,8 @@ import typer
 
 from lmctl.cli.app import app
 from lmctl.cli.console import OutputFormat, make_console
-from lmctl.cli.options import DEFAULT_SPECS as DEFAULT_SPECS
 from lmctl.cli.options import FormatOption, SpecPaths, SpecPathsOption
-from lmctl.cli.specload import load_spec_set
+from lmctl.cli.specload import DEFAULT_SPECS, load_spec_set
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -97,7 +96,7 @@ def schema(
     from lmctl.specs import json_schema
 
     if kind == "plan":
-        from lmctl.reconcile.schema import plan_json_schema
+        from lmctl.plan.planfile import plan_json_schema
 
         document: dict[str, Any] = plan_json_schema()
     elif kind is None:

@@ -31,8 +31,7 @@ from lmctl.cli.options import (
     SpecPathsOption,
     StateDirOption,
 )
-from lmctl.cli.specload import INVALID_SPECS, load_spec_set
-from lmctl.defaults import DEFAULT_SPECS
+from lmctl.cli.specload import DEFAULT_SPECS, INVALID_SPECS, load_spec_set
 from lmctl.errors import ExitCode, LmctlError, error_text
 
 if TYPE_CHECKING:
@@ -365,8 +364,8 @@ async def _maintain(
     spec_set: SpecSet, target: Target, request: MaintenanceRequest, console: Console
 ) -> MaintenanceResult:
     from lmctl.appliance.base import open_appliances
+    from lmctl.cli.progress import progress_for
     from lmctl.maintenance.drain import WaitPolicy, drain, undrain
-    from lmctl.status.display import progress_for
 
     member = target.member
     policy = WaitPolicy(timeout=request.timeout, poll_interval=request.poll_interval)

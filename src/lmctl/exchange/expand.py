@@ -12,8 +12,8 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict
 
+from lmctl.appliance.state import Owner
 from lmctl.loadmaster.models import Address, VirtualServiceKey, VirtualServiceSettings
-from lmctl.ownership import Owner
 from lmctl.releases import (
     DEFAULT_PERSISTENCE_TIMEOUT,
     SERVICE_PORTS,

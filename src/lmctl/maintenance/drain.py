@@ -25,12 +25,11 @@ from typing import Literal, Protocol
 
 from lmctl.appliance.base import Appliance
 from lmctl.appliance.changes import FieldChange, UpdateRealServer
-from lmctl.defaults import DEFAULT_STATE_DIR
 from lmctl.errors import ExitCode, LmctlError, error_text
 from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import normalised_address
 from lmctl.plan.match import ArrayScope
-from lmctl.statedir import appliance_lock
+from lmctl.statedir import DEFAULT_STATE_DIR, appliance_lock
 from lmctl.status.check import read_arrays
 from lmctl.status.model import ArrayStatus, MemberStatus, ServiceStatus
 

@@ -7,10 +7,11 @@ import os
 import tempfile
 from pathlib import Path
 
+from lmctl.errors import LmctlError
 from lmctl.mock.state import ApplianceState, state_from_json, state_to_json
 
 
-class StateFileError(Exception):
+class StateFileError(LmctlError):
     """The state file exists but cannot be read as a mock state."""
 
 

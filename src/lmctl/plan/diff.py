@@ -135,7 +135,8 @@ def diff(match: ApplianceMatch) -> ApplianceDiff:
     """The changes that make one appliance hold its desired services, in write order."""
     changes: list[Change] = []
     drained: list[DrainedMember] = []
-    for service in match.services:
+    # Services in name order, so drained members are listed by array and service.
+    for service in sorted(match.services, key=lambda s: (s.desired.array, s.desired.service)):
         found, drains = service_changes(service)
         changes += found
         drained += drains

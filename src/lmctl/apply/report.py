@@ -1,0 +1,72 @@
+"""What apply did, per appliance: done, failed, not attempted, backup, differences left; then a
+verdict that says what to do about what was not done."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+
+from lmctl.appliance.changes import counted, write_label
+from lmctl.apply.execute import ApplianceResult
+
+
+def _failure(result: ApplianceResult, text: Text) -> None:
+    if result.refused is not None:
+        text.append(f"  refused: {result.refused}\n", style="red")
+        for drift in result.drift:
+            text.append(f"    drifted: {drift}\n", style="red")
+    if result.failed is not None:
+        text.append(f"  failed: {write_label(result.failed)}: {result.error}\n", style="red")
+    if result.unexpected is not None:
+        text.append(f"  {result.unexpected}\n", style="red")
+    skipped = result.not_attempted
+    if skipped and result.stopped:
+        text.append(f"  not attempted ({len(skipped)}):\n", style="yellow")
+        for change in skipped:
+            text.append(f"    {write_label(change)}\n", style="yellow")
+
+
+def render_report(results: Sequence[ApplianceResult]) -> Text:
+    """The apply report: one block per appliance that had something to do, then a verdict."""
+    text = Text()
+    for result in results:
+        if not result.planned:
+            continue
+        style = "green" if result.ok else "bold red"
+        text.append(
+            f"{result.appliance}: {len(result.done)} of "
+            f"{counted(len(result.planned), 'write')} done\n",
+            style=style,
+        )
+        if result.backup is not None:
+            text.append(f"  backup: {result.backup}\n")
+        _failure(result, text)
+        if result.error is not None and result.failed is None:
+            text.append(f"  {result.error}\n", style="red")
+        if result.unverified is not None:
+            text.append(f"  {result.unverified}\n", style="red")
+        # After a failure the not-attempted list already says what is left.
+        for drift in result.remaining if result.failed is None else ():
+            text.append(f"  left different after applying: {drift}\n", style="red")
+    text.append(verdict(results), style="bold green" if all(r.ok for r in results) else "bold red")
+    return text
+
+
+def verdict(results: Sequence[ApplianceResult]) -> str:
+    """The last line of the report: what was made, and what to do about what was not."""
+    made = counted(sum(len(r.done) for r in results), "write")
+    if all(r.ok for r in results):
+        return f"Apply complete: {made} made."
+    busy = [r for r in results if r.busy_lock is not None]
+    steps = [
+        f"another lmctl is applying to {r.appliance} (lock {r.busy_lock}): wait for it to "
+        "finish, then run `lmctl apply` again"
+        for r in busy
+    ]
+    if any(not r.ok and r.busy_lock is None for r in results):
+        steps.append(
+            "run `lmctl apply` again to converge (it plans afresh from what the appliances "
+            "now hold)"
+        )
+    return f"Apply incomplete: {made} made; " + "; ".join(steps) + "."

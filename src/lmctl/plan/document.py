@@ -1,0 +1,250 @@
+"""The plan: per appliance, the changes in write order, with what they were planned against.
+
+A ``Plan`` is what ``lmctl plan`` prints, what ``--format json`` emits and what ``--out`` saves
+(one schema, versioned by ``format_version``; ``lmctl.plan.planfile`` publishes it). It holds no
+secret: appliances are named, with their URLs stripped of any credentials. Each appliance keeps
+the state, as read, of every object its changes touch (``observed``), so a saved plan can be
+checked for drift before it is applied, and what lmctl managed there per array (``managed``),
+so its safety verdict can be made again. When no plan can be made, ``PlanFailure`` is the
+document printed instead.
+
+``make_plan`` is pure: desired services and observed states in, a ``Plan`` out, through the one
+matcher (``lmctl.plan.match``), the diff (``lmctl.plan.diff``) and the safety rules.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, computed_field
+
+from lmctl import __version__
+from lmctl.appliance.changes import Change
+from lmctl.appliance.state import ApplianceState, VirtualServiceState
+from lmctl.exchange import DesiredVirtualService
+from lmctl.loadmaster.models import VirtualServiceKey
+from lmctl.plan.diff import diff, touched_keys
+from lmctl.plan.match import ArrayScope, Conflict, DrainedMember, match_appliance
+from lmctl.plan.safety import ManagedArray, SafetyViolation, check_safety, managed_arrays
+
+PLAN_FORMAT_VERSION: Literal[1] = 1
+PLAN_KIND: Literal["lmctl-plan"] = "lmctl-plan"
+PLAN_FAILURE_KIND: Literal["lmctl-plan-failure"] = "lmctl-plan-failure"
+
+
+class TouchedObject(BaseModel):
+    """A VS key a change acts on, with its state when the plan read it (None: absent)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: VirtualServiceKey
+    state: VirtualServiceState | None
+
+
+class Summary(BaseModel):
+    """Counts of changes by kind (each change's ``action``), plus conflicts."""
+
+    model_config = ConfigDict(frozen=True)
+
+    create_vs: int = 0
+    update_vs: int = 0
+    delete_vs: int = 0
+    add_rs: int = 0
+    update_rs: int = 0
+    remove_rs: int = 0
+    conflicts: int = 0
+
+    @classmethod
+    def of(cls, changes: Sequence[Change], conflicts: int = 0) -> Summary:
+        """The counts of ``changes`` by action."""
+        counts: Counter[str] = Counter(change.action for change in changes)
+        return cls.model_validate({**counts, "conflicts": conflicts})
+
+    @property
+    def writes(self) -> int:
+        """Number of API writes the plan makes (one per change)."""
+        return sum(getattr(self, name) for name in Summary.model_fields if name != "conflicts")
+
+    def __add__(self, other: Summary) -> Summary:
+        return Summary(
+            **{name: getattr(self, name) + getattr(other, name) for name in Summary.model_fields}
+        )
+
+    def line(self) -> str:
+        """The one-line summary printed under every plan."""
+        conflicts = f"; {self.conflicts} conflict{'s' if self.conflicts != 1 else ''}"
+        return (
+            f"Plan: {self.create_vs} to create, {self.update_vs} to update, "
+            f"{self.delete_vs} to delete (virtual services); {self.add_rs} to add, "
+            f"{self.update_rs} to change, {self.remove_rs} to remove (real servers)"
+            f"{conflicts if self.conflicts else ''}."
+        )
+
+
+class AppliancePlan(BaseModel):
+    """Everything planned for one appliance."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    # The appliance's URL when planned, without credentials (``planfile.public_url``); a saved
+    # plan is applied only to the box it was planned against.
+    url: str | None = None
+    changes: tuple[Change, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    drained: tuple[DrainedMember, ...] = ()
+    observed: tuple[TouchedObject, ...] = ()
+    managed: tuple[ManagedArray, ...] = ()
+
+    def observed_state(self) -> ApplianceState:
+        """The touched objects' state as read, as the simulator takes it."""
+        return {t.key: t.state for t in self.observed if t.state is not None}
+
+    @property
+    def touched(self) -> list[VirtualServiceKey]:
+        """The key of every object the changes touch (what drift is checked over)."""
+        return [t.key for t in self.observed]
+
+    def violations(self) -> list[SafetyViolation]:
+        """Every safety rule this appliance's changes break."""
+        return check_safety(self.name, self.changes, self.observed_state(), self.managed)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def summary(self) -> Summary:
+        """Counts of this appliance's changes."""
+        return Summary.of(self.changes, len(self.conflicts))
+
+
+class Plan(BaseModel):
+    """A plan over every appliance, as printed, emitted as JSON and saved with ``--out``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    format_version: Literal[1] = PLAN_FORMAT_VERSION
+    kind: Literal["lmctl-plan"] = PLAN_KIND
+    lmctl_version: str
+    created_at: datetime
+    specs_digest: str
+    spec_paths: tuple[str, ...] = ()
+    # None: every array on the appliances; names: only these (spec files given; see ``match``).
+    scope: ArrayScope = None
+    appliances: tuple[AppliancePlan, ...] = ()
+    violations: tuple[SafetyViolation, ...] = ()
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def summary(self) -> Summary:
+        """Counts over every appliance."""
+        total = Summary()
+        for appliance in self.appliances:
+            total = total + appliance.summary
+        return total
+
+    @property
+    def has_changes(self) -> bool:
+        """True when applying would write anything."""
+        return any(appliance.changes for appliance in self.appliances)
+
+    @property
+    def conflicts(self) -> tuple[Conflict, ...]:
+        """Every conflict of every appliance."""
+        return tuple(c for appliance in self.appliances for c in appliance.conflicts)
+
+    def appliance(self, name: str) -> AppliancePlan:
+        """The plan of one appliance by name."""
+        for appliance in self.appliances:
+            if appliance.name == name:
+                return appliance
+        raise KeyError(name)
+
+    def checked(self) -> Plan:
+        """The plan with the safety verdict of this lmctl (an old or hand-edited saved plan
+        skips no rule)."""
+        violations = tuple(v for a in self.appliances for v in a.violations())
+        return self.model_copy(update={"violations": violations})
+
+    def only(self, names: Sequence[str]) -> Plan:
+        """The plan cut down to the appliances ``names`` (and their violations)."""
+        return self.model_copy(
+            update={
+                "appliances": tuple(a for a in self.appliances if a.name in names),
+                "violations": tuple(v for v in self.violations if v.appliance in names),
+            }
+        )
+
+
+def plan_appliance(
+    name: str,
+    desired: Sequence[DesiredVirtualService],
+    state: ApplianceState,
+    scope: ArrayScope = None,
+) -> AppliancePlan:
+    """The plan of one appliance from its desired VSs and its state as read."""
+    found = diff(match_appliance(desired, state, scope))
+    touched = sorted(touched_keys(found.changes), key=str)
+    return AppliancePlan(
+        name=name,
+        changes=found.changes,
+        conflicts=found.conflicts,
+        drained=found.drained,
+        observed=tuple(TouchedObject(key=key, state=state.get(key)) for key in touched),
+        managed=managed_arrays(state),
+    )
+
+
+def make_plan(
+    desired: Mapping[str, Sequence[DesiredVirtualService]],
+    observed: Mapping[str, ApplianceState],
+    *,
+    specs_digest: str,
+    spec_paths: Sequence[str] = (),
+    scope: ArrayScope = None,
+    now: datetime | None = None,
+) -> Plan:
+    """The plan over every observed appliance (``observe_all`` reads them).
+
+    With ``scope`` None an appliance no array wants is emptied of marks; a narrowed scope
+    (``lmctl.plan.match``) leaves the marked VSs of every other array alone.
+    """
+    appliances = tuple(
+        plan_appliance(name, desired.get(name, ()), observed[name], scope)
+        for name in sorted(observed)
+    )
+    plan = Plan(
+        lmctl_version=__version__,
+        created_at=now or datetime.now(UTC),
+        specs_digest=specs_digest,
+        spec_paths=tuple(spec_paths),
+        scope=scope,
+        appliances=appliances,
+    )
+    return plan.checked()
+
+
+FailureKind = Literal["specs", "usage", "appliance", "read", "plan-file"]
+
+
+class FailureDetail(BaseModel):
+    """What failed (``kind``), the message, and any details (e.g. each spec error)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: FailureKind
+    message: str
+    details: tuple[str, ...] = ()
+
+
+class PlanFailure(BaseModel):
+    """What ``plan --format json`` prints instead of a plan when it cannot make one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    format_version: Literal[1] = PLAN_FORMAT_VERSION
+    kind: Literal["lmctl-plan-failure"] = PLAN_FAILURE_KIND
+    lmctl_version: str
+    error: FailureDetail
+    exit_code: int

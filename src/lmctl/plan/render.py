@@ -1,0 +1,215 @@
+"""A plan for people and machines: text (coloured by rich on a terminal), JSON, Markdown, and the
+failure document printed instead when no plan could be made.
+
+Text and Markdown share one outline: appliance → array → service, each change on one line with
+its sign (``+`` added, ``~`` changed, ``-`` removed, ``!`` attention: drained member, conflict)
+and its details below it (one line per field, old → new). Every change words itself
+(``headline``, ``details``), so a new kind of change needs nothing here.
+
+A renderer is any callable taking a ``Plan`` (and ``force``: whether ``--force`` was given, so
+blocked rules are described truthfully) and returning what the console prints (a rich ``Text``
+or a string). Register more in ``RENDERERS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from rich.text import Text
+
+from lmctl.appliance.changes import Change, Sign, counted
+from lmctl.plan.document import AppliancePlan, Plan, PlanFailure
+from lmctl.plan.match import Conflict, DrainedMember, scope_line
+
+_STYLE: dict[Sign, str] = {"+": "green", "~": "yellow", "-": "red", "!": "bold magenta", " ": ""}
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of the outline: its depth, its sign and its text."""
+
+    depth: int
+    sign: Sign
+    text: str
+
+
+Item = Change | Conflict | DrainedMember
+
+
+def _item_lines(item: Item, depth: int) -> list[Line]:
+    match item:
+        case Conflict():
+            return [Line(depth, "!", f"conflict: {item.message}")]
+        case DrainedMember():
+            return [
+                Line(
+                    depth,
+                    "!",
+                    f"drained: {item.member} {item.address}:{item.port} is disabled on the "
+                    "appliance and stays disabled (the spec does not set enable)",
+                )
+            ]
+        case _:
+            sign, text = item.headline
+            return [Line(depth, sign, text)] + [
+                Line(depth + 2, detail_sign, detail) for detail_sign, detail in item.details
+            ]
+
+
+def _services(plan: AppliancePlan) -> dict[tuple[str, str], list[Item]]:
+    grouped: dict[tuple[str, str], list[Item]] = {}
+    items: list[Item] = [*plan.conflicts, *plan.changes, *plan.drained]
+    for item in items:
+        grouped.setdefault((item.array, item.service), []).append(item)
+    return dict(sorted(grouped.items()))
+
+
+def _service_key(items: list[Item]) -> str:
+    """Where the service is once the plan has run (a move ends at its new key)."""
+    changes = [item for item in items if not isinstance(item, Conflict | DrainedMember)]
+    return str(changes[0].final_key if changes else items[0].key)
+
+
+def appliance_lines(plan: AppliancePlan) -> Iterator[Line]:
+    """The outline of one appliance's plan (nothing when it needs nothing)."""
+    array = None
+    for (array_name, service), items in _services(plan).items():
+        if array_name != array:
+            array = array_name
+            yield Line(1, " ", f"array {array_name}")
+        yield Line(2, " ", f"service {service} ({_service_key(items)})")
+        for item in items:
+            yield from _item_lines(item, 3)
+
+
+def blocks_heading(force: bool) -> str:
+    """The heading over the safety rules a plan breaks, true to whether --force was given."""
+    if force:
+        return "Safety rules broken (allowed by --force)"
+    return "Blocked by safety rules (apply needs --force)"
+
+
+def conflicts_note(plan: Plan) -> str:
+    """Why a plan with conflicts cannot be applied, whatever the flags."""
+    count = counted(len(plan.conflicts), "conflict")
+    return (
+        f"{count}: nothing can be applied until each is resolved "
+        "(a conflict is never overridden, not even by --force)"
+    )
+
+
+def render_text(plan: Plan, *, force: bool = False) -> Text:
+    """appliance → array → service → changes, old → new per field, then the summary line."""
+    text = Text()
+    scope = scope_line(plan.scope)
+    if scope is not None:
+        text.append(scope + "\n", style="bold")
+    for appliance in plan.appliances:
+        lines = list(appliance_lines(appliance))
+        if not lines:
+            continue
+        text.append(f"Appliance {appliance.name}", style="bold")
+        text.append(f"  ({appliance.summary.line()})\n")
+        for line in lines:
+            text.append("  " * line.depth + (f"{line.sign} " if line.sign != " " else ""))
+            text.append(line.text + "\n", style=_STYLE[line.sign])
+    if plan.violations:
+        text.append(blocks_heading(force) + ":\n", style="bold red")
+        for violation in plan.violations:
+            text.append(f"  - {violation.message} [{violation.rule}]\n", style="red")
+    if plan.conflicts:
+        text.append(conflicts_note(plan) + "\n", style="bold red")
+    if not plan.has_changes and not plan.conflicts:
+        text.append("No changes: the appliances match the specs.\n", style="bold green")
+    text.append(plan.summary.line(), style="bold")
+    return text
+
+
+def render_json(plan: Plan, *, force: bool = False) -> str:
+    """The plan as JSON: exactly what ``--out`` saves (``format_version`` 1)."""
+    return plan.model_dump_json(indent=2)
+
+
+def render_markdown(plan: Plan, *, force: bool = False) -> str:
+    """Markdown for a merge request (GitHub/GitLab): a summary, then a ``diff`` block per
+    appliance, whose added and removed lines the forge colours."""
+    out = [
+        "## lmctl plan",
+        "",
+        f"**{plan.summary.line()}**",
+        "",
+        f"Specs `{plan.specs_digest}`, planned {plan.created_at:%Y-%m-%d %H:%M:%S} UTC "
+        f"by lmctl {plan.lmctl_version}.",
+        "",
+    ]
+    scope = scope_line(plan.scope)
+    if scope is not None:
+        out += [f"_{scope}_", ""]
+    if plan.violations:
+        out += [f"### :no_entry: {blocks_heading(force).replace('--force', '`--force`')}", ""]
+        out += [f"- {v.message} (`{v.rule}`)" for v in plan.violations]
+        out.append("")
+    if plan.conflicts:
+        out += [f"**{conflicts_note(plan)}**", ""]
+    for appliance in plan.appliances:
+        lines = list(appliance_lines(appliance))
+        if not lines:
+            continue
+        out += [f"### {appliance.name}", "", appliance.summary.line(), "", "```diff"]
+        out += [f"{line.sign} {'  ' * (line.depth - 1)}{line.text}" for line in lines]
+        out += ["```", ""]
+    if not plan.has_changes and not plan.conflicts:
+        out += ["No changes: the appliances match the specs.", ""]
+    return "\n".join(out)
+
+
+class PlanRenderer(Protocol):
+    """Renders a plan for the console."""
+
+    def __call__(self, plan: Plan, *, force: bool = False) -> Text | str: ...
+
+
+RENDERERS: dict[str, PlanRenderer] = {
+    "text": render_text,
+    "json": render_json,
+    "markdown": render_markdown,
+}
+
+# A failed ``lmctl plan`` for machines and merge requests: a CI job that posts ``plan.md`` or
+# parses ``plan.json`` must get something it can show (the message also goes to stderr).
+_WHAT_FAILED: dict[str, str] = {
+    "specs": "the specs have errors",
+    "usage": "the command line cannot be used as given",
+    "appliance": "an appliance cannot be opened (credentials, certificate, inventory)",
+    "read": "an appliance cannot be read",
+    "plan-file": "the plan file cannot be used",
+}
+
+
+def render_failure_json(failure: PlanFailure) -> str:
+    """The failure document (``kind`` ``lmctl-plan-failure``, schema in ``docs/schema``)."""
+    return failure.model_dump_json(indent=2)
+
+
+def render_failure_markdown(failure: PlanFailure) -> str:
+    """A short Markdown section: what failed, the message (and details), the exit code."""
+    error = failure.error
+    out = [
+        "## lmctl plan: failed",
+        "",
+        f"**No plan was made: {_WHAT_FAILED[error.kind]}.** Nothing was written.",
+        "",
+        "```text",
+        *error.details,
+        f"error: {error.message}",
+        "```",
+        "",
+        f"Exit code {failure.exit_code} (lmctl {failure.lmctl_version}).",
+        "",
+    ]
+    return "\n".join(out)
+
+
+FAILURE_RENDERERS = {"json": render_failure_json, "markdown": render_failure_markdown}

@@ -1,0 +1,123 @@
+"""Safety rules, the make-before-break checker and the plan's summary."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from plan_builders import desired, key, members, observed_from
+
+from lmctl.appliance.changes import AddRealServer, RemoveRealServer
+from lmctl.appliance.loadmaster import appliance_state
+from lmctl.exchange import DesiredVirtualService
+from lmctl.loadmaster.models import VirtualService
+from lmctl.plan.document import Plan, make_plan
+from lmctl.plan.simulate import SimulationError, break_before_make, simulate
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+THREE = ("10.0.1.21", "10.0.1.22", "10.0.1.23")
+
+
+def array_services(array: str, base: str, count: int = 4) -> list[DesiredVirtualService]:
+    return [
+        desired(array, f"s{n}", at=key(base, str(1000 + n)), real_servers=members(*THREE))
+        for n in range(count)
+    ]
+
+
+def plan_of(wanted: list[DesiredVirtualService], observed: list[VirtualService]) -> Plan:
+    state = {"lm-hq": appliance_state(observed)}
+    return make_plan({"lm-hq": wanted}, state, specs_digest="sha256:x", now=NOW)
+
+
+def observe(wanted: list[DesiredVirtualService]) -> list[VirtualService]:
+    return [observed_from(vs, index=n) for n, vs in enumerate(wanted, start=1)]
+
+
+def test_deleting_a_whole_array_is_blocked() -> None:
+    hq, branch = array_services("hq", "10.0.1.10"), array_services("branch", "10.0.2.10", 1)
+    plan = plan_of(hq, observe(hq + branch))
+    rules = [(v.rule, v.message) for v in plan.violations]
+    assert (
+        "array-deleted",
+        "lm-hq: the plan deletes every virtual service of array 'branch' (1); "
+        "the array would stop serving",
+    ) in rules
+
+
+def test_removing_more_than_30_percent_of_services_is_blocked_and_30_percent_is_not() -> None:
+    hq = array_services("hq", "10.0.1.10", 10)
+    assert [v.rule for v in plan_of(hq[:7], observe(hq)).violations] == []
+    blocked = plan_of(hq[:6], observe(hq))
+    messages = [v.message for v in blocked.violations if v.rule == "bulk-removal"]
+    assert messages == [
+        "lm-hq: the plan removes 4 of 10 managed virtual services (40%, more than 30%)",
+        "lm-hq: the plan removes 12 of 30 managed real servers (40%, more than 30%)",
+    ]
+
+
+def test_leaving_a_service_with_one_member_is_blocked() -> None:
+    hq = array_services("hq", "10.0.1.10", 4)
+    thin = [hq[0].model_copy(update={"real_servers": hq[0].real_servers[:1]}), *hq[1:]]
+    plan = plan_of(thin, observe(hq))
+    assert [v.message for v in plan.violations if v.rule == "members-below-two"] == [
+        "lm-hq: hq/s0 (10.0.1.10:1000/tcp) goes from 3 members to 1: no failover left"
+    ]
+
+
+def test_plan_summary_counts_and_line() -> None:
+    wanted = array_services("hq", "10.0.1.10", 2)
+    plan = plan_of(wanted, [])
+    assert plan.summary.create_vs == 2
+    assert plan.summary.add_rs == 6
+    assert plan.summary.writes == 8
+    assert plan.summary.line() == (
+        "Plan: 2 to create, 0 to update, 0 to delete (virtual services); "
+        "6 to add, 0 to change, 0 to remove (real servers)."
+    )
+    assert plan.violations == ()
+    assert [t.state for t in plan.appliances[0].observed] == [None, None]
+
+
+def test_break_before_make_names_the_write_that_empties_a_service() -> None:
+    (want,) = array_services("hq", "10.0.1.10", 1)
+    state = appliance_state(observe([want]))
+    scope = {"array": "hq", "service": "s0", "key": want.key}
+    removes = [RemoveRealServer(**scope, address=a, port=443) for a in THREE]
+    add = AddRealServer(**scope, address="10.0.1.24", port=443)
+    assert break_before_make(state, [add, *removes]) == []
+    assert break_before_make(state, [*removes, add]) == [
+        "after write 3 (remove_rs 10.0.1.10:1000/tcp), 10.0.1.10:1000/tcp has no enabled member"
+    ]
+
+
+def test_simulation_refuses_impossible_changes() -> None:
+    (want,) = array_services("hq", "10.0.1.10", 1)
+    state = appliance_state(observe([want]))
+    scope = {"array": "hq", "service": "s0", "key": want.key}
+    with pytest.raises(SimulationError, match=r"add 10\.0\.1\.21:443 to .*: already there"):
+        simulate(state, [AddRealServer(**scope, address="10.0.1.21", port=443)])
+
+
+def test_moving_an_arrays_vip_is_one_violation_per_array_and_a_port_move_is_none() -> None:
+    before = [
+        desired("hq", service, at=key("10.0.1.10", port), real_servers=members(*THREE))
+        for service, port in (("https", "443"), ("smtp", "25"))
+    ]
+    after = [
+        desired("hq", service, at=key("10.0.1.60", port), real_servers=members(*THREE))
+        for service, port in (("https", "443"), ("smtp", "25"))
+    ]
+    observed = [observed_from(vs, index=n) for n, vs in enumerate(before, start=1)]
+    plan = plan_of(after, observed)
+    assert [(v.rule, v.message) for v in plan.violations] == [
+        (
+            "virtual-service-moved",
+            "lm-hq: moving hq's VIP from 10.0.1.10 to 10.0.1.60 breaks every client until DNS "
+            "(the array's namespace names) points at 10.0.1.60; re-run with --force once DNS "
+            "is ready",
+        )
+    ]
+    new_port = [desired("hq", "https", at=key("10.0.1.10", "444"), real_servers=members(*THREE))]
+    unmoved = plan_of(new_port, observed[:1])
+    assert unmoved.violations == ()
