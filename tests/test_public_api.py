@@ -9,7 +9,7 @@ import pytest
 
 import lmctl
 from lmctl.appliance.base import ApplianceUnavailableError, ReadError
-from lmctl.apply.execute import StateDirError
+from lmctl.statedir import StateDirError
 from lmctl.cli.app import CommandError
 from lmctl.errors import LmctlError
 from lmctl.loadmaster.errors import (

@@ -35,12 +35,23 @@ GITIGNORE = "*\n"
 WINDOWS_LOCK_OFFSET = 1 << 20
 
 
+class StateDirError(LmctlError):
+    """The state directory (or one of its subdirectories) cannot be created or used."""
+
+
 def private_dir(path: Path) -> Path:
     """Create ``path`` (and its parents) if missing, with a ``.gitignore`` of ``*`` in it; an
-    existing directory is left as it is (it may be the user's own)."""
-    if not path.is_dir():
-        path.mkdir(parents=True, exist_ok=True)
-        (path / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
+    existing directory is left as it is (it may be the user's own). ``StateDirError`` when it
+    cannot be had (a file in the way, no permission)."""
+    try:
+        if not path.is_dir():
+            path.mkdir(parents=True, exist_ok=True)
+            (path / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
+    except OSError as error:
+        raise StateDirError(
+            f"the state directory {path} cannot be used ({error.strerror or error}); choose "
+            "another with --state-dir (or LMCTL_STATE_DIR)"
+        ) from None
     return path
 
 

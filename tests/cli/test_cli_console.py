@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lmctl.cli.console import make_console
+from lmctl.cli.options import make_console
 
 
 def test_a_fingerprint_is_printed_as_written_not_as_emoji(

@@ -1,6 +1,8 @@
-"""The one error boundary: every fault a user can run into ends ``lmctl plan`` and ``lmctl apply``
-with one ``error:`` line on stderr and the fault's exit code, never a traceback; ``plan --format
-json`` prints the failure document on stdout too.
+"""The one error boundary: every fault a user can run into ends ``lmctl plan``, ``apply``,
+``drain`` and ``undrain`` with one ``error:`` line on stderr and the fault's exit code, never a
+traceback; ``plan --format json`` prints the failure document on stdout too. ``status`` reports
+an appliance it cannot read in its table (that array's conditions Unknown, the reason named) and
+goes on with the others, so there the reason is asserted in its output.
 
 Each fault is set up on a fresh site: the repository's example arrays (built-in ``mock://``
 appliances, whose state lives in the state directory) or arrays on the served mock over HTTPS.
@@ -27,7 +29,32 @@ COMMANDS = {
     "plan": ("plan",),
     "plan-json": ("plan", "--format", "json"),
     "apply": ("apply", "--auto-approve"),
+    "status": ("status",),
+    "drain": ("drain",),
+    "undrain": ("undrain",),
 }
+# The commands that take the spec paths as ``-s PATH`` (and drain/undrain a member first).
+SPECS_OPTION = frozenset({"status", "drain", "undrain"})
+
+
+def command_line(command: str, arguments: list[str]) -> list[str]:
+    """``lmctl <command>`` with the fault's arguments (spec directory first, then options)."""
+    name, *options = COMMANDS[command]
+    if command not in SPECS_OPTION:
+        return [name, *arguments, *options]
+    specs, *rest = arguments
+    member = [first_member(Path(specs))] if name != "status" else []
+    return [name, *member, "-s", specs, *rest, *options]
+
+
+def first_member(arrays: Path) -> str:
+    """The address of the first member of an array on the appliance each fault is about (the
+    example site's lm-hq, or the served mock's)."""
+    for path in sorted(arrays.glob("*.yaml")):
+        document = yaml.safe_load(path.read_text())
+        if document.get("appliance") in ("lm-hq", APPLIANCE):
+            return str(document["members"][0]["address"])
+    raise AssertionError(f"no array on lm-hq or {APPLIANCE} in {arrays}")
 
 
 @dataclass(frozen=True)
@@ -95,21 +122,32 @@ def appliance_refuses_login(context: Context, command: str) -> list[str]:
 
 
 # fault → how to set it up, and per command: (exit code, what the error line says; None: no
-# error at all).
+# error at all). A fault that means nothing to a command (a plan file to status) is left out.
 Fault = Callable[[Context, str], list[str]]
-EVERY_COMMAND = ("plan", "plan-json", "apply")
+WRITERS = ("plan", "plan-json", "apply", "drain", "undrain")
 FAULTS: dict[str, tuple[Fault, dict[str, tuple[int, str | None]]]] = {
     "corrupt mock state": (
         corrupt_mock_state,
-        dict.fromkeys(EVERY_COMMAND, (1, "lm-hq: mock state file ")),
+        # status goes on with the other arrays; lm-branch's hold nothing yet: not serving (3).
+        {
+            **dict.fromkeys(WRITERS, (1, "lm-hq: mock state file ")),
+            "status": (3, "lm-hq could not be read: mock state file "),
+        },
     ),
     "state dir is a file": (
         state_dir_is_a_file,
-        dict.fromkeys(EVERY_COMMAND, (1, "File exists")),
+        dict.fromkeys((*WRITERS, "status"), (1, "the state directory ")),
     ),
     "state dir is a file, real appliance": (
         state_dir_is_a_file_real_appliance,
-        {"plan": (0, None), "plan-json": (0, None), "apply": (1, "the state directory ")},
+        # Only the writers keep anything there (their apply lock).
+        {
+            "plan": (0, None),
+            "plan-json": (0, None),
+            "apply": (1, "the state directory "),
+            "drain": (1, "the state directory "),
+            "undrain": (1, "the state directory "),
+        },
     ),
     "unusable plan file": (
         unusable_plan_file,
@@ -121,11 +159,17 @@ FAULTS: dict[str, tuple[Fault, dict[str, tuple[int, str | None]]]] = {
     ),
     "appliance unreachable": (
         appliance_unreachable,
-        dict.fromkeys(EVERY_COMMAND, (1, "cannot read lm-test: ")),
+        {
+            **dict.fromkeys(("plan", "plan-json", "apply"), (1, "cannot read lm-test: ")),
+            **dict.fromkeys(("drain", "undrain", "status"), (1, "listvs on lm-test failed")),
+        },
     ),
     "appliance refuses login": (
         appliance_refuses_login,
-        dict.fromkeys(EVERY_COMMAND, (1, "cannot read lm-test: ")),
+        {
+            **dict.fromkeys(("plan", "plan-json", "apply"), (1, "cannot read lm-test: ")),
+            **dict.fromkeys(("drain", "undrain", "status"), (1, "lm-test refused the credentials")),
+        },
     ),
 }
 
@@ -142,8 +186,10 @@ def assert_one_error_line(outcome: Outcome, code: int, says: str | None) -> None
     assert says in errors[0], errors[0]
 
 
-@pytest.mark.parametrize("command", sorted(COMMANDS))
-@pytest.mark.parametrize("fault", sorted(FAULTS))
+@pytest.mark.parametrize(
+    ("fault", "command"),
+    [(fault, command) for fault in sorted(FAULTS) for command in sorted(FAULTS[fault][1])],
+)
 def test_every_fault_is_one_error_line_and_its_exit_code(
     tmp_path: Path,
     mock_server: MockServerHandle,
@@ -154,9 +200,12 @@ def test_every_fault_is_one_error_line_and_its_exit_code(
     monkeypatch.chdir(tmp_path)
     set_up, expected = FAULTS[fault]
     arguments = set_up(Context(tmp_path, mock_server, monkeypatch), command)
-    name, *options = COMMANDS[command]
-    outcome = invoke(name, *arguments, *options, catch_exceptions=False)
+    outcome = invoke(*command_line(command, arguments), catch_exceptions=False)
     code, says = expected[command]
+    if command == "status":
+        assert (outcome.exit_code, "Traceback" in outcome.output) == (code, False), outcome.output
+        assert says is not None and says in " ".join(outcome.output.split()), outcome.output
+        return
     assert_one_error_line(outcome, code, says)
     if command == "plan-json" and says is not None:
         document = json.loads(outcome.stdout)

@@ -16,7 +16,7 @@ import typer
 from typer._click.core import Context  # the Context TyperGroup.invoke takes (typer vendors click)
 from typer.core import TyperGroup
 
-from lmctl.cli.console import make_console
+from lmctl.cli.options import make_console
 from lmctl.errors import ExitCode, LmctlError, error_text
 
 if TYPE_CHECKING:

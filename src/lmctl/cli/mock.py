@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lmctl.cli.app import app
-from lmctl.cli.console import make_console
+from lmctl.cli.options import make_console
 
 if TYPE_CHECKING:
     from lmctl.mock.server import MockServerHandle

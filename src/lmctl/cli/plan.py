@@ -24,16 +24,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lmctl.cli.app import CommandError, app
-from lmctl.cli.console import OutputFormat, make_console
 from lmctl.cli.options import (
     DEFAULT_STATE_DIR,
     FormatOption,
+    OutputFormat,
     RequestTimeoutOption,
     SpecPaths,
     StateDirOption,
+    make_console,
     spec_paths_argument,
 )
-from lmctl.cli.specload import DEFAULT_SPECS, INVALID_SPECS, load_spec_set
+from lmctl.cli.specload import DEFAULT_SPECS, load_reporting
 from lmctl.errors import ExitCode, LmctlError
 
 if TYPE_CHECKING:
@@ -98,22 +99,6 @@ class Target:
 
 
 # -- planning ----------------------------------------------------------------------------
-
-
-def _load(paths: Sequence[Path], errors: Console) -> SpecSet:
-    """The specs at ``paths``, their warnings printed; their errors printed, then raised."""
-    from lmctl.specs import SpecError
-
-    try:
-        spec_set = load_spec_set(paths)
-    except SpecError as error:
-        for diagnostic in error.diagnostics:
-            errors.print(str(diagnostic), markup=False)
-        details = [str(d) for d in error.diagnostics]
-        raise CommandError(INVALID_SPECS, kind="specs", details=details) from None
-    for diagnostic in spec_set.diagnostics:
-        errors.print(str(diagnostic), markup=False)
-    return spec_set
 
 
 def _names(spec_set: SpecSet, chosen: Sequence[str], scope: ArrayScope = None) -> list[str]:
@@ -235,7 +220,7 @@ def _print_failure(error: LmctlError, output: str) -> None:
 async def _plan_now(target: Target, out: Path | None, errors: Console) -> Plan:
     from lmctl.appliance.base import open_appliances
 
-    spec_set = _load(target.paths, errors)
+    spec_set = load_reporting(target.paths, errors)
     _check_out(out, spec_set, target)
     scope = _scope(target, spec_set)
     names = _names(spec_set, target.appliances, scope)
@@ -384,7 +369,7 @@ def _saved_plan(
     plan = _narrowed(load_plan(path), chosen, path)
     recorded = tuple(Path(p) for p in plan.spec_paths)
     try:
-        spec_set = _load(tuple(spec_paths) or recorded, errors)
+        spec_set = load_reporting(tuple(spec_paths) or recorded, errors)
     except CommandError:
         if spec_paths:
             raise
@@ -462,7 +447,7 @@ async def _apply(
         spec_paths = tuple(p for p in target.paths if p != source)
         plan, spec_set, names = _saved_plan(source, spec_paths, target.appliances, errors)
     else:
-        spec_set = _load(target.paths, errors)
+        spec_set = load_reporting(target.paths, errors)
         scope = _scope(target, spec_set)
         names = _names(spec_set, target.appliances, scope)
     async with open_appliances(

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.status import Status
 
 from lmctl.appliance.changes import counted, write_label
-from lmctl.apply.execute import ApplyEvent, EventSink
+
+if TYPE_CHECKING:
+    from lmctl.apply.execute import ApplyEvent, EventSink
 
 
 class Lines:

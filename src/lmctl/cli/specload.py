@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from lmctl.specs import SpecSet
 
 DEFAULT_SPECS = Path("arrays")
@@ -43,3 +45,22 @@ def load_spec_set(paths: Sequence[Path] | None) -> SpecSet:
             ]
         )
     return load_specs(paths or [DEFAULT_SPECS])
+
+
+def load_reporting(paths: Sequence[Path], errors: Console) -> SpecSet:
+    """``load_spec_set`` for a command that goes on to the appliances: every diagnostic is
+    printed on ``errors`` as it is (warnings, and the errors before the command ends with
+    ``INVALID_SPECS``, a ``CommandError`` of kind ``specs`` carrying them)."""
+    from lmctl.cli.app import CommandError
+    from lmctl.specs import SpecError
+
+    try:
+        spec_set = load_spec_set(paths)
+    except SpecError as error:
+        for diagnostic in error.diagnostics:
+            errors.print(str(diagnostic), markup=False)
+        details = [str(d) for d in error.diagnostics]
+        raise CommandError(INVALID_SPECS, kind="specs", details=details) from None
+    for diagnostic in spec_set.diagnostics:
+        errors.print(str(diagnostic), markup=False)
+    return spec_set

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from lmctl.cli.app import app
-from lmctl.cli.console import OutputFormat, make_console
-from lmctl.cli.options import FormatOption, SpecPaths, SpecPathsOption
+from lmctl.cli.options import FormatOption, OutputFormat, SpecPaths, SpecPathsOption, make_console
 from lmctl.cli.specload import DEFAULT_SPECS, load_spec_set
 
 if TYPE_CHECKING:

@@ -24,15 +24,15 @@ from rich.live import Live
 from rich.text import Text
 
 from lmctl.cli.app import app
-from lmctl.cli.console import make_console
 from lmctl.cli.options import (
     DEFAULT_STATE_DIR,
     RequestTimeoutOption,
     SpecPathsOption,
     StateDirOption,
+    make_console,
 )
-from lmctl.cli.specload import DEFAULT_SPECS, INVALID_SPECS, load_spec_set
-from lmctl.errors import ExitCode, LmctlError, error_text
+from lmctl.cli.specload import DEFAULT_SPECS, load_reporting
+from lmctl.errors import ExitCode
 
 if TYPE_CHECKING:
     from lmctl.exchange import DesiredVirtualService
@@ -171,21 +171,6 @@ def _print_error(message: str) -> None:
     make_console(stderr=True).print(f"error: {message}", markup=False)
 
 
-def _fail(error: LmctlError) -> int:
-    """Print a user error on stderr (spec diagnostics as they are, then the words plan and
-    apply use) and return its exit code."""
-    from lmctl.specs import SpecError
-
-    if isinstance(error, SpecError):
-        errors = make_console(stderr=True)
-        for diagnostic in error.diagnostics:  # already ``file:line: error: ...`` lines
-            errors.print(str(diagnostic), markup=False)
-        _print_error(INVALID_SPECS)
-    else:
-        _print_error(error_text(error))
-    return error.exit_code
-
-
 @dataclass(frozen=True, slots=True)
 class _Specs:
     """The specs loaded: every desired service per appliance, and the scope plan would use for
@@ -200,10 +185,7 @@ def _load(paths: Sequence[Path]) -> _Specs:
     from lmctl.exchange import expand_all
     from lmctl.plan.match import plan_scope
 
-    spec_set = load_spec_set(paths)
-    warnings = make_console(stderr=True)
-    for diagnostic in spec_set.diagnostics:  # warnings, shown as plan and apply show them
-        warnings.print(str(diagnostic), markup=False)
+    spec_set = load_reporting(paths, make_console(stderr=True))
     desired = {name: tuple(found) for name, found in expand_all(spec_set).items()}
     scope = plan_scope(paths or (DEFAULT_SPECS,), (array.name for array in spec_set.arrays))
     return _Specs(spec_set, desired, scope)
@@ -238,12 +220,10 @@ def run_status(paths: Sequence[Path], names: Sequence[str], request: StatusReque
     from lmctl.status.check import select_arrays
 
     outcome = _Outcome()
+    specs = _load(paths)
+    selected = select_arrays(specs.desired, names)
     try:
-        specs = _load(paths)
-        selected = select_arrays(specs.desired, names)
         asyncio.run(_status(specs, selected, request, outcome))
-    except LmctlError as error:
-        return _fail(error)
     except KeyboardInterrupt:
         if outcome.code is None:
             _print_error("interrupted before the first check finished")
@@ -341,12 +321,9 @@ def run_maintenance(paths: Sequence[Path], member: str, request: MaintenanceRequ
     """``lmctl drain`` / ``lmctl undrain`` of one member; returns the exit code."""
     from lmctl.maintenance.drain import Target, locate_member, unfinished
 
-    try:
-        specs = _load(paths)
-        everything = [service for services in specs.desired.values() for service in services]
-        located = locate_member(everything, member)
-    except LmctlError as error:
-        return _fail(error)
+    specs = _load(paths)
+    everything = [service for services in specs.desired.values() for service in services]
+    located = locate_member(everything, member)
     target = Target(located, specs.desired[located.appliance], specs.scope, request.state_dir)
     console = make_console()
     try:
@@ -354,8 +331,6 @@ def run_maintenance(paths: Sequence[Path], member: str, request: MaintenanceRequ
     except KeyboardInterrupt:
         _print_error(f"interrupted: {unfinished(located, request.action)}")
         return ExitCode.INTERRUPTED
-    except LmctlError as error:
-        return _fail(error)
     _report(console, result)
     return result.exit_code
 

@@ -24,6 +24,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from lmctl.errors import LmctlError
+
 Dialect = Literal["v1", "v2", "auto"]
 
 
@@ -89,8 +91,9 @@ class InsecureTlsWarning(UserWarning):
     """Certificate verification is off for an appliance."""
 
 
-class FingerprintFormatError(ValueError):
-    """A configured fingerprint is not a SHA-256 digest."""
+class FingerprintFormatError(LmctlError, ValueError):
+    """A configured fingerprint is not a SHA-256 digest (a ValueError too, so the inventory's
+    validation reports it as the field's problem)."""
 
 
 class PinnedCertificateMismatch(ssl.SSLCertVerificationError):
