@@ -3,7 +3,8 @@
 - ``mock_server``: the running mock (``MockServerHandle``), empty and healthy at test start;
 - ``mock_control``: a ``MockControl`` for it (health, connections, faults, call log);
 - ``connection_v1`` / ``connection_v2``: ``ApplianceConnection`` to it, certificate pinned;
-- ``fixtures_dir``: the real appliance captures in ``tests/fixtures/loadmaster`` (copied from real appliances; see its README).
+- ``fixtures_dir``: the real appliance captures in ``tests/fixtures/loadmaster`` (copied from real
+  appliances; see its README).
 """
 
 from __future__ import annotations

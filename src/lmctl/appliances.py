@@ -16,10 +16,12 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
+
 from lmctl.defaults import DEFAULT_STATE_DIR
 from lmctl.errors import LmctlError
 from lmctl.loadmaster.client import LoadMaster
-from lmctl.loadmaster.connection import ApplianceConnection
+from lmctl.loadmaster.connection import ApplianceConnection, BasicCredentials, TlsPolicy
 from lmctl.loadmaster.errors import LoadMasterError
 from lmctl.reconcile.statedir import private_dir
 from lmctl.specs import CredentialError, Inventory, SpecSet
@@ -52,9 +54,15 @@ def _connect(
     from lmctl.mock.embedded import start_embedded
 
     private_dir(state_dir)  # before the mock saves its state there
-    handle, connection = start_embedded(spec.mock_name, state_dir)
-    stack.callback(handle.close)
-    return connection.model_copy(update={"name": name})
+    mock = start_embedded(spec.mock_name, state_dir)
+    stack.callback(mock.close)
+    return ApplianceConnection(
+        name=name,
+        url=mock.url,
+        dialect="v2",
+        credentials=BasicCredentials(username=mock.username, password=SecretStr(mock.password)),
+        tls=TlsPolicy(fingerprint_sha256=mock.fingerprint_sha256),
+    )
 
 
 @asynccontextmanager

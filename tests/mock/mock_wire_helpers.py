@@ -14,7 +14,7 @@ from xml.etree.ElementTree import Element
 import httpx
 from defusedxml import ElementTree
 
-from lmctl.mock.closing import ClosesOnExit
+from lmctl.mock.control import ClosesOnExit
 from lmctl.mock.server import MockServerHandle
 
 

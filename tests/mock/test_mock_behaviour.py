@@ -12,7 +12,7 @@ import pytest
 from mock_wire_helpers import RawApi, json_reply, leaf_texts, xml_data
 
 from lmctl.mock import MockAppliance
-from lmctl.mock.errors import CommandError
+from lmctl.mock.commands import CommandError
 from lmctl.mock.server import MockServerHandle
 
 VS = {"vs": "10.0.10.20", "port": "443", "prot": "tcp"}

@@ -16,7 +16,6 @@ import httpx
 import pytest
 from mock_wire_helpers import RawApi, json_reply
 
-from lmctl.loadmaster.connection import BasicCredentials
 from lmctl.mock.embedded import start_embedded, state_file_for
 from lmctl.mock.persistence import StateFileError
 from lmctl.mock.server import serve_in_thread
@@ -62,21 +61,18 @@ def test_an_unwritable_state_file_is_reported_at_start() -> None:
 
 
 def test_embedded_mock_keeps_state_between_invocations(tmp_path: Path) -> None:
-    handle, connection = start_embedded("lab", tmp_path)
-    with handle, RawApi(handle) as api:
-        assert connection.url == handle.url
-        assert connection.dialect == "v2"
-        assert connection.tls.fingerprint_sha256 == handle.fingerprint_sha256
-        assert isinstance(connection.credentials, BasicCredentials)
-        assert connection.credentials.password.get_secret_value() == handle.password
+    first = start_embedded("lab", tmp_path)
+    with first, RawApi(first.handle) as api:
+        assert first.url == first.handle.url and first.url.startswith("https://127.0.0.1:")
+        assert first.fingerprint_sha256 == first.handle.fingerprint_sha256
+        assert (first.username, first.password) == (first.handle.username, first.handle.password)
+        assert first.state_file == state_file_for("lab", tmp_path) == tmp_path / "mock-lab.json"
         api.v2("addvs", VS)
-        first_password = handle.password
-    again, _ = start_embedded("lab", tmp_path)
-    with again, RawApi(again) as api:
+    again = start_embedded("lab", tmp_path)
+    with again, RawApi(again.handle) as api:
         listed = json_reply(api.v2("listvs"))["VS"]
-        assert again.password != first_password
+        assert again.password != first.password
     assert [vs["VSAddress"] for vs in listed] == ["10.0.10.20"]
-    assert state_file_for("lab", tmp_path) == tmp_path / "mock-lab.json"
     assert (tmp_path / "mock-lab.json").exists()
 
 

@@ -11,38 +11,25 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from lmctl.mock import rs_commands, system_commands, vs_commands
-from lmctl.mock.errors import CommandError, invalid
-from lmctl.mock.persistence import StateStore
-from lmctl.mock.result import CommandResult
-from lmctl.mock.simulation import active_connections, real_server_status, set_active_connections
-from lmctl.mock.state import ApplianceState, health_key, state_to_json
-from lmctl.mock.values import parse_address, parse_rs_port
-
-Handler = Callable[[ApplianceState, Mapping[str, str], float], CommandResult]
-
-COMMANDS: dict[str, Handler] = {
-    "listvs": vs_commands.list_services,
-    "showvs": vs_commands.show_service,
-    "addvs": vs_commands.add_service,
-    "modvs": vs_commands.modify_service,
-    "delvs": vs_commands.delete_service,
-    "addrs": rs_commands.add_real_server,
-    "showrs": rs_commands.show_real_server,
-    "modrs": rs_commands.modify_real_server,
-    "delrs": rs_commands.delete_real_server,
-    "enablers": rs_commands.enable_everywhere,
-    "disablers": rs_commands.disable_everywhere,
-    "get": system_commands.get_parameter,
-    "set": system_commands.set_parameter,
-    "stats": system_commands.statistics,
-    "backup": system_commands.backup,
-}
-WRITE_COMMANDS = frozenset(
-    {"addvs", "modvs", "delvs", "addrs", "modrs", "delrs"}
-    | {"enablers", "disablers", "set", "restore"}
+from lmctl.mock.commands import (
+    COMMANDS,
+    KNOWN_COMMANDS,
+    CommandError,
+    invalid,
+    parse_address,
+    parse_rs_port,
+    restore,
 )
-KNOWN_COMMANDS = frozenset(COMMANDS) | {"restore"}
+from lmctl.mock.persistence import StateStore, state_to_json
+from lmctl.mock.state import (
+    ApplianceState,
+    active_connections,
+    health_key,
+    real_server_status,
+    set_active_connections,
+)
+from lmctl.mock.wire import CommandResult
+
 UNKNOWN_COMMAND = "Unknown command"
 
 
@@ -81,7 +68,7 @@ class MockAppliance:
         with self._lock:
             now = self._clock()
             if name == "restore":
-                result = system_commands.restore(self._state, lowered, now, body)
+                result = restore(self._state, lowered, now, body)
             else:
                 result = COMMANDS[name](self._state, lowered, now)
             if result.changed:
