@@ -2,7 +2,14 @@
 
 A virtual service is lmctl's only if its NickName parses as a marker; everything else on an
 appliance is left alone. The marker names the array and the service, so a VS can be traced back
-to the spec that wants it.
+to the spec that wants it: ``lmctl.<array>.<service>``. Kemp documents a NickName as letters,
+digits and ``. @ - _`` only; array and service names are slugs without dots, so the marker stays
+inside that set and parses back unambiguously.
+
+lmctl 0.1 wrote ``lmctl:<array>/<service>``, outside that set. A VS marked so is still lmctl's:
+plan re-marks it in place (one ``modvs`` changing its NickName). Both forms are matched exactly,
+from the first character to the last: a NickName with anything around the marker (even
+whitespace), or in other letter case, is not lmctl's.
 """
 
 from __future__ import annotations
@@ -10,10 +17,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-MARKER_PREFIX = "lmctl:"
-# Array names and service names are slugs, so the marker stays inside the characters every
-# firmware accepts in a NickName.
-_MARKER = re.compile(r"^lmctl:(?P<array>[a-z0-9][a-z0-9-]*)/(?P<service>[a-z0-9][a-z0-9-]*)$")
+MARKER_PREFIX = "lmctl."
+_SLUG = r"[a-z0-9][a-z0-9-]*"
+_MARKER = re.compile(rf"\Almctl\.(?P<array>{_SLUG})\.(?P<service>{_SLUG})\Z")
+_LEGACY_MARKER = re.compile(rf"\Almctl:(?P<array>{_SLUG})/(?P<service>{_SLUG})\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,14 +32,14 @@ class Owner:
 
     def marker(self) -> str:
         """The NickName value that marks a virtual service as this owner's."""
-        return f"{MARKER_PREFIX}{self.array}/{self.service}"
+        return f"{MARKER_PREFIX}{self.array}.{self.service}"
 
 
 def owner_of(nickname: str | None) -> Owner | None:
-    """The owner named by a NickName, or None when the VS carries no lmctl marker."""
+    """The owner named by a NickName (current or legacy marker), or None when it is no marker."""
     if not nickname:
         return None
-    match = _MARKER.match(nickname)
+    match = _MARKER.match(nickname) or _LEGACY_MARKER.match(nickname)
     if match is None:
         return None
     return Owner(array=match["array"], service=match["service"])

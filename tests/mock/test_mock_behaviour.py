@@ -159,7 +159,7 @@ def test_backup_then_restore_brings_back_the_virtual_services(
     mock_server: MockServerHandle, dialect: str
 ) -> None:
     with RawApi(mock_server) as api:
-        api.v2("addvs", {**VS, "NickName": "lmctl:hq/owa"})
+        api.v2("addvs", {**VS, "NickName": "lmctl.hq.owa"})
         api.v2("addrs", {**VS, **RS})
         reply = api.call(dialect, "backup")
         if dialect == "v1":
@@ -181,7 +181,7 @@ def test_backup_then_restore_brings_back_the_virtual_services(
         shown = json_reply(api.v2("showvs", VS))
     assert json.loads(gzip.decompress(backup_file))["format"] == 1
     assert restored.status_code == 200
-    assert shown["NickName"] == "lmctl:hq/owa"
+    assert shown["NickName"] == "lmctl.hq.owa"
     assert [row["Addr"] for row in shown["Rs"]] == ["10.0.20.11"]
     restore_call = [call for call in mock_server.calls.records() if call.command == "restore"]
     if dialect == "v2":

@@ -27,7 +27,7 @@ RS = {"rs": "10.0.20.11", "rsport": "443"}
 def test_state_file_survives_a_restart(tmp_path: Path) -> None:
     state_file = tmp_path / "lm1.json"
     with serve_in_thread(state_file=state_file) as first, RawApi(first) as api:
-        api.v2("addvs", {**VS, "NickName": "lmctl:hq/owa"})
+        api.v2("addvs", {**VS, "NickName": "lmctl.hq.owa"})
         api.v2("addrs", {**VS, **RS})
         api.v1("modrs", {**VS, **RS, "enable": "N"})
         with first.control() as control:
@@ -36,7 +36,7 @@ def test_state_file_survives_a_restart(tmp_path: Path) -> None:
     with serve_in_thread(state_file=state_file) as second, RawApi(second) as api:
         shown = json_reply(api.v2("showvs", VS))
         added = json_reply(api.v2("addvs", {"vs": "10.0.10.21", "port": "443", "prot": "tcp"}))
-    assert shown["NickName"] == "lmctl:hq/owa"
+    assert shown["NickName"] == "lmctl.hq.owa"
     assert [(rs["Addr"], rs["Enable"], rs["Status"]) for rs in shown["Rs"]] == [
         ("10.0.20.11", False, "Down")
     ]

@@ -30,12 +30,12 @@ async def test_mock_appliance_is_served_over_https_with_state_kept_between_runs(
         assert client.connection.url.startswith("https://127.0.0.1:")
         assert client.connection.tls.fingerprint_sha256
         assert await client.list_virtual_services() == []
-        await client.add_virtual_service(KEY, {"NickName": "lmctl:hq/https"})
+        await client.add_virtual_service(KEY, {"NickName": "lmctl.hq.https"})
         assert client.calls == 2
     assert (tmp_path / "mock-lm-hq.json").is_file()
     async with open_appliances(INVENTORY, ["lm-hq"], state_dir=tmp_path) as clients:
         (kept,) = await clients["lm-hq"].list_virtual_services()
-        assert (kept.key, kept.nickname) == (KEY, "lmctl:hq/https")
+        assert (kept.key, kept.nickname) == (KEY, "lmctl.hq.https")
 
 
 async def test_unavailable_appliances_are_named_with_the_reason(

@@ -60,9 +60,9 @@ def test_text_outline_of_every_kind_of_change() -> None:
         "a VS it does not own",
         "  array old",
         "    service https (10.0.3.10:443/tcp)",
-        "      - delete virtual service 10.0.3.10:443/tcp (lmctl:old/https, 1 real server)",
+        "      - delete virtual service 10.0.3.10:443/tcp (lmctl.old.https, 1 real server)",
         "    service smtp (10.0.3.10:25/tcp)",
-        "      - delete virtual service 10.0.3.10:25/tcp (lmctl:old/smtp, 0 real servers)",
+        "      - delete virtual service 10.0.3.10:25/tcp (lmctl.old.smtp, 0 real servers)",
         "Blocked by safety rules (apply needs --force):",
         "  - lm-hq: the plan deletes every virtual service of array 'old' (2); the array would "
         "stop serving [array-deleted]",
@@ -116,7 +116,7 @@ def test_markdown_has_summary_safety_and_a_diff_block() -> None:
         "    service https (10.0.1.11:443/tcp)",
         "~     move virtual service 10.0.1.10:443/tcp → 10.0.1.11:443/tcp",
     ]
-    assert "-     delete virtual service 10.0.3.10:25/tcp (lmctl:old/smtp, 0 real servers)" in block
+    assert "-     delete virtual service 10.0.3.10:25/tcp (lmctl.old.smtp, 0 real servers)" in block
 
 
 def test_no_changes_says_so() -> None:

@@ -31,14 +31,14 @@ def test_a_duplicate_marked_vs_makes_in_sync_false_naming_the_extra_vs() -> None
     in_sync = status.condition(IN_SYNC)
     assert (in_sync.status, in_sync.reason) == ("False", "DuplicateVirtualService")
     assert in_sync.message == (
-        f"https: duplicate virtual service {OTHER_VIP}:443/tcp (NickName 'lmctl:hq/https', "
+        f"https: duplicate virtual service {OTHER_VIP}:443/tcp (NickName 'lmctl.hq.https', "
         f"2 real servers) also carries the service's marker; `lmctl apply` deletes it"
     )
     service = status.service("https")
     assert service.live_key == VirtualServiceKey(address=VIP, port="443")
     assert service.in_sync is False
     assert service.duplicates == (
-        f"{OTHER_VIP}:443/tcp (NickName 'lmctl:hq/https', 2 real servers)",
+        f"{OTHER_VIP}:443/tcp (NickName 'lmctl.hq.https', 2 real servers)",
     )
 
 
@@ -51,7 +51,7 @@ def test_a_marked_vs_of_a_service_the_spec_no_longer_has_makes_in_sync_false() -
     in_sync = status.condition(IN_SYNC)
     assert (in_sync.status, in_sync.reason) == ("False", "UnexpectedVirtualService")
     assert in_sync.message == (
-        f"imap4s: virtual service {VIP}:993/tcp (NickName 'lmctl:hq/imap4s', 2 real servers) "
+        f"imap4s: virtual service {VIP}:993/tcp (NickName 'lmctl.hq.imap4s', 2 real servers) "
         "carries this array's marker but the spec has no such service; `lmctl apply` deletes it"
     )
     assert status.service("https").in_sync is True
@@ -81,7 +81,7 @@ def test_status_and_plan_agree_on_a_duplicate_marked_vs_over_https(
 
     async def add_duplicate() -> None:
         async with LoadMaster(connection_v1) as client:
-            await client.add_virtual_service(duplicate, {"NickName": "lmctl:three/https"})
+            await client.add_virtual_service(duplicate, {"NickName": "lmctl.three.https"})
 
     asyncio.run(add_duplicate())
 
@@ -90,7 +90,7 @@ def test_status_and_plan_agree_on_a_duplicate_marked_vs_over_https(
     document = json.loads(run_lmctl("status", "three", "--format", "json").stdout)
 
     assert plan.exit_code == 2
-    assert "delete virtual service 10.30.1.99:443/tcp (lmctl:three/https" in plan.stdout
+    assert "delete virtual service 10.30.1.99:443/tcp (lmctl.three.https" in plan.stdout
     assert text.exit_code == 0, text.stdout
     words = " ".join(text.stdout.split())  # the table may wrap a long message
     assert "InSync False DuplicateVirtualService" in words
@@ -101,7 +101,7 @@ def test_status_and_plan_agree_on_a_duplicate_marked_vs_over_https(
     https = next(s for s in three["services"] if s["service"] == "https")
     assert https["in_sync"] is False
     assert https["duplicate_virtual_services"] == [
-        "10.30.1.99:443/tcp (NickName 'lmctl:three/https', 0 real servers)"
+        "10.30.1.99:443/tcp (NickName 'lmctl.three.https', 0 real servers)"
     ]
 
 

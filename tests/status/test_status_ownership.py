@@ -52,14 +52,14 @@ def test_unmarked_vs_on_the_services_key_is_not_vouched_for() -> None:
 
 def test_another_arrays_vs_on_the_key_is_named_as_its_holder() -> None:
     desired = https()
-    other = observed_service(desired, 7, NickName="lmctl:dr/https")
+    other = observed_service(desired, 7, NickName="lmctl.dr.https")
 
     status = status_of([desired], [other])
 
     assert status.exit_code == StatusExit.NOT_SERVING
     assert status.condition(SERVING).message == (
         f"https: virtual service is missing: {VIP}:443/tcp is held by the virtual service of "
-        "dr/https (NickName 'lmctl:dr/https')"
+        "dr/https (NickName 'lmctl.dr.https')"
     )
 
 

@@ -106,7 +106,7 @@ class MemberStatus:
 class ServiceStatus:
     """One service of an array: its virtual service as observed, and each member in it.
 
-    Its virtual service is the one marked as the service's own (``lmctl:<array>/<service>``):
+    Its virtual service is the one marked as the service's own (``lmctl.<array>.<service>``):
     ``exists`` is False when the appliance has none, even if another VS sits on ``key``.
     ``key`` is where the spec wants it, ``live_key`` where the marked VS is (they differ after
     the VIP or port changed in the spec and before ``lmctl apply``). ``key_holder`` describes a

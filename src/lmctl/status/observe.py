@@ -1,7 +1,7 @@
 """Pure comparison of what an array wants with what its appliance reports, per service/member.
 
 A service's virtual service is the one that carries its ownership marker
-(``lmctl:<array>/<service>`` in the NickName), wherever it is: never a VS found only by address,
+(``lmctl.<array>.<service>`` in the NickName), wherever it is: never a VS found only by address,
 port and protocol, which may be a hand-made VS lmctl does not own. A VS on the service's key
 without that marker is reported, not used.
 """

@@ -33,7 +33,7 @@ class PendingChanges:
 
 
 def deleted_virtual_service(change: DeleteVirtualService) -> str:
-    """``10.0.0.99:443/tcp (NickName 'lmctl:hq/https', 2 real servers)``."""
+    """``10.0.0.99:443/tcp (NickName 'lmctl.hq.https', 2 real servers)``."""
     name = f"NickName {change.nickname!r}" if change.nickname else "no NickName"
     return f"{change.key} ({name}, {counted(change.real_servers, 'real server')})"
 
