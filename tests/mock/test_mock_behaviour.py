@@ -7,7 +7,9 @@ import base64
 import gzip
 import json
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
+import httpx
 import pytest
 from mock_wire_helpers import RawApi, json_reply, leaf_texts, xml_data
 
@@ -19,22 +21,22 @@ VS = {"vs": "10.0.10.20", "port": "443", "prot": "tcp"}
 RS = {"rs": "10.0.20.11", "rsport": "443"}
 
 
-def test_port_80_defaults_to_layer7_http_others_to_layer4(mock_server: MockServerHandle) -> None:
+def _fields(dialect: str, reply: httpx.Response) -> dict[str, Any]:
+    """The VS of an addvs/modvs/showvs reply, in either dialect."""
+    assert reply.status_code == 200, reply.text
+    if dialect == "v1":
+        return dict(leaf_texts(xml_data(reply.content)))
+    return json_reply(reply)
+
+
+def test_a_new_vs_is_layer_7_and_port_80_gets_the_http_type(mock_server: MockServerHandle) -> None:
     with RawApi(mock_server) as api:
         http = json_reply(api.v2("addvs", {"vs": "10.0.10.20", "port": "80", "prot": "tcp"}))
         other = json_reply(api.v2("addvs", VS))
-    assert (http["Layer"], http["VStype"], http["CheckType"], http["ForceL7"]) == (
-        7,
-        "http",
-        "http",
-        True,
-    )
-    assert (other["Layer"], other["VStype"], other["CheckType"], other["ForceL4"]) == (
-        4,
-        "gen",
-        "tcp",
-        True,
-    )
+    assert (http["Layer"], http["ForceL7"], http["ForceL4"]) == (7, True, False)
+    assert (http["VStype"], http["CheckType"]) == ("http", "http")
+    assert (other["Layer"], other["ForceL7"], other["ForceL4"]) == (7, True, False)
+    assert (other["VStype"], other["CheckType"]) == ("gen", "tcp")
     for shown in (http, other):
         assert (shown["Idletime"], shown["SubnetOriginating"], shown["Transparent"]) == (
             660,
@@ -44,6 +46,28 @@ def test_port_80_defaults_to_layer7_http_others_to_layer4(mock_server: MockServe
         assert (shown["Status"], shown["Schedule"], shown["PersistTimeout"]) == ("Down", "rr", "0")
         for optional in ("NickName", "Persist", "CheckUrl", "ExtraPorts", "ErrorUrl", "Rs"):
             assert optional not in shown
+
+
+@pytest.mark.parametrize("dialect", ["v1", "v2"])
+def test_the_layer_follows_forcel4_and_forcel7_in_any_letter_case(
+    mock_server: MockServerHandle, dialect: str
+) -> None:
+    def layer(reply: httpx.Response) -> tuple[int, bool, bool]:
+        shown = _fields(dialect, reply)
+        flag = {"Y": True, "N": False, True: True, False: False}
+        return int(shown["Layer"]), flag[shown["ForceL4"]], flag[shown["ForceL7"]]
+
+    with RawApi(mock_server) as api:
+        added = api.call(dialect, "addvs", {**VS, "VStype": "http", "FORCEL4": "1"})
+        to_7 = api.call(dialect, "modvs", {**VS, "forceL7": "y"})
+        to_4 = api.call(dialect, "modvs", {**VS, "forcel7": "0"})
+        back = api.call(dialect, "modvs", {**VS, "ForceL4": "N"})
+        both = api.call(dialect, "modvs", {**VS, "ForceL4": "1", "ForceL7": "1"})
+        shown = api.call(dialect, "showvs", VS)
+    l4, l7 = (4, True, False), (7, False, True)
+    assert [layer(reply) for reply in (added, to_7, to_4, back, both)] == [l4, l7, l4, l7, l4]
+    # The service type is a setting of its own: the layer never changes it.
+    assert _fields(dialect, shown)["VStype"] == "http"
 
 
 def test_optional_elements_disappear_when_unset(mock_server: MockServerHandle) -> None:

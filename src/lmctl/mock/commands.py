@@ -237,9 +237,11 @@ def vs_settings_from(params: Mapping[str, str]) -> dict[str, FieldValue]:
         name = _VS_PARAMETER_NAMES.get(lowered)
         if name is not None:
             settings[name] = VS_PARAMETERS[name](name, text)
-    # ForceL4 is ForceL7's opposite; clients send only the one that is set
-    # (mathlu/loadmaster-go-client vs.go: ``ForceL4`` / ``ForceL7`` with omitempty).
-    if "forcel4" in params and "ForceL7" not in settings:
+    # The layer is one setting the appliance shows three ways: ForceL4 and ForceL7 (opposites in
+    # every capture) and the read-only Layer. Clients send only the flag they set
+    # (mathlu/loadmaster-go-client vs.go: ``ForceL4`` / ``ForceL7`` with omitempty); a VS is
+    # layer 7 unless ForceL4 is set, so ForceL4 decides when both come.
+    if "forcel4" in params:
         settings["ForceL7"] = not parse_flag("ForceL4", params["forcel4"])
     return settings
 
@@ -374,7 +376,8 @@ def show_service(state: ApplianceState, params: Mapping[str, str], now: float) -
 
 
 def add_service(state: ApplianceState, params: Mapping[str, str], now: float) -> CommandResult:
-    """``addvs``: a new VS with 7.2.5x defaults for its port, overridden by any VS field given."""
+    """``addvs``: a new VS with 7.2.5x defaults (layer 7, the HTTP type on port 80), overridden by
+    any VS field given."""
     address = parse_address(required(params, "vs"))
     port = parse_vs_port(required(params, "port"))
     protocol = parse_protocol(required(params, "prot"))

@@ -137,7 +137,7 @@ VS_FIELDS: tuple[FieldSpec, ...] = (
     _int("Verify"),
     _flag("UseforSnat"),
     _computed("ForceL4", "flag"),
-    _flag("ForceL7"),
+    _flag("ForceL7", True),
     _flag("MultiConnect"),
     _int("ClientCert"),
     _int("SecurityHeaderOptions"),
@@ -223,15 +223,16 @@ VS_JSON_ORDER: tuple[str, ...] = _json_order()
 
 
 def port_defaults(port: str, protocol: str) -> dict[str, FieldValue]:
-    """Defaults a 7.2.5x appliance derives from a new VS's port: HTTP on TCP 80, else layer 4."""
+    """Defaults a 7.2.5x appliance derives from a new VS's port: the HTTP type on TCP 80.
+
+    The layer does not depend on the port: a new VS runs at layer 7 unless ``ForceL4`` is set
+    (Kemp's UI guide on Force L4: "only required in some special circumstances. If in doubt,
+    leave this option unchecked"). No capture shows a bare ``addvs`` on another port, so its
+    ``VStype``/``CheckType`` (``gen``/``tcp``) are the mock's reading of the documentation.
+    """
     if port == "80" and protocol == "tcp":
-        return {
-            "ForceL7": True,
-            "VStype": "http",
-            "CheckType": "http",
-            "InterceptOpts": HTTP_INTERCEPT_OPTS,
-        }
-    return {"ForceL7": False, "VStype": "gen", "CheckType": "tcp", "InterceptOpts": OWASP_OPTS}
+        return {"VStype": "http", "CheckType": "http", "InterceptOpts": HTTP_INTERCEPT_OPTS}
+    return {"VStype": "gen", "CheckType": "tcp", "InterceptOpts": OWASP_OPTS}
 
 
 def new_vs_settings(port: str, protocol: str) -> dict[str, FieldValue]:
