@@ -42,7 +42,7 @@ def site(
     site = Site.open(tmp_path, mock_server, monkeypatch)
     site.raw(
         [
-            ("add_virtual_service", (k,), {"params": {"NickName": f"legacy {k.port}"}})
+            ("add_virtual_service", (k,), {"params": {"NickName": f"legacy-{k.port}"}})
             for k in UNMARKED
         ]
         + [("add_real_server", (UNMARKED[0], "10.1.1.99", 8443), {})]

@@ -111,7 +111,7 @@ def test_unmarked_vs_at_the_desired_key_is_a_conflict_and_never_touched() -> Non
     assert result.changes == ()
     (conflict,) = result.conflicts
     assert (conflict.array, conflict.service, conflict.key) == ("hq", "https", key())
-    assert "'OWA legacy' (Index 90)" in conflict.message
+    assert "'OWA-legacy' (Index 90)" in conflict.message
     assert "never takes over" in conflict.message
 
 

@@ -55,7 +55,7 @@ def test_text_outline_of_every_kind_of_change() -> None:
         "(the spec does not set enable)",
         "    service smtp (10.0.1.10:25/tcp)",
         "      ! conflict: hq/smtp wants 10.0.1.10:25/tcp, which is held by the VS named "
-        "'OWA legacy' (Index 7) that lmctl does not own; move one of them "
+        "'OWA-legacy' (Index 7) that lmctl does not own; move one of them "
         "(change the spec's VIP or free the address on the appliance): lmctl never takes over "
         "a VS it does not own",
         "  array old",

@@ -29,6 +29,8 @@ from lmctl.mock.tables import (
     FLAG_TRUE,
     FORWARD_METHODS,
     MAX_EXTRA_PORTS,
+    NICKNAME,
+    NICKNAME_CHARACTERS,
     PERSISTENCE_MODES,
     PROTOCOLS,
     SCHEDULES,
@@ -155,6 +157,15 @@ def _optional_text(_: str, text: str) -> str | None:
     return text if text.strip() else None
 
 
+def _nickname(name: str, text: str) -> str | None:
+    """A service name in the documented characters; empty clears it."""
+    if not text.strip():
+        return None
+    if NICKNAME.match(text) is None:
+        raise invalid(f"Invalid value for {name}: {text!r} (allowed: {NICKNAME_CHARACTERS})")
+    return text
+
+
 def _persist(name: str, text: str) -> str | None:
     if text.strip().lower() in {"", "none"}:
         return None
@@ -192,7 +203,7 @@ ValueParser = Callable[[str, str], FieldValue]
 
 # The VS fields that addvs/modvs accept, by their element name (matched case-insensitively).
 VS_PARAMETERS: dict[str, ValueParser] = {
-    "NickName": _optional_text,
+    "NickName": _nickname,
     "Enable": parse_flag,
     "VStype": _choice(VS_TYPES),
     "Schedule": _choice(SCHEDULES),

@@ -15,6 +15,7 @@ such as ``PersistTimeout`` and ``CheckPort``), and ``Opts`` for the ``<Opt>`` li
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -50,6 +51,9 @@ CHECK_TYPES = (
 VS_TYPES = ("gen", "http", "http2", "ts", "tls", "log")
 FORWARD_METHODS = ("nat", "route")
 MAX_EXTRA_PORTS = 510
+# A VS's NickName ("Service Name"): letters, digits and . @ - _ only, as Kemp documents it.
+NICKNAME = re.compile(r"\A[A-Za-z0-9.@_-]+\Z")
+NICKNAME_CHARACTERS = "letters, digits and . @ - _"
 FLAG_TRUE = frozenset({"y", "yes", "1", "true", "on"})
 FLAG_FALSE = frozenset({"n", "no", "0", "false", "off"})
 
