@@ -235,7 +235,7 @@ def test_sdk_subvs_created_then_updated_through_its_row(api: RawApi) -> None:
     assert renamed.status_code == 200
     assert parent["SubVS"] == [
         {
-            "Status": "Down",
+            "Status": "Disabled",
             "VSIndex": int(sub_index),
             "RsIndex": int(row["RsIndex"]),
             "Name": "owa-sub",

@@ -10,7 +10,7 @@ from typing import Any, get_args
 
 import httpx
 import pytest
-from mock_wire_helpers import RawApi, json_reply
+from mock_wire_helpers import RawApi, json_reply, leaf_texts, xml_data
 
 import lmctl.mock
 from lmctl.mock import control, faults
@@ -72,19 +72,43 @@ def test_port_mark_overrides_address_mark(
         assert _statuses(api) == ("Up", ["Down", "Up", "Up"])
 
 
-def test_redirect_vs_without_real_servers_is_up_and_disabled_vs_is_down(
-    mock_server: MockServerHandle,
+@pytest.mark.parametrize("dialect", ["v1", "v2"])
+def test_redirect_disabled_and_fixed_error_services_report_their_own_status(
+    mock_server: MockServerHandle, mock_control: MockControl, dialect: str
 ) -> None:
     redirect = {"vs": "10.0.10.20", "port": "80", "prot": "tcp"}
+    fixed_error = {"vs": "10.0.10.21", "port": "80", "prot": "tcp"}
+
+    def status(params: dict[str, str]) -> str:
+        reply = api.call(dialect, "showvs", params)
+        if dialect == "v1":
+            return leaf_texts(xml_data(reply.content))["Status"]
+        return str(json_reply(reply)["Status"])
+
     with RawApi(mock_server) as api:
-        api.v1("addvs", {**redirect, "ErrorCode": "302", "ErrorUrl": "https://%h%s"})
-        shown = json_reply(api.v2("showvs", redirect))
+        api.call(dialect, "addvs", {**redirect, "ErrorCode": "302", "ErrorUrl": "https://%h%s"})
+        api.call(dialect, "addvs", {**fixed_error, "ErrorCode": "503"})
         _pool(api)
-        api.v2("modvs", {**VS, "Enable": "N"})
-        disabled = _vs(api)
-    assert (shown["Status"], shown["ErrorCode"], shown["ErrorUrl"]) == ("Up", "302", "https://%h%s")
-    assert "Rs" not in shown
-    assert disabled["Status"] == "Down"
+        seen = {"redirect": status(redirect), "fixed error": status(fixed_error)}
+        mock_control.mark("10.0.20.11", "Down")
+        mock_control.mark("10.0.20.12", "Down")
+        seen["pool down"] = status(VS)
+        api.call(dialect, "modvs", {**VS, "Enable": "N"})
+        api.call(dialect, "modvs", {**redirect, "Enable": "N"})
+        seen |= {"disabled": status(VS), "disabled redirect": status(redirect)}
+        api.call(dialect, "modvs", {**VS, "Enable": "Y"})
+        mock_control.mark("10.0.20.12", "Up")
+        seen["enabled again"] = status(VS)
+        listed = json_reply(api.v2("listvs"))["VS"]
+    assert seen == {
+        "redirect": "Redirect",
+        "fixed error": "ErrMsg",
+        "pool down": "Down",
+        "disabled": "Disabled",
+        "disabled redirect": "Disabled",
+        "enabled again": "Up",
+    }
+    assert [vs["Status"] for vs in listed] == ["Disabled", "ErrMsg", "Up"]
 
 
 def test_connections_drain_after_disable_and_stats_report_them(

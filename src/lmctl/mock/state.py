@@ -103,16 +103,19 @@ def real_server_status(state: ApplianceState, real_server: MockRealServer) -> st
     return "Up" if real_server_is_up(state, real_server) else "Down"
 
 
-def virtual_service_is_up(state: ApplianceState, service: MockVirtualService) -> bool:
-    """Up while at least one enabled real server (or enabled SubVS) is Up.
+def _answers_itself(service: MockVirtualService) -> bool:
+    """A VS with no real servers and an ``ErrorCode``: every request gets that fixed answer."""
+    no_pool = not service.real_servers and not service.sub_services
+    return no_pool and service.settings.get("ErrorCode", "0") != "0"
 
-    A redirect VS (no real servers, an ``ErrorCode`` set) answers every request itself, so the
-    mock reports it Up; a disabled VS is Down.
-    """
+
+def virtual_service_is_up(state: ApplianceState, service: MockVirtualService) -> bool:
+    """Serving: enabled, and a redirect (or fixed error) VS, or one with an enabled real server
+    (or enabled SubVS) Up."""
     if not service.settings.get("Enable", True):
         return False
-    if not service.real_servers and not service.sub_services:
-        return service.settings.get("ErrorCode", "0") != "0"
+    if _answers_itself(service):
+        return True
     if any(rs.enable and real_server_is_up(state, rs) for rs in service.real_servers):
         return True
     return any(
@@ -123,7 +126,20 @@ def virtual_service_is_up(state: ApplianceState, service: MockVirtualService) ->
 
 
 def virtual_service_status(state: ApplianceState, service: MockVirtualService) -> str:
-    """``Up`` or ``Down`` as the appliance reports a virtual service."""
+    """The ``Status`` the appliance reports for a VS, as its statuses are documented.
+
+    ``Disabled`` (administratively), ``Redirect`` (a fixed redirect: a 3xx ``ErrorCode`` with an
+    ``ErrorUrl`` and no real servers), ``ErrMsg`` (another fixed answer), else ``Up`` while a
+    real server (or SubVS) serves and ``Down`` when none does. Progress Kemp, LoadMaster health
+    checking feature description, "Health Check Statuses"; only Up and Down are seen in the
+    captures, so the spelling of the others on the wire is the web UI's.
+    """
+    if not service.settings.get("Enable", True):
+        return "Disabled"
+    if _answers_itself(service):
+        code = int(str(service.settings.get("ErrorCode", "0")))
+        redirect = 300 <= code < 400 and bool(service.settings.get("ErrorUrl"))
+        return "Redirect" if redirect else "ErrMsg"
     return "Up" if virtual_service_is_up(state, service) else "Down"
 
 
