@@ -7,15 +7,17 @@ import base64
 import gzip
 import json
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from mock_wire_helpers import RawApi, json_reply, leaf_texts, xml_data
+from mock_wire_helpers import RawApi, json_reply, leaf_texts, xml_data, xml_root
 
 from lmctl.mock import MockAppliance
 from lmctl.mock.commands import CommandError
-from lmctl.mock.server import MockServerHandle
+from lmctl.mock.control import MockControl, MockControlError
+from lmctl.mock.server import MockServerHandle, serve_in_thread
 
 VS = {"vs": "10.0.10.20", "port": "443", "prot": "tcp"}
 RS = {"rs": "10.0.20.11", "rsport": "443"}
@@ -275,3 +277,71 @@ def test_concurrent_writes_over_https_stay_consistent(mock_server: MockServerHan
         listed = json_reply(api.v2("listvs"))["VS"]
     assert sorted(indices) == list(range(1, 91))
     assert len({vs["VSAddress"] for vs in listed}) == 90
+
+
+def _refusal(dialect: str, reply: httpx.Response) -> tuple[int, str]:
+    """(status, error text) of a refused call; the envelope's status is the HTTP status."""
+    if dialect == "v1":
+        root = xml_root(reply.content)
+        assert (root.get("stat"), root.get("code")) == (str(reply.status_code), "fail")
+        return reply.status_code, root.findtext("Error") or ""
+    document = json_reply(reply)
+    assert (document["code"], document["status"]) == (reply.status_code, "fail")
+    return reply.status_code, str(document["message"])
+
+
+@pytest.mark.parametrize("dialect", ["v1", "v2"])
+def test_a_real_server_outside_the_local_subnets_needs_non_local(
+    mock_server: MockServerHandle, mock_control: MockControl, dialect: str
+) -> None:
+    far = {"rs": "10.30.0.5", "rsport": "443"}
+    near = {"rs": "10.10.4.5", "rsport": "443"}
+    with RawApi(mock_server) as api:
+        api.call(dialect, "addvs", VS)
+        api.call(dialect, "addrs", {**VS, **RS})  # added while every address was local
+        mock_control.set_local_subnets(["10.10.0.5/16", "fd00:10::/64"])
+        refused = api.call(dialect, "addrs", {**VS, **far})
+        added_near = api.call(dialect, "addrs", {**VS, **near})
+        added_far = api.call(dialect, "addrs", {**VS, **far, "non_local": "1"})
+        # Once added with non_local=1 it stays allowed; the one added before the subnets were
+        # set needs non_local=1 to be modified, as it would on the appliance.
+        far_modified = api.call(dialect, "modrs", {**VS, **far, "weight": "500"})
+        old_refused = api.call(dialect, "modrs", {**VS, **RS, "enable": "N"})
+        old_modified = api.call(dialect, "modrs", {**VS, **RS, "enable": "N", "non_local": "1"})
+        shown = json_reply(api.v2("showvs", VS))
+    assert mock_control.local_subnets() == ["10.10.0.0/16", "fd00:10::/64"]
+    status, message = _refusal(dialect, refused)
+    assert status == 422
+    assert message.startswith("Non-local real server 10.30.0.5")
+    assert "10.10.0.0/16" in message and "non_local=1" in message
+    assert _refusal(dialect, old_refused)[0] == 422
+    for reply in (added_near, added_far, far_modified, old_modified):
+        assert reply.status_code == 200, reply.text
+    assert [(rs["Addr"], rs["Weight"], rs["Enable"]) for rs in shown["Rs"]] == [
+        ("10.0.20.11", 1000, False),
+        ("10.10.4.5", 1000, True),
+        ("10.30.0.5", 500, True),
+    ]
+
+
+def test_local_subnets_are_kept_in_the_state_and_a_reset_goes_back_to_the_start(
+    tmp_path: Path,
+) -> None:
+    state_file = tmp_path / "lm.json"
+    first = serve_in_thread(state_file=state_file, local_subnets=["10.10.0.0/16"])
+    with first, first.control() as control:
+        control.set_local_subnets(["10.20.0.0/16"])
+        changed = control.local_subnets()
+        control.reset()
+        after_reset = control.local_subnets()
+        control.set_local_subnets(None)
+        every = control.local_subnets()
+        with pytest.raises(MockControlError, match=r"not a subnet: '10\.300\.0\.0/16'"):
+            control.set_local_subnets(["10.300.0.0/16"])
+        control.reset()
+    with serve_in_thread(state_file=state_file) as again, RawApi(again) as api:
+        api.v2("addvs", VS)
+        refused = api.v2("addrs", {**VS, "rs": "10.30.0.5", "rsport": "443"})
+    assert (changed, after_reset, every) == (["10.20.0.0/16"], ["10.10.0.0/16"], None)
+    assert json.loads(state_file.read_text())["local_subnets"] == ["10.10.0.0/16"]
+    assert refused.status_code == 422

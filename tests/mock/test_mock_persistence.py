@@ -16,6 +16,7 @@ import httpx
 import pytest
 from mock_wire_helpers import RawApi, json_reply
 
+from lmctl.cli.app import EXIT_USAGE
 from lmctl.mock.embedded import start_embedded, state_file_for
 from lmctl.mock.persistence import StateFileError
 from lmctl.mock.server import serve_in_thread
@@ -203,3 +204,43 @@ def test_plain_http_and_latency_injection() -> None:
         elapsed = time.monotonic() - started
     assert reply.status_code == 200
     assert elapsed >= 0.15  # every API call waits the injected latency
+
+
+def test_lmctl_mock_serve_local_subnets_refuse_other_members_and_are_saved(
+    tmp_path: Path,
+) -> None:
+    state_file = tmp_path / "state.json"
+    process = _serve(
+        "--state", str(state_file), "--local-subnet", "10.10.0.0/16", "--local-subnet", "fd00::/8"
+    )
+    try:
+        banner = _read_banner(process)
+        context = ssl.create_default_context(cafile=banner["CA file"])
+        with httpx.Client(
+            base_url=banner["URL"], auth=("bal", banner["Password"]), verify=context
+        ) as api:
+            api.get("/access/addvs", params=VS)
+            far = {**VS, "rs": "10.30.0.5", "rsport": "443"}
+            refused = api.get("/access/addrs", params=far)
+            allowed = api.get("/access/addrs", params={**far, "non_local": "1"})
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)
+    assert banner["Local subnets"] == "10.10.0.0/16, fd00::/8 (others need non_local=1)"
+    assert refused.status_code == 422
+    assert "<Error>Non-local real server 10.30.0.5" in refused.text
+    assert allowed.status_code == 200
+    assert json.loads(state_file.read_text())["local_subnets"] == ["10.10.0.0/16", "fd00::/8"]
+
+
+def test_lmctl_mock_serve_refuses_a_local_subnet_that_is_not_one() -> None:
+    result = subprocess.run(
+        _lmctl("mock", "serve", "--port", "0", "--local-subnet", "10.10.0.0/33"),
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert result.returncode == EXIT_USAGE
+    assert "--local-subnet" in result.stderr
+    assert "10.10.0.0/33" in result.stderr
+    assert "Traceback" not in result.stderr

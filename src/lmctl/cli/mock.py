@@ -61,6 +61,9 @@ def _print_banner(handle: MockServerHandle, generated: set[str], state: Path | N
     console.print(f"  Password:            {shown_password}")
     console.print(f"  API key:             {shown_key}")
     console.print(f"  State file:          {state if state is not None else '(memory only)'}")
+    subnets = handle.appliance.local_subnets()
+    shown_subnets = "every address" if subnets is None else ", ".join(subnets)
+    console.print(f"  Local subnets:       {shown_subnets} (others need non_local=1)")
     console.print("  Control API:         <URL>/_mock/ (same credentials); see docs/mock.md")
     console.print("Press Ctrl-C to stop.")
     sys.stdout.flush()
@@ -100,6 +103,31 @@ _ApiKey = Annotated[
 ]
 
 
+def _subnets(values: list[str] | None) -> list[str] | None:
+    """Each ``--local-subnet`` as a network (``10.10.0.5/16`` is ``10.10.0.0/16``)."""
+    if not values:
+        return None
+    try:
+        return [str(ipaddress.ip_network(value.strip(), strict=False)) for value in values]
+    except ValueError as error:
+        raise typer.BadParameter(f"{error} (use CIDR, e.g. 10.10.0.0/16)") from None
+
+
+_LocalSubnets = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--local-subnet",
+        metavar="CIDR",
+        callback=_subnets,
+        help=(
+            "A subnet of the appliance's own (repeatable; saved in --state): a real server "
+            "outside them is refused unless added with non_local=1. Default: every address "
+            "is local."
+        ),
+    ),
+]
+
+
 def _made_up_secrets(password: str | None, api_key: str | None) -> set[str]:
     """The secrets the mock makes up: only those are printed, never one the user gave."""
     return {name for name, value in (("password", password), ("api_key", api_key)) if not value}
@@ -131,6 +159,7 @@ def serve(
     user: _User = None,
     password: _Password = None,
     api_key: _ApiKey = None,
+    local_subnet: _LocalSubnets = None,
 ) -> None:
     """Serve a mock LoadMaster; print its URL, certificate fingerprint and credentials."""
     from lmctl.mock.server import serve_in_thread
@@ -142,7 +171,9 @@ def serve(
     handle = _start_or_exit(
         host,
         port,
-        lambda: serve_in_thread(host, port, tls, state, latency_ms, user, password, api_key),
+        lambda: serve_in_thread(
+            host, port, tls, state, latency_ms, user, password, api_key, local_subnet
+        ),
     )
     with handle:
         _print_banner(handle, _made_up_secrets(password, api_key), state)

@@ -22,6 +22,7 @@ from lmctl.mock.state import (
     MockRealServer,
     MockVirtualService,
     change_enable,
+    is_local,
 )
 from lmctl.mock.tables import (
     CHECK_TYPES,
@@ -364,6 +365,25 @@ def _find_real_server(service: MockVirtualService, params: Mapping[str, str]) ->
     raise invalid(UNKNOWN_RS)
 
 
+def _non_local(params: Mapping[str, str], current: bool) -> bool:
+    """``non_local=1``: this real server may be outside the appliance's own subnets."""
+    given = _given(params, "non_local")
+    return current if given is None else parse_flag("non_local", given)
+
+
+def _check_local(state: ApplianceState, address: str, non_local: bool) -> None:
+    """A real server outside the appliance's subnets needs ``non_local=1`` (on addrs and modrs,
+    as the public clients send it). The appliance's text for this refusal is not recorded in any
+    source found; this one is the mock's own (clients key on the 422)."""
+    if non_local or is_local(state, address):
+        return
+    subnets = ", ".join(state.local_subnets or ())
+    raise invalid(
+        f"Non-local real server {address}: the appliance's subnets are {subnets}; "
+        "send non_local=1 to use it"
+    )
+
+
 def _has_real_server(service: MockVirtualService, address: str, port: int) -> bool:
     return any(rs.address == address and rs.port == port for rs in service.real_servers)
 
@@ -468,14 +488,17 @@ def _rs_reply(state: ApplianceState, service: MockVirtualService, rs: MockRealSe
 
 
 def add_real_server(state: ApplianceState, params: Mapping[str, str], now: float) -> CommandResult:
-    """``addrs``: a new RS (Forward nat, Weight 1000, Limit 0, enabled, not critical by default)."""
+    """``addrs``: a new RS (Forward nat, Weight 1000, Limit 0, enabled, not critical by default);
+    one outside the appliance's subnets only with ``non_local=1``."""
     service = _find_service(state, params)
     address = parse_address(required(params, "rs"))
     port = parse_rs_port(required(params, "rsport"))
     options = _rs_options(params)
+    non_local = _non_local(params, False)
     if _has_real_server(service, address, port):
         raise invalid(DUPLICATE_RS)
-    rs = MockRealServer(state.next_rs_index, address, port)
+    _check_local(state, address, non_local)
+    rs = MockRealServer(state.next_rs_index, address, port, non_local=non_local)
     rs.forward = str(options.get("forward", rs.forward))
     rs.weight = int(options.get("weight", rs.weight))
     rs.limit = int(options.get("limit", rs.limit))
@@ -496,7 +519,9 @@ def show_real_server(state: ApplianceState, params: Mapping[str, str], now: floa
 def modify_real_server(
     state: ApplianceState, params: Mapping[str, str], now: float
 ) -> CommandResult:
-    """``modrs``: weight, enable, forward, limit, critical, ``newport``; no data in the reply.
+    """``modrs``: weight, enable, forward, limit, critical, ``newport``, ``non_local``; no data in
+    the reply. A real server outside the appliance's subnets is refused unless it was added, or is
+    now modified, with ``non_local=1``.
 
     ``rs=!<RsIndex>`` may also name a SubVS row of the parent (Kemp's python-kemptech-api,
     objects.py ``VirtualService.save``, updates a SubVS's weight and enable this way).
@@ -512,6 +537,8 @@ def modify_real_server(
         return CommandResult(changed=True)
     rs = _find_real_server(service, params)
     options = _rs_options(params)
+    non_local = _non_local(params, rs.non_local)
+    _check_local(state, rs.address, non_local)
     new_port_text = _given(params, "newport")
     if new_port_text is not None:
         new_port = parse_rs_port(new_port_text)
@@ -522,6 +549,7 @@ def modify_real_server(
     rs.weight = int(options.get("weight", rs.weight))
     rs.limit = int(options.get("limit", rs.limit))
     rs.critical = bool(options.get("critical", rs.critical))
+    rs.non_local = non_local
     if "enable" in options:
         change_enable(rs, bool(options["enable"]), state.drain_seconds, now)
     state.last_change = int(now)

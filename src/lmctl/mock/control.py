@@ -4,7 +4,7 @@ Server side: ``handle_control`` runs one request against the ``MockRuntime`` (th
 planned faults, the call log), JSON in, JSON out. Routes: ``GET /_mock/state``;
 ``POST /_mock/reset``; ``GET|POST /_mock/health``; ``GET|POST /_mock/connections``;
 ``POST /_mock/drain``; ``GET|POST|DELETE /_mock/faults``; ``GET|DELETE /_mock/log``;
-``POST /_mock/api``. Errors answer ``{"error": "..."}``.
+``POST /_mock/api``; ``GET|POST /_mock/network``. Errors answer ``{"error": "..."}``.
 
 Client side: ``MockControl``, a small synchronous client for tests and for users' own pipelines:
 mark real servers Up/Down, set live connections and the drain time, plan faults, read the call
@@ -194,6 +194,22 @@ def _api(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:
     return 200, {"enabled": runtime.appliance.api_enabled}
 
 
+def _network(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:
+    return 200, {"local_subnets": runtime.appliance.local_subnets()}
+
+
+def _set_network(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:
+    subnets = body.get("local_subnets")
+    well_formed = isinstance(subnets, list) and all(isinstance(s, str) for s in subnets)
+    if "local_subnets" not in body or not (subnets is None or well_formed):
+        raise ControlError("'local_subnets' is required: a list of subnets, or null (all local)")
+    try:
+        runtime.appliance.set_local_subnets(subnets)
+    except ValueError as error:
+        raise ControlError(str(error)) from None
+    return _network(runtime, body)
+
+
 Route = Callable[[MockRuntime, dict[str, Any]], ControlReply]
 
 ROUTES: dict[tuple[str, str], Route] = {
@@ -210,6 +226,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "log"): _log,
     ("DELETE", "log"): _clear_log,
     ("POST", "api"): _api,
+    ("GET", "network"): _network,
+    ("POST", "network"): _set_network,
 }
 
 
@@ -395,6 +413,16 @@ class MockControl(ClosesOnExit):
     def clear_log(self) -> None:
         """Empty the call log."""
         self._request("DELETE", "log")
+
+    def local_subnets(self) -> list[str] | None:
+        """The appliance's own subnets (None: every address is local)."""
+        subnets: list[str] | None = self._request("GET", "network")["local_subnets"]
+        return subnets
+
+    def set_local_subnets(self, subnets: list[str] | None) -> None:
+        """Set the appliance's subnets: a real server outside them then needs ``non_local=1``
+        (None: every address is local again). A reset goes back to those the mock started with."""
+        self._request("POST", "network", {"local_subnets": subnets})
 
     def set_api_enabled(self, enabled: bool) -> None:
         """Switch the LoadMaster API on or off (off: every API URL answers 404)."""

@@ -20,6 +20,7 @@ from lmctl.mock.state import (
     MockRealServer,
     MockVirtualService,
     default_parameters,
+    local_networks,
 )
 from lmctl.mock.tables import VS_FIELD_BY_NAME, FieldValue, Opts
 
@@ -62,6 +63,7 @@ def state_to_json(state: ApplianceState) -> dict[str, Any]:
         "last_change": state.last_change,
         "health": dict(state.health),
         "drain_seconds": state.drain_seconds,
+        "local_subnets": state.local_subnets,
     }
 
 
@@ -86,6 +88,14 @@ def _service_from_json(entry: dict[str, Any]) -> MockVirtualService:
     )
 
 
+def _local_subnets_from_json(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise TypeError("local_subnets must be a list of subnets or null")
+    return local_networks(str(subnet) for subnet in value)
+
+
 def state_from_json(document: dict[str, Any]) -> ApplianceState:
     """A state from ``state_to_json`` output; ``ValueError`` if it is not one."""
     if not isinstance(document, dict) or document.get("format") != STATE_FORMAT:
@@ -102,6 +112,7 @@ def state_from_json(document: dict[str, Any]) -> ApplianceState:
             last_change=int(document.get("last_change", 0)),
             health={str(k): str(v) for k, v in document.get("health", {}).items()},
             drain_seconds=float(document.get("drain_seconds", 30.0)),
+            local_subnets=_local_subnets_from_json(document.get("local_subnets")),
         )
     except (KeyError, TypeError) as error:
         raise ValueError(f"malformed lmctl mock state: {error}") from None

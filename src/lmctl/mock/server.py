@@ -23,6 +23,7 @@ import ssl
 import struct
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -500,11 +501,14 @@ def serve_in_thread(
     username: str | None = None,
     password: str | None = None,
     api_key: str | None = None,
+    local_subnets: Sequence[str] | None = None,
 ) -> MockServerHandle:
     """Start a mock LoadMaster in a background thread; credentials not given are made up.
 
     ``port=0`` picks a free port (see ``handle.url``). With ``state_file`` the state is loaded at
-    start (if the file exists) and saved atomically after every change.
+    start (if the file exists) and saved atomically after every change. ``local_subnets`` are
+    the appliance's own subnets (saved in the state; None keeps the state's, and a new state has
+    none: every address is local); a real server outside them needs ``non_local=1``.
     """
     credentials = MockCredentials(
         username or DEFAULT_USERNAME,
@@ -512,7 +516,8 @@ def serve_in_thread(
         api_key or secrets.token_hex(16),
     )
     store = StateStore(state_file) if state_file is not None else None
-    runtime = MockRuntime(MockAppliance(store=store), latency_ms / 1000.0)
+    appliance = MockAppliance(store=store, local_subnets=local_subnets)
+    runtime = MockRuntime(appliance, latency_ms / 1000.0)
     certificate_dir: Path | None = None
     context: ssl.SSLContext | None = None
     fingerprint: str | None = None

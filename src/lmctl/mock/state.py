@@ -10,7 +10,9 @@ that wait so that demos and tests see a healthy pool at once).
 
 from __future__ import annotations
 
+import ipaddress
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from lmctl.mock.tables import (
@@ -48,6 +50,7 @@ class MockRealServer:
     limit: int = NEW_RS_LIMIT
     enable: bool = True
     critical: bool = False
+    non_local: bool = False
     connections: Connections = field(default_factory=Connections)
 
 
@@ -83,6 +86,28 @@ class ApplianceState:
     last_change: int = 0
     health: dict[str, str] = field(default_factory=dict)
     drain_seconds: float = 30.0
+    # The subnets of the appliance's own interfaces; None: every address is local.
+    local_subnets: list[str] | None = None
+
+
+def local_networks(texts: Iterable[str]) -> list[str]:
+    """Subnets in canonical form (``10.10.0.5/16`` is ``10.10.0.0/16``); ``ValueError`` if one
+    is not an IPv4 or IPv6 network."""
+    networks = []
+    for text in texts:
+        try:
+            networks.append(str(ipaddress.ip_network(text.strip(), strict=False)))
+        except ValueError:
+            raise ValueError(f"not a subnet: {text!r} (use CIDR, e.g. 10.10.0.0/16)") from None
+    return networks
+
+
+def is_local(state: ApplianceState, address: str) -> bool:
+    """True when ``address`` is in one of the appliance's subnets (or every address is local)."""
+    if state.local_subnets is None:
+        return True
+    ip = ipaddress.ip_address(address)
+    return any(ip in ipaddress.ip_network(subnet) for subnet in state.local_subnets)
 
 
 def health_key(address: str, port: int | None) -> str:
