@@ -20,6 +20,7 @@ import typer
 
 from lmctl.cli.app import app
 from lmctl.cli.console import make_console
+from lmctl.errors import LmctlError
 
 if TYPE_CHECKING:
     from lmctl.mock.server import MockServerHandle
@@ -69,7 +70,9 @@ def _print_banner(handle: MockServerHandle, generated: set[str], state: Path | N
     sys.stdout.flush()
 
 
-def _wait_for_stop() -> None:
+def _stop_on_signal() -> threading.Event:
+    """An event set by Ctrl-C or SIGTERM; installed before the banner, so that a signal sent
+    as soon as the banner is read stops the mock cleanly."""
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -78,8 +81,7 @@ def _wait_for_stop() -> None:
     # Explicit handlers: a job started in the background of a script inherits an ignored SIGINT.
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    while not stop.wait(0.5):
-        pass
+    return stop
 
 
 # The options of ``serve``, named once here so the command's signature reads as a list.
@@ -87,7 +89,21 @@ _Host = Annotated[str, typer.Option(help="Address to bind (loopback unless told)
 _Port = Annotated[int, typer.Option(help="TCP port; 0 picks a free one.", min=0, max=65535)]
 _Tls = Annotated[bool, typer.Option("--tls/--no-tls", help="HTTPS (default) or HTTP.")]
 _StateFile = Annotated[
-    Path | None, typer.Option("--state", help="JSON state file (loaded, saved on change).")
+    Path | None,
+    typer.Option(
+        "--state",
+        help=(
+            "JSON state file (loaded, saved on change); the TLS certificate and key are kept "
+            "beside it, so a restart keeps the fingerprint."
+        ),
+    ),
+]
+_NewCertificate = Annotated[
+    bool,
+    typer.Option(
+        "--new-certificate",
+        help="Replace the certificate kept beside --state (clients must pin the new one).",
+    ),
 ]
 _LatencyMs = Annotated[
     float, typer.Option("--latency-ms", help="Delay added to every API call.", min=0)
@@ -134,13 +150,12 @@ def _made_up_secrets(password: str | None, api_key: str | None) -> set[str]:
 
 
 def _start_or_exit(host: str, port: int, start: Callable[[], MockServerHandle]) -> MockServerHandle:
-    """Start the mock; an unusable state file or address ends the command with what to fix."""
-    from lmctl.mock.persistence import StateFileError
-
+    """Start the mock; an unusable state file, certificate or address ends the command with what
+    to fix."""
     errors = make_console(stderr=True)
     try:
         return start()
-    except StateFileError as error:
+    except LmctlError as error:
         errors.print(f"error: {error}")
         raise typer.Exit(1) from None
     except OSError as error:
@@ -160,6 +175,7 @@ def serve(
     password: _Password = None,
     api_key: _ApiKey = None,
     local_subnet: _LocalSubnets = None,
+    new_certificate: _NewCertificate = False,
 ) -> None:
     """Serve a mock LoadMaster; print its URL, certificate fingerprint and credentials."""
     from lmctl.mock.server import serve_in_thread
@@ -172,10 +188,22 @@ def serve(
         host,
         port,
         lambda: serve_in_thread(
-            host, port, tls, state, latency_ms, user, password, api_key, local_subnet
+            host,
+            port,
+            tls,
+            state,
+            latency_ms,
+            user,
+            password,
+            api_key,
+            local_subnet,
+            keep_certificate=state is not None,
+            new_certificate=new_certificate,
         ),
     )
     with handle:
+        stop = _stop_on_signal()
         _print_banner(handle, _made_up_secrets(password, api_key), state)
-        _wait_for_stop()
+        while not stop.wait(0.5):
+            pass
     make_console().print("mock LoadMaster stopped")

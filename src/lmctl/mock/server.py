@@ -35,7 +35,7 @@ from lmctl.mock.commands import WRITE_COMMANDS, CommandError
 from lmctl.mock.control import ClosesOnExit, MockControl, MockRuntime, handle_control
 from lmctl.mock.faults import CallLog, Fault, FaultPlan
 from lmctl.mock.persistence import StateStore
-from lmctl.mock.tls import generate_certificate
+from lmctl.mock.tls import MockCertificate, generate_certificate, kept_certificate
 from lmctl.mock.wire import (
     BINARY_CONTENT_TYPE,
     JSON_CONTENT_TYPE,
@@ -411,8 +411,7 @@ class MockServerHandle(ClosesOnExit):
         credentials: MockCredentials,
         thread: threading.Thread,
         url: str,
-        fingerprint_sha256: str | None,
-        ca_file: Path | None,
+        certificate: MockCertificate | None,
         certificate_dir: Path | None,
     ) -> None:
         self._server = server
@@ -421,8 +420,8 @@ class MockServerHandle(ClosesOnExit):
         self._thread = thread
         self._certificate_dir = certificate_dir
         self.url = url
-        self.fingerprint_sha256 = fingerprint_sha256
-        self.ca_file = ca_file
+        self.fingerprint_sha256 = None if certificate is None else certificate.fingerprint_sha256
+        self.ca_file = None if certificate is None else certificate.ca_file
 
     @property
     def username(self) -> str:
@@ -470,7 +469,7 @@ class MockServerHandle(ClosesOnExit):
         )
 
     def close(self) -> None:
-        """Stop serving, wake stalled requests, remove the generated certificate files."""
+        """Stop serving, wake stalled requests, remove a temporary certificate's files."""
         self._runtime.interrupt()
         self._server.shutdown()
         self._server.server_close()
@@ -480,10 +479,10 @@ class MockServerHandle(ClosesOnExit):
             self._certificate_dir = None
 
 
-def _tls_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:
+def _tls_context(certificate: MockCertificate) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(cert_file, key_file)
+    context.load_cert_chain(certificate.cert_file, certificate.key_file)
     return context
 
 
@@ -502,6 +501,8 @@ def serve_in_thread(
     password: str | None = None,
     api_key: str | None = None,
     local_subnets: Sequence[str] | None = None,
+    keep_certificate: bool = False,
+    new_certificate: bool = False,
 ) -> MockServerHandle:
     """Start a mock LoadMaster in a background thread; credentials not given are made up.
 
@@ -509,7 +510,14 @@ def serve_in_thread(
     start (if the file exists) and saved atomically after every change. ``local_subnets`` are
     the appliance's own subnets (saved in the state; None keeps the state's, and a new state has
     none: every address is local); a real server outside them needs ``non_local=1``.
+
+    The TLS certificate is made at start in a temporary directory and removed with the server;
+    with ``keep_certificate`` (and a ``state_file``) it is kept beside the state file instead and
+    reused by the next start, so the fingerprint users pinned stays valid; ``new_certificate``
+    replaces the kept one.
     """
+    if keep_certificate and state_file is None:
+        raise ValueError("keep_certificate needs a state_file to keep the certificate beside")
     credentials = MockCredentials(
         username or DEFAULT_USERNAME,
         password or secrets.token_urlsafe(12),
@@ -518,21 +526,21 @@ def serve_in_thread(
     store = StateStore(state_file) if state_file is not None else None
     appliance = MockAppliance(store=store, local_subnets=local_subnets)
     runtime = MockRuntime(appliance, latency_ms / 1000.0)
-    certificate_dir: Path | None = None
-    context: ssl.SSLContext | None = None
-    fingerprint: str | None = None
-    ca_file: Path | None = None
-    if tls:
+    certificate: MockCertificate | None = None
+    certificate_dir: Path | None = None  # a temporary one, removed with the server
+    if tls and keep_certificate and state_file is not None:
+        certificate = kept_certificate(state_file, host, new=new_certificate)
+    elif tls:
         certificate_dir = Path(tempfile.mkdtemp(prefix="lmctl-mock-tls-"))
         certificate = generate_certificate(certificate_dir, host)
-        context = _tls_context(certificate.cert_file, certificate.key_file)
-        fingerprint, ca_file = certificate.fingerprint_sha256, certificate.ca_file
+    context = None if certificate is None else _tls_context(certificate)
     bound = {"runtime": runtime, "credentials": credentials}
     handler = type("BoundMockRequestHandler", (MockRequestHandler,), bound)
     try:
         server = MockHttpServer((host, port), handler, context)
     except BaseException:
-        # A failed start (port taken, foreign address) must not leave the private key behind.
+        # A failed start (port taken, foreign address) must not leave a temporary private key
+        # behind (a kept one stays: it belongs to the state file).
         if certificate_dir is not None:
             shutil.rmtree(certificate_dir, ignore_errors=True)
         raise
@@ -541,6 +549,4 @@ def serve_in_thread(
     )
     thread.start()
     url = _url("https" if tls else "http", host, int(server.server_address[1]))
-    return MockServerHandle(
-        server, runtime, credentials, thread, url, fingerprint, ca_file, certificate_dir
-    )
+    return MockServerHandle(server, runtime, credentials, thread, url, certificate, certificate_dir)
