@@ -109,8 +109,8 @@ def test_refused_call_has_its_status_and_text(
         ("modrs", "newport", "2", "(allowed 3-65530)"),
         ("addrs", "rsport", "65531", "(allowed 3-65530)"),
         ("modrs", "critical", "sometimes", "(use Y or N)"),
-        ("addvs", "NickName", "lmctl:hq/owa", "(allowed: letters, digits and . @ - _)"),
-        ("modvs", "NickName", "owa ecp", "(allowed: letters, digits and . @ - _)"),
+        ("addvs", "NickName", "lmctl:hq/owa", "(allowed: letters, digits and . @ - _, starting"),
+        ("modvs", "NickName", "owa ecp", "(allowed: letters, digits and . @ - _, starting"),
     ],
 )
 def test_bad_values_are_422_and_change_nothing(
@@ -138,7 +138,8 @@ def test_bad_values_are_422_and_change_nothing(
 
 
 @pytest.mark.parametrize(
-    "refused", ["lmctl:hq-cas/https", "owa ecp", " owa", "owa\n", "owa/ecp", "caf\u00e9", "a+b"]
+    "refused",
+    ["lmctl:hq-cas/https", "owa ecp", " owa", "owa\n", "owa/ecp", "caf\u00e9", "a+b", "-owa", "."],
 )
 def test_a_nickname_outside_the_documented_characters_is_refused(
     mock_server: MockServerHandle, dialect: str, refused: str
@@ -156,7 +157,8 @@ def test_a_nickname_outside_the_documented_characters_is_refused(
         == on_modify
         == (
             422,
-            f"Invalid value for NickName: {refused!r} (allowed: letters, digits and . @ - _)",
+            f"Invalid value for NickName: {refused!r} "
+            "(allowed: letters, digits and . @ - _, starting with a letter or digit)",
         )
     )
     assert shown["NickName"] == accepted

@@ -2,9 +2,9 @@
 
 The mock's own tables, on purpose not imported from lmctl's client: a wrong value in the client
 must not be accepted by the mock as well. Sources: the value lists of Progress Kemp's RESTful
-API programmer guide as gathered in ``shared/reference/loadmaster-api.md``; the element order,
-JSON types and defaults of the 7.2.5x captures in ``tests/fixtures/loadmaster`` (``showvs``,
-``addvs``, ``modvs``, ``listvs``). Elements the captures never show set (``Persist``,
+API programmer guide and WUI configuration guide; the element order, JSON types and defaults of
+the 7.2.5x captures in ``tests/fixtures/loadmaster`` (``showvs``, ``addvs``, ``modvs``,
+``listvs``). Elements the captures never show set (``Persist``,
 ``ErrorUrl``, ``ExtraPorts``, ``Cookie``, ``AltAddress``, ``CheckPattern``) are placed where a
 7.2.5x appliance most plausibly puts them; a client must not depend on element order anyway.
 
@@ -51,9 +51,12 @@ CHECK_TYPES = (
 VS_TYPES = ("gen", "http", "http2", "ts", "tls", "log")
 FORWARD_METHODS = ("nat", "route")
 MAX_EXTRA_PORTS = 510
-# A VS's NickName ("Service Name"): letters, digits and . @ - _ only, as Kemp documents it.
-NICKNAME = re.compile(r"\A[A-Za-z0-9.@_-]+\Z")
-NICKNAME_CHARACTERS = "letters, digits and . @ - _"
+# A VS's NickName (its "Service Name"): "In addition to the usual alphanumeric characters, the
+# following 'special' characters can be used as part of the Service Name: . @ - _ However, there
+# must be at least one alphanumeric character before the special characters." (Progress Kemp,
+# SubVSs feature description, "SubVS WUI Options".)
+NICKNAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9.@_-]*\Z")
+NICKNAME_CHARACTERS = "letters, digits and . @ - _, starting with a letter or digit"
 FLAG_TRUE = frozenset({"y", "yes", "1", "true", "on"})
 FLAG_FALSE = frozenset({"n", "no", "0", "false", "off"})
 
