@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import ssl
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from mock_wire_helpers import RawApi, json_reply
+from mock_wire_helpers import RawApi, json_reply, read_banner, serve_fails, serve_process
 
 from lmctl.cli.app import EXIT_USAGE
 from lmctl.mock.embedded import start_embedded, state_file_for
@@ -77,42 +74,13 @@ def test_embedded_mock_keeps_state_between_invocations(tmp_path: Path) -> None:
     assert (tmp_path / "mock-lab.json").exists()
 
 
-def _lmctl(*arguments: str) -> list[str]:
-    """The command line of lmctl in this interpreter."""
-    return [sys.executable, "-c", "from lmctl.cli import main; main()", *arguments]
-
-
-def _serve(*arguments: str, **environment: str) -> subprocess.Popen[str]:
-    """``lmctl mock serve --port 0 ARGUMENTS`` in a child process, output piped."""
-    return subprocess.Popen(
-        _lmctl("mock", "serve", "--port", "0", *arguments),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **environment},
-    )
-
-
-def _read_banner(process: subprocess.Popen[str]) -> dict[str, str]:
-    """The ``Name: value`` lines printed before ``Press Ctrl-C``."""
-    banner: dict[str, str] = {}
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("Press Ctrl-C"):
-            return banner
-        match = re.match(r"\s+([A-Za-z0-9 -]+):\s+(.*)$", line)
-        if match:
-            banner[match.group(1)] = match.group(2).strip()
-    raise AssertionError(f"lmctl mock serve exited early with {process.wait()}")
-
-
 def test_lmctl_mock_serve_prints_what_a_client_needs_and_stops_on_ctrl_c(
     tmp_path: Path,
 ) -> None:
     state_file = tmp_path / "state.json"
-    process = _serve("--state", str(state_file), LMCTL_MOCK_API_KEY="k-123")
+    process = serve_process("--state", str(state_file), LMCTL_MOCK_API_KEY="k-123")
     try:
-        banner = _read_banner(process)
+        banner = read_banner(process)
         url = banner["URL"]
         assert re.fullmatch(r"https://127\.0\.0\.1:\d+", url)
         assert url.endswith(f":{banner['Port']}") and banner["Port"] != "0"
@@ -138,12 +106,7 @@ def test_lmctl_mock_serve_prints_what_a_client_needs_and_stops_on_ctrl_c(
 
 def test_lmctl_mock_serve_reports_a_busy_port(tmp_path: Path) -> None:
     with serve_in_thread() as busy:
-        result = subprocess.run(
-            _lmctl("mock", "serve", "--port", str(busy.port)),
-            capture_output=True,
-            text=True,
-            timeout=20,
-        )
+        result = serve_fails("--port", str(busy.port))
     assert result.returncode == 1
     assert f"error: cannot listen on 127.0.0.1:{busy.port}" in result.stderr
     assert "--port" in result.stderr
@@ -151,9 +114,9 @@ def test_lmctl_mock_serve_reports_a_busy_port(tmp_path: Path) -> None:
 
 
 def test_lmctl_mock_serve_plain_http_with_given_credentials() -> None:
-    process = _serve("--no-tls", "--user", "ops", LMCTL_MOCK_PASSWORD="s3cret-pw")
+    process = serve_process("--no-tls", "--user", "ops", LMCTL_MOCK_PASSWORD="s3cret-pw")
     try:
-        banner = _read_banner(process)
+        banner = read_banner(process)
         reply = httpx.get(
             f"{banner['URL']}/access/get", params={"param": "version"}, auth=("ops", "s3cret-pw")
         )
@@ -183,12 +146,7 @@ def test_lmctl_mock_serve_refuses_bad_input_in_one_message(
     broken = tmp_path / "state.json"
     broken.write_text("{not json")
     command = [argument.replace("{broken}", str(broken)) for argument in arguments]
-    result = subprocess.run(
-        _lmctl("mock", "serve", "--port", "0", *command),
-        capture_output=True,
-        text=True,
-        timeout=20,
-    )
+    result = serve_fails("--port", "0", *command)
     assert result.returncode == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -210,11 +168,11 @@ def test_lmctl_mock_serve_local_subnets_refuse_other_members_and_are_saved(
     tmp_path: Path,
 ) -> None:
     state_file = tmp_path / "state.json"
-    process = _serve(
+    process = serve_process(
         "--state", str(state_file), "--local-subnet", "10.10.0.0/16", "--local-subnet", "fd00::/8"
     )
     try:
-        banner = _read_banner(process)
+        banner = read_banner(process)
         context = ssl.create_default_context(cafile=banner["CA file"])
         with httpx.Client(
             base_url=banner["URL"], auth=("bal", banner["Password"]), verify=context
@@ -234,12 +192,7 @@ def test_lmctl_mock_serve_local_subnets_refuse_other_members_and_are_saved(
 
 
 def test_lmctl_mock_serve_refuses_a_local_subnet_that_is_not_one() -> None:
-    result = subprocess.run(
-        _lmctl("mock", "serve", "--port", "0", "--local-subnet", "10.10.0.0/33"),
-        capture_output=True,
-        text=True,
-        timeout=20,
-    )
+    result = serve_fails("--port", "0", "--local-subnet", "10.10.0.0/33")
     assert result.returncode == EXIT_USAGE
     assert "--local-subnet" in result.stderr
     assert "10.10.0.0/33" in result.stderr

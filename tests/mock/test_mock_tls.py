@@ -4,40 +4,24 @@ restarted mock keeps the fingerprint users pinned) until a new one is asked for.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+from mock_wire_helpers import read_banner, serve_fails, serve_process
 
 from lmctl.mock.control import MockControl, MockControlError
 from lmctl.mock.server import serve_in_thread
 from lmctl.mock.tls import CertificateError
 
-LMCTL_MOCK_SERVE = [sys.executable, "-c", "from lmctl.cli import main; main()", "mock", "serve"]
-
 
 def _serve(*arguments: str) -> tuple[dict[str, str], subprocess.Popen[str]]:
     """``lmctl mock serve --port 0 ARGUMENTS`` in a child process and its banner."""
-    process = subprocess.Popen(
-        [*LMCTL_MOCK_SERVE, "--port", "0", *arguments],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    banner: dict[str, str] = {}
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("Press Ctrl-C"):
-            return banner, process
-        match = re.match(r"\s+([A-Za-z0-9 -]+):\s+(.*)$", line)
-        if match:
-            banner[match.group(1)] = match.group(2).strip()
-    raise AssertionError(f"lmctl mock serve exited early: {process.communicate()[1]}")
+    process = serve_process(*arguments)
+    return read_banner(process), process
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
@@ -105,12 +89,7 @@ def test_a_damaged_kept_key_is_reported_with_what_to_do(tmp_path: Path) -> None:
     _, process = _serve("--state", str(state_file))
     _stop(process)
     (tmp_path / "lm-hq-key.pem").write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n")
-    result = subprocess.run(
-        [*LMCTL_MOCK_SERVE, "--port", "0", "--state", str(state_file)],
-        capture_output=True,
-        text=True,
-        timeout=20,
-    )
+    result = serve_fails("--port", "0", "--state", str(state_file))
     assert result.returncode == 1
     assert f"the certificate kept beside {state_file} cannot be read" in result.stderr
     assert "--new-certificate" in result.stderr
