@@ -42,7 +42,7 @@ def populate(handle: MockServerHandle) -> None:
     appliance = handle.appliance
     for number in range(VIRTUAL_SERVICES):
         vs = {"vs": f"10.{number // 250}.{number % 250}.10", "port": "443", "prot": "tcp"}
-        appliance.execute("addvs", {**vs, "NickName": f"lmctl:bench/vs{number}"})
+        appliance.execute("addvs", {**vs, "NickName": f"lmctl.bench.vs{number}"})
         for member in range(REAL_SERVERS_PER_VS):
             appliance.execute(
                 "addrs", {**vs, "rs": f"172.16.{member}.{number % 250}", "rsport": "443"}

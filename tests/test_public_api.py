@@ -9,7 +9,6 @@ import pytest
 
 import lmctl
 from lmctl.appliance.base import ApplianceUnavailableError, ReadError
-from lmctl.statedir import StateDirError
 from lmctl.cli.app import CommandError
 from lmctl.errors import LmctlError
 from lmctl.loadmaster.errors import (
@@ -24,7 +23,7 @@ from lmctl.mock.control import MockControlError
 from lmctl.mock.persistence import StateFileError
 from lmctl.plan.planfile import PlanFileError
 from lmctl.specs import CredentialError, SpecError
-from lmctl.statedir import ApplianceBusyError
+from lmctl.statedir import ApplianceBusyError, StateDirError
 from lmctl.status.check import UnknownArrayError
 
 

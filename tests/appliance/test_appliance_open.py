@@ -27,7 +27,7 @@ INVENTORY = Inventory.model_validate(
 async def test_mock_appliance_is_served_over_https_with_state_kept_between_runs(
     tmp_path: Path,
 ) -> None:
-    settings = VirtualServiceSettings(nickname="lmctl:hq/https")
+    settings = VirtualServiceSettings(nickname="lmctl.hq.https")
     async with open_appliances(INVENTORY, ["lm-hq"], state_dir=tmp_path) as appliances:
         appliance = appliances["lm-hq"]
         assert isinstance(appliance, LoadMasterAppliance)

@@ -165,7 +165,7 @@ def test_read_after_applying_finds_a_vs_moved_meanwhile(
     assert not result.ok
     assert [str(d) for d in result.remaining] == [
         "lm-test: 10.1.1.50:443/tcp virtual service: expected "
-        "\"10.1.1.50:443/tcp (NickName 'lmctl:a1/https')\", found 'absent'"
+        "\"10.1.1.50:443/tcp (NickName 'lmctl.a1.https')\", found 'absent'"
     ]
     report = render_report([result]).plain
     assert "left different after applying: lm-test: 10.1.1.50:443/tcp virtual service" in report

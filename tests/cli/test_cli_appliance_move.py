@@ -54,7 +54,7 @@ def test_directory_plans_delete_on_old_and_create_on_new_behind_force(
     code, output = plan(moved, "arrays", monkeypatch)
 
     assert code == 3, output
-    deleted = "- delete virtual service 10.20.1.50:443/tcp (NickName 'lmctl:branch-cas/https'"
+    deleted = "- delete virtual service 10.20.1.50:443/tcp (NickName 'lmctl.branch-cas.https'"
     assert deleted in output
     assert "+ create virtual service 10.20.1.50:443/tcp" in output
     assert f"  - {OLD_DELETED}" in output.splitlines()

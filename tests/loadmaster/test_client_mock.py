@@ -24,7 +24,7 @@ from lmctl.mock.server import MockServerHandle
 
 KEY = VirtualServiceKey(address="10.0.0.5", port="443", protocol="tcp")
 OWA = VirtualServiceSettings(
-    nickname="lmctl:exch-hq/owa",
+    nickname="lmctl.exch-hq.owa",
     vs_type="http",
     schedule="lc",
     persist="src",

@@ -15,7 +15,7 @@ from lmctl.loadmaster.models import VirtualServiceKey, VirtualServiceSettings, s
 from lmctl.mock.control import MockControl
 
 KEY = VirtualServiceKey(address="10.0.0.7", port="443", protocol="tcp")
-SETTINGS = VirtualServiceSettings(nickname="lmctl:exch-dr/ews", vs_type="http", idle_time=1800)
+SETTINGS = VirtualServiceSettings(nickname="lmctl.exch-dr.ews", vs_type="http", idle_time=1800)
 
 
 def fast(connection: ApplianceConnection, **options: float) -> LoadMaster:

@@ -7,34 +7,38 @@ import base64
 import gzip
 import json
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
-from mock_wire_helpers import RawApi, json_reply, leaf_texts, xml_data
+from mock_wire_helpers import RawApi, json_reply, leaf_texts, xml_data, xml_root
 
 from lmctl.mock import MockAppliance
-from lmctl.mock.errors import CommandError
-from lmctl.mock.server import MockServerHandle
+from lmctl.mock.commands import CommandError
+from lmctl.mock.control import MockControl, MockControlError
+from lmctl.mock.server import MockServerHandle, serve_in_thread
 
 VS = {"vs": "10.0.10.20", "port": "443", "prot": "tcp"}
 RS = {"rs": "10.0.20.11", "rsport": "443"}
 
 
-def test_port_80_defaults_to_layer7_http_others_to_layer4(mock_server: MockServerHandle) -> None:
+def _fields(dialect: str, reply: httpx.Response) -> dict[str, Any]:
+    """The VS of an addvs/modvs/showvs reply, in either dialect."""
+    assert reply.status_code == 200, reply.text
+    if dialect == "v1":
+        return dict(leaf_texts(xml_data(reply.content)))
+    return json_reply(reply)
+
+
+def test_a_new_vs_is_layer_7_and_port_80_gets_the_http_type(mock_server: MockServerHandle) -> None:
     with RawApi(mock_server) as api:
         http = json_reply(api.v2("addvs", {"vs": "10.0.10.20", "port": "80", "prot": "tcp"}))
         other = json_reply(api.v2("addvs", VS))
-    assert (http["Layer"], http["VStype"], http["CheckType"], http["ForceL7"]) == (
-        7,
-        "http",
-        "http",
-        True,
-    )
-    assert (other["Layer"], other["VStype"], other["CheckType"], other["ForceL4"]) == (
-        4,
-        "gen",
-        "tcp",
-        True,
-    )
+    assert (http["Layer"], http["ForceL7"], http["ForceL4"]) == (7, True, False)
+    assert (http["VStype"], http["CheckType"]) == ("http", "http")
+    assert (other["Layer"], other["ForceL7"], other["ForceL4"]) == (7, True, False)
+    assert (other["VStype"], other["CheckType"]) == ("gen", "tcp")
     for shown in (http, other):
         assert (shown["Idletime"], shown["SubnetOriginating"], shown["Transparent"]) == (
             660,
@@ -44,6 +48,28 @@ def test_port_80_defaults_to_layer7_http_others_to_layer4(mock_server: MockServe
         assert (shown["Status"], shown["Schedule"], shown["PersistTimeout"]) == ("Down", "rr", "0")
         for optional in ("NickName", "Persist", "CheckUrl", "ExtraPorts", "ErrorUrl", "Rs"):
             assert optional not in shown
+
+
+@pytest.mark.parametrize("dialect", ["v1", "v2"])
+def test_the_layer_follows_forcel4_and_forcel7_in_any_letter_case(
+    mock_server: MockServerHandle, dialect: str
+) -> None:
+    def layer(reply: httpx.Response) -> tuple[int, bool, bool]:
+        shown = _fields(dialect, reply)
+        flag = {"Y": True, "N": False, True: True, False: False}
+        return int(shown["Layer"]), flag[shown["ForceL4"]], flag[shown["ForceL7"]]
+
+    with RawApi(mock_server) as api:
+        added = api.call(dialect, "addvs", {**VS, "VStype": "http", "FORCEL4": "1"})
+        to_7 = api.call(dialect, "modvs", {**VS, "forceL7": "y"})
+        to_4 = api.call(dialect, "modvs", {**VS, "forcel7": "0"})
+        back = api.call(dialect, "modvs", {**VS, "ForceL4": "N"})
+        both = api.call(dialect, "modvs", {**VS, "ForceL4": "1", "ForceL7": "1"})
+        shown = api.call(dialect, "showvs", VS)
+    l4, l7 = (4, True, False), (7, False, True)
+    assert [layer(reply) for reply in (added, to_7, to_4, back, both)] == [l4, l7, l4, l7, l4]
+    # The service type is a setting of its own: the layer never changes it.
+    assert _fields(dialect, shown)["VStype"] == "http"
 
 
 def test_optional_elements_disappear_when_unset(mock_server: MockServerHandle) -> None:
@@ -159,7 +185,7 @@ def test_backup_then_restore_brings_back_the_virtual_services(
     mock_server: MockServerHandle, dialect: str
 ) -> None:
     with RawApi(mock_server) as api:
-        api.v2("addvs", {**VS, "NickName": "lmctl:hq/owa"})
+        api.v2("addvs", {**VS, "NickName": "lmctl.hq.owa"})
         api.v2("addrs", {**VS, **RS})
         reply = api.call(dialect, "backup")
         if dialect == "v1":
@@ -181,7 +207,7 @@ def test_backup_then_restore_brings_back_the_virtual_services(
         shown = json_reply(api.v2("showvs", VS))
     assert json.loads(gzip.decompress(backup_file))["format"] == 1
     assert restored.status_code == 200
-    assert shown["NickName"] == "lmctl:hq/owa"
+    assert shown["NickName"] == "lmctl.hq.owa"
     assert [row["Addr"] for row in shown["Rs"]] == ["10.0.20.11"]
     restore_call = [call for call in mock_server.calls.records() if call.command == "restore"]
     if dialect == "v2":
@@ -251,3 +277,71 @@ def test_concurrent_writes_over_https_stay_consistent(mock_server: MockServerHan
         listed = json_reply(api.v2("listvs"))["VS"]
     assert sorted(indices) == list(range(1, 91))
     assert len({vs["VSAddress"] for vs in listed}) == 90
+
+
+def _refusal(dialect: str, reply: httpx.Response) -> tuple[int, str]:
+    """(status, error text) of a refused call; the envelope's status is the HTTP status."""
+    if dialect == "v1":
+        root = xml_root(reply.content)
+        assert (root.get("stat"), root.get("code")) == (str(reply.status_code), "fail")
+        return reply.status_code, root.findtext("Error") or ""
+    document = json_reply(reply)
+    assert (document["code"], document["status"]) == (reply.status_code, "fail")
+    return reply.status_code, str(document["message"])
+
+
+@pytest.mark.parametrize("dialect", ["v1", "v2"])
+def test_a_real_server_outside_the_local_subnets_needs_non_local(
+    mock_server: MockServerHandle, mock_control: MockControl, dialect: str
+) -> None:
+    far = {"rs": "10.30.0.5", "rsport": "443"}
+    near = {"rs": "10.10.4.5", "rsport": "443"}
+    with RawApi(mock_server) as api:
+        api.call(dialect, "addvs", VS)
+        api.call(dialect, "addrs", {**VS, **RS})  # added while every address was local
+        mock_control.set_local_subnets(["10.10.0.5/16", "fd00:10::/64"])
+        refused = api.call(dialect, "addrs", {**VS, **far})
+        added_near = api.call(dialect, "addrs", {**VS, **near})
+        added_far = api.call(dialect, "addrs", {**VS, **far, "non_local": "1"})
+        # Once added with non_local=1 it stays allowed; the one added before the subnets were
+        # set needs non_local=1 to be modified, as it would on the appliance.
+        far_modified = api.call(dialect, "modrs", {**VS, **far, "weight": "500"})
+        old_refused = api.call(dialect, "modrs", {**VS, **RS, "enable": "N"})
+        old_modified = api.call(dialect, "modrs", {**VS, **RS, "enable": "N", "non_local": "1"})
+        shown = json_reply(api.v2("showvs", VS))
+    assert mock_control.local_subnets() == ["10.10.0.0/16", "fd00:10::/64"]
+    status, message = _refusal(dialect, refused)
+    assert status == 422
+    assert message.startswith("Non-local real server 10.30.0.5")
+    assert "10.10.0.0/16" in message and "non_local=1" in message
+    assert _refusal(dialect, old_refused)[0] == 422
+    for reply in (added_near, added_far, far_modified, old_modified):
+        assert reply.status_code == 200, reply.text
+    assert [(rs["Addr"], rs["Weight"], rs["Enable"]) for rs in shown["Rs"]] == [
+        ("10.0.20.11", 1000, False),
+        ("10.10.4.5", 1000, True),
+        ("10.30.0.5", 500, True),
+    ]
+
+
+def test_local_subnets_are_kept_in_the_state_and_a_reset_goes_back_to_the_start(
+    tmp_path: Path,
+) -> None:
+    state_file = tmp_path / "lm.json"
+    first = serve_in_thread(state_file=state_file, local_subnets=["10.10.0.0/16"])
+    with first, first.control() as control:
+        control.set_local_subnets(["10.20.0.0/16"])
+        changed = control.local_subnets()
+        control.reset()
+        after_reset = control.local_subnets()
+        control.set_local_subnets(None)
+        every = control.local_subnets()
+        with pytest.raises(MockControlError, match=r"not a subnet: '10\.300\.0\.0/16'"):
+            control.set_local_subnets(["10.300.0.0/16"])
+        control.reset()
+    with serve_in_thread(state_file=state_file) as again, RawApi(again) as api:
+        api.v2("addvs", VS)
+        refused = api.v2("addrs", {**VS, "rs": "10.30.0.5", "rsport": "443"})
+    assert (changed, after_reset, every) == (["10.20.0.0/16"], ["10.10.0.0/16"], None)
+    assert json.loads(state_file.read_text())["local_subnets"] == ["10.10.0.0/16"]
+    assert refused.status_code == 422

@@ -165,6 +165,41 @@ def test_sdk_credentials_in_url_and_trailing_question_mark(mock_server: MockServ
     assert leaf_texts(xml_data(version.content)) == {"version": "7.2.59.0.22007"}
 
 
+def test_sdk_vs_added_without_force_flags_reads_back_at_layer_7(
+    mock_server: MockServerHandle,
+) -> None:
+    """Kemp's SDK adding a VS as its README shows (``lm.create_virtual_service(ip, port, prot)``,
+    a NickName, ``save()``) and reading it back: it sends no force flag, and the VS is layer 7.
+
+    The request form is imitated, not made by the SDK: ``python-kemptech-api`` 0.7.43 (the last
+    release) does not install with pip 20.1 or later, because its ``setup.py`` calls pip's
+    internal ``parse_requirements`` and reads ``.req``, which pip 20.1 removed; it also declares
+    its development tools (sphinx, pylint, tox, nose...) as install requirements. Installed with
+    pip 20.0.2 it imports and runs on Python 3.11, and against this mock it sent exactly
+    ``GET /access/addvs?vs=10.0.10.20&port=443&prot=tcp&nickname=sdk`` (objects.py
+    ``VirtualService.save``: ``_get("/addvs", to_api_dict())``; generic.py ``_do_request``:
+    ``{endpoint}{cmd}?`` with credentials in the endpoint and HTTP Basic), then ``showvs`` by the
+    Index it read (``_get_base_parameters``: ``{"vs": index}``); it reads the layer from
+    ``ForceL7`` (its attribute ``forcel7``), which it got as ``Y``.
+    """
+    handle = mock_server
+    host = handle.url.removeprefix("https://")
+    endpoint = f"https://{handle.username}:{handle.password}@{host}/access"
+    auth = (handle.username, handle.password)
+    with RawApi(handle) as api:
+        added = api.client.get(
+            f"{endpoint}/addvs?",
+            params={"vs": "10.0.10.20", "port": 443, "prot": "tcp", "nickname": "sdk"},
+            auth=auth,
+        )
+        index = leaf_texts(xml_data(added.content))["Index"]
+        shown = api.client.get(f"{endpoint}/showvs?", params={"vs": index}, auth=auth)
+    assert added.request.url.query == b"vs=10.0.10.20&port=443&prot=tcp&nickname=sdk"
+    fields = leaf_texts(xml_data(shown.content))
+    assert (fields["NickName"], fields["ForceL7"], fields["Layer"]) == ("sdk", "Y", "7")
+    assert fields["ForceL4"] == "N"
+
+
 @pytest.mark.parametrize("dialect", ["v1", "v2"])
 def test_sdk_echoing_a_vs_reply_back_as_modvs_changes_nothing(api: RawApi, dialect: str) -> None:
     # objects.py VirtualService.update: populate_default_attributes from showvs, then
@@ -235,7 +270,7 @@ def test_sdk_subvs_created_then_updated_through_its_row(api: RawApi) -> None:
     assert renamed.status_code == 200
     assert parent["SubVS"] == [
         {
-            "Status": "Down",
+            "Status": "Disabled",
             "VSIndex": int(sub_index),
             "RsIndex": int(row["RsIndex"]),
             "Name": "owa-sub",

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import ast
 import threading
 import time
-from typing import Any
+from pathlib import Path
+from typing import Any, get_args
 
 import httpx
 import pytest
-from mock_wire_helpers import RawApi, json_reply
+from mock_wire_helpers import RawApi, json_reply, leaf_texts, xml_data
 
+import lmctl.mock
+from lmctl.mock import control, faults
 from lmctl.mock.control import FaultKind, MockControl, MockControlError
 from lmctl.mock.server import MockServerHandle
+
+MOCK_SOURCES = Path(lmctl.mock.__file__).resolve().parent
 
 VS = {"vs": "10.0.10.20", "port": "443", "prot": "tcp"}
 RS1 = {"rs": "10.0.20.11", "rsport": "443"}
@@ -66,19 +72,43 @@ def test_port_mark_overrides_address_mark(
         assert _statuses(api) == ("Up", ["Down", "Up", "Up"])
 
 
-def test_redirect_vs_without_real_servers_is_up_and_disabled_vs_is_down(
-    mock_server: MockServerHandle,
+@pytest.mark.parametrize("dialect", ["v1", "v2"])
+def test_redirect_disabled_and_fixed_error_services_report_their_own_status(
+    mock_server: MockServerHandle, mock_control: MockControl, dialect: str
 ) -> None:
     redirect = {"vs": "10.0.10.20", "port": "80", "prot": "tcp"}
+    fixed_error = {"vs": "10.0.10.21", "port": "80", "prot": "tcp"}
+
+    def status(params: dict[str, str]) -> str:
+        reply = api.call(dialect, "showvs", params)
+        if dialect == "v1":
+            return leaf_texts(xml_data(reply.content))["Status"]
+        return str(json_reply(reply)["Status"])
+
     with RawApi(mock_server) as api:
-        api.v1("addvs", {**redirect, "ErrorCode": "302", "ErrorUrl": "https://%h%s"})
-        shown = json_reply(api.v2("showvs", redirect))
+        api.call(dialect, "addvs", {**redirect, "ErrorCode": "302", "ErrorUrl": "https://%h%s"})
+        api.call(dialect, "addvs", {**fixed_error, "ErrorCode": "503"})
         _pool(api)
-        api.v2("modvs", {**VS, "Enable": "N"})
-        disabled = _vs(api)
-    assert (shown["Status"], shown["ErrorCode"], shown["ErrorUrl"]) == ("Up", "302", "https://%h%s")
-    assert "Rs" not in shown
-    assert disabled["Status"] == "Down"
+        seen = {"redirect": status(redirect), "fixed error": status(fixed_error)}
+        mock_control.mark("10.0.20.11", "Down")
+        mock_control.mark("10.0.20.12", "Down")
+        seen["pool down"] = status(VS)
+        api.call(dialect, "modvs", {**VS, "Enable": "N"})
+        api.call(dialect, "modvs", {**redirect, "Enable": "N"})
+        seen |= {"disabled": status(VS), "disabled redirect": status(redirect)}
+        api.call(dialect, "modvs", {**VS, "Enable": "Y"})
+        mock_control.mark("10.0.20.12", "Up")
+        seen["enabled again"] = status(VS)
+        listed = json_reply(api.v2("listvs"))["VS"]
+    assert seen == {
+        "redirect": "Redirect",
+        "fixed error": "ErrMsg",
+        "pool down": "Down",
+        "disabled": "Disabled",
+        "disabled redirect": "Disabled",
+        "enabled again": "Up",
+    }
+    assert [vs["Status"] for vs in listed] == ["Disabled", "ErrMsg", "Up"]
 
 
 def test_connections_drain_after_disable_and_stats_report_them(
@@ -317,3 +347,48 @@ def test_pinned_control_client_refuses_another_certificate(mock_server: MockServ
     )
     with pinned:
         assert pinned.health_marks() == {}
+
+
+# The fault kinds exist once: the control client takes exactly the kinds the mock serves.
+
+
+def _modules_defining(name: str) -> list[str]:
+    """The mock modules that assign ``name`` at top level (an import is not a definition)."""
+    found = []
+    for path in sorted(MOCK_SOURCES.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            if isinstance(node, ast.AnnAssign):
+                targets = [node.target]
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                found.append(path.name)
+    return found
+
+
+def test_fault_kind_is_defined_once_in_the_fault_module() -> None:
+    assert _modules_defining("FaultKind") == ["faults.py"]
+    assert control.FaultKind is faults.FaultKind
+    assert get_args(control.FaultKind) == faults.FAULT_KINDS
+    assert faults.FAULT_KINDS == ("drop", "http500", "stall", "reset_after_write")
+
+
+def _lmctl_imports(path: Path) -> set[str]:
+    """The lmctl modules ``path`` imports (at any depth), other than the mock's own."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return {
+        name
+        for name in names
+        if (name == "lmctl" or name.startswith("lmctl.")) and not name.startswith("lmctl.mock")
+    }
+
+
+def test_the_mock_imports_nothing_of_lmctl_but_its_errors() -> None:
+    # Its tables are its own: a wrong value in the client must not be accepted by the mock too.
+    imported = {name for path in MOCK_SOURCES.glob("*.py") for name in _lmctl_imports(path)}
+    assert imported == {"lmctl.errors"}

@@ -24,7 +24,7 @@ def test_python_example_prints_the_documented_output() -> None:
 
 
 def test_every_control_route_is_documented() -> None:
-    from lmctl.mock.control_api import ROUTES
+    from lmctl.mock.control import ROUTES
 
     text = DOC.read_text()
     for method, route in ROUTES:

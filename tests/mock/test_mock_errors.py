@@ -109,6 +109,8 @@ def test_refused_call_has_its_status_and_text(
         ("modrs", "newport", "2", "(allowed 3-65530)"),
         ("addrs", "rsport", "65531", "(allowed 3-65530)"),
         ("modrs", "critical", "sometimes", "(use Y or N)"),
+        ("addvs", "NickName", "lmctl:hq/owa", "(allowed: letters, digits and . @ - _, starting"),
+        ("modvs", "NickName", "owa ecp", "(allowed: letters, digits and . @ - _, starting"),
     ],
 )
 def test_bad_values_are_422_and_change_nothing(
@@ -133,6 +135,34 @@ def test_bad_values_are_422_and_change_nothing(
     assert message.startswith("Invalid ")
     assert detail in message
     assert after == before
+
+
+@pytest.mark.parametrize(
+    "refused",
+    ["lmctl:hq-cas/https", "owa ecp", " owa", "owa\n", "owa/ecp", "caf\u00e9", "a+b", "-owa", "."],
+)
+def test_a_nickname_outside_the_documented_characters_is_refused(
+    mock_server: MockServerHandle, dialect: str, refused: str
+) -> None:
+    accepted = "lmctl.hq-cas.https_2@site-a"
+    with RawApi(mock_server) as api:
+        named = api.call(dialect, "addvs", {**VS, "NickName": accepted})
+        on_add = _error(api, dialect, "addvs", {**VS, "port": "444", "NickName": refused})
+        on_modify = _error(api, dialect, "modvs", {**VS, "nickname": refused})
+        shown = json_reply(api.v2("showvs", VS))
+        listed = json_reply(api.v2("listvs"))["VS"]
+    assert named.status_code == 200
+    assert (
+        on_add
+        == on_modify
+        == (
+            422,
+            f"Invalid value for NickName: {refused!r} "
+            "(allowed: letters, digits and . @ - _, starting with a letter or digit)",
+        )
+    )
+    assert shown["NickName"] == accepted
+    assert [vs["VSPort"] for vs in listed] == ["443"]
 
 
 def test_unknown_command_is_405(mock_server: MockServerHandle, dialect: str) -> None:

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import ssl
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from mock_wire_helpers import RawApi, json_reply
+from mock_wire_helpers import RawApi, json_reply, read_banner, serve_fails, serve_process
 
-from lmctl.loadmaster.connection import BasicCredentials
+from lmctl.cli.app import EXIT_USAGE
 from lmctl.mock.embedded import start_embedded, state_file_for
 from lmctl.mock.persistence import StateFileError
 from lmctl.mock.server import serve_in_thread
@@ -28,7 +25,7 @@ RS = {"rs": "10.0.20.11", "rsport": "443"}
 def test_state_file_survives_a_restart(tmp_path: Path) -> None:
     state_file = tmp_path / "lm1.json"
     with serve_in_thread(state_file=state_file) as first, RawApi(first) as api:
-        api.v2("addvs", {**VS, "NickName": "lmctl:hq/owa"})
+        api.v2("addvs", {**VS, "NickName": "lmctl.hq.owa"})
         api.v2("addrs", {**VS, **RS})
         api.v1("modrs", {**VS, **RS, "enable": "N"})
         with first.control() as control:
@@ -37,7 +34,7 @@ def test_state_file_survives_a_restart(tmp_path: Path) -> None:
     with serve_in_thread(state_file=state_file) as second, RawApi(second) as api:
         shown = json_reply(api.v2("showvs", VS))
         added = json_reply(api.v2("addvs", {"vs": "10.0.10.21", "port": "443", "prot": "tcp"}))
-    assert shown["NickName"] == "lmctl:hq/owa"
+    assert shown["NickName"] == "lmctl.hq.owa"
     assert [(rs["Addr"], rs["Enable"], rs["Status"]) for rs in shown["Rs"]] == [
         ("10.0.20.11", False, "Down")
     ]
@@ -62,60 +59,28 @@ def test_an_unwritable_state_file_is_reported_at_start() -> None:
 
 
 def test_embedded_mock_keeps_state_between_invocations(tmp_path: Path) -> None:
-    handle, connection = start_embedded("lab", tmp_path)
-    with handle, RawApi(handle) as api:
-        assert connection.url == handle.url
-        assert connection.dialect == "v2"
-        assert connection.tls.fingerprint_sha256 == handle.fingerprint_sha256
-        assert isinstance(connection.credentials, BasicCredentials)
-        assert connection.credentials.password.get_secret_value() == handle.password
+    first = start_embedded("lab", tmp_path)
+    with first, RawApi(first.handle) as api:
+        assert first.url == first.handle.url and first.url.startswith("https://127.0.0.1:")
+        assert first.fingerprint_sha256 == first.handle.fingerprint_sha256
+        assert (first.username, first.password) == (first.handle.username, first.handle.password)
+        assert first.state_file == state_file_for("lab", tmp_path) == tmp_path / "mock-lab.json"
         api.v2("addvs", VS)
-        first_password = handle.password
-    again, _ = start_embedded("lab", tmp_path)
-    with again, RawApi(again) as api:
+    again = start_embedded("lab", tmp_path)
+    with again, RawApi(again.handle) as api:
         listed = json_reply(api.v2("listvs"))["VS"]
-        assert again.password != first_password
+        assert again.password != first.password
     assert [vs["VSAddress"] for vs in listed] == ["10.0.10.20"]
-    assert state_file_for("lab", tmp_path) == tmp_path / "mock-lab.json"
     assert (tmp_path / "mock-lab.json").exists()
-
-
-def _lmctl(*arguments: str) -> list[str]:
-    """The command line of lmctl in this interpreter."""
-    return [sys.executable, "-c", "from lmctl.cli import main; main()", *arguments]
-
-
-def _serve(*arguments: str, **environment: str) -> subprocess.Popen[str]:
-    """``lmctl mock serve --port 0 ARGUMENTS`` in a child process, output piped."""
-    return subprocess.Popen(
-        _lmctl("mock", "serve", "--port", "0", *arguments),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **environment},
-    )
-
-
-def _read_banner(process: subprocess.Popen[str]) -> dict[str, str]:
-    """The ``Name: value`` lines printed before ``Press Ctrl-C``."""
-    banner: dict[str, str] = {}
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("Press Ctrl-C"):
-            return banner
-        match = re.match(r"\s+([A-Za-z0-9 -]+):\s+(.*)$", line)
-        if match:
-            banner[match.group(1)] = match.group(2).strip()
-    raise AssertionError(f"lmctl mock serve exited early with {process.wait()}")
 
 
 def test_lmctl_mock_serve_prints_what_a_client_needs_and_stops_on_ctrl_c(
     tmp_path: Path,
 ) -> None:
     state_file = tmp_path / "state.json"
-    process = _serve("--state", str(state_file), LMCTL_MOCK_API_KEY="k-123")
+    process = serve_process("--state", str(state_file), LMCTL_MOCK_API_KEY="k-123")
     try:
-        banner = _read_banner(process)
+        banner = read_banner(process)
         url = banner["URL"]
         assert re.fullmatch(r"https://127\.0\.0\.1:\d+", url)
         assert url.endswith(f":{banner['Port']}") and banner["Port"] != "0"
@@ -141,12 +106,7 @@ def test_lmctl_mock_serve_prints_what_a_client_needs_and_stops_on_ctrl_c(
 
 def test_lmctl_mock_serve_reports_a_busy_port(tmp_path: Path) -> None:
     with serve_in_thread() as busy:
-        result = subprocess.run(
-            _lmctl("mock", "serve", "--port", str(busy.port)),
-            capture_output=True,
-            text=True,
-            timeout=20,
-        )
+        result = serve_fails("--port", str(busy.port))
     assert result.returncode == 1
     assert f"error: cannot listen on 127.0.0.1:{busy.port}" in result.stderr
     assert "--port" in result.stderr
@@ -154,9 +114,9 @@ def test_lmctl_mock_serve_reports_a_busy_port(tmp_path: Path) -> None:
 
 
 def test_lmctl_mock_serve_plain_http_with_given_credentials() -> None:
-    process = _serve("--no-tls", "--user", "ops", LMCTL_MOCK_PASSWORD="s3cret-pw")
+    process = serve_process("--no-tls", "--user", "ops", LMCTL_MOCK_PASSWORD="s3cret-pw")
     try:
-        banner = _read_banner(process)
+        banner = read_banner(process)
         reply = httpx.get(
             f"{banner['URL']}/access/get", params={"param": "version"}, auth=("ops", "s3cret-pw")
         )
@@ -186,12 +146,7 @@ def test_lmctl_mock_serve_refuses_bad_input_in_one_message(
     broken = tmp_path / "state.json"
     broken.write_text("{not json")
     command = [argument.replace("{broken}", str(broken)) for argument in arguments]
-    result = subprocess.run(
-        _lmctl("mock", "serve", "--port", "0", *command),
-        capture_output=True,
-        text=True,
-        timeout=20,
-    )
+    result = serve_fails("--port", "0", *command)
     assert result.returncode == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -207,3 +162,38 @@ def test_plain_http_and_latency_injection() -> None:
         elapsed = time.monotonic() - started
     assert reply.status_code == 200
     assert elapsed >= 0.15  # every API call waits the injected latency
+
+
+def test_lmctl_mock_serve_local_subnets_refuse_other_members_and_are_saved(
+    tmp_path: Path,
+) -> None:
+    state_file = tmp_path / "state.json"
+    process = serve_process(
+        "--state", str(state_file), "--local-subnet", "10.10.0.0/16", "--local-subnet", "fd00::/8"
+    )
+    try:
+        banner = read_banner(process)
+        context = ssl.create_default_context(cafile=banner["CA file"])
+        with httpx.Client(
+            base_url=banner["URL"], auth=("bal", banner["Password"]), verify=context
+        ) as api:
+            api.get("/access/addvs", params=VS)
+            far = {**VS, "rs": "10.30.0.5", "rsport": "443"}
+            refused = api.get("/access/addrs", params=far)
+            allowed = api.get("/access/addrs", params={**far, "non_local": "1"})
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)
+    assert banner["Local subnets"] == "10.10.0.0/16, fd00::/8 (others need non_local=1)"
+    assert refused.status_code == 422
+    assert "<Error>Non-local real server 10.30.0.5" in refused.text
+    assert allowed.status_code == 200
+    assert json.loads(state_file.read_text())["local_subnets"] == ["10.10.0.0/16", "fd00::/8"]
+
+
+def test_lmctl_mock_serve_refuses_a_local_subnet_that_is_not_one() -> None:
+    result = serve_fails("--port", "0", "--local-subnet", "10.10.0.0/33")
+    assert result.returncode == EXIT_USAGE
+    assert "--local-subnet" in result.stderr
+    assert "10.10.0.0/33" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -45,8 +45,8 @@ def _completed(dialect: str, reply: httpx.Response) -> None:
 def test_canonical_sequence(mock_server: MockServerHandle, dialect: str) -> None:
     typed = dialect == "v2"
     with RawApi(mock_server) as api:
-        added = _fields(dialect, api.call(dialect, "addvs", {**VS, "NickName": "lmctl:hq/owa"}))
-        assert added["NickName"] == "lmctl:hq/owa"
+        added = _fields(dialect, api.call(dialect, "addvs", {**VS, "NickName": "lmctl.hq.owa"}))
+        assert added["NickName"] == "lmctl.hq.owa"
         assert added["Index"] == (1 if typed else "1")
 
         modified = _fields(

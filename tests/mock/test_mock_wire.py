@@ -103,7 +103,8 @@ def test_addvs_with_health_check_v1_matches_capture(
     mock_server: MockServerHandle, fixtures_dir: Path
 ) -> None:
     with RawApi(mock_server) as api:
-        reply = api.v1("addvs", {**VS_6443, "VStype": "http2", **HEALTH_CHECK})
+        # The capture's VS was made with forcel4=1 (its Layer is 4, its VStype http2).
+        reply = api.v1("addvs", {**VS_6443, "VStype": "http2", "forcel4": "1", **HEALTH_CHECK})
     capture = _xml_capture(fixtures_dir, "fw7.2.5x-addvs.xml")
     mine = xml_data(reply.content)
     assert_xml_like_capture(mine, capture, IDENTITY)
@@ -115,7 +116,7 @@ def test_addvs_with_health_check_v2_matches_capture(
     mock_server: MockServerHandle, fixtures_dir: Path
 ) -> None:
     with RawApi(mock_server) as api:
-        reply = api.v2("addvs", {**VS_6443, "VStype": "http2", **HEALTH_CHECK})
+        reply = api.v2("addvs", {**VS_6443, "VStype": "http2", "ForceL4": 1, **HEALTH_CHECK})
     capture = json_capture(fixtures_dir / "fw7.2.5x-addvs.json")
     mine = json_reply(reply)
     assert_json_like_capture(mine, capture, IDENTITY)
@@ -128,9 +129,10 @@ def test_modvs_reply_matches_capture(
 ) -> None:
     vs = {"vs": "192.168.1.215", "port": "6453", "prot": "tcp"}
     with RawApi(mock_server) as api:
-        _setup_vs(api, dialect, vs)
-        # Names in any case: the appliance matches parameter names case-insensitively.
-        reply = api.call(dialect, "modvs", {**vs, "forcel7": "Y", **HEALTH_CHECK})
+        _setup_vs(api, dialect, {**vs, "ForceL4": "Y"})
+        # Names in any case: the appliance matches parameter names case-insensitively. The
+        # capture is a gen VS at layer 7 after forcel7=1.
+        reply = api.call(dialect, "modvs", {**vs, "forcel7": "1", **HEALTH_CHECK})
     assert reply.status_code == 200
     if dialect == "v1":
         capture = _xml_capture(fixtures_dir, "fw7.2.5x-modvs.xml")

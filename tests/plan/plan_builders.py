@@ -96,7 +96,7 @@ def observed_from(
 
 
 def unmarked(
-    address: str, port: str, *, index: int = 90, nickname: str | None = "OWA legacy"
+    address: str, port: str, *, index: int = 90, nickname: str | None = "OWA-legacy"
 ) -> VirtualService:
     """A VS lmctl does not own, with one real server."""
     return VirtualService.model_validate(

@@ -42,7 +42,7 @@ def site(
     site = Site.open(tmp_path, mock_server, monkeypatch)
     site.raw(
         [
-            ("add_virtual_service", (k,), {"params": {"NickName": f"legacy {k.port}"}})
+            ("add_virtual_service", (k,), {"params": {"NickName": f"legacy-{k.port}"}})
             for k in UNMARKED
         ]
         + [("add_real_server", (UNMARKED[0], "10.1.1.99", 8443), {})]
@@ -92,7 +92,7 @@ def test_from_empty_apply_creates_exactly_the_expansion(
         [key(A1, "25"), key(A1, "443"), key(A2, "25"), key(A2, "443")], key=str
     )
     https = ours[key(A1, "443")]
-    assert https.nickname == "lmctl:a1/https"
+    assert https.nickname == "lmctl.a1.https"
     assert (https.schedule, https.check_type, https.check_url) == (
         "rr",
         "https",
@@ -149,7 +149,7 @@ def test_member_changes_scheduling_and_services(site: Site, mock_control: MockCo
     result = site.plan()
     assert result.exit_code == 2
     assert (
-        "- delete virtual service 10.1.2.50:993/tcp (NickName 'lmctl:a2/imap4s', 3 real servers)"
+        "- delete virtual service 10.1.2.50:993/tcp (NickName 'lmctl.a2.imap4s', 3 real servers)"
         in result.output
     )
     applied(site)
@@ -203,7 +203,7 @@ def test_vip_moved_is_one_modvs_per_service(site: Site, mock_control: MockContro
     ]
     assert key(A1, "443") not in by_key(site)
     assert by_key(site)[VirtualServiceKey(address="10.1.1.60", port="443")].nickname == (
-        "lmctl:a1/https"
+        "lmctl.a1.https"
     )
     converged(site, mock_control)
 

@@ -136,16 +136,16 @@ def test_renamed_array_is_re_marked_in_place_keeping_members(
     result = site.plan()
     assert result.exit_code == 2, result.output
     assert "conflict" not in result.output
-    assert "NickName: lmctl:a1/https → lmctl:a1new/https" in result.output
+    assert "NickName: lmctl.a1.https → lmctl.a1new.https" in result.output
     mock_control.clear_log()
     applied(site)
     assert [c.command for c in mock_control.calls() if c.write] == ["modvs", "modvs"]
     renamed = {vs.nickname: len(vs.real_servers) for vs in site.read()}
     assert renamed == {
-        "lmctl:a1new/https": 3,
-        "lmctl:a1new/smtp": 3,
-        "lmctl:a2/https": 3,
-        "lmctl:a2/smtp": 3,
+        "lmctl.a1new.https": 3,
+        "lmctl.a1new.smtp": 3,
+        "lmctl.a2.https": 3,
+        "lmctl.a2.smtp": 3,
     }
     assert site.plan().exit_code == 0
 

@@ -136,7 +136,7 @@ def test_unmarked_vs_at_the_desired_key_is_a_conflict_and_never_touched() -> Non
     assert result.changes == ()
     (conflict,) = result.conflicts
     assert (conflict.array, conflict.service, conflict.key) == ("hq", "https", key())
-    assert "'OWA legacy' (Index 90)" in conflict.message
+    assert "'OWA-legacy' (Index 90)" in conflict.message
     assert "never takes over" in conflict.message
 
 
@@ -145,10 +145,10 @@ def test_a_staying_arrays_vs_at_the_desired_key_is_a_conflict_naming_that_array(
     ours = desired(at=key(port="444"), real_servers=members("10.0.1.21"))
     result = run([desired(real_servers=members("10.0.1.21")), theirs], [observed_from(theirs)])
     (conflict,) = result.conflicts
-    assert (conflict.holder_nickname, conflict.holder_array) == ("lmctl:branch/https", "branch")
+    assert (conflict.holder_nickname, conflict.holder_array) == ("lmctl.branch.https", "branch")
     assert conflict.message == (
         "hq/https wants 10.0.1.10:443/tcp, which is held by array branch "
-        "(NickName 'lmctl:branch/https'), still in the specs; give one of the two arrays "
+        "(NickName 'lmctl.branch.https'), still in the specs; give one of the two arrays "
         "another VIP or port"
     )
     assert "does not own" not in conflict.message
@@ -165,7 +165,7 @@ def test_renamed_array_takes_over_its_old_vs_in_place_keeping_members() -> None:
     assert isinstance(remark, UpdateVirtualService)
     assert (remark.array, remark.key, remark.new_key) == ("hq", key(), None)
     assert remark.fields == (
-        FieldChange(field="nickname", old="lmctl:hq-old/https", new="lmctl:hq/https"),
+        FieldChange(field="nickname", old="lmctl.hq-old.https", new="lmctl.hq.https"),
     )
 
 
@@ -174,7 +174,7 @@ def test_renamed_array_outside_a_narrowed_scope_is_a_conflict_and_never_deleted(
     result = diff_of([desired()], appliance_state([observed_from(old)]), ("hq",))
     (conflict,) = result.conflicts
     assert conflict.holder_in_scope is False
-    assert "held by array hq-old (NickName 'lmctl:hq-old/https'), outside this plan's scope" in (
+    assert "held by array hq-old (NickName 'lmctl.hq-old.https'), outside this plan's scope" in (
         conflict.message
     )
     assert result.changes == ()
@@ -202,7 +202,7 @@ def test_vs_of_an_array_that_left_the_specs_is_deleted_unmarked_left_alone() -> 
     (change,) = result.changes
     assert isinstance(change, DeleteVirtualService)
     assert (change.array, change.service, change.real_servers) == ("old", "https", 2)
-    assert change.nickname == "lmctl:old/https"
+    assert change.nickname == "lmctl.old.https"
 
 
 def test_moved_vip_is_one_modvs_and_member_changes_follow_the_new_key() -> None:
@@ -238,7 +238,7 @@ def test_duplicate_marked_vs_is_deleted() -> None:
 
 def test_sub_services_are_skipped() -> None:
     sub = VirtualService.model_validate(
-        {"Index": 7, "MasterVSID": 3, "NickName": "lmctl:hq/owa", "Rs": []}
+        {"Index": 7, "MasterVSID": 3, "NickName": "lmctl.hq.owa", "Rs": []}
     )
     assert run([], [sub]).changes == ()
 

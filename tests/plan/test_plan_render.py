@@ -56,15 +56,15 @@ def test_text_outline_of_every_kind_of_change() -> None:
         "(the spec does not set enable)",
         "    service smtp (10.0.1.10:25/tcp)",
         "      ! conflict: hq/smtp wants 10.0.1.10:25/tcp, which is held by the VS named "
-        "'OWA legacy' (Index 7) that lmctl does not own; move one of them "
+        "'OWA-legacy' (Index 7) that lmctl does not own; move one of them "
         "(change the spec's VIP or free the address on the appliance): lmctl never takes over "
         "a VS it does not own",
         "  array old",
         "    service https (10.0.3.10:443/tcp)",
-        "      - delete virtual service 10.0.3.10:443/tcp (NickName 'lmctl:old/https', "
+        "      - delete virtual service 10.0.3.10:443/tcp (NickName 'lmctl.old.https', "
         "1 real server)",
         "    service smtp (10.0.3.10:25/tcp)",
-        "      - delete virtual service 10.0.3.10:25/tcp (NickName 'lmctl:old/smtp', "
+        "      - delete virtual service 10.0.3.10:25/tcp (NickName 'lmctl.old.smtp', "
         "0 real servers)",
         "Blocked by safety rules (apply needs --force):",
         "  - lm-hq: the plan deletes every virtual service of array 'old' (2); the array would "
@@ -120,7 +120,7 @@ def test_markdown_has_summary_safety_and_a_diff_block() -> None:
         "~     move virtual service 10.0.1.10:443/tcp → 10.0.1.11:443/tcp",
     ]
     assert (
-        "-     delete virtual service 10.0.3.10:25/tcp (NickName 'lmctl:old/smtp', 0 real servers)"
+        "-     delete virtual service 10.0.3.10:25/tcp (NickName 'lmctl.old.smtp', 0 real servers)"
         in block
     )
 

@@ -50,7 +50,7 @@ def test_exchange_2010_rpc_takes_135_and_the_static_ports() -> None:
 
     assert rpc.key == VirtualServiceKey(address="10.10.1.50", port="135", protocol="tcp")
     assert settings_params(rpc.settings) == {
-        "NickName": "lmctl:hq-cas/rpc",
+        "NickName": "lmctl.hq-cas.rpc",
         "Enable": "Y",
         "VStype": "gen",
         "Schedule": "rr",
@@ -115,7 +115,7 @@ def test_exchange_2016_https_probes_healthcheck_without_persistence() -> None:
     assert list(services) == ["https", "http-redirect"]
     https = services["https"]
     assert settings_params(https.settings) == {
-        "NickName": "lmctl:hq-cas/https",
+        "NickName": "lmctl.hq-cas.https",
         "Enable": "Y",
         "VStype": "gen",
         "Schedule": "wrr",
@@ -219,8 +219,8 @@ def test_expand_all_groups_by_appliance_including_idle_ones(tmp_path: Path) -> N
         "10.10.1.50:80/tcp",
     ]
     assert [vs.settings.nickname for vs in desired["lm-branch"]] == [
-        "lmctl:branch-2016/https",
-        "lmctl:branch-2016/http-redirect",
+        "lmctl.branch-2016.https",
+        "lmctl.branch-2016.http-redirect",
     ]
     assert desired["lm-spare"] == ()
 

@@ -209,7 +209,7 @@ def test_show_json_carries_wire_names_and_markers() -> None:
     assert code == 0
     assert document["array"]["exchange"] == "2016 CU23"
     https = document["virtual_services"][0]
-    assert https["marker"] == "lmctl:mail-2016/https"
+    assert https["marker"] == "lmctl.mail-2016.https"
     assert https["key"] == {"address": "10.10.2.50", "port": "443", "protocol": "tcp"}
     assert https["settings"]["CheckUrl"] == "/owa/healthcheck.htm"
     assert https["settings"]["Persist"] is None

@@ -41,14 +41,14 @@ def test_a_duplicate_marked_vs_makes_in_sync_false_naming_the_extra_vs() -> None
     in_sync = status.condition(IN_SYNC)
     assert (in_sync.status, in_sync.reason) == ("False", "DuplicateVirtualService")
     assert in_sync.message == (
-        f"https: duplicate virtual service {OTHER_VIP}:443/tcp (NickName 'lmctl:hq/https', "
+        f"https: duplicate virtual service {OTHER_VIP}:443/tcp (NickName 'lmctl.hq.https', "
         f"2 real servers) also carries the service's marker; `lmctl apply` deletes it"
     )
     service = status.service("https")
     assert service.live_key == VirtualServiceKey(address=VIP, port="443")
     assert service.in_sync is False
     assert service.duplicates == (
-        f"{OTHER_VIP}:443/tcp (NickName 'lmctl:hq/https', 2 real servers)",
+        f"{OTHER_VIP}:443/tcp (NickName 'lmctl.hq.https', 2 real servers)",
     )
 
 
@@ -61,7 +61,7 @@ def test_a_marked_vs_of_a_service_the_spec_no_longer_has_makes_in_sync_false() -
     in_sync = status.condition(IN_SYNC)
     assert (in_sync.status, in_sync.reason) == ("False", "UnexpectedVirtualService")
     assert in_sync.message == (
-        f"imap4s: virtual service {VIP}:993/tcp (NickName 'lmctl:hq/imap4s', 2 real servers) "
+        f"imap4s: virtual service {VIP}:993/tcp (NickName 'lmctl.hq.imap4s', 2 real servers) "
         "carries this array's marker but the spec has no such service; `lmctl apply` deletes it"
     )
     assert status.service("https").in_sync is True
@@ -91,7 +91,7 @@ def test_status_and_plan_agree_on_a_duplicate_marked_vs_over_https(
 
     async def add_duplicate() -> None:
         async with LoadMaster(connection_v1) as client:
-            await client.add_virtual_service(duplicate, {"NickName": "lmctl:three/https"})
+            await client.add_virtual_service(duplicate, {"NickName": "lmctl.three.https"})
 
     asyncio.run(add_duplicate())
 
@@ -100,7 +100,7 @@ def test_status_and_plan_agree_on_a_duplicate_marked_vs_over_https(
     document = json.loads(run_lmctl("status", "three", "--format", "json").stdout)
 
     assert plan.exit_code == 2
-    assert "delete virtual service 10.30.1.99:443/tcp (NickName 'lmctl:three/https'" in plan.stdout
+    assert "delete virtual service 10.30.1.99:443/tcp (NickName 'lmctl.three.https'" in plan.stdout
     assert text.exit_code == 2, text.stdout  # plan would change it: not in sync
     words = " ".join(text.stdout.split())  # the table may wrap a long message
     assert "InSync False DuplicateVirtualService" in words
@@ -111,7 +111,7 @@ def test_status_and_plan_agree_on_a_duplicate_marked_vs_over_https(
     https = next(s for s in three["services"] if s["service"] == "https")
     assert https["in_sync"] is False
     assert https["duplicate_virtual_services"] == [
-        "10.30.1.99:443/tcp (NickName 'lmctl:three/https', 0 real servers)"
+        "10.30.1.99:443/tcp (NickName 'lmctl.three.https', 0 real servers)"
     ]
 
 
@@ -143,7 +143,7 @@ def test_a_renamed_array_serves_on_its_old_marked_vss_and_is_not_in_sync_as_plan
     assert plan.exit_code == 2, plan.stdout + plan.stderr
     # One re-mark (a modvs of its NickName) per VS, nothing created or deleted.
     for service in ("https", "http-redirect"):
-        assert f"NickName: lmctl:three/{service} → lmctl:drei/{service}" in plan.stdout
+        assert f"NickName: lmctl.three.{service} → lmctl.drei.{service}" in plan.stdout
     assert "0 to create, 2 to update, 0 to delete (virtual services)" in plan.stdout
     # Serving, but not in sync: exit 2, as issue 9 asks for a renamed array.
     assert outcome.exit_code == 2, outcome.stdout + outcome.stderr
@@ -157,8 +157,8 @@ def test_a_renamed_array_serves_on_its_old_marked_vss_and_is_not_in_sync_as_plan
     }
     (in_sync,) = [c["message"] for c in drei["conditions"] if c["type"] == IN_SYNC]
     assert in_sync == (
-        "https: NickName lmctl:three/https (spec lmctl:drei/https); "
-        "http-redirect: NickName lmctl:three/http-redirect (spec lmctl:drei/http-redirect)"
+        "https: NickName lmctl.three.https (spec lmctl.drei.https); "
+        "http-redirect: NickName lmctl.three.http-redirect (spec lmctl.drei.http-redirect)"
     )
     assert [(s["service"], s["exists"], s["serving"]) for s in drei["services"]] == [
         ("https", True, True),

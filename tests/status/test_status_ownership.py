@@ -53,7 +53,7 @@ def test_the_vs_of_another_array_that_stays_in_the_specs_is_named_as_its_holder(
     assert status.exit_code == ExitCode.NOT_SERVING
     assert status.condition(SERVING).message == (
         f"https: virtual service is missing: {VIP}:443/tcp is held by the virtual service of "
-        "dr/https (NickName 'lmctl:dr/https')"
+        "dr/https (NickName 'lmctl.dr.https')"
     )
 
 
@@ -116,7 +116,7 @@ def test_a_renamed_arrays_vs_still_carrying_the_old_marker_serves_the_service() 
     in_sync = status.condition(IN_SYNC)
     assert (in_sync.reason, in_sync.message) == (
         "SettingsDiffer",
-        "https: NickName lmctl:old/https (spec lmctl:hq/https)",
+        "https: NickName lmctl.old.https (spec lmctl.hq.https)",
     )
     service = status.service("https")
     assert (service.live_key, service.key_holder) == (desired.key, None)
@@ -134,7 +134,7 @@ def test_a_renamed_arrays_vs_outside_the_scope_of_the_spec_files_given_is_not_ta
     assert status.exit_code == ExitCode.NOT_SERVING
     assert status.condition(SERVING).message == (
         f"https: virtual service is missing: {VIP}:443/tcp is held by the virtual service of "
-        "old/https (NickName 'lmctl:old/https')"
+        "old/https (NickName 'lmctl.old.https')"
     )
 
 

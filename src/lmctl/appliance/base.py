@@ -20,11 +20,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from pydantic import SecretStr
+
 from lmctl.appliance.changes import Change
 from lmctl.appliance.loadmaster import LoadMasterAppliance
 from lmctl.appliance.state import ApplianceState, Connections
 from lmctl.errors import LmctlError, error_text
 from lmctl.loadmaster.client import LoadMaster
+from lmctl.loadmaster.connection import ApplianceConnection, BasicCredentials, TlsPolicy
 from lmctl.statedir import DEFAULT_STATE_DIR, private_dir
 
 if TYPE_CHECKING:
@@ -109,9 +112,16 @@ def _open_one(
         from lmctl.mock.embedded import start_embedded
 
         private_dir(state_dir)  # before the mock saves its state there
-        handle, connection = start_embedded(spec.mock_name, state_dir)
-        stack.callback(handle.close)
-        connection = connection.model_copy(update={"name": name})
+        mock = start_embedded(spec.mock_name, state_dir)
+        stack.callback(mock.close)
+        # Reached like a real appliance: over HTTPS, its certificate pinned.
+        connection = ApplianceConnection(
+            name=name,
+            url=mock.url,
+            dialect="v2",
+            credentials=BasicCredentials(username=mock.username, password=SecretStr(mock.password)),
+            tls=TlsPolicy(fingerprint_sha256=mock.fingerprint_sha256),
+        )
     else:
         connection = spec.connection()
     return LoadMasterAppliance(name, LoadMaster(connection, timeout=timeout))

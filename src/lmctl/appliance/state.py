@@ -42,7 +42,7 @@ class Owner:
 
     def marker(self) -> str:
         """The NickName value that marks a virtual service as this owner's."""
-        return f"lmctl:{self.array}/{self.service}"
+        return f"{MARKER_PREFIX}{self.array}.{self.service}"
 
 
 def owner_of(nickname: str | None) -> Owner | None:

@@ -20,6 +20,7 @@ import typer
 
 from lmctl.cli.app import app
 from lmctl.cli.options import make_console
+from lmctl.errors import LmctlError
 
 if TYPE_CHECKING:
     from lmctl.mock.server import MockServerHandle
@@ -61,12 +62,17 @@ def _print_banner(handle: MockServerHandle, generated: set[str], state: Path | N
     console.print(f"  Password:            {shown_password}")
     console.print(f"  API key:             {shown_key}")
     console.print(f"  State file:          {state if state is not None else '(memory only)'}")
+    subnets = handle.appliance.local_subnets()
+    shown_subnets = "every address" if subnets is None else ", ".join(subnets)
+    console.print(f"  Local subnets:       {shown_subnets} (others need non_local=1)")
     console.print("  Control API:         <URL>/_mock/ (same credentials); see docs/mock.md")
     console.print("Press Ctrl-C to stop.")
     sys.stdout.flush()
 
 
-def _wait_for_stop() -> None:
+def _stop_on_signal() -> threading.Event:
+    """An event set by Ctrl-C or SIGTERM; installed before the banner, so that a signal sent
+    as soon as the banner is read stops the mock cleanly."""
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -75,8 +81,7 @@ def _wait_for_stop() -> None:
     # Explicit handlers: a job started in the background of a script inherits an ignored SIGINT.
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    while not stop.wait(0.5):
-        pass
+    return stop
 
 
 # The options of ``serve``, named once here so the command's signature reads as a list.
@@ -84,7 +89,21 @@ _Host = Annotated[str, typer.Option(help="Address to bind (loopback unless told)
 _Port = Annotated[int, typer.Option(help="TCP port; 0 picks a free one.", min=0, max=65535)]
 _Tls = Annotated[bool, typer.Option("--tls/--no-tls", help="HTTPS (default) or HTTP.")]
 _StateFile = Annotated[
-    Path | None, typer.Option("--state", help="JSON state file (loaded, saved on change).")
+    Path | None,
+    typer.Option(
+        "--state",
+        help=(
+            "JSON state file (loaded, saved on change); the TLS certificate and key are kept "
+            "beside it, so a restart keeps the fingerprint."
+        ),
+    ),
+]
+_NewCertificate = Annotated[
+    bool,
+    typer.Option(
+        "--new-certificate",
+        help="Replace the certificate kept beside --state (clients must pin the new one).",
+    ),
 ]
 _LatencyMs = Annotated[
     float, typer.Option("--latency-ms", help="Delay added to every API call.", min=0)
@@ -100,19 +119,43 @@ _ApiKey = Annotated[
 ]
 
 
+def _subnets(values: list[str] | None) -> list[str] | None:
+    """Each ``--local-subnet`` as a network (``10.10.0.5/16`` is ``10.10.0.0/16``)."""
+    if not values:
+        return None
+    try:
+        return [str(ipaddress.ip_network(value.strip(), strict=False)) for value in values]
+    except ValueError as error:
+        raise typer.BadParameter(f"{error} (use CIDR, e.g. 10.10.0.0/16)") from None
+
+
+_LocalSubnets = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--local-subnet",
+        metavar="CIDR",
+        callback=_subnets,
+        help=(
+            "A subnet of the appliance's own (repeatable; saved in --state): a real server "
+            "outside them is refused unless added with non_local=1. Default: every address "
+            "is local."
+        ),
+    ),
+]
+
+
 def _made_up_secrets(password: str | None, api_key: str | None) -> set[str]:
     """The secrets the mock makes up: only those are printed, never one the user gave."""
     return {name for name, value in (("password", password), ("api_key", api_key)) if not value}
 
 
 def _start_or_exit(host: str, port: int, start: Callable[[], MockServerHandle]) -> MockServerHandle:
-    """Start the mock; an unusable state file or address ends the command with what to fix."""
-    from lmctl.mock.persistence import StateFileError
-
+    """Start the mock; an unusable state file, certificate or address ends the command with what
+    to fix."""
     errors = make_console(stderr=True)
     try:
         return start()
-    except StateFileError as error:
+    except LmctlError as error:
         errors.print(f"error: {error}")
         raise typer.Exit(1) from None
     except OSError as error:
@@ -131,6 +174,8 @@ def serve(
     user: _User = None,
     password: _Password = None,
     api_key: _ApiKey = None,
+    local_subnet: _LocalSubnets = None,
+    new_certificate: _NewCertificate = False,
 ) -> None:
     """Serve a mock LoadMaster; print its URL, certificate fingerprint and credentials."""
     from lmctl.mock.server import serve_in_thread
@@ -142,9 +187,23 @@ def serve(
     handle = _start_or_exit(
         host,
         port,
-        lambda: serve_in_thread(host, port, tls, state, latency_ms, user, password, api_key),
+        lambda: serve_in_thread(
+            host,
+            port,
+            tls,
+            state,
+            latency_ms,
+            user,
+            password,
+            api_key,
+            local_subnet,
+            keep_certificate=state is not None,
+            new_certificate=new_certificate,
+        ),
     )
     with handle:
+        stop = _stop_on_signal()
         _print_banner(handle, _made_up_secrets(password, api_key), state)
-        _wait_for_stop()
+        while not stop.wait(0.5):
+            pass
     make_console().print("mock LoadMaster stopped")

@@ -8,41 +8,29 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from lmctl.mock import rs_commands, system_commands, vs_commands
-from lmctl.mock.errors import CommandError, invalid
-from lmctl.mock.persistence import StateStore
-from lmctl.mock.result import CommandResult
-from lmctl.mock.simulation import active_connections, real_server_status, set_active_connections
-from lmctl.mock.state import ApplianceState, health_key, state_to_json
-from lmctl.mock.values import parse_address, parse_rs_port
-
-Handler = Callable[[ApplianceState, Mapping[str, str], float], CommandResult]
-
-COMMANDS: dict[str, Handler] = {
-    "listvs": vs_commands.list_services,
-    "showvs": vs_commands.show_service,
-    "addvs": vs_commands.add_service,
-    "modvs": vs_commands.modify_service,
-    "delvs": vs_commands.delete_service,
-    "addrs": rs_commands.add_real_server,
-    "showrs": rs_commands.show_real_server,
-    "modrs": rs_commands.modify_real_server,
-    "delrs": rs_commands.delete_real_server,
-    "enablers": rs_commands.enable_everywhere,
-    "disablers": rs_commands.disable_everywhere,
-    "get": system_commands.get_parameter,
-    "set": system_commands.set_parameter,
-    "stats": system_commands.statistics,
-    "backup": system_commands.backup,
-}
-WRITE_COMMANDS = frozenset(
-    {"addvs", "modvs", "delvs", "addrs", "modrs", "delrs"}
-    | {"enablers", "disablers", "set", "restore"}
+from lmctl.mock.commands import (
+    COMMANDS,
+    KNOWN_COMMANDS,
+    CommandError,
+    invalid,
+    parse_address,
+    parse_rs_port,
+    restore,
 )
-KNOWN_COMMANDS = frozenset(COMMANDS) | {"restore"}
+from lmctl.mock.persistence import StateStore, state_to_json
+from lmctl.mock.state import (
+    ApplianceState,
+    active_connections,
+    health_key,
+    local_networks,
+    real_server_status,
+    set_active_connections,
+)
+from lmctl.mock.wire import CommandResult
+
 UNKNOWN_COMMAND = "Unknown command"
 
 
@@ -55,13 +43,20 @@ class MockAppliance:
         *,
         store: StateStore | None = None,
         clock: Callable[[], float] = time.time,
+        local_subnets: Iterable[str] | None = None,
     ) -> None:
+        """``local_subnets`` replaces the subnets the state has (None: keep them; a new state
+        has none, so every address is local); ``ValueError`` if one is not a subnet."""
         loaded = store.load() if store is not None and state is None else None
         self._state = state or loaded or ApplianceState()
         self._store = store
         self._clock = clock
         self._lock = threading.RLock()
-        if store is not None and loaded is None:
+        if local_subnets is not None:
+            self._state.local_subnets = local_networks(local_subnets)
+        # What a reset goes back to: the appliance's network as it started.
+        self._started_with = self._state.local_subnets
+        if store is not None and (loaded is None or local_subnets is not None):
             self._save()  # a state file that cannot be written is reported now, not mid-request
 
     @property
@@ -81,7 +76,7 @@ class MockAppliance:
         with self._lock:
             now = self._clock()
             if name == "restore":
-                result = system_commands.restore(self._state, lowered, now, body)
+                result = restore(self._state, lowered, now, body)
             else:
                 result = COMMANDS[name](self._state, lowered, now)
             if result.changed:
@@ -98,9 +93,24 @@ class MockAppliance:
             return state_to_json(self._state)
 
     def reset(self) -> None:
-        """Back to a new appliance: no VS, API enabled, no health marks."""
+        """Back to a new appliance: no VS, API enabled, no health marks, the local subnets it
+        started with."""
         with self._lock:
-            self._state = ApplianceState()
+            self._state = ApplianceState(local_subnets=self._started_with)
+            self._save()
+
+    def local_subnets(self) -> list[str] | None:
+        """The appliance's own subnets (None: every address is local)."""
+        with self._lock:
+            subnets = self._state.local_subnets
+            return None if subnets is None else list(subnets)
+
+    def set_local_subnets(self, subnets: Iterable[str] | None) -> None:
+        """Change the appliance's subnets (None: every address is local); ``ValueError`` if one
+        is not a subnet."""
+        networks = None if subnets is None else local_networks(subnets)
+        with self._lock:
+            self._state.local_subnets = networks
             self._save()
 
     def set_api_enabled(self, enabled: bool) -> None:

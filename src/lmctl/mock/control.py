@@ -1,45 +1,255 @@
-"""``MockControl``: a small synchronous client of the mock's control API (``/_mock/``).
+"""The mock's control API under ``/_mock/`` (not part of the LoadMaster API), both sides of it.
 
-For tests and for users' own pipelines: mark real servers Up/Down, set live connections and the
-drain time, plan faults, read the call log, reset. TLS is verified against the mock's CA file,
-or by pinning the server certificate's SHA-256; only ``insecure=True`` skips verification.
+Server side: ``handle_control`` runs one request against the ``MockRuntime`` (the appliance, the
+planned faults, the call log), JSON in, JSON out. Routes: ``GET /_mock/state``;
+``POST /_mock/reset``; ``GET|POST /_mock/health``; ``GET|POST /_mock/connections``;
+``POST /_mock/drain``; ``GET|POST|DELETE /_mock/faults``; ``GET|DELETE /_mock/log``;
+``POST /_mock/api``; ``GET|POST /_mock/network``. Errors answer ``{"error": "..."}``.
+
+Client side: ``MockControl``, a small synchronous client for tests and for users' own pipelines:
+mark real servers Up/Down, set live connections and the drain time, plan faults, read the call
+log, reset. TLS is verified against the mock's CA file, or by pinning the server certificate's
+SHA-256; only ``insecure=True`` skips verification.
 """
 
 from __future__ import annotations
 
 import hashlib
 import ssl
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from types import TracebackType
+from typing import Any, Literal, Self
 
 import httpx
 
 from lmctl.errors import LmctlError
-from lmctl.mock.closing import ClosesOnExit
+from lmctl.mock.appliance import MockAppliance
+from lmctl.mock.commands import CommandError
+from lmctl.mock.faults import CallLog, CallRecord, FaultPlan
 from lmctl.mock.faults import FaultKind as FaultKind  # re-exported: the kinds the mock accepts
+
+
+class ClosesOnExit:
+    """``with obj:`` calls ``obj.close()`` on the way out (a server handle, a client)."""
+
+    def close(self) -> None:
+        """Release what the object holds (overridden)."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+@dataclass
+class MockRuntime:
+    """What the API and the control API act on, shared by all handler threads."""
+
+    appliance: MockAppliance
+    latency_seconds: float = 0.0
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    calls: CallLog = field(default_factory=CallLog)
+    _wake: threading.Event = field(default_factory=threading.Event)
+
+    def pause(self, seconds: float) -> bool:
+        """Sleep; False when a reset or shutdown cut the sleep short (abandon the call then).
+
+        So a call stalled in one test never lands in the fresh state of the next one.
+        """
+        wake = self._wake
+        if seconds > 0:
+            wake.wait(seconds)
+        return not wake.is_set()
+
+    def interrupt(self) -> None:
+        """Wake every paused call and mark it abandoned (on reset and on shutdown)."""
+        woken, self._wake = self._wake, threading.Event()
+        woken.set()
+
+
+# --- server side ---------------------------------------------------------------------------
+
+ControlReply = tuple[int, dict[str, Any]]
+
+
+class ControlError(Exception):
+    """A control request that cannot be carried out (HTTP 400 with the message)."""
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise ControlError(f"'{name}' is required (a string)")
+    return value
+
+
+def _optional_int(body: dict[str, Any], name: str) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ControlError(f"'{name}' must be an integer")
+    return value
+
+
+def _number(body: dict[str, Any], name: str, default: float | None = None) -> float:
+    value = body.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ControlError(f"'{name}' is required (a number)")
+    return float(value)
+
+
+def _state(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:
+    return 200, runtime.appliance.snapshot()
+
+
+def _reset(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:
+    runtime.interrupt()
+    runtime.appliance.reset()
+    runtime.faults.clear()
+    runtime.calls.clear()
+    return 200, {"reset": True}
+
+
+def _health(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:
+    return 200, {"marks": runtime.appliance.health_marks()}
+
+
+def _mark_health(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:
+    status = _text(body, "status").capitalize()
+    runtime.appliance.mark_health(_text(body, "address"), _optional_int(body, "port"), status)
+    return 200, {"marks": runtime.appliance.health_marks()}
+
+
+def _connections(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:
+    return 200, {
+        "drain_seconds": runtime.appliance.drain_seconds(),
+        "real_servers": runtime.appliance.connection_rows(),
+    }
+
+
+def _set_connections(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:
+    active = _optional_int(body, "active")
+    if active is None:
+        raise ControlError("'active' is required (an integer)")
+    matched = runtime.appliance.set_connections(
+        _text(body, "address"), _optional_int(body, "port"), active
+    )
+    return 200, {"matched": matched}
+
+
+def _drain(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:
+    runtime.appliance.set_drain_seconds(_number(body, "seconds"))
+    return 200, {"drain_seconds": runtime.appliance.drain_seconds()}
+
+
+def _faults(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:
+    return 200, {"faults": runtime.faults.pending()}
+
+
+def _add_fault(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:
+    command = body.get("command")
+    if command is not None and not isinstance(command, str):
+        raise ControlError("'command' must be a string (or absent for any command)")
+    try:
+        fault = runtime.faults.add(
+            _text(body, "kind"),
+            command,
+            _optional_int(body, "nth") or 1,
+            _number(body, "stall_seconds", 30.0),
+        )
+    except ValueError as error:
+        raise ControlError(str(error)) from None
+    return 200, {"id": fault.id, "faults": runtime.faults.pending()}
+
+
+def _clear_faults(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:
+    return 200, {"cleared": runtime.faults.clear()}
+
+
+def _log(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:
+    return 200, runtime.calls.summary()
+
+
+def _clear_log(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:
+    runtime.calls.clear()
+    return 200, {"cleared": True}
+
+
+def _api(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:
+    enabled = body.get("enabled")
+    if not isinstance(enabled, bool):
+        raise ControlError("'enabled' is required (true or false)")
+    runtime.appliance.set_api_enabled(enabled)
+    return 200, {"enabled": runtime.appliance.api_enabled}
+
+
+def _network(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:
+    return 200, {"local_subnets": runtime.appliance.local_subnets()}
+
+
+def _set_network(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:
+    subnets = body.get("local_subnets")
+    well_formed = isinstance(subnets, list) and all(isinstance(s, str) for s in subnets)
+    if "local_subnets" not in body or not (subnets is None or well_formed):
+        raise ControlError("'local_subnets' is required: a list of subnets, or null (all local)")
+    try:
+        runtime.appliance.set_local_subnets(subnets)
+    except ValueError as error:
+        raise ControlError(str(error)) from None
+    return _network(runtime, body)
+
+
+Route = Callable[[MockRuntime, dict[str, Any]], ControlReply]
+
+ROUTES: dict[tuple[str, str], Route] = {
+    ("GET", "state"): _state,
+    ("POST", "reset"): _reset,
+    ("GET", "health"): _health,
+    ("POST", "health"): _mark_health,
+    ("GET", "connections"): _connections,
+    ("POST", "connections"): _set_connections,
+    ("POST", "drain"): _drain,
+    ("GET", "faults"): _faults,
+    ("POST", "faults"): _add_fault,
+    ("DELETE", "faults"): _clear_faults,
+    ("GET", "log"): _log,
+    ("DELETE", "log"): _clear_log,
+    ("POST", "api"): _api,
+    ("GET", "network"): _network,
+    ("POST", "network"): _set_network,
+}
+
+
+def handle_control(
+    runtime: MockRuntime, method: str, route: str, body: dict[str, Any]
+) -> ControlReply:
+    """Run one control request; unknown routes answer 404, bad input 400."""
+    handler = ROUTES.get((method, route.strip("/")))
+    if handler is None:
+        known = ", ".join(f"{m} /_mock/{r}" for m, r in ROUTES)
+        return 404, {"error": f"no control route {method} /_mock/{route} (known: {known})"}
+    try:
+        return handler(runtime, body)
+    except (ControlError, CommandError) as error:
+        return 400, {"error": str(error)}
+
+
+# --- client side ---------------------------------------------------------------------------
 
 
 class MockControlError(LmctlError):
     """The control API refused a request or could not be reached safely."""
-
-
-@dataclass(frozen=True)
-class LoggedCall:
-    """One API call the mock received (secrets already redacted by the mock)."""
-
-    seq: int
-    dialect: str
-    command: str
-    params: dict[str, str]
-    status: int
-    write: bool
-    fault: str | None
-
-    @property
-    def applied_write(self) -> bool:
-        """A write command the appliance carried out."""
-        return self.write and self.status == 200
 
 
 @dataclass(frozen=True)
@@ -191,21 +401,9 @@ class MockControl(ClosesOnExit):
         cleared: int = self._request("DELETE", "faults")["cleared"]
         return cleared
 
-    def calls(self) -> list[LoggedCall]:
+    def calls(self) -> list[CallRecord]:
         """The API calls received since the last reset or ``clear_log``."""
-        rows = self._request("GET", "log")["calls"]
-        return [
-            LoggedCall(
-                row["seq"],
-                row["dialect"],
-                row["command"],
-                row["params"],
-                row["status"],
-                row["write"],
-                row["fault"],
-            )
-            for row in rows
-        ]
+        return [CallRecord(**row) for row in self._request("GET", "log")["calls"]]
 
     def write_count(self) -> int:
         """How many write commands were carried out (replied to or not)."""
@@ -215,6 +413,16 @@ class MockControl(ClosesOnExit):
     def clear_log(self) -> None:
         """Empty the call log."""
         self._request("DELETE", "log")
+
+    def local_subnets(self) -> list[str] | None:
+        """The appliance's own subnets (None: every address is local)."""
+        subnets: list[str] | None = self._request("GET", "network")["local_subnets"]
+        return subnets
+
+    def set_local_subnets(self, subnets: list[str] | None) -> None:
+        """Set the appliance's subnets: a real server outside them then needs ``non_local=1``
+        (None: every address is local again). A reset goes back to those the mock started with."""
+        self._request("POST", "network", {"local_subnets": subnets})
 
     def set_api_enabled(self, enabled: bool) -> None:
         """Switch the LoadMaster API on or off (off: every API URL answers 404)."""

@@ -2,17 +2,17 @@
 
 Each invocation starts a fresh HTTPS server on 127.0.0.1 with new random credentials, loading
 and saving ``state_dir / "mock-<name>.json"``; so plan, apply and status, run one after another,
-all see the same appliance.
+all see the same appliance. What it returns is what a client needs to reach it, as it would a
+real appliance (URL, credentials, the certificate to pin); the client is the caller's to build.
 """
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import SecretStr
-
-from lmctl.loadmaster.connection import ApplianceConnection, BasicCredentials, TlsPolicy
+from lmctl.mock.control import ClosesOnExit
 from lmctl.mock.server import MockServerHandle, serve_in_thread
 
 
@@ -21,24 +21,52 @@ def state_file_for(name: str, state_dir: Path) -> Path:
     return state_dir / f"mock-{name}.json"
 
 
-def start_embedded(name: str, state_dir: Path) -> tuple[MockServerHandle, ApplianceConnection]:
-    """Serve the mock appliance ``name`` and return it with a connection that pins its cert.
+@dataclass(frozen=True)
+class EmbeddedMock(ClosesOnExit):
+    """A running ``mock://`` appliance: how to reach and trust it, where its state lives."""
 
-    The caller closes the handle when done (it is a context manager).
+    handle: MockServerHandle
+    state_file: Path
+
+    @property
+    def url(self) -> str:
+        """The HTTPS base URL (127.0.0.1, a free port)."""
+        return self.handle.url
+
+    @property
+    def fingerprint_sha256(self) -> str:
+        """The SHA-256 of the server certificate, to pin."""
+        fingerprint = self.handle.fingerprint_sha256
+        assert fingerprint is not None  # always served over TLS
+        return fingerprint
+
+    @property
+    def username(self) -> str:
+        """The admin user (HTTP Basic)."""
+        return self.handle.username
+
+    @property
+    def password(self) -> str:
+        """The admin password, new for every start."""
+        return self.handle.password
+
+    def close(self) -> None:
+        """Stop serving (the state stays in ``state_file``)."""
+        self.handle.close()
+
+
+def start_embedded(name: str, state_dir: Path) -> EmbeddedMock:
+    """Serve the mock appliance ``name`` with its state under ``state_dir``.
+
+    The caller closes it when done (it is a context manager).
     """
+    state_file = state_file_for(name, state_dir)
     handle = serve_in_thread(
         host="127.0.0.1",
         port=0,
         tls=True,
-        state_file=state_file_for(name, state_dir),
+        state_file=state_file,
         password=secrets.token_urlsafe(16),
         api_key=secrets.token_hex(16),
     )
-    connection = ApplianceConnection(
-        name=name,
-        url=handle.url,
-        dialect="v2",
-        credentials=BasicCredentials(username=handle.username, password=SecretStr(handle.password)),
-        tls=TlsPolicy(fingerprint_sha256=handle.fingerprint_sha256),
-    )
-    return handle, connection
+    return EmbeddedMock(handle, state_file)

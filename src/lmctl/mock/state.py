@@ -1,18 +1,27 @@
-"""The mock appliance's state: virtual services, real servers, parameters and simulated health.
+"""What the mock appliance remembers, and the live facts it derives from that.
 
-Plain dataclasses, serialised to and from JSON-compatible dicts for the state file and for
-``backup``/``restore``.
+Virtual services, real servers, global parameters and the simulated health marks are plain
+dataclasses (saved by ``lmctl.mock.persistence``). Health, status and draining connections are
+pure functions of the state and a wall-clock time, so a mock with a state file drains across
+separate lmctl invocations. Health choice: a real server is Up unless marked Down through the
+control API (a real appliance shows ``Down`` until its first health check passes; the mock skips
+that wait so that demos and tests see a healthy pool at once).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+import ipaddress
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from lmctl.mock.layout import VS_FIELD_BY_NAME, FieldValue, Opts
-
-FIRMWARE_VERSION = "7.2.59.0.22007"
-STATE_FORMAT = 1
+from lmctl.mock.tables import (
+    FIRMWARE_VERSION,
+    NEW_RS_FORWARD,
+    NEW_RS_LIMIT,
+    NEW_RS_WEIGHT,
+    FieldValue,
+)
 
 
 def default_parameters() -> dict[str, str]:
@@ -36,11 +45,12 @@ class MockRealServer:
     rs_index: int
     address: str
     port: int
-    forward: str = "nat"
-    weight: int = 1000
-    limit: int = 0
+    forward: str = NEW_RS_FORWARD
+    weight: int = NEW_RS_WEIGHT
+    limit: int = NEW_RS_LIMIT
     enable: bool = True
     critical: bool = False
+    non_local: bool = False
     connections: Connections = field(default_factory=Connections)
 
 
@@ -76,6 +86,28 @@ class ApplianceState:
     last_change: int = 0
     health: dict[str, str] = field(default_factory=dict)
     drain_seconds: float = 30.0
+    # The subnets of the appliance's own interfaces; None: every address is local.
+    local_subnets: list[str] | None = None
+
+
+def local_networks(texts: Iterable[str]) -> list[str]:
+    """Subnets in canonical form (``10.10.0.5/16`` is ``10.10.0.0/16``); ``ValueError`` if one
+    is not an IPv4 or IPv6 network."""
+    networks = []
+    for text in texts:
+        try:
+            networks.append(str(ipaddress.ip_network(text.strip(), strict=False)))
+        except ValueError:
+            raise ValueError(f"not a subnet: {text!r} (use CIDR, e.g. 10.10.0.0/16)") from None
+    return networks
+
+
+def is_local(state: ApplianceState, address: str) -> bool:
+    """True when ``address`` is in one of the appliance's subnets (or every address is local)."""
+    if state.local_subnets is None:
+        return True
+    ip = ipaddress.ip_address(address)
+    return any(ip in ipaddress.ip_network(subnet) for subnet in state.local_subnets)
 
 
 def health_key(address: str, port: int | None) -> str:
@@ -83,78 +115,91 @@ def health_key(address: str, port: int | None) -> str:
     return address if port is None else f"{address}:{port}"
 
 
-def _settings_to_json(settings: dict[str, FieldValue]) -> dict[str, Any]:
-    return {
-        name: list(value) if isinstance(value, Opts) else value for name, value in settings.items()
-    }
+def real_server_is_up(state: ApplianceState, real_server: MockRealServer) -> bool:
+    """Up unless marked Down, for its own port or for every port of its address."""
+    mark = state.health.get(health_key(real_server.address, real_server.port))
+    if mark is None:
+        mark = state.health.get(real_server.address)
+    return mark != "Down"
 
 
-def _settings_from_json(settings: dict[str, Any]) -> dict[str, FieldValue]:
-    restored: dict[str, FieldValue] = {}
-    for name, value in settings.items():
-        spec = VS_FIELD_BY_NAME.get(name)
-        if spec is None or spec.computed:
-            continue
-        restored[name] = Opts(value) if spec.kind == "opts" and value is not None else value
-    return restored
+def real_server_status(state: ApplianceState, real_server: MockRealServer) -> str:
+    """``Up`` or ``Down`` as the appliance reports a real server."""
+    return "Up" if real_server_is_up(state, real_server) else "Down"
 
 
-def state_to_json(state: ApplianceState) -> dict[str, Any]:
-    """The state as a JSON-compatible dict."""
-    services = []
-    for service in state.services.values():
-        entry = asdict(service)
-        entry["settings"] = _settings_to_json(service.settings)
-        services.append(entry)
-    return {
-        "format": STATE_FORMAT,
-        "parameters": dict(state.parameters),
-        "services": services,
-        "next_index": state.next_index,
-        "next_rs_index": state.next_rs_index,
-        "last_change": state.last_change,
-        "health": dict(state.health),
-        "drain_seconds": state.drain_seconds,
-    }
+def _answers_itself(service: MockVirtualService) -> bool:
+    """A VS with no real servers and an ``ErrorCode``: every request gets that fixed answer."""
+    no_pool = not service.real_servers and not service.sub_services
+    return no_pool and service.settings.get("ErrorCode", "0") != "0"
 
 
-def _real_server_from_json(entry: dict[str, Any]) -> MockRealServer:
-    connections = Connections(**entry.get("connections", {}))
-    fields = {key: value for key, value in entry.items() if key != "connections"}
-    return MockRealServer(**fields, connections=connections)
-
-
-def _service_from_json(entry: dict[str, Any]) -> MockVirtualService:
-    return MockVirtualService(
-        index=int(entry["index"]),
-        address=entry["address"],
-        port=str(entry["port"]),
-        protocol=entry["protocol"],
-        settings=_settings_from_json(entry["settings"]),
-        master_index=int(entry.get("master_index", 0)),
-        row_rs_index=int(entry.get("row_rs_index", 0)),
-        row_options=dict(entry.get("row_options", {})),
-        real_servers=[_real_server_from_json(rs) for rs in entry.get("real_servers", [])],
-        sub_services=[int(index) for index in entry.get("sub_services", [])],
+def virtual_service_is_up(state: ApplianceState, service: MockVirtualService) -> bool:
+    """Serving: enabled, and a redirect (or fixed error) VS, or one with an enabled real server
+    (or enabled SubVS) Up."""
+    if not service.settings.get("Enable", True):
+        return False
+    if _answers_itself(service):
+        return True
+    if any(rs.enable and real_server_is_up(state, rs) for rs in service.real_servers):
+        return True
+    return any(
+        sub.settings.get("Enable", True) and virtual_service_is_up(state, sub)
+        for sub in (state.services.get(index) for index in service.sub_services)
+        if sub is not None
     )
 
 
-def state_from_json(document: dict[str, Any]) -> ApplianceState:
-    """A state from ``state_to_json`` output; ``ValueError`` if it is not one."""
-    if not isinstance(document, dict) or document.get("format") != STATE_FORMAT:
-        raise ValueError("not an lmctl mock state (missing or unknown 'format')")
-    try:
-        services = [_service_from_json(entry) for entry in document["services"]]
-        parameters = default_parameters()
-        parameters.update({str(k): str(v) for k, v in document.get("parameters", {}).items()})
-        return ApplianceState(
-            parameters=parameters,
-            services={service.index: service for service in services},
-            next_index=int(document["next_index"]),
-            next_rs_index=int(document["next_rs_index"]),
-            last_change=int(document.get("last_change", 0)),
-            health={str(k): str(v) for k, v in document.get("health", {}).items()},
-            drain_seconds=float(document.get("drain_seconds", 30.0)),
-        )
-    except (KeyError, TypeError) as error:
-        raise ValueError(f"malformed lmctl mock state: {error}") from None
+def virtual_service_status(state: ApplianceState, service: MockVirtualService) -> str:
+    """The ``Status`` the appliance reports for a VS, as its statuses are documented.
+
+    ``Disabled`` (administratively), ``Redirect`` (a fixed redirect: a 3xx ``ErrorCode`` with an
+    ``ErrorUrl`` and no real servers), ``ErrMsg`` (another fixed answer), else ``Up`` while a
+    real server (or SubVS) serves and ``Down`` when none does. Progress Kemp, LoadMaster health
+    checking feature description, "Health Check Statuses"; only Up and Down are seen in the
+    captures, so the spelling of the others on the wire is the web UI's.
+    """
+    if not service.settings.get("Enable", True):
+        return "Disabled"
+    if _answers_itself(service):
+        code = int(str(service.settings.get("ErrorCode", "0")))
+        redirect = 300 <= code < 400 and bool(service.settings.get("ErrorUrl"))
+        return "Redirect" if redirect else "ErrMsg"
+    return "Up" if virtual_service_is_up(state, service) else "Down"
+
+
+def active_connections(real_server: MockRealServer, drain_seconds: float, now: float) -> int:
+    """Live connections: constant while enabled, falling linearly to 0 once disabled."""
+    connections = real_server.connections
+    if connections.drain_started is None:
+        return connections.active
+    elapsed = max(0.0, now - connections.drain_started)
+    if drain_seconds <= 0 or elapsed >= drain_seconds:
+        return 0
+    return math.ceil(connections.drain_from * (1.0 - elapsed / drain_seconds))
+
+
+def change_enable(
+    real_server: MockRealServer, enable: bool, drain_seconds: float, now: float
+) -> None:
+    """Set the enable flag; disabling starts a drain, enabling freezes what is left of it."""
+    if enable == real_server.enable:
+        return
+    remaining = active_connections(real_server, drain_seconds, now)
+    connections = real_server.connections
+    connections.active = remaining
+    if enable:
+        connections.drain_started = None
+    else:
+        connections.drain_from = remaining
+        connections.drain_started = now
+    real_server.enable = enable
+
+
+def set_active_connections(real_server: MockRealServer, active: int, now: float) -> None:
+    """Set the live count; on a disabled real server the drain restarts from this count."""
+    connections = real_server.connections
+    connections.active = active
+    if not real_server.enable:
+        connections.drain_from = active
+        connections.drain_started = now

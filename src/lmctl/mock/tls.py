@@ -1,8 +1,11 @@
-"""A throw-away certificate authority and server certificate for the served mock.
+"""The served mock's certificate: a small CA and the server certificate it signs.
 
-A small CA signs the server certificate (SANs 127.0.0.1, ::1, localhost and the bind host), so a
+The CA signs the server certificate (SANs 127.0.0.1, ::1, localhost and the bind host), so a
 client can trust the CA file, or pin the server certificate's SHA-256 like it would a real
-appliance's self-signed one.
+appliance's self-signed one. Without a state file the set is generated at every start in a
+temporary directory; with one it is kept beside the state file (``<stem>-ca.pem``,
+``<stem>-cert.pem``, ``<stem>-key.pem``, all private), so a restarted mock keeps the
+fingerprint its users pinned, until a new one is asked for.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import datetime
 import hashlib
 import ipaddress
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,17 +23,48 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-_VALIDITY = datetime.timedelta(days=30)
+from lmctl.errors import LmctlError
+
+# Long, as an appliance's own self-signed certificate is: a kept one must outlive its pins.
+_VALIDITY = datetime.timedelta(days=3650)
+
+
+class CertificateError(LmctlError):
+    """The certificate kept beside a state file cannot be used (unreadable, damaged, expired,
+    or made for another host)."""
 
 
 @dataclass(frozen=True)
 class MockCertificate:
-    """Files of one generated certificate set and the server certificate's SHA-256 (hex)."""
+    """Files of one certificate set and the server certificate's SHA-256 (hex)."""
 
     ca_file: Path
     cert_file: Path
     key_file: Path
     fingerprint_sha256: str
+
+
+def _files(directory: Path, stem: str) -> tuple[Path, Path, Path]:
+    """The CA, certificate and key files of the set named ``stem`` in ``directory``."""
+    return (
+        directory / f"{stem}-ca.pem",
+        directory / f"{stem}-cert.pem",
+        directory / f"{stem}-key.pem",
+    )
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` readable by its owner only (0600 from the first byte), atomically."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def _name(common_name: str) -> x509.Name:
@@ -90,8 +126,11 @@ def _certificate_authority(
     return key, certificate
 
 
-def generate_certificate(directory: Path, host: str = "127.0.0.1") -> MockCertificate:
-    """Create a CA and a server certificate for ``host`` under ``directory`` (PEM files)."""
+def generate_certificate(
+    directory: Path, host: str = "127.0.0.1", stem: str = "mock"
+) -> MockCertificate:
+    """Create a CA and a server certificate for ``host`` under ``directory`` (private PEM files
+    named after ``stem``), replacing any set of that name."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key, ca_certificate = _certificate_authority(now)
     key = ec.generate_private_key(ec.SECP256R1())
@@ -112,18 +151,63 @@ def generate_certificate(directory: Path, host: str = "127.0.0.1") -> MockCertif
         )
         .sign(ca_key, hashes.SHA256())
     )
-    ca_file = directory / "mock-ca.pem"
-    cert_file = directory / "mock-cert.pem"
-    key_file = directory / "mock-key.pem"
-    ca_file.write_bytes(ca_certificate.public_bytes(serialization.Encoding.PEM))
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
+    ca_file, cert_file, key_file = _files(directory, stem)
+    _write_private(
+        key_file,
         key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
-        )
+        ),
     )
-    key_file.chmod(0o600)
-    fingerprint = hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
-    return MockCertificate(ca_file, cert_file, key_file, fingerprint)
+    _write_private(cert_file, certificate.public_bytes(serialization.Encoding.PEM))
+    _write_private(ca_file, ca_certificate.public_bytes(serialization.Encoding.PEM))
+    return MockCertificate(ca_file, cert_file, key_file, _fingerprint(certificate))
+
+
+def _fingerprint(certificate: x509.Certificate) -> str:
+    return hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+def _names_host(certificate: x509.Certificate, host: str) -> bool:
+    """True when the certificate's SANs name ``host`` (as an address or a DNS name)."""
+    names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    try:
+        return ipaddress.ip_address(host) in names.get_values_for_type(x509.IPAddress)
+    except ValueError:
+        return host in names.get_values_for_type(x509.DNSName)
+
+
+def _load(files: tuple[Path, Path, Path], host: str, state_file: Path) -> MockCertificate:
+    ca_file, cert_file, key_file = files
+    renew = "start with --new-certificate to make a new one (clients must then pin its SHA-256)"
+    try:
+        certificate = x509.load_pem_x509_certificate(cert_file.read_bytes())
+        key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+        x509.load_pem_x509_certificate(ca_file.read_bytes())
+    except (OSError, ValueError, TypeError) as error:
+        raise CertificateError(
+            f"the certificate kept beside {state_file} cannot be read ({error}); {renew}"
+        ) from None
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    pem = serialization.Encoding.PEM
+    if key.public_key().public_bytes(pem, public) != certificate.public_key().public_bytes(
+        pem, public
+    ):
+        raise CertificateError(f"{key_file} is not the key of {cert_file}; {renew}")
+    if certificate.not_valid_after_utc <= datetime.datetime.now(datetime.UTC):
+        raise CertificateError(f"the certificate {cert_file} has expired; {renew}")
+    if not _names_host(certificate, host):
+        raise CertificateError(f"the certificate {cert_file} does not name {host}; {renew}")
+    key_file.chmod(0o600)  # kept private even if it was copied with looser rights
+    return MockCertificate(ca_file, cert_file, key_file, _fingerprint(certificate))
+
+
+def kept_certificate(state_file: Path, host: str, *, new: bool = False) -> MockCertificate:
+    """The certificate set kept beside ``state_file``: loaded when it is there (and ``new`` is
+    not asked for), generated and kept otherwise. ``CertificateError`` if it cannot be used."""
+    files = _files(state_file.parent, state_file.stem)
+    if new or not all(path.exists() for path in files):
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        return generate_certificate(state_file.parent, host, state_file.stem)
+    return _load(files, host, state_file)

@@ -1,19 +1,64 @@
-"""The fields a firmware-7.2.5x LoadMaster sends for a virtual service, in its order, with defaults.
+"""What the appliance accepts and sends, as its documentation and real replies record it.
 
-The order and defaults come from the captures in ``shared/fixtures/loadmaster`` (``showvs``,
-``addvs``, ``modvs``, ``listvs``). Elements the captures never show set (``Persist``, ``ErrorUrl``,
-``ExtraPorts``, ``Cookie``, ``AltAddress``, ``CheckPattern``) are placed where a 7.2.5x appliance
-most plausibly puts them; a client must not depend on element order anyway.
+The mock's own tables, on purpose not imported from lmctl's client: a wrong value in the client
+must not be accepted by the mock as well. Sources: the value lists of Progress Kemp's RESTful
+API programmer guide and WUI configuration guide; the element order, JSON types and defaults of
+the 7.2.5x captures in ``tests/fixtures/loadmaster`` (``showvs``, ``addvs``, ``modvs``,
+``listvs``). Elements the captures never show set (``Persist``,
+``ErrorUrl``, ``ExtraPorts``, ``Cookie``, ``AltAddress``, ``CheckPattern``) are placed where a
+7.2.5x appliance most plausibly puts them; a client must not depend on element order anyway.
 
-Each value is typed the way the APIv2 captures type it: ``bool`` for ``Y``/``N`` flags, ``int`` for
-numbers, ``str`` for text (including the numbers the appliance sends as strings in JSON, such as
-``PersistTimeout`` and ``CheckPort``), and ``Opts`` for the ``<Opt>`` lists.
+Each value is typed the way the APIv2 captures type it: ``bool`` for ``Y``/``N`` flags, ``int``
+for numbers, ``str`` for text (including the numbers the appliance sends as strings in JSON,
+such as ``PersistTimeout`` and ``CheckPort``), and ``Opts`` for the ``<Opt>`` lists.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
+
+FIRMWARE_VERSION = "7.2.59.0.22007"
+
+PROTOCOLS = ("tcp", "udp")
+SCHEDULES = ("rr", "wrr", "lc", "wlc", "fixed", "adaptive", "sh")
+# ``Persist`` modes; ``none`` (or an empty value) means no persistence and is not a mode.
+PERSISTENCE_MODES = (
+    "src",
+    "super",
+    "super-src",
+    "ssl",
+    "cookie",
+    "active-cookie",
+    "cookie-src",
+    "active-cook-src",
+    "cookie-hash",
+    "url",
+    "query-hash",
+    "host",
+    "header",
+    "rdp",
+    "rdp-src",
+    "rdp-sb",
+    "udpsip",
+)
+CHECK_TYPES = (
+    "tcp", "icmp", "http", "https", "smtp", "nntp", "ftp", "telnet", "pop3", "imap", "rdp", "ldap",
+    "none",
+)  # fmt: skip
+# The service type; it does not choose the layer (ForceL4/ForceL7 do).
+VS_TYPES = ("gen", "http", "http2", "ts", "tls", "log")
+FORWARD_METHODS = ("nat", "route")
+MAX_EXTRA_PORTS = 510
+# A VS's NickName (its "Service Name"): "In addition to the usual alphanumeric characters, the
+# following 'special' characters can be used as part of the Service Name: . @ - _ However, there
+# must be at least one alphanumeric character before the special characters." (Progress Kemp,
+# SubVSs feature description, "SubVS WUI Options".)
+NICKNAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9.@_-]*\Z")
+NICKNAME_CHARACTERS = "letters, digits and . @ - _, starting with a letter or digit"
+FLAG_TRUE = frozenset({"y", "yes", "1", "true", "on"})
+FLAG_FALSE = frozenset({"n", "no", "0", "false", "off"})
 
 FieldKind = Literal["flag", "int", "text", "opts"]
 
@@ -29,7 +74,10 @@ FieldValue = bool | int | str | Opts | None
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """One element of a VS reply: its name, JSON kind, default and whether it may be omitted."""
+    """One element of a VS reply: its name, JSON kind, default and whether it may be omitted.
+
+    ``computed`` elements are not stored: they come from the VS's structure and live state.
+    """
 
     name: str
     kind: FieldKind
@@ -61,7 +109,7 @@ def _computed(name: str, kind: FieldKind) -> FieldSpec:
 OWASP_OPTS = Opts(("opnormal", "auditnone", "reqdatadisable", "resdatadisable"))
 HTTP_INTERCEPT_OPTS = Opts(("opnormal", "auditrelevant", "reqdatadisable", "resdatadisable"))
 
-# XML order of a 7.2.5x showvs. Computed fields are filled from the VS's structure and live state.
+# XML order of a 7.2.5x showvs, with the defaults of a new VS.
 VS_FIELDS: tuple[FieldSpec, ...] = (
     _computed("Status", "text"),
     _computed("Index", "int"),
@@ -96,7 +144,7 @@ VS_FIELDS: tuple[FieldSpec, ...] = (
     _int("Verify"),
     _flag("UseforSnat"),
     _computed("ForceL4", "flag"),
-    _flag("ForceL7"),
+    _flag("ForceL7", True),
     _flag("MultiConnect"),
     _int("ClientCert"),
     _int("SecurityHeaderOptions"),
@@ -163,12 +211,12 @@ VS_FIELDS: tuple[FieldSpec, ...] = (
 VS_FIELD_BY_NAME: dict[str, FieldSpec] = {spec.name: spec for spec in VS_FIELDS}
 
 # The APIv2 captures leave these two out and order a few elements differently.
-_JSON_ONLY_OMITS = frozenset({"ResponseStatusRemap", "ResponseRemapMsgFormat"})
+JSON_ONLY_OMITS = frozenset({"ResponseStatusRemap", "ResponseRemapMsgFormat"})
 _JSON_CHECK_ORDER = ("CheckCodes", "CheckHost", "CheckUrl", "CheckPattern")
 
 
 def _json_order() -> tuple[str, ...]:
-    names = [spec.name for spec in VS_FIELDS if spec.name not in _JSON_ONLY_OMITS]
+    names = [spec.name for spec in VS_FIELDS if spec.name not in JSON_ONLY_OMITS]
     names.remove("DefaultGW")
     names.insert(names.index("BodyLimit") + 1, "DefaultGW")
     first_check = names.index("CheckHost")
@@ -178,20 +226,20 @@ def _json_order() -> tuple[str, ...]:
     return tuple(names)
 
 
-VS_XML_ORDER: tuple[str, ...] = tuple(spec.name for spec in VS_FIELDS)
 VS_JSON_ORDER: tuple[str, ...] = _json_order()
 
 
 def port_defaults(port: str, protocol: str) -> dict[str, FieldValue]:
-    """Defaults a 7.2.5x appliance derives from a new VS's port: HTTP on TCP 80, else layer 4."""
+    """Defaults a 7.2.5x appliance derives from a new VS's port: the HTTP type on TCP 80.
+
+    The layer does not depend on the port: a new VS runs at layer 7 unless ``ForceL4`` is set
+    (Kemp's UI guide on Force L4: "only required in some special circumstances. If in doubt,
+    leave this option unchecked"). No capture shows a bare ``addvs`` on another port, so its
+    ``VStype``/``CheckType`` (``gen``/``tcp``) are the mock's reading of the documentation.
+    """
     if port == "80" and protocol == "tcp":
-        return {
-            "ForceL7": True,
-            "VStype": "http",
-            "CheckType": "http",
-            "InterceptOpts": HTTP_INTERCEPT_OPTS,
-        }
-    return {"ForceL7": False, "VStype": "gen", "CheckType": "tcp", "InterceptOpts": OWASP_OPTS}
+        return {"VStype": "http", "CheckType": "http", "InterceptOpts": HTTP_INTERCEPT_OPTS}
+    return {"VStype": "gen", "CheckType": "tcp", "InterceptOpts": OWASP_OPTS}
 
 
 def new_vs_settings(port: str, protocol: str) -> dict[str, FieldValue]:
@@ -202,6 +250,11 @@ def new_vs_settings(port: str, protocol: str) -> dict[str, FieldValue]:
     settings.update(port_defaults(port, protocol))
     return settings
 
+
+# A new real server (documented defaults; the 7.2.5x addrs capture shows the same).
+NEW_RS_FORWARD = "nat"
+NEW_RS_WEIGHT = 1000
+NEW_RS_LIMIT = 0
 
 RS_FIELDS: tuple[str, ...] = (
     "Status",
