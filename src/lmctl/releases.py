@@ -40,6 +40,13 @@ TCP_KEEPALIVE_SECONDS = 7200
 # When an override turns persistence on for a service that has none by default.
 DEFAULT_PERSISTENCE_TIMEOUT = 1800
 REDIRECT_URL = "https://%h%s"
+# The checks that request a URL: ``CheckUrl`` means nothing to the others.
+URL_CHECKS = frozenset({"http", "https"})
+# Persistence modes that need a layer 7 VS: with cookie persistence the appliance offers no
+# Force L4 (Kemp, Transparency feature description, "Non Transparency").
+LAYER_7_PERSISTENCE = frozenset(
+    {"cookie", "active-cookie", "cookie-src", "active-cook-src", "cookie-hash"}
+)
 
 Layer = Literal[4, 7]
 
@@ -49,9 +56,14 @@ class ServiceProfile:
     """What one service becomes on a LoadMaster before the array's overrides (plain values).
 
     ``check_port`` 0 means the real server's own port; ``idle_timeout`` 0 the appliance default.
+    Every service runs at layer 7, not transparent, with subnet-originating requests: the
+    members need no route back through the LoadMaster (a one-arm network). ``vs_type`` is the
+    LoadMaster's service type (``gen``: any TCP; ``http``: HTTP, for the redirect), which does
+    not choose the layer.
     """
 
-    layer: Layer
+    layer: Layer = 7
+    vs_type: str = "gen"
     persistence: str | None = None
     persistence_timeout: int = 0
     idle_timeout: int = 0
@@ -64,9 +76,13 @@ class ServiceProfile:
 
 
 _REDIRECT = ServiceProfile(
-    layer=7, check_type="none", error_code=302, error_url=REDIRECT_URL, has_real_servers=False
+    vs_type="http",
+    check_type="none",
+    error_code=302,
+    error_url=REDIRECT_URL,
+    has_real_servers=False,
 )
-_MAIL = ServiceProfile(layer=4, check_type="tcp")
+_MAIL = ServiceProfile(check_type="tcp")
 
 # The profiles are the defaults of ``docs/specs.md`` (from Microsoft's and Kemp's Exchange guides
 # and field practice); an array's ``overrides:`` replace them per service.
@@ -74,7 +90,6 @@ _RPC_ERA_PROFILES: Mapping[ServiceName, ServiceProfile] = {
     # One VS on 135 with the static ports as extra ports, so all of a client's RPC connections
     # land on one CAS; the timeouts stay above Windows' TCP keep-alive.
     "rpc": ServiceProfile(
-        layer=4,
         persistence="src",
         persistence_timeout=TCP_KEEPALIVE_SECONDS,
         idle_timeout=TCP_KEEPALIVE_SECONDS,
@@ -83,7 +98,6 @@ _RPC_ERA_PROFILES: Mapping[ServiceName, ServiceProfile] = {
     ),
     # EWS wants at least 45 minutes of affinity; OWA and ECP must stay on one CAS.
     "https": ServiceProfile(
-        layer=4,
         persistence="src",
         persistence_timeout=2700,
         idle_timeout=1800,
@@ -96,7 +110,6 @@ _RPC_ERA_PROFILES: Mapping[ServiceName, ServiceProfile] = {
     "pop3": _MAIL,
     "pop3s": _MAIL,
     "smtp": ServiceProfile(
-        layer=4,
         persistence="src",
         persistence_timeout=DEFAULT_PERSISTENCE_TIMEOUT,
         check_type="smtp",
@@ -105,14 +118,14 @@ _RPC_ERA_PROFILES: Mapping[ServiceName, ServiceProfile] = {
 # No RPC over TCP, no session affinity needed, a health probe per virtual directory.
 _HTTPS_ERA_PROFILES: Mapping[ServiceName, ServiceProfile] = {
     "https": ServiceProfile(
-        layer=4, idle_timeout=1800, check_type="https", check_url="/owa/healthcheck.htm"
+        idle_timeout=1800, check_type="https", check_url="/owa/healthcheck.htm"
     ),
     "http-redirect": _REDIRECT,
     "imap4": _MAIL,
     "imap4s": _MAIL,
     "pop3": _MAIL,
     "pop3s": _MAIL,
-    "smtp": ServiceProfile(layer=4, check_type="smtp"),
+    "smtp": ServiceProfile(check_type="smtp"),
 }
 
 

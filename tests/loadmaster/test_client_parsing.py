@@ -70,7 +70,7 @@ async def test_fw71_listvs_reads_parents_subvs_rows_and_subvs_entries_in_one_cal
     assert parent.real_servers == ()
     # 7.1 defaults differ from 7.2.5x: transparent, not subnet-originating, idle time 0.
     assert (parent.transparent, parent.subnet_originating, parent.idle_time) == (True, False, 0)
-    assert parent.nickname is None and parent.persist is None and parent.layer is None
+    assert parent.nickname is None and parent.persist is None and parent.layer == 7
     # 7.1 reports ForceL7 but neither ForceL4 nor the Layer itself.
     assert (parent.force_l4, parent.force_l7) == (False, True)
     assert [row.vs_index for row in by_index[3].sub_services] == [8]

@@ -125,7 +125,9 @@ async def test_typed_settings_send_every_managed_field_explicitly() -> None:
             **settings_params(CREATED),
         }
     assert appliance.sent[0].params["Persist"] == "none"
-    assert len(settings_params(CREATED)) == 15
+    # The layer goes as both force flags, never left to the firmware's default.
+    assert (appliance.sent[0].params["ForceL4"], appliance.sent[0].params["ForceL7"]) == ("N", "Y")
+    assert len(settings_params(CREATED)) == 17
 
 
 async def test_addvs_applied_but_unanswered_reports_the_observed_vs_without_resending() -> None:

@@ -87,8 +87,6 @@ def observed_from(
         "VSAddress": where.address,
         "VSPort": where.port,
         "Protocol": where.protocol,
-        "Layer": 4,
-        "ForceL7": "N",
         "Rs": rows,
         **overrides,
     }

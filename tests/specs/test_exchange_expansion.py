@@ -61,6 +61,8 @@ def test_exchange_2010_rpc_takes_135_and_the_static_ports() -> None:
         "CheckUrl": "",
         "CheckPort": "135",
         "ExtraPorts": "60000,60001",
+        "ForceL4": "N",
+        "ForceL7": "Y",
         "Transparent": "N",
         "SubnetOriginating": "Y",
         "ErrorCode": "0",
@@ -126,6 +128,8 @@ def test_exchange_2016_https_probes_healthcheck_without_persistence() -> None:
         "CheckUrl": "/owa/healthcheck.htm",
         "CheckPort": "0",
         "ExtraPorts": "",
+        "ForceL4": "N",
+        "ForceL7": "Y",
         "Transparent": "N",
         "SubnetOriginating": "Y",
         "ErrorCode": "0",
@@ -171,7 +175,13 @@ def test_overrides_replace_only_what_they_name() -> None:
     services = by_service(expand(spec))
 
     https = services["https"].settings
-    assert (https.persist, https.persist_timeout, https.vs_type) == ("super-src", 3600, "http")
+    # The layer is its own setting: a layer 7 service keeps its service type (gen).
+    assert (https.persist, https.persist_timeout, https.layer, https.vs_type) == (
+        "super-src",
+        3600,
+        7,
+        "gen",
+    )
     assert (https.check_type, https.check_url, https.check_port) == (
         "https",
         "/owa/auth/logon.aspx",

@@ -18,11 +18,11 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from lmctl.loadmaster.models import (
-    MANAGED_VS_FIELDS,
     VirtualServiceKey,
     VirtualServiceSettings,
     wire_name,
     wire_value,
+    written_fields,
 )
 
 FieldValue = bool | int | str | None
@@ -117,7 +117,7 @@ class CreateVirtualService(_Change):
         """Each setting the new VS is created with."""
         return tuple(
             ("+", f"{wire_name(name)}: {shown(getattr(self.settings, name))}")
-            for name in MANAGED_VS_FIELDS
+            for name in written_fields(self.settings)
         )
 
 
@@ -206,6 +206,8 @@ class AddRealServer(_RealServerChange):
     weight: int = 1000
     forward: str = "nat"
     enable: bool = True
+    # ``non_local=1``: the server is on a subnet the appliance has no interface on.
+    non_local: bool = False
 
     @property
     def phase(self) -> int:
@@ -214,9 +216,10 @@ class AddRealServer(_RealServerChange):
     @property
     def headline(self) -> tuple[Sign, str]:
         state = "enabled" if self.enable else "disabled"
+        where = ", non-local" if self.non_local else ""
         return "+", (
             f"add real server {self.member_label(self.member)} "
-            f"(weight {self.weight}, forward {self.forward}, {state})"
+            f"(weight {self.weight}, forward {self.forward}, {state}{where})"
         )
 
     @property

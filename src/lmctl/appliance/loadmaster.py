@@ -157,6 +157,7 @@ class LoadMasterAppliance:
                     weight=change.weight,
                     forward=change.forward,
                     enable=change.enable,
+                    non_local=change.non_local,
                 )
             case UpdateRealServer():
                 await client.modify_real_server(

@@ -21,9 +21,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from lmctl.loadmaster.models import (
-    MANAGED_VS_FIELDS,
     VirtualServiceKey,
     VirtualServiceSettings,
+    differing_fields,
     wire_name,
 )
 
@@ -193,9 +193,14 @@ def compare(
             )
             continue
         drift += [
-            Drift(appliance, key, wire_name(name), getattr(want.settings, name), value)
-            for name in MANAGED_VS_FIELDS
-            if (value := getattr(have.settings, name)) != getattr(want.settings, name)
+            Drift(
+                appliance,
+                key,
+                wire_name(name),
+                getattr(want.settings, name),
+                getattr(have.settings, name),
+            )
+            for name in differing_fields(have.settings, want.settings)
         ]
         drift += _members_drift(appliance, want, have)
     return drift

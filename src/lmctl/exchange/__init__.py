@@ -3,7 +3,6 @@
 from lmctl.exchange.expand import (
     DesiredRealServer,
     DesiredVirtualService,
-    effective_profile,
     expand,
     expand_all,
 )
@@ -11,7 +10,6 @@ from lmctl.exchange.expand import (
 __all__ = [
     "DesiredRealServer",
     "DesiredVirtualService",
-    "effective_profile",
     "expand",
     "expand_all",
 ]

@@ -7,22 +7,13 @@ settings start from its profile in ``lmctl.releases``, with the array's override
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
-
 from pydantic import BaseModel, ConfigDict
 
 from lmctl.appliance.state import Owner
 from lmctl.loadmaster.models import Address, VirtualServiceKey, VirtualServiceSettings
-from lmctl.releases import (
-    DEFAULT_PERSISTENCE_TIMEOUT,
-    SERVICE_PORTS,
-    Layer,
-    ServiceName,
-    ServiceProfile,
-    vip_port,
-)
-from lmctl.specs.array import ArraySpec, ServiceOverride
+from lmctl.releases import SERVICE_PORTS, ServiceName, vip_port
+from lmctl.specs.array import ArraySpec, MemberSpec
+from lmctl.specs.inventory import ApplianceSpec
 from lmctl.specs.loader import SpecSet
 
 DEFAULT_WEIGHT = 1000
@@ -42,6 +33,8 @@ class DesiredRealServer(BaseModel):
     weight: int = DEFAULT_WEIGHT
     forward: str = "nat"
     enable: bool | None = None
+    # Added with ``non_local=1``: on a subnet the appliance has no interface on.
+    non_local: bool = False
 
 
 class DesiredVirtualService(BaseModel):
@@ -62,13 +55,14 @@ class DesiredVirtualService(BaseModel):
         return Owner(array=self.array, service=self.service)
 
 
-# The LoadMaster ``VStype`` of each layer: 4 → ``gen`` (TCP pass-through), 7 → ``http``.
-_VS_TYPES: dict[Layer, str] = {4: "gen", 7: "http"}
+def expand(
+    array: ArraySpec, appliance: ApplianceSpec | None = None
+) -> tuple[DesiredVirtualService, ...]:
+    """The desired virtual services of ``array``, one per published service, in spec order.
 
-
-def expand(array: ArraySpec) -> tuple[DesiredVirtualService, ...]:
-    """The desired virtual services of ``array``, one per published service, in spec order."""
-    return tuple(_virtual_service(array, service) for service in array.enabled_services)
+    ``appliance`` (the inventory entry that serves the array) says which members are non-local.
+    """
+    return tuple(_virtual_service(array, appliance, s) for s in array.enabled_services)
 
 
 def expand_all(spec_set: SpecSet) -> dict[str, tuple[DesiredVirtualService, ...]]:
@@ -81,53 +75,24 @@ def expand_all(spec_set: SpecSet) -> dict[str, tuple[DesiredVirtualService, ...]
         name: [] for name in spec_set.inventory.appliances
     }
     for array in spec_set.arrays:
-        by_appliance.setdefault(array.appliance, []).extend(expand(array))
+        appliance = spec_set.inventory.appliance(array.appliance)
+        by_appliance.setdefault(array.appliance, []).extend(expand(array, appliance))
     return {name: tuple(services) for name, services in by_appliance.items()}
 
 
-def effective_profile(base: ServiceProfile, override: ServiceOverride) -> ServiceProfile:
-    """``base`` with the spec's overrides applied (only the keys the spec sets)."""
-    changes = _persistence_changes(base, override)
-    changes.update(_set_keys(override, _OVERRIDE_FIELDS))
-    if override.health_check is not None:
-        changes.update(_set_keys(override.health_check, _HEALTH_CHECK_FIELDS))
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
-
-
-# Spec key → ServiceProfile field, for the overrides that are copied as they are.
-_OVERRIDE_FIELDS = {"idle_timeout": "idle_timeout", "layer": "layer"}
-_HEALTH_CHECK_FIELDS = {"type": "check_type", "url": "check_url", "port": "check_port"}
-
-
-def _set_keys(spec_part: BaseModel, fields: Mapping[str, str]) -> dict[str, object]:
-    """The profile fields whose spec keys ``spec_part`` sets (None = not set)."""
-    chosen = {target: getattr(spec_part, key) for key, target in fields.items()}
-    return {target: value for target, value in chosen.items() if value is not None}
-
-
-def _persistence_changes(base: ServiceProfile, override: ServiceOverride) -> dict[str, object]:
-    if override.persistence is None:
-        if override.persistence_timeout is None:
-            return {}
-        return {"persistence_timeout": override.persistence_timeout}
-    if override.persistence == "none":
-        return {"persistence": None, "persistence_timeout": 0}
-    # Turning persistence on for a service without it needs a timeout: the base's or a default.
-    timeout = (
-        override.persistence_timeout or base.persistence_timeout or DEFAULT_PERSISTENCE_TIMEOUT
-    )
-    return {"persistence": override.persistence, "persistence_timeout": timeout}
-
-
-def _virtual_service(array: ArraySpec, service: ServiceName) -> DesiredVirtualService:
-    base = array.exchange.family.profile(service)
-    settings = effective_profile(base, array.override(service))
+def _virtual_service(
+    array: ArraySpec, appliance: ApplianceSpec | None, service: ServiceName
+) -> DesiredVirtualService:
+    profile = array.profile(service)
     key = VirtualServiceKey(
         address=array.vip, port=vip_port(service, array.rpc_ports is not None), protocol="tcp"
     )
     extra_ports = None
     if service == "rpc" and array.rpc_ports is not None:
         extra_ports = ",".join(str(port) for port in array.rpc_ports.as_tuple())
+    # At layer 4 the appliance is always transparent: lmctl neither writes nor compares the
+    # layer 7 networking settings there.
+    layer_7 = profile.layer == 7
     return DesiredVirtualService(
         appliance=array.appliance,
         array=array.name,
@@ -136,27 +101,30 @@ def _virtual_service(array: ArraySpec, service: ServiceName) -> DesiredVirtualSe
         settings=VirtualServiceSettings(
             NickName=Owner(array=array.name, service=service).marker(),
             Enable=True,
-            VStype=_VS_TYPES[settings.layer],
+            VStype=profile.vs_type,
             Schedule=array.scheduling,
-            Persist=settings.persistence,
-            PersistTimeout=settings.persistence_timeout,
-            Idletime=settings.idle_timeout,
-            CheckType=settings.check_type,
-            CheckUrl=settings.check_url,
-            CheckPort=settings.check_port,
+            Persist=profile.persistence,
+            PersistTimeout=profile.persistence_timeout,
+            Idletime=profile.idle_timeout,
+            CheckType=profile.check_type,
+            CheckUrl=profile.check_url,
+            CheckPort=profile.check_port,
             ExtraPorts=extra_ports,
-            Transparent=False,
-            SubnetOriginating=True,
-            ErrorCode=settings.error_code,
-            ErrorUrl=settings.error_url,
+            Layer=profile.layer,
+            Transparent=False if layer_7 else None,
+            SubnetOriginating=True if layer_7 else None,
+            ErrorCode=profile.error_code,
+            ErrorUrl=profile.error_url,
         ),
-        real_servers=_real_servers(array, SERVICE_PORTS[service])
-        if settings.has_real_servers
+        real_servers=_real_servers(array, appliance, SERVICE_PORTS[service])
+        if profile.has_real_servers
         else (),
     )
 
 
-def _real_servers(array: ArraySpec, port: int) -> tuple[DesiredRealServer, ...]:
+def _real_servers(
+    array: ArraySpec, appliance: ApplianceSpec | None, port: int
+) -> tuple[DesiredRealServer, ...]:
     # A wildcard rpc VS (no static ports) still names port 135 for its real servers: the
     # appliance forwards each connection to the port the client asked for.
     return tuple(
@@ -167,6 +135,15 @@ def _real_servers(array: ArraySpec, port: int) -> tuple[DesiredRealServer, ...]:
             weight=member.weight if member.weight is not None else DEFAULT_WEIGHT,
             forward="nat",
             enable=member.enabled,
+            non_local=non_local(member, appliance),
         )
         for member in array.members
     )
+
+
+def non_local(member: MemberSpec, appliance: ApplianceSpec | None) -> bool:
+    """Whether ``member`` is added as a non-local real server: its own setting, else the
+    inventory's (``non_local: true``, or outside the appliance's ``local_subnets``)."""
+    if member.non_local is not None:
+        return member.non_local
+    return appliance is not None and not appliance.is_local(member.address)

@@ -22,7 +22,15 @@ from collections.abc import Iterable, Mapping
 from functools import cached_property, lru_cache
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 
 # Replies repeat a few hundred distinct addresses thousands of times (one per VS and RS row).
@@ -197,13 +205,44 @@ class VirtualServiceSettings(_WireModel):
     check_url: OptionalText = Field(None, alias="CheckUrl")
     check_port: Int = Field(0, alias="CheckPort")
     extra_ports: OptionalText = Field(None, alias="ExtraPorts")
-    transparent: Flag = Field(False, alias="Transparent")
-    subnet_originating: Flag = Field(True, alias="SubnetOriginating")
+    # The layer is written as the force flags and read back from ``Layer`` (``VStype`` does not
+    # choose it): a VS runs at layer 7 unless ``ForceL4`` is set.
+    layer: Annotated[Literal[4, 7], BeforeValidator(parse_int)] = Field(7, alias="Layer")
+    # Only meaningful at layer 7: a layer 4 VS is always transparent. None: not managed (lmctl
+    # neither writes nor compares it), as for a layer 4 service.
+    transparent: Flag | None = Field(False, alias="Transparent")
+    subnet_originating: Flag | None = Field(True, alias="SubnetOriginating")
     error_code: Int = Field(0, alias="ErrorCode")
     error_url: OptionalText = Field(None, alias="ErrorUrl")
 
 
 MANAGED_VS_FIELDS: tuple[str, ...] = tuple(VirtualServiceSettings.model_fields)
+
+# Settings that are managed only when the desired value is set (see ``differing_fields``).
+LAYER_7_ONLY: frozenset[str] = frozenset({"transparent", "subnet_originating"})
+
+
+def differing_fields(
+    observed: VirtualServiceSettings, desired: VirtualServiceSettings
+) -> tuple[str, ...]:
+    """The managed fields whose values differ, in the model's order; a layer-7-only setting
+    the desired side leaves unset (None) is not compared."""
+    return tuple(
+        name
+        for name in MANAGED_VS_FIELDS
+        if not (name in LAYER_7_ONLY and getattr(desired, name) is None)
+        and getattr(observed, name) != getattr(desired, name)
+    )
+
+
+def written_fields(settings: VirtualServiceSettings) -> tuple[str, ...]:
+    """The fields ``addvs`` writes for ``settings``: every managed one but the unset
+    layer-7-only ones."""
+    return tuple(
+        name
+        for name in MANAGED_VS_FIELDS
+        if not (name in LAYER_7_ONLY and getattr(settings, name) is None)
+    )
 
 
 def wire_name(field: str) -> str:
@@ -230,10 +269,17 @@ _UNSET_ON_THE_WIRE = {"persist": "none"}
 def settings_params(
     settings: VirtualServiceSettings, fields: Iterable[str] | None = None
 ) -> dict[str, str]:
-    """The ``addvs``/``modvs`` parameters that write ``fields`` (default: all managed fields)."""
+    """The ``addvs``/``modvs`` parameters that write ``fields`` (default: ``written_fields``).
+
+    The layer is written as both force flags, explicitly, never left to the firmware's default.
+    """
     params: dict[str, str] = {}
-    for field in MANAGED_VS_FIELDS if fields is None else fields:
+    for field in written_fields(settings) if fields is None else fields:
         value = getattr(settings, field)
+        if field == "layer":
+            params["ForceL4"] = wire_value(value == 4)
+            params["ForceL7"] = wire_value(value == 7)
+            continue
         unset = _UNSET_ON_THE_WIRE.get(field, "")
         params[wire_name(field)] = unset if value is None else wire_value(value)
     return params
@@ -283,9 +329,6 @@ class VirtualService(VirtualServiceSettings):
     address: OptionalAddress = Field(None, alias="VSAddress")
     port: PortText = Field("0", alias="VSPort")
     protocol: Annotated[Protocol, BeforeValidator(parse_lower)] = Field("tcp", alias="Protocol")
-    # The layer the VS runs at (4 or 7), as the appliance reports it: it follows the force flags,
-    # not ``VStype``. Read only, and absent on old firmware (7.1).
-    layer: Int | None = Field(None, alias="Layer")
     force_l4: Flag = Field(False, alias="ForceL4")
     force_l7: Flag = Field(False, alias="ForceL7")
     master_vs: Int = Field(0, alias="MasterVS")
@@ -296,6 +339,14 @@ class VirtualService(VirtualServiceSettings):
     )
     real_servers: Rows[RealServer] = Field((), alias="Rs")
     sub_services: Rows[SubVirtualServiceRow] = Field((), alias="SubVS")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _layer_from_force_flags(cls, data: Any) -> Any:
+        """Firmware that sends no ``Layer`` (7.1) runs a VS at layer 4 only when forced."""
+        if isinstance(data, dict) and "Layer" not in data and "layer" not in data:
+            return {**data, "Layer": 4 if parse_flag(data.get("ForceL4", False)) else 7}
+        return data
 
     @property
     def is_sub_service(self) -> bool:

@@ -53,6 +53,7 @@ def _add_member(
         weight=rs.weight,
         forward=rs.forward,
         enable=True if rs.enable is None else rs.enable,
+        non_local=rs.non_local,
     )
 
 

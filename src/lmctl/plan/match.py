@@ -41,7 +41,7 @@ from lmctl.appliance.state import (
     VirtualServiceState,
 )
 from lmctl.exchange import DesiredRealServer, DesiredVirtualService
-from lmctl.loadmaster.models import MANAGED_VS_FIELDS, VirtualServiceKey, VirtualServiceSettings
+from lmctl.loadmaster.models import VirtualServiceKey, VirtualServiceSettings, differing_fields
 
 # None stands for "every array"; a tuple of names for a narrowed scope.
 ArrayScope = tuple[str, ...] | None
@@ -131,8 +131,7 @@ def settings_changes(
     """Every managed VS field whose value differs, old → new, in the model's field order."""
     return tuple(
         FieldChange(field=name, old=getattr(observed, name), new=getattr(desired, name))
-        for name in MANAGED_VS_FIELDS
-        if getattr(observed, name) != getattr(desired, name)
+        for name in differing_fields(observed, desired)
     )
 
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, PlainSerializer, PlainValidator, WithJsonSchema
 
 from lmctl.loadmaster.models import CheckType, Persistence, Scheduling
 from lmctl.releases import (
+    DEFAULT_PERSISTENCE_TIMEOUT,
+    URL_CHECKS,
     VERSION_DESCRIPTION,
     VERSION_PATTERN,
     ExchangeVersion,
     ServiceName,
+    ServiceProfile,
     parse_exchange_version,
 )
 from lmctl.specs.validation import SpecModel
@@ -106,7 +110,9 @@ class ServiceOverride(SpecModel):
     )
     health_check: HealthCheck | None = None
     layer: Literal[4, 7] | None = Field(
-        None, description="4 = TCP pass-through (VStype gen), 7 = HTTP (VStype http)."
+        None,
+        description="7 (default): the LoadMaster proxies, members need no route back; 4: "
+        "transparent pass-through, members need the LoadMaster as default gateway.",
     )
 
 
@@ -131,6 +137,11 @@ class MemberSpec(SpecModel):
         None,
         description="true/false forces the real server on/off; unset leaves an operator's "
         "drain alone.",
+    )
+    non_local: bool | None = Field(
+        None,
+        description="true: the server is on a subnet the LoadMaster has no interface on (added "
+        "with non_local=1); default: from the inventory's local_subnets / non_local.",
     )
 
 
@@ -181,6 +192,39 @@ class ArraySpec(SpecModel):
             if name == service:
                 return override
         return _NO_OVERRIDE
+
+    def profile(self, service: ServiceName) -> ServiceProfile:
+        """What ``service`` becomes: the release's profile with this spec's overrides (only the
+        keys the spec sets). A check type without a URL (tcp, smtp ...) drops the profile's
+        URL; persistence turned on without a timeout takes the profile's or a default."""
+        base = self.exchange.family.profile(service)
+        override = self.override(service)
+        changes: dict[str, Any] = {}
+        if override.persistence == "none":
+            changes.update(persistence=None, persistence_timeout=0)
+        elif override.persistence is not None:
+            timeout = override.persistence_timeout or base.persistence_timeout
+            changes.update(
+                persistence=override.persistence,
+                persistence_timeout=timeout or DEFAULT_PERSISTENCE_TIMEOUT,
+            )
+        elif override.persistence_timeout is not None:
+            changes.update(persistence_timeout=override.persistence_timeout)
+        if override.idle_timeout is not None:
+            changes.update(idle_timeout=override.idle_timeout)
+        if override.layer is not None:
+            changes.update(layer=override.layer)
+        check = override.health_check
+        if check is not None:
+            if check.type is not None:
+                changes.update(check_type=check.type)
+                if check.type not in URL_CHECKS:
+                    changes.update(check_url=None)
+            if check.url is not None:
+                changes.update(check_url=check.url)
+            if check.port is not None:
+                changes.update(check_port=check.port)
+        return dataclasses.replace(base, **changes)
 
     def member(self, name: str) -> MemberSpec | None:
         """The member called ``name`` (case-insensitive), or None."""

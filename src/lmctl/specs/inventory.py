@@ -7,6 +7,7 @@ connects to the appliance.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
+    IPvAnyNetwork,
     PrivateAttr,
     SecretStr,
     ValidationInfo,
@@ -222,7 +224,25 @@ class ApplianceSpec(SpecModel):
     )
     auth: AuthSpec | None = Field(None, description="How to log in (not needed for mock://).")
     tls: TlsSpec | None = Field(None, description="How to trust the certificate.")
+    local_subnets: tuple[IPvAnyNetwork, ...] | None = Field(
+        None,
+        description="The subnets the appliance has an interface on, e.g. [10.10.0.0/16]; a "
+        "member outside them is added as a non-local real server. Default: every member is "
+        "local.",
+    )
+    non_local: bool = Field(
+        False, description="true: add every member as a non-local real server (non_local=1)."
+    )
     _name: str = PrivateAttr("")
+
+    def is_local(self, address: str) -> bool:
+        """True when a real server at ``address`` is on one of the appliance's own subnets."""
+        if self.non_local:
+            return False
+        if self.local_subnets is None:
+            return True
+        host = ipaddress.ip_address(address)
+        return any(host in subnet for subnet in self.local_subnets)
 
     @field_validator("url")
     @classmethod
@@ -244,6 +264,15 @@ class ApplianceSpec(SpecModel):
         raise ValueError(
             "not an appliance URL: expected https://<address>[:port] (no path or query) or mock://"
         )
+
+    @model_validator(mode="after")
+    def _one_way_to_say_non_local(self) -> ApplianceSpec:
+        if self.non_local and self.local_subnets is not None:
+            raise ValueError(
+                "give local_subnets: or non_local: true, not both (non_local: true makes every "
+                "member non-local)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _auth_required(self) -> ApplianceSpec:

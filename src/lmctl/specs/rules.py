@@ -14,12 +14,15 @@ from dataclasses import dataclass
 
 from lmctl.releases import (
     FAMILIES,
+    LAYER_7_PERSISTENCE,
     RPC_ENDPOINT_MAPPER,
     STATIC_RPC_RANGE,
     TCP_KEEPALIVE_SECONDS,
+    URL_CHECKS,
+    ServiceName,
     vip_port,
 )
-from lmctl.specs.array import ArraySpec, MemberSpec, ip_value
+from lmctl.specs.array import ArraySpec, MemberSpec, ServiceOverride, ip_value
 from lmctl.specs.inventory import Inventory
 from lmctl.specs.source import Diagnostic, Severity, YamlDocument
 
@@ -248,6 +251,81 @@ def _redirect_layer(array: SourcedArray) -> Iterator[Diagnostic]:
         )
 
 
+def _offered_overrides(spec: ArraySpec) -> list[tuple[ServiceName, ServiceOverride]]:
+    # An override of a service the version does not offer has its own error (rpc on 2013+).
+    return [(s, o) for s, o in spec.overrides.items() if spec.exchange.family.offers(s)]
+
+
+def _offered_services(spec: ArraySpec) -> list[ServiceName]:
+    return [s for s in spec.enabled_services if spec.exchange.family.offers(s)]
+
+
+def _persistence_timeout_alone(array: SourcedArray) -> Iterator[Diagnostic]:
+    spec = array.spec
+    for service, override in _offered_overrides(spec):
+        if override.persistence_timeout and spec.profile(service).persistence is None:
+            yield array.diagnostic(
+                "error",
+                ("overrides", service, "persistence_timeout"),
+                f"persistence_timeout without persistence: {service} keeps no client on a "
+                "member; set persistence: (e.g. src) or remove persistence_timeout",
+            )
+
+
+def _check_url_without_url_check(array: SourcedArray) -> Iterator[Diagnostic]:
+    spec = array.spec
+    for service, override in _offered_overrides(spec):
+        check = override.health_check
+        check_type = spec.profile(service).check_type
+        if check is not None and check.url is not None and check_type not in URL_CHECKS:
+            yield array.diagnostic(
+                "error",
+                ("overrides", service, "health_check", "url"),
+                f"a {check_type} check requests no URL; the appliance takes CheckUrl only with "
+                "http or https checks: remove url or use type: https",
+            )
+
+
+def _layer_4(array: SourcedArray) -> Iterator[Diagnostic]:
+    """Layer 4 is always transparent (Kemp): the members must route back through the
+    LoadMaster, and cookie persistence (which needs layer 7) cannot be had there."""
+    spec = array.spec
+    for service in _offered_services(spec):
+        profile = spec.profile(service)
+        if profile.layer != 4 or service == "http-redirect":
+            continue
+        if profile.persistence in LAYER_7_PERSISTENCE:
+            yield array.diagnostic(
+                "error",
+                ("overrides", service, "layer"),
+                f"{service}: {profile.persistence} persistence needs layer 7 (the appliance "
+                "offers no Force L4 with cookie persistence); remove layer: 4 or choose src",
+            )
+            continue
+        yield array.diagnostic(
+            "warning",
+            ("overrides", service, "layer"),
+            f"{service} at layer 4 is transparent: every member's default gateway must be the "
+            "LoadMaster (its shared IP in an HA pair) and clients cannot be on the members' "
+            "subnet; the default, layer 7, needs no routing change",
+        )
+        for index, member in enumerate(spec.members):
+            if member.non_local:
+                yield _non_local_at_layer_4(array, service, member.name, ("members", index))
+
+
+def _non_local_at_layer_4(
+    array: SourcedArray, service: str, member: str, location: Sequence[str | int]
+) -> Diagnostic:
+    return array.diagnostic(
+        "error",
+        location,
+        f"member {member} is non-local, and {service} runs at layer 4, which is always "
+        "transparent: the appliance cannot use transparency with non-local real servers; "
+        "run the service at layer 7 (remove layer: 4)",
+    )
+
+
 def _single_member(array: SourcedArray) -> Iterator[Diagnostic]:
     if len(array.spec.members) == 1:
         yield array.diagnostic(
@@ -297,6 +375,9 @@ ARRAY_RULES = (
     _services_listed_once,
     _overrides_published,
     _redirect_layer,
+    _persistence_timeout_alone,
+    _check_url_without_url_check,
+    _layer_4,
     _single_member,
     _rpc_idle_timeout,
     _weights_ignored,
@@ -463,6 +544,25 @@ def _appliance_known(
         )
 
 
+def _non_local_members_at_layer_4(
+    arrays: Iterable[SourcedArray], inventory: Inventory | None
+) -> Iterator[Diagnostic]:
+    """Members the inventory makes non-local (``local_subnets``, ``non_local: true``) in a
+    layer 4 service; a member that says ``non_local: true`` itself is reported by ``_layer_4``."""
+    for array in arrays:
+        appliance = inventory.appliance(array.spec.appliance) if inventory is not None else None
+        if appliance is None:
+            continue
+        spec = array.spec
+        layer_4 = [s for s in _offered_services(spec) if spec.profile(s).layer == 4]
+        for service in layer_4[:1]:
+            for index, member in enumerate(array.spec.members):
+                if member.non_local is None and not appliance.is_local(member.address):
+                    yield _non_local_at_layer_4(
+                        array, service, member.name, ("members", index, "address")
+                    )
+
+
 def check_specs(
     arrays: Sequence[SourcedArray],
     inventory: Inventory | None,
@@ -483,4 +583,5 @@ def check_specs(
         found.extend(set_rule(arrays))
     if check_appliances:
         found.extend(_appliance_known(arrays, inventory, inventory_file))
+        found.extend(_non_local_members_at_layer_4(arrays, inventory))
     return found
