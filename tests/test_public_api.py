@@ -74,3 +74,50 @@ def test_importing_lmctl_loads_no_heavy_module() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert loaded == "[]"
+
+
+# Exceptions no user input raises to the command line: each is turned into something else at a
+# boundary of its own (named here). Every other exception class lmctl defines is an LmctlError.
+INTERNAL = {
+    # a warning, shown once by the CLI, not an error
+    "lmctl.loadmaster.connection.InsecureTlsWarning": "warnings.warn",
+    # raised inside the TLS handshake; the transport reports CertificateError
+    "lmctl.loadmaster.connection.PinnedCertificateMismatch": "lmctl.loadmaster.transport",
+    # an unreadable reply body; the transport reports MalformedReplyError
+    "lmctl.loadmaster.wire.ReplyFormatError": "lmctl.loadmaster.transport",
+    # the mock's refusal of an API call; its server answers it as the appliance's error reply
+    "lmctl.mock.commands.CommandError": "lmctl.mock.server",
+    # the mock's refusal of a control call; answered as HTTP 400, MockControlError at the client
+    "lmctl.mock.control.ControlError": "lmctl.mock.control",
+    # a plan lmctl itself got wrong (a bug in lmctl, never caused by the user's input)
+    "lmctl.plan.simulate.SimulationError": "a bug report",
+}
+
+
+def defined_exceptions() -> dict[str, type[BaseException]]:
+    """Every exception class defined in a module of lmctl (``lmctl.__main__`` runs the app)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    found: dict[str, type[BaseException]] = {}
+    for module_info in pkgutil.walk_packages(lmctl.__path__, "lmctl."):
+        if module_info.name == "lmctl.__main__":
+            continue
+        module = importlib.import_module(module_info.name)
+        for name, value in vars(module).items():
+            if (
+                inspect.isclass(value)
+                and issubclass(value, BaseException)
+                and value.__module__ == module.__name__
+            ):
+                found[f"{module.__name__}.{name}"] = value
+    return found
+
+
+def test_every_exception_class_lmctl_defines_is_an_lmctl_error_or_stays_inside() -> None:
+    found = defined_exceptions()
+
+    outside = {name for name, cls in found.items() if not issubclass(cls, LmctlError)}
+    assert outside == set(INTERNAL)
+    assert len(found) - len(outside) >= 25  # the walk does find the LmctlError family
