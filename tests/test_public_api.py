@@ -86,7 +86,7 @@ INTERNAL = {
     # an unreadable reply body; the transport reports MalformedReplyError
     "lmctl.loadmaster.wire.ReplyFormatError": "lmctl.loadmaster.transport",
     # the mock's refusal of an API call; its server answers it as the appliance's error reply
-    "lmctl.mock.commands.CommandError": "lmctl.mock.server",
+    "lmctl.mock.commands.ApiRefusal": "lmctl.mock.server",
     # the mock's refusal of a control call; answered as HTTP 400, MockControlError at the client
     "lmctl.mock.control.ControlError": "lmctl.mock.control",
     # a plan lmctl itself got wrong (a bug in lmctl, never caused by the user's input)

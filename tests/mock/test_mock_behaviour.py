@@ -15,7 +15,7 @@ import pytest
 from mock_wire_helpers import RawApi, json_reply, leaf_texts, xml_data, xml_root
 
 from lmctl.mock import MockAppliance
-from lmctl.mock.commands import CommandError
+from lmctl.mock.commands import ApiRefusal
 from lmctl.mock.control import MockControl, MockControlError
 from lmctl.mock.server import MockServerHandle, serve_in_thread
 
@@ -221,7 +221,7 @@ def test_in_process_appliance_needs_no_server() -> None:
     result = appliance.execute("showvs", {"vs": "1"})
     assert result.data is not None
     assert dict(result.data.fields)["VSAddress"] == "10.0.10.20"
-    with pytest.raises(CommandError) as refused:
+    with pytest.raises(ApiRefusal) as refused:
         appliance.execute("showvs", {"vs": "2"})
     assert (refused.value.status, refused.value.message) == (422, "Unknown VS")
 

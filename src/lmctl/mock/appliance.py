@@ -14,7 +14,7 @@ from typing import Any
 from lmctl.mock.commands import (
     COMMANDS,
     KNOWN_COMMANDS,
-    CommandError,
+    ApiRefusal,
     invalid,
     parse_address,
     parse_rs_port,
@@ -22,7 +22,7 @@ from lmctl.mock.commands import (
 )
 from lmctl.mock.persistence import StateStore, state_to_json
 from lmctl.mock.state import (
-    ApplianceState,
+    MockState,
     active_connections,
     health_key,
     local_networks,
@@ -39,7 +39,7 @@ class MockAppliance:
 
     def __init__(
         self,
-        state: ApplianceState | None = None,
+        state: MockState | None = None,
         *,
         store: StateStore | None = None,
         clock: Callable[[], float] = time.time,
@@ -48,7 +48,7 @@ class MockAppliance:
         """``local_subnets`` replaces the subnets the state has (None: keep them; a new state
         has none, so every address is local); ``ValueError`` if one is not a subnet."""
         loaded = store.load() if store is not None and state is None else None
-        self._state = state or loaded or ApplianceState()
+        self._state = state or loaded or MockState()
         self._store = store
         self._clock = clock
         self._lock = threading.RLock()
@@ -68,11 +68,11 @@ class MockAppliance:
     def execute(
         self, command: str, params: Mapping[str, str], body: bytes | None = None
     ) -> CommandResult:
-        """Run one API command; ``CommandError`` carries the status code when it fails."""
+        """Run one API command; ``ApiRefusal`` carries the status code when it fails."""
         name = command.lower()
         lowered = {key.lower(): value for key, value in params.items()}
         if name not in KNOWN_COMMANDS:
-            raise CommandError(405, UNKNOWN_COMMAND)
+            raise ApiRefusal(405, UNKNOWN_COMMAND)
         with self._lock:
             now = self._clock()
             if name == "restore":
@@ -96,7 +96,7 @@ class MockAppliance:
         """Back to a new appliance: no VS, API enabled, no health marks, the local subnets it
         started with."""
         with self._lock:
-            self._state = ApplianceState(local_subnets=self._started_with)
+            self._state = MockState(local_subnets=self._started_with)
             self._save()
 
     def local_subnets(self) -> list[str] | None:

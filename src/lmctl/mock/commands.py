@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 
 from lmctl.mock.persistence import state_from_json, state_to_json
 from lmctl.mock.state import (
-    ApplianceState,
     MockRealServer,
+    MockState,
     MockVirtualService,
     change_enable,
     is_local,
@@ -59,7 +59,7 @@ RESTORE_BASE = 1
 RESTORE_VS = 2
 
 
-class CommandError(Exception):
+class ApiRefusal(Exception):
     """A refused command: ``status`` is both the HTTP status and the envelope's ``stat``."""
 
     def __init__(self, status: int, message: str) -> None:
@@ -68,14 +68,14 @@ class CommandError(Exception):
         self.message = message
 
 
-def missing(parameter: str) -> CommandError:
+def missing(parameter: str) -> ApiRefusal:
     """400: a mandatory parameter is absent."""
-    return CommandError(400, f"Missing parameter: {parameter}")
+    return ApiRefusal(400, f"Missing parameter: {parameter}")
 
 
-def invalid(message: str) -> CommandError:
+def invalid(message: str) -> ApiRefusal:
     """422: an invalid operation (unknown object, duplicate, bad value)."""
-    return CommandError(422, message)
+    return ApiRefusal(422, message)
 
 
 # --- parameter values ----------------------------------------------------------------------
@@ -299,7 +299,7 @@ def required(params: Mapping[str, str], name: str) -> str:
 
 
 def _service_by_key(
-    state: ApplianceState, address: str, port: str, protocol: str
+    state: MockState, address: str, port: str, protocol: str
 ) -> MockVirtualService | None:
     """The top-level VS listening on address/port/protocol, if any."""
     for service in state.services.values():
@@ -313,7 +313,7 @@ def _service_by_key(
     return None
 
 
-def _find_service(state: ApplianceState, params: Mapping[str, str]) -> MockVirtualService:
+def _find_service(state: MockState, params: Mapping[str, str]) -> MockVirtualService:
     """The VS named by ``vs`` + ``port`` (+ ``prot``, default tcp), or by ``vs=<Index>`` alone."""
     vs = required(params, "vs")
     port = params.get("port")
@@ -326,7 +326,7 @@ def _find_service(state: ApplianceState, params: Mapping[str, str]) -> MockVirtu
         raise missing("port")
     try:
         key = (parse_address(vs), parse_vs_port(port), parse_protocol(params.get("prot", "tcp")))
-    except CommandError:
+    except ApiRefusal:
         raise invalid(UNKNOWN_VS) from None
     service = _service_by_key(state, *key)
     if service is None:
@@ -335,7 +335,7 @@ def _find_service(state: ApplianceState, params: Mapping[str, str]) -> MockVirtu
 
 
 def _find_sub_service_row(
-    state: ApplianceState, parent: MockVirtualService, params: Mapping[str, str]
+    state: MockState, parent: MockVirtualService, params: Mapping[str, str]
 ) -> MockVirtualService | None:
     """The SubVS whose row in ``parent`` is named by ``rs=!<RsIndex>``, if it is one."""
     rs = params.get("rs", "").strip()
@@ -371,7 +371,7 @@ def _non_local(params: Mapping[str, str], current: bool) -> bool:
     return current if given is None else parse_flag("non_local", given)
 
 
-def _check_local(state: ApplianceState, address: str, non_local: bool) -> None:
+def _check_local(state: MockState, address: str, non_local: bool) -> None:
     """A real server outside the appliance's subnets needs ``non_local=1`` (on addrs and modrs,
     as the public clients send it). The appliance's text for this refusal is not recorded in any
     source found; this one is the mock's own (clients key on the 422)."""
@@ -391,7 +391,7 @@ def _has_real_server(service: MockVirtualService, address: str, port: int) -> bo
 # --- virtual services ----------------------------------------------------------------------
 
 
-def list_services(state: ApplianceState, params: Mapping[str, str], now: float) -> CommandResult:
+def list_services(state: MockState, params: Mapping[str, str], now: float) -> CommandResult:
     """``listvs``: every VS and SubVS; ``timestamp`` adds the time of the last change."""
     record = Record()
     if "timestamp" in params:
@@ -401,12 +401,12 @@ def list_services(state: ApplianceState, params: Mapping[str, str], now: float) 
     return CommandResult(data=record)
 
 
-def show_service(state: ApplianceState, params: Mapping[str, str], now: float) -> CommandResult:
+def show_service(state: MockState, params: Mapping[str, str], now: float) -> CommandResult:
     """``showvs``: one VS, its fields directly under ``Data``."""
     return CommandResult(data=virtual_service_record(state, _find_service(state, params)))
 
 
-def add_service(state: ApplianceState, params: Mapping[str, str], now: float) -> CommandResult:
+def add_service(state: MockState, params: Mapping[str, str], now: float) -> CommandResult:
     """``addvs``: a new VS with 7.2.5x defaults (layer 7, the HTTP type on port 80), overridden by
     any VS field given."""
     address = parse_address(required(params, "vs"))
@@ -423,7 +423,7 @@ def add_service(state: ApplianceState, params: Mapping[str, str], now: float) ->
     return CommandResult(data=virtual_service_record(state, service), changed=True)
 
 
-def _move(state: ApplianceState, service: MockVirtualService, params: Mapping[str, str]) -> None:
+def _move(state: MockState, service: MockVirtualService, params: Mapping[str, str]) -> None:
     if service.is_sub_service or service.address is None:
         raise invalid("A SubVS has no address of its own")
     # Empty or 0 means "stay": mathlu/loadmaster-go-client vs.go sends ``"vsaddress": ""`` and
@@ -436,7 +436,7 @@ def _move(state: ApplianceState, service: MockVirtualService, params: Mapping[st
     service.address, service.port = address, port
 
 
-def _create_sub_service(state: ApplianceState, parent: MockVirtualService) -> None:
+def _create_sub_service(state: MockState, parent: MockVirtualService) -> None:
     sub = MockVirtualService(
         state.next_index,
         None,
@@ -452,7 +452,7 @@ def _create_sub_service(state: ApplianceState, parent: MockVirtualService) -> No
     state.next_rs_index += 1
 
 
-def modify_service(state: ApplianceState, params: Mapping[str, str], now: float) -> CommandResult:
+def modify_service(state: MockState, params: Mapping[str, str], now: float) -> CommandResult:
     """``modvs``: set fields; ``vsaddress``/``vsport`` move the VS; ``createsubvs`` adds a SubVS."""
     service = _find_service(state, params)
     if "createsubvs" in params and service.is_sub_service:
@@ -467,7 +467,7 @@ def modify_service(state: ApplianceState, params: Mapping[str, str], now: float)
     return CommandResult(data=virtual_service_record(state, service), changed=True)
 
 
-def delete_service(state: ApplianceState, params: Mapping[str, str], now: float) -> CommandResult:
+def delete_service(state: MockState, params: Mapping[str, str], now: float) -> CommandResult:
     """``delvs``: remove a VS with its SubVSs (or a SubVS from its parent)."""
     service = _find_service(state, params)
     for index in service.sub_services:
@@ -483,11 +483,11 @@ def delete_service(state: ApplianceState, params: Mapping[str, str], now: float)
 # --- real servers --------------------------------------------------------------------------
 
 
-def _rs_reply(state: ApplianceState, service: MockVirtualService, rs: MockRealServer) -> Record:
+def _rs_reply(state: MockState, service: MockVirtualService, rs: MockRealServer) -> Record:
     return Record([("Rs", Rows((real_server_record(state, service, rs),)))])
 
 
-def add_real_server(state: ApplianceState, params: Mapping[str, str], now: float) -> CommandResult:
+def add_real_server(state: MockState, params: Mapping[str, str], now: float) -> CommandResult:
     """``addrs``: a new RS (Forward nat, Weight 1000, Limit 0, enabled, not critical by default);
     one outside the appliance's subnets only with ``non_local=1``."""
     service = _find_service(state, params)
@@ -510,15 +510,13 @@ def add_real_server(state: ApplianceState, params: Mapping[str, str], now: float
     return CommandResult(data=_rs_reply(state, service, rs), changed=True)
 
 
-def show_real_server(state: ApplianceState, params: Mapping[str, str], now: float) -> CommandResult:
+def show_real_server(state: MockState, params: Mapping[str, str], now: float) -> CommandResult:
     """``showrs``: one ``<Rs>``."""
     service = _find_service(state, params)
     return CommandResult(data=_rs_reply(state, service, _find_real_server(service, params)))
 
 
-def modify_real_server(
-    state: ApplianceState, params: Mapping[str, str], now: float
-) -> CommandResult:
+def modify_real_server(state: MockState, params: Mapping[str, str], now: float) -> CommandResult:
     """``modrs``: weight, enable, forward, limit, critical, ``newport``, ``non_local``; no data in
     the reply. A real server outside the appliance's subnets is refused unless it was added, or is
     now modified, with ``non_local=1``.
@@ -556,9 +554,7 @@ def modify_real_server(
     return CommandResult(changed=True)
 
 
-def delete_real_server(
-    state: ApplianceState, params: Mapping[str, str], now: float
-) -> CommandResult:
+def delete_real_server(state: MockState, params: Mapping[str, str], now: float) -> CommandResult:
     """``delrs``: remove one RS from one VS."""
     service = _find_service(state, params)
     service.real_servers.remove(_find_real_server(service, params))
@@ -567,7 +563,7 @@ def delete_real_server(
 
 
 def _set_everywhere(
-    state: ApplianceState, params: Mapping[str, str], now: float, enable: bool
+    state: MockState, params: Mapping[str, str], now: float, enable: bool
 ) -> CommandResult:
     address = parse_address(required(params, "rs"))
     port_text = params.get("port") or params.get("rsport")
@@ -586,16 +582,12 @@ def _set_everywhere(
     return CommandResult(changed=True)
 
 
-def enable_everywhere(
-    state: ApplianceState, params: Mapping[str, str], now: float
-) -> CommandResult:
+def enable_everywhere(state: MockState, params: Mapping[str, str], now: float) -> CommandResult:
     """``enablers``: enable this address (optionally one port) in every VS."""
     return _set_everywhere(state, params, now, True)
 
 
-def disable_everywhere(
-    state: ApplianceState, params: Mapping[str, str], now: float
-) -> CommandResult:
+def disable_everywhere(state: MockState, params: Mapping[str, str], now: float) -> CommandResult:
     """``disablers``: disable this address (optionally one port) in every VS."""
     return _set_everywhere(state, params, now, False)
 
@@ -603,7 +595,7 @@ def disable_everywhere(
 # --- the appliance as a whole --------------------------------------------------------------
 
 
-def get_parameter(state: ApplianceState, params: Mapping[str, str], now: float) -> CommandResult:
+def get_parameter(state: MockState, params: Mapping[str, str], now: float) -> CommandResult:
     """``get``: ``<Data><param>value</param></Data>``."""
     name = required(params, "param").lower()
     if name not in state.parameters:
@@ -611,7 +603,7 @@ def get_parameter(state: ApplianceState, params: Mapping[str, str], now: float) 
     return CommandResult(data=Record([(name, state.parameters[name])]))
 
 
-def set_parameter(state: ApplianceState, params: Mapping[str, str], now: float) -> CommandResult:
+def set_parameter(state: MockState, params: Mapping[str, str], now: float) -> CommandResult:
     """``set``: change a global parameter (``enableapi=no`` turns the API off: 404 from then on)."""
     name = required(params, "param").lower()
     if "value" not in params:
@@ -628,12 +620,12 @@ def set_parameter(state: ApplianceState, params: Mapping[str, str], now: float) 
     return CommandResult(changed=True)
 
 
-def statistics(state: ApplianceState, params: Mapping[str, str], now: float) -> CommandResult:
+def statistics(state: MockState, params: Mapping[str, str], now: float) -> CommandResult:
     """``stats``: totals plus ``Vs`` and ``Rs`` rows with live connection counts."""
     return CommandResult(data=statistics_record(state, now))
 
 
-def backup(state: ApplianceState, params: Mapping[str, str], now: float) -> CommandResult:
+def backup(state: MockState, params: Mapping[str, str], now: float) -> CommandResult:
     """``backup``: the configuration as a gzip-compressed JSON file (a real one is a tar.gz)."""
     document = json.dumps(state_to_json(state), sort_keys=True).encode()
     return CommandResult(binary=gzip.compress(document, mtime=0))
@@ -652,7 +644,7 @@ def _backup_file(params: Mapping[str, str], body: bytes | None) -> bytes:
 
 
 def restore(
-    state: ApplianceState, params: Mapping[str, str], now: float, body: bytes | None
+    state: MockState, params: Mapping[str, str], now: float, body: bytes | None
 ) -> CommandResult:
     """``restore``: ``type`` bitmask 1 base configuration, 2 virtual services (4, 8 accepted)."""
     kinds = parse_number("type", required(params, "type"), 1, 15)
@@ -672,7 +664,7 @@ def restore(
     return CommandResult(changed=True)
 
 
-Command = Callable[[ApplianceState, Mapping[str, str], float], CommandResult]
+Command = Callable[[MockState, Mapping[str, str], float], CommandResult]
 
 COMMANDS: dict[str, Command] = {
     "listvs": list_services,

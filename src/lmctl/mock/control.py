@@ -27,7 +27,7 @@ import httpx
 
 from lmctl.errors import LmctlError
 from lmctl.mock.appliance import MockAppliance
-from lmctl.mock.commands import CommandError
+from lmctl.mock.commands import ApiRefusal
 from lmctl.mock.faults import CallLog, CallRecord, FaultPlan
 from lmctl.mock.faults import FaultKind as FaultKind  # re-exported: the kinds the mock accepts
 
@@ -241,7 +241,7 @@ def handle_control(
         return 404, {"error": f"no control route {method} /_mock/{route} (known: {known})"}
     try:
         return handler(runtime, body)
-    except (ControlError, CommandError) as error:
+    except (ControlError, ApiRefusal) as error:
         return 400, {"error": str(error)}
 
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from lmctl.errors import LmctlError
 from lmctl.mock.state import (
-    ApplianceState,
     Connections,
     MockRealServer,
+    MockState,
     MockVirtualService,
     default_parameters,
     local_networks,
@@ -47,7 +47,7 @@ def _settings_from_json(settings: dict[str, Any]) -> dict[str, FieldValue]:
     return restored
 
 
-def state_to_json(state: ApplianceState) -> dict[str, Any]:
+def state_to_json(state: MockState) -> dict[str, Any]:
     """The state as a JSON-compatible dict."""
     services = []
     for service in state.services.values():
@@ -96,7 +96,7 @@ def _local_subnets_from_json(value: Any) -> list[str] | None:
     return local_networks(str(subnet) for subnet in value)
 
 
-def state_from_json(document: dict[str, Any]) -> ApplianceState:
+def state_from_json(document: dict[str, Any]) -> MockState:
     """A state from ``state_to_json`` output; ``ValueError`` if it is not one."""
     if not isinstance(document, dict) or document.get("format") != STATE_FORMAT:
         raise ValueError("not an lmctl mock state (missing or unknown 'format')")
@@ -104,7 +104,7 @@ def state_from_json(document: dict[str, Any]) -> ApplianceState:
         services = [_service_from_json(entry) for entry in document["services"]]
         parameters = default_parameters()
         parameters.update({str(k): str(v) for k, v in document.get("parameters", {}).items()})
-        return ApplianceState(
+        return MockState(
             parameters=parameters,
             services={service.index: service for service in services},
             next_index=int(document["next_index"]),
@@ -124,7 +124,7 @@ class StateStore:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def load(self) -> ApplianceState | None:
+    def load(self) -> MockState | None:
         """The saved state, or None when there is no file yet."""
         try:
             text = self.path.read_text(encoding="utf-8")
@@ -140,7 +140,7 @@ class StateStore:
                 "delete it to start from an empty appliance"
             ) from None
 
-    def save(self, state: ApplianceState) -> None:
+    def save(self, state: MockState) -> None:
         """Write the state next to the target, then atomically replace the target."""
         text = json.dumps(state_to_json(state), indent=1, sort_keys=True)
         try:

@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from lmctl.mock.appliance import MockAppliance
-from lmctl.mock.commands import WRITE_COMMANDS, CommandError
+from lmctl.mock.commands import WRITE_COMMANDS, ApiRefusal
 from lmctl.mock.control import ClosesOnExit, MockControl, MockRuntime, handle_control
 from lmctl.mock.faults import CallLog, Fault, FaultPlan
 from lmctl.mock.persistence import StateStore
@@ -314,7 +314,7 @@ class MockRequestHandler(BaseHTTPRequestHandler):
             return
         try:
             result = runtime.appliance.execute(command, params, file_body)
-        except CommandError as error:
+        except ApiRefusal as error:
             runtime.calls.record(dialect, command, params, error.status, write=write)
             self._send_error(dialect, error)
             return
@@ -346,7 +346,7 @@ class MockRequestHandler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def _send_error(self, dialect: str, error: CommandError) -> None:
+    def _send_error(self, dialect: str, error: ApiRefusal) -> None:
         if dialect == "v1":
             self._send(error.status, XML_CONTENT_TYPE, xml_error(error.status, error.message))
         else:

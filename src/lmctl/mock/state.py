@@ -76,7 +76,7 @@ class MockVirtualService:
 
 
 @dataclass
-class ApplianceState:
+class MockState:
     """Everything the mock remembers between calls (and, with a state file, between runs)."""
 
     parameters: dict[str, str] = field(default_factory=default_parameters)
@@ -102,7 +102,7 @@ def local_networks(texts: Iterable[str]) -> list[str]:
     return networks
 
 
-def is_local(state: ApplianceState, address: str) -> bool:
+def is_local(state: MockState, address: str) -> bool:
     """True when ``address`` is in one of the appliance's subnets (or every address is local)."""
     if state.local_subnets is None:
         return True
@@ -115,7 +115,7 @@ def health_key(address: str, port: int | None) -> str:
     return address if port is None else f"{address}:{port}"
 
 
-def real_server_is_up(state: ApplianceState, real_server: MockRealServer) -> bool:
+def real_server_is_up(state: MockState, real_server: MockRealServer) -> bool:
     """Up unless marked Down, for its own port or for every port of its address."""
     mark = state.health.get(health_key(real_server.address, real_server.port))
     if mark is None:
@@ -123,7 +123,7 @@ def real_server_is_up(state: ApplianceState, real_server: MockRealServer) -> boo
     return mark != "Down"
 
 
-def real_server_status(state: ApplianceState, real_server: MockRealServer) -> str:
+def real_server_status(state: MockState, real_server: MockRealServer) -> str:
     """``Up`` or ``Down`` as the appliance reports a real server."""
     return "Up" if real_server_is_up(state, real_server) else "Down"
 
@@ -134,7 +134,7 @@ def _answers_itself(service: MockVirtualService) -> bool:
     return no_pool and service.settings.get("ErrorCode", "0") != "0"
 
 
-def virtual_service_is_up(state: ApplianceState, service: MockVirtualService) -> bool:
+def virtual_service_is_up(state: MockState, service: MockVirtualService) -> bool:
     """Serving: enabled, and a redirect (or fixed error) VS, or one with an enabled real server
     (or enabled SubVS) Up."""
     if not service.settings.get("Enable", True):
@@ -150,7 +150,7 @@ def virtual_service_is_up(state: ApplianceState, service: MockVirtualService) ->
     )
 
 
-def virtual_service_status(state: ApplianceState, service: MockVirtualService) -> str:
+def virtual_service_status(state: MockState, service: MockVirtualService) -> str:
     """The ``Status`` the appliance reports for a VS, as its statuses are documented.
 
     ``Disabled`` (administratively), ``Redirect`` (a fixed redirect: a 3xx ``ErrorCode`` with an

@@ -14,8 +14,8 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from lmctl.mock.state import (
-    ApplianceState,
     MockRealServer,
+    MockState,
     MockVirtualService,
     active_connections,
     real_server_status,
@@ -78,9 +78,7 @@ class CommandResult:
 # --- what the records hold -----------------------------------------------------------------
 
 
-def real_server_record(
-    state: ApplianceState, service: MockVirtualService, rs: MockRealServer
-) -> Record:
+def real_server_record(state: MockState, service: MockVirtualService, rs: MockRealServer) -> Record:
     """One ``<Rs>`` as ``showrs``, ``addrs`` and the VS listings write it."""
     values: dict[str, Value] = {
         "Status": real_server_status(state, rs),
@@ -101,7 +99,7 @@ def real_server_record(
     return Record([(name, values[name]) for name in RS_FIELDS])
 
 
-def _sub_service_row(state: ApplianceState, sub: MockVirtualService) -> Record:
+def _sub_service_row(state: MockState, sub: MockVirtualService) -> Record:
     """The ``<SubVS>`` row a parent lists for one of its SubVSs."""
     nickname = sub.settings.get("NickName")
     row = sub.row_options
@@ -119,7 +117,7 @@ def _sub_service_row(state: ApplianceState, sub: MockVirtualService) -> Record:
     return Record([(name, values[name]) for name in SUBVS_ROW_FIELDS])
 
 
-def _computed_values(state: ApplianceState, service: MockVirtualService) -> dict[str, FieldValue]:
+def _computed_values(state: MockState, service: MockVirtualService) -> dict[str, FieldValue]:
     force_l7 = bool(service.settings.get("ForceL7"))
     return {
         "Status": virtual_service_status(state, service),
@@ -135,7 +133,7 @@ def _computed_values(state: ApplianceState, service: MockVirtualService) -> dict
     }
 
 
-def virtual_service_record(state: ApplianceState, service: MockVirtualService) -> Record:
+def virtual_service_record(state: MockState, service: MockVirtualService) -> Record:
     """A VS as ``showvs``/``addvs``/``modvs`` write it (and each ``<VS>`` of ``listvs``)."""
     computed = _computed_values(state, service)
     record = Record(json_order=VS_JSON_ORDER)
@@ -153,7 +151,7 @@ def virtual_service_record(state: ApplianceState, service: MockVirtualService) -
     return record
 
 
-def listing_order(state: ApplianceState) -> list[MockVirtualService]:
+def listing_order(state: MockState) -> list[MockVirtualService]:
     """Top-level VSs by Index, then the SubVSs newest first, as the 7.1 ``listvs`` capture shows."""
     services = sorted(state.services.values(), key=lambda service: service.index)
     parents = [service for service in services if not service.is_sub_service]
@@ -174,7 +172,7 @@ _STATS_TOTALS = (
 _RS_STATS_COUNTERS = ("Persist", "Conns", "Pkts", "Bytes", "Bits", "BytesRead", "BytesWritten")
 
 
-def _vs_stats_row(state: ApplianceState, service: MockVirtualService, now: float) -> Record:
+def _vs_stats_row(state: MockState, service: MockVirtualService, now: float) -> Record:
     active = sum(active_connections(rs, state.drain_seconds, now) for rs in service.real_servers)
     enabled = 1 if service.settings.get("Enable", True) else 0
     values: list[tuple[str, Value]] = [
@@ -198,7 +196,7 @@ def _vs_stats_row(state: ApplianceState, service: MockVirtualService, now: float
 
 
 def _rs_stats_row(
-    state: ApplianceState, service: MockVirtualService, rs: MockRealServer, now: float
+    state: MockState, service: MockVirtualService, rs: MockRealServer, now: float
 ) -> Record:
     values: list[tuple[str, Value]] = [
         ("VSIndex", service.index),
@@ -214,7 +212,7 @@ def _rs_stats_row(
     return Record(values)
 
 
-def statistics_record(state: ApplianceState, now: float) -> Record:
+def statistics_record(state: MockState, now: float) -> Record:
     """``stats``: totals, one ``Vs`` row per VS and one ``Rs`` row per real server."""
     services = sorted(state.services.values(), key=lambda service: service.index)
     vs_rows = tuple(_vs_stats_row(state, service, now) for service in services)
