@@ -18,9 +18,13 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 THREE = ("10.0.1.21", "10.0.1.22", "10.0.1.23")
 
 
+# Real service names: only they make a marker lmctl recognises.
+SERVICES = ("https", "smtp", "imap4", "pop3", "imap4s", "pop3s")
+
+
 def array_services(array: str, base: str, count: int = 4) -> list[DesiredVirtualService]:
     return [
-        desired(array, f"s{n}", at=key(base, str(1000 + n)), real_servers=members(*THREE))
+        desired(array, SERVICES[n], at=key(base, str(1000 + n)), real_servers=members(*THREE))
         for n in range(count)
     ]
 
@@ -46,7 +50,7 @@ def test_deleting_a_whole_array_is_blocked() -> None:
 
 
 def test_removing_more_than_30_percent_of_services_is_blocked_and_30_percent_is_not() -> None:
-    hq = array_services("hq", "10.0.1.10", 10)
+    hq = array_services("hq", "10.0.1.10", 5) + array_services("hq2", "10.0.1.20", 5)
     assert [v.rule for v in plan_of(hq[:7], observe(hq)).violations] == []
     blocked = plan_of(hq[:6], observe(hq))
     messages = [v.message for v in blocked.violations if v.rule == "bulk-removal"]
@@ -61,7 +65,7 @@ def test_leaving_a_service_with_one_member_is_blocked() -> None:
     thin = [hq[0].model_copy(update={"real_servers": hq[0].real_servers[:1]}), *hq[1:]]
     plan = plan_of(thin, observe(hq))
     assert [v.message for v in plan.violations if v.rule == "members-below-two"] == [
-        "lm-hq: hq/s0 (10.0.1.10:1000/tcp) goes from 3 members to 1: no failover left"
+        "lm-hq: hq/https (10.0.1.10:1000/tcp) goes from 3 members to 1: no failover left"
     ]
 
 
@@ -82,7 +86,7 @@ def test_plan_summary_counts_and_line() -> None:
 def test_break_before_make_names_the_write_that_empties_a_service() -> None:
     (want,) = array_services("hq", "10.0.1.10", 1)
     state = appliance_state(observe([want]))
-    scope = {"array": "hq", "service": "s0", "key": want.key}
+    scope = {"array": "hq", "service": "https", "key": want.key}
     removes = [RemoveRealServer(**scope, address=a, port=443) for a in THREE]
     add = AddRealServer(**scope, address="10.0.1.24", port=443)
     assert break_before_make(state, [add, *removes]) == []
@@ -94,7 +98,7 @@ def test_break_before_make_names_the_write_that_empties_a_service() -> None:
 def test_simulation_refuses_impossible_changes() -> None:
     (want,) = array_services("hq", "10.0.1.10", 1)
     state = appliance_state(observe([want]))
-    scope = {"array": "hq", "service": "s0", "key": want.key}
+    scope = {"array": "hq", "service": "https", "key": want.key}
     with pytest.raises(SimulationError, match=r"add 10\.0\.1\.21:443 to .*: already there"):
         simulate(state, [AddRealServer(**scope, address="10.0.1.21", port=443)])
 

@@ -26,11 +26,15 @@ from lmctl.loadmaster.models import (
     differing_fields,
     wire_name,
 )
+from lmctl.releases import SERVICE_PORTS
 
 MARKER_PREFIX = "lmctl."
-_SLUG = r"[a-z0-9][a-z0-9-]*"
-_MARKER = re.compile(rf"lmctl\.(?P<array>{_SLUG})\.(?P<service>{_SLUG})")
-_LEGACY_MARKER = re.compile(rf"lmctl:(?P<array>{_SLUG})/(?P<service>{_SLUG})")
+# An array name is a slug of at most 40 characters (as the spec allows); a service is one of
+# the Exchange services lmctl publishes: ``lmctl.hq.legacyapp`` is no marker of lmctl's.
+_ARRAY = r"[a-z0-9][a-z0-9-]{0,39}"
+_SERVICE = "|".join(re.escape(name) for name in sorted(SERVICE_PORTS, key=len, reverse=True))
+_MARKER = re.compile(rf"lmctl\.(?P<array>{_ARRAY})\.(?P<service>{_SERVICE})")
+_LEGACY_MARKER = re.compile(rf"lmctl:(?P<array>{_ARRAY})/(?P<service>{_SERVICE})")
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,6 +113,15 @@ def parse_optional_text(value: Any) -> str | None:
     return None if text == "" or text.lower() == "none" else text
 
 
+def parse_raw_text(value: Any) -> str | None:
+    """Text exactly as the appliance sent it (empty means unset): a NickName is compared to
+    lmctl's marker character for character, so nothing around it may be stripped."""
+    if value is None:
+        return None
+    text = str(value)
+    return None if text == "" else text
+
+
 def parse_port(value: Any) -> str:
     """A VS port as text: ``443``, or ``*`` for a wildcard VS."""
     return str(value).strip()
@@ -155,6 +164,7 @@ def parse_words(value: Any) -> Any:
 
 Flag = Annotated[bool, BeforeValidator(parse_flag)]
 OptionalText = Annotated[str | None, BeforeValidator(parse_optional_text)]
+RawText = Annotated[str | None, BeforeValidator(parse_raw_text)]
 PortText = Annotated[str, BeforeValidator(parse_port)]
 Int = Annotated[int, BeforeValidator(parse_int)]
 # An IP literal in its one spelling (``2001:DB8:0::11`` → ``2001:db8::11``), so addresses compare
@@ -194,7 +204,7 @@ class VirtualServiceSettings(_WireModel):
     Plan compares only these fields; apply writes them with their aliases as parameter names.
     """
 
-    nickname: OptionalText = Field(None, alias="NickName")
+    nickname: RawText = Field(None, alias="NickName")
     enable: Flag = Field(True, alias="Enable")
     vs_type: str = Field("gen", alias="VStype")
     schedule: str = Field("rr", alias="Schedule")

@@ -133,7 +133,9 @@ def _element_handlers(
     def end(tag: str) -> None:
         children = stack.pop()
         if not children:
-            value: Any = "".join(text).strip()
+            # Exactly as sent: the field parsers trim what may be trimmed (numbers, flags);
+            # a NickName must reach the ownership check untouched.
+            value: Any = "".join(text)
         elif len(children) == 1 and _OPTION_TAG in children:
             option = children[_OPTION_TAG]
             value = list(option) if isinstance(option, _Repeated) else [option]
