@@ -113,6 +113,8 @@ def test_members_outside_the_local_subnets_need_non_local(
     refused = site.apply()
     assert refused.exit_code == 4, refused.output
     assert "refused addrs" in refused.output, refused.output
+    assert "list the appliance's subnets as local_subnets:" in refused.output
+    assert "fix what the appliance refused or what failed (above)" in refused.output
     assert not any(vs.real_servers for vs in site.read())
 
     edit_inventory(site, local_subnets=["10.10.0.0/16"])

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from plan_builders import desired, key, members, observed_from, unmarked
 
+from lmctl import __version__
 from lmctl.appliance.loadmaster import appliance_state
 from lmctl.plan.document import Plan, make_plan
 from lmctl.plan.planfile import PlanFileError, load_plan, looks_like_plan, save_plan
@@ -110,7 +111,7 @@ def test_markdown_has_summary_safety_and_a_diff_block() -> None:
         "**Plan: 0 to create, 1 to update, 2 to delete (virtual services); 0 to add, 2 to change, "
         "0 to remove (real servers); 1 conflict.**",
         "",
-        "Specs `sha256:abc`, planned 2026-11-26 12:00:00 UTC by lmctl 0.1.0.",
+        f"Specs `sha256:abc`, planned 2026-11-26 12:00:00 UTC by lmctl {__version__}.",
     ]
     assert "### :no_entry: Blocked by safety rules (apply needs `--force`)" in lines
     block = lines[lines.index("```diff") + 1 :]

@@ -51,6 +51,14 @@ BROKEN: dict[str, Broken] = {
         "malformed YAML: a key without ':' (write key: value); "
         "the parser noticed it only on line 7",
     ),
+    "a tab indenting a list item": Broken(
+        {HQ: edit(HQ_2010, "  - {name: HQ-CAS02", "\t- {name: HQ-CAS02")},
+        HQ,
+        10,
+        "",
+        "malformed YAML: a tab character; YAML indents with spaces only: replace the tab with "
+        "spaces",
+    ),
     "unclosed quote": Broken(
         {HQ: edit(HQ_2010, "site: HQ", "site: 'HQ")},
         HQ,

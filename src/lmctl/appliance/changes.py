@@ -17,6 +17,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lmctl.appliance.state import is_legacy_marker
 from lmctl.loadmaster.models import (
     VirtualServiceKey,
     VirtualServiceSettings,
@@ -147,7 +148,9 @@ class UpdateVirtualService(_Change):
         if self.new_key is not None:
             return "~", f"move virtual service {self.key} → {self.new_key}"
         if self.remarks:
-            return "~", f"re-mark virtual service {self.key} as {self.owner_label}"
+            old = next(f.old for f in self.fields if f.field == "nickname")
+            why = " (lmctl 0.1's marker)" if is_legacy_marker(str(old)) else ""
+            return "~", f"re-mark virtual service {self.key} as {self.owner_label}{why}"
         return "~", f"update virtual service {self.key}"
 
     @property

@@ -59,6 +59,11 @@ def owner_of(nickname: str | None) -> Owner | None:
     return Owner(array=found["array"], service=found["service"])
 
 
+def is_legacy_marker(nickname: str | None) -> bool:
+    """True for a NickName that is exactly lmctl 0.1's marker (``lmctl:<array>/<service>``)."""
+    return nickname is not None and _LEGACY_MARKER.fullmatch(nickname) is not None
+
+
 # A real server inside its virtual service: (address, port); addresses arrive normalised.
 MemberKey = tuple[str, int]
 

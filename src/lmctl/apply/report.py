@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
-from lmctl.appliance.changes import counted, write_label
+from lmctl.appliance.changes import AddRealServer, UpdateRealServer, counted, write_label
 from lmctl.apply.execute import ApplianceResult
 
 
@@ -18,6 +18,15 @@ def _failure(result: ApplianceResult, text: Text) -> None:
             text.append(f"    drifted: {drift}\n", style="red")
     if result.failed is not None:
         text.append(f"  failed: {write_label(result.failed)}: {result.error}\n", style="red")
+        failed = result.failed
+        if isinstance(failed, AddRealServer | UpdateRealServer) and not _non_local(failed):
+            # The appliance refuses a real server outside its own subnets unless non_local=1.
+            text.append(
+                "  if that server is on a subnet the appliance has no interface on, list the "
+                "appliance's subnets as local_subnets: in the inventory (or set non_local: true "
+                "on the member) and apply again\n",
+                style="yellow",
+            )
     if result.unexpected is not None:
         text.append(f"  {result.unexpected}\n", style="red")
     skipped = result.not_attempted
@@ -25,6 +34,10 @@ def _failure(result: ApplianceResult, text: Text) -> None:
         text.append(f"  not attempted ({len(skipped)}):\n", style="yellow")
         for change in skipped:
             text.append(f"    {write_label(change)}\n", style="yellow")
+
+
+def _non_local(change: AddRealServer | UpdateRealServer) -> bool:
+    return isinstance(change, AddRealServer) and change.non_local
 
 
 def render_report(results: Sequence[ApplianceResult]) -> Text:
@@ -64,7 +77,12 @@ def verdict(results: Sequence[ApplianceResult]) -> str:
         "finish, then run `lmctl apply` again"
         for r in busy
     ]
-    if any(not r.ok and r.busy_lock is None for r in results):
+    if any(r.failed is not None for r in results):
+        steps.append(
+            "fix what the appliance refused or what failed (above), then run `lmctl apply` "
+            "again: it plans afresh from what the appliances now hold"
+        )
+    elif any(not r.ok and r.busy_lock is None for r in results):
         steps.append(
             "run `lmctl apply` again to converge (it plans afresh from what the appliances "
             "now hold)"

@@ -27,7 +27,7 @@ _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
 _EXPANSION_COLUMNS = (
     "service",
     "virtual service",
-    "type",
+    "type, layer",
     "persistence",
     "idle",
     "check",
@@ -259,7 +259,7 @@ def _expansion_row(vs: DesiredVirtualService, server_separator: str) -> tuple[st
     return (
         vs.service,
         str(vs.key),
-        s.vs_type,
+        f"{s.vs_type}, L{s.layer}",
         persistence,
         f"{s.idle_time}s" if s.idle_time else "default",
         check,
@@ -270,6 +270,8 @@ def _expansion_row(vs: DesiredVirtualService, server_separator: str) -> tuple[st
 
 def _real_server_text(rs: DesiredRealServer) -> str:
     """``HQ-CAS01 10.10.1.11:443 w1000`` (``[2001:db8::11]:443`` for IPv6), `` on``/`` off``."""
-    host = f"[{rs.address}]" if ":" in rs.address else rs.address
+    from lmctl.loadmaster.models import host_port
+
     enable = "" if rs.enable is None else (" on" if rs.enable else " off")
-    return f"{rs.member} {host}:{rs.port} w{rs.weight}{enable}"
+    where = " non-local" if rs.non_local else ""
+    return f"{rs.member} {host_port(rs.address, rs.port)} w{rs.weight}{enable}{where}"

@@ -311,16 +311,18 @@ def _layer_4(array: SourcedArray) -> Iterator[Diagnostic]:
         )
         for index, member in enumerate(spec.members):
             if member.non_local:
-                yield _non_local_at_layer_4(array, service, member.name, ("members", index))
+                yield _non_local_at_layer_4(
+                    array, service, member.name, ("members", index), "non_local: true"
+                )
 
 
 def _non_local_at_layer_4(
-    array: SourcedArray, service: str, member: str, location: Sequence[str | int]
+    array: SourcedArray, service: str, member: str, location: Sequence[str | int], why: str
 ) -> Diagnostic:
     return array.diagnostic(
         "error",
         location,
-        f"member {member} is non-local, and {service} runs at layer 4, which is always "
+        f"member {member} is non-local ({why}), and {service} runs at layer 4, which is always "
         "transparent: the appliance cannot use transparency with non-local real servers; "
         "run the service at layer 7 (remove layer: 4)",
     )
@@ -558,8 +560,13 @@ def _non_local_members_at_layer_4(
         for service in layer_4[:1]:
             for index, member in enumerate(array.spec.members):
                 if member.non_local is None and not appliance.is_local(member.address):
+                    why = (
+                        f"appliance {spec.appliance} has non_local: true"
+                        if appliance.non_local
+                        else f"outside the local_subnets of appliance {spec.appliance}"
+                    )
                     yield _non_local_at_layer_4(
-                        array, service, member.name, ("members", index, "address")
+                        array, service, member.name, ("members", index, "address"), why
                     )
 
 

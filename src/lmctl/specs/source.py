@@ -313,7 +313,10 @@ def parse_text(text: str) -> tuple[object, dict[Location, int]]:
         ) from None
     except yaml.MarkedYAMLError as error:
         line, note = _yaml_lines(error)
-        raise YamlProblem(f"malformed YAML: {_yaml_reason(error)}{note}", line) from None
+        reason = _yaml_reason(error)
+        if _tab_at(text, error.problem_mark):
+            reason = "a tab character; YAML indents with spaces only: replace the tab with spaces"
+        raise YamlProblem(f"malformed YAML: {reason}{note}", line) from None
     except yaml.YAMLError as error:
         raise YamlProblem(f"malformed YAML: {error}") from None
     except RecursionError:
@@ -352,6 +355,14 @@ def _yaml_reason(error: yaml.MarkedYAMLError) -> str:
     if error.problem == "could not find expected ':'":
         return "a key without ':' (write key: value)"
     return "; ".join(parts) or str(error)
+
+
+def _tab_at(text: str, mark: yaml.Mark | None) -> bool:
+    """True when the parser stopped at a tab (YAML indents with spaces only)."""
+    if mark is None:
+        return False
+    lines = text.splitlines()
+    return mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]
 
 
 def read_document(path: Path, display: str) -> YamlDocument:
