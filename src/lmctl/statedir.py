@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import os
 import socket
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +31,8 @@ DEFAULT_STATE_DIR = Path(".lmctl")
 """Where backups, locks and the ``mock://`` appliances' state are kept."""
 
 GITIGNORE = "*\n"
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # absent on Windows, where links need privileges
 
 # Where the Windows lock byte sits: past any holder text ("pid ... on ... since ...").
 WINDOWS_LOCK_OFFSET = 1 << 20
@@ -152,7 +155,17 @@ def appliance_lock(state_dir: Path, appliance: str) -> Iterator[Path]:
     """Hold the appliance's apply lock for the ``with`` block; ``ApplianceBusyError`` if taken."""
     path = lock_path(state_dir, appliance)
     state_subdir(state_dir, path.parent.name)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        # Never through a link: a spec repository could ship one pointing at any file.
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
+    except OSError as error:
+        raise StateDirError(
+            f"the apply lock {path} cannot be opened ({error.strerror or error}); it must be a "
+            "regular file, not a link: remove it"
+        ) from None
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise StateDirError(f"the apply lock {path} is not a regular file: remove it")
     try:
         if not try_lock(descriptor):
             raise ApplianceBusyError(appliance, path, _read_text(descriptor))

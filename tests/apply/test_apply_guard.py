@@ -194,3 +194,20 @@ def test_interrupted_apply_says_what_to_do_releases_the_lock_and_converges(
     again = site.apply("--no-backup")
     assert again.exit_code == 0, again.output
     assert site.plan().exit_code == 0
+
+
+def test_a_lock_file_that_is_a_link_is_refused_and_its_target_left_alone(
+    site: Site, tmp_path: Path, mock_control: MockControl
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    lock = lock_path(site.state_dir, APPLIANCE)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.symlink_to(victim)
+
+    outcome = site.apply()
+
+    assert outcome.exit_code == 1, outcome.output  # refused before any write
+    assert f"the apply lock {lock} cannot be opened" in outcome.output
+    assert victim.read_text() == "keep me\n"
+    assert mock_control.write_count() == 0
