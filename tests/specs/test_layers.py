@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from spec_files import BRANCH_2016, HQ_2010, reported, run_lmctl, write_files
 
 from lmctl.exchange import expand_all
@@ -58,19 +59,37 @@ def test_layer_4_warns_that_the_members_route_through_the_loadmaster(tmp_path: P
     ), outcome.output
 
 
-def test_layer_4_with_cookie_persistence_is_an_error(tmp_path: Path) -> None:
-    spec = BRANCH_2016 + "overrides:\n  https: {layer: 4, persistence: active-cookie}\n"
+# Each spec the appliance would not take: (spec, line, field, what validate says).
+REFUSED = {
+    "cookie persistence at layer 4": (
+        BRANCH_2016 + "overrides:\n  https: {layer: 4, persistence: active-cookie}\n",
+        11,
+        "overrides.https.layer",
+        "active-cookie persistence needs layer 7",
+    ),
+    "a URL with a tcp check": (
+        BRANCH_2016 + "overrides:\n  https:\n    health_check: {type: tcp, url: /owa/}\n",
+        12,
+        "overrides.https.health_check.url",
+        "a tcp check requests no URL",
+    ),
+    "persistence_timeout without persistence": (
+        BRANCH_2016 + "overrides:\n  https: {persistence_timeout: 600}\n",
+        11,
+        "overrides.https.persistence_timeout",
+        "persistence_timeout without persistence",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_a_spec_the_appliance_would_not_take_is_an_error(tmp_path: Path, case: str) -> None:
+    spec, line, field, says = REFUSED[case]
 
     outcome = run_lmctl(tmp_path, {"branch.yaml": spec})
 
     assert outcome.exit_code == 1, outcome.output
-    assert reported(
-        outcome,
-        "branch.yaml",
-        11,
-        "overrides.https.layer",
-        "active-cookie persistence needs layer 7",
-    ), outcome.output
+    assert reported(outcome, "branch.yaml", line, field, says), outcome.output
 
 
 def test_a_tcp_check_drops_the_profiles_url(tmp_path: Path) -> None:
@@ -79,36 +98,6 @@ def test_a_tcp_check_drops_the_profiles_url(tmp_path: Path) -> None:
     https = _expanded(tmp_path, {"branch.yaml": spec})["branch-2016/https"]
 
     assert (https["CheckType"], https["CheckUrl"]) == ("tcp", "")
-
-
-def test_a_url_with_a_tcp_check_is_an_error(tmp_path: Path) -> None:
-    spec = BRANCH_2016 + "overrides:\n  https:\n    health_check: {type: tcp, url: /owa/}\n"
-
-    outcome = run_lmctl(tmp_path, {"branch.yaml": spec})
-
-    assert outcome.exit_code == 1, outcome.output
-    assert reported(
-        outcome,
-        "branch.yaml",
-        12,
-        "overrides.https.health_check.url",
-        "a tcp check requests no URL",
-    ), outcome.output
-
-
-def test_persistence_timeout_without_persistence_is_an_error(tmp_path: Path) -> None:
-    spec = BRANCH_2016 + "overrides:\n  https: {persistence_timeout: 600}\n"
-
-    outcome = run_lmctl(tmp_path, {"branch.yaml": spec})
-
-    assert outcome.exit_code == 1, outcome.output
-    assert reported(
-        outcome,
-        "branch.yaml",
-        11,
-        "overrides.https.persistence_timeout",
-        "persistence_timeout without persistence",
-    ), outcome.output
 
 
 INVENTORY_WITH_SUBNETS = """\
