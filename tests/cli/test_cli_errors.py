@@ -72,12 +72,27 @@ class Context:
         return Site.open(self.root, self.server, self.monkeypatch, A1)
 
 
-def corrupt_mock_state(context: Context, command: str) -> list[str]:
-    arrays = context.example()
-    state = context.root / ".lmctl"
-    state.mkdir()
-    (state / "mock-lm-hq.json").write_text("garbage\n")
-    return [str(arrays), "--state-dir", str(state)]
+Fault = Callable[[Context, str], list[str]]
+
+
+# What lm-hq's state file holds in each "mock state" fault: none of them a mock state.
+WRONG_SHAPE = (
+    b'{"format": 1, "parameters": [1], "services": [], "next_index": 1, "next_rs_index": 1}'
+)
+MOCK_STATES = {"garbage": b"garbage\n", "not UTF-8": b"\xff", "wrong shape": WRONG_SHAPE}
+
+
+def mock_state(content: str) -> Fault:
+    """lm-hq's state file holds ``MOCK_STATES[content]``."""
+
+    def set_up(context: Context, command: str) -> list[str]:
+        arrays = context.example()
+        state = context.root / ".lmctl"
+        state.mkdir()
+        (state / "mock-lm-hq.json").write_bytes(MOCK_STATES[content])
+        return [str(arrays), "--state-dir", str(state)]
+
+    return set_up
 
 
 def state_dir_is_a_file(context: Context, command: str) -> list[str]:
@@ -123,17 +138,16 @@ def appliance_refuses_login(context: Context, command: str) -> list[str]:
 
 # fault → how to set it up, and per command: (exit code, what the error line says; None: no
 # error at all). A fault that means nothing to a command (a plan file to status) is left out.
-Fault = Callable[[Context, str], list[str]]
 WRITERS = ("plan", "plan-json", "apply", "drain", "undrain")
+# status goes on with the other arrays; lm-branch's hold nothing yet: not serving (3).
+UNUSABLE_MOCK_STATE: dict[str, tuple[int, str | None]] = {
+    **dict.fromkeys(WRITERS, (1, "lm-hq: mock state file ")),
+    "status": (3, "lm-hq could not be read: mock state file "),
+}
 FAULTS: dict[str, tuple[Fault, dict[str, tuple[int, str | None]]]] = {
-    "corrupt mock state": (
-        corrupt_mock_state,
-        # status goes on with the other arrays; lm-branch's hold nothing yet: not serving (3).
-        {
-            **dict.fromkeys(WRITERS, (1, "lm-hq: mock state file ")),
-            "status": (3, "lm-hq could not be read: mock state file "),
-        },
-    ),
+    "corrupt mock state": (mock_state("garbage"), UNUSABLE_MOCK_STATE),
+    "mock state not UTF-8": (mock_state("not UTF-8"), UNUSABLE_MOCK_STATE),
+    "mock state of the wrong shape": (mock_state("wrong shape"), UNUSABLE_MOCK_STATE),
     "state dir is a file": (
         state_dir_is_a_file,
         dict.fromkeys((*WRITERS, "status"), (1, "the state directory ")),
@@ -213,16 +227,26 @@ def test_every_fault_is_one_error_line_and_its_exit_code(
         assert says in document["error"]["message"]
 
 
-def test_a_corrupt_mock_state_ends_a_real_process_with_one_line(tmp_path: Path) -> None:
-    """Through ``main()`` as the ``lmctl`` script runs it (it used to end in a traceback)."""
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"{", "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
+        (b"\xff", "not UTF-8 text"),
+        (WRONG_SHAPE, "parameters must be an object, not a list"),
+    ],
+    ids=["not-json", "not-utf-8", "wrong-shape"],
+)
+def test_a_corrupt_mock_state_ends_a_real_process_with_one_line(
+    tmp_path: Path, content: bytes, problem: str
+) -> None:
+    """Through ``main()`` as the ``lmctl`` script runs it (each used to end in a traceback)."""
     example_site(tmp_path)
     (tmp_path / ".lmctl").mkdir()
-    (tmp_path / ".lmctl" / "mock-lm-hq.json").write_text("{")
+    (tmp_path / ".lmctl" / "mock-lm-hq.json").write_bytes(content)
     for command in (["plan", "arrays"], ["apply", "arrays", "--auto-approve"]):
         outcome = run_process(tmp_path, {}, *command)
         assert outcome.exit_code == 1, outcome.output
         assert outcome.stderr.splitlines() == [
             "error: lm-hq: mock state file .lmctl/mock-lm-hq.json is not a valid lmctl mock "
-            "state (Expecting property name enclosed in double quotes: line 1 column 2 "
-            "(char 1)); delete it to start from an empty appliance"
+            f"state ({problem}); delete it to start from an empty appliance"
         ]
