@@ -11,6 +11,7 @@ appliances, whose state lives in the state directory) or arrays on the served mo
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lmctl.mock.persistence import state_to_json
 from lmctl.mock.server import MockServerHandle
+from lmctl.mock.state import MockState
 from lmctl_testkit import PASSWORD_VARIABLE, Outcome, invoke, run_process
 from mock_site import APPLIANCE, Array, Site, example_site
 
@@ -83,13 +86,16 @@ MOCK_STATES = {"garbage": b"garbage\n", "not UTF-8": b"\xff", "wrong shape": WRO
 
 
 def mock_state(content: str) -> Fault:
-    """lm-hq's state file holds ``MOCK_STATES[content]``."""
+    """lm-hq's state file holds ``MOCK_STATES[content]``, or is a directory (``directory``)."""
 
     def set_up(context: Context, command: str) -> list[str]:
         arrays = context.example()
         state = context.root / ".lmctl"
         state.mkdir()
-        (state / "mock-lm-hq.json").write_bytes(MOCK_STATES[content])
+        if content == "directory":
+            (state / "mock-lm-hq.json").mkdir()
+        else:
+            (state / "mock-lm-hq.json").write_bytes(MOCK_STATES[content])
         return [str(arrays), "--state-dir", str(state)]
 
     return set_up
@@ -148,6 +154,7 @@ FAULTS: dict[str, tuple[Fault, dict[str, tuple[int, str | None]]]] = {
     "corrupt mock state": (mock_state("garbage"), UNUSABLE_MOCK_STATE),
     "mock state not UTF-8": (mock_state("not UTF-8"), UNUSABLE_MOCK_STATE),
     "mock state of the wrong shape": (mock_state("wrong shape"), UNUSABLE_MOCK_STATE),
+    "mock state is a directory": (mock_state("directory"), UNUSABLE_MOCK_STATE),
     "state dir is a file": (
         state_dir_is_a_file,
         dict.fromkeys((*WRITERS, "status"), (1, "the state directory ")),
@@ -250,3 +257,26 @@ def test_a_corrupt_mock_state_ends_a_real_process_with_one_line(
             "error: lm-hq: mock state file .lmctl/mock-lm-hq.json is not a valid lmctl mock "
             f"state ({problem}); delete it to start from an empty appliance"
         ]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs and symbolic links are POSIX's")
+@pytest.mark.parametrize("kind", ["a FIFO", "a symbolic link"])
+def test_a_mock_state_that_is_not_a_regular_file_is_refused_not_waited_on(
+    tmp_path: Path, kind: str
+) -> None:
+    """A FIFO there made plan wait forever for a writer; a link is refused even to a good state."""
+    example_site(tmp_path)
+    (tmp_path / ".lmctl").mkdir()
+    state_file = tmp_path / ".lmctl" / "mock-lm-hq.json"
+    if kind == "a FIFO":
+        os.mkfifo(state_file)
+    else:
+        elsewhere = tmp_path / "elsewhere.json"
+        elsewhere.write_text(json.dumps(state_to_json(MockState())))
+        state_file.symlink_to(elsewhere)
+    outcome = run_process(tmp_path, {}, "plan", "arrays")
+    assert outcome.exit_code == 1, outcome.output
+    assert outcome.stderr.splitlines() == [
+        f"error: lm-hq: mock state file .lmctl/mock-lm-hq.json is {kind}, not a regular file; "
+        "remove it to start from an empty appliance"
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import signal
 import ssl
@@ -198,6 +199,25 @@ def test_a_state_file_that_is_not_json_text_is_refused(
         StateStore(state_file).load()
 
 
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links are POSIX's")
+@pytest.mark.parametrize("kind", ["a directory", "a symbolic link"])
+def test_a_state_file_that_is_not_a_regular_file_is_refused(tmp_path: Path, kind: str) -> None:
+    """A link is refused even to a good state: the mock writes only files it owns."""
+    state_file = tmp_path / "lm1.json"
+    if kind == "a directory":
+        state_file.mkdir()
+    else:
+        good = tmp_path / "good.json"
+        good.write_text(json.dumps(_rich_state()))
+        state_file.symlink_to(good)
+    with pytest.raises(StateFileError) as refused:
+        StateStore(state_file).load()
+    assert str(refused.value) == (
+        f"mock state file {state_file} is {kind}, not a regular file; remove it to start from an "
+        "empty appliance"
+    )
+
+
 @pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux /proc")
 def test_an_unwritable_state_file_is_reported_at_start() -> None:
     # Root can write almost anywhere; /proc refuses new directories even to root.
@@ -305,15 +325,21 @@ def test_lmctl_mock_serve_refuses_bad_input_in_one_message(
     [
         ("not UTF-8", "is not a valid lmctl mock state (not UTF-8 text); delete it"),
         ("wrong shape", "is not a valid lmctl mock state (services must be a list, not text)"),
+        ("FIFO", "is a FIFO, not a regular file; remove it"),
     ],
 )
 def test_lmctl_mock_serve_refuses_an_unusable_state_file_in_one_message(
     tmp_path: Path, kind: str, message: str
 ) -> None:
-    """Each used to end in a traceback."""
+    """Each used to end in a traceback (or, for a FIFO, to wait for a writer forever)."""
     state_file = tmp_path / "state.json"
-    wrong = {"format": 1, "services": "none", "next_index": 1, "next_rs_index": 1}
-    state_file.write_bytes(b"\xff" if kind == "not UTF-8" else json.dumps(wrong).encode())
+    if kind == "FIFO":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("FIFOs are POSIX's")
+        os.mkfifo(state_file)
+    else:
+        wrong = {"format": 1, "services": "none", "next_index": 1, "next_rs_index": 1}
+        state_file.write_bytes(b"\xff" if kind == "not UTF-8" else json.dumps(wrong).encode())
     result = serve_fails("--port", "0", "--state", str(state_file))
     assert result.returncode == 1
     [line] = result.stderr.splitlines()
