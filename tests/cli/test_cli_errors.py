@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,6 +26,7 @@ import yaml
 from lmctl.mock.persistence import state_to_json
 from lmctl.mock.server import MockServerHandle
 from lmctl.mock.state import MockState
+from lmctl.mock.tls import generate_certificate
 from lmctl_testkit import PASSWORD_VARIABLE, Outcome, invoke, run_process
 from mock_site import APPLIANCE, Array, Site, example_site
 
@@ -280,3 +285,62 @@ def test_a_mock_state_that_is_not_a_regular_file_is_refused_not_waited_on(
         f"error: lm-hq: mock state file .lmctl/mock-lm-hq.json is {kind}, not a regular file; "
         "remove it to start from an empty appliance"
     ]
+
+
+class FixedReply(BaseHTTPRequestHandler):
+    """An appliance that answers every API call with the same APIv2 body."""
+
+    body = b""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the test reads lmctl's output only."""
+
+
+@contextmanager
+def appliance_answering(body: bytes, directory: Path) -> Iterator[tuple[str, str]]:
+    """An HTTPS appliance on loopback answering ``body``: its URL and certificate SHA-256."""
+    certificate = generate_certificate(directory)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate.cert_file, certificate.key_file)
+    handler = type("Answering", (FixedReply,), {"body": body})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}", certificate.fingerprint_sha256
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("code", ["Infinity", "-Infinity", "1e400", "NaN", "200.5"])
+def test_a_reply_code_that_is_no_whole_number_is_one_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str
+) -> None:
+    """Python's JSON reads Infinity and 1e400 as an infinite float: int() of it raised an
+    OverflowError through plan."""
+    monkeypatch.setenv(PASSWORD_VARIABLE, "secret")
+    body = f'{{"code": {code}, "status": "ok", "VS": []}}'.encode()
+    with appliance_answering(body, tmp_path) as (url, fingerprint):
+        arrays = tmp_path / "arrays"
+        arrays.mkdir()
+        (arrays / "a1.yaml").write_text(yaml.safe_dump(A1.spec(), sort_keys=False))
+        (arrays / "appliances.yaml").write_text(
+            f"appliances:\n  {APPLIANCE}:\n    url: {url}\n    dialect: v2\n"
+            f"    auth: {{username: bal, password: {{env: {PASSWORD_VARIABLE}}}}}\n"
+            f'    tls: {{fingerprint: "{fingerprint}"}}\n'
+        )
+        outcome = invoke("plan", str(arrays), "--state-dir", str(tmp_path / ".lmctl"))
+    assert_one_error_line(outcome, 1, f"cannot read {APPLIANCE}: ")
+    assert "with a malformed reply: the reply has a code that is not a whole number" in (
+        outcome.stderr
+    )
