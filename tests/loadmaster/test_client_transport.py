@@ -150,6 +150,28 @@ def test_a_url_without_https_is_refused_at_construction(url: str) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://127.0.0.1:999999", "the port must be a number 1-65535"),
+        ("https://[::1", "the [ of the IPv6 address is not closed with ]"),
+        ("https://[::1]:0/", "the port must be a number 1-65535"),
+        (
+            "https://::1",
+            "an IPv6 address goes in brackets: https://[2001:db8::5] or https://[2001:db8::5]:443",
+        ),
+        ("https://bal:pw@10.0.0.5", "the URL holds a user name or password (user:password@)"),
+    ],
+)
+def test_a_url_no_connection_can_be_made_to_is_refused_at_construction(
+    url: str, problem: str
+) -> None:
+    """httpx raised InvalidURL and the socket layer OverflowError for these, at the first call."""
+    with pytest.raises(LoadMasterError) as caught:
+        LoadMaster(connection(url=url))
+    assert str(caught.value) == f"the URL of lm-test cannot be used: {problem}"
+
+
 # -- status codes -----------------------------------------------------------------------------
 
 

@@ -34,6 +34,7 @@ from lmctl.loadmaster.connection import (
     FingerprintFormatError,
     TlsPolicy,
     normalise_fingerprint,
+    url_host_problem,
 )
 from lmctl.specs.validation import SECRET_IN_FILE, SpecModel
 
@@ -248,10 +249,16 @@ class ApplianceSpec(SpecModel):
     @classmethod
     def _url(cls, value: str) -> str:
         text = value.strip()
-        if _MOCK_URL.match(text) or _HTTPS_URL.match(text):
-            return text.rstrip("/") if text.startswith("https://") else text
+        if _MOCK_URL.match(text):
+            return text
         # The URL is never repeated in these messages: a mistyped one may carry a secret
         # (user:password@host, ?apikey=...).
+        if _HTTPS_URL.match(text):
+            # The client's own rule for the host and port, so what validates also connects.
+            problem = url_host_problem(text)
+            if problem is not None:
+                raise ValueError(problem)
+            return text.rstrip("/")
         if "@" in text:
             raise ValueError(
                 "the URL holds a user name or password (user:password@); write "
