@@ -7,6 +7,7 @@ connects to the appliance.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import re
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    BeforeValidator,
     Field,
     IPvAnyNetwork,
     PrivateAttr,
@@ -213,6 +215,19 @@ class TlsSpec(SpecModel):
         )
 
 
+def _subnet_of(value: Any) -> Any:
+    """The subnet an interface's address and prefix name: ``10.20.1.5/24`` is ``10.20.1.0/24``,
+    as ``lmctl mock serve --local-subnet`` takes it (pydantic's network type refuses host bits);
+    what is no network at all is left to pydantic's message."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return ipaddress.ip_network(value.strip(), strict=False)
+    return value
+
+
+LocalSubnet = Annotated[IPvAnyNetwork, BeforeValidator(_subnet_of)]
+
+
 class ApplianceSpec(SpecModel):
     """One LoadMaster (or HA pair, through its shared IP) in the inventory."""
 
@@ -225,11 +240,11 @@ class ApplianceSpec(SpecModel):
     )
     auth: AuthSpec | None = Field(None, description="How to log in (not needed for mock://).")
     tls: TlsSpec | None = Field(None, description="How to trust the certificate.")
-    local_subnets: tuple[IPvAnyNetwork, ...] | None = Field(
+    local_subnets: tuple[LocalSubnet, ...] | None = Field(
         None,
-        description="The subnets the appliance has an interface on, e.g. [10.10.0.0/16]; a "
-        "member outside them is added as a non-local real server. Default: every member is "
-        "local.",
+        description="The subnets the appliance has an interface on, e.g. [10.10.0.0/16] (an "
+        "address with its prefix, 10.10.4.1/16, names its subnet); a member outside them is "
+        "added as a non-local real server. Default: every member is local.",
     )
     non_local: bool = Field(
         False, description="true: add every member as a non-local real server (non_local=1)."
