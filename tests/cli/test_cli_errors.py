@@ -11,14 +11,22 @@ appliances, whose state lives in the state directory) or arrays on the served mo
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
 
+from lmctl.mock.persistence import state_to_json
 from lmctl.mock.server import MockServerHandle
+from lmctl.mock.state import MockState
+from lmctl.mock.tls import generate_certificate
 from lmctl_testkit import PASSWORD_VARIABLE, Outcome, invoke, run_process
 from mock_site import APPLIANCE, Array, Site, example_site
 
@@ -72,12 +80,30 @@ class Context:
         return Site.open(self.root, self.server, self.monkeypatch, A1)
 
 
-def corrupt_mock_state(context: Context, command: str) -> list[str]:
-    arrays = context.example()
-    state = context.root / ".lmctl"
-    state.mkdir()
-    (state / "mock-lm-hq.json").write_text("garbage\n")
-    return [str(arrays), "--state-dir", str(state)]
+Fault = Callable[[Context, str], list[str]]
+
+
+# What lm-hq's state file holds in each "mock state" fault: none of them a mock state.
+WRONG_SHAPE = (
+    b'{"format": 1, "parameters": [1], "services": [], "next_index": 1, "next_rs_index": 1}'
+)
+MOCK_STATES = {"garbage": b"garbage\n", "not UTF-8": b"\xff", "wrong shape": WRONG_SHAPE}
+
+
+def mock_state(content: str) -> Fault:
+    """lm-hq's state file holds ``MOCK_STATES[content]``, or is a directory (``directory``)."""
+
+    def set_up(context: Context, command: str) -> list[str]:
+        arrays = context.example()
+        state = context.root / ".lmctl"
+        state.mkdir()
+        if content == "directory":
+            (state / "mock-lm-hq.json").mkdir()
+        else:
+            (state / "mock-lm-hq.json").write_bytes(MOCK_STATES[content])
+        return [str(arrays), "--state-dir", str(state)]
+
+    return set_up
 
 
 def state_dir_is_a_file(context: Context, command: str) -> list[str]:
@@ -123,17 +149,17 @@ def appliance_refuses_login(context: Context, command: str) -> list[str]:
 
 # fault → how to set it up, and per command: (exit code, what the error line says; None: no
 # error at all). A fault that means nothing to a command (a plan file to status) is left out.
-Fault = Callable[[Context, str], list[str]]
 WRITERS = ("plan", "plan-json", "apply", "drain", "undrain")
+# status goes on with the other arrays; lm-branch's hold nothing yet: not serving (3).
+UNUSABLE_MOCK_STATE: dict[str, tuple[int, str | None]] = {
+    **dict.fromkeys(WRITERS, (1, "lm-hq: mock state file ")),
+    "status": (3, "lm-hq could not be read: mock state file "),
+}
 FAULTS: dict[str, tuple[Fault, dict[str, tuple[int, str | None]]]] = {
-    "corrupt mock state": (
-        corrupt_mock_state,
-        # status goes on with the other arrays; lm-branch's hold nothing yet: not serving (3).
-        {
-            **dict.fromkeys(WRITERS, (1, "lm-hq: mock state file ")),
-            "status": (3, "lm-hq could not be read: mock state file "),
-        },
-    ),
+    "corrupt mock state": (mock_state("garbage"), UNUSABLE_MOCK_STATE),
+    "mock state not UTF-8": (mock_state("not UTF-8"), UNUSABLE_MOCK_STATE),
+    "mock state of the wrong shape": (mock_state("wrong shape"), UNUSABLE_MOCK_STATE),
+    "mock state is a directory": (mock_state("directory"), UNUSABLE_MOCK_STATE),
     "state dir is a file": (
         state_dir_is_a_file,
         dict.fromkeys((*WRITERS, "status"), (1, "the state directory ")),
@@ -213,16 +239,108 @@ def test_every_fault_is_one_error_line_and_its_exit_code(
         assert says in document["error"]["message"]
 
 
-def test_a_corrupt_mock_state_ends_a_real_process_with_one_line(tmp_path: Path) -> None:
-    """Through ``main()`` as the ``lmctl`` script runs it (it used to end in a traceback)."""
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"{", "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
+        (b"\xff", "not UTF-8 text"),
+        (WRONG_SHAPE, "parameters must be an object, not a list"),
+    ],
+    ids=["not-json", "not-utf-8", "wrong-shape"],
+)
+def test_a_corrupt_mock_state_ends_a_real_process_with_one_line(
+    tmp_path: Path, content: bytes, problem: str
+) -> None:
+    """Through ``main()`` as the ``lmctl`` script runs it (each used to end in a traceback)."""
     example_site(tmp_path)
     (tmp_path / ".lmctl").mkdir()
-    (tmp_path / ".lmctl" / "mock-lm-hq.json").write_text("{")
+    (tmp_path / ".lmctl" / "mock-lm-hq.json").write_bytes(content)
     for command in (["plan", "arrays"], ["apply", "arrays", "--auto-approve"]):
         outcome = run_process(tmp_path, {}, *command)
         assert outcome.exit_code == 1, outcome.output
         assert outcome.stderr.splitlines() == [
             "error: lm-hq: mock state file .lmctl/mock-lm-hq.json is not a valid lmctl mock "
-            "state (Expecting property name enclosed in double quotes: line 1 column 2 "
-            "(char 1)); delete it to start from an empty appliance"
+            f"state ({problem}); delete it to start from an empty appliance"
         ]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs and symbolic links are POSIX's")
+@pytest.mark.parametrize("kind", ["a FIFO", "a symbolic link"])
+def test_a_mock_state_that_is_not_a_regular_file_is_refused_not_waited_on(
+    tmp_path: Path, kind: str
+) -> None:
+    """A FIFO there made plan wait forever for a writer; a link is refused even to a good state."""
+    example_site(tmp_path)
+    (tmp_path / ".lmctl").mkdir()
+    state_file = tmp_path / ".lmctl" / "mock-lm-hq.json"
+    if kind == "a FIFO":
+        os.mkfifo(state_file)
+    else:
+        elsewhere = tmp_path / "elsewhere.json"
+        elsewhere.write_text(json.dumps(state_to_json(MockState())))
+        state_file.symlink_to(elsewhere)
+    outcome = run_process(tmp_path, {}, "plan", "arrays")
+    assert outcome.exit_code == 1, outcome.output
+    assert outcome.stderr.splitlines() == [
+        f"error: lm-hq: mock state file .lmctl/mock-lm-hq.json is {kind}, not a regular file; "
+        "remove it to start from an empty appliance"
+    ]
+
+
+class FixedReply(BaseHTTPRequestHandler):
+    """An appliance that answers every API call with the same APIv2 body."""
+
+    body = b""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the test reads lmctl's output only."""
+
+
+@contextmanager
+def appliance_answering(body: bytes, directory: Path) -> Iterator[tuple[str, str]]:
+    """An HTTPS appliance on loopback answering ``body``: its URL and certificate SHA-256."""
+    certificate = generate_certificate(directory)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate.cert_file, certificate.key_file)
+    handler = type("Answering", (FixedReply,), {"body": body})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}", certificate.fingerprint_sha256
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("code", ["Infinity", "-Infinity", "1e400", "NaN", "200.5"])
+def test_a_reply_code_that_is_no_whole_number_is_one_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str
+) -> None:
+    """Python's JSON reads Infinity and 1e400 as an infinite float: int() of it raised an
+    OverflowError through plan."""
+    monkeypatch.setenv(PASSWORD_VARIABLE, "secret")
+    body = f'{{"code": {code}, "status": "ok", "VS": []}}'.encode()
+    with appliance_answering(body, tmp_path) as (url, fingerprint):
+        arrays = tmp_path / "arrays"
+        arrays.mkdir()
+        (arrays / "a1.yaml").write_text(yaml.safe_dump(A1.spec(), sort_keys=False))
+        (arrays / "appliances.yaml").write_text(
+            f"appliances:\n  {APPLIANCE}:\n    url: {url}\n    dialect: v2\n"
+            f"    auth: {{username: bal, password: {{env: {PASSWORD_VARIABLE}}}}}\n"
+            f'    tls: {{fingerprint: "{fingerprint}"}}\n'
+        )
+        outcome = invoke("plan", str(arrays), "--state-dir", str(tmp_path / ".lmctl"))
+    assert_one_error_line(outcome, 1, f"cannot read {APPLIANCE}: ")
+    assert "with a malformed reply: the reply has a code that is not a whole number" in (
+        outcome.stderr
+    )

@@ -5,6 +5,8 @@ parse or raise ``ReplyFormatError`` (which the client reports as ``MalformedRepl
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -84,3 +86,19 @@ def test_fields_of_any_shape_read_or_fail_cleanly(fields: dict[str, Any]) -> Non
     for read in (*READERS, wire.backup_archive):
         with contextlib.suppress(ReplyFormatError):
             read(fields)
+
+
+# Python's JSON writes and reads these; plain ``st.floats()`` draws them too rarely to rely on.
+NON_FINITE = st.sampled_from((math.inf, -math.inf, math.nan))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {"code": JSON_VALUES | NON_FINITE},
+        optional={"status": JSON_VALUES, "message": JSON_VALUES, "VS": JSON_VALUES},
+    )
+)
+def test_envelopes_of_any_shape_parse_or_fail_cleanly(document: dict[str, Any]) -> None:
+    """Written as Python writes JSON: a float may be NaN, Infinity or -Infinity."""
+    _read_everything(json.dumps(document).encode(), xml=False)

@@ -150,6 +150,28 @@ def test_a_url_without_https_is_refused_at_construction(url: str) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://127.0.0.1:999999", "the port must be a number 1-65535"),
+        ("https://[::1", "the [ of the IPv6 address is not closed with ]"),
+        ("https://[::1]:0/", "the port must be a number 1-65535"),
+        (
+            "https://::1",
+            "an IPv6 address goes in brackets: https://[2001:db8::5] or https://[2001:db8::5]:443",
+        ),
+        ("https://bal:pw@10.0.0.5", "the URL holds a user name or password (user:password@)"),
+    ],
+)
+def test_a_url_no_connection_can_be_made_to_is_refused_at_construction(
+    url: str, problem: str
+) -> None:
+    """httpx raised InvalidURL and the socket layer OverflowError for these, at the first call."""
+    with pytest.raises(LoadMasterError) as caught:
+        LoadMaster(connection(url=url))
+    assert str(caught.value) == f"the URL of lm-test cannot be used: {problem}"
+
+
 # -- status codes -----------------------------------------------------------------------------
 
 
@@ -408,6 +430,22 @@ EXTERNAL = b"""<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/
         ("v2", b"[" * 100_000, "not valid JSON"),
         ("v2", b"<html>502 Bad Gateway</html>", "not valid JSON"),
         ("v2", b'{"code": "two hundred"}', "non-numeric code"),
+        # Python's JSON reads these (Infinity and 1e400 as an infinite float, int() of which
+        # raised OverflowError); none is a status.
+        ("v2", b'{"code": Infinity}', "code that is not a whole number (inf)"),
+        ("v2", b'{"code": -Infinity}', "code that is not a whole number (-inf)"),
+        ("v2", b'{"code": 1e400}', "code that is not a whole number (inf)"),
+        ("v2", b'{"code": NaN}', "code that is not a whole number (nan)"),
+        ("v2", b'{"code": 200.5}', "code that is not a whole number (200.5)"),
+        ("v2", b'{"code": true}', "non-numeric code true"),
+        ("v2", b'{"code": null}', "non-numeric code null"),
+        ("v2", b'{"code": [200]}', "non-numeric code [200]"),
+        ("v2", b'{"code": "' + b"2" * 5000 + b'"}', "non-numeric code '2222"),
+        ("v2", b'{"code": 200, "Index": 1, "VSPort": Infinity}', "unreadable field VSPort"),
+        ("v2", b'{"code": 200, "Index": 1, "VSPort": 443.5}', "unreadable field VSPort"),
+        ("v2", b'{"code": 200, "Index": 1, "VSPort": ["443"]}', "unreadable field VSPort"),
+        ("v2", b'{"code": 200, "Index": 1e400}', "unreadable field Index"),
+        ("v2", b'{"code": 200, "Index": NaN}', "unreadable field Index"),
     ],
 )
 async def test_malformed_replies_raise_a_clear_error_once(

@@ -329,6 +329,21 @@ def test_control_rejects_bad_requests_with_a_reason(mock_control: MockControl) -
         mock_control.add_fault("explode")  # type: ignore[arg-type]
 
 
+def test_a_drain_time_that_is_not_a_finite_number_is_refused(
+    mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    """Python's JSON reads NaN, Infinity and 1e400 (as infinity); a NaN drain time was kept, saved,
+    and then refused by the next start from that state file."""
+    auth = (mock_server.username, mock_server.password)
+    with RawApi(mock_server) as api:
+        for seconds in ("NaN", "Infinity", "-Infinity", "1e400", "1" + "0" * 400):
+            body = f'{{"seconds": {seconds}}}'.encode()
+            reply = api.client.post("/_mock/drain", content=body, auth=auth)
+            assert reply.status_code == 400, seconds
+            assert reply.json() == {"error": "'seconds' must be a finite number"}
+    assert mock_control.state()["drain_seconds"] == 30.0
+
+
 def test_unknown_control_route_is_404(mock_server: MockServerHandle) -> None:
     with RawApi(mock_server) as api:
         reply = api.client.get("/_mock/nothing", auth=(mock_server.username, mock_server.password))

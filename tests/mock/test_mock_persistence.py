@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 import re
 import signal
 import ssl
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from mock_wire_helpers import RawApi, json_reply, read_banner, serve_fails, serve_process
 
 from lmctl.cli.app import EXIT_USAGE
+from lmctl.mock.appliance import MockAppliance
 from lmctl.mock.embedded import start_embedded, state_file_for
-from lmctl.mock.persistence import StateFileError
+from lmctl.mock.persistence import StateFileError, StateStore, state_from_json, state_to_json
 from lmctl.mock.server import serve_in_thread
 
 VS = {"vs": "10.0.10.20", "port": "443", "prot": "tcp"}
@@ -49,6 +53,169 @@ def test_a_broken_state_file_is_reported_not_overwritten(tmp_path: Path) -> None
     with pytest.raises(StateFileError, match=r"lm1\.json is not a valid lmctl mock state"):
         serve_in_thread(state_file=state_file)
     assert state_file.read_text() == "{not json"
+
+
+def _rich_state() -> dict[str, Any]:
+    """The state (as the state file holds it) of an appliance that used every kind of value:
+    settings of each JSON kind and unset ones, a SubVS with its row settings, a draining real
+    server, non-local members, health marks, subnets, a changed drain time."""
+    clock = iter(float(second) for second in range(1_000, 2_000))
+    appliance = MockAppliance(clock=lambda: next(clock), local_subnets=["10.0.0.0/8", "fd00::/8"])
+    owa = {**VS, "NickName": "owa", "Persist": "src", "ExtraPorts": "8443,9000-9001"}
+    for command, params in [
+        ("addvs", owa),
+        ("addvs", {"vs": "10.0.10.21", "port": "80", "prot": "tcp", "ErrorCode": "302"}),
+        ("modvs", {"vs": "10.0.10.21", "port": "80", "prot": "tcp", "ErrorUrl": "https://x/"}),
+        ("addvs", {"vs": "fd00::21", "port": "*", "prot": "udp", "Enable": "N"}),
+        ("modvs", {**VS, "createsubvs": "1"}),
+        ("modrs", {**VS, "rs": "!1", "weight": "7", "critical": "Y"}),
+        ("modvs", {"vs": "4", "NickName": "sub", "SSLAcceleration": "Y"}),
+        ("addrs", {**VS, **RS}),
+        ("addrs", {**VS, "rs": "192.0.2.9", "rsport": "8443", "non_local": "1", "weight": "9"}),
+    ]:
+        appliance.execute(command, params)
+    appliance.set_connections("10.0.20.11", 443, 40)
+    appliance.execute("modrs", {**VS, **RS, "enable": "N"})
+    appliance.mark_health("192.0.2.9", None, "Down")
+    appliance.mark_health("10.0.20.11", 443, "Up")
+    appliance.set_drain_seconds(12.5)
+    saved: dict[str, Any] = json.loads(json.dumps(appliance.snapshot()))
+    return saved
+
+
+def test_every_value_the_mock_saves_reads_back_as_it_was() -> None:
+    saved = _rich_state()
+    assert [service["index"] for service in saved["services"]] == [1, 2, 3, 4]
+    assert saved["services"][0]["real_servers"][0]["connections"]["drain_started"] is not None
+    assert state_to_json(state_from_json(saved)) == saved
+
+
+def _broken(path: str, value: Any) -> dict[str, Any]:
+    """The rich state with the value at ``path`` (dotted, list positions as numbers) replaced;
+    ``DELETE`` removes the key."""
+    document = _rich_state()
+    *parents, last = [int(part) if part.isdigit() else part for part in path.split(".")]
+    container: Any = document
+    for part in parents:
+        container = container[part]
+    if value is DELETE:
+        del container[last]
+    else:
+        container[last] = value
+    return document
+
+
+DELETE = object()
+SERVICE = "services.0"
+RS_0 = f"{SERVICE}.real_servers.0"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "problem"),
+    [
+        ("parameters", [1], "parameters must be an object, not a list"),
+        ("parameters.hostname", 7, "parameters.hostname must be text, not a number"),
+        ("services", {}, "services must be a list, not an object"),
+        ("services", [1], "services[0] must be an object, not a number"),
+        ("services", DELETE, "services is missing"),
+        (f"{SERVICE}.index", "1", "services[0].index must be a whole number, not text"),
+        (f"{SERVICE}.index", 0, "services[0].index must be 1 or more, not 0"),
+        (f"{SERVICE}.index", 1.0, "services[0].index must be a whole number, not a number"),
+        (f"{SERVICE}.index", True, "services[0].index must be a whole number, not true/false"),
+        ("services.1.index", 1, "services[1].index 1 is used twice"),
+        (f"{SERVICE}.address", "10.0.10", "services[0].address must be an IPv4 or IPv6 address"),
+        (f"{SERVICE}.address", DELETE, "services[0].address is missing"),
+        (f"{SERVICE}.port", 443, "services[0].port must be text, not a number"),
+        (f"{SERVICE}.port", "70000", "services[0].port must be a port 0-65535 or *, as text"),
+        (f"{SERVICE}.protocol", "sctp", "services[0].protocol must be one of tcp, udp"),
+        (f"{SERVICE}.settings", None, "services[0].settings must be an object, not null"),
+        (f"{SERVICE}.settings.Enable", "Y", "services[0].settings.Enable must be true or false"),
+        (f"{SERVICE}.settings.Enable", None, "services[0].settings.Enable must be true or false"),
+        (f"{SERVICE}.settings.Idletime", 1.5, "settings.Idletime must be a whole number"),
+        (f"{SERVICE}.settings.Idletime", -1, "settings.Idletime must be 0 or more, not -1"),
+        (f"{SERVICE}.settings.NickName", 7, "services[0].settings.NickName must be text"),
+        (f"{SERVICE}.settings.ErrorCode", "abc", "settings.ErrorCode must be an HTTP status"),
+        (f"{SERVICE}.settings.InterceptOpts", "x", "settings.InterceptOpts must be a list"),
+        (f"{SERVICE}.settings.InterceptOpts", [1], "settings.InterceptOpts[0] must be text"),
+        (f"{SERVICE}.master_index", None, "services[0].master_index must be a whole number"),
+        (f"{SERVICE}.row_options", [], "services[0].row_options must be an object, not a list"),
+        ("services.3.row_options.weight", [7], "row_options.weight must be a whole number"),
+        (f"{SERVICE}.sub_services", [4.0], "services[0].sub_services[0] must be a whole number"),
+        (f"{SERVICE}.real_servers", {}, "services[0].real_servers must be a list, not an object"),
+        (f"{RS_0}.address", None, "services[0].real_servers[0].address must be text, not null"),
+        (f"{RS_0}.port", 70000, "real_servers[0].port must be a port 1-65535, not 70000"),
+        (f"{RS_0}.rs_index", DELETE, "services[0].real_servers[0].rs_index is missing"),
+        (f"{RS_0}.forward", "tunnel", "real_servers[0].forward must be one of nat, route"),
+        (f"{RS_0}.weight", "1000", "real_servers[0].weight must be a whole number, not text"),
+        (f"{RS_0}.enable", "yes", "real_servers[0].enable must be true or false, not text"),
+        (f"{RS_0}.connections", [], "real_servers[0].connections must be an object, not a list"),
+        (f"{RS_0}.connections.active", -3, "connections.active must be 0 or more, not -3"),
+        (f"{RS_0}.connections.drain_started", math.nan, "drain_started must be a finite number"),
+        ("next_index", DELETE, "next_index is missing"),
+        ("next_rs_index", 0, "next_rs_index must be 1 or more, not 0"),
+        ("last_change", "now", "last_change must be a whole number, not text"),
+        ("health", [], "health must be an object, not a list"),
+        ("health", {"192.0.2.9": "Sideways"}, "health.192.0.2.9 must be one of Up, Down"),
+        ("drain_seconds", math.inf, "drain_seconds must be a finite number of seconds"),
+        ("drain_seconds", -math.inf, "drain_seconds must be a finite number of seconds"),
+        ("drain_seconds", math.nan, "drain_seconds must be a finite number of seconds"),
+        ("drain_seconds", 10**400, "drain_seconds must be a finite number of seconds"),
+        ("drain_seconds", -1, "drain_seconds must be a finite number of seconds, 0 or more"),
+        ("drain_seconds", "30", "drain_seconds must be a number of seconds, not text"),
+        ("local_subnets", "10.0.0.0/8", "local_subnets must be a list, not text"),
+        ("local_subnets", [8], "local_subnets[0] must be text, not a number"),
+        ("local_subnets", ["10.0.0.0/33"], "not a subnet: '10.0.0.0/33'"),
+    ],
+)
+def test_a_state_file_of_the_wrong_shape_is_refused_naming_the_value(
+    tmp_path: Path, path: str, value: Any, problem: str
+) -> None:
+    """Each used to end the command in a TypeError or AttributeError, or later mid-request."""
+    state_file = tmp_path / "lm1.json"
+    text = json.dumps(_broken(path, value))  # NaN and Infinity as Python's json writes them
+    state_file.write_text(text)
+    with pytest.raises(StateFileError) as refused:
+        StateStore(state_file).load()
+    message = str(refused.value)
+    assert message.startswith(f"mock state file {state_file} is not a valid lmctl mock state (")
+    assert problem in message
+    assert message.endswith("); delete it to start from an empty appliance")
+    assert state_file.read_text() == text
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [(b"\xff", "not UTF-8 text"), (b"[" * 100_000, "nested too deeply")],
+    ids=["not-utf-8", "nested"],
+)
+def test_a_state_file_that_is_not_json_text_is_refused(
+    tmp_path: Path, content: bytes, problem: str
+) -> None:
+    state_file = tmp_path / "lm1.json"
+    state_file.write_bytes(content)
+    with pytest.raises(
+        StateFileError, match=rf"lm1\.json is not a valid lmctl mock state \({problem}\)"
+    ):
+        StateStore(state_file).load()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links are POSIX's")
+@pytest.mark.parametrize("kind", ["a directory", "a symbolic link"])
+def test_a_state_file_that_is_not_a_regular_file_is_refused(tmp_path: Path, kind: str) -> None:
+    """A link is refused even to a good state: the mock writes only files it owns."""
+    state_file = tmp_path / "lm1.json"
+    if kind == "a directory":
+        state_file.mkdir()
+    else:
+        good = tmp_path / "good.json"
+        good.write_text(json.dumps(_rich_state()))
+        state_file.symlink_to(good)
+    with pytest.raises(StateFileError) as refused:
+        StateStore(state_file).load()
+    assert str(refused.value) == (
+        f"mock state file {state_file} is {kind}, not a regular file; remove it to start from an "
+        "empty appliance"
+    )
 
 
 @pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux /proc")
@@ -151,6 +318,32 @@ def test_lmctl_mock_serve_refuses_bad_input_in_one_message(
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert broken.read_text() == "{not json"
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("not UTF-8", "is not a valid lmctl mock state (not UTF-8 text); delete it"),
+        ("wrong shape", "is not a valid lmctl mock state (services must be a list, not text)"),
+        ("FIFO", "is a FIFO, not a regular file; remove it"),
+    ],
+)
+def test_lmctl_mock_serve_refuses_an_unusable_state_file_in_one_message(
+    tmp_path: Path, kind: str, message: str
+) -> None:
+    """Each used to end in a traceback (or, for a FIFO, to wait for a writer forever)."""
+    state_file = tmp_path / "state.json"
+    if kind == "FIFO":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("FIFOs are POSIX's")
+        os.mkfifo(state_file)
+    else:
+        wrong = {"format": 1, "services": "none", "next_index": 1, "next_rs_index": 1}
+        state_file.write_bytes(b"\xff" if kind == "not UTF-8" else json.dumps(wrong).encode())
+    result = serve_fails("--port", "0", "--state", str(state_file))
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: mock state file {state_file} {message}"), line
 
 
 def test_plain_http_and_latency_injection() -> None:

@@ -123,3 +123,61 @@ def test_a_start_on_a_taken_port_removes_its_temporary_certificate(
             serve_in_thread(port=port)
     assert list(tmp_path.glob("lmctl-mock-tls-*")) == []
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX's")
+@pytest.mark.parametrize("kept", ["ca", "cert", "key"])
+def test_a_fifo_in_place_of_a_kept_file_is_refused_not_waited_on(tmp_path: Path, kept: str) -> None:
+    """Opening a FIFO waits for a writer: ``mock serve`` used to hang there for good."""
+    state_file = tmp_path / "lm.json"
+    with serve_in_thread(state_file=state_file, keep_certificate=True):
+        pass
+    fifo = tmp_path / f"lm-{kept}.pem"
+    fifo.unlink()
+    os.mkfifo(fifo)
+    result = serve_fails("--port", "0", "--state", str(state_file))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"error: the certificate kept beside {state_file} cannot be read ({fifo} is a FIFO, not "
+        "a regular file); start with --new-certificate to make a new one (clients must then pin "
+        "its SHA-256)"
+    ]
+    # A new certificate takes the FIFO's place.
+    with serve_in_thread(state_file=state_file, keep_certificate=True, new_certificate=True):
+        assert fifo.is_file()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes and symbolic links are POSIX's")
+def test_a_kept_key_that_is_a_link_is_refused_and_its_target_left_as_it_is(
+    tmp_path: Path,
+) -> None:
+    """The key is made private (0600) through the open file, never through a link to another."""
+    state_file = tmp_path / "lm.json"
+    with serve_in_thread(state_file=state_file, keep_certificate=True):
+        pass
+    key_file = tmp_path / "lm-key.pem"
+    elsewhere = tmp_path / "shared-key.pem"
+    key_file.rename(elsewhere)
+    elsewhere.chmod(0o644)
+    key_file.symlink_to(elsewhere)
+    with pytest.raises(CertificateError, match=r"lm-key\.pem is a symbolic link, not a regular"):
+        serve_in_thread(state_file=state_file, keep_certificate=True)
+    assert elsewhere.stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX's")
+def test_a_kept_key_copied_with_loose_rights_is_made_private(tmp_path: Path) -> None:
+    state_file = tmp_path / "lm.json"
+    with serve_in_thread(state_file=state_file, keep_certificate=True):
+        pass
+    key_file = tmp_path / "lm-key.pem"
+    key_file.chmod(0o644)
+    with serve_in_thread(state_file=state_file, keep_certificate=True):
+        assert key_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_directory_where_a_new_certificate_goes_is_reported(tmp_path: Path) -> None:
+    state_file = tmp_path / "lm.json"
+    (tmp_path / "lm-key.pem").mkdir()
+    with pytest.raises(CertificateError, match=r"cannot keep a certificate beside .*lm\.json: "):
+        serve_in_thread(state_file=state_file, keep_certificate=True, new_certificate=True)

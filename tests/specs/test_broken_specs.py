@@ -817,6 +817,38 @@ def test_a_url_holding_a_secret_is_refused_without_repeating_it(
     assert "Hunter2-Secret" not in outcome.output
 
 
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        ("https://127.0.0.1:999999", "the port must be a number 1-65535"),
+        ("https://[::1]:0", "the port must be a number 1-65535"),
+        ("https://10.0.0.5:", "the port must be a number 1-65535"),
+        ("https://[::1", "the [ of the IPv6 address is not closed with ]"),
+        ("https://[10.0.0.5]", "the address in [ ] is not an IPv6 address"),
+        ("https://[::1]x", "only :<port> may follow the ] of an IPv6 address"),
+        ("https://2001:db8::7", "an IPv6 address goes in brackets: https://[2001:db8::5]"),
+        ("https://999.0.0.5", "the host is not an IPv4 address (four numbers 0-255"),
+        ("https://lm..example.net", "the host is not a DNS name"),
+        ("https://-lm.example.net", "the host is not a DNS name"),
+    ],
+)
+def test_a_url_no_connection_can_be_made_to_is_refused_before_connecting(
+    tmp_path: Path, url: str, complaint: str
+) -> None:
+    """Each passed validate, then plan and status crashed in httpx (InvalidURL) or the socket
+    layer (OverflowError)."""
+    inventory = f"appliances:\n  lm-hq:\n    url: '{url}'\n    auth: {{api_key: {{env: KEY}}}}\n"
+    files = {"appliances.yaml": inventory, "hq.yaml": HQ_2010}
+
+    for command in ("validate", "plan"):
+        outcome = run_lmctl(tmp_path / "arrays", files, command, str(tmp_path / "arrays"))
+
+        assert outcome.exit_code == 1, outcome.output
+        assert "Traceback" not in outcome.output
+        assert reported(outcome, "appliances.yaml", 3, "appliances.lm-hq.url", complaint)
+        assert url.removeprefix("https://") not in outcome.output
+
+
 def test_values_under_auth_are_never_echoed(tmp_path: Path) -> None:
     inventory = (
         "appliances:\n  lm-dc:\n    url: https://10.0.0.5\n"

@@ -122,6 +122,40 @@ def test_members_outside_the_local_subnets_are_non_local(tmp_path: Path) -> None
     }
 
 
+def test_a_local_subnet_written_as_an_interface_address_is_its_subnet(tmp_path: Path) -> None:
+    """10.20.1.5/16 (host bits set) was refused with pydantic's bare "not a valid network";
+    it is taken as 10.20.0.0/16, as ``lmctl mock serve --local-subnet`` takes it."""
+    inventory = INVENTORY_WITH_SUBNETS.replace("[10.20.0.0/16]", "[10.20.1.5/16, 'fd00::1/8']")
+    spec = BRANCH_2016.replace("10.20.1.12", "10.30.0.12")
+    files = {"appliances.yaml": inventory, "branch.yaml": spec}
+
+    outcome = run_lmctl(tmp_path, files)
+    desired = expand_all(load_specs([tmp_path]))["lm-branch"]
+
+    assert outcome.exit_code == 0, outcome.output
+    assert {(rs.member, rs.non_local) for rs in desired[0].real_servers} == {
+        ("BR-EX01", False),
+        ("BR-EX02", True),
+    }
+    appliance = load_specs([tmp_path]).inventory.appliances["lm-branch"]
+    assert [str(subnet) for subnet in appliance.local_subnets or ()] == ["10.20.0.0/16", "fd00::/8"]
+
+
+def test_a_local_subnet_that_is_no_network_is_still_refused(tmp_path: Path) -> None:
+    inventory = INVENTORY_WITH_SUBNETS.replace("[10.20.0.0/16]", "[10.20.0.0/33]")
+
+    outcome = run_lmctl(tmp_path, {"appliances.yaml": inventory, "branch.yaml": BRANCH_2016})
+
+    assert outcome.exit_code == 1, outcome.output
+    assert reported(
+        outcome,
+        "appliances.yaml",
+        6,
+        "appliances.lm-branch.local_subnets[0]",
+        "value is not a valid IPv4 or IPv6 network (got '10.20.0.0/33')",
+    ), outcome.output
+
+
 def test_a_members_own_non_local_wins_over_the_inventory(tmp_path: Path) -> None:
     spec = BRANCH_2016.replace(
         "{name: BR-EX01, address: 10.20.1.11}",

@@ -25,7 +25,7 @@ import httpx
 from pydantic import ValidationError
 
 from lmctl.loadmaster import wire
-from lmctl.loadmaster.connection import ApplianceConnection
+from lmctl.loadmaster.connection import ApplianceConnection, url_host_problem
 from lmctl.loadmaster.errors import (
     InvalidOperationError,
     LoadMasterError,
@@ -181,6 +181,11 @@ class LoadMaster:
                 connection.name,
                 f"the URL of {connection.name} must start with https:// (got "
                 f"{connection.url!r}): plain http would send the credentials in clear",
+            )
+        problem = url_host_problem(connection.url)
+        if problem is not None:
+            raise LoadMasterError(
+                connection.name, f"the URL of {connection.name} cannot be used: {problem}"
             )
         self.connection = connection
         self.name = connection.name

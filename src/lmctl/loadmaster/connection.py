@@ -15,6 +15,7 @@ written. A mismatch raises ``PinnedCertificateMismatch``, which the transport tu
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import re
 import ssl
@@ -60,6 +61,73 @@ class TlsPolicy(BaseModel):
     ca_file: Path | None = None
     fingerprint_sha256: str | None = None
     insecure: bool = False
+
+
+# -- the API URL -------------------------------------------------------------------------------
+
+_DNS_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+_DNS_NAME = re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})*\.?")
+_PORT = re.compile(r"[0-9]{1,5}")
+
+
+def url_host_problem(url: str) -> str | None:
+    """What makes the host or port of the ``https://`` URL ``url`` unusable, or None.
+
+    Checked before a connection is tried, since httpx and the socket layer do not report a
+    broken IPv6 literal or a port out of range as a connection failure: they raise
+    ``InvalidURL`` or ``OverflowError``. The message never repeats the URL (a mistyped one may
+    hold a secret).
+    """
+    authority = re.split(r"[/?#]", url[len("https://") :], maxsplit=1)[0]
+    if "@" in authority:
+        return "the URL holds a user name or password (user:password@)"
+    if authority.startswith("["):
+        host, bracket, port = authority[1:].partition("]")
+        if not bracket:
+            return "the [ of the IPv6 address is not closed with ]"
+        if port and not port.startswith(":"):
+            return "only :<port> may follow the ] of an IPv6 address"
+        problem = _ipv6_problem(host)
+    elif authority.count(":") > 1:
+        return (
+            "an IPv6 address goes in brackets: https://[2001:db8::5] or https://[2001:db8::5]:443"
+        )
+    else:
+        host, colon, port = authority.partition(":")
+        port = colon + port
+        problem = _host_problem(host)
+    if problem is None and port:
+        number = port[1:]
+        if not _PORT.fullmatch(number) or not 1 <= int(number) <= 65535:
+            return "the port must be a number 1-65535"
+    return problem
+
+
+def _ipv6_problem(host: str) -> str | None:
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return "the address in [ ] is not an IPv6 address"
+    if "%" in host:  # a zone (fe80::1%eth0) is not written that way in a URL
+        return "an IPv6 address with a zone (%) cannot be used in the URL"
+    return None
+
+
+def _host_problem(host: str) -> str | None:
+    if not host:
+        return "the URL names no host"
+    if all(character.isascii() and (character.isdigit() or character == ".") for character in host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return "the host is not an IPv4 address (four numbers 0-255, e.g. 10.0.0.5)"
+        return None
+    if len(host) > 254 or not _DNS_NAME.fullmatch(host):
+        return (
+            "the host is not a DNS name (letters, digits and -, at most 63 between two dots, "
+            "neither starting nor ending with -)"
+        )
+    return None
 
 
 class ApplianceConnection(BaseModel):

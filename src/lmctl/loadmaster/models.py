@@ -123,7 +123,13 @@ def parse_raw_text(value: Any) -> str | None:
 
 
 def parse_port(value: Any) -> str:
-    """A VS port as text: ``443``, or ``*`` for a wildcard VS."""
+    """A VS port as text: ``443``, or ``*`` for a wildcard VS.
+
+    Text or a JSON integer only: ``str()`` of anything else (``Infinity``, ``1.5``, a list,
+    null) would make a port no appliance has, and a key that never matches.
+    """
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"not a port: {value!r}")
     return str(value).strip()
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, assert_never
@@ -258,13 +259,33 @@ def parse_json_reply(body: bytes) -> Reply:
     return _json_envelope(document)
 
 
+def _status_code(code: Any) -> int:
+    """The envelope's ``code`` as a whole number: a JSON integer, an integral number or digits.
+
+    Python's JSON reads ``Infinity``, ``NaN`` and ``1e400`` (an infinite float) too, and
+    ``int()`` of those raises OverflowError or ValueError; a fraction, a boolean or text that is
+    no number is not a status either.
+    """
+    match code:
+        case bool() | None | list() | dict():
+            shown = json.dumps(code)[:40]
+        case float() if math.isfinite(code) and code.is_integer():
+            return int(code)
+        case float():
+            raise ReplyFormatError(f"the reply has a code that is not a whole number ({code!r})")
+        case int():
+            return code
+        case _:
+            try:
+                return int(code)
+            except ValueError:  # also text of more than 4,300 digits
+                shown = repr(code)[:40]
+    raise ReplyFormatError(f"the reply has a non-numeric code {shown}")
+
+
 def _json_envelope(document: dict[str, Any]) -> Reply:
     """Status, message and fields of a decoded APIv2 object."""
-    code = document.get("code", 200)
-    try:
-        status = int(code)
-    except (TypeError, ValueError):
-        raise ReplyFormatError(f"the reply has a non-numeric code {code!r}") from None
+    status = _status_code(document.get("code", 200))
     state = str(document.get("status", "ok")).lower()
     ok = status < 400 and state not in {"fail", "error"}
     message = document.get("message", "")

@@ -650,7 +650,7 @@ def restore(
     kinds = parse_number("type", required(params, "type"), 1, 15)
     try:
         saved = state_from_json(json.loads(gzip.decompress(_backup_file(params, body))))
-    except (OSError, EOFError, zlib.error, ValueError):
+    except (OSError, EOFError, zlib.error, ValueError, RecursionError):
         raise invalid(INVALID_BACKUP) from None
     if kinds & RESTORE_VS:
         state.services = saved.services

@@ -15,6 +15,7 @@ SHA-256; only ``insecure=True`` skips verification.
 from __future__ import annotations
 
 import hashlib
+import math
 import ssl
 import threading
 from collections.abc import Callable
@@ -106,7 +107,15 @@ def _number(body: dict[str, Any], name: str, default: float | None = None) -> fl
     value = body.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ControlError(f"'{name}' is required (a number)")
-    return float(value)
+    # JSON as Python reads it has NaN, Infinity and 1e400: a drain time of NaN would be saved in
+    # the state file, and the next start refuse it.
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        number = math.inf
+    if not math.isfinite(number):
+        raise ControlError(f"'{name}' must be a finite number")
+    return number
 
 
 def _state(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from lmctl.errors import LmctlError
+from lmctl.mock.persistence import read_regular_file
 
 # Long, as an appliance's own self-signed certificate is: a kept one must outlive its pins.
 _VALIDITY = datetime.timedelta(days=3650)
@@ -182,9 +183,11 @@ def _load(files: tuple[Path, Path, Path], host: str, state_file: Path) -> MockCe
     ca_file, cert_file, key_file = files
     renew = "start with --new-certificate to make a new one (clients must then pin its SHA-256)"
     try:
-        certificate = x509.load_pem_x509_certificate(cert_file.read_bytes())
-        key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
-        x509.load_pem_x509_certificate(ca_file.read_bytes())
+        certificate = x509.load_pem_x509_certificate(read_regular_file(cert_file))
+        # Kept private even if it was copied with looser rights.
+        key_pem = read_regular_file(key_file, private=True)
+        key = serialization.load_pem_private_key(key_pem, password=None)
+        x509.load_pem_x509_certificate(read_regular_file(ca_file))
     except (OSError, ValueError, TypeError) as error:
         raise CertificateError(
             f"the certificate kept beside {state_file} cannot be read ({error}); {renew}"
@@ -199,7 +202,6 @@ def _load(files: tuple[Path, Path, Path], host: str, state_file: Path) -> MockCe
         raise CertificateError(f"the certificate {cert_file} has expired; {renew}")
     if not _names_host(certificate, host):
         raise CertificateError(f"the certificate {cert_file} does not name {host}; {renew}")
-    key_file.chmod(0o600)  # kept private even if it was copied with looser rights
     return MockCertificate(ca_file, cert_file, key_file, _fingerprint(certificate))
 
 
@@ -207,7 +209,13 @@ def kept_certificate(state_file: Path, host: str, *, new: bool = False) -> MockC
     """The certificate set kept beside ``state_file``: loaded when it is there (and ``new`` is
     not asked for), generated and kept otherwise. ``CertificateError`` if it cannot be used."""
     files = _files(state_file.parent, state_file.stem)
-    if new or not all(path.exists() for path in files):
-        state_file.parent.mkdir(parents=True, exist_ok=True)
-        return generate_certificate(state_file.parent, host, state_file.stem)
+    if new or not all(os.path.lexists(path) for path in files):
+        try:
+            state_file.parent.mkdir(parents=True, exist_ok=True)
+            return generate_certificate(state_file.parent, host, state_file.stem)
+        except OSError as error:  # a directory where a file goes, no right to write there
+            raise CertificateError(
+                f"cannot keep a certificate beside {state_file}: {error.strerror or error}"
+                + (f" ({error.filename2 or error.filename})" if error.filename else "")
+            ) from None
     return _load(files, host, state_file)

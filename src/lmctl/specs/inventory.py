@@ -7,6 +7,7 @@ connects to the appliance.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import re
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    BeforeValidator,
     Field,
     IPvAnyNetwork,
     PrivateAttr,
@@ -34,6 +36,7 @@ from lmctl.loadmaster.connection import (
     FingerprintFormatError,
     TlsPolicy,
     normalise_fingerprint,
+    url_host_problem,
 )
 from lmctl.specs.validation import SECRET_IN_FILE, SpecModel
 
@@ -212,6 +215,19 @@ class TlsSpec(SpecModel):
         )
 
 
+def _subnet_of(value: Any) -> Any:
+    """The subnet an interface's address and prefix name: ``10.20.1.5/24`` is ``10.20.1.0/24``,
+    as ``lmctl mock serve --local-subnet`` takes it (pydantic's network type refuses host bits);
+    what is no network at all is left to pydantic's message."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return ipaddress.ip_network(value.strip(), strict=False)
+    return value
+
+
+LocalSubnet = Annotated[IPvAnyNetwork, BeforeValidator(_subnet_of)]
+
+
 class ApplianceSpec(SpecModel):
     """One LoadMaster (or HA pair, through its shared IP) in the inventory."""
 
@@ -224,11 +240,11 @@ class ApplianceSpec(SpecModel):
     )
     auth: AuthSpec | None = Field(None, description="How to log in (not needed for mock://).")
     tls: TlsSpec | None = Field(None, description="How to trust the certificate.")
-    local_subnets: tuple[IPvAnyNetwork, ...] | None = Field(
+    local_subnets: tuple[LocalSubnet, ...] | None = Field(
         None,
-        description="The subnets the appliance has an interface on, e.g. [10.10.0.0/16]; a "
-        "member outside them is added as a non-local real server. Default: every member is "
-        "local.",
+        description="The subnets the appliance has an interface on, e.g. [10.10.0.0/16] (an "
+        "address with its prefix, 10.10.4.1/16, names its subnet); a member outside them is "
+        "added as a non-local real server. Default: every member is local.",
     )
     non_local: bool = Field(
         False, description="true: add every member as a non-local real server (non_local=1)."
@@ -248,10 +264,16 @@ class ApplianceSpec(SpecModel):
     @classmethod
     def _url(cls, value: str) -> str:
         text = value.strip()
-        if _MOCK_URL.match(text) or _HTTPS_URL.match(text):
-            return text.rstrip("/") if text.startswith("https://") else text
+        if _MOCK_URL.match(text):
+            return text
         # The URL is never repeated in these messages: a mistyped one may carry a secret
         # (user:password@host, ?apikey=...).
+        if _HTTPS_URL.match(text):
+            # The client's own rule for the host and port, so what validates also connects.
+            problem = url_host_problem(text)
+            if problem is not None:
+                raise ValueError(problem)
+            return text.rstrip("/")
         if "@" in text:
             raise ValueError(
                 "the URL holds a user name or password (user:password@); write "
