@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import socket
 import stat
 import sys
 from collections.abc import Callable, Iterator
@@ -169,6 +168,8 @@ def appliance_lock(state_dir: Path, appliance: str) -> Iterator[Path]:
     try:
         if not try_lock(descriptor):
             raise ApplianceBusyError(appliance, path, _read_text(descriptor))
+        import socket  # only when a lock is taken: lmctl --help imports this module
+
         since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         _replace_text(descriptor, f"pid {os.getpid()} on {socket.gethostname()} since {since}")
         try:

@@ -13,7 +13,6 @@ the functions so that ``lmctl --help`` stays fast.
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import sys
 from collections.abc import Mapping, Sequence
@@ -263,6 +262,8 @@ def plan_command(
     request_timeout: RequestTimeoutOption = 10.0,
 ) -> None:
     """Print (and optionally save) the plan; the exit code says what it holds."""
+    import asyncio
+
     from lmctl.plan.planfile import PlanFileError, save_plan
 
     target = Target(tuple(paths or ()), tuple(appliance or ()), state_dir, request_timeout)
@@ -514,6 +515,8 @@ def apply_command(
     request_timeout: RequestTimeoutOption = 10.0,
 ) -> None:
     """``lmctl apply [PATH ...]`` or ``lmctl apply PLANFILE [PATH ...]``."""
+    import asyncio
+
     target = Target(tuple(paths or ()), tuple(appliance or ()), state_dir, request_timeout)
     request = ApplyRequest(
         auto_approve=auto_approve, force=force, backup=not no_backup, parallel=parallel

@@ -8,7 +8,6 @@ models, yaml) are imported inside the functions, so that ``lmctl --help`` stays 
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import json
 import sys
@@ -20,7 +19,6 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console, Group
-from rich.live import Live
 from rich.text import Text
 
 from lmctl.cli.app import app
@@ -217,6 +215,8 @@ class _Outcome:
 
 def run_status(paths: Sequence[Path], names: Sequence[str], request: StatusRequest) -> int:
     """``lmctl status``: read, show, and return the exit code of the last check."""
+    import asyncio
+
     from lmctl.status.check import select_arrays
 
     outcome = _Outcome()
@@ -235,6 +235,8 @@ def run_status(paths: Sequence[Path], names: Sequence[str], request: StatusReque
 async def _status(
     specs: _Specs, selected: dict[str, tuple[str, ...]], request: StatusRequest, outcome: _Outcome
 ) -> None:
+    import asyncio
+
     from lmctl.appliance.base import open_appliances
     from lmctl.status.check import check_arrays
     from lmctl.status.model import overall_exit
@@ -291,6 +293,10 @@ def _show(console: Console, arrays: list[ArrayStatus], output: str, *, one_line:
 async def _watch_live(
     console: Console, check: Callable[[], Awaitable[list[ArrayStatus]]], interval: float
 ) -> None:
+    import asyncio
+
+    from rich.live import Live
+
     from lmctl.status.render import render_status
 
     with Live(console=console, auto_refresh=False, screen=False) as live:
@@ -319,6 +325,8 @@ class MaintenanceRequest:
 
 def run_maintenance(paths: Sequence[Path], member: str, request: MaintenanceRequest) -> int:
     """``lmctl drain`` / ``lmctl undrain`` of one member; returns the exit code."""
+    import asyncio
+
     from lmctl.maintenance.drain import Target, locate_member, unfinished
 
     specs = _load(paths)

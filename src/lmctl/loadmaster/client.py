@@ -179,8 +179,9 @@ class LoadMaster:
         if not connection.url.lower().startswith("https://"):
             raise LoadMasterError(
                 connection.name,
-                f"the URL of {connection.name} must start with https:// (got "
-                f"{connection.url!r}): plain http would send the credentials in clear",
+                # The URL is not repeated: a mistyped one may carry a user name and password.
+                f"the URL of {connection.name} must start with https://: plain http would send "
+                "the credentials in clear",
             )
         problem = url_host_problem(connection.url)
         if problem is not None:

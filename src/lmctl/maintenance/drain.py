@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from lmctl.appliance.base import Appliance
-from lmctl.appliance.changes import FieldChange, UpdateRealServer
+from lmctl.appliance.changes import FieldChange, UpdateRealServer, counted
 from lmctl.errors import ExitCode, LmctlError, error_text
 from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import normalised_address
@@ -377,7 +377,7 @@ def _refused(member: MemberRef, reason: str) -> MaintenanceResult:
 
 
 def _connections(count: int) -> str:
-    return f"{count} active connection{'' if count == 1 else 's'}"
+    return counted(count, "active connection")
 
 
 def _drain_refusal(

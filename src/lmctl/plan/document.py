@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from lmctl import __version__
-from lmctl.appliance.changes import Change
+from lmctl.appliance.changes import Change, counted
 from lmctl.appliance.state import ApplianceState, VirtualServiceState
 from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import VirtualServiceKey
@@ -75,7 +75,7 @@ class Summary(BaseModel):
 
     def line(self) -> str:
         """The one-line summary printed under every plan."""
-        conflicts = f"; {self.conflicts} conflict{'s' if self.conflicts != 1 else ''}"
+        conflicts = f"; {counted(self.conflicts, 'conflict')}"
         return (
             f"Plan: {self.create_vs} to create, {self.update_vs} to update, "
             f"{self.delete_vs} to delete (virtual services); {self.add_rs} to add, "

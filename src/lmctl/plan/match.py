@@ -229,16 +229,6 @@ class ServiceMatch:
         return self.current is not None and self.current.key != self.desired.key
 
     @property
-    def adopted(self) -> bool:
-        """True when the current VS carries another marker than the service's (a renamed array,
-        or lmctl 0.1's marker): plan re-marks it."""
-        return (
-            self.current is not None
-            and self.current.settings.nickname != self.desired.settings.nickname
-            and self.current.owner is not None
-        )
-
-    @property
     def setting_changes(self) -> tuple[FieldChange, ...]:
         """Every managed setting whose current value differs from the spec."""
         if self.current is None:
