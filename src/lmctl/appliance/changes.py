@@ -13,6 +13,7 @@ the kinds, ending in ``assert_never``: a seventh kind added here and not handled
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,19 +30,21 @@ from lmctl.loadmaster.models import (
 FieldValue = bool | int | str | None
 Sign = Literal["+", "~", "-", "!", " "]
 
+
 # Make-before-break: per array, create virtual services, move them, add new members, update
 # settings (enabling a member before disabling another), remove old members; virtual services
 # are deleted last of all, after every array's other writes.
-PHASES: tuple[str, ...] = (
-    "create virtual services",
-    "move virtual services",
-    "add real servers",
-    "update virtual services, enable real servers",
-    "update real servers",
-    "disable real servers",
-    "remove real servers",
-    "delete virtual services",
-)
+class Phase(enum.IntEnum):
+    """A change's place in make-before-break order (lower runs first)."""
+
+    CREATE_VIRTUAL_SERVICES = 0
+    MOVE_VIRTUAL_SERVICES = 1
+    ADD_REAL_SERVERS = 2
+    UPDATE_VIRTUAL_SERVICES_ENABLE_REAL_SERVERS = 3
+    UPDATE_REAL_SERVERS = 4
+    DISABLE_REAL_SERVERS = 5
+    REMOVE_REAL_SERVERS = 6
+    DELETE_VIRTUAL_SERVICES = 7
 
 
 def counted(count: int, singular: str, plural: str | None = None) -> str:
@@ -106,8 +109,8 @@ class CreateVirtualService(_Change):
     settings: VirtualServiceSettings
 
     @property
-    def phase(self) -> int:
-        return 0
+    def phase(self) -> Phase:
+        return Phase.CREATE_VIRTUAL_SERVICES
 
     @property
     def headline(self) -> tuple[Sign, str]:
@@ -135,8 +138,10 @@ class UpdateVirtualService(_Change):
         return self.new_key or self.key
 
     @property
-    def phase(self) -> int:
-        return 1 if self.new_key is not None else 3
+    def phase(self) -> Phase:
+        if self.new_key is not None:
+            return Phase.MOVE_VIRTUAL_SERVICES
+        return Phase.UPDATE_VIRTUAL_SERVICES_ENABLE_REAL_SERVERS
 
     @property
     def remarks(self) -> bool:
@@ -168,8 +173,8 @@ class DeleteVirtualService(_Change):
     real_servers: int = 0
 
     @property
-    def phase(self) -> int:
-        return 7
+    def phase(self) -> Phase:
+        return Phase.DELETE_VIRTUAL_SERVICES
 
     @property
     def described(self) -> str:
@@ -213,8 +218,8 @@ class AddRealServer(_RealServerChange):
     non_local: bool = False
 
     @property
-    def phase(self) -> int:
-        return 2
+    def phase(self) -> Phase:
+        return Phase.ADD_REAL_SERVERS
 
     @property
     def headline(self) -> tuple[Sign, str]:
@@ -247,8 +252,14 @@ class UpdateRealServer(_RealServerChange):
         return None
 
     @property
-    def phase(self) -> int:
-        return {True: 3, None: 4, False: 5}[self.enables]
+    def phase(self) -> Phase:
+        match self.enables:
+            case True:
+                return Phase.UPDATE_VIRTUAL_SERVICES_ENABLE_REAL_SERVERS
+            case False:
+                return Phase.DISABLE_REAL_SERVERS
+            case None:
+                return Phase.UPDATE_REAL_SERVERS
 
     @property
     def headline(self) -> tuple[Sign, str]:
@@ -266,8 +277,8 @@ class RemoveRealServer(_RealServerChange):
     action: Literal["remove_rs"] = "remove_rs"
 
     @property
-    def phase(self) -> int:
-        return 6
+    def phase(self) -> Phase:
+        return Phase.REMOVE_REAL_SERVERS
 
     @property
     def headline(self) -> tuple[Sign, str]:
@@ -309,5 +320,5 @@ def sort_key(change: Change) -> tuple[bool, str, int, str, str, tuple[str, int]]
             member = change.member_key
         case _:
             member = ("", 0)
-    deletes_vs = change.phase == PHASES.index("delete virtual services")
+    deletes_vs = change.phase is Phase.DELETE_VIRTUAL_SERVICES
     return (deletes_vs, change.array, change.phase, change.service, str(change.key), member)

@@ -65,8 +65,10 @@ class TlsPolicy(BaseModel):
 
 # -- the API URL -------------------------------------------------------------------------------
 
-_DNS_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
-_DNS_NAME = re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})*\.?")
+# One label of a host name: letters, digits, hyphens, not at either end (also used by the
+# spec rules for FQDNs).
+DNS_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+_DNS_NAME = re.compile(rf"{DNS_LABEL}(?:\.{DNS_LABEL})*\.?")
 _PORT = re.compile(r"[0-9]{1,5}")
 
 

@@ -36,7 +36,7 @@ class ApplianceDiff:
 
 
 def in_write_order(changes: Iterable[Change]) -> tuple[Change, ...]:
-    """The changes sorted into make-before-break order (``lmctl.appliance.changes.PHASES``)."""
+    """The changes sorted into make-before-break order (``lmctl.appliance.changes.Phase``)."""
     return tuple(sorted(changes, key=sort_key))
 
 

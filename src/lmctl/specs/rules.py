@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from lmctl.loadmaster.connection import DNS_LABEL
 from lmctl.releases import (
     FAMILIES,
     LAYER_7_PERSISTENCE,
@@ -28,7 +29,7 @@ from lmctl.specs.source import Diagnostic, Severity, YamlDocument
 
 # The scheduling methods in which a real server's weight counts (fixed: the heaviest one wins).
 WEIGHTED_SCHEDULING = frozenset({"wrr", "wlc", "fixed"})
-_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_LABEL = re.compile(DNS_LABEL)
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,9 @@ def _fqdn(array: SourcedArray) -> Iterator[Diagnostic]:
 def is_host_name(name: str) -> bool:
     """True for an RFC 1123 host name of at least two labels, at most 253 characters."""
     labels = name.split(".")
-    return len(name) <= 253 and len(labels) >= 2 and all(_LABEL.match(label) for label in labels)
+    return (
+        len(name) <= 253 and len(labels) >= 2 and all(_LABEL.fullmatch(label) for label in labels)
+    )
 
 
 def _rpc_ports(array: SourcedArray) -> Iterator[Diagnostic]:
