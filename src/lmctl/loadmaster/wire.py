@@ -56,6 +56,15 @@ class ReplyFormatError(ValueError):
     """The bytes are not a reply envelope of the expected dialect."""
 
 
+class WebPageError(ReplyFormatError):
+    """The body is a web page (HTML) where an API reply was expected: a login portal, a proxy's
+    page or the appliance's web UI answered in place of the API. ``seen`` describes the body."""
+
+    def __init__(self, seen: str) -> None:
+        super().__init__(f"the appliance answered a web page, not the API ({seen})")
+        self.seen = seen
+
+
 @dataclass(frozen=True)
 class Reply:
     """One API reply: ``status`` (200 on success), the appliance's ``message``, its ``fields``."""
@@ -184,6 +193,27 @@ def _describe(body: bytes) -> str:
     return f"{len(body)} bytes starting {head!r}" if body else "an empty body"
 
 
+_XML_DECLARATION_END = b"?>"
+_WEB_PAGE_STARTS = (b"<!doctype html", b"<html")
+
+
+def is_web_page(body: bytes) -> bool:
+    """True when ``body`` starts like an HTML document (after a byte order mark, white space
+    and an XML declaration, as XHTML has): ``<!DOCTYPE html`` or ``<html``, in any case."""
+    head = body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"<?xml"):
+        end = head.find(_XML_DECLARATION_END)
+        head = head[end + len(_XML_DECLARATION_END) :].lstrip() if end >= 0 else b""
+    return head[:14].lower().startswith(_WEB_PAGE_STARTS)
+
+
+def _refuse_web_page(body: bytes) -> None:
+    # Checked before parsing: a page's DOCTYPE would otherwise be reported as a forbidden XML
+    # construct, and its markup as invalid JSON, neither of which tells the user what happened.
+    if is_web_page(body):
+        raise WebPageError(_describe(body))
+
+
 def looks_like_xml(body: bytes) -> bool:
     """True when ``body`` starts like an XML document (possibly after whitespace)."""
     return body.lstrip()[:1] == b"<"
@@ -193,6 +223,7 @@ def parse_xml_reply(body: bytes) -> Reply:
     """An APIv1 XML reply. The bytes are parsed as is, so the declared encoding is honoured."""
     if not body.strip():
         raise ReplyFormatError("the reply was empty")
+    _refuse_web_page(body)
     try:
         document = parse_xml_fields(body)
     except DefusedXmlException as exc:
@@ -244,6 +275,7 @@ def parse_json_reply(body: bytes) -> Reply:
     """An APIv2 JSON reply: an object with ``code`` and ``status`` next to the fields."""
     if not body.strip():
         raise ReplyFormatError("the reply was empty")
+    _refuse_web_page(body)
     try:
         document = json.loads(body)
     except (ValueError, RecursionError) as exc:
