@@ -493,7 +493,7 @@ async def test_listvs_row_with_wrong_types_names_the_entry() -> None:
     body = capture("fw7.1-listvs-subvs.xml").replace(b"<Index>7</Index>", b"<Index>seven</Index>")
     appliance = ScriptedAppliance().on("listvs", xml_reply(body))
     async with client(appliance) as lm:
-        with pytest.raises(MalformedReplyError, match=r"VS entry 4 has an unreadable field Index"):
+        with pytest.raises(MalformedReplyError, match=r"VS row 4 has an unreadable field Index"):
             await lm.list_virtual_services()
 
 

@@ -41,11 +41,14 @@ from pydantic import ValidationError
 
 from lmctl.loadmaster.connection import ApiKey, BasicCredentials, Credentials
 from lmctl.loadmaster.models import (
+    REQUIRED_VS_ELEMENTS,
     RealServer,
     Statistics,
     VirtualService,
     as_list,
     normalised_address,
+    outside_limits,
+    virtual_service_problem,
 )
 from lmctl.loadmaster.redact import basic_token
 
@@ -427,19 +430,44 @@ def _row(value: Any, what: str) -> Mapping[str, Any]:
 
 
 def virtual_services(fields: Mapping[str, Any]) -> list[VirtualService]:
-    """``listvs``: every VS and SubVS entry, each with its ``Rs`` and ``SubVS`` rows."""
-    services = []
-    for position, raw in enumerate(as_list(fields.get("VS")), start=1):
-        row = _row(raw, f"VS entry {position}")
-        services.append(_validated(f"VS entry {position}", VirtualService.model_validate, row))
-    return services
+    """``listvs``: every VS and SubVS entry, each with its ``Rs`` and ``SubVS`` rows, checked
+    (``checked_virtual_service``)."""
+    return [
+        checked_virtual_service(_row(raw, f"VS row {position}"), f"VS row {position}")
+        for position, raw in enumerate(as_list(fields.get("VS")), start=1)
+    ]
 
 
 def virtual_service(fields: Mapping[str, Any]) -> VirtualService:
     """``showvs``/``addvs``/``modvs``: one VS whose fields sit directly in the reply."""
     if "Index" not in fields:
         raise ReplyFormatError("the reply carries no virtual service (no Index field)")
-    return _validated("the virtual service", VirtualService.model_validate, fields)
+    return checked_virtual_service(fields, "the virtual service")
+
+
+def _absent(row: Mapping[str, Any], name: str) -> bool:
+    value = row.get(name)
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def checked_virtual_service(row: Mapping[str, Any], what: str) -> VirtualService:
+    """One VS row validated, never defaulted where it matters: a row of its own (not a SubVS)
+    must carry its address, port and protocol, and every number must be in the appliance's
+    range (``REPLY_LIMITS``). A row that fails is named by its Index when it has a valid one
+    (``VS row Index 7 has no VSPort``), else by ``what``."""
+    if _absent(row, "Index"):
+        raise ReplyFormatError(f"{what} has no Index")
+    vs = _validated(what, VirtualService.model_validate, row)
+    if outside_limits("Index", vs.index) is None:
+        what = f"VS row Index {vs.index}"
+    if not vs.is_sub_service:
+        missing = [name for name in REQUIRED_VS_ELEMENTS if _absent(row, name)]
+        if missing:
+            raise ReplyFormatError(f"{what} has no {missing[0]}")
+    problem = virtual_service_problem(vs)
+    if problem is not None:
+        raise ReplyFormatError(f"{what} has {problem}")
+    return vs
 
 
 def real_servers(fields: Mapping[str, Any]) -> list[RealServer]:
