@@ -85,6 +85,8 @@ INTERNAL = {
     "lmctl.loadmaster.connection.PinnedCertificateMismatch": "lmctl.loadmaster.transport",
     # an unreadable reply body; the transport reports MalformedReplyError
     "lmctl.loadmaster.wire.ReplyFormatError": "lmctl.loadmaster.transport",
+    # a web page where a reply was expected; the transport reports MalformedReplyError
+    "lmctl.loadmaster.wire.WebPageError": "lmctl.loadmaster.transport",
     # the mock's refusal of an API call; its server answers it as the appliance's error reply
     "lmctl.mock.commands.ApiRefusal": "lmctl.mock.server",
     # no regular file where the mock keeps one; StateFileError or CertificateError report it
