@@ -147,3 +147,22 @@ def test_the_limits_are_one_table_cited_in_the_client_docs() -> None:
     for name, (low, high) in REPLY_LIMITS.items():
         shown = f"{low}-{high}" if high is not None else f"{low} or more"
         assert re.search(rf"`{name}`.*{re.escape(shown)}", section), name
+
+
+VS_REPLIES = [
+    "fw7.1-showvs-subvs.xml",
+    "fw7.1-showvs-sslcerts.xml",
+    *(
+        f"fw7.2.5x-{command}.{kind}"
+        for command in ("showvs", "addvs", "modvs")
+        for kind in ("xml", "json")
+    ),
+]
+
+
+@pytest.mark.parametrize("name", VS_REPLIES)
+async def test_every_real_showvs_capture_passes_the_checks(name: str) -> None:
+    reply = xml_reply(capture(name)) if name.endswith(".xml") else json_reply(capture(name))
+    appliance = ScriptedAppliance().on("showvs", reply)
+    async with client(appliance, "v1" if name.endswith(".xml") else "v2") as lm:
+        assert (await lm.show_virtual_service(1)).index >= 1
