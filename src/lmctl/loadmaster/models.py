@@ -450,8 +450,9 @@ def _vs_port_problem(port: str) -> str | None:
     return outside_limits("VSPort", int(port))
 
 
+@lru_cache(maxsize=16384)
 def is_ip_address(text: str) -> bool:
-    """True for an IPv4 or IPv6 literal."""
+    """True for an IPv4 or IPv6 literal (cached like ``normalised_address``)."""
     try:
         ipaddress.ip_address(text)
     except ValueError:
