@@ -75,14 +75,28 @@ def test_one_row_per_key_is_no_conflict() -> None:
     assert appliance_state([OWN])[key()].duplicate_indexes == ()
 
 
-def test_two_rows_with_one_marker_plan_the_same_in_either_order() -> None:
-    # One marker at two keys (neither the wanted one): which VS is the service's is decided by
-    # the keys, never by the rows' order; the other is the documented duplicate, deleted.
+def test_one_marker_on_two_vss_neither_at_the_key_is_a_conflict_in_either_order() -> None:
+    # The VIP changed and two VSs carry the service's marker: which one to move cannot be told.
     moved = desired(at=key("10.0.1.50"), real_servers=members("10.0.1.21"))
     rows = [
         observed_from(moved, index=4, at=key("10.0.1.30")),
         observed_from(moved, index=2, at=key("10.0.1.20")),
     ]
-    plans = [diff(match_appliance([moved], appliance_state(order))) for order in (rows, rows[::-1])]
-    assert plans[0] == plans[1]
-    assert plans[0].conflicts == ()
+    for order in (rows, rows[::-1]):
+        match = match_appliance([moved], appliance_state(order))
+        result = diff(match)
+        (conflict,) = result.conflicts
+        assert conflict.message.startswith(
+            "hq/https: its marker is carried by 2 virtual services, 10.0.1.20:443/tcp (Index 2), "
+            "10.0.1.30:443/tcp (Index 4), none at 10.0.1.50:443/tcp; lmctl cannot tell"
+        )
+        assert result.changes == ()
+        assert match.services[0].current is None
+
+
+def test_a_marked_copy_beside_the_vs_at_the_key_is_still_the_deleted_duplicate() -> None:
+    copy = observed_from(WANT, index=9, at=key(port="4443"))
+    for rows in ([OWN, copy], [copy, OWN]):
+        result = plan(rows)
+        assert result.conflicts == ()
+        assert [(c.action, c.key.port) for c in result.changes] == [("delete_vs", "4443")]

@@ -18,6 +18,9 @@ A key the appliance lists more than once (two rows with one address, port and pr
 nobody's, whatever NickNames its rows carry: a service that wants it gets a ``Conflict`` naming
 every row's Index, a marked one nobody wants is reported the same way (``ambiguous``), and it is
 never current, moved nor deleted, so no write goes to it, whatever order the rows came in.
+Likewise a service whose marker is carried by several VSs of its protocol, none at its key: which
+one to move cannot be told, so that is a ``Conflict`` naming each (a copy beside the VS at the
+service's key is a duplicate, and deleted).
 Marked VSs of arrays in scope that no service claims (the array or the service left the specs,
 or a duplicate) are ``unclaimed``: plan deletes them. SubVSs have no key and are not considered.
 
@@ -87,16 +90,34 @@ class Conflict(BaseModel):
     holder_index: int | None = None
     holder_array: str | None = None
     holder_in_scope: bool = True
-    # Set when the appliance lists more than one VS at the key: every row's Index.
+    # Set when lmctl cannot tell which VS is meant: every Index involved, with ``marker_keys``
+    # empty when the appliance lists more than one VS at ``key``, or the key of each when the
+    # service's marker is carried by several VSs, none at ``key`` (which one would move?).
     duplicate_indexes: tuple[int, ...] = ()
+    marker_keys: tuple[VirtualServiceKey, ...] = ()
+
+    def ambiguity(self) -> str | None:
+        """Why lmctl cannot tell which virtual service is meant (None: it can)."""
+        if self.marker_keys:
+            copies = ", ".join(
+                f"{key} (Index {index})"
+                for key, index in zip(self.marker_keys, self.duplicate_indexes, strict=False)
+            )
+            return (
+                f"its marker is carried by {len(self.marker_keys)} virtual services, {copies}, "
+                f"none at {self.key}"
+            )
+        if self.duplicate_indexes:
+            return listed_more_than_once(self.key, self.duplicate_indexes)
+        return None
 
     @property
     def message(self) -> str:
         """What is wrong and what to do."""
-        if self.duplicate_indexes:
-            listed = listed_more_than_once(self.key, self.duplicate_indexes)
+        why = self.ambiguity()
+        if why is not None:
             return (
-                f"{self.array}/{self.service}: {listed}; lmctl cannot tell these virtual "
+                f"{self.array}/{self.service}: {why}; lmctl cannot tell these virtual "
                 "services apart and writes nothing to them: delete or move all but one on the "
                 "appliance"
             )
@@ -303,6 +324,20 @@ def _listed_more_than_once(array: str, service: str, holder: VirtualServiceState
     )
 
 
+def _marker_carried_twice(
+    want: DesiredVirtualService, carriers: Sequence[VirtualServiceState]
+) -> Conflict:
+    return Conflict(
+        array=want.array,
+        service=want.service,
+        key=want.key,
+        holder_nickname=want.owner.marker(),
+        holder_array=want.array,
+        duplicate_indexes=tuple(vs.index for vs in carriers if vs.index is not None),
+        marker_keys=tuple(vs.key for vs in carriers),
+    )
+
+
 def _ambiguous_marked(
     state: ApplianceState, scope: ArrayScope, reported: set[VirtualServiceKey]
 ) -> tuple[Conflict, ...]:
@@ -363,6 +398,11 @@ def match_appliance(
             claimed.update(vs.key for vs in own)
             conflict = _listed_more_than_once(want.array, want.service, holder)
             services.append(ServiceMatch(want, same_protocol, conflict))
+            continue
+        movable = [vs for vs in own if vs.key.protocol == want.key.protocol]
+        if holder is None and len(movable) > 1:
+            claimed.update(vs.key for vs in own)
+            services.append(ServiceMatch(want, None, _marker_carried_twice(want, movable)))
             continue
         if _blocked(want, holder, leaving, scope):
             assert holder is not None

@@ -22,7 +22,6 @@ from lmctl.plan.match import (
     ApplianceMatch,
     Conflict,
     ServiceMatch,
-    listed_more_than_once,
     member_field_changes,
 )
 from lmctl.status.model import (
@@ -81,8 +80,9 @@ def held_by(conflict: Conflict | None) -> str | None:
     """Who holds the service's key when the service may not take it (None: nobody does)."""
     if conflict is None:
         return None
-    if conflict.duplicate_indexes:
-        return listed_more_than_once(conflict.key, conflict.duplicate_indexes)
+    ambiguity = conflict.ambiguity()
+    if ambiguity is not None:
+        return ambiguity
     name = conflict.holder_nickname
     nickname = f"NickName {name!r}" if name else "no NickName"
     owner = owner_of(name)
