@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, PlainSerializer, PlainValidator, WithJsonSchema
 
+from lmctl.errors import excerpt
 from lmctl.loadmaster.models import CheckType, Persistence, Scheduling
 from lmctl.releases import (
     DEFAULT_PERSISTENCE_TIMEOUT,
@@ -36,7 +37,7 @@ def _ip_text(value: str) -> str:
     try:
         return str(ip_value(value))
     except ValueError:
-        raise ValueError(f"'{value}' is not an IP address (e.g. 10.10.1.50)") from None
+        raise ValueError(f"'{excerpt(value)}' is not an IP address (e.g. 10.10.1.50)") from None
 
 
 IpAddress = Annotated[

@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from lmctl.errors import LmctlError
+from lmctl.errors import LmctlError, excerpt
 from lmctl.loadmaster.connection import (
     FINGERPRINT_FORMS,
     ApiKey,
@@ -198,7 +198,7 @@ class TlsSpec(SpecModel):
         base = (info.context or {}).get("base_dir")
         path = value if value.is_absolute() or base is None else Path(base) / value
         if not path.is_file():
-            raise ValueError(f"CA file '{value}' not found (looked at {path})")
+            raise ValueError(f"CA file '{excerpt(str(value))}' not found (looked at {path})")
         return path
 
     @model_validator(mode="after")

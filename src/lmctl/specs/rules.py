@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from lmctl.errors import excerpt
 from lmctl.loadmaster.connection import DNS_LABEL
 from lmctl.releases import (
     FAMILIES,
@@ -75,8 +76,8 @@ def _member_disagreements(spec: ArraySpec, member: MemberSpec) -> Iterator[tuple
     if member.site is not None and member.site.casefold() != spec.site.casefold():
         yield (
             "site",
-            f"member {member.name} is in AD site '{member.site}' but the array is in site "
-            f"'{spec.site}'; a CAS array cannot span AD sites",
+            f"member {member.name} is in AD site '{excerpt(member.site)}' but the array is in site "
+            f"'{excerpt(spec.site)}'; a CAS array cannot span AD sites",
         )
     if member.rpc_ports is not None and member.rpc_ports != spec.rpc_ports:
         wanted = "none" if spec.rpc_ports is None else str(spec.rpc_ports.as_tuple())
@@ -109,15 +110,15 @@ def _fqdn(array: SourcedArray) -> Iterator[Diagnostic]:
         yield array.diagnostic(
             "error",
             ("fqdn",),
-            f"'{spec.fqdn}' is not a valid host name: expected dot-separated labels of letters, "
-            "digits and hyphens, e.g. outlook-hq.corp.example.com",
+            f"'{excerpt(spec.fqdn)}' is not a valid host name: expected dot-separated labels of "
+            "letters, digits and hyphens, e.g. outlook-hq.corp.example.com",
         )
     published = {name.rstrip(".").casefold() for name in spec.client_hostnames}
     if fqdn.casefold() in published:
         yield array.diagnostic(
             "error",
             ("fqdn",),
-            f"the array FQDN '{spec.fqdn}' is also a published client host name "
+            f"the array FQDN '{excerpt(spec.fqdn)}' is also a published client host name "
             "(client_hostnames); Outlook's RPC endpoint must differ from the OWA/EWS/"
             "ActiveSync/Autodiscover/Outlook Anywhere names",
         )
@@ -198,7 +199,7 @@ def _healthcheck_htm_where_none(array: SourcedArray) -> Iterator[Diagnostic]:
             yield array.diagnostic(
                 "error",
                 ("overrides", service, "health_check", "url"),
-                f"'{check.url}': Exchange {family.major} has no healthcheck.htm; "
+                f"'{excerpt(check.url)}': Exchange {family.major} has no healthcheck.htm; "
                 f"probe e.g. {family.profile('https').check_url}",
             )
 
@@ -433,7 +434,7 @@ def _second_in_site(first: SourcedArray, array: SourcedArray) -> Diagnostic:
     return array.diagnostic(
         "error",
         ("site",),
-        f"AD site '{array.spec.site}' has two Exchange {major} {kind}s: "
+        f"AD site '{excerpt(array.spec.site)}' has two Exchange {major} {kind}s: "
         f"'{first.spec.name}' ({first.at('site')}) and '{array.spec.name}' "
         f"({array.at('site')}); {advice}",
     )
@@ -503,7 +504,7 @@ def _unique_listeners(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:
                 "error",
                 ("vip",),
                 f"service '{service}' listens on {spec.vip}:{port}/{protocol} on appliance "
-                f"'{spec.appliance}', which service '{other_service}' of {other.where()} "
+                f"'{excerpt(spec.appliance)}', which service '{other_service}' of {other.where()} "
                 "already uses; give each array its own VIP",
             )
 
@@ -516,7 +517,7 @@ def _unique_fqdns(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:
             yield array.diagnostic(
                 "error",
                 ("fqdn",),
-                f"FQDN '{array.spec.fqdn}' is already the FQDN of {other.where()}; "
+                f"FQDN '{excerpt(array.spec.fqdn)}' is already the FQDN of {other.where()}; "
                 "each array needs its own",
             )
 
@@ -545,7 +546,7 @@ def _appliance_known(
             names = ", ".join(sorted(known)) or "none"
             problem = f"the inventory {inventory_file} has no such appliance (known: {names})"
         yield array.diagnostic(
-            "error", ("appliance",), f"appliance '{array.spec.appliance}': {problem}"
+            "error", ("appliance",), f"appliance '{excerpt(array.spec.appliance)}': {problem}"
         )
 
 

@@ -16,7 +16,7 @@ from typing import Literal
 
 import yaml
 
-from lmctl.errors import LmctlError
+from lmctl.errors import LmctlError, excerpt
 
 Severity = Literal["error", "warning"]
 
@@ -79,13 +79,14 @@ class SpecError(LmctlError):
 
 
 def field_path(location: Sequence[str | int]) -> str:
-    """``('members', 1, 'address')`` → ``members[1].address``."""
+    """``('members', 1, 'address')`` → ``members[1].address``; a key is shown as an
+    ``excerpt`` (an unknown key is whatever the file holds)."""
     text = ""
     for part in location:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += part if not text else f".{part}"
+            text += excerpt(part) if not text else f".{excerpt(part)}"
     return text
 
 
@@ -203,8 +204,8 @@ class SpecLoader(_BaseLoader):
             raise YamlProblem(problem, self.lines.get(top, _line(node)), top)
         if node.tag not in _PLAIN_TAGS:
             raise YamlProblem(
-                f"the YAML tag '{node.tag.replace(_STANDARD_TAG, '!!')}' is not allowed in a "
-                "spec; write plain values",
+                f"the YAML tag '{excerpt(node.tag.replace(_STANDARD_TAG, '!!'))}' is not allowed "
+                "in a spec; write plain values",
                 _line(node),
                 location,
             )
@@ -253,7 +254,7 @@ class SpecLoader(_BaseLoader):
             if key in mapping:
                 first = self.lines.get(key_location)
                 raise YamlProblem(
-                    f"duplicate key '{key}' (first given on line {first}); "
+                    f"duplicate key '{excerpt(key)}' (first given on line {first}); "
                     "each key may appear once in a mapping",
                     _line(key_node),
                     key_location,
