@@ -6,13 +6,11 @@ what ``backup`` returns and ``restore`` takes.
 
 from __future__ import annotations
 
-import errno
 import ipaddress
 import json
 import math
 import os
 import re
-import stat
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -20,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar, assert_never
 
 from lmctl.errors import LmctlError
+from lmctl.files import NotARegularFile, read_regular_file
 from lmctl.mock.state import (
     Connections,
     MockRealServer,
@@ -346,57 +345,6 @@ def state_from_json(document: Any) -> MockState:
         drain_seconds=state.optional("drain_seconds", 30.0, _seconds),
         local_subnets=state.optional("local_subnets", None, _local_subnets),
     )
-
-
-def _file_kind(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a plain file"
-
-
-class NotARegularFile(OSError):
-    """Something other than a regular file where the mock keeps one."""
-
-    def __init__(self, path: Path, mode: int) -> None:
-        super().__init__(errno.EINVAL, f"{_file_kind(mode)}, not a regular file", str(path))
-
-    def __str__(self) -> str:
-        return f"{self.filename} is {self.strerror}"
-
-
-# A FIFO opened without O_NONBLOCK waits for a writer; O_NOFOLLOW refuses a link swapped in after
-# the lstat. Neither exists on Windows, which has no FIFOs to open by name.
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-
-
-def read_regular_file(path: Path, *, private: bool = False) -> bytes:
-    """The bytes of the regular file ``path``; ``private`` makes it readable by its owner only.
-
-    A symbolic link, FIFO, directory or device there raises ``NotARegularFile``: reading a FIFO
-    would wait forever for a writer, and a link would point the mock at a file it does not own
-    (the mode is changed through the open file, never through a link). ``FileNotFoundError``
-    when nothing is there, another ``OSError`` when it cannot be read.
-    """
-    mode = path.lstat().st_mode
-    if not stat.S_ISREG(mode):
-        raise NotARegularFile(path, mode)
-    with os.fdopen(os.open(path, _OPEN_FLAGS), "rb") as stream:
-        mode = os.fstat(stream.fileno()).st_mode
-        if not stat.S_ISREG(mode):  # replaced since the lstat
-            raise NotARegularFile(path, mode)
-        if private and hasattr(os, "fchmod"):
-            os.fchmod(stream.fileno(), 0o600)
-        elif private:
-            path.chmod(0o600)
-        return stream.read()
 
 
 def _problem(error: ValueError | RecursionError) -> str:

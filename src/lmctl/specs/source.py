@@ -9,6 +9,7 @@ numbers, reject duplicate keys and merge keys, and stop a hostile document early
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Literal
 import yaml
 
 from lmctl.errors import LmctlError, excerpt
+from lmctl.files import FileIdentity, NotARegularFile, open_regular
 
 Severity = Literal["error", "warning"]
 
@@ -277,16 +279,23 @@ def decode(raw: bytes) -> str:
         ) from None
 
 
-def read_bounded(path: Path) -> bytes:
-    """The file's bytes, refusing files above ``MAX_FILE_BYTES`` before reading them."""
+def read_bounded(path: Path, expected: FileIdentity | None = None) -> bytes:
+    """The file's bytes, refusing files above ``MAX_FILE_BYTES`` before reading them.
+
+    A link is followed (the directory scan has checked where it leads); what is opened must be a
+    regular file, and ``expected``'s file when given (``lmctl.files.open_regular``).
+    """
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise YamlProblem(_too_large(size))
-        with path.open("rb") as stream:
+        with open_regular(path.resolve(strict=True), expected) as stream:
+            size = os.fstat(stream.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise YamlProblem(_too_large(size))
             raw = stream.read(MAX_FILE_BYTES + 1)
-    except OSError as error:
-        raise YamlProblem(f"cannot read the file: {error.strerror or error}") from None
+    except NotARegularFile as error:
+        raise YamlProblem(str(error.strerror)) from None
+    except (OSError, RuntimeError) as error:  # RuntimeError: a link loop (Python < 3.13)
+        strerror = error.strerror if isinstance(error, OSError) else None
+        raise YamlProblem(f"cannot read the file: {strerror or error}") from None
     if len(raw) > MAX_FILE_BYTES:
         raise YamlProblem(_too_large(len(raw)))
     return raw
@@ -366,9 +375,10 @@ def _tab_at(text: str, mark: yaml.Mark | None) -> bool:
     return mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]
 
 
-def read_document(path: Path, display: str) -> YamlDocument:
-    """Read, decode and parse one spec file; raises ``YamlProblem`` with a line when it can."""
-    raw = read_bounded(path)
+def read_document(path: Path, display: str, expected: FileIdentity | None = None) -> YamlDocument:
+    """Read, decode and parse one spec file (``expected``'s file, when given: see
+    ``read_bounded``); raises ``YamlProblem`` with a line when it can."""
+    raw = read_bounded(path, expected)
     try:
         content, lines = parse_text(decode(raw))
     except YamlProblem as problem:
