@@ -150,13 +150,35 @@ def _flag(value: Any, where: str) -> bool:
     return value
 
 
+# The mock's own bound: what it keeps are indexes, counters and times in seconds; a number past
+# a signed 32-bit one is damage, not state (and would overflow a client's reading of it).
+MAX_COUNT = 2**31 - 1
+# A JSON number with more digits is refused before Python converts it (which fails past 4300
+# digits with advice about sys.set_int_max_str_digits); shorter ones are refused by the value.
+_MAX_DIGITS = 1000
+
+
 def _count(value: Any, where: str) -> int:
-    """A whole number, 0 or more (JSON's 1.5, true and 1e400 are not)."""
+    """A whole number, 0 or more, at most ``MAX_COUNT`` (JSON's 1.5, true and 1e400 are not)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise _wrong(where, "a whole number", value)
     if value < 0:
         raise ValueError(f"{where} must be 0 or more, not {value}")
+    if value > MAX_COUNT:
+        raise ValueError(f"{where} must be at most {MAX_COUNT}, not {value}")
     return value
+
+
+def _whole_number(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_DIGITS:
+        raise ValueError(f"a number of {len(text)} digits, far too large")
+    return int(text)
+
+
+def state_from_bytes(data: bytes) -> MockState:
+    """A state from the JSON text of ``state_to_json`` output; ``ValueError`` (``RecursionError``
+    when nested thousands deep) saying what is wrong if it is not one."""
+    return state_from_json(json.loads(data.decode("utf-8"), parse_int=_whole_number))
 
 
 def _index(value: Any, where: str) -> int:
@@ -377,7 +399,7 @@ class StateStore:
         except OSError as error:
             raise StateFileError(f"cannot read mock state file {self.path}: {error}") from None
         try:
-            return state_from_json(json.loads(data.decode("utf-8")))
+            return state_from_bytes(data)
         except (ValueError, RecursionError) as error:
             raise StateFileError(
                 f"mock state file {self.path} is not a valid lmctl mock state "
