@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from lmctl.errors import LmctlError
+from lmctl.errors import LmctlError, excerpt
 
 ServiceName = Literal["rpc", "https", "http-redirect", "imap4", "imap4s", "pop3", "pop3s", "smtp"]
 # The port each service listens on (and its real servers serve), whatever the version.
@@ -303,7 +303,7 @@ def parse_exchange_version(value: Any) -> ExchangeVersion:
     if match is None:
         hint = " (add the service pack or cumulative update)" if text.isdigit() else ""
         raise UnknownReleaseError(
-            f"'{text}' is not an Exchange version{hint}; write e.g. {_EXAMPLES}"
+            f"'{excerpt(text)}' is not an Exchange version{hint}; write e.g. {_EXAMPLES}"
         )
     major, level = int(match["major"]), match["level"].upper()
     family = _BY_MAJOR.get(major)
@@ -322,7 +322,7 @@ def release_of_build(text: str) -> ExchangeVersion:
     to write instead when the build is not one of a known release)."""
     match = _BUILD.match(text.strip())
     if match is None:
-        raise UnknownReleaseError(f"'{text}' is not an Exchange build number")
+        raise UnknownReleaseError(f"'{excerpt(text)}' is not an Exchange build number")
     major, minor = int(match["major"]), int(match["minor"])
     build = match["build"] or match["build_in_parens"]
     for family in FAMILIES:
@@ -330,8 +330,8 @@ def release_of_build(text: str) -> ExchangeVersion:
             # The minor version names the service pack; the rest of the build does not matter.
             if minor not in family.release_builds:
                 raise UnknownReleaseError(
-                    f"'{text}': Exchange {family.major} builds are {family.build_of(0)} (RTM) "
-                    f"to {family.build_of(-1)} ({family.latest})"
+                    f"'{excerpt(text)}': Exchange {family.major} builds are "
+                    f"{family.build_of(0)} (RTM) to {family.build_of(-1)} ({family.latest})"
                 )
             return ExchangeVersion(
                 family.major, family.level_at(family.release_builds.index(minor))
@@ -341,21 +341,22 @@ def release_of_build(text: str) -> ExchangeVersion:
     versions = ", ".join(
         f"{'.'.join(map(str, f.version))} ({f.major})" for f in FAMILIES if f.version[0] == major
     )
-    raise UnknownReleaseError(f"'{text}': Exchange {major}.x builds are {versions}")
+    raise UnknownReleaseError(f"'{excerpt(text)}': Exchange {major}.x builds are {versions}")
 
 
 def _cumulative_update(family: ExchangeFamily, build: str | None, text: str) -> str:
     if build is None:
         raise UnknownReleaseError(
-            f"'{text}' does not say the cumulative update of Exchange {family.major}: give the "
-            "whole build as Get-ExchangeServer shows it, or write the release, e.g. "
+            f"'{excerpt(text)}' does not say the cumulative update of Exchange {family.major}: "
+            "give the whole build as Get-ExchangeServer shows it, or write the release, e.g. "
             f"'{family.major} RTM'"
         )
     if int(build) not in family.release_builds:
         raise UnknownReleaseError(
-            f"'{text}' is not the build of an Exchange {family.major} release lmctl knows (RTM "
-            f"is {family.build_of(0)}, the latest {family.latest} is {family.build_of(-1)}); "
-            f"write the release instead, e.g. '{family.major} {family.latest}'"
+            f"'{excerpt(text)}' is not the build of an Exchange {family.major} release lmctl "
+            f"knows (RTM is {family.build_of(0)}, the latest {family.latest} is "
+            f"{family.build_of(-1)}); write the release instead, e.g. "
+            f"'{family.major} {family.latest}'"
         )
     return family.level_at(family.release_builds.index(int(build)))
 

@@ -157,3 +157,25 @@ def test_a_link_inside_the_specs_directory_or_the_repository_is_read(
 
     assert outcome.exit_code == 0, outcome.output
     assert "10.20.1.50" in outcome.stdout
+
+
+@pytest.mark.parametrize(
+    ("key", "line"),
+    [("exchange", 3), ("fqdn", 4), ("vip", 5), ("site", 2)],
+)
+def test_a_value_a_rule_refuses_is_quoted_escaped(tmp_path: Path, key: str, line: int) -> None:
+    """YAML's "\\e" is ESC: an error quoting the value raw would drive the terminal."""
+    value = '"\\e]0;owned\\a\\e[2J' + "y" * 60 + '"'
+    spec = "".join(
+        f"{key}: {value}\n" if text.startswith(f"{key}:") else text
+        for text in HQ_2010.splitlines(keepends=True)
+    )
+    if key == "site":  # a site is any text; a member in another site quotes it
+        spec = spec.replace("{name: HQ-CAS01,", "{name: HQ-CAS01, site: HQ,")
+    outcome = run_lmctl(tmp_path / "arrays", {"hq-cas.yaml": spec})
+
+    assert outcome.exit_code == 1, outcome.output
+    assert "\x1b" not in outcome.output and "\x07" not in outcome.output
+    assert "y" * (EXCERPT_LENGTH + 1) not in outcome.output
+    assert f"hq-cas.yaml:{line if key != 'site' else 9}: error:" in outcome.output
+    assert "'\\x1b]0;owned\\x07\\x1b[2Jyyy" in outcome.output

@@ -198,7 +198,9 @@ class TlsSpec(SpecModel):
         base = (info.context or {}).get("base_dir")
         path = value if value.is_absolute() or base is None else Path(base) / value
         if not path.is_file():
-            raise ValueError(f"CA file '{excerpt(str(value))}' not found (looked at {path})")
+            raise ValueError(
+                f"CA file '{excerpt(str(value))}' not found (looked at {excerpt(str(path), 200)})"
+            )
         return path
 
     @model_validator(mode="after")
