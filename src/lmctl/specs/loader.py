@@ -8,8 +8,8 @@ error naming it, never skipped: a skipped array would be planned for deletion.
 
 A file whose top-level key is ``appliances:`` is the inventory; every other file is one array
 spec. When no inventory is among the inputs, an ``appliances.yaml`` (or ``.yml``) next to the
-array files is used. ``json_schema`` publishes
-the shape of both kinds of file for editors and CI checks.
+array files is used. ``json_schema`` publishes the shape of both kinds of file for editors and
+CI checks.
 """
 
 from __future__ import annotations
