@@ -52,24 +52,3 @@ class LmctlError(Exception):
 def error_text(error: BaseException) -> str:
     """An exception as one line for a message: its text, or its type when it has none."""
     return str(error) or type(error).__name__
-
-
-EXCERPT_LENGTH = 40
-
-
-def excerpt(text: str, limit: int = EXCERPT_LENGTH) -> str:
-    """At most ``limit`` characters of untrusted ``text`` for a message, escaped as ``repr``
-    escapes them (control and other invisible characters, backslashes), cut with ``…``.
-
-    A spec file may be anything a link points at (a password file, a key); an error quotes
-    only this much of what it could not understand, and never a control sequence.
-    """
-    shown = ""
-    for character in text:
-        escaped = (
-            character if character.isprintable() and character != "\\" else repr(character)[1:-1]
-        )
-        if len(shown) + len(escaped) > limit:
-            return shown + "…"
-        shown += escaped
-    return shown

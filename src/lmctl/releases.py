@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from lmctl.errors import LmctlError, excerpt
+from lmctl.errors import LmctlError
+from lmctl.text import excerpt
 
 ServiceName = Literal["rpc", "https", "http-redirect", "imap4", "imap4s", "pop3", "pop3s", "smtp"]
 # The port each service listens on (and its real servers serve), whatever the version.

@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from lmctl.errors import LmctlError, excerpt
+from lmctl.errors import LmctlError
 from lmctl.loadmaster.connection import (
     FINGERPRINT_FORMS,
     ApiKey,
@@ -39,6 +39,7 @@ from lmctl.loadmaster.connection import (
     url_host_problem,
 )
 from lmctl.specs.validation import SECRET_IN_FILE, SpecModel
+from lmctl.text import excerpt
 
 MOCK_SCHEME = "mock://"
 _MOCK_URL = re.compile(r"^mock://(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)?$")

@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from lmctl.errors import excerpt
 from lmctl.loadmaster.connection import DNS_LABEL
 from lmctl.releases import (
     FAMILIES,
@@ -27,6 +26,7 @@ from lmctl.releases import (
 from lmctl.specs.array import ArraySpec, MemberSpec, ServiceOverride, ip_value
 from lmctl.specs.inventory import Inventory
 from lmctl.specs.source import Diagnostic, Severity, YamlDocument
+from lmctl.text import excerpt
 
 # The scheduling methods in which a real server's weight counts (fixed: the heaviest one wins).
 WEIGHTED_SCHEDULING = frozenset({"wrr", "wlc", "fixed"})

@@ -17,8 +17,9 @@ from typing import Literal
 
 import yaml
 
-from lmctl.errors import LmctlError, excerpt
+from lmctl.errors import LmctlError
 from lmctl.files import FileIdentity, NotARegularFile, open_regular
+from lmctl.text import excerpt
 
 Severity = Literal["error", "warning"]
 

@@ -21,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
-from lmctl.errors import excerpt
 from lmctl.specs.source import Diagnostic, YamlDocument
+from lmctl.text import excerpt
 
 
 class SpecModel(BaseModel):
