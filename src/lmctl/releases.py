@@ -488,7 +488,8 @@ def _cumulative_update(
                 family.major, family.levels[family.release_builds.index(int(build))]
             )
     known = "; ".join(
-        f"Exchange {f.name} RTM is {f.build_of(0)}, the latest {f.latest} {f.build_of(-1)}"
+        f"{f'Exchange {f.name} ' * (len(families) > 1)}RTM is {f.build_of(0)}, the latest "
+        f"{f.latest} is {f.build_of(-1)}"
         for f in families
     )
     raise UnknownReleaseError(

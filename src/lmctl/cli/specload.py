@@ -49,8 +49,8 @@ def load_spec_set(paths: Sequence[Path] | None) -> SpecSet:
 
 def load_reporting(paths: Sequence[Path], errors: Console) -> SpecSet:
     """``load_spec_set`` for a command that goes on to the appliances: every diagnostic is
-    printed on ``errors`` as it is (warnings but not notices, and the errors before the command ends with
-    ``INVALID_SPECS``, a ``CommandError`` of kind ``specs`` carrying them)."""
+    printed on ``errors`` as it is (warnings but not notices, and the errors before the command
+    ends with ``INVALID_SPECS``, a ``CommandError`` of kind ``specs`` carrying them)."""
     from lmctl.cli.app import CommandError
     from lmctl.specs import SpecError
 

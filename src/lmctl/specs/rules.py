@@ -621,22 +621,24 @@ def _one_cas_array_per_site(arrays: Sequence[SourcedArray]) -> Iterator[Diagnost
 
 
 def _servers_in_one_array(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:
-    """A CAS belongs to one 2010 array; a 2013+ server may serve several namespaces, and the
-    transport services' own members are not CAS members."""
+    """A CAS of a 2010 array serves that array only; a 2013+ server may serve several
+    namespaces. The transport services' own members are not CAS members."""
     first: dict[tuple[str, object], SourcedArray] = {}
     for array in arrays:
-        if not array.spec.exchange.family.has_cas_array:
-            continue
         for index, member in enumerate(array.spec.members):
             keys = (("name", member.name.casefold()), ("address", ip_value(member.address)))
             for kind, value in keys:
                 other = first.setdefault((kind, value), array)
-                if other is not array:
+                cas_array = other.spec.exchange.family.has_cas_array or (
+                    array.spec.exchange.family.has_cas_array
+                )
+                if other is not array and cas_array:
                     yield array.diagnostic(
                         "error",
                         ("members", index, kind),
                         f"server {kind} '{getattr(member, kind)}' is already a member of "
-                        f"{other.where()}; a CAS belongs to one CAS array only",
+                        f"{other.where()}; a server belongs to one array only (a 2013+ "
+                        "server may serve several namespaces)",
                     )
 
 
