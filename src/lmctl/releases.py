@@ -365,18 +365,22 @@ class ExchangeVersion:
 @dataclass(frozen=True, slots=True)
 class Coexistence:
     """Microsoft's rule for servers of an ``older`` version in one organization (and so behind
-    one namespace) with a ``newer`` one: the older servers need ``minimum`` or later."""
+    one namespace) with a ``newer`` one: the older servers need ``minimum`` or later, and the
+    newer ones may be at most ``newer_until`` (a later update's setup refuses the older)."""
 
     older: int
     newer: int
     minimum: str
+    newer_until: str | None = None
 
 
-# Exchange Server supportability matrix, "Supported coexistence scenarios". Exchange 2010 is
-# left out on purpose: it has its own CAS array and cannot serve a 2013+ namespace.
+# Exchange Server supportability matrix, "Supported coexistence scenarios"; 2019 CU15's setup
+# blocks Exchange 2013 ("Released: 2025 H1 Cumulative Update for Exchange Server"), and SE
+# RTM's does too ("Upgrade to Exchange Server SE"). Exchange 2010 is left out on purpose: it has
+# its own CAS array and cannot serve a 2013+ namespace.
 COEXISTENCE: tuple[Coexistence, ...] = (
     Coexistence(older=2013, newer=2016, minimum="CU10"),
-    Coexistence(older=2013, newer=2019, minimum="CU21"),
+    Coexistence(older=2013, newer=2019, minimum="CU21", newer_until="CU14"),
     Coexistence(older=2016, newer=2019, minimum="CU11"),
     Coexistence(older=2016, newer=2025, minimum="CU23"),
     Coexistence(older=2019, newer=2025, minimum="CU14"),

@@ -6,7 +6,9 @@ are cited in docs/specs.md."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from spec_files import (
@@ -31,7 +33,7 @@ def namespace_2016(name: str, fqdn: str, vip: str, members: dict[str, str]) -> s
 EX16 = {"HQ-EX16-01": "10.10.2.11", "HQ-EX16-02": "10.10.2.12"}
 
 
-def validate(tmp_path: Path, files: dict[str, str | None], *args: str) -> SpecOutcome:
+def validate(tmp_path: Path, files: Mapping[str, str | None], *args: str) -> SpecOutcome:
     return run_lmctl(tmp_path / "arrays", {"appliances.yaml": INVENTORY, **files}, *args)
 
 
@@ -271,7 +273,7 @@ def test_2010_rtm_with_static_ports_warns_about_the_address_book_port(tmp_path: 
 HQ_2010_IMAP = HQ_2010 + "services: [rpc, https, http-redirect, imap4s, imap4, pop3]\n"
 
 
-def show_json(tmp_path: Path, spec: str) -> dict[str, dict[str, object]]:
+def show_json(tmp_path: Path, spec: str) -> dict[str, dict[str, Any]]:
     outcome = run_lmctl(
         tmp_path / "arrays",
         {"appliances.yaml": INVENTORY, HQ: spec},
@@ -366,3 +368,17 @@ def test_end_of_support_is_a_notice_in_text_and_json_that_fails_nothing(tmp_path
         0,
         2,
     )
+
+
+def test_2013_members_behind_a_2019_cu15_namespace_are_refused(tmp_path: Path) -> None:
+    # 2019 CU15's setup blocks coexistence with Exchange 2013 (2019 CU14 still allows it).
+    spec = namespace_2016("mail", "mail.corp.example.com", "10.10.2.50", EX16).replace(
+        "address: 10.10.2.12}", "address: 10.10.2.12, exchange: 2013 CU23}"
+    )
+
+    allowed = validate(tmp_path / "ok", {"mail.yaml": spec.replace("2016 CU23", "2019 CU14")})
+    refused = validate(tmp_path / "bad", {"mail.yaml": spec.replace("2016 CU23", "2019 CU15")})
+
+    assert allowed.exit_code == 0, allowed.output
+    assert refused.exit_code == 1
+    assert "Exchange 2019 CU15 no longer coexists with Exchange 2013" in refused.output

@@ -130,6 +130,13 @@ def _release_problem(
             f"the {family.name} namespace"
         )
     minimum = ExchangeVersion(rule.older, rule.minimum)
+    if rule.newer_until is not None and newer.position > newer.family.position(rule.newer_until):
+        return "error", (
+            f"member {member} runs Exchange {installed}, "
+            f"{'which' if newer is installed else f'and Exchange {newer}'} no longer "
+            f"coexists with Exchange {older.family.name} (its setup refuses it; the last that "
+            f"does is Exchange {newer.family.name} {rule.newer_until})"
+        )
     if older.position < minimum.position:
         return "error", (
             f"member {member} runs Exchange {installed}, but Exchange {newer.family.name} "
