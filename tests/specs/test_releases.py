@@ -90,3 +90,31 @@ def test_the_families_follow_one_another() -> None:
     for earlier, later in itertools.pairwise(FAMILIES):
         if earlier.version == later.version:
             assert earlier.release_builds[-1] < later.release_builds[0]
+
+
+# The last update of each version in Microsoft's "Exchange Server build numbers and release
+# dates" (ExchangeBuildNumbers.csv): the ceiling lmctl accepts.
+LAST_RELEASES = [
+    ("14.3.513.0", "2010 SP3"),
+    ("15.0.1497.2", "2013 CU23"),
+    ("15.1.2507.6", "2016 CU23"),
+    ("15.2.1748.10", "2019 CU15"),
+    ("15.2.2562.17", "SE RTM"),
+]
+
+
+@pytest.mark.parametrize(("build", "release"), LAST_RELEASES)
+def test_the_last_published_release_of_each_version_is_the_latest_lmctl_knows(
+    build: str, release: str
+) -> None:
+    version = parse_exchange_version(build)
+
+    assert str(version) == release == str(parse_exchange_version(release))
+    assert version.level == version.family.latest
+    jsonschema.validate(release, json_schema("array")["properties"]["exchange"])
+
+
+@pytest.mark.parametrize("written", ["2019 CU16", "2016 CU24", "2013 CU24", "SE CU1", "2010 SP4"])
+def test_an_update_after_the_last_released_one_is_refused(written: str) -> None:
+    with pytest.raises(UnknownReleaseError, match="is not a release of Exchange"):
+        parse_exchange_version(written)
