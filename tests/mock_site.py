@@ -9,18 +9,22 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
 import shutil
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection
-from lmctl.loadmaster.models import VirtualService
+from lmctl.loadmaster.models import VirtualService, VirtualServiceKey
 from lmctl.mock.server import MockServerHandle
 from lmctl_testkit import PASSWORD_VARIABLE, Outcome, invoke, write_mock_inventory
 
@@ -128,6 +132,30 @@ class Site:
     async def _read(self) -> list[VirtualService]:
         async with LoadMaster(self.connection()) as client:
             return await client.list_virtual_services()
+
+    def rename(self, key: VirtualServiceKey, nickname: str) -> None:
+        """Give the VS at ``key`` any NickName, through a backup and a restore of the appliance's
+        configuration: the way a NickName the API refuses (lmctl 0.1's marker, a look-alike with
+        a space or a newline) reaches an appliance."""
+        assert self.server.ca_file is not None
+        with httpx.Client(
+            base_url=self.server.url,
+            auth=(self.server.username, self.server.password),
+            verify=ssl.create_default_context(cafile=str(self.server.ca_file)),
+        ) as api:
+            saved = json.loads(gzip.decompress(api.get("/access/backup").content))
+            (service,) = [
+                entry
+                for entry in saved["services"]
+                if (entry["address"], entry["port"]) == (key.address, key.port)
+            ]
+            service["settings"]["NickName"] = nickname
+            restored = api.post(
+                "/access/restore",
+                params={"type": "2"},
+                content=gzip.compress(json.dumps(saved).encode()),
+            )
+        assert restored.status_code == 200, restored.text
 
     def raw(self, calls: Sequence[tuple[str, tuple[Any, ...], dict[str, Any]]]) -> None:
         """Make raw client calls (method name, args, kwargs), as an operator would by hand."""

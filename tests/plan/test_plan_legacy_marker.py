@@ -4,12 +4,8 @@ wrote it. A VS marked the old way is still lmctl's: plan shows one re-mark, appl
 
 from __future__ import annotations
 
-import gzip
-import json
-import ssl
 from pathlib import Path
 
-import httpx
 import pytest
 
 from lmctl.appliance.state import Owner, owner_of
@@ -54,33 +50,6 @@ def test_the_marker_is_in_the_nickname_characters_kemp_documents() -> None:
     assert owner_of(marker) == Owner("hq-cas", "http-redirect")
 
 
-def _mark_the_old_way(server: MockServerHandle, key: VirtualServiceKey) -> None:
-    """Give the VS at ``key`` the NickName lmctl 0.1 wrote, through a backup and a restore of the
-    appliance's configuration (the way such a VS reaches an appliance that refuses ``:`` and
-    ``/`` in a NickName today)."""
-    assert server.ca_file is not None
-    with httpx.Client(
-        base_url=server.url,
-        auth=(server.username, server.password),
-        verify=ssl.create_default_context(cafile=str(server.ca_file)),
-    ) as api:
-        saved = json.loads(gzip.decompress(api.get("/access/backup").content))
-        (service,) = [
-            entry
-            for entry in saved["services"]
-            if (entry["address"], entry["port"]) == (key.address, key.port)
-        ]
-        owner = owner_of(service["settings"]["NickName"])
-        assert owner is not None
-        service["settings"]["NickName"] = f"lmctl:{owner.array}/{owner.service}"
-        restored = api.post(
-            "/access/restore",
-            params={"type": "2"},
-            content=gzip.compress(json.dumps(saved).encode()),
-        )
-    assert restored.status_code == 200, restored.text
-
-
 def test_a_vs_marked_the_old_way_is_re_marked_by_one_modvs(
     tmp_path: Path,
     mock_server: MockServerHandle,
@@ -89,7 +58,7 @@ def test_a_vs_marked_the_old_way_is_re_marked_by_one_modvs(
 ) -> None:
     site = Site.open(tmp_path, mock_server, monkeypatch, HQ)
     assert site.apply().exit_code == 0
-    _mark_the_old_way(mock_server, HTTPS)
+    site.rename(HTTPS, "lmctl:hq-cas/https")
     (before,) = [vs for vs in site.read() if vs.key == HTTPS]
     assert before.nickname == "lmctl:hq-cas/https"
 

@@ -4,20 +4,25 @@ console it prints to (rich on a terminal, plain text in a pipe).
 ``SpecPaths`` (the positional spec files or directories), ``FormatOption`` (``--format``),
 ``StateDirOption`` (``--state-dir``) and ``RequestTimeoutOption`` (``--request-timeout``: seconds
 per API request; ``--timeout`` is reserved for a command's total wait, as drain/undrain use it).
-Only typer and rich's console are imported here, so ``lmctl --help`` stays fast.
+Only typer and rich's console (with its segments and text) are imported here, so ``lmctl --help``
+stays fast.
 """
 
 from __future__ import annotations
 
 import enum
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
+from rich.segment import Segment
+from rich.text import Text
 
 from lmctl.statedir import DEFAULT_STATE_DIR as DEFAULT_STATE_DIR
+from lmctl.text import escaped, needs_escaping
 
 
 class OutputFormat(enum.StrEnum):
@@ -68,11 +73,33 @@ RequestTimeoutOption = Annotated[
 ]
 
 
+class TerminalSafeConsole(Console):
+    """A console that escapes what it prints, wherever the text came from (a spec, an appliance's
+    reply, an error): only rich's own control segments (cursor moves of a live display) pass.
+
+    Strings are escaped when they become text (``render_str``), before tables measure them;
+    ``render`` is where every renderable (``print``, ``out``, live displays, nested tables) turns
+    into segments, so escaping there too leaves no path around it (text lmctl built itself)."""
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        return super().render_str(escaped(text), **options)
+
+    def render(
+        self, renderable: RenderableType, options: ConsoleOptions | None = None
+    ) -> Iterable[Segment]:
+        for segment in super().render(renderable, options):
+            if segment.control is None and needs_escaping(segment.text):
+                yield Segment(escaped(segment.text), segment.style)
+            else:
+                yield segment
+
+
 def make_console(*, stderr: bool = False) -> Console:
-    """A console that colours only on a terminal; in a pipe it writes plain, unwrapped text."""
+    """A console that colours only on a terminal; in a pipe it writes plain, unwrapped text; either
+    way control characters are printed escaped (``TerminalSafeConsole``)."""
     stream = sys.stderr if stderr else sys.stdout
     interactive = stream.isatty()
-    return Console(
+    return TerminalSafeConsole(
         file=stream,
         force_terminal=None if interactive else False,
         no_color=not interactive,

@@ -23,6 +23,7 @@ from lmctl.releases import (
     parse_exchange_version,
 )
 from lmctl.specs.validation import SpecModel
+from lmctl.text import is_hidden
 
 
 def ip_value(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
@@ -34,18 +35,51 @@ def ip_value(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     return address
 
 
+_LIMITED_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
+
+
+def _unusable(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why no client could reach ``address`` as a VIP or a server, or None. The LoadMaster itself
+    accepts some of these (a VS on 0.0.0.0), so the spec refuses them before a plan is made."""
+    if address.is_unspecified:
+        return "the unspecified address (it names no host)"
+    if address == _LIMITED_BROADCAST:
+        return "the broadcast address"
+    if address.is_loopback:
+        return "a loopback address (it never leaves the host)"
+    if address.is_multicast:
+        return "a multicast address"
+    if address.is_link_local:
+        return "a link-local address (it is not routed; the appliance needs a zone to use it)"
+    return None
+
+
 def _ip_text(value: str) -> str:
     # The normalised form (IPv6 compressed, lower case) is what expansion writes to the appliance.
+    if "%" in value:
+        # Python reads fe80::50%eth0 as an address with a scope; the appliance's vs/rs parameters
+        # take none, and the zone (which may hold spaces or a newline) would go on the wire.
+        raise ValueError(f"{value!r} has an IPv6 zone ID (after %): give the address alone")
     try:
-        return str(ip_value(value))
+        address = ip_value(value)
     except ValueError:
-        raise ValueError(f"'{value}' is not an IP address (e.g. 10.10.1.50)") from None
+        raise ValueError(f"{value!r} is not an IP address (e.g. 10.10.1.50)") from None
+    reason = _unusable(address)
+    if reason is not None:
+        raise ValueError(f"{address} is {reason}: give an address clients can reach")
+    return str(address)
 
 
 IpAddress = Annotated[
     str,
     AfterValidator(_ip_text),
-    WithJsonSchema({"type": "string", "description": "An IPv4 or IPv6 address, e.g. 10.10.1.50."}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "An IPv4 or IPv6 address clients can reach, e.g. 10.10.1.50 "
+            "(not unspecified, broadcast, loopback, multicast or link-local; no IPv6 zone ID).",
+        }
+    ),
 ]
 ExchangeVersionField = Annotated[
     ExchangeVersion,
@@ -69,7 +103,20 @@ Slug = Annotated[
         "(the name is part of the ownership marker on the appliance)",
     ),
 ]
-Text = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+def _printable(value: str) -> str:
+    # Such text is printed and may be compared with the appliance's: a control or format
+    # character (an escape sequence, a bidi override) would only hide what is really there.
+    for position, character in enumerate(value, start=1):
+        if is_hidden(character):
+            raise ValueError(
+                f"character {position} is the control character {character!r}: give printable text"
+            )
+    return value
+
+
+Text = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_printable)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
@@ -93,8 +140,12 @@ class HealthCheck(SpecModel):
     """How the LoadMaster probes each member for one service."""
 
     type: CheckType | None = Field(None, description="Probe type; default per service.")
-    url: Annotated[str, Field(pattern=r"^/\S*$", max_length=255)] | None = Field(
-        None, description="expected a path starting with /, e.g. /owa/auth/logon.aspx"
+    # Printable ASCII without spaces: the URL goes to the appliance as CheckUrl and into each
+    # probe's request line, where a control character or a space would break the request.
+    url: Annotated[str, Field(pattern=r"^/[!-~]*$", max_length=255)] | None = Field(
+        None,
+        description="expected a path starting with /, printable ASCII without spaces, "
+        "e.g. /owa/auth/logon.aspx",
     )
     port: Port | None = Field(None, description="Port probed; default: the member's service port.")
 

@@ -1,0 +1,135 @@
+"""Spec values on their way to the appliance and the terminal (issue 11, findings 4 and 6):
+strings that reach the appliance are printable ASCII, site and appliance names printable, file
+names printed escaped; a VIP or a member no client can reach (unspecified, broadcast, loopback,
+multicast, link-local, an IPv6 zone ID) is refused by validate, and apply writes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from spec_files import HQ_2010, reported, run_lmctl
+
+from lmctl.mock.control import MockControl
+from lmctl.mock.server import MockServerHandle
+from mock_site import Array, Site
+
+RAW_CONTROLS = ("\x1b", "\x07", "\u202e", "\x00")
+
+
+def raw_controls_in(text: str) -> list[str]:
+    return [c for c in RAW_CONTROLS if c in text]
+
+
+# --- spec strings --------------------------------------------------------------------------
+
+
+def with_health_check_url(url: str) -> str:
+    return HQ_2010 + f'overrides:\n  https:\n    health_check: {{url: "{url}"}}\n'
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/owa\\e]0;x\\a\\e[2J", "/owa\\0", "/owa/auth logon.aspx", "/owa\\u202e", "/öwa"],
+)
+def test_a_health_check_url_must_be_printable_ascii(tmp_path: Path, url: str) -> None:
+    outcome = run_lmctl(tmp_path / "arrays", {"hq.yaml": with_health_check_url(url)})
+
+    assert outcome.exit_code == 1, outcome.output
+    assert reported(
+        outcome, "hq.yaml", 13, "overrides.https.health_check.url", "printable ASCII without spaces"
+    ), outcome.output
+    assert raw_controls_in(outcome.output) == []
+
+
+@pytest.mark.parametrize("value", ["HQ\\e[2J", "HQ\\u202e", "HQ\\0"])
+@pytest.mark.parametrize(("field", "line"), [("site", 2), ("appliance", 6)])
+def test_site_and_appliance_names_must_be_printable(
+    tmp_path: Path, field: str, line: int, value: str
+) -> None:
+    spec = "\n".join(
+        f'{field}: "{value}"' if text.startswith(f"{field}:") else text
+        for text in HQ_2010.splitlines()
+    )
+    outcome = run_lmctl(tmp_path / "arrays", {"hq.yaml": spec + "\n"})
+
+    assert outcome.exit_code == 1, outcome.output
+    assert reported(outcome, "hq.yaml", line, field, "control character"), outcome.output
+    assert raw_controls_in(outcome.output) == []
+
+
+def test_a_spec_file_name_with_controls_is_printed_escaped(tmp_path: Path) -> None:
+    name = "hq\x1b]0;owned\x07.yaml"
+    outcome = run_lmctl(tmp_path / "arrays", {name: "name: [unclosed\n"})
+
+    assert outcome.exit_code == 1
+    assert raw_controls_in(outcome.output) == []
+    assert "hq\\x1b]0;owned" in outcome.output
+
+
+# --- addresses -----------------------------------------------------------------------------
+
+UNUSABLE = {
+    "0.0.0.0": "the unspecified address",  # noqa: S104
+    "::": "the unspecified address",
+    "255.255.255.255": "the broadcast address",
+    "127.0.0.1": "a loopback address",
+    "::1": "a loopback address",
+    "224.0.0.5": "a multicast address",
+    "ff02::1": "a multicast address",
+    "169.254.10.1": "a link-local address",
+    "fe80::50": "a link-local address",
+    "::ffff:127.0.0.1": "a loopback address",
+}
+
+
+@pytest.mark.parametrize(("address", "reason"), UNUSABLE.items())
+def test_a_vip_no_client_can_reach_is_refused(tmp_path: Path, address: str, reason: str) -> None:
+    spec = HQ_2010.replace("vip: 10.10.1.50", f'vip: "{address}"')
+    outcome = run_lmctl(tmp_path / "arrays", {"hq.yaml": spec})
+
+    assert outcome.exit_code == 1, outcome.output
+    assert reported(outcome, "hq.yaml", 5, "vip", reason), outcome.output
+
+
+@pytest.mark.parametrize(("address", "reason"), UNUSABLE.items())
+def test_a_member_no_client_can_reach_is_refused(tmp_path: Path, address: str, reason: str) -> None:
+    spec = HQ_2010.replace("address: 10.10.1.12}", f'address: "{address}"}}')
+    outcome = run_lmctl(tmp_path / "arrays", {"hq.yaml": spec})
+
+    assert outcome.exit_code == 1, outcome.output
+    assert reported(outcome, "hq.yaml", 10, "members[1].address", reason), outcome.output
+
+
+@pytest.mark.parametrize("address", ["fe80::50%eth0", "fe80::50%eth0 \\n", "2001:db8::50%1"])
+def test_an_ipv6_zone_id_is_refused_for_vips_and_members(tmp_path: Path, address: str) -> None:
+    spec = HQ_2010.replace("vip: 10.10.1.50", f'vip: "{address}"').replace(
+        "address: 10.10.1.12}", f'address: "{address}"}}'
+    )
+    outcome = run_lmctl(tmp_path / "arrays", {"hq.yaml": spec})
+
+    assert outcome.exit_code == 1, outcome.output
+    assert reported(outcome, "hq.yaml", 5, "vip", "has an IPv6 zone ID"), outcome.output
+    assert reported(outcome, "hq.yaml", 10, "members[1].address", "has an IPv6 zone ID")
+    assert "\n'" not in outcome.output  # the newline in the zone is shown escaped
+
+
+def test_apply_writes_nothing_when_a_vip_is_unusable(
+    tmp_path: Path,
+    mock_server: MockServerHandle,
+    mock_control: MockControl,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    site = Site.open(
+        tmp_path,
+        mock_server,
+        monkeypatch,
+        Array("good", "10.1.1.50", ["10.1.1.11", "10.1.1.12"]),
+        Array("bad", "0.0.0.0", ["10.1.2.11", "10.1.2.12"]),  # noqa: S104
+    )
+    outcome = site.apply()
+
+    assert outcome.exit_code == 1, outcome.output
+    assert "vip: 0.0.0.0 is the unspecified address" in outcome.output
+    assert [call for call in mock_control.calls() if call.applied_write] == []
+    assert site.read() == []
