@@ -468,9 +468,11 @@ def release_of_build(text: str) -> ExchangeVersion:
     sharing = [f for f in FAMILIES if f.version == (major, minor)]
     if sharing:
         return _cumulative_update(sharing, build, text)
-    versions = ", ".join(
-        f"{'.'.join(map(str, f.version))} ({f.name})" for f in FAMILIES if f.version[0] == major
-    )
+    names: dict[str, list[str]] = {}
+    for family in FAMILIES:
+        if family.version[0] == major:
+            names.setdefault(".".join(map(str, family.version)), []).append(family.name)
+    versions = ", ".join(f"{version} ({', '.join(n)})" for version, n in names.items())
     raise UnknownReleaseError(f"'{text}': Exchange {major}.x builds are {versions}")
 
 

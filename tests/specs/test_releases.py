@@ -50,7 +50,7 @@ def test_the_schema_accepts_every_written_release(written: str) -> None:
     [
         ("15.1", "'15.1' does not say the release of Exchange 2016"),
         ("15.2.9999.1", "not the build of an Exchange 2019 or SE release lmctl knows"),
-        ("15.4.100.1", "Exchange 15.x builds are 15.0 (2013), 15.1 (2016), 15.2 (2019)"),
+        ("15.4.100.1", "Exchange 15.x builds are 15.0 (2013), 15.1 (2016), 15.2 (2019, SE)"),
         ("14.5.1.1", "Exchange 2010 builds are 14.0 (RTM) to 14.3 (SP3)"),
         ("2016 SP1", "'SP1' is not a release of Exchange 2016"),
         ("2016", "(add the service pack or cumulative update)"),

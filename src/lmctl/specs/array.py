@@ -150,35 +150,6 @@ class HealthCheck(SpecModel):
     port: Port | None = Field(None, description="Port probed; default: the member's service port.")
 
 
-class MemberSpec(SpecModel):
-    """One Client Access server of the array: a real server of each of its virtual services."""
-
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")] = Field(
-        description="expected the server's host name (letters, digits, hyphens), e.g. HQ-CAS01"
-    )
-    address: IpAddress = Field(description="The server's IP address, e.g. 10.10.1.11.")
-    weight: Annotated[int, Field(ge=1, le=65530)] | None = Field(
-        None, description="Real-server weight (1-65530); default 1000."
-    )
-    site: Text | None = Field(None, description="AD site the server is in; must be the array's.")
-    exchange: ExchangeVersionField | None = Field(
-        None, description="Version installed on the server; must equal the array's."
-    )
-    rpc_ports: RpcPorts | None = Field(
-        None, description="Static RPC ports set on this server; must equal the array's."
-    )
-    enabled: bool | None = Field(
-        None,
-        description="true/false forces the real server on/off; unset leaves an operator's "
-        "drain alone.",
-    )
-    non_local: bool | None = Field(
-        None,
-        description="true: the server is on a subnet the LoadMaster has no interface on (added "
-        "with non_local=1); default: from the inventory's local_subnets / non_local.",
-    )
-
-
 class ServiceOverride(SpecModel):
     """Per-service settings that replace lmctl's defaults for this array."""
 
@@ -207,6 +178,35 @@ class ServiceOverride(SpecModel):
         None,
         description="smtp and submission only: the servers of this service when they are not "
         "the array's members (Exchange 2010: the Hub Transport servers).",
+    )
+
+
+class MemberSpec(SpecModel):
+    """One Client Access server of the array: a real server of each of its virtual services."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")] = Field(
+        description="expected the server's host name (letters, digits, hyphens), e.g. HQ-CAS01"
+    )
+    address: IpAddress = Field(description="The server's IP address, e.g. 10.10.1.11.")
+    weight: Annotated[int, Field(ge=1, le=65530)] | None = Field(
+        None, description="Real-server weight (1-65530); default 1000."
+    )
+    site: Text | None = Field(None, description="AD site the server is in; must be the array's.")
+    exchange: ExchangeVersionField | None = Field(
+        None, description="Version installed on the server; must equal the array's."
+    )
+    rpc_ports: RpcPorts | None = Field(
+        None, description="Static RPC ports set on this server; must equal the array's."
+    )
+    enabled: bool | None = Field(
+        None,
+        description="true/false forces the real server on/off; unset leaves an operator's "
+        "drain alone.",
+    )
+    non_local: bool | None = Field(
+        None,
+        description="true: the server is on a subnet the LoadMaster has no interface on (added "
+        "with non_local=1); default: from the inventory's local_subnets / non_local.",
     )
 
 
@@ -301,10 +301,9 @@ class ArraySpec(SpecModel):
         return dataclasses.replace(base, **changes)
 
     def default_profile(self, service: ServiceName) -> ServiceProfile:
-        """The release's profile of ``service`` with what follows from this spec (before the
-        overrides): a long-lived
-        service's timeouts from ``keepalive_time``, the rpc check on the static RPC Client
-        Access port."""
+        """The release's profile of ``service`` with what follows from this spec, before the
+        overrides: a long-lived service's timeouts from ``keepalive_time``, the rpc check on
+        the static RPC Client Access port."""
         base = self.exchange.family.profile(service)
         changes: dict[str, Any] = {}
         if base.outlives_keepalive:
@@ -327,3 +326,5 @@ class ArraySpec(SpecModel):
 
 
 _NO_OVERRIDE = ServiceOverride()
+# ``ServiceOverride.members`` names ``MemberSpec``, declared after it.
+ServiceOverride.model_rebuild()
