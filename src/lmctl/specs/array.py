@@ -191,12 +191,16 @@ class MemberSpec(SpecModel):
     weight: Annotated[int, Field(ge=1, le=65530)] | None = Field(
         None, description="Real-server weight (1-65530); default 1000."
     )
-    site: Text | None = Field(None, description="AD site the server is in; must be the array's.")
+    site: Text | None = Field(
+        None, description="AD site the server is in; 2010: must be the array's."
+    )
     exchange: ExchangeVersionField | None = Field(
-        None, description="Version installed on the server; must equal the array's."
+        None,
+        description="Version installed on the server; 2010: must equal the array's, 2013+: "
+        "another CU warns, another version follows Microsoft's coexistence rules.",
     )
     rpc_ports: RpcPorts | None = Field(
-        None, description="Static RPC ports set on this server; must equal the array's."
+        None, description="Static RPC ports set on this server (2010); must equal the array's."
     )
     enabled: bool | None = Field(
         None,
@@ -214,7 +218,7 @@ class ArraySpec(SpecModel):
     """One Exchange client access array (2010) or namespace (2013+) behind one VIP."""
 
     name: Slug
-    site: Text = Field(description="Active Directory site of the array, e.g. HQ.")
+    site: Text = Field(description="Active Directory site of the array or namespace, e.g. HQ.")
     exchange: ExchangeVersionField = Field(
         description="Exchange version and service pack or cumulative update, e.g. 2010 SP3 or "
         "2016 CU23."
@@ -223,7 +227,7 @@ class ArraySpec(SpecModel):
         description="The FQDN: for 2010 the CAS array FQDN that Outlook's RPC connections use "
         "(internal only), for 2013+ the namespace clients connect to."
     )
-    vip: IpAddress = Field(description="Virtual IP of the array on the LoadMaster.")
+    vip: IpAddress = Field(description="Virtual IP of the array or namespace on the LoadMaster.")
     appliance: Text = Field(description="Name of a LoadMaster in the inventory.")
     scheduling: Scheduling = Field("rr", description="Scheduling method; default rr.")
     client_hostnames: tuple[Annotated[str, Field(min_length=1, max_length=253)], ...] = Field(

@@ -99,7 +99,8 @@ def _member_disagreements(
             "rpc_ports",
             "error",
             f"member {member.name} has static RPC ports {member.rpc_ports.as_tuple()} but the "
-            f"array's are {wanted}; every member must use the same static ports",
+            f"{spec.exchange.family.noun}'s are {wanted}; every member must use the same static "
+            "ports",
         )
 
 
