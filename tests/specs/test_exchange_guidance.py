@@ -363,3 +363,25 @@ def test_end_of_support_is_a_notice_in_text_and_json_that_fails_nothing(tmp_path
         0,
         2,
     )
+
+
+def test_a_non_local_member_of_a_transparent_service_is_refused(tmp_path: Path) -> None:
+    # Kemp: "Transparency cannot be used with non-local Real Servers" (at layer 7 too).
+    spec = (
+        HQ_2010.replace("address: 10.10.1.12}", "address: 10.10.1.12, non_local: true}")
+        + "services: [rpc, https, http-redirect, smtp]\n"
+        + "overrides:\n  smtp: {transparent: true}\n"
+    )
+
+    result = validate(tmp_path, {HQ: spec})
+
+    assert result.exit_code == 1
+    assert reported(
+        result,
+        HQ,
+        10,
+        "members[1]",
+        "member HQ-CAS02 is non-local (non_local: true), and smtp is transparent (transparent: "
+        "true): the appliance cannot use transparency with non-local real servers; remove "
+        "transparent: true",
+    ), result.output
