@@ -21,7 +21,10 @@ from lmctl.errors import LmctlError
 from lmctl.files import FileIdentity, NotARegularFile, open_regular
 from lmctl.text import excerpt
 
-Severity = Literal["error", "warning"]
+# An error stops everything; a warning is printed and lmctl goes on; a notice is information
+# (e.g. a release past Microsoft's end of support) that fails nothing, not even a strict CI.
+Severity = Literal["error", "warning", "notice"]
+_SEVERITY_ORDER: dict[Severity, int] = {"error": 0, "warning": 1, "notice": 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +43,7 @@ class Diagnostic:
 
     @property
     def is_error(self) -> bool:
-        """True for an error (stops everything), False for a warning."""
+        """True for an error (stops everything), False for a warning or a notice."""
         return self.severity == "error"
 
     @property
@@ -58,17 +61,19 @@ class Diagnostic:
 
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
-    """Diagnostics in reading order: by file, then line, errors before warnings on one line."""
+    """Diagnostics in reading order: by file, then line, errors before warnings before notices
+    on one line."""
     return tuple(
         sorted(
             diagnostics,
-            key=lambda d: (d.file, d.line or 0, d.severity != "error", d.field, d.message),
+            key=lambda d: (d.file, d.line or 0, _SEVERITY_ORDER[d.severity], d.field, d.message),
         )
     )
 
 
 class SpecError(LmctlError):
-    """The specs hold at least one error; ``diagnostics`` lists every error and warning found."""
+    """The specs hold at least one error; ``diagnostics`` lists every error, warning and notice
+    found."""
 
     def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
         self.diagnostics = sort_diagnostics(diagnostics)
