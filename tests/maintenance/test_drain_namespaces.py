@@ -341,3 +341,60 @@ def test_a_2010_cas_that_is_another_arrays_smtp_member_is_drained_in_both(
     ]
     assert set(enabled(mock_control, "10.30.0.11").values()) == {False}
     assert set(enabled(mock_control, "10.30.3.11").values()) == {True}
+
+
+def test_a_namespace_not_applied_yet_is_skipped_and_the_others_drained(
+    one_appliance: RunLmctl, mock_control: MockControl, tmp_path: Path
+) -> None:
+    later = namespace("owa16", "10.40.0.52", "lm-test", "https")
+    (tmp_path / "arrays" / "owa16.yaml").write_text(later)
+
+    outcome = one_appliance("drain", "EX-N1", *FAST)
+
+    assert outcome.exit_code == 0, outcome.output
+    assert (
+        "owa16/https: EX-N1 is not on lm-test (virtual service or real server missing; run "
+        "`lmctl apply`), skipped"
+    ) in outcome.stdout
+    assert len(modrs(mock_control)) == 3
+    assert "EX-N1 is drained: disabled in autod16, mail16 and owa16 on lm-test" in outcome.stdout
+
+
+def test_drain_notes_each_spec_that_would_reenable_the_server(
+    one_appliance: RunLmctl, tmp_path: Path
+) -> None:
+    spec = tmp_path / "arrays" / "mail16.yaml"
+    spec.write_text(spec.read_text().replace(f"address: {N1}}}", f"address: {N1}, enabled: true}}"))
+
+    outcome = one_appliance("drain", "EX-N1", *FAST)
+
+    assert outcome.exit_code == 0, outcome.output
+    assert (
+        "note: the spec of mail16 sets enabled: true for EX-N1, so the next `lmctl apply` "
+        "re-enables it"
+    ) in outcome.stdout
+    assert "the spec of autod16" not in outcome.stdout
+
+
+def test_array_option_naming_an_array_without_the_server_exits_1_touching_nothing(
+    one_appliance: RunLmctl, mock_control: MockControl, tmp_path: Path
+) -> None:
+    other = array_spec(
+        "dr16",
+        "DR",
+        "2016 CU23",
+        "10.40.1.50",
+        "lm-test",
+        {"EX-D1": "10.40.1.11"},
+        fqdn="dr16.corp.example.com",
+        services=("https",),
+    )
+    (tmp_path / "arrays" / "dr16.yaml").write_text(other)
+
+    outcome = one_appliance("undrain", "EX-N1", "--array", "dr16", "--array", "mail16")
+
+    assert outcome.exit_code == 1
+    assert (
+        "error: --array: 'EX-N1' is not a member of dr16; it is a member of autod16 and mail16"
+    ) in outcome.stderr
+    assert mock_control.calls() == []

@@ -384,12 +384,10 @@ class _OnAppliances:
         """The first read; notes services where the server cannot be switched, and is None
         when it can be switched nowhere."""
         status = await self.read()
-        several = self.server.several
         for ref, array, prefix in status.each():
             for service in unreachable_services(array, ref.member):
-                where = f"{ref.appliance} ({array.array})" if several else ref.appliance
                 self.observer.note(
-                    f"{prefix}{service}: {ref.member} is not on {where} "
+                    f"{prefix}{service}: {ref.member} is not on {ref.appliance} "
                     f"({why_unreachable(array.service(service))}), skipped"
                 )
         return None if status.absent() else status
