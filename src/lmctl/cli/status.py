@@ -72,6 +72,7 @@ ArrayOption = Annotated[
     list[str] | None,
     typer.Option(
         "--array",
+        metavar="ARRAY",
         help="Only in this array (repeat for several); default: every array that lists the server.",
         show_default=False,
     ),
