@@ -95,9 +95,7 @@ def test_an_exchange_se_namespace_validates_by_name_and_by_build(
 
     assert result.exit_code == 0, result.output
     # SE is in support (Modern Lifecycle): no notice.
-    assert (
-        result.output.strip() == "valid: 1 arrays, 2 appliances in 2 files (0 errors, 0 warnings)"
-    )
+    assert result.output.strip() == "valid: 1 array, 2 appliances in 2 files (0 errors, 0 warnings)"
     assert shown.output.startswith("mail-se: Exchange SE RTM, site HQ, mail.corp.example.com")
 
 

@@ -59,16 +59,14 @@ def _ip_text(value: str) -> str:
     if "%" in value:
         # Python reads fe80::50%eth0 as an address with a scope; the appliance's vs/rs parameters
         # take none, and the zone (which may hold spaces or a newline) would go on the wire.
-        raise ValueError(
-            f"'{excerpt(value)}' has an IPv6 zone ID (after %): give the address alone"
-        )
+        raise ValueError(f"'{excerpt(value)}' has a zone ID (after %): give the address alone")
     try:
         address = ip_value(value)
     except ValueError:
         raise ValueError(f"'{excerpt(value)}' is not an IP address (e.g. 10.10.1.50)") from None
     reason = _unusable(address)
     if reason is not None:
-        raise ValueError(f"{address} is {reason}: give an address clients can reach")
+        raise ValueError(f"{address} is {reason}: give a routable unicast address")
     return str(address)
 
 
