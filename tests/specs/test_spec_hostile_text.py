@@ -80,6 +80,10 @@ UNUSABLE = {
     "169.254.10.1": "a link-local address",
     "fe80::50": "a link-local address",
     "::ffff:127.0.0.1": "a loopback address",
+    "0.1.2.3": "in 0.0.0.0/8",
+    "240.0.0.1": "in a reserved range",
+    "::127.0.0.1": "in a reserved range",
+    "::ffff:0:7f00:1": "in a reserved range",
 }
 
 
