@@ -143,6 +143,10 @@ def discover(paths: Iterable[str | Path], problems: list[Diagnostic]) -> list[Sp
     for given in paths:
         path = Path(given)
         if path.is_dir():
+            escape = _directory_escape(path)
+            if escape is not None:
+                problems.append(Diagnostic("error", str(given), None, "", escape))
+                continue
             names = sorted(p for p in path.iterdir() if is_spec_name(p.name))
             if not names:
                 problems.append(
@@ -161,6 +165,20 @@ def discover(paths: Iterable[str | Path], problems: list[Diagnostic]) -> list[Sp
     for spec_file in found:
         unique.setdefault(spec_file.path.resolve(), spec_file)
     return list(unique.values())
+
+
+def _directory_escape(directory: Path) -> str | None:
+    """Why ``directory`` must not be searched: it lies in a repository as written, but a
+    symbolic link (the directory or one above it) takes it out of that repository. A merge
+    request could ship such a link and have lmctl read, and quote, files from anywhere."""
+    written = Path(os.path.abspath(directory))
+    repository = next((d for d in (written, *written.parents) if (d / ".git").exists()), None)
+    if repository is None or directory.resolve().is_relative_to(repository.resolve()):
+        return None
+    return (
+        "a symbolic link takes this directory out of its repository; lmctl searches spec "
+        "directories only inside it: replace the link with the directory itself"
+    )
 
 
 def _link_roots(directory: Path) -> tuple[Path, ...]:
