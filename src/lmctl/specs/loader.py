@@ -80,15 +80,24 @@ class _Collected:
     inventory_broken: bool = False
 
 
-def load_specs(paths: Iterable[str | Path]) -> SpecSet:
+def load_specs(paths: Iterable[str | Path], trusted_inventory: str | Path | None = None) -> SpecSet:
     """Load, validate and cross-check every spec under ``paths``.
+
+    ``trusted_inventory`` names a trusted inventory (``LMCTL_INVENTORY`` on the command line): it is
+    used instead of any ``appliances.yaml`` among ``paths``, which are then not read, so that a
+    change under review cannot point the appliances' credentials at a host of its choosing.
 
     Raises ``SpecError`` (with every error and warning) when anything is wrong; otherwise the
     ``SpecSet`` carries the warnings.
     """
     collected = _Collected()
     files = discover(paths, collected.diagnostics)
-    if not any(_is_inventory_file(f) for f in files):
+    if trusted_inventory is not None:
+        given = [entry for entry in files if _is_inventory_file(entry)]
+        collected.diagnostics.extend(_replaced_inventories(given, trusted_inventory))
+        trusted = discover([trusted_inventory], collected.diagnostics)
+        files = trusted + [entry for entry in files if entry not in given]
+    elif not any(_is_inventory_file(f) for f in files):
         files += _neighbouring_inventory(files, collected.diagnostics)
     for spec_file in files:
         _load_file(spec_file, collected)
@@ -112,6 +121,18 @@ def load_specs(paths: Iterable[str | Path]) -> SpecSet:
         digest=_digest(collected.documents),
         files=tuple(d.path for d in collected.documents),
     )
+
+
+def _replaced_inventories(given: Sequence[SpecFile], trusted: str | Path) -> Iterator[Diagnostic]:
+    for entry in given:
+        yield Diagnostic(
+            "notice",
+            entry.display,
+            None,
+            "",
+            f"not read: the inventory is {trusted} (LMCTL_INVENTORY), a trusted copy; "
+            "changes to this file take effect once they reach that copy",
+        )
 
 
 def _second_inventories(
