@@ -67,7 +67,6 @@ PollOption = Annotated[
     float,
     typer.Option("--poll-interval", min=0.01, help="Seconds between two reads while waiting."),
 ]
-# The total wait of drain/undrain; each API request is bounded by ``--request-timeout``.
 ArrayOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -77,6 +76,7 @@ ArrayOption = Annotated[
         show_default=False,
     ),
 ]
+# The total wait of drain/undrain; each API request is bounded by ``--request-timeout``.
 WaitTimeoutOption = Annotated[
     float,
     typer.Option("--timeout", min=0, help="Seconds to wait at most before giving up."),
