@@ -100,7 +100,9 @@ class Target:
 # -- planning ----------------------------------------------------------------------------
 
 
-def _names(spec_set: SpecSet, chosen: Sequence[str], scope: ArrayScope = None) -> list[str]:
+def appliance_names(
+    spec_set: SpecSet, chosen: Sequence[str], scope: ArrayScope = None
+) -> list[str]:
     """The appliances to read: those chosen, else every one (or, for a narrowed scope, those
     that serve the arrays in it)."""
     known = list(spec_set.inventory.appliances)
@@ -222,7 +224,7 @@ async def _plan_now(target: Target, out: Path | None, errors: Console) -> Plan:
     spec_set = load_reporting(target.paths, errors)
     _check_out(out, spec_set, target)
     scope = _scope(target, spec_set)
-    names = _names(spec_set, target.appliances, scope)
+    names = appliance_names(spec_set, target.appliances, scope)
     async with open_appliances(
         spec_set, names, state_dir=target.state_dir, timeout=target.request_timeout
     ) as appliances:
@@ -392,7 +394,7 @@ def _saved_plan(
             f"warning: the specs changed since {path} was made; applying the plan as saved",
             markup=False,
         )
-    return plan, spec_set, _names(spec_set, [a.name for a in plan.appliances])
+    return plan, spec_set, appliance_names(spec_set, [a.name for a in plan.appliances])
 
 
 async def _still_to_apply(
@@ -450,7 +452,7 @@ async def _apply(
     else:
         spec_set = load_reporting(target.paths, errors)
         scope = _scope(target, spec_set)
-        names = _names(spec_set, target.appliances, scope)
+        names = appliance_names(spec_set, target.appliances, scope)
     async with open_appliances(
         spec_set, names, state_dir=target.state_dir, timeout=target.request_timeout
     ) as appliances:
