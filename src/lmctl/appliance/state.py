@@ -100,6 +100,10 @@ class VirtualServiceState:
     real_servers: tuple[RealServerState, ...] = ()
     index: int | None = None
     status: str | None = field(default=None, compare=False)
+    # What lmctl does not manage on it (content rules, certificates, WAF, ESP, SubVSs), in
+    # words: shown when the VS is adopted, never written, never compared.
+    unmanaged: tuple[str, ...] = field(default=(), compare=False)
+    sub_services: int = field(default=0, compare=False)
 
     @property
     def owner(self) -> Owner | None:

@@ -18,7 +18,7 @@ from lmctl.cli.options import (
     StateDirOption,
     make_console,
 )
-from lmctl.cli.plan import ApplianceOption, Target, appliance_names
+from lmctl.cli.plan import ApplianceOption, Target, adopting, appliance_names
 from lmctl.cli.specload import load_reporting
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ async def _listing(target: Target) -> Listing:
         spec_set, names, state_dir=target.state_dir, timeout=target.request_timeout
     ) as appliances:
         observed = await observe_all(appliances)
-    return make_listing(expand_all(spec_set), observed, scope)
+    return make_listing(expand_all(spec_set), observed, scope, adopting(spec_set, ()))
 
 
 def _table(appliance: ApplianceListing) -> Table:

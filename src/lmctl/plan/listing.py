@@ -6,15 +6,15 @@ The categories come from the one matcher (``lmctl.plan.match``), so what ``ls`` 
   when the next plan deletes it (its array or service left the specs) or re-marks it;
 - ``adoptable``: no marker, on exactly a key a spec wants: a conflict until that array adopts it
   (``adopt: true`` or ``--adopt ARRAY``), then the next plan takes it over;
-- ``conflicting``: a marked VS of another array that stays in the specs holds a key a spec
-  wants: no flag takes it over;
+- ``conflicting``: a marked VS of another array that stays in the specs, or an unmarked VS with
+  SubVSs, holds a key a spec wants: no flag takes it over;
 - ``foreign``: no marker and no spec wants its key: lmctl never touches it.
 SubVSs have no address of their own and go with their parent, so they are not listed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, computed_field
@@ -105,13 +105,7 @@ def categorise(match: ApplianceMatch, state: ApplianceState) -> tuple[ListedServ
         want, current, conflict = service.desired, service.current, service.conflict
         if conflict is not None:
             holder = state[conflict.key]
-            category: Category = "adoptable" if holder.owner is None else "conflicting"
-            note = (
-                f"wanted by {want.array}/{want.service}: a conflict until the array adopts it "
-                "(adopt: true or --adopt)"
-                if holder.owner is None
-                else f"held by array {conflict.holder_array}, wanted by {want.array}"
-            )
+            category, note = _conflict_entry(holder, want, conflict.holder_array)
             found[holder.key] = _wanted_by(_listed(holder, category, note), *_owned(want))
         if current is None or current.key in found:
             continue
@@ -131,6 +125,22 @@ def categorise(match: ApplianceMatch, state: ApplianceState) -> tuple[ListedServ
     return tuple(found[key] for key in sorted(found, key=_key_order))
 
 
+def _conflict_entry(
+    holder: VirtualServiceState, want: DesiredVirtualService, holder_array: str | None
+) -> tuple[Category, str]:
+    """An unmarked VS is adoptable unless it has SubVSs; another array's is conflicting."""
+    if holder_array is not None:
+        return "conflicting", f"held by array {holder_array}, wanted by {want.array}"
+    if holder.sub_services:
+        return "conflicting", (
+            f"wanted by {want.array}/{want.service}, but it has SubVSs: lmctl never adopts it"
+        )
+    return "adoptable", (
+        f"wanted by {want.array}/{want.service}: a conflict until the array adopts it "
+        "(adopt: true or --adopt)"
+    )
+
+
 def _owned(want: DesiredVirtualService) -> tuple[str, str]:
     return want.array, want.service
 
@@ -144,9 +154,10 @@ def list_appliance(
     desired: Sequence[DesiredVirtualService],
     state: ApplianceState,
     scope: ArrayScope = None,
+    adopting: Collection[str] = (),
 ) -> ApplianceListing:
     """The listing of one appliance, through the same match a plan makes."""
-    match = match_appliance(desired, state, scope)
+    match = match_appliance(desired, state, scope, adopting)
     return ApplianceListing(name=name, virtual_services=categorise(match, state))
 
 
@@ -154,11 +165,12 @@ def make_listing(
     desired: Mapping[str, Sequence[DesiredVirtualService]],
     observed: Mapping[str, ApplianceState],
     scope: ArrayScope = None,
+    adopting: Collection[str] = (),
 ) -> Listing:
     """The listing of every observed appliance, in name order."""
     return Listing(
         appliances=tuple(
-            list_appliance(name, desired.get(name, ()), observed[name], scope)
+            list_appliance(name, desired.get(name, ()), observed[name], scope, adopting)
             for name in sorted(observed)
         )
     )

@@ -229,6 +229,12 @@ class ArraySpec(SpecModel):
     overrides: dict[ServiceName, ServiceOverride] = Field(
         default_factory=dict, description="Per-service settings replacing lmctl's defaults."
     )
+    adopt: bool = Field(
+        False,
+        description="true: plan takes over the virtual services without lmctl's marker that "
+        "sit on exactly the keys this array wants (shown as 'adopt' in the plan; see "
+        "docs/adoption.md); default false: they are conflicts.",
+    )
 
     @property
     def enabled_services(self) -> tuple[ServiceName, ...]:
