@@ -122,7 +122,7 @@ def categorise(match: ApplianceMatch, state: ApplianceState) -> tuple[ListedServ
     for key, vs in state.items():
         if key not in found:
             found[key] = _listed(vs, "lmctl" if vs.owner is not None else "foreign")
-    return tuple(found[key] for key in sorted(found, key=_key_order))
+    return tuple(found[key] for key in sorted(found, key=key_order))
 
 
 def _conflict_entry(
@@ -145,7 +145,8 @@ def _owned(want: DesiredVirtualService) -> tuple[str, str]:
     return want.array, want.service
 
 
-def _key_order(key: VirtualServiceKey) -> tuple[str, str, str]:
+def key_order(key: VirtualServiceKey) -> tuple[str, str, str]:
+    """VSs by address, then port as a number (``*`` first), then protocol."""
     return (key.address, key.port.rjust(5), key.protocol)
 
 

@@ -78,9 +78,24 @@ IpAddress = Annotated[
         }
     ),
 ]
+# What ``lmctl import`` writes for a value it cannot know: validate refuses it and says what to
+# fill in (the text after the prefix).
+PLACEHOLDER = "FILL IN: "
+
+
+def _filled(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(PLACEHOLDER):
+        raise ValueError(f"{value.removeprefix(PLACEHOLDER)} (left to fill in by lmctl import)")
+    return value
+
+
+def _exchange_version(value: Any) -> ExchangeVersion:
+    return parse_exchange_version(_filled(value))
+
+
 ExchangeVersionField = Annotated[
     ExchangeVersion,
-    PlainValidator(parse_exchange_version),
+    PlainValidator(_exchange_version),
     PlainSerializer(str, return_type=str),
     WithJsonSchema(
         {
@@ -113,7 +128,9 @@ def _printable(value: str) -> str:
     return value
 
 
-Text = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_printable)]
+Text = Annotated[
+    str, Field(min_length=1, max_length=255), AfterValidator(_printable), AfterValidator(_filled)
+]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
@@ -205,7 +222,7 @@ class ArraySpec(SpecModel):
         description="Exchange version and service pack or cumulative update, e.g. 2010 SP3 or "
         "2016 CU23."
     )
-    fqdn: Annotated[str, Field(min_length=1, max_length=253)] = Field(
+    fqdn: Annotated[str, Field(min_length=1, max_length=253), AfterValidator(_filled)] = Field(
         description="The array's FQDN (2010: the RPC endpoint Outlook connects to)."
     )
     vip: IpAddress = Field(description="Virtual IP of the array on the LoadMaster.")
