@@ -4,25 +4,31 @@ written to the appliance, no spec file overwritten unless told to."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from lmctl.appliance.changes import AdoptVirtualService
 from lmctl.appliance.state import ApplianceState, RealServerState, VirtualServiceState
 from lmctl.exchange import DesiredVirtualService, expand
 from lmctl.importing import ImportOptions, import_state
-from lmctl.loadmaster.models import VirtualServiceKey
+from lmctl.importing.recognise import array_name
+from lmctl.loadmaster.client import LoadMaster
+from lmctl.loadmaster.connection import ApplianceConnection
+from lmctl.loadmaster.models import VirtualServiceKey, settings_params
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
 from lmctl.plan.document import plan_appliance
-from lmctl.specs import ArraySpec
-from lmctl_testkit import invoke
+from lmctl.specs import ArraySpec, SpecError, load_specs
+from lmctl_testkit import invoke, write_spec_files
 from mock_site import APPLIANCE, Array, Site
 
 SITE, FQDN = "HQ", "mail.corp.example.com"
@@ -44,31 +50,51 @@ def unmarked_state(services: tuple[DesiredVirtualService, ...]) -> ApplianceStat
     }
 
 
-def override_values(service: str) -> st.SearchStrategy[dict[str, Any]]:
-    check = st.fixed_dictionaries(
-        {},
-        optional={
-            "type": st.sampled_from(["tcp", "https", "http", "smtp", "none"]),
-            "url": st.sampled_from(["/owa/healthcheck.htm", "/ews/healthcheck.htm"]),
-            "port": st.integers(1, 65535),
-        },
-    )
-    return st.fixed_dictionaries(
-        {},
-        optional={
-            "persistence": st.sampled_from(["none", "src", "ssl"]),
-            "persistence_timeout": st.integers(1, 604800),
-            "idle_timeout": st.integers(0, 86400),
-            "layer": st.sampled_from([4, 7]) if service != "http-redirect" else st.just(7),
-            "health_check": check,
-        },
-    )
+CHECKS = {"https": ["https", "http", "tcp"], "smtp": ["smtp", "tcp"]}
+URLS = {"2010": ["/owa/auth/logon.aspx", "/ews/exchange.asmx"], "2016": ["/ews/healthcheck.htm"]}
+INVENTORY = "appliances:\n  lm-hq:\n    url: mock://lm-hq\n"
+
+
+@st.composite
+def override_values(draw: st.DrawFn, service: str, release: str) -> dict[str, Any]:
+    """Overrides of one service, each key present or not."""
+    override: dict[str, Any] = {}
+    if service == "http-redirect":
+        return override
+    if draw(st.booleans()):
+        override["persistence"] = draw(st.sampled_from(["none", "src"]))
+        if override["persistence"] == "src" and draw(st.booleans()):
+            override["persistence_timeout"] = draw(st.integers(1, 604800))
+    if draw(st.booleans()):
+        override["idle_timeout"] = draw(st.integers(0, 86400))
+    if draw(st.booleans()):
+        override["layer"] = draw(st.sampled_from([4, 7]))
+    if draw(st.booleans()):
+        check: dict[str, Any] = {"type": draw(st.sampled_from(CHECKS.get(service, ["tcp"])))}
+        if check["type"] in ("http", "https"):
+            check["url"] = draw(st.sampled_from(URLS[release[:4]]))
+        if draw(st.booleans()):
+            check["port"] = draw(st.integers(1, 65535))
+        override["health_check"] = check
+    return override
+
+
+def valid_by_the_rules(document: dict[str, Any]) -> bool:
+    """True when lmctl validate accepts ``document`` beside an inventory (warnings allowed)."""
+    with tempfile.TemporaryDirectory() as root:
+        spec = yaml.safe_dump(document, sort_keys=False)
+        write_spec_files(Path(root), {"appliances.yaml": INVENTORY, "hq.yaml": spec})
+        try:
+            load_specs([root])
+        except SpecError:
+            return False
+    return True
 
 
 @st.composite
 def arrays(draw: st.DrawFn) -> ArraySpec:
-    """A valid array: a release, services it offers (one with real servers at least), members,
-    scheduling and random overrides."""
+    """A valid array (lmctl's rules hold): a release, services it offers (one with real servers
+    at least), members with weights, scheduling and random overrides."""
     release = draw(st.sampled_from(["2010 SP3", "2016 CU23"]))
     offered = (
         ["rpc", "https", "http-redirect", "imap4s", "pop3", "smtp"]
@@ -78,7 +104,7 @@ def arrays(draw: st.DrawFn) -> ArraySpec:
     services = draw(st.lists(st.sampled_from(offered), unique=True, min_size=1, max_size=4))
     if services == ["http-redirect"]:
         services.append("https")
-    addresses = draw(st.lists(st.integers(11, 40), unique=True, min_size=1, max_size=4))
+    addresses = draw(st.lists(st.integers(11, 40), unique=True, min_size=2, max_size=4))
     document: dict[str, Any] = {
         "name": "hq",
         "site": SITE,
@@ -86,16 +112,17 @@ def arrays(draw: st.DrawFn) -> ArraySpec:
         "fqdn": FQDN,
         "vip": "10.10.1.50",
         "appliance": "lm-hq",
-        "scheduling": draw(st.sampled_from(["rr", "wrr", "lc", "sh"])),
+        "scheduling": draw(st.sampled_from(["rr", "wrr", "lc", "wlc"])),
         "members": [
             {"name": f"CAS{n}", "address": f"10.10.1.{n}", "weight": draw(st.integers(1, 65530))}
             for n in addresses
         ],
         "services": services,
-        "overrides": {service: draw(override_values(service)) for service in services},
+        "overrides": {service: draw(override_values(service, release)) for service in services},
     }
     if "rpc" in services and draw(st.booleans()):
         document["rpc_ports"] = {"client_access": 60000, "address_book": 60001}
+    assume(valid_by_the_rules(document))
     return ArraySpec.model_validate(document)
 
 
@@ -139,15 +166,15 @@ def site(tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.Monk
     return site
 
 
+def import_command(site: Site) -> list[str]:
+    """``lmctl import`` of the served mock into the site's spec directory."""
+    inventory, out = str(site.arrays_dir / "appliances.yaml"), str(site.arrays_dir)
+    return ["import", "--appliance", APPLIANCE, "--inventory", inventory, "--out", out]
+
+
 def imported(site: Site, vip: str, fqdn: str, *more: str) -> Any:
     return site.lmctl(
-        "import",
-        "--appliance",
-        APPLIANCE,
-        "--inventory",
-        str(site.arrays_dir / "appliances.yaml"),
-        "--out",
-        str(site.arrays_dir),
+        *import_command(site),
         "--vip",
         vip,
         "--site",
@@ -219,17 +246,7 @@ def test_import_never_overwrites_without_overwrite(site: Site, mock_control: Moc
 
 
 def test_what_import_cannot_know_is_refused_by_validate_until_filled_in(site: Site) -> None:
-    result = site.lmctl(
-        "import",
-        "--appliance",
-        APPLIANCE,
-        "--inventory",
-        str(site.arrays_dir / "appliances.yaml"),
-        "--out",
-        str(site.arrays_dir),
-        "--vip",
-        A2.vip,
-    )
+    result = site.lmctl(*import_command(site), "--vip", A2.vip)
     assert result.exit_code == 0, result.output
     text = (site.arrays_dir / "vip-10-1-2-50.yaml").read_text()
     assert "# - release: the https health check requests /owa/healthcheck.htm" in text
@@ -257,3 +274,50 @@ def test_import_refuses_a_bad_release_or_vip_before_reading(
     assert address.exit_code == 1
     assert "error: --vip '10.1.1' is not an IP address" in address.stderr
     assert mock_control.calls() == []
+
+
+async def hand_build(
+    connection: ApplianceConnection, services: Sequence[DesiredVirtualService]
+) -> None:
+    """Create ``services`` on the served mock as an admin would by hand: no marker."""
+    async with LoadMaster(connection) as lm:
+        for want in services:
+            unmarked = want.settings.model_copy(update={"nickname": f"Exch-{want.service}"})
+            await lm.add_virtual_service(want.key, settings_params(unmarked))
+            for rs in want.real_servers:
+                await lm.add_real_server(want.key, rs.address, rs.port, weight=rs.weight)
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(array=arrays())
+def test_random_arrays_round_trip_over_https(
+    mock_server: MockServerHandle,
+    mock_control: MockControl,
+    connection_v1: ApplianceConnection,
+    monkeypatch: pytest.MonkeyPatch,
+    array: ArraySpec,
+) -> None:
+    mock_control.reset()
+    services = expand(array)
+    asyncio.run(hand_build(connection_v1, services))
+    with tempfile.TemporaryDirectory() as root:
+        site = Site.open(Path(root), mock_server, monkeypatch)
+        options = ["--site", SITE, "--exchange", str(array.exchange), "--fqdn", FQDN]
+        written = site.lmctl(*import_command(site), *options)
+        assert written.exit_code == 0, written.output
+        name = array_name(array.vip)
+        planned = site.plan("--adopt", name, "--format", "json")
+        assert planned.exit_code == 2, planned.output
+        document = json.loads(planned.stdout)
+        changes = document["appliances"][0]["changes"]
+        assert [(c["action"], [f["field"] for f in c["fields"]]) for c in changes] == [
+            ("adopt_vs", ["nickname"])
+        ] * len(services)
+        mock_control.clear_log()
+        assert site.apply("--adopt", name).exit_code == 0
+        assert [c.command for c in mock_control.calls() if c.write] == ["modvs"] * len(services)
+        assert site.plan().exit_code == 0

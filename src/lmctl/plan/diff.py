@@ -110,26 +110,12 @@ def service_changes(match: ServiceMatch) -> tuple[list[Change], list[DrainedMemb
         return [created, *(_add_member(want, want.key, rs) for rs in want.real_servers)], []
     changes: list[Change] = []
     fields = match.setting_changes
+    modvs = {"array": want.array, "service": want.service, "key": current.key, "fields": fields}
     if match.adopts:
-        changes.append(
-            AdoptVirtualService(
-                array=want.array,
-                service=want.service,
-                key=current.key,
-                fields=fields,
-                left_alone=current.unmanaged,
-            )
-        )
+        changes.append(AdoptVirtualService(**modvs, left_alone=current.unmanaged))
     elif fields or match.moved:
-        changes.append(
-            UpdateVirtualService(
-                array=want.array,
-                service=want.service,
-                key=current.key,
-                fields=fields,
-                new_key=want.key if match.moved else None,
-            )
-        )
+        new_key = want.key if match.moved else None
+        changes.append(UpdateVirtualService(**modvs, new_key=new_key))
     members, drained = _member_changes(match)
     return changes + members, drained
 
