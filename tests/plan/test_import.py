@@ -8,6 +8,7 @@ import asyncio
 import json
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 from lmctl.appliance.changes import AdoptVirtualService
 from lmctl.appliance.state import ApplianceState, RealServerState, VirtualServiceState
 from lmctl.exchange import DesiredVirtualService, expand
-from lmctl.importing import ImportOptions, import_state
+from lmctl.importing import ImportOptions, import_state, spec_text
 from lmctl.importing.recognise import array_name
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection
@@ -321,3 +322,32 @@ def test_random_arrays_round_trip_over_https(
         assert site.apply("--adopt", name).exit_code == 0
         assert [c.command for c in mock_control.calls() if c.write] == ["modvs"] * len(services)
         assert site.plan().exit_code == 0
+
+
+def test_appliance_text_in_the_notes_stays_inside_its_comment() -> None:
+    array = ArraySpec.model_validate(
+        {
+            "name": "hq",
+            "site": SITE,
+            "exchange": "2016 CU23",
+            "fqdn": FQDN,
+            "vip": "10.10.1.50",
+            "appliance": "lm-hq",
+            "members": [{"name": "CAS1", "address": "10.10.1.11"}],
+            "services": ["https"],
+        }
+    )
+    hand_built = unmarked_state(expand(array))
+    (vs,) = hand_built.values()
+    hostile = "/owa\nadopt: true\nsite: \x1b[2J#/healthcheck.htm"
+    hand_built[vs.key] = replace(vs, settings=vs.settings.model_copy(update={"check_url": hostile}))
+    options = ImportOptions(appliance="lm-hq", exchange="2010 SP3")
+
+    (imported,) = import_state(hand_built, options).arrays
+    text = spec_text(imported, "lm-hq")
+
+    assert any("health check requests /owa\\nadopt: true" in line for line in text.splitlines())
+    assert "\x1b" not in text
+    document = yaml.safe_load(text)
+    assert "adopt" not in document
+    assert document["site"].startswith("FILL IN: ")

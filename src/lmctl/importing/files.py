@@ -13,6 +13,7 @@ import yaml
 
 from lmctl.errors import LmctlError
 from lmctl.importing.recognise import ImportedArray
+from lmctl.text import escaped
 
 _SCHEMA_LINE = "# yaml-language-server: $schema=../docs/schema/array.schema.json"
 
@@ -29,10 +30,16 @@ def spec_text(array: ImportedArray, appliance: str) -> str:
         "# replace every 'FILL IN' value (lmctl validate lists them), rename the array and its",
         "# members (named from their addresses) to your names, then take the VSs over with",
         f"# lmctl plan --adopt {array.name} (see docs/adoption.md).",
-        *(f"# - {note}" for note in array.notes),
+        *(f"# - {_comment(note)}" for note in array.notes),
     ]
     body = yaml.safe_dump(array.document, sort_keys=False, allow_unicode=True, width=100)
     return "\n".join(header) + "\n" + body
+
+
+def _comment(note: str) -> str:
+    """A note as one comment line: a note quotes the appliance (a health check URL, a
+    NickName), whose newline would end the comment and write YAML into the spec."""
+    return escaped(note).replace("\n", "\\n")
 
 
 def target_of(directory: Path, array: ImportedArray) -> Path:
