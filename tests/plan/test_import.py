@@ -243,6 +243,15 @@ def test_import_never_overwrites_without_overwrite(site: Site, mock_control: Moc
     assert path.read_text() == "# mine\n"
     assert imported(site, A1.vip, "a1.corp.example.com", "--overwrite").exit_code == 0
     assert path.read_text().startswith("# yaml-language-server")
+    # A link at the target is replaced, never written through.
+    elsewhere = site.root / "elsewhere.txt"
+    elsewhere.write_text("keep\n")
+    path.unlink()
+    path.symlink_to(elsewhere)
+    assert imported(site, A1.vip, "a1.corp.example.com").exit_code == 1
+    assert imported(site, A1.vip, "a1.corp.example.com", "--overwrite").exit_code == 0
+    assert elsewhere.read_text() == "keep\n"
+    assert not path.is_symlink()
     assert not any(call.write for call in mock_control.calls())
 
 

@@ -6,6 +6,7 @@ Every target is checked before the first is written, so a refused import writes 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -62,7 +63,11 @@ def write_specs(
     try:
         directory.mkdir(parents=True, exist_ok=True)
         for array, path in zip(arrays, targets, strict=True):
-            path.write_text(spec_text(array, appliance), encoding="utf-8")
+            # Written beside and renamed over: no half-written spec, and a symlink at the
+            # target is replaced, never followed to a file elsewhere.
+            partial = path.with_name(f".{path.name}.partial")
+            partial.write_text(spec_text(array, appliance), encoding="utf-8")
+            os.replace(partial, path)
     except OSError as error:
         raise ImportFileError(
             f"cannot write the specs under {directory}: {error.strerror or error}"
