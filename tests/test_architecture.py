@@ -23,7 +23,7 @@ SRC = REPO / "src"
 
 # Lowest first. "lmctl.releases" is the one table of Exchange releases (the specs work adds it).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("lmctl.errors", "lmctl.statedir", "lmctl.text"),
+    ("lmctl.errors", "lmctl.files", "lmctl.statedir", "lmctl.text"),
     ("lmctl.releases",),
     ("lmctl.loadmaster",),
     ("lmctl.mock",),

@@ -85,10 +85,13 @@ INTERNAL = {
     "lmctl.loadmaster.connection.PinnedCertificateMismatch": "lmctl.loadmaster.transport",
     # an unreadable reply body; the transport reports MalformedReplyError
     "lmctl.loadmaster.wire.ReplyFormatError": "lmctl.loadmaster.transport",
+    # a web page where a reply was expected; the transport reports MalformedReplyError
+    "lmctl.loadmaster.wire.WebPageError": "lmctl.loadmaster.transport",
     # the mock's refusal of an API call; its server answers it as the appliance's error reply
     "lmctl.mock.commands.ApiRefusal": "lmctl.mock.server",
-    # no regular file where the mock keeps one; StateFileError or CertificateError report it
-    "lmctl.mock.persistence.NotARegularFile": "lmctl.mock.persistence, lmctl.mock.tls",
+    # no regular file where lmctl reads one; SpecError, StateFileError or CertificateError
+    # report it
+    "lmctl.files.NotARegularFile": "lmctl.specs.source, lmctl.mock.persistence, lmctl.mock.tls",
     # the mock's refusal of a control call; answered as HTTP 400, MockControlError at the client
     "lmctl.mock.control.ControlError": "lmctl.mock.control",
     # a plan lmctl itself got wrong (a bug in lmctl, never caused by the user's input)

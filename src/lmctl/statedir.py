@@ -25,52 +25,96 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lmctl.errors import LmctlError
+from lmctl.files import NOFOLLOW, file_kind
 
 DEFAULT_STATE_DIR = Path(".lmctl")
 """Where backups, locks and the ``mock://`` appliances' state are kept."""
 
 GITIGNORE = "*\n"
 
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # absent on Windows, where links need privileges
-
 # Where the Windows lock byte sits: past any holder text ("pid ... on ... since ...").
 WINDOWS_LOCK_OFFSET = 1 << 20
 
+# Directories are opened as descriptors and files created relative to them, so that no link can
+# be swapped in between the check and the write (POSIX ``openat``; Python's ``dir_fd``). Windows
+# has neither, and creating links there needs privileges: paths are used as they are.
+_DIR_FDS = hasattr(os, "O_DIRECTORY") and os.open in os.supports_dir_fd
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
 
 class StateDirError(LmctlError):
-    """The state directory (or one of its subdirectories) cannot be created or used."""
+    """The state directory (or a directory or file in it) cannot be created or used: it is not
+    there, not a directory, not writable, or a symbolic link lmctl will not write through."""
 
 
-def private_dir(path: Path) -> Path:
-    """Create ``path`` (and its parents) if missing, with a ``.gitignore`` of ``*`` in it; an
-    existing directory is left as it is (it may be the user's own). ``StateDirError`` when it
-    cannot be had (a file in the way, no permission)."""
+def _refuse_link(path: Path, what: str) -> None:
+    """``StateDirError`` when ``path`` is a symbolic link (a spec repository can ship one that
+    points anywhere: lmctl would write backups, locks or state there)."""
+    if path.is_symlink():
+        raise StateDirError(
+            f"{what} {path} is a symbolic link; lmctl does not write through links (it could "
+            "point anywhere): remove it, or name a real directory with --state-dir"
+        )
+
+
+def private_dir(path: Path, what: str = "the state directory") -> Path:
+    """Create ``path`` if missing, private (0700), with a ``.gitignore`` of ``*`` in it (0600);
+    an existing directory is left as it is (it may be the user's own). ``StateDirError`` when it
+    is a symbolic link or cannot be had (a file in the way, no permission)."""
+    _refuse_link(path, what)
     try:
         if not path.is_dir():
-            path.mkdir(parents=True, exist_ok=True)
-            (path / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _make_private_dir(path)
     except OSError as error:
+        _refuse_link(path, what)  # made a link meanwhile
         raise StateDirError(
-            f"the state directory {path} cannot be used ({error.strerror or error}); choose "
+            f"{what} {path} cannot be used ({error.strerror or error}); choose "
             "another with --state-dir (or LMCTL_STATE_DIR)"
         ) from None
     return path
 
 
+def _make_private_dir(path: Path) -> None:
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        if path.is_dir() and not path.is_symlink():
+            return  # another lmctl made it just now
+        raise
+    descriptor = open_in(path, ".gitignore", os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+        stream.write(GITIGNORE)
+
+
+def open_in(directory: Path, name: str, flags: int) -> int:
+    """A descriptor of ``directory/name`` opened with ``flags`` (created 0600), following a link
+    neither at ``directory`` nor at ``name`` (``OSError`` ``ELOOP`` or ``ENOTDIR`` instead)."""
+    if not _DIR_FDS:
+        return os.open(directory / name, flags | NOFOLLOW | _CLOEXEC, 0o600)
+    folder = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | NOFOLLOW | _CLOEXEC)
+    try:
+        return os.open(name, flags | NOFOLLOW | _CLOEXEC, 0o600, dir_fd=folder)
+    finally:
+        os.close(folder)
+
+
 def state_subdir(state_dir: Path, name: str) -> Path:
     """``state_dir/name`` (``backups``, ``locks``), both created as ``private_dir``."""
     private_dir(state_dir)
-    return private_dir(state_dir / name)
+    return private_dir(state_dir / name, f"the {name} directory")
 
 
 def save_backup(state_dir: Path, appliance: str, archive: bytes) -> Path:
-    """Keep the appliance's backup as ``backups/<appliance>-<UTC timestamp>.bak`` (mode 0600)."""
+    """Keep the appliance's backup as ``backups/<appliance>-<UTC timestamp>.bak`` (mode 0600),
+    never through a link."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-    path = state_subdir(state_dir, "backups") / f"{appliance}-{stamp}.bak"
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    backups = state_subdir(state_dir, "backups")
+    name = f"{appliance}-{stamp}.bak"
+    descriptor = open_in(backups, name, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     with os.fdopen(descriptor, "wb") as stream:
         stream.write(archive)
-    return path
+    return backups / name
 
 
 class ApplianceBusyError(LmctlError):
@@ -154,17 +198,25 @@ def appliance_lock(state_dir: Path, appliance: str) -> Iterator[Path]:
     """Hold the appliance's apply lock for the ``with`` block; ``ApplianceBusyError`` if taken."""
     path = lock_path(state_dir, appliance)
     state_subdir(state_dir, path.parent.name)
+    if path.is_symlink():
+        raise StateDirError(
+            f"the apply lock {path} is a symbolic link; lmctl does not write through links: "
+            "remove it"
+        )
     try:
         # Never through a link: a spec repository could ship one pointing at any file.
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
+        descriptor = open_in(path.parent, path.name, os.O_RDWR | os.O_CREAT)
     except OSError as error:
         raise StateDirError(
             f"the apply lock {path} cannot be opened ({error.strerror or error}); it must be a "
             "regular file, not a link: remove it"
         ) from None
-    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
         os.close(descriptor)
-        raise StateDirError(f"the apply lock {path} is not a regular file: remove it")
+        raise StateDirError(
+            f"the apply lock {path} is {file_kind(mode)}, not a regular file: remove it"
+        )
     try:
         if not try_lock(descriptor):
             raise ApplianceBusyError(appliance, path, _read_text(descriptor))

@@ -35,3 +35,22 @@ def escaped(text: str) -> str:
         c.encode("unicode_escape").decode("ascii") if c != "\n" and is_hidden(c) else c
         for c in text
     )
+
+
+EXCERPT_LENGTH = 40
+
+
+def excerpt(text: str, limit: int = EXCERPT_LENGTH) -> str:
+    """At most ``limit`` characters of ``text`` for a one-line message, escaped as ``escaped``
+    escapes them (a newline too), cut with ``…`` (never inside an escape).
+
+    A spec file may be anything a link points at (a password file, a key): an error quotes only
+    this much of what it could not understand.
+    """
+    shown = ""
+    for character in text:
+        piece = "\\n" if character == "\n" else escaped(character)
+        if len(shown) + len(piece) > limit:
+            return shown + "…"
+        shown += piece
+    return shown

@@ -208,6 +208,6 @@ def test_a_lock_file_that_is_a_link_is_refused_and_its_target_left_alone(
     outcome = site.apply()
 
     assert outcome.exit_code == 1, outcome.output  # refused before any write
-    assert f"the apply lock {lock} cannot be opened" in outcome.output
+    assert f"the apply lock {lock} is a symbolic link" in outcome.output
     assert victim.read_text() == "keep me\n"
     assert mock_control.write_count() == 0

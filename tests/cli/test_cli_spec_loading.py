@@ -118,8 +118,10 @@ def test_spec_warnings_are_printed_the_same_way_by_every_command(
     monkeypatch.chdir(tmp_path)
     state = [] if command == ["validate"] else ["--state-dir", str(tmp_path / "state")]
 
-    _, lines = invoke(command[0], *command[1:], *state)
+    _, printed = invoke(command[0], *command[1:], *state)
 
+    # validate alone also prints the notices (releases past their end of support).
+    lines = [line for line in printed if ": notice: " not in line]
     assert lines[0] == (
         "arrays/branch-cas.yaml:9: warning: rpc_ports.client_access: port 2000 is outside "
         "59531-60554, the range usually chosen for static RPC ports (it may clash with "

@@ -335,20 +335,22 @@ def test_intercept_opts_become_lists() -> None:
 
 
 def test_xml_shapes_repeated_tags_single_options_and_split_text() -> None:
+    key = b"<VSAddress>10.0.0.1</VSAddress><VSPort>443</VSPort><Protocol>tcp</Protocol>"
     body = (
         b'<Response stat="200" code="ok"><Success><Data>'
         b"<VS><Index>1</Index><NickName>owa &amp; ecp</NickName>"
-        b"<InterceptOpts><Opt>opnormal</Opt></InterceptOpts></VS>\n"
+        b"<InterceptOpts><Opt>opnormal</Opt></InterceptOpts>" + key + b"</VS>\n"
         b"<VS><Index>2</Index><NickName><![CDATA[a<b]]> c</NickName>"
-        b"<InterceptOpts><Opt>x</Opt><Opt>y</Opt></InterceptOpts></VS>\n"
-        b"<VS><Index>3</Index><NickName/></VS>"
+        b"<InterceptOpts><Opt>x</Opt><Opt>y</Opt></InterceptOpts>" + key + b"</VS>\n"
+        b"<VS><Index>3</Index><NickName/>" + key + b"</VS>"
         b"</Data></Success></Response>"
     )
     fields = parse_xml_reply(body).fields
+    same_key = {"VSAddress": "10.0.0.1", "VSPort": "443", "Protocol": "tcp"}
     assert fields["VS"] == [
-        {"Index": "1", "NickName": "owa & ecp", "InterceptOpts": ["opnormal"]},
-        {"Index": "2", "NickName": "a<b c", "InterceptOpts": ["x", "y"]},
-        {"Index": "3", "NickName": ""},
+        {"Index": "1", "NickName": "owa & ecp", "InterceptOpts": ["opnormal"], **same_key},
+        {"Index": "2", "NickName": "a<b c", "InterceptOpts": ["x", "y"], **same_key},
+        {"Index": "3", "NickName": "", **same_key},
     ]
     services = wire.virtual_services(fields)
     assert [vs.nickname for vs in services] == ["owa & ecp", "a<b c", None]

@@ -389,18 +389,42 @@ BOMB = b"""<?xml version="1.0"?>
 <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
 <Response stat="200" code="ok"><Success><Data><NickName>&lol3;</NickName></Data></Success>
 </Response>"""
+LOGIN_PAGE = b"""<!DOCTYPE html>
+<html lang="en"><head><title>LoadMaster Login</title></head><body><form>...</form></body></html>"""
+XHTML_PAGE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml"><body>Portal</body></html>"""
 EXTERNAL = b"""<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>
 <Response stat="200" code="ok"><Success><Data><Index>&x;</Index></Data></Success></Response>"""
 
 
 @pytest.mark.parametrize(
+    ("dialect", "body"),
+    [
+        ("v1", LOGIN_PAGE),
+        ("v2", LOGIN_PAGE),
+        ("v1", XHTML_PAGE),
+        ("v1", b"<html><body><h1>Service Unavailable</h1></body></html>"),
+        ("v2", b"<html>502 Bad Gateway</html>"),
+        ("v2", b"\xef\xbb\xbf\n  <HTML><body>Sign in</body></HTML>"),
+    ],
+)
+async def test_a_web_page_is_reported_as_such_not_as_forbidden_xml(
+    dialect: str, body: bytes
+) -> None:
+    appliance = ScriptedAppliance().on("showvs", httpx.Response(200, content=body))
+    async with client(appliance, "v1" if dialect == "v1" else "v2") as lm:
+        with pytest.raises(MalformedReplyError) as caught:
+            await lm.show_virtual_service(KEY)
+    message = str(caught.value)
+    assert message.startswith("lm-test answered showvs with a web page, not the API (")
+    assert "check that the url of lm-test in the inventory" in message
+    assert "DTDForbidden" not in message and "not valid JSON" not in message
+
+
+@pytest.mark.parametrize(
     ("dialect", "body", "message"),
     [
-        (
-            "v1",
-            b"<html><body><h1>Service Unavailable</h1></body></html>",
-            "not an API response (root <html>)",
-        ),
         ("v1", capture("fw7.2.5x-showvs.xml")[:700], "not well-formed XML"),
         ("v1", BOMB, "forbidden XML constructs (DTDForbidden)"),
         ("v1", EXTERNAL, "forbidden XML constructs"),
@@ -430,7 +454,6 @@ EXTERNAL = b"""<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/
         ),
         ("v2", b'{"code": 200, "Index": ', "not valid JSON"),
         ("v2", b"[" * 100_000, "not valid JSON"),
-        ("v2", b"<html>502 Bad Gateway</html>", "not valid JSON"),
         ("v2", b'{"code": "two hundred"}', "non-numeric code"),
         # Python's JSON reads these (Infinity and 1e400 as an infinite float, int() of which
         # raised OverflowError); none is a status.
@@ -470,7 +493,7 @@ async def test_listvs_row_with_wrong_types_names_the_entry() -> None:
     body = capture("fw7.1-listvs-subvs.xml").replace(b"<Index>7</Index>", b"<Index>seven</Index>")
     appliance = ScriptedAppliance().on("listvs", xml_reply(body))
     async with client(appliance) as lm:
-        with pytest.raises(MalformedReplyError, match=r"VS entry 4 has an unreadable field Index"):
+        with pytest.raises(MalformedReplyError, match=r"VS row 4 has an unreadable field Index"):
             await lm.list_virtual_services()
 
 
@@ -654,7 +677,7 @@ async def test_v2_backup_decodes_base64_wrapped_in_lines() -> None:
         (
             "v1",
             httpx.Response(200, content=b"<html><body>Login</body></html>"),
-            r"not an API response \(root <html>\)",
+            "lm-test answered backup with a web page, not the API",
         ),
     ],
 )

@@ -3,6 +3,8 @@ go only to the array's own VSs where they are."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from lmctl.appliance.changes import FieldChange, UpdateRealServer
@@ -19,6 +21,7 @@ from lmctl.maintenance.drain import (
     unreachable_services,
 )
 from lmctl.status.model import ArrayStatus
+from lmctl_testkit import array_spec, invoke, write_spec_files
 from status_testkit import (
     desired_service,
     ipv6_service,
@@ -181,3 +184,43 @@ def test_member_typed_as_an_ipv4_mapped_or_bracketed_address_is_found(typed: str
     found = locate_member([https()], typed)
 
     assert (found.member, found.address) == ("cas02", "10.20.0.22")
+
+
+def test_a_server_in_two_namespaces_is_refused_rather_than_half_drained() -> None:
+    # A 2013+ server may serve several namespaces; drain acts on one spec's services only.
+    desired = [*two_member_array(), desired_service("https", 443, ["cas02"], array="eas")]
+
+    with pytest.raises(UnknownMemberError) as raised:
+        locate_member(desired, "CAS02")
+
+    assert str(raised.value).startswith(
+        "'CAS02' is a member of 2 specs: hq (appliance lm-hq), eas (appliance lm-hq); drain and "
+        "undrain act on one spec's services"
+    )
+
+
+def test_lmctl_drain_of_a_server_in_two_namespaces_exits_1_touching_nothing(
+    tmp_path: Path,
+) -> None:
+    members = {"HQ-EX16-01": "10.10.2.11", "HQ-EX16-02": "10.10.2.12"}
+    files = {
+        "appliances.yaml": "appliances:\n  lm-hq: {url: 'mock://lm-hq'}\n",
+        **{
+            f"{name}.yaml": array_spec(
+                name, "HQ", "2016 CU23", vip, "lm-hq", members, fqdn=f"{name}.corp.example.com"
+            )
+            for name, vip in (("mail", "10.10.2.50"), ("eas", "10.10.2.51"))
+        },
+    }
+    write_spec_files(tmp_path / "arrays", files)
+    state = tmp_path / ".lmctl"
+
+    outcome = invoke(
+        "drain", "HQ-EX16-01", "-s", str(tmp_path / "arrays"), "--state-dir", str(state)
+    )
+
+    assert outcome.exit_code == 1, outcome.output
+    assert "'HQ-EX16-01' is a member of 2 specs: eas (appliance lm-hq), mail (appliance lm-hq)" in (
+        outcome.output
+    )
+    assert not state.exists()  # not even the built-in mock was started

@@ -403,7 +403,8 @@ def _lmctl_imports(path: Path) -> set[str]:
     }
 
 
-def test_the_mock_imports_nothing_of_lmctl_but_its_errors() -> None:
+def test_the_mock_imports_nothing_of_lmctl_but_its_errors_and_file_opening() -> None:
     # Its tables are its own: a wrong value in the client must not be accepted by the mock too.
+    # lmctl.files says how to open a file lmctl did not make, nothing of the appliance.
     imported = {name for path in MOCK_SOURCES.glob("*.py") for name in _lmctl_imports(path)}
-    assert imported == {"lmctl.errors"}
+    assert imported == {"lmctl.errors", "lmctl.files"}

@@ -71,6 +71,11 @@ def override_values(draw: st.DrawFn, service: str, release: str) -> dict[str, An
     if draw(st.booleans()):
         override["layer"] = draw(st.sampled_from([4, 7]))
     if draw(st.booleans()):
+        override["transparent"] = draw(st.booleans())
+    if service in ("smtp", "submission") and draw(st.booleans()):
+        hubs = draw(st.lists(st.integers(11, 40), unique=True, min_size=2, max_size=3))
+        override["members"] = [{"name": f"HUB{n}", "address": f"10.10.2.{n}"} for n in hubs]
+    if draw(st.booleans()):
         check: dict[str, Any] = {"type": draw(st.sampled_from(CHECKS.get(service, ["tcp"])))}
         if check["type"] in ("http", "https"):
             check["url"] = draw(st.sampled_from(URLS[release[:4]]))
@@ -98,9 +103,9 @@ def arrays(draw: st.DrawFn) -> ArraySpec:
     at least), members with weights, scheduling and random overrides."""
     release = draw(st.sampled_from(["2010 SP3", "2016 CU23"]))
     offered = (
-        ["rpc", "https", "http-redirect", "imap4s", "pop3", "smtp"]
+        ["rpc", "https", "http-redirect", "imap4s", "pop3", "smtp", "submission"]
         if release.startswith("2010")
-        else ["https", "http-redirect", "imap4", "pop3s", "smtp"]
+        else ["https", "http-redirect", "imap4", "pop3s", "smtp", "submission"]
     )
     services = draw(st.lists(st.sampled_from(offered), unique=True, min_size=1, max_size=4))
     if services == ["http-redirect"]:

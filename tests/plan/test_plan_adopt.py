@@ -103,7 +103,7 @@ def test_adopt_takes_over_exactly_the_wanted_key_in_one_modvs(
     lines = [line.strip() for line in planned.stdout.splitlines()]
     at = lines.index(HEADLINE)
     assert lines[at + 1 : at + 7] == [
-        "~ Idletime: 600 → 1800",
+        "~ Idletime: 600 → 3600",
         "~ CheckType: tcp → https",
         "~ CheckUrl: (unset) → /owa/healthcheck.htm",
         "left as they are: 2 content rules",

@@ -270,7 +270,7 @@ def test_stale_saved_plan_is_refused_naming_object_and_field(site: Site) -> None
     site.raw([("modify_virtual_service", (key(A1, "443"), {"Idletime": "99"}), {})])
     result = site.lmctl("apply", str(saved), "--auto-approve")
     assert result.exit_code == 1
-    assert "drifted: lm-test: 10.1.1.50:443/tcp Idletime: expected 1800, found 99" in result.output
+    assert "drifted: lm-test: 10.1.1.50:443/tcp Idletime: expected 3600, found 99" in result.output
     assert "is stale" in result.output
     assert by_key(site)[key(A1, "443")].schedule == "rr"
 

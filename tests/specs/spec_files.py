@@ -3,6 +3,7 @@ through typer's CliRunner and finding a diagnostic in its output."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,13 @@ def run_lmctl(directory: Path, files: SpecFiles, *args: str) -> SpecOutcome:
     write_files(directory, files)
     outcome = invoke(*(args or ("validate", str(directory))))
     return SpecOutcome(outcome.exit_code, outcome.stdout, outcome.stderr, outcome.output, directory)
+
+
+def without_notices(output: str) -> str:
+    """``output`` without the notices (a release past its end of support) and their count: what
+    a test of errors and warnings compares."""
+    lines = [line for line in output.splitlines() if ": notice: " not in line]
+    return "".join(re.sub(r", \d+ notices?", "", line) + "\n" for line in lines)
 
 
 def reported(

@@ -3,12 +3,19 @@ names file, line and field, and says what is wrong and what is allowed."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from spec_files import BRANCH_2016, HQ_2010, INVENTORY, reported, run_lmctl, write_files
+from spec_files import (
+    BRANCH_2016,
+    HQ_2010,
+    INVENTORY,
+    reported,
+    run_lmctl,
+    without_notices,
+    write_files,
+)
 
 from lmctl.exchange import expand
 from lmctl.specs import load_specs
@@ -197,7 +204,7 @@ BROKEN: dict[str, Broken] = {
         HQ,
         1,
         "fqdn",
-        "required key 'fqdn' is missing: the array's FQDN (2010: the RPC endpoint Outlook",
+        "required key 'fqdn' is missing: the FQDN: for 2010 the CAS array FQDN that Outlook",
     ),
     "missing member address": Broken(
         {HQ: edit(HQ_2010, "{name: HQ-CAS02, address: 10.10.1.12}", "{name: HQ-CAS02}")},
@@ -281,14 +288,14 @@ BROKEN: dict[str, Broken] = {
         HQ,
         3,
         "exchange",
-        "'CU5' is not a release of Exchange 2010; allowed: RTM, SP1, SP2 or SP3",
+        "'CU5' is not a release of Exchange 2010: its releases are RTM and SP1 to SP3",
     ),
     "2016 has no service packs": Broken(
         {HQ: edit(HQ_2010, "exchange: 2010 SP3", "exchange: 2016 SP1")},
         HQ,
         3,
         "exchange",
-        "'SP1' is not a release of Exchange 2016; allowed: RTM or a cumulative update CU1, CU2",
+        "'SP1' is not a release of Exchange 2016: its releases are RTM and CU1 to CU23",
     ),
     "unsupported Exchange version": Broken(
         {HQ: edit(HQ_2010, "exchange: 2010 SP3", "exchange: 2007 SP3")},
@@ -383,7 +390,7 @@ BROKEN: dict[str, Broken] = {
         "hq2.yaml",
         2,
         "site",
-        "/hq2.yaml:2); a site has one CAS array per Exchange version",
+        "/hq2.yaml:2); a site has one CAS array (New-ClientAccessArray -Site)",
     ),
     "member on another Exchange version": Broken(
         {HQ: edit(HQ_2010, "address: 10.10.1.12}", "address: 10.10.1.12, exchange: 2013 CU23}")},
@@ -571,7 +578,7 @@ BROKEN: dict[str, Broken] = {
         "z-branch.yaml",
         1,
         "name",
-        "array name 'hq-cas' is already used by array 'hq-cas'",
+        "name 'hq-cas' is already used by array 'hq-cas'",
     ),
     "override of an unpublished service": Broken(
         {HQ: HQ_2010 + "overrides:\n  imap4: {idle_timeout: 600}\n"},
@@ -891,7 +898,9 @@ def test_inventory_that_fails_to_load_reports_only_its_own_error(
         outcome, "appliances.yaml", line, "appliances.lm-hq", fragment
     ), outcome.output
     assert "no inventory was found" not in outcome.output
-    assert outcome.output.rstrip().splitlines()[-1] == "invalid: 1 error, 0 warnings"
+    assert (
+        without_notices(outcome.output).rstrip().splitlines()[-1] == "invalid: 1 error, 0 warnings"
+    )
 
 
 def test_broken_inventory_under_another_name_is_recognised_by_its_key(tmp_path: Path) -> None:
@@ -901,7 +910,9 @@ def test_broken_inventory_under_another_name_is_recognised_by_its_key(tmp_path: 
     outcome = run_lmctl(tmp_path / "arrays", files)
 
     assert reported(outcome, "loadmasters.yaml", 3, "appliances.lm-hq", "duplicate key")
-    assert outcome.output.rstrip().splitlines()[-1] == "invalid: 1 error, 0 warnings"
+    assert (
+        without_notices(outcome.output).rstrip().splitlines()[-1] == "invalid: 1 error, 0 warnings"
+    )
 
 
 @pytest.mark.parametrize(
@@ -913,7 +924,7 @@ def test_hidden_and_editor_files_are_not_read_from_a_directory(
     outcome = run_lmctl(tmp_path / "arrays", {"hq.yaml": HQ_2010, leftover: HQ_2010})
 
     assert outcome.exit_code == 0, outcome.output
-    assert outcome.output.strip() == (
+    assert without_notices(outcome.output).strip() == (
         "valid: 1 arrays, 2 appliances in 2 files (0 errors, 0 warnings)"
     )
 
@@ -928,7 +939,7 @@ def test_a_hidden_file_named_explicitly_is_read(tmp_path: Path) -> None:
     )
 
     assert outcome.exit_code == 0, outcome.output
-    assert outcome.output.strip().startswith("valid: 1 arrays, 2 appliances in 2 files")
+    assert without_notices(outcome.output).strip().startswith("valid: 1 arrays, 2 appliances")
 
 
 @pytest.mark.parametrize(
@@ -971,31 +982,18 @@ PARTNER_2016 = (
 )
 
 
-def test_second_2016_namespace_is_reported_naming_both_files_in_reading_order(
-    tmp_path: Path,
-) -> None:
+def test_two_2016_namespaces_in_one_site_validate(tmp_path: Path) -> None:
+    # Microsoft: 2013+ has no CAS array object; a site may publish several namespaces (one
+    # namespace and VIP per protocol is one of its load-balancing scenarios).
     directory = tmp_path / "arrays"
     write_files(directory, {"branch.yaml": BRANCH_2016, "aaa-partner.yaml": PARTNER_2016})
-    # Whatever the files' modification times: the same specs give the same report everywhere.
-    os.utime(directory / "branch.yaml", (1_600_000_000, 1_600_000_000))
 
     outcome = run_lmctl(directory, {"appliances.yaml": INVENTORY})
 
-    assert outcome.exit_code == 1
-    assert reported(
-        outcome,
-        "branch.yaml",
-        2,
-        "site",
-        "AD site 'Branch' has two Exchange 2016 namespaces: 'partner-2016' (",
-    ), outcome.output
-    assert f"({directory}/aaa-partner.yaml:3) and 'branch-2016' ({directory}/branch.yaml:2); " in (
-        outcome.output
+    assert outcome.exit_code == 0, outcome.output
+    assert without_notices(outcome.output).strip() == (
+        "valid: 2 arrays, 2 appliances in 3 files (0 errors, 0 warnings)"
     )
-    assert "merge the two specs (list further host names under client_hostnames:)" in (
-        outcome.output
-    )
-    assert outcome.output.rstrip().splitlines()[-1] == "invalid: 1 error, 0 warnings"
 
 
 HQ_2016_V6 = """\
@@ -1048,12 +1046,18 @@ def test_ipv6_array_validates_and_expands_in_normalised_form(tmp_path: Path) -> 
         (
             {
                 "hq.yaml": HQ_2016_V6,
-                "z-branch.yaml": edit(BRANCH_2016, "10.20.1.12", "2001:db8:10:0:0:0:0:11"),
+                # A 2010 CAS serves its array only (a 2013+ server may serve several
+                # namespaces, so the second spec is a 2010 array).
+                "z-branch.yaml": edit(
+                    edit(BRANCH_2016, "10.20.1.12", "2001:db8:10:0:0:0:0:11"),
+                    "2016 CU23",
+                    "2010 SP3",
+                ),
             },
             "z-branch.yaml",
             9,
             "members[1].address",
-            "server address '2001:db8:10::11' is already a member of array 'hq-2016'",
+            "server address '2001:db8:10::11' is already a member of namespace 'hq-2016'",
         ),
         (
             {

@@ -55,11 +55,13 @@ def test_exchange_2010_rpc_takes_135_and_the_static_ports() -> None:
         "VStype": "gen",
         "Schedule": "rr",
         "Persist": "src",
-        "PersistTimeout": "7200",
-        "Idletime": "7200",
+        # Above the servers' keep-alive (1800 s) and the Direct Push heartbeat (3540 s).
+        "PersistTimeout": "3600",
+        "Idletime": "3600",
         "CheckType": "tcp",
         "CheckUrl": "",
-        "CheckPort": "135",
+        # The static RPC Client Access port: 135 answers while the RPC service is down.
+        "CheckPort": "60000",
         "ExtraPorts": "60000,60001",
         "ForceL4": "N",
         "ForceL7": "Y",
@@ -81,8 +83,8 @@ def test_exchange_2010_https_probes_logon_page_with_source_persistence() -> None
 
     assert str(https.key) == "10.10.1.50:443/tcp"
     settings = https.settings
-    assert (settings.vs_type, settings.persist, settings.persist_timeout) == ("gen", "src", 2700)
-    assert (settings.idle_time, settings.check_type) == (1800, "https")
+    assert (settings.vs_type, settings.persist, settings.persist_timeout) == ("gen", "src", 3600)
+    assert (settings.idle_time, settings.check_type) == (3600, "https")
     assert settings.check_url == "/owa/auth/logon.aspx"
     assert [(rs.address, rs.port, rs.forward) for rs in https.real_servers] == [
         ("10.10.1.11", 443, "nat"),
@@ -123,7 +125,7 @@ def test_exchange_2016_https_probes_healthcheck_without_persistence() -> None:
         "Schedule": "wrr",
         "Persist": "none",
         "PersistTimeout": "0",
-        "Idletime": "1800",
+        "Idletime": "3600",
         "CheckType": "https",
         "CheckUrl": "/owa/healthcheck.htm",
         "CheckPort": "0",
@@ -187,7 +189,7 @@ def test_overrides_replace_only_what_they_name() -> None:
         "/owa/auth/logon.aspx",
         8443,
     )
-    assert https.idle_time == 1800
+    assert https.idle_time == 3600
     rpc = services["rpc"].settings
     assert (rpc.persist, rpc.persist_timeout, rpc.idle_time) == (None, 0, 86400)
 

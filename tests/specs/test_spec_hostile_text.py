@@ -83,22 +83,26 @@ UNUSABLE = {
 }
 
 
+# (the text the address replaces, its line, the field reported)
+PLACES = {
+    "vip": ("vip: 10.10.1.50", 5, "vip"),
+    "member": ("address: 10.10.1.12}", 10, "members[1].address"),
+}
+
+
+@pytest.mark.parametrize("place", PLACES)
 @pytest.mark.parametrize(("address", "reason"), UNUSABLE.items())
-def test_a_vip_no_client_can_reach_is_refused(tmp_path: Path, address: str, reason: str) -> None:
-    spec = HQ_2010.replace("vip: 10.10.1.50", f'vip: "{address}"')
+def test_an_address_no_client_can_reach_is_refused(
+    tmp_path: Path, address: str, reason: str, place: str
+) -> None:
+    old, line, field = PLACES[place]
+    key, _, rest = old.partition(": ")
+    closing = "}" if rest.endswith("}") else ""
+    spec = HQ_2010.replace(old, f'{key}: "{address}"{closing}')
     outcome = run_lmctl(tmp_path / "arrays", {"hq.yaml": spec})
 
     assert outcome.exit_code == 1, outcome.output
-    assert reported(outcome, "hq.yaml", 5, "vip", reason), outcome.output
-
-
-@pytest.mark.parametrize(("address", "reason"), UNUSABLE.items())
-def test_a_member_no_client_can_reach_is_refused(tmp_path: Path, address: str, reason: str) -> None:
-    spec = HQ_2010.replace("address: 10.10.1.12}", f'address: "{address}"}}')
-    outcome = run_lmctl(tmp_path / "arrays", {"hq.yaml": spec})
-
-    assert outcome.exit_code == 1, outcome.output
-    assert reported(outcome, "hq.yaml", 10, "members[1].address", reason), outcome.output
+    assert reported(outcome, "hq.yaml", line, field, reason), outcome.output
 
 
 @pytest.mark.parametrize("address", ["fe80::50%eth0", "fe80::50%eth0 \\n", "2001:db8::50%1"])

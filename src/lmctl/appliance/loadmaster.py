@@ -50,7 +50,7 @@ REAL_SERVER_PARAMS: dict[str, str] = {
 }
 
 
-def state_of(vs: VirtualService) -> VirtualServiceState:
+def state_of(vs: VirtualService, duplicate_indexes: tuple[int, ...] = ()) -> VirtualServiceState:
     """Reduce an observed (non-Sub) virtual service to its comparable state.
 
     The values were validated when the reply was parsed, so the settings are copied without
@@ -72,6 +72,7 @@ def state_of(vs: VirtualService) -> VirtualServiceState:
         members,
         vs.index,
         status=vs.status,
+        duplicate_indexes=duplicate_indexes,
         unmanaged=unmanaged_of(vs),
         sub_services=len(vs.sub_services),
     )
@@ -101,9 +102,23 @@ def unmanaged_of(vs: VirtualService) -> tuple[str, ...]:
 
 
 def appliance_state(observed: Iterable[VirtualService]) -> ApplianceState:
-    """Every addressable VS of an appliance by key; SubVS entries are skipped (no key)."""
-    states = (state_of(vs) for vs in observed if not vs.is_sub_service and vs.address)
-    return {state.key: state for state in states}
+    """Every addressable VS of an appliance by key; SubVS entries are skipped (no key).
+
+    Two rows at one key are not resolved by their order: the key is kept once, as its row with
+    the lowest Index, carrying every row's Index (``duplicate_indexes``), so that match reports
+    it the same way whatever order the appliance listed the rows in.
+    """
+    rows: dict[VirtualServiceKey, list[VirtualService]] = {}
+    for vs in observed:
+        key = vs.key
+        if key is not None:
+            rows.setdefault(key, []).append(vs)
+    state: ApplianceState = {}
+    for key, listed in rows.items():
+        first = min(listed, key=lambda vs: vs.index)
+        duplicates = tuple(sorted(vs.index for vs in listed)) if len(listed) > 1 else ()
+        state[key] = state_of(first, duplicates)
+    return state
 
 
 def connections_of(statistics: Statistics) -> Connections:

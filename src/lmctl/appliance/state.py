@@ -100,10 +100,18 @@ class VirtualServiceState:
     real_servers: tuple[RealServerState, ...] = ()
     index: int | None = None
     status: str | None = field(default=None, compare=False)
+    # The Index of every row the appliance listed at this key, when it listed more than one:
+    # such rows cannot be told apart, so nothing is written to the key (``lmctl.plan.match``).
+    duplicate_indexes: tuple[int, ...] = ()
     # What lmctl does not manage on it (content rules, certificates, WAF, ESP, SubVSs), in
     # words: shown when the VS is adopted, never written, never compared.
     unmanaged: tuple[str, ...] = field(default=(), compare=False)
     sub_services: int = field(default=0, compare=False)
+
+    @property
+    def is_ambiguous(self) -> bool:
+        """True when the appliance listed more than one VS at this key."""
+        return bool(self.duplicate_indexes)
 
     @property
     def owner(self) -> Owner | None:

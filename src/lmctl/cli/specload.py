@@ -49,8 +49,8 @@ def load_spec_set(paths: Sequence[Path] | None) -> SpecSet:
 
 def load_reporting(paths: Sequence[Path], errors: Console) -> SpecSet:
     """``load_spec_set`` for a command that goes on to the appliances: every diagnostic is
-    printed on ``errors`` as it is (warnings, and the errors before the command ends with
-    ``INVALID_SPECS``, a ``CommandError`` of kind ``specs`` carrying them)."""
+    printed on ``errors`` as it is (warnings but not notices, and the errors before the command
+    ends with ``INVALID_SPECS``, a ``CommandError`` of kind ``specs`` carrying them)."""
     from lmctl.cli.app import CommandError
     from lmctl.specs import SpecError
 
@@ -61,6 +61,8 @@ def load_reporting(paths: Sequence[Path], errors: Console) -> SpecSet:
             errors.print(str(diagnostic), markup=False)
         details = [str(d) for d in error.diagnostics]
         raise CommandError(INVALID_SPECS, kind="specs", details=details) from None
+    # Notices (a release past its end of support) are validate's to show, not every command's.
     for diagnostic in spec_set.diagnostics:
-        errors.print(str(diagnostic), markup=False)
+        if diagnostic.severity != "notice":
+            errors.print(str(diagnostic), markup=False)
     return spec_set

@@ -7,6 +7,7 @@ stays fast.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,8 +23,9 @@ if TYPE_CHECKING:
 
     from lmctl.exchange import DesiredRealServer, DesiredVirtualService
     from lmctl.specs import ArraySpec, Diagnostic, SpecSet
+    from lmctl.specs.source import Severity
 
-_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
+_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "notice": "cyan"}
 _EXPANSION_COLUMNS = (
     "service",
     "virtual service",
@@ -126,10 +128,9 @@ def _print_diagnostics(
     *,
     stderr: bool = False,
 ) -> None:
-    errors = sum(1 for d in diagnostics if d.is_error)
-    warnings = len(diagnostics) - errors
+    counts = Counter(d.severity for d in diagnostics)
     if output is OutputFormat.json:
-        print(json.dumps(_validation_json(diagnostics, spec_set, errors, warnings), indent=2))
+        print(json.dumps(_validation_json(diagnostics, spec_set, counts), indent=2))
         return
     console = make_console(stderr=stderr)
     if output is OutputFormat.markdown:
@@ -137,7 +138,7 @@ def _print_diagnostics(
     else:
         for diagnostic in diagnostics:
             _print_diagnostic(console, diagnostic)
-    console.print(_summary(spec_set, errors, warnings), markup=False)
+    console.print(_summary(spec_set, counts), markup=False)
 
 
 def _print_diagnostic(console: Console, diagnostic: Diagnostic) -> None:
@@ -170,23 +171,31 @@ def _print_markdown_table(
     console.print("")
 
 
-def _summary(spec_set: SpecSet | None, errors: int, warnings: int) -> str:
-    counts = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+def _summary(spec_set: SpecSet | None, counts: Counter[Severity]) -> str:
+    severities: tuple[Severity, ...] = ("error", "warning", "notice")
+    words = [
+        f"{counts[severity]} {severity}{'s' * (counts[severity] != 1)}"
+        for severity in severities
+        # A notice count only when there are notices: the usual line stays as it was.
+        if severity != "notice" or counts[severity]
+    ]
+    listed = ", ".join(words)
     if spec_set is None:
-        return f"invalid: {counts}"
+        return f"invalid: {listed}"
     return (
         f"valid: {len(spec_set.arrays)} arrays, {len(spec_set.inventory.appliances)} appliances "
-        f"in {len(spec_set.files)} files ({counts})"
+        f"in {len(spec_set.files)} files ({listed})"
     )
 
 
 def _validation_json(
-    diagnostics: tuple[Diagnostic, ...], spec_set: SpecSet | None, errors: int, warnings: int
+    diagnostics: tuple[Diagnostic, ...], spec_set: SpecSet | None, counts: Counter[Severity]
 ) -> dict[str, Any]:
     return {
         "valid": spec_set is not None,
-        "errors": errors,
-        "warnings": warnings,
+        "errors": counts["error"],
+        "warnings": counts["warning"],
+        "notices": counts["notice"],
         "arrays": [a.name for a in spec_set.arrays] if spec_set else [],
         "appliances": list(spec_set.inventory.appliances) if spec_set else [],
         "digest": spec_set.digest if spec_set else None,

@@ -91,7 +91,8 @@ def _virtual_service(
     if service == "rpc" and array.rpc_ports is not None:
         extra_ports = ",".join(str(port) for port in array.rpc_ports.as_tuple())
     # At layer 4 the appliance is always transparent: lmctl neither writes nor compares the
-    # layer 7 networking settings there.
+    # layer 7 networking settings there. Subnet-originating requests only matter without
+    # transparency (the LoadMaster's own address is then the source).
     layer_7 = profile.layer == 7
     return DesiredVirtualService(
         appliance=array.appliance,
@@ -111,22 +112,21 @@ def _virtual_service(
             CheckPort=profile.check_port,
             ExtraPorts=extra_ports,
             Layer=profile.layer,
-            Transparent=False if layer_7 else None,
-            SubnetOriginating=True if layer_7 else None,
+            Transparent=profile.transparent if layer_7 else None,
+            SubnetOriginating=True if layer_7 and not profile.transparent else None,
             ErrorCode=profile.error_code,
             ErrorUrl=profile.error_url,
         ),
-        real_servers=_real_servers(array, appliance, SERVICE_PORTS[service])
-        if profile.has_real_servers
-        else (),
+        real_servers=_real_servers(array, appliance, service) if profile.has_real_servers else (),
     )
 
 
 def _real_servers(
-    array: ArraySpec, appliance: ApplianceSpec | None, port: int
+    array: ArraySpec, appliance: ApplianceSpec | None, service: ServiceName
 ) -> tuple[DesiredRealServer, ...]:
     # A wildcard rpc VS (no static ports) still names port 135 for its real servers: the
     # appliance forwards each connection to the port the client asked for.
+    port = SERVICE_PORTS[service]
     return tuple(
         DesiredRealServer(
             member=member.name,
@@ -137,7 +137,7 @@ def _real_servers(
             enable=member.enabled,
             non_local=non_local(member, appliance),
         )
-        for member in array.members
+        for member in array.members_of(service)
     )
 
 

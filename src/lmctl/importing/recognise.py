@@ -24,17 +24,19 @@ from typing import Any
 from pydantic import ValidationError
 
 from lmctl.appliance.changes import AdoptVirtualService, Change
-from lmctl.appliance.state import ApplianceState, VirtualServiceState
+from lmctl.appliance.state import ApplianceState, RealServerState, VirtualServiceState
 from lmctl.exchange import expand
+from lmctl.exchange.expand import DEFAULT_WEIGHT
 from lmctl.loadmaster.models import SCHEDULING_METHODS, VirtualServiceKey, VirtualServiceSettings
 from lmctl.plan.document import plan_appliance
 from lmctl.plan.listing import key_order
+from lmctl.plan.match import listed_more_than_once
 from lmctl.releases import (
     DEFAULT_PERSISTENCE_TIMEOUT,
     SERVICE_PORTS,
+    TRANSPORT_SERVICES,
     URL_CHECKS,
     WILDCARD_PORT,
-    ExchangeFamily,
     ServiceName,
     ServiceProfile,
     parse_exchange_version,
@@ -114,6 +116,10 @@ def service_of(vs: VirtualServiceState) -> ServiceName | Unrecognised:
     """The Exchange service ``vs`` publishes, or why it is none lmctl knows."""
     if vs.owner is not None:
         return Unrecognised(f"already lmctl's ({vs.owner.array}/{vs.owner.service})")
+    if vs.is_ambiguous:
+        return Unrecognised(
+            f"{listed_more_than_once(vs.key, vs.duplicate_indexes)}: lmctl cannot tell them apart"
+        )
     if vs.key.protocol != "tcp":
         return Unrecognised("a UDP service: Exchange client access is TCP")
     if vs.sub_services:
@@ -140,8 +146,6 @@ def service_of(vs: VirtualServiceState) -> ServiceName | Unrecognised:
         )
     if port in _PLAIN_PORTS:
         return _PLAIN_PORTS[port]
-    if port == "587":
-        return Unrecognised("port 587 (SMTP client submission): lmctl publishes no such service")
     return Unrecognised(f"port {port} is no Exchange service lmctl publishes")
 
 
@@ -196,6 +200,8 @@ def _override(base: ServiceProfile, seen: VirtualServiceSettings) -> dict[str, A
         override["idle_timeout"] = seen.idle_time
     if seen.layer != base.layer:
         override["layer"] = seen.layer
+    if seen.layer == 7 and seen.transparent is not None and seen.transparent != base.transparent:
+        override["transparent"] = seen.transparent
     check: dict[str, Any] = {}
     if seen.check_type != base.check_type:
         check["type"] = seen.check_type
@@ -217,22 +223,41 @@ class _Vip:
     services: dict[ServiceName, VirtualServiceState]
 
 
-def _members(vip: _Vip) -> tuple[list[dict[str, Any]], list[str]]:
-    """One member per real-server address, in the order first seen; notes on what differs."""
-    members: dict[str, dict[str, Any]] = {}
-    notes: list[str] = []
-    for service, vs in vip.services.items():
-        for rs in vs.real_servers:
-            member = members.setdefault(rs.address, {"name": _member_name(rs.address)})
-            member.setdefault("address", rs.address)
-            if rs.weight != 1000 and "weight" not in member:
-                member["weight"] = rs.weight
-            if not rs.enable:
-                notes.append(
-                    f"{rs.address} is disabled in {service} (a drain?): the spec leaves "
-                    "'enabled' unset, so lmctl keeps it as it is"
-                )
-    return list(members.values()), notes
+def _member(rs: RealServerState) -> dict[str, Any]:
+    member: dict[str, Any] = {"name": _member_name(rs.address), "address": rs.address}
+    if rs.weight != DEFAULT_WEIGHT:
+        member["weight"] = rs.weight
+    return member
+
+
+def _members(vip: _Vip) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]], list[str]]:
+    """The array's members (the real servers of its client access services, in the order first
+    seen), the members of each transport service whose servers differ (``overrides.<service>
+    .members``), and notes on drained servers."""
+
+    def servers(names: Sequence[ServiceName]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for name in names:
+            for rs in vip.services[name].real_servers:
+                found.setdefault(rs.address, _member(rs))
+        return found
+
+    client_access = [n for n in vip.services if n not in TRANSPORT_SERVICES]
+    members = servers(client_access) or servers(list(vip.services))
+    own: dict[str, list[dict[str, Any]]] = {}
+    for name in vip.services:
+        if name in TRANSPORT_SERVICES and vip.services[name].real_servers:
+            served = servers([name])
+            if list(served) != list(members):
+                own[name] = list(served.values())
+    notes = [
+        f"{rs.address} is disabled in {name} (a drain?): the spec leaves 'enabled' unset, so "
+        "lmctl keeps it as it is"
+        for name, vs in vip.services.items()
+        for rs in vs.real_servers
+        if not rs.enable
+    ]
+    return list(members.values()), own, notes
 
 
 def _scheduling(vip: _Vip) -> tuple[str, list[str]]:
@@ -255,7 +280,7 @@ def _document(
 ) -> tuple[dict[str, Any], list[str]]:
     """The spec of one VIP (placeholders where lmctl cannot know) and the notes about it."""
     name = array_name(vip.address)
-    members, notes = _members(vip)
+    members, own_members, notes = _members(vip)
     scheduling, schedule_notes = _scheduling(vip)
     notes += schedule_notes
     versions = "2010 SP3" if family == "2010" else "2016 CU23"
@@ -284,31 +309,24 @@ def _document(
         document["rpc_ports"] = {"client_access": ports[0], "address_book": ports[1]}
     document["members"] = members
     document["services"] = list(vip.services)
-    profiles = _profiles(options, family)
-    overrides = {
-        service: override
-        for service, vs in vip.services.items()
-        if profiles is not None
-        and profiles.offers(service)
-        and (override := _override(profiles.profile(service), vs.settings))
-    }
+    base = _validated(document, family, options)
+    overrides: dict[str, dict[str, Any]] = {}
+    for service, vs in vip.services.items():
+        override = _override(base.default_profile(service), vs.settings) if base else {}
+        if service in own_members:
+            override["members"] = own_members[service]
+        if override:
+            overrides[service] = override
     if overrides:
         document["overrides"] = overrides
     return document, notes
 
 
-def _profiles(options: ImportOptions, family: str | None) -> ExchangeFamily | None:
-    """The family whose profiles the overrides are taken against."""
-    if options.exchange is not None:
-        return parse_exchange_version(options.exchange).family
-    return parse_exchange_version(_REPRESENTATIVE[family]).family if family else None
-
-
-def _checked(
-    document: dict[str, Any], vip: _Vip, family: str | None, options: ImportOptions
-) -> list[str]:
-    """What the first ``plan --adopt`` of ``document`` would change besides the adoptions (one
-    line each), from the real expansion and planner; a note when it cannot be checked."""
+def _validated(
+    document: dict[str, Any], family: str | None, options: ImportOptions
+) -> ArraySpec | None:
+    """``document`` as a spec, with stand-ins for what is left to fill in (None when it does
+    not validate: the release given does not offer a service found, say)."""
     filled = {
         **document,
         "site": options.site or _CHECK_SITE,
@@ -316,12 +334,19 @@ def _checked(
         "exchange": options.exchange or _REPRESENTATIVE.get(family or "", "2016 CU23"),
     }
     try:
-        spec = ArraySpec.model_validate(filled)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:3]
-        )
-        return [f"not checked against the appliance (the spec does not validate: {problems})"]
+        return ArraySpec.model_validate(filled)
+    except ValidationError:
+        return None
+
+
+def _checked(
+    document: dict[str, Any], vip: _Vip, family: str | None, options: ImportOptions
+) -> list[str]:
+    """What the first ``plan --adopt`` of ``document`` would change besides the adoptions (one
+    line each), from the real expansion and planner; a note when it cannot be checked."""
+    spec = _validated(document, family, options)
+    if spec is None:
+        return ["not checked against the appliance: the spec does not validate (lmctl validate)"]
     state: ApplianceState = {vs.key: vs for vs in vip.services.values()}
     planned = plan_appliance(options.appliance, expand(spec), state, adopting=(spec.name,))
     return [_change_line(change) for change in planned.changes if not _only_marks(change)]

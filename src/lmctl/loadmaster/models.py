@@ -18,6 +18,7 @@ service or a member to the address it already has.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from functools import cached_property, lru_cache
 from typing import Annotated, Any, Literal, TypeVar, get_args
@@ -398,6 +399,77 @@ class VirtualService(VirtualServiceSettings):
         return VirtualServiceSettings.model_validate(
             {name: getattr(self, name) for name in MANAGED_VS_FIELDS}
         )
+
+
+# -- what a real appliance can report ---------------------------------------------------------
+
+# The range of every number lmctl checks in a ``listvs``/``showvs`` row (docs/client.md, "What
+# lmctl checks in a reply", cites where each comes from). A value outside it is no appliance's:
+# the reply is refused rather than acted on. ``None``: no upper bound is documented.
+REPLY_LIMITS: dict[str, tuple[int, int | None]] = {
+    "Index": (1, None),
+    "VSPort": (1, 65535),
+    "Idletime": (0, 86400),
+    "PersistTimeout": (0, 2419200),
+    "CheckPort": (0, 65535),
+    "Weight": (1, 65530),
+    "Port": (3, 65530),
+}
+# Elements a VS row of its own must carry; a SubVS (``MasterVSID`` set) has no address of its own
+# and reports ``VSPort`` 0.
+REQUIRED_VS_ELEMENTS: tuple[str, ...] = ("VSAddress", "VSPort", "Protocol")
+_PORT_DIGITS = re.compile(r"[1-9][0-9]{0,4}")
+
+
+def outside_limits(name: str, value: int) -> str | None:
+    """``'Weight -5 (the appliance allows 1-65530)'`` when ``value`` is outside ``name``'s
+    range in ``REPLY_LIMITS``, else None."""
+    low, high = REPLY_LIMITS[name]
+    if value >= low and (high is None or value <= high):
+        return None
+    allowed = f"{low}-{high}" if high is not None else f"{low} or more"
+    return f"{name} {value} (the appliance allows {allowed})"
+
+
+def virtual_service_problem(vs: VirtualService) -> str | None:
+    """What no appliance would report in this VS row (its numbers, its port, its address),
+    or None. Missing elements are checked on the raw row (``lmctl.loadmaster.wire``)."""
+    problems = [outside_limits("Index", vs.index)]
+    if not vs.is_sub_service:
+        problems.append(_vs_port_problem(vs.port))
+        if vs.address is not None and not is_ip_address(vs.address):
+            problems.append(f"VSAddress {vs.address!r}, not an IP address")
+    problems += [
+        outside_limits(name, getattr(vs, field))
+        for name, field in (
+            ("Idletime", "idle_time"),
+            ("PersistTimeout", "persist_timeout"),
+            ("CheckPort", "check_port"),
+        )
+    ]
+    for rs in vs.real_servers:
+        for name, value in (("Port", rs.port), ("Weight", rs.weight)):
+            if (problem := outside_limits(name, value)) is not None:
+                problems.append(f"a real server {host_port(rs.address, rs.port)} with {problem}")
+    return next((problem for problem in problems if problem is not None), None)
+
+
+def _vs_port_problem(port: str) -> str | None:
+    if port == "*":
+        return None
+    if _PORT_DIGITS.fullmatch(port) is None:
+        return f"VSPort {port[:20]!r}, not a port number"
+    return outside_limits("VSPort", int(port))
+
+
+@lru_cache(maxsize=16384)
+def is_ip_address(text: str) -> bool:
+    """True for an IPv4 or IPv6 literal (cached like ``normalised_address``)."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 class VirtualServiceStats(_WireModel):

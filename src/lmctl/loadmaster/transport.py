@@ -56,7 +56,14 @@ from lmctl.loadmaster.redact import (
     scrub,
     unregister,
 )
-from lmctl.loadmaster.wire import ApiDialect, Reply, ReplyFormatError, is_json_envelope, lacks_v2
+from lmctl.loadmaster.wire import (
+    ApiDialect,
+    Reply,
+    ReplyFormatError,
+    WebPageError,
+    is_json_envelope,
+    lacks_v2,
+)
 
 T = TypeVar("T")
 
@@ -346,6 +353,14 @@ class ApiChannel:
         """``read()`` of a reply's fields, with format problems reported as malformed replies."""
         try:
             return read()
+        except WebPageError as exc:
+            raise MalformedReplyError(
+                self.name,
+                f"{self.name} answered {command} with a web page, not the API ({exc.seen}): check "
+                f"that the url of {self.name} in the inventory is the LoadMaster's own address "
+                f"and that no login portal or proxy answers in its place",
+                command=command,
+            ) from None
         except ReplyFormatError as exc:
             raise MalformedReplyError(
                 self.name,

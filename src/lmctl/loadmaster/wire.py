@@ -41,11 +41,14 @@ from pydantic import ValidationError
 
 from lmctl.loadmaster.connection import ApiKey, BasicCredentials, Credentials
 from lmctl.loadmaster.models import (
+    REQUIRED_VS_ELEMENTS,
     RealServer,
     Statistics,
     VirtualService,
     as_list,
     normalised_address,
+    outside_limits,
+    virtual_service_problem,
 )
 from lmctl.loadmaster.redact import basic_token
 
@@ -54,6 +57,15 @@ T = TypeVar("T")
 
 class ReplyFormatError(ValueError):
     """The bytes are not a reply envelope of the expected dialect."""
+
+
+class WebPageError(ReplyFormatError):
+    """The body is a web page (HTML) where an API reply was expected: a login portal, a proxy's
+    page or the appliance's web UI answered in place of the API. ``seen`` describes the body."""
+
+    def __init__(self, seen: str) -> None:
+        super().__init__(f"the appliance answered a web page, not the API ({seen})")
+        self.seen = seen
 
 
 @dataclass(frozen=True)
@@ -184,6 +196,27 @@ def _describe(body: bytes) -> str:
     return f"{len(body)} bytes starting {head!r}" if body else "an empty body"
 
 
+_XML_DECLARATION_END = b"?>"
+_WEB_PAGE_STARTS = (b"<!doctype html", b"<html")
+
+
+def is_web_page(body: bytes) -> bool:
+    """True when ``body`` starts like an HTML document (after a byte order mark, white space
+    and an XML declaration, as XHTML has): ``<!DOCTYPE html`` or ``<html``, in any case."""
+    head = body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"<?xml"):
+        end = head.find(_XML_DECLARATION_END)
+        head = head[end + len(_XML_DECLARATION_END) :].lstrip() if end >= 0 else b""
+    return head[:14].lower().startswith(_WEB_PAGE_STARTS)
+
+
+def _refuse_web_page(body: bytes) -> None:
+    # Checked before parsing: a page's DOCTYPE would otherwise be reported as a forbidden XML
+    # construct, and its markup as invalid JSON, neither of which tells the user what happened.
+    if is_web_page(body):
+        raise WebPageError(_describe(body))
+
+
 def looks_like_xml(body: bytes) -> bool:
     """True when ``body`` starts like an XML document (possibly after whitespace)."""
     return body.lstrip()[:1] == b"<"
@@ -193,6 +226,7 @@ def parse_xml_reply(body: bytes) -> Reply:
     """An APIv1 XML reply. The bytes are parsed as is, so the declared encoding is honoured."""
     if not body.strip():
         raise ReplyFormatError("the reply was empty")
+    _refuse_web_page(body)
     try:
         document = parse_xml_fields(body)
     except DefusedXmlException as exc:
@@ -244,6 +278,7 @@ def parse_json_reply(body: bytes) -> Reply:
     """An APIv2 JSON reply: an object with ``code`` and ``status`` next to the fields."""
     if not body.strip():
         raise ReplyFormatError("the reply was empty")
+    _refuse_web_page(body)
     try:
         document = json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -395,19 +430,44 @@ def _row(value: Any, what: str) -> Mapping[str, Any]:
 
 
 def virtual_services(fields: Mapping[str, Any]) -> list[VirtualService]:
-    """``listvs``: every VS and SubVS entry, each with its ``Rs`` and ``SubVS`` rows."""
-    services = []
-    for position, raw in enumerate(as_list(fields.get("VS")), start=1):
-        row = _row(raw, f"VS entry {position}")
-        services.append(_validated(f"VS entry {position}", VirtualService.model_validate, row))
-    return services
+    """``listvs``: every VS and SubVS entry, each with its ``Rs`` and ``SubVS`` rows, checked
+    (``checked_virtual_service``)."""
+    return [
+        checked_virtual_service(_row(raw, f"VS row {position}"), f"VS row {position}")
+        for position, raw in enumerate(as_list(fields.get("VS")), start=1)
+    ]
 
 
 def virtual_service(fields: Mapping[str, Any]) -> VirtualService:
     """``showvs``/``addvs``/``modvs``: one VS whose fields sit directly in the reply."""
     if "Index" not in fields:
         raise ReplyFormatError("the reply carries no virtual service (no Index field)")
-    return _validated("the virtual service", VirtualService.model_validate, fields)
+    return checked_virtual_service(fields, "the virtual service")
+
+
+def _absent(row: Mapping[str, Any], name: str) -> bool:
+    value = row.get(name)
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def checked_virtual_service(row: Mapping[str, Any], what: str) -> VirtualService:
+    """One VS row validated, never defaulted where it matters: a row of its own (not a SubVS)
+    must carry its address, port and protocol, and every number must be in the appliance's
+    range (``REPLY_LIMITS``). A row that fails is named by its Index when it has a valid one
+    (``VS row Index 7 has no VSPort``), else by ``what``."""
+    if _absent(row, "Index"):
+        raise ReplyFormatError(f"{what} has no Index")
+    vs = _validated(what, VirtualService.model_validate, row)
+    if outside_limits("Index", vs.index) is None:
+        what = f"VS row Index {vs.index}"
+    if not vs.is_sub_service:
+        missing = [name for name in REQUIRED_VS_ELEMENTS if _absent(row, name)]
+        if missing:
+            raise ReplyFormatError(f"{what} has no {missing[0]}")
+    problem = virtual_service_problem(vs)
+    if problem is not None:
+        raise ReplyFormatError(f"{what} has {problem}")
+    return vs
 
 
 def real_servers(fields: Mapping[str, Any]) -> list[RealServer]:

@@ -42,7 +42,7 @@ LEAST_CONNECTION_METHODS = frozenset({"lc", "wlc"})
 
 
 class UnknownMemberError(LmctlError, LookupError):
-    """No array of the specs has a member with that name or address."""
+    """No array of the specs has a member with that name or address (or several have)."""
 
 
 class MaintenanceError(LmctlError):
@@ -66,21 +66,37 @@ class MemberRef:
 def locate_member(desired: Iterable[DesiredVirtualService], name: str) -> MemberRef:
     """The member called ``name`` (case-insensitive, as Windows names are) or with that address
     (compared as an address: ``2001:DB8:0::11`` is ``2001:db8::11``, ``[::ffff:10.0.0.21]`` is
-    ``10.0.0.21``)."""
+    ``10.0.0.21``).
+
+    A 2013+ server may serve several namespaces: drain works on one spec's services, so a
+    server found in several specs is refused rather than left serving the others."""
     wanted = name.strip().lower()
     address = normalised_address(name.strip().strip("[]"))
     known: set[str] = set()
+    found: dict[tuple[str, str], MemberRef] = {}
     for service in desired:
         for real_server in service.real_servers:
             known.add(f"{real_server.member} ({service.array})")
             # Model addresses are normalised already (lmctl.loadmaster.models).
             if wanted == real_server.member.lower() or address == real_server.address:
-                return MemberRef(
-                    appliance=service.appliance,
-                    array=service.array,
-                    member=real_server.member,
-                    address=real_server.address,
+                found.setdefault(
+                    (service.appliance, service.array),
+                    MemberRef(
+                        appliance=service.appliance,
+                        array=service.array,
+                        member=real_server.member,
+                        address=real_server.address,
+                    ),
                 )
+    if len(found) > 1:
+        specs = ", ".join(f"{ref.array} (appliance {ref.appliance})" for ref in found.values())
+        raise UnknownMemberError(
+            f"{name!r} is a member of {len(found)} specs: {specs}; drain and undrain act on one "
+            "spec's services, and would leave the server serving the others: drain it on each "
+            "appliance by hand, or list it in one spec only"
+        )
+    if found:
+        return next(iter(found.values()))
     listing = ", ".join(sorted(known)) or "none"
     raise UnknownMemberError(
         f"no array in the specs has a member named {name!r} (or with that address); "

@@ -16,7 +16,7 @@ import json
 import zlib
 from collections.abc import Callable, Mapping
 
-from lmctl.mock.persistence import state_from_json, state_to_json
+from lmctl.mock.persistence import state_from_bytes, state_to_json
 from lmctl.mock.state import (
     MockRealServer,
     MockState,
@@ -649,7 +649,7 @@ def restore(
     """``restore``: ``type`` bitmask 1 base configuration, 2 virtual services (4, 8 accepted)."""
     kinds = parse_number("type", required(params, "type"), 1, 15)
     try:
-        saved = state_from_json(json.loads(gzip.decompress(_backup_file(params, body))))
+        saved = state_from_bytes(gzip.decompress(_backup_file(params, body)))
     except (OSError, EOFError, zlib.error, ValueError, RecursionError):
         raise invalid(INVALID_BACKUP) from None
     if kinds & RESTORE_VS:

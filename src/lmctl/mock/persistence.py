@@ -6,13 +6,11 @@ what ``backup`` returns and ``restore`` takes.
 
 from __future__ import annotations
 
-import errno
 import ipaddress
 import json
 import math
 import os
 import re
-import stat
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -20,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar, assert_never
 
 from lmctl.errors import LmctlError
+from lmctl.files import NotARegularFile, read_regular_file
 from lmctl.mock.state import (
     Connections,
     MockRealServer,
@@ -151,13 +150,35 @@ def _flag(value: Any, where: str) -> bool:
     return value
 
 
+# The mock's own bound: what it keeps are indexes, counters and times in seconds; a number past
+# a signed 32-bit one is damage, not state (and would overflow a client's reading of it).
+MAX_COUNT = 2**31 - 1
+# A JSON number with more digits is refused before Python converts it (which fails past 4300
+# digits with advice about sys.set_int_max_str_digits); shorter ones are refused by the value.
+_MAX_DIGITS = 1000
+
+
 def _count(value: Any, where: str) -> int:
-    """A whole number, 0 or more (JSON's 1.5, true and 1e400 are not)."""
+    """A whole number, 0 or more, at most ``MAX_COUNT`` (JSON's 1.5, true and 1e400 are not)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise _wrong(where, "a whole number", value)
     if value < 0:
         raise ValueError(f"{where} must be 0 or more, not {value}")
+    if value > MAX_COUNT:
+        raise ValueError(f"{where} must be at most {MAX_COUNT}, not {value}")
     return value
+
+
+def _whole_number(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_DIGITS:
+        raise ValueError(f"a number of {len(text)} digits, far too large")
+    return int(text)
+
+
+def state_from_bytes(data: bytes) -> MockState:
+    """A state from the JSON text of ``state_to_json`` output; ``ValueError`` (``RecursionError``
+    when nested thousands deep) saying what is wrong if it is not one."""
+    return state_from_json(json.loads(data.decode("utf-8"), parse_int=_whole_number))
 
 
 def _index(value: Any, where: str) -> int:
@@ -348,57 +369,6 @@ def state_from_json(document: Any) -> MockState:
     )
 
 
-def _file_kind(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a plain file"
-
-
-class NotARegularFile(OSError):
-    """Something other than a regular file where the mock keeps one."""
-
-    def __init__(self, path: Path, mode: int) -> None:
-        super().__init__(errno.EINVAL, f"{_file_kind(mode)}, not a regular file", str(path))
-
-    def __str__(self) -> str:
-        return f"{self.filename} is {self.strerror}"
-
-
-# A FIFO opened without O_NONBLOCK waits for a writer; O_NOFOLLOW refuses a link swapped in after
-# the lstat. Neither exists on Windows, which has no FIFOs to open by name.
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-
-
-def read_regular_file(path: Path, *, private: bool = False) -> bytes:
-    """The bytes of the regular file ``path``; ``private`` makes it readable by its owner only.
-
-    A symbolic link, FIFO, directory or device there raises ``NotARegularFile``: reading a FIFO
-    would wait forever for a writer, and a link would point the mock at a file it does not own
-    (the mode is changed through the open file, never through a link). ``FileNotFoundError``
-    when nothing is there, another ``OSError`` when it cannot be read.
-    """
-    mode = path.lstat().st_mode
-    if not stat.S_ISREG(mode):
-        raise NotARegularFile(path, mode)
-    with os.fdopen(os.open(path, _OPEN_FLAGS), "rb") as stream:
-        mode = os.fstat(stream.fileno()).st_mode
-        if not stat.S_ISREG(mode):  # replaced since the lstat
-            raise NotARegularFile(path, mode)
-        if private and hasattr(os, "fchmod"):
-            os.fchmod(stream.fileno(), 0o600)
-        elif private:
-            path.chmod(0o600)
-        return stream.read()
-
-
 def _problem(error: ValueError | RecursionError) -> str:
     """Why a state cannot be read: a ``UnicodeDecodeError`` names a byte, not the problem, and
     a ``RecursionError`` (JSON nested thousands deep) says nothing."""
@@ -429,7 +399,7 @@ class StateStore:
         except OSError as error:
             raise StateFileError(f"cannot read mock state file {self.path}: {error}") from None
         try:
-            return state_from_json(json.loads(data.decode("utf-8")))
+            return state_from_bytes(data)
         except (ValueError, RecursionError) as error:
             raise StateFileError(
                 f"mock state file {self.path} is not a valid lmctl mock state "

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from lmctl.errors import LmctlError
-from lmctl.mock.persistence import read_regular_file
+from lmctl.files import read_regular_file
 
 # Long, as an appliance's own self-signed certificate is: a kept one must outlive its pins.
 _VALIDITY = datetime.timedelta(days=3650)

@@ -141,10 +141,11 @@ def diff(match: ApplianceMatch) -> ApplianceDiff:
         changes += found
         drained += drains
     changes += [deletion(owner, vs) for owner, vs in match.unclaimed]
-    conflicts = tuple(s.conflict for s in match.services if s.conflict is not None)
+    conflicts = [s.conflict for s in match.services if s.conflict is not None]
+    conflicts += match.ambiguous
     return ApplianceDiff(
         changes=in_write_order(changes),
-        conflicts=tuple(sorted(conflicts, key=lambda c: (c.array, c.service))),
+        conflicts=tuple(sorted(conflicts, key=lambda c: (c.array, c.service, str(c.key)))),
         drained=tuple(drained),
     )
 

@@ -7,7 +7,8 @@ The categories come from the one matcher (``lmctl.plan.match``), so what ``ls`` 
 - ``adoptable``: no marker, on exactly a key a spec wants: a conflict until that array adopts it
   (``adopt: true`` or ``--adopt ARRAY``), then the next plan takes it over;
 - ``conflicting``: a marked VS of another array that stays in the specs, or an unmarked VS with
-  SubVSs, holds a key a spec wants: no flag takes it over;
+  SubVSs, holds a key a spec wants; or lmctl cannot tell VSs apart (a key listed twice, a
+  service's marker on several VSs none at its key): no flag takes it over;
 - ``foreign``: no marker and no spec wants its key: lmctl never touches it.
 SubVSs have no address of their own and go with their parent, so they are not listed.
 """
@@ -23,7 +24,7 @@ from lmctl import __version__
 from lmctl.appliance.state import ApplianceState, VirtualServiceState
 from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import VirtualServiceKey
-from lmctl.plan.match import ApplianceMatch, ArrayScope, match_appliance
+from lmctl.plan.match import ApplianceMatch, ArrayScope, Conflict, match_appliance
 from lmctl.specs.loader import SCHEMA_DIALECT
 
 LISTING_FORMAT_VERSION: Literal[1] = 1
@@ -101,11 +102,17 @@ def categorise(match: ApplianceMatch, state: ApplianceState) -> tuple[ListedServ
     found: dict[VirtualServiceKey, ListedService] = {}
     for _, vs in match.unclaimed:
         found[vs.key] = _listed(vs, "lmctl", "not in the specs: the next plan deletes it")
+    for ambiguous in match.ambiguous:
+        found[ambiguous.key] = _listed(state[ambiguous.key], "conflicting", ambiguous.message)
     for service in match.services:
         want, current, conflict = service.desired, service.current, service.conflict
-        if conflict is not None:
+        if conflict is not None and conflict.marker_keys:
+            # The service's marker on several VSs, none at its key: each is conflicting.
+            for key in conflict.marker_keys:
+                found[key] = _listed(state[key], "conflicting", conflict.ambiguity() or "")
+        elif conflict is not None:
             holder = state[conflict.key]
-            category, note = _conflict_entry(holder, want, conflict.holder_array)
+            category, note = _conflict_entry(holder, want, conflict)
             found[holder.key] = _wanted_by(_listed(holder, category, note), *_owned(want))
         if current is None or current.key in found:
             continue
@@ -126,11 +133,15 @@ def categorise(match: ApplianceMatch, state: ApplianceState) -> tuple[ListedServ
 
 
 def _conflict_entry(
-    holder: VirtualServiceState, want: DesiredVirtualService, holder_array: str | None
+    holder: VirtualServiceState, want: DesiredVirtualService, conflict: Conflict
 ) -> tuple[Category, str]:
-    """An unmarked VS is adoptable unless it has SubVSs; another array's is conflicting."""
-    if holder_array is not None:
-        return "conflicting", f"held by array {holder_array}, wanted by {want.array}"
+    """An unmarked VS is adoptable unless it has SubVSs or its key is listed more than once;
+    another array's is conflicting."""
+    ambiguity = conflict.ambiguity()
+    if ambiguity is not None:
+        return "conflicting", ambiguity
+    if conflict.holder_array is not None:
+        return "conflicting", f"held by array {conflict.holder_array}, wanted by {want.array}"
     if holder.sub_services:
         return "conflicting", (
             f"wanted by {want.array}/{want.service}, but it has SubVSs: lmctl never adopts it"

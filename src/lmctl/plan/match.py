@@ -17,6 +17,13 @@ Only virtual services that carry lmctl's marker are lmctl's. For each desired se
   an array outside the plan's scope: a ``Conflict``; that VS is never touched, and the service's
   own VSs elsewhere are left as they are (one of them, if any, stays current for status);
 - nothing at all: no current VS; plan creates it.
+A key the appliance lists more than once (two rows with one address, port and protocol) is
+nobody's, whatever NickNames its rows carry: a service that wants it gets a ``Conflict`` naming
+every row's Index, a marked one nobody wants is reported the same way (``ambiguous``), and it is
+never current, moved nor deleted, so no write goes to it, whatever order the rows came in.
+Likewise a service whose marker is carried by several VSs of its protocol, none at its key: which
+one to move cannot be told, so that is a ``Conflict`` naming each (a copy beside the VS at the
+service's key is a duplicate, and deleted).
 Marked VSs of arrays in scope that no service claims (the array or the service left the specs,
 or a duplicate) are ``unclaimed``: plan deletes them. SubVSs have no key and are not considered.
 
@@ -88,10 +95,37 @@ class Conflict(BaseModel):
     holder_in_scope: bool = True
     # SubVSs of an unmarked holder: such a VS is never adopted.
     holder_sub_services: int = 0
+    # Set when lmctl cannot tell which VS is meant: every Index involved, with ``marker_keys``
+    # empty when the appliance lists more than one VS at ``key``, or the key of each when the
+    # service's marker is carried by several VSs, none at ``key`` (which one would move?).
+    duplicate_indexes: tuple[int, ...] = ()
+    marker_keys: tuple[VirtualServiceKey, ...] = ()
+
+    def ambiguity(self) -> str | None:
+        """Why lmctl cannot tell which virtual service is meant (None: it can)."""
+        if self.marker_keys:
+            copies = ", ".join(
+                f"{key} (Index {index})"
+                for key, index in zip(self.marker_keys, self.duplicate_indexes, strict=False)
+            )
+            return (
+                f"its marker is carried by {len(self.marker_keys)} virtual services, {copies}, "
+                f"none at {self.key}"
+            )
+        if self.duplicate_indexes:
+            return listed_more_than_once(self.key, self.duplicate_indexes)
+        return None
 
     @property
     def message(self) -> str:
         """What is wrong and what to do."""
+        why = self.ambiguity()
+        if why is not None:
+            return (
+                f"{self.array}/{self.service}: {why}; lmctl cannot tell these virtual "
+                "services apart and writes nothing to them: delete or move all but one on the "
+                "appliance"
+            )
         wants = f"{self.array}/{self.service} wants {self.key}"
         if self.holder_array is not None and not self.holder_in_scope:
             return (
@@ -121,6 +155,12 @@ class Conflict(BaseModel):
             f"over, adopt it (adopt: true in the spec, or --adopt {self.array}); else change "
             "the spec's VIP or free the address on the appliance"
         )
+
+
+def listed_more_than_once(key: VirtualServiceKey, indexes: Sequence[int]) -> str:
+    """``10.0.0.10:443/tcp is listed 2 times by the appliance (Index 3, 7)``."""
+    shown = ", ".join(str(index) for index in indexes)
+    return f"{key} is listed {len(indexes)} times by the appliance (Index {shown})"
 
 
 class DrainedMember(BaseModel):
@@ -264,6 +304,8 @@ class ApplianceMatch:
 
     services: tuple[ServiceMatch, ...]
     unclaimed: tuple[tuple[Owner, VirtualServiceState], ...]
+    # Keys listed more than once that carry a marker in scope but no service wants: reported.
+    ambiguous: tuple[Conflict, ...] = ()
 
     def of_array(self, array: str) -> tuple[ServiceMatch, ...]:
         """The matches of one array's services, in spec order."""
@@ -280,9 +322,51 @@ def _marked_by_owner(
     marked: dict[Owner, list[VirtualServiceState]] = {}
     for key in sorted(state, key=str):
         owner = state[key].owner
-        if owner is not None and in_scope(scope, owner.array):
+        # A key listed more than once is nobody's: it is reported, never moved nor deleted.
+        if owner is not None and in_scope(scope, owner.array) and not state[key].is_ambiguous:
             marked.setdefault(owner, []).append(state[key])
     return marked
+
+
+def _listed_more_than_once(array: str, service: str, holder: VirtualServiceState) -> Conflict:
+    return Conflict(
+        array=array,
+        service=service,
+        key=holder.key,
+        holder_nickname=holder.settings.nickname,
+        holder_index=holder.index,
+        holder_array=holder.owner.array if holder.owner is not None else None,
+        duplicate_indexes=holder.duplicate_indexes,
+    )
+
+
+def _marker_carried_twice(
+    want: DesiredVirtualService, carriers: Sequence[VirtualServiceState]
+) -> Conflict:
+    return Conflict(
+        array=want.array,
+        service=want.service,
+        key=want.key,
+        holder_nickname=want.owner.marker(),
+        holder_array=want.array,
+        duplicate_indexes=tuple(vs.index for vs in carriers if vs.index is not None),
+        marker_keys=tuple(vs.key for vs in carriers),
+    )
+
+
+def _ambiguous_marked(
+    state: ApplianceState, scope: ArrayScope, reported: set[VirtualServiceKey]
+) -> tuple[Conflict, ...]:
+    """A conflict for each key listed more than once whose (lowest-Index) row carries the
+    marker of an array in scope, unless a service's conflict already names the key."""
+    return tuple(
+        _listed_more_than_once(owner.array, owner.service, holder)
+        for key, holder in sorted(state.items(), key=lambda item: str(item[0]))
+        if holder.is_ambiguous
+        and key not in reported
+        and (owner := holder.owner) is not None
+        and in_scope(scope, owner.array)
+    )
 
 
 def _conflict(
@@ -335,6 +419,16 @@ def match_appliance(
         own = marked.get(want.owner, [])
         same_protocol = next((vs for vs in own if vs.key.protocol == want.key.protocol), None)
         holder = state.get(want.key)
+        if holder is not None and holder.is_ambiguous:
+            claimed.update(vs.key for vs in own)
+            conflict = _listed_more_than_once(want.array, want.service, holder)
+            services.append(ServiceMatch(want, same_protocol, conflict))
+            continue
+        movable = [vs for vs in own if vs.key.protocol == want.key.protocol]
+        if holder is None and len(movable) > 1:
+            claimed.update(vs.key for vs in own)
+            services.append(ServiceMatch(want, None, _marker_carried_twice(want, movable)))
+            continue
         if _blocked(want, holder, leaving, scope, adopting):
             assert holder is not None
             claimed.update(vs.key for vs in own)
@@ -347,4 +441,9 @@ def match_appliance(
     unclaimed = tuple(
         (owner, vs) for owner, own in marked.items() for vs in own if vs.key not in claimed
     )
-    return ApplianceMatch(services=tuple(services), unclaimed=unclaimed)
+    reported = {s.conflict.key for s in services if s.conflict is not None}
+    return ApplianceMatch(
+        services=tuple(services),
+        unclaimed=unclaimed,
+        ambiguous=_ambiguous_marked(state, scope, reported),
+    )

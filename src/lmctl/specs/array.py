@@ -10,17 +10,20 @@ from pydantic import AfterValidator, Field, PlainSerializer, PlainValidator, Wit
 
 from lmctl.loadmaster.models import CheckType, Persistence, Scheduling
 from lmctl.releases import (
+    DEFAULT_KEEPALIVE_TIME,
     DEFAULT_PERSISTENCE_TIMEOUT,
+    RPC_ENDPOINT_MAPPER,
     URL_CHECKS,
     VERSION_DESCRIPTION,
     VERSION_PATTERN,
     ExchangeVersion,
     ServiceName,
     ServiceProfile,
+    long_lived_idle_timeout,
     parse_exchange_version,
 )
 from lmctl.specs.validation import SpecModel
-from lmctl.text import is_hidden
+from lmctl.text import excerpt, is_hidden
 
 
 def ip_value(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
@@ -56,11 +59,13 @@ def _ip_text(value: str) -> str:
     if "%" in value:
         # Python reads fe80::50%eth0 as an address with a scope; the appliance's vs/rs parameters
         # take none, and the zone (which may hold spaces or a newline) would go on the wire.
-        raise ValueError(f"{value!r} has an IPv6 zone ID (after %): give the address alone")
+        raise ValueError(
+            f"'{excerpt(value)}' has an IPv6 zone ID (after %): give the address alone"
+        )
     try:
         address = ip_value(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not an IP address (e.g. 10.10.1.50)") from None
+        raise ValueError(f"'{excerpt(value)}' is not an IP address (e.g. 10.10.1.50)") from None
     reason = _unusable(address)
     if reason is not None:
         raise ValueError(f"{address} is {reason}: give an address clients can reach")
@@ -182,6 +187,17 @@ class ServiceOverride(SpecModel):
         description="7 (default): the LoadMaster proxies, members need no route back; 4: "
         "transparent pass-through, members need the LoadMaster as default gateway.",
     )
+    transparent: bool | None = Field(
+        None,
+        description="true: the members see the client's own address (e.g. for receive "
+        "connectors scoped by client IP), so their default gateway must be the LoadMaster; "
+        "default false at layer 7 (layer 4 is always transparent).",
+    )
+    members: Annotated[tuple[MemberSpec, ...], Field(min_length=1)] | None = Field(
+        None,
+        description="smtp and submission only: the servers of this service when they are not "
+        "the array's members (Exchange 2010: the Hub Transport servers).",
+    )
 
 
 class MemberSpec(SpecModel):
@@ -194,12 +210,16 @@ class MemberSpec(SpecModel):
     weight: Annotated[int, Field(ge=1, le=65530)] | None = Field(
         None, description="Real-server weight (1-65530); default 1000."
     )
-    site: Text | None = Field(None, description="AD site the server is in; must be the array's.")
+    site: Text | None = Field(
+        None, description="AD site the server is in; 2010: must be the array's."
+    )
     exchange: ExchangeVersionField | None = Field(
-        None, description="Version installed on the server; must equal the array's."
+        None,
+        description="Version installed on the server; 2010: must equal the array's, 2013+: "
+        "another CU warns, another version follows Microsoft's coexistence rules.",
     )
     rpc_ports: RpcPorts | None = Field(
-        None, description="Static RPC ports set on this server; must equal the array's."
+        None, description="Static RPC ports set on this server (2010); must equal the array's."
     )
     enabled: bool | None = Field(
         None,
@@ -217,15 +237,16 @@ class ArraySpec(SpecModel):
     """One Exchange client access array (2010) or namespace (2013+) behind one VIP."""
 
     name: Slug
-    site: Text = Field(description="Active Directory site of the array, e.g. HQ.")
+    site: Text = Field(description="Active Directory site of the array or namespace, e.g. HQ.")
     exchange: ExchangeVersionField = Field(
         description="Exchange version and service pack or cumulative update, e.g. 2010 SP3 or "
         "2016 CU23."
     )
     fqdn: Annotated[str, Field(min_length=1, max_length=253), AfterValidator(_filled)] = Field(
-        description="The array's FQDN (2010: the RPC endpoint Outlook connects to)."
+        description="The FQDN: for 2010 the CAS array FQDN that Outlook's RPC connections use "
+        "(internal only), for 2013+ the namespace clients connect to."
     )
-    vip: IpAddress = Field(description="Virtual IP of the array on the LoadMaster.")
+    vip: IpAddress = Field(description="Virtual IP of the array or namespace on the LoadMaster.")
     appliance: Text = Field(description="Name of a LoadMaster in the inventory.")
     scheduling: Scheduling = Field("rr", description="Scheduling method; default rr.")
     client_hostnames: tuple[Annotated[str, Field(min_length=1, max_length=253)], ...] = Field(
@@ -234,6 +255,12 @@ class ArraySpec(SpecModel):
         "Anywhere); the FQDN must differ from all of them.",
     )
     rpc_ports: RpcPorts | None = Field(None, description="Static RPC ports (Exchange 2010).")
+    keepalive_time: Annotated[int, Field(ge=60, le=7200)] = Field(
+        DEFAULT_KEEPALIVE_TIME,
+        description="The members' TCP KeepAliveTime in seconds (registry: Tcpip\\Parameters "
+        "'KeepAliveTime', in ms); Microsoft recommends 900-1800. Long-lived services (rpc, "
+        "https) idle longer than this and the 59-minute ActiveSync Direct Push heartbeat.",
+    )
     members: tuple[MemberSpec, ...] = Field(
         min_length=1,
         description="The Client Access servers, e.g. - {name: HQ-CAS01, address: 10.10.1.11}.",
@@ -271,7 +298,7 @@ class ArraySpec(SpecModel):
         """What ``service`` becomes: the release's profile with this spec's overrides (only the
         keys the spec sets). A check type without a URL (tcp, smtp ...) drops the profile's
         URL; persistence turned on without a timeout takes the profile's or a default."""
-        base = self.exchange.family.profile(service)
+        base = self.default_profile(service)
         override = self.override(service)
         changes: dict[str, Any] = {}
         if override.persistence == "none":
@@ -288,6 +315,8 @@ class ArraySpec(SpecModel):
             changes.update(idle_timeout=override.idle_timeout)
         if override.layer is not None:
             changes.update(layer=override.layer)
+        if override.transparent is not None:
+            changes.update(transparent=override.transparent)
         check = override.health_check
         if check is not None:
             if check.type is not None:
@@ -300,6 +329,25 @@ class ArraySpec(SpecModel):
                 changes.update(check_port=check.port)
         return dataclasses.replace(base, **changes)
 
+    def default_profile(self, service: ServiceName) -> ServiceProfile:
+        """The release's profile of ``service`` with what follows from this spec, before the
+        overrides: a long-lived service's timeouts from ``keepalive_time``, the rpc check on
+        the static RPC Client Access port."""
+        base = self.exchange.family.profile(service)
+        changes: dict[str, Any] = {}
+        if base.outlives_keepalive:
+            idle = long_lived_idle_timeout(self.keepalive_time)
+            changes.update(idle_timeout=idle)
+            if base.persistence is not None and not base.persistence_timeout:
+                changes.update(persistence_timeout=idle)
+        if base.check_port == RPC_ENDPOINT_MAPPER and self.rpc_ports is not None:
+            changes.update(check_port=self.rpc_ports.client_access)
+        return dataclasses.replace(base, **changes)
+
+    def members_of(self, service: str) -> tuple[MemberSpec, ...]:
+        """The servers of ``service``: its own (``overrides.smtp.members``) or the array's."""
+        return self.override(service).members or self.members
+
     def member(self, name: str) -> MemberSpec | None:
         """The member called ``name`` (case-insensitive), or None."""
         wanted = name.lower()
@@ -307,3 +355,5 @@ class ArraySpec(SpecModel):
 
 
 _NO_OVERRIDE = ServiceOverride()
+# ``ServiceOverride.members`` names ``MemberSpec``, declared after it.
+ServiceOverride.model_rebuild()

@@ -39,6 +39,7 @@ from lmctl.loadmaster.connection import (
     url_host_problem,
 )
 from lmctl.specs.validation import SECRET_IN_FILE, SpecModel
+from lmctl.text import excerpt
 
 MOCK_SCHEME = "mock://"
 _MOCK_URL = re.compile(r"^mock://(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)?$")
@@ -198,7 +199,9 @@ class TlsSpec(SpecModel):
         base = (info.context or {}).get("base_dir")
         path = value if value.is_absolute() or base is None else Path(base) / value
         if not path.is_file():
-            raise ValueError(f"CA file '{value}' not found (looked at {path})")
+            raise ValueError(
+                f"CA file '{excerpt(str(value))}' not found (looked at {excerpt(str(path), 200)})"
+            )
         return path
 
     @model_validator(mode="after")

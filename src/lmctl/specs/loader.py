@@ -1,21 +1,29 @@
 """``load_specs``: from paths on disk to a validated ``SpecSet`` (or a ``SpecError``).
 
 Directories are searched (not recursively) for ``*.yaml`` and ``*.yml``, skipping hidden files
-and editor leftovers (``.*``, ``*~``, ``#*#``). A file whose top-level key is ``appliances:`` is
-the inventory; every other file is one array spec. When no inventory is among the inputs, an
-``appliances.yaml`` (or ``.yml``) next to the array files is used. ``json_schema`` publishes
-the shape of both kinds of file for editors and CI checks.
+and editor leftovers (``.*``, ``*~``, ``#*#``). Only regular files are read, and links to them
+within the specs directory or its repository (the nearest ancestor holding ``.git``); any other
+such name (a FIFO, socket, device, directory, a dangling link or one leading elsewhere) is an
+error naming it, never skipped: a skipped array would be planned for deletion.
+
+A file whose top-level key is ``appliances:`` is the inventory; every other file is one array
+spec. When no inventory is among the inputs, an ``appliances.yaml`` (or ``.yml``) next to the
+array files is used. ``json_schema`` publishes the shape of both kinds of file for editors and
+CI checks.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, assert_never
 
+from lmctl.files import FileIdentity, file_kind, identity
 from lmctl.specs.array import ArraySpec
 from lmctl.specs.inventory import ApplianceSpec, Inventory
 from lmctl.specs.rules import SourcedArray, check_specs
@@ -81,9 +89,9 @@ def load_specs(paths: Iterable[str | Path]) -> SpecSet:
     collected = _Collected()
     files = discover(paths, collected.diagnostics)
     if not any(_is_inventory_file(f) for f in files):
-        files += _neighbouring_inventory(files)
-    for path, display in files:
-        _load_file(path, display, collected)
+        files += _neighbouring_inventory(files, collected.diagnostics)
+    for spec_file in files:
+        _load_file(spec_file, collected)
     collected.diagnostics.extend(_second_inventories(collected.inventories))
     inventory, inventory_file = collected.inventories[0] if collected.inventories else (None, None)
     collected.diagnostics.extend(
@@ -118,28 +126,94 @@ def _second_inventories(
         )
 
 
-def discover(paths: Iterable[str | Path], problems: list[Diagnostic]) -> list[tuple[Path, str]]:
-    """The spec files named by ``paths`` (directories searched), each with its display name."""
-    found: list[tuple[Path, str]] = []
+@dataclass(frozen=True)
+class SpecFile:
+    """A file to read: its path, the name it is reported by and, for one found by a directory
+    scan, the identity of the regular file checked (the reader opens that file or none)."""
+
+    path: Path
+    display: str
+    expected: FileIdentity | None = None
+
+
+def discover(paths: Iterable[str | Path], problems: list[Diagnostic]) -> list[SpecFile]:
+    """The spec files named by ``paths`` (directories searched); what cannot be read goes to
+    ``problems``, each naming the file."""
+    found: list[SpecFile] = []
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            inside = sorted(p for p in path.iterdir() if is_spec_name(p.name) and p.is_file())
-            if not inside:
+            names = sorted(p for p in path.iterdir() if is_spec_name(p.name))
+            if not names:
                 problems.append(
                     Diagnostic("error", str(given), None, "", "no *.yaml or *.yml files here")
                 )
-            found.extend((p, str(p)) for p in inside)
+            roots = _link_roots(path)
+            for name in names:
+                _add_scanned(name, roots, found, problems)
         elif path.is_file():
-            found.append((path, str(given)))
+            found.append(SpecFile(path, str(given)))
         else:
             # A FIFO or device (e.g. a link to /dev/zero) is never read: it could block forever.
             problem = "not a regular file" if path.exists() else "no such file or directory"
             problems.append(Diagnostic("error", str(given), None, "", problem))
-    unique: dict[Path, tuple[Path, str]] = {}
-    for path, display in found:
-        unique.setdefault(path.resolve(), (path, display))
+    unique: dict[Path, SpecFile] = {}
+    for spec_file in found:
+        unique.setdefault(spec_file.path.resolve(), spec_file)
     return list(unique.values())
+
+
+def _link_roots(directory: Path) -> tuple[Path, ...]:
+    """Where a link found in ``directory`` may lead: the directory itself and the repository
+    it is in (the nearest ancestor holding ``.git``)."""
+    resolved = directory.resolve()
+    repository = next((d for d in (resolved, *resolved.parents) if (d / ".git").exists()), None)
+    return (resolved,) if repository is None else (resolved, repository)
+
+
+def _add_scanned(
+    path: Path, roots: Sequence[Path], found: list[SpecFile], problems: list[Diagnostic]
+) -> None:
+    """``path`` (found by a directory scan) to ``found`` when it is a regular file or a link to
+    one inside ``roots``; else an error naming it to ``problems``. Never a silent skip: the
+    array of a file left out would be planned for deletion."""
+    try:
+        status = path.lstat()
+        problem = _scanned_problem(path, status, roots)
+        if problem is None and stat.S_ISLNK(status.st_mode):
+            status = path.stat()
+    except (OSError, RuntimeError) as error:  # RuntimeError: a link loop (Python < 3.13)
+        strerror = error.strerror if isinstance(error, OSError) else None
+        problem = f"cannot be read ({strerror or 'a loop of symbolic links'})"
+    if problem is None:
+        found.append(SpecFile(path, str(path), identity(status)))
+    else:
+        problems.append(Diagnostic("error", str(path), None, "", problem))
+
+
+def _scanned_problem(path: Path, status: os.stat_result, roots: Sequence[Path]) -> str | None:
+    """Why the scanned ``path`` (``status`` its ``lstat``) is not read, or None."""
+    if stat.S_ISREG(status.st_mode):
+        return None
+    if not stat.S_ISLNK(status.st_mode):
+        return (
+            f"{file_kind(status.st_mode)}, not a regular file: lmctl reads only regular files "
+            "here; remove it or rename it to something other than *.yaml/*.yml"
+        )
+    try:
+        target = path.resolve(strict=True)
+    except FileNotFoundError:
+        return "a symbolic link to nothing (its target does not exist); remove it"
+    # The target is not named: a link can be made to point at anything.
+    if not any(target.is_relative_to(root) for root in roots):
+        return (
+            "a symbolic link out of the specs directory and the repository; lmctl follows "
+            "links only within them: copy the file here instead"
+        )
+    kind = target.stat().st_mode
+    if not stat.S_ISREG(kind):
+        return f"a symbolic link to {file_kind(kind)}, not to a regular file; remove it"
+    return None
 
 
 def is_spec_name(name: str) -> bool:
@@ -150,23 +224,28 @@ def is_spec_name(name: str) -> bool:
     return name.endswith(SPEC_SUFFIXES)
 
 
-def _is_inventory_file(entry: tuple[Path, str]) -> bool:
-    return entry[0].name in INVENTORY_NAMES
+def _is_inventory_file(entry: SpecFile) -> bool:
+    return entry.path.name in INVENTORY_NAMES
 
 
-def _neighbouring_inventory(files: Sequence[tuple[Path, str]]) -> list[tuple[Path, str]]:
-    directories = dict.fromkeys(path.parent for path, _ in files)
+def _neighbouring_inventory(
+    files: Sequence[SpecFile], problems: list[Diagnostic]
+) -> list[SpecFile]:
+    directories = dict.fromkeys(entry.path.parent for entry in files)
     for directory in directories:
         for name in INVENTORY_NAMES:
             candidate = directory / name
-            if candidate.is_file():
-                return [(candidate, str(candidate))]
+            if candidate.is_symlink() or candidate.exists():
+                found: list[SpecFile] = []
+                _add_scanned(candidate, _link_roots(directory), found, problems)
+                return found
     return []
 
 
-def _load_file(path: Path, display: str, collected: _Collected) -> None:
+def _load_file(spec_file: SpecFile, collected: _Collected) -> None:
+    path, display = spec_file.path, spec_file.display
     try:
-        document = read_document(path, display)
+        document = read_document(path, display, spec_file.expected)
     except YamlProblem as problem:
         collected.diagnostics.append(
             Diagnostic(

@@ -14,18 +14,25 @@ from dataclasses import dataclass
 
 from lmctl.loadmaster.connection import DNS_LABEL
 from lmctl.releases import (
+    APPLIANCE_IDLE_TIMEOUT,
+    DIRECT_PUSH_MAX_HEARTBEAT,
     FAMILIES,
     LAYER_7_PERSISTENCE,
     RPC_ENDPOINT_MAPPER,
     STATIC_RPC_RANGE,
-    TCP_KEEPALIVE_SECONDS,
+    TRANSPORT_SERVICES,
     URL_CHECKS,
+    ExchangeVersion,
     ServiceName,
+    ServiceProfile,
+    coexistence,
+    is_transparent,
     vip_port,
 )
 from lmctl.specs.array import ArraySpec, MemberSpec, ServiceOverride, ip_value
 from lmctl.specs.inventory import Inventory
 from lmctl.specs.source import Diagnostic, Severity, YamlDocument
+from lmctl.text import excerpt
 
 # The scheduling methods in which a real server's weight counts (fixed: the heaviest one wins).
 WEIGHTED_SCHEDULING = frozenset({"wrr", "wlc", "fixed"})
@@ -49,56 +56,148 @@ class SourcedArray:
         """``arrays/hq.yaml:5``: the file and the line of the top-level key ``field``."""
         return f"{self.document.display}:{self.document.line_of((field,))}"
 
+    @property
+    def noun(self) -> str:
+        """``array`` (2010, a CAS array) or ``namespace`` (2013+), for messages."""
+        return self.spec.exchange.family.noun
+
     def where(self) -> str:
-        """``array 'hq-cas' (arrays/hq.yaml:2)`` for messages that point at another array."""
-        return f"array '{self.spec.name}' ({self.at('name')})"
+        """``array 'hq-cas' (arrays/hq.yaml:2)`` (or ``namespace 'mail' ...``) for messages that
+        point at another spec."""
+        return f"{self.noun} '{self.spec.name}' ({self.at('name')})"
 
 
 # Rules about one array.
 
 
 def _member_declarations(array: SourcedArray) -> Iterator[Diagnostic]:
-    """A member's declared version, site and static RPC ports must equal the array's."""
+    """A member's declared version, site and static RPC ports against the array's."""
     for index, member in enumerate(array.spec.members):
-        for key, problem in _member_disagreements(array.spec, member):
-            yield array.diagnostic("error", ("members", index, key), problem)
+        for key, severity, problem in _member_disagreements(array.spec, member):
+            yield array.diagnostic(severity, ("members", index, key), problem)
 
 
-def _member_disagreements(spec: ArraySpec, member: MemberSpec) -> Iterator[tuple[str, str]]:
-    """(key, message) for each fact the member declares differently from its array."""
+def _member_disagreements(
+    spec: ArraySpec, member: MemberSpec
+) -> Iterator[tuple[str, Severity, str]]:
+    """(key, severity, message) for each fact the member declares differently from its spec."""
     if member.exchange is not None and member.exchange != spec.exchange:
-        yield (
-            "exchange",
-            f"member {member.name} runs Exchange {member.exchange} but the array is Exchange "
-            f"{spec.exchange}; one array cannot mix versions or service packs",
-        )
-    if member.site is not None and member.site.casefold() != spec.site.casefold():
+        problem = _release_problem(spec.exchange, member.name, member.exchange)
+        if problem is not None:
+            yield ("exchange", *problem)
+    cas_array = spec.exchange.family.has_cas_array
+    # A 2013+ namespace may be served from several sites (Microsoft's unbound model).
+    if cas_array and member.site is not None and member.site.casefold() != spec.site.casefold():
         yield (
             "site",
-            f"member {member.name} is in AD site '{member.site}' but the array is in site "
-            f"'{spec.site}'; a CAS array cannot span AD sites",
+            "error",
+            f"member {member.name} is in AD site '{excerpt(member.site)}' but the array is in site "
+            f"'{excerpt(spec.site)}'; a CAS array cannot span AD sites",
         )
     if member.rpc_ports is not None and member.rpc_ports != spec.rpc_ports:
         wanted = "none" if spec.rpc_ports is None else str(spec.rpc_ports.as_tuple())
         yield (
             "rpc_ports",
+            "error",
             f"member {member.name} has static RPC ports {member.rpc_ports.as_tuple()} but the "
-            f"array's are {wanted}; every member must use the same static ports",
+            f"{spec.exchange.family.noun}'s are {wanted}; every member must use the same static "
+            "ports",
         )
 
 
+def _release_problem(
+    spec: ExchangeVersion, member: str, installed: ExchangeVersion
+) -> tuple[Severity, str] | None:
+    """What a member on another release than its spec's means (None: another CU of the same
+    2013+ version, which ``_rolling_upgrade`` reports once for the whole namespace)."""
+    family = spec.family
+    if family.has_cas_array or installed.family.has_cas_array:
+        if installed.major == spec.major or family.has_cas_array:
+            return "error", (
+                f"member {member} runs Exchange {installed} but the array is Exchange {spec}; "
+                "a CAS array cannot mix versions or service packs"
+            )
+        return "error", (
+            f"member {member} runs Exchange {installed}, which has CAS arrays and cannot serve "
+            f"an Exchange {family.name} namespace; keep it in a 2010 array spec"
+        )
+    if installed.major == spec.major:
+        return None
+    rule = coexistence(spec, installed)
+    older, newer = sorted((spec, installed))
+    if rule is None:
+        return "error", (
+            f"member {member} runs Exchange {installed}, and Microsoft does not support Exchange "
+            f"{older.family.name} together with Exchange {newer.family.name}; remove it from "
+            f"the {family.name} namespace"
+        )
+    minimum = ExchangeVersion(rule.older, rule.minimum)
+    if rule.newer_until is not None and newer.position > newer.family.position(rule.newer_until):
+        return "error", (
+            f"member {member} runs Exchange {installed}, "
+            f"{'which' if newer is installed else f'and Exchange {newer}'} no longer "
+            f"coexists with Exchange {older.family.name} (its setup refuses it; the last that "
+            f"does is Exchange {newer.family.name} {rule.newer_until})"
+        )
+    if older.position < minimum.position:
+        return "error", (
+            f"member {member} runs Exchange {installed}, but Exchange {newer.family.name} "
+            f"coexists only with Exchange {minimum} or later (Exchange supportability matrix); "
+            f"update the Exchange {older.family.name} servers first"
+        )
+    return "warning", (
+        f"member {member} runs Exchange {installed} behind an Exchange {spec} namespace: "
+        f"Microsoft supports this during a migration (Exchange {minimum} or later with Exchange "
+        f"{newer.family.name}); finish the migration"
+    )
+
+
+def _rolling_upgrade(array: SourcedArray) -> Iterator[Diagnostic]:
+    """Members of a 2013+ namespace on different CUs of its version: one warning naming them."""
+    spec = array.spec
+    if spec.exchange.family.has_cas_array:
+        return
+    by_level: dict[str, list[str]] = {}
+    first: int | None = None
+    for index, member in enumerate(spec.members):
+        installed = member.exchange or spec.exchange
+        if installed.major != spec.exchange.major:
+            continue
+        by_level.setdefault(installed.level, []).append(member.name)
+        if installed != spec.exchange and first is None:
+            first = index
+    if first is None or len(by_level) < 2:
+        return
+    family = spec.exchange.family
+    levels = sorted(by_level, key=family.position)
+    listing = "; ".join(f"{level}: {', '.join(by_level[level])}" for level in levels)
+    yield array.diagnostic(
+        "warning",
+        ("members", first, "exchange"),
+        f"the members run different cumulative updates of Exchange {family.name} ({listing}); "
+        f"normal during a rolling upgrade, then bring every member to {levels[-1]} "
+        f"(the namespace says {spec.exchange.level})",
+    )
+
+
 def _duplicate_members(array: SourcedArray) -> Iterator[Diagnostic]:
+    yield from _listed_once(array, array.spec.members, ("members",))
+
+
+def _listed_once(
+    array: SourcedArray, members: Sequence[MemberSpec], where: tuple[str, ...]
+) -> Iterator[Diagnostic]:
     seen: dict[tuple[str, object], int] = {}
-    for index, member in enumerate(array.spec.members):
+    for index, member in enumerate(members):
         keys = (("name", member.name.casefold()), ("address", ip_value(member.address)))
         for kind, value in keys:
             first = seen.setdefault((kind, value), index)
             if first != index:
                 yield array.diagnostic(
                     "error",
-                    ("members", index, kind),
+                    (*where, index, kind),
                     f"member {kind} '{getattr(member, kind)}' is listed twice "
-                    f"(also members[{first}]); list each server once",
+                    f"(also {where[-1]}[{first}]); list each server once",
                 )
 
 
@@ -109,18 +208,24 @@ def _fqdn(array: SourcedArray) -> Iterator[Diagnostic]:
         yield array.diagnostic(
             "error",
             ("fqdn",),
-            f"'{spec.fqdn}' is not a valid host name: expected dot-separated labels of letters, "
-            "digits and hyphens, e.g. outlook-hq.corp.example.com",
+            f"'{excerpt(spec.fqdn)}' is not a valid host name: expected dot-separated labels of "
+            "letters, digits and hyphens, e.g. outlook-hq.corp.example.com",
         )
+    # For 2013+ the fqdn is the namespace itself, which may be listed again.
     published = {name.rstrip(".").casefold() for name in spec.client_hostnames}
-    if fqdn.casefold() in published:
+    if spec.exchange.family.has_cas_array and fqdn.casefold() in published:
         yield array.diagnostic(
             "error",
             ("fqdn",),
-            f"the array FQDN '{spec.fqdn}' is also a published client host name "
-            "(client_hostnames); Outlook's RPC endpoint must differ from the OWA/EWS/"
-            "ActiveSync/Autodiscover/Outlook Anywhere names",
+            f"the array FQDN '{excerpt(spec.fqdn)}' is also a published client host name "
+            f"(client_hostnames); {_ARRAY_FQDN_IS_INTERNAL}",
         )
+
+
+_ARRAY_FQDN_IS_INTERNAL = (
+    "the CAS array FQDN is for Outlook's RPC connections inside the network and must differ "
+    "from the OWA/EWS/ActiveSync/Autodiscover/Outlook Anywhere names"
+)
 
 
 def is_host_name(name: str) -> bool:
@@ -136,14 +241,22 @@ def _rpc_ports(array: SourcedArray) -> Iterator[Diagnostic]:
     if spec.rpc_ports is None:
         return
     if not spec.exchange.family.has_rpc_over_tcp:
-        with_rpc = " and ".join(f"Exchange {f.major}" for f in FAMILIES if f.has_rpc_over_tcp)
+        with_rpc = " and ".join(f"Exchange {f.name}" for f in FAMILIES if f.has_rpc_over_tcp)
         yield array.diagnostic(
             "error",
             ("rpc_ports",),
-            f"static RPC ports exist only on {with_rpc}; Exchange {spec.exchange.major} "
+            f"static RPC ports exist only on {with_rpc}; Exchange {spec.exchange.family.name} "
             "has no RPC over TCP: remove rpc_ports",
         )
         return
+    if spec.exchange.level == "RTM":
+        yield array.diagnostic(
+            "warning",
+            ("rpc_ports",),
+            "on Exchange 2010 RTM the Address Book port is set in the service's config file "
+            "(microsoft.exchange.addressbook.service.exe.config), and installing SP1 drops it: "
+            "set it again afterwards as MSExchangeAB\\Parameters 'RpcTcpPort' (REG_SZ)",
+        )
     ports = spec.rpc_ports
     for key, port in (("client_access", ports.client_access), ("address_book", ports.address_book)):
         problem = _static_port_problem(port)
@@ -198,7 +311,7 @@ def _healthcheck_htm_where_none(array: SourcedArray) -> Iterator[Diagnostic]:
             yield array.diagnostic(
                 "error",
                 ("overrides", service, "health_check", "url"),
-                f"'{check.url}': Exchange {family.major} has no healthcheck.htm; "
+                f"'{excerpt(check.url)}': Exchange {family.name} has no healthcheck.htm; "
                 f"probe e.g. {family.profile('https').check_url}",
             )
 
@@ -208,7 +321,7 @@ def _rpc_without_rpc_over_tcp(array: SourcedArray) -> Iterator[Diagnostic]:
     if spec.exchange.family.offers("rpc"):
         return
     message = (
-        f"Exchange {spec.exchange.major} has no RPC over TCP (clients use HTTPS): "
+        f"Exchange {spec.exchange.family.name} has no RPC over TCP (clients use HTTPS): "
         "remove the rpc service"
     )
     for index, service in enumerate(spec.services or ()):
@@ -239,7 +352,7 @@ def _overrides_published(array: SourcedArray) -> Iterator[Diagnostic]:
             yield array.diagnostic(
                 "error",
                 ("overrides", service),
-                f"override for '{service}', which the array does not publish "
+                f"override for '{service}', which the {array.noun} does not publish "
                 f"(services: {', '.join(published)}); add it to services: or remove the override",
             )
 
@@ -289,15 +402,25 @@ def _check_url_without_url_check(array: SourcedArray) -> Iterator[Diagnostic]:
             )
 
 
-def _layer_4(array: SourcedArray) -> Iterator[Diagnostic]:
-    """Layer 4 is always transparent (Kemp): the members must route back through the
-    LoadMaster, and cookie persistence (which needs layer 7) cannot be had there."""
+def _transparency(array: SourcedArray) -> Iterator[Diagnostic]:
+    """Layer 4 is always transparent (Kemp), and layer 7 is with ``transparent: true``: the
+    members must route back through the LoadMaster, and cannot be non-local. Cookie
+    persistence (which needs layer 7) cannot be had at layer 4."""
     spec = array.spec
     for service in _offered_services(spec):
         profile = spec.profile(service)
-        if profile.layer != 4 or service == "http-redirect":
+        if not is_transparent(profile) or service == "http-redirect":
             continue
-        if profile.persistence in LAYER_7_PERSISTENCE:
+        layer_4 = profile.layer == 4
+        if layer_4 and spec.override(service).transparent is False:
+            yield array.diagnostic(
+                "error",
+                ("overrides", service, "transparent"),
+                f"{service}: layer 4 is always transparent, so transparent: false cannot be "
+                "had there; remove layer: 4 or transparent: false",
+            )
+            continue
+        if layer_4 and profile.persistence in LAYER_7_PERSISTENCE:
             yield array.diagnostic(
                 "error",
                 ("overrides", service, "layer"),
@@ -305,29 +428,59 @@ def _layer_4(array: SourcedArray) -> Iterator[Diagnostic]:
                 "offers no Force L4 with cookie persistence); remove layer: 4 or choose src",
             )
             continue
+        how, fix = (
+            ("at layer 4 is transparent", "the default, layer 7, needs no routing change")
+            if layer_4
+            else (
+                "is transparent (transparent: true)",
+                "without it the members need no routing change but see the LoadMaster's "
+                "address instead of the client's",
+            )
+        )
         yield array.diagnostic(
             "warning",
-            ("overrides", service, "layer"),
-            f"{service} at layer 4 is transparent: every member's default gateway must be the "
-            "LoadMaster (its shared IP in an HA pair) and clients cannot be on the members' "
-            "subnet; the default, layer 7, needs no routing change",
+            ("overrides", service, "layer" if layer_4 else "transparent"),
+            f"{service} {how}: every member's default gateway must be the LoadMaster (its "
+            f"shared IP in an HA pair) and clients cannot be on the members' subnet; {fix}",
         )
-        for index, member in enumerate(spec.members):
+        for location, member in _members_with_location(spec, service):
             if member.non_local:
-                yield _non_local_at_layer_4(
-                    array, service, member.name, ("members", index), "non_local: true"
+                yield _non_local_transparent(
+                    array, service, profile, member.name, location, "non_local: true"
                 )
 
 
-def _non_local_at_layer_4(
-    array: SourcedArray, service: str, member: str, location: Sequence[str | int], why: str
+def _members_with_location(
+    spec: ArraySpec, service: str
+) -> Iterator[tuple[tuple[str | int, ...], MemberSpec]]:
+    """The members of ``service`` with where each is written in the spec."""
+    own = spec.override(service).members
+    where: tuple[str, ...] = ("overrides", service, "members") if own else ("members",)
+    for index, member in enumerate(spec.members_of(service)):
+        yield (*where, index), member
+
+
+def _non_local_transparent(
+    array: SourcedArray,
+    service: str,
+    profile: ServiceProfile,
+    member: str,
+    location: Sequence[str | int],
+    why: str,
 ) -> Diagnostic:
+    how, fix = (
+        (
+            "runs at layer 4, which is always transparent",
+            "run the service at layer 7 (remove layer: 4)",
+        )
+        if profile.layer == 4
+        else ("is transparent (transparent: true)", "remove transparent: true")
+    )
     return array.diagnostic(
         "error",
         location,
-        f"member {member} is non-local ({why}), and {service} runs at layer 4, which is always "
-        "transparent: the appliance cannot use transparency with non-local real servers; "
-        "run the service at layer 7 (remove layer: 4)",
+        f"member {member} is non-local ({why}), and {service} {how}: the appliance cannot use "
+        f"transparency with non-local real servers; {fix}",
     )
 
 
@@ -336,7 +489,7 @@ def _single_member(array: SourcedArray) -> Iterator[Diagnostic]:
         yield array.diagnostic(
             "warning",
             ("members",),
-            "the array has one member: no failover when it is down; add a second server",
+            f"the {array.noun} has one member: no failover when it is down; add a second server",
         )
 
 
@@ -356,17 +509,63 @@ def _weights_ignored(array: SourcedArray) -> Iterator[Diagnostic]:
             return
 
 
-def _rpc_idle_timeout(array: SourcedArray) -> Iterator[Diagnostic]:
-    override = array.spec.overrides.get("rpc")
-    if override is None or override.idle_timeout is None:
-        return
-    if override.idle_timeout < TCP_KEEPALIVE_SECONDS:
-        yield array.diagnostic(
-            "warning",
-            ("overrides", "rpc", "idle_timeout"),
-            f"idle timeout {override.idle_timeout} s on rpc is below {TCP_KEEPALIVE_SECONDS} s "
-            "(Windows' 2-hour TCP keep-alive): idle Outlook connections will be cut",
-        )
+def _idle_timeouts(array: SourcedArray) -> Iterator[Diagnostic]:
+    """An idle timeout override that cuts connections Exchange keeps open: a long-lived
+    service's at or below the servers' keep-alive (https: or the Direct Push heartbeat), an
+    IMAP4/POP3 service's below Exchange's 30-minute session timeout."""
+    spec = array.spec
+    for service, override in _offered_overrides(spec):
+        if override.idle_timeout is None:
+            continue
+        idle = override.idle_timeout or APPLIANCE_IDLE_TIMEOUT
+        shown = f"{idle} s" if override.idle_timeout else f"0 (the appliance's {idle} s)"
+        base = spec.default_profile(service)
+        location = ("overrides", service, "idle_timeout")
+        problem = None
+        if base.outlives_keepalive and idle <= spec.keepalive_time:
+            problem = (
+                f"is not above the members' TCP keep-alive ({spec.keepalive_time} s, "
+                "keepalive_time): the LoadMaster cuts idle Outlook connections before Windows "
+                "probes them"
+            )
+        elif service == "https" and idle <= DIRECT_PUSH_MAX_HEARTBEAT:
+            problem = (
+                f"is not above ActiveSync's longest Direct Push heartbeat "
+                f"({DIRECT_PUSH_MAX_HEARTBEAT} s): idle push requests are cut and devices "
+                "fall back to shorter heartbeats"
+            )
+        elif idle < base.min_idle_timeout:
+            problem = (
+                f"is below Exchange's {base.min_idle_timeout} s idle session timeout "
+                "(AuthenticatedConnectionTimeout): mail clients are cut while Exchange still "
+                "keeps their session"
+            )
+        if problem is not None:
+            default = base.idle_timeout
+            yield array.diagnostic(
+                "warning",
+                location,
+                f"idle timeout {shown} on {service} {problem}; remove the override for "
+                f"lmctl's {default} s",
+            )
+
+
+def _own_members(array: SourcedArray) -> Iterator[Diagnostic]:
+    """Only the transport services name members of their own, each listed once."""
+    for service, override in array.spec.overrides.items():
+        if override.members is None:
+            continue
+        if service not in TRANSPORT_SERVICES:
+            allowed = " and ".join(sorted(TRANSPORT_SERVICES))
+            yield array.diagnostic(
+                "error",
+                ("overrides", service, "members"),
+                f"only {allowed} may name members of their own (SMTP is transport: on 2010 the "
+                f"Hub Transport servers); {service} is served by the {array.noun}'s members: "
+                "remove members here",
+            )
+            continue
+        yield from _listed_once(array, override.members, ("overrides", service, "members"))
 
 
 ARRAY_RULES = (
@@ -382,10 +581,12 @@ ARRAY_RULES = (
     _redirect_layer,
     _persistence_timeout_alone,
     _check_url_without_url_check,
-    _layer_4,
+    _transparency,
     _single_member,
-    _rpc_idle_timeout,
+    _idle_timeouts,
     _weights_ignored,
+    _rolling_upgrade,
+    _own_members,
 )
 
 
@@ -400,63 +601,63 @@ def _unique_names(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:
             yield array.diagnostic(
                 "error",
                 ("name",),
-                f"array name '{array.spec.name}' is already used by {other.where()}; "
-                "array names must be unique",
+                f"name '{array.spec.name}' is already used by {other.where()}; "
+                "every spec needs a name of its own",
             )
 
 
-def _one_array_per_site_and_version(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:
-    """An error on each further array of a (site, version), naming both files and lines.
+def _one_cas_array_per_site(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:
+    """An error on each further CAS array of an AD site, naming both files and lines.
 
-    "Further" is in reading order, so the same specs give the same report on every machine
-    (a file's modification time would differ between a workstation and a fresh clone).
+    Only Exchange 2010 has the array object, one per site (``New-ClientAccessArray -Site``);
+    a site may publish several 2013+ namespaces (each with its own FQDN and VIP). "Further" is
+    in reading order, so the same specs give the same report on every machine.
     """
-    groups: dict[tuple[str, int], list[SourcedArray]] = {}
+    groups: dict[str, list[SourcedArray]] = {}
     for array in arrays:
-        groups.setdefault((array.spec.site.casefold(), array.spec.exchange.major), []).append(array)
+        if array.spec.exchange.family.has_cas_array:
+            groups.setdefault(array.spec.site.casefold(), []).append(array)
     for first, *others in groups.values():
         for array in others:
-            yield _second_in_site(first, array)
-
-
-def _second_in_site(first: SourcedArray, array: SourcedArray) -> Diagnostic:
-    major = array.spec.exchange.major
-    kind, advice = (
-        ("array", "a site has one CAS array per Exchange version")
-        if array.spec.exchange.family.has_cas_array
-        else (
-            "namespace",
-            f"a site has one load-balanced Exchange {major} namespace: merge the two specs "
-            "(list further host names under client_hostnames:)",
-        )
-    )
-    return array.diagnostic(
-        "error",
-        ("site",),
-        f"AD site '{array.spec.site}' has two Exchange {major} {kind}s: "
-        f"'{first.spec.name}' ({first.at('site')}) and '{array.spec.name}' "
-        f"({array.at('site')}); {advice}",
-    )
+            yield array.diagnostic(
+                "error",
+                ("site",),
+                f"AD site '{excerpt(array.spec.site)}' has two Exchange 2010 CAS arrays: "
+                f"'{first.spec.name}' ({first.at('site')}) and '{array.spec.name}' "
+                f"({array.at('site')}); a site has one CAS array (New-ClientAccessArray -Site): "
+                "merge the two specs",
+            )
 
 
 def _servers_in_one_array(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:
+    """A CAS of a 2010 array serves that array only; a 2013+ server may serve several
+    namespaces. The transport services' own members are not CAS members."""
     first: dict[tuple[str, object], SourcedArray] = {}
     for array in arrays:
         for index, member in enumerate(array.spec.members):
             keys = (("name", member.name.casefold()), ("address", ip_value(member.address)))
             for kind, value in keys:
                 other = first.setdefault((kind, value), array)
-                if other is not array:
+                cas_array = other.spec.exchange.family.has_cas_array or (
+                    array.spec.exchange.family.has_cas_array
+                )
+                if other is not array and cas_array:
                     yield array.diagnostic(
                         "error",
                         ("members", index, kind),
                         f"server {kind} '{getattr(member, kind)}' is already a member of "
-                        f"{other.where()}; a server belongs to one array only",
+                        f"{other.where()}; a server belongs to one array only (a 2013+ "
+                        "server may serve several namespaces)",
                     )
 
 
 def _vip_not_member(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:
-    members = {ip_value(m.address): (a, m.name) for a in arrays for m in a.spec.members}
+    members = {
+        ip_value(m.address): (a, m.name)
+        for a in arrays
+        for service in a.spec.enabled_services
+        for m in a.spec.members_of(service)
+    }
     for array in arrays:
         vip = ip_value(array.spec.vip)
         if vip in members:
@@ -503,8 +704,8 @@ def _unique_listeners(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:
                 "error",
                 ("vip",),
                 f"service '{service}' listens on {spec.vip}:{port}/{protocol} on appliance "
-                f"'{spec.appliance}', which service '{other_service}' of {other.where()} "
-                "already uses; give each array its own VIP",
+                f"'{excerpt(spec.appliance)}', which service '{other_service}' of {other.where()} "
+                f"already uses; give each {array.noun} its own VIP",
             )
 
 
@@ -516,18 +717,62 @@ def _unique_fqdns(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:
             yield array.diagnostic(
                 "error",
                 ("fqdn",),
-                f"FQDN '{array.spec.fqdn}' is already the FQDN of {other.where()}; "
-                "each array needs its own",
+                f"FQDN '{excerpt(array.spec.fqdn)}' is already the FQDN of {other.where()}; "
+                f"each {array.noun} needs its own",
             )
+
+
+def _array_fqdn_not_published(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:
+    """A 2010 CAS array FQDN is none of the client host names of any other spec (its own are
+    checked by ``_fqdn``; 2013+ namespaces by ``_unique_fqdns``)."""
+    for array in arrays:
+        if not array.spec.exchange.family.has_cas_array:
+            continue
+        fqdn = array.spec.fqdn.rstrip(".").casefold()
+        for other in arrays:
+            if other is array:
+                continue
+            for index, name in enumerate(other.spec.client_hostnames):
+                if name.rstrip(".").casefold() == fqdn:
+                    line = other.document.line_of(("client_hostnames", index))
+                    yield array.diagnostic(
+                        "error",
+                        ("fqdn",),
+                        f"the array FQDN '{excerpt(array.spec.fqdn)}' is a client host name of "
+                        f"{other.where()} (client_hostnames, {other.document.display}:{line}); "
+                        f"{_ARRAY_FQDN_IS_INTERNAL}",
+                    )
+
+
+def _end_of_support(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:
+    """One notice per version past Microsoft's end of support, on the first spec of it, naming
+    the others: information, never a failure."""
+    by_version: dict[int, list[SourcedArray]] = {}
+    for array in arrays:
+        by_version.setdefault(array.spec.exchange.major, []).append(array)
+    for first, *others in by_version.values():
+        family = first.spec.exchange.family
+        if family.end_of_support is None:
+            continue
+        also = f" (also {', '.join(a.spec.name for a in others)})" if others else ""
+        yield first.diagnostic(
+            "notice",
+            ("exchange",),
+            f"Exchange {family.name}{also} reached the end of Microsoft's support on "
+            f"{family.end_of_support}: no more security updates; plan the move to Exchange "
+            "Server SE",
+        )
 
 
 SET_RULES = (
     _unique_names,
-    _one_array_per_site_and_version,
+    _one_cas_array_per_site,
     _servers_in_one_array,
     _vip_not_member,
     _unique_listeners,
     _unique_fqdns,
+    _array_fqdn_not_published,
+    _end_of_support,
 )
 
 
@@ -545,32 +790,41 @@ def _appliance_known(
             names = ", ".join(sorted(known)) or "none"
             problem = f"the inventory {inventory_file} has no such appliance (known: {names})"
         yield array.diagnostic(
-            "error", ("appliance",), f"appliance '{array.spec.appliance}': {problem}"
+            "error", ("appliance",), f"appliance '{excerpt(array.spec.appliance)}': {problem}"
         )
 
 
-def _non_local_members_at_layer_4(
+def _non_local_members_transparent(
     arrays: Iterable[SourcedArray], inventory: Inventory | None
 ) -> Iterator[Diagnostic]:
     """Members the inventory makes non-local (``local_subnets``, ``non_local: true``) in a
-    layer 4 service; a member that says ``non_local: true`` itself is reported by ``_layer_4``."""
+    transparent service; a member that says ``non_local: true`` itself is reported by
+    ``_transparency``."""
     for array in arrays:
         appliance = inventory.appliance(array.spec.appliance) if inventory is not None else None
         if appliance is None:
             continue
         spec = array.spec
-        layer_4 = [s for s in _offered_services(spec) if spec.profile(s).layer == 4]
-        for service in layer_4[:1]:
-            for index, member in enumerate(array.spec.members):
-                if member.non_local is None and not appliance.is_local(member.address):
-                    why = (
-                        f"appliance {spec.appliance} has non_local: true"
-                        if appliance.non_local
-                        else f"outside the local_subnets of appliance {spec.appliance}"
-                    )
-                    yield _non_local_at_layer_4(
-                        array, service, member.name, ("members", index, "address"), why
-                    )
+        reported: set[str] = set()
+        for service in _offered_services(spec):
+            profile = spec.profile(service)
+            if not is_transparent(profile) or service == "http-redirect":
+                continue
+            for location, member in _members_with_location(spec, service):
+                key = "/".join(map(str, location))
+                if member.non_local is not None or appliance.is_local(member.address):
+                    continue
+                if key in reported:
+                    continue
+                reported.add(key)
+                why = (
+                    f"appliance {spec.appliance} has non_local: true"
+                    if appliance.non_local
+                    else f"outside the local_subnets of appliance {spec.appliance}"
+                )
+                yield _non_local_transparent(
+                    array, service, profile, member.name, (*location, "address"), why
+                )
 
 
 def check_specs(
@@ -593,5 +847,5 @@ def check_specs(
         found.extend(set_rule(arrays))
     if check_appliances:
         found.extend(_appliance_known(arrays, inventory, inventory_file))
-        found.extend(_non_local_members_at_layer_4(arrays, inventory))
+        found.extend(_non_local_members_transparent(arrays, inventory))
     return found

@@ -9,6 +9,7 @@ numbers, reject duplicate keys and merge keys, and stop a hostile document early
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,8 +18,13 @@ from typing import Literal
 import yaml
 
 from lmctl.errors import LmctlError
+from lmctl.files import FileIdentity, NotARegularFile, open_regular
+from lmctl.text import excerpt
 
-Severity = Literal["error", "warning"]
+# An error stops everything; a warning is printed and lmctl goes on; a notice is information
+# (e.g. a release past Microsoft's end of support) that fails nothing, not even a strict CI.
+Severity = Literal["error", "warning", "notice"]
+_SEVERITY_ORDER: dict[Severity, int] = {"error": 0, "warning": 1, "notice": 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +43,7 @@ class Diagnostic:
 
     @property
     def is_error(self) -> bool:
-        """True for an error (stops everything), False for a warning."""
+        """True for an error (stops everything), False for a warning or a notice."""
         return self.severity == "error"
 
     @property
@@ -55,17 +61,19 @@ class Diagnostic:
 
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
-    """Diagnostics in reading order: by file, then line, errors before warnings on one line."""
+    """Diagnostics in reading order: by file, then line, errors before warnings before notices
+    on one line."""
     return tuple(
         sorted(
             diagnostics,
-            key=lambda d: (d.file, d.line or 0, d.severity != "error", d.field, d.message),
+            key=lambda d: (d.file, d.line or 0, _SEVERITY_ORDER[d.severity], d.field, d.message),
         )
     )
 
 
 class SpecError(LmctlError):
-    """The specs hold at least one error; ``diagnostics`` lists every error and warning found."""
+    """The specs hold at least one error; ``diagnostics`` lists every error, warning and notice
+    found."""
 
     def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
         self.diagnostics = sort_diagnostics(diagnostics)
@@ -79,13 +87,14 @@ class SpecError(LmctlError):
 
 
 def field_path(location: Sequence[str | int]) -> str:
-    """``('members', 1, 'address')`` → ``members[1].address``."""
+    """``('members', 1, 'address')`` → ``members[1].address``; a key is shown as an
+    ``excerpt`` (an unknown key is whatever the file holds)."""
     text = ""
     for part in location:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += part if not text else f".{part}"
+            text += excerpt(part) if not text else f".{excerpt(part)}"
     return text
 
 
@@ -203,8 +212,8 @@ class SpecLoader(_BaseLoader):
             raise YamlProblem(problem, self.lines.get(top, _line(node)), top)
         if node.tag not in _PLAIN_TAGS:
             raise YamlProblem(
-                f"the YAML tag '{node.tag.replace(_STANDARD_TAG, '!!')}' is not allowed in a "
-                "spec; write plain values",
+                f"the YAML tag '{excerpt(node.tag.replace(_STANDARD_TAG, '!!'))}' is not allowed "
+                "in a spec; write plain values",
                 _line(node),
                 location,
             )
@@ -253,7 +262,7 @@ class SpecLoader(_BaseLoader):
             if key in mapping:
                 first = self.lines.get(key_location)
                 raise YamlProblem(
-                    f"duplicate key '{key}' (first given on line {first}); "
+                    f"duplicate key '{excerpt(key)}' (first given on line {first}); "
                     "each key may appear once in a mapping",
                     _line(key_node),
                     key_location,
@@ -276,16 +285,23 @@ def decode(raw: bytes) -> str:
         ) from None
 
 
-def read_bounded(path: Path) -> bytes:
-    """The file's bytes, refusing files above ``MAX_FILE_BYTES`` before reading them."""
+def read_bounded(path: Path, expected: FileIdentity | None = None) -> bytes:
+    """The file's bytes, refusing files above ``MAX_FILE_BYTES`` before reading them.
+
+    A link is followed (the directory scan has checked where it leads); what is opened must be a
+    regular file, and ``expected``'s file when given (``lmctl.files.open_regular``).
+    """
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise YamlProblem(_too_large(size))
-        with path.open("rb") as stream:
+        with open_regular(path.resolve(strict=True), expected) as stream:
+            size = os.fstat(stream.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise YamlProblem(_too_large(size))
             raw = stream.read(MAX_FILE_BYTES + 1)
-    except OSError as error:
-        raise YamlProblem(f"cannot read the file: {error.strerror or error}") from None
+    except NotARegularFile as error:
+        raise YamlProblem(str(error.strerror)) from None
+    except (OSError, RuntimeError) as error:  # RuntimeError: a link loop (Python < 3.13)
+        strerror = error.strerror if isinstance(error, OSError) else None
+        raise YamlProblem(f"cannot read the file: {strerror or error}") from None
     if len(raw) > MAX_FILE_BYTES:
         raise YamlProblem(_too_large(len(raw)))
     return raw
@@ -365,9 +381,10 @@ def _tab_at(text: str, mark: yaml.Mark | None) -> bool:
     return mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]
 
 
-def read_document(path: Path, display: str) -> YamlDocument:
-    """Read, decode and parse one spec file; raises ``YamlProblem`` with a line when it can."""
-    raw = read_bounded(path)
+def read_document(path: Path, display: str, expected: FileIdentity | None = None) -> YamlDocument:
+    """Read, decode and parse one spec file (``expected``'s file, when given: see
+    ``read_bounded``); raises ``YamlProblem`` with a line when it can."""
+    raw = read_bounded(path, expected)
     try:
         content, lines = parse_text(decode(raw))
     except YamlProblem as problem:

@@ -22,6 +22,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from lmctl.specs.source import Diagnostic, YamlDocument
+from lmctl.text import excerpt
 
 
 class SpecModel(BaseModel):
@@ -119,11 +120,11 @@ def _key_message(detail: ErrorDetails, model: type[BaseModel]) -> str | None:
     if _KEY_MARK in loc and kind == "string_pattern_mismatch":
         # The only names checked by pattern are appliance names (the inventory's keys).
         return (
-            f"'{last}' is not allowed as a name: use letters, digits, '.', '_' and '-' "
+            f"'{excerpt(last)}' is not allowed as a name: use letters, digits, '.', '_' and '-' "
             "(at most 63, starting with a letter or digit), e.g. lm-hq"
         )
     if _KEY_MARK in loc:
-        return f"'{last}' is not allowed as a key here; " + _expected(detail)
+        return f"'{excerpt(last)}' is not allowed as a key here; " + _expected(detail)
     return None
 
 
@@ -210,7 +211,7 @@ def _expected_text(detail: ErrorDetails) -> str:
     value = detail["input"]
     if isinstance(value, dict | list):
         return f"expected text, got {_type_name(value)}"
-    shown = "" if "auth" in detail["loc"] else f" ({value})"
+    shown = "" if "auth" in detail["loc"] else f" ({excerpt(str(value))})"
     return (
         f"expected text, got {_type_name(value)}{shown}; "
         "put the value in quotes if it is meant as text"
@@ -263,8 +264,8 @@ def _shown_input(detail: ErrorDetails) -> str:
     value = detail.get("input")
     if isinstance(value, dict | list):
         return _type_name(value)
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    # Only an excerpt, escaped: the file may be anything a link pointed at.
+    return f"'{excerpt(value)}'" if isinstance(value, str) else excerpt(repr(value))
 
 
 def _type_name(value: Any) -> str:
@@ -273,11 +274,11 @@ def _type_name(value: Any) -> str:
 
 def _unknown_key(key: str, model: type[BaseModel] | None) -> str:
     if model is None:
-        return f"unknown key '{key}'"
+        return f"unknown key '{excerpt(key)}'"
     allowed = list(model.model_fields)
     close = difflib.get_close_matches(key, allowed, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return f"unknown key '{key}'{hint}; allowed keys here: {', '.join(allowed)}"
+    return f"unknown key '{excerpt(key)}'{hint}; allowed keys here: {', '.join(allowed)}"
 
 
 def _field_info(model: type[BaseModel], loc: Sequence[str | int]) -> FieldInfo | None:

@@ -80,6 +80,9 @@ def held_by(conflict: Conflict | None) -> str | None:
     """Who holds the service's key when the service may not take it (None: nobody does)."""
     if conflict is None:
         return None
+    ambiguity = conflict.ambiguity()
+    if ambiguity is not None:
+        return ambiguity
     name = conflict.holder_nickname
     nickname = f"NickName {name!r}" if name else "no NickName"
     owner = owner_of(name)

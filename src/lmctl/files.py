@@ -1,0 +1,99 @@
+"""Opening files that someone else may have put in lmctl's way: regular files only, never
+through a link at the last step, never waiting on a FIFO, and the file opened is the one checked.
+
+A spec repository can ship a FIFO (``open`` would wait forever for a writer), a device, or a link
+to any file of the user's (which lmctl would then read, or write over). ``O_NOFOLLOW`` refuses
+a link at the last component of the path and ``O_NONBLOCK`` makes opening a FIFO return at once
+(POSIX ``open()``; Python's ``os.open`` flags); ``fstat`` on the open descriptor then says what was
+really opened. Neither flag exists on Windows, which has no FIFOs to open by name and where
+creating links needs privileges.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+from typing import BinaryIO
+
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_READ_FLAGS = os.O_RDONLY | NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+FileIdentity = tuple[int, int]
+"""A file's device and inode: the same pair means the same file, whatever its path."""
+
+
+def identity(status: os.stat_result) -> FileIdentity:
+    """The ``FileIdentity`` of a ``stat`` result."""
+    return status.st_dev, status.st_ino
+
+
+def file_kind(mode: int) -> str:
+    """What ``mode`` (a ``stat`` result's ``st_mode``) is, in the words of a message."""
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a plain file"
+
+
+class NotARegularFile(OSError):
+    """Something other than a regular file where lmctl reads one, or not the file checked."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(errno.EINVAL, problem, str(path))
+
+    @classmethod
+    def of_kind(cls, path: Path, mode: int) -> NotARegularFile:
+        """The error for ``path``, which is what ``mode`` says (a link, a FIFO, ...)."""
+        return cls(path, f"{file_kind(mode)}, not a regular file")
+
+    def __str__(self) -> str:
+        return f"{self.filename} is {self.strerror}"
+
+
+def open_regular(path: Path, expected: FileIdentity | None = None) -> BinaryIO:
+    """``path`` opened for reading in binary, when it is a regular file (and ``expected``'s
+    file, when given: nothing swapped in since it was checked).
+
+    A link at the last component is not followed (``OSError`` ``ELOOP``): resolve ``path`` first
+    to follow links on purpose. ``NotARegularFile`` for a FIFO, device, directory or another file.
+    """
+    stream = os.fdopen(os.open(path, _READ_FLAGS), "rb")
+    try:
+        status = os.fstat(stream.fileno())
+        if not stat.S_ISREG(status.st_mode):
+            raise NotARegularFile.of_kind(path, status.st_mode)
+        if expected is not None and identity(status) != expected:
+            raise NotARegularFile(path, "not the file lmctl checked (it was replaced meanwhile)")
+    except BaseException:
+        stream.close()
+        raise
+    return stream
+
+
+def read_regular_file(path: Path, *, private: bool = False) -> bytes:
+    """The bytes of the regular file ``path`` (not a link to one); ``private`` makes it readable
+    by its owner only (through the open file, never through a link).
+
+    ``NotARegularFile`` for a link, FIFO, directory or device there; ``FileNotFoundError`` when
+    nothing is there, another ``OSError`` when it cannot be read.
+    """
+    status = path.lstat()
+    if not stat.S_ISREG(status.st_mode):
+        raise NotARegularFile.of_kind(path, status.st_mode)
+    with open_regular(path, identity(status)) as stream:
+        if private and hasattr(os, "fchmod"):
+            os.fchmod(stream.fileno(), 0o600)
+        elif private:
+            path.chmod(0o600)
+        return stream.read()
