@@ -7,12 +7,16 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from plan_builders import desired, members, observed_from, unmarked
+from plan_builders import key as builders_key
 from typer.testing import CliRunner
 
+from lmctl.appliance.loadmaster import appliance_state
 from lmctl.cli.app import app
 from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
+from lmctl.plan.listing import list_appliance
 from mock_site import Array, Site
 
 REPO = Path(__file__).resolve().parents[2]
@@ -112,3 +116,20 @@ def test_ls_refuses_markdown_before_reading_anything(site: Site, mock_control: M
     assert result.exit_code == 1
     assert "error: lmctl ls prints text or json" in result.stderr
     assert mock_control.calls() == []
+
+
+def test_ls_calls_what_lmctl_cannot_tell_apart_conflicting() -> None:
+    want = desired(real_servers=members("10.0.1.21"))
+    twice = [unmarked("10.0.1.10", "443", index=7), unmarked("10.0.1.10", "443", index=3)]
+    moved = desired(at=builders_key("10.0.1.99"), real_servers=members("10.0.1.21"))
+    carriers = [observed_from(want, index=4, at=builders_key("10.0.1.11"))]
+    carriers.append(observed_from(want, index=5, at=builders_key("10.0.1.12")))
+
+    listed = list_appliance("lm-hq", [want], appliance_state(twice), adopting=["hq"])
+    carried = list_appliance("lm-hq", [moved], appliance_state(carriers))
+
+    (row,) = listed.virtual_services
+    assert (row.category, row.array, row.service) == ("conflicting", "hq", "https")
+    assert row.note == "10.0.1.10:443/tcp is listed 2 times by the appliance (Index 3, 7)"
+    assert [vs.category for vs in carried.virtual_services] == ["conflicting", "conflicting"]
+    assert carried.virtual_services[0].note.startswith("its marker is carried by 2 virtual")
