@@ -113,6 +113,9 @@ def test_adopt_takes_over_exactly_the_wanted_key_in_one_modvs(
     assert "Plan: 1 to adopt, 1 to create, 0 to update, 0 to delete (virtual services)" in (
         planned.stdout
     )
+    markdown = site.plan("--adopt", "a1", "--format", "markdown").stdout
+    assert f"~     {HEADLINE[2:]}" in markdown
+    assert "      left as they are: 2 content rules" in markdown
     saved = site.root / "adopt.json"
     document = json.loads(site.plan("--adopt", "a1", "--format", "json").stdout)
     jsonschema.validate(document, plan_json_schema())
