@@ -96,7 +96,7 @@ class ServiceProfile:
     # Layer 7 only (layer 4 is always transparent): the members see the client's address.
     transparent: bool = False
     outlives_keepalive: bool = False
-    # Idle timeouts below this warn (IMAP4/POP3: Exchange's own session timeout).
+    # Idle timeouts not above this warn (IMAP4/POP3: Exchange's own session timeout).
     min_idle_timeout: int = 0
 
 
@@ -126,7 +126,9 @@ _REDIRECT = ServiceProfile(
 def _mailbox_access(check_type: str) -> ServiceProfile:
     return ServiceProfile(
         check_type=check_type,
-        idle_timeout=MAIL_SESSION_TIMEOUT,
+        # Above Exchange's own timeout, as for the long-lived services: Exchange ends an idle
+        # session (and says so to the client), the LoadMaster never cuts it first.
+        idle_timeout=MAIL_SESSION_TIMEOUT + IDLE_MARGIN,
         min_idle_timeout=MAIL_SESSION_TIMEOUT,
     )
 
@@ -218,8 +220,10 @@ class ExchangeFamily:
     )
     # An update Microsoft shipped under a second name (2013 CU4 is "Service Pack 1").
     renamed: Mapping[str, str] = field(default_factory=dict)
-    # The day Microsoft's support ended (Microsoft Lifecycle), None while it lasts.
+    # The day Microsoft's support ended (Microsoft Lifecycle), None while it lasts, and where
+    # Microsoft's coexistence rules let such an organisation move (see COEXISTENCE).
     end_of_support: str | None = None
+    move_to: str | None = None
 
     @property
     def name(self) -> str:
@@ -306,6 +310,9 @@ FAMILIES: tuple[ExchangeFamily, ...] = (
         default_services=("rpc", "https", "http-redirect"),
         profiles=_RPC_ERA_PROFILES,
         end_of_support="13 October 2020",
+        # Exchange 2016 coexists with 2010 SP3 RU11 or later; 2019 and SE do not coexist with 2010.
+        move_to="Exchange 2016 CU23 (2019 and SE cannot coexist with 2010), then Exchange "
+        "Server SE",
     ),
     ExchangeFamily(
         major=2013,
@@ -316,6 +323,8 @@ FAMILIES: tuple[ExchangeFamily, ...] = (
         ),
         renamed={"CU4": "SP1"},
         end_of_support="11 April 2023",
+        move_to="Exchange 2016 CU23 or 2019 CU14 (SE's setup refuses Exchange 2013), then "
+        "Exchange Server SE",
     ),
     ExchangeFamily(
         major=2016,
@@ -325,6 +334,7 @@ FAMILIES: tuple[ExchangeFamily, ...] = (
             *(1847, 1913, 1979, 2044, 2106, 2176, 2242, 2308, 2375, 2507),
         ),
         end_of_support="14 October 2025",
+        move_to="Exchange Server SE (side by side, with 2016 on CU23)",
     ),
     ExchangeFamily(
         major=2019,
@@ -334,6 +344,7 @@ FAMILIES: tuple[ExchangeFamily, ...] = (
             1748,
         ),
         end_of_support="14 October 2025",
+        move_to="Exchange Server SE (an in-place upgrade from 2019 CU14 or CU15)",
     ),
     # Modern Lifecycle Policy: supported as long as its updates are installed.
     ExchangeFamily(major=2025, label="SE", version=(15, 2), release_builds=(2562,)),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import sys
+
 import pytest
 
 from lmctl.cli.options import make_console
@@ -20,3 +23,20 @@ def test_output_in_a_pipe_has_no_colour_codes(capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert out == "NOT SERVING\n"
     assert "\x1b[" not in out
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("no_color", "coloured"), [("1", False), ("", True)])
+def test_no_color_is_honoured_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, no_color: str, coloured: bool
+) -> None:
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setenv("NO_COLOR", no_color)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    make_console().print("[green]True[/]")
+    assert ("\x1b[32m" in terminal.getvalue()) is coloured

@@ -828,6 +828,8 @@ def test_a_url_holding_a_secret_is_refused_without_repeating_it(
     ("url", "complaint"),
     [
         ("https://127.0.0.1:999999", "the port must be a number 1-65535"),
+        ("https://0.0.0.0", "the address names no single host to connect to"),
+        ("https://[ff02::1]", "the address names no single host to connect to"),
         ("https://[::1]:0", "the port must be a number 1-65535"),
         ("https://10.0.0.5:", "the port must be a number 1-65535"),
         ("https://[::1", "the [ of the IPv6 address is not closed with ]"),
@@ -925,7 +927,7 @@ def test_hidden_and_editor_files_are_not_read_from_a_directory(
 
     assert outcome.exit_code == 0, outcome.output
     assert without_notices(outcome.output).strip() == (
-        "valid: 1 arrays, 2 appliances in 2 files (0 errors, 0 warnings)"
+        "valid: 1 array, 2 appliances in 2 files (0 errors, 0 warnings)"
     )
 
 
@@ -939,7 +941,7 @@ def test_a_hidden_file_named_explicitly_is_read(tmp_path: Path) -> None:
     )
 
     assert outcome.exit_code == 0, outcome.output
-    assert without_notices(outcome.output).strip().startswith("valid: 1 arrays, 2 appliances")
+    assert without_notices(outcome.output).strip().startswith("valid: 1 array, 2 appliances")
 
 
 @pytest.mark.parametrize(
@@ -1103,3 +1105,23 @@ def test_addresses_are_compared_as_addresses_not_text(
 
     assert outcome.exit_code == 1
     assert reported(outcome, file, line, field, fragment), outcome.output
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "field"),
+    [
+        ("site: HQ", "Site: HQ", 2, "Site"),
+        ("address: 10.10.1.12}", "adress: 10.10.1.12}", 10, "members[1].adress"),
+    ],
+)
+def test_a_mistyped_required_key_is_one_error_at_the_typo(
+    tmp_path: Path, old: str, new: str, line: int, field: str
+) -> None:
+    outcome = run_lmctl(tmp_path / "arrays", {HQ: edit(HQ_2010, old, new)})
+
+    assert outcome.exit_code == 1, outcome.output
+    assert reported(outcome, HQ, line, field, "did you mean"), outcome.output
+    assert "is missing" not in outcome.output
+    assert without_notices(outcome.output).rstrip().splitlines()[-1] == (
+        "invalid: 1 error, 0 warnings"
+    )

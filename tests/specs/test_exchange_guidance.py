@@ -95,9 +95,7 @@ def test_an_exchange_se_namespace_validates_by_name_and_by_build(
 
     assert result.exit_code == 0, result.output
     # SE is in support (Modern Lifecycle): no notice.
-    assert (
-        result.output.strip() == "valid: 1 arrays, 2 appliances in 2 files (0 errors, 0 warnings)"
-    )
+    assert result.output.strip() == "valid: 1 array, 2 appliances in 2 files (0 errors, 0 warnings)"
     assert shown.output.startswith("mail-se: Exchange SE RTM, site HQ, mail.corp.example.com")
 
 
@@ -324,8 +322,13 @@ def test_show_2010_long_lived_services_outlive_the_keepalive(
         (
             "imap4s: {idle_timeout: 0}",
             "overrides.imap4s.idle_timeout",
-            "idle timeout 0 (the appliance's 660 s) on imap4s is below Exchange's 1800 s idle "
-            "session timeout",
+            "idle timeout 0 (the appliance's 660 s) on imap4s is not above Exchange's 1800 s "
+            "idle session timeout",
+        ),
+        (
+            "pop3: {idle_timeout: 1800}",
+            "overrides.pop3.idle_timeout",
+            "idle timeout 1800 s on pop3 is not above Exchange's 1800 s idle session timeout",
         ),
     ],
 )
@@ -352,7 +355,9 @@ def test_end_of_support_is_a_notice_in_text_and_json_that_fails_nothing(tmp_path
         HQ,
         3,
         "exchange",
-        "Exchange 2010 reached the end of Microsoft's support on 13 October 2020",
+        "Exchange 2010 (hq-cas) reached the end of Microsoft's support on 13 October 2020: no "
+        "more security updates; move to Exchange 2016 CU23 (2019 and SE cannot coexist with "
+        "2010), then Exchange Server SE",
         "notice",
     ), result.output
     assert result.output.rstrip().endswith("(0 errors, 0 warnings, 2 notices)")
@@ -384,4 +389,24 @@ def test_a_non_local_member_of_a_transparent_service_is_refused(tmp_path: Path) 
         "member HQ-CAS02 is non-local (non_local: true), and smtp is transparent (transparent: "
         "true): the appliance cannot use transparency with non-local real servers; remove "
         "transparent: true",
+    ), result.output
+
+
+def test_a_member_on_a_version_past_its_support_gets_the_notice_with_a_move_microsoft_allows(
+    tmp_path: Path,
+) -> None:
+    spec = BRANCH_2016.replace("address: 10.20.1.12}", "address: 10.20.1.12, exchange: 2013 CU23}")
+
+    result = validate(tmp_path, {"branch.yaml": spec})
+
+    assert result.exit_code == 0, result.output
+    assert reported(
+        result,
+        "branch.yaml",
+        9,
+        "members[1].exchange",
+        "Exchange 2013 (branch-2016) reached the end of Microsoft's support on 11 April 2023: "
+        "no more security updates; move to Exchange 2016 CU23 or 2019 CU14 (SE's setup refuses "
+        "Exchange 2013)",
+        "notice",
     ), result.output

@@ -69,7 +69,7 @@ def test_utf8_with_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     outcome = run_lmctl(tmp_path / "arrays", {"hq.yaml": b"\xef\xbb\xbf" + HQ_2010.encode("utf-8")})
 
     assert outcome.exit_code == 0, outcome.output
-    assert "valid: 1 arrays, 2 appliances in 2 files" in outcome.output
+    assert "valid: 1 array, 2 appliances in 2 files" in outcome.output
 
 
 def test_ten_megabyte_file_is_refused_before_parsing(tmp_path: Path) -> None:

@@ -170,7 +170,7 @@ def test_validate_single_file_finds_the_neighbouring_inventory() -> None:
     code, output = invoke("validate", str(EXAMPLES / "hq-cas.yaml"))
 
     assert code == 0, output
-    assert "valid: 1 arrays, 2 appliances in 2 files" in output
+    assert "valid: 1 array, 2 appliances in 2 files" in output
 
 
 def test_digest_changes_with_the_specs(tmp_path: Path) -> None:

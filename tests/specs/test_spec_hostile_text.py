@@ -80,6 +80,10 @@ UNUSABLE = {
     "169.254.10.1": "a link-local address",
     "fe80::50": "a link-local address",
     "::ffff:127.0.0.1": "a loopback address",
+    "0.1.2.3": "in 0.0.0.0/8",
+    "240.0.0.1": "in a reserved range",
+    "::127.0.0.1": "in a reserved range",
+    "::ffff:0:7f00:1": "in a reserved range",
 }
 
 
@@ -105,16 +109,18 @@ def test_an_address_no_client_can_reach_is_refused(
     assert reported(outcome, "hq.yaml", line, field, reason), outcome.output
 
 
-@pytest.mark.parametrize("address", ["fe80::50%eth0", "fe80::50%eth0 \\n", "2001:db8::50%1"])
-def test_an_ipv6_zone_id_is_refused_for_vips_and_members(tmp_path: Path, address: str) -> None:
+@pytest.mark.parametrize(
+    "address", ["fe80::50%eth0", "fe80::50%eth0 \\n", "2001:db8::50%1", "10.1.3.50%eth0"]
+)
+def test_a_zone_id_is_refused_for_vips_and_members(tmp_path: Path, address: str) -> None:
     spec = HQ_2010.replace("vip: 10.10.1.50", f'vip: "{address}"').replace(
         "address: 10.10.1.12}", f'address: "{address}"}}'
     )
     outcome = run_lmctl(tmp_path / "arrays", {"hq.yaml": spec})
 
     assert outcome.exit_code == 1, outcome.output
-    assert reported(outcome, "hq.yaml", 5, "vip", "has an IPv6 zone ID"), outcome.output
-    assert reported(outcome, "hq.yaml", 10, "members[1].address", "has an IPv6 zone ID")
+    assert reported(outcome, "hq.yaml", 5, "vip", "has a zone ID"), outcome.output
+    assert reported(outcome, "hq.yaml", 10, "members[1].address", "has a zone ID")
     assert "\n'" not in outcome.output  # the newline in the zone is shown escaped
 
 

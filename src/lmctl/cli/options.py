@@ -95,14 +95,15 @@ class TerminalSafeConsole(Console):
 
 
 def make_console(*, stderr: bool = False) -> Console:
-    """A console that colours only on a terminal; in a pipe it writes plain, unwrapped text; either
-    way control characters are printed escaped (``TerminalSafeConsole``)."""
+    """A console that colours only on a terminal, and there not when ``NO_COLOR`` is set (rich
+    reads it: https://no-color.org); in a pipe it writes plain, unwrapped text; either way control
+    characters are printed escaped (``TerminalSafeConsole``)."""
     stream = sys.stderr if stderr else sys.stdout
     interactive = stream.isatty()
     return TerminalSafeConsole(
         file=stream,
         force_terminal=None if interactive else False,
-        no_color=not interactive,
+        no_color=None if interactive else True,
         highlight=False,
         emoji=False,  # a fingerprint such as AB:AB:... must not turn into an emoji
         soft_wrap=not interactive,

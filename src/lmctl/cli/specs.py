@@ -172,9 +172,11 @@ def _print_markdown_table(
 
 
 def _summary(spec_set: SpecSet | None, counts: Counter[Severity]) -> str:
+    from lmctl.appliance.changes import counted
+
     severities: tuple[Severity, ...] = ("error", "warning", "notice")
     words = [
-        f"{counts[severity]} {severity}{'s' * (counts[severity] != 1)}"
+        counted(counts[severity], severity)
         for severity in severities
         # A notice count only when there are notices: the usual line stays as it was.
         if severity != "notice" or counts[severity]
@@ -183,8 +185,9 @@ def _summary(spec_set: SpecSet | None, counts: Counter[Severity]) -> str:
     if spec_set is None:
         return f"invalid: {listed}"
     return (
-        f"valid: {len(spec_set.arrays)} arrays, {len(spec_set.inventory.appliances)} appliances "
-        f"in {len(spec_set.files)} files ({listed})"
+        f"valid: {counted(len(spec_set.arrays), 'array')}, "
+        f"{counted(len(spec_set.inventory.appliances), 'appliance')} "
+        f"in {counted(len(spec_set.files), 'file')} ({listed})"
     )
 
 

@@ -107,12 +107,22 @@ def url_host_problem(url: str) -> str | None:
 
 def _ipv6_problem(host: str) -> str | None:
     try:
-        ipaddress.IPv6Address(host)
+        address = ipaddress.IPv6Address(host)
     except ValueError:
         return "the address in [ ] is not an IPv6 address"
     if "%" in host:  # a zone (fe80::1%eth0) is not written that way in a URL
         return "an IPv6 address with a zone (%) cannot be used in the URL"
+    return _unconnectable(address)
+
+
+def _unconnectable(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    # Loopback stays allowed: a served mock (or a tunnel) listens there.
+    if address.is_unspecified or address.is_multicast or address == _BROADCAST:
+        return "the address names no single host to connect to (unspecified, broadcast, multicast)"
     return None
+
+
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
 
 
 def _host_problem(host: str) -> str | None:
@@ -120,10 +130,10 @@ def _host_problem(host: str) -> str | None:
         return "the URL names no host"
     if all(character.isascii() and (character.isdigit() or character == ".") for character in host):
         try:
-            ipaddress.IPv4Address(host)
+            address = ipaddress.IPv4Address(host)
         except ValueError:
             return "the host is not an IPv4 address (four numbers 0-255, e.g. 10.0.0.5)"
-        return None
+        return _unconnectable(address)
     if len(host) > 254 or not _DNS_NAME.fullmatch(host):
         return (
             "the host is not a DNS name (letters, digits and -, at most 63 between two dots, "

@@ -51,7 +51,16 @@ def _unusable(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | N
         return "a multicast address"
     if address.is_link_local:
         return "a link-local address (it is not routed; the appliance needs a zone to use it)"
+    if address in _THIS_NETWORK:
+        return "in 0.0.0.0/8, which names this network, never a destination"
+    if address.is_reserved:
+        # IPv4 240.0.0.0/4; IPv6 ::/8 holds the deprecated IPv4-compatible (::127.0.0.1) and
+        # translated (::ffff:0:a.b.c.d) forms, which would smuggle a loopback past the checks.
+        return "in a reserved range (240.0.0.0/4, or ::/8 for IPv6: write an IPv4 address as such)"
     return None
+
+
+_THIS_NETWORK = ipaddress.IPv4Network("0.0.0.0/8")
 
 
 def _ip_text(value: str) -> str:
@@ -59,16 +68,14 @@ def _ip_text(value: str) -> str:
     if "%" in value:
         # Python reads fe80::50%eth0 as an address with a scope; the appliance's vs/rs parameters
         # take none, and the zone (which may hold spaces or a newline) would go on the wire.
-        raise ValueError(
-            f"'{excerpt(value)}' has an IPv6 zone ID (after %): give the address alone"
-        )
+        raise ValueError(f"'{excerpt(value)}' has a zone ID (after %): give the address alone")
     try:
         address = ip_value(value)
     except ValueError:
         raise ValueError(f"'{excerpt(value)}' is not an IP address (e.g. 10.10.1.50)") from None
     reason = _unusable(address)
     if reason is not None:
-        raise ValueError(f"{address} is {reason}: give an address clients can reach")
+        raise ValueError(f"{address} is {reason}: give a routable unicast address")
     return str(address)
 
 

@@ -534,9 +534,9 @@ def _idle_timeouts(array: SourcedArray) -> Iterator[Diagnostic]:
                 f"({DIRECT_PUSH_MAX_HEARTBEAT} s): idle push requests are cut and devices "
                 "fall back to shorter heartbeats"
             )
-        elif idle < base.min_idle_timeout:
+        elif idle <= base.min_idle_timeout:
             problem = (
-                f"is below Exchange's {base.min_idle_timeout} s idle session timeout "
+                f"is not above Exchange's {base.min_idle_timeout} s idle session timeout "
                 "(AuthenticatedConnectionTimeout): mail clients are cut while Exchange still "
                 "keeps their session"
             )
@@ -745,22 +745,31 @@ def _array_fqdn_not_published(arrays: Sequence[SourcedArray]) -> Iterator[Diagno
 
 
 def _end_of_support(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:
-    """One notice per version past Microsoft's end of support, on the first spec of it, naming
-    the others: information, never a failure."""
-    by_version: dict[int, list[SourcedArray]] = {}
+    """One notice per version past Microsoft's end of support, whether a spec or one of its
+    members runs it, on the first place it is found, naming the specs that hold it and where to
+    move: information, never a failure."""
+    found: dict[int, list[tuple[SourcedArray, tuple[str | int, ...]]]] = {}
     for array in arrays:
-        by_version.setdefault(array.spec.exchange.major, []).append(array)
-    for first, *others in by_version.values():
-        family = first.spec.exchange.family
+        versions: list[tuple[ExchangeVersion, tuple[str | int, ...]]] = [
+            (array.spec.exchange, ("exchange",))
+        ] + [
+            (member.exchange, ("members", index, "exchange"))
+            for index, member in enumerate(array.spec.members)
+            if member.exchange is not None
+        ]
+        for version, location in versions:
+            found.setdefault(version.major, []).append((array, location))
+    for major, places in found.items():
+        family = ExchangeVersion(major, "RTM").family
         if family.end_of_support is None:
             continue
-        also = f" (also {', '.join(a.spec.name for a in others)})" if others else ""
+        (first, where), *_ = places
+        holders = ", ".join(dict.fromkeys(array.spec.name for array, _ in places))
         yield first.diagnostic(
             "notice",
-            ("exchange",),
-            f"Exchange {family.name}{also} reached the end of Microsoft's support on "
-            f"{family.end_of_support}: no more security updates; plan the move to Exchange "
-            "Server SE",
+            where,
+            f"Exchange {family.name} ({holders}) reached the end of Microsoft's support on "
+            f"{family.end_of_support}: no more security updates; move to {family.move_to}",
         )
 
 
@@ -785,7 +794,11 @@ def _appliance_known(
         if array.spec.appliance in known:
             continue
         if inventory is None:
-            problem = "no inventory was found (a YAML file whose top-level key is appliances:)"
+            problem = (
+                "no inventory was found: lmctl looks among the spec files and, beside them, for "
+                "appliances.yaml (a file whose top-level key is appliances:); create one next "
+                "to the specs"
+            )
         else:
             names = ", ".join(sorted(known)) or "none"
             problem = f"the inventory {inventory_file} has no such appliance (known: {names})"

@@ -75,10 +75,18 @@ def validate(
 def _diagnostics_from(
     error: ValidationError, document: YamlDocument, model: type[BaseModel]
 ) -> list[Diagnostic]:
-    """One error diagnostic per pydantic error, located in the YAML document."""
+    """One error diagnostic per pydantic error, located in the YAML document. A required key
+    that is missing because it was mistyped is reported once, at the typo ("did you mean")."""
+    details = error.errors(include_url=False)
+    mistyped = {
+        (*detail["loc"][:-1], suggested)
+        for detail in details
+        if detail["type"] == "extra_forbidden"
+        and (suggested := _suggestion(_last_name(detail["loc"]), model, detail["loc"][:-1]))
+    }
     found = []
-    for detail in error.errors(include_url=False):
-        if _is_echo(detail):
+    for detail in details:
+        if _is_echo(detail) or (detail["type"] == "missing" and detail["loc"] in mistyped):
             continue
         location = tuple(p for p in detail["loc"] if p != _KEY_MARK)
         found.append(document.diagnostic("error", location, _message(detail, model)))
@@ -272,13 +280,21 @@ def _type_name(value: Any) -> str:
     return _TYPE_NAMES.get(type(value), type(value).__name__)
 
 
+def _suggestion(key: str, model: type[BaseModel], parent: Sequence[str | int]) -> str | None:
+    """The allowed key closest to an unknown ``key`` under ``parent``, if one is close."""
+    at = _model_at(model, parent)
+    if at is None:
+        return None
+    close = difflib.get_close_matches(key, list(at.model_fields), n=1)
+    return close[0] if close else None
+
+
 def _unknown_key(key: str, model: type[BaseModel] | None) -> str:
     if model is None:
         return f"unknown key '{excerpt(key)}'"
-    allowed = list(model.model_fields)
-    close = difflib.get_close_matches(key, allowed, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return f"unknown key '{excerpt(key)}'{hint}; allowed keys here: {', '.join(allowed)}"
+    suggested = _suggestion(key, model, ())
+    hint = f" (did you mean '{suggested}'?)" if suggested else ""
+    return f"unknown key '{excerpt(key)}'{hint}; allowed keys here: {', '.join(model.model_fields)}"
 
 
 def _field_info(model: type[BaseModel], loc: Sequence[str | int]) -> FieldInfo | None:

@@ -440,7 +440,10 @@ _CONDITION_RULES: tuple[tuple[str, Sequence[str], Problem], ...] = (
     (
         HEALTHY,
         _HEALTHY_REASONS,
-        ("AllMembersUp", "every member is enabled and Up in every service"),
+        (
+            "AllMembersUp",
+            "every member the spec does not disable is enabled and Up in every service",
+        ),
     ),
     (
         IN_SYNC,
