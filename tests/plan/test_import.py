@@ -365,3 +365,15 @@ def test_appliance_text_in_the_notes_stays_inside_its_comment() -> None:
     document = yaml.safe_load(text)
     assert "adopt" not in document
     assert document["site"].startswith("FILL IN: ")
+
+
+def test_import_reads_the_trusted_inventory_when_lmctl_inventory_names_one(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trusted = site.root / "trusted.yaml"
+    (site.arrays_dir / "appliances.yaml").rename(trusted)
+    monkeypatch.setenv("LMCTL_INVENTORY", str(trusted))
+    out = site.root / "imported"
+    result = site.lmctl("import", "--appliance", APPLIANCE, "--out", str(out), "--vip", A1.vip)
+    assert result.exit_code == 0, result.output
+    assert (out / "vip-10-1-1-50.yaml").is_file()

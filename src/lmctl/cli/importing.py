@@ -16,14 +16,12 @@ from lmctl.cli.options import (
     StateDirOption,
     make_console,
 )
-from lmctl.cli.specload import DEFAULT_SPECS, load_reporting
+from lmctl.cli.specload import DEFAULT_SPECS, load_inventory_reporting
 
 if TYPE_CHECKING:
     from lmctl.appliance.state import ApplianceState
     from lmctl.importing import ImportOptions
     from lmctl.specs import SpecSet
-
-DEFAULT_INVENTORY = DEFAULT_SPECS / "appliances.yaml"
 
 
 def _checked_options(options: ImportOptions) -> None:
@@ -72,9 +70,14 @@ def import_command(
         str, typer.Option("--appliance", "-a", help="The appliance to read (its inventory name).")
     ],
     inventory: Annotated[
-        Path,
-        typer.Option("--inventory", help="The inventory that names the appliance."),
-    ] = DEFAULT_INVENTORY,
+        Path | None,
+        typer.Option(
+            "--inventory",
+            help="The inventory that names the appliance. Default: the file LMCTL_INVENTORY "
+            "names, else arrays/appliances.yaml.",
+            show_default=False,
+        ),
+    ] = None,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Where to write the array specs.")
     ] = DEFAULT_SPECS,
@@ -106,11 +109,11 @@ def import_command(
     )
     _checked_options(options)
     console, errors = make_console(), make_console(stderr=True)
-    spec_set = load_reporting([inventory], errors)
+    spec_set = load_inventory_reporting(inventory, errors)
     if spec_set.inventory.appliance(appliance) is None:
         known = ", ".join(spec_set.inventory.appliances) or "none"
         raise CommandError(
-            f"no appliance named {appliance} in {inventory} (known: {known}); nothing was read"
+            f"no appliance named {appliance} in the inventory (known: {known}); nothing was read"
         )
     state = asyncio.run(_observe(spec_set, appliance, state_dir, request_timeout))
     result = import_state(state, options)
