@@ -79,6 +79,15 @@ ApplianceOption = Annotated[
 ForceOption = Annotated[
     bool, typer.Option("--force", help="Allow changes that break a safety rule.")
 ]
+AdoptOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--adopt",
+        metavar="ARRAY",
+        help="Take over the virtual services without lmctl's marker on exactly the keys this "
+        "array wants (repeatable; as adopt: true in its spec). See docs/adoption.md.",
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,8 @@ class Target:
     appliances: tuple[str, ...] = ()
     state_dir: Path = DEFAULT_STATE_DIR
     request_timeout: float = 10.0
+    # Arrays named with --adopt (their specs may also say ``adopt: true``).
+    adopt: tuple[str, ...] = ()
 
     @property
     def spec_paths(self) -> tuple[Path, ...]:
@@ -100,7 +111,9 @@ class Target:
 # -- planning ----------------------------------------------------------------------------
 
 
-def _names(spec_set: SpecSet, chosen: Sequence[str], scope: ArrayScope = None) -> list[str]:
+def appliance_names(
+    spec_set: SpecSet, chosen: Sequence[str], scope: ArrayScope = None
+) -> list[str]:
     """The appliances to read: those chosen, else every one (or, for a narrowed scope, those
     that serve the arrays in it)."""
     known = list(spec_set.inventory.appliances)
@@ -123,6 +136,19 @@ def _scope(target: Target, spec_set: SpecSet) -> ArrayScope:
     return plan_scope(target.spec_paths, (a.name for a in spec_set.arrays))
 
 
+def adopting(spec_set: SpecSet, named: Sequence[str]) -> tuple[str, ...]:
+    """The arrays that adopt: those named with ``--adopt`` (each must be in the specs) and
+    those whose spec says ``adopt: true``."""
+    known = [a.name for a in spec_set.arrays]
+    unknown = [name for name in named if name not in known]
+    if unknown:
+        raise CommandError(
+            f"--adopt {', '.join(unknown)}: no such array in the specs (arrays: "
+            f"{', '.join(known) or 'none'}); nothing was read or written"
+        )
+    return tuple(sorted({*named, *(a.name for a in spec_set.arrays if a.adopt)}))
+
+
 def _urls(spec_set: SpecSet) -> dict[str, str]:
     return {name: spec.url for name, spec in spec_set.inventory.appliances.items()}
 
@@ -141,6 +167,7 @@ async def _make_plan(
         specs_digest=spec_set.digest,
         spec_paths=[str(p) for p in target.spec_paths],
         scope=scope,
+        adopting=adopting(spec_set, target.adopt),
     )
     return with_urls(plan, _urls(spec_set))
 
@@ -221,8 +248,9 @@ async def _plan_now(target: Target, out: Path | None, errors: Console) -> Plan:
 
     spec_set = load_reporting(target.paths, errors)
     _check_out(out, spec_set, target)
+    adopting(spec_set, target.adopt)
     scope = _scope(target, spec_set)
-    names = _names(spec_set, target.appliances, scope)
+    names = appliance_names(spec_set, target.appliances, scope)
     async with open_appliances(
         spec_set, names, state_dir=target.state_dir, timeout=target.request_timeout
     ) as appliances:
@@ -257,6 +285,7 @@ def plan_command(
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")
     ] = False,
     force: ForceOption = False,
+    adopt: AdoptOption = None,
     appliance: ApplianceOption = None,
     state_dir: StateDirOption = DEFAULT_STATE_DIR,
     request_timeout: RequestTimeoutOption = 10.0,
@@ -266,7 +295,9 @@ def plan_command(
 
     from lmctl.plan.planfile import PlanFileError, save_plan
 
-    target = Target(tuple(paths or ()), tuple(appliance or ()), state_dir, request_timeout)
+    target = Target(
+        tuple(paths or ()), tuple(appliance or ()), state_dir, request_timeout, tuple(adopt or ())
+    )
     errors = make_console(stderr=True)
     try:
         plan = asyncio.run(_plan_now(target, out, errors))
@@ -392,7 +423,7 @@ def _saved_plan(
             f"warning: the specs changed since {path} was made; applying the plan as saved",
             markup=False,
         )
-    return plan, spec_set, _names(spec_set, [a.name for a in plan.appliances])
+    return plan, spec_set, appliance_names(spec_set, [a.name for a in plan.appliances])
 
 
 async def _still_to_apply(
@@ -445,12 +476,18 @@ async def _apply(
 
     console, errors = make_console(), make_console(stderr=True)
     if source is not None:
+        if target.adopt:
+            raise CommandError(
+                f"--adopt plans an adoption; {source} is a saved plan, which holds its "
+                "adoptions already; nothing was read or written"
+            )
         spec_paths = tuple(p for p in target.paths if p != source)
         plan, spec_set, names = _saved_plan(source, spec_paths, target.appliances, errors)
     else:
         spec_set = load_reporting(target.paths, errors)
+        adopting(spec_set, target.adopt)
         scope = _scope(target, spec_set)
-        names = _names(spec_set, target.appliances, scope)
+        names = appliance_names(spec_set, target.appliances, scope)
     async with open_appliances(
         spec_set, names, state_dir=target.state_dir, timeout=target.request_timeout
     ) as appliances:
@@ -504,6 +541,7 @@ def apply_command(
         bool, typer.Option("--auto-approve", help="Apply without asking (for pipelines).")
     ] = False,
     force: ForceOption = False,
+    adopt: AdoptOption = None,
     no_backup: Annotated[
         bool, typer.Option("--no-backup", help="Do not save a backup before the first write.")
     ] = False,
@@ -517,7 +555,9 @@ def apply_command(
     """``lmctl apply [PATH ...]`` or ``lmctl apply PLANFILE [PATH ...]``."""
     import asyncio
 
-    target = Target(tuple(paths or ()), tuple(appliance or ()), state_dir, request_timeout)
+    target = Target(
+        tuple(paths or ()), tuple(appliance or ()), state_dir, request_timeout, tuple(adopt or ())
+    )
     request = ApplyRequest(
         auto_approve=auto_approve, force=force, backup=not no_backup, parallel=parallel
     )

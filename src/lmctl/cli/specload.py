@@ -7,7 +7,7 @@ missing path and invalid specs with the same diagnostics (and exits 1).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 DEFAULT_SPECS = Path("arrays")
 """The spec directory read when no spec path is given."""
+
+DEFAULT_INVENTORY = DEFAULT_SPECS / "appliances.yaml"
+"""The inventory a command that reads only the inventory (``lmctl import``) reads by default."""
 
 INVENTORY_VARIABLE = "LMCTL_INVENTORY"
 """Names a trusted inventory file, read instead of any ``appliances.yaml`` among the specs (for
@@ -57,11 +60,26 @@ def load_reporting(paths: Sequence[Path], errors: Console) -> SpecSet:
     """``load_spec_set`` for a command that goes on to the appliances: every diagnostic is
     printed on ``errors`` as it is (warnings but not notices, and the errors before the command
     ends with ``INVALID_SPECS``, a ``CommandError`` of kind ``specs`` carrying them)."""
+    return _reporting(lambda: load_spec_set(paths), errors)
+
+
+def load_inventory_reporting(inventory: Path | None, errors: Console) -> SpecSet:
+    """The inventory alone (no array spec), reported as ``load_reporting`` does: ``inventory``,
+    else the trusted one ``LMCTL_INVENTORY`` names, else ``arrays/appliances.yaml``. A trusted
+    inventory always wins over a file given (as for every command)."""
+    from lmctl.specs import load_specs
+
+    trusted = os.environ.get(INVENTORY_VARIABLE) or None
+    paths = [inventory] if inventory is not None else ([] if trusted else [DEFAULT_INVENTORY])
+    return _reporting(lambda: load_specs(paths, trusted_inventory=trusted), errors)
+
+
+def _reporting(load: Callable[[], SpecSet], errors: Console) -> SpecSet:
     from lmctl.cli.app import CommandError
     from lmctl.specs import SpecError
 
     try:
-        spec_set = load_spec_set(paths)
+        spec_set = load()
     except SpecError as error:
         for diagnostic in error.diagnostics:
             errors.print(str(diagnostic), markup=False)

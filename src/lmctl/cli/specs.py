@@ -88,18 +88,22 @@ def schema(
         typer.Option(
             "--kind",
             "-k",
-            help="array, inventory or plan (the --format json plan document); array and "
-            "inventory (in one object) when omitted.",
+            help="array, inventory, plan (the --format json plan document) or ls (the "
+            "document of ls --format json); array and inventory (in one object) when omitted.",
         ),
     ] = None,
 ) -> None:
-    """Print the JSON Schema of array specs, of the inventory or of the plan document."""
+    """Print the JSON Schema of array specs, of the inventory, of the plan or ls document."""
     from lmctl.specs import json_schema
 
     if kind == "plan":
         from lmctl.plan.planfile import plan_json_schema
 
         document: dict[str, Any] = plan_json_schema()
+    elif kind == "ls":
+        from lmctl.plan.listing import listing_json_schema
+
+        document = listing_json_schema()
     elif kind is None:
         document = {
             "array": json_schema("array"),
@@ -111,7 +115,7 @@ def schema(
         document = json_schema("inventory")
     else:
         make_console(stderr=True).print(
-            f"error: --kind '{kind}' is not a kind of spec; allowed: array, inventory, plan"
+            f"error: --kind '{kind}' is not a kind of spec; allowed: array, inventory, plan, ls"
         )
         raise typer.Exit(2)
     print(json.dumps(document, indent=2))
