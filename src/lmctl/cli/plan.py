@@ -34,7 +34,8 @@ from lmctl.cli.options import (
     spec_paths_argument,
 )
 from lmctl.cli.specload import DEFAULT_SPECS, load_reporting
-from lmctl.errors import ExitCode, LmctlError
+from lmctl.errors import ExitCode, LmctlError, error_text
+from lmctl.text import one_line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -208,9 +209,15 @@ def _print_failure(error: LmctlError, output: str) -> None:
     if output not in FAILURE_RENDERERS:
         return
     details = error.details if isinstance(error, CommandError) else ()
+    # One line each, escaped: a file name or an appliance's message is anything, and the JSON
+    # document must stay valid (no lone surrogate from a file name that is not UTF-8).
     failure = PlanFailure(
         lmctl_version=__version__,
-        error=FailureDetail(kind=_failure_kind(error), message=str(error), details=details),
+        error=FailureDetail(
+            kind=_failure_kind(error),
+            message=one_line(error_text(error)),
+            details=tuple(one_line(detail) for detail in details),
+        ),
         exit_code=int(error.exit_code),
     )
     make_console().out(FAILURE_RENDERERS[output](failure), highlight=False)
