@@ -95,9 +95,21 @@ def code_span(text: str) -> str:
 
 
 def table_cell(text: str) -> str:
-    """``text`` as a Markdown table cell: a code span, with ``|`` escaped (a table splits cells
-    at a pipe even inside code; GFM's table extension)."""
-    return code_span(text).replace("|", "\\|")
+    """``text`` as a Markdown table cell: a code span whose every ``|`` is escaped.
+
+    A GFM table splits cells at a pipe even inside code, unless the pipe is escaped; cmark-gfm
+    (GitHub) and comrak (GitLab) read a backslash and the punctuation after it as a pair, so a
+    pipe is escaped only after an odd run of backslashes: one is added after an even run.
+    """
+    return _PIPE.sub(_escaped_pipe, code_span(text))
+
+
+_PIPE = re.compile(r"(\\*)\|")
+
+
+def _escaped_pipe(match: re.Match[str]) -> str:
+    backslashes = match[1]
+    return backslashes + ("|" if len(backslashes) % 2 else "\\|")
 
 
 def code_block(lines: Iterable[str], info: str = "") -> list[str]:

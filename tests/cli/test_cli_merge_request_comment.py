@@ -10,7 +10,9 @@ and GitLab render it; mentions and links are what the forges make of text outsid
 
 from __future__ import annotations
 
+import json
 import re
+import string
 from pathlib import Path
 
 import pytest
@@ -23,8 +25,9 @@ from mock_site import APPLIANCE, Array, Site
 
 INJECTED = (
     "\n```\n# Pwned\n![pixel](https://evil.example/p.png) [click](https://evil.example) @all\n"
-    "<img src=https://evil.example/i.png>\n"
+    "<img src=https://evil.example/i.png> | cell \\| cell \\\\| cell\n"
 )
+PUNCTUATION = frozenset(string.punctuation)
 _RENDER = MarkdownIt("commonmark").enable("table")
 _CODE = re.compile(r"<(code|pre)>.*?</\1>", re.DOTALL)
 
@@ -50,6 +53,19 @@ def assert_inert(markdown: str) -> None:
     assert "# Pwned" not in markdown.splitlines()
 
 
+def cells(row: str) -> int:
+    """The cells of a table row as cmark-gfm (GitHub) and comrak (GitLab) split it: at every
+    pipe but one escaped, a backslash pairing with the punctuation character after it."""
+    pipes, position = 0, 0
+    while position < len(row):
+        if row[position] == "\\" and position + 1 < len(row) and row[position + 1] in PUNCTUATION:
+            position += 2
+            continue
+        pipes += row[position] == "|"
+        position += 1
+    return pipes - 1
+
+
 def one_line_of_text(text: str) -> None:
     """No line of text output starts with what the injection put after a newline."""
     for line in text.splitlines():
@@ -61,11 +77,7 @@ def one_line_of_text(text: str) -> None:
 
 def refusal(dialect: str, body: bytes) -> bytes:
     """The appliance refuses listvs with a message written to break out of the comment."""
-    return (
-        '{"code": 422, "status": "fail", "message": "Unknown VS'
-        + INJECTED.replace("\n", "\\n")
-        + '"}'
-    ).encode()
+    return json.dumps({"code": 422, "status": "fail", "message": "Unknown VS" + INJECTED}).encode()
 
 
 def test_an_appliance_message_stays_in_the_failure_document_code(
@@ -118,6 +130,8 @@ def test_validate_markdown_keeps_file_names_and_values_in_their_cells(hostile_sp
     rows = html.count("<tr>") - 1
     assert rows == diagnostics.stdout.count('"severity"') >= 2
     assert html.count("<td>") == 5 * rows
+    table = [line for line in validated.stdout.splitlines() if line.startswith("|")]
+    assert [cells(row) for row in table] == [5] * (rows + 2)
     assert "<code>'![pixel](https://evil.example/p.png) @al" in html  # shown, as code
 
 
