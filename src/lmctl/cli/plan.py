@@ -34,7 +34,8 @@ from lmctl.cli.options import (
     spec_paths_argument,
 )
 from lmctl.cli.specload import DEFAULT_SPECS, load_reporting
-from lmctl.errors import ExitCode, LmctlError
+from lmctl.errors import ExitCode, LmctlError, error_text
+from lmctl.text import one_line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -165,7 +166,8 @@ async def _make_plan(
         expand_all(spec_set),
         await observe_all(appliances),
         specs_digest=spec_set.digest,
-        spec_paths=[str(p) for p in target.spec_paths],
+        # As shown (escaped): a path that is not UTF-8 has no place in a JSON document.
+        spec_paths=[one_line(str(p)) for p in target.spec_paths],
         scope=scope,
         adopting=adopting(spec_set, target.adopt),
     )
@@ -235,9 +237,15 @@ def _print_failure(error: LmctlError, output: str) -> None:
     if output not in FAILURE_RENDERERS:
         return
     details = error.details if isinstance(error, CommandError) else ()
+    # One line each, escaped: a file name or an appliance's message is anything, and the JSON
+    # document must stay valid (no lone surrogate from a file name that is not UTF-8).
     failure = PlanFailure(
         lmctl_version=__version__,
-        error=FailureDetail(kind=_failure_kind(error), message=str(error), details=details),
+        error=FailureDetail(
+            kind=_failure_kind(error),
+            message=one_line(error_text(error)),
+            details=tuple(one_line(detail) for detail in details),
+        ),
         exit_code=int(error.exit_code),
     )
     make_console().out(FAILURE_RENDERERS[output](failure), highlight=False)
@@ -312,7 +320,7 @@ def plan_command(
             raise CommandError(
                 f"{error}; nothing was written to the appliances", kind="plan-file"
             ) from None
-        errors.print(f"Plan saved to {out}", markup=False)
+        errors.print(f"Plan saved to {one_line(str(out))}")
     raise typer.Exit(int(_verdict(plan, force=force, detailed=detailed_exitcode)))
 
 
@@ -413,14 +421,15 @@ def _saved_plan(
     moved = moved_appliances(plan, _urls(spec_set))
     if moved:
         for problem in moved:
-            errors.print(f"moved: {problem}", markup=False)
+            errors.print(f"moved: {one_line(problem)}")
         raise CommandError(
             f"{path} was planned against other appliances than the inventory names now (see "
             "above); nothing was read or written; make a new plan"
         )
     if spec_set.digest != plan.specs_digest:
         errors.print(
-            f"warning: the specs changed since {path} was made; applying the plan as saved",
+            f"warning: the specs changed since {one_line(str(path))} was made; applying the plan "
+            "as saved",
             markup=False,
         )
     return plan, spec_set, appliance_names(spec_set, [a.name for a in plan.appliances])
@@ -441,7 +450,7 @@ async def _still_to_apply(
     if already_applied(plan, observed):
         return False
     for drift in stale:
-        errors.print(f"drifted: {drift}", markup=False)
+        errors.print(f"drifted: {one_line(str(drift))}")
     raise CommandError(
         f"{source} is stale: the objects above changed since it was planned; "
         "nothing was written; make a new plan"
@@ -495,8 +504,8 @@ async def _apply(
             plan = await _make_plan(spec_set, appliances, target, scope)
         elif not await _still_to_apply(plan, source, appliances, errors):
             console.print(
-                f"{source}: plan already applied: nothing to do (the appliances already hold "
-                "what it makes)",
+                f"{one_line(str(source))}: plan already applied: nothing to do (the appliances "
+                "already hold what it makes)",
                 markup=False,
             )
             return ExitCode.OK

@@ -31,6 +31,7 @@ from lmctl.cli.options import (
 )
 from lmctl.cli.specload import DEFAULT_SPECS, load_reporting
 from lmctl.errors import ExitCode
+from lmctl.text import one_line
 
 if TYPE_CHECKING:
     from lmctl.exchange import DesiredVirtualService
@@ -182,7 +183,7 @@ def undrain_command(
 
 
 def _print_error(message: str) -> None:
-    make_console(stderr=True).print(f"error: {message}", markup=False)
+    make_console(stderr=True).print(f"error: {one_line(message)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,8 +393,6 @@ def _report(console: Console, result: MaintenanceResult) -> None:
         for line in result.details:
             _print_error(line)
         return
-    for line in result.details:
-        console.print(line, markup=False)
-    # Said before the writes too; repeated as the last words so it is not lost in the wait.
-    for warning in result.warnings:
-        console.print(warning, markup=False)
+    for line in (*result.details, *result.warnings):
+        # The warnings were said before the writes too: repeated last, not lost in the wait.
+        console.print(one_line(line))
