@@ -20,7 +20,7 @@ from lmctl.cli.specload import DEFAULT_SPECS, load_inventory_reporting
 
 if TYPE_CHECKING:
     from lmctl.appliance.state import ApplianceState
-    from lmctl.importing import ImportOptions
+    from lmctl.importing import ImportOptions, ImportResult
     from lmctl.specs import SpecSet
 
 
@@ -44,12 +44,33 @@ def _checked_options(options: ImportOptions) -> None:
             ) from None
 
 
-async def _observe(spec_set: SpecSet, name: str, state_dir: Path, timeout: float) -> ApplianceState:
+async def _import(
+    spec_set: SpecSet, options: ImportOptions, state_dir: Path, timeout: float
+) -> ImportResult:
+    """The arrays of one ``listvs``, decided while the appliance is open: its secrets are
+    registered for scrubbing only then (``lmctl.importing.redact``)."""
     from lmctl.appliance.base import observe_all, open_appliances
+    from lmctl.importing import import_state, redacted
 
+    name = options.appliance
     async with open_appliances(spec_set, [name], state_dir=state_dir, timeout=timeout) as opened:
-        observed = await observe_all(opened)
-    return observed[name]
+        state = (await observe_all(opened))[name]
+        _check_vips_found(options, state)
+        return redacted(import_state(state, options))
+
+
+def _check_vips_found(options: ImportOptions, state: ApplianceState) -> None:
+    """Refuse a --vip that no VS of the appliance has (a typo would otherwise write nothing
+    and succeed)."""
+    from lmctl.loadmaster.models import normalised_address
+
+    held = {key.address for key in state}
+    missing = [vip for vip in options.vips if normalised_address(vip) not in held]
+    if missing:
+        raise CommandError(
+            f"--vip {', '.join(missing)}: no virtual service on appliance {options.appliance} "
+            "has this address; nothing was written"
+        )
 
 
 @app.command(
@@ -102,7 +123,7 @@ def import_command(
     """``lmctl import --appliance NAME [--out DIR] [--overwrite] [--vip ADDRESS] ...``."""
     import asyncio
 
-    from lmctl.importing import ImportFileError, ImportOptions, import_state, write_specs
+    from lmctl.importing import ImportFileError, ImportOptions, write_specs
 
     options = ImportOptions(
         appliance=appliance, vips=tuple(vip or ()), site=site, exchange=exchange, fqdn=fqdn
@@ -115,8 +136,7 @@ def import_command(
         raise CommandError(
             f"no appliance named {appliance} in the inventory (known: {known}); nothing was read"
         )
-    state = asyncio.run(_observe(spec_set, appliance, state_dir, request_timeout))
-    result = import_state(state, options)
+    result = asyncio.run(_import(spec_set, options, state_dir, request_timeout))
     try:
         written = write_specs(result.arrays, out, appliance, overwrite=overwrite)
     except ImportFileError as error:

@@ -1,7 +1,8 @@
 """``lmctl import``: array specs written from what an appliance already holds.
 
 ``recognise`` decides (pure: an ``ApplianceState`` in, the arrays and the skipped VSs out);
-``files`` writes the specs, never over an existing file unless told to.
+``files`` writes the specs, never over an existing file unless told to; ``redact`` scrubs
+secrets from the appliance's text first.
 """
 
 from lmctl.importing.files import ImportFileError, spec_text, write_specs
@@ -12,6 +13,7 @@ from lmctl.importing.recognise import (
     Skipped,
     import_state,
 )
+from lmctl.importing.redact import redacted
 
 __all__ = [
     "ImportFileError",
@@ -20,6 +22,7 @@ __all__ = [
     "ImportedArray",
     "Skipped",
     "import_state",
+    "redacted",
     "spec_text",
     "write_specs",
 ]

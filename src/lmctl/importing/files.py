@@ -1,12 +1,17 @@
 """The spec files ``lmctl import`` writes: YAML text with its notes, never over a file unless
 told to.
 
-Every target is checked before the first is written, so a refused import writes nothing.
+Every target is checked before the first is written, so a refused import writes nothing. The
+specs are written all at once or not at all, as far as a file system allows: each goes to a
+fresh temporary file beside its target (``mkstemp``: created exclusively, so a link or a FIFO
+planted there is never followed or opened), and only when all are written are they renamed over
+their targets; a failure removes the temporaries and says which specs were written.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,7 +25,7 @@ _SCHEMA_LINE = "# yaml-language-server: $schema=../docs/schema/array.schema.json
 
 
 class ImportFileError(LmctlError):
-    """A spec file ``lmctl import`` may not or cannot write (nothing was written)."""
+    """A spec file ``lmctl import`` may not or cannot write (the message says what was)."""
 
 
 def spec_text(array: ImportedArray, appliance: str) -> str:
@@ -33,7 +38,9 @@ def spec_text(array: ImportedArray, appliance: str) -> str:
         f"# lmctl plan --adopt {array.name} (see docs/adoption.md).",
         *(f"# - {_comment(note)}" for note in array.notes),
     ]
-    body = yaml.safe_dump(array.document, sort_keys=False, allow_unicode=True, width=100)
+    # ASCII only: every other character is written as a YAML escape (\u202E, \x85), so a value
+    # the appliance holds cannot reorder, hide or break lines in review of the committed file.
+    body = yaml.safe_dump(array.document, sort_keys=False, allow_unicode=False, width=100)
     return "\n".join(header) + "\n" + body
 
 
@@ -48,28 +55,68 @@ def target_of(directory: Path, array: ImportedArray) -> Path:
     return directory / f"{array.name}.yaml"
 
 
+def _refusal(targets: Sequence[Path], arrays: Sequence[ImportedArray], overwrite: bool) -> str:
+    """Why no spec may be written to ``targets`` (empty: they may)."""
+    first: dict[Path, ImportedArray] = {}
+    for array, path in zip(arrays, targets, strict=True):
+        other = first.setdefault(path, array)
+        if other is not array:
+            return (
+                f"the arrays of VIPs {other.document['vip']} and {array.document['vip']} would "
+                f"both be written to {path}; nothing was written"
+            )
+    existing = [path for path in targets if path.exists() or path.is_symlink()]
+    odd = [str(p) for p in existing if not p.is_symlink() and not p.is_file()]
+    if odd:
+        verb = "is" if len(odd) == 1 else "are"
+        return f"{', '.join(odd)} {verb} no file lmctl may replace; nothing was written"
+    if existing and not overwrite:
+        return (
+            f"{', '.join(map(str, existing))} already exist{'s' if len(existing) == 1 else ''}"
+            "; nothing was written (give --overwrite to replace, or another --out directory)"
+        )
+    return ""
+
+
+def _temporary(path: Path, text: str) -> Path:
+    """``text`` in a new file beside ``path`` (created exclusively, never through a link)."""
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+    except BaseException:
+        os.unlink(name)
+        raise
+    return Path(name)
+
+
 def write_specs(
     arrays: Sequence[ImportedArray], directory: Path, appliance: str, *, overwrite: bool
 ) -> list[Path]:
-    """Write each array's spec under ``directory``; ``ImportFileError`` (and nothing written)
-    when a file exists and ``overwrite`` is not set, or the directory cannot be made."""
+    """Write each array's spec under ``directory``, all or none; ``ImportFileError`` (saying
+    which were written) when two arrays share a file, a file exists and ``overwrite`` is not
+    set, or a file cannot be written."""
     targets = [target_of(directory, array) for array in arrays]
-    existing = [str(path) for path in targets if path.exists() or path.is_symlink()]
-    if existing and not overwrite:
-        raise ImportFileError(
-            f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; nothing "
-            "was written (give --overwrite to replace, or another --out directory)"
-        )
+    refusal = _refusal(targets, arrays, overwrite)
+    if refusal:
+        raise ImportFileError(refusal)
+    written: list[Path] = []
+    temporaries: list[Path] = []
     try:
         directory.mkdir(parents=True, exist_ok=True)
         for array, path in zip(arrays, targets, strict=True):
-            # Written beside and renamed over: no half-written spec, and a symlink at the
-            # target is replaced, never followed to a file elsewhere.
-            partial = path.with_name(f".{path.name}.partial")
-            partial.write_text(spec_text(array, appliance), encoding="utf-8")
-            os.replace(partial, path)
+            temporaries.append(_temporary(path, spec_text(array, appliance)))
+        # Renamed over the targets: a link at a target is replaced, never followed.
+        for temporary, path in zip(temporaries, targets, strict=True):
+            os.replace(temporary, path)
+            written.append(path)
     except OSError as error:
+        for temporary in temporaries[len(written) :]:
+            temporary.unlink(missing_ok=True)
+        left = [str(path) for path in targets if path not in written]
+        done = f"wrote only {', '.join(map(str, written))}" if written else "nothing was written"
         raise ImportFileError(
-            f"cannot write the specs under {directory}: {error.strerror or error}"
+            f"cannot write the specs under {directory}: {error.strerror or error}; {done}"
+            f" (not written: {', '.join(left)})"
         ) from error
     return targets

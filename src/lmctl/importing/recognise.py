@@ -16,7 +16,8 @@ skipped, with the reason.
 
 from __future__ import annotations
 
-import ipaddress
+import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,12 @@ from lmctl.appliance.changes import AdoptVirtualService, Change
 from lmctl.appliance.state import ApplianceState, RealServerState, VirtualServiceState
 from lmctl.exchange import expand
 from lmctl.exchange.expand import DEFAULT_WEIGHT
-from lmctl.loadmaster.models import SCHEDULING_METHODS, VirtualServiceKey, VirtualServiceSettings
+from lmctl.loadmaster.models import (
+    SCHEDULING_METHODS,
+    VirtualServiceKey,
+    VirtualServiceSettings,
+    normalised_address,
+)
 from lmctl.plan.document import plan_appliance
 from lmctl.plan.listing import key_order
 from lmctl.plan.match import listed_more_than_once
@@ -59,6 +65,9 @@ _REPRESENTATIVE = {"2010": "2010 SP3", "2013+": "2016 CU23"}
 _CHECK_SITE = "import-check"
 _CHECK_FQDN = "import-check.invalid.example"
 _MAX_NAME = 40
+_HASH_DIGITS = 8
+# ExtraPorts as lmctl writes it: port numbers in ASCII digits (str.isdigit takes '²' too).
+_PORT_NUMBER = re.compile(r"[0-9]{1,5}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +161,7 @@ def service_of(vs: VirtualServiceState) -> ServiceName | Unrecognised:
 def rpc_ports(settings: VirtualServiceSettings) -> tuple[int, int] | None:
     """The static (client access, address book) ports of an rpc VS's ``ExtraPorts``."""
     parts = (settings.extra_ports or "").split(",")
-    if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
+    if len(parts) != 2 or not all(_PORT_NUMBER.fullmatch(part.strip()) for part in parts):
         return None
     client_access, address_book = (int(part) for part in parts)
     return client_access, address_book
@@ -176,8 +185,18 @@ def _placeholder(what: str) -> str:
 
 
 def array_name(vip: str) -> str:
-    """``vip-10-10-1-50``: a slug of the VIP, which the admin may rename."""
-    return f"vip-{vip.replace('.', '-').replace(':', '-')}"[:_MAX_NAME].rstrip("-")
+    """``vip-10-10-1-50``: a slug of the VIP, which the admin may rename.
+
+    Distinct VIPs get distinct names, in one run and across runs: the slug of an address's
+    compressed text is its own (an IPv6 one keeps its ``--``), and one too long for a name is
+    cut and ends in a short hash of the address (``vip-fd00-...-5ab3c2d1``), which no slug ends
+    in (IPv6 groups have at most 4 hex digits, IPv4 numbers 3 digits).
+    """
+    slug = f"vip-{vip.replace('.', '-').replace(':', '-')}"
+    if len(slug) <= _MAX_NAME:
+        return slug
+    digest = hashlib.sha256(vip.encode()).hexdigest()[:_HASH_DIGITS]
+    return f"{slug[: _MAX_NAME - _HASH_DIGITS - 1]}-{digest}"
 
 
 def _member_name(address: str) -> str:
@@ -417,7 +436,8 @@ def _all(vip: _Vip) -> Sequence[VirtualServiceState]:
 
 
 def _address(text: str) -> str:
-    return str(ipaddress.ip_address(text.strip()))
+    # As the VS keys hold it: ::ffff:10.70.0.1 is 10.70.0.1.
+    return normalised_address(text)
 
 
 __all__ = [
