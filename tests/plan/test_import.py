@@ -5,8 +5,11 @@ written to the appliance, no spec file overwritten unless told to."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import os
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -20,7 +23,14 @@ from hypothesis import strategies as st
 from lmctl.appliance.changes import AdoptVirtualService
 from lmctl.appliance.state import ApplianceState, RealServerState, VirtualServiceState
 from lmctl.exchange import DesiredVirtualService, expand
-from lmctl.importing import ImportOptions, import_state, spec_text
+from lmctl.importing import (
+    ImportedArray,
+    ImportFileError,
+    ImportOptions,
+    import_state,
+    spec_text,
+    write_specs,
+)
 from lmctl.importing.recognise import array_name
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection
@@ -377,3 +387,165 @@ def test_import_reads_the_trusted_inventory_when_lmctl_inventory_names_one(
     result = site.lmctl("import", "--appliance", APPLIANCE, "--out", str(out), "--vip", A1.vip)
     assert result.exit_code == 0, result.output
     assert (out / "vip-10-1-1-50.yaml").is_file()
+
+
+def https_vs(address: str, nickname: str) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
+    """The raw calls of an HTTPS VS with one real server at ``address``, made by hand."""
+    key = VirtualServiceKey(address=address, port="443", protocol="tcp")
+    return [
+        ("add_virtual_service", (key,), {"params": {"NickName": nickname}}),
+        ("add_real_server", (key, "10.1.1.11", 443), {}),
+    ]
+
+
+def run_or_release(site: Site, fifo: Path, *args: str) -> Any:
+    """``lmctl ARGS`` in a thread; a run still blocked on ``fifo`` after 20 s is released (by
+    opening its reading end) and reported as None."""
+    outcome: list[Any] = []
+    worker = threading.Thread(target=lambda: outcome.append(site.lmctl(*args)))
+    worker.start()
+    worker.join(timeout=20)
+    if worker.is_alive():
+        reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        worker.join()
+        os.close(reader)
+        return None
+    return outcome[0]
+
+
+def test_import_never_writes_through_a_link_or_into_a_fifo_beside_its_targets(
+    site: Site,
+) -> None:
+    victim = site.root / "victim.txt"
+    victim.write_text("keep\n")
+    link = site.arrays_dir / ".vip-10-1-1-50.yaml.partial"
+    link.symlink_to(victim)
+    fifo = site.arrays_dir / ".vip-10-1-2-50.yaml.partial"
+    os.mkfifo(fifo)
+
+    result = run_or_release(site, fifo, *import_command(site))
+
+    assert victim.read_text() == "keep\n"
+    assert result is not None, "import blocked on a FIFO"
+    assert result.exit_code == 0, result.output
+    for name in ("vip-10-1-1-50.yaml", "vip-10-1-2-50.yaml"):
+        path = site.arrays_dir / name
+        assert path.is_file() and not path.is_symlink()
+        assert path.read_text().startswith("# yaml-language-server")
+    assert link.is_symlink() and fifo.is_fifo()
+    assert sorted(p.name for p in site.arrays_dir.glob(".*.partial")) == sorted(
+        [link.name, fifo.name]
+    )
+
+
+def test_every_vip_gets_an_array_name_of_its_own(site: Site) -> None:
+    vips = [
+        "fd00:1111:2222:3333:4444:5555:6666:7777",
+        "fd00:1111:2222:3333:4444:5555:6666:7778",
+        "10:10:1:50::",
+        "10.10.1.50",
+    ]
+    site.raw([call for n, vip in enumerate(vips) for call in https_vs(vip, f"owa{n}")])
+    out = site.root / "imported"
+
+    result = site.lmctl(*import_command(site), "--out", str(out))
+
+    assert result.exit_code == 0, result.output
+    documents = [yaml.safe_load(path.read_text()) for path in sorted(out.glob("*.yaml"))]
+    assert {d["vip"] for d in documents} >= set(vips)
+    assert len({d["name"] for d in documents}) == len(documents)
+    assert all(f"{d['name']}.yaml" in result.stdout for d in documents)
+    assert {array_name(vip) for vip in vips} == {d["name"] for d in documents if d["vip"] in vips}
+    assert invoke("validate", str(out)).stdout.count("duplicate") == 0
+
+
+def test_two_arrays_for_one_file_are_refused_before_anything_is_written(tmp_path: Path) -> None:
+    array = ImportedArray(name="vip-x", document={"vip": "10.0.0.1"}, notes=(), keys=())
+    other = replace(array, document={"vip": "10.0.0.2"})
+
+    with pytest.raises(ImportFileError, match=r"10\.0\.0\.1 and 10\.0\.0\.2 would both be written"):
+        write_specs([array, other], tmp_path, "lm-hq", overwrite=True)
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_import_writes_nothing_and_leaves_no_temporary(site: Site) -> None:
+    first = site.arrays_dir / "vip-10-1-1-50.yaml"
+    first.write_text("# mine\n")
+    (site.arrays_dir / "vip-10-1-2-50.yaml").mkdir()
+
+    result = site.lmctl(*import_command(site), "--overwrite")
+
+    assert result.exit_code == 1
+    assert "vip-10-1-2-50.yaml is no file lmctl may replace; nothing was written" in result.stderr
+    assert first.read_text() == "# mine\n"
+    assert list(site.arrays_dir.glob(".*")) == []
+
+
+def test_a_rename_that_fails_says_which_specs_were_written(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    renamed = os.replace
+
+    def replace_but_the_second(source: Any, target: Any) -> None:
+        if str(target).endswith("vip-10-1-2-50.yaml"):
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+        renamed(source, target)
+
+    monkeypatch.setattr("lmctl.importing.files.os.replace", replace_but_the_second)
+    result = site.lmctl(*import_command(site))
+
+    assert result.exit_code == 1
+    first, second = site.arrays_dir / "vip-10-1-1-50.yaml", site.arrays_dir / "vip-10-1-2-50.yaml"
+    assert f"; wrote only {first} (not written: {second})" in result.stderr
+    assert first.is_file() and not second.exists()
+    assert list(site.arrays_dir.glob(".*")) == []
+
+
+def test_an_extra_ports_value_of_no_ascii_digits_skips_the_vs(site: Site) -> None:
+    key = VirtualServiceKey(address="10.1.3.50", port="135", protocol="tcp")
+    site.raw([("add_virtual_service", (key,), {"params": {"NickName": "rpc"}})])
+    site.restore_with(key, {"ExtraPorts": "\u00b2,6002"})
+
+    result = site.lmctl(*import_command(site), "--vip", key.address)
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "skipped 10.1.3.50:135/tcp (NickName 'rpc'): port 135 without the two static RPC ports"
+        in result.stdout
+    )
+
+
+def test_vip_is_matched_as_the_appliance_holds_it_and_one_matching_nothing_is_refused(
+    site: Site,
+) -> None:
+    mapped = site.lmctl(*import_command(site), "--vip", "::ffff:10.1.1.50")
+    assert mapped.exit_code == 0, mapped.output
+    assert (site.arrays_dir / "vip-10-1-1-50.yaml").is_file()
+
+    missing = site.lmctl(*import_command(site), "--vip", "10.1.7.7", "--vip", A2.vip)
+
+    assert missing.exit_code == 1
+    assert f"--vip 10.1.7.7: no virtual service on appliance {APPLIANCE}" in missing.stderr
+    assert not (site.arrays_dir / "vip-10-1-2-50.yaml").exists()
+
+
+def test_appliance_text_is_written_escaped_and_without_secrets(site: Site) -> None:
+    password = site.server.password
+    hidden = "\u202e\u200b\u2028\x85"
+    https = VirtualServiceKey(address=A1.vip, port="443", protocol="tcp")
+    site.restore_with(https, {"CheckUrl": f"/owa/healthcheck.htm?{hidden}k={password}"})
+    rdp = VirtualServiceKey(address="10.1.9.9", port="3389", protocol="tcp")
+    site.restore_with(rdp, {"NickName": f"rdp {password}"})
+
+    result = site.lmctl(*import_command(site))
+
+    assert result.exit_code == 0, result.output
+    assert password not in result.output
+    assert "skipped 10.1.9.9:3389/tcp (NickName 'rdp ***')" in result.stdout
+    text = (site.arrays_dir / "vip-10-1-1-50.yaml").read_text()
+    assert text.isascii(), [c for c in text if not c.isascii()]
+    assert password not in text
+    spec = yaml.safe_load(text)
+    url = spec["overrides"]["https"]["health_check"]["url"]
+    assert url == f"/owa/healthcheck.htm?{hidden}k=***"
