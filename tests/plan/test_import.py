@@ -422,6 +422,8 @@ def test_import_never_writes_through_a_link_or_into_a_fifo_beside_its_targets(
     link.symlink_to(victim)
     fifo = site.arrays_dir / ".vip-10-1-2-50.yaml.partial"
     os.mkfifo(fifo)
+    umask = os.umask(0o022)
+    os.umask(umask)
 
     result = run_or_release(site, fifo, *import_command(site))
 
@@ -432,6 +434,7 @@ def test_import_never_writes_through_a_link_or_into_a_fifo_beside_its_targets(
         path = site.arrays_dir / name
         assert path.is_file() and not path.is_symlink()
         assert path.read_text().startswith("# yaml-language-server")
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # as any new file, not mkstemp's
     assert link.is_symlink() and fifo.is_fifo()
     assert sorted(p.name for p in site.arrays_dir.glob(".*.partial")) == sorted(
         [link.name, fifo.name]

@@ -78,10 +78,18 @@ def _refusal(targets: Sequence[Path], arrays: Sequence[ImportedArray], overwrite
     return ""
 
 
-def _temporary(path: Path, text: str) -> Path:
+def _file_mode() -> int:
+    """The mode ``open`` gives a new file (``mkstemp`` makes it 0600): 0666 less the umask."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _temporary(path: Path, text: str, mode: int) -> Path:
     """``text`` in a new file beside ``path`` (created exclusively, never through a link)."""
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     try:
+        os.fchmod(handle, mode)
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
     except BaseException:
@@ -104,8 +112,9 @@ def write_specs(
     temporaries: list[Path] = []
     try:
         directory.mkdir(parents=True, exist_ok=True)
+        mode = _file_mode()
         for array, path in zip(arrays, targets, strict=True):
-            temporaries.append(_temporary(path, spec_text(array, appliance)))
+            temporaries.append(_temporary(path, spec_text(array, appliance), mode))
         # Renamed over the targets: a link at a target is replaced, never followed.
         for temporary, path in zip(temporaries, targets, strict=True):
             os.replace(temporary, path)
