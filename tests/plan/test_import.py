@@ -552,3 +552,17 @@ def test_appliance_text_is_written_escaped_and_without_secrets(site: Site) -> No
     spec = yaml.safe_load(text)
     url = spec["overrides"]["https"]["health_check"]["url"]
     assert url == f"/owa/healthcheck.htm?{hidden}k=***"
+
+
+def test_overwrite_never_replaces_the_spec_of_another_vip(site: Site) -> None:
+    path = site.arrays_dir / "vip-10-1-1-50.yaml"
+    path.write_text("name: vip-10-1-1-50\nvip: '10:1:1:50::'\n")
+
+    result = site.lmctl(*import_command(site), "--overwrite")
+
+    assert result.exit_code == 1
+    assert f"{path} (VIP 10:1:1:50::) holds the array of another VIP; nothing was written" in (
+        result.stderr
+    )
+    assert path.read_text() == "name: vip-10-1-1-50\nvip: '10:1:1:50::'\n"
+    assert not (site.arrays_dir / "vip-10-1-2-50.yaml").exists()

@@ -19,6 +19,7 @@ import yaml
 
 from lmctl.errors import LmctlError
 from lmctl.importing.recognise import ImportedArray
+from lmctl.loadmaster.models import normalised_address
 from lmctl.text import escaped
 
 _SCHEMA_LINE = "# yaml-language-server: $schema=../docs/schema/array.schema.json"
@@ -70,6 +71,13 @@ def _refusal(targets: Sequence[Path], arrays: Sequence[ImportedArray], overwrite
     if odd:
         verb = "is" if len(odd) == 1 else "are"
         return f"{', '.join(odd)} {verb} no file lmctl may replace; nothing was written"
+    replaced = dict(zip(targets, arrays, strict=True))
+    others = [f"{p} (VIP {vip})" for p in existing if (vip := _other_vip(p, replaced[p]))]
+    if others:
+        return (
+            f"{', '.join(others)} holds the array of another VIP; nothing was written (move it, "
+            "or give another --out directory)"
+        )
     if existing and not overwrite:
         return (
             f"{', '.join(map(str, existing))} already exist{'s' if len(existing) == 1 else ''}"
@@ -83,6 +91,21 @@ def _file_mode() -> int:
     umask = os.umask(0o022)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+def _other_vip(path: Path, array: ImportedArray) -> str | None:
+    """The VIP of the spec at ``path`` when it is not ``array``'s: a name lmctl import gave
+    before (or an admin's edit) that ``--overwrite`` must not replace with another array."""
+    if path.is_symlink():
+        return None
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeError, yaml.YAMLError):
+        return None
+    vip = document.get("vip") if isinstance(document, dict) else None
+    if not isinstance(vip, str) or normalised_address(vip) == array.document["vip"]:
+        return None
+    return escaped(vip)
 
 
 def _temporary(path: Path, text: str, mode: int) -> Path:
