@@ -187,15 +187,20 @@ class HostileAppliance:
         """The mock's answer to one request."""
         return self._client.request(method, path, headers=headers, content=body)
 
-    def inventory(self, appliance: str, dialect: str) -> str:
-        """An inventory naming this server as ``appliance`` (password from the environment)."""
+    def inventory(self, appliance: str, dialect: str, *, api_key_variable: str = "") -> str:
+        """An inventory naming this server as ``appliance``: the upstream's password from the
+        environment, or its API key from ``api_key_variable`` when given."""
+        auth = (
+            f"{{api_key: {{env: {api_key_variable}}}}}"
+            if api_key_variable
+            else f"{{username: {self.upstream.username}, password: {{env: {PASSWORD_VARIABLE}}}}}"
+        )
         return (
             "appliances:\n"
             f"  {appliance}:\n"
             f"    url: {self.url}\n"
             f"    dialect: {dialect}\n"
-            f"    auth: {{username: {self.upstream.username}, "
-            f"password: {{env: {PASSWORD_VARIABLE}}}}}\n"
+            f"    auth: {auth}\n"
             f'    tls: {{fingerprint: "{self.fingerprint_sha256}"}}\n'
         )
 

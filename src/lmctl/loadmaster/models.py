@@ -37,6 +37,8 @@ from pydantic import (
     model_validator,
 )
 
+from lmctl.loadmaster.redact import scrubbed_excerpt
+
 
 # Replies repeat a few hundred distinct addresses thousands of times (one per VS and RS row).
 @lru_cache(maxsize=16384)
@@ -492,7 +494,7 @@ def _vs_port_problem(port: str) -> str | None:
     if port == "*":
         return None
     if _PORT_DIGITS.fullmatch(port) is None:
-        return f"VSPort {port[:20]!r}, not a port number"
+        return f"VSPort {scrubbed_excerpt(port, 20)!r}, not a port number"
     return outside_limits("VSPort", int(port))
 
 

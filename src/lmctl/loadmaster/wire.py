@@ -54,7 +54,7 @@ from lmctl.loadmaster.models import (
     outside_limits,
     virtual_service_problem,
 )
-from lmctl.loadmaster.redact import basic_token
+from lmctl.loadmaster.redact import basic_token, scrubbed_excerpt
 
 T = TypeVar("T")
 
@@ -194,10 +194,16 @@ def _refusal_status(status: int) -> int:
 
 
 def _describe(body: bytes) -> str:
-    """A short, safe description of an unexpected body for an error message."""
-    head = body[:60].decode("latin-1", errors="replace")
+    """A short, safe description of an unexpected body for an error message: its head, once
+    the whole body is scrubbed of secrets (an appliance or a proxy may echo the request)."""
+    head = scrubbed_excerpt(body.decode("latin-1"), _DESCRIBED_LENGTH)
     head = " ".join(head.split())
     return f"{len(body)} bytes starting {head!r}" if body else "an empty body"
+
+
+_DESCRIBED_LENGTH = 60
+# How much of a value an error quotes.
+_QUOTED_LENGTH = 40
 
 
 _XML_DECLARATION_END = b"?>"
@@ -307,7 +313,7 @@ def _status_code(code: Any) -> int:
     """
     match code:
         case bool() | None | list() | dict():
-            shown = json.dumps(code)[:40]
+            shown = scrubbed_excerpt(json.dumps(code), _QUOTED_LENGTH)
         case float() if math.isfinite(code) and code.is_integer():
             return int(code)
         case float():
@@ -318,7 +324,7 @@ def _status_code(code: Any) -> int:
             try:
                 return int(code)
             except ValueError:  # also text of more than 4,300 digits
-                shown = repr(code)[:40]
+                shown = scrubbed_excerpt(repr(code), _QUOTED_LENGTH)
     raise ReplyFormatError(f"the reply has a non-numeric code {shown}")
 
 
@@ -423,7 +429,7 @@ def _validated(what: str, build: Callable[[Mapping[str, Any]], T], row: Mapping[
         where = ".".join(str(part) for part in first["loc"]) or "(row)"
         raise ReplyFormatError(
             f"{what} has an unreadable field {where}: {first['msg']} "
-            f"(got {str(first.get('input'))[:40]!r})"
+            f"(got {scrubbed_excerpt(str(first.get('input')), _QUOTED_LENGTH)!r})"
         ) from None
 
 
