@@ -269,6 +269,31 @@ async def test_a_redirect_is_not_followed_and_says_what_to_fix() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("location", "shown"),
+    [
+        ("https://[::1", "https://[::1"),
+        ("\x1b[2Jhttps://lm-test/", "\\x1b[2Jhttps://lm-test/"),
+    ],
+    ids=["unparsable", "control characters"],
+)
+async def test_a_redirect_to_an_invalid_location_is_the_appliances_answer_not_a_network_failure(
+    location: str, shown: str
+) -> None:
+    # httpx parses the Location of a redirect it does not follow: an invalid one raised a
+    # protocol error, reported as "the appliance may or may not have received it" and retried.
+    moved = httpx.Response(302, headers={"Location": location})
+    appliance = ScriptedAppliance().on("listvs", moved)
+    async with client(appliance) as lm:
+        with pytest.raises(MalformedReplyError) as caught:
+            await lm.list_virtual_services()
+        assert lm.calls == 1
+    assert str(caught.value) == (
+        f"lm-test answered listvs with a redirect (HTTP 302) to {shown}: lmctl does not follow "
+        "redirects; put the API's own https:// address in the url of lm-test in the inventory"
+    )
+
+
 async def test_422_other_than_unknown_object_is_an_invalid_operation_with_the_reason() -> None:
     appliance = ScriptedAppliance().on("addvs", error_xml(422, "Invalid address format"))
     async with client(appliance) as lm:
