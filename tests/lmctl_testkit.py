@@ -130,6 +130,44 @@ def run_process(cwd: Path, environment: Mapping[str, str], *args: str) -> Outcom
     return Outcome(done.returncode, done.stdout, done.stderr, done.stdout + done.stderr)
 
 
+def run_on_terminal(cwd: Path, environment: Mapping[str, str], *args: str) -> Outcome:
+    """Run ``python -m lmctl ARGS`` in ``cwd`` with stdout and stderr on a pseudo-terminal (so
+    lmctl prints as on an admin's screen: rich, coloured, 200 columns); ``output`` is every byte
+    the terminal received, decoded."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "lmctl", *args],
+            cwd=cwd,
+            env={
+                **{name: value for name, value in os.environ.items() if name != "NO_COLOR"},
+                "TERM": "xterm-256color",
+                "COLUMNS": "200",
+                **environment,
+            },
+            stdin=subprocess.DEVNULL,
+            stdout=terminal,
+            stderr=terminal,
+        )
+        os.close(terminal)
+        received = bytearray()
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the process closed its side
+                break
+            if not chunk:
+                break
+            received += chunk
+        code = process.wait(timeout=PROCESS_TIMEOUT)
+    finally:
+        os.close(controller)
+    output = received.decode("utf-8", errors="backslashreplace")
+    return Outcome(code, output, "", output)
+
+
 @contextmanager
 def lmctl_process(*args: str) -> Iterator[subprocess.Popen[str]]:
     """``lmctl ARGS`` as a new process (for Ctrl-C tests), stdout and stderr piped.

@@ -137,6 +137,11 @@ class Site:
         """Give the VS at ``key`` any NickName, through a backup and a restore of the appliance's
         configuration: the way a NickName the API refuses (lmctl 0.1's marker, a look-alike with
         a space or a newline) reaches an appliance."""
+        self.restore_with(key, {"NickName": nickname})
+
+    def restore_with(self, key: VirtualServiceKey, settings: dict[str, Any]) -> None:
+        """Set any of the VS's stored settings (``NRules``, ``EspEnabled`` ... which no API
+        command of the mock writes) through a backup and a restore of the configuration."""
         assert self.server.ca_file is not None
         with httpx.Client(
             base_url=self.server.url,
@@ -149,7 +154,7 @@ class Site:
                 for entry in saved["services"]
                 if (entry["address"], entry["port"]) == (key.address, key.port)
             ]
-            service["settings"]["NickName"] = nickname
+            service["settings"].update(settings)
             restored = api.post(
                 "/access/restore",
                 params={"type": "2"},

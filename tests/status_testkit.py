@@ -36,6 +36,7 @@ from lmctl.status.model import ArrayStatus
 from lmctl_testkit import (
     PASSWORD_VARIABLE,
     Outcome,
+    SpecFiles,
     array_spec,
     invoke,
     write_mock_inventory,
@@ -261,10 +262,12 @@ ARRAY_FOUR = array_spec(
 RunLmctl = Callable[..., Outcome]
 
 
-def prepare_arrays(request: pytest.FixtureRequest, dialect: str) -> RunLmctl:
-    """Write arrays ``two`` and ``three`` and create them with ``lmctl apply`` over API
-    ``dialect`` (v1 or v2); returns ``run(*args)`` that runs lmctl in-process on those specs
-    (the mock's call log starts empty).
+def prepare_arrays(
+    request: pytest.FixtureRequest, dialect: str, files: SpecFiles | None = None
+) -> RunLmctl:
+    """Write arrays ``two`` and ``three`` (or ``files`` instead, which may replace the
+    inventory) and create them with ``lmctl apply`` over API ``dialect`` (v1 or v2); returns
+    ``run(*args)`` that runs lmctl in-process on those specs (the mock's call log starts empty).
 
     Uses the test's ``tmp_path`` (specs in ``tmp_path/arrays``, the working directory),
     ``mock_server``, ``mock_control`` and ``monkeypatch`` (the mock's password)."""
@@ -274,7 +277,7 @@ def prepare_arrays(request: pytest.FixtureRequest, dialect: str) -> RunLmctl:
     monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
     specs = tmp_path / "arrays"
     write_mock_inventory(specs, mock_server, "lm-test", dialect)
-    write_spec_files(specs, {"two.yaml": ARRAY_TWO, "three.yaml": ARRAY_THREE})
+    write_spec_files(specs, files or {"two.yaml": ARRAY_TWO, "three.yaml": ARRAY_THREE})
     monkeypatch.setenv(PASSWORD_VARIABLE, mock_server.password)
     monkeypatch.chdir(tmp_path)
 

@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("lmctl.specs",),
     ("lmctl.appliance",),
     ("lmctl.exchange",),
-    ("lmctl.plan", "lmctl.apply", "lmctl.status", "lmctl.maintenance"),
+    ("lmctl.plan", "lmctl.apply", "lmctl.status", "lmctl.maintenance", "lmctl.importing"),
     ("lmctl.cli", "lmctl.__main__"),
 )
 LAYER = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
@@ -128,13 +128,14 @@ def test_only_rendering_code_imports_rich() -> None:
     assert {s for s, _ in rich} >= RENDERING
 
 
-# A seventh change kind added to lmctl.appliance.changes.Change and not handled where changes
+# A new change kind added to lmctl.appliance.changes.Change and not handled where changes
 # are dispatched is this: a match over the kinds with one case missing. Strict mypy refuses it.
 UNHANDLED_KIND = """
 from typing import assert_never
 
 from lmctl.appliance.changes import (
     AddRealServer,
+    AdoptVirtualService,
     Change,
     CreateVirtualService,
     DeleteVirtualService,
@@ -145,7 +146,7 @@ from lmctl.appliance.changes import (
 
 def command(change: Change) -> str:
     match change:
-        case CreateVirtualService() | DeleteVirtualService():
+        case CreateVirtualService() | DeleteVirtualService() | AdoptVirtualService():
             return "a virtual service"
         case AddRealServer() | UpdateRealServer() | RemoveRealServer():
             return "a real server"

@@ -18,7 +18,7 @@ from lmctl.loadmaster.errors import (
     TransportError,
     WriteOutcomeUnknownError,
 )
-from lmctl.maintenance.drain import UnknownMemberError
+from lmctl.maintenance.server import UnknownMemberError
 from lmctl.mock.control import MockControlError
 from lmctl.mock.persistence import StateFileError
 from lmctl.plan.planfile import PlanFileError

@@ -110,11 +110,48 @@ def save_backup(state_dir: Path, appliance: str, archive: bytes) -> Path:
     never through a link."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     backups = state_subdir(state_dir, "backups")
+    _fit_for_secrets(backups)
     name = f"{appliance}-{stamp}.bak"
     descriptor = open_in(backups, name, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     with os.fdopen(descriptor, "wb") as stream:
         stream.write(archive)
     return backups / name
+
+
+def _fit_for_secrets(directory: Path) -> None:
+    """``StateDirError`` unless ``directory`` is the user's own and writable by no one else, and
+    git ignores what is in it: a backup holds the appliance's private keys, and an existing
+    directory (it may have come with the repository) was not made private by lmctl."""
+    try:
+        status = os.stat(directory, follow_symlinks=False)
+        if os.name == "posix" and (status.st_mode & 0o022 or status.st_uid != os.getuid()):
+            raise StateDirError(
+                f"the backups directory {directory} is writable by others or not yours (mode "
+                f"{stat.S_IMODE(status.st_mode):04o}); a backup holds the appliance's private "
+                f"keys: run chmod 700 {directory} (as its owner), or choose another --state-dir"
+            )
+        _ignored_by_git(directory)
+    except OSError as error:
+        raise StateDirError(
+            f"the backups directory {directory} cannot be used ({error.strerror or error}); "
+            "choose another with --state-dir (or LMCTL_STATE_DIR)"
+        ) from None
+
+
+def _ignored_by_git(directory: Path) -> None:
+    """Make ``directory/.gitignore`` ignore everything, whatever it held (never through a
+    link: ``open_in`` refuses one)."""
+    try:
+        descriptor = open_in(directory, ".gitignore", os.O_RDONLY)
+    except FileNotFoundError:
+        held = ""
+    else:
+        held = _read_text(descriptor)
+        os.close(descriptor)
+    if "*" not in held.splitlines():
+        descriptor = open_in(directory, ".gitignore", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            stream.write(GITIGNORE)
 
 
 class ApplianceBusyError(LmctlError):

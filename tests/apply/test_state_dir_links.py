@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,51 @@ def test_a_linked_state_directory_is_refused_naming_it_and_nothing_is_written_th
     assert f"{linked} is a symbolic link; lmctl does not write through links" in errors[0]
     assert list(elsewhere.iterdir()) == []
     assert "Apply complete" not in outcome.output
+
+
+@posix_only
+def test_a_backups_directory_others_may_write_is_refused_before_any_write(
+    tmp_path: Path,
+) -> None:
+    """A repository shipping .lmctl/backups at mode 0777 let other users take the backups."""
+    example_site(tmp_path)
+    backups = tmp_path / ".lmctl" / "backups"
+    backups.mkdir(parents=True)
+    backups.chmod(0o777)
+
+    outcome = lmctl(tmp_path, "apply", str(tmp_path / "arrays"), "--auto-approve")
+
+    assert outcome.exit_code == 1, outcome.output
+    assert "is writable by others or not yours (mode 0777)" in outcome.output
+    assert f"chmod 700 {backups}" in outcome.output
+    assert list(backups.iterdir()) == []
+    assert lmctl(tmp_path, "plan", str(tmp_path / "arrays"), "--detailed-exitcode").exit_code == 2
+
+
+@posix_only
+@pytest.mark.parametrize("committed", ["", "!*.bak\n", "# nothing\n"])
+def test_git_ignores_the_backups_whatever_gitignore_came_with_the_repository(
+    tmp_path: Path, committed: str
+) -> None:
+    example_site(tmp_path)
+    backups = tmp_path / ".lmctl" / "backups"
+    backups.mkdir(parents=True, mode=0o700)
+    (backups / ".gitignore").write_text(committed)
+    (tmp_path / ".lmctl" / ".gitignore").write_text("")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=30)
+
+    applied = lmctl(tmp_path, "apply", str(tmp_path / "arrays"), "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+
+    assert any(p.suffix == ".bak" for p in backups.iterdir())
+    untracked = subprocess.run(
+        ["git", "-C", str(tmp_path), "status", "--porcelain", "--untracked-files=all"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
+    assert ".bak" not in untracked, untracked
 
 
 @posix_only

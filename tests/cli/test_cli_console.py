@@ -6,6 +6,7 @@ import io
 import sys
 
 import pytest
+from rich.text import Text
 
 from lmctl.cli.options import make_console
 
@@ -19,10 +20,17 @@ def test_a_fingerprint_is_printed_as_written_not_as_emoji(
 
 
 def test_output_in_a_pipe_has_no_colour_codes(capsys: pytest.CaptureFixture[str]) -> None:
-    make_console().print("[bold red]NOT SERVING[/]")
+    make_console().print(Text("NOT SERVING", style="bold red"))
     out = capsys.readouterr().out
     assert out == "NOT SERVING\n"
     assert "\x1b[" not in out
+
+
+def test_a_string_is_printed_as_written_never_read_as_markup(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    make_console().print("Up[link=https://evil.example]x[/link][/]")
+    assert capsys.readouterr().out == "Up[link=https://evil.example]x[/link][/]\n"
 
 
 class _Terminal(io.StringIO):
@@ -38,5 +46,5 @@ def test_no_color_is_honoured_on_a_terminal(
     monkeypatch.setattr(sys, "stdout", terminal)
     monkeypatch.setenv("NO_COLOR", no_color)
     monkeypatch.setenv("TERM", "xterm-256color")
-    make_console().print("[green]True[/]")
+    make_console().print(Text("True", style="green"))
     assert ("\x1b[32m" in terminal.getvalue()) is coloured

@@ -40,6 +40,7 @@ COMMANDS = {
     "status": ("status",),
     "drain": ("drain",),
     "undrain": ("undrain",),
+    "ls": ("ls",),
 }
 # The commands that take the spec paths as ``-s PATH`` (and drain/undrain a member first).
 SPECS_OPTION = frozenset({"status", "drain", "undrain"})
@@ -152,7 +153,7 @@ def appliance_refuses_login(context: Context, command: str) -> list[str]:
 WRITERS = ("plan", "plan-json", "apply", "drain", "undrain")
 # status goes on with the other arrays; lm-branch's hold nothing yet: not serving (3).
 UNUSABLE_MOCK_STATE: dict[str, tuple[int, str | None]] = {
-    **dict.fromkeys(WRITERS, (1, "lm-hq: mock state file ")),
+    **dict.fromkeys((*WRITERS, "ls"), (1, "lm-hq: mock state file ")),
     "status": (3, "lm-hq could not be read: mock state file "),
 }
 FAULTS: dict[str, tuple[Fault, dict[str, tuple[int, str | None]]]] = {
@@ -162,7 +163,7 @@ FAULTS: dict[str, tuple[Fault, dict[str, tuple[int, str | None]]]] = {
     "mock state is a directory": (mock_state("directory"), UNUSABLE_MOCK_STATE),
     "state dir is a file": (
         state_dir_is_a_file,
-        dict.fromkeys((*WRITERS, "status"), (1, "the state directory ")),
+        dict.fromkeys((*WRITERS, "status", "ls"), (1, "the state directory ")),
     ),
     "state dir is a file, real appliance": (
         state_dir_is_a_file_real_appliance,
@@ -170,6 +171,7 @@ FAULTS: dict[str, tuple[Fault, dict[str, tuple[int, str | None]]]] = {
         {
             "plan": (0, None),
             "plan-json": (0, None),
+            "ls": (0, None),
             "apply": (1, "the state directory "),
             "drain": (1, "the state directory "),
             "undrain": (1, "the state directory "),
@@ -186,14 +188,14 @@ FAULTS: dict[str, tuple[Fault, dict[str, tuple[int, str | None]]]] = {
     "appliance unreachable": (
         appliance_unreachable,
         {
-            **dict.fromkeys(("plan", "plan-json", "apply"), (1, "cannot read lm-test: ")),
+            **dict.fromkeys(("plan", "plan-json", "apply", "ls"), (1, "cannot read lm-test: ")),
             **dict.fromkeys(("drain", "undrain", "status"), (1, "listvs on lm-test failed")),
         },
     ),
     "appliance refuses login": (
         appliance_refuses_login,
         {
-            **dict.fromkeys(("plan", "plan-json", "apply"), (1, "cannot read lm-test: ")),
+            **dict.fromkeys(("plan", "plan-json", "apply", "ls"), (1, "cannot read lm-test: ")),
             **dict.fromkeys(("drain", "undrain", "status"), (1, "lm-test refused the credentials")),
         },
     ),

@@ -152,7 +152,8 @@ def test_undrain_of_a_member_that_stays_down_times_out_with_exit_2(
     run_lmctl: RunLmctl, mock_control: MockControl
 ) -> None:
     assert run_lmctl("drain", "CAS-A1", *FAST).exit_code == 0
-    mock_control.mark(MEMBERS["CAS-A1"], "Down", port=135)
+    # The rpc health check probes the static RPC Client Access port, not the endpoint mapper.
+    mock_control.mark(MEMBERS["CAS-A1"], "Down", port=60000)
 
     outcome = run_lmctl("undrain", "CAS-A1", "--timeout", "0.2", *FAST)
 

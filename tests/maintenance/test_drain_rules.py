@@ -11,15 +11,15 @@ from lmctl.appliance.changes import FieldChange, UpdateRealServer
 from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import Statistics, VirtualServiceKey
 from lmctl.maintenance.drain import (
-    UnknownMemberError,
+    ServerStatus,
     active_connections,
     drain_blockers,
-    locate_member,
     services_not_up,
     switch_line,
     switches,
     unreachable_services,
 )
+from lmctl.maintenance.server import MemberRef, UnknownMemberError, locate_server
 from lmctl.status.model import ArrayStatus
 from lmctl_testkit import array_spec, invoke, write_spec_files
 from status_testkit import (
@@ -49,8 +49,8 @@ def hq_status(
 def test_member_is_found_by_name_case_insensitively_or_by_address() -> None:
     desired = [*two_member_array(), desired_service("https", 443, ["cas03"], array="dr")]
 
-    by_name = locate_member(desired, "CAS02")
-    by_address = locate_member(desired, "10.20.0.23")
+    (by_name,) = locate_server(desired, "CAS02").members
+    (by_address,) = locate_server(desired, "10.20.0.23").members
 
     assert (by_name.array, by_name.member, by_name.address) == ("hq", "cas02", "10.20.0.22")
     assert (by_address.array, by_address.member, by_address.appliance) == ("dr", "cas03", "lm-hq")
@@ -58,7 +58,7 @@ def test_member_is_found_by_name_case_insensitively_or_by_address() -> None:
 
 def test_unknown_member_lists_the_known_ones() -> None:
     with pytest.raises(UnknownMemberError) as raised:
-        locate_member(two_member_array(), "cas9")
+        locate_server(two_member_array(), "cas9")
 
     assert str(raised.value) == (
         "no array in the specs has a member named 'cas9' (or with that address); "
@@ -173,7 +173,7 @@ IPV6_MEMBERS = {"cas01": "2001:db8::11", "cas02": "2001:db8::12"}
 
 
 def test_member_named_by_an_ipv6_address_in_any_spelling_is_found() -> None:
-    found = locate_member([ipv6_service(IPV6_MEMBERS)], "2001:DB8:0::11")
+    (found,) = locate_server([ipv6_service(IPV6_MEMBERS)], "2001:DB8:0::11").members
 
     assert (found.member, found.address) == ("cas01", "2001:db8::11")
 
@@ -181,27 +181,93 @@ def test_member_named_by_an_ipv6_address_in_any_spelling_is_found() -> None:
 @pytest.mark.parametrize("typed", ["10.20.0.22", " [::ffff:10.20.0.22] ", "::FFFF:10.20.0.22"])
 def test_member_typed_as_an_ipv4_mapped_or_bracketed_address_is_found(typed: str) -> None:
     # The shared rule of lmctl.loadmaster.models: ::ffff:10.20.0.22 is the IPv4 host 10.20.0.22.
-    found = locate_member([https()], typed)
+    (found,) = locate_server([https()], typed).members
 
     assert (found.member, found.address) == ("cas02", "10.20.0.22")
 
 
-def test_a_server_in_two_namespaces_is_refused_rather_than_half_drained() -> None:
-    # A 2013+ server may serve several namespaces; drain acts on one spec's services only.
-    desired = [*two_member_array(), desired_service("https", 443, ["cas02"], array="eas")]
+def two_namespaces() -> list[DesiredVirtualService]:
+    """Array ``hq`` (rpc, https, redirect over cas01/cas02) and namespace ``eas`` (https over
+    cas01/cas02, on its own VIP) on the same appliance."""
+    eas = desired_service("https", 443, ["cas01", "cas02"], array="eas")
+    return [
+        *two_member_array(),
+        eas.model_copy(update={"key": VirtualServiceKey(address="10.20.0.11", port="443")}),
+    ]
+
+
+def test_a_server_in_two_namespaces_is_located_in_both_in_spec_order() -> None:
+    # A 2013+ server may serve several namespaces: drain acts on it in every one of them.
+    server = locate_server(two_namespaces(), "CAS02")
+
+    assert server.members == (
+        MemberRef(appliance="lm-hq", array="hq", member="cas02", address="10.20.0.22"),
+        MemberRef(appliance="lm-hq", array="eas", member="cas02", address="10.20.0.22"),
+    )
+    assert server.where() == "hq and eas on lm-hq"
+    assert server.command("drain") == "lmctl drain cas02"
+
+
+def test_array_option_restricts_the_server_to_the_named_arrays() -> None:
+    server = locate_server(two_namespaces(), "cas02", ["eas"])
+
+    assert [ref.array for ref in server.members] == ["eas"]
+    assert server.where() == "array eas"
+    assert server.command("undrain") == "lmctl undrain cas02 --array eas"
+
+
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        (["mail"], "--array: no array named mail in the specs; arrays: eas, hq"),
+        (["hq", "dr"], "--array: no array named dr in the specs; arrays: eas, hq"),
+    ],
+)
+def test_array_option_naming_an_unknown_array_is_an_error(arrays: list[str], message: str) -> None:
+    with pytest.raises(UnknownMemberError) as raised:
+        locate_server(two_namespaces(), "cas02", arrays)
+
+    assert str(raised.value) == message
+
+
+def test_array_option_naming_an_array_without_the_server_is_an_error() -> None:
+    desired = [*two_member_array(), desired_service("https", 443, ["cas03"], array="dr")]
 
     with pytest.raises(UnknownMemberError) as raised:
-        locate_member(desired, "CAS02")
+        locate_server(desired, "cas02", ["dr"])
 
-    assert str(raised.value).startswith(
-        "'CAS02' is a member of 2 specs: hq (appliance lm-hq), eas (appliance lm-hq); drain and "
-        "undrain act on one spec's services"
+    assert str(raised.value) == "--array: 'cas02' is not a member of dr; it is a member of hq"
+
+
+def test_a_refusal_in_one_namespace_refuses_the_server_and_names_the_array() -> None:
+    desired = two_namespaces()
+    live = [
+        observed_service(desired[0], 1),
+        observed_service(desired[1], 2),
+        observed_service(desired[2], 3),
+        observed_service(desired[3], 4, members={"cas01": ("Down", True), "cas02": UP}),
+    ]
+    server = locate_server(desired, "cas02")
+    status = ServerStatus(
+        server,
+        (status_of(desired, live, array="hq"), status_of(desired, live, array="eas")),
+    )
+
+    assert status.blockers() == ("eas/https: no other member is enabled and Up (cas01 down)",)
+    assert [(ref.array, switch.service) for ref, switch in status.switches(enable=False)] == [
+        ("hq", "rpc"),
+        ("hq", "https"),
+        ("eas", "https"),
+    ]
+    assert status.failover_losses() == (
+        "after this drain, hq/rpc has one serving member (cas01): array hq is no longer "
+        "FailoverReady",
+        "after this drain, hq/https has one serving member (cas01): array hq is no longer "
+        "FailoverReady",
     )
 
 
-def test_lmctl_drain_of_a_server_in_two_namespaces_exits_1_touching_nothing(
-    tmp_path: Path,
-) -> None:
+def test_lmctl_drain_of_a_server_in_two_namespaces_disables_it_in_both(tmp_path: Path) -> None:
     members = {"HQ-EX16-01": "10.10.2.11", "HQ-EX16-02": "10.10.2.12"}
     files = {
         "appliances.yaml": "appliances:\n  lm-hq: {url: 'mock://lm-hq'}\n",
@@ -212,15 +278,19 @@ def test_lmctl_drain_of_a_server_in_two_namespaces_exits_1_touching_nothing(
             for name, vip in (("mail", "10.10.2.50"), ("eas", "10.10.2.51"))
         },
     }
-    write_spec_files(tmp_path / "arrays", files)
-    state = tmp_path / ".lmctl"
+    arrays = tmp_path / "arrays"
+    write_spec_files(arrays, files)
+    state = ("--state-dir", str(tmp_path / ".lmctl"))
+    assert invoke("apply", str(arrays), "--auto-approve", *state).exit_code == 0
 
-    outcome = invoke(
-        "drain", "HQ-EX16-01", "-s", str(tmp_path / "arrays"), "--state-dir", str(state)
-    )
+    drained = invoke("drain", "HQ-EX16-01", "-s", str(arrays), "--poll-interval", "0.05", *state)
+    status = invoke("status", "-s", str(arrays), *state)
 
-    assert outcome.exit_code == 1, outcome.output
-    assert "'HQ-EX16-01' is a member of 2 specs: eas (appliance lm-hq), mail (appliance lm-hq)" in (
-        outcome.output
+    assert drained.exit_code == 0, drained.output
+    assert "disable 10.10.2.11:443 in eas/https (10.10.2.51:443/tcp on lm-hq)" in drained.output
+    assert "disable 10.10.2.11:443 in mail/https (10.10.2.50:443/tcp on lm-hq)" in drained.output
+    assert "HQ-EX16-01 is drained: disabled in eas and mail on lm-hq, 0 connections" in (
+        drained.output
     )
-    assert not state.exists()  # not even the built-in mock was started
+    assert status.exit_code == 2, status.output
+    assert status.output.count("HQ-EX16-01 is drained in") == 2

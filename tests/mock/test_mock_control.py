@@ -72,6 +72,24 @@ def test_port_mark_overrides_address_mark(
         assert _statuses(api) == ("Up", ["Down", "Up", "Up"])
 
 
+def test_health_follows_the_port_the_check_probes(
+    mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    """An Exchange 2010 rpc VS listens on 135 and checks the static RPC Client Access port: the
+    endpoint mapper answering says nothing of the RPC service behind it."""
+    with RawApi(mock_server) as api:
+        _pool(api)
+        api.v2("modvs", {**VS, "CheckPort": "60000"})
+        mock_control.mark("10.0.20.11", "Down", port=443)
+        assert _statuses(api) == ("Up", ["Up", "Up"])
+        mock_control.mark("10.0.20.11", "Down", port=60000)
+        assert _statuses(api) == ("Up", ["Down", "Up"])
+        api.v2("modvs", {**VS, "CheckPort": "0"})  # 0: the real server's own port again
+        assert _statuses(api) == ("Up", ["Down", "Up"])
+        mock_control.mark("10.0.20.11", "Up", port=443)
+        assert _statuses(api) == ("Up", ["Up", "Up"])
+
+
 @pytest.mark.parametrize("dialect", ["v1", "v2"])
 def test_redirect_disabled_and_fixed_error_services_report_their_own_status(
     mock_server: MockServerHandle, mock_control: MockControl, dialect: str

@@ -279,7 +279,7 @@ def test_markdown_plan_for_a_merge_request(site: Site) -> None:
     result = site.plan("--format", "markdown")
     assert result.exit_code == 2
     assert result.stdout.startswith("## lmctl plan\n")
-    assert "### lm-test" in result.stdout
+    assert "### `lm-test`" in result.stdout
     assert (
         "```diff\n  array a1\n    service https (10.1.1.50:443/tcp)\n+     create" in result.stdout
     )

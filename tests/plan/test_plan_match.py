@@ -137,7 +137,7 @@ def test_unmarked_vs_at_the_desired_key_is_a_conflict_and_never_touched() -> Non
     (conflict,) = result.conflicts
     assert (conflict.array, conflict.service, conflict.key) == ("hq", "https", key())
     assert "'OWA-legacy' (Index 90)" in conflict.message
-    assert "never takes over" in conflict.message
+    assert "adopt it (adopt: true in the spec, or --adopt hq)" in conflict.message
 
 
 def test_a_staying_arrays_vs_at_the_desired_key_is_a_conflict_naming_that_array() -> None:

@@ -57,9 +57,9 @@ def test_text_outline_of_every_kind_of_change() -> None:
         "(the spec does not set enable)",
         "    service smtp (10.0.1.10:25/tcp)",
         "      ! conflict: hq/smtp wants 10.0.1.10:25/tcp, which is held by the VS named "
-        "'OWA-legacy' (Index 7) that lmctl does not own; move one of them "
-        "(change the spec's VIP or free the address on the appliance): lmctl never takes over "
-        "a VS it does not own",
+        "'OWA-legacy' (Index 7) that lmctl does not own; to take it over, adopt it "
+        "(adopt: true in the spec, or --adopt hq); else change the spec's VIP or free the "
+        "address on the appliance",
         "  array old",
         "    service https (10.0.3.10:443/tcp)",
         "      - delete virtual service 10.0.3.10:443/tcp (NickName 'lmctl.old.https', "

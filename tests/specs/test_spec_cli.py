@@ -161,8 +161,10 @@ def test_validate_markdown_lists_diagnostics_as_a_table(tmp_path: Path) -> None:
 
     assert outcome.exit_code == 1
     assert "| severity | file | line | field | message |" in outcome.output
-    assert f"| error | {tmp_path / 'arrays' / 'hq.yaml'} | 5 | vip | '10.10.1.500' is not" in (
-        outcome.output
+    # Each cell in code: a value or a file name renders nothing on the forge.
+    assert (
+        f"| `error` | `{tmp_path / 'arrays' / 'hq.yaml'}` | `5` | `vip` | `'10.10.1.500' is not"
+        in (outcome.output)
     )
 
 

@@ -10,6 +10,7 @@ file must not print the file.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -82,6 +83,44 @@ def test_a_link_out_of_the_repository_is_an_error_naming_it_and_its_target_is_ne
         "arrays/zz.yaml: error: a symbolic link out of the specs directory and the repository"
         in outcome.output
     )
+
+
+@posix_only
+@pytest.mark.parametrize("linked", ["arrays", "sub"])
+def test_a_specs_directory_linked_out_of_the_repository_is_an_error_and_never_read(
+    tmp_path: Path, linked: str
+) -> None:
+    """A merge request shipping ``arrays`` (or a directory above it) as a link to elsewhere had
+    lmctl read and quote every *.yaml there."""
+    repo = repository(tmp_path)
+    outside = tmp_path / "outside"
+    write_spec_files(outside / "arrays", {"creds.yaml": SECRET_LINES})
+    if linked == "arrays":
+        shutil.rmtree(repo / "arrays")
+        (repo / "arrays").symlink_to(outside / "arrays")
+        given = "arrays"
+    else:
+        (repo / "sub").symlink_to(outside)
+        given = "sub/arrays"
+
+    for command in (("validate", given), ("plan", given, "--format", "markdown")):
+        outcome = run_process(repo, {}, *command)
+        assert outcome.exit_code == 1, outcome.output
+        assert_no_secret(outcome)
+        assert "outside" not in outcome.output
+        assert f"{given}: error: a symbolic link takes this directory out of its repository" in (
+            outcome.output
+        )
+
+
+@posix_only
+def test_a_specs_directory_outside_any_repository_is_read_as_given(tmp_path: Path) -> None:
+    write_spec_files(tmp_path / "elsewhere", {"appliances.yaml": INVENTORY, "hq-cas.yaml": HQ_2010})
+    (tmp_path / "arrays").symlink_to(tmp_path / "elsewhere")
+
+    outcome = invoke("validate", str(tmp_path / "arrays"))
+
+    assert outcome.exit_code == 0, outcome.output
 
 
 @posix_only

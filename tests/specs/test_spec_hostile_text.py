@@ -5,6 +5,12 @@ multicast, link-local, an IPv6 zone ID) is refused by validate, and apply writes
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -12,7 +18,8 @@ from spec_files import HQ_2010, reported, run_lmctl
 
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
-from mock_site import Array, Site
+from lmctl_testkit import PROCESS_TIMEOUT
+from mock_site import EXAMPLE_ARRAYS, Array, Site
 
 RAW_CONTROLS = ("\x1b", "\x07", "\u202e", "\x00")
 
@@ -67,6 +74,65 @@ def test_a_spec_file_name_with_controls_is_printed_escaped(tmp_path: Path) -> No
     assert "hq\\x1b]0;owned" in outcome.output
 
 
+def _lmctl_bytes(cwd: Path, *args: str) -> tuple[int, bytes, bytes]:
+    """``python -m lmctl ARGS`` as a real process (a terminal gets bytes): exit code, stdout
+    and stderr as bytes."""
+    done = subprocess.run(
+        [sys.executable, "-m", "lmctl", *args],
+        cwd=cwd,
+        env={**os.environ, "NO_COLOR": "1"},
+        capture_output=True,
+        timeout=PROCESS_TIMEOUT,
+        check=False,
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [s for item in value.items() for s in _strings(list(item))]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_a_file_name_that_is_not_utf8_is_printed_escaped_and_json_stays_valid(
+    tmp_path: Path,
+) -> None:
+    # Byte 0x9b is the 8-bit CSI: raw, a terminal takes it for the start of "ESC [".
+    arrays = tmp_path / "arrays"
+    arrays.mkdir()
+    (Path(os.fsdecode(bytes(arrays) + b"/hq\x9b2J.yaml"))).write_text("name: [unclosed\n")
+    shown = "hq\\udc9b2J.yaml"
+
+    for args in (("validate",), ("plan", "--state-dir", str(tmp_path / "state"))):
+        code, out, err = _lmctl_bytes(tmp_path, *args, str(arrays))
+        output = out + err
+        assert code == 1, output
+        assert b"\x9b" not in output and b"Traceback" not in output, output
+        assert shown.encode() in output, output
+
+    for args in (("validate",), ("plan", "--state-dir", str(tmp_path / "state"))):
+        code, out, err = _lmctl_bytes(tmp_path, *args, str(arrays), "--format", "json")
+        assert code == 1 and b"Traceback" not in err, err
+        document = json.loads(out.decode("utf-8"))  # strict UTF-8
+        strings = _strings(document)
+        assert not [s for s in strings if any(unicodedata.category(c) == "Cs" for c in s)]
+        assert any(shown in s for s in strings), document
+
+
+def test_a_plan_of_specs_in_a_directory_not_named_in_utf8_is_valid_json(tmp_path: Path) -> None:
+    arrays = Path(os.fsdecode(bytes(tmp_path) + b"/arrays\x9b"))
+    shutil.copytree(EXAMPLE_ARRAYS, arrays)  # built-in mock:// appliances
+
+    code, out, err = _lmctl_bytes(
+        tmp_path, "plan", str(arrays), "--format", "json", "--state-dir", str(tmp_path / "s")
+    )
+    assert code == 0 and b"Traceback" not in err, err
+    plan = json.loads(out.decode("utf-8"))  # strict UTF-8
+    assert plan["spec_paths"] == [str(tmp_path / "arrays\\udc9b")]
+
+
 # --- addresses -----------------------------------------------------------------------------
 
 UNUSABLE = {
@@ -80,6 +146,10 @@ UNUSABLE = {
     "169.254.10.1": "a link-local address",
     "fe80::50": "a link-local address",
     "::ffff:127.0.0.1": "a loopback address",
+    "0.1.2.3": "in 0.0.0.0/8",
+    "240.0.0.1": "in a reserved range",
+    "::127.0.0.1": "in a reserved range",
+    "::ffff:0:7f00:1": "in a reserved range",
 }
 
 

@@ -7,7 +7,7 @@ Each kind carries its own facts: its summary key (``action``), the appliance com
 (``headline``).
 
 The kinds are a closed set (``Change``). Code that acts on a change dispatches with ``match`` over
-the kinds, ending in ``assert_never``: a seventh kind added here and not handled there fails
+the kinds, ending in ``assert_never``: a new kind added here and not handled there fails
 ``mypy --strict`` (``tests/test_architecture.py`` shows it), never at run time.
 """
 
@@ -31,20 +31,22 @@ FieldValue = bool | int | str | None
 Sign = Literal["+", "~", "-", "!", " "]
 
 
-# Make-before-break: per array, create virtual services, move them, add new members, update
-# settings (enabling a member before disabling another), remove old members; virtual services
-# are deleted last of all, after every array's other writes.
+# Make-before-break: per array, adopt virtual services (so a VS is lmctl's before any other
+# write touches it), create them, move them, add new members, update settings (enabling a member
+# before disabling another), remove old members; virtual services are deleted last of all,
+# after every array's other writes.
 class Phase(enum.IntEnum):
     """A change's place in make-before-break order (lower runs first)."""
 
-    CREATE_VIRTUAL_SERVICES = 0
-    MOVE_VIRTUAL_SERVICES = 1
-    ADD_REAL_SERVERS = 2
-    UPDATE_VIRTUAL_SERVICES_ENABLE_REAL_SERVERS = 3
-    UPDATE_REAL_SERVERS = 4
-    DISABLE_REAL_SERVERS = 5
-    REMOVE_REAL_SERVERS = 6
-    DELETE_VIRTUAL_SERVICES = 7
+    ADOPT_VIRTUAL_SERVICES = 0
+    CREATE_VIRTUAL_SERVICES = 1
+    MOVE_VIRTUAL_SERVICES = 2
+    ADD_REAL_SERVERS = 3
+    UPDATE_VIRTUAL_SERVICES_ENABLE_REAL_SERVERS = 4
+    UPDATE_REAL_SERVERS = 5
+    DISABLE_REAL_SERVERS = 6
+    REMOVE_REAL_SERVERS = 7
+    DELETE_VIRTUAL_SERVICES = 8
 
 
 def counted(count: int, singular: str, plural: str | None = None) -> str:
@@ -162,6 +164,42 @@ class UpdateVirtualService(_Change):
     def details(self) -> tuple[tuple[Sign, str], ...]:
         """One line per field, old → new."""
         return tuple(("~", f.line) for f in self.fields)
+
+
+class AdoptVirtualService(_Change):
+    """``modvs`` writing lmctl's marker on a VS lmctl did not own, because its array adopts it
+    (``adopt: true`` or ``--adopt``), with every managed setting that differs in the same write.
+
+    ``fields`` holds the NickName change and the others; ``left_alone`` what the VS holds that
+    lmctl does not manage (content rules, certificates, WAF, ESP): no write ever touches them.
+    """
+
+    command: ClassVar[str] = "modvs"
+    action: Literal["adopt_vs"] = "adopt_vs"
+    fields: tuple[FieldChange, ...]
+    left_alone: tuple[str, ...] = ()
+
+    @property
+    def phase(self) -> Phase:
+        return Phase.ADOPT_VIRTUAL_SERVICES
+
+    @property
+    def nickname(self) -> FieldValue:
+        """The NickName the VS had before it was adopted."""
+        return next((f.old for f in self.fields if f.field == "nickname"), None)
+
+    @property
+    def headline(self) -> tuple[Sign, str]:
+        name = f"NickName {self.nickname!r}" if self.nickname else "no NickName"
+        return "~", f"adopt {self.key} ({name} → lmctl marker) as {self.owner_label}"
+
+    @property
+    def details(self) -> tuple[tuple[Sign, str], ...]:
+        """Each other setting it changes, old → new; then what it leaves as it is."""
+        changed: tuple[tuple[Sign, str], ...] = tuple(
+            ("~", f.line) for f in self.fields if f.field != "nickname"
+        )
+        return changed + tuple((" ", f"left as they are: {item}") for item in self.left_alone)
 
 
 class DeleteVirtualService(_Change):
@@ -290,7 +328,8 @@ class RemoveRealServer(_RealServerChange):
 
 
 Change = Annotated[
-    CreateVirtualService
+    AdoptVirtualService
+    | CreateVirtualService
     | UpdateVirtualService
     | DeleteVirtualService
     | AddRealServer

@@ -14,6 +14,7 @@ from typing import Self, assert_never
 
 from lmctl.appliance.changes import (
     AddRealServer,
+    AdoptVirtualService,
     Change,
     CreateVirtualService,
     DeleteVirtualService,
@@ -21,6 +22,7 @@ from lmctl.appliance.changes import (
     RemoveRealServer,
     UpdateRealServer,
     UpdateVirtualService,
+    counted,
 )
 from lmctl.appliance.state import (
     ApplianceState,
@@ -65,8 +67,38 @@ def state_of(vs: VirtualService, duplicate_indexes: tuple[int, ...] = ()) -> Vir
         for rs in vs.real_servers
     )
     return VirtualServiceState(
-        key, settings, members, vs.index, status=vs.status, duplicate_indexes=duplicate_indexes
+        key,
+        settings,
+        members,
+        vs.index,
+        status=vs.status,
+        duplicate_indexes=duplicate_indexes,
+        unmanaged=unmanaged_of(vs),
+        sub_services=len(vs.sub_services),
     )
+
+
+def unmanaged_of(vs: VirtualService) -> tuple[str, ...]:
+    """What ``vs`` holds that lmctl does not manage, one phrase each (empty: nothing)."""
+    found: list[str] = []
+    rules = {
+        "content rules": vs.content_rules,
+        "request rules": vs.request_rules,
+        "response rules": vs.response_rules,
+        "body modification rules": vs.match_body_rules,
+        "pre-processing rules": vs.pre_process_rules,
+    }
+    found += [f"{counted(count, noun[:-1], noun)}" for noun, count in rules.items() if count]
+    if vs.ssl_acceleration or vs.cert_files:
+        names = ", ".join(vs.cert_files) or "none named"
+        found.append(f"SSL acceleration with certificates {names}")
+    if vs.waf_mode or vs.legacy_waf:
+        found.append(f"WAF (InterceptMode {vs.waf_mode})" if vs.waf_mode else "WAF (legacy)")
+    if vs.esp_enabled:
+        found.append("ESP (Edge Security Pack)")
+    if vs.sub_services:
+        found.append(counted(len(vs.sub_services), "SubVS"))
+    return tuple(found)
 
 
 def appliance_state(observed: Iterable[VirtualService]) -> ApplianceState:
@@ -103,11 +135,14 @@ def connections_of(statistics: Statistics) -> Connections:
     }
 
 
-def modvs_params(change: UpdateVirtualService) -> dict[str, str]:
-    """Every changed setting of one VS, plus ``vsaddress``/``vsport`` when it moves."""
+def modvs_params(change: UpdateVirtualService | AdoptVirtualService) -> dict[str, str]:
+    """Every changed setting of one VS (an adoption's marker among them), plus
+    ``vsaddress``/``vsport`` when it moves. Nothing else: ``modvs`` changes only the fields it
+    is given (Kemp's API guide, "Modify a Virtual Service"), so what lmctl does not manage stays.
+    """
     new_values = VirtualServiceSettings.model_validate({f.field: f.new for f in change.fields})
     params = settings_params(new_values, [f.field for f in change.fields])
-    if change.new_key is not None:
+    if isinstance(change, UpdateVirtualService) and change.new_key is not None:
         params["vsaddress"] = change.new_key.address
         params["vsport"] = change.new_key.port
     return params
@@ -161,7 +196,7 @@ class LoadMasterAppliance:
         match change:
             case CreateVirtualService():
                 await client.add_virtual_service(change.key, settings_params(change.settings))
-            case UpdateVirtualService():
+            case UpdateVirtualService() | AdoptVirtualService():
                 await client.modify_virtual_service(change.key, modvs_params(change))
             case DeleteVirtualService():
                 await client.delete_virtual_service(change.key)

@@ -103,6 +103,10 @@ class VirtualServiceState:
     # The Index of every row the appliance listed at this key, when it listed more than one:
     # such rows cannot be told apart, so nothing is written to the key (``lmctl.plan.match``).
     duplicate_indexes: tuple[int, ...] = ()
+    # What lmctl does not manage on it (content rules, certificates, WAF, ESP, SubVSs), in
+    # words: shown when the VS is adopted, never written, never compared.
+    unmanaged: tuple[str, ...] = field(default=(), compare=False)
+    sub_services: int = field(default=0, compare=False)
 
     @property
     def is_ambiguous(self) -> bool:

@@ -1,5 +1,8 @@
 """What apply did, per appliance: done, failed, not attempted, backup, differences left; then a
-verdict that says what to do about what was not done."""
+verdict that says what to do about what was not done.
+
+A message may quote the appliance: each is shown ``one_line`` (no forged report line).
+"""
 
 from __future__ import annotations
 
@@ -9,15 +12,17 @@ from rich.text import Text
 
 from lmctl.appliance.changes import AddRealServer, UpdateRealServer, counted, write_label
 from lmctl.apply.execute import ApplianceResult
+from lmctl.text import one_line
 
 
 def _failure(result: ApplianceResult, text: Text) -> None:
     if result.refused is not None:
-        text.append(f"  refused: {result.refused}\n", style="red")
+        text.append(f"  refused: {one_line(result.refused)}\n", style="red")
         for drift in result.drift:
-            text.append(f"    drifted: {drift}\n", style="red")
+            text.append(f"    drifted: {one_line(str(drift))}\n", style="red")
     if result.failed is not None:
-        text.append(f"  failed: {write_label(result.failed)}: {result.error}\n", style="red")
+        why = one_line(result.error or "")
+        text.append(f"  failed: {write_label(result.failed)}: {why}\n", style="red")
         failed = result.failed
         if isinstance(failed, AddRealServer | UpdateRealServer) and not _non_local(failed):
             # The appliance refuses a real server outside its own subnets unless non_local=1.
@@ -28,7 +33,7 @@ def _failure(result: ApplianceResult, text: Text) -> None:
                 style="yellow",
             )
     if result.unexpected is not None:
-        text.append(f"  {result.unexpected}\n", style="red")
+        text.append(f"  {one_line(result.unexpected)}\n", style="red")
     skipped = result.not_attempted
     if skipped and result.stopped:
         text.append(f"  not attempted ({len(skipped)}):\n", style="yellow")
@@ -53,15 +58,15 @@ def render_report(results: Sequence[ApplianceResult]) -> Text:
             style=style,
         )
         if result.backup is not None:
-            text.append(f"  backup: {result.backup}\n")
+            text.append(f"  backup: {one_line(str(result.backup))}\n")
         _failure(result, text)
         if result.error is not None and result.failed is None:
-            text.append(f"  {result.error}\n", style="red")
+            text.append(f"  {one_line(result.error)}\n", style="red")
         if result.unverified is not None:
-            text.append(f"  {result.unverified}\n", style="red")
+            text.append(f"  {one_line(result.unverified)}\n", style="red")
         # After a failure the not-attempted list already says what is left.
         for drift in result.remaining if result.failed is None else ():
-            text.append(f"  left different after applying: {drift}\n", style="red")
+            text.append(f"  left different after applying: {one_line(str(drift))}\n", style="red")
     text.append(verdict(results), style="bold green" if all(r.ok for r in results) else "bold red")
     return text
 

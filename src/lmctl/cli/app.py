@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 
 from lmctl.cli.options import make_console
 from lmctl.errors import ExitCode, LmctlError, error_text
+from lmctl.text import one_line
 
 if TYPE_CHECKING:
     from lmctl.plan.document import FailureKind
@@ -54,7 +55,8 @@ class LmctlCommands(TyperGroup):
         try:
             return super().invoke(ctx)
         except LmctlError as error:
-            make_console(stderr=True).print(f"error: {error_text(error)}", markup=False)
+            # One line whatever the message quotes (a file name, an appliance's reply).
+            make_console(stderr=True).print(f"error: {one_line(error_text(error))}")
             raise typer.Exit(int(error.exit_code)) from None
 
 

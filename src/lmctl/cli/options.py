@@ -97,7 +97,9 @@ class TerminalSafeConsole(Console):
 def make_console(*, stderr: bool = False) -> Console:
     """A console that colours only on a terminal, and there not when ``NO_COLOR`` is set (rich
     reads it: https://no-color.org); in a pipe it writes plain, unwrapped text; either way control
-    characters are printed escaped (``TerminalSafeConsole``)."""
+    characters are printed escaped (``TerminalSafeConsole``) and a string is printed as written,
+    never read as rich markup: ``[link=...]`` or ``[/]`` in an appliance's reply or a file name
+    would print a live link or end the command in a ``MarkupError``. Styles come from ``Text``."""
     stream = sys.stderr if stderr else sys.stdout
     interactive = stream.isatty()
     return TerminalSafeConsole(
@@ -105,6 +107,7 @@ def make_console(*, stderr: bool = False) -> Console:
         force_terminal=None if interactive else False,
         no_color=None if interactive else True,
         highlight=False,
+        markup=False,
         emoji=False,  # a fingerprint such as AB:AB:... must not turn into an emoji
         soft_wrap=not interactive,
         width=None if interactive else 10_000,

@@ -34,7 +34,8 @@ from lmctl.cli.options import (
     spec_paths_argument,
 )
 from lmctl.cli.specload import DEFAULT_SPECS, load_reporting
-from lmctl.errors import ExitCode, LmctlError
+from lmctl.errors import ExitCode, LmctlError, error_text
+from lmctl.text import one_line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -79,6 +80,15 @@ ApplianceOption = Annotated[
 ForceOption = Annotated[
     bool, typer.Option("--force", help="Allow changes that break a safety rule.")
 ]
+AdoptOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--adopt",
+        metavar="ARRAY",
+        help="Take over the virtual services without lmctl's marker on exactly the keys this "
+        "array wants (repeatable; as adopt: true in its spec). See docs/adoption.md.",
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,8 @@ class Target:
     appliances: tuple[str, ...] = ()
     state_dir: Path = DEFAULT_STATE_DIR
     request_timeout: float = 10.0
+    # Arrays named with --adopt (their specs may also say ``adopt: true``).
+    adopt: tuple[str, ...] = ()
 
     @property
     def spec_paths(self) -> tuple[Path, ...]:
@@ -100,7 +112,9 @@ class Target:
 # -- planning ----------------------------------------------------------------------------
 
 
-def _names(spec_set: SpecSet, chosen: Sequence[str], scope: ArrayScope = None) -> list[str]:
+def appliance_names(
+    spec_set: SpecSet, chosen: Sequence[str], scope: ArrayScope = None
+) -> list[str]:
     """The appliances to read: those chosen, else every one (or, for a narrowed scope, those
     that serve the arrays in it)."""
     known = list(spec_set.inventory.appliances)
@@ -123,6 +137,19 @@ def _scope(target: Target, spec_set: SpecSet) -> ArrayScope:
     return plan_scope(target.spec_paths, (a.name for a in spec_set.arrays))
 
 
+def adopting(spec_set: SpecSet, named: Sequence[str]) -> tuple[str, ...]:
+    """The arrays that adopt: those named with ``--adopt`` (each must be in the specs) and
+    those whose spec says ``adopt: true``."""
+    known = [a.name for a in spec_set.arrays]
+    unknown = [name for name in named if name not in known]
+    if unknown:
+        raise CommandError(
+            f"--adopt {', '.join(unknown)}: no such array in the specs (arrays: "
+            f"{', '.join(known) or 'none'}); nothing was read or written"
+        )
+    return tuple(sorted({*named, *(a.name for a in spec_set.arrays if a.adopt)}))
+
+
 def _urls(spec_set: SpecSet) -> dict[str, str]:
     return {name: spec.url for name, spec in spec_set.inventory.appliances.items()}
 
@@ -139,8 +166,10 @@ async def _make_plan(
         expand_all(spec_set),
         await observe_all(appliances),
         specs_digest=spec_set.digest,
-        spec_paths=[str(p) for p in target.spec_paths],
+        # As shown (escaped): a path that is not UTF-8 has no place in a JSON document.
+        spec_paths=[one_line(str(p)) for p in target.spec_paths],
         scope=scope,
+        adopting=adopting(spec_set, target.adopt),
     )
     return with_urls(plan, _urls(spec_set))
 
@@ -208,9 +237,15 @@ def _print_failure(error: LmctlError, output: str) -> None:
     if output not in FAILURE_RENDERERS:
         return
     details = error.details if isinstance(error, CommandError) else ()
+    # One line each, escaped: a file name or an appliance's message is anything, and the JSON
+    # document must stay valid (no lone surrogate from a file name that is not UTF-8).
     failure = PlanFailure(
         lmctl_version=__version__,
-        error=FailureDetail(kind=_failure_kind(error), message=str(error), details=details),
+        error=FailureDetail(
+            kind=_failure_kind(error),
+            message=one_line(error_text(error)),
+            details=tuple(one_line(detail) for detail in details),
+        ),
         exit_code=int(error.exit_code),
     )
     make_console().out(FAILURE_RENDERERS[output](failure), highlight=False)
@@ -221,8 +256,9 @@ async def _plan_now(target: Target, out: Path | None, errors: Console) -> Plan:
 
     spec_set = load_reporting(target.paths, errors)
     _check_out(out, spec_set, target)
+    adopting(spec_set, target.adopt)
     scope = _scope(target, spec_set)
-    names = _names(spec_set, target.appliances, scope)
+    names = appliance_names(spec_set, target.appliances, scope)
     async with open_appliances(
         spec_set, names, state_dir=target.state_dir, timeout=target.request_timeout
     ) as appliances:
@@ -257,6 +293,7 @@ def plan_command(
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")
     ] = False,
     force: ForceOption = False,
+    adopt: AdoptOption = None,
     appliance: ApplianceOption = None,
     state_dir: StateDirOption = DEFAULT_STATE_DIR,
     request_timeout: RequestTimeoutOption = 10.0,
@@ -266,7 +303,9 @@ def plan_command(
 
     from lmctl.plan.planfile import PlanFileError, save_plan
 
-    target = Target(tuple(paths or ()), tuple(appliance or ()), state_dir, request_timeout)
+    target = Target(
+        tuple(paths or ()), tuple(appliance or ()), state_dir, request_timeout, tuple(adopt or ())
+    )
     errors = make_console(stderr=True)
     try:
         plan = asyncio.run(_plan_now(target, out, errors))
@@ -281,7 +320,7 @@ def plan_command(
             raise CommandError(
                 f"{error}; nothing was written to the appliances", kind="plan-file"
             ) from None
-        errors.print(f"Plan saved to {out}", markup=False)
+        errors.print(f"Plan saved to {one_line(str(out))}")
     raise typer.Exit(int(_verdict(plan, force=force, detailed=detailed_exitcode)))
 
 
@@ -382,17 +421,18 @@ def _saved_plan(
     moved = moved_appliances(plan, _urls(spec_set))
     if moved:
         for problem in moved:
-            errors.print(f"moved: {problem}", markup=False)
+            errors.print(f"moved: {one_line(problem)}")
         raise CommandError(
             f"{path} was planned against other appliances than the inventory names now (see "
             "above); nothing was read or written; make a new plan"
         )
     if spec_set.digest != plan.specs_digest:
         errors.print(
-            f"warning: the specs changed since {path} was made; applying the plan as saved",
+            f"warning: the specs changed since {one_line(str(path))} was made; applying the plan "
+            "as saved",
             markup=False,
         )
-    return plan, spec_set, _names(spec_set, [a.name for a in plan.appliances])
+    return plan, spec_set, appliance_names(spec_set, [a.name for a in plan.appliances])
 
 
 async def _still_to_apply(
@@ -410,7 +450,7 @@ async def _still_to_apply(
     if already_applied(plan, observed):
         return False
     for drift in stale:
-        errors.print(f"drifted: {drift}", markup=False)
+        errors.print(f"drifted: {one_line(str(drift))}")
     raise CommandError(
         f"{source} is stale: the objects above changed since it was planned; "
         "nothing was written; make a new plan"
@@ -445,12 +485,18 @@ async def _apply(
 
     console, errors = make_console(), make_console(stderr=True)
     if source is not None:
+        if target.adopt:
+            raise CommandError(
+                f"--adopt plans an adoption; {source} is a saved plan, which holds its "
+                "adoptions already; nothing was read or written"
+            )
         spec_paths = tuple(p for p in target.paths if p != source)
         plan, spec_set, names = _saved_plan(source, spec_paths, target.appliances, errors)
     else:
         spec_set = load_reporting(target.paths, errors)
+        adopting(spec_set, target.adopt)
         scope = _scope(target, spec_set)
-        names = _names(spec_set, target.appliances, scope)
+        names = appliance_names(spec_set, target.appliances, scope)
     async with open_appliances(
         spec_set, names, state_dir=target.state_dir, timeout=target.request_timeout
     ) as appliances:
@@ -458,8 +504,8 @@ async def _apply(
             plan = await _make_plan(spec_set, appliances, target, scope)
         elif not await _still_to_apply(plan, source, appliances, errors):
             console.print(
-                f"{source}: plan already applied: nothing to do (the appliances already hold "
-                "what it makes)",
+                f"{one_line(str(source))}: plan already applied: nothing to do (the appliances "
+                "already hold what it makes)",
                 markup=False,
             )
             return ExitCode.OK
@@ -504,6 +550,7 @@ def apply_command(
         bool, typer.Option("--auto-approve", help="Apply without asking (for pipelines).")
     ] = False,
     force: ForceOption = False,
+    adopt: AdoptOption = None,
     no_backup: Annotated[
         bool, typer.Option("--no-backup", help="Do not save a backup before the first write.")
     ] = False,
@@ -517,7 +564,9 @@ def apply_command(
     """``lmctl apply [PATH ...]`` or ``lmctl apply PLANFILE [PATH ...]``."""
     import asyncio
 
-    target = Target(tuple(paths or ()), tuple(appliance or ()), state_dir, request_timeout)
+    target = Target(
+        tuple(paths or ()), tuple(appliance or ()), state_dir, request_timeout, tuple(adopt or ())
+    )
     request = ApplyRequest(
         auto_approve=auto_approve, force=force, backup=not no_backup, parallel=parallel
     )

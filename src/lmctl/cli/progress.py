@@ -4,6 +4,9 @@ pipe or a log (where a live display would only leave control characters).
 - apply: per appliance, its writes (``apply_progress``: a bar per appliance, or a line per write);
 - drain/undrain: each step, then the wait for connections or health (``progress_for``: a spinner
   line with the time left, or a line each time the waiting state changes).
+
+Rich's columns and spinner read a ``str`` as markup whatever the console says: names and an
+appliance's messages reach them as ``Text`` or through a column with ``markup=False``.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.status import Status
+from rich.text import Text
 
 from lmctl.appliance.changes import counted, write_label
+from lmctl.text import one_line
 
 if TYPE_CHECKING:
     from lmctl.apply.execute import ApplyEvent, EventSink
@@ -47,13 +52,13 @@ class ApplyLines(Lines):
             self._done[name], self._total[name] = 0, event.total
             self.note(f"{name}: applying {counted(event.total, 'write')}")
         elif event.kind == "backup":
-            self.note(f"{name}: backup saved to {event.detail}")
+            self.note(f"{name}: backup saved to {one_line(event.detail)}")
         elif event.kind == "write" and event.change is not None:
             self._done[name] += 1
             done = f"[{self._done[name]}/{self._total[name]}]"
             self.note(f"{name}: {done} {write_label(event.change)}: ok")
         elif event.kind == "failed" and event.change is not None:
-            self.note(f"{name}: {write_label(event.change)}: FAILED: {event.detail}")
+            self.note(f"{name}: {write_label(event.change)}: FAILED: {one_line(event.detail)}")
 
 
 class ApplyBars:
@@ -68,7 +73,7 @@ class ApplyBars:
         if event.kind == "start":
             self._tasks[name] = self._progress.add_task(name, total=event.total, current="")
         elif event.kind == "backup":
-            self._progress.console.print(f"{name}: backup saved to {event.detail}", markup=False)
+            self._progress.console.print(f"{name}: backup saved to {one_line(event.detail)}")
         elif event.kind == "write" and event.change is not None:
             self._progress.update(self._tasks[name], advance=1, current=write_label(event.change))
         elif event.kind == "failed" and event.change is not None:
@@ -82,10 +87,10 @@ def apply_progress(console: Console) -> Iterator[EventSink]:
         yield ApplyLines(console)
         return
     columns = (
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[current]}"),
+        TextColumn("{task.fields[current]}", markup=False),
     )
     with Progress(*columns, console=console, transient=False) as progress:
         yield ApplyBars(progress)
@@ -115,8 +120,7 @@ class WaitSpinner(WaitLines):
 
     def progress(self, message: str, remaining: float) -> None:
         """Replace the spinner line with the current state and the time left."""
-        line = f"{message} ({remaining:.0f} s left)"
-        self._status.update(line.replace("[", r"\["))
+        self._status.update(Text(f"{message} ({remaining:.0f} s left)"))
 
 
 @contextmanager
@@ -126,5 +130,5 @@ def progress_for(console: Console, title: str) -> Iterator[WaitLines]:
     if not console.is_terminal:
         yield WaitLines(console)
         return
-    with Status(title, console=console) as status:
+    with Status(Text(title), console=console) as status:
         yield WaitSpinner(console, status)

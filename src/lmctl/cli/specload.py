@@ -6,7 +6,8 @@ missing path and invalid specs with the same diagnostics (and exits 1).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,13 @@ if TYPE_CHECKING:
 
 DEFAULT_SPECS = Path("arrays")
 """The spec directory read when no spec path is given."""
+
+DEFAULT_INVENTORY = DEFAULT_SPECS / "appliances.yaml"
+"""The inventory a command that reads only the inventory (``lmctl import``) reads by default."""
+
+INVENTORY_VARIABLE = "LMCTL_INVENTORY"
+"""Names a trusted inventory file, read instead of any ``appliances.yaml`` among the specs (for
+CI jobs that plan a change under review with the appliances' credentials)."""
 
 INVALID_SPECS = "the specs have errors (see above); nothing was read or written"
 """What a command that stops on bad specs says after their diagnostics (validate, whose job is
@@ -44,18 +52,34 @@ def load_spec_set(paths: Sequence[Path] | None) -> SpecSet:
                 )
             ]
         )
-    return load_specs(paths or [DEFAULT_SPECS])
+    trusted = os.environ.get(INVENTORY_VARIABLE) or None
+    return load_specs(paths or [DEFAULT_SPECS], trusted_inventory=trusted)
 
 
 def load_reporting(paths: Sequence[Path], errors: Console) -> SpecSet:
     """``load_spec_set`` for a command that goes on to the appliances: every diagnostic is
     printed on ``errors`` as it is (warnings but not notices, and the errors before the command
     ends with ``INVALID_SPECS``, a ``CommandError`` of kind ``specs`` carrying them)."""
+    return _reporting(lambda: load_spec_set(paths), errors)
+
+
+def load_inventory_reporting(inventory: Path | None, errors: Console) -> SpecSet:
+    """The inventory alone (no array spec), reported as ``load_reporting`` does: ``inventory``,
+    else the trusted one ``LMCTL_INVENTORY`` names, else ``arrays/appliances.yaml``. A trusted
+    inventory always wins over a file given (as for every command)."""
+    from lmctl.specs import load_specs
+
+    trusted = os.environ.get(INVENTORY_VARIABLE) or None
+    paths = [inventory] if inventory is not None else ([] if trusted else [DEFAULT_INVENTORY])
+    return _reporting(lambda: load_specs(paths, trusted_inventory=trusted), errors)
+
+
+def _reporting(load: Callable[[], SpecSet], errors: Console) -> SpecSet:
     from lmctl.cli.app import CommandError
     from lmctl.specs import SpecError
 
     try:
-        spec_set = load_spec_set(paths)
+        spec_set = load()
     except SpecError as error:
         for diagnostic in error.diagnostics:
             errors.print(str(diagnostic), markup=False)

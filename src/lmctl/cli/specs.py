@@ -88,18 +88,22 @@ def schema(
         typer.Option(
             "--kind",
             "-k",
-            help="array, inventory or plan (the --format json plan document); array and "
-            "inventory (in one object) when omitted.",
+            help="array, inventory, plan (the --format json plan document) or ls (the "
+            "document of ls --format json); array and inventory (in one object) when omitted.",
         ),
     ] = None,
 ) -> None:
-    """Print the JSON Schema of array specs, of the inventory or of the plan document."""
+    """Print the JSON Schema of array specs, of the inventory, of the plan or ls document."""
     from lmctl.specs import json_schema
 
     if kind == "plan":
         from lmctl.plan.planfile import plan_json_schema
 
         document: dict[str, Any] = plan_json_schema()
+    elif kind == "ls":
+        from lmctl.plan.listing import listing_json_schema
+
+        document = listing_json_schema()
     elif kind is None:
         document = {
             "array": json_schema("array"),
@@ -111,7 +115,7 @@ def schema(
         document = json_schema("inventory")
     else:
         make_console(stderr=True).print(
-            f"error: --kind '{kind}' is not a kind of spec; allowed: array, inventory, plan"
+            f"error: --kind '{kind}' is not a kind of spec; allowed: array, inventory, plan, ls"
         )
         raise typer.Exit(2)
     print(json.dumps(document, indent=2))
@@ -159,11 +163,14 @@ def _print_markdown_diagnostics(console: Console, diagnostics: tuple[Diagnostic,
 def _print_markdown_table(
     console: Console, headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]
 ) -> None:
-    console.print("| " + " | ".join(headers) + " |", markup=False)
-    console.print("|" + "---|" * len(headers), markup=False)
+    """A table for a merge request: each cell in code (``table_cell``), so that a spec value, a
+    file name or a message renders no link, image, HTML or mention and ends no row."""
+    from lmctl.text import table_cell
+
+    console.print("| " + " | ".join(headers) + " |")
+    console.print("|" + "---|" * len(headers))
     for row in rows:
-        cells = (cell.replace("|", "\\|") for cell in row)
-        console.print("| " + " | ".join(cells) + " |", markup=False)
+        console.print("| " + " | ".join(table_cell(cell) for cell in row) + " |")
     console.print("")
 
 
@@ -219,13 +226,17 @@ def _print_expansion(
     from rich.measure import Measurement
     from rich.table import Table
 
+    from lmctl.text import code_span, one_line
+
     console = make_console()
+    markdown = output is OutputFormat.markdown
+    shown = code_span if markdown else one_line
     console.print(
-        f"{spec.name}: Exchange {spec.exchange}, site {spec.site}, {spec.fqdn} → {spec.vip} "
-        f"on appliance {spec.appliance} ({spec.scheduling})",
-        markup=False,
+        f"{shown(spec.name)}: Exchange {spec.exchange}, site {shown(spec.site)}, "
+        f"{shown(spec.fqdn)} → {shown(str(spec.vip))} on appliance {shown(spec.appliance)} "
+        f"({spec.scheduling})"
     )
-    if output is OutputFormat.markdown:
+    if markdown:
         rows = [_expansion_row(vs, ", ") for vs in services]
         _print_markdown_table(console, _EXPANSION_COLUMNS, rows)
         return

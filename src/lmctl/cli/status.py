@@ -31,6 +31,7 @@ from lmctl.cli.options import (
 )
 from lmctl.cli.specload import DEFAULT_SPECS, load_reporting
 from lmctl.errors import ExitCode
+from lmctl.text import one_line
 
 if TYPE_CHECKING:
     from lmctl.exchange import DesiredVirtualService
@@ -66,6 +67,15 @@ MemberArgument = Annotated[
 PollOption = Annotated[
     float,
     typer.Option("--poll-interval", min=0.01, help="Seconds between two reads while waiting."),
+]
+ArrayOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--array",
+        metavar="ARRAY",
+        help="Only in this array (repeat for several); default: every array that lists the server.",
+        show_default=False,
+    ),
 ]
 # The total wait of drain/undrain; each API request is bounded by ``--request-timeout``.
 WaitTimeoutOption = Annotated[
@@ -116,11 +126,13 @@ def status_command(
 
 @app.command(
     "drain",
-    help="Take a member (a CAS) out of its array for maintenance.\n\n"
-    "Disables the member's real server in every virtual service of ITS array (one modrs "
-    "enable=N per service; other arrays are never touched), after checking that every service "
-    "keeps at least one other member enabled and Up; then waits until its active connections "
-    "reach 0 or --timeout passes. Idempotent: run it again after an interruption.\n\n"
+    help="Take a server (a CAS) out of its arrays for maintenance.\n\n"
+    "Disables the server's real server in every virtual service of every array (namespace) "
+    "that lists it, on every appliance involved, or only in the --array ones (one modrs "
+    "enable=N per service; other arrays are never touched), after checking in all of them "
+    "that every service keeps at least one other member enabled and Up (one refusal: nothing "
+    "written anywhere); then waits until its active connections reach 0 in all of them or "
+    "--timeout passes. Idempotent: run it again after an interruption.\n\n"
     "Exit codes: 0 drained (0 connections); 2 timed out (disabled, connections left); "
     "3 refused (a service would have no member left; --force overrides); 1 error.",
 )
@@ -130,26 +142,31 @@ def drain_command(
     force: Annotated[
         bool, typer.Option("--force", help="Drain even if a service is left with no member Up.")
     ] = False,
+    arrays: ArrayOption = None,
     timeout: WaitTimeoutOption = 600.0,
     poll_interval: PollOption = 2.0,
     state_dir: StateDirOption = DEFAULT_STATE_DIR,
     request_timeout: RequestTimeoutOption = 10.0,
 ) -> None:
     """Run ``lmctl drain``."""
-    request = MaintenanceRequest("drain", force, timeout, poll_interval, state_dir, request_timeout)
+    request = MaintenanceRequest(
+        "drain", force, timeout, poll_interval, state_dir, request_timeout, tuple(arrays or ())
+    )
     raise typer.Exit(run_maintenance(specs or [], member, request))
 
 
 @app.command(
     "undrain",
-    help="Put a drained member back: re-enable its real server in every virtual service of its "
-    "array, then wait until the appliance reports it Up in each (or --timeout passes).\n\n"
+    help="Put a drained server back: re-enable its real server in every virtual service of "
+    "every array that lists it (or of the --array ones), then wait until the appliances report "
+    "it Up in each (or --timeout passes).\n\n"
     "Exit codes: 0 enabled and Up everywhere; 2 timed out (enabled, not Up yet); 3 refused "
-    "(the spec disables the member); 1 error.",
+    "(a spec disables the member); 1 error.",
 )
 def undrain_command(
     member: MemberArgument,
     specs: SpecPathsOption = None,
+    arrays: ArrayOption = None,
     timeout: WaitTimeoutOption = 300.0,
     poll_interval: PollOption = 2.0,
     state_dir: StateDirOption = DEFAULT_STATE_DIR,
@@ -157,7 +174,7 @@ def undrain_command(
 ) -> None:
     """Run ``lmctl undrain``."""
     request = MaintenanceRequest(
-        "undrain", False, timeout, poll_interval, state_dir, request_timeout
+        "undrain", False, timeout, poll_interval, state_dir, request_timeout, tuple(arrays or ())
     )
     raise typer.Exit(run_maintenance(specs or [], member, request))
 
@@ -166,7 +183,7 @@ def undrain_command(
 
 
 def _print_error(message: str) -> None:
-    make_console(stderr=True).print(f"error: {message}", markup=False)
+    make_console(stderr=True).print(f"error: {one_line(message)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +330,8 @@ async def _watch_live(
 @dataclass(frozen=True, slots=True)
 class MaintenanceRequest:
     """What to do to a member and how: drain or undrain, force, wait limits, mock state dir,
-    and the time each API request may take (``timeout`` is the total wait)."""
+    the time each API request may take (``timeout`` is the total wait), and the arrays it is
+    restricted to (``--array``; empty: every array that lists the server)."""
 
     action: Literal["drain", "undrain"]
     force: bool = False
@@ -321,23 +339,27 @@ class MaintenanceRequest:
     poll_interval: float = 2.0
     state_dir: Path = DEFAULT_STATE_DIR
     request_timeout: float = 10.0
+    arrays: tuple[str, ...] = ()
 
 
 def run_maintenance(paths: Sequence[Path], member: str, request: MaintenanceRequest) -> int:
-    """``lmctl drain`` / ``lmctl undrain`` of one member; returns the exit code."""
+    """``lmctl drain`` / ``lmctl undrain`` of one server in every array that lists it (or in
+    the ``--array`` ones); returns the exit code."""
     import asyncio
 
-    from lmctl.maintenance.drain import Target, locate_member, unfinished
+    from lmctl.maintenance.drain import Target
+    from lmctl.maintenance.server import locate_server, unfinished
 
     specs = _load(paths)
     everything = [service for services in specs.desired.values() for service in services]
-    located = locate_member(everything, member)
-    target = Target(located, specs.desired[located.appliance], specs.scope, request.state_dir)
+    server = locate_server(everything, member, request.arrays)
+    desired = {name: specs.desired[name] for name in server.appliances}
+    target = Target(server, desired, specs.scope, request.state_dir)
     console = make_console()
     try:
         result = asyncio.run(_maintain(specs.spec_set, target, request, console))
     except KeyboardInterrupt:
-        _print_error(f"interrupted: {unfinished(located, request.action)}")
+        _print_error(f"interrupted: {unfinished(server, request.action)}")
         return ExitCode.INTERRUPTED
     _report(console, result)
     return result.exit_code
@@ -350,21 +372,20 @@ async def _maintain(
     from lmctl.cli.progress import progress_for
     from lmctl.maintenance.drain import WaitPolicy, drain, undrain
 
-    member = target.member
+    server = target.server
     policy = WaitPolicy(timeout=request.timeout, poll_interval=request.poll_interval)
     opened = open_appliances(
         spec_set,
-        [member.appliance],
+        server.appliances,
         state_dir=request.state_dir,
         timeout=request.request_timeout,
     )
     async with opened as appliances:
-        appliance = appliances[member.appliance]
-        title = f"{request.action}ing {member.member} ({member.array} on {member.appliance})"
+        title = f"{request.action}ing {server.name} ({server.arrays_on()})"
         with progress_for(console, title) as observer:
             if request.action == "drain":
-                return await drain(appliance, target, observer, force=request.force, policy=policy)
-            return await undrain(appliance, target, observer, policy=policy)
+                return await drain(appliances, target, observer, force=request.force, policy=policy)
+            return await undrain(appliances, target, observer, policy=policy)
 
 
 def _report(console: Console, result: MaintenanceResult) -> None:
@@ -372,8 +393,6 @@ def _report(console: Console, result: MaintenanceResult) -> None:
         for line in result.details:
             _print_error(line)
         return
-    for line in result.details:
-        console.print(line, markup=False)
-    # Said before the writes too; repeated as the last words so it is not lost in the wait.
-    for warning in result.warnings:
-        console.print(warning, markup=False)
+    for line in (*result.details, *result.warnings):
+        # The warnings were said before the writes too: repeated last, not lost in the wait.
+        console.print(one_line(line))

@@ -362,6 +362,18 @@ class VirtualService(VirtualServiceSettings):
     )
     real_servers: Rows[RealServer] = Field((), alias="Rs")
     sub_services: Rows[SubVirtualServiceRow] = Field((), alias="SubVS")
+    # What lmctl does not manage but must see to leave alone on a VS it adopts (Kemp's API
+    # guide, "List the Virtual Service Details": listvs reports the rule counts and the WAF
+    # flag; the 7.2.5x captures add ``InterceptMode``, ``EspEnabled``, ``SSLAcceleration``).
+    content_rules: Int = Field(0, alias="NRules")
+    request_rules: Int = Field(0, alias="NRequestRules")
+    response_rules: Int = Field(0, alias="NResponseRules")
+    match_body_rules: Int = Field(0, alias="NMatchBodyRules")
+    pre_process_rules: Int = Field(0, alias="NPreProcessRules")
+    esp_enabled: Flag = Field(False, alias="EspEnabled")
+    waf_mode: Int = Field(0, alias="InterceptMode")
+    legacy_waf: Flag = Field(False, alias="Intercept")
+    ssl_acceleration: Flag = Field(False, alias="SSLAcceleration")
 
     @model_validator(mode="before")
     @classmethod

@@ -1,5 +1,7 @@
-"""Member maintenance: ``drain`` and ``undrain`` of one CAS in its array (:mod:`.drain`).
+"""Server maintenance: ``drain`` and ``undrain`` of one CAS (:mod:`.drain`) in every array that
+lists it (:mod:`.server`).
 
-Reads go through :mod:`lmctl.status` (the array's status from the matcher and the live counts);
-writes are one ``UpdateRealServer`` per virtual service, under the appliance's apply lock.
+Reads go through :mod:`lmctl.status` (each array's status from the matcher and the live counts);
+writes are one ``UpdateRealServer`` per virtual service, under the apply locks of the appliances
+involved.
 """

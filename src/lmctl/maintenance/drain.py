@@ -1,24 +1,30 @@
-"""``drain`` and ``undrain`` of one member (a CAS): which writes, whether it is safe, then the
+"""``drain`` and ``undrain`` of one server (a CAS): which writes, whether it is safe, then the
 switches and the wait.
 
-A member belongs to one array only. Draining it touches that array's virtual services only, one
-real server at a time (``modrs enable=N``): the global ``disablers`` would also take the server
-out of every other array and VS that happens to use the same address. The writes go to the
-array's own virtual services as the matcher finds them (``lmctl.plan.match``, through the
-array's status), at the key where each one is, never to a VS lmctl does not own.
+The server is taken out of (or put back into) every spec that lists it (:mod:`.server`): each
+array's virtual services only, one real server at a time (``modrs enable=N``): the global
+``disablers`` would also take the server out of every VS that happens to use the same address.
+The writes go to each array's own virtual services as the matcher finds them
+(``lmctl.plan.match``, through the array's status), at the key where each one is, never to a VS
+lmctl does not own.
 
-Both are idempotent: each run reads the appliance first and writes only the real servers not yet
-in the wanted state, so an interrupted run is finished by running it again. Waiting re-reads the
-appliance (state and connection counts) every poll interval until the goal or the timeout. The
-first read, the safety check and the switches hold the appliance's apply lock (no drain writes
-while an apply writes); the wait does not, so an apply can run while a drain waits.
+Every array is read and checked before the first write: a refusal in one array stops the whole
+command, nothing switched anywhere. The apply locks of every appliance involved are held from
+the first read through the switches (taken in sorted order, so two lmctl processes never wait on
+each other in a circle; no drain writes while an apply writes); the wait does not hold them, so
+an apply can run while a drain waits. Then one wait, over every array, with one timeout.
+
+Both are idempotent: each run reads the appliances first and writes only the real servers not
+yet in the wanted state, so an interrupted run is finished by running it again. Waiting re-reads
+the appliances (state and connection counts) every poll interval until the goal or the timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -27,7 +33,7 @@ from lmctl.appliance.base import Appliance
 from lmctl.appliance.changes import FieldChange, UpdateRealServer, counted
 from lmctl.errors import ExitCode, LmctlError, error_text
 from lmctl.exchange import DesiredVirtualService
-from lmctl.loadmaster.models import normalised_address
+from lmctl.maintenance.server import MemberRef, Server, listing, unfinished
 from lmctl.plan.match import ArrayScope
 from lmctl.statedir import DEFAULT_STATE_DIR, appliance_lock
 from lmctl.status.check import read_arrays
@@ -41,71 +47,13 @@ Outcome = Literal["drained", "undrained", "timed-out", "refused", "absent"]
 LEAST_CONNECTION_METHODS = frozenset({"lc", "wlc"})
 
 
-class UnknownMemberError(LmctlError, LookupError):
-    """No array of the specs has a member with that name or address (or several have)."""
-
-
 class MaintenanceError(LmctlError):
     """The appliance failed during a drain or undrain: some real servers may already be
     switched, so the message says how to finish or go back."""
 
 
-# -- the member ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class MemberRef:
-    """One member located in the specs: its array, the appliance of that array, its address."""
-
-    appliance: str
-    array: str
-    member: str
-    address: str
-
-
-def locate_member(desired: Iterable[DesiredVirtualService], name: str) -> MemberRef:
-    """The member called ``name`` (case-insensitive, as Windows names are) or with that address
-    (compared as an address: ``2001:DB8:0::11`` is ``2001:db8::11``, ``[::ffff:10.0.0.21]`` is
-    ``10.0.0.21``).
-
-    A 2013+ server may serve several namespaces: drain works on one spec's services, so a
-    server found in several specs is refused rather than left serving the others."""
-    wanted = name.strip().lower()
-    address = normalised_address(name.strip().strip("[]"))
-    known: set[str] = set()
-    found: dict[tuple[str, str], MemberRef] = {}
-    for service in desired:
-        for real_server in service.real_servers:
-            known.add(f"{real_server.member} ({service.array})")
-            # Model addresses are normalised already (lmctl.loadmaster.models).
-            if wanted == real_server.member.lower() or address == real_server.address:
-                found.setdefault(
-                    (service.appliance, service.array),
-                    MemberRef(
-                        appliance=service.appliance,
-                        array=service.array,
-                        member=real_server.member,
-                        address=real_server.address,
-                    ),
-                )
-    if len(found) > 1:
-        specs = ", ".join(f"{ref.array} (appliance {ref.appliance})" for ref in found.values())
-        raise UnknownMemberError(
-            f"{name!r} is a member of {len(found)} specs: {specs}; drain and undrain act on one "
-            "spec's services, and would leave the server serving the others: drain it on each "
-            "appliance by hand, or list it in one spec only"
-        )
-    if found:
-        return next(iter(found.values()))
-    listing = ", ".join(sorted(known)) or "none"
-    raise UnknownMemberError(
-        f"no array in the specs has a member named {name!r} (or with that address); "
-        f"members: {listing}"
-    )
-
-
 def spec_enable(desired: Iterable[DesiredVirtualService], member: MemberRef) -> bool | None:
-    """What the spec says of the member's enable flag: True, False, or None (not set)."""
+    """What the member's spec says of its enable flag: True, False, or None (not set)."""
     for service in desired:
         if service.array != member.array:
             continue
@@ -115,17 +63,7 @@ def spec_enable(desired: Iterable[DesiredVirtualService], member: MemberRef) -> 
     return None
 
 
-def unfinished(member: MemberRef, action: Action) -> str:
-    """How to finish an interrupted drain or undrain, or go back."""
-    other = "undrain" if action == "drain" else "drain"
-    return (
-        f"the {action} of {member.member} (array {member.array}) may be unfinished; run "
-        f"`lmctl {action} {member.member}` again to finish it (safe to repeat), or "
-        f"`lmctl {other} {member.member}` to go back"
-    )
-
-
-# -- decisions over the array's status -----------------------------------------------------
+# -- decisions over one array's status -----------------------------------------------------
 
 
 def member_rows(array: ArrayStatus, member: str) -> list[tuple[ServiceStatus, MemberStatus]]:
@@ -159,10 +97,12 @@ def switches(array: ArrayStatus, member: str, *, enable: bool) -> tuple[UpdateRe
     )
 
 
-def switch_line(switch: UpdateRealServer) -> str:
-    """``disable 10.0.0.21:443 in https (10.0.0.10:443/tcp)``."""
+def switch_line(switch: UpdateRealServer, prefix: str = "", appliance: str | None = None) -> str:
+    """``disable 10.0.0.21:443 in https (10.0.0.10:443/tcp)``; with several arrays,
+    ``disable 10.0.0.21:443 in mail/https (10.0.0.10:443/tcp on lm-hq)``."""
     verb = "enable" if switch.enables else "disable"
-    return f"{verb} {switch.member_label(None)} in {switch.service} ({switch.key})"
+    on = f" on {appliance}" if appliance else ""
+    return f"{verb} {switch.member_label(None)} in {prefix}{switch.service} ({switch.key}{on})"
 
 
 def unreachable_services(array: ArrayStatus, member: str) -> tuple[str, ...]:
@@ -181,7 +121,7 @@ def why_unreachable(service: ServiceStatus) -> str:
     return "virtual service or real server missing; run `lmctl apply`"
 
 
-def drain_blockers(array: ArrayStatus, member: str) -> tuple[str, ...]:
+def drain_blockers(array: ArrayStatus, member: str, prefix: str = "") -> tuple[str, ...]:
     """Why draining ``member`` now would cut a service off (empty when it is safe).
 
     Only services where the member still takes connections count: re-running an interrupted
@@ -196,13 +136,13 @@ def drain_blockers(array: ArrayStatus, member: str) -> tuple[str, ...]:
         if not any(other.serving for other in others):
             states = ", ".join(f"{other.member} {other.state}" for other in others)
             blockers.append(
-                f"{service.service}: no other member is enabled and Up "
+                f"{prefix}{service.service}: no other member is enabled and Up "
                 f"({states or 'it is the only member'})"
             )
     return tuple(blockers)
 
 
-def failover_losses(array: ArrayStatus, member: str) -> tuple[str, ...]:
+def failover_losses(array: ArrayStatus, member: str, prefix: str = "") -> tuple[str, ...]:
     """Services that draining ``member`` now leaves with exactly one member enabled and Up.
 
     Not a reason to refuse (a drain is refused only when no member would be left), but the
@@ -210,6 +150,7 @@ def failover_losses(array: ArrayStatus, member: str) -> tuple[str, ...]:
     member is still enabled count, as in :func:`drain_blockers`.
     """
     pending = {switch.service for switch in switches(array, member, enable=False)}
+    which = f"array {array.array}" if prefix else "the array"
     losses: list[str] = []
     for service, _row in member_rows(array, member):
         if service.service not in pending:
@@ -217,8 +158,8 @@ def failover_losses(array: ArrayStatus, member: str) -> tuple[str, ...]:
         serving = [row.member for row in service.serving_members if row.member != member]
         if len(serving) == 1:
             losses.append(
-                f"after this drain, {service.service} has one serving member ({serving[0]}): "
-                "the array is no longer FailoverReady"
+                f"after this drain, {prefix}{service.service} has one serving member "
+                f"({serving[0]}): {which} is no longer FailoverReady"
             )
     return tuple(losses)
 
@@ -240,7 +181,81 @@ def services_not_up(array: ArrayStatus, member: str) -> tuple[str, ...]:
     )
 
 
-# -- drain and undrain against the appliance -----------------------------------------------
+# -- decisions over every array of the server ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ServerStatus:
+    """The server's arrays as the appliances have them now: one status per member of the
+    server (``Server.members``, same order)."""
+
+    server: Server
+    arrays: tuple[ArrayStatus, ...]
+
+    def each(self) -> Iterator[tuple[MemberRef, ArrayStatus, str]]:
+        """(member, its array's status, the prefix of its services' names in messages)."""
+        for ref, array in zip(self.server.members, self.arrays, strict=True):
+            yield ref, array, self.server.prefix(ref)
+
+    def switches(self, *, enable: bool) -> tuple[tuple[MemberRef, UpdateRealServer], ...]:
+        """Every write still needed, array by array, with the member (and so the appliance)."""
+        return tuple(
+            (ref, switch)
+            for ref, array, _prefix in self.each()
+            for switch in switches(array, ref.member, enable=enable)
+        )
+
+    def reachable(self, ref: MemberRef, array: ArrayStatus) -> bool:
+        """Whether the member can be switched in at least one service of its array."""
+        rows = member_rows(array, ref.member)
+        return len(unreachable_services(array, ref.member)) < len(rows)
+
+    def absent(self) -> bool:
+        """The server can be switched nowhere: it is in no VS of any of its arrays."""
+        return not any(self.reachable(ref, array) for ref, array, _prefix in self.each())
+
+    def settled(self, *, enable: bool) -> tuple[MemberRef, ...]:
+        """The arrays where the server is reachable and already in the wanted state."""
+        return tuple(
+            ref
+            for ref, array, _prefix in self.each()
+            if self.reachable(ref, array) and not switches(array, ref.member, enable=enable)
+        )
+
+    def blockers(self) -> tuple[str, ...]:
+        """Why draining now would cut a service off, in any array (empty: safe)."""
+        return tuple(
+            blocker
+            for ref, array, prefix in self.each()
+            for blocker in drain_blockers(array, ref.member, prefix)
+        )
+
+    def failover_losses(self) -> tuple[str, ...]:
+        """Services that draining now leaves with exactly one serving member, in any array."""
+        return tuple(
+            loss
+            for ref, array, prefix in self.each()
+            for loss in failover_losses(array, ref.member, prefix)
+        )
+
+    def active_connections(self) -> int:
+        """The server's active connections, summed over every service of every array."""
+        return sum(active_connections(array, ref.member) for ref, array, _prefix in self.each())
+
+    def not_up(self) -> tuple[str, ...]:
+        """The services (prefixed) where the server is not yet enabled and Up."""
+        return tuple(
+            f"{prefix}{service}"
+            for ref, array, prefix in self.each()
+            for service in services_not_up(array, ref.member)
+        )
+
+    def drained(self) -> bool:
+        """Disabled everywhere it can be, and no active connection left."""
+        return self.active_connections() == 0 and not self.switches(enable=False)
+
+
+# -- drain and undrain against the appliances ----------------------------------------------
 
 
 class MaintenanceObserver(Protocol):
@@ -258,7 +273,7 @@ class MaintenanceResult:
     """How a drain or undrain ended, with the lines that explain it."""
 
     outcome: Outcome
-    member: MemberRef
+    server: Server
     writes: int
     details: tuple[str, ...] = ()
     active_connections: int = 0
@@ -269,7 +284,7 @@ class MaintenanceResult:
         """0 done, 2 timed out (switched, goal not reached), 3 refused, 1 member absent.
 
         Refused: a drain that would leave a service without a member enabled and Up, or an
-        undrain of a member the spec disables.
+        undrain of a member a spec disables.
         """
         return {
             "drained": ExitCode.OK,
@@ -290,12 +305,12 @@ class WaitPolicy:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """The member to drain or undrain; every service the specs want on its appliance (the
-    appliance is matched as plan matches it) and plan's scope; the state directory whose apply
-    lock the switches hold."""
+    """The server to drain or undrain; per appliance involved, every service the specs want on
+    it (each appliance is matched as plan matches it) and plan's scope; the state directory
+    whose apply locks the switches hold."""
 
-    member: MemberRef
-    desired: Sequence[DesiredVirtualService]
+    server: Server
+    desired: Mapping[str, Sequence[DesiredVirtualService]]
     scope: ArrayScope = None
     state_dir: Path = DEFAULT_STATE_DIR
 
@@ -308,61 +323,95 @@ class _Switched:
     warnings: tuple[str, ...] = ()
 
 
-class _Member:
-    """One member on its appliance: reads its array's status, switches its real servers."""
+class _OnAppliances:
+    """The server on its appliances: reads its arrays' status, switches its real servers."""
 
     def __init__(
-        self, appliance: Appliance, target: Target, action: Action, observer: MaintenanceObserver
+        self,
+        appliances: Mapping[str, Appliance],
+        target: Target,
+        action: Action,
+        observer: MaintenanceObserver,
     ) -> None:
-        self.appliance = appliance
+        self.appliances = appliances
         self.target = target
-        self.member = target.member
+        self.server = target.server
         self.action: Action = action
         self.observer = observer
 
     def _failed(self, error: LmctlError | OSError) -> MaintenanceError:
         # Some real servers may be switched already: say how to finish or go back.
-        return MaintenanceError(f"{error_text(error)}; {unfinished(self.member, self.action)}")
+        return MaintenanceError(f"{error_text(error)}; {unfinished(self.server, self.action)}")
 
-    async def read(self) -> ArrayStatus:
-        """The member's array as the appliance has it now (state + connection counts)."""
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Every appliance's apply lock, taken in sorted order; ``ApplianceBusyError`` (and
+        the locks taken so far released) when one is held by another lmctl."""
+        with ExitStack() as locks:
+            for appliance in self.server.appliances:
+                locks.enter_context(appliance_lock(self.target.state_dir, appliance))
+            yield
+
+    async def _read_appliance(self, appliance: str) -> dict[str, ArrayStatus]:
         target = self.target
-        try:
-            (status,) = await read_arrays(
-                self.appliance, target.desired, [self.member.array], target.scope
-            )
-        except (LmctlError, OSError) as error:
-            raise self._failed(error) from error
-        return status
+        arrays = [ref.array for ref in self.server.members if ref.appliance == appliance]
+        statuses = await read_arrays(
+            self.appliances[appliance], target.desired[appliance], arrays, target.scope
+        )
+        return {status.array: status for status in statuses}
 
-    async def read_first(self) -> ArrayStatus | None:
-        """The first read; notes services where the member cannot be switched, and is None
+    async def read(self) -> ServerStatus:
+        """The server's arrays as the appliances have them now (each appliance read once, all
+        at once: state + connection counts)."""
+        names = self.server.appliances
+        # Every read ends before any error is raised: none is left running behind it.
+        read = await asyncio.gather(
+            *(self._read_appliance(name) for name in names), return_exceptions=True
+        )
+        by_appliance: dict[str, dict[str, ArrayStatus]] = {}
+        for name, outcome in zip(names, read, strict=True):
+            if isinstance(outcome, LmctlError | OSError):
+                raise self._failed(outcome) from outcome
+            if isinstance(outcome, BaseException):
+                raise outcome
+            by_appliance[name] = outcome
+        return ServerStatus(
+            self.server,
+            tuple(by_appliance[ref.appliance][ref.array] for ref in self.server.members),
+        )
+
+    async def read_first(self) -> ServerStatus | None:
+        """The first read; notes services where the server cannot be switched, and is None
         when it can be switched nowhere."""
         status = await self.read()
-        missing = unreachable_services(status, self.member.member)
-        for service in missing:
-            self.observer.note(
-                f"{service}: {self.member.member} is not on {self.member.appliance} "
-                f"({why_unreachable(status.service(service))}), skipped"
-            )
-        everywhere = len(missing) == len(member_rows(status, self.member.member))
-        return None if everywhere else status
+        for ref, array, prefix in status.each():
+            for service in unreachable_services(array, ref.member):
+                self.observer.note(
+                    f"{prefix}{service}: {ref.member} is not on {ref.appliance} "
+                    f"({why_unreachable(array.service(service))}), skipped"
+                )
+        return None if status.absent() else status
 
-    async def switch(self, pending: Sequence[UpdateRealServer]) -> None:
+    async def switch(self, pending: Sequence[tuple[MemberRef, UpdateRealServer]]) -> None:
         """One ``modrs`` per pending switch, one at a time, each noted once made."""
-        for change in pending:
+        several = self.server.several
+        for ref, change in pending:
             try:
-                await self.appliance.apply(change)
+                await self.appliances[ref.appliance].apply(change)
             except (LmctlError, OSError) as error:
                 raise self._failed(error) from error
-            self.observer.note(switch_line(change))
+            if several:
+                line = switch_line(change, self.server.prefix(ref), ref.appliance)
+            else:
+                line = switch_line(change)
+            self.observer.note(line)
 
     async def wait(
         self,
         policy: WaitPolicy,
-        reached: Callable[[ArrayStatus], bool],
-        describe: Callable[[ArrayStatus], str],
-    ) -> tuple[bool, ArrayStatus]:
+        reached: Callable[[ServerStatus], bool],
+        describe: Callable[[ServerStatus], str],
+    ) -> tuple[bool, ServerStatus]:
         """Re-read until ``reached`` holds or the timeout passes; (reached?, last status)."""
         deadline = time.monotonic() + policy.timeout
         while True:
@@ -376,177 +425,200 @@ class _Member:
             await asyncio.sleep(min(policy.poll_interval, remaining))
 
 
-def _absent(member: MemberRef) -> MaintenanceResult:
+def _absent(server: Server) -> MaintenanceResult:
+    arrays = server.arrays_on() if server.several else f"array {server.arrays_on()}"
     return MaintenanceResult(
         "absent",
-        member,
+        server,
         0,
         (
-            f"{member.member} is in no virtual service of array {member.array} on "
-            f"{member.appliance}; run `lmctl plan` / `lmctl apply` first",
+            f"{server.name} is in no virtual service of {arrays}; "
+            "run `lmctl plan` / `lmctl apply` first",
         ),
     )
 
 
-def _refused(member: MemberRef, reason: str) -> MaintenanceResult:
-    return MaintenanceResult("refused", member, 0, (reason,))
+def _refused(server: Server, reason: str) -> MaintenanceResult:
+    return MaintenanceResult("refused", server, 0, (reason,))
 
 
 def _connections(count: int) -> str:
     return counted(count, "active connection")
 
 
-def _drain_refusal(
-    status: ArrayStatus, member: MemberRef, observer: MaintenanceObserver, *, force: bool
-) -> str | None:
-    """Why the drain must not go ahead (None: go ahead; with ``--force``, say what it breaks)."""
-    blockers = drain_blockers(status, member.member)
-    if blockers and not force:
-        return (
-            f"refusing to drain {member.member}: {'; '.join(blockers)}. Bring another member "
-            "Up first, or use --force to drain anyway."
-        )
-    for blocker in blockers:
-        observer.note(f"--force: draining although {blocker}")
-    return None
+def _in_array(server: Server, ref: MemberRef) -> str:
+    """``two`` (one spec), ``mail16 on lm-hq`` (several)."""
+    return f"{ref.array} on {ref.appliance}" if server.several else ref.array
+
+
+def _spec_of(server: Server, refs: Sequence[MemberRef]) -> str:
+    """``the spec`` (one spec), ``the spec of mail16`` (several)."""
+    return f"the spec of {listing([ref.array for ref in refs])}" if server.several else "the spec"
 
 
 async def drain(
-    appliance: Appliance,
+    appliances: Mapping[str, Appliance],
     target: Target,
     observer: MaintenanceObserver,
     *,
     force: bool = False,
     policy: WaitPolicy | None = None,
 ) -> MaintenanceResult:
-    """Disable the member in every VS of its array (if safe), then wait for 0 active
-    connections. ``ApplianceBusyError`` while an apply holds the lock; ``MaintenanceError``
-    when the appliance fails."""
-    member = target.member
-    on_appliance = _Member(appliance, target, "drain", observer)
-    with appliance_lock(target.state_dir, member.appliance):
-        switched = await _drain_switches(on_appliance, force=force)
+    """Disable the server in every VS of each of its arrays (if safe in all of them), then
+    wait for 0 active connections. ``ApplianceBusyError`` while an apply holds a lock;
+    ``MaintenanceError`` when an appliance fails."""
+    server = target.server
+    on_appliances = _OnAppliances(appliances, target, "drain", observer)
+    with on_appliances.locked():
+        switched = await _drain_switches(on_appliances, force=force)
     if isinstance(switched, MaintenanceResult):
         return switched
-    drained, last = await on_appliance.wait(
+    drained, last = await on_appliances.wait(
         policy or WaitPolicy(),
-        lambda now: (
-            active_connections(now, member.member) == 0
-            and not switches(now, member.member, enable=False)
-        ),
-        lambda now: f"{member.member}: {_connections(active_connections(now, member.member))}",
+        ServerStatus.drained,
+        lambda now: f"{server.name}: {_connections(now.active_connections())}",
     )
     if drained:
-        done = f"{member.member} is drained: disabled in array {member.array}, 0 connections"
+        done = f"{server.name} is drained: disabled in {server.where()}, 0 connections"
         return MaintenanceResult(
-            "drained", member, switched.writes, (done,), warnings=switched.warnings
+            "drained", server, switched.writes, (done,), warnings=switched.warnings
         )
-    left = active_connections(last, member.member)
+    left = last.active_connections()
     timed_out = (
-        f"timed out: {member.member} is disabled in array {member.array} but still has "
-        f"{_connections(left)}; run `lmctl drain {member.member}` again to keep waiting"
+        f"timed out: {server.name} is disabled in {server.where()} but still has "
+        f"{_connections(left)}; run `{server.command('drain')}` again to keep waiting"
     )
     return MaintenanceResult(
-        "timed-out", member, switched.writes, (timed_out,), left, switched.warnings
+        "timed-out", server, switched.writes, (timed_out,), left, switched.warnings
     )
 
 
-async def _drain_switches(on_appliance: _Member, *, force: bool) -> MaintenanceResult | _Switched:
-    """Read, check and disable: the writes made and the warnings, or the result when it stops
-    here. A service left with one serving member is a warning, not a refusal."""
-    member, observer = on_appliance.member, on_appliance.observer
-    status = await on_appliance.read_first()
+async def _drain_switches(
+    on_appliances: _OnAppliances, *, force: bool
+) -> MaintenanceResult | _Switched:
+    """Read and check every array, then disable: the writes made and the warnings, or the
+    result when it stops here. A service left with one serving member is a warning, not a
+    refusal."""
+    server, observer = on_appliances.server, on_appliances.observer
+    status = await on_appliances.read_first()
     if status is None:
-        return _absent(member)
-    refusal = _drain_refusal(status, member, observer, force=force)
-    if refusal is not None:
-        return _refused(member, refusal)
-    warnings = tuple(f"WARNING: {loss}" for loss in failover_losses(status, member.member))
+        return _absent(server)
+    blockers = status.blockers()
+    if blockers and not force:
+        return _refused(
+            server,
+            f"refusing to drain {server.name}: {'; '.join(blockers)}. Bring another member "
+            "Up first, or use --force to drain anyway.",
+        )
+    for blocker in blockers:
+        observer.note(f"--force: draining although {blocker}")
+    warnings = tuple(f"WARNING: {loss}" for loss in status.failover_losses())
     for warning in warnings:
         observer.note(warning)
-    if spec_enable(on_appliance.target.desired, member) is True:
+    desired = on_appliances.target.desired
+    for ref in server.members:
+        if spec_enable(desired[ref.appliance], ref) is True:
+            observer.note(
+                f"note: {_spec_of(server, [ref])} sets enabled: true for {ref.member}, so the "
+                "next `lmctl apply` re-enables it; remove that key to keep it drained"
+            )
+    for ref in status.settled(enable=False):
         observer.note(
-            f"note: the spec sets enabled: true for {member.member}, so the next `lmctl apply` "
-            "re-enables it; remove that key to keep it drained"
+            f"{ref.member} is already disabled in every service of {_in_array(server, ref)}"
         )
-    pending = switches(status, member.member, enable=False)
-    if not pending:
-        observer.note(f"{member.member} is already disabled in every service of {member.array}")
-    await on_appliance.switch(pending)
+    pending = status.switches(enable=False)
+    await on_appliances.switch(pending)
     return _Switched(len(pending), warnings)
 
 
 def _least_connection_services(
-    desired: Sequence[DesiredVirtualService], member: MemberRef
+    desired: Mapping[str, Sequence[DesiredVirtualService]], server: Server
 ) -> list[str]:
     return [
-        service.service
-        for service in desired
-        if service.array == member.array
+        f"{server.prefix(ref)}{service.service}"
+        for ref in server.members
+        for service in desired[ref.appliance]
+        if service.array == ref.array
         and service.settings.schedule in LEAST_CONNECTION_METHODS
-        and any(rs.member == member.member for rs in service.real_servers)
+        and any(rs.member == ref.member for rs in service.real_servers)
     ]
 
 
-def _not_up_yet(status: ArrayStatus, member: str) -> str:
-    down = services_not_up(status, member)
-    return f"{member}: not Up yet in {', '.join(down)}" if down else "Up everywhere"
+def _not_up_yet(status: ServerStatus) -> str:
+    down = status.not_up()
+    return f"{status.server.name}: not Up yet in {', '.join(down)}" if down else "Up everywhere"
 
 
 async def undrain(
-    appliance: Appliance,
+    appliances: Mapping[str, Appliance],
     target: Target,
     observer: MaintenanceObserver,
     *,
     policy: WaitPolicy | None = None,
 ) -> MaintenanceResult:
-    """Re-enable the member in every VS of its array, then wait until it is Up in each.
-    ``ApplianceBusyError`` while an apply holds the lock; ``MaintenanceError`` when the
+    """Re-enable the server in every VS of each of its arrays, then wait until it is Up in
+    each. ``ApplianceBusyError`` while an apply holds a lock; ``MaintenanceError`` when an
     appliance fails."""
-    member = target.member
-    on_appliance = _Member(appliance, target, "undrain", observer)
-    with appliance_lock(target.state_dir, member.appliance):
-        switched = await _undrain_switches(on_appliance)
+    server = target.server
+    on_appliances = _OnAppliances(appliances, target, "undrain", observer)
+    with on_appliances.locked():
+        switched = await _undrain_switches(on_appliances)
     if isinstance(switched, MaintenanceResult):
         return switched
-    up, last = await on_appliance.wait(
-        policy or WaitPolicy(),
-        lambda now: not services_not_up(now, member.member),
-        lambda now: _not_up_yet(now, member.member),
+    up, last = await on_appliances.wait(
+        policy or WaitPolicy(), lambda now: not now.not_up(), _not_up_yet
     )
     if up:
-        done = f"{member.member} is enabled and Up in every service of array {member.array}"
-        return MaintenanceResult("undrained", member, switched.writes, (done,))
+        done = f"{server.name} is enabled and Up in every service of {server.where()}"
+        return MaintenanceResult("undrained", server, switched.writes, (done,))
     timed_out = (
-        f"timed out: {member.member} is enabled but not Up in "
-        f"{', '.join(services_not_up(last, member.member))} (check the server and the health "
-        f"check); run `lmctl undrain {member.member}` again to keep waiting"
+        f"timed out: {server.name} is enabled but not Up in {', '.join(last.not_up())} (check "
+        f"the server and the health check); run `{server.command('undrain')}` again to keep "
+        "waiting"
     )
-    return MaintenanceResult("timed-out", member, switched.writes, (timed_out,))
+    return MaintenanceResult("timed-out", server, switched.writes, (timed_out,))
 
 
-async def _undrain_switches(on_appliance: _Member) -> MaintenanceResult | _Switched:
-    """Read, check and enable: the writes made, or the result when it stops here."""
-    member, observer = on_appliance.member, on_appliance.observer
-    desired = on_appliance.target.desired
-    status = await on_appliance.read_first()
+def _undrain_refusal(
+    server: Server, desired: Mapping[str, Sequence[DesiredVirtualService]]
+) -> str | None:
+    """Why the undrain must not go ahead: a spec disables the server (None: go ahead)."""
+    disabled = [ref for ref in server.members if spec_enable(desired[ref.appliance], ref) is False]
+    if not disabled:
+        return None
+    others = [ref.array for ref in server.members if ref not in disabled]
+    elsewhere = ""
+    if others:
+        rest = Server(tuple(ref for ref in server.members if ref not in disabled), tuple(others))
+        elsewhere = f", or undrain it in {listing(others)} only: `{rest.command('undrain')}`"
+    return (
+        f"refusing to undrain {server.name}: {_spec_of(server, disabled)} disables it "
+        "(enabled: false), so the next `lmctl apply` would disable it again. Set enabled: true "
+        f"(or remove the key) and run `lmctl apply` instead{elsewhere}."
+    )
+
+
+async def _undrain_switches(on_appliances: _OnAppliances) -> MaintenanceResult | _Switched:
+    """Read and check every array, then enable: the writes made, or the result when it stops
+    here."""
+    server, observer = on_appliances.server, on_appliances.observer
+    desired = on_appliances.target.desired
+    status = await on_appliances.read_first()
     if status is None:
-        return _absent(member)
-    if spec_enable(desired, member) is False:
-        return _refused(
-            member,
-            f"refusing to undrain {member.member}: the spec disables it (enabled: false), so the "
-            "next `lmctl apply` would disable it again. Set enabled: true (or remove the key) "
-            "and run `lmctl apply` instead.",
+        return _absent(server)
+    refusal = _undrain_refusal(server, desired)
+    if refusal is not None:
+        return _refused(server, refusal)
+    for ref in status.settled(enable=True):
+        observer.note(
+            f"{ref.member} is already enabled in every service of {_in_array(server, ref)}"
         )
-    pending = switches(status, member.member, enable=True)
-    if not pending:
-        observer.note(f"{member.member} is already enabled in every service of {member.array}")
-    flooded = _least_connection_services(desired, member)
+    pending = status.switches(enable=True)
+    flooded = _least_connection_services(desired, server)
     if pending and flooded:
         observer.note(
             f"{', '.join(flooded)} use least-connection scheduling: new connections go to "
-            f"{member.member} first until it catches up with the other members"
+            f"{server.name} first until it catches up with the other members"
         )
-    await on_appliance.switch(pending)
+    await on_appliances.switch(pending)
     return _Switched(len(pending))

@@ -168,7 +168,7 @@ class MockAppliance:
                     "address": rs.address,
                     "port": rs.port,
                     "enable": rs.enable,
-                    "status": real_server_status(state, rs),
+                    "status": real_server_status(state, service, rs),
                     "active": active_connections(rs, state.drain_seconds, now),
                 }
                 for service in sorted(state.services.values(), key=lambda vs: vs.index)

@@ -115,17 +115,31 @@ def health_key(address: str, port: int | None) -> str:
     return address if port is None else f"{address}:{port}"
 
 
-def real_server_is_up(state: MockState, real_server: MockRealServer) -> bool:
-    """Up unless marked Down, for its own port or for every port of its address."""
-    mark = state.health.get(health_key(real_server.address, real_server.port))
+def probed_port(service: MockVirtualService, real_server: MockRealServer) -> int:
+    """The port the health check connects to: the VS's ``CheckPort``, or, when that is 0, the
+    real server's own port (an Exchange 2010 RPC service probes the static RPC Client Access
+    port, not the endpoint mapper its clients connect to first)."""
+    check_port = service.settings.get("CheckPort")
+    port = int(check_port) if isinstance(check_port, int | str) and check_port != "" else 0
+    return port or real_server.port
+
+
+def real_server_is_up(
+    state: MockState, service: MockVirtualService, real_server: MockRealServer
+) -> bool:
+    """Up unless marked Down, for the port its health check probes or for every port of its
+    address."""
+    mark = state.health.get(health_key(real_server.address, probed_port(service, real_server)))
     if mark is None:
         mark = state.health.get(real_server.address)
     return mark != "Down"
 
 
-def real_server_status(state: MockState, real_server: MockRealServer) -> str:
+def real_server_status(
+    state: MockState, service: MockVirtualService, real_server: MockRealServer
+) -> str:
     """``Up`` or ``Down`` as the appliance reports a real server."""
-    return "Up" if real_server_is_up(state, real_server) else "Down"
+    return "Up" if real_server_is_up(state, service, real_server) else "Down"
 
 
 def _answers_itself(service: MockVirtualService) -> bool:
@@ -141,7 +155,7 @@ def virtual_service_is_up(state: MockState, service: MockVirtualService) -> bool
         return False
     if _answers_itself(service):
         return True
-    if any(rs.enable and real_server_is_up(state, rs) for rs in service.real_servers):
+    if any(rs.enable and real_server_is_up(state, service, rs) for rs in service.real_servers):
         return True
     return any(
         sub.settings.get("Enable", True) and virtual_service_is_up(state, sub)

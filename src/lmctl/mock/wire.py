@@ -81,7 +81,7 @@ class CommandResult:
 def real_server_record(state: MockState, service: MockVirtualService, rs: MockRealServer) -> Record:
     """One ``<Rs>`` as ``showrs``, ``addrs`` and the VS listings write it."""
     values: dict[str, Value] = {
-        "Status": real_server_status(state, rs),
+        "Status": real_server_status(state, service, rs),
         "VSIndex": service.index,
         "RsIndex": rs.rs_index,
         "Addr": rs.address,

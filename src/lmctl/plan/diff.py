@@ -1,6 +1,8 @@
 """Matches → changes: the pure decision of what must be written, in make-before-break order.
 
-A matched service is updated (settings, a move, a re-mark: one ``modvs``) and its members added,
+A matched service is adopted (its array takes over an unmarked VS: one ``modvs`` writing the
+marker and the settings that differ) or updated (settings, a move, a re-mark: one ``modvs``),
+and its members added,
 changed or removed; an unmatched one is created with its members; a conflicting one is left as
 it is; unclaimed marked VSs are deleted last (see ``lmctl.plan.match`` for which is which).
 """
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 
 from lmctl.appliance.changes import (
     AddRealServer,
+    AdoptVirtualService,
     Change,
     CreateVirtualService,
     DeleteVirtualService,
@@ -107,16 +110,12 @@ def service_changes(match: ServiceMatch) -> tuple[list[Change], list[DrainedMemb
         return [created, *(_add_member(want, want.key, rs) for rs in want.real_servers)], []
     changes: list[Change] = []
     fields = match.setting_changes
-    if fields or match.moved:
-        changes.append(
-            UpdateVirtualService(
-                array=want.array,
-                service=want.service,
-                key=current.key,
-                fields=fields,
-                new_key=want.key if match.moved else None,
-            )
-        )
+    modvs = {"array": want.array, "service": want.service, "key": current.key, "fields": fields}
+    if match.adopts:
+        changes.append(AdoptVirtualService(**modvs, left_alone=current.unmanaged))
+    elif fields or match.moved:
+        new_key = want.key if match.moved else None
+        changes.append(UpdateVirtualService(**modvs, new_key=new_key))
     members, drained = _member_changes(match)
     return changes + members, drained
 

@@ -15,7 +15,7 @@ matcher (``lmctl.plan.match``), the diff (``lmctl.plan.diff``) and the safety ru
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -49,6 +49,7 @@ class Summary(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    adopt_vs: int = 0
     create_vs: int = 0
     update_vs: int = 0
     delete_vs: int = 0
@@ -76,8 +77,9 @@ class Summary(BaseModel):
     def line(self) -> str:
         """The one-line summary printed under every plan."""
         conflicts = f"; {counted(self.conflicts, 'conflict')}"
+        adopt = f"{self.adopt_vs} to adopt, " if self.adopt_vs else ""
         return (
-            f"Plan: {self.create_vs} to create, {self.update_vs} to update, "
+            f"Plan: {adopt}{self.create_vs} to create, {self.update_vs} to update, "
             f"{self.delete_vs} to delete (virtual services); {self.add_rs} to add, "
             f"{self.update_rs} to change, {self.remove_rs} to remove (real servers)"
             f"{conflicts if self.conflicts else ''}."
@@ -182,9 +184,11 @@ def plan_appliance(
     desired: Sequence[DesiredVirtualService],
     state: ApplianceState,
     scope: ArrayScope = None,
+    adopting: Collection[str] = (),
 ) -> AppliancePlan:
-    """The plan of one appliance from its desired VSs and its state as read."""
-    found = diff(match_appliance(desired, state, scope))
+    """The plan of one appliance from its desired VSs and its state as read; the arrays in
+    ``adopting`` take over unmarked VSs on their keys."""
+    found = diff(match_appliance(desired, state, scope, adopting))
     touched = sorted(touched_keys(found.changes), key=str)
     return AppliancePlan(
         name=name,
@@ -204,14 +208,16 @@ def make_plan(
     spec_paths: Sequence[str] = (),
     scope: ArrayScope = None,
     now: datetime | None = None,
+    adopting: Collection[str] = (),
 ) -> Plan:
     """The plan over every observed appliance (``observe_all`` reads them).
 
     With ``scope`` None an appliance no array wants is emptied of marks; a narrowed scope
-    (``lmctl.plan.match``) leaves the marked VSs of every other array alone.
+    (``lmctl.plan.match``) leaves the marked VSs of every other array alone. The arrays named in
+    ``adopting`` adopt the unmarked VSs on their keys.
     """
     appliances = tuple(
-        plan_appliance(name, desired.get(name, ()), observed[name], scope)
+        plan_appliance(name, desired.get(name, ()), observed[name], scope, adopting)
         for name in sorted(observed)
     )
     plan = Plan(

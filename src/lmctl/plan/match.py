@@ -10,9 +10,12 @@ Only virtual services that carry lmctl's marker are lmctl's. For each desired se
 - the desired key held by a marked VS of an array that is leaving this appliance (a renamed
   array): that VS is current, and plan re-marks it in place (so a rename never takes the service
   down); a VS with lmctl 0.1's marker is the service's own and is re-marked the same way;
-- the desired key held by an unmarked VS, by another array that stays, or by an array outside
-  the plan's scope: a ``Conflict``; that VS is never touched, and the service's own VSs elsewhere
-  are left as they are (one of them, if any, stays current for status);
+- the desired key held by an unmarked VS while the service's array adopts (``adopt: true`` in
+  its spec, or ``--adopt ARRAY``): that VS is current, and plan adopts it (writes the marker);
+  a VS with SubVSs is never adopted (lmctl manages real servers, not SubVSs);
+- the desired key held by an unmarked VS (without adoption), by another array that stays, or by
+  an array outside the plan's scope: a ``Conflict``; that VS is never touched, and the service's
+  own VSs elsewhere are left as they are (one of them, if any, stays current for status);
 - nothing at all: no current VS; plan creates it.
 A key the appliance lists more than once (two rows with one address, port and protocol) is
 nobody's, whatever NickNames its rows carry: a service that wants it gets a ``Conflict`` naming
@@ -33,7 +36,7 @@ The scope of a plan says which arrays it may compare, create, change and delete:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,6 +93,8 @@ class Conflict(BaseModel):
     holder_index: int | None = None
     holder_array: str | None = None
     holder_in_scope: bool = True
+    # SubVSs of an unmarked holder: such a VS is never adopted.
+    holder_sub_services: int = 0
     # Set when lmctl cannot tell which VS is meant: every Index involved, with ``marker_keys``
     # empty when the appliance lists more than one VS at ``key``, or the key of each when the
     # service's marker is carried by several VSs, none at ``key`` (which one would move?).
@@ -139,10 +144,16 @@ class Conflict(BaseModel):
             f"the VS named {self.holder_nickname!r}" if self.holder_nickname else "an unnamed VS"
         )
         index = f" (Index {self.holder_index})" if self.holder_index is not None else ""
+        if self.holder_sub_services:
+            return (
+                f"{wants}, which is held by {holder}{index} with SubVSs, which lmctl does not "
+                "manage and never adopts; change the spec's VIP or free the address on the "
+                "appliance"
+            )
         return (
-            f"{wants}, which is held by {holder}{index} that lmctl does not own; move one of "
-            "them (change the spec's VIP or free the address on the appliance): lmctl never "
-            "takes over a VS it does not own"
+            f"{wants}, which is held by {holder}{index} that lmctl does not own; to take it "
+            f"over, adopt it (adopt: true in the spec, or --adopt {self.array}); else change "
+            "the spec's VIP or free the address on the appliance"
         )
 
 
@@ -264,6 +275,11 @@ class ServiceMatch:
     conflict: Conflict | None = None
 
     @property
+    def adopts(self) -> bool:
+        """True when the current VS is unmarked: the service's array adopts it."""
+        return self.current is not None and self.current.owner is None
+
+    @property
     def moved(self) -> bool:
         """True when the current VS is at another key than the spec wants."""
         return self.current is not None and self.current.key != self.desired.key
@@ -365,6 +381,7 @@ def _conflict(
         holder_index=holder.index,
         holder_array=holder_array,
         holder_in_scope=holder_array is None or in_scope(scope, holder_array),
+        holder_sub_services=holder.sub_services if holder_array is None else 0,
     )
 
 
@@ -373,19 +390,27 @@ def _blocked(
     holder: VirtualServiceState | None,
     leaving: set[str],
     scope: ArrayScope,
+    adopting: Collection[str],
 ) -> bool:
     """True when the wanted key is held by a VS this service may not take: anything but its
-    own marked VS or a marked VS of an in-scope array that leaves this appliance (a rename)."""
+    own marked VS, a marked VS of an in-scope array that leaves this appliance (a rename), or
+    an unmarked VS without SubVSs that its array adopts."""
     if holder is None or holder.owner == want.owner:
         return False
     owner = holder.owner
-    return owner is None or not (owner.array in leaving and in_scope(scope, owner.array))
+    if owner is None:
+        return want.array not in adopting or holder.sub_services > 0
+    return not (owner.array in leaving and in_scope(scope, owner.array))
 
 
 def match_appliance(
-    desired: Sequence[DesiredVirtualService], state: ApplianceState, scope: ArrayScope = None
+    desired: Sequence[DesiredVirtualService],
+    state: ApplianceState,
+    scope: ArrayScope = None,
+    adopting: Collection[str] = (),
 ) -> ApplianceMatch:
-    """Match every desired service of one appliance with its state (see the module's rules)."""
+    """Match every desired service of one appliance with its state (see the module's rules);
+    ``adopting`` names the arrays that take over unmarked VSs on their keys."""
     marked = _marked_by_owner(state, scope)
     leaving = {owner.array for owner in marked} - {want.array for want in desired}
     claimed: set[VirtualServiceKey] = set()
@@ -404,7 +429,7 @@ def match_appliance(
             claimed.update(vs.key for vs in own)
             services.append(ServiceMatch(want, None, _marker_carried_twice(want, movable)))
             continue
-        if _blocked(want, holder, leaving, scope):
+        if _blocked(want, holder, leaving, scope, adopting):
             assert holder is not None
             claimed.update(vs.key for vs in own)
             services.append(ServiceMatch(want, same_protocol, _conflict(want, holder, scope)))

@@ -6,6 +6,10 @@ its sign (``+`` added, ``~`` changed, ``-`` removed, ``!`` attention: drained me
 and its details below it (one line per field, old → new). Every change words itself
 (``headline``, ``details``), so a new kind of change needs nothing here.
 
+Markdown goes into a merge-request comment: what lmctl did not write (names, an appliance's
+messages) is held in code there (``lmctl.text``: code spans and a fence no line can close), so
+it renders no heading, link, image or mention; every line of the outline is ``one_line``.
+
 A renderer is any callable taking a ``Plan`` (and ``force``: whether ``--force`` was given, so
 blocked rules are described truthfully) and returning what the console prints (a rich ``Text``
 or a string). Register more in ``RENDERERS``.
@@ -22,6 +26,7 @@ from rich.text import Text
 from lmctl.appliance.changes import Change, Sign, counted
 from lmctl.plan.document import AppliancePlan, Plan, PlanFailure
 from lmctl.plan.match import Conflict, DrainedMember, scope_line
+from lmctl.text import code_block, code_span, one_line
 
 _STYLE: dict[Sign, str] = {"+": "green", "~": "yellow", "-": "red", "!": "bold magenta", " ": ""}
 
@@ -114,11 +119,11 @@ def render_text(plan: Plan, *, force: bool = False) -> Text:
         text.append(f"  ({appliance.summary.line()})\n")
         for line in lines:
             text.append("  " * line.depth + (f"{line.sign} " if line.sign != " " else ""))
-            text.append(line.text + "\n", style=_STYLE[line.sign])
+            text.append(one_line(line.text) + "\n", style=_STYLE[line.sign])
     if plan.violations:
         text.append(blocks_heading(force) + ":\n", style="bold red")
         for violation in plan.violations:
-            text.append(f"  - {violation.message} [{violation.rule}]\n", style="red")
+            text.append(f"  - {one_line(violation.message)} [{violation.rule}]\n", style="red")
     if plan.conflicts:
         text.append(conflicts_note(plan) + "\n", style="bold red")
     if not plan.has_changes and not plan.conflicts:
@@ -149,7 +154,7 @@ def render_markdown(plan: Plan, *, force: bool = False) -> str:
         out += [f"_{scope}_", ""]
     if plan.violations:
         out += [f"### :no_entry: {blocks_heading(force).replace('--force', '`--force`')}", ""]
-        out += [f"- {v.message} (`{v.rule}`)" for v in plan.violations]
+        out += [f"- {code_span(v.message)} (`{v.rule}`)" for v in plan.violations]
         out.append("")
     if plan.conflicts:
         out += [f"**{conflicts_note(plan)}**", ""]
@@ -157,9 +162,9 @@ def render_markdown(plan: Plan, *, force: bool = False) -> str:
         lines = list(appliance_lines(appliance))
         if not lines:
             continue
-        out += [f"### {appliance.name}", "", appliance.summary.line(), "", "```diff"]
-        out += [f"{line.sign} {'  ' * (line.depth - 1)}{line.text}" for line in lines]
-        out += ["```", ""]
+        out += [f"### {code_span(appliance.name)}", "", appliance.summary.line(), ""]
+        diff = [f"{line.sign} {'  ' * (line.depth - 1)}{line.text}" for line in lines]
+        out += [*code_block(diff, "diff"), ""]
     if not plan.has_changes and not plan.conflicts:
         out += ["No changes: the appliances match the specs.", ""]
     return "\n".join(out)
@@ -201,10 +206,7 @@ def render_failure_markdown(failure: PlanFailure) -> str:
         "",
         f"**No plan was made: {_WHAT_FAILED[error.kind]}.** Nothing was written.",
         "",
-        "```text",
-        *error.details,
-        f"error: {error.message}",
-        "```",
+        *code_block([*error.details, f"error: {error.message}"], "text"),
         "",
         f"Exit code {failure.exit_code} (lmctl {failure.lmctl_version}).",
         "",

@@ -11,8 +11,9 @@ in which any single write would leave a serving service without an enabled membe
 even with ``--force`` (``break-before-make``; it would be a bug in lmctl's ordering).
 
 The rules are pure functions of one appliance's changes, its state as read and what lmctl
-managed there. Unmarked virtual services never appear in a plan's changes, so no flag can make
-lmctl modify or delete them.
+managed there. Unmarked virtual services appear in a plan's changes only when their array adopts
+them (``AdoptVirtualService``, on exactly a key the array wants), and are never deleted; once
+adopted, an adopted VS counts as its array's for the rules above.
 """
 
 from __future__ import annotations
@@ -136,13 +137,13 @@ class _Rules:
         violations = []
         for key, vs in sorted(self.before.items(), key=lambda item: str(item[0])):
             kept = after.get(moves.get(key, key))
-            if kept is None or vs.owner is None:
+            if kept is None or kept.owner is None:
                 continue
             if len(vs.real_servers) >= 2 and len(kept.real_servers) < 2:
                 violations.append(
                     self.violation(
                         "members-below-two",
-                        f"{self.appliance}: {vs.owner.array}/{vs.owner.service} ({key}) goes "
+                        f"{self.appliance}: {kept.owner.array}/{kept.owner.service} ({key}) goes "
                         f"from {len(vs.real_servers)} members to {len(kept.real_servers)}: "
                         "no failover left",
                     )

@@ -14,15 +14,17 @@ from typing import Any, assert_never
 
 from lmctl.appliance.changes import (
     AddRealServer,
+    AdoptVirtualService,
     Change,
     CreateVirtualService,
     DeleteVirtualService,
+    FieldChange,
     RemoveRealServer,
     UpdateRealServer,
     UpdateVirtualService,
 )
 from lmctl.appliance.state import ApplianceState, RealServerState, VirtualServiceState
-from lmctl.loadmaster.models import VirtualServiceKey
+from lmctl.loadmaster.models import VirtualServiceKey, VirtualServiceSettings
 
 
 class SimulationError(ValueError):
@@ -52,6 +54,10 @@ def _with_members(
     return replace(vs, real_servers=tuple(members))
 
 
+def _updated(vs: VirtualServiceState, fields: Iterable[FieldChange]) -> VirtualServiceSettings:
+    return vs.settings.model_copy(update={f.field: f.new for f in fields})
+
+
 def apply_change(state: ApplianceState, change: Change) -> None:
     """Run one change on ``state`` in place, as the appliance would."""
     match change:
@@ -59,9 +65,12 @@ def apply_change(state: ApplianceState, change: Change) -> None:
             if change.key in state:
                 raise SimulationError(f"create {change.key}: the key is taken")
             state[change.key] = VirtualServiceState(key=change.key, settings=change.settings)
+        case AdoptVirtualService():
+            vs = _existing(state, change)
+            state[vs.key] = replace(vs, settings=_updated(vs, change.fields))
         case UpdateVirtualService():
             vs = _existing(state, change)
-            settings = vs.settings.model_copy(update={f.field: f.new for f in change.fields})
+            settings = _updated(vs, change.fields)
             if change.new_key is not None:
                 if change.new_key in state:
                     raise SimulationError(f"move to {change.new_key}: the key is taken")

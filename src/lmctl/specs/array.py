@@ -51,7 +51,16 @@ def _unusable(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | N
         return "a multicast address"
     if address.is_link_local:
         return "a link-local address (it is not routed; the appliance needs a zone to use it)"
+    if address in _THIS_NETWORK:
+        return "in 0.0.0.0/8, which names this network, never a destination"
+    if address.is_reserved:
+        # IPv4 240.0.0.0/4; IPv6 ::/8 holds the deprecated IPv4-compatible (::127.0.0.1) and
+        # translated (::ffff:0:a.b.c.d) forms, which would smuggle a loopback past the checks.
+        return "in a reserved range (240.0.0.0/4, or ::/8 for IPv6: write an IPv4 address as such)"
     return None
+
+
+_THIS_NETWORK = ipaddress.IPv4Network("0.0.0.0/8")
 
 
 def _ip_text(value: str) -> str:
@@ -81,9 +90,24 @@ IpAddress = Annotated[
         }
     ),
 ]
+# What ``lmctl import`` writes for a value it cannot know: validate refuses it and says what to
+# fill in (the text after the prefix).
+PLACEHOLDER = "FILL IN: "
+
+
+def _filled(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(PLACEHOLDER):
+        raise ValueError(f"{value.removeprefix(PLACEHOLDER)} (left to fill in by lmctl import)")
+    return value
+
+
+def _exchange_version(value: Any) -> ExchangeVersion:
+    return parse_exchange_version(_filled(value))
+
+
 ExchangeVersionField = Annotated[
     ExchangeVersion,
-    PlainValidator(parse_exchange_version),
+    PlainValidator(_exchange_version),
     PlainSerializer(str, return_type=str),
     WithJsonSchema(
         {
@@ -116,7 +140,9 @@ def _printable(value: str) -> str:
     return value
 
 
-Text = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_printable)]
+Text = Annotated[
+    str, Field(min_length=1, max_length=255), AfterValidator(_printable), AfterValidator(_filled)
+]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
@@ -223,7 +249,7 @@ class ArraySpec(SpecModel):
         description="Exchange version and service pack or cumulative update, e.g. 2010 SP3 or "
         "2016 CU23."
     )
-    fqdn: Annotated[str, Field(min_length=1, max_length=253)] = Field(
+    fqdn: Annotated[str, Field(min_length=1, max_length=253), AfterValidator(_filled)] = Field(
         description="The FQDN: for 2010 the CAS array FQDN that Outlook's RPC connections use "
         "(internal only), for 2013+ the namespace clients connect to."
     )
@@ -253,6 +279,12 @@ class ArraySpec(SpecModel):
     )
     overrides: dict[ServiceName, ServiceOverride] = Field(
         default_factory=dict, description="Per-service settings replacing lmctl's defaults."
+    )
+    adopt: bool = Field(
+        False,
+        description="true: plan takes over the virtual services without lmctl's marker that "
+        "sit on exactly the keys this array wants (shown as 'adopt' in the plan; see "
+        "docs/adoption.md); default false: they are conflicts.",
     )
 
     @property

@@ -80,15 +80,24 @@ class _Collected:
     inventory_broken: bool = False
 
 
-def load_specs(paths: Iterable[str | Path]) -> SpecSet:
+def load_specs(paths: Iterable[str | Path], trusted_inventory: str | Path | None = None) -> SpecSet:
     """Load, validate and cross-check every spec under ``paths``.
+
+    ``trusted_inventory`` names a trusted inventory (``LMCTL_INVENTORY`` on the command line): it is
+    used instead of any ``appliances.yaml`` among ``paths``, which are then not read, so that a
+    change under review cannot point the appliances' credentials at a host of its choosing.
 
     Raises ``SpecError`` (with every error and warning) when anything is wrong; otherwise the
     ``SpecSet`` carries the warnings.
     """
     collected = _Collected()
     files = discover(paths, collected.diagnostics)
-    if not any(_is_inventory_file(f) for f in files):
+    if trusted_inventory is not None:
+        given = [entry for entry in files if _is_inventory_file(entry)]
+        collected.diagnostics.extend(_replaced_inventories(given, trusted_inventory))
+        trusted = discover([trusted_inventory], collected.diagnostics)
+        files = trusted + [entry for entry in files if entry not in given]
+    elif not any(_is_inventory_file(f) for f in files):
         files += _neighbouring_inventory(files, collected.diagnostics)
     for spec_file in files:
         _load_file(spec_file, collected)
@@ -112,6 +121,18 @@ def load_specs(paths: Iterable[str | Path]) -> SpecSet:
         digest=_digest(collected.documents),
         files=tuple(d.path for d in collected.documents),
     )
+
+
+def _replaced_inventories(given: Sequence[SpecFile], trusted: str | Path) -> Iterator[Diagnostic]:
+    for entry in given:
+        yield Diagnostic(
+            "notice",
+            entry.display,
+            None,
+            "",
+            f"not read: the inventory is {trusted} (LMCTL_INVENTORY), a trusted copy; "
+            "changes to this file take effect once they reach that copy",
+        )
 
 
 def _second_inventories(
@@ -143,6 +164,10 @@ def discover(paths: Iterable[str | Path], problems: list[Diagnostic]) -> list[Sp
     for given in paths:
         path = Path(given)
         if path.is_dir():
+            escape = _directory_escape(path)
+            if escape is not None:
+                problems.append(Diagnostic("error", str(given), None, "", escape))
+                continue
             names = sorted(p for p in path.iterdir() if is_spec_name(p.name))
             if not names:
                 problems.append(
@@ -161,6 +186,20 @@ def discover(paths: Iterable[str | Path], problems: list[Diagnostic]) -> list[Sp
     for spec_file in found:
         unique.setdefault(spec_file.path.resolve(), spec_file)
     return list(unique.values())
+
+
+def _directory_escape(directory: Path) -> str | None:
+    """Why ``directory`` must not be searched: it lies in a repository as written, but a
+    symbolic link (the directory or one above it) takes it out of that repository. A merge
+    request could ship such a link and have lmctl read, and quote, files from anywhere."""
+    written = Path(os.path.abspath(directory))
+    repository = next((d for d in (written, *written.parents) if (d / ".git").exists()), None)
+    if repository is None or directory.resolve().is_relative_to(repository.resolve()):
+        return None
+    return (
+        "a symbolic link takes this directory out of its repository; lmctl searches spec "
+        "directories only inside it: replace the link with the directory itself"
+    )
 
 
 def _link_roots(directory: Path) -> tuple[Path, ...]:

@@ -794,7 +794,11 @@ def _appliance_known(
         if array.spec.appliance in known:
             continue
         if inventory is None:
-            problem = "no inventory was found (a YAML file whose top-level key is appliances:)"
+            problem = (
+                "no inventory was found: lmctl looks among the spec files and, beside them, for "
+                "appliances.yaml (a file whose top-level key is appliances:); create one next "
+                "to the specs"
+            )
         else:
             names = ", ".join(sorted(known)) or "none"
             problem = f"the inventory {inventory_file} has no such appliance (known: {names})"

@@ -19,7 +19,7 @@ import yaml
 
 from lmctl.errors import LmctlError
 from lmctl.files import FileIdentity, NotARegularFile, open_regular
-from lmctl.text import excerpt
+from lmctl.text import excerpt, one_line
 
 # An error stops everything; a warning is printed and lmctl goes on; a notice is information
 # (e.g. a release past Microsoft's end of support) that fails nothing, not even a strict CI.
@@ -32,7 +32,9 @@ class Diagnostic:
     """One problem in one spec file: where it is (file, line, field) and what is wrong.
 
     ``line`` is 1-based, or None when the problem concerns a file as a whole. ``field`` is the
-    dotted path of the YAML key (``members[1].address``), empty for the whole document.
+    dotted path of the YAML key (``members[1].address``), empty for the whole document. ``file``
+    and ``message`` are kept ``one_line``: a file may be named anything (a newline, a byte that
+    is not UTF-8), and what is printed of it, as text, Markdown or JSON, stays one valid line.
     """
 
     severity: Severity
@@ -40,6 +42,10 @@ class Diagnostic:
     line: int | None
     field: str
     message: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "file", one_line(self.file))
+        object.__setattr__(self, "message", one_line(self.message))
 
     @property
     def is_error(self) -> bool:

@@ -2,6 +2,9 @@
 
 The JSON document's format (``lmctl.status/v1``) is documented in docs/operations.md, field by
 field; monitoring keys on it, so fields may be added within a version, never renamed.
+
+Every cell is a ``Text`` (``_plain``), never a ``str`` a table would read as rich markup: a VS
+Status or a message comes from the appliance, and ``[link=...]`` in it must print as written.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from rich.text import Text
 from lmctl.errors import ExitCode
 from lmctl.loadmaster.models import host_port
 from lmctl.status.model import ArrayStatus, MemberStatus, ServiceStatus, overall_exit
+from lmctl.text import one_line
 
 # Bumped only on an incompatible change; fields may be added within a version.
 STATUS_FORMAT = "lmctl.status/v1"
@@ -92,13 +96,18 @@ def status_document(arrays: Sequence[ArrayStatus], checked_at: str) -> dict[str,
     }
 
 
+def _plain(text: str, style: str = "") -> Text:
+    """Text lmctl did not write (an appliance's reply, a name) as one line, markup unread."""
+    return Text(one_line(text), style=style)
+
+
 def _service_state(service: ServiceStatus) -> Text:
     if not service.exists:
         return Text("missing", style="red")
     if not service.enabled:
         return Text("disabled", style="red")
     status = service.vs_status or "?"
-    return Text(status, style="green" if service.answering else "red")
+    return _plain(status, "green" if service.answering else "red")
 
 
 def _connections_cell(member: MemberStatus) -> Text:
@@ -118,7 +127,7 @@ def _sync_cell(service: ServiceStatus) -> Text:
 
 def _array_heading(array: ArrayStatus) -> Text:
     verdict, style = _VERDICT[array.exit_code]
-    heading = Text(f"{array.array} on {array.appliance}: ", style="bold")
+    heading = _plain(f"{array.array} on {array.appliance}: ", "bold")
     heading.append(verdict, style=style)
     return heading
 
@@ -131,10 +140,10 @@ def _conditions_table(array: ArrayStatus) -> Table:
     table.add_column(overflow="fold")
     for condition in array.conditions:
         table.add_row(
-            condition.type,
+            Text(condition.type),
             Text(condition.status, style=_CONDITION_STYLE[condition.status]),
-            condition.reason,
-            condition.message,
+            _plain(condition.reason),
+            _plain(condition.message),
         )
     return table
 
@@ -152,20 +161,20 @@ def _services_table(array: ArrayStatus, *, boxed: bool) -> Table:
     table.add_column("in sync / conns", overflow="fold")
     for service in array.services:
         table.add_row(
-            service.service,
-            str(service.observed_key),
+            _plain(service.service),
+            _plain(str(service.observed_key)),
             _service_state(service),
             _sync_cell(service),
         )
         for member in service.members:
             table.add_row(
-                f"  {member.member}",
-                host_port(member.address, member.port),
+                _plain(f"  {member.member}"),
+                _plain(host_port(member.address, member.port)),
                 Text(member.state, style=_MEMBER_STYLE[member.state]),
                 _connections_cell(member),
             )
         if not service.members:
-            table.add_row("", Text("(no real servers by design)", style="dim"), "", "")
+            table.add_row(Text(), Text("(no real servers by design)", style="dim"), Text(), Text())
     return table
 
 
@@ -180,7 +189,7 @@ def render_status(arrays: Sequence[ArrayStatus], *, boxed: bool) -> RenderableTy
         if array.error is not None:
             # Every condition is Unknown for the same reason: say it once.
             line = Text("  ")
-            line.append(array.conditions[0].message, style=_CONDITION_STYLE["Unknown"])
+            line.append(_plain(array.conditions[0].message, _CONDITION_STYLE["Unknown"]))
             parts.append(line)
         else:
             parts.append(_conditions_table(array))

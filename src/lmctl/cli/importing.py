@@ -1,0 +1,140 @@
+"""``lmctl import``: one array spec per VIP that serves Exchange on an appliance, written from
+one ``listvs`` (``lmctl.importing``); nothing is written to the appliance.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from lmctl.cli.app import CommandError, app
+from lmctl.cli.options import (
+    DEFAULT_STATE_DIR,
+    RequestTimeoutOption,
+    StateDirOption,
+    make_console,
+)
+from lmctl.cli.specload import DEFAULT_SPECS, load_inventory_reporting
+
+if TYPE_CHECKING:
+    from lmctl.appliance.state import ApplianceState
+    from lmctl.importing import ImportOptions
+    from lmctl.specs import SpecSet
+
+
+def _checked_options(options: ImportOptions) -> None:
+    """Refuse a release or a VIP that is no such thing, before anything is read."""
+    import ipaddress
+
+    from lmctl.releases import parse_exchange_version
+
+    if options.exchange is not None:
+        try:
+            parse_exchange_version(options.exchange)
+        except ValueError as error:
+            raise CommandError(f"--exchange: {error}; nothing was read or written") from None
+    for vip in options.vips:
+        try:
+            ipaddress.ip_address(vip.strip())
+        except ValueError:
+            raise CommandError(
+                f"--vip {vip!r} is not an IP address (e.g. 10.10.1.50); nothing was read or written"
+            ) from None
+
+
+async def _observe(spec_set: SpecSet, name: str, state_dir: Path, timeout: float) -> ApplianceState:
+    from lmctl.appliance.base import observe_all, open_appliances
+
+    async with open_appliances(spec_set, [name], state_dir=state_dir, timeout=timeout) as opened:
+        observed = await observe_all(opened)
+    return observed[name]
+
+
+@app.command(
+    "import",
+    help="Write array specs from what an appliance already holds.\n\n"
+    "Reads the appliance once (one listvs) and writes one array spec per VIP that serves "
+    "Exchange into --out (default arrays/): services recognised by port and settings, the "
+    "release family from the health checks, members from the real servers, every setting "
+    "that differs from lmctl's defaults as an override, so that `lmctl plan --adopt NAME` "
+    "then holds only adoptions. What lmctl cannot know (AD site, exact release, FQDN) comes "
+    "from --site, --exchange, --fqdn or is written as 'FILL IN: ...', which validate refuses "
+    "until it is filled in. Every other VS is listed as skipped, with the reason. Never "
+    "overwrites a file unless --overwrite; writes nothing to the appliance. See "
+    "docs/adoption.md.",
+)
+def import_command(
+    appliance: Annotated[
+        str, typer.Option("--appliance", "-a", help="The appliance to read (its inventory name).")
+    ],
+    inventory: Annotated[
+        Path | None,
+        typer.Option(
+            "--inventory",
+            help="The inventory that names the appliance. Default: the file LMCTL_INVENTORY "
+            "names, else arrays/appliances.yaml.",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Where to write the array specs.")
+    ] = DEFAULT_SPECS,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace spec files that already exist.")
+    ] = False,
+    vip: Annotated[
+        list[str] | None,
+        typer.Option("--vip", help="Only this VIP (repeatable). Default: every VIP."),
+    ] = None,
+    site: Annotated[
+        str | None, typer.Option("--site", help="The AD site to write into every spec.")
+    ] = None,
+    exchange: Annotated[
+        str | None,
+        typer.Option("--exchange", help="The Exchange release, e.g. '2010 SP3' or '2016 CU23'."),
+    ] = None,
+    fqdn: Annotated[str | None, typer.Option("--fqdn", help="The array's FQDN.")] = None,
+    state_dir: StateDirOption = DEFAULT_STATE_DIR,
+    request_timeout: RequestTimeoutOption = 10.0,
+) -> None:
+    """``lmctl import --appliance NAME [--out DIR] [--overwrite] [--vip ADDRESS] ...``."""
+    import asyncio
+
+    from lmctl.importing import ImportFileError, ImportOptions, import_state, write_specs
+
+    options = ImportOptions(
+        appliance=appliance, vips=tuple(vip or ()), site=site, exchange=exchange, fqdn=fqdn
+    )
+    _checked_options(options)
+    console, errors = make_console(), make_console(stderr=True)
+    spec_set = load_inventory_reporting(inventory, errors)
+    if spec_set.inventory.appliance(appliance) is None:
+        known = ", ".join(spec_set.inventory.appliances) or "none"
+        raise CommandError(
+            f"no appliance named {appliance} in the inventory (known: {known}); nothing was read"
+        )
+    state = asyncio.run(_observe(spec_set, appliance, state_dir, request_timeout))
+    result = import_state(state, options)
+    try:
+        written = write_specs(result.arrays, out, appliance, overwrite=overwrite)
+    except ImportFileError as error:
+        raise CommandError(str(error)) from None
+    for array, path in zip(result.arrays, written, strict=True):
+        services = ", ".join(array.document["services"])
+        console.print(
+            f"wrote {path}: array {array.name} ({services}; "
+            f"{len(array.document['members'])} members)",
+            markup=False,
+        )
+    for skipped in result.skipped:
+        console.print(f"skipped {skipped}", markup=False)
+    if not result.arrays:
+        console.print("No VIP serving Exchange found: no spec written.", markup=False)
+    else:
+        names = " ".join(f"--adopt {array.name}" for array in result.arrays)
+        console.print(
+            f"Next: fill in and review the specs, lmctl validate {out}, lmctl plan {out} {names}",
+            markup=False,
+        )

@@ -1,0 +1,431 @@
+"""What an appliance holds → array specs: the pure decision of ``lmctl import``.
+
+One array per VIP that serves Exchange. Services are recognised by port and settings: 135 with
+two static ports as ``ExtraPorts`` (or a wildcard VS forwarding to 135) is ``rpc``, 443 ``https``,
+80 answering a fixed redirect without real servers ``http-redirect``, 25, 110, 143, 993, 995 the
+mail services. The release family follows from the health checks (``/owa/auth/logon.aspx`` or
+an rpc service: 2010; ``…/healthcheck.htm``: 2013 or later); members from the real servers
+(named from their addresses); scheduling from the VSs; every setting that differs from the
+family's profile becomes an override. The spec is then checked the way ``plan`` will read it:
+expanded (``lmctl.exchange``) and planned with adoption against the same state
+(``lmctl.plan``); any change other than the adoption itself is noted in the file, so nothing
+changes unseen. What lmctl cannot know (AD site, exact release, FQDN) comes from the options or
+is a ``PLACEHOLDER`` value that validate refuses, saying what to fill in. Every other VS is
+skipped, with the reason.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from lmctl.appliance.changes import AdoptVirtualService, Change
+from lmctl.appliance.state import ApplianceState, RealServerState, VirtualServiceState
+from lmctl.exchange import expand
+from lmctl.exchange.expand import DEFAULT_WEIGHT
+from lmctl.loadmaster.models import SCHEDULING_METHODS, VirtualServiceKey, VirtualServiceSettings
+from lmctl.plan.document import plan_appliance
+from lmctl.plan.listing import key_order
+from lmctl.plan.match import listed_more_than_once
+from lmctl.releases import (
+    DEFAULT_PERSISTENCE_TIMEOUT,
+    SERVICE_PORTS,
+    TRANSPORT_SERVICES,
+    URL_CHECKS,
+    WILDCARD_PORT,
+    ServiceName,
+    ServiceProfile,
+    parse_exchange_version,
+)
+from lmctl.specs.array import PLACEHOLDER, ArraySpec
+
+# The ports recognised as they are (rpc and http-redirect need a closer look).
+_PLAIN_PORTS: Mapping[str, ServiceName] = {
+    str(port): service
+    for service, port in SERVICE_PORTS.items()
+    if service not in ("rpc", "http-redirect")
+}
+_SERVICE_ORDER: tuple[ServiceName, ...] = tuple(SERVICE_PORTS)
+_REDIRECT_CODES = (301, 302)
+_RPC_ERA_CHECK = "/owa/auth/logon.aspx"
+_HEALTHCHECK_PAGE = "healthcheck.htm"
+# Releases whose profiles stand for their family when checking an imported spec (every release
+# of a family expands alike).
+_REPRESENTATIVE = {"2010": "2010 SP3", "2013+": "2016 CU23"}
+_CHECK_SITE = "import-check"
+_CHECK_FQDN = "import-check.invalid.example"
+_MAX_NAME = 40
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOptions:
+    """What the admin told ``lmctl import``: the appliance's name in the inventory, the VIPs
+    to take (none: every one) and the values lmctl cannot read from an appliance."""
+
+    appliance: str
+    vips: tuple[str, ...] = ()
+    site: str | None = None
+    exchange: str | None = None
+    fqdn: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A virtual service ``lmctl import`` writes no spec for, and why."""
+
+    key: VirtualServiceKey
+    nickname: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        name = f"NickName {self.nickname!r}" if self.nickname else "no NickName"
+        return f"{self.key} ({name}): {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Unrecognised:
+    """Why a virtual service is no Exchange service lmctl publishes."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedArray:
+    """One array spec to write: its document (fields in the documented order) and the notes
+    that go above it (what was inferred, what to check, what the first apply also changes)."""
+
+    name: str
+    document: dict[str, Any]
+    notes: tuple[str, ...]
+    keys: tuple[VirtualServiceKey, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """The arrays found (in VIP order) and the VSs skipped (in key order)."""
+
+    arrays: tuple[ImportedArray, ...]
+    skipped: tuple[Skipped, ...]
+
+
+def service_of(vs: VirtualServiceState) -> ServiceName | Unrecognised:
+    """The Exchange service ``vs`` publishes, or why it is none lmctl knows."""
+    if vs.owner is not None:
+        return Unrecognised(f"already lmctl's ({vs.owner.array}/{vs.owner.service})")
+    if vs.is_ambiguous:
+        return Unrecognised(
+            f"{listed_more_than_once(vs.key, vs.duplicate_indexes)}: lmctl cannot tell them apart"
+        )
+    if vs.key.protocol != "tcp":
+        return Unrecognised("a UDP service: Exchange client access is TCP")
+    if vs.sub_services:
+        return Unrecognised(
+            "it has SubVSs (a layer 7 VS per virtual directory): lmctl does not manage that layout"
+        )
+    port = vs.key.port
+    if port == "135":
+        if rpc_ports(vs.settings) is None:
+            return Unrecognised("port 135 without the two static RPC ports as ExtraPorts")
+        return "rpc"
+    if port == WILDCARD_PORT:
+        if vs.real_servers and all(rs.port == SERVICE_PORTS["rpc"] for rs in vs.real_servers):
+            return "rpc"
+        return Unrecognised(
+            "a wildcard VS whose real servers do not listen on 135 (RPC endpoint mapper)"
+        )
+    if port == str(SERVICE_PORTS["http-redirect"]):
+        settings = vs.settings
+        if settings.error_code in _REDIRECT_CODES and settings.error_url and not vs.real_servers:
+            return "http-redirect"
+        return Unrecognised(
+            "port 80 that is no fixed redirect (lmctl publishes HTTP only as one, to HTTPS)"
+        )
+    if port in _PLAIN_PORTS:
+        return _PLAIN_PORTS[port]
+    return Unrecognised(f"port {port} is no Exchange service lmctl publishes")
+
+
+def rpc_ports(settings: VirtualServiceSettings) -> tuple[int, int] | None:
+    """The static (client access, address book) ports of an rpc VS's ``ExtraPorts``."""
+    parts = (settings.extra_ports or "").split(",")
+    if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
+        return None
+    client_access, address_book = (int(part) for part in parts)
+    return client_access, address_book
+
+
+def _family_of(services: Mapping[ServiceName, VirtualServiceState]) -> tuple[str | None, str]:
+    """``2010``, ``2013+`` or None, with the evidence in words."""
+    https = services.get("https")
+    url = https.settings.check_url if https is not None else None
+    if url == _RPC_ERA_CHECK:
+        return "2010", f"the https health check requests {url} (Exchange 2010)"
+    if "rpc" in services:
+        return "2010", "RPC over TCP on port 135 (Exchange 2010)"
+    if url is not None and url.endswith(_HEALTHCHECK_PAGE):
+        return "2013+", f"the https health check requests {url} (Exchange 2013 or later)"
+    return None, "no health check URL tells the Exchange release"
+
+
+def _placeholder(what: str) -> str:
+    return f"{PLACEHOLDER}{what}"
+
+
+def array_name(vip: str) -> str:
+    """``vip-10-10-1-50``: a slug of the VIP, which the admin may rename."""
+    return f"vip-{vip.replace('.', '-').replace(':', '-')}"[:_MAX_NAME].rstrip("-")
+
+
+def _member_name(address: str) -> str:
+    return f"cas-{address.replace('.', '-').replace(':', '-')}"
+
+
+def _override(base: ServiceProfile, seen: VirtualServiceSettings) -> dict[str, Any]:
+    """The ``overrides:`` entry that makes ``base`` what was ``seen`` (only what differs;
+    ``ArraySpec.profile`` reads it back)."""
+    override: dict[str, Any] = {}
+    persist, timeout = seen.persist, seen.persist_timeout
+    if persist != base.persistence:
+        override["persistence"] = persist or "none"
+        default_timeout = base.persistence_timeout or DEFAULT_PERSISTENCE_TIMEOUT
+        if persist is not None and timeout != default_timeout:
+            override["persistence_timeout"] = timeout
+    elif timeout != base.persistence_timeout:
+        override["persistence_timeout"] = timeout
+    if seen.idle_time != base.idle_timeout:
+        override["idle_timeout"] = seen.idle_time
+    if seen.layer != base.layer:
+        override["layer"] = seen.layer
+    if seen.layer == 7 and seen.transparent is not None and seen.transparent != base.transparent:
+        override["transparent"] = seen.transparent
+    check: dict[str, Any] = {}
+    if seen.check_type != base.check_type:
+        check["type"] = seen.check_type
+    url_kept = base.check_url if seen.check_type in URL_CHECKS else None
+    if seen.check_url is not None and seen.check_url != url_kept:
+        check["url"] = seen.check_url
+    if seen.check_port and seen.check_port != base.check_port:
+        check["port"] = seen.check_port
+    if check:
+        override["health_check"] = check
+    return override
+
+
+@dataclass(frozen=True, slots=True)
+class _Vip:
+    """The recognised services of one VIP."""
+
+    address: str
+    services: dict[ServiceName, VirtualServiceState]
+
+
+def _member(rs: RealServerState) -> dict[str, Any]:
+    member: dict[str, Any] = {"name": _member_name(rs.address), "address": rs.address}
+    if rs.weight != DEFAULT_WEIGHT:
+        member["weight"] = rs.weight
+    return member
+
+
+def _members(vip: _Vip) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]], list[str]]:
+    """The array's members (the real servers of its client access services, in the order first
+    seen), the members of each transport service whose servers differ (``overrides.<service>
+    .members``), and notes on drained servers."""
+
+    def servers(names: Sequence[ServiceName]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for name in names:
+            for rs in vip.services[name].real_servers:
+                found.setdefault(rs.address, _member(rs))
+        return found
+
+    client_access = [n for n in vip.services if n not in TRANSPORT_SERVICES]
+    members = servers(client_access) or servers(list(vip.services))
+    own: dict[str, list[dict[str, Any]]] = {}
+    for name in vip.services:
+        if name in TRANSPORT_SERVICES and vip.services[name].real_servers:
+            served = servers([name])
+            if list(served) != list(members):
+                own[name] = list(served.values())
+    notes = [
+        f"{rs.address} is disabled in {name} (a drain?): the spec leaves 'enabled' unset, so "
+        "lmctl keeps it as it is"
+        for name, vs in vip.services.items()
+        for rs in vs.real_servers
+        if not rs.enable
+    ]
+    return list(members.values()), own, notes
+
+
+def _scheduling(vip: _Vip) -> tuple[str, list[str]]:
+    schedules = sorted({vs.settings.schedule for vs in vip.services.values()})
+    chosen = next(
+        (
+            vs.settings.schedule
+            for vs in vip.services.values()
+            if vs.real_servers and vs.settings.schedule in SCHEDULING_METHODS
+        ),
+        "rr",
+    )
+    if len(schedules) > 1:
+        return chosen, [f"the VSs schedule differently ({', '.join(schedules)}): took {chosen}"]
+    return chosen, []
+
+
+def _document(
+    vip: _Vip, options: ImportOptions, family: str | None, evidence: str
+) -> tuple[dict[str, Any], list[str]]:
+    """The spec of one VIP (placeholders where lmctl cannot know) and the notes about it."""
+    name = array_name(vip.address)
+    members, own_members, notes = _members(vip)
+    scheduling, schedule_notes = _scheduling(vip)
+    notes += schedule_notes
+    versions = "2010 SP3" if family == "2010" else "2016 CU23"
+    exchange = options.exchange or _placeholder(
+        f"the Exchange release of the servers, e.g. {versions}"
+    )
+    if options.exchange is not None and family is not None:
+        given = parse_exchange_version(options.exchange).family
+        if given != parse_exchange_version(_REPRESENTATIVE[family]).family and not (
+            family == "2013+" and given.has_healthcheck_htm
+        ):
+            notes.append(f"--exchange {options.exchange} given, but {evidence}")
+    document: dict[str, Any] = {
+        "name": name,
+        "site": options.site or _placeholder("the Active Directory site of the array, e.g. HQ"),
+        "exchange": exchange,
+        "fqdn": options.fqdn
+        or _placeholder("the array's FQDN (2010: the RPC endpoint), e.g. outlook.corp.example"),
+        "vip": vip.address,
+        "appliance": options.appliance,
+        "scheduling": scheduling,
+    }
+    rpc = vip.services.get("rpc")
+    ports = rpc_ports(rpc.settings) if rpc is not None else None
+    if ports is not None:
+        document["rpc_ports"] = {"client_access": ports[0], "address_book": ports[1]}
+    document["members"] = members
+    document["services"] = list(vip.services)
+    base = _validated(document, family, options)
+    overrides: dict[str, dict[str, Any]] = {}
+    for service, vs in vip.services.items():
+        override = _override(base.default_profile(service), vs.settings) if base else {}
+        if service in own_members:
+            override["members"] = own_members[service]
+        if override:
+            overrides[service] = override
+    if overrides:
+        document["overrides"] = overrides
+    return document, notes
+
+
+def _validated(
+    document: dict[str, Any], family: str | None, options: ImportOptions
+) -> ArraySpec | None:
+    """``document`` as a spec, with stand-ins for what is left to fill in (None when it does
+    not validate: the release given does not offer a service found, say)."""
+    filled = {
+        **document,
+        "site": options.site or _CHECK_SITE,
+        "fqdn": options.fqdn or _CHECK_FQDN,
+        "exchange": options.exchange or _REPRESENTATIVE.get(family or "", "2016 CU23"),
+    }
+    try:
+        return ArraySpec.model_validate(filled)
+    except ValidationError:
+        return None
+
+
+def _checked(
+    document: dict[str, Any], vip: _Vip, family: str | None, options: ImportOptions
+) -> list[str]:
+    """What the first ``plan --adopt`` of ``document`` would change besides the adoptions (one
+    line each), from the real expansion and planner; a note when it cannot be checked."""
+    spec = _validated(document, family, options)
+    if spec is None:
+        return ["not checked against the appliance: the spec does not validate (lmctl validate)"]
+    state: ApplianceState = {vs.key: vs for vs in vip.services.values()}
+    planned = plan_appliance(options.appliance, expand(spec), state, adopting=(spec.name,))
+    return [_change_line(change) for change in planned.changes if not _only_marks(change)]
+
+
+def _only_marks(change: Change) -> bool:
+    return isinstance(change, AdoptVirtualService) and all(
+        f.field == "nickname" for f in change.fields
+    )
+
+
+def _change_line(change: Change) -> str:
+    _, headline = change.headline
+    details = "; ".join(text for _, text in change.details)
+    return f"the first apply also changes: {headline}" + (f" ({details})" if details else "")
+
+
+def import_state(state: ApplianceState, options: ImportOptions) -> ImportResult:
+    """Every VIP of ``state`` that serves Exchange as an array spec, and every other VS of the
+    VIPs asked for as skipped (see the module's rules)."""
+    wanted = {_address(vip) for vip in options.vips}
+    found: dict[str, dict[ServiceName, VirtualServiceState]] = {}
+    skipped: list[Skipped] = []
+    for key in sorted(state, key=key_order):
+        vs = state[key]
+        if wanted and key.address not in wanted:
+            continue
+        service = service_of(vs)
+        if isinstance(service, Unrecognised):
+            skipped.append(Skipped(key, vs.settings.nickname, service.reason))
+            continue
+        services = found.setdefault(key.address, {})
+        if service in services:
+            skipped.append(Skipped(key, vs.settings.nickname, f"a second {service} VS on its VIP"))
+            continue
+        services[service] = vs
+    arrays: list[ImportedArray] = []
+    for address, services in found.items():
+        vip = _Vip(address, {name: services[name] for name in _SERVICE_ORDER if name in services})
+        imported = _imported(vip, options)
+        if isinstance(imported, ImportedArray):
+            arrays.append(imported)
+        else:
+            skipped += [Skipped(vs.key, vs.settings.nickname, imported) for vs in _all(vip)]
+    return ImportResult(tuple(arrays), tuple(sorted(skipped, key=lambda s: key_order(s.key))))
+
+
+def _imported(vip: _Vip, options: ImportOptions) -> ImportedArray | str:
+    """The array of one VIP, or why there is none."""
+    if not any(vs.real_servers for vs in vip.services.values()):
+        return "its VIP has no service with real servers to take the members from"
+    family, evidence = _family_of(vip.services)
+    if family == "2013+" and "rpc" in vip.services:
+        return "RPC over TCP beside a 2013+ health check: the VIP mixes releases"
+    document, notes = _document(vip, options, family, evidence)
+    notes.insert(0, f"release: {evidence}")
+    notes += _checked(document, vip, family, options)
+    return ImportedArray(
+        name=document["name"],
+        document=document,
+        notes=tuple(notes),
+        keys=tuple(vs.key for vs in _all(vip)),
+    )
+
+
+def _all(vip: _Vip) -> Sequence[VirtualServiceState]:
+    return list(vip.services.values())
+
+
+def _address(text: str) -> str:
+    return str(ipaddress.ip_address(text.strip()))
+
+
+__all__ = [
+    "ImportOptions",
+    "ImportResult",
+    "ImportedArray",
+    "Skipped",
+    "array_name",
+    "import_state",
+    "service_of",
+]

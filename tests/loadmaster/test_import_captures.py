@@ -1,0 +1,46 @@
+"""``lmctl import`` of real appliance captures (served by a scripted appliance): each VS is
+written into a spec or skipped with its reason; one listvs, no write."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from loadmaster_fakes import ScriptedAppliance, capture, client, dialect_of, reply_for
+
+from lmctl.appliance.loadmaster import LoadMasterAppliance
+from lmctl.appliance.state import ApplianceState
+from lmctl.importing import ImportOptions, ImportResult, import_state
+
+
+@pytest.mark.parametrize(
+    ("name", "skipped"),
+    [
+        (
+            "fw7.1-listvs-subvs.xml",
+            {
+                "10.154.0.11:80/tcp": "it has SubVSs (a layer 7 VS per virtual directory)",
+                "10.154.0.12:80/tcp": "it has SubVSs (a layer 7 VS per virtual directory)",
+            },
+        ),
+        ("fw7.2.5x-listvs.xml", {"192.168.1.222:80/tcp": "port 80 that is no fixed redirect"}),
+        ("fw7.2.5x-listvs.json", {"192.168.1.239:80/tcp": "port 80 that is no fixed redirect"}),
+    ],
+)
+def test_real_captures_are_imported_or_skipped_with_a_reason(
+    name: str, skipped: dict[str, str]
+) -> None:
+    dialect = dialect_of(name)
+    appliance = ScriptedAppliance().on("listvs", reply_for(dialect, capture(name)))
+
+    async def imported() -> tuple[ApplianceState, ImportResult]:
+        async with LoadMasterAppliance("lm-test", client(appliance, dialect)) as lm:
+            state = await lm.observe()
+        return state, import_state(state, ImportOptions(appliance="lm-test"))
+
+    state, result = asyncio.run(imported())
+
+    assert result.arrays == ()
+    assert {str(s.key): s.reason[: len(skipped[str(s.key)])] for s in result.skipped} == skipped
+    assert set(map(str, state)) == set(skipped)
+    assert appliance.commands() == ["listvs"]

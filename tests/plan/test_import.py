@@ -1,0 +1,379 @@
+"""``lmctl import`` (issue 13): specs written from what an appliance holds, so that ``plan
+--adopt`` then holds only adoptions; real captures imported or skipped with reasons; nothing
+written to the appliance, no spec file overwritten unless told to."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from lmctl.appliance.changes import AdoptVirtualService
+from lmctl.appliance.state import ApplianceState, RealServerState, VirtualServiceState
+from lmctl.exchange import DesiredVirtualService, expand
+from lmctl.importing import ImportOptions, import_state, spec_text
+from lmctl.importing.recognise import array_name
+from lmctl.loadmaster.client import LoadMaster
+from lmctl.loadmaster.connection import ApplianceConnection
+from lmctl.loadmaster.models import VirtualServiceKey, settings_params
+from lmctl.mock.control import MockControl
+from lmctl.mock.server import MockServerHandle
+from lmctl.plan.document import plan_appliance
+from lmctl.specs import ArraySpec, SpecError, load_specs
+from lmctl_testkit import invoke, write_spec_files
+from mock_site import APPLIANCE, Array, Site
+
+SITE, FQDN = "HQ", "mail.corp.example.com"
+
+
+def unmarked_state(services: tuple[DesiredVirtualService, ...]) -> ApplianceState:
+    """What a hand-built appliance holds for ``services``: the same VSs, without the marker."""
+    return {
+        want.key: VirtualServiceState(
+            key=want.key,
+            settings=want.settings.model_copy(update={"nickname": f"Exch {want.service}"}),
+            real_servers=tuple(
+                RealServerState(rs.address, rs.port, rs.weight, rs.forward)
+                for rs in want.real_servers
+            ),
+            index=n,
+        )
+        for n, want in enumerate(services, start=1)
+    }
+
+
+CHECKS = {"https": ["https", "http", "tcp"], "smtp": ["smtp", "tcp"]}
+URLS = {"2010": ["/owa/auth/logon.aspx", "/ews/exchange.asmx"], "2016": ["/ews/healthcheck.htm"]}
+INVENTORY = "appliances:\n  lm-hq:\n    url: mock://lm-hq\n"
+
+
+@st.composite
+def override_values(draw: st.DrawFn, service: str, release: str) -> dict[str, Any]:
+    """Overrides of one service, each key present or not."""
+    override: dict[str, Any] = {}
+    if service == "http-redirect":
+        return override
+    if draw(st.booleans()):
+        override["persistence"] = draw(st.sampled_from(["none", "src"]))
+        if override["persistence"] == "src" and draw(st.booleans()):
+            override["persistence_timeout"] = draw(st.integers(1, 604800))
+    if draw(st.booleans()):
+        override["idle_timeout"] = draw(st.integers(0, 86400))
+    if draw(st.booleans()):
+        override["layer"] = draw(st.sampled_from([4, 7]))
+    if draw(st.booleans()):
+        override["transparent"] = draw(st.booleans())
+    if service in ("smtp", "submission") and draw(st.booleans()):
+        hubs = draw(st.lists(st.integers(11, 40), unique=True, min_size=2, max_size=3))
+        override["members"] = [{"name": f"HUB{n}", "address": f"10.10.2.{n}"} for n in hubs]
+    if draw(st.booleans()):
+        check: dict[str, Any] = {"type": draw(st.sampled_from(CHECKS.get(service, ["tcp"])))}
+        if check["type"] in ("http", "https"):
+            check["url"] = draw(st.sampled_from(URLS[release[:4]]))
+        if draw(st.booleans()):
+            check["port"] = draw(st.integers(1, 65535))
+        override["health_check"] = check
+    return override
+
+
+def valid_by_the_rules(document: dict[str, Any]) -> bool:
+    """True when lmctl validate accepts ``document`` beside an inventory (warnings allowed)."""
+    with tempfile.TemporaryDirectory() as root:
+        spec = yaml.safe_dump(document, sort_keys=False)
+        write_spec_files(Path(root), {"appliances.yaml": INVENTORY, "hq.yaml": spec})
+        try:
+            load_specs([root])
+        except SpecError:
+            return False
+    return True
+
+
+@st.composite
+def arrays(draw: st.DrawFn) -> ArraySpec:
+    """A valid array (lmctl's rules hold): a release, services it offers (one with real servers
+    at least), members with weights, scheduling and random overrides."""
+    release = draw(st.sampled_from(["2010 SP3", "2016 CU23"]))
+    offered = (
+        ["rpc", "https", "http-redirect", "imap4s", "pop3", "smtp", "submission"]
+        if release.startswith("2010")
+        else ["https", "http-redirect", "imap4", "pop3s", "smtp", "submission"]
+    )
+    services = draw(st.lists(st.sampled_from(offered), unique=True, min_size=1, max_size=4))
+    if services == ["http-redirect"]:
+        services.append("https")
+    addresses = draw(st.lists(st.integers(11, 40), unique=True, min_size=2, max_size=4))
+    document: dict[str, Any] = {
+        "name": "hq",
+        "site": SITE,
+        "exchange": release,
+        "fqdn": FQDN,
+        "vip": "10.10.1.50",
+        "appliance": "lm-hq",
+        "scheduling": draw(st.sampled_from(["rr", "wrr", "lc", "wlc"])),
+        "members": [
+            {"name": f"CAS{n}", "address": f"10.10.1.{n}", "weight": draw(st.integers(1, 65530))}
+            for n in addresses
+        ],
+        "services": services,
+        "overrides": {service: draw(override_values(service, release)) for service in services},
+    }
+    if "rpc" in services and draw(st.booleans()):
+        document["rpc_ports"] = {"client_access": 60000, "address_book": 60001}
+    assume(valid_by_the_rules(document))
+    return ArraySpec.model_validate(document)
+
+
+@settings(max_examples=60, deadline=None)
+@given(array=arrays())
+def test_import_then_plan_adopt_holds_only_adoptions(array: ArraySpec) -> None:
+    hand_built = unmarked_state(expand(array))
+    options = ImportOptions(appliance="lm-hq", site=SITE, exchange=str(array.exchange), fqdn=FQDN)
+
+    result = import_state(hand_built, options)
+
+    assert result.skipped == ()
+    (imported,) = result.arrays
+    assert not [note for note in imported.notes if "first apply" in note], imported.notes
+    spec = ArraySpec.model_validate(imported.document)
+    planned = plan_appliance("lm-hq", expand(spec), hand_built, adopting=(spec.name,))
+    assert len(planned.changes) == len(hand_built)
+    for change in planned.changes:
+        assert isinstance(change, AdoptVirtualService), change
+        assert [f.field for f in change.fields] == ["nickname"]
+    assert planned.conflicts == ()
+
+
+A1 = Array("a1", "10.1.1.50", ["10.1.1.11", "10.1.1.12"], scheduling="lc")
+A2 = Array("a2", "10.1.2.50", ["10.1.2.11", "10.1.2.12"])
+
+
+@pytest.fixture
+def site(tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch) -> Site:
+    """The served mock holding a1 and a2 as a hand-built appliance would: no marker, and an
+    unrelated service beside them."""
+    site = Site.open(tmp_path, mock_server, monkeypatch, A1, A2)
+    assert site.apply().exit_code == 0
+    for vs in site.read():
+        assert vs.key is not None
+        site.restore_with(vs.key, {"NickName": f"Exchange-{vs.port}"})
+    other = VirtualServiceKey(address="10.1.9.9", port="3389", protocol="tcp")
+    site.raw([("add_virtual_service", (other,), {"params": {"NickName": "rdp"}})])
+    site.remove("a1")
+    site.remove("a2")
+    return site
+
+
+def import_command(site: Site) -> list[str]:
+    """``lmctl import`` of the served mock into the site's spec directory."""
+    inventory, out = str(site.arrays_dir / "appliances.yaml"), str(site.arrays_dir)
+    return ["import", "--appliance", APPLIANCE, "--inventory", inventory, "--out", out]
+
+
+def imported(site: Site, vip: str, fqdn: str, *more: str) -> Any:
+    return site.lmctl(
+        *import_command(site),
+        "--vip",
+        vip,
+        "--site",
+        fqdn.split(".")[0].upper(),
+        "--exchange",
+        "2016 CU23",
+        "--fqdn",
+        fqdn,
+        *more,
+    )
+
+
+def test_import_over_https_then_adopt_applies_one_write_per_vs(
+    site: Site, mock_control: MockControl
+) -> None:
+    before = {vs.key: vs for vs in site.read()}
+    mock_control.clear_log()
+
+    first = imported(site, A1.vip, "a1.corp.example.com")
+    second = imported(site, A2.vip, "a2.corp.example.com")
+
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    assert [c.command for c in mock_control.calls()] == ["listvs", "listvs"]
+    assert "wrote " in first.stdout and "vip-10-1-1-50.yaml: array vip-10-1-1-50" in first.stdout
+    assert "skipped 10.1.9.9:3389/tcp (NickName 'rdp'): port 3389 is no Exchange service" in (
+        imported(site, "10.1.9.9", "x.corp.example.com").stdout
+    )
+    spec = yaml.safe_load((site.arrays_dir / "vip-10-1-1-50.yaml").read_text())
+    assert spec["scheduling"] == "lc"
+    assert [m["address"] for m in spec["members"]] == A1.members
+    assert invoke("validate", str(site.arrays_dir)).exit_code == 0
+
+    conflicts = site.plan()
+    assert conflicts.exit_code == 1, conflicts.output
+    document = json.loads(
+        site.plan("--adopt", "vip-10-1-1-50", "--adopt", "vip-10-1-2-50", "--format", "json").stdout
+    )
+    changes = [c for a in document["appliances"] for c in a["changes"]]
+    assert len(changes) == 4
+    assert {c["action"] for c in changes} == {"adopt_vs"}
+    assert all([f["field"] for f in c["fields"]] == ["nickname"] for c in changes)
+
+    mock_control.clear_log()
+    applied = site.apply("--adopt", "vip-10-1-1-50", "--adopt", "vip-10-1-2-50")
+
+    assert applied.exit_code == 0, applied.output
+    assert [c.command for c in mock_control.calls() if c.write] == ["modvs"] * 4
+    assert site.plan().exit_code == 0
+    after = {vs.key: vs for vs in site.read()}
+    assert after.keys() == before.keys()
+    assert after[VirtualServiceKey(address="10.1.9.9", port="3389")].nickname == "rdp"
+
+
+def test_import_never_overwrites_without_overwrite(site: Site, mock_control: MockControl) -> None:
+    mock_control.clear_log()
+    assert imported(site, A1.vip, "a1.corp.example.com").exit_code == 0
+    path = site.arrays_dir / "vip-10-1-1-50.yaml"
+    path.write_text("# mine\n")
+
+    refused = imported(site, A1.vip, "a1.corp.example.com")
+
+    assert refused.exit_code == 1
+    assert f"error: {path} already exists; nothing was written (give --overwrite" in refused.stderr
+    assert path.read_text() == "# mine\n"
+    assert imported(site, A1.vip, "a1.corp.example.com", "--overwrite").exit_code == 0
+    assert path.read_text().startswith("# yaml-language-server")
+    # A link at the target is replaced, never written through.
+    elsewhere = site.root / "elsewhere.txt"
+    elsewhere.write_text("keep\n")
+    path.unlink()
+    path.symlink_to(elsewhere)
+    assert imported(site, A1.vip, "a1.corp.example.com").exit_code == 1
+    assert imported(site, A1.vip, "a1.corp.example.com", "--overwrite").exit_code == 0
+    assert elsewhere.read_text() == "keep\n"
+    assert not path.is_symlink()
+    assert not any(call.write for call in mock_control.calls())
+
+
+def test_what_import_cannot_know_is_refused_by_validate_until_filled_in(site: Site) -> None:
+    result = site.lmctl(*import_command(site), "--vip", A2.vip)
+    assert result.exit_code == 0, result.output
+    text = (site.arrays_dir / "vip-10-1-2-50.yaml").read_text()
+    assert "# - release: the https health check requests /owa/healthcheck.htm" in text
+    checked = invoke("validate", str(site.arrays_dir))
+    assert checked.exit_code == 1
+    errors = [line for line in checked.stdout.splitlines() if ": error: " in line]
+    assert [line.split(": error: ")[1].split(":")[0] for line in errors] == [
+        "site",
+        "exchange",
+        "fqdn",
+    ]
+    assert "the Active Directory site of the array, e.g. HQ (left to fill in by lmctl import)" in (
+        checked.stdout
+    )
+
+
+def test_import_refuses_a_bad_release_or_vip_before_reading(
+    site: Site, mock_control: MockControl
+) -> None:
+    mock_control.clear_log()
+    release = site.lmctl("import", "--appliance", APPLIANCE, "--exchange", "2011 SP9")
+    assert release.exit_code == 1
+    assert release.stderr.startswith("error: --exchange: ")
+    address = site.lmctl("import", "--appliance", APPLIANCE, "--vip", "10.1.1")
+    assert address.exit_code == 1
+    assert "error: --vip '10.1.1' is not an IP address" in address.stderr
+    assert mock_control.calls() == []
+
+
+async def hand_build(
+    connection: ApplianceConnection, services: Sequence[DesiredVirtualService]
+) -> None:
+    """Create ``services`` on the served mock as an admin would by hand: no marker."""
+    async with LoadMaster(connection) as lm:
+        for want in services:
+            unmarked = want.settings.model_copy(update={"nickname": f"Exch-{want.service}"})
+            await lm.add_virtual_service(want.key, settings_params(unmarked))
+            for rs in want.real_servers:
+                await lm.add_real_server(want.key, rs.address, rs.port, weight=rs.weight)
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(array=arrays())
+def test_random_arrays_round_trip_over_https(
+    mock_server: MockServerHandle,
+    mock_control: MockControl,
+    connection_v1: ApplianceConnection,
+    monkeypatch: pytest.MonkeyPatch,
+    array: ArraySpec,
+) -> None:
+    mock_control.reset()
+    services = expand(array)
+    asyncio.run(hand_build(connection_v1, services))
+    with tempfile.TemporaryDirectory() as root:
+        site = Site.open(Path(root), mock_server, monkeypatch)
+        options = ["--site", SITE, "--exchange", str(array.exchange), "--fqdn", FQDN]
+        written = site.lmctl(*import_command(site), *options)
+        assert written.exit_code == 0, written.output
+        name = array_name(array.vip)
+        planned = site.plan("--adopt", name, "--format", "json")
+        assert planned.exit_code == 2, planned.output
+        document = json.loads(planned.stdout)
+        changes = document["appliances"][0]["changes"]
+        assert [(c["action"], [f["field"] for f in c["fields"]]) for c in changes] == [
+            ("adopt_vs", ["nickname"])
+        ] * len(services)
+        mock_control.clear_log()
+        assert site.apply("--adopt", name).exit_code == 0
+        assert [c.command for c in mock_control.calls() if c.write] == ["modvs"] * len(services)
+        assert site.plan().exit_code == 0
+
+
+def test_appliance_text_in_the_notes_stays_inside_its_comment() -> None:
+    array = ArraySpec.model_validate(
+        {
+            "name": "hq",
+            "site": SITE,
+            "exchange": "2016 CU23",
+            "fqdn": FQDN,
+            "vip": "10.10.1.50",
+            "appliance": "lm-hq",
+            "members": [{"name": "CAS1", "address": "10.10.1.11"}],
+            "services": ["https"],
+        }
+    )
+    hand_built = unmarked_state(expand(array))
+    (vs,) = hand_built.values()
+    hostile = "/owa\nadopt: true\nsite: \x1b[2J#/healthcheck.htm"
+    hand_built[vs.key] = replace(vs, settings=vs.settings.model_copy(update={"check_url": hostile}))
+    options = ImportOptions(appliance="lm-hq", exchange="2010 SP3")
+
+    (imported,) = import_state(hand_built, options).arrays
+    text = spec_text(imported, "lm-hq")
+
+    assert any("health check requests /owa\\nadopt: true" in line for line in text.splitlines())
+    assert "\x1b" not in text
+    document = yaml.safe_load(text)
+    assert "adopt" not in document
+    assert document["site"].startswith("FILL IN: ")
+
+
+def test_import_reads_the_trusted_inventory_when_lmctl_inventory_names_one(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trusted = site.root / "trusted.yaml"
+    (site.arrays_dir / "appliances.yaml").rename(trusted)
+    monkeypatch.setenv("LMCTL_INVENTORY", str(trusted))
+    out = site.root / "imported"
+    result = site.lmctl("import", "--appliance", APPLIANCE, "--out", str(out), "--vip", A1.vip)
+    assert result.exit_code == 0, result.output
+    assert (out / "vip-10-1-1-50.yaml").is_file()
