@@ -69,15 +69,30 @@ def edit_row(nickname: str, edit: Callable[[str, Any], Any]) -> Rewrite:
     return rewrite
 
 
-def drop(nickname: str, element: str) -> Rewrite:
-    """The row named ``nickname`` without ``element``."""
+def drop(nickname: str, *elements: str) -> Rewrite:
+    """The row named ``nickname`` without ``elements`` (``Rs.<element>``: in every ``Rs`` row)."""
 
     def edit(dialect: str, row: Any) -> Any:
-        if dialect == "v1":
-            return _xml_element(element).sub(b"", row, count=1)
-        return {name: value for name, value in row.items() if name != element}
+        for element in elements:
+            row = _dropped(dialect, row, element)
+        return row
 
     return edit_row(nickname, edit)
+
+
+def _dropped(dialect: str, row: Any, element: str) -> Any:
+    inner = element.removeprefix("Rs.")
+    in_real_servers = element.startswith("Rs.")
+    if dialect == "v1":
+        # The VS's own elements come before its first <Rs> (the mock's order, as the captures').
+        start = row.find(b"<Rs>") if b"<Rs>" in row else len(row)
+        head, tail = row[:start], row[start:]
+        if in_real_servers:
+            return head + _xml_element(inner).sub(b"", tail)
+        return _xml_element(inner).sub(b"", head, count=1) + tail
+    if in_real_servers:
+        return {**row, "Rs": [{k: v for k, v in rs.items() if k != inner} for rs in row["Rs"]]}
+    return {name: value for name, value in row.items() if name != element}
 
 
 def replace(nickname: str, element: str, value: str | int) -> Rewrite:
@@ -172,15 +187,20 @@ class HostileAppliance:
         """The mock's answer to one request."""
         return self._client.request(method, path, headers=headers, content=body)
 
-    def inventory(self, appliance: str, dialect: str) -> str:
-        """An inventory naming this server as ``appliance`` (password from the environment)."""
+    def inventory(self, appliance: str, dialect: str, *, api_key_variable: str = "") -> str:
+        """An inventory naming this server as ``appliance``: the upstream's password from the
+        environment, or its API key from ``api_key_variable`` when given."""
+        auth = (
+            f"{{api_key: {{env: {api_key_variable}}}}}"
+            if api_key_variable
+            else f"{{username: {self.upstream.username}, password: {{env: {PASSWORD_VARIABLE}}}}}"
+        )
         return (
             "appliances:\n"
             f"  {appliance}:\n"
             f"    url: {self.url}\n"
             f"    dialect: {dialect}\n"
-            f"    auth: {{username: {self.upstream.username}, "
-            f"password: {{env: {PASSWORD_VARIABLE}}}}}\n"
+            f"    auth: {auth}\n"
             f'    tls: {{fingerprint: "{self.fingerprint_sha256}"}}\n'
         )
 

@@ -87,6 +87,8 @@ INTERNAL = {
     "lmctl.loadmaster.wire.ReplyFormatError": "lmctl.loadmaster.transport",
     # a web page where a reply was expected; the transport reports MalformedReplyError
     "lmctl.loadmaster.wire.WebPageError": "lmctl.loadmaster.transport",
+    # a redirect, stopped in httpx's response hook; the transport reports MalformedReplyError
+    "lmctl.loadmaster.transport._Redirected": "lmctl.loadmaster.transport",
     # the mock's refusal of an API call; its server answers it as the appliance's error reply
     "lmctl.mock.commands.ApiRefusal": "lmctl.mock.server",
     # no regular file where lmctl reads one; SpecError, StateFileError or CertificateError

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,7 @@ from hostile_appliance import (
     replace,
     web_page,
 )
+from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
 from lmctl_testkit import Outcome
@@ -112,6 +114,96 @@ def test_a_malformed_row_stops_plan_apply_and_status_with_nothing_written(
     shown = reported(status, MALFORMED + problem)
     assert shown.strip().startswith(f"appliance lm-test could not be read: {MALFORMED}{problem}")
     assert mock_control.write_count() == 0
+
+
+# (what an operator changed on the appliance, the elements the hostile reply then leaves out):
+# read with a default in their place, each row looked like the spec again and plan saw nothing.
+Drift = tuple[str, tuple[Any, ...], dict[str, Any]]
+VS_AT_KEY = VirtualServiceKey(address="10.40.0.10", port="443", protocol="tcp")
+
+
+def _modvs(**params: str) -> Drift:
+    return ("modify_virtual_service", (VS_AT_KEY,), {"params": params})
+
+
+def _modrs(**params: str) -> Drift:
+    return ("modify_real_server", (VS_AT_KEY, "10.40.0.21", 443), {"params": params})
+
+
+@pytest.mark.parametrize(
+    ("drift", "dropped", "problem"),
+    [
+        (_modvs(Enable="N"), ["Enable"], "VS row Index 1 has no Enable"),
+        (_modvs(Schedule="lc"), ["Schedule"], "VS row Index 1 has no Schedule"),
+        (_modvs(Transparent="Y"), ["Transparent"], "VS row Index 1 has no Transparent"),
+        (
+            _modvs(SubnetOriginating="N"),
+            ["SubnetOriginating"],
+            "VS row Index 1 has no SubnetOriginating",
+        ),
+        (_modvs(ForceL4="Y", ForceL7="N"), ["Layer"], "VS row Index 1 has no Layer"),
+        (
+            _modvs(ForceL4="Y", ForceL7="N"),
+            ["Layer", "ForceL4", "ForceL7"],
+            "VS row Index 1 has no Layer",
+        ),
+        (
+            _modrs(weight="500"),
+            ["Rs.Weight"],
+            "VS row Index 1 has a real server 10.40.0.21:443 with no Weight",
+        ),
+        (
+            _modrs(enable="N"),
+            ["Rs.Enable"],
+            "VS row Index 1 has a real server 10.40.0.21:443 with no Enable",
+        ),
+        (
+            _modrs(forward="route"),
+            ["Rs.Forward"],
+            "VS row Index 1 has a real server 10.40.0.21:443 with no Forward",
+        ),
+    ],
+    ids=[
+        "Enable",
+        "Schedule",
+        "Transparent",
+        "SubnetOriginating",
+        "Layer",
+        "every layer element",
+        "Rs Weight",
+        "Rs Enable",
+        "Rs Forward",
+    ],
+)
+def test_a_managed_setting_left_out_fails_the_read_instead_of_reading_as_the_spec(
+    site: Site,
+    hostile: HostileAppliance,
+    mock_control: MockControl,
+    drift: Drift,
+    dropped: list[str],
+    problem: str,
+) -> None:
+    # Issue 11: with Enable=N on the appliance and no Enable in the reply, plan showed 0 updates.
+    site.raw([drift])
+    mock_control.clear_log()
+    hostile.rewrite = drop(MARKER, *dropped)
+    plan, apply, status = plan_apply_status(site)
+    for outcome in (plan, apply):
+        assert reported(outcome, MALFORMED + problem).startswith("error: ")
+    reported(status, MALFORMED + problem)
+    assert mock_control.write_count() == 0
+
+
+def test_a_row_in_the_form_of_firmware_7_1_reads_its_layer_from_force_l7(
+    site: Site, hostile: HostileAppliance
+) -> None:
+    # Firmware 7.1 sends neither Layer nor ForceL4 (fw7.1-* captures): ForceL7 decides, so a VS
+    # forced to layer 4 is still seen as the difference it is.
+    site.raw([_modvs(ForceL4="Y", ForceL7="N")])
+    hostile.rewrite = drop(MARKER, "Layer", "ForceL4")
+    plan = site.plan()
+    assert plan.exit_code == 2, plan.output
+    assert "Plan: 0 to create, 1 to update, 0 to delete" in plan.output
 
 
 def test_a_login_page_is_a_web_page_not_forbidden_xml(

@@ -46,6 +46,19 @@ def capture(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 
 
+# Every managed setting a VS row carries, as the real 7.2.5x ``listvs`` capture sends them
+# (a row without them is refused): for hand-written rows that test something else.
+SETTINGS_JSON: dict[str, object] = {
+    "Enable": True, "VStype": "http", "Schedule": "rr", "PersistTimeout": "0", "Idletime": 660,
+    "CheckType": "http", "CheckPort": "0", "Transparent": False, "SubnetOriginating": True,
+    "ErrorCode": "0", "Layer": 7, "ForceL4": False, "ForceL7": True,
+}  # fmt: skip
+SETTINGS_XML = "".join(
+    f"<{name}>{'Y' if value is True else 'N' if value is False else value}</{name}>"
+    for name, value in SETTINGS_JSON.items()
+)
+
+
 def connection(
     dialect: Literal["v1", "v2", "auto"] = "v1",
     *,

@@ -34,6 +34,7 @@ LISTVS_IN_THE_APPLIANCES_SPELLING = f"""<?xml version="1.0" encoding="ISO-8859-1
 <Persist>src</Persist><PersistTimeout>2700</PersistTimeout><Idletime>1800</Idletime>
 <CheckType>https</CheckType><CheckUrl>/owa/auth/logon.aspx</CheckUrl><CheckPort>0</CheckPort>
 <Transparent>N</Transparent><SubnetOriginating>Y</SubnetOriginating><ErrorCode>0</ErrorCode>
+<Layer>7</Layer><ForceL4>N</ForceL4><ForceL7>Y</ForceL7>
 <Rs><Status>Up</Status><VSIndex>7</VSIndex><RsIndex>1</RsIndex><Addr>2001:0db8::11</Addr>
 <Port>443</Port><Forward>nat</Forward><Weight>1000</Weight><Enable>N</Enable></Rs>
 <Rs><Status>Up</Status><VSIndex>7</VSIndex><RsIndex>2</RsIndex><Addr>2001:db8:0::12</Addr>

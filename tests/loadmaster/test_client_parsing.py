@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from loadmaster_fakes import (
     FIXTURES,
+    SETTINGS_JSON,
     ScriptedAppliance,
     capture,
     client,
@@ -352,5 +353,5 @@ def test_xml_shapes_repeated_tags_single_options_and_split_text() -> None:
         {"Index": "2", "NickName": "a<b c", "InterceptOpts": ["x", "y"], **same_key},
         {"Index": "3", "NickName": "", **same_key},
     ]
-    services = wire.virtual_services(fields)
+    services = wire.virtual_services({"VS": [row | SETTINGS_JSON for row in fields["VS"]]})
     assert [vs.nickname for vs in services] == ["owa & ecp", "a<b c", None]

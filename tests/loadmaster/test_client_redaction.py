@@ -5,12 +5,20 @@ searched for the API key, the password and the Basic token.
 
 from __future__ import annotations
 
+import json
 import logging
 import traceback
 from urllib.parse import quote
 
 import pytest
-from loadmaster_fakes import settle
+from loadmaster_fakes import (
+    API_KEY,
+    SETTINGS_JSON,
+    ScriptedAppliance,
+    client,
+    reply_for,
+    settle,
+)
 from pydantic import SecretStr
 
 from lmctl.loadmaster.client import LoadMaster
@@ -166,3 +174,39 @@ def test_error_messages_are_scrubbed_when_made() -> None:
     finally:
         unregister(token)
     assert "hunter2" not in str(error) and "hunter2" not in repr(error)
+
+
+def _listvs_row(**fields: object) -> bytes:
+    row = {"Index": 1, "VSAddress": "10.0.0.1", "VSPort": "443", "Protocol": "tcp"}
+    return json.dumps({"code": 200, "VS": [{**row, **SETTINGS_JSON, **fields}]}).encode()
+
+
+# Replies that echo the key where an error's quote of them is cut (issue 11): the quote is taken
+# after the whole text is scrubbed, so no head of the key survives the cut.
+ECHOED = {
+    "not JSON": ("v2", b'{"code":200,"VS":[' + b"1" * 30 + b" " + API_KEY.encode() + b"}"),
+    "not XML": ("v1", b'<Response stat="200"><Success><Data>111 ' + API_KEY.encode() + b"<"),
+    "JSON not an object": ("v2", b"[" + b"1" * 40 + b"," + b'"' + API_KEY.encode() + b'"]'),
+    "web page": ("v2", b"<html>" + b"1" * 45 + API_KEY.encode()),
+    "code text": ("v2", json.dumps({"code": "1" * 30 + API_KEY}).encode()),
+    "code list": ("v2", json.dumps({"code": ["1" * 30 + API_KEY]}).encode()),
+    "unreadable Index": (
+        "v2",
+        json.dumps({"code": 200, "VS": [{"Index": "1" * 30 + API_KEY}]}).encode(),
+    ),
+    "VSPort": ("v2", _listvs_row(VSPort="1" * 15 + API_KEY)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ECHOED))
+async def test_a_quoted_reply_never_keeps_the_head_of_a_secret(case: str) -> None:
+    dialect, body = ECHOED[case]
+    appliance = ScriptedAppliance().on("listvs", reply_for(dialect, body))
+    async with client(appliance, "v1" if dialect == "v1" else "v2") as lm:
+        with pytest.raises(LoadMasterError) as caught:
+            await lm.list_virtual_services()
+    message = str(caught.value)
+    assert message.startswith("lm-test answered listvs with ")
+    assert REDACTED in message
+    heads = [API_KEY[:length] for length in range(4, len(API_KEY) + 1)]
+    assert [head for head in heads if head in message] == []

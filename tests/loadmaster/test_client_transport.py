@@ -255,17 +255,27 @@ async def test_a_404_from_apiv2_also_suggests_old_firmware() -> None:
     )
 
 
-async def test_a_redirect_is_not_followed_and_says_what_to_fix() -> None:
-    moved = httpx.Response(302, headers={"Location": "https://lm-test.example.net:8443/access"})
+@pytest.mark.parametrize(
+    ("location", "shown"),
+    [
+        ("https://lm-test.example.net:8443/access", "https://lm-test.example.net:8443/access"),
+        ("https://[::1", "https://[::1"),
+        ("\x1b[2Jhttps://lm-test/", "\\x1b[2Jhttps://lm-test/"),
+    ],
+    ids=["elsewhere", "unparsable", "control characters"],
+)
+async def test_a_redirect_is_not_followed_and_says_what_to_fix(location: str, shown: str) -> None:
+    # httpx parses the Location of a redirect it does not follow: an invalid one raised a
+    # protocol error, reported as "the appliance may or may not have received it" and retried.
+    moved = httpx.Response(302, headers={"Location": location})
     appliance = ScriptedAppliance().on("listvs", moved)
     async with client(appliance) as lm:
         with pytest.raises(MalformedReplyError) as caught:
             await lm.list_virtual_services()
         assert lm.calls == 1
     assert str(caught.value) == (
-        "lm-test answered listvs with a redirect (HTTP 302) to "
-        "https://lm-test.example.net:8443/access: lmctl does not follow redirects; put the "
-        "API's own https:// address in the url of lm-test in the inventory"
+        f"lm-test answered listvs with a redirect (HTTP 302) to {shown}: lmctl does not follow "
+        "redirects; put the API's own https:// address in the url of lm-test in the inventory"
     )
 
 

@@ -9,7 +9,7 @@ from typing import Literal
 from xml.sax.saxutils import escape
 
 import pytest
-from loadmaster_fakes import ScriptedAppliance, client, reply_for
+from loadmaster_fakes import SETTINGS_JSON, SETTINGS_XML, ScriptedAppliance, client, reply_for
 
 from lmctl.appliance.loadmaster import appliance_state
 from lmctl.appliance.state import Owner, owner_of
@@ -40,6 +40,7 @@ def listvs(dialect: str, nickname: str) -> bytes:
             "VSPort": KEY.port,
             "Protocol": "tcp",
             "NickName": nickname,
+            **SETTINGS_JSON,
         }
         return json.dumps({"code": 200, "status": "ok", "VS": [row]}).encode()
     name = escape(nickname).replace("\n", "&#10;").replace("\t", "&#9;")
@@ -47,7 +48,7 @@ def listvs(dialect: str, nickname: str) -> bytes:
         '<?xml version="1.0" encoding="UTF-8"?><Response stat="200" code="ok"><Success><Data>'
         f"<VS><Status>Up</Status><Index>7</Index><VSAddress>{KEY.address}</VSAddress>"
         f"<VSPort>{KEY.port}</VSPort><Protocol>tcp</Protocol><NickName>{name}</NickName>"
-        "</VS></Data></Success></Response>"
+        f"{SETTINGS_XML}</VS></Data></Success></Response>"
     ).encode()
 
 

@@ -13,16 +13,29 @@ import pytest
 from loadmaster_fakes import ScriptedAppliance, capture, client, json_reply, xml_reply
 
 from lmctl.loadmaster.errors import MalformedReplyError
-from lmctl.loadmaster.models import REPLY_LIMITS
+from lmctl.loadmaster.models import (
+    MANAGED_VS_FIELDS,
+    REPLY_LIMITS,
+    REQUIRED_SETTING_ELEMENTS,
+    UNSET_WHEN_ABSENT,
+    wire_name,
+)
 
 
 def listvs_json(**changes: Any) -> bytes:
     """The real v2 ``listvs`` capture (one VS, Index 1) with one real server added, its VS row
-    changed: a value replaces an element, None removes it; ``Rs`` fields go in ``rs``."""
+    changed: a value replaces an element, None removes it; ``Rs`` fields go in ``rs``, alike."""
     document = json.loads(capture("fw7.2.5x-listvs.json"))
     (row,) = document["VS"]
-    row["Rs"] = [{"VSIndex": 1, "RsIndex": 1, "Addr": "10.0.0.21", "Port": 443, "Weight": 1000}]
-    row["Rs"][0].update(changes.pop("rs", {}))
+    row["Rs"] = [
+        {"VSIndex": 1, "RsIndex": 1, "Addr": "10.0.0.21", "Port": 443, "Weight": 1000}
+        | {"Forward": "nat", "Enable": True}
+    ]
+    for name, value in changes.pop("rs", {}).items():
+        if value is None:
+            row["Rs"][0].pop(name)
+        else:
+            row["Rs"][0][name] = value
     for name, value in changes.items():
         if value is None:
             row.pop(name, None)
@@ -166,3 +179,78 @@ async def test_every_real_showvs_capture_passes_the_checks(name: str) -> None:
     appliance = ScriptedAppliance().on("showvs", reply)
     async with client(appliance, "v1" if name.endswith(".xml") else "v2") as lm:
         assert (await lm.show_virtual_service(1)).index >= 1
+
+
+# -- managed settings are read, never defaulted (issue 11, "Replies are validated, not defaulted")
+
+
+@pytest.mark.parametrize(
+    "name", [*REQUIRED_SETTING_ELEMENTS, "Rs.Weight", "Rs.Forward", "Rs.Enable"]
+)
+@pytest.mark.parametrize("dialect", ["v1", "v2"])
+async def test_a_managed_setting_missing_from_a_real_row_fails_the_read(
+    dialect: str, name: str
+) -> None:
+    inner = name.removeprefix("Rs.")
+    if dialect == "v2":
+        body = (
+            listvs_json(rs={inner: None}) if name.startswith("Rs.") else listvs_json(**{name: None})
+        )
+    else:
+        element = re.compile(rb"<" + inner.encode() + rb">[^<]*</" + inner.encode() + rb">")
+        head, start, real_servers = listvs_v1_with_real_server().partition(b"<Rs>")
+        if name.startswith("Rs."):
+            real_servers = element.sub(b"", real_servers)
+        else:
+            head, count = element.subn(b"", head)
+            assert count == 1
+        body = head + start + real_servers
+    message = await read_fails(dialect, body)
+    where = "a real server 10.0.0.21:443 with " if name.startswith("Rs.") else ""
+    assert message == f"{PREFIX}VS row Index 1 has {where}no {inner}"
+
+
+def listvs_v1_with_real_server() -> bytes:
+    """The real v1 ``listvs`` capture with one real server, as ``listvs_json`` has."""
+    rs = (
+        b"<Rs><Status>Up</Status><VSIndex>1</VSIndex><RsIndex>1</RsIndex><Addr>10.0.0.21</Addr>"
+        b"<Port>443</Port><Forward>nat</Forward><Weight>1000</Weight><Enable>Y</Enable></Rs>"
+    )
+    return listvs_xml(b"</VS>", rs + b"</VS>")
+
+
+def test_every_managed_setting_is_required_or_firmware_leaves_it_out_when_unset() -> None:
+    aliases = {wire_name(field) for field in MANAGED_VS_FIELDS}
+    assert aliases == {*REQUIRED_SETTING_ELEMENTS, *UNSET_WHEN_ABSENT, "Layer"}
+    assert not set(REQUIRED_SETTING_ELEMENTS) & UNSET_WHEN_ABSENT
+
+
+@pytest.mark.parametrize(
+    ("flags", "layer"),
+    [
+        ({"Layer": None, "ForceL4": None, "ForceL7": True}, 7),
+        ({"Layer": None, "ForceL4": None, "ForceL7": False}, 4),
+        ({"Layer": 4, "ForceL4": None, "ForceL7": None}, 4),
+    ],
+)
+async def test_the_layer_is_read_as_each_firmware_reports_it(
+    flags: dict[str, Any], layer: int
+) -> None:
+    # Firmware 7.1 sends only ForceL7 (fw7.1-* captures); 7.2.5x sends Layer too.
+    appliance = ScriptedAppliance().on("listvs", json_reply(listvs_json(**flags)))
+    async with client(appliance, "v2") as lm:
+        (vs,) = await lm.list_virtual_services()
+    assert vs.layer == layer
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        {"Layer": None},
+        {"Layer": None, "ForceL4": None, "ForceL7": None},
+        {"Layer": None, "ForceL7": None},
+    ],
+)
+async def test_a_row_that_lost_its_layer_fails_the_read(flags: dict[str, Any]) -> None:
+    message = await read_fails("v2", listvs_json(**flags))
+    assert message == PREFIX + "VS row Index 1 has no Layer"

@@ -3,8 +3,12 @@
 Replies are normalised here, once: ``Y``/``N``, ``1``/``0`` and JSON booleans become ``bool``;
 numbers become ``int``; ``VSPort`` stays a string (it can be ``*``); an absent ``Persist`` or an
 explicit ``none`` becomes ``None``; a single row (``Rs``, ``SubVS``, ``stats`` rows) becomes a
-list of one; the spelling variants of ``stats`` are accepted; unknown elements are ignored and
-missing ones defaulted. So ``VirtualService.model_validate(row)`` takes a reply row as it is.
+list of one; the spelling variants of ``stats`` are accepted; unknown elements are ignored. So
+``VirtualService.model_validate(row)`` takes a reply row as it is. The models' defaults serve
+building values in code; a reply row is never defaulted where lmctl compares: the reader
+(``lmctl.loadmaster.wire.checked_virtual_service``) refuses a row that lacks an element listed
+in ``REQUIRED_VS_ELEMENTS``, ``REQUIRED_SETTING_ELEMENTS`` or ``REQUIRED_RS_ELEMENTS``, and only
+the texts real firmware leaves out when unset (``UNSET_WHEN_ABSENT``) may be missing.
 Field aliases are the appliance's own element names, so the same names serve reading a reply
 and writing a ``addvs``/``modvs`` parameter; the parameters that name a VS or a real server in a
 command are built here too.
@@ -32,6 +36,8 @@ from pydantic import (
     Field,
     model_validator,
 )
+
+from lmctl.loadmaster.redact import scrubbed_excerpt
 
 
 # Replies repeat a few hundred distinct addresses thousands of times (one per VS and RS row).
@@ -372,9 +378,17 @@ class VirtualService(VirtualServiceSettings):
     @model_validator(mode="before")
     @classmethod
     def _layer_from_force_flags(cls, data: Any) -> Any:
-        """Firmware that sends no ``Layer`` (7.1) runs a VS at layer 4 only when forced."""
+        """The layer of a row without ``Layer``: from ``ForceL4`` when given, else from
+        ``ForceL7`` as firmware 7.1 sends it (no ``Layer``, no ``ForceL4``; see
+        ``layer_problem``), else 7, the appliance's default."""
         if isinstance(data, dict) and "Layer" not in data and "layer" not in data:
-            return {**data, "Layer": 4 if parse_flag(data.get("ForceL4", False)) else 7}
+            if "ForceL4" in data:
+                layer = 4 if parse_flag(data["ForceL4"]) else 7
+            elif "ForceL7" in data:
+                layer = 7 if parse_flag(data["ForceL7"]) else 4
+            else:
+                layer = 7
+            return {**data, "Layer": layer}
         return data
 
     @property
@@ -418,6 +432,40 @@ REPLY_LIMITS: dict[str, tuple[int, int | None]] = {
 # Elements a VS row of its own must carry; a SubVS (``MasterVSID`` set) has no address of its own
 # and reports ``VSPort`` 0.
 REQUIRED_VS_ELEMENTS: tuple[str, ...] = ("VSAddress", "VSPort", "Protocol")
+# Managed texts that real firmware leaves out when they are unset (every capture in
+# tests/fixtures/loadmaster omits an unset NickName, Persist, CheckUrl, ExtraPorts, ErrorUrl):
+# absent is the appliance's own spelling of unset, so it reads as unset.
+UNSET_WHEN_ABSENT: frozenset[str] = frozenset(
+    {"NickName", "Persist", "CheckUrl", "ExtraPorts", "ErrorUrl"}
+)
+_LAYER_ELEMENT = "Layer"
+# Every other managed setting a VS row of its own must carry: a default in its place would read
+# a VS as the spec wants it (an appliance's Enable=N as Y), and plan would miss the difference.
+# The layer has its own rule (``layer_problem``).
+REQUIRED_SETTING_ELEMENTS: tuple[str, ...] = tuple(
+    name
+    for name in (wire_name(field) for field in MANAGED_VS_FIELDS)
+    if name not in UNSET_WHEN_ABSENT and name != _LAYER_ELEMENT
+)
+# What lmctl compares in a real server row (``lmctl.appliance.state``), besides its address and
+# port, which the model requires.
+REQUIRED_RS_ELEMENTS: tuple[str, ...] = ("Weight", "Forward", "Enable")
+
+
+def layer_problem(row: Mapping[str, Any]) -> str | None:
+    """``'no Layer'`` when ``row`` does not say its layer, else None.
+
+    Firmware that sends ``ForceL4`` sends ``Layer`` too (7.2.5x captures); firmware 7.1 sends
+    neither, only ``ForceL7`` (``fw7.1-*`` captures), which then decides the layer. A row with
+    ``ForceL4`` but no ``Layer``, or with none of the three, has lost its layer.
+    """
+    if row.get(_LAYER_ELEMENT) is not None:
+        return None
+    if row.get("ForceL4") is None and row.get("ForceL7") is not None:
+        return None
+    return f"no {_LAYER_ELEMENT}"
+
+
 _PORT_DIGITS = re.compile(r"[1-9][0-9]{0,4}")
 
 
@@ -458,7 +506,7 @@ def _vs_port_problem(port: str) -> str | None:
     if port == "*":
         return None
     if _PORT_DIGITS.fullmatch(port) is None:
-        return f"VSPort {port[:20]!r}, not a port number"
+        return f"VSPort {scrubbed_excerpt(port, 20)!r}, not a port number"
     return outside_limits("VSPort", int(port))
 
 

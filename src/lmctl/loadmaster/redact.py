@@ -86,6 +86,15 @@ def scrub(text: str) -> str:
     return text
 
 
+def scrubbed_excerpt(text: str, limit: int) -> str:
+    """At most ``limit`` characters of ``text``, taken after the whole of it is scrubbed.
+
+    Cutting first would keep the head of a secret the cut runs through, which the scrubber no
+    longer recognises: every excerpt of a reply body or of appliance text goes through here.
+    """
+    return scrub(text)[:limit]
+
+
 class RedactingFilter(logging.Filter):
     """A logging filter that scrubs the formatted message of every record it sees."""
 

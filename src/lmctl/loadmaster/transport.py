@@ -64,11 +64,32 @@ from lmctl.loadmaster.wire import (
     is_json_envelope,
     lacks_v2,
 )
+from lmctl.text import excerpt
 
 T = TypeVar("T")
 
 DEFAULT_MAX_REPLY_BYTES = 64 * 1024 * 1024
 _UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# How much of a redirect's Location an error quotes.
+_LOCATION_LENGTH = 120
+
+
+class _Redirected(Exception):
+    """A redirect answered (raised by the response hook, before httpx parses its Location)."""
+
+    def __init__(self, status: int, location: str) -> None:
+        super().__init__(status, location)
+        self.status = status
+        self.location = location
+
+
+async def _stop_at_redirect(response: httpx.Response) -> None:
+    """httpx builds the request a redirect points at even when it does not follow it, and an
+    unparsable ``Location`` then raises a protocol error, which would read as a network failure
+    (retried, and a write's outcome unknown). Stopping here makes every redirect the appliance's
+    answer, whatever its ``Location``."""
+    if response.is_redirect:
+        raise _Redirected(response.status_code, response.headers.get("location", ""))
 
 
 class ApiChannel:
@@ -119,6 +140,7 @@ class ApiChannel:
             timeout=httpx.Timeout(self._timeout),
             limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
             follow_redirects=False,
+            event_hooks={"response": [_stop_at_redirect]},
             headers={"User-Agent": "lmctl"},
         )
 
@@ -191,6 +213,8 @@ class ApiChannel:
                     body = await self._read_body(response, command)
                 finally:
                     await response.aclose()
+        except _Redirected as redirect:
+            raise self._redirected(command, redirect) from None
         except (httpx.TransportError, TimeoutError) as exc:
             raise self._transport_failure(exc, command) from None
         except httpx.HTTPError as exc:
@@ -204,8 +228,6 @@ class ApiChannel:
             len(body),
             time.monotonic() - started,
         )
-        if response.is_redirect:
-            raise self._redirected(command, response)
         return response.status_code, body
 
     def _open_client(self) -> httpx.AsyncClient:
@@ -274,14 +296,15 @@ class ApiChannel:
             command=command,
         )
 
-    def _redirected(self, command: str, response: httpx.Response) -> MalformedReplyError:
-        # Following a redirect would resend the credentials to wherever it points.
-        target = response.headers.get("location", "elsewhere")
+    def _redirected(self, command: str, redirect: _Redirected) -> MalformedReplyError:
+        # Following a redirect would resend the credentials to wherever it points. The Location
+        # is the appliance's text: scrubbed whole, then quoted escaped and cut.
+        target = excerpt(scrub(redirect.location), _LOCATION_LENGTH)
         return MalformedReplyError(
             self.name,
-            f"{self.name} answered {command} with a redirect (HTTP {response.status_code}) to "
-            f"{target}: lmctl does not follow redirects; put the API's own https:// address "
-            f"in the url of {self.name} in the inventory",
+            f"{self.name} answered {command} with a redirect (HTTP {redirect.status}) to "
+            f"{target or 'elsewhere'}: lmctl does not follow redirects; put the API's own "
+            f"https:// address in the url of {self.name} in the inventory",
             command=command,
         )
 

@@ -41,16 +41,20 @@ from pydantic import ValidationError
 
 from lmctl.loadmaster.connection import ApiKey, BasicCredentials, Credentials
 from lmctl.loadmaster.models import (
+    REQUIRED_RS_ELEMENTS,
+    REQUIRED_SETTING_ELEMENTS,
     REQUIRED_VS_ELEMENTS,
     RealServer,
     Statistics,
     VirtualService,
     as_list,
+    host_port,
+    layer_problem,
     normalised_address,
     outside_limits,
     virtual_service_problem,
 )
-from lmctl.loadmaster.redact import basic_token
+from lmctl.loadmaster.redact import basic_token, scrubbed_excerpt
 
 T = TypeVar("T")
 
@@ -190,10 +194,16 @@ def _refusal_status(status: int) -> int:
 
 
 def _describe(body: bytes) -> str:
-    """A short, safe description of an unexpected body for an error message."""
-    head = body[:60].decode("latin-1", errors="replace")
+    """A short, safe description of an unexpected body for an error message: its head, once
+    the whole body is scrubbed of secrets (an appliance or a proxy may echo the request)."""
+    head = scrubbed_excerpt(body.decode("latin-1"), _DESCRIBED_LENGTH)
     head = " ".join(head.split())
     return f"{len(body)} bytes starting {head!r}" if body else "an empty body"
+
+
+_DESCRIBED_LENGTH = 60
+# How much of a value an error quotes.
+_QUOTED_LENGTH = 40
 
 
 _XML_DECLARATION_END = b"?>"
@@ -303,7 +313,7 @@ def _status_code(code: Any) -> int:
     """
     match code:
         case bool() | None | list() | dict():
-            shown = json.dumps(code)[:40]
+            shown = scrubbed_excerpt(json.dumps(code), _QUOTED_LENGTH)
         case float() if math.isfinite(code) and code.is_integer():
             return int(code)
         case float():
@@ -314,7 +324,7 @@ def _status_code(code: Any) -> int:
             try:
                 return int(code)
             except ValueError:  # also text of more than 4,300 digits
-                shown = repr(code)[:40]
+                shown = scrubbed_excerpt(repr(code), _QUOTED_LENGTH)
     raise ReplyFormatError(f"the reply has a non-numeric code {shown}")
 
 
@@ -419,7 +429,7 @@ def _validated(what: str, build: Callable[[Mapping[str, Any]], T], row: Mapping[
         where = ".".join(str(part) for part in first["loc"]) or "(row)"
         raise ReplyFormatError(
             f"{what} has an unreadable field {where}: {first['msg']} "
-            f"(got {str(first.get('input'))[:40]!r})"
+            f"(got {scrubbed_excerpt(str(first.get('input')), _QUOTED_LENGTH)!r})"
         ) from None
 
 
@@ -452,22 +462,48 @@ def _absent(row: Mapping[str, Any], name: str) -> bool:
 
 def checked_virtual_service(row: Mapping[str, Any], what: str) -> VirtualService:
     """One VS row validated, never defaulted where it matters: a row of its own (not a SubVS)
-    must carry its address, port and protocol, and every number must be in the appliance's
-    range (``REPLY_LIMITS``). A row that fails is named by its Index when it has a valid one
-    (``VS row Index 7 has no VSPort``), else by ``what``."""
+    must carry its address, port and protocol, every managed setting (but the texts firmware
+    leaves out when unset) and its layer, each of its real servers what lmctl compares, and
+    every number must be in the appliance's range (``REPLY_LIMITS``). A row that fails is named
+    by its Index when it has a valid one (``VS row Index 7 has no VSPort``), else by ``what``."""
     if _absent(row, "Index"):
         raise ReplyFormatError(f"{what} has no Index")
     vs = _validated(what, VirtualService.model_validate, row)
     if outside_limits("Index", vs.index) is None:
         what = f"VS row Index {vs.index}"
     if not vs.is_sub_service:
-        missing = [name for name in REQUIRED_VS_ELEMENTS if _absent(row, name)]
-        if missing:
-            raise ReplyFormatError(f"{what} has no {missing[0]}")
+        problem = _missing_problem(row, vs)
+        if problem is not None:
+            raise ReplyFormatError(f"{what} has {problem}")
     problem = virtual_service_problem(vs)
     if problem is not None:
         raise ReplyFormatError(f"{what} has {problem}")
     return vs
+
+
+def _missing_problem(row: Mapping[str, Any], vs: VirtualService) -> str | None:
+    """``'no Enable'``, ``'a real server 10.0.0.21:443 with no Weight'``: the first element a VS
+    row of its own lacks (its key is checked for emptiness too: an empty key is no key), else
+    None. Managed settings are checked for presence only: an empty value is the field parsers'
+    to read (some firmware sends empty text for zero)."""
+    for name in REQUIRED_VS_ELEMENTS:
+        if _absent(row, name):
+            return f"no {name}"
+    for name in REQUIRED_SETTING_ELEMENTS:
+        if row.get(name) is None:
+            return f"no {name}"
+    layer = layer_problem(row)
+    if layer is not None:
+        return layer
+    for raw, rs in zip(as_list(row.get("Rs")), vs.real_servers, strict=True):
+        missing = _missing_real_server_element(raw)
+        if missing is not None:
+            return f"a real server {host_port(rs.address, rs.port)} with {missing}"
+    return None
+
+
+def _missing_real_server_element(row: Mapping[str, Any]) -> str | None:
+    return next((f"no {name}" for name in REQUIRED_RS_ELEMENTS if row.get(name) is None), None)
 
 
 def real_servers(fields: Mapping[str, Any]) -> list[RealServer]:
@@ -475,7 +511,14 @@ def real_servers(fields: Mapping[str, Any]) -> list[RealServer]:
     rows = [_row(raw, "Rs row") for raw in as_list(fields.get("Rs"))]
     if not rows:
         raise ReplyFormatError("the reply carries no real server (no Rs row)")
-    return [_validated("the real server", RealServer.model_validate, row) for row in rows]
+    servers = [_validated("the real server", RealServer.model_validate, row) for row in rows]
+    for row, rs in zip(rows, servers, strict=True):
+        missing = _missing_real_server_element(row)
+        if missing is not None:
+            raise ReplyFormatError(
+                f"the real server {host_port(rs.address, rs.port)} has {missing}"
+            )
+    return servers
 
 
 def real_server(fields: Mapping[str, Any], address: str, port: int) -> RealServer | None:
