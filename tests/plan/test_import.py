@@ -24,7 +24,7 @@ from lmctl.importing import ImportOptions, import_state, spec_text
 from lmctl.importing.recognise import array_name
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection
-from lmctl.loadmaster.models import VirtualServiceKey, settings_params
+from lmctl.loadmaster.models import VirtualServiceKey, VirtualServiceSettings, settings_params
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
 from lmctl.plan.document import plan_appliance
@@ -136,7 +136,10 @@ def arrays(draw: st.DrawFn) -> ArraySpec:
 @given(array=arrays())
 def test_import_then_plan_adopt_holds_only_adoptions(array: ArraySpec) -> None:
     hand_built = unmarked_state(expand(array))
-    options = ImportOptions(appliance="lm-hq", site=SITE, exchange=str(array.exchange), fqdn=FQDN)
+    # Named as --vip: a random array may hold no sign of Exchange (https alone, say).
+    options = ImportOptions(
+        appliance="lm-hq", vips=(array.vip,), site=SITE, exchange=str(array.exchange), fqdn=FQDN
+    )
 
     result = import_state(hand_built, options)
 
@@ -321,7 +324,8 @@ def test_random_arrays_round_trip_over_https(
     asyncio.run(hand_build(connection_v1, services))
     with tempfile.TemporaryDirectory() as root:
         site = Site.open(Path(root), mock_server, monkeypatch)
-        options = ["--site", SITE, "--exchange", str(array.exchange), "--fqdn", FQDN]
+        options = ["--vip", array.vip, "--site", SITE, "--exchange", str(array.exchange)]
+        options += ["--fqdn", FQDN]
         written = site.lmctl(*import_command(site), *options)
         assert written.exit_code == 0, written.output
         name = array_name(array.vip)
@@ -355,7 +359,7 @@ def test_appliance_text_in_the_notes_stays_inside_its_comment() -> None:
     (vs,) = hand_built.values()
     hostile = "/owa\nadopt: true\nsite: \x1b[2J#/healthcheck.htm"
     hand_built[vs.key] = replace(vs, settings=vs.settings.model_copy(update={"check_url": hostile}))
-    options = ImportOptions(appliance="lm-hq", exchange="2010 SP3")
+    options = ImportOptions(appliance="lm-hq", vips=(array.vip,), exchange="2010 SP3")
 
     (imported,) = import_state(hand_built, options).arrays
     text = spec_text(imported, "lm-hq")
@@ -377,3 +381,138 @@ def test_import_reads_the_trusted_inventory_when_lmctl_inventory_names_one(
     result = site.lmctl("import", "--appliance", APPLIANCE, "--out", str(out), "--vip", A1.vip)
     assert result.exit_code == 0, result.output
     assert (out / "vip-10-1-1-50.yaml").is_file()
+
+
+INTRANET = VirtualServiceKey(address="10.1.3.10", port="443", protocol="tcp")
+INTRANET_8080 = VirtualServiceKey(address="10.1.3.10", port="8080", protocol="tcp")
+
+
+def add_intranet_app(site: Site) -> None:
+    """A web application on 443 (cookie persistence, no Exchange health check) and 8080."""
+    calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+    for key, name in ((INTRANET, "intranet-app-https"), (INTRANET_8080, "intranet-app")):
+        params = {"NickName": name, "Persist": "cookie", "CheckType": "https", "CheckUrl": "/"}
+        calls.append(("add_virtual_service", (key,), {"params": params}))
+        calls.append(("add_real_server", (key, "10.1.3.11", int(key.port)), {}))
+    site.raw(calls)
+
+
+def test_a_web_application_on_443_is_no_exchange_spec_unless_named(site: Site) -> None:
+    add_intranet_app(site)
+    target = site.arrays_dir / "vip-10-1-3-10.yaml"
+
+    for more in ((), ("--overwrite",)):
+        result = site.lmctl(*import_command(site), *more)
+        assert result.exit_code == 0, result.output
+        assert not target.exists()
+        assert (
+            "skipped 10.1.3.10:443/tcp (NickName 'intranet-app-https'): no sign of Exchange (no "
+            "Exchange health check, no RPC, no mail ports): import it with --vip 10.1.3.10 if it "
+            "is Exchange"
+        ) in result.stdout
+        (next_line,) = [line for line in result.stdout.splitlines() if line.startswith("Next:")]
+        assert "vip-10-1-3-10" not in next_line
+        assert "--adopt vip-10-1-1-50" in next_line
+
+    named = site.lmctl(*import_command(site), "--vip", "10.1.3.10")
+
+    assert named.exit_code == 0, named.output
+    text = target.read_text()
+    assert "# - no sign of Exchange (no Exchange health check, no RPC, no mail ports); " in text
+    assert "imported because --vip named it; check it is Exchange" in text
+    # The VS of the VIP left out is named in the spec's notes.
+    assert "# - skipped 10.1.3.10:8080/tcp (NickName 'intranet-app'): port 8080 is no" in text
+
+
+def vip_state(*services: tuple[str, dict[str, Any]]) -> ApplianceState:
+    """One VIP (10.20.3.10) with a VS per (port, settings), each with one real server."""
+    state: ApplianceState = {}
+    for index, (port, wire) in enumerate(services, start=1):
+        key = VirtualServiceKey(address="10.20.3.10", port=port, protocol="tcp")
+        servers = () if wire.get("ErrorCode") else (RealServerState("10.20.3.11", 443),)
+        state[key] = VirtualServiceState(
+            key=key,
+            settings=VirtualServiceSettings.model_validate({"NickName": f"vs{port}", **wire}),
+            real_servers=servers,
+            index=index,
+        )
+    return state
+
+
+HTTPS_COOKIE = ("443", {"Persist": "cookie", "CheckType": "https", "CheckUrl": "/"})
+REDIRECT = ("80", {"ErrorCode": "302", "ErrorUrl": "https://%h%s"})
+
+
+@pytest.mark.parametrize(
+    ("state", "exchange"),
+    [
+        (vip_state(HTTPS_COOKIE), False),
+        (vip_state(("443", {"CheckType": "https", "CheckUrl": "/app/healthcheck.htm"})), False),
+        (vip_state(HTTPS_COOKIE, ("8080", {})), False),
+        (vip_state(("443", {"CheckType": "https", "CheckUrl": "/owa/healthcheck.htm"})), True),
+        (vip_state(("443", {"CheckType": "https", "CheckUrl": "/EWS/HealthCheck.htm"})), True),
+        (vip_state(("443", {"CheckType": "https", "CheckUrl": "/owa/auth/logon.aspx"})), True),
+        (vip_state(HTTPS_COOKIE, ("135", {"ExtraPorts": "60000,60001"})), True),
+        (vip_state(HTTPS_COOKIE, ("993", {})), True),
+        (vip_state(HTTPS_COOKIE, REDIRECT), True),
+    ],
+)
+def test_only_a_vip_with_a_sign_of_exchange_becomes_a_spec(
+    state: ApplianceState, exchange: bool
+) -> None:
+    result = import_state(state, ImportOptions(appliance="lm-hq"))
+
+    assert bool(result.arrays) is exchange
+    reasons = {s.reason for s in result.skipped if s.key.port in ("443", "135")}
+    assert any(r.startswith("no sign of Exchange") for r in reasons) is not exchange
+
+
+def test_exchange_2013_or_later_given_for_an_rpc_vip_skips_the_rpc_vs(
+    site: Site, mock_control: MockControl, connection_v1: ApplianceConnection
+) -> None:
+    hq_2010 = ArraySpec.model_validate(
+        {
+            "name": "hq",
+            "site": SITE,
+            "exchange": "2010 SP3",
+            "fqdn": FQDN,
+            "vip": "10.1.4.50",
+            "appliance": APPLIANCE,
+            "rpc_ports": {"client_access": 60000, "address_book": 60001},
+            "members": [{"name": "CAS1", "address": "10.1.4.11"}],
+        }
+    )
+    asyncio.run(hand_build(connection_v1, expand(hq_2010)))
+
+    for release in ("2016 CU23", "2019 CU14", "2013 CU23"):
+        result = site.lmctl(
+            *import_command(site), "--vip", "10.1.4.50", "--exchange", release, "--overwrite"
+        )
+
+        assert result.exit_code == 0, result.output
+        reason = (
+            f"skipped 10.1.4.50:135/tcp (NickName 'Exch-rpc'): --exchange {release} given, and "
+            f"Exchange {release[:4]} has no rpc service (2013 and later have no RPC over TCP)"
+        )
+        assert reason in result.stdout
+        text = (site.arrays_dir / "vip-10-1-4-50.yaml").read_text()
+        assert f"# - {reason}" in text
+        assert yaml.safe_load(text)["services"] == ["https", "http-redirect"]
+
+
+RELEASES = [None, "2010 SP3", "2013 CU23", "2016 CU23", "2019 CU14", "SE RTM"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(array=arrays(), named=st.booleans())
+def test_import_never_raises_for_any_release_given(array: ArraySpec, named: bool) -> None:
+    hand_built = unmarked_state(expand(array))
+    for release in RELEASES:
+        vips = (array.vip,) if named else ()
+        options = ImportOptions(appliance="lm-hq", vips=vips, exchange=release)
+
+        result = import_state(hand_built, options)
+
+        taken = {key for imported in result.arrays for key in imported.keys}
+        assert taken | {s.key for s in result.skipped} == set(hand_built)
+        assert not taken & {s.key for s in result.skipped}
