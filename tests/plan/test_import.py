@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shlex
 import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
@@ -410,9 +411,9 @@ def test_a_web_application_on_443_is_no_exchange_spec_unless_named(site: Site) -
             "Exchange health check, no RPC, no mail ports): import it with --vip 10.1.3.10 if it "
             "is Exchange"
         ) in result.stdout
-        (next_line,) = [line for line in result.stdout.splitlines() if line.startswith("Next:")]
-        assert "vip-10-1-3-10" not in next_line
-        assert "--adopt vip-10-1-1-50" in next_line
+        hint = result.stdout[result.stdout.index("Next:") :]
+        assert "vip-10-1-3-10" not in hint
+        assert "--adopt vip-10-1-1-50" in hint
 
     named = site.lmctl(*import_command(site), "--vip", "10.1.3.10")
 
@@ -516,3 +517,65 @@ def test_import_never_raises_for_any_release_given(array: ArraySpec, named: bool
         taken = {key for imported in result.arrays for key in imported.keys}
         assert taken | {s.key for s in result.skipped} == set(hand_built)
         assert not taken & {s.key for s in result.skipped}
+
+
+def next_commands(output: str) -> list[list[str]]:
+    """The commands the ``Next:`` hint of ``lmctl import`` prints, as arguments."""
+    hint = output[output.index("Next:") :].splitlines()[1:]
+    return [shlex.split(line)[1:] for line in hint if line.startswith("  lmctl ")]
+
+
+def run_next(site: Site, output: str) -> dict[str, Any]:
+    """Run the hint's validate and plan as printed; the plan's JSON document."""
+    validate, plan = next_commands(output)
+    assert validate[0] == "validate" and plan[0] == "plan"
+    checked = invoke(*validate)
+    assert checked.exit_code == 0, checked.output
+    planned = site.lmctl(*plan, "--format", "json", "--detailed-exitcode")
+    assert planned.exit_code == 2, planned.output
+    return json.loads(planned.stdout)
+
+
+def only_adoptions(document: dict[str, Any], count: int) -> None:
+    changes = [c for a in document["appliances"] for c in a["changes"]]
+    assert [(c["action"], c["array"]) for c in changes] == [("adopt_vs", "vip-10-1-2-50")] * count
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+def test_the_next_commands_of_an_import_into_a_new_directory_work_and_plan_only_it(
+    site: Site, monkeypatch: pytest.MonkeyPatch, trusted: bool
+) -> None:
+    site.write(A1)
+    assert site.apply("--adopt", "a1").exit_code == 0
+    inventory = site.arrays_dir / "appliances.yaml"
+    if trusted:
+        monkeypatch.setenv("LMCTL_INVENTORY", str(inventory))
+    new = site.arrays_dir / "new"
+    options = ["--site", "HQ", "--exchange", "2016 CU23", "--fqdn", "a2.corp.example.com"]
+
+    result = site.lmctl(
+        "import", "--appliance", APPLIANCE, "--inventory", str(inventory), "--out", str(new),
+        "--vip", A2.vip, *options,
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    spec = str(new / "vip-10-1-2-50.yaml")
+    validate, plan = next_commands(result.stdout)
+    assert validate == ["validate", *([] if trusted else [str(inventory)]), spec]
+    assert plan == ["plan", *validate[1:], "--adopt", "vip-10-1-2-50"]
+    # Only the imported array's adoptions: a1's VSs on the same appliance are not deleted.
+    only_adoptions(run_next(site, result.stdout), 2)
+
+
+def test_the_next_commands_of_an_import_beside_the_inventory_name_the_directory(
+    site: Site,
+) -> None:
+    options = ["--site", "HQ", "--exchange", "2016 CU23", "--fqdn", "a2.corp.example.com"]
+
+    result = site.lmctl(*import_command(site), "--vip", A2.vip, *options)
+
+    assert result.exit_code == 0, result.output
+    validate, plan = next_commands(result.stdout)
+    assert validate == ["validate", str(site.arrays_dir)]
+    assert plan == ["plan", str(site.arrays_dir), "--adopt", "vip-10-1-2-50"]
+    only_adoptions(run_next(site, result.stdout), 2)
