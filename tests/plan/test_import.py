@@ -533,7 +533,8 @@ def run_next(site: Site, output: str) -> dict[str, Any]:
     assert checked.exit_code == 0, checked.output
     planned = site.lmctl(*plan, "--format", "json", "--detailed-exitcode")
     assert planned.exit_code == 2, planned.output
-    return json.loads(planned.stdout)
+    document: dict[str, Any] = json.loads(planned.stdout)
+    return document
 
 
 def only_adoptions(document: dict[str, Any], count: int) -> None:

@@ -133,3 +133,37 @@ def test_ls_calls_what_lmctl_cannot_tell_apart_conflicting() -> None:
     assert row.note == "10.0.1.10:443/tcp is listed 2 times by the appliance (Index 3, 7)"
     assert [vs.category for vs in carried.virtual_services] == ["conflicting", "conflicting"]
     assert carried.virtual_services[0].note.startswith("its marker is carried by 2 virtual")
+
+
+def test_ls_leaves_out_a_spec_still_to_fill_in_and_says_so(
+    site: Site, mock_control: MockControl
+) -> None:
+    assert site.apply().exit_code == 0
+    half = site.arrays_dir / "vip-10-1-5-50.yaml"
+    document = {**A2.spec(), "name": "vip-10-1-5-50", "vip": "10.1.5.50"}
+    document["site"] = "FILL IN: the Active Directory site of the array, e.g. HQ"
+    half.write_text(json.dumps(document))
+    mock_control.clear_log()
+
+    result = site.lmctl("ls", str(site.arrays_dir), "--format", "json")
+
+    assert result.exit_code == 0, result.output
+    listing = json.loads(result.stdout)
+    jsonschema.validate(listing, printed_schema())
+    (appliance,) = listing["appliances"]
+    assert appliance["counts"]["lmctl"] == 4
+    ((left_out),) = listing["left_out"]
+    assert left_out["file"] == str(half)
+    assert "error: site: the Active Directory site of the array" in left_out["error"]
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("left out ")]
+    assert line.startswith(f"left out {half} (its VSs are listed as if it were not in the specs")
+    text = site.lmctl("ls", str(site.arrays_dir))
+    assert text.exit_code == 0, text.output
+    assert "Appliance lm-test (4 lmctl, 0 adoptable, 0 conflicting, 0 foreign)" in text.stdout
+    assert [c.command for c in mock_control.calls()] == ["listvs", "listvs"]
+    # What every command needs stays an error: a broken inventory, and plan of the same specs.
+    assert site.plan().exit_code == 1
+    (site.arrays_dir / "appliances.yaml").write_text("appliances: [\n")
+    broken = site.lmctl("ls", str(site.arrays_dir))
+    assert broken.exit_code == 1
+    assert "nothing was read or written" in broken.stderr
