@@ -580,3 +580,15 @@ def test_the_next_commands_of_an_import_beside_the_inventory_name_the_directory(
     assert validate == ["validate", str(site.arrays_dir)]
     assert plan == ["plan", str(site.arrays_dir), "--adopt", "vip-10-1-2-50"]
     only_adoptions(run_next(site, result.stdout), 2)
+
+
+def test_a_vip_without_a_virtual_service_is_an_error(site: Site) -> None:
+    target = site.arrays_dir / "vip-10-1-1-50.yaml"
+
+    result = site.lmctl(*import_command(site), "--vip", A1.vip, "--vip", "10.1.99.9")
+
+    assert result.exit_code == 1
+    assert "error: no virtual service at 10.1.99.9 on lm-test; nothing was written" in (
+        result.stderr
+    )
+    assert not target.exists()

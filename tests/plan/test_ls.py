@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -9,10 +10,12 @@ import jsonschema
 import pytest
 from plan_builders import desired, members, observed_from, unmarked
 from plan_builders import key as builders_key
+from rich.console import Console
 from typer.testing import CliRunner
 
 from lmctl.appliance.loadmaster import appliance_state
 from lmctl.cli.app import app
+from lmctl.cli.listing import _table
 from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
@@ -167,3 +170,20 @@ def test_ls_leaves_out_a_spec_still_to_fill_in_and_says_so(
     broken = site.lmctl("ls", str(site.arrays_dir))
     assert broken.exit_code == 1
     assert "nothing was read or written" in broken.stderr
+
+
+def test_the_ls_table_keeps_the_key_whole_at_80_columns() -> None:
+    want = desired(real_servers=members("10.0.1.21"))
+    hand_made = [
+        unmarked("10.0.1.10", "443", index=1),
+        unmarked("10.100.200.250", "65535", index=2),
+    ]
+    listed = list_appliance("lm-hq", [want], appliance_state(hand_made))
+    terminal = io.StringIO()
+
+    Console(file=terminal, width=80).print(_table(listed))
+
+    lines = terminal.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert any("10.0.1.10:443/tcp" in line for line in lines)
+    assert any("10.100.200.250:65535/tcp" in line for line in lines)

@@ -46,6 +46,19 @@ def _checked_options(options: ImportOptions) -> None:
             ) from None
 
 
+def _checked_vips(options: ImportOptions, state: ApplianceState) -> None:
+    """Refuse a --vip the appliance has no virtual service at (a typo, another appliance)."""
+    import ipaddress
+
+    held = {ipaddress.ip_address(key.address) for key in state}
+    missing = [vip for vip in options.vips if ipaddress.ip_address(vip.strip()) not in held]
+    if missing:
+        raise CommandError(
+            f"no virtual service at {', '.join(v.strip() for v in missing)} on "
+            f"{options.appliance}; nothing was written"
+        )
+
+
 async def _observe(spec_set: SpecSet, name: str, state_dir: Path, timeout: float) -> ApplianceState:
     from lmctl.appliance.base import observe_all, open_appliances
 
@@ -118,6 +131,7 @@ def import_command(
             f"no appliance named {appliance} in the inventory (known: {known}); nothing was read"
         )
     state = asyncio.run(_observe(spec_set, appliance, state_dir, request_timeout))
+    _checked_vips(options, state)
     result = import_state(state, options)
     try:
         written = write_specs(result.arrays, out, appliance, overwrite=overwrite)

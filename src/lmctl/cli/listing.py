@@ -70,8 +70,10 @@ def _table(appliance: ApplianceListing) -> Table:
         title_justify="left",
         box=box.SIMPLE,
     )
-    for column in ("virtual service", "Index", "NickName", "category", "array/service", "note"):
-        table.add_column(column)
+    # The key is how the admin names a VS to lmctl: never cut, the other columns fold instead.
+    table.add_column("virtual service", no_wrap=True)
+    for column in ("Index", "NickName", "category", "array/service", "note"):
+        table.add_column(column, overflow="fold")
     for vs in appliance.virtual_services:
         owner = f"{vs.array}/{vs.service}" if vs.array is not None else ""
         table.add_row(
@@ -93,8 +95,9 @@ def _table(appliance: ApplianceListing) -> Table:
     "exactly the address, port and protocol a spec wants: a conflict until the array adopts "
     "it), conflicting (another array's marked VS on a key a spec wants) or foreign (lmctl never "
     "touches it). The categories are the ones plan acts on. One listvs per appliance; nothing "
-    "is written. --format json prints the versioned document (schema: `lmctl schema --kind "
-    "ls`). See docs/adoption.md.",
+    "is written. An array spec file with errors (a spec still being filled in) is left out, "
+    "with a line saying so. --format json prints the versioned document (schema: `lmctl schema "
+    "--kind ls`). See docs/adoption.md.",
 )
 def ls_command(
     paths: SpecPaths = None,
