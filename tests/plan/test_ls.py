@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -20,6 +21,7 @@ from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
 from lmctl.plan.listing import list_appliance
+from lmctl_testkit import Outcome
 from mock_site import Array, Site
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,6 +50,16 @@ def test_committed_ls_schema_equals_lmctl_schema_kind_ls() -> None:
     assert "docs/schema/ls.schema.json" in (REPO / "docs" / "adoption.md").read_text()
 
 
+def listed(site: Site, result: Outcome | None = None) -> dict[str, Any]:
+    """``lmctl ls --format json`` of the site's specs (or its ``result``): exit 0, valid by the
+    schema."""
+    result = result or site.lmctl("ls", str(site.arrays_dir), "--format", "json")
+    assert result.exit_code == 0, result.output
+    document: dict[str, Any] = json.loads(result.stdout)
+    jsonschema.validate(document, printed_schema())
+    return document
+
+
 def key(address: str, port: str) -> VirtualServiceKey:
     return VirtualServiceKey(address=address, port=port, protocol="tcp")
 
@@ -74,11 +86,8 @@ def test_ls_puts_every_virtual_service_in_its_category(
     )
     mock_control.clear_log()
 
-    result = site.lmctl("ls", str(site.arrays_dir), "--format", "json")
+    document = listed(site)
 
-    assert result.exit_code == 0, result.output
-    document = json.loads(result.stdout)
-    jsonschema.validate(document, printed_schema())
     (appliance,) = document["appliances"]
     rows = {
         (vs["key"]["address"], vs["key"]["port"]): (
@@ -150,9 +159,7 @@ def test_ls_leaves_out_a_spec_still_to_fill_in_and_says_so(
 
     result = site.lmctl("ls", str(site.arrays_dir), "--format", "json")
 
-    assert result.exit_code == 0, result.output
-    listing = json.loads(result.stdout)
-    jsonschema.validate(listing, printed_schema())
+    listing = listed(site, result)
     (appliance,) = listing["appliances"]
     assert appliance["counts"]["lmctl"] == 4
     ((left_out),) = listing["left_out"]

@@ -53,19 +53,10 @@ _SERVICE_ORDER: tuple[ServiceName, ...] = tuple(SERVICE_PORTS)
 _REDIRECT_CODES = (301, 302)
 _RPC_ERA_CHECK = "/owa/auth/logon.aspx"
 _HEALTHCHECK_PAGE = "healthcheck.htm"
-# The virtual directories whose healthcheck.htm Exchange 2013+ Managed Availability answers.
+# The virtual directories whose healthcheck.htm Exchange 2013+ Managed Availability answers
+# (Kemp's Exchange content switching technical note lists them; docs/adoption.md).
 _EXCHANGE_DIRECTORIES = frozenset(
-    {
-        "owa",
-        "ecp",
-        "ews",
-        "mapi",
-        "rpc",
-        "oab",
-        "microsoft-server-activesync",
-        "autodiscover",
-        "powershell",
-    }
+    {"owa", "ecp", "ews", "mapi", "rpc", "oab", "microsoft-server-activesync", "autodiscover"}
 )
 _MAIL_SERVICES: frozenset[ServiceName] = frozenset(
     {"smtp", "submission", "pop3", "imap4", "pop3s", "imap4s"}
