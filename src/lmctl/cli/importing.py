@@ -70,15 +70,16 @@ async def _observe(spec_set: SpecSet, name: str, state_dir: Path, timeout: float
 @app.command(
     "import",
     help="Write array specs from what an appliance already holds.\n\n"
-    "Reads the appliance once (one listvs) and writes one array spec per VIP that serves "
-    "Exchange into --out (default arrays/): services recognised by port and settings, the "
-    "release family from the health checks, members from the real servers, every setting "
-    "that differs from lmctl's defaults as an override, so that `lmctl plan --adopt NAME` "
-    "then holds only adoptions. What lmctl cannot know (AD site, exact release, FQDN) comes "
-    "from --site, --exchange, --fqdn or is written as 'FILL IN: ...', which validate refuses "
-    "until it is filled in. Every other VS is listed as skipped, with the reason. Never "
-    "overwrites a file unless --overwrite; writes nothing to the appliance. See "
-    "docs/adoption.md.",
+    "Reads the appliance once (one listvs) and writes one array spec per VIP that shows "
+    "Exchange (an Exchange health check, RPC, or 443 beside a mail port or the redirect of "
+    "80; another VIP only when named with --vip) into --out (default arrays/): services "
+    "recognised by port and settings, the release family from the health checks, members from"
+    " the real servers, every setting that differs from lmctl's defaults as an override, so "
+    "that `lmctl plan --adopt NAME` then holds only adoptions. What lmctl cannot know (AD "
+    "site, exact release, FQDN) comes from --site, --exchange, --fqdn or is written as 'FILL "
+    "IN: ...', which validate refuses until it is filled in. Every other VS is listed as "
+    "skipped, with the reason. Never overwrites a file unless --overwrite; writes nothing to "
+    "the appliance. See docs/adoption.md.",
 )
 def import_command(
     appliance: Annotated[
