@@ -1,6 +1,8 @@
 """What an appliance holds → array specs: the pure decision of ``lmctl import``.
 
-One array per VIP that serves Exchange. Services are recognised by port and settings: 135 with
+One array per VIP that shows Exchange (``exchange_sign``: an Exchange health check, an rpc
+service, or https beside a mail service or the redirect to https; any other VIP only when the
+admin names it, flagged in its notes). Services are recognised by port and settings: 135 with
 two static ports as ``ExtraPorts`` (or a wildcard VS forwarding to 135) is ``rpc``, 443 ``https``,
 80 answering a fixed redirect without real servers ``http-redirect``, 25, 110, 143, 993, 995 the
 mail services. The release family follows from the health checks (``/owa/auth/logon.aspx`` or
