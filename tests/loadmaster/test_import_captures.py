@@ -44,3 +44,27 @@ def test_real_captures_are_imported_or_skipped_with_a_reason(
     assert {str(s.key): s.reason[: len(skipped[str(s.key)])] for s in result.skipped} == skipped
     assert set(map(str, state)) == set(skipped)
     assert appliance.commands() == ["listvs"]
+
+
+@pytest.mark.parametrize(
+    "name", ["fw7.1-listvs-subvs.xml", "fw7.2.5x-listvs.xml", "fw7.2.5x-listvs.json"]
+)
+@pytest.mark.parametrize("exchange", [None, "2010 SP3", "2013 CU23", "2016 CU23", "2019 CU14"])
+@pytest.mark.parametrize("named", [False, True])
+def test_real_captures_import_without_a_crash_for_any_release_given(
+    name: str, exchange: str | None, named: bool
+) -> None:
+    dialect = dialect_of(name)
+    appliance = ScriptedAppliance().on("listvs", reply_for(dialect, capture(name)))
+
+    async def observed() -> ApplianceState:
+        async with LoadMasterAppliance("lm-test", client(appliance, dialect)) as lm:
+            return await lm.observe()
+
+    state = asyncio.run(observed())
+    vips = tuple(sorted({key.address for key in state})) if named else ()
+
+    result = import_state(state, ImportOptions(appliance="lm-test", vips=vips, exchange=exchange))
+
+    taken = {key for array in result.arrays for key in array.keys}
+    assert taken | {s.key for s in result.skipped} == set(state)

@@ -8,6 +8,7 @@ import asyncio
 import errno
 import json
 import os
+import shlex
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -34,7 +35,7 @@ from lmctl.importing import (
 from lmctl.importing.recognise import array_name
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection
-from lmctl.loadmaster.models import VirtualServiceKey, settings_params
+from lmctl.loadmaster.models import VirtualServiceKey, VirtualServiceSettings, settings_params
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
 from lmctl.plan.document import plan_appliance
@@ -146,7 +147,10 @@ def arrays(draw: st.DrawFn) -> ArraySpec:
 @given(array=arrays())
 def test_import_then_plan_adopt_holds_only_adoptions(array: ArraySpec) -> None:
     hand_built = unmarked_state(expand(array))
-    options = ImportOptions(appliance="lm-hq", site=SITE, exchange=str(array.exchange), fqdn=FQDN)
+    # Named as --vip: a random array may hold no sign of Exchange (https alone, say).
+    options = ImportOptions(
+        appliance="lm-hq", vips=(array.vip,), site=SITE, exchange=str(array.exchange), fqdn=FQDN
+    )
 
     result = import_state(hand_built, options)
 
@@ -331,7 +335,8 @@ def test_random_arrays_round_trip_over_https(
     asyncio.run(hand_build(connection_v1, services))
     with tempfile.TemporaryDirectory() as root:
         site = Site.open(Path(root), mock_server, monkeypatch)
-        options = ["--site", SITE, "--exchange", str(array.exchange), "--fqdn", FQDN]
+        options = ["--vip", array.vip, "--site", SITE, "--exchange", str(array.exchange)]
+        options += ["--fqdn", FQDN]
         written = site.lmctl(*import_command(site), *options)
         assert written.exit_code == 0, written.output
         name = array_name(array.vip)
@@ -365,7 +370,7 @@ def test_appliance_text_in_the_notes_stays_inside_its_comment() -> None:
     (vs,) = hand_built.values()
     hostile = "/owa\nadopt: true\nsite: \x1b[2J#/healthcheck.htm"
     hand_built[vs.key] = replace(vs, settings=vs.settings.model_copy(update={"check_url": hostile}))
-    options = ImportOptions(appliance="lm-hq", exchange="2010 SP3")
+    options = ImportOptions(appliance="lm-hq", vips=(array.vip,), exchange="2010 SP3")
 
     (imported,) = import_state(hand_built, options).arrays
     text = spec_text(imported, "lm-hq")
@@ -450,8 +455,11 @@ def test_every_vip_gets_an_array_name_of_its_own(site: Site) -> None:
     ]
     site.raw([call for n, vip in enumerate(vips) for call in https_vs(vip, f"owa{n}")])
     out = site.root / "imported"
+    named = [
+        option for vip in vips for option in ("--vip", vip)
+    ]  # https alone: no sign of Exchange
 
-    result = site.lmctl(*import_command(site), "--out", str(out))
+    result = site.lmctl(*import_command(site), "--out", str(out), *named)
 
     assert result.exit_code == 0, result.output
     documents = [yaml.safe_load(path.read_text()) for path in sorted(out.glob("*.yaml"))]
@@ -566,3 +574,214 @@ def test_overwrite_never_replaces_the_spec_of_another_vip(site: Site) -> None:
     )
     assert path.read_text() == "name: vip-10-1-1-50\nvip: '10:1:1:50::'\n"
     assert not (site.arrays_dir / "vip-10-1-2-50.yaml").exists()
+
+
+INTRANET = VirtualServiceKey(address="10.1.3.10", port="443", protocol="tcp")
+INTRANET_8080 = VirtualServiceKey(address="10.1.3.10", port="8080", protocol="tcp")
+
+
+def add_intranet_app(site: Site) -> None:
+    """A web application on 443 (cookie persistence, no Exchange health check) and 8080."""
+    calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+    for key, name in ((INTRANET, "intranet-app-https"), (INTRANET_8080, "intranet-app")):
+        params = {"NickName": name, "Persist": "cookie", "CheckType": "https", "CheckUrl": "/"}
+        calls.append(("add_virtual_service", (key,), {"params": params}))
+        calls.append(("add_real_server", (key, "10.1.3.11", int(key.port)), {}))
+    site.raw(calls)
+
+
+def test_a_web_application_on_443_is_no_exchange_spec_unless_named(site: Site) -> None:
+    add_intranet_app(site)
+    target = site.arrays_dir / "vip-10-1-3-10.yaml"
+
+    for more in ((), ("--overwrite",)):
+        result = site.lmctl(*import_command(site), *more)
+        assert result.exit_code == 0, result.output
+        assert not target.exists()
+        assert (
+            "skipped 10.1.3.10:443/tcp (NickName 'intranet-app-https'): no sign of Exchange (no "
+            "Exchange health check, no RPC, no mail ports): import it with --vip 10.1.3.10 if it "
+            "is Exchange"
+        ) in result.stdout
+        hint = result.stdout[result.stdout.index("Next:") :]
+        assert "vip-10-1-3-10" not in hint
+        assert "--adopt vip-10-1-1-50" in hint
+
+    named = site.lmctl(*import_command(site), "--vip", "10.1.3.10")
+
+    assert named.exit_code == 0, named.output
+    text = target.read_text()
+    assert "# - no sign of Exchange (no Exchange health check, no RPC, no mail ports); " in text
+    assert "imported because --vip named it; check it is Exchange" in text
+    # The VS of the VIP left out is named in the spec's notes.
+    assert "# - skipped 10.1.3.10:8080/tcp (NickName 'intranet-app'): port 8080 is no" in text
+
+
+def vip_state(*services: tuple[str, dict[str, Any]]) -> ApplianceState:
+    """One VIP (10.20.3.10) with a VS per (port, settings), each with one real server."""
+    state: ApplianceState = {}
+    for index, (port, wire) in enumerate(services, start=1):
+        key = VirtualServiceKey(address="10.20.3.10", port=port, protocol="tcp")
+        servers = () if wire.get("ErrorCode") else (RealServerState("10.20.3.11", 443),)
+        state[key] = VirtualServiceState(
+            key=key,
+            settings=VirtualServiceSettings.model_validate({"NickName": f"vs{port}", **wire}),
+            real_servers=servers,
+            index=index,
+        )
+    return state
+
+
+HTTPS_COOKIE = ("443", {"Persist": "cookie", "CheckType": "https", "CheckUrl": "/"})
+REDIRECT = ("80", {"ErrorCode": "302", "ErrorUrl": "https://%h%s"})
+
+
+@pytest.mark.parametrize(
+    ("state", "exchange"),
+    [
+        (vip_state(HTTPS_COOKIE), False),
+        (vip_state(("443", {"CheckType": "https", "CheckUrl": "/app/healthcheck.htm"})), False),
+        (vip_state(HTTPS_COOKIE, ("8080", {})), False),
+        (vip_state(("443", {"CheckType": "https", "CheckUrl": "/owa/healthcheck.htm"})), True),
+        (vip_state(("443", {"CheckType": "https", "CheckUrl": "/EWS/HealthCheck.htm"})), True),
+        (vip_state(("443", {"CheckType": "https", "CheckUrl": "/owa/auth/logon.aspx"})), True),
+        (vip_state(HTTPS_COOKIE, ("135", {"ExtraPorts": "60000,60001"})), True),
+        (vip_state(HTTPS_COOKIE, ("993", {})), True),
+        (vip_state(HTTPS_COOKIE, REDIRECT), True),
+    ],
+)
+def test_only_a_vip_with_a_sign_of_exchange_becomes_a_spec(
+    state: ApplianceState, exchange: bool
+) -> None:
+    result = import_state(state, ImportOptions(appliance="lm-hq"))
+
+    assert bool(result.arrays) is exchange
+    reasons = {s.reason for s in result.skipped if s.key.port in ("443", "135")}
+    assert any(r.startswith("no sign of Exchange") for r in reasons) is not exchange
+
+
+def test_exchange_2013_or_later_given_for_an_rpc_vip_skips_the_rpc_vs(
+    site: Site, mock_control: MockControl, connection_v1: ApplianceConnection
+) -> None:
+    hq_2010 = ArraySpec.model_validate(
+        {
+            "name": "hq",
+            "site": SITE,
+            "exchange": "2010 SP3",
+            "fqdn": FQDN,
+            "vip": "10.1.4.50",
+            "appliance": APPLIANCE,
+            "rpc_ports": {"client_access": 60000, "address_book": 60001},
+            "members": [{"name": "CAS1", "address": "10.1.4.11"}],
+        }
+    )
+    asyncio.run(hand_build(connection_v1, expand(hq_2010)))
+
+    for release in ("2016 CU23", "2019 CU14", "2013 CU23"):
+        result = site.lmctl(
+            *import_command(site), "--vip", "10.1.4.50", "--exchange", release, "--overwrite"
+        )
+
+        assert result.exit_code == 0, result.output
+        reason = (
+            f"skipped 10.1.4.50:135/tcp (NickName 'Exch-rpc'): --exchange {release} given, and "
+            f"Exchange {release[:4]} has no rpc service (2013 and later have no RPC over TCP)"
+        )
+        assert reason in result.stdout
+        text = (site.arrays_dir / "vip-10-1-4-50.yaml").read_text()
+        assert f"# - {reason}" in text
+        assert yaml.safe_load(text)["services"] == ["https", "http-redirect"]
+
+
+RELEASES = [None, "2010 SP3", "2013 CU23", "2016 CU23", "2019 CU14", "SE RTM"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(array=arrays(), named=st.booleans())
+def test_import_never_raises_for_any_release_given(array: ArraySpec, named: bool) -> None:
+    hand_built = unmarked_state(expand(array))
+    for release in RELEASES:
+        vips = (array.vip,) if named else ()
+        options = ImportOptions(appliance="lm-hq", vips=vips, exchange=release)
+
+        result = import_state(hand_built, options)
+
+        taken = {key for imported in result.arrays for key in imported.keys}
+        assert taken | {s.key for s in result.skipped} == set(hand_built)
+        assert not taken & {s.key for s in result.skipped}
+
+
+def next_commands(output: str) -> list[list[str]]:
+    """The commands the ``Next:`` hint of ``lmctl import`` prints, as arguments."""
+    hint = output[output.index("Next:") :].splitlines()[1:]
+    return [shlex.split(line)[1:] for line in hint if line.startswith("  lmctl ")]
+
+
+def run_next(site: Site, output: str) -> dict[str, Any]:
+    """Run the hint's validate and plan as printed; the plan's JSON document."""
+    validate, plan = next_commands(output)
+    assert validate[0] == "validate" and plan[0] == "plan"
+    checked = invoke(*validate)
+    assert checked.exit_code == 0, checked.output
+    planned = site.lmctl(*plan, "--format", "json", "--detailed-exitcode")
+    assert planned.exit_code == 2, planned.output
+    document: dict[str, Any] = json.loads(planned.stdout)
+    return document
+
+
+def only_adoptions(document: dict[str, Any], count: int) -> None:
+    changes = [c for a in document["appliances"] for c in a["changes"]]
+    assert [(c["action"], c["array"]) for c in changes] == [("adopt_vs", "vip-10-1-2-50")] * count
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+def test_the_next_commands_of_an_import_into_a_new_directory_work_and_plan_only_it(
+    site: Site, monkeypatch: pytest.MonkeyPatch, trusted: bool
+) -> None:
+    site.write(A1)
+    assert site.apply("--adopt", "a1").exit_code == 0
+    inventory = site.arrays_dir / "appliances.yaml"
+    if trusted:
+        monkeypatch.setenv("LMCTL_INVENTORY", str(inventory))
+    new = site.arrays_dir / "new"
+    options = ["--site", "HQ", "--exchange", "2016 CU23", "--fqdn", "a2.corp.example.com"]
+
+    result = site.lmctl(
+        "import", "--appliance", APPLIANCE, "--inventory", str(inventory), "--out", str(new),
+        "--vip", A2.vip, *options,
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    spec = str(new / "vip-10-1-2-50.yaml")
+    validate, plan = next_commands(result.stdout)
+    assert validate == ["validate", *([] if trusted else [str(inventory)]), spec]
+    assert plan == ["plan", *validate[1:], "--adopt", "vip-10-1-2-50"]
+    # Only the imported array's adoptions: a1's VSs on the same appliance are not deleted.
+    only_adoptions(run_next(site, result.stdout), 2)
+
+
+def test_the_next_commands_of_an_import_beside_the_inventory_name_the_directory(
+    site: Site,
+) -> None:
+    options = ["--site", "HQ", "--exchange", "2016 CU23", "--fqdn", "a2.corp.example.com"]
+
+    result = site.lmctl(*import_command(site), "--vip", A2.vip, *options)
+
+    assert result.exit_code == 0, result.output
+    validate, plan = next_commands(result.stdout)
+    assert validate == ["validate", str(site.arrays_dir)]
+    assert plan == ["plan", str(site.arrays_dir), "--adopt", "vip-10-1-2-50"]
+    only_adoptions(run_next(site, result.stdout), 2)
+
+
+def test_a_vip_without_a_virtual_service_is_an_error(site: Site) -> None:
+    target = site.arrays_dir / "vip-10-1-1-50.yaml"
+
+    result = site.lmctl(*import_command(site), "--vip", A1.vip, "--vip", "10.1.99.9")
+
+    assert result.exit_code == 1
+    assert (
+        "error: --vip 10.1.99.9: no virtual service on appliance lm-test has this address; "
+        "nothing was written"
+    ) in (result.stderr)
+    assert not target.exists()

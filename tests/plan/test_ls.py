@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
 from plan_builders import desired, members, observed_from, unmarked
 from plan_builders import key as builders_key
+from rich.console import Console
 from typer.testing import CliRunner
 
 from lmctl.appliance.loadmaster import appliance_state
 from lmctl.cli.app import app
+from lmctl.cli.listing import _table
 from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
 from lmctl.plan.listing import list_appliance
+from lmctl_testkit import Outcome
 from mock_site import Array, Site
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,6 +50,16 @@ def test_committed_ls_schema_equals_lmctl_schema_kind_ls() -> None:
     assert "docs/schema/ls.schema.json" in (REPO / "docs" / "adoption.md").read_text()
 
 
+def listed(site: Site, result: Outcome | None = None) -> dict[str, Any]:
+    """``lmctl ls --format json`` of the site's specs (or its ``result``): exit 0, valid by the
+    schema."""
+    result = result or site.lmctl("ls", str(site.arrays_dir), "--format", "json")
+    assert result.exit_code == 0, result.output
+    document: dict[str, Any] = json.loads(result.stdout)
+    jsonschema.validate(document, printed_schema())
+    return document
+
+
 def key(address: str, port: str) -> VirtualServiceKey:
     return VirtualServiceKey(address=address, port=port, protocol="tcp")
 
@@ -71,11 +86,8 @@ def test_ls_puts_every_virtual_service_in_its_category(
     )
     mock_control.clear_log()
 
-    result = site.lmctl("ls", str(site.arrays_dir), "--format", "json")
+    document = listed(site)
 
-    assert result.exit_code == 0, result.output
-    document = json.loads(result.stdout)
-    jsonschema.validate(document, printed_schema())
     (appliance,) = document["appliances"]
     rows = {
         (vs["key"]["address"], vs["key"]["port"]): (
@@ -133,3 +145,52 @@ def test_ls_calls_what_lmctl_cannot_tell_apart_conflicting() -> None:
     assert row.note == "10.0.1.10:443/tcp is listed 2 times by the appliance (Index 3, 7)"
     assert [vs.category for vs in carried.virtual_services] == ["conflicting", "conflicting"]
     assert carried.virtual_services[0].note.startswith("its marker is carried by 2 virtual")
+
+
+def test_ls_leaves_out_a_spec_still_to_fill_in_and_says_so(
+    site: Site, mock_control: MockControl
+) -> None:
+    assert site.apply().exit_code == 0
+    half = site.arrays_dir / "vip-10-1-5-50.yaml"
+    document = {**A2.spec(), "name": "vip-10-1-5-50", "vip": "10.1.5.50"}
+    document["site"] = "FILL IN: the Active Directory site of the array, e.g. HQ"
+    half.write_text(json.dumps(document))
+    mock_control.clear_log()
+
+    result = site.lmctl("ls", str(site.arrays_dir), "--format", "json")
+
+    listing = listed(site, result)
+    (appliance,) = listing["appliances"]
+    assert appliance["counts"]["lmctl"] == 4
+    ((left_out),) = listing["left_out"]
+    assert left_out["file"] == str(half)
+    assert "error: site: the Active Directory site of the array" in left_out["error"]
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("left out ")]
+    assert line.startswith(f"left out {half} (its VSs are listed as if it were not in the specs")
+    text = site.lmctl("ls", str(site.arrays_dir))
+    assert text.exit_code == 0, text.output
+    assert "Appliance lm-test (4 lmctl, 0 adoptable, 0 conflicting, 0 foreign)" in text.stdout
+    assert [c.command for c in mock_control.calls()] == ["listvs", "listvs"]
+    # What every command needs stays an error: a broken inventory, and plan of the same specs.
+    assert site.plan().exit_code == 1
+    (site.arrays_dir / "appliances.yaml").write_text("appliances: [\n")
+    broken = site.lmctl("ls", str(site.arrays_dir))
+    assert broken.exit_code == 1
+    assert "nothing was read or written" in broken.stderr
+
+
+def test_the_ls_table_keeps_the_key_whole_at_80_columns() -> None:
+    want = desired(real_servers=members("10.0.1.21"))
+    hand_made = [
+        unmarked("10.0.1.10", "443", index=1),
+        unmarked("10.100.200.250", "65535", index=2),
+    ]
+    listed = list_appliance("lm-hq", [want], appliance_state(hand_made))
+    terminal = io.StringIO()
+
+    Console(file=terminal, width=80).print(_table(listed))
+
+    lines = terminal.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert any("10.0.1.10:443/tcp" in line for line in lines)
+    assert any("10.100.200.250:65535/tcp" in line for line in lines)

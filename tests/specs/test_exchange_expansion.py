@@ -241,3 +241,12 @@ def test_expansion_is_pure_and_repeatable() -> None:
     spec = array()
 
     assert expand(spec) == expand(spec)
+
+
+def test_a_persistence_timeout_of_zero_is_kept_beside_persistence() -> None:
+    spec = array(overrides={"https": {"persistence": "src", "persistence_timeout": 0}})
+
+    https = by_service(expand(spec))["https"].settings
+
+    assert (https.persist, https.persist_timeout) == ("src", 0)
+    assert settings_params(https)["PersistTimeout"] == "0"

@@ -4,6 +4,8 @@ one ``listvs`` (``lmctl.importing``); nothing is written to the appliance.
 
 from __future__ import annotations
 
+import os
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,7 +18,7 @@ from lmctl.cli.options import (
     StateDirOption,
     make_console,
 )
-from lmctl.cli.specload import DEFAULT_SPECS, load_inventory_reporting
+from lmctl.cli.specload import DEFAULT_INVENTORY, DEFAULT_SPECS, load_inventory_reporting
 
 if TYPE_CHECKING:
     from lmctl.appliance.state import ApplianceState
@@ -76,15 +78,16 @@ def _check_vips_found(options: ImportOptions, state: ApplianceState) -> None:
 @app.command(
     "import",
     help="Write array specs from what an appliance already holds.\n\n"
-    "Reads the appliance once (one listvs) and writes one array spec per VIP that serves "
-    "Exchange into --out (default arrays/): services recognised by port and settings, the "
-    "release family from the health checks, members from the real servers, every setting "
-    "that differs from lmctl's defaults as an override, so that `lmctl plan --adopt NAME` "
-    "then holds only adoptions. What lmctl cannot know (AD site, exact release, FQDN) comes "
-    "from --site, --exchange, --fqdn or is written as 'FILL IN: ...', which validate refuses "
-    "until it is filled in. Every other VS is listed as skipped, with the reason. Never "
-    "overwrites a file unless --overwrite; writes nothing to the appliance. See "
-    "docs/adoption.md.",
+    "Reads the appliance once (one listvs) and writes one array spec per VIP that shows "
+    "Exchange (an Exchange health check, RPC, or 443 beside a mail port or the redirect of "
+    "80; another VIP only when named with --vip) into --out (default arrays/): services "
+    "recognised by port and settings, the release family from the health checks, members from"
+    " the real servers, every setting that differs from lmctl's defaults as an override, so "
+    "that `lmctl plan --adopt NAME` then holds only adoptions. What lmctl cannot know (AD "
+    "site, exact release, FQDN) comes from --site, --exchange, --fqdn or is written as 'FILL "
+    "IN: ...', which validate refuses until it is filled in. Every other VS is listed as "
+    "skipped, with the reason. Never overwrites a file unless --overwrite; writes nothing to "
+    "the appliance. See docs/adoption.md.",
 )
 def import_command(
     appliance: Annotated[
@@ -152,9 +155,28 @@ def import_command(
         console.print(f"skipped {skipped}", markup=False)
     if not result.arrays:
         console.print("No VIP serving Exchange found: no spec written.", markup=False)
-    else:
-        names = " ".join(f"--adopt {array.name}" for array in result.arrays)
-        console.print(
-            f"Next: fill in and review the specs, lmctl validate {out}, lmctl plan {out} {names}",
-            markup=False,
-        )
+        return
+    scope = _plan_scope(out, written, inventory)
+    names = [part for array in result.arrays for part in ("--adopt", array.name)]
+    console.print("Next: fill in and review the specs, then:", markup=False)
+    console.print(f"  {_command('validate', *scope)}", markup=False)
+    console.print(f"  {_command('plan', *scope, *names)}", markup=False)
+
+
+def _plan_scope(out: Path, written: list[Path], inventory: Path | None) -> list[str]:
+    """The spec paths the next commands read: ``out`` when it is the directory of the inventory
+    (it holds every array of the appliances: the whole truth), else the inventory and the files
+    written, so that the plan holds only the arrays imported (a directory of new files alone
+    has no inventory, and beside ``LMCTL_INVENTORY`` it would delete every other array)."""
+    from lmctl.cli.specload import INVENTORY_VARIABLE
+
+    if os.environ.get(INVENTORY_VARIABLE):
+        return [str(path) for path in written]  # the trusted inventory is read by every command
+    used = inventory or DEFAULT_INVENTORY
+    if used.resolve().parent == out.resolve():
+        return [str(out)]
+    return [str(used), *map(str, written)]
+
+
+def _command(name: str, *arguments: str) -> str:
+    return shlex.join(["lmctl", name, *arguments])

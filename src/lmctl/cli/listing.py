@@ -37,18 +37,27 @@ _CATEGORY_STYLE = {
 async def _listing(target: Target) -> Listing:
     from lmctl.appliance.base import observe_all, open_appliances
     from lmctl.exchange import expand_all
-    from lmctl.plan.listing import make_listing
+    from lmctl.plan.listing import LeftOutSpec, make_listing
     from lmctl.plan.match import plan_scope
 
     errors = make_console(stderr=True)
-    spec_set = load_reporting(target.paths, errors)
+    # ls writes nothing: a spec still being filled in (lmctl import) does not hide the appliance.
+    spec_set = load_reporting(target.paths, errors, leave_out=True)
+    left_out = tuple(LeftOutSpec(file=d.file, error=str(d)) for d in spec_set.left_out)
+    for spec in left_out:
+        errors.print(
+            f"left out {spec.file} (its VSs are listed as if it were not in the specs; lmctl "
+            f"validate lists every error): {spec.error}",
+            markup=False,
+        )
     scope = plan_scope(target.spec_paths, (a.name for a in spec_set.arrays))
     names = appliance_names(spec_set, target.appliances, scope)
     async with open_appliances(
         spec_set, names, state_dir=target.state_dir, timeout=target.request_timeout
     ) as appliances:
         observed = await observe_all(appliances)
-    return make_listing(expand_all(spec_set), observed, scope, adopting(spec_set, ()))
+    listing = make_listing(expand_all(spec_set), observed, scope, adopting(spec_set, ()))
+    return listing.model_copy(update={"left_out": left_out})
 
 
 def _table(appliance: ApplianceListing) -> Table:
@@ -61,8 +70,10 @@ def _table(appliance: ApplianceListing) -> Table:
         title_justify="left",
         box=box.SIMPLE,
     )
-    for column in ("virtual service", "Index", "NickName", "category", "array/service", "note"):
-        table.add_column(column)
+    # The key is how the admin names a VS to lmctl: never cut, the other columns fold instead.
+    table.add_column("virtual service", no_wrap=True)
+    for column in ("Index", "NickName", "category", "array/service", "note"):
+        table.add_column(column, overflow="fold")
     for vs in appliance.virtual_services:
         owner = f"{vs.array}/{vs.service}" if vs.array is not None else ""
         table.add_row(
@@ -84,8 +95,9 @@ def _table(appliance: ApplianceListing) -> Table:
     "exactly the address, port and protocol a spec wants: a conflict until the array adopts "
     "it), conflicting (another array's marked VS on a key a spec wants) or foreign (lmctl never "
     "touches it). The categories are the ones plan acts on. One listvs per appliance; nothing "
-    "is written. --format json prints the versioned document (schema: `lmctl schema --kind "
-    "ls`). See docs/adoption.md.",
+    "is written. An array spec file with errors (a spec still being filled in) is left out, "
+    "with a line saying so. --format json prints the versioned document (schema: `lmctl schema "
+    "--kind ls`). See docs/adoption.md.",
 )
 def ls_command(
     paths: SpecPaths = None,

@@ -31,7 +31,7 @@ INVALID_SPECS = "the specs have errors (see above); nothing was read or written"
 the diagnostics, ends with its own count instead)."""
 
 
-def load_spec_set(paths: Sequence[Path] | None) -> SpecSet:
+def load_spec_set(paths: Sequence[Path] | None, *, leave_out: bool = False) -> SpecSet:
     """``load_specs`` of ``paths``, or of the default ``arrays/`` when none is given.
 
     Raises ``SpecError`` with the diagnostics; when no path is given and there is no
@@ -53,14 +53,15 @@ def load_spec_set(paths: Sequence[Path] | None) -> SpecSet:
             ]
         )
     trusted = os.environ.get(INVENTORY_VARIABLE) or None
-    return load_specs(paths or [DEFAULT_SPECS], trusted_inventory=trusted)
+    return load_specs(paths or [DEFAULT_SPECS], trusted_inventory=trusted, leave_out=leave_out)
 
 
-def load_reporting(paths: Sequence[Path], errors: Console) -> SpecSet:
+def load_reporting(paths: Sequence[Path], errors: Console, *, leave_out: bool = False) -> SpecSet:
     """``load_spec_set`` for a command that goes on to the appliances: every diagnostic is
     printed on ``errors`` as it is (warnings but not notices, and the errors before the command
-    ends with ``INVALID_SPECS``, a ``CommandError`` of kind ``specs`` carrying them)."""
-    return _reporting(lambda: load_spec_set(paths), errors)
+    ends with ``INVALID_SPECS``, a ``CommandError`` of kind ``specs`` carrying them).
+    ``leave_out``: array spec files with errors are left out (``lmctl ls``), the caller says so."""
+    return _reporting(lambda: load_spec_set(paths, leave_out=leave_out), errors)
 
 
 def load_inventory_reporting(inventory: Path | None, errors: Console) -> SpecSet:

@@ -1,6 +1,8 @@
 """What an appliance holds → array specs: the pure decision of ``lmctl import``.
 
-One array per VIP that serves Exchange. Services are recognised by port and settings: 135 with
+One array per VIP that shows Exchange (``exchange_sign``: an Exchange health check, an rpc
+service, or https beside a mail service or the redirect to https; any other VIP only when the
+admin names it, flagged in its notes). Services are recognised by port and settings: 135 with
 two static ports as ``ExtraPorts`` (or a wildcard VS forwarding to 135) is ``rpc``, 443 ``https``,
 80 answering a fixed redirect without real servers ``http-redirect``, 25, 110, 143, 993, 995 the
 mail services. The release family follows from the health checks (``/owa/auth/logon.aspx`` or
@@ -19,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -59,6 +61,14 @@ _SERVICE_ORDER: tuple[ServiceName, ...] = tuple(SERVICE_PORTS)
 _REDIRECT_CODES = (301, 302)
 _RPC_ERA_CHECK = "/owa/auth/logon.aspx"
 _HEALTHCHECK_PAGE = "healthcheck.htm"
+# The virtual directories whose healthcheck.htm Exchange 2013+ Managed Availability answers
+# (Kemp's Exchange content switching technical note lists them; docs/adoption.md).
+_EXCHANGE_DIRECTORIES = frozenset(
+    {"owa", "ecp", "ews", "mapi", "rpc", "oab", "microsoft-server-activesync", "autodiscover"}
+)
+_MAIL_SERVICES: frozenset[ServiceName] = frozenset(
+    {"smtp", "submission", "pop3", "imap4", "pop3s", "imap4s"}
+)
 # Releases whose profiles stand for their family when checking an imported spec (every release
 # of a family expands alike).
 _REPRESENTATIVE = {"2010": "2010 SP3", "2013+": "2016 CU23"}
@@ -167,17 +177,46 @@ def rpc_ports(settings: VirtualServiceSettings) -> tuple[int, int] | None:
     return client_access, address_book
 
 
+def _https_check(services: Mapping[ServiceName, VirtualServiceState]) -> str | None:
+    https = services.get("https")
+    return https.settings.check_url if https is not None else None
+
+
+def _is_healthcheck_page(url: str) -> bool:
+    """``/<Exchange virtual directory>/healthcheck.htm`` (any case, as IIS serves it)."""
+    directory, _, page = url.strip("/").lower().partition("/")
+    return page == _HEALTHCHECK_PAGE and directory in _EXCHANGE_DIRECTORIES
+
+
 def _family_of(services: Mapping[ServiceName, VirtualServiceState]) -> tuple[str | None, str]:
     """``2010``, ``2013+`` or None, with the evidence in words."""
-    https = services.get("https")
-    url = https.settings.check_url if https is not None else None
-    if url == _RPC_ERA_CHECK:
+    url = _https_check(services)
+    if url is not None and url.lower() == _RPC_ERA_CHECK:
         return "2010", f"the https health check requests {url} (Exchange 2010)"
     if "rpc" in services:
         return "2010", "RPC over TCP on port 135 (Exchange 2010)"
-    if url is not None and url.endswith(_HEALTHCHECK_PAGE):
+    if url is not None and _is_healthcheck_page(url):
         return "2013+", f"the https health check requests {url} (Exchange 2013 or later)"
     return None, "no health check URL tells the Exchange release"
+
+
+NO_EXCHANGE_SIGN = "no sign of Exchange (no Exchange health check, no RPC, no mail ports)"
+
+
+def exchange_sign(services: Mapping[ServiceName, VirtualServiceState]) -> str | None:
+    """What on a VIP says Exchange serves it, in words (None: nothing does, so a web
+    application on 443 is never taken for Exchange)."""
+    family, evidence = _family_of(services)
+    if family is not None:
+        return evidence
+    if "https" in services:
+        mail = [name for name in services if name in _MAIL_SERVICES]
+        if mail:
+            return f"https beside {', '.join(mail)} on the same VIP"
+        redirect = services.get("http-redirect")
+        if redirect is not None and (redirect.settings.error_url or "").startswith("https://"):
+            return "https beside the fixed redirect of port 80 to https"
+    return None
 
 
 def _placeholder(what: str) -> str:
@@ -405,16 +444,55 @@ def import_state(state: ApplianceState, options: ImportOptions) -> ImportResult:
     arrays: list[ImportedArray] = []
     for address, services in found.items():
         vip = _Vip(address, {name: services[name] for name in _SERVICE_ORDER if name in services})
-        imported = _imported(vip, options)
+        # The evidence is read before --exchange drops a service: an rpc VS is still Exchange's.
+        sign = exchange_sign(vip.services)
+        vip, unoffered = _offered(vip, options)
+        skipped += unoffered
+        imported = _imported(vip, options, sign, named=address in wanted)
         if isinstance(imported, ImportedArray):
             arrays.append(imported)
         else:
             skipped += [Skipped(vs.key, vs.settings.nickname, imported) for vs in _all(vip)]
-    return ImportResult(tuple(arrays), tuple(sorted(skipped, key=lambda s: key_order(s.key))))
+    skipped.sort(key=lambda s: key_order(s.key))
+    return ImportResult(tuple(_with_skipped(a, skipped) for a in arrays), tuple(skipped))
 
 
-def _imported(vip: _Vip, options: ImportOptions) -> ImportedArray | str:
-    """The array of one VIP, or why there is none."""
+def _offered(vip: _Vip, options: ImportOptions) -> tuple[_Vip, list[Skipped]]:
+    """``vip`` without the services the release given (``--exchange``) does not offer, which
+    are skipped (2013 and later have no RPC over TCP: Outlook connects over HTTPS)."""
+    if options.exchange is None:
+        return vip, []
+    family = parse_exchange_version(options.exchange).family
+    kept = {name: vs for name, vs in vip.services.items() if family.offers(name)}
+    skipped = [
+        Skipped(
+            vs.key,
+            vs.settings.nickname,
+            f"--exchange {options.exchange} given, and Exchange {family.name} has no {name} "
+            "service" + (" (2013 and later have no RPC over TCP)" if name == "rpc" else ""),
+        )
+        for name, vs in vip.services.items()
+        if name not in kept
+    ]
+    return _Vip(vip.address, kept), skipped
+
+
+def _with_skipped(array: ImportedArray, skipped: Sequence[Skipped]) -> ImportedArray:
+    """``array`` with a note per VS of its VIP that it leaves out (lmctl never touches them)."""
+    vip = array.document["vip"]
+    left_out = [f"skipped {s}" for s in skipped if s.key.address == vip]
+    return replace(array, notes=(*array.notes, *left_out)) if left_out else array
+
+
+def _imported(
+    vip: _Vip, options: ImportOptions, sign: str | None, *, named: bool
+) -> ImportedArray | str:
+    """The array of one VIP, or why there is none (``sign``: what says it is Exchange's;
+    ``named``: the admin gave it as --vip)."""
+    if not vip.services:
+        return "no service of its VIP is one the release given offers"
+    if sign is None and not named:
+        return f"{NO_EXCHANGE_SIGN}: import it with --vip {vip.address} if it is Exchange"
     if not any(vs.real_servers for vs in vip.services.values()):
         return "its VIP has no service with real servers to take the members from"
     family, evidence = _family_of(vip.services)
@@ -422,6 +500,12 @@ def _imported(vip: _Vip, options: ImportOptions) -> ImportedArray | str:
         return "RPC over TCP beside a 2013+ health check: the VIP mixes releases"
     document, notes = _document(vip, options, family, evidence)
     notes.insert(0, f"release: {evidence}")
+    if sign is None:
+        url = _https_check(vip.services)
+        seen = f"; the https health check requests {url}" if url else ""
+        notes.insert(
+            0, f"{NO_EXCHANGE_SIGN}{seen}: imported because --vip named it; check it is Exchange"
+        )
     notes += _checked(document, vip, family, options)
     return ImportedArray(
         name=document["name"],

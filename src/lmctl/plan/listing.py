@@ -68,6 +68,15 @@ class ApplianceListing(BaseModel):
         }
 
 
+class LeftOutSpec(BaseModel):
+    """An array spec file ``ls`` did not read for its errors, and its first error."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: str
+    error: str
+
+
 class Listing(BaseModel):
     """What ``lmctl ls --format json`` prints (schema: ``lmctl schema --kind ls``)."""
 
@@ -77,6 +86,8 @@ class Listing(BaseModel):
     kind: Literal["lmctl-ls"] = LISTING_KIND
     lmctl_version: str = __version__
     appliances: tuple[ApplianceListing, ...] = ()
+    # Array spec files with errors, listed as if they were not in the specs.
+    left_out: tuple[LeftOutSpec, ...] = ()
 
 
 def _listed(vs: VirtualServiceState, category: Category, note: str = "") -> ListedService:

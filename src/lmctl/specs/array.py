@@ -311,11 +311,11 @@ class ArraySpec(SpecModel):
         if override.persistence == "none":
             changes.update(persistence=None, persistence_timeout=0)
         elif override.persistence is not None:
-            timeout = override.persistence_timeout or base.persistence_timeout
-            changes.update(
-                persistence=override.persistence,
-                persistence_timeout=timeout or DEFAULT_PERSISTENCE_TIMEOUT,
-            )
+            # A timeout given is kept, 0 too (Kemp's PersistTimeout runs 0-604800).
+            timeout = override.persistence_timeout
+            if timeout is None:
+                timeout = base.persistence_timeout or DEFAULT_PERSISTENCE_TIMEOUT
+            changes.update(persistence=override.persistence, persistence_timeout=timeout)
         elif override.persistence_timeout is not None:
             changes.update(persistence_timeout=override.persistence_timeout)
         if override.idle_timeout is not None:

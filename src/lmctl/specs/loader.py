@@ -60,6 +60,8 @@ class SpecSet:
     diagnostics: tuple[Diagnostic, ...] = ()
     digest: str = ""
     files: tuple[Path, ...] = field(default=())
+    # Array spec files left out for their errors (``leave_out``): the first error of each.
+    left_out: tuple[Diagnostic, ...] = ()
 
     def array(self, name: str) -> ArraySpec | None:
         """The array called ``name``, or None."""
@@ -80,7 +82,12 @@ class _Collected:
     inventory_broken: bool = False
 
 
-def load_specs(paths: Iterable[str | Path], trusted_inventory: str | Path | None = None) -> SpecSet:
+def load_specs(
+    paths: Iterable[str | Path],
+    trusted_inventory: str | Path | None = None,
+    *,
+    leave_out: bool = False,
+) -> SpecSet:
     """Load, validate and cross-check every spec under ``paths``.
 
     ``trusted_inventory`` names a trusted inventory (``LMCTL_INVENTORY`` on the command line): it is
@@ -88,7 +95,9 @@ def load_specs(paths: Iterable[str | Path], trusted_inventory: str | Path | None
     change under review cannot point the appliances' credentials at a host of its choosing.
 
     Raises ``SpecError`` (with every error and warning) when anything is wrong; otherwise the
-    ``SpecSet`` carries the warnings.
+    ``SpecSet`` carries the warnings. ``leave_out`` (for ``lmctl ls``, which writes nothing):
+    an array spec file with errors is left out instead, named in ``SpecSet.left_out``, and the
+    rest checked without it; errors in the inventory or in finding the files still raise.
     """
     collected = _Collected()
     files = discover(paths, collected.diagnostics)
@@ -103,23 +112,36 @@ def load_specs(paths: Iterable[str | Path], trusted_inventory: str | Path | None
         _load_file(spec_file, collected)
     collected.diagnostics.extend(_second_inventories(collected.inventories))
     inventory, inventory_file = collected.inventories[0] if collected.inventories else (None, None)
-    collected.diagnostics.extend(
-        check_specs(
-            collected.arrays,
+    loaded = list(collected.diagnostics)
+    left_out: dict[str, Diagnostic] = {}
+    while True:
+        arrays = [a for a in collected.arrays if a.document.display not in left_out]
+        checked = check_specs(
+            arrays,
             inventory,
             inventory_file.display if inventory_file else None,
             check_appliances=inventory is not None or not collected.inventory_broken,
         )
-    )
-    diagnostics = sort_diagnostics(collected.diagnostics)
-    if any(d.is_error for d in diagnostics):
-        raise SpecError(diagnostics)
+        diagnostics = sort_diagnostics(
+            [d for d in [*loaded, *checked] if d.file not in left_out or not d.is_error]
+        )
+        errors = [d for d in diagnostics if d.is_error]
+        if not errors:
+            break
+        arrays_files = {f.display for f in files} - {i.display for _, i in collected.inventories}
+        if not leave_out or inventory is None or collected.inventory_broken:
+            raise SpecError(diagnostics)
+        if any(d.file not in arrays_files for d in errors):
+            raise SpecError(diagnostics)
+        for error in errors:
+            left_out.setdefault(error.file, error)
     return SpecSet(
-        arrays=tuple(a.spec for a in collected.arrays),
+        arrays=tuple(a.spec for a in arrays),
         inventory=inventory or Inventory(),
-        diagnostics=diagnostics,
+        diagnostics=tuple(d for d in diagnostics if d.file not in left_out),
         digest=_digest(collected.documents),
         files=tuple(d.path for d in collected.documents),
+        left_out=tuple(left_out.values()),
     )
 
 
