@@ -5,7 +5,13 @@
   servers (members of deleted virtual services count as removed);
 - leaving a kept service with fewer than two members when it had two or more;
 - moving an array's virtual services to another address (its VIP changed): every client
-  (DNS, Outlook profiles) still points at the old VIP until DNS follows.
+  (DNS, Outlook profiles) still points at the old VIP until DNS follows;
+- deleting a virtual service that holds what lmctl does not manage (content rules, SSL
+  acceleration and certificates, WAF, ESP, SubVSs: an adopted VS's): ``delvs`` destroys them
+  and lmctl cannot make them again;
+- taking a virtual service that holds such settings from layer 7 to layer 4: they work only at
+  layer 7 (Kemp: content switching and SSL acceleration make Force L4 disappear; WAF and ESP
+  act on HTTP requests), so they would stop working while the plan says they are left alone.
 One more check is no rule an admin can waive: the write order itself is simulated, and a plan
 in which any single write would leave a serving service without an enabled member is refused
 even with ``--force`` (``break-before-make``; it would be a bug in lmctl's ordering).
@@ -25,6 +31,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from lmctl.appliance.changes import (
+    AdoptVirtualService,
     Change,
     DeleteVirtualService,
     RemoveRealServer,
@@ -40,6 +47,8 @@ SafetyRule = Literal[
     "bulk-removal",
     "members-below-two",
     "virtual-service-moved",
+    "unmanaged-deleted",
+    "layer-7-dropped",
     "break-before-make",
 ]
 # A violation of this rule is refused even with --force.
@@ -169,6 +178,37 @@ class _Rules:
             for array, old, new in moved
         ]
 
+    def unmanaged_deletions(self) -> list[SafetyViolation]:
+        return [
+            self.violation(
+                "unmanaged-deleted",
+                f"{self.appliance}: deleting {change.key} ({change.owner_label}) destroys what "
+                f"lmctl does not manage and cannot make again: {', '.join(change.destroys)}",
+            )
+            for change in self.deletes
+            if change.destroys
+        ]
+
+    def layer_7_dropped(self) -> list[SafetyViolation]:
+        violations = []
+        for change in self.changes:
+            if not isinstance(change, AdoptVirtualService | UpdateVirtualService):
+                continue
+            vs = self.before.get(change.key)
+            to_layer_4 = any(f.field == "layer" and f.new == 4 for f in change.fields)
+            if vs is None or not vs.unmanaged or not to_layer_4:
+                continue
+            violations.append(
+                self.violation(
+                    "layer-7-dropped",
+                    f"{self.appliance}: {change.owner_label} ({change.key}) goes to layer 4, "
+                    f"where {', '.join(vs.unmanaged)} would stop working (they work only at "
+                    "layer 7; lmctl leaves them alone); set the service's layer to 7 in the "
+                    "spec (overrides), or remove them on the appliance first",
+                )
+            )
+        return violations
+
     def broken_order(self) -> list[SafetyViolation]:
         return [
             self.violation(
@@ -197,5 +237,7 @@ def check_safety(
         + rules.bulk_removals()
         + rules.thinned_services()
         + rules.moved_addresses()
+        + rules.unmanaged_deletions()
+        + rules.layer_7_dropped()
         + rules.broken_order()
     )
