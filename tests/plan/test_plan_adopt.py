@@ -318,3 +318,29 @@ def test_a_vs_whose_subvss_are_listed_only_as_rows_of_their_own_is_never_adopted
         assert "with SubVSs, which lmctl does not manage and never adopts" in outcome.stdout
     assert notes[HTTPS] == "wanted by a1/https, but it has SubVSs: lmctl never adopts it"
     assert not any(call.write for call in mock_control.calls())
+
+
+def test_making_a_vs_with_ssl_reencryption_transparent_needs_force(
+    site: Site, mock_control: MockControl
+) -> None:
+    site.restore_with(HTTPS, {"SSLReencrypt": True})
+    with_https_override(site, transparent=True)
+    mock_control.clear_log()
+
+    planned = site.plan("--adopt", "a1")
+    applied = site.apply("--adopt", "a1")
+
+    assert "~ Transparent: N → Y" in planned.stdout
+    assert "left as they are: SSL acceleration (re-encrypted) with certificates exch2016" in (
+        planned.stdout
+    )
+    for outcome in (planned, applied):
+        assert outcome.exit_code == 3, outcome.output
+        assert (
+            f"lm-test: a1/https ({HTTPS}) becomes transparent, and its SSL re-encryption (which "
+            "lmctl leaves alone) does not work transparently"
+        ) in " ".join(outcome.stdout.split())
+        assert "[reencryption-made-transparent]" in outcome.stdout
+    assert not any(call.write for call in mock_control.calls())
+    assert site.apply("--adopt", "a1", "--force").exit_code == 0
+    assert by_key(site)[HTTPS].transparent

@@ -80,6 +80,7 @@ def state_of(
         duplicate_indexes=duplicate_indexes,
         unmanaged=unmanaged_of(vs, subs),
         sub_services=subs,
+        ssl_reencrypt=vs.ssl_reencrypt,
     )
 
 
@@ -107,7 +108,8 @@ def unmanaged_of(vs: VirtualService, sub_services: int) -> tuple[str, ...]:
     found += [f"{counted(count, noun[:-1], noun)}" for noun, count in rules.items() if count]
     if vs.ssl_acceleration or vs.cert_files:
         names = ", ".join(vs.cert_files) or "none named"
-        found.append(f"SSL acceleration with certificates {names}")
+        how = " (re-encrypted)" if vs.ssl_reencrypt else ""
+        found.append(f"SSL acceleration{how} with certificates {names}")
     if vs.waf_mode or vs.legacy_waf:
         found.append(f"WAF (InterceptMode {vs.waf_mode})" if vs.waf_mode else "WAF (legacy)")
     if vs.esp_enabled:

@@ -108,6 +108,8 @@ class VirtualServiceState:
     # drift (a VS that gained a content rule since the plan is not the VS the plan read).
     unmanaged: tuple[str, ...] = field(default=(), compare=False)
     sub_services: int = field(default=0, compare=False)
+    # SSL re-encryption (``SSLReencrypt``), among ``unmanaged`` too: it cannot work transparently.
+    ssl_reencrypt: bool = field(default=False, compare=False)
 
     @property
     def is_ambiguous(self) -> bool:

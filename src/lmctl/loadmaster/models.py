@@ -368,6 +368,7 @@ class VirtualService(VirtualServiceSettings):
     waf_mode: Int = Field(0, alias="InterceptMode")
     legacy_waf: Flag = Field(False, alias="Intercept")
     ssl_acceleration: Flag = Field(False, alias="SSLAcceleration")
+    ssl_reencrypt: Flag = Field(False, alias="SSLReencrypt")
 
     @model_validator(mode="before")
     @classmethod
