@@ -239,30 +239,37 @@ def with_https_override(site: Site, **override: Any) -> None:
     path.write_text(yaml.safe_dump({**document, "overrides": {"https": override}}))
 
 
+def blocked(site: Site, mock_control: MockControl, rule: str, message: str, *args: str) -> str:
+    """Plan and apply (with ``args``) exit 3 on ``rule`` with ``message``, writing nothing; the
+    plan's output."""
+    mock_control.clear_log()
+    planned = site.plan(*args)
+    applied = site.apply(*args)
+    for outcome in (planned, applied):
+        assert outcome.exit_code == 3, outcome.output
+        assert f"{message} [{rule}]" in " ".join(outcome.stdout.split())
+    assert not any(call.write for call in mock_control.calls())
+    return planned.stdout
+
+
 def test_adopting_at_layer_4_a_vs_with_layer_7_settings_needs_force(
     site: Site, mock_control: MockControl
 ) -> None:
     with_https_override(site, layer=4)
-    mock_control.clear_log()
+    message = (
+        f"lm-test: a1/https ({HTTPS}) goes to layer 4, where {LEFT_ALONE} would stop working "
+        "(they work only at layer 7; lmctl leaves them alone); set the service's layer to 7 in "
+        "the spec (overrides), or remove them on the appliance first"
+    )
 
-    planned = site.plan("--adopt", "a1")
-    applied = site.apply("--adopt", "a1")
+    planned = blocked(site, mock_control, "layer-7-dropped", message, "--adopt", "a1")
 
-    assert "~ Layer: 7 → 4" in planned.stdout
-    for outcome in (planned, applied):
-        assert outcome.exit_code == 3, outcome.output
-        assert (
-            f"lm-test: a1/https ({HTTPS}) goes to layer 4, where {LEFT_ALONE} would stop "
-            "working (they work only at layer 7; lmctl leaves them alone)"
-        ) in " ".join(outcome.stdout.split())
-        assert "[layer-7-dropped]" in outcome.stdout
-    assert not any(call.write for call in mock_control.calls())
+    assert "~ Layer: 7 → 4" in planned
     # Once adopted at layer 7, a later update to layer 4 is refused the same way.
     with_https_override(site, layer=7)
     assert site.apply("--adopt", "a1").exit_code == 0
     with_https_override(site, layer=4)
-    assert site.plan().exit_code == 3
-    assert site.apply().exit_code == 3
+    blocked(site, mock_control, "layer-7-dropped", message)
     assert by_key(site)[HTTPS].layer == 7
     assert site.apply("--force").exit_code == 0
     assert by_key(site)[HTTPS].layer == 4
@@ -273,23 +280,18 @@ def test_deleting_an_adopted_vs_lists_what_it_destroys_and_needs_force(
 ) -> None:
     assert site.apply("--adopt", "a1").exit_code == 0
     site.write(Array("a1", A1.vip, A1.members, services=["smtp"]))
-    mock_control.clear_log()
+    message = (
+        f"lm-test: deleting {HTTPS} (a1/https) destroys what lmctl does not manage and cannot "
+        f"make again: {LEFT_ALONE}"
+    )
 
-    planned = site.plan()
-    applied = site.apply()
+    planned = blocked(site, mock_control, "unmanaged-deleted", message)
 
     headline = (
         f"- delete virtual service {HTTPS} (NickName 'lmctl.a1.https', 2 real servers, "
         f"{LEFT_ALONE})"
     )
-    assert headline in [line.strip() for line in planned.stdout.splitlines()]
-    for outcome in (planned, applied):
-        assert outcome.exit_code == 3, outcome.output
-        assert (
-            f"lm-test: deleting {HTTPS} (a1/https) destroys what lmctl does not manage and "
-            f"cannot make again: {LEFT_ALONE} [unmanaged-deleted]"
-        ) in " ".join(outcome.stdout.split())
-    assert not any(call.write for call in mock_control.calls())
+    assert headline in [line.strip() for line in planned.splitlines()]
     assert site.apply("--force").exit_code == 0
     assert HTTPS not in by_key(site)
 
@@ -325,22 +327,15 @@ def test_making_a_vs_with_ssl_reencryption_transparent_needs_force(
 ) -> None:
     site.restore_with(HTTPS, {"SSLReencrypt": True})
     with_https_override(site, transparent=True)
-    mock_control.clear_log()
-
-    planned = site.plan("--adopt", "a1")
-    applied = site.apply("--adopt", "a1")
-
-    assert "~ Transparent: N → Y" in planned.stdout
-    assert "left as they are: SSL acceleration (re-encrypted) with certificates exch2016" in (
-        planned.stdout
+    message = (
+        f"lm-test: a1/https ({HTTPS}) becomes transparent, and its SSL re-encryption (which lmctl "
+        "leaves alone) does not work transparently; keep transparent: false for it in the spec "
+        "(overrides), or turn re-encryption off on the appliance first"
     )
-    for outcome in (planned, applied):
-        assert outcome.exit_code == 3, outcome.output
-        assert (
-            f"lm-test: a1/https ({HTTPS}) becomes transparent, and its SSL re-encryption (which "
-            "lmctl leaves alone) does not work transparently"
-        ) in " ".join(outcome.stdout.split())
-        assert "[reencryption-made-transparent]" in outcome.stdout
-    assert not any(call.write for call in mock_control.calls())
+
+    planned = blocked(site, mock_control, "reencryption-made-transparent", message, "--adopt", "a1")
+
+    assert "~ Transparent: N → Y" in planned
+    assert "left as they are: SSL acceleration (re-encrypted) with certificates exch2016" in planned
     assert site.apply("--adopt", "a1", "--force").exit_code == 0
     assert by_key(site)[HTTPS].transparent
