@@ -132,6 +132,40 @@ def duplicate(nickname: str, index: int, *, before: bool) -> Rewrite:
     return edit_row(nickname, edit)
 
 
+def sub_service_row(nickname: str, index: int, *, master_vs: int) -> Rewrite:
+    """The row named ``nickname`` with ``MasterVS`` set to ``master_vs`` and no ``SubVS`` rows
+    of its own, followed by a SubVS row (Index ``index``) that points to it by ``MasterVSID``
+    alone: the SubVS shows only as a row of its own."""
+
+    def edit(dialect: str, row: Any) -> Any:
+        if dialect == "v1":
+            found = re.search(rb"<Index>(\d+)</Index>", row)
+            assert found is not None
+            parent = int(found[1])
+            edited = _xml_element("MasterVS").sub(
+                f"<MasterVS>{master_vs}</MasterVS>\n".encode(), row, count=1
+            )
+            child = (
+                f"<VS><Status>Down</Status><Index>{index}</Index><VSPort>0</VSPort>"
+                f"<Protocol>tcp</Protocol><MasterVS>0</MasterVS><MasterVSID>{parent}</MasterVSID>"
+                "<NumberOfRSs>0</NumberOfRSs></VS>"
+            ).encode()
+            return [re.sub(rb"<SubVS>.*?</SubVS>\s*", b"", edited, flags=re.DOTALL), child]
+        parent_row = {name: value for name, value in row.items() if name != "SubVS"}
+        child_row = {
+            "Status": "Down",
+            "Index": index,
+            "VSPort": "0",
+            "Protocol": "tcp",
+            "MasterVS": 0,
+            "MasterVSID": row["Index"],
+            "NumberOfRSs": 0,
+        }
+        return [{**parent_row, "MasterVS": master_vs}, child_row]
+
+    return edit_row(nickname, edit)
+
+
 def web_page(dialect: str, body: bytes) -> bytes:
     """A login page instead of the API's reply."""
     return LOGIN_PAGE

@@ -97,8 +97,26 @@ MALFORMED = "lm-test answered listvs with a malformed reply: "
             replace(MARKER, "Rs.Weight", -5),
             "VS row Index 1 has a real server 10.40.0.21:443 with Weight -5",
         ),
+        # A zone ID: Python's ipaddress takes any text after ``%``, newlines too.
+        (
+            replace(MARKER, "VSAddress", "fe80::1%\n? adopt"),
+            "VS row Index 1 has VSAddress 'fe80::1%\\n? adopt', not an IP address",
+        ),
+        (
+            replace(MARKER, "Rs.Addr", "fe80::21%eth0"),
+            "VS row Index 1 has a real server Addr 'fe80::21%eth0', not an IP address",
+        ),
     ],
-    ids=["no VSPort", "no VSAddress", "no Protocol", "VSPort 99999", "Index -1", "weight -5"],
+    ids=[
+        "no VSPort",
+        "no VSAddress",
+        "no Protocol",
+        "VSPort 99999",
+        "Index -1",
+        "weight -5",
+        "VSAddress zone ID",
+        "Addr zone ID",
+    ],
 )
 def test_a_malformed_row_stops_plan_apply_and_status_with_nothing_written(
     site: Site,

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from plan_builders import desired, key, members, observed_from
 
+from hostile_appliance import hostile_appliance, sub_service_row
 from lmctl.appliance.loadmaster import appliance_state
 from lmctl.loadmaster.models import VirtualService, VirtualServiceKey
 from lmctl.mock.control import MockControl
@@ -19,7 +20,7 @@ from lmctl.mock.server import MockServerHandle
 from lmctl.plan.diff import diff
 from lmctl.plan.match import match_appliance
 from lmctl.plan.planfile import plan_json_schema
-from mock_site import Array, Site
+from mock_site import APPLIANCE, Array, Site
 
 A1 = Array("a1", "10.1.1.50", ["10.1.1.11", "10.1.1.12"])
 HTTPS = VirtualServiceKey(address=A1.vip, port="443", protocol="tcp")
@@ -193,3 +194,148 @@ def test_a_vs_with_subvss_is_never_adopted() -> None:
     (conflict,) = result.conflicts
     assert conflict.key == key()
     assert "with SubVSs, which lmctl does not manage and never adopts" in conflict.message
+
+
+LEFT_ALONE = (
+    "2 content rules, SSL acceleration with certificates exch2016, ESP (Edge Security Pack)"
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "found"),
+    [
+        ({"NRules": 3}, "3 content rules, SSL acceleration with certificates exch2016, ESP"),
+        ({"EspEnabled": False}, "2 content rules, SSL acceleration with certificates exch2016'"),
+        (None, f"{LEFT_ALONE}, 1 SubVS'"),
+    ],
+    ids=["content rule added", "ESP switched off", "SubVS added"],
+)
+def test_a_saved_adoption_is_stale_when_what_lmctl_leaves_alone_changed(
+    site: Site, mock_control: MockControl, change: dict[str, Any] | None, found: str
+) -> None:
+    saved = site.root / "adopt.json"
+    assert site.plan("--adopt", "a1", "--out", str(saved)).exit_code == 2
+    if change is None:
+        site.raw([("modify_virtual_service", (HTTPS,), {"params": {"createsubvs": ""}})])
+    else:
+        site.restore_with(HTTPS, change)
+    before = by_key(site)
+    mock_control.clear_log()
+
+    applied = site.lmctl("apply", str(saved), "--auto-approve")
+
+    assert applied.exit_code == 1, applied.output
+    drifted = f"drifted: lm-test: {HTTPS} settings lmctl leaves alone: expected '{LEFT_ALONE}'"
+    assert drifted in applied.stderr
+    assert f"found '{found}" in applied.stderr
+    assert "is stale" in applied.stderr
+    assert not any(call.write for call in mock_control.calls())
+    assert by_key(site) == before
+
+
+def with_https_override(site: Site, **override: Any) -> None:
+    path = site.arrays_dir / "a1.yaml"
+    document: dict[str, Any] = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump({**document, "overrides": {"https": override}}))
+
+
+def blocked(site: Site, mock_control: MockControl, rule: str, message: str, *args: str) -> str:
+    """Plan and apply (with ``args``) exit 3 on ``rule`` with ``message``, writing nothing; the
+    plan's output."""
+    mock_control.clear_log()
+    planned = site.plan(*args)
+    applied = site.apply(*args)
+    for outcome in (planned, applied):
+        assert outcome.exit_code == 3, outcome.output
+        assert f"{message} [{rule}]" in " ".join(outcome.stdout.split())
+    assert not any(call.write for call in mock_control.calls())
+    return planned.stdout
+
+
+def test_adopting_at_layer_4_a_vs_with_layer_7_settings_needs_force(
+    site: Site, mock_control: MockControl
+) -> None:
+    with_https_override(site, layer=4)
+    message = (
+        f"lm-test: a1/https ({HTTPS}) goes to layer 4, where {LEFT_ALONE} would stop working "
+        "(they work only at layer 7; lmctl leaves them alone); set the service's layer to 7 in "
+        "the spec (overrides), or remove them on the appliance first"
+    )
+
+    planned = blocked(site, mock_control, "layer-7-dropped", message, "--adopt", "a1")
+
+    assert "~ Layer: 7 → 4" in planned
+    # Once adopted at layer 7, a later update to layer 4 is refused the same way.
+    with_https_override(site, layer=7)
+    assert site.apply("--adopt", "a1").exit_code == 0
+    with_https_override(site, layer=4)
+    blocked(site, mock_control, "layer-7-dropped", message)
+    assert by_key(site)[HTTPS].layer == 7
+    assert site.apply("--force").exit_code == 0
+    assert by_key(site)[HTTPS].layer == 4
+
+
+def test_deleting_an_adopted_vs_lists_what_it_destroys_and_needs_force(
+    site: Site, mock_control: MockControl
+) -> None:
+    assert site.apply("--adopt", "a1").exit_code == 0
+    site.write(Array("a1", A1.vip, A1.members, services=["smtp"]))
+    message = (
+        f"lm-test: deleting {HTTPS} (a1/https) destroys what lmctl does not manage and cannot "
+        f"make again: {LEFT_ALONE}"
+    )
+
+    planned = blocked(site, mock_control, "unmanaged-deleted", message)
+
+    headline = (
+        f"- delete virtual service {HTTPS} (NickName 'lmctl.a1.https', 2 real servers, "
+        f"{LEFT_ALONE})"
+    )
+    assert headline in [line.strip() for line in planned.splitlines()]
+    assert site.apply("--force").exit_code == 0
+    assert HTTPS not in by_key(site)
+
+
+@pytest.mark.parametrize("dialect", ["v1", "v2"])
+@pytest.mark.parametrize("master_vs", [0, 1], ids=["MasterVSID only", "MasterVS 1"])
+def test_a_vs_whose_subvss_are_listed_only_as_rows_of_their_own_is_never_adopted(
+    site: Site,
+    mock_server: MockServerHandle,
+    mock_control: MockControl,
+    dialect: str,
+    master_vs: int,
+) -> None:
+    # Real firmware lists each SubVS as a row of its own too (``MasterVSID``, the capture
+    # fw7.1-listvs-subvs.xml): a parent whose SubVS rows are missing still has SubVSs.
+    rewrite = sub_service_row("Exchange-2016-HTTPS", 99, master_vs=master_vs)
+    with hostile_appliance(mock_server, rewrite) as appliance:
+        (site.arrays_dir / "appliances.yaml").write_text(appliance.inventory(APPLIANCE, dialect))
+        mock_control.clear_log()
+        planned = site.plan("--adopt", "a1")
+        applied = site.apply("--adopt", "a1")
+        notes = listed_notes(site)
+
+    for outcome in (planned, applied):
+        assert outcome.exit_code == 1, outcome.output
+        assert "with SubVSs, which lmctl does not manage and never adopts" in outcome.stdout
+    assert notes[HTTPS] == "wanted by a1/https, but it has SubVSs: lmctl never adopts it"
+    assert not any(call.write for call in mock_control.calls())
+
+
+def test_making_a_vs_with_ssl_reencryption_transparent_needs_force(
+    site: Site, mock_control: MockControl
+) -> None:
+    site.restore_with(HTTPS, {"SSLReencrypt": True})
+    with_https_override(site, transparent=True)
+    message = (
+        f"lm-test: a1/https ({HTTPS}) becomes transparent, and its SSL re-encryption (which lmctl "
+        "leaves alone) does not work transparently; keep transparent: false for it in the spec "
+        "(overrides), or turn re-encryption off on the appliance first"
+    )
+
+    planned = blocked(site, mock_control, "reencryption-made-transparent", message, "--adopt", "a1")
+
+    assert "~ Transparent: N → Y" in planned
+    assert "left as they are: SSL acceleration (re-encrypted) with certificates exch2016" in planned
+    assert site.apply("--adopt", "a1", "--force").exit_code == 0
+    assert by_key(site)[HTTPS].transparent

@@ -203,12 +203,18 @@ class AdoptVirtualService(_Change):
 
 
 class DeleteVirtualService(_Change):
-    """``delvs`` of a marked VS whose array or service has left the specs (or a duplicate)."""
+    """``delvs`` of a marked VS whose array or service has left the specs (or a duplicate).
+
+    ``destroys``: what the VS holds that lmctl does not manage (content rules, certificates, WAF,
+    ESP, SubVSs; an adopted VS's): ``delvs`` removes them with it, and lmctl cannot make them
+    again.
+    """
 
     command: ClassVar[str] = "delvs"
     action: Literal["delete_vs"] = "delete_vs"
     nickname: str | None = None
     real_servers: int = 0
+    destroys: tuple[str, ...] = ()
 
     @property
     def phase(self) -> Phase:
@@ -216,9 +222,10 @@ class DeleteVirtualService(_Change):
 
     @property
     def described(self) -> str:
-        """``10.0.0.99:443/tcp (NickName 'lmctl.hq.https', 2 real servers)``."""
+        """``10.0.0.99:443/tcp (NickName 'lmctl.hq.https', 2 real servers, 2 content rules)``."""
         name = f"NickName {self.nickname!r}" if self.nickname else "no NickName"
-        return f"{self.key} ({name}, {counted(self.real_servers, 'real server')})"
+        held = [name, counted(self.real_servers, "real server"), *self.destroys]
+        return f"{self.key} ({', '.join(held)})"
 
     @property
     def headline(self) -> tuple[Sign, str]:

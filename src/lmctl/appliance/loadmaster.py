@@ -50,12 +50,17 @@ REAL_SERVER_PARAMS: dict[str, str] = {
 }
 
 
-def state_of(vs: VirtualService, duplicate_indexes: tuple[int, ...] = ()) -> VirtualServiceState:
+def state_of(
+    vs: VirtualService, duplicate_indexes: tuple[int, ...] = (), sub_services: int | None = None
+) -> VirtualServiceState:
     """Reduce an observed (non-Sub) virtual service to its comparable state.
 
-    The values were validated when the reply was parsed, so the settings are copied without
-    validating them again (``model_construct``): planning thousands of services stays fast.
+    ``sub_services``: how many SubVSs the appliance lists for it (``sub_services_of``; default:
+    its own ``SubVS`` rows and ``MasterVS``). The values were validated when the reply was
+    parsed, so the settings are copied without validating them again (``model_construct``):
+    planning thousands of services stays fast.
     """
+    subs = sub_services_of(vs, ()) if sub_services is None else sub_services
     key = vs.key
     if key is None:
         raise ValueError(f"virtual service Index {vs.index} is a SubVS and has no key")
@@ -73,12 +78,24 @@ def state_of(vs: VirtualService, duplicate_indexes: tuple[int, ...] = ()) -> Vir
         vs.index,
         status=vs.status,
         duplicate_indexes=duplicate_indexes,
-        unmanaged=unmanaged_of(vs),
-        sub_services=len(vs.sub_services),
+        unmanaged=unmanaged_of(vs, subs),
+        sub_services=subs,
+        ssl_reencrypt=vs.ssl_reencrypt,
     )
 
 
-def unmanaged_of(vs: VirtualService) -> tuple[str, ...]:
+def sub_services_of(vs: VirtualService, children: Iterable[VirtualService]) -> int:
+    """How many SubVSs ``vs`` has, by every sign the appliance gives: its own ``SubVS`` rows,
+    the rows of ``children`` that point to it (``MasterVSID``: real firmware lists each SubVS
+    as a row of its own too, ``fw7.1-listvs-subvs.xml``) and its ``MasterVS`` count (the
+    number of its SubVSs in that capture), whichever says most: a parent whose SubVSs show
+    only one way still has them."""
+    pointed = {row.vs_index for row in vs.sub_services}
+    pointed |= {child.index for child in children if child.master_vs_id == vs.index}
+    return max(len(pointed), vs.master_vs)
+
+
+def unmanaged_of(vs: VirtualService, sub_services: int) -> tuple[str, ...]:
     """What ``vs`` holds that lmctl does not manage, one phrase each (empty: nothing)."""
     found: list[str] = []
     rules = {
@@ -91,13 +108,14 @@ def unmanaged_of(vs: VirtualService) -> tuple[str, ...]:
     found += [f"{counted(count, noun[:-1], noun)}" for noun, count in rules.items() if count]
     if vs.ssl_acceleration or vs.cert_files:
         names = ", ".join(vs.cert_files) or "none named"
-        found.append(f"SSL acceleration with certificates {names}")
+        how = " (re-encrypted)" if vs.ssl_reencrypt else ""
+        found.append(f"SSL acceleration{how} with certificates {names}")
     if vs.waf_mode or vs.legacy_waf:
         found.append(f"WAF (InterceptMode {vs.waf_mode})" if vs.waf_mode else "WAF (legacy)")
     if vs.esp_enabled:
         found.append("ESP (Edge Security Pack)")
-    if vs.sub_services:
-        found.append(counted(len(vs.sub_services), "SubVS"))
+    if sub_services:
+        found.append(counted(sub_services, "SubVS"))
     return tuple(found)
 
 
@@ -109,15 +127,19 @@ def appliance_state(observed: Iterable[VirtualService]) -> ApplianceState:
     it the same way whatever order the appliance listed the rows in.
     """
     rows: dict[VirtualServiceKey, list[VirtualService]] = {}
+    children: dict[int, list[VirtualService]] = {}
     for vs in observed:
         key = vs.key
         if key is not None:
             rows.setdefault(key, []).append(vs)
+        if vs.is_sub_service:
+            children.setdefault(vs.master_vs_id, []).append(vs)
     state: ApplianceState = {}
     for key, listed in rows.items():
         first = min(listed, key=lambda vs: vs.index)
         duplicates = tuple(sorted(vs.index for vs in listed)) if len(listed) > 1 else ()
-        state[key] = state_of(first, duplicates)
+        subs = sub_services_of(first, children.get(first.index, ()))
+        state[key] = state_of(first, duplicates, subs)
     return state
 
 

@@ -104,9 +104,12 @@ class VirtualServiceState:
     # such rows cannot be told apart, so nothing is written to the key (``lmctl.plan.match``).
     duplicate_indexes: tuple[int, ...] = ()
     # What lmctl does not manage on it (content rules, certificates, WAF, ESP, SubVSs), in
-    # words: shown when the VS is adopted, never written, never compared.
+    # words: shown when the VS is adopted or deleted, never written; ``compare`` checks it for
+    # drift (a VS that gained a content rule since the plan is not the VS the plan read).
     unmanaged: tuple[str, ...] = field(default=(), compare=False)
     sub_services: int = field(default=0, compare=False)
+    # SSL re-encryption (``SSLReencrypt``), among ``unmanaged`` too: it cannot work transparently.
+    ssl_reencrypt: bool = field(default=False, compare=False)
 
     @property
     def is_ambiguous(self) -> bool:
@@ -223,5 +226,16 @@ def compare(
             )
             for name in differing_fields(have.settings, want.settings)
         ]
+        if want.unmanaged != have.unmanaged:
+            # SubVSs are counted among them: a SubVS added since the plan is drift too.
+            drift.append(
+                Drift(
+                    appliance,
+                    key,
+                    "settings lmctl leaves alone",
+                    ", ".join(want.unmanaged) or "none",
+                    ", ".join(have.unmanaged) or "none",
+                )
+            )
         drift += _members_drift(appliance, want, have)
     return drift

@@ -374,6 +374,7 @@ class VirtualService(VirtualServiceSettings):
     waf_mode: Int = Field(0, alias="InterceptMode")
     legacy_waf: Flag = Field(False, alias="Intercept")
     ssl_acceleration: Flag = Field(False, alias="SSLAcceleration")
+    ssl_reencrypt: Flag = Field(False, alias="SSLReencrypt")
 
     @model_validator(mode="before")
     @classmethod
@@ -486,7 +487,7 @@ def virtual_service_problem(vs: VirtualService) -> str | None:
     if not vs.is_sub_service:
         problems.append(_vs_port_problem(vs.port))
         if vs.address is not None and not is_ip_address(vs.address):
-            problems.append(f"VSAddress {vs.address!r}, not an IP address")
+            problems.append(f"VSAddress {vs.address[:60]!r}, not an IP address")
     problems += [
         outside_limits(name, getattr(vs, field))
         for name, field in (
@@ -496,6 +497,8 @@ def virtual_service_problem(vs: VirtualService) -> str | None:
         )
     ]
     for rs in vs.real_servers:
+        if not is_ip_address(rs.address):
+            problems.append(f"a real server Addr {rs.address[:60]!r}, not an IP address")
         for name, value in (("Port", rs.port), ("Weight", rs.weight)):
             if (problem := outside_limits(name, value)) is not None:
                 problems.append(f"a real server {host_port(rs.address, rs.port)} with {problem}")
@@ -512,7 +515,13 @@ def _vs_port_problem(port: str) -> str | None:
 
 @lru_cache(maxsize=16384)
 def is_ip_address(text: str) -> bool:
-    """True for an IPv4 or IPv6 literal (cached like ``normalised_address``)."""
+    """True for an IPv4 or IPv6 literal (cached like ``normalised_address``).
+
+    An IPv6 zone ID (``fe80::1%eth0``) is refused: Python takes any text after ``%`` (newlines
+    too), and no VS or real server address of an appliance carries one.
+    """
+    if "%" in text:
+        return False
     try:
         ipaddress.ip_address(text)
     except ValueError:

@@ -128,6 +128,7 @@ def deletion(owner: Owner, vs: VirtualServiceState) -> DeleteVirtualService:
         key=vs.key,
         nickname=vs.settings.nickname,
         real_servers=len(vs.real_servers),
+        destroys=vs.unmanaged,
     )
 
 

@@ -5,7 +5,16 @@
   servers (members of deleted virtual services count as removed);
 - leaving a kept service with fewer than two members when it had two or more;
 - moving an array's virtual services to another address (its VIP changed): every client
-  (DNS, Outlook profiles) still points at the old VIP until DNS follows.
+  (DNS, Outlook profiles) still points at the old VIP until DNS follows;
+- deleting a virtual service that holds what lmctl does not manage (content rules, SSL
+  acceleration and certificates, WAF, ESP, SubVSs: an adopted VS's): ``delvs`` destroys them
+  and lmctl cannot make them again;
+- taking a virtual service that holds such settings from layer 7 to layer 4: they work only at
+  layer 7 (Kemp: content switching and SSL acceleration make Force L4 disappear; WAF and ESP
+  act on HTTP requests), so they would stop working while the plan says they are left alone;
+- making a virtual service with SSL re-encryption transparent: Kemp's transparency feature
+  description ("Implications of Network Transparency") says transparency "cannot use with SSL
+  re-encryption".
 One more check is no rule an admin can waive: the write order itself is simulated, and a plan
 in which any single write would leave a serving service without an enabled member is refused
 even with ``--force`` (``break-before-make``; it would be a bug in lmctl's ordering).
@@ -25,12 +34,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from lmctl.appliance.changes import (
+    AdoptVirtualService,
     Change,
     DeleteVirtualService,
+    FieldValue,
     RemoveRealServer,
     UpdateVirtualService,
 )
-from lmctl.appliance.state import ApplianceState
+from lmctl.appliance.state import ApplianceState, VirtualServiceState
 from lmctl.plan.simulate import break_before_make, moves_of, simulate
 
 BULK_REMOVAL_LIMIT = 0.30
@@ -40,6 +51,9 @@ SafetyRule = Literal[
     "bulk-removal",
     "members-below-two",
     "virtual-service-moved",
+    "unmanaged-deleted",
+    "layer-7-dropped",
+    "reencryption-made-transparent",
     "break-before-make",
 ]
 # A violation of this rule is refused even with --force.
@@ -169,6 +183,55 @@ class _Rules:
             for array, old, new in moved
         ]
 
+    def unmanaged_deletions(self) -> list[SafetyViolation]:
+        return [
+            self.violation(
+                "unmanaged-deleted",
+                f"{self.appliance}: deleting {change.key} ({change.owner_label}) destroys what "
+                f"lmctl does not manage and cannot make again: {', '.join(change.destroys)}",
+            )
+            for change in self.deletes
+            if change.destroys
+        ]
+
+    def _settings_changed_to(
+        self, field: str, value: FieldValue
+    ) -> list[tuple[AdoptVirtualService | UpdateVirtualService, VirtualServiceState]]:
+        """Each adoption or update that sets ``field`` to ``value``, with the VS as read."""
+        return [
+            (change, vs)
+            for change in self.changes
+            if isinstance(change, AdoptVirtualService | UpdateVirtualService)
+            and any(f.field == field and f.new == value for f in change.fields)
+            and (vs := self.before.get(change.key)) is not None
+        ]
+
+    def layer_7_dropped(self) -> list[SafetyViolation]:
+        return [
+            self.violation(
+                "layer-7-dropped",
+                f"{self.appliance}: {change.owner_label} ({change.key}) goes to layer 4, "
+                f"where {', '.join(vs.unmanaged)} would stop working (they work only at "
+                "layer 7; lmctl leaves them alone); set the service's layer to 7 in the "
+                "spec (overrides), or remove them on the appliance first",
+            )
+            for change, vs in self._settings_changed_to("layer", 4)
+            if vs.unmanaged
+        ]
+
+    def reencryption_made_transparent(self) -> list[SafetyViolation]:
+        return [
+            self.violation(
+                "reencryption-made-transparent",
+                f"{self.appliance}: {change.owner_label} ({change.key}) becomes transparent, "
+                "and its SSL re-encryption (which lmctl leaves alone) does not work "
+                "transparently; keep transparent: false for it in the spec (overrides), or turn "
+                "re-encryption off on the appliance first",
+            )
+            for change, vs in self._settings_changed_to("transparent", True)
+            if vs.ssl_reencrypt
+        ]
+
     def broken_order(self) -> list[SafetyViolation]:
         return [
             self.violation(
@@ -197,5 +260,8 @@ def check_safety(
         + rules.bulk_removals()
         + rules.thinned_services()
         + rules.moved_addresses()
+        + rules.unmanaged_deletions()
+        + rules.layer_7_dropped()
+        + rules.reencryption_made_transparent()
         + rules.broken_order()
     )
