@@ -4,7 +4,6 @@ one ``listvs`` (``lmctl.importing``); nothing is written to the appliance.
 
 from __future__ import annotations
 
-import os
 import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -149,18 +148,17 @@ def import_command(
         console.print(
             f"wrote {path}: array {array.name} ({services}; "
             f"{len(array.document['members'])} members)",
-            markup=False,
         )
     for skipped in result.skipped:
-        console.print(f"skipped {skipped}", markup=False)
+        console.print(f"skipped {skipped}")
     if not result.arrays:
-        console.print("No VIP serving Exchange found: no spec written.", markup=False)
+        console.print("No VIP serving Exchange found: no spec written.")
         return
     scope = _plan_scope(out, written, inventory)
     names = [part for array in result.arrays for part in ("--adopt", array.name)]
-    console.print("Next: fill in and review the specs, then:", markup=False)
-    console.print(f"  {_command('validate', *scope)}", markup=False)
-    console.print(f"  {_command('plan', *scope, *names)}", markup=False)
+    console.print("Next: fill in and review the specs, then:")
+    console.print(f"  {_command('validate', *scope)}")
+    console.print(f"  {_command('plan', *scope, *names)}")
 
 
 def _plan_scope(out: Path, written: list[Path], inventory: Path | None) -> list[str]:
@@ -168,9 +166,9 @@ def _plan_scope(out: Path, written: list[Path], inventory: Path | None) -> list[
     (it holds every array of the appliances: the whole truth), else the inventory and the files
     written, so that the plan holds only the arrays imported (a directory of new files alone
     has no inventory, and beside ``LMCTL_INVENTORY`` it would delete every other array)."""
-    from lmctl.cli.specload import INVENTORY_VARIABLE
+    from lmctl.cli.specload import trusted_inventory
 
-    if os.environ.get(INVENTORY_VARIABLE):
+    if trusted_inventory() is not None:
         return [str(path) for path in written]  # the trusted inventory is read by every command
     used = inventory or DEFAULT_INVENTORY
     if used.resolve().parent == out.resolve():

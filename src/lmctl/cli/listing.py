@@ -48,7 +48,6 @@ async def _listing(target: Target) -> Listing:
         errors.print(
             f"left out {spec.file} (its VSs are listed as if it were not in the specs; lmctl "
             f"validate lists every error): {spec.error}",
-            markup=False,
         )
     scope = plan_scope(target.spec_paths, (a.name for a in spec_set.arrays))
     names = appliance_names(spec_set, target.appliances, scope)
@@ -123,4 +122,4 @@ def ls_command(
         if appliance_listing.virtual_services:
             console.print(_table(appliance_listing))
         else:
-            console.print(f"Appliance {appliance_listing.name}: no virtual services", markup=False)
+            console.print(f"Appliance {appliance_listing.name}: no virtual services")

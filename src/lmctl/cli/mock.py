@@ -50,23 +50,21 @@ def _listen_hint(error: OSError) -> str:
 
 def _print_banner(handle: MockServerHandle, generated: set[str], state: Path | None) -> None:
     console = make_console()
-    console.print(f"lmctl mock LoadMaster listening on {handle.url}", markup=False)
-    console.print(f"  URL:                 {handle.url}", markup=False)
-    console.print(f"  Port:                {handle.port}", markup=False)
+    console.print(f"lmctl mock LoadMaster listening on {handle.url}")
+    console.print(f"  URL:                 {handle.url}")
+    console.print(f"  Port:                {handle.port}")
     if handle.fingerprint_sha256 is not None:
-        console.print(f"  Certificate SHA-256: {handle.fingerprint_sha256}", markup=False)
-        console.print(f"  CA file:             {handle.ca_file}", markup=False)
-    console.print(f"  User:                {handle.username}", markup=False)
+        console.print(f"  Certificate SHA-256: {handle.fingerprint_sha256}")
+        console.print(f"  CA file:             {handle.ca_file}")
+    console.print(f"  User:                {handle.username}")
     shown_password = handle.password if "password" in generated else "(as given)"
     shown_key = handle.api_key if "api_key" in generated else "(as given)"
-    console.print(f"  Password:            {shown_password}", markup=False)
-    console.print(f"  API key:             {shown_key}", markup=False)
-    console.print(
-        f"  State file:          {state if state is not None else '(memory only)'}", markup=False
-    )
+    console.print(f"  Password:            {shown_password}")
+    console.print(f"  API key:             {shown_key}")
+    console.print(f"  State file:          {state if state is not None else '(memory only)'}")
     subnets = handle.appliance.local_subnets()
     shown_subnets = "every address" if subnets is None else ", ".join(subnets)
-    console.print(f"  Local subnets:       {shown_subnets} (others need non_local=1)", markup=False)
+    console.print(f"  Local subnets:       {shown_subnets} (others need non_local=1)")
     console.print("  Control API:         <URL>/_mock/ (same credentials); see docs/mock.md")
     console.print("Press Ctrl-C to stop.")
     sys.stdout.flush()
@@ -158,12 +156,10 @@ def _start_or_exit(host: str, port: int, start: Callable[[], MockServerHandle]) 
     try:
         return start()
     except LmctlError as error:
-        errors.print(f"error: {error}", markup=False)
+        errors.print(f"error: {error}")
         raise typer.Exit(1) from None
     except OSError as error:
-        errors.print(
-            f"error: cannot listen on {host}:{port}: {error.strerror or error}", markup=False
-        )
+        errors.print(f"error: cannot listen on {host}:{port}: {error.strerror or error}")
         errors.print(_listen_hint(error))
         raise typer.Exit(1) from None
 

@@ -368,7 +368,7 @@ def _confirmed(plan: Plan, request: ApplyRequest, errors: Console) -> bool:
     appliances = counted(sum(1 for a in plan.appliances if a.changes), "appliance")
     if _ask(f"Apply these {writes} to {appliances}?"):
         return True
-    errors.print("Apply cancelled: nothing was written.", markup=False)
+    errors.print("Apply cancelled: nothing was written.")
     return False
 
 
@@ -430,7 +430,6 @@ def _saved_plan(
         errors.print(
             f"warning: the specs changed since {one_line(str(path))} was made; applying the plan "
             "as saved",
-            markup=False,
         )
     return plan, spec_set, appliance_names(spec_set, [a.name for a in plan.appliances])
 
@@ -463,7 +462,7 @@ def _gate(plan: Plan, request: ApplyRequest, console: Console, errors: Console) 
     _print_plan(plan, "text", console, force=request.force)
     _verdict(plan, force=request.force, detailed=False)
     if not plan.has_changes:
-        console.print("Nothing to apply.", markup=False)
+        console.print("Nothing to apply.")
         return ExitCode.OK
     return None if _confirmed(plan, request, errors) else ExitCode.ERROR
 
@@ -506,7 +505,6 @@ async def _apply(
             console.print(
                 f"{one_line(str(source))}: plan already applied: nothing to do (the appliances "
                 "already hold what it makes)",
-                markup=False,
             )
             return ExitCode.OK
         stop = _gate(plan, request, console, errors)
@@ -583,13 +581,12 @@ def apply_command(
         code = asyncio.run(_apply(source, target, request, stage))
     except KeyboardInterrupt:
         if not stage.writing:
-            errors.print("apply interrupted: nothing was written", markup=False)
+            errors.print("apply interrupted: nothing was written")
         else:
             errors.print(
                 "apply interrupted: the writes shown as ok were made; one in flight may or may "
                 "not have been; the apply locks are released; run `lmctl plan` to see what is "
                 "left, or `lmctl apply` again to converge",
-                markup=False,
             )
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     raise typer.Exit(int(code))

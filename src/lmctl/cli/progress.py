@@ -35,7 +35,7 @@ class Lines:
 
     def note(self, message: str) -> None:
         """Print one step."""
-        self.console.print(message, markup=False, highlight=False)
+        self.console.print(message, highlight=False)
 
 
 class ApplyLines(Lines):

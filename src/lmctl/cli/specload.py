@@ -31,6 +31,11 @@ INVALID_SPECS = "the specs have errors (see above); nothing was read or written"
 the diagnostics, ends with its own count instead)."""
 
 
+def trusted_inventory() -> str | None:
+    """The inventory file ``LMCTL_INVENTORY`` names, or None when it is unset or empty."""
+    return os.environ.get(INVENTORY_VARIABLE) or None
+
+
 def load_spec_set(paths: Sequence[Path] | None, *, leave_out: bool = False) -> SpecSet:
     """``load_specs`` of ``paths``, or of the default ``arrays/`` when none is given.
 
@@ -52,8 +57,9 @@ def load_spec_set(paths: Sequence[Path] | None, *, leave_out: bool = False) -> S
                 )
             ]
         )
-    trusted = os.environ.get(INVENTORY_VARIABLE) or None
-    return load_specs(paths or [DEFAULT_SPECS], trusted_inventory=trusted, leave_out=leave_out)
+    return load_specs(
+        paths or [DEFAULT_SPECS], trusted_inventory=trusted_inventory(), leave_out=leave_out
+    )
 
 
 def load_reporting(paths: Sequence[Path], errors: Console, *, leave_out: bool = False) -> SpecSet:
@@ -70,7 +76,7 @@ def load_inventory_reporting(inventory: Path | None, errors: Console) -> SpecSet
     inventory always wins over a file given (as for every command)."""
     from lmctl.specs import load_specs
 
-    trusted = os.environ.get(INVENTORY_VARIABLE) or None
+    trusted = trusted_inventory()
     paths = [inventory] if inventory is not None else ([] if trusted else [DEFAULT_INVENTORY])
     return _reporting(lambda: load_specs(paths, trusted_inventory=trusted), errors)
 
@@ -83,11 +89,11 @@ def _reporting(load: Callable[[], SpecSet], errors: Console) -> SpecSet:
         spec_set = load()
     except SpecError as error:
         for diagnostic in error.diagnostics:
-            errors.print(str(diagnostic), markup=False)
+            errors.print(str(diagnostic))
         details = [str(d) for d in error.diagnostics]
         raise CommandError(INVALID_SPECS, kind="specs", details=details) from None
     # Notices (a release past its end of support) are validate's to show, not every command's.
     for diagnostic in spec_set.diagnostics:
         if diagnostic.severity != "notice":
-            errors.print(str(diagnostic), markup=False)
+            errors.print(str(diagnostic))
     return spec_set

@@ -71,7 +71,7 @@ def show(
         searched = ", ".join(str(p) for p in specs or [DEFAULT_SPECS])
         known = ", ".join(a.name for a in spec_set.arrays) or "none"
         make_console(stderr=True).print(
-            f"error: no array named '{array}' in {searched}; arrays: {known}", markup=False
+            f"error: no array named '{array}' in {searched}; arrays: {known}"
         )
         raise typer.Exit(1)
     services = expand(spec)
@@ -138,7 +138,7 @@ def _print_diagnostics(
     else:
         for diagnostic in diagnostics:
             _print_diagnostic(console, diagnostic)
-    console.print(_summary(spec_set, counts), markup=False)
+    console.print(_summary(spec_set, counts))
 
 
 def _print_diagnostic(console: Console, diagnostic: Diagnostic) -> None:

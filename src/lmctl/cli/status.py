@@ -299,7 +299,7 @@ def _show(console: Console, arrays: list[ArrayStatus], output: str, *, one_line:
         console.print(render_status(arrays, boxed=True))
         return
     if one_line:  # a watch in a pipe: each check after a time stamp
-        console.print(f"--- {_now()}", markup=False)
+        console.print(f"--- {_now()}")
     # Plain text for pipes and logs: the table columns without their trailing padding.
     with console.capture() as captured:
         console.print(render_status(arrays, boxed=False))

@@ -425,7 +425,8 @@ def _change_line(change: Change) -> str:
 def import_state(state: ApplianceState, options: ImportOptions) -> ImportResult:
     """Every VIP of ``state`` that serves Exchange as an array spec, and every other VS of the
     VIPs asked for as skipped (see the module's rules)."""
-    wanted = {_address(vip) for vip in options.vips}
+    # As the VS keys hold them: ::ffff:10.70.0.1 is 10.70.0.1.
+    wanted = {normalised_address(vip) for vip in options.vips}
     found: dict[str, dict[ServiceName, VirtualServiceState]] = {}
     skipped: list[Skipped] = []
     for key in sorted(state, key=key_order):
@@ -517,11 +518,6 @@ def _imported(
 
 def _all(vip: _Vip) -> Sequence[VirtualServiceState]:
     return list(vip.services.values())
-
-
-def _address(text: str) -> str:
-    # As the VS keys hold it: ::ffff:10.70.0.1 is 10.70.0.1.
-    return normalised_address(text)
 
 
 __all__ = [
