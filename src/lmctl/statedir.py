@@ -1,4 +1,5 @@
-"""lmctl's state directory (``.lmctl`` by default): backups, apply locks and ``mock://`` state.
+"""lmctl's state directory (``.lmctl`` by default): backups (each with its record), the journal,
+apply locks and ``mock://`` state.
 
 It usually sits in the admin's spec repository, and backups hold the appliance's private keys,
 so every directory lmctl creates there gets a ``.gitignore`` of ``*``: ``git add -A`` never picks
@@ -17,10 +18,12 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import stat
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +34,12 @@ DEFAULT_STATE_DIR = Path(".lmctl")
 """Where backups, locks and the ``mock://`` appliances' state are kept."""
 
 GITIGNORE = "*\n"
+
+BACKUP_SUFFIX = ".bak"
+RECORD_SUFFIX = ".json"
+JOURNAL_NAME = "journal.jsonl"
+_STAMP = "%Y%m%dT%H%M%S.%fZ"
+_BACKUP_NAME = re.compile(r"(?P<appliance>.+)-(?P<stamp>\d{8}T\d{6}\.\d{6}Z)\.bak")
 
 # Where the Windows lock byte sits: past any holder text ("pid ... on ... since ...").
 WINDOWS_LOCK_OFFSET = 1 << 20
@@ -108,14 +117,125 @@ def state_subdir(state_dir: Path, name: str) -> Path:
 def save_backup(state_dir: Path, appliance: str, archive: bytes) -> Path:
     """Keep the appliance's backup as ``backups/<appliance>-<UTC timestamp>.bak`` (mode 0600),
     never through a link."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    stamp = datetime.now(UTC).strftime(_STAMP)
     backups = state_subdir(state_dir, "backups")
     _fit_for_secrets(backups)
-    name = f"{appliance}-{stamp}.bak"
-    descriptor = open_in(backups, name, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
-    with os.fdopen(descriptor, "wb") as stream:
-        stream.write(archive)
+    name = f"{appliance}-{stamp}{BACKUP_SUFFIX}"
+    _write_new(backups, name, archive)
     return backups / name
+
+
+def _write_new(directory: Path, name: str, data: bytes) -> None:
+    descriptor = open_in(directory, name, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    with os.fdopen(descriptor, "wb") as stream:
+        stream.write(data)
+
+
+def save_backup_record(backup: Path, record: bytes) -> Path:
+    """Keep ``record`` (what lmctl knows of the backup: the state it was taken in, the plan
+    applied after it) beside the backup as ``<backup name>.json`` (0600, never through a
+    link)."""
+    name = record_name(backup.name)
+    _write_new(backup.parent, name, record)
+    return backup.parent / name
+
+
+def record_name(backup_name: str) -> str:
+    """The name of the record kept beside the backup called ``backup_name``."""
+    return backup_name.removesuffix(BACKUP_SUFFIX) + RECORD_SUFFIX
+
+
+@dataclass(frozen=True, slots=True)
+class BackupFile:
+    """A backup in the state directory: its path, its appliance and when it was taken."""
+
+    path: Path
+    appliance: str
+    taken_at: datetime
+
+
+def backup_file(path: Path) -> BackupFile | None:
+    """The backup ``path`` names (by lmctl's naming), or None for any other file name."""
+    found = _BACKUP_NAME.fullmatch(path.name)
+    if found is None:
+        return None
+    taken_at = datetime.strptime(found["stamp"], _STAMP).replace(tzinfo=UTC)
+    return BackupFile(path, found["appliance"], taken_at)
+
+
+def backups_in(state_dir: Path, appliance: str | None = None) -> list[BackupFile]:
+    """The backups kept in the state directory (of ``appliance`` only, when given), oldest
+    first; none when there is no ``backups/`` directory. ``StateDirError`` when it is a link."""
+    directory = state_dir / "backups"
+    _refuse_link(directory, "the backups directory")
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return []
+    except OSError as error:
+        raise StateDirError(
+            f"the backups directory {directory} cannot be read ({error.strerror or error})"
+        ) from None
+    found = [backup_file(directory / name) for name in names]
+    chosen = [b for b in found if b is not None and appliance in (None, b.appliance)]
+    return sorted(chosen, key=lambda b: (b.taken_at, b.path.name))
+
+
+def prune_backups(state_dir: Path, appliance: str, keep: int, spare: Path) -> list[Path]:
+    """Remove the appliance's oldest backups (and their records) beyond the newest ``keep``;
+    ``spare`` (the backup just taken) is never removed. The backups removed, oldest first."""
+    kept = backups_in(state_dir, appliance)
+    older = [b.path for b in kept if b.path.name != spare.name]
+    excess = older[: max(0, len(kept) - max(keep, 1))]
+    directory = state_dir / "backups"
+    for path in excess:
+        _remove_in(directory, path.name)
+        _remove_in(directory, record_name(path.name))
+    return excess
+
+
+def _remove_in(directory: Path, name: str) -> None:
+    """Unlink ``directory/name`` (a link is removed, never followed); missing is fine."""
+    try:
+        if _DIR_FDS:
+            folder = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | NOFOLLOW | _CLOEXEC)
+            try:
+                os.unlink(name, dir_fd=folder)
+            finally:
+                os.close(folder)
+        else:
+            os.unlink(directory / name)
+    except FileNotFoundError:
+        pass
+
+
+def journal_path(state_dir: Path) -> Path:
+    """Where the journal of applies and restores is kept."""
+    return state_dir / "journal" / JOURNAL_NAME
+
+
+def append_journal(state_dir: Path, line: bytes) -> Path:
+    """Append ``line`` to the journal (created 0600 in a private ``journal/`` directory; never
+    through a link, never to anything but a regular file). One ``write`` per line, to a file
+    opened for appending: two lmctl processes do not interleave within a line."""
+    path = journal_path(state_dir)
+    directory = state_subdir(state_dir, path.parent.name)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0)
+    try:
+        descriptor = open_in(directory, path.name, flags)
+    except OSError as error:
+        raise StateDirError(
+            f"the journal {path} cannot be opened ({error.strerror or error}); it must be a "
+            "regular file, not a link"
+        ) from None
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise StateDirError(f"the journal {path} is {file_kind(mode)}, not a regular file")
+        os.write(descriptor, line)
+    finally:
+        os.close(descriptor)
+    return path
 
 
 def _fit_for_secrets(directory: Path) -> None:

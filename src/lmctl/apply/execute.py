@@ -1,4 +1,5 @@
-"""Apply a plan: per appliance, lock → drift check → backup → writes in order → read back.
+"""Apply a plan: per appliance, lock → drift check → backup → writes in order → read back →
+journal entry.
 
 Two lmctl processes must not write to one appliance at once: the apply lock
 (``lmctl.statedir.appliance_lock``) is taken before the first write and held until the last.
@@ -23,8 +24,10 @@ from pathlib import Path
 from typing import Literal
 
 from lmctl.appliance.base import Appliance
-from lmctl.appliance.changes import Change
+from lmctl.appliance.changes import Change, write_label
 from lmctl.appliance.state import Drift, compare
+from lmctl.apply import journal
+from lmctl.apply.backups import DEFAULT_KEEP, keep_backup, plan_digest
 from lmctl.errors import LmctlError, error_text
 from lmctl.plan.document import AppliancePlan, Plan
 from lmctl.plan.simulate import simulate
@@ -32,7 +35,6 @@ from lmctl.statedir import (
     DEFAULT_STATE_DIR,
     ApplianceBusyError,
     appliance_lock,
-    save_backup,
     state_subdir,
 )
 
@@ -55,11 +57,13 @@ EventSink = Callable[[ApplyEvent], None]
 
 @dataclass(frozen=True, slots=True)
 class ApplyOptions:
-    """How to apply: state directory (backups, locks), backup or not, concurrency."""
+    """How to apply: state directory (backups, locks, journal), backup or not and how many to
+    keep per appliance (``keep``: by name, else ``DEFAULT_KEEP``), concurrency."""
 
     state_dir: Path = DEFAULT_STATE_DIR
     backup: bool = True
     parallel: int = 8
+    keep: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -81,6 +85,10 @@ class ApplianceResult:
     unverified: str | None = None
     # Set when something lmctl did not expect went wrong (a bug): writing there stopped.
     unexpected: str | None = None
+    # Set when the apply was interrupted (Ctrl-C) while this appliance was being written.
+    interrupted: bool = False
+    # Set when the journal entry of this apply could not be written.
+    journal_problem: str | None = None
 
     @property
     def not_attempted(self) -> tuple[Change, ...]:
@@ -149,7 +157,11 @@ async def _locked_apply(
         )
         return
     if options.backup:
-        result.backup = save_backup(options.state_dir, plan.name, await appliance.backup())
+        archive = await appliance.backup()
+        keep = options.keep.get(plan.name, DEFAULT_KEEP)
+        result.backup = keep_backup(
+            options.state_dir, plan.name, archive, found, keep=keep, plan=plan
+        )
         emit(ApplyEvent(plan.name, "backup", detail=str(result.backup)))
     await _writes(plan, appliance, result, emit)
     await _verify(plan, appliance, result)
@@ -166,6 +178,10 @@ async def apply_appliance(
     try:
         with appliance_lock(options.state_dir, plan.name):
             await _locked_apply(plan, appliance, options, result, emit)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        result.interrupted = True
+        _journal(options, plan, result)
+        raise
     except ApplianceBusyError as busy:
         result.refused, result.busy_lock = str(busy), busy.lock_file
     except (LmctlError, OSError) as error:
@@ -177,14 +193,53 @@ async def apply_appliance(
             f"{plan.name}: unexpected error after {len(result.done)} writes "
             f"({type(error).__name__}: {error}); please report it; run lmctl plan"
         )
+    _journal(options, plan, result)
     emit(ApplyEvent(plan.name, "finish", total=len(plan.changes)))
     return result
+
+
+def outcome(result: ApplianceResult) -> tuple[journal.Outcome, str | None]:
+    """How one appliance's apply ended, in the journal's words, and why (None when ok)."""
+    if result.interrupted:
+        return "interrupted", "interrupted (Ctrl-C) while writing"
+    if result.unexpected is not None:
+        return "error", result.unexpected
+    if result.refused is not None:
+        return "refused", result.refused
+    if result.failed is not None:
+        return "failed", f"{write_label(result.failed)}: {result.error}"
+    if result.unverified is not None:
+        return "failed", result.unverified
+    if result.remaining:
+        return "failed", f"{len(result.remaining)} differences left after applying"
+    return "ok", None
+
+
+def _journal(options: ApplyOptions, plan: AppliancePlan, result: ApplianceResult) -> None:
+    """Append this appliance's apply to the journal; a failure to is reported, never raised
+    (the writes are made either way)."""
+    ended, detail = outcome(result)
+    made = journal.entry(
+        "apply",
+        plan.name,
+        ended,
+        plan_digest=plan_digest(plan),
+        backup=result.backup,
+        planned=len(plan.changes),
+        writes=[write_label(change) for change in result.done],
+        detail=detail,
+    )
+    try:
+        journal.record(options.state_dir, made)
+    except (LmctlError, OSError) as error:
+        result.journal_problem = f"the journal entry was not written: {error_text(error)}"
 
 
 def _check_state_dir(options: ApplyOptions) -> None:
     """The locks (and backups) must fit in the state directory before any appliance is
     touched: one clear error rather than every appliance refused alike."""
     state_subdir(options.state_dir, "locks")
+    state_subdir(options.state_dir, "journal")
     if options.backup:
         state_subdir(options.state_dir, "backups")
 

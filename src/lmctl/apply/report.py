@@ -64,6 +64,8 @@ def render_report(results: Sequence[ApplianceResult]) -> Text:
             text.append(f"  {one_line(result.error)}\n", style="red")
         if result.unverified is not None:
             text.append(f"  {one_line(result.unverified)}\n", style="red")
+        if result.journal_problem is not None:
+            text.append(f"  {one_line(result.journal_problem)}\n", style="yellow")
         # After a failure the not-attempted list already says what is left.
         for drift in result.remaining if result.failed is None else ():
             text.append(f"  left different after applying: {one_line(str(drift))}\n", style="red")

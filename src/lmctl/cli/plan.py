@@ -511,7 +511,10 @@ async def _apply(
         if stop is not None:
             return stop
         options = ApplyOptions(
-            state_dir=target.state_dir, backup=request.backup, parallel=request.parallel
+            state_dir=target.state_dir,
+            backup=request.backup,
+            parallel=request.parallel,
+            keep=spec_set.inventory.keep_backups(),
         )
         stage.writing = True
         with apply_progress(console) as sink:

@@ -44,6 +44,8 @@ from lmctl.text import excerpt
 MOCK_SCHEME = "mock://"
 _MOCK_URL = re.compile(r"^mock://(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 _HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.\-\[\]:]+(:\d{1,5})?/?$")
+# How many backups per appliance are kept unless the inventory says (``keep_backups``).
+DEFAULT_KEEP_BACKUPS = 10
 ApplianceName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
 
 
@@ -252,6 +254,13 @@ class ApplianceSpec(SpecModel):
     non_local: bool = Field(
         False, description="true: add every member as a non-local real server (non_local=1)."
     )
+    keep_backups: int = Field(
+        DEFAULT_KEEP_BACKUPS,
+        ge=1,
+        le=10_000,
+        description="How many of its backups (one per apply) lmctl keeps in the state "
+        "directory; older ones are removed after each new backup.",
+    )
     _name: str = PrivateAttr("")
 
     def is_local(self, address: str) -> bool:
@@ -362,3 +371,7 @@ class Inventory(SpecModel):
     def appliance(self, name: str) -> ApplianceSpec | None:
         """The appliance called ``name``, or None."""
         return self.appliances.get(name)
+
+    def keep_backups(self) -> dict[str, int]:
+        """How many backups to keep, by appliance name."""
+        return {name: spec.keep_backups for name, spec in self.appliances.items()}

@@ -1,0 +1,112 @@
+"""The journal: one line of JSON per appliance for every apply and restore, in the state
+directory (``journal/journal.jsonl``, 0600, appended, never through a link).
+
+Each entry says when, who (the local user) and where (the host name) lmctl ran, on which
+appliance, what it did (the digest of the plan applied, or the backup restored), the writes made,
+and how it ended: ``ok``, ``failed`` (a write failed or a difference was left), ``refused``
+(nothing written: drift, the lock held, the state directory unusable), ``interrupted`` (Ctrl-C
+while writing) or ``error``. The entry holds no secret: error texts come already redacted from
+the client, and no credential, URL query or backup content is ever put in it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from lmctl import __version__
+from lmctl.files import read_regular_file
+from lmctl.statedir import append_journal, journal_path
+
+Outcome = Literal["ok", "failed", "refused", "interrupted", "error"]
+Action = Literal["apply", "restore"]
+
+
+class JournalEntry(BaseModel):
+    """One appliance's part of one apply or restore."""
+
+    model_config = ConfigDict(frozen=True)
+
+    time: datetime
+    user: str
+    host: str
+    lmctl_version: str = __version__
+    action: Action
+    appliance: str
+    plan_digest: str | None = None
+    # The backup a restore brought back, and the backup taken before the first write.
+    restored: str | None = None
+    backup: str | None = None
+    planned: int = 0
+    writes: tuple[str, ...] = ()
+    outcome: Outcome
+    detail: str | None = None
+
+
+def who() -> tuple[str, str]:
+    """The local user and host name, as the journal records them."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no LOGNAME/USER and no passwd entry (a bare container)
+        user = "unknown"
+    return user, socket.gethostname()
+
+
+def entry(
+    action: Action,
+    appliance: str,
+    outcome: Outcome,
+    *,
+    plan_digest: str | None = None,
+    restored: str | None = None,
+    backup: Path | None = None,
+    planned: int = 0,
+    writes: Sequence[str] = (),
+    detail: str | None = None,
+) -> JournalEntry:
+    """A journal entry made now, by this user on this host."""
+    user, host = who()
+    return JournalEntry(
+        time=datetime.now(UTC),
+        user=user,
+        host=host,
+        action=action,
+        appliance=appliance,
+        plan_digest=plan_digest,
+        restored=restored,
+        backup=None if backup is None else backup.name,
+        planned=planned,
+        writes=tuple(writes),
+        outcome=outcome,
+        detail=detail,
+    )
+
+
+def record(state_dir: Path, journal_entry: JournalEntry) -> None:
+    """Append the entry to the journal (``StateDirError`` or ``OSError`` when it cannot be)."""
+    append_journal(state_dir, (journal_entry.model_dump_json() + "\n").encode())
+
+
+def read_journal(state_dir: Path) -> tuple[list[JournalEntry], int]:
+    """Every entry of the journal, oldest first, and how many lines could not be read (a line
+    cut short by a full disk, an edit by hand)."""
+    try:
+        data = read_regular_file(journal_path(state_dir))
+    except FileNotFoundError:
+        return [], 0
+    entries: list[JournalEntry] = []
+    unreadable = 0
+    for line in data.splitlines():
+        if not line.strip():
+            continue
+        try:
+            entries.append(JournalEntry.model_validate_json(line))
+        except ValidationError:
+            unreadable += 1
+    return entries, unreadable
