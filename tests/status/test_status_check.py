@@ -56,6 +56,9 @@ class FakeAppliance:
     async def backup(self) -> bytes:
         raise AssertionError("status takes no backup")
 
+    async def restore(self, archive: bytes) -> None:
+        raise AssertionError("status never restores")
+
 
 class Unreachable(FakeAppliance):
     """An appliance whose first read fails as an unreachable appliance does."""

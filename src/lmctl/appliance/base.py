@@ -61,6 +61,10 @@ class Appliance(Protocol):
         """The appliance's configuration backup, as its own restore takes it."""
         ...
 
+    async def restore(self, archive: bytes) -> None:
+        """Restore the virtual services of a backup ``backup`` returned: one write."""
+        ...
+
 
 class ApplianceUnavailableError(LmctlError):
     """Some appliances cannot be opened; ``reasons`` maps each to why (no secret in it)."""

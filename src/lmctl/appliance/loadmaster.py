@@ -212,6 +212,10 @@ class LoadMasterAppliance:
         """The appliance's own backup archive (``backup``)."""
         return await self.client.backup()
 
+    async def restore(self, archive: bytes) -> None:
+        """The virtual services of a backup, restored (``restore``, type 2)."""
+        await self.client.restore(archive)
+
     async def apply(self, change: Change) -> None:
         """The one write that makes ``change`` (errors: ``lmctl.loadmaster.errors``)."""
         client = self.client

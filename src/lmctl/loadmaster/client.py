@@ -52,6 +52,10 @@ from lmctl.loadmaster.redact import scrub
 from lmctl.loadmaster.transport import DEFAULT_MAX_REPLY_BYTES, ApiChannel, RetryPolicy
 from lmctl.loadmaster.wire import ApiDialect, Reply, looks_like_xml
 
+RESTORE_VIRTUAL_SERVICES = 2
+"""``restore``'s ``type`` for the virtual services alone (1 base configuration, 4 GEO, 8 ESP
+SSO: Kemp's ``Restore-LmConfiguration``)."""
+
 # -- did an unanswered write take effect? -------------------------------------------------------
 # After a write fails ambiguously (the connection dropped after sending, a timeout, a bare 5xx),
 # the client reads the object again and asks these pure functions: ``APPLIED`` (report success
@@ -416,6 +420,25 @@ class LoadMaster:
             return after_modify(True, current.lower() == value.lower()), None
 
         await self._write("set", {"param": name, "value": value}, f"parameter {name}", read_back)
+
+    async def restore(self, archive: bytes, kinds: int = RESTORE_VIRTUAL_SERVICES) -> None:
+        """Restore a backup (``restore``, the archive as the POST body in v1, base64 ``data`` in
+        v2); ``kinds`` is the appliance's bitmask: 1 base configuration, 2 virtual services,
+        4 GEO, 8 ESP SSO. Never resent once it may have left: a restore whose answer was lost
+        is ``WriteOutcomeUnknownError`` (read the appliance to see what it holds)."""
+        params = {"type": str(kinds)}
+        async with write_lock(self.connection.url):
+            retrying = self._retry.unsent_retrying(self._logger, self.name, "restore")
+            try:
+                exchange: tuple[ApiDialect, int, bytes] = await retrying(
+                    self._channel.round_trip, "restore", params, archive
+                )
+            except TransportError as failure:
+                if not failure.request_sent:
+                    raise
+                raise self._unknown_outcome("restore", "a backup", str(failure)) from None
+            dialect, status, body = exchange
+            self._channel.reply(dialect, "restore", status, body)
 
     # -- write machinery -------------------------------------------------------------------
 

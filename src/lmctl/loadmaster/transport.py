@@ -178,33 +178,38 @@ class ApiChannel:
             ) from None
 
     async def round_trip(
-        self, command: str, params: Mapping[str, str]
+        self, command: str, params: Mapping[str, str], file: bytes | None = None
     ) -> tuple[ApiDialect, int, bytes]:
-        """One exchange in the known dialect; ``auto`` tries v2 first, then v1 if v2 is absent."""
+        """One exchange in the known dialect; ``auto`` tries v2 first, then v1 if v2 is absent.
+        ``file``: the file the command uploads (``restore``), never logged."""
         if self._dialect is not None:
-            status, body = await self._exchange(self._dialect, command, params)
+            status, body = await self._exchange(self._dialect, command, params, file)
             return self._dialect, status, body
         v2 = ApiDialect("v2", self.connection.credentials)
-        status, body = await self._exchange(v2, command, params)
+        status, body = await self._exchange(v2, command, params, file)
         if lacks_v2(status, body):
             self._logger.info(
                 "%s: no APIv2 (HTTP %d on /accessv2): using APIv1 from now on", self.name, status
             )
             self._dialect = ApiDialect("v1", self.connection.credentials)
-            status, body = await self._exchange(self._dialect, command, params)
+            status, body = await self._exchange(self._dialect, command, params, file)
             return self._dialect, status, body
         if is_json_envelope(body):
             self._dialect = v2
         return v2, status, body
 
     async def _exchange(
-        self, dialect: ApiDialect, command: str, params: Mapping[str, str]
+        self,
+        dialect: ApiDialect,
+        command: str,
+        params: Mapping[str, str],
+        file: bytes | None = None,
     ) -> tuple[int, bytes]:
         """Send one request and read its whole (size-capped) reply; map transport failures."""
         http = self._open_client()
-        request = dialect.request(http, command, params)
+        request = dialect.request(http, command, params, file)
         self.calls += 1
-        self._log_request(request)
+        self._log_request(request, file)
         started = time.monotonic()
         try:
             async with asyncio.timeout(self._timeout * 3):
@@ -238,10 +243,13 @@ class ApiChannel:
             )
         return self._http
 
-    def _log_request(self, request: httpx.Request) -> None:
+    def _log_request(self, request: httpx.Request, file: bytes | None = None) -> None:
         if not self._logger.isEnabledFor(logging.DEBUG):
             return
         body = request.content.decode("utf-8", errors="replace") if request.content else ""
+        if file is not None:
+            # A backup holds the appliance's private keys: its size only.
+            body = f"<file of {len(file)} bytes>"
         self._logger.debug(
             "%s → %s %s %s(call %d)",
             self.name,

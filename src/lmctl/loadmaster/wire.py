@@ -365,19 +365,29 @@ class ApiDialect:
     credentials: Credentials
 
     def request(
-        self, http: httpx.AsyncClient, command: str, params: Mapping[str, str]
+        self,
+        http: httpx.AsyncClient,
+        command: str,
+        params: Mapping[str, str],
+        file: bytes | None = None,
     ) -> httpx.Request:
-        """The HTTP request that runs ``command`` with ``params``."""
+        """The HTTP request that runs ``command`` with ``params``; a ``file`` (``restore``'s
+        backup) goes as the POST body in v1, base64-encoded as ``data`` in v2."""
         match self.name:
             case "v1":
-                return self._v1_request(http, command, params)
+                return self._v1_request(http, command, params, file)
             case "v2":
-                return self._v2_request(http, command, params)
+                data = {} if file is None else {"data": base64.b64encode(file).decode("ascii")}
+                return self._v2_request(http, command, {**params, **data})
             case unknown:
                 assert_never(unknown)
 
     def _v1_request(
-        self, http: httpx.AsyncClient, command: str, params: Mapping[str, str]
+        self,
+        http: httpx.AsyncClient,
+        command: str,
+        params: Mapping[str, str],
+        file: bytes | None = None,
     ) -> httpx.Request:
         query = dict(params)
         headers: dict[str, str] = {}
@@ -388,6 +398,9 @@ class ApiDialect:
                 self.credentials.username, self.credentials.password.get_secret_value()
             )
         path = "access/" + command.replace(".", "/")
+        if file is not None:
+            headers["Content-Type"] = "application/octet-stream"
+            return http.build_request("POST", path, params=query, headers=headers, content=file)
         return http.build_request("GET", path, params=query, headers=headers)
 
     def _v2_request(
