@@ -4,6 +4,7 @@ re-read before the first write, over HTTPS against served mocks."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -191,6 +192,11 @@ def test_interrupted_apply_says_what_to_do_releases_the_lock_and_converges(
     assert "run `lmctl plan` to see what is left" in output
     assert "Traceback" not in output
     assert lock_path(site.state_dir, APPLIANCE).read_text() == ""
+    (journal,) = json.loads(site.lmctl("history", "--format", "json").stdout)
+    assert (journal["outcome"], journal["detail"]) == (
+        "interrupted",
+        "interrupted (Ctrl-C) while writing",
+    )
     again = site.apply("--no-backup")
     assert again.exit_code == 0, again.output
     assert site.plan().exit_code == 0

@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import ssl
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+import lmctl.cli.backups
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
 from lmctl_testkit import PASSWORD_VARIABLE, mock_inventory
@@ -195,3 +198,37 @@ def test_a_journal_that_is_a_link_is_not_written_through(site: Site, tmp_path: P
     assert applied.exit_code == 0, applied.output
     assert "the journal entry was not written: the journal" in applied.output
     assert target.read_text() == "untouched\n"
+
+
+def test_restore_refused_when_the_appliance_changed_after_the_preview(
+    site: Site, mock_control: MockControl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert site.apply().exit_code == 0
+    site.write(Array("hq", "10.0.10.50", MEMBERS, scheduling="lc"))
+    taken = _backup_taken(site.apply().output)
+    shown = lmctl.cli.backups._show_preview
+
+    def show_then_change(*args: Any) -> None:
+        shown(*args)
+        # Someone changes the appliance between the preview and the restore.
+        server = site.server
+        assert server.ca_file is not None
+        trust = ssl.create_default_context(cafile=str(server.ca_file))
+        with httpx.Client(
+            base_url=server.url, auth=(server.username, server.password), verify=trust
+        ) as api:
+            changed = api.get(
+                "/access/modvs",
+                params={"vs": "10.0.10.50", "port": "443", "prot": "tcp"} | {"Schedule": "wlc"},
+            )
+            assert changed.status_code == 200
+
+    monkeypatch.setattr(lmctl.cli.backups, "_show_preview", show_then_change)
+    refused = _restore(site, taken, "--auto-approve")
+    assert refused.exit_code == 1, refused.output
+    assert "refused: lm-test: the appliance changed since the preview; nothing was restored" in (
+        refused.output
+    )
+    assert "10.0.10.50:443/tcp Schedule: expected 'lc', found 'wlc'" in refused.output
+    assert not [c for c in mock_control.calls() if c.command == "restore"]
+    assert _history(site)[-1]["outcome"] == "refused"
