@@ -3,6 +3,7 @@ journal (``lmctl history``), through the CLI over HTTPS against the served mock.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -28,8 +29,8 @@ def site(tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.Monk
     return Site.open(tmp_path, mock_server, monkeypatch, HQ)
 
 
-def _keep(site: Site, count: int) -> None:
-    inventory = mock_inventory(site.server, APPLIANCE, "v2") + f"    keep_backups: {count}\n"
+def _keep(site: Site, count: int, dialect: str = "v2") -> None:
+    inventory = mock_inventory(site.server, APPLIANCE, dialect) + f"    keep_backups: {count}\n"
     (site.arrays_dir / "appliances.yaml").write_text(inventory)
 
 
@@ -57,9 +58,11 @@ def _restore(site: Site, name: str, *args: str) -> Any:
     return site.lmctl("restore", name, "--inventory", inventory, *args)
 
 
+@pytest.mark.parametrize("dialect", ["v1", "v2"])
 def test_restore_brings_the_appliance_back_to_its_state_at_backup(
-    site: Site, mock_control: MockControl
+    site: Site, mock_control: MockControl, dialect: str
 ) -> None:
+    _keep(site, 10, dialect)
     assert site.apply().exit_code == 0
     at_backup = mock_control.state()
     site.write(Array("hq", "10.0.10.50", [*MEMBERS, "10.0.20.14"], scheduling="lc"))
@@ -76,8 +79,19 @@ def test_restore_brings_the_appliance_back_to_its_state_at_backup(
     assert newest["plan"]["summary"]["add_rs"] == 2
     assert newest["size"] == (site.state_dir / "backups" / taken).stat().st_size
 
-    restored = _restore(site, taken, "--auto-approve")
+    archive = (site.state_dir / "backups" / taken).read_bytes()
+    restored = site.lmctl(
+        "-vv",
+        "restore",
+        taken,
+        "--inventory",
+        str(site.arrays_dir / "appliances.yaml"),
+        "--auto-approve",
+    )
     assert restored.exit_code == 0, restored.output
+    # The request is logged, never the backup it carries (it holds the appliance's keys).
+    assert f"<file of {len(archive)} bytes>" in restored.output
+    assert base64.b64encode(archive).decode() not in restored.output
     assert "~ 10.0.10.50:443/tcp Schedule: 'lc' → 'rr'" in restored.output
     assert "- 10.0.10.50:443/tcp real server 10.0.20.14:443" in restored.output
     assert "Restore: 0 to bring back, 2 to remove, 2 to change" in restored.output
