@@ -246,3 +246,16 @@ def test_restore_refused_when_the_appliance_changed_after_the_preview(
     assert "10.0.10.50:443/tcp Schedule: expected 'lc', found 'wlc'" in refused.output
     assert not [c for c in mock_control.calls() if c.command == "restore"]
     assert _history(site)[-1]["outcome"] == "refused"
+
+
+def test_history_of_a_journal_that_is_a_link_is_one_error_line(site: Site, tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere.jsonl"
+    target.write_text("")
+    (site.state_dir / "journal").mkdir(parents=True, mode=0o700)
+    journal = site.state_dir / "journal" / "journal.jsonl"
+    journal.symlink_to(target)
+    shown = site.lmctl("history")
+    assert shown.exit_code == 1
+    assert shown.stderr == (
+        f"error: the journal cannot be read: {journal} is a symbolic link, not a regular file\n"
+    )

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lmctl import __version__
 from lmctl.files import read_regular_file
-from lmctl.statedir import append_journal, journal_path
+from lmctl.statedir import StateDirError, append_journal, journal_path
 
 Outcome = Literal["ok", "failed", "refused", "interrupted", "error"]
 Action = Literal["apply", "restore"]
@@ -96,10 +96,14 @@ def record(state_dir: Path, journal_entry: JournalEntry) -> None:
 def read_journal(state_dir: Path) -> tuple[list[JournalEntry], int]:
     """Every entry of the journal, oldest first, and how many lines could not be read (a line
     cut short by a full disk, an edit by hand)."""
+    path = journal_path(state_dir)
     try:
-        data = read_regular_file(journal_path(state_dir))
+        data = read_regular_file(path)
     except FileNotFoundError:
         return [], 0
+    except OSError as error:
+        # A link, a FIFO, no permission: said in one line, never followed or waited on.
+        raise StateDirError(f"the journal cannot be read: {error}") from None
     entries: list[JournalEntry] = []
     unreadable = 0
     for line in data.splitlines():
