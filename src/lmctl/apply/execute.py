@@ -25,7 +25,7 @@ from typing import Literal
 
 from lmctl.appliance.base import Appliance
 from lmctl.appliance.changes import Change, write_label
-from lmctl.appliance.state import Drift, compare
+from lmctl.appliance.state import ApplianceState, Drift, compare
 from lmctl.apply import journal
 from lmctl.apply.backups import DEFAULT_KEEP, keep_backup, plan_digest
 from lmctl.errors import LmctlError, error_text
@@ -128,16 +128,24 @@ async def _writes(
         emit(ApplyEvent(plan.name, "write", change=change))
 
 
+async def read_after(appliance: Appliance, done: str, after: str) -> ApplianceState | str:
+    """The appliance read again ``after`` what was ``done``, or why that read failed, as the
+    report says it (``written but not verified: reading lm-hq after applying failed ...``)."""
+    try:
+        return await appliance.observe()
+    except (LmctlError, OSError) as error:
+        return (
+            f"{done} but not verified: reading {appliance.name} {after} failed "
+            f"({error_text(error)}); run lmctl plan"
+        )
+
+
 async def _verify(plan: AppliancePlan, appliance: Appliance, result: ApplianceResult) -> None:
     """Read again: every touched object must now be as the whole plan intends."""
     expected = simulate(plan.observed_state(), plan.changes)
-    try:
-        found = await appliance.observe()
-    except (LmctlError, OSError) as error:
-        result.unverified = (
-            f"written but not verified: reading {plan.name} after applying failed "
-            f"({error_text(error)}); run lmctl plan"
-        )
+    found = await read_after(appliance, "written", "after applying")
+    if isinstance(found, str):
+        result.unverified = found
         return
     result.remaining = compare(plan.name, plan.touched, expected, found)
 
@@ -200,19 +208,14 @@ async def apply_appliance(
 
 def outcome(result: ApplianceResult) -> tuple[journal.Outcome, str | None]:
     """How one appliance's apply ended, in the journal's words, and why (None when ok)."""
-    if result.interrupted:
-        return "interrupted", "interrupted (Ctrl-C) while writing"
-    if result.unexpected is not None:
-        return "error", result.unexpected
-    if result.refused is not None:
-        return "refused", result.refused
-    if result.failed is not None:
-        return "failed", f"{write_label(result.failed)}: {result.error}"
-    if result.unverified is not None:
-        return "failed", result.unverified
-    if result.remaining:
-        return "failed", f"{len(result.remaining)} differences left after applying"
-    return "ok", None
+    failed = None if result.failed is None else f"{write_label(result.failed)}: {result.error}"
+    left = f"{len(result.remaining)} differences left after applying" if result.remaining else None
+    return journal.outcome(
+        interrupted="interrupted (Ctrl-C) while writing" if result.interrupted else None,
+        error=result.unexpected,
+        refused=result.refused,
+        failed=failed or result.unverified or left,
+    )
 
 
 def _journal(options: ApplyOptions, plan: AppliancePlan, result: ApplianceResult) -> None:
@@ -229,10 +232,7 @@ def _journal(options: ApplyOptions, plan: AppliancePlan, result: ApplianceResult
         writes=[write_label(change) for change in result.done],
         detail=detail,
     )
-    try:
-        journal.record(options.state_dir, made)
-    except (LmctlError, OSError) as error:
-        result.journal_problem = f"the journal entry was not written: {error_text(error)}"
+    result.journal_problem = journal.record(options.state_dir, made)
 
 
 def _check_state_dir(options: ApplyOptions) -> None:

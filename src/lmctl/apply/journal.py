@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lmctl import __version__
+from lmctl.errors import LmctlError, error_text
 from lmctl.files import read_regular_file
 from lmctl.statedir import StateDirError, append_journal, journal_path
 
@@ -88,9 +89,31 @@ def entry(
     )
 
 
-def record(state_dir: Path, journal_entry: JournalEntry) -> None:
-    """Append the entry to the journal (``StateDirError`` or ``OSError`` when it cannot be)."""
-    append_journal(state_dir, (journal_entry.model_dump_json() + "\n").encode())
+def outcome(
+    *,
+    interrupted: str | None = None,
+    error: str | None = None,
+    refused: str | None = None,
+    failed: str | None = None,
+) -> tuple[Outcome, str | None]:
+    """How it ended and why: the first reason given, in this order; ``ok`` when none is."""
+    reasons: tuple[tuple[Outcome, str | None], ...] = (
+        ("interrupted", interrupted),
+        ("error", error),
+        ("refused", refused),
+        ("failed", failed),
+    )
+    return next(((ended, why) for ended, why in reasons if why is not None), ("ok", None))
+
+
+def record(state_dir: Path, journal_entry: JournalEntry) -> str | None:
+    """Append the entry to the journal; what went wrong when it could not be (the writes were
+    made either way, so it is reported, never raised)."""
+    try:
+        append_journal(state_dir, (journal_entry.model_dump_json() + "\n").encode())
+    except (LmctlError, OSError) as error:
+        return f"the journal entry was not written: {error_text(error)}"
+    return None
 
 
 def read_journal(state_dir: Path) -> tuple[list[JournalEntry], int]:

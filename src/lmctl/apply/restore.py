@@ -19,6 +19,7 @@ from lmctl.appliance.base import Appliance
 from lmctl.appliance.state import ApplianceState, Drift, compare
 from lmctl.apply import journal
 from lmctl.apply.backups import DEFAULT_KEEP, KeptBackup, keep_backup
+from lmctl.apply.execute import read_after
 from lmctl.errors import LmctlError, error_text
 from lmctl.statedir import DEFAULT_STATE_DIR, ApplianceBusyError, appliance_lock
 
@@ -87,17 +88,12 @@ class RestoreResult:
 
     def outcome(self) -> tuple[journal.Outcome, str | None]:
         """How it ended, in the journal's words, and why (None when ok)."""
-        if self.interrupted:
-            return "interrupted", "interrupted (Ctrl-C) while restoring"
-        if self.refused is not None:
-            return "refused", self.refused
-        if self.error is not None:
-            return "failed", self.error
-        if self.unverified is not None:
-            return "failed", self.unverified
-        if self.remaining:
-            return "failed", f"{len(self.remaining)} differences from the backup left"
-        return "ok", None
+        left = f"{len(self.remaining)} differences from the backup left" if self.remaining else None
+        return journal.outcome(
+            interrupted="interrupted (Ctrl-C) while restoring" if self.interrupted else None,
+            refused=self.refused,
+            failed=self.error or self.unverified or left,
+        )
 
 
 async def _locked_restore(
@@ -132,13 +128,9 @@ async def _locked_restore(
     result.written = True
     if backup.record is None:
         return
-    try:
-        after = await appliance.observe()
-    except (LmctlError, OSError) as error:
-        result.unverified = (
-            f"restored but not verified: reading {appliance.name} after the restore failed "
-            f"({error_text(error)}); run lmctl plan"
-        )
+    after = await read_after(appliance, "restored", "after the restore")
+    if isinstance(after, str):
+        result.unverified = after
         return
     result.remaining = differences(appliance.name, backup.record.appliance_state(), after)
 
@@ -180,10 +172,7 @@ def _journal(options: RestoreOptions, result: RestoreResult) -> None:
         writes=[f"restore {result.restored}"] if result.written else [],
         detail=detail,
     )
-    try:
-        journal.record(options.state_dir, made)
-    except (LmctlError, OSError) as error:
-        result.journal_problem = f"the journal entry was not written: {error_text(error)}"
+    result.journal_problem = journal.record(options.state_dir, made)
 
 
 def report_lines(result: RestoreResult) -> Sequence[tuple[str, bool]]:
