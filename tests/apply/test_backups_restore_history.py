@@ -17,7 +17,7 @@ import pytest
 import lmctl.cli.backups
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
-from lmctl_testkit import PASSWORD_VARIABLE, mock_inventory
+from lmctl_testkit import PASSWORD_VARIABLE, mock_inventory, run_process
 from mock_site import APPLIANCE, Array, Site
 
 MEMBERS = ["10.0.20.11", "10.0.20.12", "10.0.20.13"]
@@ -80,13 +80,18 @@ def test_restore_brings_the_appliance_back_to_its_state_at_backup(
     assert newest["size"] == (site.state_dir / "backups" / taken).stat().st_size
 
     archive = (site.state_dir / "backups" / taken).read_bytes()
-    restored = site.lmctl(
+    # A real process: -vv logging is set up for the whole process.
+    restored = run_process(
+        site.root,
+        {},
         "-vv",
         "restore",
         taken,
         "--inventory",
         str(site.arrays_dir / "appliances.yaml"),
         "--auto-approve",
+        "--state-dir",
+        str(site.state_dir),
     )
     assert restored.exit_code == 0, restored.output
     # The request is logged, never the backup it carries (it holds the appliance's keys).

@@ -62,11 +62,19 @@ def test_no_secret_in_any_output_at_the_highest_verbosity(
         _lmctl(tmp_path, password, "status", "--specs", "arrays"),
         _lmctl(tmp_path, wrong_password, "plan", "arrays"),
     ]
+    (backup,) = (tmp_path / ".lmctl" / "backups").glob("*.bak")
+    restore = ("restore", backup.name, "--inventory", "arrays/appliances.yaml", "--auto-approve")
+    runs += [
+        _lmctl(tmp_path, password, *restore),
+        _lmctl(tmp_path, password, "backups"),
+        _lmctl(tmp_path, password, "history"),
+    ]
     for nth in range(1, 9):  # more 500s than the client's read retries
         mock_control.add_fault("http500", command="listvs", nth=nth)
     runs.append(_lmctl(tmp_path, password, "plan", "arrays"))
 
-    assert [run.exit_code for run in runs] == [0, 0, 0, 1, 1], [r.stderr for r in runs]
+    assert [run.exit_code for run in runs] == [0, 0, 0, 1, 0, 0, 0, 1], [r.stderr for r in runs]
+    assert "Restore complete" in runs[4].stdout
     assert "DEBUG" in runs[0].stderr, "-vv must log the requests"
     assert "401" in runs[3].stderr + runs[3].stdout or "credential" in runs[3].stderr.lower()
     leftovers = [path.read_text(errors="replace") for path in tmp_path.rglob("*") if path.is_file()]
