@@ -227,7 +227,10 @@ def restore_command(
     backup: Annotated[
         str,
         typer.Argument(
-            metavar="BACKUP", help="The backup's name as `lmctl backups` lists it (or its path)."
+            metavar="BACKUP",
+            help="The backup's name as `lmctl backups` lists it (or its path under "
+            "<state-dir>/backups/).",
+            show_default=False,
         ),
     ],
     auto_approve: Annotated[
