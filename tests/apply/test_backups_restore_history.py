@@ -17,6 +17,7 @@ import pytest
 import lmctl.cli.backups
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
+from lmctl.statedir import backups_in, prune_backups, save_backup
 from lmctl_testkit import PASSWORD_VARIABLE, mock_inventory, run_process
 from mock_site import APPLIANCE, Array, Site
 
@@ -264,3 +265,17 @@ def test_history_of_a_journal_that_is_a_link_is_one_error_line(site: Site, tmp_p
     assert shown.stderr == (
         f"error: the journal cannot be read: {journal} is a symbolic link, not a regular file\n"
     )
+
+
+def test_pruning_counts_each_appliance_apart_when_one_name_extends_another(
+    tmp_path: Path,
+) -> None:
+    state_dir = tmp_path / ".lmctl"
+    saved = {
+        name: [save_backup(state_dir, name, b"archive") for _ in range(3)]
+        for name in ("lm", "lm-hq")
+    }
+    removed = prune_backups(state_dir, "lm", 1, spare=saved["lm"][-1])
+    assert removed == saved["lm"][:2]
+    assert [b.path for b in backups_in(state_dir, "lm")] == saved["lm"][-1:]
+    assert [b.path for b in backups_in(state_dir, "lm-hq")] == saved["lm-hq"]
