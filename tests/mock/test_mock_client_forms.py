@@ -298,6 +298,21 @@ def test_sdk_restore_posts_the_file_as_the_raw_body(api: RawApi) -> None:
     assert json_reply(api.v2("showvs", VS))["VSAddress"] == "10.0.10.20"
 
 
+def test_restore_as_kemps_curl_example_sends_it_takes_the_body_as_the_file(api: RawApi) -> None:
+    # Kemp's "Backup/Restore Configuration" page: curl -X POST --data-binary "@<file>"
+    # ".../restore?type=1"; curl declares such a body a form.
+    saved = api.v1("backup").content
+    api.v1("delvs", VS)
+    restored = api.client.post(
+        "/access/restore?type=2",
+        content=saved,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        auth=(api.handle.username, api.handle.password),
+    )
+    assert restored.status_code == 200, restored.text
+    assert json_reply(api.v2("showvs", VS))["VSAddress"] == "10.0.10.20"
+
+
 # --- chunked request bodies -----------------------------------------------------------------
 
 
