@@ -1,5 +1,6 @@
 """``lmctl exchange check`` shown: a table per array (the names and their DNS, members by
-check), the details of every check that did not pass, and the JSON document (``lmctl.exchange-check/v1``).
+check), the details of every check that did not pass, and the JSON document
+(``lmctl.exchange-check/v1``).
 
 What the network answered is untrusted text: the console escapes it (``make_console``)."""
 
