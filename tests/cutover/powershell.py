@@ -17,7 +17,7 @@ DOUBLE = frozenset('"\u201c\u201d\u201e')
 Kind = Literal["code", "single", "double", "comment"]
 _PAIRS = {"}": "{", ")": "(", "]": "["}
 # A command name is Verb-Noun; a parameter (-Name) or an operator (-eq) starts with the dash.
-COMMAND = re.compile(r"(?<![\w$-])([A-Z][a-z]+-[A-Za-z]+)\b")
+COMMAND = re.compile(r"(?<![\w$-])([A-Z][A-Za-z]+-[A-Za-z]+)\b")
 
 
 @dataclass(frozen=True)
