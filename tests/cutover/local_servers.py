@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import ipaddress
 import socket
 import ssl
+import struct
 import threading
 from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -112,6 +114,39 @@ class HttpsMember:
         writer.close()
 
 
+class DnsStub(asyncio.DatagramProtocol):
+    """Answers each question as RFC 1035 says, from a table of names and addresses."""
+
+    def __init__(self, table: Mapping[str, Sequence[str]]) -> None:
+        self.table = table
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        ident = struct.unpack_from("!H", data)[0]
+        offset, labels = 12, []
+        while data[offset]:
+            length = data[offset]
+            labels.append(data[offset + 1 : offset + 1 + length].decode("ascii"))
+            offset += length + 1
+        offset += 1
+        qtype = struct.unpack_from("!H", data, offset)[0]
+        name = ".".join(labels)
+        version = 4 if qtype == 1 else 6
+        packed = [
+            ipaddress.ip_address(a).packed
+            for a in self.table.get(name, ())
+            if ipaddress.ip_address(a).version == version
+        ]
+        rcode = 0 if name in self.table else 3
+        header = struct.pack("!HHHHHH", ident, 0x8180 | rcode, 1, len(packed), 0, 0)
+        answers = b"".join(struct.pack("!HHHIH", 0xC00C, qtype, 1, 60, len(p)) + p for p in packed)
+        assert self.transport is not None
+        self.transport.sendto(header + data[12 : offset + 4] + answers, addr)
+
+
 class LocalServers:
     """An event loop in a thread holding the servers; each server's loopback port."""
 
@@ -119,6 +154,7 @@ class LocalServers:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.servers: list[asyncio.Server] = []
+        self.transports: list[asyncio.BaseTransport] = []
 
     def _start(self, coroutine: Coroutine[Any, Any, asyncio.Server]) -> int:
         server = asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(5)
@@ -139,7 +175,23 @@ class LocalServers:
 
         return self._start(asyncio.start_server(accept, "127.0.0.1", 0))
 
+    def dns(self, table: Mapping[str, Sequence[str]]) -> int:
+        """A DNS server on UDP answering A and AAAA questions from ``table`` (NXDOMAIN for a
+        name not in it); its port."""
+
+        async def start() -> int:
+            loop = asyncio.get_running_loop()
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: DnsStub(table), local_addr=("127.0.0.1", 0)
+            )
+            self.transports.append(transport)
+            return int(transport.get_extra_info("sockname")[1])
+
+        return asyncio.run_coroutine_threadsafe(start(), self.loop).result(5)
+
     def close(self) -> None:
+        for transport in self.transports:
+            self.loop.call_soon_threadsafe(transport.close)
         for server in self.servers:
             self.loop.call_soon_threadsafe(server.close)
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -172,8 +224,9 @@ class LocalNetwork(SystemNetwork):
         names: Mapping[str, Sequence[str]],
         routes: Mapping[tuple[str, int], int],
         ca_file: Path | None,
+        dns_port: int = 53,
     ) -> None:
-        super().__init__(ca_file=ca_file)
+        super().__init__(ca_file=ca_file, dns_port=dns_port)
         self.names = names
         self.routes = routes
         self.closed = closed_port()

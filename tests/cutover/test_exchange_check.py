@@ -53,11 +53,13 @@ def route(
     routes: dict[tuple[str, int], int],
     *,
     trusted: Path | None,
+    dns_port: int = 53,
 ) -> None:
-    """Make ``lmctl exchange check`` probe through the resolver stub and the routes."""
+    """Make ``lmctl exchange check`` probe through the resolver stub and the routes (and ask
+    the public resolver on ``dns_port``)."""
 
     def network(ca_file: Path | None) -> LocalNetwork:
-        return LocalNetwork(names, routes, trusted if ca_file is None else ca_file)
+        return LocalNetwork(names, routes, trusted if ca_file is None else ca_file, dns_port)
 
     monkeypatch.setattr(exchange_cli, "default_network", network)
 
@@ -210,6 +212,64 @@ def test_a_member_that_never_answers_fails_within_the_probe_timeout(
     assert verdicts(document)["HQ-EX16-01", "health"] == ("fail", "no answer within 0.2 s")
 
 
+HQ_VIP, HQ_MEMBERS = "10.10.1.50", ("10.10.1.11", "10.10.1.12")
+HQ_FQDN = "outlook-hq.corp.example.com"
+
+
+def check_hq(
+    tmp_path: Path,
+    servers: LocalServers,
+    monkeypatch: pytest.MonkeyPatch,
+    public: dict[str, list[str]],
+) -> tuple[int, dict[tuple[str, str], tuple[str, str]]]:
+    """Check the 2010 array with every member healthy, asking a public resolver that knows
+    ``public``."""
+    certificate = make_certificate(tmp_path / "pki", [NAMESPACE, AUTODISCOVER])
+    https = servers.https(HttpsMember(certificate, NAMESPACE, "/owa/auth/logon.aspx"))
+    tcp = servers.tcp()
+    routes = {(m, p): tcp for m in HQ_MEMBERS for p in (135, 60000, 60001, 993)}
+    routes |= {(m, 443): https for m in HQ_MEMBERS}
+    names = {HQ_FQDN: [HQ_VIP], NAMESPACE: [HQ_VIP], AUTODISCOVER: [HQ_VIP]}
+    dns_port = servers.dns(public)
+    route(monkeypatch, names, routes, trusted=certificate.ca_file, dns_port=dns_port)
+    specs = write_specs(tmp_path / "arrays", **{"hq-cas": HQ_2010_STATIC})
+    outcome = invoke(
+        "exchange", "check", "--specs", str(specs), "-f", "json", "--public-resolver", "127.0.0.1"
+    )
+    return outcome.exit_code, verdicts(json.loads(outcome.stdout))
+
+
+def test_a_2010_array_fqdn_on_a_public_resolver_warns(
+    tmp_path: Path, servers: LocalServers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, found = check_hq(tmp_path, servers, monkeypatch, {HQ_FQDN: ["203.0.113.5"]})
+    assert code == 2
+    assert found[HQ_FQDN, "public dns"] == (
+        "warn",
+        "resolves on the public resolver 127.0.0.1 (to 203.0.113.5): a CAS array FQDN "
+        "should be internal only",
+    )
+    assert {v for key, (v, _) in found.items() if key != (HQ_FQDN, "public dns")} == {"pass"}
+
+
+def test_a_2010_array_fqdn_unknown_to_the_public_resolver_passes(
+    tmp_path: Path, servers: LocalServers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, found = check_hq(tmp_path, servers, monkeypatch, {"other.example.com": ["192.0.2.1"]})
+    assert code == 0
+    assert found[HQ_FQDN, "public dns"] == (
+        "pass",
+        "does not resolve on the public resolver 127.0.0.1",
+    )
+
+
+def test_public_resolver_must_be_an_address(tmp_path: Path) -> None:
+    specs = write_specs(tmp_path / "arrays", **{"hq-cas": HQ_2010_STATIC})
+    outcome = invoke("exchange", "check", "-s", str(specs), "--public-resolver", "dns.google")
+    assert outcome.exit_code == 64
+    assert "'dns.google' is not an IP address" in outcome.output
+
+
 def test_the_2010_probes_cover_rpc_ports_and_the_client_host_name() -> None:
     import yaml
 
@@ -255,6 +315,9 @@ class GatedNetwork:
         self.gate = asyncio.Event()
 
     async def resolve(self, name: str) -> tuple[str, ...]:
+        return ()
+
+    async def resolve_at(self, server: str, name: str) -> tuple[str, ...]:
         return ()
 
     async def connect(

@@ -8,8 +8,10 @@ specs and probes the network (DNS, TCP ports, health URLs, certificates), read-o
 from __future__ import annotations
 
 import enum
+import ipaddress
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,6 +21,7 @@ from lmctl.cli.app import CommandError, app
 from lmctl.cli.options import SpecPathsOption, make_console
 from lmctl.cli.specload import load_reporting
 from lmctl.errors import ExitCode
+from lmctl.text import one_line
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -126,11 +129,42 @@ def check_command(
             show_default=False,
         ),
     ] = None,
+    public_resolver: Annotated[
+        str | None,
+        typer.Option(
+            "--public-resolver",
+            metavar="ADDRESS",
+            help="A public DNS server's IP address (e.g. one outside your network): a 2010 "
+            "CAS array FQDN must not resolve there (it warns when it does).",
+            show_default=False,
+            callback=_ip_address,
+        ),
+    ] = None,
 ) -> None:
     """Run ``lmctl exchange check``."""
-    raise typer.Exit(
-        int(run_check(specs or [], arrays or [], output_format, timeout, concurrency, ca_file))
-    )
+    options = CheckOptions(output_format, timeout, concurrency, ca_file, public_resolver)
+    raise typer.Exit(int(run_check(specs or [], arrays or [], options)))
+
+
+def _ip_address(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise typer.BadParameter(f"{one_line(value)!r} is not an IP address") from None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOptions:
+    """How to check: the output, the time each probe may take, how many run at once, the CAs
+    trusted for the members' certificates, the public resolver to ask."""
+
+    output_format: CheckFormat = CheckFormat.text
+    timeout: float = 3.0
+    concurrency: int = 64
+    ca_file: Path | None = None
+    public_resolver: str | None = None
 
 
 def default_network(ca_file: Path | None) -> Network:
@@ -141,14 +175,7 @@ def default_network(ca_file: Path | None) -> Network:
     return SystemNetwork(ca_file=ca_file)
 
 
-def run_check(
-    paths: list[Path],
-    names: list[str],
-    output_format: CheckFormat,
-    timeout: float,
-    concurrency: int,
-    ca_file: Path | None,
-) -> ExitCode:
+def run_check(paths: list[Path], names: list[str], options: CheckOptions) -> ExitCode:
     """``lmctl exchange check``: probe, print, return the exit code."""
     import asyncio
 
@@ -157,11 +184,13 @@ def run_check(
 
     spec_set = load_reporting(paths, make_console(stderr=True))
     selected = [_array(spec_set, name) for name in dict.fromkeys(names)] or list(spec_set.arrays)
-    probes = [probe for array in selected for probe in plan_probes(array)]
-    network = default_network(ca_file)
-    results = asyncio.run(check_arrays(probes, network, timeout=timeout, limit=concurrency))
+    probes = [p for array in selected for p in plan_probes(array, options.public_resolver)]
+    network = default_network(options.ca_file)
+    results = asyncio.run(
+        check_arrays(probes, network, timeout=options.timeout, limit=options.concurrency)
+    )
     code = overall_exit(results)
-    if output_format == CheckFormat.json:
+    if options.output_format == CheckFormat.json:
         document = check_document(selected, results, code)
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     else:

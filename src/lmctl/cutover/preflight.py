@@ -24,12 +24,13 @@ from typing import Literal, Protocol
 
 from cryptography import x509
 
+from lmctl.cutover.dns import DNS_PORT, DnsError, addresses_at
 from lmctl.errors import ExitCode
 from lmctl.releases import RPC_ENDPOINT_MAPPER, SERVICE_PORTS
 from lmctl.specs.array import ArraySpec, ip_value
 
 Verdict = Literal["pass", "warn", "fail"]
-ProbeKind = Literal["dns", "tcp", "health", "certificate"]
+ProbeKind = Literal["dns", "public-dns", "tcp", "health", "certificate"]
 HTTPS_PORT = SERVICE_PORTS["https"]
 # A certificate this close to its end warns: renewing it is a change on every member.
 EXPIRY_WARNING = datetime.timedelta(days=30)
@@ -42,8 +43,9 @@ class Probe:
     """One question to the network about one array.
 
     ``target`` is the member's name (``tcp``, ``health``, ``certificate``) or the DNS name;
-    ``expected`` the VIP (``dns``) or the names the certificate must cover; ``host`` the name
-    sent as SNI and ``Host``; ``path`` the health URL's path."""
+    ``address`` the member's address, or the public resolver's (``public-dns``); ``expected``
+    the VIP (``dns``) or the names the certificate must cover; ``host`` the name sent as SNI
+    and ``Host``; ``path`` the health URL's path."""
 
     array: str
     kind: ProbeKind
@@ -56,8 +58,11 @@ class Probe:
 
     @property
     def check(self) -> str:
-        """The column this probe fills: ``dns``, ``tcp/135``, ``health``, ``certificate``."""
-        return f"tcp/{self.port}" if self.kind == "tcp" else self.kind
+        """The column this probe fills: ``dns``, ``public dns``, ``tcp/135``, ``health``,
+        ``certificate``."""
+        if self.kind == "tcp":
+            return f"tcp/{self.port}"
+        return self.kind.replace("-", " ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +99,15 @@ def service_ports(spec: ArraySpec, service: str) -> tuple[int, ...]:
     return (SERVICE_PORTS[service],)  # type: ignore[index]
 
 
-def plan_probes(spec: ArraySpec) -> list[Probe]:
-    """Every probe of ``spec``, in the order they are shown."""
+def plan_probes(spec: ArraySpec, public_resolver: str | None = None) -> list[Probe]:
+    """Every probe of ``spec``, in the order they are shown; with ``public_resolver`` (an IP
+    address), a 2010 array's FQDN is also asked there, where it should not resolve."""
     probes = [
         Probe(spec.name, "dns", name, expected=(spec.vip,))
         for name in dict.fromkeys((spec.fqdn, *spec.client_hostnames))
     ]
+    if public_resolver is not None and spec.exchange.family.has_cas_array:
+        probes.append(Probe(spec.name, "public-dns", spec.fqdn, public_resolver))
     ports: dict[tuple[str, int], str] = {}
     for service in spec.enabled_services:
         if not spec.exchange.family.profile(service).has_real_servers:
@@ -145,6 +153,11 @@ class Network(Protocol):
         """The addresses ``name`` resolves to (empty when it does not resolve)."""
         ...
 
+    async def resolve_at(self, server: str, name: str) -> tuple[str, ...]:
+        """The addresses the DNS server ``server`` gives for ``name`` (``DnsError`` when it
+        answers with an error)."""
+        ...
+
     async def connect(
         self, address: str, port: int, tls: ssl.SSLContext | None, server_hostname: str | None
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -160,8 +173,9 @@ class SystemNetwork:
     """The workstation's resolver and real connections; ``ca_file`` replaces the system's
     trusted CAs for the certificate probe."""
 
-    def __init__(self, ca_file: Path | None = None) -> None:
+    def __init__(self, ca_file: Path | None = None, dns_port: int = DNS_PORT) -> None:
         self.ca_file = ca_file
+        self.dns_port = dns_port
 
     async def resolve(self, name: str) -> tuple[str, ...]:
         loop = asyncio.get_running_loop()
@@ -170,6 +184,9 @@ class SystemNetwork:
         except socket.gaierror:
             return ()
         return tuple(dict.fromkeys(str(info[4][0]) for info in found))
+
+    async def resolve_at(self, server: str, name: str) -> tuple[str, ...]:
+        return await addresses_at(server, name, self.dns_port)
 
     async def connect(
         self, address: str, port: int, tls: ssl.SSLContext | None, server_hostname: str | None
@@ -213,6 +230,8 @@ async def _run(probe: Probe, network: Network) -> ProbeResult:
     match probe.kind:
         case "dns":
             return await _dns(probe, network)
+        case "public-dns":
+            return await _public_dns(probe, network)
         case "tcp":
             return await _tcp(probe, network)
         case "health":
@@ -242,6 +261,24 @@ async def _dns(probe: Probe, network: Network) -> ProbeResult:
     if others:
         return ProbeResult(probe, "warn", f"resolves to the VIP {vip} and also {', '.join(others)}")
     return ProbeResult(probe, "pass", f"resolves to the VIP {vip}")
+
+
+async def _public_dns(probe: Probe, network: Network) -> ProbeResult:
+    where = f"the public resolver {probe.address}"
+    try:
+        found = await network.resolve_at(probe.address, probe.target)
+    except DnsError as error:
+        return ProbeResult(probe, "warn", f"{where} answered {error}: not checked")
+    except OSError as error:
+        return ProbeResult(probe, "fail", f"cannot ask {where}: {error.strerror or error}")
+    if found:
+        return ProbeResult(
+            probe,
+            "warn",
+            f"resolves on {where} (to {', '.join(found)}): a CAS array FQDN should be "
+            "internal only",
+        )
+    return ProbeResult(probe, "pass", f"does not resolve on {where}")
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:

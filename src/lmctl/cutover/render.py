@@ -44,24 +44,12 @@ def render_array(spec: ArraySpec, results: Sequence[ProbeResult]) -> RenderableT
     headline = Text(f"{spec.name} ({spec.fqdn} -> {spec.vip}): ")
     headline.append(_HEADLINE[verdict], style=_SHOWN[verdict][1])
     parts: list[RenderableType] = [headline]
-    names = [r for r in results if r.probe.kind == "dns"]
-    if names:
-        table = _table("  name", "resolves to the VIP")
-        for result in names:
-            table.add_row(f"  {result.probe.target}", _cell(result.verdict))
-        parts.append(table)
-    by_member = [r for r in results if r.probe.kind != "dns"]
-    checks = list(dict.fromkeys(r.probe.check for r in by_member))
+    by_name = [r for r in results if r.probe.kind in ("dns", "public-dns")]
+    if by_name:
+        parts.append(_grid(by_name, "name"))
+    by_member = [r for r in results if r.probe.kind not in ("dns", "public-dns")]
     if by_member:
-        table = _table("  member", "address", *checks)
-        members = dict.fromkeys((r.probe.target, r.probe.address) for r in by_member)
-        for name, address in members:
-            found = {r.probe.check: r for r in by_member if r.probe.target == name}
-            cells: list[Text | str] = [
-                _cell(found[check].verdict) if check in found else "-" for check in checks
-            ]
-            table.add_row(f"  {name}", address, *cells)
-        parts.append(table)
+        parts.append(_grid(by_member, "member", "address"))
     for result in results:
         if result.verdict != "pass":
             word, style = _SHOWN[result.verdict]
@@ -69,6 +57,21 @@ def render_array(spec: ArraySpec, results: Sequence[ProbeResult]) -> RenderableT
             line.append(f" {result.probe.target} {result.probe.check}: {result.detail}")
             parts.append(line)
     return Group(*parts, Text(""))
+
+
+def _grid(results: Sequence[ProbeResult], *headers: str) -> Table:
+    """One row per target (with its address when ``headers`` has two), one column per check;
+    ``-`` where a check does not apply to the target."""
+    checks = list(dict.fromkeys(r.probe.check for r in results))
+    table = _table(*(f"  {headers[0]}", *headers[1:]), *checks)
+    for target in dict.fromkeys(r.probe.target for r in results):
+        found = {r.probe.check: r for r in results if r.probe.target == target}
+        address = next(iter(found.values())).probe.address
+        cells: list[Text | str] = [
+            _cell(found[check].verdict) if check in found else "-" for check in checks
+        ]
+        table.add_row(f"  {target}", *([address] if len(headers) > 1 else []), *cells)
+    return table
 
 
 def render_check(arrays: Sequence[ArraySpec], results: Sequence[ProbeResult]) -> RenderableType:
