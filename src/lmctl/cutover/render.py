@@ -2,7 +2,8 @@
 check), the details of every check that did not pass, and the JSON document
 (``lmctl.exchange-check/v1``).
 
-What the network answered is untrusted text: the console escapes it (``make_console``)."""
+What the network answered is untrusted text, and so are the spec's names: each is made
+``one_line`` (controls shown as escapes) before rich sees it, which would drop some silently."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from rich.text import Text
 from lmctl.cutover.preflight import ProbeResult, Verdict, array_verdict
 from lmctl.errors import ExitCode
 from lmctl.specs.array import ArraySpec
+from lmctl.text import one_line
 
 FORMAT_VERSION = "lmctl.exchange-check/v1"
 _SHOWN: dict[Verdict, tuple[str, str]] = {
@@ -41,7 +43,7 @@ def _table(*headers: str) -> Table:
 def render_array(spec: ArraySpec, results: Sequence[ProbeResult]) -> RenderableType:
     """One array: its headline, the DNS table, the member table, the details."""
     verdict = array_verdict(results)
-    headline = Text(f"{spec.name} ({spec.fqdn} -> {spec.vip}): ")
+    headline = Text(one_line(f"{spec.name} ({spec.fqdn} -> {spec.vip}): "))
     headline.append(_HEADLINE[verdict], style=_SHOWN[verdict][1])
     parts: list[RenderableType] = [headline]
     by_name = [r for r in results if r.probe.kind in ("dns", "public-dns")]
@@ -54,7 +56,8 @@ def render_array(spec: ArraySpec, results: Sequence[ProbeResult]) -> RenderableT
         if result.verdict != "pass":
             word, style = _SHOWN[result.verdict]
             line = Text(f"  {word}", style=style)
-            line.append(f" {result.probe.target} {result.probe.check}: {result.detail}")
+            detail = f"{result.probe.target} {result.probe.check}: {result.detail}"
+            line.append(f" {one_line(detail)}")
             parts.append(line)
     return Group(*parts, Text(""))
 
@@ -70,7 +73,8 @@ def _grid(results: Sequence[ProbeResult], *headers: str) -> Table:
         cells: list[Text | str] = [
             _cell(found[check].verdict) if check in found else "-" for check in checks
         ]
-        table.add_row(f"  {target}", *([address] if len(headers) > 1 else []), *cells)
+        shown = [one_line(address)] if len(headers) > 1 else []
+        table.add_row(f"  {one_line(target)}", *shown, *cells)
     return table
 
 
