@@ -67,3 +67,22 @@ def test_certificate_names_from_the_network_are_escaped_on_the_terminal(
     assert "\x1b" not in outcome.output
     assert "\x07" not in outcome.output
     assert "x\\x1b]0;pwned\\x07.example.com" in outcome.stdout
+
+
+def test_an_unusable_ca_file_is_one_error_before_any_probe(tmp_path: Path) -> None:
+    specs = write_specs(tmp_path / "arrays", **{"mail-2016": NAMESPACE_2016})
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("not a certificate\n")
+    for ca_file in (tmp_path / "missing.pem", not_pem):
+        outcome = invoke("exchange", "check", "-s", str(specs), "--ca-file", str(ca_file))
+        assert outcome.exit_code == 1
+        assert outcome.stdout == ""
+        assert outcome.stderr.startswith(f"error: cannot use --ca-file {ca_file}: ")
+        assert "Traceback" not in outcome.output
+
+
+def test_an_unknown_array_is_an_error(tmp_path: Path) -> None:
+    specs = write_specs(tmp_path / "arrays", **{"mail-2016": NAMESPACE_2016})
+    outcome = invoke("exchange", "check", "hq-cas", "-s", str(specs))
+    assert outcome.exit_code == 1
+    assert outcome.stderr == "error: no array named hq-cas in the specs; arrays: mail-2016\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import json
+import ssl
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,6 +187,11 @@ def run_check(paths: list[Path], names: list[str], options: CheckOptions) -> Exi
     selected = [_array(spec_set, name) for name in dict.fromkeys(names)] or list(spec_set.arrays)
     probes = [p for array in selected for p in plan_probes(array, options.public_resolver)]
     network = default_network(options.ca_file)
+    try:
+        network.tls_context(verify=True)
+    except (OSError, ssl.SSLError) as error:
+        reason = getattr(error, "strerror", None) or error
+        raise CommandError(f"cannot use --ca-file {options.ca_file}: {reason}") from None
     results = asyncio.run(
         check_arrays(probes, network, timeout=options.timeout, limit=options.concurrency)
     )
