@@ -288,25 +288,36 @@ async def _close(writer: asyncio.StreamWriter) -> None:
         await writer.wait_closed()
 
 
-async def _tcp(probe: Probe, network: Network) -> ProbeResult:
+Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+async def _connect(probe: Probe, network: Network, tls: ssl.SSLContext | None) -> Streams | str:
+    """A connection to the probe's member, or why there is none."""
     try:
-        _, writer = await network.connect(probe.address, probe.port, None, None)
+        return await network.connect(probe.address, probe.port, tls, probe.host if tls else None)
+    except ssl.SSLCertVerificationError as error:
+        return f"not trusted: {error.verify_message}"
+    except ssl.SSLError as error:
+        return f"TLS handshake failed: {error.reason or error}"
     except ConnectionRefusedError:
-        return ProbeResult(probe, "fail", "connection refused (port closed)")
+        return "connection refused (port closed)"
     except OSError as error:
-        return ProbeResult(probe, "fail", f"cannot connect: {error.strerror or error}")
-    await _close(writer)
+        return f"cannot connect: {error.strerror or error}"
+
+
+async def _tcp(probe: Probe, network: Network) -> ProbeResult:
+    connected = await _connect(probe, network, None)
+    if isinstance(connected, str):
+        return ProbeResult(probe, "fail", connected)
+    await _close(connected[1])
     return ProbeResult(probe, "pass", "open")
 
 
 async def _health(probe: Probe, network: Network) -> ProbeResult:
-    tls = network.tls_context(verify=False)
-    try:
-        reader, writer = await network.connect(probe.address, probe.port, tls, probe.host)
-    except ssl.SSLError as error:
-        return ProbeResult(probe, "fail", f"TLS handshake failed: {error.reason or error}")
-    except OSError as error:
-        return ProbeResult(probe, "fail", f"cannot connect: {error.strerror or error}")
+    connected = await _connect(probe, network, network.tls_context(verify=False))
+    if isinstance(connected, str):
+        return ProbeResult(probe, "fail", connected)
+    reader, writer = connected
     try:
         request = (
             f"GET {probe.path} HTTP/1.1\r\nHost: {probe.host}\r\n"
@@ -336,15 +347,10 @@ def _status(line: bytes) -> int | None:
 
 
 async def _certificate(probe: Probe, network: Network) -> ProbeResult:
-    tls = network.tls_context(verify=True)
-    try:
-        _, writer = await network.connect(probe.address, probe.port, tls, probe.host)
-    except ssl.SSLCertVerificationError as error:
-        return ProbeResult(probe, "fail", f"not trusted: {error.verify_message}")
-    except ssl.SSLError as error:
-        return ProbeResult(probe, "fail", f"TLS handshake failed: {error.reason or error}")
-    except OSError as error:
-        return ProbeResult(probe, "fail", f"cannot connect: {error.strerror or error}")
+    connected = await _connect(probe, network, network.tls_context(verify=True))
+    if isinstance(connected, str):
+        return ProbeResult(probe, "fail", connected)
+    writer = connected[1]
     try:
         tls_object = writer.get_extra_info("ssl_object")
         der = tls_object.getpeercert(binary_form=True) if tls_object is not None else None
