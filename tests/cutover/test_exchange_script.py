@@ -15,8 +15,11 @@ from pathlib import Path
 
 import pytest
 from cutover_specs import BRANCH_2010_DYNAMIC, HQ_2010_STATIC, NAMESPACE_2016, SPECS, write_specs
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from powershell import commands, defined_functions, segments, unbalanced
 
+from lmctl.cutover.script import ps_string
 from lmctl_testkit import invoke
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -206,3 +209,11 @@ def test_an_unknown_array_is_an_error(tmp_path: Path) -> None:
     outcome = invoke("exchange", "script", "nope", "--specs", str(specs))
     assert outcome.exit_code == 1
     assert "error: no array named nope in the specs; arrays: " in outcome.stderr
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Zl", "Zp")), max_size=40))
+def test_any_printable_text_reads_back_as_one_string(text: str) -> None:
+    pieces = segments(f"$Value = {ps_string(text)}\n")
+    assert [p.kind for p in pieces] == ["code", "single", "code"]
+    assert pieces[1].value == text
