@@ -253,6 +253,15 @@ function Set-MemberRegistryValue {
     return $true
 }
 
+function Get-ObjectName {
+    # The name of an AD object a property refers to (an ADObjectId, or its text in a remote
+    # session: the last part of the canonical name); '' for none.
+    param($Object)
+    if ($null -eq $Object) { return '' }
+    if ($Object.PSObject.Properties['Name']) { return [string]$Object.Name }
+    return ([string]$Object).Split('/')[-1]
+}
+
 $script:Checks = New-Object System.Collections.ArrayList
 function Add-Check {
     # One row of the verification table.
@@ -292,12 +301,12 @@ def _cas_array(script: _Script, spec: ArraySpec) -> None:
     script.add("Write-Step 'Mailbox databases (RpcClientAccessServer)'")
     script.add(
         "$siteServers = @(Get-ExchangeServer |",
-        f"{INDENT}Where-Object {{ $_.Site -and $_.Site.Name -eq $Site }} |",
+        f"{INDENT}Where-Object {{ (Get-ObjectName $_.Site) -eq $Site }} |",
         f"{INDENT}ForEach-Object {{ $_.Name }})",
     )
     script.add(
         "$databases = @(Get-MailboxDatabase | "
-        "Where-Object { $siteServers -contains $_.Server.Name })"
+        "Where-Object { $siteServers -contains (Get-ObjectName $_.Server) })"
     )
     with script.block("foreach ($database in $databases)"):
         with script.block("if ([string]$database.RpcClientAccessServer -eq $Fqdn)"):

@@ -81,6 +81,15 @@ function Set-MemberRegistryValue {
     return $true
 }
 
+function Get-ObjectName {
+    # The name of an AD object a property refers to (an ADObjectId, or its text in a remote
+    # session: the last part of the canonical name); '' for none.
+    param($Object)
+    if ($null -eq $Object) { return '' }
+    if ($Object.PSObject.Properties['Name']) { return [string]$Object.Name }
+    return ([string]$Object).Split('/')[-1]
+}
+
 $script:Checks = New-Object System.Collections.ArrayList
 function Add-Check {
     # One row of the verification table.
@@ -112,9 +121,9 @@ else {
 # -- Mailbox databases of the site created before the array still name a server.
 Write-Step 'Mailbox databases (RpcClientAccessServer)'
 $siteServers = @(Get-ExchangeServer |
-    Where-Object { $_.Site -and $_.Site.Name -eq $Site } |
+    Where-Object { (Get-ObjectName $_.Site) -eq $Site } |
     ForEach-Object { $_.Name })
-$databases = @(Get-MailboxDatabase | Where-Object { $siteServers -contains $_.Server.Name })
+$databases = @(Get-MailboxDatabase | Where-Object { $siteServers -contains (Get-ObjectName $_.Server) })
 foreach ($database in $databases) {
     if ([string]$database.RpcClientAccessServer -eq $Fqdn) {
         Write-Host "  $($database.Name) uses $Fqdn already"

@@ -88,6 +88,15 @@ function Set-MemberRegistryValue {
     return $true
 }
 
+function Get-ObjectName {
+    # The name of an AD object a property refers to (an ADObjectId, or its text in a remote
+    # session: the last part of the canonical name); '' for none.
+    param($Object)
+    if ($null -eq $Object) { return '' }
+    if ($Object.PSObject.Properties['Name']) { return [string]$Object.Name }
+    return ([string]$Object).Split('/')[-1]
+}
+
 $script:Checks = New-Object System.Collections.ArrayList
 function Add-Check {
     # One row of the verification table.
