@@ -101,8 +101,10 @@ def script_command(
 
 @exchange_app.command(
     "check",
-    help="Pre-flight check of arrays from this workstation, read-only: DNS (the FQDN and each "
-    "client host name resolve to the VIP), every member on every service port, every "
+    help="Read-only pre-flight check from this workstation: DNS, ports, health URLs, "
+    "certificates.\n\n"
+    "DNS (the FQDN and each client host name resolve to the VIP), every member on every "
+    "service port, every "
     "member's health URL over HTTPS with the namespace as Host (200 expected), every "
     "member's certificate (trusted, valid, naming the client host names). Probes run "
     "concurrently, each bounded by --timeout.\n\n" + _CHECK_EXIT_CODES,
