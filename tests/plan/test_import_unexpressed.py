@@ -101,7 +101,7 @@ CASES: list[tuple[str, str, list[str], dict[str, Any], str, Deviation, str]] = [
     ("subnet originating off", "2016 CU23", ["https", "smtp"], {}, "443",
      settings_of(subnet_originating=False), "SubnetOriginating: N → Y"),
     ("real server on another port", "2016 CU23", ["https", "smtp"], {}, "443",
-     first_server(port=8443), "10.10.1.11:8443"),
+     first_server(port=8443), "real server 10.10.1.11:8443 port: 8443 → 443"),
     ("disabled VS", "2016 CU23", ["https", "smtp"], {}, "25", settings_of(enable=False),
      "Enable: N → Y"),
     ("wildcard rpc probing each port", "2010 SP3", ["rpc", "https"], {}, "*",

@@ -10,8 +10,10 @@ an rpc service: 2010; ``…/healthcheck.htm``: 2013 or later); members from the 
 (named from their addresses); scheduling from the VSs; every setting that differs from the
 family's profile becomes an override. The spec is then checked the way ``plan`` will read it:
 expanded (``lmctl.exchange``) and planned with adoption against the same state
-(``lmctl.plan``); any change other than the adoption itself is noted in the file, so nothing
-changes unseen. What lmctl cannot know (AD site, exact release, FQDN) comes from the options or
+(``lmctl.plan``); a VS whose adoption would write more than the marker holds what no spec can
+say (a scheduling of its own, a custom redirect, route forwarding ...) and is skipped, its
+reason naming those settings, so that ``plan --adopt`` of what import writes holds only
+adoptions. What lmctl cannot know (AD site, exact release, FQDN) comes from the options or
 is a ``PLACEHOLDER`` value that validate refuses, saying what to fill in. Every other VS is
 skipped, with the reason.
 """
@@ -115,7 +117,7 @@ class Unrecognised:
 @dataclass(frozen=True, slots=True)
 class ImportedArray:
     """One array spec to write: its document (fields in the documented order) and the notes
-    that go above it (what was inferred, what to check, what the first apply also changes)."""
+    that go above it (what was inferred, what to check, the VSs of its VIP left out)."""
 
     name: str
     document: dict[str, Any]
