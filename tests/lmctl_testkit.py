@@ -238,6 +238,7 @@ class ServedProcess:
     url: str
     username: str
     password: str
+    api_key: str
     fingerprint_sha256: str | None
     ca_file: str | None
 
@@ -261,6 +262,7 @@ def served_mock(*arguments: str) -> Iterator[ServedProcess]:
             banner["URL"],
             banner["User"],
             banner["Password"],
+            banner["API key"],
             banner.get("Certificate SHA-256"),
             banner.get("CA file"),
         )

@@ -15,22 +15,14 @@ from typing import Any
 
 import httpx
 import pytest
-from test_import import FQDN, SITE, hand_build
+from test_import import FQDN, SITE, hand_build, import_command
 
 from lmctl.exchange import expand
-from lmctl.loadmaster.connection import ApplianceConnection
 from lmctl.mock.control import MockControl
 from lmctl.specs import ArraySpec
-from lmctl_testkit import (
-    PASSWORD_VARIABLE,
-    Outcome,
-    ServedProcess,
-    invoke,
-    served_mock,
-    write_mock_inventory,
-)
+from lmctl_testkit import Outcome, ServedProcess, served_mock
+from mock_site import APPLIANCE, Site
 
-APPLIANCE = "lm-served"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "loadmaster"
 
 HQ_2010 = ArraySpec.model_validate(
@@ -57,41 +49,6 @@ HQ_2010 = ArraySpec.model_validate(
 )
 
 
-class Lmctl:
-    """lmctl run in-process on a spec directory whose inventory names the served process."""
-
-    def __init__(self, root: Path, served: ServedProcess, monkeypatch: pytest.MonkeyPatch):
-        monkeypatch.setenv(PASSWORD_VARIABLE, served.password)
-        self.served = served
-        self.arrays = root / "arrays"
-        self.state_dir = root / ".lmctl"
-        write_mock_inventory(self.arrays, served, APPLIANCE, "v2")
-
-    def __call__(self, *args: str) -> Outcome:
-        return invoke(*args, "--state-dir", str(self.state_dir), catch_exceptions=False)
-
-    def imported(self, *more: str) -> Outcome:
-        inventory = str(self.arrays / "appliances.yaml")
-        return self(
-            "import", "--appliance", APPLIANCE, "--inventory", inventory, "--out",
-            str(self.arrays), "--format", "json", *more,
-        )  # fmt: skip
-
-    def plan(self, *more: str) -> Outcome:
-        return self("plan", str(self.arrays), "--detailed-exitcode", *more)
-
-    def connection(self) -> ApplianceConnection:
-        return ApplianceConnection.model_validate(
-            {
-                "name": APPLIANCE,
-                "url": self.served.url,
-                "dialect": "v1",
-                "credentials": {"username": self.served.username, "password": self.served.password},
-                "tls": {"fingerprint_sha256": self.served.fingerprint_sha256},
-            }
-        )
-
-
 @pytest.fixture
 def control() -> Iterator[tuple[ServedProcess, MockControl]]:
     with served_mock() as served, served.control() as control:
@@ -102,23 +59,27 @@ def writes(control: MockControl) -> list[str]:
     return [call.command for call in control.calls() if call.write]
 
 
-def round_trip(lmctl: Lmctl, control: MockControl, count: int) -> list[dict[str, Any]]:
+def imported(site: Site, *more: str) -> Outcome:
+    return site.lmctl(*import_command(site), "--format", "json", *more)
+
+
+def round_trip(site: Site, control: MockControl, count: int) -> list[dict[str, Any]]:
     """Import every VIP, then plan with adoption (only adoptions, writing the NickName alone),
     apply (one write per VS), plan again (empty); the adoptions planned."""
-    written = lmctl.imported("--site", SITE, "--exchange", "2010 SP3", "--fqdn", FQDN)
+    written = imported(site, "--site", SITE, "--exchange", "2010 SP3", "--fqdn", FQDN)
     assert written.exit_code == 0, written.output
     (array,) = json.loads(written.stdout)["written"]
-    planned = lmctl.plan("--adopt", array["array"], "--format", "json")
+    planned = site.plan("--adopt", array["array"], "--format", "json")
     assert planned.exit_code == 2, planned.output
     changes: list[dict[str, Any]] = json.loads(planned.stdout)["appliances"][0]["changes"]
     assert [(c["action"], [f["field"] for f in c["fields"]]) for c in changes] == [
         ("adopt_vs", ["nickname"])
     ] * count
     control.clear_log()
-    applied = lmctl("apply", str(lmctl.arrays), "--auto-approve", "--adopt", array["array"])
+    applied = site.apply("--adopt", array["array"])
     assert applied.exit_code == 0, applied.output
     assert writes(control) == ["modvs"] * count
-    assert lmctl.plan().exit_code == 0
+    assert site.plan().exit_code == 0
     return changes
 
 
@@ -126,10 +87,10 @@ def test_hand_built_vss_round_trip_through_import_and_adoption_against_lmctl_moc
     tmp_path: Path, control: tuple[ServedProcess, MockControl], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     served, mock = control
-    lmctl = Lmctl(tmp_path, served, monkeypatch)
-    asyncio.run(hand_build(lmctl.connection(), expand(HQ_2010)))
+    site = Site.open(tmp_path, served, monkeypatch)
+    asyncio.run(hand_build(site.connection(), expand(HQ_2010)))
 
-    round_trip(lmctl, mock, len(HQ_2010.enabled_services))
+    round_trip(site, mock, len(HQ_2010.enabled_services))
 
 
 def test_hand_built_nicknames_with_spaces_are_served_imported_and_adopted(
@@ -138,8 +99,9 @@ def test_hand_built_nicknames_with_spaces_are_served_imported_and_adopted(
     built, _ = control
     # The VSs as an admin built them, read back as the appliance lists them, renamed the way
     # Kemp's Exchange templates name VSs ('Exchange 2010 HTTPS'), which addvs/modvs refuse.
+    (tmp_path / "built").mkdir()
     asyncio.run(
-        hand_build(Lmctl(tmp_path / "built", built, monkeypatch).connection(), expand(HQ_2010))
+        hand_build(Site.open(tmp_path / "built", built, monkeypatch).connection(), expand(HQ_2010))
     )
     assert built.ca_file is not None
     listed = httpx.get(
@@ -153,8 +115,12 @@ def test_hand_built_nicknames_with_spaces_are_served_imported_and_adopted(
     capture.write_text(listed, encoding="iso-8859-1")
 
     with served_mock("--seed-listvs", str(capture)) as served, served.control() as seeded:
-        lmctl = Lmctl(tmp_path / "seeded", served, monkeypatch)
-        changes = round_trip(lmctl, seeded, len(HQ_2010.enabled_services))
+        (tmp_path / "seeded").mkdir()
+        changes = round_trip(
+            Site.open(tmp_path / "seeded", served, monkeypatch),
+            seeded,
+            len(HQ_2010.enabled_services),
+        )
 
     nicknames = {c["service"]: c["fields"][0]["old"] for c in changes}
     assert nicknames["https"] == "Exchange 2010 HTTPS"
@@ -177,12 +143,12 @@ def test_real_captures_served_by_lmctl_mock_serve_are_imported_or_skipped_withou
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, exchange: str | None
 ) -> None:
     with served_mock("--seed-listvs", str(FIXTURES / name)) as served, served.control() as mock:
-        lmctl = Lmctl(tmp_path, served, monkeypatch)
+        site = Site.open(tmp_path, served, monkeypatch)
         more = ["--exchange", exchange] if exchange else []
         vips = sorted({key.split(":")[0] for key in CAPTURES[name]})
 
         for named in ([], [part for vip in vips for part in ("--vip", vip)]):
-            result = lmctl.imported(*more, *named)
+            result = imported(site, *more, *named)
 
             assert result.exit_code == 0, result.output
             document = json.loads(result.stdout)
