@@ -422,7 +422,7 @@ def _only_marks(change: Change) -> bool:
 
 def _change_line(change: Change) -> str:
     """A change in words: ``Schedule: lc → rr`` for the adopted VS's own settings, ``real
-    server 10.1.1.11:443 Forward: route → nat`` for a member's, the headline for any other."""
+    server 10.1.1.11:443 forward: route → nat`` for a member's, the headline for any other."""
     details = "; ".join(text for _, text in change.details)
     if isinstance(change, AdoptVirtualService):
         return details
