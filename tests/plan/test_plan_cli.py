@@ -162,7 +162,7 @@ def test_array_removed_is_blocked_without_force(site: Site, mock_control: MockCo
     result = site.plan()
     assert result.exit_code == 3
     assert "deletes every virtual service of array 'a2' (2)" in result.output
-    assert "re-run with --force" in result.output
+    assert "re-run with --allow array-deleted" in result.output
     refused = site.apply()
     assert refused.exit_code == 3
     assert len(by_key(site)) == 6
