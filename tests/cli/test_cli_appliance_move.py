@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from lmctl.mock.server import MockServerHandle, serve_in_thread
-from lmctl_testkit import PASSWORD_VARIABLE, Outcome, array_spec, invoke, mock_inventory
+from lmctl_testkit import (
+    PASSWORD_VARIABLE,
+    Outcome,
+    array_spec,
+    invoke,
+    mock_inventory,
+    run_process,
+)
 
 MEMBERS = {"MUC-CAS01": "10.20.1.11", "MUC-CAS02": "10.20.1.12"}
 HQ_MEMBERS = {"HQ-CAS01": "10.10.1.11", "HQ-CAS02": "10.10.1.12"}
@@ -156,3 +163,24 @@ def test_a_failed_write_on_the_new_appliance_keeps_the_array_on_the_old_one(
     )
     assert converged.exit_code == 0, converged.output
     assert site.nicknames(site.old) == set()
+
+
+def test_two_arrays_trading_appliances_apply_one_appliance_at_a_time(
+    site: TwoAppliances,
+) -> None:
+    hq = (site.arrays / "hq.yaml").read_text(encoding="utf-8")
+    (site.arrays / "hq.yaml").write_text(hq.replace("lm-new", "lm-old"), encoding="utf-8")
+
+    # Each appliance's deletes wait for the other's creates: with one slot, the wait gives it
+    # up. A process, so that a deadlock fails the test (killed after PROCESS_TIMEOUT) instead
+    # of hanging the suite.
+    applied = run_process(
+        site.root,
+        {PASSWORD_VARIABLE: site.old.password},
+        "apply", "arrays", "--auto-approve", "--allow", "appliance-move", "--parallel", "1",
+        "--state-dir", str(site.root / ".lmctl"),
+    )  # fmt: skip
+
+    assert applied.exit_code == 0, applied.output
+    assert site.nicknames(site.old) == {"lmctl.hq.https"}
+    assert site.nicknames(site.new) == {"lmctl.branch.https", "lmctl.branch.smtp"}
