@@ -159,3 +159,44 @@ def test_moving_an_arrays_vip_is_one_violation_per_array_and_a_port_move_is_none
     new_port = [desired("hq", "https", at=key("10.0.1.10", "444"), real_servers=members(*THREE))]
     unmoved = plan_of(new_port, observed[:1])
     assert unmoved.violations == ()
+
+
+def two_appliances(
+    wanted: dict[str, list[DesiredVirtualService]], held: dict[str, list[DesiredVirtualService]]
+) -> Plan:
+    state = {name: appliance_state(observe(held.get(name, []))) for name in ("lm-a", "lm-b")}
+    return make_plan(wanted, state, specs_digest="sha256:x", now=NOW)
+
+
+def test_an_array_half_moved_by_an_earlier_apply_is_still_a_move_and_is_deleted_last() -> None:
+    branch = array_services("branch", "10.0.2.10", 2)
+    other = array_services("other", "10.0.3.10", 1)
+    # An earlier apply made branch on lm-b and stopped before its deletes on lm-a.
+    plan = two_appliances({"lm-a": other, "lm-b": branch}, {"lm-a": branch + other, "lm-b": branch})
+
+    assert [(m.array, m.source, m.destinations) for m in plan.moves] == [
+        ("branch", "lm-a", ("lm-b",))
+    ]
+    assert [v.rule for v in plan.violations] == ["appliance-move"]
+
+
+def test_an_array_gone_from_the_specs_on_two_appliances_is_deleted_not_moved() -> None:
+    gone = array_services("gone", "10.0.2.10", 1)
+    kept = array_services("kept", "10.0.3.10", 1)
+    plan = two_appliances({"lm-a": kept}, {"lm-a": gone + kept, "lm-b": gone})
+
+    assert plan.moves == ()
+    assert [(v.appliance, v.rule) for v in plan.violations] == [
+        ("lm-a", "array-deleted"),
+        ("lm-b", "array-deleted"),
+    ]
+
+
+def test_a_moves_deletes_come_last_on_the_appliance_it_leaves() -> None:
+    moved = array_services("a-moved", "10.0.2.10", 1)
+    gone = array_services("z-gone", "10.0.3.10", 1)
+    plan = two_appliances({"lm-b": moved}, {"lm-a": moved + gone})
+
+    (leaving,) = [a for a in plan.appliances if a.name == "lm-a"]
+    # Deletes go by array name (a-moved first); a move's wait for lm-b, after every other write.
+    assert [change.array for change in leaving.changes] == ["z-gone", "a-moved"]
