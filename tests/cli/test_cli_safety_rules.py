@@ -129,3 +129,18 @@ def test_a_saved_plan_needs_the_same_allow_when_applied(site: Site) -> None:
     allowed = site.lmctl("apply", str(saved), "--auto-approve", "--allow", "failover-lost")
     assert allowed.exit_code == 0, allowed.output
     assert members_on_appliance(site) == set(THREE[:1])
+
+
+def test_a_saved_plan_is_checked_against_the_inventorys_thresholds_when_applied(
+    site: Site,
+) -> None:
+    site.write(Array("mail", "10.0.20.50", THREE[:2]))
+    saved = site.root / "plan.json"
+    assert site.plan("--out", str(saved)).exit_code == 2
+    inventory_safety(site, "safety:\n  bulk_removal: {percent: 10, minimum: 3}\n")
+
+    blocked = site.lmctl("apply", str(saved), "--auto-approve")
+
+    assert blocked.exit_code == 3, blocked.output
+    assert "[bulk-removal]" in blocked.output
+    assert members_on_appliance(site) == set(THREE)

@@ -318,7 +318,8 @@ async def _plan_now(target: Target, out: Path | None, errors: Console) -> Plan:
     "saves the plan for `lmctl apply FILE`.\n\n"
     "Scope: given only directories, every array on the appliances is in scope and a marked "
     "virtual service whose array left the specs is deleted; given a spec file, only the arrays "
-    "loaded are in scope and every other array is left alone.\n\n" + _PLAN_EXIT_CODES,
+    "loaded are in scope (on every appliance they are or were on: a move to another appliance "
+    "is planned whole) and every other array is left alone.\n\n" + _PLAN_EXIT_CODES,
 )
 def plan_command(
     paths: SpecPaths = None,
