@@ -144,3 +144,20 @@ def test_a_saved_plan_is_checked_against_the_inventorys_thresholds_when_applied(
     assert blocked.exit_code == 3, blocked.output
     assert "[bulk-removal]" in blocked.output
     assert members_on_appliance(site) == set(THREE)
+
+
+def test_allow_is_repeatable_and_the_refusal_names_only_the_rules_still_blocking(
+    site: Site,
+) -> None:
+    site.write(Array("mail", "10.0.20.50", THREE[:1]))
+    inventory_safety(site, "safety:\n  bulk_removal: {percent: 10, minimum: 3}\n")
+
+    one = site.apply("--allow", "failover-lost")
+    assert one.exit_code == 3, one.output
+    assert "error: blocked by 1 safety rule (bulk-removal; see the plan)" in one.output
+    assert "re-run with --allow bulk-removal to allow it" in one.output
+    assert members_on_appliance(site) == set(THREE)
+
+    both = site.apply("--allow", "failover-lost", "--allow", "bulk-removal")
+    assert both.exit_code == 0, both.output
+    assert members_on_appliance(site) == set(THREE[:1])
