@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from lmctl.mock.server import MockServerHandle
+from lmctl_testkit import Outcome
 from mock_site import Array, Site
 
 THREE = ["10.0.20.11", "10.0.20.12", "10.0.20.13"]
@@ -32,6 +33,14 @@ def members_on_appliance(site: Site) -> set[str]:
     return {rs.address for vs in site.read() for rs in vs.real_servers}
 
 
+def plan_blocked_by(site: Site, violation: str) -> Outcome:
+    """``lmctl plan``, which must exit 3 listing ``violation`` (with its rule) under the plan."""
+    planned = site.plan()
+    assert planned.exit_code == 3, planned.output
+    assert f"  - {violation}" in planned.output.splitlines()
+    return planned
+
+
 def test_removing_one_member_of_three_plans_as_a_change_and_applies_without_flags(
     site: Site,
 ) -> None:
@@ -48,12 +57,11 @@ def test_removing_one_member_of_three_plans_as_a_change_and_applies_without_flag
 def test_removing_two_of_three_is_refused_by_failover_lost_until_allowed(site: Site) -> None:
     site.write(Array("mail", "10.0.20.50", THREE[:1]))
 
-    planned = site.plan()
-    assert planned.exit_code == 3, planned.output
-    assert (
-        "  - lm-test: array 'mail' is left with fewer than two members, no failover: "
-        "https (10.0.20.50:443/tcp) 3 → 1, smtp (10.0.20.50:25/tcp) 3 → 1 [failover-lost]"
-    ) in planned.output.splitlines()
+    planned = plan_blocked_by(
+        site,
+        "lm-test: array 'mail' is left with fewer than two members, no failover: "
+        "https (10.0.20.50:443/tcp) 3 → 1, smtp (10.0.20.50:25/tcp) 3 → 1 [failover-lost]",
+    )
     assert (
         "error: blocked by 1 safety rule (failover-lost; see the plan); review it, then re-run "
         "with --allow failover-lost to allow it (--force allows every rule)"
@@ -91,12 +99,11 @@ def test_the_inventory_sets_the_bulk_removal_threshold_and_its_minimum(site: Sit
     site.write(Array("mail", "10.0.20.50", THREE[:2]))
     inventory_safety(site, "safety:\n  bulk_removal: {percent: 10, minimum: 3}\n")
 
-    planned = site.plan()
-    assert planned.exit_code == 3, planned.output
-    assert (
-        "  - lm-test: the plan removes 1 of the 3 array members lmctl manages here (33%, more "
-        "than 10%) [bulk-removal]"
-    ) in planned.output.splitlines()
+    plan_blocked_by(
+        site,
+        "lm-test: the plan removes 1 of the 3 array members lmctl manages here (33%, more "
+        "than 10%) [bulk-removal]",
+    )
     assert site.plan("--allow", "bulk-removal").exit_code == 2
 
     inventory = site.arrays_dir / "appliances.yaml"
