@@ -16,7 +16,7 @@ import typer
 from typer._click.core import Context  # the Context TyperGroup.invoke takes (typer vendors click)
 from typer.core import TyperGroup
 
-from lmctl.cli.options import make_console
+from lmctl.cli.options import make_console, readable_help
 from lmctl.errors import ExitCode, LmctlError, error_text
 from lmctl.text import one_line
 
@@ -48,12 +48,35 @@ class CommandError(LmctlError):
 
 
 class LmctlCommands(TyperGroup):
-    """lmctl's commands behind the one error boundary."""
+    """lmctl's commands behind the one error boundary, with help a person reads
+    (``readable_help``), printed with exit 0 when the group is given nothing to do."""
+
+    def get_params(self, ctx: Context) -> Any:
+        params = super().get_params(ctx)
+        readable_help(params)
+        return params
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        # typer shows this help as a usage error (exit 64 here); asking for nothing is no error.
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            typer.echo(ctx.get_help(), color=ctx.color)
+            ctx.exit()
+        return super().parse_args(ctx, args)
+
+    def resolve_command(self, ctx: Context, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None:
+            readable_help(command.get_params(ctx))
+        return name, command, rest
 
     def invoke(self, ctx: Context) -> Any:
         """Run the command; an ``LmctlError`` ends it with its message and exit code."""
         try:
             return super().invoke(ctx)
+        except typer.BadParameter as error:
+            # A bad choice is the user's: pydantic's "Value error, " prefix is not for them.
+            error.message = error.message.removeprefix("Value error, ")
+            raise
         except LmctlError as error:
             # One line whatever the message quotes (a file name, an appliance's reply).
             make_console(stderr=True).print(f"error: {one_line(error_text(error))}")
@@ -75,7 +98,6 @@ app = typer.Typer(
     name="lmctl",
     help="Exchange client access on Kemp LoadMaster, as code: validate, plan, apply, status.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 

@@ -20,6 +20,7 @@ import typer
 from rich.console import Console, ConsoleOptions, RenderableType
 from rich.segment import Segment
 from rich.text import Text
+from typer.core import TyperArgument, TyperOption
 
 from lmctl.statedir import DEFAULT_STATE_DIR as DEFAULT_STATE_DIR
 from lmctl.text import escaped, needs_escaping
@@ -35,22 +36,68 @@ class OutputFormat(enum.StrEnum):
 
 SPEC_PATHS_HELP = "Spec files or directories (searched for *.yaml/*.yml). Default: arrays/."
 
+
+def _paths_given(ctx: typer.Context) -> list[Path]:
+    """The spec paths already on the command line being completed (none: the default)."""
+    given = ctx.params.get("paths")
+    return [Path(p) for p in given] if isinstance(given, list | tuple) else []
+
+
+def complete_array(ctx: typer.Context, args: list[str], incomplete: str) -> list[str]:
+    """Shell completion: the arrays of the specs in the command's paths (default ``arrays/``)."""
+    from lmctl.cli.specload import spec_names
+
+    return [n for n in spec_names(_paths_given(ctx), "arrays") if n.startswith(incomplete)]
+
+
+def complete_member(ctx: typer.Context, args: list[str], incomplete: str) -> list[str]:
+    """Shell completion: the member (CAS) names of the specs, as drain and undrain take them."""
+    from lmctl.cli.specload import spec_names
+
+    lowered = incomplete.lower()
+    names = spec_names(_paths_given(ctx), "members")
+    return [n for n in names if n.lower().startswith(lowered)]
+
+
 SpecPaths = Annotated[
     list[Path] | None,
-    typer.Argument(help=SPEC_PATHS_HELP, show_default=False),
-]
-
-SpecPathsOption = Annotated[
-    list[Path] | None,
-    typer.Option("--specs", "-s", help=SPEC_PATHS_HELP, show_default=False),
+    typer.Argument(metavar="PATH", help=SPEC_PATHS_HELP, show_default=False),
 ]
 
 
 def spec_paths_argument(help_text: str) -> typer.models.ArgumentInfo:
     """The spec-paths argument with a command's own help (e.g. apply also takes a plan file)."""
-    argument: typer.models.ArgumentInfo = typer.Argument(help=help_text, show_default=False)
+    argument: typer.models.ArgumentInfo = typer.Argument(
+        metavar="PATH", help=help_text, show_default=False
+    )
     return argument
 
+
+ArrayArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="ARRAY", help="Name of the array, e.g. hq-cas.", autocompletion=complete_array
+    ),
+]
+ArrayOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--array",
+        metavar="NAME",
+        help="Only this array (repeat for several). Default: every array.",
+        show_default=False,
+        autocompletion=complete_array,
+    ),
+]
+MemberArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="MEMBER",
+        help="Member name as in the spec (e.g. HQ-CAS02, any case) or its IPv4/IPv6 address "
+        "(any spelling: 2001:DB8:0::11 is 2001:db8::11).",
+        autocompletion=complete_member,
+    ),
+]
 
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", "-f", help="Output: text, json or markdown.")
@@ -59,6 +106,7 @@ StateDirOption = Annotated[
     Path,
     typer.Option(
         "--state-dir",
+        metavar="DIR",
         envvar="LMCTL_STATE_DIR",
         help="Where backups, locks and the mock:// appliances' state are kept.",
     ),
@@ -67,10 +115,43 @@ RequestTimeoutOption = Annotated[
     float,
     typer.Option(
         "--request-timeout",
+        metavar="SECONDS",
         min=0.1,
         help="Seconds each API request may take before it is given up.",
     ),
 ]
+
+
+class _ReadableOption(TyperOption):
+    """An option whose help shows its metavar (``SECONDS``, ``DIR``), its choices or, when it
+    has neither, its name in capitals; nothing after a flag."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        if self.is_flag or self.count:
+            return None
+        descriptor = getattr(self, "type_descriptor", None)
+        if self.metavar is None and not getattr(descriptor, "is_choice", False):
+            return (self.name or "value").upper()
+        return super().display_type_rich(ctx)
+
+
+class _ReadableArgument(TyperArgument):
+    """An argument whose help shows only its metavar (``PATH``, ``ARRAY``), not a Python type."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+
+def readable_help(params: Iterable[object]) -> None:
+    """Make the help of ``params`` show what a person reads: typer shows each parameter's
+    Python type (``<list[Path]>``, ``<bool>`` after a flag) and has no setting to say
+    otherwise, so each typer parameter becomes the subclass above, which shows the metavar
+    instead (same object, same parsing)."""
+    for param in params:
+        if type(param) is TyperOption:
+            param.__class__ = _ReadableOption
+        elif type(param) is TyperArgument:
+            param.__class__ = _ReadableArgument
 
 
 class TerminalSafeConsole(Console):

@@ -75,7 +75,9 @@ ApplyPaths = Annotated[
 ]
 ApplianceOption = Annotated[
     list[str] | None,
-    typer.Option("--appliance", "-a", help="Only this appliance (repeatable). Default: all."),
+    typer.Option(
+        "--appliance", "-a", metavar="NAME", help="Only this appliance (repeatable). Default: all."
+    ),
 ]
 ForceOption = Annotated[
     bool, typer.Option("--force", help="Allow changes that break a safety rule.")
@@ -285,6 +287,7 @@ def plan_command(
         typer.Option(
             "--out",
             "-o",
+            metavar="FILE",
             help="Also save the plan (JSON) to this file (never a spec, nor inside a spec "
             "directory).",
         ),
@@ -553,7 +556,8 @@ def apply_command(
         bool, typer.Option("--no-backup", help="Do not save a backup before the first write.")
     ] = False,
     parallel: Annotated[
-        int, typer.Option("--parallel", min=1, help="Appliances applied at the same time.")
+        int,
+        typer.Option("--parallel", metavar="N", min=1, help="Appliances applied at the same time."),
     ] = 8,
     appliance: ApplianceOption = None,
     state_dir: StateDirOption = DEFAULT_STATE_DIR,
