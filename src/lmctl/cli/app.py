@@ -127,8 +127,10 @@ def global_options(
             "--verbose",
             "-v",
             count=True,
-            help="Log to stderr: -v the API calls made, -vv every request and reply "
-            "(secrets are always redacted).",
+            help="Log to stderr: -v one line per API call (appliance, command, object, HTTP "
+            "status, milliseconds), -vv also each request and reply, -vvv also the HTTP "
+            "libraries' debug lines. Secrets are always redacted.",
+            show_default=False,
         ),
     ] = 0,
     version: Annotated[
@@ -148,12 +150,24 @@ def global_options(
     """
     _show_insecure_tls_once()
     if verbose:
-        import logging
+        _log_to_stderr(verbose)
 
-        level = logging.INFO if verbose == 1 else logging.DEBUG
-        logging.basicConfig(
-            level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
-        )
+
+def _log_to_stderr(verbose: int) -> None:
+    """lmctl's own log lines at INFO (-v) or DEBUG (-vv); other libraries' (httpx, httpcore,
+    asyncio) only when they warn, and at DEBUG from -vvv. Every line passes the redaction
+    filter on its way out, whichever logger made it."""
+    import logging
+
+    from lmctl.loadmaster.redact import RedactingFilter
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    logging.basicConfig(
+        level=logging.DEBUG if verbose >= 3 else logging.WARNING, handlers=[handler], force=True
+    )
+    logging.getLogger("lmctl").setLevel(logging.INFO if verbose == 1 else logging.DEBUG)
 
 
 def main() -> None:

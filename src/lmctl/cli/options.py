@@ -14,7 +14,7 @@ import enum
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console, ConsoleOptions, RenderableType
@@ -38,25 +38,41 @@ SPEC_PATHS_HELP = "Spec files or directories (searched for *.yaml/*.yml). Defaul
 
 
 def _paths_given(ctx: typer.Context) -> list[Path]:
-    """The spec paths already on the command line being completed (none: the default)."""
+    """The spec paths already on the command line being completed (none: the default).
+
+    While an option's value is completed (``--array <TAB>``) the option lacks it, so the
+    command's parse stopped before the paths; they are read again from the words after the
+    command (its group's ``args``), without that last option name."""
     given = ctx.params.get("paths")
+    if not given and ctx.parent is not None:
+        words = list(ctx.parent.args)
+        if words and words[-1].startswith("-"):
+            words.pop()
+        with ctx.command.make_context(
+            ctx.info_name, words, parent=ctx.parent, resilient_parsing=True
+        ) as again:
+            given = again.params.get("paths")
     return [Path(p) for p in given] if isinstance(given, list | tuple) else []
+
+
+def _names(ctx: typer.Context, kind: Literal["arrays", "members"]) -> list[str]:
+    """``spec_names`` of the paths given; none when anything fails: a completion never fails."""
+    from lmctl.cli.specload import spec_names
+
+    try:
+        return spec_names(_paths_given(ctx), kind)
+    except Exception:  # a command line the parser cannot read: no completion
+        return []
 
 
 def complete_array(ctx: typer.Context, args: list[str], incomplete: str) -> list[str]:
     """Shell completion: the arrays of the specs in the command's paths (default ``arrays/``)."""
-    from lmctl.cli.specload import spec_names
-
-    return [n for n in spec_names(_paths_given(ctx), "arrays") if n.startswith(incomplete)]
+    return [name for name in _names(ctx, "arrays") if name.startswith(incomplete)]
 
 
 def complete_member(ctx: typer.Context, args: list[str], incomplete: str) -> list[str]:
     """Shell completion: the member (CAS) names of the specs, as drain and undrain take them."""
-    from lmctl.cli.specload import spec_names
-
-    lowered = incomplete.lower()
-    names = spec_names(_paths_given(ctx), "members")
-    return [n for n in names if n.lower().startswith(lowered)]
+    return [name for name in _names(ctx, "members") if name.lower().startswith(incomplete.lower())]
 
 
 SpecPaths = Annotated[
