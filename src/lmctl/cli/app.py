@@ -172,4 +172,6 @@ def _log_to_stderr(verbose: int) -> None:
 
 def main() -> None:
     """Console-script entry point (``lmctl``, ``python -m lmctl``)."""
-    app()
+    # Named, so that ``python -m lmctl`` shows and completes as ``lmctl`` (its completion
+    # script would otherwise bind "python -m lmctl" and read _PYTHON _M LMCTL_COMPLETE).
+    app(prog_name="lmctl")
