@@ -76,15 +76,22 @@ def test_drain_and_undrain_take_the_member_then_the_spec_paths(site: Path) -> No
     assert (drained.exit_code, undrained.exit_code) == (0, 0), drained.output + undrained.output
 
 
-@pytest.mark.parametrize("command", [["status"], ["drain", "HQ-CAS02"], ["show", "mail-2016"]])
-def test_an_array_name_where_a_path_goes_says_to_write_array(
-    site: Path, command: list[str]
+@pytest.mark.parametrize(
+    ("command", "how"),
+    [
+        (["status"], "write --array hq-cas"),
+        (["drain", "HQ-CAS02"], "write --array hq-cas"),
+        (["show", "arrays/"], "show takes it first: lmctl show hq-cas PATH ..."),
+    ],
+)
+def test_an_array_name_where_a_path_goes_says_what_to_write(
+    site: Path, command: list[str], how: str
 ) -> None:
     refused = invoke(*command, "hq-cas")
 
     assert refused.exit_code == 64
     assert "error: hq-cas is an array, not a spec file or directory" in refused.stderr
-    assert "write --array hq-cas" in refused.stderr
+    assert how in refused.stderr
 
 
 @pytest.mark.parametrize("command", [["status"], ["drain", "HQ-CAS02"], ["show", "hq-cas"]])

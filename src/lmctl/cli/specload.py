@@ -64,10 +64,11 @@ def load_spec_set(paths: Sequence[Path] | None, *, leave_out: bool = False) -> S
     )
 
 
-def refuse_array_as_path(paths: Sequence[Path] | None) -> None:
+def refuse_array_as_path(paths: Sequence[Path] | None, *, show: bool = False) -> None:
     """Refuse an array name given where a spec path goes (``lmctl status hq-cas`` for
-    ``--array hq-cas``, as status once took it): a path that does not exist and names an array
-    of the other paths' specs (default ``arrays/``) is a usage error saying what to write."""
+    ``--array hq-cas``, as status once took it; ``show`` takes the array first): a path that
+    does not exist and names an array of the other paths' specs (default ``arrays/``) is a usage
+    error saying what to write."""
     from lmctl.cli.app import CommandError
     from lmctl.errors import ExitCode
     from lmctl.text import one_line
@@ -79,9 +80,14 @@ def refuse_array_as_path(paths: Sequence[Path] | None) -> None:
     for path in missing:
         if str(path) in arrays:
             name = one_line(str(path))
+            how = (
+                f"show takes it first: lmctl show {name} PATH ..."
+                if show
+                else (f"to choose an array write --array {name}")
+            )
             raise CommandError(
                 f"{name} is an array, not a spec file or directory: the arguments after the "
-                f"command's own are spec paths (PATH ...); to choose an array write --array {name}",
+                f"command's own are spec paths (PATH ...); {how}",
                 exit_code=ExitCode.USAGE,
             )
 

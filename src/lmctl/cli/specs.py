@@ -62,7 +62,7 @@ def show(
     from lmctl.exchange import expand
     from lmctl.specs import SpecError
 
-    refuse_array_as_path(paths)
+    refuse_array_as_path(paths, show=True)
     try:
         spec_set = load_spec_set(paths)
     except SpecError as error:
