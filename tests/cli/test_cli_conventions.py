@@ -212,6 +212,7 @@ def test_completion_offers_the_array_names_of_the_default_specs(tmp_path: Path) 
     assert offered.exit_code == 0, offered.output
     assert offered.stdout.split() == ["branch-cas", "hq-cas", "mail-2016"]
     assert complete(tmp_path, "lmctl show h").stdout.split() == ["hq-cas"]
+    assert complete(tmp_path, "lmctl plan --adopt b").stdout.split() == ["branch-cas"]
 
 
 def test_completion_reads_the_spec_paths_on_the_command_line(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from lmctl.cli.options import (
     RequestTimeoutOption,
     SpecPaths,
     StateDirOption,
+    complete_array,
     make_console,
     spec_paths_argument,
 )
@@ -87,6 +88,7 @@ AdoptOption = Annotated[
     typer.Option(
         "--adopt",
         metavar="ARRAY",
+        autocompletion=complete_array,
         help="Take over the virtual services without lmctl's marker on exactly the keys this "
         "array wants (repeatable; as adopt: true in its spec). See docs/adoption.md.",
     ),
