@@ -108,7 +108,10 @@ def test_the_specs_option_is_gone(command: list[str]) -> None:
 @pytest.mark.parametrize(
     ("args", "complaint"),
     [
-        (["schema", "--kind", "foo"], "'foo' is not one of 'array', 'inventory', 'plan', 'ls'"),
+        (
+            ["schema", "--kind", "foo"],
+            "'foo' is not one of 'array', 'inventory', 'plan', 'ls', 'import'",
+        ),
         (["status", "--format", "xml"], "'xml' is not one of 'text', 'json'"),
         (["validate", "--format", "xml"], "'xml' is not one of 'text', 'json', 'markdown'"),
         (["plan", "-f", "yaml"], "'yaml' is not one of 'text', 'json', 'markdown'"),

@@ -337,7 +337,7 @@ def test_schema_with_unknown_kind() -> None:
 
     assert code == 64  # a usage error: 2 means "changes pending" to plan
     words = " ".join(output.replace("│", " ").split())
-    assert "'arrays' is not one of 'array', 'inventory', 'plan', 'ls'" in words
+    assert "'arrays' is not one of 'array', 'inventory', 'plan', 'ls', 'import'" in words
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)

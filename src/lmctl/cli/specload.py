@@ -64,11 +64,11 @@ def load_spec_set(paths: Sequence[Path] | None, *, leave_out: bool = False) -> S
     )
 
 
-def refuse_array_as_path(paths: Sequence[Path] | None, *, show: bool = False) -> None:
+def refuse_array_as_path(paths: Sequence[Path] | None, *, array_first: str = "") -> None:
     """Refuse an array name given where a spec path goes (``lmctl status hq-cas`` for
-    ``--array hq-cas``, as status once took it; ``show`` takes the array first): a path that
-    does not exist and names an array of the other paths' specs (default ``arrays/``) is a usage
-    error saying what to write."""
+    ``--array hq-cas``, as status once took it; ``array_first``: the command, e.g. ``show``,
+    that takes the array before the paths): a path that does not exist and names an array of
+    the other paths' specs (default ``arrays/``) is a usage error saying what to write."""
     from lmctl.cli.app import CommandError
     from lmctl.errors import ExitCode
     from lmctl.text import one_line
@@ -81,9 +81,9 @@ def refuse_array_as_path(paths: Sequence[Path] | None, *, show: bool = False) ->
         if str(path) in arrays:
             name = one_line(str(path))
             how = (
-                f"show takes it first: lmctl show {name} PATH ..."
-                if show
-                else (f"to choose an array write --array {name}")
+                f"{array_first} takes it first: lmctl {array_first} {name} PATH ..."
+                if array_first
+                else f"to choose an array write --array {name}"
             )
             raise CommandError(
                 f"{name} is an array, not a spec file or directory: the arguments after the "

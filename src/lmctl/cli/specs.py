@@ -62,7 +62,7 @@ def show(
     from lmctl.exchange import expand
     from lmctl.specs import SpecError
 
-    refuse_array_as_path(paths, show=True)
+    refuse_array_as_path(paths, array_first="show")
     try:
         spec_set = load_spec_set(paths)
     except SpecError as error:
@@ -90,6 +90,7 @@ class SchemaKind(enum.StrEnum):
     inventory = "inventory"
     plan = "plan"
     ls = "ls"
+    import_ = "import"
 
 
 @app.command()
@@ -99,12 +100,14 @@ def schema(
         typer.Option(
             "--kind",
             "-k",
-            help="array, inventory, plan (the --format json plan document) or ls (the "
-            "document of ls --format json); array and inventory (in one object) when omitted.",
+            help="array, inventory, plan (the --format json plan document), ls or import (the "
+            "documents of ls and import --format json); array and inventory (in one object) "
+            "when omitted.",
         ),
     ] = None,
 ) -> None:
-    """Print the JSON Schema of array specs, of the inventory, of the plan or ls document."""
+    """Print the JSON Schema of array specs, of the inventory, of the plan, ls or import
+    document."""
     from lmctl.specs import json_schema
 
     match kind:
@@ -116,6 +119,10 @@ def schema(
             from lmctl.plan.listing import listing_json_schema
 
             document = listing_json_schema()
+        case SchemaKind.import_:
+            from lmctl.importing import import_json_schema
+
+            document = import_json_schema()
         case None:
             document = {"array": json_schema("array"), "inventory": json_schema("inventory")}
         case SchemaKind.array:
