@@ -1,9 +1,13 @@
 """What every command shares: its arguments and options, so one flag means one thing, and the
 console it prints to (rich on a terminal, plain text in a pipe).
 
-``SpecPaths`` (the positional spec files or directories), ``FormatOption`` (``--format``),
-``StateDirOption`` (``--state-dir``) and ``RequestTimeoutOption`` (``--request-timeout``: seconds
-per API request; ``--timeout`` is reserved for a command's total wait, as drain/undrain use it).
+``SpecPaths`` (``PATH ...``: the spec files or directories, last on every command that works on
+arrays), ``ArrayArgument`` (``show ARRAY``), ``ArrayOption`` (``--array NAME``),
+``MemberArgument`` (``drain MEMBER``), the last three completed by the shell from the specs
+(``complete_array``, ``complete_member``), ``FormatOption`` (``--format``), ``StateDirOption``
+(``--state-dir``) and ``RequestTimeoutOption`` (``--request-timeout``: seconds per API request;
+``--timeout`` is reserved for a command's total wait, as drain/undrain use it); and
+``readable_help``, which makes help show those metavars rather than Python types.
 Only typer and rich's console (with its segments and text) are imported here, so ``lmctl --help``
 stays fast.
 """
