@@ -266,3 +266,28 @@ def test_show_completion_prints_the_bash_script(tmp_path: Path) -> None:
     assert shown.exit_code == 0, shown.output
     assert "complete -o default -F _lmctl_completion lmctl" in shown.stdout
     assert "_LMCTL_COMPLETE=complete_bash" in shown.stdout
+
+
+# -- did you mean ----------------------------------------------------------------------------
+
+
+def test_a_mistyped_service_name_gets_did_you_mean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arrays = example_site(tmp_path)
+    spec = arrays / "branch-cas.yaml"
+    spec.write_text(
+        spec.read_text() + "services: [rpc, htps]\noverrides:\n  http-redirct: {idle_timeout: 60}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+
+    checked = invoke("validate")
+
+    assert checked.exit_code == 1
+    assert "services[1]: 'htps' is not allowed (did you mean 'https'?); allowed: 'rpc'" in (
+        checked.stdout
+    )
+    assert (
+        "overrides.http-redirct: 'http-redirct' is not allowed as a key here (did you mean "
+        "'http-redirect'?)" in checked.stdout
+    )
