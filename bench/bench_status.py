@@ -7,7 +7,7 @@ latency per request, creates every desired virtual service and real server on th
 
 * status in-process: ``check_arrays`` through ``open_appliances`` over HTTPS (TLS handshakes
   included), first run and best of 5, with the API calls the mocks received;
-* the CLI: ``lmctl status --specs DIR --format json`` as a new process (start-up, loading and
+* the CLI: ``lmctl status DIR --format json`` as a new process (start-up, loading and
   validating 500 specs included).
 
 Run: ``python bench/bench_status.py [--arrays 500] [--latency-ms 20]``.
@@ -107,7 +107,7 @@ def timed_cli(directory: Path, mocks: Sequence[MockServerHandle]) -> tuple[float
     script = Path(sys.executable).with_name("lmctl")
     started = time.perf_counter()
     finished = subprocess.run(
-        [str(script), "status", "--specs", str(directory), "--format", "json"],
+        [str(script), "status", str(directory), "--format", "json"],
         stdout=subprocess.DEVNULL,
         check=False,
     )

@@ -282,9 +282,8 @@ def prepare_arrays(
     monkeypatch.chdir(tmp_path)
 
     def run(*args: str) -> Outcome:
-        # plan and apply take the specs as arguments; status, drain, undrain as --specs.
-        where = [str(specs)] if args[0] in ("plan", "apply") else ["--specs", str(specs)]
-        return invoke(*args, *where)
+        # Every command takes the spec paths as its last arguments.
+        return invoke(*args, str(specs))
 
     applied = run("apply", "--auto-approve", "--no-backup")
     assert applied.exit_code == 0, applied.stdout + applied.stderr

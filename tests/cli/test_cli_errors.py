@@ -42,18 +42,16 @@ COMMANDS = {
     "undrain": ("undrain",),
     "ls": ("ls",),
 }
-# The commands that take the spec paths as ``-s PATH`` (and drain/undrain a member first).
-SPECS_OPTION = frozenset({"status", "drain", "undrain"})
+# The commands that take a member before their spec paths.
+MEMBER_FIRST = frozenset({"drain", "undrain"})
 
 
 def command_line(command: str, arguments: list[str]) -> list[str]:
     """``lmctl <command>`` with the fault's arguments (spec directory first, then options)."""
     name, *options = COMMANDS[command]
-    if command not in SPECS_OPTION:
+    if command not in MEMBER_FIRST:
         return [name, *arguments, *options]
-    specs, *rest = arguments
-    member = [first_member(Path(specs))] if name != "status" else []
-    return [name, *member, "-s", specs, *rest, *options]
+    return [name, first_member(Path(arguments[0])), *arguments, *options]
 
 
 def first_member(arrays: Path) -> str:

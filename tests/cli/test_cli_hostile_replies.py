@@ -78,7 +78,7 @@ def plan_apply_status(site: Site) -> list[Outcome]:
     return [
         site.plan(),
         site.apply(),
-        site.lmctl("status", "--specs", str(site.arrays_dir), "--request-timeout", "3"),
+        site.lmctl("status", str(site.arrays_dir), "--request-timeout", "3"),
     ]
 
 
@@ -253,7 +253,7 @@ def test_two_rows_with_one_key_are_a_conflict_in_either_order(
     assert "Traceback" not in apply.output
     assert status.exit_code != 0
     assert listed_twice in " ".join(status.output.split())
-    drain = site.lmctl("drain", "hq-cas1", "--specs", str(site.arrays_dir))
+    drain = site.lmctl("drain", "hq-cas1", str(site.arrays_dir))
     assert f"({listed_twice}, never changed by lmctl), skipped" in " ".join(drain.output.split())
     assert mock_control.write_count() == 0
 

@@ -52,7 +52,7 @@ def test_a_vs_status_holding_markup_is_printed_as_written(
     status_with_markup: tuple[Site, str],
 ) -> None:
     site, status = status_with_markup
-    checked = site.lmctl("status", "--specs", str(site.arrays_dir), "--request-timeout", "3")
+    checked = site.lmctl("status", str(site.arrays_dir), "--request-timeout", "3")
     assert checked.exit_code == 2, checked.output  # degraded: the VS does not say Up
     _assert_printed_as_written(checked.output, status)
 
@@ -65,7 +65,6 @@ def test_a_vs_status_holding_markup_is_printed_as_written_on_a_terminal(
         site.root,
         {},
         "status",
-        "--specs",
         str(site.arrays_dir),
         "--state-dir",
         str(site.state_dir),

@@ -59,7 +59,7 @@ def test_no_secret_in_any_output_at_the_highest_verbosity(
     runs = [
         _lmctl(tmp_path, password, "plan", "arrays", "--out", "plan.json"),
         _lmctl(tmp_path, password, "apply", "arrays", "--auto-approve"),
-        _lmctl(tmp_path, password, "status", "--specs", "arrays"),
+        _lmctl(tmp_path, password, "status", "arrays"),
         _lmctl(tmp_path, wrong_password, "plan", "arrays"),
     ]
     (backup,) = (tmp_path / ".lmctl" / "backups").glob("*.bak")

@@ -22,15 +22,15 @@ NO_ARRAYS = (
 # validate (and show, which shares its output) end with the count of errors and warnings.
 SPEC_CHECKERS = {"validate", "show"}
 
-# Each command with its spec paths placed as it takes them: (args before, spec option).
+# Each command with the arguments before its spec paths (every command takes them as PATH ...).
 COMMANDS = {
-    "validate": ([], ""),
-    "show": (["hq-cas"], "--specs"),
-    "plan": ([], ""),
-    "apply": (["--auto-approve"], ""),
-    "status": ([], "--specs"),
-    "drain": (["HQ-CAS01"], "--specs"),
-    "undrain": (["HQ-CAS01"], "--specs"),
+    "validate": [],
+    "show": ["hq-cas"],
+    "plan": [],
+    "apply": ["--auto-approve"],
+    "status": [],
+    "drain": ["HQ-CAS01"],
+    "undrain": ["HQ-CAS01"],
 }
 
 
@@ -42,9 +42,7 @@ def invoke(command: str, *args: str) -> tuple[int, list[str]]:
 
 def with_specs(command: str, *paths: str) -> list[str]:
     """The arguments of ``command`` naming ``paths`` the way it takes spec paths."""
-    args, option = COMMANDS[command]
-    named = [part for path in paths for part in ((option, path) if option else (path,))]
-    return [*args, *named]
+    return [*COMMANDS[command], *paths]
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))

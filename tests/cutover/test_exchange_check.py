@@ -66,7 +66,7 @@ def route(
 
 def check(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any]]:
     specs = write_specs(tmp_path / "arrays", **{"mail-2016": NAMESPACE_2016})
-    outcome = invoke("exchange", "check", "mail-2016", "--specs", str(specs), "-f", "json", *args)
+    outcome = invoke("exchange", "check", "--array", "mail-2016", str(specs), "-f", "json", *args)
     return outcome.exit_code, json.loads(outcome.stdout)
 
 
@@ -145,7 +145,7 @@ def test_text_output_is_a_table_per_array(
     sick = servers.https(HttpsMember(certificate, NAMESPACE, HEALTH, status=503))
     route(monkeypatch, GOOD_DNS, {(M1, 443): sick, (M2, 443): sick}, trusted=certificate.ca_file)
     specs = write_specs(tmp_path / "arrays", **{"mail-2016": NAMESPACE_2016})
-    outcome = invoke("exchange", "check", "--specs", str(specs))
+    outcome = invoke("exchange", "check", str(specs))
     assert outcome.exit_code == 3
     lines = outcome.stdout.splitlines()
     assert lines[0] == f"mail-2016 ({NAMESPACE} -> {VIP}): FAILING"
@@ -234,7 +234,7 @@ def check_hq(
     route(monkeypatch, names, routes, trusted=certificate.ca_file, dns_port=dns_port)
     specs = write_specs(tmp_path / "arrays", **{"hq-cas": HQ_2010_STATIC})
     outcome = invoke(
-        "exchange", "check", "--specs", str(specs), "-f", "json", "--public-resolver", "127.0.0.1"
+        "exchange", "check", str(specs), "-f", "json", "--public-resolver", "127.0.0.1"
     )
     return outcome.exit_code, verdicts(json.loads(outcome.stdout))
 
@@ -265,7 +265,7 @@ def test_a_2010_array_fqdn_unknown_to_the_public_resolver_passes(
 
 def test_public_resolver_must_be_an_address(tmp_path: Path) -> None:
     specs = write_specs(tmp_path / "arrays", **{"hq-cas": HQ_2010_STATIC})
-    outcome = invoke("exchange", "check", "-s", str(specs), "--public-resolver", "dns.google")
+    outcome = invoke("exchange", "check", str(specs), "--public-resolver", "dns.google")
     assert outcome.exit_code == 64
     assert "'dns.google' is not an IP address" in outcome.output
 

@@ -62,7 +62,7 @@ def test_certificate_names_from_the_network_are_escaped_on_the_terminal(
 
     monkeypatch.setattr(exchange_cli, "default_network", network)
     specs = write_specs(tmp_path / "arrays", **{"mail-2016": NAMESPACE_2016})
-    outcome = invoke("exchange", "check", "--specs", str(specs))
+    outcome = invoke("exchange", "check", str(specs))
     assert outcome.exit_code == 3
     assert "\x1b" not in outcome.output
     assert "\x07" not in outcome.output
@@ -74,7 +74,7 @@ def test_an_unusable_ca_file_is_one_error_before_any_probe(tmp_path: Path) -> No
     not_pem = tmp_path / "ca.pem"
     not_pem.write_text("not a certificate\n")
     for ca_file in (tmp_path / "missing.pem", not_pem):
-        outcome = invoke("exchange", "check", "-s", str(specs), "--ca-file", str(ca_file))
+        outcome = invoke("exchange", "check", str(specs), "--ca-file", str(ca_file))
         assert outcome.exit_code == 1
         assert outcome.stdout == ""
         assert outcome.stderr.startswith(f"error: cannot use --ca-file {ca_file}: ")
@@ -83,6 +83,6 @@ def test_an_unusable_ca_file_is_one_error_before_any_probe(tmp_path: Path) -> No
 
 def test_an_unknown_array_is_an_error(tmp_path: Path) -> None:
     specs = write_specs(tmp_path / "arrays", **{"mail-2016": NAMESPACE_2016})
-    outcome = invoke("exchange", "check", "hq-cas", "-s", str(specs))
+    outcome = invoke("exchange", "check", "--array", "hq-cas", str(specs))
     assert outcome.exit_code == 1
     assert outcome.stderr == "error: no array named hq-cas in the specs; arrays: mail-2016\n"

@@ -72,7 +72,7 @@ DOCUMENTED = {
 
 def script_of(tmp_path: Path, name: str, text: str) -> str:
     specs = write_specs(tmp_path / "arrays", **{name: text})
-    outcome = invoke("exchange", "script", name, "--specs", str(specs))
+    outcome = invoke("exchange", "script", name, str(specs))
     assert outcome.exit_code == 0, outcome.output
     return outcome.stdout
 
@@ -142,7 +142,7 @@ def test_a_control_character_is_refused_not_scripted(tmp_path: Path) -> None:
         'client_hostnames: ["autodiscover.corp.example.com\\u001b]0;x\\u0007"]',
     )
     specs = write_specs(tmp_path / "arrays", **{"mail-2016": text})
-    outcome = invoke("exchange", "script", "mail-2016", "--specs", str(specs))
+    outcome = invoke("exchange", "script", "mail-2016", str(specs))
     assert outcome.exit_code == 1
     assert outcome.stdout == ""
     assert "control character" in outcome.stderr
@@ -197,7 +197,7 @@ def test_output_file_is_utf8_with_a_byte_order_mark(tmp_path: Path) -> None:
         tmp_path / "arrays", **{"hq-cas": HQ_2010_STATIC.replace("site: HQ", "site: Zürich")}
     )
     target = tmp_path / "hq-cas.ps1"
-    outcome = invoke("exchange", "script", "hq-cas", "--specs", str(specs), "-o", str(target))
+    outcome = invoke("exchange", "script", "hq-cas", str(specs), "-o", str(target))
     assert outcome.exit_code == 0, outcome.output
     data = target.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
@@ -206,7 +206,7 @@ def test_output_file_is_utf8_with_a_byte_order_mark(tmp_path: Path) -> None:
 
 def test_an_unknown_array_is_an_error(tmp_path: Path) -> None:
     specs = write_specs(tmp_path / "arrays", **SPECS)
-    outcome = invoke("exchange", "script", "nope", "--specs", str(specs))
+    outcome = invoke("exchange", "script", "nope", str(specs))
     assert outcome.exit_code == 1
     assert "error: no array named nope in the specs; arrays: " in outcome.stderr
 

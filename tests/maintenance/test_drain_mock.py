@@ -63,7 +63,7 @@ def test_drained_member_shows_in_status_and_a_second_drain_writes_nothing(
     mock_control.clear_log()
 
     again = run_lmctl("drain", "CAS-A2", *FAST)
-    status = run_lmctl("status", "two")
+    status = run_lmctl("status", "--array", "two")
 
     assert again.exit_code == 0
     assert "CAS-A2 is already disabled in every service of two" in again.stdout
@@ -112,7 +112,7 @@ def test_drain_refused_when_the_other_member_is_down_unless_forced(
 
     refused = run_lmctl("drain", "CAS-A2", *FAST)
     forced = run_lmctl("drain", "CAS-A2", "--force", *FAST)
-    status = run_lmctl("status", "two")
+    status = run_lmctl("status", "--array", "two")
 
     assert refused.exit_code == 3
     assert "https: no other member is enabled and Up (CAS-A1 down)" in refused.stderr
@@ -145,7 +145,7 @@ def test_undrain_reenables_and_waits_until_the_member_is_up(
     assert "EX-B2: not Up yet in https" in outcome.stdout
     assert "EX-B2 is enabled and Up in every service of array three" in outcome.stdout
     assert enabled_flags(mock_control, "EX-B2") == [True]
-    assert run_lmctl("status", "three").exit_code == 0
+    assert run_lmctl("status", "--array", "three").exit_code == 0
 
 
 def test_undrain_of_a_member_that_stays_down_times_out_with_exit_2(
@@ -176,7 +176,7 @@ def test_drained_member_survives_apply_and_shows_in_plan(
     assert "drained: CAS-A2 10.30.0.12:443 is disabled on the appliance" in plan.stdout
     assert applied.exit_code == 0, applied.stdout + applied.stderr
     assert enabled_flags(mock_control, "CAS-A2") == [False, False]
-    assert "CAS-A2 is drained in rpc, https" in run_lmctl("status", "two").stdout
+    assert "CAS-A2 is drained in rpc, https" in run_lmctl("status", "--array", "two").stdout
 
 
 @pytest.mark.parametrize("fault", ["reset_after_write", "http500", "drop"])
@@ -203,7 +203,7 @@ def test_ctrl_c_while_waiting_exits_130_and_says_how_to_finish(
 ) -> None:
     mock_control.set_connections(MEMBERS["CAS-A2"], 100)
     mock_control.set_drain_seconds(3600)
-    with lmctl_process("drain", "CAS-A2", "--poll-interval", "0.1", "-s", "arrays") as drain:
+    with lmctl_process("drain", "CAS-A2", "--poll-interval", "0.1", "arrays") as drain:
         assert drain.stdout is not None
         while "active connections" not in drain.stdout.readline():
             pass
@@ -232,7 +232,7 @@ def test_member_disabled_by_the_spec_is_not_undrained_and_counts_as_healthy(
     assert run_lmctl("apply", "--auto-approve", "--no-backup").exit_code == 0
 
     undrain = run_lmctl("undrain", "EX-B3", *FAST)
-    status = run_lmctl("status", "three")
+    status = run_lmctl("status", "--array", "three")
 
     assert undrain.exit_code == 3
     assert "refusing to undrain EX-B3: the spec disables it (enabled: false)" in undrain.stderr
@@ -363,7 +363,7 @@ def test_drain_that_leaves_one_serving_member_warns_the_array_loses_failover(
 ) -> None:
     first = run_lmctl("drain", "EX-B2", *FAST)
     second = run_lmctl("drain", "EX-B1", *FAST)
-    status = run_lmctl("status", "three")
+    status = run_lmctl("status", "--array", "three")
 
     assert first.exit_code == 0
     assert "WARNING" not in first.stdout + first.stderr

@@ -283,8 +283,8 @@ def test_lmctl_drain_of_a_server_in_two_namespaces_disables_it_in_both(tmp_path:
     state = ("--state-dir", str(tmp_path / ".lmctl"))
     assert invoke("apply", str(arrays), "--auto-approve", *state).exit_code == 0
 
-    drained = invoke("drain", "HQ-EX16-01", "-s", str(arrays), "--poll-interval", "0.05", *state)
-    status = invoke("status", "-s", str(arrays), *state)
+    drained = invoke("drain", "HQ-EX16-01", str(arrays), "--poll-interval", "0.05", *state)
+    status = invoke("status", str(arrays), *state)
 
     assert drained.exit_code == 0, drained.output
     assert "disable 10.10.2.11:443 in eas/https (10.10.2.51:443/tcp on lm-hq)" in drained.output

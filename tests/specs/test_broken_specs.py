@@ -1016,7 +1016,7 @@ def test_ipv6_array_validates_and_expands_in_normalised_form(tmp_path: Path) -> 
     write_files(directory, {"hq.yaml": HQ_2016_V6})
 
     (vs, redirect) = expand(load_specs([directory]).arrays[0])
-    outcome = run_lmctl(directory, {}, "show", "hq-2016", "--specs", str(directory))
+    outcome = run_lmctl(directory, {}, "show", "hq-2016", str(directory))
 
     assert (vs.key.address, vs.key.port, redirect.key.port) == ("2001:db8:10::50", "443", "80")
     assert [(rs.address, rs.port) for rs in vs.real_servers] == [

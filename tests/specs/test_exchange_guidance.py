@@ -91,7 +91,7 @@ def test_an_exchange_se_namespace_validates_by_name_and_by_build(
     )
 
     result = validate(tmp_path, {"mail.yaml": spec})
-    shown = run_lmctl(tmp_path / "arrays", {}, "show", "mail-se", "-s", str(tmp_path / "arrays"))
+    shown = run_lmctl(tmp_path / "arrays", {}, "show", "mail-se", str(tmp_path / "arrays"))
 
     assert result.exit_code == 0, result.output
     # SE is in support (Modern Lifecycle): no notice.
@@ -272,7 +272,6 @@ def show_json(tmp_path: Path, spec: str) -> dict[str, dict[str, Any]]:
         {"appliances.yaml": INVENTORY, HQ: spec},
         "show",
         "hq-cas",
-        "-s",
         str(tmp_path / "arrays"),
         "--format",
         "json",

@@ -192,7 +192,7 @@ def test_a_link_inside_the_specs_directory_or_the_repository_is_read(
     (arrays / "branch-2016.yaml").rename(target)
     (arrays / "branch-2016.yaml").symlink_to(os.path.relpath(target, arrays))
 
-    outcome = run_process(repo, {}, "show", "branch-2016", "--specs", "arrays")
+    outcome = run_process(repo, {}, "show", "branch-2016", "arrays")
 
     assert outcome.exit_code == 0, outcome.output
     assert "10.20.1.50" in outcome.stdout

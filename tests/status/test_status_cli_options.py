@@ -1,8 +1,8 @@
 """``lmctl status``/``drain``/``undrain`` take the options plan and apply take, meaning the same.
 
-``--specs``/``-s``, ``--state-dir`` and ``--request-timeout`` (seconds per API request) are the
-shared options of ``lmctl.cli.options``; ``--timeout`` is drain/undrain's total wait, and no
-option of ``lmctl status``.
+The spec paths (``PATH ...``), ``--state-dir`` and ``--request-timeout`` (seconds per API
+request) are the shared arguments of ``lmctl.cli.options``; ``--timeout`` is drain/undrain's
+total wait, and no option of ``lmctl status``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def test_status_takes_request_timeout_and_state_dir(monkeypatch: pytest.MonkeyPa
         return ExitCode.OK
 
     monkeypatch.setattr(command, "run_status", run_status)
-    arguments = ["status", "hq", "--specs", "specs", "--request-timeout", "2.5"]
+    arguments = ["status", "--array", "hq", "specs", "--request-timeout", "2.5"]
 
     result = CliRunner().invoke(app, [*arguments, "--state-dir", "state", "-f", "json"])
 
@@ -77,7 +77,7 @@ def test_drain_timeout_is_the_total_wait_and_request_timeout_bounds_each_request
     monkeypatch.setattr(command, "run_maintenance", run_maintenance)
     monkeypatch.delenv("LMCTL_STATE_DIR", raising=False)
 
-    result = CliRunner().invoke(app, [*arguments, "-s", "specs"])
+    result = CliRunner().invoke(app, [*arguments, "specs"])
 
     assert result.exit_code == 2, result.output
     assert seen == [([Path("specs")], "cas01", expected)]
@@ -92,12 +92,13 @@ def test_help_describes_the_shared_options_as_plan_does(command_name: str) -> No
 
     plan, own = help_of("plan"), help_of(command_name)
     for shared in (
-        "--request-timeout <float range> [x>=0.1] Seconds each API request may take before it "
+        "--request-timeout SECONDS [x>=0.1] Seconds each API request may take before it "
         "is given up. [default: 10.0]",
-        "--state-dir <path> Where backups, locks and the mock:// appliances' state are kept. "
+        "--state-dir DIR Where backups, locks and the mock:// appliances' state are kept. "
         "[env var: LMCTL_STATE_DIR] [default: .lmctl]",
     ):
         assert shared in plan
         assert shared in own
-    specs = "--specs -s <list[Path]> Spec files or directories (searched for *.yaml/*.yml)."
+    specs = "PATH Spec files or directories (searched for *.yaml/*.yml). Default: arrays/."
+    assert specs in plan
     assert specs in own

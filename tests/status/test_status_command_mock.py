@@ -68,7 +68,7 @@ def test_every_member_of_a_service_down_exits_3(
     for member in ("CAS-A1", "CAS-A2"):
         mock_control.mark(MEMBERS[member], "Down", port=443)
 
-    outcome = run_lmctl("status", "two")
+    outcome = run_lmctl("status", "--array", "two")
 
     assert outcome.exit_code == 3
     assert "two on lm-test: NOT SERVING" in outcome.stdout
@@ -82,7 +82,7 @@ def test_status_text_in_a_pipe_is_plain_and_names_member_states(
 ) -> None:
     mock_control.set_connections(MEMBERS["EX-B2"], 17)
 
-    outcome = run_lmctl("status", "three")
+    outcome = run_lmctl("status", "--array", "three")
 
     assert outcome.exit_code == 0
     assert "three on lm-test: OK" in outcome.stdout
@@ -95,7 +95,7 @@ def test_status_text_in_a_pipe_is_plain_and_names_member_states(
 
 
 def test_unknown_array_exits_1_naming_the_known_ones(run_lmctl: RunLmctl) -> None:
-    outcome = run_lmctl("status", "nope")
+    outcome = run_lmctl("status", "--array", "nope")
 
     assert outcome.exit_code == 1
     assert "error: no array named nope in the specs; arrays: three, two" in outcome.stderr

@@ -96,8 +96,8 @@ def test_status_and_plan_agree_on_a_duplicate_marked_vs_over_https(
     asyncio.run(add_duplicate())
 
     plan = run_lmctl("plan", "--detailed-exitcode")
-    text = run_lmctl("status", "three")
-    document = json.loads(run_lmctl("status", "three", "--format", "json").stdout)
+    text = run_lmctl("status", "--array", "three")
+    document = json.loads(run_lmctl("status", "--array", "three", "--format", "json").stdout)
 
     assert plan.exit_code == 2
     assert "delete virtual service 10.30.1.99:443/tcp (NickName 'lmctl.three.https'" in plan.stdout
@@ -138,7 +138,7 @@ def test_a_renamed_array_serves_on_its_old_marked_vss_and_is_not_in_sync_as_plan
     spec.write_text(spec.read_text().replace("name: three", "name: drei"))
 
     plan = run_lmctl("plan", "--detailed-exitcode")
-    outcome = run_lmctl("status", "drei", "--format", "json")
+    outcome = run_lmctl("status", "--array", "drei", "--format", "json")
 
     assert plan.exit_code == 2, plan.stdout + plan.stderr
     # One re-mark (a modvs of its NickName) per VS, nothing created or deleted.

@@ -54,7 +54,7 @@ def owa_flags(mock_control: MockControl) -> list[bool]:
 
 
 def test_status_does_not_vouch_for_an_unowned_vs_on_the_arrays_vip(run_lmctl: RunLmctl) -> None:
-    outcome = run_lmctl("status", "four")
+    outcome = run_lmctl("status", "--array", "four")
 
     words = " ".join(outcome.stdout.split())  # the table may wrap a long message
     assert outcome.exit_code == 3, outcome.stdout
@@ -63,7 +63,7 @@ def test_status_does_not_vouch_for_an_unowned_vs_on_the_arrays_vip(run_lmctl: Ru
 
 
 def test_status_json_names_the_holder_of_the_key(run_lmctl: RunLmctl) -> None:
-    outcome = run_lmctl("status", "four", "--format", "json")
+    outcome = run_lmctl("status", "--array", "four", "--format", "json")
 
     document = json.loads(outcome.stdout)
     (four,) = document["arrays"]
@@ -98,7 +98,7 @@ def test_status_after_a_vip_edit_reports_the_array_serving_on_its_old_vip(
     spec.write_text(spec.read_text().replace("vip: 10.30.1.10", "vip: 10.30.1.20"))
     mock_control.set_connections(MEMBERS["EX-B1"], 7)
 
-    outcome = run_lmctl("status", "three", "--format", "json")
+    outcome = run_lmctl("status", "--array", "three", "--format", "json")
 
     assert outcome.exit_code == 2, outcome.stdout  # serving on the old VIP, not in sync
     (three,) = json.loads(outcome.stdout)["arrays"]

@@ -133,8 +133,12 @@ _JSON_TYPES = {str: "string", bool: "boolean", int: "integer", list: "list", typ
 
 
 def documented_fields() -> dict[str, str]:
-    """field path → type, from the v1 schema table of docs/operations.md."""
-    rows = re.findall(r"^\| `([a-z_\[\].]+)` \| ([a-z ]+) \|", OPERATIONS_PAGE.read_text(), re.M)
+    """field path → type, from the v1 schema table of docs/operations.md (its own section: the
+    page has other tables, e.g. exchange check's, whose rows look alike)."""
+    page = OPERATIONS_PAGE.read_text()
+    section = page.split("## `--format json`: the `lmctl.status/v1` document", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([a-z_\[\].]+)` \| ([a-z ]+) \|", section, re.M)
     return dict(rows)
 
 

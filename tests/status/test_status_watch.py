@@ -23,12 +23,12 @@ from status_testkit import MEMBERS, prepare_arrays
 @pytest.mark.parametrize(
     ("arguments", "names", "interval"),
     [
-        (["hq"], ["hq"], None),  # checked once
-        (["--watch", "hq"], ["hq"], DEFAULT_WATCH_SECONDS),
-        (["hq", "--watch", "--interval", "15"], ["hq"], 15.0),
-        (["-w", "-n", "2.5", "hq", "dr"], ["hq", "dr"], 2.5),
+        (["--array", "hq"], ["hq"], None),  # checked once
+        (["--watch", "--array", "hq"], ["hq"], DEFAULT_WATCH_SECONDS),
+        (["--array", "hq", "--watch", "--interval", "15"], ["hq"], 15.0),
+        (["-w", "-n", "2.5", "--array", "hq", "--array", "dr"], ["hq", "dr"], 2.5),
         (["--interval", "30"], [], 30.0),  # an interval alone implies --watch
-        (["--watch", "10"], ["10"], DEFAULT_WATCH_SECONDS),  # a number is an array name
+        (["--watch", "--array", "10"], ["10"], DEFAULT_WATCH_SECONDS),  # a number is a name
     ],
 )
 def test_watch_and_interval_options_set_the_interval_and_leave_the_array_names(
@@ -45,7 +45,7 @@ def test_watch_and_interval_options_set_the_interval_and_leave_the_array_names(
 
     monkeypatch.setattr(command, "run_status", run_status)
 
-    result = CliRunner().invoke(app, ["status", *arguments, "-s", "specs"])
+    result = CliRunner().invoke(app, ["status", *arguments, "specs"])
 
     assert result.exit_code == 2, result.output
     assert seen == [([Path("specs")], names, StatusRequest("text", interval))]
@@ -66,7 +66,7 @@ def test_watch_in_a_pipe_prints_one_json_document_per_check_until_interrupted(
     request: pytest.FixtureRequest, mock_control: MockControl
 ) -> None:
     prepare_arrays(request, "v2")
-    arguments = ("status", "--watch", "--interval", "0.5", "-f", "json", "--specs", "arrays")
+    arguments = ("status", "--watch", "--interval", "0.5", "-f", "json", "arrays")
     with lmctl_process(*arguments) as watch:
         assert watch.stdout is not None
         first = json.loads(watch.stdout.readline())
@@ -87,7 +87,7 @@ def test_ctrl_c_before_the_first_check_finishes_exits_130_and_says_so(
 ) -> None:
     prepare_arrays(request, "v2")
     mock_control.add_fault("stall", command="listvs", stall_seconds=20)
-    with lmctl_process("status", "--specs", "arrays") as status:
+    with lmctl_process("status", "arrays") as status:
         while mock_control.pending_faults():  # until lmctl's listvs is the stalled one
             time.sleep(0.05)
         status.send_signal(signal.SIGINT)

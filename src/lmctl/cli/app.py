@@ -16,7 +16,7 @@ import typer
 from typer._click.core import Context  # the Context TyperGroup.invoke takes (typer vendors click)
 from typer.core import TyperGroup
 
-from lmctl.cli.options import make_console
+from lmctl.cli.options import make_console, readable_help
 from lmctl.errors import ExitCode, LmctlError, error_text
 from lmctl.text import one_line
 
@@ -48,12 +48,35 @@ class CommandError(LmctlError):
 
 
 class LmctlCommands(TyperGroup):
-    """lmctl's commands behind the one error boundary."""
+    """lmctl's commands behind the one error boundary, with help a person reads
+    (``readable_help``), printed with exit 0 when the group is given nothing to do."""
+
+    def get_params(self, ctx: Context) -> Any:
+        params = super().get_params(ctx)
+        readable_help(params)
+        return params
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        # typer shows this help as a usage error (exit 64 here); asking for nothing is no error.
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            typer.echo(ctx.get_help(), color=ctx.color)
+            ctx.exit()
+        return super().parse_args(ctx, args)
+
+    def resolve_command(self, ctx: Context, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None:
+            readable_help(command.get_params(ctx))
+        return name, command, rest
 
     def invoke(self, ctx: Context) -> Any:
         """Run the command; an ``LmctlError`` ends it with its message and exit code."""
         try:
             return super().invoke(ctx)
+        except typer.BadParameter as error:
+            # A bad choice is the user's: pydantic's "Value error, " prefix is not for them.
+            error.message = error.message.removeprefix("Value error, ")
+            raise
         except LmctlError as error:
             # One line whatever the message quotes (a file name, an appliance's reply).
             make_console(stderr=True).print(f"error: {one_line(error_text(error))}")
@@ -75,7 +98,6 @@ app = typer.Typer(
     name="lmctl",
     help="Exchange client access on Kemp LoadMaster, as code: validate, plan, apply, status.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 
@@ -105,8 +127,10 @@ def global_options(
             "--verbose",
             "-v",
             count=True,
-            help="Log to stderr: -v the API calls made, -vv every request and reply "
-            "(secrets are always redacted).",
+            help="Log to stderr: -v one line per API call (appliance, command, object, HTTP "
+            "status, milliseconds), -vv also each request and reply, -vvv also the HTTP "
+            "libraries' debug lines. Secrets are always redacted.",
+            show_default=False,
         ),
     ] = 0,
     version: Annotated[
@@ -126,14 +150,28 @@ def global_options(
     """
     _show_insecure_tls_once()
     if verbose:
-        import logging
+        _log_to_stderr(verbose)
 
-        level = logging.INFO if verbose == 1 else logging.DEBUG
-        logging.basicConfig(
-            level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
-        )
+
+def _log_to_stderr(verbose: int) -> None:
+    """lmctl's own log lines at INFO (-v) or DEBUG (-vv); other libraries' (httpx, httpcore,
+    asyncio) only when they warn, and at DEBUG from -vvv. Every line passes the redaction
+    filter on its way out, whichever logger made it."""
+    import logging
+
+    from lmctl.loadmaster.redact import RedactingFilter
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    logging.basicConfig(
+        level=logging.DEBUG if verbose >= 3 else logging.WARNING, handlers=[handler], force=True
+    )
+    logging.getLogger("lmctl").setLevel(logging.INFO if verbose == 1 else logging.DEBUG)
 
 
 def main() -> None:
     """Console-script entry point (``lmctl``, ``python -m lmctl``)."""
-    app()
+    # Named, so that ``python -m lmctl`` shows and completes as ``lmctl`` (its completion
+    # script would otherwise bind "python -m lmctl" and read _PYTHON _M LMCTL_COMPLETE).
+    app(prog_name="lmctl")

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lmctl.cli.app import CommandError, app
-from lmctl.cli.options import SpecPathsOption, make_console
-from lmctl.cli.specload import load_reporting
+from lmctl.cli.app import CommandError, LmctlCommands, app
+from lmctl.cli.options import ArrayArgument, ArrayOption, SpecPaths, make_console
+from lmctl.cli.specload import load_reporting, refuse_array_as_path
 from lmctl.errors import ExitCode
 from lmctl.text import one_line
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from lmctl.specs import ArraySpec, SpecSet
 
 exchange_app = typer.Typer(
+    cls=LmctlCommands,
     help="The Exchange side of a cutover: the Exchange Management Shell script of an array, "
     "and a read-only pre-flight check from your workstation (no appliance needed).",
     no_args_is_help=True,
@@ -71,13 +72,14 @@ def _array(spec_set: SpecSet, name: str) -> ArraySpec:
     "of what it does not do (DNS, certificate, firewalls). See docs/operations.md.",
 )
 def script_command(
-    array: Annotated[str, typer.Argument(help="The array (or namespace) as named in its spec.")],
-    specs: SpecPathsOption = None,
+    array: ArrayArgument,
+    paths: SpecPaths = None,
     output: Annotated[
         Path | None,
         typer.Option(
             "--output",
             "-o",
+            metavar="FILE",
             help="Write the script to this file (UTF-8 with a byte order mark, which Windows "
             "PowerShell 5.1 needs to read non-ASCII text) instead of printing it.",
             show_default=False,
@@ -87,7 +89,8 @@ def script_command(
     """Run ``lmctl exchange script``."""
     from lmctl.cutover import exchange_script
 
-    spec_set = load_reporting(specs or [], make_console(stderr=True))
+    refuse_array_as_path(paths, array_first="exchange script")
+    spec_set = load_reporting(paths or [], make_console(stderr=True))
     text = exchange_script(_array(spec_set, array))
     if output is None:
         sys.stdout.write(text)
@@ -110,23 +113,23 @@ def script_command(
     "concurrently, each bounded by --timeout.\n\n" + _CHECK_EXIT_CODES,
 )
 def check_command(
-    arrays: Annotated[
-        list[str] | None, typer.Argument(help="Arrays to check (default: every array).")
-    ] = None,
-    specs: SpecPathsOption = None,
+    paths: SpecPaths = None,
+    arrays: ArrayOption = None,
     output_format: Annotated[
         CheckFormat, typer.Option("--format", "-f", help="text (a table per array) or json.")
     ] = CheckFormat.text,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=0.05, help="Seconds each probe may take.")
+        float,
+        typer.Option("--timeout", metavar="SECONDS", min=0.05, help="Seconds each probe may take."),
     ] = 3.0,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, help="Probes in flight at most.")
+        int, typer.Option("--concurrency", metavar="N", min=1, help="Probes in flight at most.")
     ] = 64,
     ca_file: Annotated[
         Path | None,
         typer.Option(
             "--ca-file",
+            metavar="FILE",
             help="PEM file of the CAs that issued the members' certificates (default: the "
             "system's trusted CAs).",
             show_default=False,
@@ -146,7 +149,8 @@ def check_command(
 ) -> None:
     """Run ``lmctl exchange check``."""
     options = CheckOptions(output_format, timeout, concurrency, ca_file, public_resolver)
-    raise typer.Exit(int(run_check(specs or [], arrays or [], options)))
+    refuse_array_as_path(paths)
+    raise typer.Exit(int(run_check(paths or [], arrays or [], options)))
 
 
 def _ip_address(value: str | None) -> str | None:

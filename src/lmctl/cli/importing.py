@@ -93,33 +93,43 @@ def _check_vips_found(options: ImportOptions, state: ApplianceState) -> None:
 )
 def import_command(
     appliance: Annotated[
-        str, typer.Option("--appliance", "-a", help="The appliance to read (its inventory name).")
+        str,
+        typer.Option(
+            "--appliance", "-a", metavar="NAME", help="The appliance to read (its inventory name)."
+        ),
     ],
     inventory: Annotated[
         Path | None,
         typer.Option(
             "--inventory",
+            metavar="FILE",
             help="The inventory that names the appliance. Default: the file LMCTL_INVENTORY "
             "names, else arrays/appliances.yaml.",
             show_default=False,
         ),
     ] = None,
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Where to write the array specs.")
+        Path, typer.Option("--out", "-o", metavar="DIR", help="Where to write the array specs.")
     ] = DEFAULT_SPECS,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace spec files that already exist.")
     ] = False,
     vip: Annotated[
         list[str] | None,
-        typer.Option("--vip", help="Only this VIP (repeatable). Default: every VIP."),
+        typer.Option(
+            "--vip", metavar="ADDRESS", help="Only this VIP (repeatable). Default: every VIP."
+        ),
     ] = None,
     site: Annotated[
         str | None, typer.Option("--site", help="The AD site to write into every spec.")
     ] = None,
     exchange: Annotated[
         str | None,
-        typer.Option("--exchange", help="The Exchange release, e.g. '2010 SP3' or '2016 CU23'."),
+        typer.Option(
+            "--exchange",
+            metavar="RELEASE",
+            help="The Exchange release, e.g. '2010 SP3' or '2016 CU23'.",
+        ),
     ] = None,
     fqdn: Annotated[str | None, typer.Option("--fqdn", help="The array's FQDN.")] = None,
     output: FormatOption = OutputFormat.text,

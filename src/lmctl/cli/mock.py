@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lmctl.cli.app import app
+from lmctl.cli.app import LmctlCommands, app
 from lmctl.cli.options import make_console
 from lmctl.errors import LmctlError
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from lmctl.mock.state import MockState
 
 mock_app = typer.Typer(
+    cls=LmctlCommands,
     help="A mock LoadMaster that speaks the real API (v1 XML, v2 JSON), for tests and rehearsals.",
     no_args_is_help=True,
 )
@@ -90,13 +91,16 @@ def _stop_on_signal() -> threading.Event:
 
 
 # The options of ``serve``, named once here so the command's signature reads as a list.
-_Host = Annotated[str, typer.Option(help="Address to bind (loopback unless told).")]
+_Host = Annotated[
+    str, typer.Option(metavar="ADDRESS", help="Address to bind (loopback unless told).")
+]
 _Port = Annotated[int, typer.Option(help="TCP port; 0 picks a free one.", min=0, max=65535)]
 _Tls = Annotated[bool, typer.Option("--tls/--no-tls", help="HTTPS (default) or HTTP.")]
 _StateFile = Annotated[
     Path | None,
     typer.Option(
         "--state",
+        metavar="FILE",
         help=(
             "JSON state file (loaded, saved on change); the TLS certificate and key are kept "
             "beside it, so a restart keeps the fingerprint."
@@ -123,7 +127,7 @@ _SeedListvs = Annotated[
     ),
 ]
 _LatencyMs = Annotated[
-    float, typer.Option("--latency-ms", help="Delay added to every API call.", min=0)
+    float, typer.Option("--latency-ms", metavar="MS", help="Delay added to every API call.", min=0)
 ]
 _User = Annotated[str | None, typer.Option("--user", help="Admin user (default bal).")]
 _Password = Annotated[

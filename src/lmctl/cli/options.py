@@ -1,9 +1,13 @@
 """What every command shares: its arguments and options, so one flag means one thing, and the
 console it prints to (rich on a terminal, plain text in a pipe).
 
-``SpecPaths`` (the positional spec files or directories), ``FormatOption`` (``--format``),
-``StateDirOption`` (``--state-dir``) and ``RequestTimeoutOption`` (``--request-timeout``: seconds
-per API request; ``--timeout`` is reserved for a command's total wait, as drain/undrain use it).
+``SpecPaths`` (``PATH ...``: the spec files or directories, last on every command that works on
+arrays), ``ArrayArgument`` (``show ARRAY``), ``ArrayOption`` (``--array NAME``),
+``MemberArgument`` (``drain MEMBER``), the last three completed by the shell from the specs
+(``complete_array``, ``complete_member``), ``FormatOption`` (``--format``), ``StateDirOption``
+(``--state-dir``) and ``RequestTimeoutOption`` (``--request-timeout``: seconds per API request;
+``--timeout`` is reserved for a command's total wait, as drain/undrain use it); and
+``readable_help``, which makes help show those metavars rather than Python types.
 Only typer and rich's console (with its segments and text) are imported here, so ``lmctl --help``
 stays fast.
 """
@@ -14,12 +18,13 @@ import enum
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console, ConsoleOptions, RenderableType
 from rich.segment import Segment
 from rich.text import Text
+from typer.core import TyperArgument, TyperOption
 
 from lmctl.statedir import DEFAULT_STATE_DIR as DEFAULT_STATE_DIR
 from lmctl.text import escaped, needs_escaping
@@ -35,22 +40,84 @@ class OutputFormat(enum.StrEnum):
 
 SPEC_PATHS_HELP = "Spec files or directories (searched for *.yaml/*.yml). Default: arrays/."
 
+
+def _paths_given(ctx: typer.Context) -> list[Path]:
+    """The spec paths already on the command line being completed (none: the default).
+
+    While an option's value is completed (``--array <TAB>``) the option lacks it, so the
+    command's parse stopped before the paths; they are read again from the words after the
+    command (its group's ``args``), without that last option name."""
+    given = ctx.params.get("paths")
+    if not given and ctx.parent is not None:
+        words = list(ctx.parent.args)
+        if words and words[-1].startswith("-"):
+            words.pop()
+        with ctx.command.make_context(
+            ctx.info_name, words, parent=ctx.parent, resilient_parsing=True
+        ) as again:
+            given = again.params.get("paths")
+    return [Path(p) for p in given] if isinstance(given, list | tuple) else []
+
+
+def _names(ctx: typer.Context, kind: Literal["arrays", "members"]) -> list[str]:
+    """``spec_names`` of the paths given; none when anything fails: a completion never fails."""
+    from lmctl.cli.specload import spec_names
+
+    try:
+        return spec_names(_paths_given(ctx), kind)
+    except Exception:  # a command line the parser cannot read: no completion
+        return []
+
+
+def complete_array(ctx: typer.Context, args: list[str], incomplete: str) -> list[str]:
+    """Shell completion: the arrays of the specs in the command's paths (default ``arrays/``)."""
+    return [name for name in _names(ctx, "arrays") if name.startswith(incomplete)]
+
+
+def complete_member(ctx: typer.Context, args: list[str], incomplete: str) -> list[str]:
+    """Shell completion: the member (CAS) names of the specs, as drain and undrain take them."""
+    return [name for name in _names(ctx, "members") if name.lower().startswith(incomplete.lower())]
+
+
 SpecPaths = Annotated[
     list[Path] | None,
-    typer.Argument(help=SPEC_PATHS_HELP, show_default=False),
-]
-
-SpecPathsOption = Annotated[
-    list[Path] | None,
-    typer.Option("--specs", "-s", help=SPEC_PATHS_HELP, show_default=False),
+    typer.Argument(metavar="PATH", help=SPEC_PATHS_HELP, show_default=False),
 ]
 
 
 def spec_paths_argument(help_text: str) -> typer.models.ArgumentInfo:
     """The spec-paths argument with a command's own help (e.g. apply also takes a plan file)."""
-    argument: typer.models.ArgumentInfo = typer.Argument(help=help_text, show_default=False)
+    argument: typer.models.ArgumentInfo = typer.Argument(
+        metavar="PATH", help=help_text, show_default=False
+    )
     return argument
 
+
+ArrayArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="ARRAY", help="Name of the array, e.g. hq-cas.", autocompletion=complete_array
+    ),
+]
+ArrayOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--array",
+        metavar="NAME",
+        help="Only this array (repeat for several). Default: every array.",
+        show_default=False,
+        autocompletion=complete_array,
+    ),
+]
+MemberArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="MEMBER",
+        help="Member name as in the spec (e.g. HQ-CAS02, any case) or its IPv4/IPv6 address "
+        "(any spelling: 2001:DB8:0::11 is 2001:db8::11).",
+        autocompletion=complete_member,
+    ),
+]
 
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", "-f", help="Output: text, json or markdown.")
@@ -59,6 +126,7 @@ StateDirOption = Annotated[
     Path,
     typer.Option(
         "--state-dir",
+        metavar="DIR",
         envvar="LMCTL_STATE_DIR",
         help="Where backups, locks and the mock:// appliances' state are kept.",
     ),
@@ -67,10 +135,43 @@ RequestTimeoutOption = Annotated[
     float,
     typer.Option(
         "--request-timeout",
+        metavar="SECONDS",
         min=0.1,
         help="Seconds each API request may take before it is given up.",
     ),
 ]
+
+
+class _ReadableOption(TyperOption):
+    """An option whose help shows its metavar (``SECONDS``, ``DIR``), its choices or, when it
+    has neither, its name in capitals; nothing after a flag."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        if self.is_flag or self.count:
+            return None
+        descriptor = getattr(self, "type_descriptor", None)
+        if self.metavar is None and not getattr(descriptor, "is_choice", False):
+            return (self.name or "value").upper()
+        return super().display_type_rich(ctx)
+
+
+class _ReadableArgument(TyperArgument):
+    """An argument whose help shows only its metavar (``PATH``, ``ARRAY``), not a Python type."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+
+def readable_help(params: Iterable[object]) -> None:
+    """Make the help of ``params`` show what a person reads: typer shows each parameter's
+    Python type (``<list[Path]>``, ``<bool>`` after a flag) and has no setting to say
+    otherwise, so each typer parameter becomes the subclass above, which shows the metavar
+    instead (same object, same parsing)."""
+    for param in params:
+        if type(param) is TyperOption:
+            param.__class__ = _ReadableOption
+        elif type(param) is TyperArgument:
+            param.__class__ = _ReadableArgument
 
 
 class TerminalSafeConsole(Console):

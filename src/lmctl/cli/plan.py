@@ -30,6 +30,7 @@ from lmctl.cli.options import (
     RequestTimeoutOption,
     SpecPaths,
     StateDirOption,
+    complete_array,
     make_console,
     spec_paths_argument,
 )
@@ -77,7 +78,9 @@ ApplyPaths = Annotated[
 ]
 ApplianceOption = Annotated[
     list[str] | None,
-    typer.Option("--appliance", "-a", help="Only this appliance (repeatable). Default: all."),
+    typer.Option(
+        "--appliance", "-a", metavar="NAME", help="Only this appliance (repeatable). Default: all."
+    ),
 ]
 ForceOption = Annotated[
     bool, typer.Option("--force", help="Allow changes that break any safety rule (every --allow).")
@@ -112,6 +115,7 @@ AdoptOption = Annotated[
     typer.Option(
         "--adopt",
         metavar="ARRAY",
+        autocompletion=complete_array,
         help="Take over the virtual services without lmctl's marker on exactly the keys this "
         "array wants (repeatable; as adopt: true in its spec). See docs/adoption.md.",
     ),
@@ -329,6 +333,7 @@ def plan_command(
         typer.Option(
             "--out",
             "-o",
+            metavar="FILE",
             help="Also save the plan (JSON) to this file (never a spec, nor inside a spec "
             "directory).",
         ),
@@ -605,7 +610,8 @@ def apply_command(
         bool, typer.Option("--no-backup", help="Do not save a backup before the first write.")
     ] = False,
     parallel: Annotated[
-        int, typer.Option("--parallel", min=1, help="Appliances applied at the same time.")
+        int,
+        typer.Option("--parallel", metavar="N", min=1, help="Appliances applied at the same time."),
     ] = 8,
     appliance: ApplianceOption = None,
     state_dir: StateDirOption = DEFAULT_STATE_DIR,

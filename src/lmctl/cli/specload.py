@@ -6,10 +6,12 @@ missing path and invalid specs with the same diagnostics (and exits 1).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -60,6 +62,57 @@ def load_spec_set(paths: Sequence[Path] | None, *, leave_out: bool = False) -> S
     return load_specs(
         paths or [DEFAULT_SPECS], trusted_inventory=trusted_inventory(), leave_out=leave_out
     )
+
+
+def refuse_array_as_path(paths: Sequence[Path] | None, *, array_first: str = "") -> None:
+    """Refuse an array name given where a spec path goes (``lmctl status hq-cas`` for
+    ``--array hq-cas``, as status once took it; ``array_first``: the command, e.g. ``show``,
+    that takes the array before the paths): a path that does not exist and names an array of
+    the other paths' specs (default ``arrays/``) is a usage error saying what to write."""
+    from lmctl.cli.app import CommandError
+    from lmctl.errors import ExitCode
+    from lmctl.text import one_line
+
+    missing = [path for path in paths or () if not path.exists()]
+    if not missing:
+        return
+    arrays = set(spec_names([path for path in paths or () if path.exists()], "arrays"))
+    for path in missing:
+        if str(path) in arrays:
+            name = one_line(str(path))
+            how = (
+                f"{array_first} takes it first: lmctl {array_first} {name} PATH ..."
+                if array_first
+                else f"to choose an array write --array {name}"
+            )
+            raise CommandError(
+                f"{name} is an array, not a spec file or directory: the arguments after the "
+                f"command's own are spec paths (PATH ...); {how}",
+                exit_code=ExitCode.USAGE,
+            )
+
+
+def spec_names(paths: Sequence[Path], kind: Literal["arrays", "members"]) -> list[str]:
+    """The array names, or the member names (the CAS members and the transport services' own,
+    spec order, each once), of the specs under ``paths`` (default ``arrays/``), read quietly (for
+    the shell's completion, and hints). Array spec files with errors are left out; anything that
+    goes wrong gives no names: a completion must never print (the shell reads its output) nor
+    fail."""
+    try:
+        # Nothing the loader might write reaches the shell.
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            spec_set = load_spec_set(paths, leave_out=True)
+    except Exception:  # broken specs, unreadable files: no completion
+        return []
+    if kind == "arrays":
+        return [array.name for array in spec_set.arrays]
+    names = [
+        member.name
+        for array in spec_set.arrays
+        for members in (array.members, *(o.members or () for o in array.overrides.values()))
+        for member in members
+    ]
+    return list(dict.fromkeys(names))
 
 
 def load_reporting(paths: Sequence[Path], errors: Console, *, leave_out: bool = False) -> SpecSet:

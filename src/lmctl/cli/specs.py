@@ -6,16 +6,17 @@ stays fast.
 
 from __future__ import annotations
 
+import enum
 import json
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, assert_never
 
 import typer
 
 from lmctl.cli.app import app
-from lmctl.cli.options import FormatOption, OutputFormat, SpecPaths, SpecPathsOption, make_console
-from lmctl.cli.specload import DEFAULT_SPECS, load_spec_set
+from lmctl.cli.options import ArrayArgument, FormatOption, OutputFormat, SpecPaths, make_console
+from lmctl.cli.specload import DEFAULT_SPECS, load_spec_set, refuse_array_as_path
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -53,22 +54,23 @@ def validate(paths: SpecPaths = None, output: FormatOption = OutputFormat.text) 
 
 @app.command()
 def show(
-    array: Annotated[str, typer.Argument(help="Name of the array, e.g. hq-cas.")],
-    specs: SpecPathsOption = None,
+    array: ArrayArgument,
+    paths: SpecPaths = None,
     output: FormatOption = OutputFormat.text,
 ) -> None:
     """Print the virtual services and real servers that one array expands to."""
     from lmctl.exchange import expand
     from lmctl.specs import SpecError
 
+    refuse_array_as_path(paths, array_first="show")
     try:
-        spec_set = load_spec_set(specs)
+        spec_set = load_spec_set(paths)
     except SpecError as error:
         _print_diagnostics(error.diagnostics, None, OutputFormat.text, stderr=True)
         raise typer.Exit(1) from None
     spec = spec_set.array(array)
     if spec is None:
-        searched = ", ".join(str(p) for p in specs or [DEFAULT_SPECS])
+        searched = ", ".join(str(p) for p in paths or [DEFAULT_SPECS])
         known = ", ".join(a.name for a in spec_set.arrays) or "none"
         make_console(stderr=True).print(
             f"error: no array named '{array}' in {searched}; arrays: {known}"
@@ -81,10 +83,20 @@ def show(
     _print_expansion(spec, services, output)
 
 
+class SchemaKind(enum.StrEnum):
+    """The documents ``lmctl schema --kind`` describes."""
+
+    array = "array"
+    inventory = "inventory"
+    plan = "plan"
+    ls = "ls"
+    import_ = "import"
+
+
 @app.command()
 def schema(
     kind: Annotated[
-        str | None,
+        SchemaKind | None,
         typer.Option(
             "--kind",
             "-k",
@@ -98,33 +110,27 @@ def schema(
     document."""
     from lmctl.specs import json_schema
 
-    if kind == "plan":
-        from lmctl.plan.planfile import plan_json_schema
+    match kind:
+        case SchemaKind.plan:
+            from lmctl.plan.planfile import plan_json_schema
 
-        document: dict[str, Any] = plan_json_schema()
-    elif kind == "ls":
-        from lmctl.plan.listing import listing_json_schema
+            document: dict[str, Any] = plan_json_schema()
+        case SchemaKind.ls:
+            from lmctl.plan.listing import listing_json_schema
 
-        document = listing_json_schema()
-    elif kind == "import":
-        from lmctl.importing import import_json_schema
+            document = listing_json_schema()
+        case SchemaKind.import_:
+            from lmctl.importing import import_json_schema
 
-        document = import_json_schema()
-    elif kind is None:
-        document = {
-            "array": json_schema("array"),
-            "inventory": json_schema("inventory"),
-        }
-    elif kind == "array":
-        document = json_schema("array")
-    elif kind == "inventory":
-        document = json_schema("inventory")
-    else:
-        make_console(stderr=True).print(
-            f"error: --kind '{kind}' is not a kind of spec; allowed: array, inventory, plan, "
-            "ls, import"
-        )
-        raise typer.Exit(2)
+            document = import_json_schema()
+        case None:
+            document = {"array": json_schema("array"), "inventory": json_schema("inventory")}
+        case SchemaKind.array:
+            document = json_schema("array")
+        case SchemaKind.inventory:
+            document = json_schema("inventory")
+        case unknown:
+            assert_never(unknown)
     print(json.dumps(document, indent=2))
 
 

@@ -24,12 +24,14 @@ from rich.text import Text
 from lmctl.cli.app import app
 from lmctl.cli.options import (
     DEFAULT_STATE_DIR,
+    ArrayOption,
+    MemberArgument,
     RequestTimeoutOption,
-    SpecPathsOption,
+    SpecPaths,
     StateDirOption,
     make_console,
 )
-from lmctl.cli.specload import DEFAULT_SPECS, load_reporting
+from lmctl.cli.specload import DEFAULT_SPECS, load_reporting, refuse_array_as_path
 from lmctl.errors import ExitCode
 from lmctl.text import one_line
 
@@ -57,30 +59,21 @@ class StatusFormat(enum.StrEnum):
     json = "json"
 
 
-MemberArgument = Annotated[
-    str,
-    typer.Argument(
-        help="Member name as in the spec (e.g. HQ-CAS02, any case) or its IPv4/IPv6 address "
-        "(any spelling: 2001:DB8:0::11 is 2001:db8::11)."
-    ),
-]
 PollOption = Annotated[
     float,
-    typer.Option("--poll-interval", min=0.01, help="Seconds between two reads while waiting."),
-]
-ArrayOption = Annotated[
-    list[str] | None,
     typer.Option(
-        "--array",
-        metavar="ARRAY",
-        help="Only in this array (repeat for several); default: every array that lists the server.",
-        show_default=False,
+        "--poll-interval",
+        metavar="SECONDS",
+        min=0.01,
+        help="Seconds between two reads while waiting.",
     ),
 ]
 # The total wait of drain/undrain; each API request is bounded by ``--request-timeout``.
 WaitTimeoutOption = Annotated[
     float,
-    typer.Option("--timeout", min=0, help="Seconds to wait at most before giving up."),
+    typer.Option(
+        "--timeout", metavar="SECONDS", min=0, help="Seconds to wait at most before giving up."
+    ),
 ]
 
 
@@ -92,10 +85,8 @@ WaitTimeoutOption = Annotated[
     "the documented lmctl.status/v1 document (one per line with --watch).\n\n" + _EXIT_CODES,
 )
 def status_command(
-    arrays: Annotated[
-        list[str] | None, typer.Argument(help="Arrays to check (default: every array).")
-    ] = None,
-    specs: SpecPathsOption = None,
+    paths: SpecPaths = None,
+    arrays: ArrayOption = None,
     output_format: Annotated[
         StatusFormat,
         typer.Option("--format", "-f", help="text (a table) or json (lmctl.status/v1)."),
@@ -108,6 +99,7 @@ def status_command(
         typer.Option(
             "--interval",
             "-n",
+            metavar="SECONDS",
             min=0.5,
             show_default=False,
             help=f"Seconds between two checks (implies --watch; "
@@ -121,7 +113,8 @@ def status_command(
     if watch and interval is None:
         interval = DEFAULT_WATCH_SECONDS
     request = StatusRequest(output_format.value, interval, state_dir, request_timeout)
-    raise typer.Exit(int(run_status(specs or [], arrays or [], request)))
+    refuse_array_as_path(paths)
+    raise typer.Exit(int(run_status(paths or [], arrays or [], request)))
 
 
 @app.command(
@@ -138,7 +131,7 @@ def status_command(
 )
 def drain_command(
     member: MemberArgument,
-    specs: SpecPathsOption = None,
+    paths: SpecPaths = None,
     force: Annotated[
         bool, typer.Option("--force", help="Drain even if a service is left with no member Up.")
     ] = False,
@@ -152,7 +145,8 @@ def drain_command(
     request = MaintenanceRequest(
         "drain", force, timeout, poll_interval, state_dir, request_timeout, tuple(arrays or ())
     )
-    raise typer.Exit(run_maintenance(specs or [], member, request))
+    refuse_array_as_path(paths)
+    raise typer.Exit(run_maintenance(paths or [], member, request))
 
 
 @app.command(
@@ -165,7 +159,7 @@ def drain_command(
 )
 def undrain_command(
     member: MemberArgument,
-    specs: SpecPathsOption = None,
+    paths: SpecPaths = None,
     arrays: ArrayOption = None,
     timeout: WaitTimeoutOption = 300.0,
     poll_interval: PollOption = 2.0,
@@ -176,7 +170,8 @@ def undrain_command(
     request = MaintenanceRequest(
         "undrain", False, timeout, poll_interval, state_dir, request_timeout, tuple(arrays or ())
     )
-    raise typer.Exit(run_maintenance(specs or [], member, request))
+    refuse_array_as_path(paths)
+    raise typer.Exit(run_maintenance(paths or [], member, request))
 
 
 # -- shared by the three commands -----------------------------------------------------------

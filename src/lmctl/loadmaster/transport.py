@@ -64,7 +64,7 @@ from lmctl.loadmaster.wire import (
     is_json_envelope,
     lacks_v2,
 )
-from lmctl.text import excerpt
+from lmctl.text import excerpt, one_line
 
 T = TypeVar("T")
 
@@ -72,6 +72,31 @@ DEFAULT_MAX_REPLY_BYTES = 64 * 1024 * 1024
 _UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # How much of a redirect's Location an error quotes.
 _LOCATION_LENGTH = 120
+# How much of a reply body a DEBUG line shows (a listvs of a large appliance runs to megabytes).
+_LOGGED_BODY_LENGTH = 4000
+# Replies whose body is never logged: a backup holds the appliance's private keys.
+_UNLOGGED_REPLIES = frozenset({"backup"})
+
+
+def call_object(params: Mapping[str, str]) -> str:
+    """What one API call acts on, as a log line names it: `` 10.0.0.5:443/tcp`` (or `` VS 7``),
+    `` rs 10.0.0.21:443``, `` param=version``; '' for a call on the whole appliance (listvs).
+    Only the parameters that name an object: never a setting's value."""
+    parts: list[str] = []
+    if "vs" in params:
+        address, port = params["vs"], params.get("port")
+        if port is None:
+            parts.append(f"VS {address}")
+        else:
+            host = f"[{address}]" if ":" in address else address
+            parts.append(f"{host}:{port}/{params.get('prot', 'tcp')}")
+    if "rs" in params:
+        address = params["rs"]
+        host = f"[{address}]" if ":" in address else address
+        parts.append(f"rs {host}:{params['rsport']}" if "rsport" in params else f"rs {host}")
+    if "param" in params:
+        parts.append(f"param={params['param']}")
+    return "".join(f" {one_line(part)}" for part in parts)
 
 
 class _Redirected(Exception):
@@ -210,6 +235,7 @@ class ApiChannel:
         request = dialect.request(http, command, params, file)
         self.calls += 1
         self._log_request(request, file)
+        call = f"{self.name}: {command}{call_object(params)}"
         started = time.monotonic()
         try:
             async with asyncio.timeout(self._timeout * 3):
@@ -219,21 +245,41 @@ class ApiChannel:
                 finally:
                     await response.aclose()
         except _Redirected as redirect:
+            self._log_call(call, f"HTTP {redirect.status} (redirect)", started)
             raise self._redirected(command, redirect) from None
         except (httpx.TransportError, TimeoutError) as exc:
+            self._log_call(call, f"failed ({type(exc).__name__})", started)
             raise self._transport_failure(exc, command) from None
         except httpx.HTTPError as exc:
+            self._log_call(call, f"unreadable reply ({type(exc).__name__})", started)
             # The exchange completed but its reply cannot be read (a corrupt compressed body):
             # a malformed reply, not a network failure, so it is not retried.
             raise self._unreadable(exc, command) from None
-        self._logger.debug(
-            "%s ← HTTP %d, %d bytes in %.3f s",
-            self.name,
-            response.status_code,
-            len(body),
-            time.monotonic() - started,
-        )
+        except LoadMasterError:  # too large, or a body that cannot be decoded
+            self._log_call(call, "unreadable reply", started)
+            raise
+        self._log_call(call, f"HTTP {response.status_code}", started)
+        self._log_reply(command, body)
         return response.status_code, body
+
+    def _log_call(self, call: str, outcome: str, started: float) -> None:
+        """The INFO line of one API call (``lmctl -v``): appliance, command, object, outcome,
+        milliseconds."""
+        milliseconds = (time.monotonic() - started) * 1000
+        self._logger.info("%s → %s in %.0f ms", call, outcome, milliseconds)
+
+    def _log_reply(self, command: str, body: bytes) -> None:
+        """The reply body at DEBUG (``lmctl -vv``): scrubbed, escaped and cut; a backup's never."""
+        if not self._logger.isEnabledFor(logging.DEBUG):
+            return
+        if command in _UNLOGGED_REPLIES:
+            shown = f"({len(body)} bytes, not logged)"
+        else:
+            text = body.decode("utf-8", errors="replace")
+            shown = excerpt(scrub(text), _LOGGED_BODY_LENGTH)
+            if len(text) > _LOGGED_BODY_LENGTH:
+                shown += f" ({len(body)} bytes in all)"
+        self._logger.debug("%s ← %s reply: %s", self.name, command, shown)
 
     def _open_client(self) -> httpx.AsyncClient:
         if self._http is None:
@@ -254,8 +300,8 @@ class ApiChannel:
             "%s → %s %s %s(call %d)",
             self.name,
             request.method,
-            scrub(str(request.url)),
-            scrub(body) + " " if body else "",
+            one_line(scrub(str(request.url))),
+            one_line(scrub(body)) + " " if body else "",
             self.calls,
         )
 

@@ -132,7 +132,8 @@ def _key_message(detail: ErrorDetails, model: type[BaseModel]) -> str | None:
             "(at most 63, starting with a letter or digit), e.g. lm-hq"
         )
     if _KEY_MARK in loc:
-        return f"'{excerpt(last)}' is not allowed as a key here; " + _expected(detail)
+        hint = _did_you_mean(last, _choices(detail))
+        return f"'{excerpt(last)}' is not allowed as a key here{hint}; " + _expected(detail)
     return None
 
 
@@ -140,7 +141,9 @@ def _rule_message(detail: ErrorDetails, model: type[BaseModel]) -> str | None:
     """A value of the right type that a rule of the spec rejects (None for other errors)."""
     kind, loc = detail["type"], detail["loc"]
     if kind == "literal_error":
-        return f"{_shown_input(detail)} is not allowed; {_expected(detail)}"
+        value = detail.get("input")
+        hint = _did_you_mean(value, _choices(detail)) if isinstance(value, str) else ""
+        return f"{_shown_input(detail)} is not allowed{hint}; {_expected(detail)}"
     if kind == SECRET_IN_FILE:
         return _secret_in_file(loc)
     if kind in {"value_error", "assertion_error"}:
@@ -289,11 +292,22 @@ def _suggestion(key: str, model: type[BaseModel], parent: Sequence[str | int]) -
     return close[0] if close else None
 
 
+def _did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """`` (did you mean 'https'?)`` for the choice closest to a mistyped ``word``, if one is
+    close ('' otherwise): for keys and for values from a fixed list (services, dialects)."""
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _choices(detail: ErrorDetails) -> list[str]:
+    """The allowed values a literal error lists (``'rpc', 'https' or 'smtp'``)."""
+    return re.findall(r"'([^']*)'", str((detail.get("ctx") or {}).get("expected", "")))
+
+
 def _unknown_key(key: str, model: type[BaseModel] | None) -> str:
     if model is None:
         return f"unknown key '{excerpt(key)}'"
-    suggested = _suggestion(key, model, ())
-    hint = f" (did you mean '{suggested}'?)" if suggested else ""
+    hint = _did_you_mean(key, list(model.model_fields))
     return f"unknown key '{excerpt(key)}'{hint}; allowed keys here: {', '.join(model.model_fields)}"
 
 
