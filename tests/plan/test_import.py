@@ -503,7 +503,7 @@ def test_a_rename_that_fails_says_which_specs_were_written(
             raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
         renamed(source, target)
 
-    monkeypatch.setattr("lmctl.importing.files.os.replace", replace_but_the_second)
+    monkeypatch.setattr("lmctl.files.os.replace", replace_but_the_second)
     result = site.lmctl(*import_command(site))
 
     assert result.exit_code == 1
