@@ -30,7 +30,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("lmctl.specs",),
     ("lmctl.appliance",),
     ("lmctl.exchange",),
-    ("lmctl.plan", "lmctl.apply", "lmctl.status", "lmctl.maintenance", "lmctl.importing"),
+    (
+        "lmctl.plan",
+        "lmctl.apply",
+        "lmctl.status",
+        "lmctl.maintenance",
+        "lmctl.importing",
+        "lmctl.scaffold",
+    ),
     ("lmctl.cli", "lmctl.__main__"),
 )
 LAYER = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}

@@ -373,7 +373,7 @@ def test_appliance_text_in_the_notes_stays_inside_its_comment() -> None:
     options = ImportOptions(appliance="lm-hq", vips=(array.vip,), exchange="2010 SP3")
 
     (imported,) = import_state(hand_built, options).arrays
-    text = spec_text(imported, "lm-hq")
+    text = spec_text(imported, "lm-hq", Path("arrays"))
 
     assert any("health check requests /owa\\nadopt: true" in line for line in text.splitlines())
     assert "\x1b" not in text

@@ -11,6 +11,7 @@ from lmctl.cli.app import app, main
 
 # Command modules (each registers its commands on ``app``); keep one import per line.
 from lmctl.cli.importing import import_command  # noqa: F401  (lmctl import)
+from lmctl.cli.init import init_command  # noqa: F401  (lmctl init)
 from lmctl.cli.listing import ls_command  # noqa: F401  (lmctl ls)
 from lmctl.cli.mock import serve  # noqa: F401  (lmctl mock serve)
 from lmctl.cli.plan import plan_command  # noqa: F401  (also apply)

@@ -18,19 +18,19 @@ from lmctl.errors import LmctlError
 from lmctl.files import write_all
 from lmctl.importing.recognise import ImportedArray
 from lmctl.loadmaster.models import normalised_address
+from lmctl.specs import schema_hint
 from lmctl.text import escaped
-
-_SCHEMA_LINE = "# yaml-language-server: $schema=../docs/schema/array.schema.json"
 
 
 class ImportFileError(LmctlError):
     """A spec file ``lmctl import`` may not or cannot write (the message says what was)."""
 
 
-def spec_text(array: ImportedArray, appliance: str) -> str:
-    """The file of one imported array: the notes as comments, then the spec."""
+def spec_text(array: ImportedArray, appliance: str, directory: Path) -> str:
+    """The file of one imported array in ``directory``: the editor hint and the notes as
+    comments, then the spec."""
     header = [
-        _SCHEMA_LINE,
+        schema_hint("array", directory),
         f"# Written by lmctl import from appliance {appliance} (one listvs); review it:",
         "# replace every 'FILL IN' value (lmctl validate lists them), rename the array and its",
         "# members (named from their addresses) to your names, then take the VSs over with",
@@ -113,7 +113,8 @@ def write_specs(
     try:
         directory.mkdir(parents=True, exist_ok=True)
         texts = [
-            (path, spec_text(array, appliance)) for array, path in zip(arrays, targets, strict=True)
+            (path, spec_text(array, appliance, directory))
+            for array, path in zip(arrays, targets, strict=True)
         ]
         write_all(texts, written)
     except OSError as error:
