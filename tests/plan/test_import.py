@@ -785,3 +785,17 @@ def test_a_vip_without_a_virtual_service_is_an_error(site: Site) -> None:
         "nothing was written"
     ) in (result.stderr)
     assert not target.exists()
+
+
+def test_the_imported_specs_editor_hint_reaches_the_repositorys_schema(site: Site) -> None:
+    # As lmctl init lays a spec repository out: schema/ beside arrays/ (never lmctl's docs/).
+    schema = site.root / "schema" / "array.schema.json"
+    schema.parent.mkdir()
+    schema.write_text("{}")
+    result = site.lmctl(*import_command(site))
+
+    assert result.exit_code == 0, result.output
+    for spec in site.arrays_dir.glob("vip-*.yaml"):
+        hint = spec.read_text().splitlines()[0]
+        assert hint == "# yaml-language-server: $schema=../schema/array.schema.json"
+        assert (spec.parent / hint.partition("$schema=")[2]).resolve() == schema.resolve()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -288,3 +289,15 @@ def test_github_comments_when_validate_fails_and_its_outputs_fail_the_job(
     assert "`'not-an-address' is not an IP address (e.g. 10.10.1.50)`" in comment
     assert "## lmctl plan: failed" in comment
     assert checkout.posted.read_text().splitlines() == ["gh pr comment 7 --body-file comment.md"]
+
+
+def test_every_yaml_excerpt_of_the_ci_docs_is_in_a_scaffolded_ci_file(scaffolded: Path) -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "ci-pipelines.md"
+    excerpts = re.findall(r"```yaml\n(.*?)```", docs.read_text(encoding="utf-8"), re.DOTALL)
+    files = [
+        (scaffolded / ".github" / "workflows" / "lmctl.yml").read_text(),
+        (scaffolded / ".gitlab-ci.yml").read_text(),
+    ]
+    assert len(excerpts) >= 4
+    missing = [excerpt for excerpt in excerpts if not any(excerpt in text for text in files)]
+    assert missing == []
