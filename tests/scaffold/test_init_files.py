@@ -1,5 +1,6 @@
-"""The CI files ``lmctl init`` writes: valid for GitHub and GitLab (their published schemas), the
-structure a user relies on, and the merge-request job's own commands run against a change.
+"""What ``lmctl init`` writes: schemas that its specs' editor hints reach, and CI files valid for
+GitHub and GitLab (their published schemas), with the structure a user relies on and the
+merge-request job's own commands run against a change.
 
 The job scripts run as the runners run them (``bash -eo pipefail``) in a git repository with a
 target branch on a local remote; ``lmctl`` is this lmctl, ``gh`` and ``curl`` are stubs that
@@ -23,15 +24,17 @@ import pytest
 import yaml
 
 from lmctl import __version__
+from lmctl.specs import json_schema
 from lmctl_testkit import invoke
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "fixtures" / "ci-schemas"
-WHEEL = f"lmctl-{__version__}-py3-none-any.whl"
+SPECS = {"arrays/appliances.yaml": "inventory", "arrays/mail.yaml": "array"}
 
 
 @pytest.fixture(scope="module")
 def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("ci") / "demo"
+    """The spec repository ``lmctl init`` wrote into an empty directory."""
+    root = tmp_path_factory.mktemp("scaffold") / "demo"
     outcome = invoke("init", str(root))
     assert outcome.exit_code == 0, outcome.output
     return root
@@ -52,6 +55,44 @@ def github(root: Path) -> dict[str, Any]:
 
 def gitlab(root: Path) -> dict[str, Any]:
     return load(root / ".gitlab-ci.yml")
+
+
+@pytest.mark.parametrize("kind", ["array", "inventory"])
+def test_the_schemas_are_what_this_lmctl_generates(scaffolded: Path, kind: str) -> None:
+    written = json.loads((scaffolded / "schema" / f"{kind}.schema.json").read_text())
+    assert written == json_schema(kind)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("name", "kind"), SPECS.items())
+def test_each_spec_hint_reaches_its_schema_and_the_spec_satisfies_it(
+    scaffolded: Path, name: str, kind: str
+) -> None:
+    spec = scaffolded / name
+    first_line = spec.read_text().splitlines()[0]
+    prefix = "# yaml-language-server: $schema="
+    assert first_line.startswith(prefix)
+    schema_file = (spec.parent / first_line.removeprefix(prefix)).resolve()
+    assert schema_file == (scaffolded / "schema" / f"{kind}.schema.json").resolve()
+    jsonschema.validate(yaml.safe_load(spec.read_text()), json.loads(schema_file.read_text()))
+
+
+def test_the_gitignore_keeps_the_state_directory_out(scaffolded: Path) -> None:
+    ignored = (scaffolded / ".gitignore").read_text().splitlines()
+    assert {".lmctl/", ".venv/", "plan.json", "plan.md"} <= set(ignored)
+
+
+def test_a_hint_written_into_a_subdirectory_of_arrays_still_reaches_the_schema(
+    scaffolded: Path,
+) -> None:
+    from lmctl.specs import schema_hint
+
+    nested = scaffolded / "arrays" / "site-a"
+    assert schema_hint("array", nested) == (
+        "# yaml-language-server: $schema=../../schema/array.schema.json"
+    )
+    assert schema_hint("array", scaffolded / "arrays") == (
+        "# yaml-language-server: $schema=../schema/array.schema.json"
+    )
 
 
 @pytest.mark.parametrize(
