@@ -23,7 +23,9 @@ from lmctl.cli.options import make_console
 def init_command(
     directory: Annotated[
         Path,
-        typer.Argument(help="Where the repository goes (made if missing).", show_default=False),
+        typer.Argument(
+            metavar="DIR", help="Where the repository goes (made if missing).", show_default=False
+        ),
     ] = Path("."),
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace files that are already there.")
