@@ -140,7 +140,13 @@ def test_github_plans_pull_requests_comments_always_and_applies_the_default_bran
         step for step in plan["steps"] if step.get("uses", "").startswith("actions/upload-artifact")
     )
     assert artifact["if"] == "${{ !cancelled() }}"
-    assert "plan.json" in artifact["with"]["path"]
+    # The job's own files only: never the state directory, whose backups hold private keys.
+    assert artifact["with"]["path"].split() == [
+        "validate.md",
+        "plan.md",
+        "plan.json",
+        "plan-errors.txt",
+    ]
     failing = steps["Fail on invalid specs, an error (1) or a safety block (3)"]
     assert "steps.validate.outputs.exitcode != '0'" in failing["if"]
     # Untrusted values reach the scripts through the environment, never as ${{ }} in the text.
