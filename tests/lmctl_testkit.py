@@ -7,6 +7,8 @@ Each area keeps its own arrays; only the ways to write and run them live here.
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
 import threading
@@ -14,12 +16,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from typer.testing import CliRunner
 
 import lmctl.cli  # noqa: F401  (registers every command on the app)
 from lmctl.cli.app import app
-from lmctl.mock.server import MockServerHandle
+from lmctl.mock.control import MockControl
 
 # The inventory written by ``write_mock_inventory`` reads the mock's password from here.
 PASSWORD_VARIABLE = "LMCTL_TEST_MOCK_PASSWORD"
@@ -76,7 +79,18 @@ def array_spec(
     return "\n".join(lines) + "\n"
 
 
-def mock_inventory(server: MockServerHandle, appliance: str, dialect: str) -> str:
+class ServedMock(Protocol):
+    """A served mock as an inventory names it (``MockServerHandle`` or ``ServedProcess``)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def fingerprint_sha256(self) -> str | None: ...
+
+
+def mock_inventory(server: ServedMock, appliance: str, dialect: str) -> str:
     """An inventory naming ``server`` as ``appliance``: certificate pinned by its SHA-256,
     password from the ``PASSWORD_VARIABLE`` environment variable."""
     return (
@@ -102,9 +116,7 @@ def write_spec_files(directory: Path, files: SpecFiles) -> None:
             target.write_text(content, encoding="utf-8")
 
 
-def write_mock_inventory(
-    directory: Path, server: MockServerHandle, appliance: str, dialect: str
-) -> None:
+def write_mock_inventory(directory: Path, server: ServedMock, appliance: str, dialect: str) -> None:
     """Write ``appliances.yaml`` for ``server`` (see ``mock_inventory``) into ``directory``."""
     write_spec_files(directory, {"appliances.yaml": mock_inventory(server, appliance, dialect)})
 
@@ -188,3 +200,73 @@ def lmctl_process(*args: str) -> Iterator[subprocess.Popen[str]]:
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def lmctl_command(*arguments: str) -> list[str]:
+    """The command line of lmctl in this interpreter."""
+    return [sys.executable, "-c", "from lmctl.cli import main; main()", *arguments]
+
+
+def serve_process(*arguments: str, **environment: str) -> subprocess.Popen[str]:
+    """``lmctl mock serve --port 0 ARGUMENTS`` in a child process, output piped."""
+    return subprocess.Popen(
+        lmctl_command("mock", "serve", "--port", "0", *arguments),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **environment},
+    )
+
+
+def read_banner(process: subprocess.Popen[str]) -> dict[str, str]:
+    """The ``Name: value`` lines ``lmctl mock serve`` prints before ``Press Ctrl-C``."""
+    banner: dict[str, str] = {}
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("Press Ctrl-C"):
+            return banner
+        match = re.match(r"\s+([A-Za-z0-9 -]+):\s+(.*)$", line)
+        if match:
+            banner[match.group(1)] = match.group(2).strip()
+    raise AssertionError(f"lmctl mock serve exited early with {process.wait()}")
+
+
+@dataclass(frozen=True)
+class ServedProcess:
+    """``lmctl mock serve`` running as a child process: where it listens, as its banner said."""
+
+    url: str
+    username: str
+    password: str
+    api_key: str
+    fingerprint_sha256: str | None
+    ca_file: str | None
+
+    def control(self) -> MockControl:
+        """The control API (call log, faults) of the served mock, certificate pinned."""
+        return MockControl(
+            self.url, self.username, self.password, fingerprint_sha256=self.fingerprint_sha256
+        )
+
+
+@contextmanager
+def served_mock(*arguments: str) -> Iterator[ServedProcess]:
+    """``lmctl mock serve --port 0 ARGUMENTS`` as a real process over HTTPS on loopback,
+    stopped with Ctrl-C (SIGINT) at the end; a hang is killed after ``WATCHED_PROCESS_TIMEOUT``."""
+    process = serve_process(*arguments)
+    guard = threading.Timer(WATCHED_PROCESS_TIMEOUT, process.kill)
+    guard.start()
+    try:
+        banner = read_banner(process)
+        yield ServedProcess(
+            banner["URL"],
+            banner["User"],
+            banner["Password"],
+            banner["API key"],
+            banner.get("Certificate SHA-256"),
+            banner.get("CA file"),
+        )
+    finally:
+        guard.cancel()
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=PROCESS_TIMEOUT)

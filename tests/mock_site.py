@@ -26,7 +26,16 @@ from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection
 from lmctl.loadmaster.models import VirtualService, VirtualServiceKey
 from lmctl.mock.server import MockServerHandle
-from lmctl_testkit import PASSWORD_VARIABLE, Outcome, invoke, write_mock_inventory
+from lmctl_testkit import (
+    PASSWORD_VARIABLE,
+    Outcome,
+    ServedProcess,
+    invoke,
+    write_mock_inventory,
+)
+
+# The mock served in a thread of the tests, or ``lmctl mock serve`` run as a process.
+Served = MockServerHandle | ServedProcess
 
 APPLIANCE = "lm-test"
 EXAMPLE_ARRAYS = Path(__file__).resolve().parents[1] / "arrays"
@@ -70,7 +79,7 @@ class Site:
 
     @classmethod
     def open(
-        cls, root: Path, server: MockServerHandle, monkeypatch: pytest.MonkeyPatch, *arrays: Array
+        cls, root: Path, server: Served, monkeypatch: pytest.MonkeyPatch, *arrays: Array
     ) -> Site:
         """A site for ``server`` whose password the inventory finds in the environment, with
         the specs of ``arrays`` written."""
@@ -79,7 +88,7 @@ class Site:
         site.write(*arrays)
         return site
 
-    def __init__(self, root: Path, server: MockServerHandle) -> None:
+    def __init__(self, root: Path, server: Served) -> None:
         self.root = root
         self.server = server
         self.arrays_dir = root / "arrays"

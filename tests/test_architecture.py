@@ -37,13 +37,16 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "lmctl.maintenance",
         "lmctl.importing",
         "lmctl.scaffold",
+        "lmctl.cutover",
     ),
     ("lmctl.cli", "lmctl.__main__"),
 )
 LAYER = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
 
 # Modules whose job is rendering: besides lmctl.cli, the only ones that may import rich.
-RENDERING = frozenset({"lmctl.plan.render", "lmctl.apply.report", "lmctl.status.render"})
+RENDERING = frozenset(
+    {"lmctl.plan.render", "lmctl.apply.report", "lmctl.status.render", "lmctl.cutover.render"}
+)
 
 
 def module_name(path: Path) -> str:

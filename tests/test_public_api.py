@@ -94,6 +94,8 @@ INTERNAL = {
     # no regular file where lmctl reads one; SpecError, StateFileError or CertificateError
     # report it
     "lmctl.files.NotARegularFile": "lmctl.specs.source, lmctl.mock.persistence, lmctl.mock.tls",
+    # a DNS server's error answer to exchange check's public resolver probe: a warning there
+    "lmctl.cutover.dns.DnsError": "lmctl.cutover.preflight",
     # the mock's refusal of a control call; answered as HTTP 400, MockControlError at the client
     "lmctl.mock.control.ControlError": "lmctl.mock.control",
     # a plan lmctl itself got wrong (a bug in lmctl, never caused by the user's input)

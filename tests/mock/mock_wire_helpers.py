@@ -7,11 +7,8 @@ Raw on purpose: the mock is checked against the wire format, not against lmctl's
 from __future__ import annotations
 
 import json
-import os
-import re
 import ssl
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -21,6 +18,9 @@ from defusedxml import ElementTree
 
 from lmctl.mock.control import ClosesOnExit
 from lmctl.mock.server import MockServerHandle
+from lmctl_testkit import lmctl_command, read_banner, serve_process
+
+__all__ = ["lmctl_command", "read_banner", "serve_process"]
 
 
 class RawApi(ClosesOnExit):
@@ -98,35 +98,6 @@ def json_capture(path: Path) -> dict[str, Any]:
 def type_names(document: dict[str, Any]) -> list[tuple[str, str]]:
     """(key, JSON type name) pairs, in order."""
     return [(key, type(value).__name__) for key, value in document.items()]
-
-
-def lmctl_command(*arguments: str) -> list[str]:
-    """The command line of lmctl in this interpreter."""
-    return [sys.executable, "-c", "from lmctl.cli import main; main()", *arguments]
-
-
-def serve_process(*arguments: str, **environment: str) -> subprocess.Popen[str]:
-    """``lmctl mock serve --port 0 ARGUMENTS`` in a child process, output piped."""
-    return subprocess.Popen(
-        lmctl_command("mock", "serve", "--port", "0", *arguments),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **environment},
-    )
-
-
-def read_banner(process: subprocess.Popen[str]) -> dict[str, str]:
-    """The ``Name: value`` lines ``lmctl mock serve`` prints before ``Press Ctrl-C``."""
-    banner: dict[str, str] = {}
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("Press Ctrl-C"):
-            return banner
-        match = re.match(r"\s+([A-Za-z0-9 -]+):\s+(.*)$", line)
-        if match:
-            banner[match.group(1)] = match.group(2).strip()
-    raise AssertionError(f"lmctl mock serve exited early with {process.wait()}")
 
 
 def serve_fails(*arguments: str) -> subprocess.CompletedProcess[str]:

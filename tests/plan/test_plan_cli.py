@@ -162,7 +162,7 @@ def test_array_removed_is_blocked_without_force(site: Site, mock_control: MockCo
     result = site.plan()
     assert result.exit_code == 3
     assert "deletes every virtual service of array 'a2' (2)" in result.output
-    assert "re-run with --force" in result.output
+    assert "re-run with --allow array-deleted" in result.output
     refused = site.apply()
     assert refused.exit_code == 3
     assert len(by_key(site)) == 6
@@ -177,9 +177,8 @@ def test_member_removed_below_two_is_blocked(site: Site) -> None:
     site.write(Array("a1", A1.vip, ["10.1.1.11"]))
     result = site.plan()
     assert result.exit_code == 3
-    assert "a1/https (10.1.1.50:443/tcp) goes from 3 members to 1: no failover left" in (
-        result.output
-    )
+    assert "array 'a1' is left with fewer than two members, no failover: " in result.output
+    assert "https (10.1.1.50:443/tcp) 3 → 1" in result.output
 
 
 def test_vip_moved_is_one_modvs_per_service(site: Site, mock_control: MockControl) -> None:
@@ -192,7 +191,7 @@ def test_vip_moved_is_one_modvs_per_service(site: Site, mock_control: MockContro
     mock_control.clear_log()
     blocked = site.apply()
     assert blocked.exit_code == 3
-    assert "re-run with --force once DNS is ready" in blocked.output
+    assert "re-run with --allow virtual-service-moved once DNS is ready" in blocked.output
     assert mock_control.write_count() == 0
     forced = site.apply("--force")
     assert forced.exit_code == 0, forced.output

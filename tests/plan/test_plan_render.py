@@ -67,16 +67,12 @@ def test_text_outline_of_every_kind_of_change() -> None:
         "    service smtp (10.0.3.10:25/tcp)",
         "      - delete virtual service 10.0.3.10:25/tcp (NickName 'lmctl.old.smtp', "
         "0 real servers)",
-        "Blocked by safety rules (apply needs --force):",
+        "Blocked by safety rules (apply needs --allow RULE for each rule below, or --force):",
         "  - lm-hq: the plan deletes every virtual service of array 'old' (2); the array would "
         "stop serving [array-deleted]",
-        "  - lm-hq: the plan removes 2 of 3 managed virtual services (67%, more than 30%) "
-        "[bulk-removal]",
-        "  - lm-hq: the plan removes 1 of 3 managed real servers (33%, more than 30%) "
-        "[bulk-removal]",
         "  - lm-hq: moving hq's VIP from 10.0.1.10 to 10.0.1.11 breaks every client until DNS "
-        "(the array's namespace names) points at 10.0.1.11; re-run with --force once DNS is "
-        "ready [virtual-service-moved]",
+        "(the array's namespace names) points at 10.0.1.11; re-run with --allow "
+        "virtual-service-moved once DNS is ready [virtual-service-moved]",
         "1 conflict: nothing can be applied until each is resolved (a conflict is never "
         "overridden, not even by --force)",
         "Plan: 0 to create, 1 to update, 2 to delete (virtual services); 0 to add, 2 to change, "
@@ -92,6 +88,23 @@ def test_with_force_the_rules_are_allowed_and_conflicts_still_block() -> None:
     markdown = render_markdown(mixed_plan(), force=True)
     assert "### :no_entry: Safety rules broken (allowed by `--force`)" in markdown
     assert "apply needs" not in markdown
+
+
+def test_each_rule_allowed_is_marked_and_the_heading_says_what_still_blocks() -> None:
+    some = render_text(mixed_plan(), allow={"array-deleted"}).plain.splitlines()
+    assert (
+        "Blocked by safety rules (apply needs --allow RULE for each rule below, or --force):"
+        in some
+    )
+    assert any(line.endswith("[array-deleted, allowed]") for line in some)
+    assert any(line.endswith("[virtual-service-moved]") for line in some)
+    every = {"array-deleted", "virtual-service-moved"}
+    assert (
+        "Safety rules broken (allowed by --allow):" in render_text(mixed_plan(), allow=every).plain
+    )
+    markdown = render_markdown(mixed_plan(), allow=every)
+    assert "### :no_entry: Safety rules broken (allowed by `--allow`)" in markdown
+    assert "(`virtual-service-moved, allowed`)" in markdown
 
 
 def test_a_narrowed_scope_is_printed_in_the_header_and_saved() -> None:
@@ -113,7 +126,10 @@ def test_markdown_has_summary_safety_and_a_diff_block() -> None:
         "",
         f"Specs `sha256:abc`, planned 2026-11-26 12:00:00 UTC by lmctl {__version__}.",
     ]
-    assert "### :no_entry: Blocked by safety rules (apply needs `--force`)" in lines
+    assert (
+        "### :no_entry: Blocked by safety rules (apply needs `--allow RULE` for each rule below, "
+        "or `--force`)"
+    ) in lines
     block = lines[lines.index("```diff") + 1 :]
     assert block[:3] == [
         "  array hq",

@@ -13,6 +13,7 @@ from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import VirtualService
 from lmctl.plan.document import Plan, make_plan
 from lmctl.plan.simulate import SimulationError, break_before_make, simulate
+from lmctl.specs.inventory import BulkRemovalLimits
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 THREE = ("10.0.1.21", "10.0.1.22", "10.0.1.23")
@@ -54,19 +55,52 @@ def test_removing_more_than_30_percent_of_services_is_blocked_and_30_percent_is_
     assert [v.rule for v in plan_of(hq[:7], observe(hq)).violations] == []
     blocked = plan_of(hq[:6], observe(hq))
     messages = [v.message for v in blocked.violations if v.rule == "bulk-removal"]
+    # Services, not real-server rows: the 12 rows of the 4 deleted VSs are no "real servers".
     assert messages == [
-        "lm-hq: the plan removes 4 of 10 managed virtual services (40%, more than 30%)",
-        "lm-hq: the plan removes 12 of 30 managed real servers (40%, more than 30%)",
+        "lm-hq: the plan removes 4 of the 10 services lmctl manages here (40%, more than 30%)",
     ]
 
 
-def test_leaving_a_service_with_one_member_is_blocked() -> None:
+def test_bulk_removal_counts_only_from_its_minimum_and_takes_the_inventorys_limits() -> None:
+    hq = array_services("hq", "10.0.1.10", 5) + array_services("hq2", "10.0.1.20", 4)
+    state = {"lm-hq": appliance_state(observe(hq))}
+    nine = make_plan({"lm-hq": hq[:5]}, state, specs_digest="sha256:x", now=NOW)
+    assert [v.rule for v in nine.violations] == ["array-deleted"]  # 4 of 9 services: below 10
+    strict = BulkRemovalLimits(percent=10, minimum=5)
+    limited = make_plan({"lm-hq": hq[:8]}, state, specs_digest="sha256:x", now=NOW, limits=strict)
+    assert [v.message for v in limited.violations] == [
+        "lm-hq: the plan removes 1 of the 9 services lmctl manages here (11%, more than 10%)"
+    ]
+
+
+def test_bulk_removal_counts_members_of_arrays_not_rows() -> None:
+    addresses = [f"10.0.1.{n}" for n in range(21, 33)]  # 12 members, in 4 services each
+    hq = [
+        desired(
+            "hq", SERVICES[n], at=key("10.0.1.10", str(1000 + n)), real_servers=members(*addresses)
+        )
+        for n in range(4)
+    ]
+    fewer = [vs.model_copy(update={"real_servers": vs.real_servers[:9]}) for vs in hq]
+    assert plan_of(fewer, observe(hq)).violations == ()  # 3 of 12 members (12 rows of 48): 25%
+    fewest = [vs.model_copy(update={"real_servers": vs.real_servers[:8]}) for vs in hq]
+    assert [v.message for v in plan_of(fewest, observe(hq)).violations] == [
+        "lm-hq: the plan removes 4 of the 12 array members lmctl manages here (33%, more than 30%)"
+    ]
+
+
+def test_leaving_an_arrays_services_with_one_member_is_one_violation_per_array() -> None:
     hq = array_services("hq", "10.0.1.10", 4)
     thin = [hq[0].model_copy(update={"real_servers": hq[0].real_servers[:1]}), *hq[1:]]
     plan = plan_of(thin, observe(hq))
-    assert [v.message for v in plan.violations if v.rule == "members-below-two"] == [
-        "lm-hq: hq/https (10.0.1.10:1000/tcp) goes from 3 members to 1: no failover left"
+    assert [v.message for v in plan.violations if v.rule == "failover-lost"] == [
+        "lm-hq: array 'hq' is left with fewer than two members, no failover: "
+        "https (10.0.1.10:1000/tcp) 3 → 1"
     ]
+    thinner = [vs.model_copy(update={"real_servers": vs.real_servers[:1]}) for vs in hq]
+    (violation,) = [v for v in plan_of(thinner, observe(hq)).violations]
+    assert violation.rule == "failover-lost"
+    assert violation.message.count("3 → 1") == 4
 
 
 def test_plan_summary_counts_and_line() -> None:
@@ -118,10 +152,51 @@ def test_moving_an_arrays_vip_is_one_violation_per_array_and_a_port_move_is_none
         (
             "virtual-service-moved",
             "lm-hq: moving hq's VIP from 10.0.1.10 to 10.0.1.60 breaks every client until DNS "
-            "(the array's namespace names) points at 10.0.1.60; re-run with --force once DNS "
-            "is ready",
+            "(the array's namespace names) points at 10.0.1.60; re-run with --allow "
+            "virtual-service-moved once DNS is ready",
         )
     ]
     new_port = [desired("hq", "https", at=key("10.0.1.10", "444"), real_servers=members(*THREE))]
     unmoved = plan_of(new_port, observed[:1])
     assert unmoved.violations == ()
+
+
+def two_appliances(
+    wanted: dict[str, list[DesiredVirtualService]], held: dict[str, list[DesiredVirtualService]]
+) -> Plan:
+    state = {name: appliance_state(observe(held.get(name, []))) for name in ("lm-a", "lm-b")}
+    return make_plan(wanted, state, specs_digest="sha256:x", now=NOW)
+
+
+def test_an_array_half_moved_by_an_earlier_apply_is_still_a_move_and_is_deleted_last() -> None:
+    branch = array_services("branch", "10.0.2.10", 2)
+    other = array_services("other", "10.0.3.10", 1)
+    # An earlier apply made branch on lm-b and stopped before its deletes on lm-a.
+    plan = two_appliances({"lm-a": other, "lm-b": branch}, {"lm-a": branch + other, "lm-b": branch})
+
+    assert [(m.array, m.source, m.destinations) for m in plan.moves] == [
+        ("branch", "lm-a", ("lm-b",))
+    ]
+    assert [v.rule for v in plan.violations] == ["appliance-move"]
+
+
+def test_an_array_gone_from_the_specs_on_two_appliances_is_deleted_not_moved() -> None:
+    gone = array_services("gone", "10.0.2.10", 1)
+    kept = array_services("kept", "10.0.3.10", 1)
+    plan = two_appliances({"lm-a": kept}, {"lm-a": gone + kept, "lm-b": gone})
+
+    assert plan.moves == ()
+    assert [(v.appliance, v.rule) for v in plan.violations] == [
+        ("lm-a", "array-deleted"),
+        ("lm-b", "array-deleted"),
+    ]
+
+
+def test_a_moves_deletes_come_last_on_the_appliance_it_leaves() -> None:
+    moved = array_services("a-moved", "10.0.2.10", 1)
+    gone = array_services("z-gone", "10.0.3.10", 1)
+    plan = two_appliances({"lm-b": moved}, {"lm-a": moved + gone})
+
+    (leaving,) = [a for a in plan.appliances if a.name == "lm-a"]
+    # Deletes go by array name (a-moved first); a move's wait for lm-b, after every other write.
+    assert [change.array for change in leaving.changes] == ["z-gone", "a-moved"]

@@ -12,6 +12,12 @@ Writes to one appliance are serialised; appliances are applied concurrently, at 
 ``ApplyOptions.parallel`` at a time. The first failed write stops that appliance: the result
 says what was done, what failed and what was not attempted, and a second apply converges (it
 plans again from what the appliance then holds).
+
+One order holds across appliances: an array moving to another appliance (``lmctl.plan.moves``)
+is made there before it is deleted here. The appliance it leaves makes its other writes, then
+waits (under its lock, without holding a ``parallel`` slot) until every appliance it moves to
+has made all of its writes; if one of them did not, the deletes are not attempted and the array
+keeps serving from its old appliance.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from lmctl.appliance.changes import Change
 from lmctl.appliance.state import Drift, compare
 from lmctl.errors import LmctlError, error_text
 from lmctl.plan.document import AppliancePlan, Plan
+from lmctl.plan.moves import ApplianceMove, move_deletes_last, moving_away
 from lmctl.plan.simulate import simulate
 from lmctl.statedir import (
     DEFAULT_STATE_DIR,
@@ -106,23 +113,75 @@ class ApplianceResult:
         )
 
 
+class MoveOrder:
+    """Holds the deletes of an array moving to another appliance until the appliances it moves
+    to have made all their writes (each appliance's writes other than its own move deletes)."""
+
+    def __init__(
+        self,
+        plans: Sequence[AppliancePlan],
+        moves: Sequence[ApplianceMove],
+        slots: asyncio.Semaphore,
+    ) -> None:
+        self.moves = moves
+        self.slots = slots
+        self._made = {plan.name: asyncio.Event() for plan in plans}
+        self._ok: dict[str, bool] = {}
+
+    def split(self, plan: AppliancePlan) -> tuple[tuple[Change, ...], tuple[Change, ...]]:
+        """The appliance's writes made at once, and its move deletes made after the wait."""
+        return move_deletes_last(plan.changes, moving_away(self.moves, plan.name))
+
+    def made(self, appliance: str, ok: bool) -> None:
+        """The appliance's writes before its move deletes are over (``ok``: all made); the
+        first word counts."""
+        if appliance not in self._ok:
+            self._ok[appliance] = ok
+        if appliance in self._made:
+            self._made[appliance].set()
+
+    async def unmade(self, appliance: str) -> list[str]:
+        """Wait for the appliances the arrays leaving ``appliance`` move to; the ones that did
+        not make all their writes (those of another apply, not in this one, count as made:
+        their plan is not this one's)."""
+        targets = sorted(
+            {name for move in self.moves if move.source == appliance for name in move.destinations}
+        )
+        waiting = [self._made[name] for name in targets if name in self._made]
+        if waiting and not all(event.is_set() for event in waiting):
+            # Give the slot back while waiting: the appliances waited for may need it.
+            self.slots.release()
+            try:
+                for event in waiting:
+                    await event.wait()
+            finally:
+                await self.slots.acquire()
+        return [name for name in targets if not self._ok.get(name, True)]
+
+
 async def _writes(
-    plan: AppliancePlan, appliance: Appliance, result: ApplianceResult, emit: EventSink
+    name: str,
+    changes: Sequence[Change],
+    appliance: Appliance,
+    result: ApplianceResult,
+    emit: EventSink,
 ) -> None:
-    for change in plan.changes:
+    for change in changes:
         try:
             await appliance.apply(change)
         except (LmctlError, OSError) as error:
             result.failed, result.error = change, error_text(error)
-            emit(ApplyEvent(plan.name, "failed", change=change, detail=result.error))
+            emit(ApplyEvent(name, "failed", change=change, detail=result.error))
             return
         result.done.append(change)
-        emit(ApplyEvent(plan.name, "write", change=change))
+        emit(ApplyEvent(name, "write", change=change))
 
 
-async def _verify(plan: AppliancePlan, appliance: Appliance, result: ApplianceResult) -> None:
-    """Read again: every touched object must now be as the whole plan intends."""
-    expected = simulate(plan.observed_state(), plan.changes)
+async def _verify(
+    plan: AppliancePlan, intended: Sequence[Change], appliance: Appliance, result: ApplianceResult
+) -> None:
+    """Read again: every touched object must now be as the writes ``intended`` leave it."""
+    expected = simulate(plan.observed_state(), intended)
     try:
         found = await appliance.observe()
     except (LmctlError, OSError) as error:
@@ -140,6 +199,7 @@ async def _locked_apply(
     options: ApplyOptions,
     result: ApplianceResult,
     emit: EventSink,
+    order: MoveOrder,
 ) -> None:
     found = await appliance.observe()
     result.drift = compare(plan.name, plan.touched, plan.observed_state(), found)
@@ -151,21 +211,45 @@ async def _locked_apply(
     if options.backup:
         result.backup = save_backup(options.state_dir, plan.name, await appliance.backup())
         emit(ApplyEvent(plan.name, "backup", detail=str(result.backup)))
-    await _writes(plan, appliance, result, emit)
-    await _verify(plan, appliance, result)
+    now, later = order.split(plan)
+    await _writes(plan.name, now, appliance, result, emit)
+    order.made(plan.name, ok=result.failed is None)
+    intended: Sequence[Change] = plan.changes
+    if later and result.failed is None:
+        unmade = await order.unmade(plan.name)
+        if unmade:
+            intended = now
+            arrays = sorted({change.array for change in later})
+            result.refused = (
+                f"{plan.name}: {', '.join(arrays)} moves to {', '.join(unmade)}, where not every "
+                f"write was made: its virtual services here are not deleted (they keep serving); "
+                "fix that, then run lmctl apply again"
+            )
+        else:
+            await _writes(plan.name, later, appliance, result, emit)
+    await _verify(plan, intended, appliance, result)
 
 
 async def apply_appliance(
-    plan: AppliancePlan, appliance: Appliance, options: ApplyOptions, emit: EventSink
+    plan: AppliancePlan,
+    appliance: Appliance,
+    options: ApplyOptions,
+    emit: EventSink,
+    order: MoveOrder | None = None,
 ) -> ApplianceResult:
-    """Apply one appliance's changes; never raises for an appliance-side problem."""
-    result = ApplianceResult(appliance=plan.name, planned=plan.changes)
+    """Apply one appliance's changes; never raises for an appliance-side problem. ``order``
+    holds its move deletes back until the appliances the arrays move to are made (none: the
+    plan of this appliance alone)."""
+    order = order or MoveOrder([plan], (), asyncio.Semaphore())
+    now, later = order.split(plan)
+    result = ApplianceResult(appliance=plan.name, planned=now + later)
     if not plan.changes:
+        order.made(plan.name, ok=True)
         return result
     emit(ApplyEvent(plan.name, "start", total=len(plan.changes)))
     try:
         with appliance_lock(options.state_dir, plan.name):
-            await _locked_apply(plan, appliance, options, result, emit)
+            await _locked_apply(plan, appliance, options, result, emit, order)
     except ApplianceBusyError as busy:
         result.refused, result.busy_lock = str(busy), busy.lock_file
     except (LmctlError, OSError) as error:
@@ -177,6 +261,10 @@ async def apply_appliance(
             f"{plan.name}: unexpected error after {len(result.done)} writes "
             f"({type(error).__name__}: {error}); please report it; run lmctl plan"
         )
+    finally:
+        # Refused before writing, or stopped: an appliance waiting for this one goes on (and
+        # makes no move delete).
+        order.made(plan.name, ok=False)
     emit(ApplyEvent(plan.name, "finish", total=len(plan.changes)))
     return result
 
@@ -203,9 +291,12 @@ async def apply_plan(
     if any(a.changes for a in chosen):
         _check_state_dir(options)
     slots = asyncio.Semaphore(max(1, options.parallel))
+    # Only the moves whose both ends are applied now: the plan narrowed to one appliance
+    # (--appliance) has no other end to wait for.
+    order = MoveOrder(chosen, plan.only([a.name for a in chosen]).moves, slots)
 
     async def bounded(planned: AppliancePlan) -> ApplianceResult:
         async with slots:
-            return await apply_appliance(planned, appliances[planned.name], options, emit)
+            return await apply_appliance(planned, appliances[planned.name], options, emit, order)
 
     return list(await asyncio.gather(*(bounded(a) for a in chosen)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from lmctl.cli.app import app, main
 
 # Command modules (each registers its commands on ``app``); keep one import per line.
+from lmctl.cli.exchange import exchange_app  # noqa: F401  (lmctl exchange script/check)
 from lmctl.cli.importing import import_command  # noqa: F401  (lmctl import)
 from lmctl.cli.init import init_command  # noqa: F401  (lmctl init)
 from lmctl.cli.listing import ls_command  # noqa: F401  (lmctl ls)

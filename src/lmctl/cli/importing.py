@@ -13,6 +13,8 @@ import typer
 from lmctl.cli.app import CommandError, app
 from lmctl.cli.options import (
     DEFAULT_STATE_DIR,
+    FormatOption,
+    OutputFormat,
     RequestTimeoutOption,
     StateDirOption,
     make_console,
@@ -86,7 +88,8 @@ def _check_vips_found(options: ImportOptions, state: ApplianceState) -> None:
     "site, exact release, FQDN) comes from --site, --exchange, --fqdn or is written as 'FILL "
     "IN: ...', which validate refuses until it is filled in. Every other VS is listed as "
     "skipped, with the reason. Never overwrites a file unless --overwrite; writes nothing to "
-    "the appliance. See docs/adoption.md.",
+    "the appliance. --format json prints what was written and skipped as a versioned "
+    "document (schema: `lmctl schema --kind import`). See docs/adoption.md.",
 )
 def import_command(
     appliance: Annotated[
@@ -119,14 +122,20 @@ def import_command(
         typer.Option("--exchange", help="The Exchange release, e.g. '2010 SP3' or '2016 CU23'."),
     ] = None,
     fqdn: Annotated[str | None, typer.Option("--fqdn", help="The array's FQDN.")] = None,
+    output: FormatOption = OutputFormat.text,
     state_dir: StateDirOption = DEFAULT_STATE_DIR,
     request_timeout: RequestTimeoutOption = 10.0,
 ) -> None:
     """``lmctl import --appliance NAME [--out DIR] [--overwrite] [--vip ADDRESS] ...``."""
     import asyncio
 
-    from lmctl.importing import ImportFileError, ImportOptions, write_specs
+    from lmctl.importing import ImportFileError, ImportOptions, import_report, write_specs
 
+    if output is OutputFormat.markdown:
+        raise CommandError(
+            "lmctl import prints text or json (--format text|json), not markdown; nothing was "
+            "read or written"
+        )
     options = ImportOptions(
         appliance=appliance, vips=tuple(vip or ()), site=site, exchange=exchange, fqdn=fqdn
     )
@@ -143,6 +152,11 @@ def import_command(
         written = write_specs(result.arrays, out, appliance, overwrite=overwrite)
     except ImportFileError as error:
         raise CommandError(str(error)) from None
+    next_commands = _next_commands(out, written, inventory, [a.name for a in result.arrays])
+    if output is OutputFormat.json:
+        report = import_report(appliance, result, written, next_commands)
+        console.out(report.model_dump_json(indent=2), highlight=False)
+        return
     for array, path in zip(result.arrays, written, strict=True):
         services = ", ".join(array.document["services"])
         console.print(
@@ -154,11 +168,20 @@ def import_command(
     if not result.arrays:
         console.print("No VIP serving Exchange found: no spec written.")
         return
-    scope = _plan_scope(out, written, inventory)
-    names = [part for array in result.arrays for part in ("--adopt", array.name)]
     console.print("Next: fill in and review the specs, then:")
-    console.print(f"  {_command('validate', *scope)}")
-    console.print(f"  {_command('plan', *scope, *names)}")
+    for command in next_commands:
+        console.print(f"  {command}")
+
+
+def _next_commands(
+    out: Path, written: list[Path], inventory: Path | None, arrays: list[str]
+) -> list[str]:
+    """``lmctl validate`` and ``lmctl plan --adopt`` of the specs written (none: nothing)."""
+    if not written:
+        return []
+    scope = _plan_scope(out, written, inventory)
+    names = [part for name in arrays for part in ("--adopt", name)]
+    return [_command("validate", *scope), _command("plan", *scope, *names)]
 
 
 def _plan_scope(out: Path, written: list[Path], inventory: Path | None) -> list[str]:

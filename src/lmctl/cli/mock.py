@@ -24,6 +24,7 @@ from lmctl.errors import LmctlError
 
 if TYPE_CHECKING:
     from lmctl.mock.server import MockServerHandle
+    from lmctl.mock.state import MockState
 
 mock_app = typer.Typer(
     help="A mock LoadMaster that speaks the real API (v1 XML, v2 JSON), for tests and rehearsals.",
@@ -48,7 +49,9 @@ def _listen_hint(error: OSError) -> str:
     return "Check --host: it must be an address of this machine (default 127.0.0.1)."
 
 
-def _print_banner(handle: MockServerHandle, generated: set[str], state: Path | None) -> None:
+def _print_banner(
+    handle: MockServerHandle, generated: set[str], state: Path | None, seed: Path | None
+) -> None:
     console = make_console()
     console.print(f"lmctl mock LoadMaster listening on {handle.url}")
     console.print(f"  URL:                 {handle.url}")
@@ -62,6 +65,8 @@ def _print_banner(handle: MockServerHandle, generated: set[str], state: Path | N
     console.print(f"  Password:            {shown_password}")
     console.print(f"  API key:             {shown_key}")
     console.print(f"  State file:          {state if state is not None else '(memory only)'}")
+    if seed is not None:
+        console.print(f"  Seeded from:         {seed}")
     subnets = handle.appliance.local_subnets()
     shown_subnets = "every address" if subnets is None else ", ".join(subnets)
     console.print(f"  Local subnets:       {shown_subnets} (others need non_local=1)")
@@ -103,6 +108,18 @@ _NewCertificate = Annotated[
     typer.Option(
         "--new-certificate",
         help="Replace the certificate kept beside --state (clients must pin the new one).",
+    ),
+]
+_SeedListvs = Annotated[
+    Path | None,
+    typer.Option(
+        "--seed-listvs",
+        metavar="FILE",
+        help=(
+            "Start from the virtual services of a captured listvs reply (APIv1 XML or APIv2 "
+            "JSON, as an appliance sent it) instead of an empty appliance. With --state, the "
+            "state file must not exist yet (it is then written from the capture)."
+        ),
     ),
 ]
 _LatencyMs = Annotated[
@@ -164,6 +181,30 @@ def _start_or_exit(host: str, port: int, start: Callable[[], MockServerHandle]) 
         raise typer.Exit(1) from None
 
 
+def _seeded(capture: Path | None, state: Path | None) -> MockState | None:
+    """The appliance a captured ``listvs`` shows (``lmctl.mock.seed``), or None without one; a
+    capture that cannot be read, or a state file it would replace, ends the command."""
+    if capture is None:
+        return None
+    from lmctl.files import read_regular_file
+    from lmctl.mock.seed import state_from_listvs
+
+    errors = make_console(stderr=True)
+    if state is not None and (state.exists() or state.is_symlink()):
+        errors.print(
+            f"error: --seed-listvs starts a new appliance, but the state file {state} exists; "
+            "give another --state, or remove it"
+        )
+        raise typer.Exit(1)
+    try:
+        return state_from_listvs(read_regular_file(capture))
+    except OSError as error:
+        errors.print(f"error: cannot read --seed-listvs {capture}: {error.strerror or error}")
+    except (ValueError, RecursionError) as error:
+        errors.print(f"error: --seed-listvs {capture} is no listvs reply lmctl can serve: {error}")
+    raise typer.Exit(1)
+
+
 @mock_app.command()
 def serve(
     host: _Host = "127.0.0.1",
@@ -176,9 +217,12 @@ def serve(
     api_key: _ApiKey = None,
     local_subnet: _LocalSubnets = None,
     new_certificate: _NewCertificate = False,
+    seed_listvs: _SeedListvs = None,
 ) -> None:
     """Serve a mock LoadMaster; print its URL, certificate fingerprint and credentials."""
     from lmctl.mock.server import serve_in_thread
+
+    seed = _seeded(seed_listvs, state)
 
     if not _is_loopback(host):
         make_console(stderr=True).print(
@@ -199,11 +243,12 @@ def serve(
             local_subnet,
             keep_certificate=state is not None,
             new_certificate=new_certificate,
+            seed=seed,
         ),
     )
     with handle:
         stop = _stop_on_signal()
-        _print_banner(handle, _made_up_secrets(password, api_key), state)
+        _print_banner(handle, _made_up_secrets(password, api_key), state, seed_listvs)
         while not stop.wait(0.5):
             pass
     make_console().print("mock LoadMaster stopped")

@@ -52,14 +52,16 @@ _PLAN_EXIT_CODES = (
     "address the specs want held by a virtual service the plan may not take, which --force "
     "never overrides, a write order that would leave a service without an "
     "enabled member); 3 blocked by a safety rule (deleting a whole "
-    "array, removing more than 30 % of an appliance's managed VSs or RSs, leaving a service "
-    "with fewer than two members): re-run with --force to allow it. See docs/plan-apply.md."
+    "array, moving one to another appliance, removing more than 30 % of an appliance's "
+    "services or array members, leaving a service with fewer than two members ...): each "
+    "refusal names its rule; re-run with --allow RULE to allow that one, or --force to allow "
+    "every rule. See docs/plan-apply.md."
 )
 _APPLY_EXIT_CODES = (
     "Exit codes: 0 applied (or nothing to do); 1 error, nothing written (bad specs, conflict, "
     "stale saved plan, no confirmation, appliance locked by another lmctl, a write order that "
-    "would leave a service without an enabled member); 3 blocked by a "
-    "safety rule (--force allows it); 4 partial failure: some writes were made, then one "
+    "would leave a service without an enabled member); 3 blocked by a safety rule (--allow "
+    "RULE allows one, --force all); 4 partial failure: some writes were made, then one "
     "failed (the report lists what was done, what failed and what was not attempted), or the "
     "read after applying found a difference left; running apply again converges; 130 "
     "interrupted (Ctrl-C). See docs/plan-apply.md."
@@ -78,7 +80,32 @@ ApplianceOption = Annotated[
     typer.Option("--appliance", "-a", help="Only this appliance (repeatable). Default: all."),
 ]
 ForceOption = Annotated[
-    bool, typer.Option("--force", help="Allow changes that break a safety rule.")
+    bool, typer.Option("--force", help="Allow changes that break any safety rule (every --allow).")
+]
+
+
+def _known_rules(names: list[str] | None) -> list[str]:
+    """``--allow``'s values, each a rule ``--force`` waives; else a usage error naming them."""
+    from lmctl.plan.safety import WAIVABLE_RULES, unknown_rules
+
+    unknown = unknown_rules(names or [])
+    if unknown:
+        raise typer.BadParameter(
+            f"no safety rule named {', '.join(map(repr, unknown))} that can be allowed; the "
+            f"rules: {', '.join(WAIVABLE_RULES)}"
+        )
+    return names or []
+
+
+AllowOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow",
+        metavar="RULE",
+        callback=_known_rules,
+        help="Allow the changes that break this safety rule (repeatable; each refusal names its "
+        "rule, e.g. failover-lost, appliance-move). See docs/plan-apply.md.",
+    ),
 ]
 AdoptOption = Annotated[
     list[str] | None,
@@ -109,6 +136,14 @@ class Target:
         return self.paths or (DEFAULT_SPECS,)
 
 
+@dataclass(frozen=True)
+class Waivers:
+    """The safety rules the operator allows: every one (``--force``) or each ``--allow RULE``."""
+
+    force: bool = False
+    allow: frozenset[str] = frozenset()
+
+
 # -- planning ----------------------------------------------------------------------------
 
 
@@ -116,7 +151,9 @@ def appliance_names(
     spec_set: SpecSet, chosen: Sequence[str], scope: ArrayScope = None
 ) -> list[str]:
     """The appliances to read: those chosen, else every one (or, for a narrowed scope, those
-    that serve the arrays in it)."""
+    that serve the arrays in it: ``lmctl ls``). Plan and apply read every one for any scope:
+    an array may have left an appliance, and its marked VSs there are part of its plan (a move
+    across appliances; ``make_plan`` keeps only the appliances its arrays are or were on)."""
     known = list(spec_set.inventory.appliances)
     unknown = [name for name in chosen if name not in known]
     if unknown:
@@ -170,6 +207,7 @@ async def _make_plan(
         spec_paths=[one_line(str(p)) for p in target.spec_paths],
         scope=scope,
         adopting=adopting(spec_set, target.adopt),
+        limits=spec_set.inventory.safety.bulk_removal,
     )
     return with_urls(plan, _urls(spec_set))
 
@@ -184,10 +222,12 @@ def _check_out(out: Path | None, spec_set: SpecSet, target: Target) -> None:
         raise CommandError(f"{problem}; nothing was read or written")
 
 
-def _verdict(plan: Plan, *, force: bool, detailed: bool) -> ExitCode:
+def _verdict(plan: Plan, waivers: Waivers, *, detailed: bool) -> ExitCode:
     """What the plan allows: its exit code, or the error that stops it (nothing is written)."""
     from lmctl.appliance.changes import counted
-    from lmctl.plan.safety import UNWAIVABLE_RULES
+    from lmctl.plan.safety import UNWAIVABLE_RULES, blocking
+
+    force = waivers.force
 
     if plan.conflicts:
         forced = " (--force does not change that)" if force else ""
@@ -201,19 +241,22 @@ def _verdict(plan: Plan, *, force: bool, detailed: bool) -> ExitCode:
             "the write order would leave a serving service without an enabled member "
             "(see the plan); refused even with --force; nothing was written"
         )
-    if plan.violations and not force:
+    blocked = blocking(plan.violations, force=force, allow=waivers.allow)
+    if blocked:
+        rules = list(dict.fromkeys(v.rule for v in blocked))
+        allow = " ".join(f"--allow {rule}" for rule in rules)
         raise CommandError(
-            f"blocked by {counted(len(plan.violations), 'safety rule')} (see the plan); "
-            "review it, then re-run with --force to allow it",
+            f"blocked by {counted(len(blocked), 'safety rule')} ({', '.join(rules)}; see the "
+            f"plan); review it, then re-run with {allow} to allow it (--force allows every rule)",
             exit_code=ExitCode.BLOCKED,
         )
     return ExitCode.CHANGES if plan.has_changes and detailed else ExitCode.OK
 
 
-def _print_plan(plan: Plan, output: str, console: Console, *, force: bool) -> None:
+def _print_plan(plan: Plan, output: str, console: Console, waivers: Waivers) -> None:
     from lmctl.plan.render import RENDERERS
 
-    rendered = RENDERERS[output](plan, force=force)
+    rendered = RENDERERS[output](plan, force=waivers.force, allow=waivers.allow)
     if isinstance(rendered, str):
         console.out(rendered, highlight=False)
     else:
@@ -258,7 +301,7 @@ async def _plan_now(target: Target, out: Path | None, errors: Console) -> Plan:
     _check_out(out, spec_set, target)
     adopting(spec_set, target.adopt)
     scope = _scope(target, spec_set)
-    names = appliance_names(spec_set, target.appliances, scope)
+    names = appliance_names(spec_set, target.appliances)
     async with open_appliances(
         spec_set, names, state_dir=target.state_dir, timeout=target.request_timeout
     ) as appliances:
@@ -275,7 +318,8 @@ async def _plan_now(target: Target, out: Path | None, errors: Console) -> Plan:
     "saves the plan for `lmctl apply FILE`.\n\n"
     "Scope: given only directories, every array on the appliances is in scope and a marked "
     "virtual service whose array left the specs is deleted; given a spec file, only the arrays "
-    "loaded are in scope and every other array is left alone.\n\n" + _PLAN_EXIT_CODES,
+    "loaded are in scope (on every appliance they are or were on: a move to another appliance "
+    "is planned whole) and every other array is left alone.\n\n" + _PLAN_EXIT_CODES,
 )
 def plan_command(
     paths: SpecPaths = None,
@@ -293,6 +337,7 @@ def plan_command(
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")
     ] = False,
     force: ForceOption = False,
+    allow: AllowOption = None,
     adopt: AdoptOption = None,
     appliance: ApplianceOption = None,
     state_dir: StateDirOption = DEFAULT_STATE_DIR,
@@ -312,7 +357,8 @@ def plan_command(
     except LmctlError as error:
         _print_failure(error, output.value)
         raise
-    _print_plan(plan, output.value, make_console(), force=force)
+    waivers = Waivers(force, frozenset(allow or ()))
+    _print_plan(plan, output.value, make_console(), waivers)
     if out is not None:
         try:
             save_plan(plan, out)
@@ -321,7 +367,7 @@ def plan_command(
                 f"{error}; nothing was written to the appliances", kind="plan-file"
             ) from None
         errors.print(f"Plan saved to {one_line(str(out))}")
-    raise typer.Exit(int(_verdict(plan, force=force, detailed=detailed_exitcode)))
+    raise typer.Exit(int(_verdict(plan, waivers, detailed=detailed_exitcode)))
 
 
 # -- applying ----------------------------------------------------------------------------
@@ -332,7 +378,7 @@ class ApplyRequest:
     """The flags of ``lmctl apply``."""
 
     auto_approve: bool = False
-    force: bool = False
+    waivers: Waivers = Waivers()
     backup: bool = True
     parallel: int = 8
 
@@ -426,6 +472,8 @@ def _saved_plan(
             f"{path} was planned against other appliances than the inventory names now (see "
             "above); nothing was read or written; make a new plan"
         )
+    # The verdict under this inventory's thresholds (a saved plan's own is never trusted).
+    plan = plan.checked(spec_set.inventory.safety.bulk_removal)
     if spec_set.digest != plan.specs_digest:
         errors.print(
             f"warning: the specs changed since {one_line(str(path))} was made; applying the plan "
@@ -459,8 +507,8 @@ async def _still_to_apply(
 def _gate(plan: Plan, request: ApplyRequest, console: Console, errors: Console) -> ExitCode | None:
     """Show the plan; the exit code when apply stops here, None to go on writing (raises when
     the plan may not be applied)."""
-    _print_plan(plan, "text", console, force=request.force)
-    _verdict(plan, force=request.force, detailed=False)
+    _print_plan(plan, "text", console, request.waivers)
+    _verdict(plan, request.waivers, detailed=False)
     if not plan.has_changes:
         console.print("Nothing to apply.")
         return ExitCode.OK
@@ -495,7 +543,7 @@ async def _apply(
         spec_set = load_reporting(target.paths, errors)
         adopting(spec_set, target.adopt)
         scope = _scope(target, spec_set)
-        names = appliance_names(spec_set, target.appliances, scope)
+        names = appliance_names(spec_set, target.appliances)
     async with open_appliances(
         spec_set, names, state_dir=target.state_dir, timeout=target.request_timeout
     ) as appliances:
@@ -548,6 +596,7 @@ def apply_command(
         bool, typer.Option("--auto-approve", help="Apply without asking (for pipelines).")
     ] = False,
     force: ForceOption = False,
+    allow: AllowOption = None,
     adopt: AdoptOption = None,
     no_backup: Annotated[
         bool, typer.Option("--no-backup", help="Do not save a backup before the first write.")
@@ -566,7 +615,10 @@ def apply_command(
         tuple(paths or ()), tuple(appliance or ()), state_dir, request_timeout, tuple(adopt or ())
     )
     request = ApplyRequest(
-        auto_approve=auto_approve, force=force, backup=not no_backup, parallel=parallel
+        auto_approve=auto_approve,
+        waivers=Waivers(force, frozenset(allow or ())),
+        backup=not no_backup,
+        parallel=parallel,
     )
     if not request.auto_approve and not can_ask():
         raise CommandError(

@@ -88,12 +88,14 @@ def schema(
         typer.Option(
             "--kind",
             "-k",
-            help="array, inventory, plan (the --format json plan document) or ls (the "
-            "document of ls --format json); array and inventory (in one object) when omitted.",
+            help="array, inventory, plan (the --format json plan document), ls or import (the "
+            "documents of ls and import --format json); array and inventory (in one object) "
+            "when omitted.",
         ),
     ] = None,
 ) -> None:
-    """Print the JSON Schema of array specs, of the inventory, of the plan or ls document."""
+    """Print the JSON Schema of array specs, of the inventory, of the plan, ls or import
+    document."""
     from lmctl.specs import json_schema
 
     if kind == "plan":
@@ -104,6 +106,10 @@ def schema(
         from lmctl.plan.listing import listing_json_schema
 
         document = listing_json_schema()
+    elif kind == "import":
+        from lmctl.importing import import_json_schema
+
+        document = import_json_schema()
     elif kind is None:
         document = {
             "array": json_schema("array"),
@@ -115,7 +121,8 @@ def schema(
         document = json_schema("inventory")
     else:
         make_console(stderr=True).print(
-            f"error: --kind '{kind}' is not a kind of spec; allowed: array, inventory, plan, ls"
+            f"error: --kind '{kind}' is not a kind of spec; allowed: array, inventory, plan, "
+            "ls, import"
         )
         raise typer.Exit(2)
     print(json.dumps(document, indent=2))

@@ -10,8 +10,10 @@ an rpc service: 2010; ``…/healthcheck.htm``: 2013 or later); members from the 
 (named from their addresses); scheduling from the VSs; every setting that differs from the
 family's profile becomes an override. The spec is then checked the way ``plan`` will read it:
 expanded (``lmctl.exchange``) and planned with adoption against the same state
-(``lmctl.plan``); any change other than the adoption itself is noted in the file, so nothing
-changes unseen. What lmctl cannot know (AD site, exact release, FQDN) comes from the options or
+(``lmctl.plan``); a VS whose adoption would write more than the marker holds what no spec can
+say (a scheduling of its own, a custom redirect, route forwarding ...) and is skipped, its
+reason naming those settings, so that ``plan --adopt`` of what import writes holds only
+adoptions. What lmctl cannot know (AD site, exact release, FQDN) comes from the options or
 is a ``PLACEHOLDER`` value that validate refuses, saying what to fill in. Every other VS is
 skipped, with the reason.
 """
@@ -26,7 +28,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from lmctl.appliance.changes import AdoptVirtualService, Change
+from lmctl.appliance.changes import AdoptVirtualService, Change, UpdateRealServer
 from lmctl.appliance.state import ApplianceState, RealServerState, VirtualServiceState
 from lmctl.exchange import expand
 from lmctl.exchange.expand import DEFAULT_WEIGHT
@@ -115,7 +117,7 @@ class Unrecognised:
 @dataclass(frozen=True, slots=True)
 class ImportedArray:
     """One array spec to write: its document (fields in the documented order) and the notes
-    that go above it (what was inferred, what to check, what the first apply also changes)."""
+    that go above it (what was inferred, what to check, the VSs of its VIP left out)."""
 
     name: str
     document: dict[str, Any]
@@ -318,9 +320,10 @@ def _members(vip: _Vip) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, 
     return list(members.values()), own, notes
 
 
-def _scheduling(vip: _Vip) -> tuple[str, list[str]]:
-    schedules = sorted({vs.settings.schedule for vs in vip.services.values()})
-    chosen = next(
+def _scheduling(vip: _Vip) -> str:
+    """The array's scheduling: the first VS with real servers that has one lmctl writes (a VS
+    scheduling otherwise is left out by ``_imported``, its reason naming it)."""
+    return next(
         (
             vs.settings.schedule
             for vs in vip.services.values()
@@ -328,9 +331,6 @@ def _scheduling(vip: _Vip) -> tuple[str, list[str]]:
         ),
         "rr",
     )
-    if len(schedules) > 1:
-        return chosen, [f"the VSs schedule differently ({', '.join(schedules)}): took {chosen}"]
-    return chosen, []
 
 
 def _document(
@@ -339,8 +339,7 @@ def _document(
     """The spec of one VIP (placeholders where lmctl cannot know) and the notes about it."""
     name = array_name(vip.address)
     members, own_members, notes = _members(vip)
-    scheduling, schedule_notes = _scheduling(vip)
-    notes += schedule_notes
+    scheduling = _scheduling(vip)
     versions = "2010 SP3" if family == "2010" else "2016 CU23"
     exchange = options.exchange or _placeholder(
         f"the Exchange release of the servers, e.g. {versions}"
@@ -397,17 +396,22 @@ def _validated(
         return None
 
 
-def _checked(
+def _unexpressed(
     document: dict[str, Any], vip: _Vip, family: str | None, options: ImportOptions
-) -> list[str]:
-    """What the first ``plan --adopt`` of ``document`` would change besides the adoptions (one
-    line each), from the real expansion and planner; a note when it cannot be checked."""
+) -> dict[VirtualServiceKey, list[str]] | None:
+    """What the first ``plan --adopt`` of ``document`` would change besides the marker, per VS
+    (one line per change), from the real expansion and planner: settings no spec can hold.
+    None when the spec does not validate, so cannot be checked."""
     spec = _validated(document, family, options)
     if spec is None:
-        return ["not checked against the appliance: the spec does not validate (lmctl validate)"]
+        return None
     state: ApplianceState = {vs.key: vs for vs in vip.services.values()}
     planned = plan_appliance(options.appliance, expand(spec), state, adopting=(spec.name,))
-    return [_change_line(change) for change in planned.changes if not _only_marks(change)]
+    changed: dict[VirtualServiceKey, list[str]] = {}
+    for change in planned.changes:
+        if not _only_marks(change):
+            changed.setdefault(change.key, []).append(_change_line(change))
+    return changed
 
 
 def _only_marks(change: Change) -> bool:
@@ -417,9 +421,15 @@ def _only_marks(change: Change) -> bool:
 
 
 def _change_line(change: Change) -> str:
-    _, headline = change.headline
+    """A change in words: ``Schedule: lc → rr`` for the adopted VS's own settings, ``real
+    server 10.1.1.11:443 forward: route → nat`` for a member's, the headline for any other."""
     details = "; ".join(text for _, text in change.details)
-    return f"the first apply also changes: {headline}" + (f" ({details})" if details else "")
+    if isinstance(change, AdoptVirtualService):
+        return details
+    if isinstance(change, UpdateRealServer):
+        return f"real server {change.address}:{change.port} {details}"
+    _, headline = change.headline
+    return headline + (f" ({details})" if details else "")
 
 
 def import_state(state: ApplianceState, options: ImportOptions) -> ImportResult:
@@ -449,7 +459,8 @@ def import_state(state: ApplianceState, options: ImportOptions) -> ImportResult:
         sign = exchange_sign(vip.services)
         vip, unoffered = _offered(vip, options)
         skipped += unoffered
-        imported = _imported(vip, options, sign, named=address in wanted)
+        imported, vip, left_out = _imported(vip, options, sign, named=address in wanted)
+        skipped += left_out
         if isinstance(imported, ImportedArray):
             arrays.append(imported)
         else:
@@ -487,9 +498,60 @@ def _with_skipped(array: ImportedArray, skipped: Sequence[Skipped]) -> ImportedA
 
 def _imported(
     vip: _Vip, options: ImportOptions, sign: str | None, *, named: bool
-) -> ImportedArray | str:
+) -> tuple[ImportedArray | str, _Vip, list[Skipped]]:
     """The array of one VIP, or why there is none (``sign``: what says it is Exchange's;
-    ``named``: the admin gave it as --vip)."""
+    ``named``: the admin gave it as --vip), with the VIP it was made of and the VSs left out.
+
+    A VS holding what no spec can say (a scheduling of its own, a disabled VS, a custom
+    redirect, a real server forwarded by route ...) would be changed by the adoption: it is
+    left out, its reason naming those settings, and the spec made again without it, until the
+    spec's ``plan --adopt`` writes nothing but the marker."""
+    left_out: list[Skipped] = []
+    while True:
+        built = _built(vip, options, sign, named=named)
+        if isinstance(built, str):
+            return built, vip, left_out
+        document, notes, family = built
+        changed = _unexpressed(document, vip, family, options)
+        if changed is None:
+            notes.append(
+                "not checked against the appliance: the spec does not validate (lmctl validate)"
+            )
+        if not changed:
+            array = ImportedArray(
+                name=document["name"],
+                document=document,
+                notes=tuple(notes),
+                keys=tuple(vs.key for vs in _all(vip)),
+            )
+            return array, vip, left_out
+        held = {vs.key for vs in _all(vip)}
+        elsewhere = [
+            f"{key}: {'; '.join(lines)}" for key, lines in changed.items() if key not in held
+        ]
+        if elsewhere:
+            return f"its adoption would also write {'; '.join(elsewhere)}", vip, left_out
+        left_out += [
+            Skipped(vs.key, vs.settings.nickname, _unheld(changed[vs.key]))
+            for vs in _all(vip)
+            if vs.key in changed
+        ]
+        kept = {name: vs for name, vs in vip.services.items() if vs.key not in changed}
+        vip = _Vip(vip.address, kept)
+
+
+def _unheld(changes: Sequence[str]) -> str:
+    """Why a VS is left out: what its adoption would change, naming the settings."""
+    return (
+        f"it holds what a spec cannot say (adopting it would change: {'; '.join(changes)}); "
+        "lmctl leaves it as it is"
+    )
+
+
+def _built(
+    vip: _Vip, options: ImportOptions, sign: str | None, *, named: bool
+) -> tuple[dict[str, Any], list[str], str | None] | str:
+    """The spec of one VIP, its notes and release family, or why there is none."""
     if not vip.services:
         return "no service of its VIP is one the release given offers"
     if sign is None and not named:
@@ -507,13 +569,7 @@ def _imported(
         notes.insert(
             0, f"{NO_EXCHANGE_SIGN}{seen}: imported because --vip named it; check it is Exchange"
         )
-    notes += _checked(document, vip, family, options)
-    return ImportedArray(
-        name=document["name"],
-        document=document,
-        notes=tuple(notes),
-        keys=tuple(vs.key for vs in _all(vip)),
-    )
+    return document, notes, family
 
 
 def _all(vip: _Vip) -> Sequence[VirtualServiceState]:

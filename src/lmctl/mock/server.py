@@ -35,6 +35,7 @@ from lmctl.mock.commands import WRITE_COMMANDS, ApiRefusal
 from lmctl.mock.control import ClosesOnExit, MockControl, MockRuntime, handle_control
 from lmctl.mock.faults import CallLog, Fault, FaultPlan
 from lmctl.mock.persistence import StateStore
+from lmctl.mock.state import MockState
 from lmctl.mock.tls import MockCertificate, generate_certificate, kept_certificate
 from lmctl.mock.wire import (
     BINARY_CONTENT_TYPE,
@@ -503,6 +504,7 @@ def serve_in_thread(
     local_subnets: Sequence[str] | None = None,
     keep_certificate: bool = False,
     new_certificate: bool = False,
+    seed: MockState | None = None,
 ) -> MockServerHandle:
     """Start a mock LoadMaster in a background thread; credentials not given are made up.
 
@@ -514,7 +516,8 @@ def serve_in_thread(
     The TLS certificate is made at start in a temporary directory and removed with the server;
     with ``keep_certificate`` (and a ``state_file``) it is kept beside the state file instead and
     reused by the next start, so the fingerprint users pinned stays valid; ``new_certificate``
-    replaces the kept one.
+    replaces the kept one. ``seed`` is the state to start from instead of the state file's (a
+    captured ``listvs``: ``lmctl.mock.seed``).
     """
     if keep_certificate and state_file is None:
         raise ValueError("keep_certificate needs a state_file to keep the certificate beside")
@@ -524,7 +527,7 @@ def serve_in_thread(
         api_key or secrets.token_hex(16),
     )
     store = StateStore(state_file) if state_file is not None else None
-    appliance = MockAppliance(store=store, local_subnets=local_subnets)
+    appliance = MockAppliance(seed, store=store, local_subnets=local_subnets)
     runtime = MockRuntime(appliance, latency_ms / 1000.0)
     certificate: MockCertificate | None = None
     certificate_dir: Path | None = None  # a temporary one, removed with the server

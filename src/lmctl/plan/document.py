@@ -27,8 +27,10 @@ from lmctl.appliance.state import ApplianceState, VirtualServiceState
 from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.plan.diff import diff, touched_keys
-from lmctl.plan.match import ArrayScope, Conflict, DrainedMember, match_appliance
+from lmctl.plan.match import ArrayScope, Conflict, DrainedMember, in_scope, match_appliance
+from lmctl.plan.moves import ApplianceMove, appliance_moves, move_deletes_last, moving_away
 from lmctl.plan.safety import ManagedArray, SafetyViolation, check_safety, managed_arrays
+from lmctl.specs.inventory import BulkRemovalLimits
 
 PLAN_FORMAT_VERSION: Literal[1] = 1
 PLAN_KIND: Literal["lmctl-plan"] = "lmctl-plan"
@@ -110,9 +112,21 @@ class AppliancePlan(BaseModel):
         """The key of every object the changes touch (what drift is checked over)."""
         return [t.key for t in self.observed]
 
-    def violations(self) -> list[SafetyViolation]:
-        """Every safety rule this appliance's changes break."""
-        return check_safety(self.name, self.changes, self.observed_state(), self.managed)
+    def violations(
+        self,
+        limits: BulkRemovalLimits | None = None,
+        moves: Sequence[ApplianceMove] = (),
+    ) -> list[SafetyViolation]:
+        """Every safety rule this appliance's changes break (``moves``: the plan's arrays
+        moving between appliances)."""
+        return check_safety(
+            self.name,
+            self.changes,
+            self.observed_state(),
+            self.managed,
+            limits=limits,
+            moving_away=moving_away(moves, self.name),
+        )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -163,10 +177,16 @@ class Plan(BaseModel):
                 return appliance
         raise KeyError(name)
 
-    def checked(self) -> Plan:
-        """The plan with the safety verdict of this lmctl (an old or hand-edited saved plan
-        skips no rule)."""
-        violations = tuple(v for a in self.appliances for v in a.violations())
+    @property
+    def moves(self) -> tuple[ApplianceMove, ...]:
+        """The arrays this plan moves from one appliance to another."""
+        return appliance_moves(self.appliances)
+
+    def checked(self, limits: BulkRemovalLimits | None = None) -> Plan:
+        """The plan with the safety verdict of this lmctl under the inventory's ``limits`` (an
+        old or hand-edited saved plan skips no rule)."""
+        moves = self.moves
+        violations = tuple(v for a in self.appliances for v in a.violations(limits, moves))
         return self.model_copy(update={"violations": violations})
 
     def only(self, names: Sequence[str]) -> Plan:
@@ -209,17 +229,23 @@ def make_plan(
     scope: ArrayScope = None,
     now: datetime | None = None,
     adopting: Collection[str] = (),
+    limits: BulkRemovalLimits | None = None,
 ) -> Plan:
     """The plan over every observed appliance (``observe_all`` reads them).
 
     With ``scope`` None an appliance no array wants is emptied of marks; a narrowed scope
-    (``lmctl.plan.match``) leaves the marked VSs of every other array alone. The arrays named in
-    ``adopting`` adopt the unmarked VSs on their keys.
+    (``lmctl.plan.match``) leaves the marked VSs of every other array alone, and plans only the
+    appliances its arrays are or were on (``serves_scope``), so an array moved to another
+    appliance is planned whole, whichever file names it. The arrays named in ``adopting`` adopt
+    the unmarked VSs on their keys; ``limits`` are the inventory's bulk-removal thresholds.
     """
-    appliances = tuple(
+    planned = tuple(
         plan_appliance(name, desired.get(name, ()), observed[name], scope, adopting)
         for name in sorted(observed)
+        if serves_scope(scope, desired.get(name, ()), observed[name])
     )
+    moves = appliance_moves(planned)
+    appliances = tuple(_move_deletes_last(appliance, moves) for appliance in planned)
     plan = Plan(
         lmctl_version=__version__,
         created_at=now or datetime.now(UTC),
@@ -228,7 +254,27 @@ def make_plan(
         scope=scope,
         appliances=appliances,
     )
-    return plan.checked()
+    return plan.checked(limits)
+
+
+def _move_deletes_last(plan: AppliancePlan, moves: Sequence[ApplianceMove]) -> AppliancePlan:
+    """The appliance's plan with the deletes of its arrays moving away last: they are made
+    after the new appliance holds the arrays (``lmctl.apply.execute``)."""
+    now, later = move_deletes_last(plan.changes, moving_away(moves, plan.name))
+    return plan.model_copy(update={"changes": now + later}) if later else plan
+
+
+def serves_scope(
+    scope: ArrayScope, desired: Sequence[DesiredVirtualService], state: ApplianceState
+) -> bool:
+    """True when a plan with ``scope`` has something to compare on an appliance: every
+    appliance for every array, else one that an array in scope is on (desired there) or was on
+    (a VS with its marker there)."""
+    return (
+        scope is None
+        or bool(desired)
+        or any(vs.owner is not None and in_scope(scope, vs.owner.array) for vs in state.values())
+    )
 
 
 FailureKind = Literal["specs", "usage", "appliance", "read", "plan-file"]

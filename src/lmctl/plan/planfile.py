@@ -9,7 +9,9 @@ it still holds:
   the old box's state) must not go to the new one (``moved_appliances``);
 - what it was planned against: every object it touches must still be as read (``stale_objects``)
   unless the appliances already hold what it makes (``already_applied``);
-- its safety verdict is this lmctl's, made again when it is loaded (``load_plan``).
+- its safety verdict is this lmctl's, made again when it is loaded (``load_plan``) and under
+  the inventory's thresholds when it is applied; a plan records no waiver: ``--allow RULE``
+  and ``--force`` are given again to ``apply FILE``.
 The document's JSON Schema (``plan_json_schema``) is published by ``lmctl schema --kind plan``
 and committed as ``docs/schema/plan.schema.json``.
 """

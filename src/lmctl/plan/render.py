@@ -10,14 +10,15 @@ Markdown goes into a merge-request comment: what lmctl did not write (names, an 
 messages) is held in code there (``lmctl.text``: code spans and a fence no line can close), so
 it renders no heading, link, image or mention; every line of the outline is ``one_line``.
 
-A renderer is any callable taking a ``Plan`` (and ``force``: whether ``--force`` was given, so
-blocked rules are described truthfully) and returning what the console prints (a rich ``Text``
-or a string). Register more in ``RENDERERS``.
+A renderer is any callable taking a ``Plan`` (and ``force`` and ``allow``: the waivers given,
+``--force`` and each ``--allow RULE``, so blocked rules are described truthfully) and returning
+what the console prints (a rich ``Text`` or a string). Register more in ``RENDERERS``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,6 +27,7 @@ from rich.text import Text
 from lmctl.appliance.changes import Change, Sign, counted
 from lmctl.plan.document import AppliancePlan, Plan, PlanFailure
 from lmctl.plan.match import Conflict, DrainedMember, scope_line
+from lmctl.plan.safety import SafetyViolation, blocking
 from lmctl.text import code_block, code_span, one_line
 
 _STYLE: dict[Sign, str] = {"+": "green", "~": "yellow", "-": "red", "!": "bold magenta", " ": ""}
@@ -89,11 +91,17 @@ def appliance_lines(plan: AppliancePlan) -> Iterator[Line]:
             yield from _item_lines(item, 3)
 
 
-def blocks_heading(force: bool) -> str:
-    """The heading over the safety rules a plan breaks, true to whether --force was given."""
-    if force:
-        return "Safety rules broken (allowed by --force)"
-    return "Blocked by safety rules (apply needs --force)"
+def blocks_heading(plan: Plan, force: bool, allow: Collection[str] = ()) -> str:
+    """The heading over the safety rules a plan breaks, true to the waivers given."""
+    if not blocking(plan.violations, force=force, allow=allow):
+        return f"Safety rules broken (allowed by {'--force' if force else '--allow'})"
+    return "Blocked by safety rules (apply needs --allow RULE for each rule below, or --force)"
+
+
+def rule_note(violation: SafetyViolation, force: bool, allow: Collection[str]) -> str:
+    """The rule's id, and whether the waivers given allow it."""
+    waived = not blocking([violation], force=force, allow=allow)
+    return f"{violation.rule}, allowed" if waived else violation.rule
 
 
 def conflicts_note(plan: Plan) -> str:
@@ -105,7 +113,7 @@ def conflicts_note(plan: Plan) -> str:
     )
 
 
-def render_text(plan: Plan, *, force: bool = False) -> Text:
+def render_text(plan: Plan, *, force: bool = False, allow: Collection[str] = ()) -> Text:
     """appliance → array → service → changes, old → new per field, then the summary line."""
     text = Text()
     scope = scope_line(plan.scope)
@@ -121,9 +129,9 @@ def render_text(plan: Plan, *, force: bool = False) -> Text:
             text.append("  " * line.depth + (f"{line.sign} " if line.sign != " " else ""))
             text.append(one_line(line.text) + "\n", style=_STYLE[line.sign])
     if plan.violations:
-        text.append(blocks_heading(force) + ":\n", style="bold red")
-        for violation in plan.violations:
-            text.append(f"  - {one_line(violation.message)} [{violation.rule}]\n", style="red")
+        text.append(blocks_heading(plan, force, allow) + ":\n", style="bold red")
+        for v in plan.violations:
+            text.append(f"  - {one_line(v.message)} [{rule_note(v, force, allow)}]\n", style="red")
     if plan.conflicts:
         text.append(conflicts_note(plan) + "\n", style="bold red")
     if not plan.has_changes and not plan.conflicts:
@@ -132,12 +140,12 @@ def render_text(plan: Plan, *, force: bool = False) -> Text:
     return text
 
 
-def render_json(plan: Plan, *, force: bool = False) -> str:
+def render_json(plan: Plan, *, force: bool = False, allow: Collection[str] = ()) -> str:
     """The plan as JSON: exactly what ``--out`` saves (``format_version`` 1)."""
     return plan.model_dump_json(indent=2)
 
 
-def render_markdown(plan: Plan, *, force: bool = False) -> str:
+def render_markdown(plan: Plan, *, force: bool = False, allow: Collection[str] = ()) -> str:
     """Markdown for a merge request (GitHub/GitLab): a summary, then a ``diff`` block per
     appliance, whose added and removed lines the forge colours."""
     out = [
@@ -153,8 +161,13 @@ def render_markdown(plan: Plan, *, force: bool = False) -> str:
     if scope is not None:
         out += [f"_{scope}_", ""]
     if plan.violations:
-        out += [f"### :no_entry: {blocks_heading(force).replace('--force', '`--force`')}", ""]
-        out += [f"- {code_span(v.message)} (`{v.rule}`)" for v in plan.violations]
+        heading = re.sub(
+            r"--(force|allow RULE|allow)", r"`\g<0>`", blocks_heading(plan, force, allow)
+        )
+        out += [f"### :no_entry: {heading}", ""]
+        out += [
+            f"- {code_span(v.message)} (`{rule_note(v, force, allow)}`)" for v in plan.violations
+        ]
         out.append("")
     if plan.conflicts:
         out += [f"**{conflicts_note(plan)}**", ""]
@@ -173,7 +186,9 @@ def render_markdown(plan: Plan, *, force: bool = False) -> str:
 class PlanRenderer(Protocol):
     """Renders a plan for the console."""
 
-    def __call__(self, plan: Plan, *, force: bool = False) -> Text | str: ...
+    def __call__(
+        self, plan: Plan, *, force: bool = False, allow: Collection[str] = ()
+    ) -> Text | str: ...
 
 
 RENDERERS: dict[str, PlanRenderer] = {

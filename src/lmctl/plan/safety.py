@@ -1,39 +1,53 @@
-"""Safety rules: plans that could take an array or a service down need ``--force``.
+"""Safety rules: plans that could take an array or a service down stop until an operator allows
+them, one rule at a time (``--allow RULE``) or all at once (``--force``).
 
-- deleting every virtual service of an array;
-- removing more than 30 % of an appliance's managed virtual services, or of its managed real
-  servers (members of deleted virtual services count as removed);
-- leaving a kept service with fewer than two members when it had two or more;
-- moving an array's virtual services to another address (its VIP changed): every client
-  (DNS, Outlook profiles) still points at the old VIP until DNS follows;
-- deleting a virtual service that holds what lmctl does not manage (content rules, SSL
-  acceleration and certificates, WAF, ESP, SubVSs: an adopted VS's): ``delvs`` destroys them
-  and lmctl cannot make them again;
-- taking a virtual service that holds such settings from layer 7 to layer 4: they work only at
-  layer 7 (Kemp: content switching and SSL acceleration make Force L4 disappear; WAF and ESP
-  act on HTTP requests), so they would stop working while the plan says they are left alone;
-- making a virtual service with SSL re-encryption transparent: Kemp's transparency feature
-  description ("Implications of Network Transparency") says transparency "cannot use with SSL
-  re-encryption".
+The rules count what an operator thinks in: the members of an array and its services (one
+virtual service each), never real-server rows (one member of three removed from an array of six
+services is one member, not six rows):
+
+- ``array-deleted``: deleting every virtual service of an array;
+- ``appliance-move``: an array moving to another appliance (``appliance:`` changed): apply makes
+  its virtual services there first and deletes them here after, so both appliances hold its VIP
+  meanwhile;
+- ``bulk-removal``: removing more than a share (30 %) of an appliance's managed services, or of
+  the members of its arrays, counted only from a minimum (10) of them (the thresholds of
+  octoDNS, whose plans check update and delete shares only from ``MIN_EXISTING_RECORDS`` = 10
+  records; both are set per inventory, ``safety: bulk_removal:``);
+- ``failover-lost``: leaving a kept service of an array with fewer than two members when it had
+  two or more: one server left, no failover;
+- ``virtual-service-moved``: moving an array's virtual services to another address (its VIP
+  changed): every client (DNS, Outlook profiles) still points at the old VIP until DNS follows;
+- ``unmanaged-deleted``: deleting a virtual service that holds what lmctl does not manage
+  (content rules, SSL acceleration and certificates, WAF, ESP, SubVSs: an adopted VS's):
+  ``delvs`` destroys them and lmctl cannot make them again;
+- ``layer-7-dropped``: taking a virtual service that holds such settings from layer 7 to layer
+  4: they work only at layer 7 (Kemp: content switching and SSL acceleration make Force L4
+  disappear; WAF and ESP act on HTTP requests), so they would stop working while the plan says
+  they are left alone;
+- ``reencryption-made-transparent``: making a virtual service with SSL re-encryption
+  transparent: Kemp's transparency feature description ("Implications of Network
+  Transparency") says transparency "cannot use with SSL re-encryption".
 One more check is no rule an admin can waive: the write order itself is simulated, and a plan
 in which any single write would leave a serving service without an enabled member is refused
 even with ``--force`` (``break-before-make``; it would be a bug in lmctl's ordering).
 
-The rules are pure functions of one appliance's changes, its state as read and what lmctl
-managed there. Unmarked virtual services appear in a plan's changes only when their array adopts
-them (``AdoptVirtualService``, on exactly a key the array wants), and are never deleted; once
-adopted, an adopted VS counts as its array's for the rules above.
+The rules are pure functions of one appliance's changes, its state as read, what lmctl managed
+there and which of its arrays move to another appliance. Unmarked virtual services appear in a
+plan's changes only when their array adopts them (``AdoptVirtualService``, on exactly a key the
+array wants), and are never deleted; once adopted, an adopted VS counts as its array's for the
+rules above.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Collection, Mapping, Sequence
+from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from lmctl.appliance.changes import (
+    AddRealServer,
     AdoptVirtualService,
     Change,
     DeleteVirtualService,
@@ -43,13 +57,13 @@ from lmctl.appliance.changes import (
 )
 from lmctl.appliance.state import ApplianceState, VirtualServiceState
 from lmctl.plan.simulate import break_before_make, moves_of, simulate
-
-BULK_REMOVAL_LIMIT = 0.30
+from lmctl.specs.inventory import BulkRemovalLimits
 
 SafetyRule = Literal[
     "array-deleted",
+    "appliance-move",
     "bulk-removal",
-    "members-below-two",
+    "failover-lost",
     "virtual-service-moved",
     "unmanaged-deleted",
     "layer-7-dropped",
@@ -58,10 +72,15 @@ SafetyRule = Literal[
 ]
 # A violation of this rule is refused even with --force.
 UNWAIVABLE_RULES: frozenset[SafetyRule] = frozenset({"break-before-make"})
+# What ``--allow RULE`` takes (and ``--force`` waives all at once), in the order of the docs.
+WAIVABLE_RULES: tuple[SafetyRule, ...] = tuple(
+    rule for rule in get_args(SafetyRule) if rule not in UNWAIVABLE_RULES
+)
 
 
 class SafetyViolation(BaseModel):
-    """A change that needs ``--force``: it could take an array or a service out of service."""
+    """A change that needs ``--allow RULE`` (or ``--force``): it could take an array or a
+    service out of service."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -70,31 +89,57 @@ class SafetyViolation(BaseModel):
     message: str
 
 
+def blocking(
+    violations: Sequence[SafetyViolation], *, force: bool = False, allow: Collection[str] = ()
+) -> list[SafetyViolation]:
+    """The violations the operator has not waived (``--force`` waives every waivable rule,
+    ``--allow RULE`` one); an unwaivable rule always blocks."""
+    return [v for v in violations if v.rule in UNWAIVABLE_RULES or not (force or v.rule in allow)]
+
+
+def unknown_rules(names: Collection[str]) -> list[str]:
+    """The names among ``names`` that ``--allow`` does not take (not a waivable rule)."""
+    return [name for name in names if name not in WAIVABLE_RULES]
+
+
 class ManagedArray(BaseModel):
-    """How many marked VSs and real servers one array had on the appliance when planned."""
+    """What one array had on the appliance when planned: its marked VSs, their real servers
+    (rows), and its members (each member's address with the number of its VSs it serves)."""
 
     model_config = ConfigDict(frozen=True)
 
     array: str
     virtual_services: int
     real_servers: int
+    members: dict[str, int] = Field(default_factory=dict)
 
 
 def managed_arrays(state: ApplianceState) -> tuple[ManagedArray, ...]:
-    """Per array, its marked VSs and their real servers on this appliance."""
-    counts: dict[str, tuple[int, int]] = {}
+    """Per array, its marked VSs, their real servers and its members on this appliance."""
+    services: Counter[str] = Counter()
+    members: dict[str, Counter[str]] = {}
     for vs in state.values():
         if vs.owner is not None:
-            services, members = counts.get(vs.owner.array, (0, 0))
-            counts[vs.owner.array] = (services + 1, members + len(vs.real_servers))
+            services[vs.owner.array] += 1
+            rows = members.setdefault(vs.owner.array, Counter())
+            rows.update(rs.address for rs in vs.real_servers)
     return tuple(
-        ManagedArray(array=array, virtual_services=services, real_servers=members)
-        for array, (services, members) in sorted(counts.items())
+        ManagedArray(
+            array=array,
+            virtual_services=services[array],
+            real_servers=sum(members[array].values()),
+            members=dict(sorted(members[array].items())),
+        )
+        for array in sorted(services)
     )
 
 
 def _share(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
+
+
+def _names(items: Collection[str]) -> str:
+    return ", ".join(sorted(items))
 
 
 class _Rules:
@@ -106,18 +151,24 @@ class _Rules:
         changes: Sequence[Change],
         before: ApplianceState,
         managed: Sequence[ManagedArray],
+        limits: BulkRemovalLimits,
+        moving_away: Mapping[str, Collection[str]],
     ) -> None:
         self.appliance = appliance
         self.changes = changes
         self.before = before
         self.managed = managed
+        self.limits = limits
+        self.moving_away = moving_away
         self.deletes = [c for c in changes if isinstance(c, DeleteVirtualService)]
+        # An array moving to another appliance is the move rule's, not the removal rules'.
+        self.removals = [c for c in self.deletes if c.array not in moving_away]
 
     def violation(self, rule: SafetyRule, message: str) -> SafetyViolation:
         return SafetyViolation(appliance=self.appliance, rule=rule, message=message)
 
     def array_deletions(self) -> list[SafetyViolation]:
-        deleted = Counter(change.array for change in self.deletes)
+        deleted = Counter(change.array for change in self.removals)
         return [
             self.violation(
                 "array-deleted",
@@ -128,41 +179,81 @@ class _Rules:
             if m.virtual_services and deleted[m.array] >= m.virtual_services
         ]
 
-    def bulk_removals(self) -> list[SafetyViolation]:
-        removed_rs = sum(1 for c in self.changes if isinstance(c, RemoveRealServer))
-        removed_rs += sum(change.real_servers for change in self.deletes)
-        counts = (
-            ("virtual services", len(self.deletes), sum(m.virtual_services for m in self.managed)),
-            ("real servers", removed_rs, sum(m.real_servers for m in self.managed)),
+    def appliance_moves(self) -> list[SafetyViolation]:
+        deleted = Counter(change.array for change in self.deletes)
+        return [
+            self.violation(
+                "appliance-move",
+                f"{self.appliance}: array {array!r} moves to {_names(new)}: apply makes its "
+                f"virtual services there first, then deletes its {deleted[array]} here; "
+                f"in between, both appliances hold its addresses (a duplicate address on the "
+                "network): apply it in a maintenance window",
+            )
+            for array, new in sorted(self.moving_away.items())
+            if deleted[array]
+        ]
+
+    def _members_removed(self) -> int:
+        """Members (an array's member: its address) left in none of their array's VSs."""
+        delta: Counter[tuple[str, str]] = Counter()
+        for change in self.changes:
+            if isinstance(change, AddRealServer):
+                delta[(change.array, change.address)] += 1
+            elif isinstance(change, RemoveRealServer):
+                delta[(change.array, change.address)] -= 1
+        for change in self.removals:
+            vs = self.before.get(change.key)
+            for rs in vs.real_servers if vs is not None else ():
+                delta[(change.array, rs.address)] -= 1
+        return sum(
+            1
+            for m in self.managed
+            for address, rows in m.members.items()
+            if rows + delta[(m.array, address)] <= 0
         )
+
+    def bulk_removals(self) -> list[SafetyViolation]:
+        counts = (
+            ("services", len(self.removals), sum(m.virtual_services for m in self.managed)),
+            ("array members", self._members_removed(), sum(len(m.members) for m in self.managed)),
+        )
+        limit = self.limits.percent / 100
         return [
             self.violation(
                 "bulk-removal",
-                f"{self.appliance}: the plan removes {removed} of {managed} managed {noun} "
-                f"({_share(removed, managed):.0%}, more than {BULK_REMOVAL_LIMIT:.0%})",
+                f"{self.appliance}: the plan removes {removed} of the {existing} {noun} lmctl "
+                f"manages here ({_share(removed, existing):.0%}, more than "
+                f"{self.limits.percent:g}%)",
             )
-            for noun, removed, managed in counts
-            if _share(removed, managed) > BULK_REMOVAL_LIMIT
+            for noun, removed, existing in counts
+            if existing >= self.limits.minimum and _share(removed, existing) > limit
         ]
 
-    def thinned_services(self) -> list[SafetyViolation]:
+    def lost_failover(self) -> list[SafetyViolation]:
+        """One violation per array whose kept services go from two or more members to one or
+        none, naming each such service."""
         after = simulate(self.before, self.changes)
         moves = moves_of(self.changes)
-        violations = []
-        for key, vs in sorted(self.before.items(), key=lambda item: str(item[0])):
+        thinned: dict[str, list[str]] = {}
+        for key, vs in self.before.items():
             kept = after.get(moves.get(key, key))
             if kept is None or kept.owner is None:
                 continue
             if len(vs.real_servers) >= 2 and len(kept.real_servers) < 2:
-                violations.append(
-                    self.violation(
-                        "members-below-two",
-                        f"{self.appliance}: {kept.owner.array}/{kept.owner.service} ({key}) goes "
-                        f"from {len(vs.real_servers)} members to {len(kept.real_servers)}: "
-                        "no failover left",
-                    )
+                thinned.setdefault(kept.owner.array, []).append(
+                    f"{kept.owner.service} ({kept.key}) {len(vs.real_servers)} → "
+                    f"{len(kept.real_servers)}"
                 )
-        return violations
+        for services in thinned.values():
+            services.sort()
+        return [
+            self.violation(
+                "failover-lost",
+                f"{self.appliance}: array {array!r} is left with fewer than two members, no "
+                f"failover: {', '.join(services)}",
+            )
+            for array, services in sorted(thinned.items())
+        ]
 
     def moved_addresses(self) -> list[SafetyViolation]:
         # One violation per array and address move, however many of its services move with it.
@@ -178,7 +269,7 @@ class _Rules:
                 "virtual-service-moved",
                 f"{self.appliance}: moving {array}'s VIP from {old} to {new} breaks every "
                 f"client until DNS (the array's namespace names) points at {new}; re-run with "
-                "--force once DNS is ready",
+                "--allow virtual-service-moved once DNS is ready",
             )
             for array, old, new in moved
         ]
@@ -248,17 +339,25 @@ def check_safety(
     changes: Sequence[Change],
     before: ApplianceState,
     managed: Sequence[ManagedArray],
+    *,
+    limits: BulkRemovalLimits | None = None,
+    moving_away: Mapping[str, Collection[str]] | None = None,
 ) -> list[SafetyViolation]:
-    """Every safety rule one appliance's plan breaks (empty: safe without ``--force``).
+    """Every safety rule one appliance's plan breaks (empty: safe without waivers).
 
     ``before`` is the state, as read, of every object the changes touch; ``managed`` what lmctl
-    managed on the appliance per array.
+    managed on the appliance per array; ``limits`` the bulk-removal thresholds (the inventory's;
+    default 30 % from 10); ``moving_away`` the arrays whose VSs here are deleted because they
+    now live on another appliance (array → the appliances it moves to).
     """
-    rules = _Rules(appliance, changes, before, managed)
+    rules = _Rules(
+        appliance, changes, before, managed, limits or BulkRemovalLimits(), moving_away or {}
+    )
     return (
         rules.array_deletions()
+        + rules.appliance_moves()
         + rules.bulk_removals()
-        + rules.thinned_services()
+        + rules.lost_failover()
         + rules.moved_addresses()
         + rules.unmanaged_deletions()
         + rules.layer_7_dropped()

@@ -346,11 +346,45 @@ class ApplianceSpec(SpecModel):
         )
 
 
+class BulkRemovalLimits(SpecModel):
+    """When the ``bulk-removal`` safety rule stops a plan: more than ``percent`` of an
+    appliance's services, or of its arrays' members, removed at once, counted only from
+    ``minimum`` of them (as octoDNS's update and delete thresholds, which apply from 10 existing
+    records: ``MIN_EXISTING_RECORDS`` in octodns/provider/plan.py)."""
+
+    percent: Annotated[float, Field(gt=0, le=100)] = Field(
+        30,
+        description="Block a plan that removes more than this share (in %) of the services "
+        "(virtual services) lmctl manages on one appliance, or of the members of its arrays "
+        "there.",
+    )
+    minimum: Annotated[int, Field(ge=1)] = Field(
+        10,
+        description="The rule counts services (members) only on an appliance that holds at "
+        "least this many; below, removing any share of them is no bulk removal (other rules, "
+        "failover-lost and array-deleted, still apply).",
+    )
+
+
+class SafetySpec(SpecModel):
+    """The safety rules' thresholds for every appliance of the inventory."""
+
+    bulk_removal: BulkRemovalLimits = Field(
+        default_factory=BulkRemovalLimits, description="Thresholds of the bulk-removal rule."
+    )
+
+
 class Inventory(SpecModel):
-    """The inventory file: ``appliances:`` mapping each appliance name to how to reach it."""
+    """The inventory file: ``appliances:`` mapping each appliance name to how to reach it, and
+    the thresholds of the safety rules (``safety:``)."""
 
     appliances: dict[ApplianceName, ApplianceSpec] = Field(
         default_factory=dict, description="Appliances by name (array specs refer to the name)."
+    )
+    safety: SafetySpec = Field(
+        default_factory=SafetySpec,
+        description="Thresholds of the safety rules plan and apply check (see "
+        "docs/plan-apply.md, Safety rules).",
     )
 
     @model_validator(mode="after")

@@ -1,0 +1,421 @@
+"""``lmctl exchange check``: read-only probes of what an array needs outside the LoadMaster.
+
+``plan_probes`` (pure) turns a spec into probes: DNS (the FQDN and each client host name resolve
+to the VIP), TCP (each member on each service port: 135 and the static RPC ports for rpc, 443,
+the mail ports), health (each member's HTTPS health URL with the namespace as ``Host`` and SNI,
+200 expected), certificate (each member's certificate trusted, in date, and naming the client
+host names; 2013+ the namespace too). ``check_arrays`` runs them all concurrently, at most
+``limit`` in flight, each bounded by ``timeout``: a probe that does not finish in time fails,
+it never holds up the others. The I/O goes through a ``Network`` (the resolver and the
+connections), so tests route probes to local servers and stub DNS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import socket
+import ssl
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+from cryptography import x509
+
+from lmctl.cutover.dns import DNS_PORT, DnsError, addresses_at
+from lmctl.errors import ExitCode
+from lmctl.releases import RPC_ENDPOINT_MAPPER, SERVICE_PORTS
+from lmctl.specs.array import ArraySpec, ip_value
+
+Verdict = Literal["pass", "warn", "fail"]
+ProbeKind = Literal["dns", "public-dns", "tcp", "health", "certificate"]
+HTTPS_PORT = SERVICE_PORTS["https"]
+# A certificate this close to its end warns: renewing it is a change on every member.
+EXPIRY_WARNING = datetime.timedelta(days=30)
+# An HTTP status line is short; a server sending more before a newline is not an HTTP server.
+_STATUS_LINE_LIMIT = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """One question to the network about one array.
+
+    ``target`` is the member's name (``tcp``, ``health``, ``certificate``) or the DNS name;
+    ``address`` the member's address, or the public resolver's (``public-dns``); ``expected``
+    the VIP (``dns``) or the names the certificate must cover; ``host`` the name sent as SNI
+    and ``Host``; ``path`` the health URL's path."""
+
+    array: str
+    kind: ProbeKind
+    target: str
+    address: str = ""
+    port: int = 0
+    expected: tuple[str, ...] = ()
+    host: str = ""
+    path: str = ""
+
+    @property
+    def check(self) -> str:
+        """The column this probe fills: ``dns``, ``public dns``, ``tcp/135``, ``health``,
+        ``certificate``."""
+        if self.kind == "tcp":
+            return f"tcp/{self.port}"
+        return self.kind.replace("-", " ")
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """A probe's verdict and what was seen (text from the network: escape it to show it)."""
+
+    probe: Probe
+    verdict: Verdict
+    detail: str
+
+
+def namespace_host(spec: ArraySpec) -> str:
+    """The name HTTPS clients use: 2013+ the namespace (the FQDN); 2010 the first client host
+    name (the CAS array FQDN is for RPC only), the FQDN when the spec lists none."""
+    if spec.exchange.family.has_cas_array and spec.client_hostnames:
+        return spec.client_hostnames[0]
+    return spec.fqdn
+
+
+def certificate_names(spec: ArraySpec) -> tuple[str, ...]:
+    """The names every member's certificate must cover: the client host names, and for 2013+
+    the namespace; never the 2010 CAS array FQDN."""
+    names = list(spec.client_hostnames)
+    if not spec.exchange.family.has_cas_array:
+        names.insert(0, spec.fqdn)
+    return tuple(dict.fromkeys(name.rstrip(".").lower() for name in names))
+
+
+def service_ports(spec: ArraySpec, service: str) -> tuple[int, ...]:
+    """The member ports of ``service``: rpc is the endpoint mapper and the static ports."""
+    if service == "rpc":
+        static = spec.rpc_ports.as_tuple() if spec.rpc_ports is not None else ()
+        return (RPC_ENDPOINT_MAPPER, *static)
+    return (SERVICE_PORTS[service],)  # type: ignore[index]
+
+
+def plan_probes(spec: ArraySpec, public_resolver: str | None = None) -> list[Probe]:
+    """Every probe of ``spec``, in the order they are shown; with ``public_resolver`` (an IP
+    address), a 2010 array's FQDN is also asked there, where it should not resolve."""
+    probes = [
+        Probe(spec.name, "dns", name, expected=(spec.vip,))
+        for name in dict.fromkeys((spec.fqdn, *spec.client_hostnames))
+    ]
+    if public_resolver is not None and spec.exchange.family.has_cas_array:
+        probes.append(Probe(spec.name, "public-dns", spec.fqdn, public_resolver))
+    ports: dict[tuple[str, int], str] = {}
+    for service in spec.enabled_services:
+        if not spec.exchange.family.profile(service).has_real_servers:
+            continue
+        for member in spec.members_of(service):
+            for port in service_ports(spec, service):
+                ports.setdefault((member.name, port), member.address)
+    probes += [
+        Probe(spec.name, "tcp", name, address, port) for (name, port), address in ports.items()
+    ]
+    if "https" in spec.enabled_services:
+        profile = spec.profile("https")
+        host = namespace_host(spec)
+        for member in spec.members:
+            if profile.check_type == "https" and profile.check_url:
+                port = profile.check_port or HTTPS_PORT
+                probe = Probe(spec.name, "health", member.name, member.address, port, (), host)
+                probes.append(_with_path(probe, profile.check_url))
+            probes.append(
+                Probe(
+                    spec.name,
+                    "certificate",
+                    member.name,
+                    member.address,
+                    HTTPS_PORT,
+                    certificate_names(spec),
+                    host,
+                )
+            )
+    return probes
+
+
+def _with_path(probe: Probe, path: str) -> Probe:
+    return Probe(
+        probe.array, probe.kind, probe.target, probe.address, probe.port, (), probe.host, path
+    )
+
+
+class Network(Protocol):
+    """Where probes go: name resolution and connections (plain or TLS)."""
+
+    async def resolve(self, name: str) -> tuple[str, ...]:
+        """The addresses ``name`` resolves to (empty when it does not resolve)."""
+        ...
+
+    async def resolve_at(self, server: str, name: str) -> tuple[str, ...]:
+        """The addresses the DNS server ``server`` gives for ``name`` (``DnsError`` when it
+        answers with an error)."""
+        ...
+
+    async def connect(
+        self, address: str, port: int, tls: ssl.SSLContext | None, server_hostname: str | None
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A connection to ``address``:``port`` (TLS with ``tls``, SNI ``server_hostname``)."""
+        ...
+
+    def tls_context(self, *, verify: bool) -> ssl.SSLContext:
+        """A client TLS context: verifying the chain (names are checked by the probe) or not."""
+        ...
+
+
+class SystemNetwork:
+    """The workstation's resolver and real connections; ``ca_file`` replaces the system's
+    trusted CAs for the certificate probe."""
+
+    def __init__(self, ca_file: Path | None = None, dns_port: int = DNS_PORT) -> None:
+        self.ca_file = ca_file
+        self.dns_port = dns_port
+
+    async def resolve(self, name: str) -> tuple[str, ...]:
+        loop = asyncio.get_running_loop()
+        try:
+            found = await loop.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+        except socket.gaierror:
+            return ()
+        return tuple(dict.fromkeys(str(info[4][0]) for info in found))
+
+    async def resolve_at(self, server: str, name: str) -> tuple[str, ...]:
+        return await addresses_at(server, name, self.dns_port)
+
+    async def connect(
+        self, address: str, port: int, tls: ssl.SSLContext | None, server_hostname: str | None
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection(
+            address, port, ssl=tls, server_hostname=server_hostname if tls else None
+        )
+
+    def tls_context(self, *, verify: bool) -> ssl.SSLContext:
+        if not verify:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            return context
+        cafile = str(self.ca_file) if self.ca_file is not None else None
+        context = ssl.create_default_context(cafile=cafile)
+        # Every name the spec needs is matched against the certificate by the probe.
+        context.check_hostname = False
+        return context
+
+
+async def check_arrays(
+    probes: Sequence[Probe], network: Network, *, timeout: float, limit: int = 64
+) -> list[ProbeResult]:
+    """Run ``probes`` concurrently (at most ``limit`` at once), each within ``timeout``
+    seconds; results in the order of ``probes``."""
+    semaphore = asyncio.Semaphore(limit)
+
+    async def bounded(probe: Probe) -> ProbeResult:
+        async with semaphore:
+            try:
+                async with asyncio.timeout(timeout):
+                    return await _run(probe, network)
+            except TimeoutError:
+                return ProbeResult(probe, "fail", f"no answer within {timeout:g} s")
+
+    return list(await asyncio.gather(*(bounded(probe) for probe in probes)))
+
+
+async def _run(probe: Probe, network: Network) -> ProbeResult:
+    match probe.kind:
+        case "dns":
+            return await _dns(probe, network)
+        case "public-dns":
+            return await _public_dns(probe, network)
+        case "tcp":
+            return await _tcp(probe, network)
+        case "health":
+            return await _health(probe, network)
+        case "certificate":
+            return await _certificate(probe, network)
+
+
+def _addresses(texts: Iterable[str]) -> list[str]:
+    found: list[str] = []
+    for text in texts:
+        try:
+            found.append(str(ip_value(text.split("%")[0])))
+        except ValueError:
+            continue
+    return list(dict.fromkeys(found))
+
+
+async def _dns(probe: Probe, network: Network) -> ProbeResult:
+    vip = _addresses(probe.expected)[0]
+    found = _addresses(await network.resolve(probe.target))
+    if not found:
+        return ProbeResult(probe, "fail", "does not resolve")
+    if vip not in found:
+        return ProbeResult(probe, "fail", f"resolves to {', '.join(found)}, not the VIP {vip}")
+    others = [address for address in found if address != vip]
+    if others:
+        return ProbeResult(probe, "warn", f"resolves to the VIP {vip} and also {', '.join(others)}")
+    return ProbeResult(probe, "pass", f"resolves to the VIP {vip}")
+
+
+async def _public_dns(probe: Probe, network: Network) -> ProbeResult:
+    where = f"the public resolver {probe.address}"
+    try:
+        found = await network.resolve_at(probe.address, probe.target)
+    except DnsError as error:
+        return ProbeResult(probe, "warn", f"{where} answered {error}: not checked")
+    except OSError as error:
+        return ProbeResult(probe, "fail", f"cannot ask {where}: {error.strerror or error}")
+    if found:
+        return ProbeResult(
+            probe,
+            "warn",
+            f"resolves on {where} (to {', '.join(found)}): a CAS array FQDN should be "
+            "internal only",
+        )
+    return ProbeResult(probe, "pass", f"does not resolve on {where}")
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    # The probe's answer is in; how the peer ends the connection does not matter.
+    with contextlib.suppress(OSError, ssl.SSLError):
+        await writer.wait_closed()
+
+
+Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+async def _connect(probe: Probe, network: Network, tls: ssl.SSLContext | None) -> Streams | str:
+    """A connection to the probe's member, or why there is none."""
+    try:
+        return await network.connect(probe.address, probe.port, tls, probe.host if tls else None)
+    except ssl.SSLCertVerificationError as error:
+        return f"not trusted: {error.verify_message}"
+    except ssl.SSLError as error:
+        return f"TLS handshake failed: {error.reason or error}"
+    except ConnectionRefusedError:
+        return "connection refused (port closed)"
+    except OSError as error:
+        return f"cannot connect: {error.strerror or error}"
+
+
+async def _tcp(probe: Probe, network: Network) -> ProbeResult:
+    connected = await _connect(probe, network, None)
+    if isinstance(connected, str):
+        return ProbeResult(probe, "fail", connected)
+    await _close(connected[1])
+    return ProbeResult(probe, "pass", "open")
+
+
+async def _health(probe: Probe, network: Network) -> ProbeResult:
+    connected = await _connect(probe, network, network.tls_context(verify=False))
+    if isinstance(connected, str):
+        return ProbeResult(probe, "fail", connected)
+    reader, writer = connected
+    try:
+        request = (
+            f"GET {probe.path} HTTP/1.1\r\nHost: {probe.host}\r\n"
+            "User-Agent: lmctl-exchange-check\r\nConnection: close\r\n\r\n"
+        )
+        writer.write(request.encode("ascii", "replace"))
+        await writer.drain()
+        line = await reader.readline()
+    except (OSError, ssl.SSLError) as error:
+        return ProbeResult(probe, "fail", f"no HTTP answer: {error}")
+    finally:
+        await _close(writer)
+    status = _status(line[:_STATUS_LINE_LIMIT])
+    url = f"https://{probe.host}{probe.path}"
+    if status is None:
+        return ProbeResult(probe, "fail", f"{url}: no HTTP status line in the answer")
+    if status == 200:
+        return ProbeResult(probe, "pass", f"{url}: 200")
+    return ProbeResult(probe, "fail", f"{url}: answered {status}, not 200")
+
+
+def _status(line: bytes) -> int | None:
+    parts = line.split(maxsplit=2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+        return None
+    return int(parts[1])
+
+
+async def _certificate(probe: Probe, network: Network) -> ProbeResult:
+    connected = await _connect(probe, network, network.tls_context(verify=True))
+    if isinstance(connected, str):
+        return ProbeResult(probe, "fail", connected)
+    writer = connected[1]
+    try:
+        tls_object = writer.get_extra_info("ssl_object")
+        der = tls_object.getpeercert(binary_form=True) if tls_object is not None else None
+    finally:
+        await _close(writer)
+    if not der:
+        return ProbeResult(probe, "fail", "the server sent no certificate")
+    return certificate_verdict(
+        probe, x509.load_der_x509_certificate(der), datetime.datetime.now(datetime.UTC)
+    )
+
+
+def certificate_verdict(
+    probe: Probe, certificate: x509.Certificate, now: datetime.datetime
+) -> ProbeResult:
+    """The verdict on a certificate whose chain verified: the names it must cover, its end."""
+    names = dns_names(certificate)
+    missing = [name for name in probe.expected if not any(covers(p, name) for p in names)]
+    ends = certificate.not_valid_after_utc
+    until = ends.date().isoformat()
+    if missing:
+        shown = ", ".join(names) or "no DNS name"
+        return ProbeResult(probe, "fail", f"does not name {', '.join(missing)} (it names {shown})")
+    if not probe.expected:
+        return ProbeResult(
+            probe, "warn", f"trusted, valid until {until}; the spec lists no client host names"
+        )
+    if ends - now < EXPIRY_WARNING:
+        return ProbeResult(probe, "warn", f"expires on {until}, in {(ends - now).days} days")
+    return ProbeResult(probe, "pass", f"trusted, names every client host name, until {until}")
+
+
+def dns_names(certificate: x509.Certificate) -> list[str]:
+    """The certificate's DNS subject alternative names, lower case."""
+    try:
+        extension = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return []
+    return [name.lower() for name in extension.value.get_values_for_type(x509.DNSName)]
+
+
+def covers(pattern: str, name: str) -> bool:
+    """Whether a certificate name covers ``name``: equal, or a wildcard as the whole left-most
+    label standing for exactly one label (RFC 6125, 6.4.3)."""
+    pattern, name = pattern.rstrip(".").lower(), name.rstrip(".").lower()
+    if not pattern.startswith("*."):
+        return pattern == name
+    first, _, rest = name.partition(".")
+    return bool(first) and rest == pattern[2:] and "." in rest
+
+
+def array_verdict(results: Iterable[ProbeResult]) -> Verdict:
+    """The worst verdict of ``results`` (pass when there are none)."""
+    verdicts = {result.verdict for result in results}
+    if "fail" in verdicts:
+        return "fail"
+    return "warn" if "warn" in verdicts else "pass"
+
+
+def overall_exit(results: Iterable[ProbeResult]) -> ExitCode:
+    """0 every check passed, 2 warnings only, 3 a member or a name failed."""
+    match array_verdict(results):
+        case "fail":
+            return ExitCode.NOT_SERVING
+        case "warn":
+            return ExitCode.DEGRADED
+        case "pass":
+            return ExitCode.OK

@@ -1,0 +1,585 @@
+"""``exchange_script``: the Exchange Management Shell script that makes clients use an array.
+
+Pure: an ``ArraySpec`` in, PowerShell text out. The script is idempotent (every setting is read
+first and written only when it differs), takes ``-WhatIf`` and ``-Confirm`` (the script is an
+advanced script, ``SupportsShouldProcess``: each write asks ``$PSCmdlet.ShouldProcess``), ends
+with a verification section that reads every setting back, and prints a checklist of what it
+does not do. Which cmdlets, parameters, registry paths and value types, per release, and the
+Microsoft pages they come from: ``docs/operations.md`` ("The Exchange side of a cutover").
+
+Every value from the spec appears once, near the top, as a single-quoted PowerShell string
+(``ps_string``: no expansion inside, a quote doubled; PowerShell reads the typographic single
+quotes as quotes too, so they are doubled as well); the rest of the script names variables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from lmctl.errors import LmctlError
+from lmctl.releases import SERVICE_PORTS, ExchangeVersion
+from lmctl.specs.array import ArraySpec
+from lmctl.text import is_hidden, one_line
+
+# PowerShell's tokenizer takes all of these as a single quote (about_Quoting_Rules).
+_SINGLE_QUOTES = frozenset("'\u2018\u2019\u201a\u201b")
+INDENT = "    "
+
+RPC_PARAMETERS_KEY = r"HKLM:\SYSTEM\CurrentControlSet\Services\MSExchangeRPC\ParametersSystem"
+ADDRESS_BOOK_KEY = r"HKLM:\SYSTEM\CurrentControlSet\Services\MSExchangeAB\Parameters"
+TCPIP_KEY = r"HKLM:\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters"
+# The services that read the static ports (their registry keys are named after them).
+RPC_SERVICES = ("MSExchangeRPC", "MSExchangeAB")
+
+
+class ScriptError(LmctlError):
+    """A spec value that no PowerShell string literal can hold (a control character)."""
+
+
+def ps_string(value: str) -> str:
+    """``value`` as a PowerShell single-quoted string: nothing in it is expanded, and each
+    single quote (ASCII or typographic) is doubled. A control character is refused: a
+    single-quoted string has no escape for it."""
+    for character in value:
+        if is_hidden(character):
+            raise ScriptError(
+                f"'{one_line(value)}' holds the control character {character!r}: "
+                "no PowerShell script is generated from it"
+            )
+    return "'" + "".join(c * 2 if c in _SINGLE_QUOTES else c for c in value) + "'"
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualDirectory:
+    """One Exchange 2013+ virtual directory whose internal and external URLs the script sets:
+    the noun of its Get-/Set- cmdlets and the path after the namespace."""
+
+    noun: str
+    path: str
+    label: str
+
+
+# Microsoft, "Configure mail flow and client access on Exchange servers": the URL of each
+# virtual directory under the namespace.
+VIRTUAL_DIRECTORIES: tuple[VirtualDirectory, ...] = (
+    VirtualDirectory("OwaVirtualDirectory", "/owa", "Outlook on the web"),
+    VirtualDirectory("EcpVirtualDirectory", "/ecp", "Exchange admin center"),
+    VirtualDirectory("WebServicesVirtualDirectory", "/EWS/Exchange.asmx", "Exchange Web Services"),
+    VirtualDirectory("ActiveSyncVirtualDirectory", "/Microsoft-Server-ActiveSync", "ActiveSync"),
+    VirtualDirectory("OabVirtualDirectory", "/OAB", "Offline address book"),
+    VirtualDirectory("MapiVirtualDirectory", "/mapi", "MAPI over HTTP"),
+)
+AUTODISCOVER_PATH = "/Autodiscover/Autodiscover.xml"
+# Releases before these have no such cmdlet (MAPI over HTTP came with Exchange 2013 SP1).
+_FIRST_RELEASE: dict[tuple[int, str], str] = {(2013, "MapiVirtualDirectory"): "SP1"}
+# Set-ClientAccessService exists from Exchange 2016 on; 2013 has Set-ClientAccessServer.
+_CLIENT_ACCESS_NOUN: dict[int, str] = {2013: "ClientAccessServer"}
+# The Address Book's RpcTcpPort registry value is read from Exchange 2010 SP1 on.
+_ADDRESS_BOOK_REGISTRY_FROM = "SP1"
+
+
+def has_release(version: ExchangeVersion, level: str) -> bool:
+    """True when ``version`` is ``level`` of its family or later."""
+    return version.position >= version.family.position(level)
+
+
+class _Script:
+    """Lines with indentation; ``block`` opens a ``{`` and closes it."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.depth = 0
+
+    def add(self, *lines: str) -> None:
+        for line in lines:
+            self.lines.append(f"{INDENT * self.depth}{line}" if line else "")
+
+    @contextmanager
+    def block(self, opener: str, closer: str = "}") -> Iterator[None]:
+        self.add(f"{opener} {{")
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+            self.add(closer)
+
+    def say(self, text: str) -> None:
+        """A line the script prints (text lmctl wrote; ``$Variables`` in it are expanded)."""
+        self.add(f'Write-Host "{text}"')
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def exchange_script(spec: ArraySpec) -> str:
+    """The Exchange Management Shell script of ``spec``'s release (see the module)."""
+    script = _Script()
+    family = spec.exchange.family
+    _header(script, spec)
+    _spec_values(script, spec)
+    _helpers(script)
+    if family.has_cas_array:
+        _cas_array(script, spec)
+        _static_rpc_ports(script, spec)
+    else:
+        _namespace_urls(script, spec)
+    _keepalive(script)
+    _verification(script, spec)
+    _checklist(script, spec)
+    return script.text()
+
+
+def _header(script: _Script, spec: ArraySpec) -> None:
+    noun = spec.exchange.family.noun
+    script.add(
+        "<#",
+        ".SYNOPSIS",
+        f"{INDENT}The Exchange side of a load-balanced {noun} (Exchange {spec.exchange}),",
+        f"{INDENT}generated by lmctl from its spec.",
+        ".DESCRIPTION",
+        f"{INDENT}Run it in the Exchange Management Shell as an Exchange administrator.",
+        f"{INDENT}Idempotent: every setting is read first and written only when it differs,",
+        f"{INDENT}so it can run again at any time. -WhatIf shows each write without making it;",
+        f"{INDENT}-Confirm asks before each one. Registry values are read and written on each",
+        f"{INDENT}member through PowerShell remoting (Invoke-Command). The verification section",
+        f"{INDENT}at the end reads every setting back; the checklist after it lists what this",
+        f"{INDENT}script does not do.",
+        "#>",
+        "[CmdletBinding(SupportsShouldProcess = $true)]",
+        "param()",
+        "",
+        "Set-StrictMode -Version 2.0",
+        "$ErrorActionPreference = 'Stop'",
+        "",
+    )
+
+
+def _list(script: _Script, name: str, values: Sequence[str]) -> None:
+    if not values:
+        script.add(f"${name} = @()")
+        return
+    script.add(f"${name} = @(")
+    script.depth += 1
+    script.add(*(f"{ps_string(v)}{',' * (i < len(values) - 1)}" for i, v in enumerate(values)))
+    script.depth -= 1
+    script.add(")")
+
+
+def _spec_values(script: _Script, spec: ArraySpec) -> None:
+    script.add("# The spec, as lmctl read it: single-quoted, so nothing in it is expanded.")
+    script.add(f"$ArrayName = {ps_string(spec.name)}")
+    script.add(f"$Site = {ps_string(spec.site)}")
+    script.add(f"$Fqdn = {ps_string(spec.fqdn)}")
+    script.add(f"$Vip = {ps_string(spec.vip)}")
+    _list(script, "Members", [m.name for m in spec.members])
+    _list(script, "ClientHostnames", list(spec.client_hostnames))
+    _list(script, "ServicePorts", [str(p) for p in _service_ports(spec)])
+    script.add(f"$KeepAliveTimeMs = {spec.keepalive_time * 1000}")
+    if spec.rpc_ports is not None:
+        script.add(f"$RpcClientAccessPort = {spec.rpc_ports.client_access}")
+        # RpcTcpPort is a string value (REG_SZ), not a DWORD.
+        script.add(f"$AddressBookPort = {ps_string(str(spec.rpc_ports.address_book))}")
+    if not spec.exchange.family.has_cas_array:
+        for directory in VIRTUAL_DIRECTORIES:
+            script.add(f"${directory.noun}Url = {ps_string(_url(spec, directory.path))}")
+        script.add(f"$AutodiscoverUrl = {ps_string(_url(spec, AUTODISCOVER_PATH))}")
+    script.add("")
+
+
+def _url(spec: ArraySpec, path: str) -> str:
+    return f"https://{spec.fqdn}{path}"
+
+
+def _service_ports(spec: ArraySpec) -> list[int]:
+    """The TCP ports clients reach the VIP on and the LoadMaster the members on: each service's
+    with real servers (the LoadMaster answers the redirect itself), and the static RPC ports."""
+    ports = [
+        SERVICE_PORTS[service]
+        for service in spec.enabled_services
+        if spec.exchange.family.profile(service).has_real_servers
+    ]
+    if "rpc" in spec.enabled_services and spec.rpc_ports is not None:
+        ports.extend(spec.rpc_ports.as_tuple())
+    return ports
+
+
+_HELPERS = r"""
+if (-not (Get-Command -Name Get-ExchangeServer -ErrorAction SilentlyContinue)) {
+    throw 'Run this script in the Exchange Management Shell (no Get-ExchangeServer here).'
+}
+
+function Write-Step {
+    param([string]$Title)
+    Write-Host ''
+    Write-Host "== $Title"
+}
+
+function Get-MemberRegistryValue {
+    # The value and its type on a member, or $null when the value is absent.
+    param([string]$Server, [string]$Path, [string]$Name)
+    Invoke-Command -ComputerName $Server -ArgumentList $Path, $Name -ScriptBlock {
+        param($Path, $Name)
+        if (-not (Test-Path -LiteralPath $Path)) { return $null }
+        $key = Get-Item -LiteralPath $Path
+        if ($key.GetValueNames() -notcontains $Name) { return $null }
+        $kind = [string]$key.GetValueKind($Name)
+        New-Object PSObject -Property @{ Value = $key.GetValue($Name); Kind = $kind }
+    }
+}
+
+function Set-MemberRegistryValue {
+    # Writes the value (creating its key) unless the member has it with this type already.
+    # Returns $true when it wrote.
+    [CmdletBinding(SupportsShouldProcess = $true)]
+    param([string]$Server, [string]$Path, [string]$Name, [string]$Type, $Value)
+    $current = Get-MemberRegistryValue -Server $Server -Path $Path -Name $Name
+    if ($null -ne $current -and $current.Kind -eq $Type -and "$($current.Value)" -eq "$Value") {
+        Write-Host "  $Server : $Name is $Value ($Type) already"
+        return $false
+    }
+    if (-not $PSCmdlet.ShouldProcess("$Server $Path", "set $Name to $Value ($Type)")) {
+        return $false
+    }
+    Invoke-Command -ComputerName $Server -ArgumentList $Path, $Name, $Type, $Value -ScriptBlock {
+        param($Path, $Name, $Type, $Value)
+        if (-not (Test-Path -LiteralPath $Path)) { New-Item -Path $Path -Force | Out-Null }
+        New-ItemProperty -LiteralPath $Path -Name $Name -PropertyType $Type -Value $Value -Force |
+            Out-Null
+    }
+    Write-Host "  $Server : $Name set to $Value ($Type)"
+    return $true
+}
+
+function Get-ObjectName {
+    # The name of an AD object a property refers to (an ADObjectId, or its text in a remote
+    # session: the last part of the canonical name); '' for none.
+    param($Object)
+    if ($null -eq $Object) { return '' }
+    if ($Object.PSObject.Properties['Name']) { return [string]$Object.Name }
+    return ([string]$Object).Split('/')[-1]
+}
+
+$script:Checks = New-Object System.Collections.ArrayList
+function Add-Check {
+    # One row of the verification table.
+    param([string]$Where, [string]$Setting, [string]$Expected, [string]$Actual)
+    $row = New-Object PSObject -Property @{
+        Where = $Where; Setting = $Setting; Expected = $Expected; Actual = $Actual
+        Ok = ($Expected -eq $Actual)
+    }
+    [void]$script:Checks.Add($row)
+}
+""".strip("\n")
+
+
+def _helpers(script: _Script) -> None:
+    script.add(*_HELPERS.splitlines(), "")
+
+
+def _cas_array(script: _Script, spec: ArraySpec) -> None:
+    script.add("# -- The CAS array object: one per AD site (New-ClientAccessArray only if absent).")
+    script.add("Write-Step 'Client Access array'")
+    script.add("$existing = @(Get-ClientAccessArray -Site $Site)")
+    with script.block("if ($existing.Count -eq 0)"):
+        action = '"create the CAS array $ArrayName with FQDN $Fqdn"'
+        with script.block(f"if ($PSCmdlet.ShouldProcess($Site, {action}))"):
+            script.add("New-ClientAccessArray -Name $ArrayName -Fqdn $Fqdn -Site $Site | Out-Null")
+            script.say("  created $ArrayName ($Fqdn) in site $Site")
+    with script.block("elseif ([string]$existing[0].Fqdn -ne $Fqdn)"):
+        script.add(
+            'throw "Site $Site has the CAS array $($existing[0].Name) with FQDN '
+            "$($existing[0].Fqdn), not ${Fqdn}: lmctl does not change an array's FQDN \" +",
+            f"{INDENT}'(every Outlook profile names it). Fix the spec, or Set-ClientAccessArray.'",
+        )
+    with script.block("else"):
+        script.say("  $($existing[0].Name) ($Fqdn) exists in site $Site already")
+    script.add("")
+    script.add("# -- Mailbox databases of the site created before the array still name a server.")
+    script.add("Write-Step 'Mailbox databases (RpcClientAccessServer)'")
+    script.add(
+        "$siteServers = @(Get-ExchangeServer |",
+        f"{INDENT}Where-Object {{ (Get-ObjectName $_.Site) -eq $Site }} |",
+        f"{INDENT}ForEach-Object {{ $_.Name }})",
+    )
+    script.add(
+        "$databases = @(Get-MailboxDatabase | "
+        "Where-Object { $siteServers -contains (Get-ObjectName $_.Server) })"
+    )
+    with script.block("foreach ($database in $databases)"):
+        with script.block("if ([string]$database.RpcClientAccessServer -eq $Fqdn)"):
+            script.say("  $($database.Name) uses $Fqdn already")
+        with script.block(
+            'elseif ($PSCmdlet.ShouldProcess($database.Name, "set RpcClientAccessServer to $Fqdn"))'
+        ):
+            script.add(
+                "Set-MailboxDatabase -Identity $database.Identity -RpcClientAccessServer $Fqdn"
+            )
+            script.say("  $($database.Name) now uses $Fqdn")
+    script.add("")
+
+
+def _static_rpc_ports(script: _Script, spec: ArraySpec) -> None:
+    script.add("# -- Static RPC ports on every member, then a restart of the two RPC services.")
+    script.add("Write-Step 'Static RPC ports'")
+    if spec.rpc_ports is None:
+        for line in (
+            "The spec sets no static RPC ports (rpc_ports): this script sets none.",
+            "Outlook then reaches RPC Client Access and the Address Book on dynamic ports",
+            "(6005-59530 on a 2010 CAS), and the rpc virtual service must take every port.",
+            "Add rpc_ports to the spec and generate this script again to set them.",
+        ):
+            script.add(f"Write-Warning {ps_string(line)}")
+        script.add("")
+        return
+    address_book = has_release(spec.exchange, _ADDRESS_BOOK_REGISTRY_FROM)
+    with script.block("foreach ($server in $Members)"):
+        script.add(
+            f"$rpc = Set-MemberRegistryValue -Server $server -Path {ps_string(RPC_PARAMETERS_KEY)} "
+            "-Name 'TCP/IP Port' -Type 'DWord' -Value $RpcClientAccessPort",
+        )
+        if address_book:
+            script.add(
+                "$ab = Set-MemberRegistryValue -Server $server "
+                f"-Path {ps_string(ADDRESS_BOOK_KEY)} "
+                "-Name 'RpcTcpPort' -Type 'String' -Value $AddressBookPort",
+            )
+        else:
+            script.add("$ab = $false")
+        services = ", ".join(ps_string(s) for s in RPC_SERVICES)
+        with script.block("if ($rpc -or $ab)"):
+            action = "'restart (drops its Outlook connections: drain it on the LoadMaster first)'"
+            with script.block(
+                f'if ($PSCmdlet.ShouldProcess("$server {" and ".join(RPC_SERVICES)}", {action}))'
+            ):
+                script.add(
+                    "Invoke-Command -ComputerName $server -ScriptBlock "
+                    f"{{ Restart-Service -Name {services} }}"
+                )
+                script.say(f"  $server : {' and '.join(RPC_SERVICES)} restarted")
+    if not address_book:
+        for line in (
+            f"Exchange {spec.exchange} reads the Address Book port from",
+            "microsoft.exchange.addressbook.service.exe.config, not from the registry: this",
+            "script does not set it. Set it there by hand on every member (installing SP1",
+            "drops that setting; from SP1 on it is the registry value RpcTcpPort).",
+        ):
+            script.add(f"Write-Warning {ps_string(line)}")
+    script.add("")
+
+
+def _namespace_urls(script: _Script, spec: ArraySpec) -> None:
+    script.add("# -- The internal and external URL of every virtual directory, on every member.")
+    for directory in VIRTUAL_DIRECTORIES:
+        first = _FIRST_RELEASE.get((spec.exchange.major, directory.noun))
+        script.add(f"Write-Step {ps_string(directory.label + ' (' + directory.noun + ')')}")
+        if first is not None and not has_release(spec.exchange, first):
+            note = (
+                f"Exchange {spec.exchange} has no {directory.noun} (it came with {first}): "
+                "nothing to set."
+            )
+            script.add(f"Write-Warning {ps_string(note)}")
+            script.add("")
+            continue
+        url = f"${directory.noun}Url"
+        with (
+            script.block("foreach ($server in $Members)"),
+            script.block(
+                f"foreach ($directory in @(Get-{directory.noun} -Server $server -ADPropertiesOnly))"
+            ),
+        ):
+            with script.block(
+                f"if ([string]$directory.InternalUrl -eq {url} -and "
+                f"[string]$directory.ExternalUrl -eq {url})"
+            ):
+                script.say(f"  $($directory.Identity) uses {url} already")
+            with script.block(
+                "elseif ($PSCmdlet.ShouldProcess([string]$directory.Identity, "
+                f'"set InternalUrl and ExternalUrl to {url}"))'
+            ):
+                script.add(
+                    f"Set-{directory.noun} -Identity $directory.Identity "
+                    f"-InternalUrl {url} -ExternalUrl {url}"
+                )
+                script.say(f"  $($directory.Identity) set to {url}")
+        script.add("")
+    script.add("Write-Step 'Outlook Anywhere'")
+    with (
+        script.block("foreach ($server in $Members)"),
+        script.block(
+            "foreach ($directory in @(Get-OutlookAnywhere -Server $server -ADPropertiesOnly))"
+        ),
+    ):
+        script.add(
+            "$same = [string]$directory.InternalHostname -eq $Fqdn -and "
+            "[string]$directory.ExternalHostname -eq $Fqdn -and",
+            f"{INDENT}$directory.InternalClientsRequireSsl -and "
+            "$directory.ExternalClientsRequireSsl",
+        )
+        with script.block("if ($same)"):
+            script.say("  $($directory.Identity) uses $Fqdn already")
+        with script.block(
+            "elseif ($PSCmdlet.ShouldProcess([string]$directory.Identity, "
+            '"set the internal and external host names to $Fqdn, SSL required"))'
+        ):
+            script.add(
+                "Set-OutlookAnywhere -Identity $directory.Identity -InternalHostname $Fqdn "
+                "-ExternalHostname $Fqdn -InternalClientsRequireSsl $true "
+                "-ExternalClientsRequireSsl $true"
+            )
+            script.say("  $($directory.Identity) set to $Fqdn")
+    script.add("")
+    noun = _CLIENT_ACCESS_NOUN.get(spec.exchange.major, "ClientAccessService")
+    script.add(f"Write-Step 'Autodiscover (Set-{noun} -AutoDiscoverServiceInternalUri)'")
+    with script.block("foreach ($server in $Members)"):
+        script.add(f"$service = Get-{noun} -Identity $server")
+        with script.block(
+            "if ([string]$service.AutoDiscoverServiceInternalUri -eq $AutodiscoverUrl)"
+        ):
+            script.say("  $server uses $AutodiscoverUrl already")
+        with script.block(
+            "elseif ($PSCmdlet.ShouldProcess($server, "
+            '"set AutoDiscoverServiceInternalUri to $AutodiscoverUrl"))'
+        ):
+            script.add(
+                f"Set-{noun} -Identity $server -AutoDiscoverServiceInternalUri $AutodiscoverUrl"
+            )
+            script.say("  $server set to $AutodiscoverUrl")
+    script.add("")
+
+
+def _keepalive(script: _Script) -> None:
+    script.add("# -- TCP KeepAliveTime (milliseconds), below the LoadMaster's idle timeout.")
+    script.add("Write-Step 'TCP KeepAliveTime'")
+    with script.block("foreach ($server in $Members)"):
+        script.add(
+            f"$written = Set-MemberRegistryValue -Server $server -Path {ps_string(TCPIP_KEY)} "
+            "-Name 'KeepAliveTime' -Type 'DWord' -Value $KeepAliveTimeMs"
+        )
+        with script.block("if ($written)"):
+            script.add(
+                'Write-Warning "$server : restart it (drained on the LoadMaster first) for TCP/IP '
+                'to use the new KeepAliveTime."'
+            )
+    script.add("")
+
+
+def _verification(script: _Script, spec: ArraySpec) -> None:
+    script.add("# -- Verification: every setting read back (under -WhatIf: what is there now).")
+    script.add("Write-Step 'Verification'")
+    family = spec.exchange.family
+    if family.has_cas_array:
+        script.add("$array = @(Get-ClientAccessArray -Site $Site)")
+        script.add(
+            "$arrayFqdn = if ($array.Count -gt 0) { [string]$array[0].Fqdn } else { '(none)' }"
+        )
+        script.add(
+            "Add-Check -Where $Site -Setting 'CAS array FQDN' -Expected $Fqdn -Actual $arrayFqdn"
+        )
+        with script.block("foreach ($database in $databases)"):
+            script.add("$now = Get-MailboxDatabase -Identity $database.Identity")
+            script.add(
+                "Add-Check -Where $database.Name -Setting 'RpcClientAccessServer' "
+                "-Expected $Fqdn -Actual ([string]$now.RpcClientAccessServer)"
+            )
+    with script.block("foreach ($server in $Members)"):
+        if family.has_cas_array and spec.rpc_ports is not None:
+            _check_registry(
+                script, RPC_PARAMETERS_KEY, "TCP/IP Port", "DWord", "$RpcClientAccessPort"
+            )
+            if has_release(spec.exchange, _ADDRESS_BOOK_REGISTRY_FROM):
+                _check_registry(
+                    script, ADDRESS_BOOK_KEY, "RpcTcpPort", "String", "$AddressBookPort"
+                )
+        _check_registry(script, TCPIP_KEY, "KeepAliveTime", "DWord", "$KeepAliveTimeMs")
+        if not family.has_cas_array:
+            for directory in VIRTUAL_DIRECTORIES:
+                first = _FIRST_RELEASE.get((spec.exchange.major, directory.noun))
+                if first is not None and not has_release(spec.exchange, first):
+                    continue
+                url = f"${directory.noun}Url"
+                with script.block(
+                    f"foreach ($directory in @(Get-{directory.noun} -Server $server "
+                    "-ADPropertiesOnly))"
+                ):
+                    for which in ("InternalUrl", "ExternalUrl"):
+                        script.add(
+                            f"Add-Check -Where ([string]$directory.Identity) -Setting '{which}' "
+                            f"-Expected {url} -Actual ([string]$directory.{which})"
+                        )
+            with script.block(
+                "foreach ($directory in @(Get-OutlookAnywhere -Server $server -ADPropertiesOnly))"
+            ):
+                for which in ("InternalHostname", "ExternalHostname"):
+                    script.add(
+                        f"Add-Check -Where ([string]$directory.Identity) -Setting '{which}' "
+                        f"-Expected $Fqdn -Actual ([string]$directory.{which})"
+                    )
+            noun = _CLIENT_ACCESS_NOUN.get(spec.exchange.major, "ClientAccessService")
+            script.add(
+                "Add-Check -Where $server -Setting 'AutoDiscoverServiceInternalUri' "
+                "-Expected $AutodiscoverUrl "
+                f"-Actual ([string](Get-{noun} -Identity $server).AutoDiscoverServiceInternalUri)"
+            )
+    script.add("$script:Checks | Format-Table -AutoSize Where, Setting, Expected, Actual, Ok")
+    script.add("$differ = @($script:Checks | Where-Object { -not $_.Ok }).Count")
+    with script.block("if ($differ -gt 0)"):
+        script.add(
+            'Write-Warning "$differ setting(s) differ from the spec (Ok False above); '
+            'under -WhatIf that is what a real run would change."'
+        )
+    with script.block("else"):
+        script.add("Write-Host 'Every setting above matches the spec.'")
+    script.add("")
+
+
+def _check_registry(script: _Script, key: str, name: str, kind: str, expected: str) -> None:
+    script.add(
+        f"$value = Get-MemberRegistryValue -Server $server -Path {ps_string(key)} "
+        f"-Name {ps_string(name)}"
+    )
+    script.add(
+        "$actual = if ($null -eq $value) { '(absent)' } "
+        'else { "$($value.Value) ($($value.Kind))" }'
+    )
+    script.add(
+        f"Add-Check -Where $server -Setting {ps_string(name)} "
+        f'-Expected "{expected} ({kind})" -Actual $actual'
+    )
+
+
+def _checklist(script: _Script, spec: ArraySpec) -> None:
+    family = spec.exchange.family
+    script.add("# -- What this script does not do.")
+    script.add("Write-Step 'Not done by this script: check each by hand'")
+    script.say("[ ] DNS: $Fqdn resolves to $Vip (lmctl exchange check tests it).")
+    if family.has_cas_array:
+        script.say("    The CAS array FQDN is internal only: no record for it in the public zone.")
+        script.say(
+            "[ ] DNS: each client host name resolves to $Vip inside: $($ClientHostnames -join ', ')"
+        )
+        script.say(
+            "[ ] Certificate on every member: the client host names "
+            "($($ClientHostnames -join ', ')),"
+        )
+        script.say("    not the CAS array FQDN (Outlook's RPC over TCP to $Fqdn does not use TLS).")
+    else:
+        script.say(
+            "[ ] DNS: each client host name resolves to ${Vip}: $($ClientHostnames -join ', ')"
+        )
+        script.say(
+            "[ ] Certificate on every member: $Fqdn and the client host names "
+            "($($ClientHostnames -join ', '))."
+        )
+    script.say(
+        "[ ] Firewalls: clients to $Vip on TCP $($ServicePorts -join ', '); "
+        "the LoadMaster to every member on the same ports."
+    )
+    if "http-redirect" in spec.enabled_services:
+        script.say("    And clients to $Vip on TCP 80 (the LoadMaster redirects it to HTTPS).")
+    script.say(
+        "[ ] The LoadMaster side: lmctl plan, then lmctl apply (this script never touches it)."
+    )
+    script.say("[ ] A restart of each member whose KeepAliveTime changed, one at a time, drained.")

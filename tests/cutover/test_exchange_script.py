@@ -1,0 +1,219 @@
+"""``lmctl exchange script``: the generated PowerShell, golden per release, and its structure.
+
+The golden files under ``golden/`` are the scripts an admin gets; regenerate them with
+``LMCTL_UPDATE_GOLDEN=1 pytest tests/cutover/test_exchange_script.py`` and read the diff.
+The structure tests read the script as PowerShell does (``powershell.py``): blocks balanced,
+every command one Microsoft documents (or the script's own), every spec value inside a
+single-quoted string and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from cutover_specs import BRANCH_2010_DYNAMIC, HQ_2010_STATIC, NAMESPACE_2016, SPECS, write_specs
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from powershell import commands, defined_functions, segments, unbalanced
+
+from lmctl.cutover.script import ps_string
+from lmctl_testkit import invoke
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+# Every command the scripts may call, each checked against Microsoft's documentation
+# (docs/operations.md, "The Exchange side of a cutover", lists the pages).
+DOCUMENTED = {
+    # Exchange Management Shell
+    "Get-ExchangeServer",
+    "Get-ClientAccessArray",
+    "New-ClientAccessArray",
+    "Get-MailboxDatabase",
+    "Set-MailboxDatabase",
+    "Get-OwaVirtualDirectory",
+    "Set-OwaVirtualDirectory",
+    "Get-EcpVirtualDirectory",
+    "Set-EcpVirtualDirectory",
+    "Get-WebServicesVirtualDirectory",
+    "Set-WebServicesVirtualDirectory",
+    "Get-ActiveSyncVirtualDirectory",
+    "Set-ActiveSyncVirtualDirectory",
+    "Get-OabVirtualDirectory",
+    "Set-OabVirtualDirectory",
+    "Get-MapiVirtualDirectory",
+    "Set-MapiVirtualDirectory",
+    "Get-OutlookAnywhere",
+    "Set-OutlookAnywhere",
+    "Get-ClientAccessService",
+    "Set-ClientAccessService",
+    "Get-ClientAccessServer",
+    "Set-ClientAccessServer",
+    # Windows PowerShell
+    "Get-Command",
+    "Set-StrictMode",
+    "Invoke-Command",
+    "Test-Path",
+    "Get-Item",
+    "New-Item",
+    "New-ItemProperty",
+    "New-Object",
+    "Restart-Service",
+    "Write-Host",
+    "Write-Warning",
+    "Out-Null",
+    "Where-Object",
+    "ForEach-Object",
+    "Format-Table",
+}
+
+
+def script_of(tmp_path: Path, name: str, text: str) -> str:
+    specs = write_specs(tmp_path / "arrays", **{name: text})
+    outcome = invoke("exchange", "script", name, "--specs", str(specs))
+    assert outcome.exit_code == 0, outcome.output
+    return outcome.stdout
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_the_script_of_each_release_is_the_golden_one(tmp_path: Path, name: str) -> None:
+    script = script_of(tmp_path, name, SPECS[name])
+    golden = GOLDEN / f"{name}.ps1"
+    if os.environ.get("LMCTL_UPDATE_GOLDEN"):
+        golden.write_text(script, encoding="utf-8")
+    assert script == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_the_script_is_well_formed_powershell(tmp_path: Path, name: str) -> None:
+    script = script_of(tmp_path, name, SPECS[name])
+    assert unbalanced(script) == []
+    assert commands(script) - DOCUMENTED - defined_functions(script) == set()
+    # "$Name:" in a double-quoted string reads as a drive-qualified variable: a parse error.
+    for segment in segments(script):
+        if segment.kind == "double":
+            assert re.findall(r"\$(?!script:)\w+:", segment.text) == [], segment.text
+
+
+def spec_values(text: str) -> list[str]:
+    """The string values of a spec's YAML the script uses: the names (array and members), the
+    site, the FQDN, the VIP, the client host names (member addresses it does not need)."""
+    values = re.findall(r"(?:name|site|fqdn|vip): ([^,}\n]+)", text)
+    values += re.findall(r"\[([^\]]+)\]", text.split("client_hostnames:")[1].split("\n")[0])
+    return [v.strip() for value in values for v in value.split(",") if len(v.strip()) > 2]
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_every_spec_value_is_inside_a_single_quoted_string(tmp_path: Path, name: str) -> None:
+    script = script_of(tmp_path, name, SPECS[name])
+    values = spec_values(SPECS[name])
+    assert values
+    outside = [
+        (value, segment.kind, segment.text)
+        for segment in segments(script)
+        if segment.kind != "single"
+        for value in values
+        if value in segment.text
+    ]
+    assert outside == []
+    literals = {s.value for s in segments(script) if s.kind == "single"}
+    for value in values:
+        assert value in literals or any(value in literal for literal in literals)
+
+
+def test_hostile_spec_text_stays_a_string(tmp_path: Path) -> None:
+    # A site name may hold any printable text: quotes of every kind, a subexpression.
+    site = 'O\'Brien \u2018HQ\u2019 $(Remove-Item C:\\) "x" `n'
+    text = HQ_2010_STATIC.replace("site: HQ", f"site: '{site.replace(chr(39), chr(39) * 2)}'")
+    script = script_of(tmp_path, "hq-cas", text)
+    pieces = segments(script)
+    assigned = [s for i, s in enumerate(pieces) if i and pieces[i - 1].text.endswith("$Site = ")]
+    assert [s.value for s in assigned] == [site]
+    assert not any(site in s.text for s in pieces if s.kind != "single")
+    assert unbalanced(script) == []
+    assert commands(script) - DOCUMENTED - defined_functions(script) == set()
+
+
+def test_a_control_character_is_refused_not_scripted(tmp_path: Path) -> None:
+    text = NAMESPACE_2016.replace(
+        "client_hostnames: [autodiscover.corp.example.com]",
+        'client_hostnames: ["autodiscover.corp.example.com\\u001b]0;x\\u0007"]',
+    )
+    specs = write_specs(tmp_path / "arrays", **{"mail-2016": text})
+    outcome = invoke("exchange", "script", "mail-2016", "--specs", str(specs))
+    assert outcome.exit_code == 1
+    assert outcome.stdout == ""
+    assert "control character" in outcome.stderr
+    assert "\x1b" not in outcome.output
+
+
+def test_without_static_ports_the_script_says_what_it_cannot_set(tmp_path: Path) -> None:
+    script = script_of(tmp_path, "branch-cas", BRANCH_2010_DYNAMIC)
+    assert "'TCP/IP Port'" not in script
+    assert "RpcTcpPort" not in script
+    assert "Restart-Service" not in script
+    warnings = [line for line in script.splitlines() if line.startswith("Write-Warning")]
+    assert "The spec sets no static RPC ports (rpc_ports): this script sets none." in warnings[0]
+    # What it can set it still sets: the array, the databases, the keep-alive (900 s in ms).
+    assert "New-ClientAccessArray -Name $ArrayName -Fqdn $Fqdn -Site $Site" in script
+    assert "$KeepAliveTimeMs = 900000" in script
+
+
+# The lines that change something: Exchange's Set-/New- cmdlets and the services' restart.
+WRITE = re.compile(
+    r"\s*(Set-(?!StrictMode|MemberRegistryValue)|New-(?!Object|Item)"
+    r"|Invoke-Command -ComputerName \$server -ScriptBlock \{ Restart)"
+)
+
+
+def test_every_write_asks_should_process(tmp_path: Path) -> None:
+    # -WhatIf reaches every write: each Set-/New- call and each restart sits under a
+    # ShouldProcess in the lines before it (the script is an advanced script).
+    for name, text in SPECS.items():
+        script = script_of(tmp_path / name, name, text)
+        assert "[CmdletBinding(SupportsShouldProcess = $true)]" in script.splitlines()
+        lines = script.splitlines()
+        writes = [index for index, line in enumerate(lines) if WRITE.match(line)]
+        assert writes, name
+        for index in writes:
+            assert "ShouldProcess" in lines[index - 1], (name, lines[index])
+
+
+def test_2013_before_sp1_has_no_mapi_and_uses_set_client_access_server(tmp_path: Path) -> None:
+    text = NAMESPACE_2016.replace("exchange: 2016 CU23", "exchange: 2013 CU3")
+    script = script_of(tmp_path, "mail-2016", text)
+    assert "Set-MapiVirtualDirectory" not in script
+    assert "has no MapiVirtualDirectory (it came with SP1)" in script
+    assert "Set-ClientAccessServer -Identity $server -AutoDiscoverServiceInternalUri" in script
+    assert "ClientAccessService" not in script
+    sp1 = script_of(tmp_path / "sp1", "mail-2016", text.replace("2013 CU3", "2013 SP1"))
+    assert "Set-MapiVirtualDirectory -Identity $directory.Identity" in sp1
+
+
+def test_output_file_is_utf8_with_a_byte_order_mark(tmp_path: Path) -> None:
+    specs = write_specs(
+        tmp_path / "arrays", **{"hq-cas": HQ_2010_STATIC.replace("site: HQ", "site: Zürich")}
+    )
+    target = tmp_path / "hq-cas.ps1"
+    outcome = invoke("exchange", "script", "hq-cas", "--specs", str(specs), "-o", str(target))
+    assert outcome.exit_code == 0, outcome.output
+    data = target.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert "$Site = 'Zürich'\r\n".encode() in data
+
+
+def test_an_unknown_array_is_an_error(tmp_path: Path) -> None:
+    specs = write_specs(tmp_path / "arrays", **SPECS)
+    outcome = invoke("exchange", "script", "nope", "--specs", str(specs))
+    assert outcome.exit_code == 1
+    assert "error: no array named nope in the specs; arrays: " in outcome.stderr
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Zl", "Zp")), max_size=40))
+def test_any_printable_text_reads_back_as_one_string(text: str) -> None:
+    pieces = segments(f"$Value = {ps_string(text)}\n")
+    assert [p.kind for p in pieces] == ["code", "single", "code"]
+    assert pieces[1].value == text
