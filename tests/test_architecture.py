@@ -36,6 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "lmctl.status",
         "lmctl.maintenance",
         "lmctl.importing",
+        "lmctl.scaffold",
         "lmctl.cutover",
     ),
     ("lmctl.cli", "lmctl.__main__"),

@@ -1,5 +1,6 @@
 """Opening files that someone else may have put in lmctl's way: regular files only, never
-through a link at the last step, never waiting on a FIFO, and the file opened is the one checked.
+through a link at the last step, never waiting on a FIFO, and the file opened is the one checked;
+writing files (``write_all``) all or none, never through a link.
 
 A spec repository can ship a FIFO (``open`` would wait forever for a writer), a device, or a link
 to any file of the user's (which lmctl would then read, or write over). ``O_NOFOLLOW`` refuses
@@ -14,6 +15,8 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -97,3 +100,48 @@ def read_regular_file(path: Path, *, private: bool = False) -> bytes:
         elif private:
             path.chmod(0o600)
         return stream.read()
+
+
+def new_file_mode() -> int:
+    """The mode ``open`` gives a new file (``mkstemp`` makes it 0600): 0666 less the umask."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _temporary(path: Path, text: str, mode: int) -> Path:
+    """``text`` in a new file beside ``path`` (created exclusively, never through a link)."""
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        os.fchmod(handle, mode)
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+    except BaseException:
+        os.unlink(name)
+        raise
+    return Path(name)
+
+
+def write_all(texts: Sequence[tuple[Path, str]], written: list[Path]) -> None:
+    """Write each text to its path, all or none as far as a file system allows, appending each
+    path to ``written`` once it is there; an ``OSError`` is raised as it came.
+
+    Each text goes to a fresh temporary file beside its path (``mkstemp``: created exclusively,
+    so a link or a FIFO planted there is never followed or opened); only when all are written
+    are they renamed over their paths, which replaces a link there instead of following it. A
+    failure removes the temporaries not yet renamed.
+    """
+    temporaries: list[Path] = []
+    renamed = 0
+    try:
+        mode = new_file_mode()
+        for path, text in texts:
+            temporaries.append(_temporary(path, text, mode))
+        for temporary, (path, _) in zip(temporaries, texts, strict=True):
+            os.replace(temporary, path)
+            renamed += 1
+            written.append(path)
+    except BaseException:
+        for temporary in temporaries[renamed:]:
+            temporary.unlink(missing_ok=True)
+        raise

@@ -373,7 +373,7 @@ def test_appliance_text_in_the_notes_stays_inside_its_comment() -> None:
     options = ImportOptions(appliance="lm-hq", vips=(array.vip,), exchange="2010 SP3")
 
     (imported,) = import_state(hand_built, options).arrays
-    text = spec_text(imported, "lm-hq")
+    text = spec_text(imported, "lm-hq", Path("arrays"))
 
     assert any("health check requests /owa\\nadopt: true" in line for line in text.splitlines())
     assert "\x1b" not in text
@@ -503,7 +503,7 @@ def test_a_rename_that_fails_says_which_specs_were_written(
             raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
         renamed(source, target)
 
-    monkeypatch.setattr("lmctl.importing.files.os.replace", replace_but_the_second)
+    monkeypatch.setattr("lmctl.files.os.replace", replace_but_the_second)
     result = site.lmctl(*import_command(site))
 
     assert result.exit_code == 1
@@ -785,3 +785,17 @@ def test_a_vip_without_a_virtual_service_is_an_error(site: Site) -> None:
         "nothing was written"
     ) in (result.stderr)
     assert not target.exists()
+
+
+def test_the_imported_specs_editor_hint_reaches_the_repositorys_schema(site: Site) -> None:
+    # As lmctl init lays a spec repository out: schema/ beside arrays/ (never lmctl's docs/).
+    schema = site.root / "schema" / "array.schema.json"
+    schema.parent.mkdir()
+    schema.write_text("{}")
+    result = site.lmctl(*import_command(site))
+
+    assert result.exit_code == 0, result.output
+    for spec in site.arrays_dir.glob("vip-*.yaml"):
+        hint = spec.read_text().splitlines()[0]
+        assert hint == "# yaml-language-server: $schema=../schema/array.schema.json"
+        assert (spec.parent / hint.partition("$schema=")[2]).resolve() == schema.resolve()

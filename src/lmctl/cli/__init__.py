@@ -13,6 +13,7 @@ from lmctl.cli.app import app, main
 from lmctl.cli.backups import backups_command  # noqa: F401  (also restore, history)
 from lmctl.cli.exchange import exchange_app  # noqa: F401  (lmctl exchange script/check)
 from lmctl.cli.importing import import_command  # noqa: F401  (lmctl import)
+from lmctl.cli.init import init_command  # noqa: F401  (lmctl init)
 from lmctl.cli.listing import ls_command  # noqa: F401  (lmctl ls)
 from lmctl.cli.mock import serve  # noqa: F401  (lmctl mock serve)
 from lmctl.cli.plan import plan_command  # noqa: F401  (also apply)

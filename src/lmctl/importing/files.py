@@ -2,37 +2,35 @@
 told to.
 
 Every target is checked before the first is written, so a refused import writes nothing. The
-specs are written all at once or not at all, as far as a file system allows: each goes to a
-fresh temporary file beside its target (``mkstemp``: created exclusively, so a link or a FIFO
-planted there is never followed or opened), and only when all are written are they renamed over
-their targets; a failure removes the temporaries and says which specs were written.
+specs are written all at once or not at all, as far as a file system allows
+(``lmctl.files.write_all``: temporaries beside the targets, renamed over them, never through a
+link); a failure says which specs were written.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 
 from lmctl.errors import LmctlError
+from lmctl.files import write_all
 from lmctl.importing.recognise import ImportedArray
 from lmctl.loadmaster.models import normalised_address
+from lmctl.specs import schema_hint
 from lmctl.text import escaped
-
-_SCHEMA_LINE = "# yaml-language-server: $schema=../docs/schema/array.schema.json"
 
 
 class ImportFileError(LmctlError):
     """A spec file ``lmctl import`` may not or cannot write (the message says what was)."""
 
 
-def spec_text(array: ImportedArray, appliance: str) -> str:
-    """The file of one imported array: the notes as comments, then the spec."""
+def spec_text(array: ImportedArray, appliance: str, directory: Path) -> str:
+    """The file of one imported array in ``directory``: the editor hint and the notes as
+    comments, then the spec."""
     header = [
-        _SCHEMA_LINE,
+        schema_hint("array", directory),
         f"# Written by lmctl import from appliance {appliance} (one listvs); review it:",
         "# replace every 'FILL IN' value (lmctl validate lists them), rename the array and its",
         "# members (named from their addresses) to your names, then take the VSs over with",
@@ -86,13 +84,6 @@ def _refusal(targets: Sequence[Path], arrays: Sequence[ImportedArray], overwrite
     return ""
 
 
-def _file_mode() -> int:
-    """The mode ``open`` gives a new file (``mkstemp`` makes it 0600): 0666 less the umask."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def _other_vip(path: Path, array: ImportedArray) -> str | None:
     """The VIP of the spec at ``path`` when it is not ``array``'s: a name lmctl import gave
     before (or an admin's edit) that ``--overwrite`` must not replace with another array."""
@@ -108,19 +99,6 @@ def _other_vip(path: Path, array: ImportedArray) -> str | None:
     return escaped(vip)
 
 
-def _temporary(path: Path, text: str, mode: int) -> Path:
-    """``text`` in a new file beside ``path`` (created exclusively, never through a link)."""
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        os.fchmod(handle, mode)
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-    except BaseException:
-        os.unlink(name)
-        raise
-    return Path(name)
-
-
 def write_specs(
     arrays: Sequence[ImportedArray], directory: Path, appliance: str, *, overwrite: bool
 ) -> list[Path]:
@@ -132,19 +110,14 @@ def write_specs(
     if refusal:
         raise ImportFileError(refusal)
     written: list[Path] = []
-    temporaries: list[Path] = []
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        mode = _file_mode()
-        for array, path in zip(arrays, targets, strict=True):
-            temporaries.append(_temporary(path, spec_text(array, appliance), mode))
-        # Renamed over the targets: a link at a target is replaced, never followed.
-        for temporary, path in zip(temporaries, targets, strict=True):
-            os.replace(temporary, path)
-            written.append(path)
+        texts = [
+            (path, spec_text(array, appliance, directory))
+            for array, path in zip(arrays, targets, strict=True)
+        ]
+        write_all(texts, written)
     except OSError as error:
-        for temporary in temporaries[len(written) :]:
-            temporary.unlink(missing_ok=True)
         left = [str(path) for path in targets if path not in written]
         done = f"wrote only {', '.join(map(str, written))}" if written else "nothing was written"
         raise ImportFileError(

@@ -368,3 +368,28 @@ def json_schema(kind: SchemaKind) -> dict[str, Any]:
             assert_never(kind)
     schema = model.model_json_schema(mode="validation")
     return {"$schema": SCHEMA_DIALECT, **schema, "title": title}
+
+
+SCHEMA_DIR = "schema"
+"""Where a spec repository keeps the JSON Schemas (``lmctl init`` writes them there): at its
+root, beside ``arrays/``, so that the editor hint of every spec reaches them in any clone."""
+
+
+def schema_hint(kind: SchemaKind, spec_dir: Path) -> str:
+    """The editor hint (YAML language server) of a ``kind`` file written in ``spec_dir``.
+
+    It names the schema by a path relative to ``spec_dir``: ``schema/KIND.schema.json`` in the
+    nearest directory up to the repository's root (the one holding ``.git``) that has it, else
+    ``../schema/KIND.schema.json`` (``arrays/`` at the root of a repository ``lmctl init`` made).
+    """
+    name = f"{kind}.schema.json"
+    start = Path(os.path.abspath(spec_dir))
+    target = Path("..", SCHEMA_DIR, name)
+    for directory in (start, *start.parents):
+        candidate = directory / SCHEMA_DIR / name
+        if candidate.is_file():
+            target = Path(os.path.relpath(candidate, start))
+            break
+        if (directory / ".git").exists():
+            break
+    return f"# yaml-language-server: $schema={target.as_posix()}"
