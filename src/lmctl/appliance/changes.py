@@ -104,7 +104,11 @@ class _Change(BaseModel):
 
 
 class CreateVirtualService(_Change):
-    """``addvs`` with every managed setting (members follow as ``AddRealServer``)."""
+    """``addvs`` with every managed setting (members follow as ``AddRealServer``).
+
+    The plan shows only the settings it gives a value: an unset one is written empty (``Persist``
+    ``none``), as a new VS has it (none of them is set in the 7.2.5x ``addvs`` capture); the plan
+    document's ``settings`` keeps every one."""
 
     command: ClassVar[str] = "addvs"
     action: Literal["create_vs"] = "create_vs"
@@ -120,10 +124,11 @@ class CreateVirtualService(_Change):
 
     @property
     def details(self) -> tuple[tuple[Sign, str], ...]:
-        """Each setting the new VS is created with."""
+        """Each setting the new VS is created with a value (unset ones left out)."""
         return tuple(
-            ("+", f"{wire_name(name)}: {shown(getattr(self.settings, name))}")
+            ("+", f"{wire_name(name)}: {shown(value)}")
             for name in written_fields(self.settings)
+            if (value := getattr(self.settings, name)) is not None
         )
 
 
@@ -237,6 +242,8 @@ class DeleteVirtualService(_Change):
 
 
 class _RealServerChange(_Change):
+    # The member's name as the specs give it; None for a real server no spec names.
+    member: str | None = None
     address: str
     port: int
 
@@ -244,10 +251,15 @@ class _RealServerChange(_Change):
     def member_key(self) -> tuple[str, int]:
         return (self.address, self.port)
 
-    def member_label(self, member: str | None) -> str:
-        """``cas01 10.0.0.21:443``, or the address alone for a member the specs do not name."""
-        endpoint = f"{self.address}:{self.port}"
-        return f"{member} {endpoint}" if member else endpoint
+    @property
+    def endpoint(self) -> str:
+        """``10.0.0.21:443``."""
+        return f"{self.address}:{self.port}"
+
+    @property
+    def member_label(self) -> str:
+        """``cas01 10.0.0.21:443``, or the address alone for a real server no spec names."""
+        return f"{self.member} {self.endpoint}" if self.member else self.endpoint
 
 
 class AddRealServer(_RealServerChange):
@@ -255,7 +267,6 @@ class AddRealServer(_RealServerChange):
 
     command: ClassVar[str] = "addrs"
     action: Literal["add_rs"] = "add_rs"
-    member: str | None = None
     weight: int = 1000
     forward: str = "nat"
     enable: bool = True
@@ -271,7 +282,7 @@ class AddRealServer(_RealServerChange):
         state = "enabled" if self.enable else "disabled"
         where = ", non-local" if self.non_local else ""
         return "+", (
-            f"add real server {self.member_label(self.member)} "
+            f"add real server {self.member_label} "
             f"(weight {self.weight}, forward {self.forward}, {state}{where})"
         )
 
@@ -285,7 +296,6 @@ class UpdateRealServer(_RealServerChange):
 
     command: ClassVar[str] = "modrs"
     action: Literal["update_rs"] = "update_rs"
-    member: str | None = None
     fields: tuple[FieldChange, ...]
 
     @property
@@ -308,7 +318,7 @@ class UpdateRealServer(_RealServerChange):
 
     @property
     def headline(self) -> tuple[Sign, str]:
-        return "~", f"change real server {self.member_label(self.member)}"
+        return "~", f"change real server {self.member_label}"
 
     @property
     def details(self) -> tuple[tuple[Sign, str], ...]:
@@ -327,7 +337,7 @@ class RemoveRealServer(_RealServerChange):
 
     @property
     def headline(self) -> tuple[Sign, str]:
-        return "-", f"remove real server {self.member_label(None)}"
+        return "-", f"remove real server {self.member_label}"
 
     @property
     def details(self) -> tuple[tuple[Sign, str], ...]:
@@ -347,12 +357,11 @@ Change = Annotated[
 
 
 def write_label(change: Change) -> str:
-    """``addrs 10.0.1.21:443 in 10.0.1.10:443/tcp (hq-cas/https)``: what one write does."""
+    """``addrs cas01 10.0.1.21:443 in 10.0.1.10:443/tcp (hq-cas/https)``: what one write does."""
     scope = f"({change.owner_label})"
     match change:
         case AddRealServer() | UpdateRealServer() | RemoveRealServer():
-            where = change.member_label(None)
-            return f"{change.command} {where} in {change.key} {scope}"
+            return f"{change.command} {change.member_label} in {change.key} {scope}"
         case UpdateVirtualService(new_key=VirtualServiceKey() as new_key):
             return f"{change.command} {change.key} → {new_key} {scope}"
         case _:

@@ -72,7 +72,11 @@ def _member_changes(match: ServiceMatch) -> tuple[list[Change], list[DrainedMemb
             changes.append(_add_member(want, want.key, member.desired))
         elif member.desired is None:
             current = member.current
-            changes.append(RemoveRealServer(**scope, address=current.address, port=current.port))
+            changes.append(
+                RemoveRealServer(
+                    **scope, member=member.name, address=current.address, port=current.port
+                )
+            )
         else:
             fields = member.changes
             if fields:
