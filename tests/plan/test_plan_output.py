@@ -101,3 +101,25 @@ def test_a_removed_real_server_is_shown_by_the_name_the_specs_know_it_by(site: S
     assert "delrs a2-cas3 10.1.1.13:443 in 10.1.1.50:443/tcp (a1/https): ok" in done.stdout
     assert "delrs 10.1.1.12:443 in 10.1.1.50:443/tcp (a1/https): ok" in done.stdout
     assert "addrs a2-cas3 10.1.1.13:443 in 10.1.2.50:443/tcp (a2/https): ok" in done.stdout
+
+
+def _diff_block(markdown: str) -> list[str]:
+    lines = markdown.splitlines()
+    start = lines.index("```diff") + 1
+    return lines[start : lines.index("```", start)]
+
+
+def test_the_markdown_plan_marks_every_line_the_way_forges_highlight_a_diff(site: Site) -> None:
+    applied = site.apply()
+    assert applied.exit_code == 0, applied.output
+    site.write(Array("a1", A1.vip, ["10.1.1.11", "10.1.1.12"], scheduling="lc"))
+
+    result = site.plan("--format", "markdown")
+
+    assert result.exit_code == 2, result.output
+    block = _diff_block(result.stdout)
+    # GitHub and GitLab colour +, - and ! lines of a diff; neither knows ~.
+    assert {line[0] for line in block} <= {" ", "+", "-", "!"}
+    assert "!     update virtual service 10.1.1.50:443/tcp" in block
+    assert "!         Schedule: rr → lc" in block
+    assert "-     remove real server 10.1.1.13:443" in block

@@ -30,6 +30,13 @@ from lmctl.text import code_block, code_span, one_line
 
 _STYLE: dict[Sign, str] = {"+": "green", "~": "yellow", "-": "red", "!": "bold magenta", " ": ""}
 
+# The first character of a line in a ``diff`` block, as the forges' highlighters read it:
+# GitHub's TextMate diff grammar colours ``+`` inserted, ``-`` deleted and ``!`` changed; GitLab's
+# Rouge diff lexer ``+`` inserted, ``-`` deleted and ``!`` strong; neither knows ``~``. A change
+# and an item for attention (conflict, drained member) both become ``!``: their words tell them
+# apart.
+_DIFF_SIGN: dict[Sign, str] = {"+": "+", "~": "!", "-": "-", "!": "!", " ": " "}
+
 
 @dataclass(frozen=True, slots=True)
 class Line:
@@ -139,7 +146,7 @@ def render_json(plan: Plan, *, force: bool = False) -> str:
 
 def render_markdown(plan: Plan, *, force: bool = False) -> str:
     """Markdown for a merge request (GitHub/GitLab): a summary, then a ``diff`` block per
-    appliance, whose added and removed lines the forge colours."""
+    appliance, whose added, removed and changed lines the forge colours (``_DIFF_SIGN``)."""
     out = [
         "## lmctl plan",
         "",
@@ -163,7 +170,7 @@ def render_markdown(plan: Plan, *, force: bool = False) -> str:
         if not lines:
             continue
         out += [f"### {code_span(appliance.name)}", "", appliance.summary.line(), ""]
-        diff = [f"{line.sign} {'  ' * (line.depth - 1)}{line.text}" for line in lines]
+        diff = [f"{_DIFF_SIGN[line.sign]} {'  ' * (line.depth - 1)}{line.text}" for line in lines]
         out += [*code_block(diff, "diff"), ""]
     if not plan.has_changes and not plan.conflicts:
         out += ["No changes: the appliances match the specs.", ""]
