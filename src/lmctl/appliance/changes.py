@@ -14,6 +14,7 @@ the kinds, ending in ``assert_never``: a new kind added here and not handled the
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -368,12 +369,45 @@ def write_label(change: Change) -> str:
             return f"{change.command} {change.key} {scope}"
 
 
-def sort_key(change: Change) -> tuple[bool, str, int, str, str, tuple[str, int]]:
-    """Stable execution order: deletions of VSs last, then array, phase, service, key, member."""
+class SpecOrder:
+    """The specs' order of arrays and services (arrays as loaded, each one's services in its
+    profile's order), by which plan, status and apply list them; what the specs do not hold
+    (an array or a service that left them) comes after, by name."""
+
+    def __init__(self, services: Iterable[tuple[str, str]] = ()) -> None:
+        self._arrays: dict[str, int] = {}
+        self._services: dict[tuple[str, str], int] = {}
+        for array, service in services:
+            self._arrays.setdefault(array, len(self._arrays))
+            self._services.setdefault((array, service), len(self._services))
+
+    def array(self, array: str) -> tuple[int, str]:
+        """The sort key of ``array``."""
+        return (self._arrays.get(array, len(self._arrays)), array)
+
+    def service(self, array: str, service: str) -> tuple[int, str, int, str]:
+        """The sort key of one service of ``array``."""
+        rank = self._services.get((array, service), len(self._services))
+        return (*self.array(array), rank, service)
+
+
+def sort_key(
+    change: Change, order: SpecOrder | None = None
+) -> tuple[bool, tuple[int, str], int, tuple[int, str, int, str], str, tuple[str, int]]:
+    """Stable execution order: deletions of VSs last, then array, phase, service, key, member
+    (arrays and services in ``order``, by name without one)."""
     match change:
         case AddRealServer() | UpdateRealServer() | RemoveRealServer():
             member = change.member_key
         case _:
             member = ("", 0)
     deletes_vs = change.phase is Phase.DELETE_VIRTUAL_SERVICES
-    return (deletes_vs, change.array, change.phase, change.service, str(change.key), member)
+    ranks = order or SpecOrder()
+    return (
+        deletes_vs,
+        ranks.array(change.array),
+        change.phase,
+        ranks.service(change.array, change.service),
+        str(change.key),
+        member,
+    )

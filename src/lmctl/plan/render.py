@@ -71,11 +71,13 @@ def _item_lines(item: Item, depth: int) -> list[Line]:
 
 
 def _services(plan: AppliancePlan) -> dict[tuple[str, str], list[Item]]:
+    """Every item by service, the services in the specs' order."""
     grouped: dict[tuple[str, str], list[Item]] = {}
     items: list[Item] = [*plan.conflicts, *plan.changes, *plan.drained]
     for item in items:
         grouped.setdefault((item.array, item.service), []).append(item)
-    return dict(sorted(grouped.items()))
+    order = plan.spec_order()
+    return dict(sorted(grouped.items(), key=lambda group: order.service(*group[0])))
 
 
 def _service_key(items: list[Item]) -> str:
