@@ -4,13 +4,15 @@ settings they set, members by name, over real HTTPS against the served mock."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from lmctl.mock.server import MockServerHandle
-from mock_site import Array, Site
+from lmctl_testkit import invoke, run_process
+from mock_site import Array, Site, example_site, lmctl
 
 A1 = Array("a1", "10.1.1.50", ["10.1.1.11", "10.1.1.12", "10.1.1.13"])
 A2 = Array("a2", "10.1.2.50", ["10.1.2.11", "10.1.2.12", "10.1.2.13"])
@@ -123,3 +125,114 @@ def test_the_markdown_plan_marks_every_line_the_way_forges_highlight_a_diff(site
     assert "!     update virtual service 10.1.1.50:443/tcp" in block
     assert "!         Schedule: rr → lc" in block
     assert "-     remove real server 10.1.1.13:443" in block
+
+
+# The example arrays, made to load hq-cas, mail-2016 (lm-hq), then branch-cas (lm-branch), with an
+# inventory that lists lm-branch first: neither names nor the inventory give the specs' order.
+SPECS_ORDER = [
+    ("hq-cas", ["rpc", "https", "http-redirect", "imap4s"]),
+    ("mail-2016", ["https", "http-redirect", "smtp"]),
+    ("branch-cas", ["rpc", "https", "http-redirect"]),
+]
+
+
+def _grouped(pairs: list[tuple[str, str]]) -> list[tuple[str, list[str]]]:
+    grouped: dict[str, list[str]] = {}
+    for array, service in pairs:
+        grouped.setdefault(array, []).append(service)
+    return list(grouped.items())
+
+
+def _plan_text_order(text: str) -> list[tuple[str, str]]:
+    pairs, array = [], ""
+    for line in text.splitlines():
+        if line.startswith("  array "):
+            array = line.split()[1]
+        elif line.startswith("    service "):
+            pairs.append((array, line.split()[1]))
+    return pairs
+
+
+@pytest.fixture
+def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    arrays = example_site(tmp_path)
+    (arrays / "branch-cas.yaml").rename(arrays / "z-branch-cas.yaml")
+    inventory = arrays / "appliances.yaml"
+    text = inventory.read_text()
+    hq = "  lm-hq:\n    url: mock://lm-hq\n"
+    assert hq in text
+    branch = "    url: mock://lm-branch\n"
+    inventory.write_text(text.replace(hq, "").replace(branch, branch + hq, 1))
+    text = inventory.read_text()
+    assert text.index("lm-branch:") < text.index("lm-hq:")
+    # Status, validate and plan all read arrays/ here: no path needed, whatever the convention.
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_plan_status_and_validate_list_arrays_and_services_in_the_specs_order(
+    example: Path,
+) -> None:
+    plan = lmctl(example, "plan")
+    assert plan.exit_code == 0, plan.output
+    assert _grouped(_plan_text_order(plan.stdout)) == SPECS_ORDER
+    appliances = [line.split()[1] for line in plan.stdout.splitlines() if line.startswith("Appl")]
+    assert appliances == ["lm-hq", "lm-branch"]
+
+    markdown = lmctl(example, "plan", "--format", "markdown").stdout
+    shown = [line for line in markdown.splitlines() if line.startswith(("  array", "    serv"))]
+    assert _grouped(_plan_text_order("\n".join(shown))) == SPECS_ORDER
+
+    document = json.loads(lmctl(example, "plan", "--format", "json").stdout)
+    assert [a["name"] for a in document["appliances"]] == ["lm-hq", "lm-branch"]
+    ordered = [(s["array"], s["service"]) for a in document["appliances"] for s in a["order"]]
+    assert _grouped(ordered) == SPECS_ORDER
+    # Write order: each appliance's arrays in the specs' order too.
+    written = [c["array"] for a in document["appliances"] for c in a["changes"]]
+    assert list(dict.fromkeys(written)) == [array for array, _ in SPECS_ORDER]
+
+    assert lmctl(example, "apply", "--auto-approve").exit_code == 0
+    status = json.loads(lmctl(example, "status", "--format", "json").stdout)
+    checked = [(a["array"], s["service"]) for a in status["arrays"] for s in a["services"]]
+    assert _grouped(checked) == SPECS_ORDER
+    text = lmctl(example, "status").stdout
+    headings = [line.split()[0] for line in text.splitlines() if " on lm-" in line]
+    assert headings == [array for array, _ in SPECS_ORDER]
+
+    validated = json.loads(invoke("validate", "--format", "json").stdout)
+    assert validated["arrays"] == [array for array, _ in SPECS_ORDER]
+
+
+_PROGRESS = re.compile(
+    r"(?P<appliance>lm-hq|lm-branch): ("
+    r"applying \d+ writes"
+    r"|backup saved to \S+"
+    r"|\[\d+/\d+\] (addvs \S+|addrs (?P<member>[A-Z0-9-]+) \S+ in \S+)"
+    r" \([a-z0-9-]+/[a-z0-9-]+\): ok"
+    r")"
+)
+
+
+def test_parallel_applies_in_a_pipe_print_whole_lines_each_naming_its_appliance(
+    tmp_path: Path,
+) -> None:
+    example_site(tmp_path)
+
+    outcome = run_process(tmp_path, {}, "apply", "--auto-approve", "--parallel", "2")
+
+    assert outcome.exit_code == 0, outcome.output
+    lines = outcome.stdout.splitlines()
+    first = next(
+        i
+        for i, line in enumerate(lines)
+        if line.endswith(": applying 24 writes") or line.endswith(": applying 7 writes")
+    )
+    last = max(i for i, line in enumerate(lines) if line.endswith(": ok"))
+    progress = lines[first : last + 1]
+    assert len(progress) == 2 + 2 + 24 + 7  # start and backup per appliance, one per write
+    matches = [_PROGRESS.fullmatch(line) for line in progress]
+    for line, match in zip(progress, matches, strict=True):
+        assert match is not None, f"not one whole progress line: {line!r}"
+    found = [match for match in matches if match is not None]
+    assert {"HQ-CAS01", "HQ-EX16-04", "MUC-CAS02"} <= {m["member"] for m in found}
+    assert {m["appliance"] for m in found} == {"lm-hq", "lm-branch"}
