@@ -73,7 +73,9 @@ def test_a_create_shows_only_the_settings_it_sets(site: Site) -> None:
     assert create["settings"]["check_url"] is None
 
 
-def test_a_removed_real_server_is_shown_by_the_name_the_specs_know_it_by(site: Site) -> None:
+def test_a_removed_real_server_is_shown_by_the_name_the_specs_know_it_by(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
     applied = site.apply()
     assert applied.exit_code == 0, applied.output
     # 10.1.1.13 moves to array a2 (named a2-cas3 there); 10.1.1.12 leaves every spec.
@@ -96,6 +98,16 @@ def test_a_removed_real_server_is_shown_by_the_name_the_specs_know_it_by(site: S
         and change["array"] == "a1"
     }
     assert removed == {"10.1.1.13": "a2-cas3", "10.1.1.12": None}
+
+    # status names them as well (run from the site: arrays/ is read by default).
+    monkeypatch.chdir(site.root)
+    status = json.loads(site.lmctl("status", "--format", "json").stdout)
+    (a1,) = [array for array in status["arrays"] if array["array"] == "a1"]
+    in_sync = next(c for c in a1["conditions"] if c["type"] == "InSync")
+    assert (
+        "https: real servers not in the spec: 10.1.1.12:443, a2-cas3 10.1.1.13:443"
+        in (in_sync["message"])
+    )
 
     # apply's progress in a pipe names each member too.
     done = site.apply("--force")
