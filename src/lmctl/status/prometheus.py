@@ -28,6 +28,7 @@ from lmctl.text import escaped
 
 Labels = tuple[tuple[str, str], ...]
 Sample = tuple[Labels, int]
+SampleSource = Callable[[Sequence[ArrayStatus]], Iterator[Sample]]
 
 
 def label_value(text: str) -> str:
@@ -51,7 +52,7 @@ class Family:
 
     name: str
     help: str
-    samples: Callable[[Sequence[ArrayStatus]], Iterator[Sample]]
+    samples: SampleSource
 
     def lines(self, arrays: Sequence[ArrayStatus]) -> Iterator[str]:
         """``# HELP``, ``# TYPE`` and every sample."""
@@ -97,27 +98,23 @@ def _conditions(arrays: Sequence[ArrayStatus]) -> Iterator[Sample]:
                 yield labels, int(state == candidate)
 
 
-def _per_service(
-    fact: Callable[[ServiceStatus], bool],
-) -> Callable[[Sequence[ArrayStatus]], Iterator[Sample]]:
-    def samples(arrays: Sequence[ArrayStatus]) -> Iterator[Sample]:
-        for array in arrays:
-            for service in array.services:
-                yield _service_labels(array, service), int(fact(service))
-
-    return samples
+def _services(arrays: Sequence[ArrayStatus]) -> Iterator[tuple[ArrayStatus, ServiceStatus]]:
+    return ((array, service) for array in arrays for service in array.services)
 
 
-def _per_member(
-    fact: Callable[[MemberStatus], int],
-) -> Callable[[Sequence[ArrayStatus]], Iterator[Sample]]:
-    def samples(arrays: Sequence[ArrayStatus]) -> Iterator[Sample]:
-        for array in arrays:
-            for service in array.services:
-                for member in service.members:
-                    yield _member_labels(array, service, member), fact(member)
+def _per_service(fact: Callable[[ServiceStatus], bool]) -> SampleSource:
+    return lambda arrays: (
+        (_service_labels(array, service), int(fact(service)))
+        for array, service in _services(arrays)
+    )
 
-    return samples
+
+def _per_member(fact: Callable[[MemberStatus], int]) -> SampleSource:
+    return lambda arrays: (
+        (_member_labels(array, service, member), fact(member))
+        for array, service in _services(arrays)
+        for member in service.members
+    )
 
 
 FAMILIES: tuple[Family, ...] = (
