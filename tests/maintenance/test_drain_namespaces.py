@@ -258,11 +258,12 @@ def test_drain_and_undrain_act_on_both_appliances(
     assert "disable 10.40.0.11:443 in autod16/https (10.40.0.51:443/tcp on lm-dr)" in (
         drained.stdout
     )
-    assert "EX-N1 is drained: disabled in mail16 on lm-test and autod16 on lm-dr" in (
+    # In the specs' order: autod16.yaml loads before mail16.yaml.
+    assert "EX-N1 is drained: disabled in autod16 on lm-dr and mail16 on lm-test" in (
         drained.stdout
     )
     assert undrained.exit_code == 0, undrained.output
-    assert "Up in every service of mail16 on lm-test and autod16 on lm-dr" in undrained.stdout
+    assert "Up in every service of autod16 on lm-dr and mail16 on lm-test" in undrained.stdout
     assert set(enabled(mock_control, N1).values()) == {True}
     assert set(enabled(dr, N1).values()) == {True}
     assert [write[3] for write in modrs(mock_control) + modrs(dr)] == ["N", "N", "Y", "Y", "N", "Y"]

@@ -115,7 +115,7 @@ def test_adopt_takes_over_exactly_the_wanted_key_in_one_modvs(
         planned.stdout
     )
     markdown = site.plan("--adopt", "a1", "--format", "markdown").stdout
-    assert f"~     {HEADLINE[2:]}" in markdown
+    assert f"!     {HEADLINE[2:]}" in markdown
     assert "      left as they are: 2 content rules" in markdown
     saved = site.root / "adopt.json"
     document = json.loads(site.plan("--adopt", "a1", "--format", "json").stdout)

@@ -360,7 +360,7 @@ def test_a_write_order_that_empties_a_service_is_refused_even_with_force(
     # Break the ordering on purpose: old members removed before the new ones are added.
     monkeypatch.setattr(
         "lmctl.plan.diff.in_write_order",
-        lambda changes: tuple(reversed(in_write_order(changes))),
+        lambda changes, order=None: tuple(reversed(in_write_order(changes, order))),
     )
     mock_control.clear_log()
     result = site.apply("--force")

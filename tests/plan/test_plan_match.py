@@ -93,17 +93,18 @@ def test_drained_member_is_reported_and_left_disabled() -> None:
     assert [(d.member, d.address, d.port) for d in result.drained] == [("cas02", "10.0.1.22", 443)]
 
 
-def test_drained_members_are_listed_by_array_and_service_whatever_the_spec_order() -> None:
+def test_drained_members_are_listed_in_the_specs_order_whatever_the_appliances() -> None:
     smtp = desired(service="smtp", at=key(port="25"), real_servers=members("10.0.1.21", port=25))
     https = desired(real_servers=members("10.0.1.22"))
     seen = [
-        observed_from(smtp, index=1, rs_enable={"10.0.1.21": False}),
-        observed_from(https, index=2, rs_enable={"10.0.1.22": False}),
+        observed_from(https, index=1, rs_enable={"10.0.1.22": False}),
+        observed_from(smtp, index=2, rs_enable={"10.0.1.21": False}),
     ]
+    # The desired services come in the specs' order (expand_all's): smtp first here.
     result = run([smtp, https], seen)
     assert [(d.service, d.address) for d in result.drained] == [
-        ("https", "10.0.1.22"),
         ("smtp", "10.0.1.21"),
+        ("https", "10.0.1.22"),
     ]
 
 

@@ -134,7 +134,7 @@ def test_markdown_has_summary_safety_and_a_diff_block() -> None:
     assert block[:3] == [
         "  array hq",
         "    service https (10.0.1.11:443/tcp)",
-        "~     move virtual service 10.0.1.10:443/tcp → 10.0.1.11:443/tcp",
+        "!     move virtual service 10.0.1.10:443/tcp → 10.0.1.11:443/tcp",
     ]
     assert (
         "-     delete virtual service 10.0.3.10:25/tcp (NickName 'lmctl.old.smtp', 0 real servers)"

@@ -217,14 +217,17 @@ def test_every_service_carries_its_ownership_marker() -> None:
         assert (owner.array, owner.service) == ("hq-cas", vs.service)
 
 
-def test_expand_all_groups_by_appliance_including_idle_ones(tmp_path: Path) -> None:
+def test_expand_all_groups_by_appliance_in_the_specs_order_including_idle_ones(
+    tmp_path: Path,
+) -> None:
     inventory = "appliances:\n  lm-hq: {url: 'mock://'}\n  lm-branch: {url: 'mock://'}\n"
     inventory += "  lm-spare: {url: 'mock://spare'}\n"
     write_files(tmp_path, {"appliances.yaml": inventory, "hq.yaml": HQ_2010, "b.yaml": BRANCH_2016})
 
     desired = expand_all(load_specs([tmp_path]))
 
-    assert list(desired) == ["lm-hq", "lm-branch", "lm-spare"]
+    # b.yaml (lm-branch) loads before hq.yaml (lm-hq); lm-spare serves no array.
+    assert list(desired) == ["lm-branch", "lm-hq", "lm-spare"]
     assert [str(vs.key) for vs in desired["lm-hq"]] == [
         "10.10.1.50:135/tcp",
         "10.10.1.50:443/tcp",

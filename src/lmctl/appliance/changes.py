@@ -14,6 +14,7 @@ the kinds, ending in ``assert_never``: a new kind added here and not handled the
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -104,7 +105,11 @@ class _Change(BaseModel):
 
 
 class CreateVirtualService(_Change):
-    """``addvs`` with every managed setting (members follow as ``AddRealServer``)."""
+    """``addvs`` with every managed setting (members follow as ``AddRealServer``).
+
+    The plan shows only the settings it gives a value: an unset one is written empty (``Persist``
+    ``none``), as a new VS has it (none of them is set in the 7.2.5x ``addvs`` capture); the plan
+    document's ``settings`` keeps every one."""
 
     command: ClassVar[str] = "addvs"
     action: Literal["create_vs"] = "create_vs"
@@ -120,10 +125,11 @@ class CreateVirtualService(_Change):
 
     @property
     def details(self) -> tuple[tuple[Sign, str], ...]:
-        """Each setting the new VS is created with."""
+        """Each setting the new VS is created with a value (unset ones left out)."""
         return tuple(
-            ("+", f"{wire_name(name)}: {shown(getattr(self.settings, name))}")
+            ("+", f"{wire_name(name)}: {shown(value)}")
             for name in written_fields(self.settings)
+            if (value := getattr(self.settings, name)) is not None
         )
 
 
@@ -237,6 +243,8 @@ class DeleteVirtualService(_Change):
 
 
 class _RealServerChange(_Change):
+    # The member's name as the specs give it; None for a real server no spec names.
+    member: str | None = None
     address: str
     port: int
 
@@ -244,10 +252,15 @@ class _RealServerChange(_Change):
     def member_key(self) -> tuple[str, int]:
         return (self.address, self.port)
 
-    def member_label(self, member: str | None) -> str:
-        """``cas01 10.0.0.21:443``, or the address alone for a member the specs do not name."""
-        endpoint = f"{self.address}:{self.port}"
-        return f"{member} {endpoint}" if member else endpoint
+    @property
+    def endpoint(self) -> str:
+        """``10.0.0.21:443``."""
+        return f"{self.address}:{self.port}"
+
+    @property
+    def member_label(self) -> str:
+        """``cas01 10.0.0.21:443``, or the address alone for a real server no spec names."""
+        return f"{self.member} {self.endpoint}" if self.member else self.endpoint
 
 
 class AddRealServer(_RealServerChange):
@@ -255,7 +268,6 @@ class AddRealServer(_RealServerChange):
 
     command: ClassVar[str] = "addrs"
     action: Literal["add_rs"] = "add_rs"
-    member: str | None = None
     weight: int = 1000
     forward: str = "nat"
     enable: bool = True
@@ -271,7 +283,7 @@ class AddRealServer(_RealServerChange):
         state = "enabled" if self.enable else "disabled"
         where = ", non-local" if self.non_local else ""
         return "+", (
-            f"add real server {self.member_label(self.member)} "
+            f"add real server {self.member_label} "
             f"(weight {self.weight}, forward {self.forward}, {state}{where})"
         )
 
@@ -285,7 +297,6 @@ class UpdateRealServer(_RealServerChange):
 
     command: ClassVar[str] = "modrs"
     action: Literal["update_rs"] = "update_rs"
-    member: str | None = None
     fields: tuple[FieldChange, ...]
 
     @property
@@ -308,7 +319,7 @@ class UpdateRealServer(_RealServerChange):
 
     @property
     def headline(self) -> tuple[Sign, str]:
-        return "~", f"change real server {self.member_label(self.member)}"
+        return "~", f"change real server {self.member_label}"
 
     @property
     def details(self) -> tuple[tuple[Sign, str], ...]:
@@ -327,7 +338,7 @@ class RemoveRealServer(_RealServerChange):
 
     @property
     def headline(self) -> tuple[Sign, str]:
-        return "-", f"remove real server {self.member_label(None)}"
+        return "-", f"remove real server {self.member_label}"
 
     @property
     def details(self) -> tuple[tuple[Sign, str], ...]:
@@ -347,24 +358,56 @@ Change = Annotated[
 
 
 def write_label(change: Change) -> str:
-    """``addrs 10.0.1.21:443 in 10.0.1.10:443/tcp (hq-cas/https)``: what one write does."""
+    """``addrs cas01 10.0.1.21:443 in 10.0.1.10:443/tcp (hq-cas/https)``: what one write does."""
     scope = f"({change.owner_label})"
     match change:
         case AddRealServer() | UpdateRealServer() | RemoveRealServer():
-            where = change.member_label(None)
-            return f"{change.command} {where} in {change.key} {scope}"
+            return f"{change.command} {change.member_label} in {change.key} {scope}"
         case UpdateVirtualService(new_key=VirtualServiceKey() as new_key):
             return f"{change.command} {change.key} → {new_key} {scope}"
         case _:
             return f"{change.command} {change.key} {scope}"
 
 
-def sort_key(change: Change) -> tuple[bool, str, int, str, str, tuple[str, int]]:
-    """Stable execution order: deletions of VSs last, then array, phase, service, key, member."""
+class SpecOrder:
+    """The specs' order of arrays and services (arrays as loaded, each one's services in its
+    profile's order), by which plan, status and apply list them; what the specs do not hold
+    (an array or a service that left them) comes after, by name."""
+
+    def __init__(self, services: Iterable[tuple[str, str]] = ()) -> None:
+        self._arrays: dict[str, int] = {}
+        self._services: dict[tuple[str, str], int] = {}
+        for array, service in services:
+            self._arrays.setdefault(array, len(self._arrays))
+            self._services.setdefault((array, service), len(self._services))
+
+    def array(self, array: str) -> tuple[int, str]:
+        """The sort key of ``array``."""
+        return (self._arrays.get(array, len(self._arrays)), array)
+
+    def service(self, array: str, service: str) -> tuple[int, str, int, str]:
+        """The sort key of one service of ``array``."""
+        rank = self._services.get((array, service), len(self._services))
+        return (*self.array(array), rank, service)
+
+
+def sort_key(
+    change: Change, order: SpecOrder | None = None
+) -> tuple[bool, tuple[int, str], int, tuple[int, str, int, str], str, tuple[str, int]]:
+    """Stable execution order: deletions of VSs last, then array, phase, service, key, member
+    (arrays and services in ``order``, by name without one)."""
     match change:
         case AddRealServer() | UpdateRealServer() | RemoveRealServer():
             member = change.member_key
         case _:
             member = ("", 0)
     deletes_vs = change.phase is Phase.DELETE_VIRTUAL_SERVICES
-    return (deletes_vs, change.array, change.phase, change.service, str(change.key), member)
+    ranks = order or SpecOrder()
+    return (
+        deletes_vs,
+        ranks.array(change.array),
+        change.phase,
+        ranks.service(change.array, change.service),
+        str(change.key),
+        member,
+    )

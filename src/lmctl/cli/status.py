@@ -57,6 +57,7 @@ class StatusFormat(enum.StrEnum):
 
     text = "text"
     json = "json"
+    prometheus = "prometheus"
 
 
 PollOption = Annotated[
@@ -89,7 +90,12 @@ def status_command(
     arrays: ArrayOption = None,
     output_format: Annotated[
         StatusFormat,
-        typer.Option("--format", "-f", help="text (a table) or json (lmctl.status/v1)."),
+        typer.Option(
+            "--format",
+            "-f",
+            help="text (a table), json (lmctl.status/v1) or prometheus (the text exposition "
+            "format, for a node_exporter textfile collector; not with --watch).",
+        ),
     ] = StatusFormat.text,
     watch: Annotated[
         bool, typer.Option("--watch", "-w", help="Check again and again until Ctrl-C.")
@@ -110,6 +116,11 @@ def status_command(
     request_timeout: RequestTimeoutOption = 10.0,
 ) -> None:
     """Run ``lmctl status``."""
+    if output_format is StatusFormat.prometheus and (watch or interval is not None):
+        raise typer.BadParameter(
+            "--format prometheus prints one scrape; run it once per scrape, without --watch",
+            param_hint="'--format'",
+        )
     if watch and interval is None:
         interval = DEFAULT_WATCH_SECONDS
     request = StatusRequest(output_format.value, interval, state_dir, request_timeout)
@@ -285,6 +296,12 @@ async def _status(
 def _show(console: Console, arrays: list[ArrayStatus], output: str, *, one_line: bool) -> None:
     from lmctl.status.render import render_status, status_document
 
+    if output == "prometheus":
+        from lmctl.status.prometheus import render_prometheus
+
+        sys.stdout.write(render_prometheus(arrays))
+        sys.stdout.flush()
+        return
     if output == "json":
         document = status_document(arrays, _now())
         sys.stdout.write(json.dumps(document, indent=None if one_line else 2) + "\n")

@@ -58,21 +58,29 @@ class DesiredVirtualService(BaseModel):
 def expand(
     array: ArraySpec, appliance: ApplianceSpec | None = None
 ) -> tuple[DesiredVirtualService, ...]:
-    """The desired virtual services of ``array``, one per published service, in spec order.
+    """The desired virtual services of ``array``, one per published service, in its profile's
+    order (the release's, however the spec lists them), so every command shows them alike.
 
     ``appliance`` (the inventory entry that serves the array) says which members are non-local.
     """
-    return tuple(_virtual_service(array, appliance, s) for s in array.enabled_services)
+    order = list(array.exchange.family.profiles)
+    services = sorted(array.enabled_services, key=order.index)
+    return tuple(_virtual_service(array, appliance, s) for s in services)
 
 
 def expand_all(spec_set: SpecSet) -> dict[str, tuple[DesiredVirtualService, ...]]:
-    """Desired virtual services per appliance name, for every appliance in the inventory.
+    """Desired virtual services per appliance name, for every appliance in the inventory, in
+    the specs' order: the appliances as their first array comes in the specs (then those that
+    serve none, in the inventory's order), each one's services array by array as loaded, each
+    array's in its profile's order.
 
     An appliance that serves no array maps to an empty tuple: lmctl-owned services left on it
     are then no longer wanted.
     """
+    # The specs' order: appliances as their first array comes, then those that serve none.
+    serving = [array.appliance for array in spec_set.arrays]
     by_appliance: dict[str, list[DesiredVirtualService]] = {
-        name: [] for name in spec_set.inventory.appliances
+        name: [] for name in [*serving, *spec_set.inventory.appliances]
     }
     for array in spec_set.arrays:
         appliance = spec_set.inventory.appliance(array.appliance)

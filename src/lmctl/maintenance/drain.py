@@ -99,10 +99,11 @@ def switches(array: ArrayStatus, member: str, *, enable: bool) -> tuple[UpdateRe
 
 def switch_line(switch: UpdateRealServer, prefix: str = "", appliance: str | None = None) -> str:
     """``disable 10.0.0.21:443 in https (10.0.0.10:443/tcp)``; with several arrays,
-    ``disable 10.0.0.21:443 in mail/https (10.0.0.10:443/tcp on lm-hq)``."""
+    ``disable 10.0.0.21:443 in mail/https (10.0.0.10:443/tcp on lm-hq)`` (the member drained is
+    named once, by the command and its summary)."""
     verb = "enable" if switch.enables else "disable"
     on = f" on {appliance}" if appliance else ""
-    return f"{verb} {switch.member_label(None)} in {prefix}{switch.service} ({switch.key}{on})"
+    return f"{verb} {switch.endpoint} in {prefix}{switch.service} ({switch.key}{on})"
 
 
 def unreachable_services(array: ArrayStatus, member: str) -> tuple[str, ...]:

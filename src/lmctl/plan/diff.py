@@ -19,6 +19,7 @@ from lmctl.appliance.changes import (
     CreateVirtualService,
     DeleteVirtualService,
     RemoveRealServer,
+    SpecOrder,
     UpdateRealServer,
     UpdateVirtualService,
     sort_key,
@@ -31,16 +32,19 @@ from lmctl.plan.match import ApplianceMatch, Conflict, DrainedMember, ServiceMat
 
 @dataclass(frozen=True, slots=True)
 class ApplianceDiff:
-    """What one appliance needs: changes in write order, conflicts, drained members."""
+    """What one appliance needs: changes in write order, conflicts, drained members, and the
+    services its specs want there in the specs' order (``(array, service)``)."""
 
     changes: tuple[Change, ...]
     conflicts: tuple[Conflict, ...]
     drained: tuple[DrainedMember, ...]
+    order: tuple[tuple[str, str], ...] = ()
 
 
-def in_write_order(changes: Iterable[Change]) -> tuple[Change, ...]:
-    """The changes sorted into make-before-break order (``lmctl.appliance.changes.Phase``)."""
-    return tuple(sorted(changes, key=sort_key))
+def in_write_order(changes: Iterable[Change], order: SpecOrder | None = None) -> tuple[Change, ...]:
+    """The changes sorted into make-before-break order (``lmctl.appliance.changes.Phase``), arrays
+    and services in the specs' ``order``."""
+    return tuple(sorted(changes, key=lambda change: sort_key(change, order)))
 
 
 def _add_member(
@@ -72,7 +76,11 @@ def _member_changes(match: ServiceMatch) -> tuple[list[Change], list[DrainedMemb
             changes.append(_add_member(want, want.key, member.desired))
         elif member.desired is None:
             current = member.current
-            changes.append(RemoveRealServer(**scope, address=current.address, port=current.port))
+            changes.append(
+                RemoveRealServer(
+                    **scope, member=member.name, address=current.address, port=current.port
+                )
+            )
         else:
             fields = member.changes
             if fields:
@@ -136,18 +144,23 @@ def diff(match: ApplianceMatch) -> ApplianceDiff:
     """The changes that make one appliance hold its desired services, in write order."""
     changes: list[Change] = []
     drained: list[DrainedMember] = []
-    # Services in name order, so drained members are listed by array and service.
-    for service in sorted(match.services, key=lambda s: (s.desired.array, s.desired.service)):
+    # Services in the specs' order (the matcher keeps it), so drained members are too.
+    for service in match.services:
         found, drains = service_changes(service)
         changes += found
         drained += drains
     changes += [deletion(owner, vs) for owner, vs in match.unclaimed]
     conflicts = [s.conflict for s in match.services if s.conflict is not None]
     conflicts += match.ambiguous
+    services = tuple((s.desired.array, s.desired.service) for s in match.services)
+    order = SpecOrder(services)
     return ApplianceDiff(
-        changes=in_write_order(changes),
-        conflicts=tuple(sorted(conflicts, key=lambda c: (c.array, c.service, str(c.key)))),
+        changes=in_write_order(changes, order),
+        conflicts=tuple(
+            sorted(conflicts, key=lambda c: (order.service(c.array, c.service), str(c.key)))
+        ),
         drained=tuple(drained),
+        order=services,
     )
 
 

@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from lmctl import __version__
-from lmctl.appliance.changes import Change, counted
+from lmctl.appliance.changes import Change, SpecOrder, counted
 from lmctl.appliance.state import ApplianceState, VirtualServiceState
 from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import VirtualServiceKey
@@ -88,6 +88,15 @@ class Summary(BaseModel):
         )
 
 
+class ServiceRef(BaseModel):
+    """One service of one array."""
+
+    model_config = ConfigDict(frozen=True)
+
+    array: str
+    service: str
+
+
 class AppliancePlan(BaseModel):
     """Everything planned for one appliance."""
 
@@ -102,6 +111,14 @@ class AppliancePlan(BaseModel):
     drained: tuple[DrainedMember, ...] = ()
     observed: tuple[TouchedObject, ...] = ()
     managed: tuple[ManagedArray, ...] = ()
+    # The services the specs want here, in the specs' order (arrays as loaded, each one's
+    # services in its profile's order): the order the plan is shown in. A service that left
+    # the specs comes after them, by name (as does every service of a plan saved without it).
+    order: tuple[ServiceRef, ...] = ()
+
+    def spec_order(self) -> SpecOrder:
+        """``order`` as sort keys."""
+        return SpecOrder((ref.array, ref.service) for ref in self.order)
 
     def observed_state(self) -> ApplianceState:
         """The touched objects' state as read, as the simulator takes it."""
@@ -215,6 +232,7 @@ def plan_appliance(
         changes=found.changes,
         conflicts=found.conflicts,
         drained=found.drained,
+        order=tuple(ServiceRef(array=array, service=service) for array, service in found.order),
         observed=tuple(TouchedObject(key=key, state=state.get(key)) for key in touched),
         managed=managed_arrays(state),
     )
@@ -231,7 +249,8 @@ def make_plan(
     adopting: Collection[str] = (),
     limits: BulkRemovalLimits | None = None,
 ) -> Plan:
-    """The plan over every observed appliance (``observe_all`` reads them).
+    """The plan over every observed appliance (``observe_all`` reads them), in the order of
+    ``desired`` (the specs', ``lmctl.exchange.expand_all``).
 
     With ``scope`` None an appliance no array wants is emptied of marks; a narrowed scope
     (``lmctl.plan.match``) leaves the marked VSs of every other array alone, and plans only the
@@ -239,9 +258,12 @@ def make_plan(
     appliance is planned whole, whichever file names it. The arrays named in ``adopting`` adopt
     the unmarked VSs on their keys; ``limits`` are the inventory's bulk-removal thresholds.
     """
+    # The specs' order (``expand_all``'s), then any other appliance read, by name.
+    names = [name for name in desired if name in observed]
+    names += sorted(name for name in observed if name not in desired)
     planned = tuple(
         plan_appliance(name, desired.get(name, ()), observed[name], scope, adopting)
-        for name in sorted(observed)
+        for name in names
         if serves_scope(scope, desired.get(name, ()), observed[name])
     )
     moves = appliance_moves(planned)

@@ -36,8 +36,8 @@ The scope of a plan says which arrays it may compare, create, change and delete:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -212,11 +212,19 @@ class MemberMatch:
 
     ``desired`` None: a real server that is no member (plan removes it). ``current`` None: a
     member without a real server (plan adds it). A member whose port alone changed is paired
-    with its real server at the old port (plan changes the port in place).
+    with its real server at the old port (plan changes the port in place). ``known_name``: the
+    name the specs give a real server that is no member here (another service or array on the
+    appliance lists its address), None when none does.
     """
 
     desired: DesiredRealServer | None
     current: RealServerState | None
+    known_name: str | None = None
+
+    @property
+    def name(self) -> str | None:
+        """The member's name: the spec's, else the one the specs know its address by."""
+        return self.desired.member if self.desired is not None else self.known_name
 
     @property
     def changes(self) -> tuple[FieldChange, ...]:
@@ -250,9 +258,12 @@ def _port_moves(
 
 
 def match_members(
-    desired: Sequence[DesiredRealServer], current: Sequence[RealServerState]
+    desired: Sequence[DesiredRealServer],
+    current: Sequence[RealServerState],
+    names: Mapping[str, str] | None = None,
 ) -> tuple[MemberMatch, ...]:
-    """The spec's members in spec order, each with its real server; then the extra ones."""
+    """The spec's members in spec order, each with its real server; then the extra ones, named
+    by ``names`` (address → member name) when it knows them."""
     present = {rs.member_key: rs for rs in current}
     wanted = {(rs.address, rs.port): rs for rs in desired}
     missing = {k: rs for k, rs in wanted.items() if k not in present}
@@ -262,7 +273,12 @@ def match_members(
         MemberMatch(rs, present.get(k) or extra.get(moves.get(k, k))) for k, rs in wanted.items()
     ]
     moved_from = set(moves.values())
-    matches += [MemberMatch(None, rs) for k, rs in extra.items() if k not in moved_from]
+    known = names or {}
+    matches += [
+        MemberMatch(None, rs, known.get(rs.address))
+        for k, rs in extra.items()
+        if k not in moved_from
+    ]
     return tuple(matches)
 
 
@@ -273,6 +289,8 @@ class ServiceMatch:
     desired: DesiredVirtualService
     current: VirtualServiceState | None
     conflict: Conflict | None = None
+    # Address → member name, as the specs name the servers on this appliance (``member_names``).
+    names: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def adopts(self) -> bool:
@@ -295,7 +313,7 @@ class ServiceMatch:
     def members(self) -> tuple[MemberMatch, ...]:
         """The spec's members and the current VS's real servers, matched."""
         current = self.current.real_servers if self.current is not None else ()
-        return match_members(self.desired.real_servers, current)
+        return match_members(self.desired.real_servers, current, self.names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,6 +421,17 @@ def _blocked(
     return not (owner.array in leaving and in_scope(scope, owner.array))
 
 
+def member_names(desired: Iterable[DesiredVirtualService], array: str) -> dict[str, str]:
+    """Address → member name over ``desired``: ``array``'s own names win, then the first other
+    array's (a real server the specs no longer list under ``array`` may still be listed by
+    another)."""
+    names: dict[str, str] = {}
+    for want in sorted(desired, key=lambda w: w.array != array):
+        for rs in want.real_servers:
+            names.setdefault(rs.address, rs.member)
+    return names
+
+
 def match_appliance(
     desired: Sequence[DesiredVirtualService],
     state: ApplianceState,
@@ -415,6 +444,7 @@ def match_appliance(
     leaving = {owner.array for owner in marked} - {want.array for want in desired}
     claimed: set[VirtualServiceKey] = set()
     services: list[ServiceMatch] = []
+    names = {array: member_names(desired, array) for array in {want.array for want in desired}}
     for want in desired:
         own = marked.get(want.owner, [])
         same_protocol = next((vs for vs in own if vs.key.protocol == want.key.protocol), None)
@@ -422,22 +452,24 @@ def match_appliance(
         if holder is not None and holder.is_ambiguous:
             claimed.update(vs.key for vs in own)
             conflict = _listed_more_than_once(want.array, want.service, holder)
-            services.append(ServiceMatch(want, same_protocol, conflict))
+            services.append(ServiceMatch(want, same_protocol, conflict, names[want.array]))
             continue
         movable = [vs for vs in own if vs.key.protocol == want.key.protocol]
         if holder is None and len(movable) > 1:
             claimed.update(vs.key for vs in own)
-            services.append(ServiceMatch(want, None, _marker_carried_twice(want, movable)))
+            conflict = _marker_carried_twice(want, movable)
+            services.append(ServiceMatch(want, None, conflict, names[want.array]))
             continue
         if _blocked(want, holder, leaving, scope, adopting):
             assert holder is not None
             claimed.update(vs.key for vs in own)
-            services.append(ServiceMatch(want, same_protocol, _conflict(want, holder, scope)))
+            conflict = _conflict(want, holder, scope)
+            services.append(ServiceMatch(want, same_protocol, conflict, names[want.array]))
             continue
         current = holder or same_protocol
         if current is not None:
             claimed.add(current.key)
-        services.append(ServiceMatch(want, current))
+        services.append(ServiceMatch(want, current, names=names[want.array]))
     unclaimed = tuple(
         (owner, vs) for owner, own in marked.items() for vs in own if vs.key not in claimed
     )

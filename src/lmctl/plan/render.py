@@ -32,6 +32,13 @@ from lmctl.text import code_block, code_span, one_line
 
 _STYLE: dict[Sign, str] = {"+": "green", "~": "yellow", "-": "red", "!": "bold magenta", " ": ""}
 
+# The first character of a line in a ``diff`` block, as the forges' highlighters read it:
+# GitHub's TextMate diff grammar colours ``+`` inserted, ``-`` deleted and ``!`` changed; GitLab's
+# Rouge diff lexer ``+`` inserted, ``-`` deleted and ``!`` strong; neither knows ``~``. A change
+# and an item for attention (conflict, drained member) both become ``!``: their words tell them
+# apart.
+_DIFF_SIGN: dict[Sign, str] = {"+": "+", "~": "!", "-": "-", "!": "!", " ": " "}
+
 
 @dataclass(frozen=True, slots=True)
 class Line:
@@ -66,11 +73,13 @@ def _item_lines(item: Item, depth: int) -> list[Line]:
 
 
 def _services(plan: AppliancePlan) -> dict[tuple[str, str], list[Item]]:
+    """Every item by service, the services in the specs' order."""
     grouped: dict[tuple[str, str], list[Item]] = {}
     items: list[Item] = [*plan.conflicts, *plan.changes, *plan.drained]
     for item in items:
         grouped.setdefault((item.array, item.service), []).append(item)
-    return dict(sorted(grouped.items()))
+    order = plan.spec_order()
+    return dict(sorted(grouped.items(), key=lambda group: order.service(*group[0])))
 
 
 def _service_key(items: list[Item]) -> str:
@@ -147,7 +156,7 @@ def render_json(plan: Plan, *, force: bool = False, allow: Collection[str] = ())
 
 def render_markdown(plan: Plan, *, force: bool = False, allow: Collection[str] = ()) -> str:
     """Markdown for a merge request (GitHub/GitLab): a summary, then a ``diff`` block per
-    appliance, whose added and removed lines the forge colours."""
+    appliance, whose added, removed and changed lines the forge colours (``_DIFF_SIGN``)."""
     out = [
         "## lmctl plan",
         "",
@@ -176,7 +185,7 @@ def render_markdown(plan: Plan, *, force: bool = False, allow: Collection[str] =
         if not lines:
             continue
         out += [f"### {code_span(appliance.name)}", "", appliance.summary.line(), ""]
-        diff = [f"{line.sign} {'  ' * (line.depth - 1)}{line.text}" for line in lines]
+        diff = [f"{_DIFF_SIGN[line.sign]} {'  ' * (line.depth - 1)}{line.text}" for line in lines]
         out += [*code_block(diff, "diff"), ""]
     if not plan.has_changes and not plan.conflicts:
         out += ["No changes: the appliances match the specs.", ""]

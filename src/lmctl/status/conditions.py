@@ -117,6 +117,7 @@ def service_status(
         )
     members: list[MemberStatus] = []
     unexpected: list[str] = []
+    named: list[str] = []
     for member in match.members:
         rs = member.current
         if member.desired is not None:
@@ -124,6 +125,8 @@ def service_status(
             members.append(member_status(member.desired, rs, active))
         elif rs is not None:  # a real server that is no member of the spec
             unexpected.append(host_port(rs.address, rs.port))
+            # Named as the specs name its address on this appliance, when they do.
+            named.append(f"{member.name} {unexpected[-1]}" if member.name else unexpected[-1])
     return ServiceStatus(
         service=desired.service,
         key=desired.key,
@@ -139,6 +142,7 @@ def service_status(
             for change in match.setting_changes
         ),
         unexpected_real_servers=tuple(unexpected),
+        unexpected_named=tuple(named),
         live_key=live.key,
         key_holder=holder,
         duplicates=duplicates,
@@ -363,7 +367,7 @@ def _real_server_problems(service: ServiceStatus) -> list[Problem]:
             (
                 "UnexpectedRealServers",
                 f"{name}: real servers not in the spec: "
-                f"{', '.join(service.unexpected_real_servers)}",
+                f"{', '.join(service.unexpected_named or service.unexpected_real_servers)}",
             )
         )
     return problems

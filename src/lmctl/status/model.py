@@ -119,6 +119,8 @@ class ServiceStatus:
     members: tuple[MemberStatus, ...]
     setting_differences: tuple[SettingDifference, ...] = ()
     unexpected_real_servers: tuple[str, ...] = ()
+    # The same, each with the member name the specs give its address on the appliance, if any.
+    unexpected_named: tuple[str, ...] = ()
     live_key: VirtualServiceKey | None = None
     key_holder: str | None = None
     duplicates: tuple[str, ...] = ()
