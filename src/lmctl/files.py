@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
@@ -97,3 +98,53 @@ def read_regular_file(path: Path, *, private: bool = False) -> bytes:
         elif private:
             path.chmod(0o600)
         return stream.read()
+
+
+# Writing a file lmctl makes (a generated spec or script): never through a link or into a FIFO.
+
+
+def new_file_mode() -> int:
+    """The mode ``open`` gives a new file (``mkstemp`` makes it 0600): 0666 less the umask."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def temporary_beside(path: Path, data: bytes, mode: int) -> Path:
+    """``data`` in a new file beside ``path`` (``mkstemp``: created exclusively, so a link or a
+    FIFO planted there is never followed or opened), for ``os.replace`` over ``path``."""
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(handle, mode)
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+    except BaseException:
+        os.unlink(name)
+        raise
+    return Path(name)
+
+
+def existing_refusal(path: Path, *, overwrite: bool) -> str:
+    """Why lmctl may not write ``path`` (empty when it may): something other than a regular file
+    or a link is there, or anything is there and ``overwrite`` is not set."""
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return ""
+    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        return f"{path} is {file_kind(mode)}, no file lmctl may replace"
+    if not overwrite:
+        return f"{path} already exists ({file_kind(mode)}); give --overwrite to replace it"
+    return ""
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` all at once: a temporary beside it renamed over it (a link at
+    ``path`` is replaced, never followed). Check ``existing_refusal`` first."""
+    temporary = temporary_beside(path, data, new_file_mode())
+    try:
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

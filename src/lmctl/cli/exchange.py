@@ -78,24 +78,35 @@ def script_command(
         typer.Option(
             "--output",
             "-o",
-            help="Write the script to this file (UTF-8 with a byte order mark, which Windows "
-            "PowerShell 5.1 needs to read non-ASCII text) instead of printing it.",
+            help="Write the script to this file instead of printing it (- prints it). An "
+            "existing file or link there is refused unless --overwrite is given.",
             show_default=False,
         ),
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace the --output file if it exists."),
+    ] = False,
 ) -> None:
     """Run ``lmctl exchange script``."""
     from lmctl.cutover import exchange_script
+    from lmctl.files import existing_refusal, replace_file
 
     spec_set = load_reporting(specs or [], make_console(stderr=True))
     text = exchange_script(_array(spec_set, array))
-    if output is None:
+    if output is None or str(output) == "-":
         sys.stdout.write(text)
         return
+    refusal = existing_refusal(output, overwrite=overwrite)
+    if refusal:
+        raise CommandError(f"{refusal}; nothing was written")
     try:
-        output.write_text(text, encoding="utf-8-sig", newline="\r\n")
+        # CRLF, as Windows tools expect; the script is ASCII, so no byte order mark is needed.
+        replace_file(output, text.replace("\n", "\r\n").encode("ascii"))
     except OSError as error:
-        raise CommandError(f"cannot write {output}: {error.strerror or error}") from None
+        raise CommandError(
+            f"cannot write {output}: {error.strerror or error}; nothing was written"
+        ) from None
     make_console(stderr=True).print(f"wrote {output}")
 
 

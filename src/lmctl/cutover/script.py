@@ -8,12 +8,14 @@ does not do. Which cmdlets, parameters, registry paths and value types, per rele
 Microsoft pages they come from: ``docs/operations.md`` ("The Exchange side of a cutover").
 
 Every value from the spec appears once, near the top, as a single-quoted PowerShell string
-(``ps_string``: no expansion inside, a quote doubled; PowerShell reads the typographic single
-quotes as quotes too, so they are doubled as well); the rest of the script names variables.
+(``ps_string``: no expansion inside, a quote doubled), each non-ASCII character a ``[char]``
+outside the quotes, so the script is ASCII and reads the same in any code page; the rest of the
+script names variables.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,8 +25,6 @@ from lmctl.releases import SERVICE_PORTS, ExchangeVersion
 from lmctl.specs.array import ArraySpec
 from lmctl.text import is_hidden, one_line
 
-# PowerShell's tokenizer takes all of these as a single quote (about_Quoting_Rules).
-_SINGLE_QUOTES = frozenset("'\u2018\u2019\u201a\u201b")
 INDENT = "    "
 
 RPC_PARAMETERS_KEY = r"HKLM:\SYSTEM\CurrentControlSet\Services\MSExchangeRPC\ParametersSystem"
@@ -39,16 +39,44 @@ class ScriptError(LmctlError):
 
 
 def ps_string(value: str) -> str:
-    """``value`` as a PowerShell single-quoted string: nothing in it is expanded, and each
-    single quote (ASCII or typographic) is doubled. A control character is refused: a
-    single-quoted string has no escape for it."""
+    """``value`` as a PowerShell string expression in ASCII alone: its ASCII runs single-quoted
+    (nothing in them is expanded, a single quote doubled), each other character a
+    ``[char]0xNNNN`` concatenated outside the quotes (a character beyond U+FFFF as its UTF-16
+    surrogate pair), e.g. ``('Moskva' + [char]0x0451)``.
+
+    Windows PowerShell 5.1 reads a script without a byte order mark in the ANSI code page: the
+    UTF-8 bytes of a non-ASCII character would be read as other characters there, some of them
+    quotes (cp1252 0x91-0x94), and end the string early. ASCII reads the same in every code
+    page. A control character is refused: nothing a spec names holds one."""
     for character in value:
         if is_hidden(character):
             raise ScriptError(
                 f"'{one_line(value)}' holds the control character {character!r}: "
                 "no PowerShell script is generated from it"
             )
-    return "'" + "".join(c * 2 if c in _SINGLE_QUOTES else c for c in value) + "'"
+    if value.isascii():
+        return _quoted(value)
+    # The first term is a string, so + concatenates (a [char] first would add code points).
+    parts = [_quoted(run) if run.isascii() else _chars(run) for run in _RUNS.findall(value)]
+    if not value[0].isascii():
+        parts.insert(0, "''")
+    return "(" + " + ".join(parts) + ")"
+
+
+# Runs of ASCII and of other characters.
+_RUNS = re.compile(r"[\x00-\x7f]+|[^\x00-\x7f]+")
+
+
+def _quoted(ascii_text: str) -> str:
+    return "'" + ascii_text.replace("'", "''") + "'"
+
+
+def _chars(text: str) -> str:
+    """``text`` as ``[char]`` terms, one per UTF-16 code unit."""
+    units = text.encode("utf-16-be")
+    return " + ".join(
+        f"[char]0x{int.from_bytes(units[i : i + 2]):04X}" for i in range(0, len(units), 2)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,13 +11,13 @@ their targets; a failure removes the temporaries and says which specs were writt
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 
 from lmctl.errors import LmctlError
+from lmctl.files import new_file_mode, temporary_beside
 from lmctl.importing.recognise import ImportedArray
 from lmctl.loadmaster.models import normalised_address
 from lmctl.text import escaped
@@ -86,13 +86,6 @@ def _refusal(targets: Sequence[Path], arrays: Sequence[ImportedArray], overwrite
     return ""
 
 
-def _file_mode() -> int:
-    """The mode ``open`` gives a new file (``mkstemp`` makes it 0600): 0666 less the umask."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def _other_vip(path: Path, array: ImportedArray) -> str | None:
     """The VIP of the spec at ``path`` when it is not ``array``'s: a name lmctl import gave
     before (or an admin's edit) that ``--overwrite`` must not replace with another array."""
@@ -106,19 +99,6 @@ def _other_vip(path: Path, array: ImportedArray) -> str | None:
     if not isinstance(vip, str) or normalised_address(vip) == array.document["vip"]:
         return None
     return escaped(vip)
-
-
-def _temporary(path: Path, text: str, mode: int) -> Path:
-    """``text`` in a new file beside ``path`` (created exclusively, never through a link)."""
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        os.fchmod(handle, mode)
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-    except BaseException:
-        os.unlink(name)
-        raise
-    return Path(name)
 
 
 def write_specs(
@@ -135,9 +115,10 @@ def write_specs(
     temporaries: list[Path] = []
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        mode = _file_mode()
+        mode = new_file_mode()
         for array, path in zip(arrays, targets, strict=True):
-            temporaries.append(_temporary(path, spec_text(array, appliance), mode))
+            data = spec_text(array, appliance).encode("utf-8")
+            temporaries.append(temporary_beside(path, data, mode))
         # Renamed over the targets: a link at a target is replaced, never followed.
         for temporary, path in zip(temporaries, targets, strict=True):
             os.replace(temporary, path)
