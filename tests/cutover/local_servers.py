@@ -88,14 +88,15 @@ def make_certificate(
 @dataclass
 class HttpsMember:
     """An HTTPS server: ``status`` for GET ``path`` with ``Host: host``, 404 for anything
-    else; ``silent`` accepts the TLS connection and never answers. ``requests`` records the
-    request lines and Host headers it saw."""
+    else; ``silent`` accepts the TLS connection and never answers; ``raw``, when given, is the
+    whole answer. ``requests`` records the request lines and Host headers it saw."""
 
     certificate: MemberCertificate
     host: str
     path: str
     status: int = 200
     silent: bool = False
+    raw: bytes | None = None
     requests: list[tuple[str, str]] = field(default_factory=list)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -109,7 +110,8 @@ class HttpsMember:
             status = (
                 self.status if (lines[0], host) == (f"GET {self.path} HTTP/1.1", self.host) else 404
             )
-            writer.write(f"HTTP/1.1 {status} Status\r\nContent-Length: 0\r\n\r\n".encode())
+            answer = f"HTTP/1.1 {status} Status\r\nContent-Length: 0\r\n\r\n".encode()
+            writer.write(answer if self.raw is None else self.raw)
             await writer.drain()
         writer.close()
 
@@ -183,6 +185,19 @@ class LocalServers:
             loop = asyncio.get_running_loop()
             transport, _ = await loop.create_datagram_endpoint(
                 lambda: DnsStub(table), local_addr=("127.0.0.1", 0)
+            )
+            self.transports.append(transport)
+            return int(transport.get_extra_info("sockname")[1])
+
+        return asyncio.run_coroutine_threadsafe(start(), self.loop).result(5)
+
+    def silent_udp(self) -> int:
+        """A UDP port that takes datagrams and never answers; its port."""
+
+        async def start() -> int:
+            loop = asyncio.get_running_loop()
+            transport, _ = await loop.create_datagram_endpoint(
+                asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0)
             )
             self.transports.append(transport)
             return int(transport.get_extra_info("sockname")[1])

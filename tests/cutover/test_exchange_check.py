@@ -58,7 +58,7 @@ def route(
     """Make ``lmctl exchange check`` probe through the resolver stub and the routes (and ask
     the public resolver on ``dns_port``)."""
 
-    def network(ca_file: Path | None) -> LocalNetwork:
+    def network(ca_file: Path | None, concurrency: int) -> LocalNetwork:
         return LocalNetwork(names, routes, trusted if ca_file is None else ca_file, dns_port)
 
     monkeypatch.setattr(exchange_cli, "default_network", network)
@@ -334,7 +334,10 @@ class GatedNetwork:
         raise ConnectionRefusedError
 
     def tls_context(self, *, verify: bool) -> ssl.SSLContext:
-        raise AssertionError("no TLS in this test")
+        return ssl.create_default_context()
+
+    def close(self) -> None:
+        pass
 
 
 def tcp_probes(members: int, ports: int) -> list[Probe]:

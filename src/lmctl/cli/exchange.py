@@ -181,33 +181,43 @@ class CheckOptions:
     public_resolver: str | None = None
 
 
-def default_network(ca_file: Path | None) -> Network:
-    """The network ``check`` probes: the system resolver and real connections (tests replace
-    this function to route probes to local servers)."""
+def default_network(ca_file: Path | None, concurrency: int) -> Network:
+    """The network ``check`` probes: the system resolver and real connections, at most
+    ``concurrency`` name lookups at once (tests replace this function to route probes to local
+    servers)."""
     from lmctl.cutover.preflight import SystemNetwork
 
-    return SystemNetwork(ca_file=ca_file)
+    return SystemNetwork(ca_file=ca_file, concurrency=concurrency)
 
 
 def run_check(paths: list[Path], names: list[str], options: CheckOptions) -> ExitCode:
     """``lmctl exchange check``: probe, print, return the exit code."""
     import asyncio
 
-    from lmctl.cutover.preflight import check_arrays, overall_exit, plan_probes
+    from lmctl.cutover.preflight import TlsContexts, check_arrays, overall_exit, plan_probes
     from lmctl.cutover.render import check_document, render_check
 
     spec_set = load_reporting(paths, make_console(stderr=True))
     selected = [_array(spec_set, name) for name in dict.fromkeys(names)] or list(spec_set.arrays)
     probes = [p for array in selected for p in plan_probes(array, options.public_resolver)]
-    network = default_network(options.ca_file)
+    network = default_network(options.ca_file, options.concurrency)
     try:
-        network.tls_context(verify=True)
+        contexts = TlsContexts.of(network)
     except (OSError, ssl.SSLError) as error:
         reason = getattr(error, "strerror", None) or error
         raise CommandError(f"cannot use --ca-file {options.ca_file}: {reason}") from None
-    results = asyncio.run(
-        check_arrays(probes, network, timeout=options.timeout, limit=options.concurrency)
-    )
+    try:
+        results = asyncio.run(
+            check_arrays(
+                probes,
+                network,
+                timeout=options.timeout,
+                limit=options.concurrency,
+                contexts=contexts,
+            )
+        )
+    finally:
+        network.close()
     code = overall_exit(results)
     if options.output_format == CheckFormat.json:
         document = check_document(selected, results, code)
