@@ -245,3 +245,14 @@ def test_an_unreachable_public_resolver_warns_not_checked(
     else:
         assert detail == ("not checked: the public resolver 127.0.0.1 gave no answer within 0.5 s")
     assert code == 2
+
+
+def test_a_client_host_name_idna_refuses_is_a_spec_error_not_a_traceback(tmp_path: Path) -> None:
+    long_label = "a" * 70 + ".corp.example.com"
+    text = NAMESPACE_2016.replace(AUTODISCOVER, long_label)
+    specs = write_specs(tmp_path / "arrays", **{"mail-2016": text})
+    outcome = invoke("exchange", "check", "--specs", str(specs))
+    assert outcome.exit_code == 1
+    assert "Traceback" not in outcome.output
+    assert f"client_hostnames[0]: '{long_label[:20]}" in outcome.stderr
+    assert "is not a valid host name" in outcome.stderr

@@ -211,6 +211,15 @@ def _fqdn(array: SourcedArray) -> Iterator[Diagnostic]:
             f"'{excerpt(spec.fqdn)}' is not a valid host name: expected dot-separated labels of "
             "letters, digits and hyphens, e.g. outlook-hq.corp.example.com",
         )
+    for index, name in enumerate(spec.client_hostnames):
+        # The same rule: each is a DNS name, a certificate name and the Host of a request.
+        if not is_host_name(name.rstrip(".")):
+            yield array.diagnostic(
+                "error",
+                ("client_hostnames", index),
+                f"'{excerpt(name)}' is not a valid host name: expected dot-separated labels of "
+                "letters, digits and hyphens (at most 63 each), e.g. mail.corp.example.com",
+            )
     # For 2013+ the fqdn is the namespace itself, which may be listed again.
     published = {name.rstrip(".").casefold() for name in spec.client_hostnames}
     if spec.exchange.family.has_cas_array and fqdn.casefold() in published:
