@@ -26,7 +26,7 @@ from powershell import (
     unbalanced,
 )
 
-from lmctl.cutover.script import ps_string
+from lmctl.cutover.script import ScriptError, ps_string
 from lmctl_testkit import Outcome, invoke
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -163,8 +163,11 @@ def test_a_control_character_is_refused_not_scripted(tmp_path: Path) -> None:
     outcome = invoke("exchange", "script", "mail-2016", "--specs", str(specs))
     assert outcome.exit_code == 1
     assert outcome.stdout == ""
-    assert "control character" in outcome.stderr
+    assert "client_hostnames[0]: 'autodiscover.corp.example.com\\x1b]0;x" in outcome.stderr
     assert "\x1b" not in outcome.output
+    # Behind validation, the script itself refuses what no string literal can hold.
+    with pytest.raises(ScriptError, match="control character"):
+        ps_string("a\x1bb")
 
 
 def test_without_static_ports_the_script_says_what_it_cannot_set(tmp_path: Path) -> None:
@@ -291,3 +294,46 @@ def test_any_printable_text_is_ascii_and_reads_back_as_one_string(text: str) -> 
     assert all(re.fullmatch(r"[() +]*(\[char\]0x[0-9A-F]{4}[ +]*)*\)?\n?", c) for c in code[1:])
     assert assigned(line, "Value") == text
     assert string_expression(ps_string(text)) == (text, len(ps_string(text)))
+
+
+def test_2010_points_the_https_services_at_the_first_client_host_name(tmp_path: Path) -> None:
+    script = script_of(tmp_path, "hq-cas", HQ_2010_STATIC)
+    assert assigned(script, "HttpsHostname") == "mail.corp.example.com"
+    assert assigned(script, "OwaVirtualDirectoryUrl") == "https://mail.corp.example.com/owa"
+    assert assigned(script, "AutodiscoverUrl") == (
+        "https://mail.corp.example.com/Autodiscover/Autodiscover.xml"
+    )
+    # The CAS array FQDN is for RPC only: no URL and no Outlook Anywhere name carries it.
+    assert "https://outlook-hq" not in script
+    for noun in ("Owa", "Ecp", "WebServices", "ActiveSync", "Oab"):
+        assert (
+            f"Set-{noun}VirtualDirectory -Identity $directory.Identity "
+            f"-InternalUrl ${noun}VirtualDirectoryUrl -ExternalUrl ${noun}VirtualDirectoryUrl"
+        ) in script
+    assert (
+        "Set-OutlookAnywhere -Identity $directory.Identity -ExternalHostname $HttpsHostname\n"
+        in (script)
+    )
+    assert "Set-ClientAccessServer -Identity $server -AutoDiscoverServiceInternalUri" in script
+    # Exchange 2010 has no MAPI over HTTP, and its Set-OutlookAnywhere no internal host name.
+    assert "Mapi" not in script
+    assert "InternalHostname" not in script
+
+
+def test_2010_without_client_host_names_says_what_it_cannot_set(tmp_path: Path) -> None:
+    text = BRANCH_2010_DYNAMIC.replace("client_hostnames: [mail-muc.corp.example.com]\n", "")
+    script = script_of(tmp_path, "branch-cas", text)
+    assert "Set-OwaVirtualDirectory" not in script
+    assert "Set-OutlookAnywhere" not in script
+    warnings = [line for line in script.splitlines() if line.startswith("Write-Warning")]
+    assert any("lists no client host names (client_hostnames)" in w for w in warnings)
+    assert unbalanced(script) == []
+
+
+def test_the_verification_reads_back_the_outlook_anywhere_ssl_flags(tmp_path: Path) -> None:
+    script = script_of(tmp_path, "mail-2016", NAMESPACE_2016)
+    for flag in ("InternalClientsRequireSsl", "ExternalClientsRequireSsl"):
+        assert (
+            f"Add-Check -Where ([string]$directory.Identity) -Setting '{flag}' "
+            f"-Expected 'True' -Actual ([string]$directory.{flag})"
+        ) in script

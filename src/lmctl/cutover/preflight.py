@@ -29,6 +29,7 @@ from typing import Any, Literal, Protocol
 from cryptography import x509
 
 from lmctl.cutover.dns import DNS_PORT, DnsError, addresses_at
+from lmctl.cutover.script import namespace_host
 from lmctl.errors import ExitCode
 from lmctl.releases import RPC_ENDPOINT_MAPPER, SERVICE_PORTS
 from lmctl.specs.array import ArraySpec, ip_value
@@ -77,14 +78,6 @@ class ProbeResult:
     probe: Probe
     verdict: Verdict
     detail: str
-
-
-def namespace_host(spec: ArraySpec) -> str:
-    """The name HTTPS clients use: 2013+ the namespace (the FQDN); 2010 the first client host
-    name (the CAS array FQDN is for RPC only), the FQDN when the spec lists none."""
-    if spec.exchange.family.has_cas_array and spec.client_hostnames:
-        return spec.client_hostnames[0]
-    return spec.fqdn
 
 
 def certificate_names(spec: ArraySpec) -> tuple[str, ...]:
