@@ -242,8 +242,8 @@ def test_output_refuses_an_existing_file_and_a_link_unless_overwrite(tmp_path: P
     for target, kind in ((existing, "a regular file"), (link, "a symbolic link")):
         outcome = script_to(tmp_path, target)
         assert outcome.exit_code == 1
-        assert outcome.stderr == (
-            f"error: {target} already exists ({kind}); give --overwrite to replace it; "
+        assert outcome.stderr.endswith(
+            f"\nerror: {target} already exists ({kind}); give --overwrite to replace it; "
             "nothing was written\n"
         )
     assert existing.read_text() == "keep me\n"
@@ -337,3 +337,31 @@ def test_the_verification_reads_back_the_outlook_anywhere_ssl_flags(tmp_path: Pa
             f"Add-Check -Where ([string]$directory.Identity) -Setting '{flag}' "
             f"-Expected 'True' -Actual ([string]$directory.{flag})"
         ) in script
+
+
+def test_only_the_requested_arrays_diagnostics_are_shown(tmp_path: Path) -> None:
+    specs = write_specs(tmp_path / "arrays", **SPECS)
+    outcome = invoke("exchange", "script", "hq-cas", "--specs", str(specs))
+    assert outcome.exit_code == 0, outcome.output
+    lines = outcome.stderr.splitlines()
+    # hq-cas's own end-of-support notice, nothing of branch-cas (its warning) or mail-2016.
+    assert len(lines) == 1, lines
+    assert "hq-cas.yaml: notice: exchange: Exchange 2010 (hq-cas) reached the end" in lines[0]
+
+
+def test_a_spec_error_says_no_script_was_generated(tmp_path: Path) -> None:
+    specs = write_specs(tmp_path / "arrays", **{"hq-cas": HQ_2010_STATIC.replace("vip:", "vipp:")})
+    outcome = invoke("exchange", "script", "hq-cas", "--specs", str(specs))
+    assert outcome.exit_code == 1
+    assert outcome.stderr.endswith(
+        "error: the specs have errors (see above); no script was generated\n"
+    )
+
+
+@pytest.mark.parametrize("command", ["script", "check"])
+def test_the_help_lists_the_exit_codes(command: str) -> None:
+    outcome = invoke("exchange", command, "--help")
+    text = " ".join(outcome.stdout.split())
+    assert "Exit codes: 0 " in text
+    assert "; 1 error (bad specs, unknown array" in text
+    assert "; 64 usage error (a bad option)." in text

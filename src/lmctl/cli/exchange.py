@@ -20,7 +20,7 @@ import typer
 
 from lmctl.cli.app import CommandError, app
 from lmctl.cli.options import SpecPathsOption, make_console
-from lmctl.cli.specload import load_reporting
+from lmctl.cli.specload import SPEC_ERRORS, load_reporting
 from lmctl.errors import ExitCode
 from lmctl.text import one_line
 
@@ -40,7 +40,11 @@ app.add_typer(exchange_app, name="exchange")
 _CHECK_EXIT_CODES = (
     "Exit codes: 0 every check passed; 2 warnings only (e.g. a name that also resolves "
     "elsewhere, a certificate close to expiry); 3 a member or a name failed a check; 1 error "
-    "(bad specs, unknown array)."
+    "(bad specs, unknown array, unusable --ca-file); 64 usage error (a bad option)."
+)
+_SCRIPT_EXIT_CODES = (
+    "Exit codes: 0 the script was printed or written; 1 error (bad specs, unknown array, an "
+    "--output file that exists or cannot be written); 64 usage error (a bad option)."
 )
 
 
@@ -68,7 +72,8 @@ def _array(spec_set: SpecSet, name: str) -> ArraySpec:
     "TCP KeepAliveTime. 2013 and later: the internal and external URLs of every virtual "
     "directory, Outlook Anywhere and Autodiscover on every member, TCP KeepAliveTime. "
     "Idempotent; run it with -WhatIf first. It ends with a verification table and a checklist "
-    "of what it does not do (DNS, certificate, firewalls). See docs/operations.md.",
+    "of what it does not do (DNS, certificate, firewalls). See docs/operations.md.\n\n"
+    + _SCRIPT_EXIT_CODES,
 )
 def script_command(
     array: Annotated[str, typer.Argument(help="The array (or namespace) as named in its spec.")],
@@ -92,7 +97,12 @@ def script_command(
     from lmctl.cutover import exchange_script
     from lmctl.files import existing_refusal, replace_file
 
-    spec_set = load_reporting(specs or [], make_console(stderr=True))
+    spec_set = load_reporting(
+        specs or [],
+        make_console(stderr=True),
+        arrays=[array],
+        refusal=f"{SPEC_ERRORS}; no script was generated",
+    )
     text = exchange_script(_array(spec_set, array))
     if output is None or str(output) == "-":
         sys.stdout.write(text)
@@ -197,7 +207,12 @@ def run_check(paths: list[Path], names: list[str], options: CheckOptions) -> Exi
     from lmctl.cutover.preflight import TlsContexts, check_arrays, overall_exit, plan_probes
     from lmctl.cutover.render import check_document, render_check
 
-    spec_set = load_reporting(paths, make_console(stderr=True))
+    spec_set = load_reporting(
+        paths,
+        make_console(stderr=True),
+        arrays=names,
+        refusal=f"{SPEC_ERRORS}; nothing was checked",
+    )
     selected = [_array(spec_set, name) for name in dict.fromkeys(names)] or list(spec_set.arrays)
     probes = [p for array in selected for p in plan_probes(array, options.public_resolver)]
     network = default_network(options.ca_file, options.concurrency)
