@@ -254,3 +254,12 @@ class LocalNetwork(SystemNetwork):
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         local = self.routes.get((address, port), self.closed)
         return await super().connect("127.0.0.1", local, tls, server_hostname)
+
+
+def verdicts(document: dict[str, Any]) -> dict[tuple[str, str], tuple[str, str]]:
+    """The first array's checks of a ``--format json`` document: (target, check) → (verdict,
+    detail)."""
+    return {
+        (c["target"], c["check"]): (c["verdict"], c["detail"])
+        for c in document["arrays"][0]["checks"]
+    }
