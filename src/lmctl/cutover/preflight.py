@@ -411,6 +411,10 @@ Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 async def _connect(probe: Probe, network: Network, tls: ssl.SSLContext | None) -> Streams | str:
     """A connection to the probe's member, or why there is none."""
+    if tls is not None and not is_host_name(probe.host.rstrip(".")):
+        # Validated specs hold none; the name is sent as SNI and as the health request's Host,
+        # so it is never sent unchecked.
+        return f"not probed: {probe.host!r} is not a host name"
     try:
         return await network.connect(probe.address, probe.port, tls, probe.host if tls else None)
     except ssl.SSLCertVerificationError as error:
@@ -435,9 +439,6 @@ async def _tcp(probe: Probe, network: Network) -> ProbeResult:
 
 
 async def _health(probe: Probe, network: Network, tls: ssl.SSLContext) -> ProbeResult:
-    if not is_host_name(probe.host.rstrip(".")):
-        # Validated specs hold none; the name goes into a request line, so never unchecked.
-        return ProbeResult(probe, "fail", f"not probed: {probe.host!r} is not a host name")
     connected = await _connect(probe, network, tls)
     if isinstance(connected, str):
         return ProbeResult(probe, "fail", connected)
