@@ -50,7 +50,10 @@ class BenchNetwork:
         return await asyncio.open_connection("127.0.0.1", local)
 
     def tls_context(self, *, verify: bool) -> ssl.SSLContext:
-        raise NotImplementedError
+        return ssl.create_default_context()
+
+    def close(self) -> None:
+        pass
 
 
 def probes(members: int, ports: int) -> list[Probe]:

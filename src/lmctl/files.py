@@ -102,6 +102,9 @@ def read_regular_file(path: Path, *, private: bool = False) -> bytes:
         return stream.read()
 
 
+# Writing a file lmctl makes (a generated spec or script): never through a link or into a FIFO.
+
+
 def new_file_mode() -> int:
     """The mode ``open`` gives a new file (``mkstemp`` makes it 0600): 0666 less the umask."""
     umask = os.umask(0o022)
@@ -109,13 +112,15 @@ def new_file_mode() -> int:
     return 0o666 & ~umask
 
 
-def _temporary(path: Path, text: str, mode: int) -> Path:
-    """``text`` in a new file beside ``path`` (created exclusively, never through a link)."""
+def temporary_beside(path: Path, data: bytes, mode: int) -> Path:
+    """``data`` in a new file beside ``path`` (``mkstemp``: created exclusively, so a link or a
+    FIFO planted there is never followed or opened), for ``os.replace`` over ``path``."""
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     try:
-        os.fchmod(handle, mode)
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
+        if hasattr(os, "fchmod"):
+            os.fchmod(handle, mode)
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
     except BaseException:
         os.unlink(name)
         raise
@@ -136,7 +141,7 @@ def write_all(texts: Sequence[tuple[Path, str]], written: list[Path]) -> None:
     try:
         mode = new_file_mode()
         for path, text in texts:
-            temporaries.append(_temporary(path, text, mode))
+            temporaries.append(temporary_beside(path, text.encode("utf-8"), mode))
         for temporary, (path, _) in zip(temporaries, texts, strict=True):
             os.replace(temporary, path)
             renamed += 1
@@ -144,4 +149,29 @@ def write_all(texts: Sequence[tuple[Path, str]], written: list[Path]) -> None:
     except BaseException:
         for temporary in temporaries[renamed:]:
             temporary.unlink(missing_ok=True)
+        raise
+
+
+def existing_refusal(path: Path, *, overwrite: bool) -> str:
+    """Why lmctl may not write ``path`` (empty when it may): something other than a regular file
+    or a link is there, or anything is there and ``overwrite`` is not set."""
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return ""
+    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        return f"{path} is {file_kind(mode)}, no file lmctl may replace"
+    if not overwrite:
+        return f"{path} already exists ({file_kind(mode)}); give --overwrite to replace it"
+    return ""
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` all at once: a temporary beside it renamed over it (a link at
+    ``path`` is replaced, never followed). Check ``existing_refusal`` first."""
+    temporary = temporary_beside(path, data, new_file_mode())
+    try:
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
         raise

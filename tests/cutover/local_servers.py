@@ -88,14 +88,15 @@ def make_certificate(
 @dataclass
 class HttpsMember:
     """An HTTPS server: ``status`` for GET ``path`` with ``Host: host``, 404 for anything
-    else; ``silent`` accepts the TLS connection and never answers. ``requests`` records the
-    request lines and Host headers it saw."""
+    else; ``silent`` accepts the TLS connection and never answers; ``raw``, when given, is the
+    whole answer. ``requests`` records the request lines and Host headers it saw."""
 
     certificate: MemberCertificate
     host: str
     path: str
     status: int = 200
     silent: bool = False
+    raw: bytes | None = None
     requests: list[tuple[str, str]] = field(default_factory=list)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -109,7 +110,8 @@ class HttpsMember:
             status = (
                 self.status if (lines[0], host) == (f"GET {self.path} HTTP/1.1", self.host) else 404
             )
-            writer.write(f"HTTP/1.1 {status} Status\r\nContent-Length: 0\r\n\r\n".encode())
+            answer = f"HTTP/1.1 {status} Status\r\nContent-Length: 0\r\n\r\n".encode()
+            writer.write(answer if self.raw is None else self.raw)
             await writer.drain()
         writer.close()
 
@@ -189,6 +191,19 @@ class LocalServers:
 
         return asyncio.run_coroutine_threadsafe(start(), self.loop).result(5)
 
+    def silent_udp(self) -> int:
+        """A UDP port that takes datagrams and never answers; its port."""
+
+        async def start() -> int:
+            loop = asyncio.get_running_loop()
+            transport, _ = await loop.create_datagram_endpoint(
+                asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0)
+            )
+            self.transports.append(transport)
+            return int(transport.get_extra_info("sockname")[1])
+
+        return asyncio.run_coroutine_threadsafe(start(), self.loop).result(5)
+
     def close(self) -> None:
         for transport in self.transports:
             self.loop.call_soon_threadsafe(transport.close)
@@ -239,3 +254,12 @@ class LocalNetwork(SystemNetwork):
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         local = self.routes.get((address, port), self.closed)
         return await super().connect("127.0.0.1", local, tls, server_hostname)
+
+
+def verdicts(document: dict[str, Any]) -> dict[tuple[str, str], tuple[str, str]]:
+    """The first array's checks of a ``--format json`` document: (target, check) → (verdict,
+    detail)."""
+    return {
+        (c["target"], c["check"]): (c["verdict"], c["detail"])
+        for c in document["arrays"][0]["checks"]
+    }

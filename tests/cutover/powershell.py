@@ -114,3 +114,55 @@ def commands(script: str) -> set[str]:
 def defined_functions(script: str) -> set[str]:
     """The functions the script defines itself."""
     return set(re.findall(r"^\s*function\s+([A-Za-z]+-[A-Za-z]+)", script, re.MULTILINE))
+
+
+_CHAR = re.compile(r"\[char\]0x([0-9A-F]{4})")
+
+
+def _single_quoted(text: str, index: int) -> tuple[str, int]:
+    """The value of the single-quoted string starting at ``index``, and the index after it."""
+    assert text[index] in SINGLE, text[index:]
+    out, index = [], index + 1
+    while True:
+        if text[index] in SINGLE:
+            if index + 1 < len(text) and text[index + 1] in SINGLE:
+                out.append(text[index])
+                index += 2
+                continue
+            return "".join(out), index + 1
+        out.append(text[index])
+        index += 1
+
+
+def string_expression(text: str, index: int = 0) -> tuple[str, int]:
+    """The value of the string expression at ``index`` (a single-quoted string, or a
+    parenthesised ``+`` of such strings and ``[char]0xNNNN`` terms, each a UTF-16 code unit),
+    and the index after it. Anything else there fails an assertion."""
+    if text[index] != "(":
+        return _single_quoted(text, index)
+    units: list[str] = []
+    index += 1
+    while True:
+        if text[index] in SINGLE:
+            value, index = _single_quoted(text, index)
+            units.extend(value)
+        else:
+            found = _CHAR.match(text, index)
+            assert found is not None, text[index:]
+            units.append(chr(int(found[1], 16)))
+            index = found.end()
+        if text[index] == ")":
+            joined = "".join(units)
+            # Surrogate pairs written as two [char]s make one character again.
+            return joined.encode("utf-16-le", "surrogatepass").decode("utf-16-le"), index + 1
+        assert text.startswith(" + ", index), text[index:]
+        index += 3
+
+
+def assigned(script: str, variable: str) -> str:
+    """The value the script's line ``$variable = <string expression>`` assigns."""
+    found = re.search(rf"^\s*\${variable} = ", script, re.MULTILINE)
+    assert found is not None, variable
+    value, end = string_expression(script, found.end())
+    assert script[end] in "\r\n", script[end:]
+    return value

@@ -57,7 +57,7 @@ def test_certificate_names_from_the_network_are_escaped_on_the_terminal(
     port = servers.https(HttpsMember(certificate, "mail.corp.example.com", "/owa/healthcheck.htm"))
     routes = {("10.10.2.11", 443): port, ("10.10.2.12", 443): port}
 
-    def network(ca_file: Path | None) -> LocalNetwork:
+    def network(ca_file: Path | None, concurrency: int) -> LocalNetwork:
         return LocalNetwork({}, routes, certificate.ca_file)
 
     monkeypatch.setattr(exchange_cli, "default_network", network)

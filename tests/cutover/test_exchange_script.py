@@ -17,10 +17,17 @@ import pytest
 from cutover_specs import BRANCH_2010_DYNAMIC, HQ_2010_STATIC, NAMESPACE_2016, SPECS, write_specs
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from powershell import commands, defined_functions, segments, unbalanced
+from powershell import (
+    assigned,
+    commands,
+    defined_functions,
+    segments,
+    string_expression,
+    unbalanced,
+)
 
-from lmctl.cutover.script import ps_string
-from lmctl_testkit import invoke
+from lmctl.cutover.script import ScriptError, ps_string
+from lmctl_testkit import Outcome, invoke
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
@@ -128,11 +135,22 @@ def test_hostile_spec_text_stays_a_string(tmp_path: Path) -> None:
     site = 'O\'Brien \u2018HQ\u2019 $(Remove-Item C:\\) "x" `n'
     text = HQ_2010_STATIC.replace("site: HQ", f"site: '{site.replace(chr(39), chr(39) * 2)}'")
     script = script_of(tmp_path, "hq-cas", text)
+    assert assigned(script, "Site") == site
     pieces = segments(script)
-    assigned = [s for i, s in enumerate(pieces) if i and pieces[i - 1].text.endswith("$Site = ")]
-    assert [s.value for s in assigned] == [site]
-    assert not any(site in s.text for s in pieces if s.kind != "single")
+    assert not any("Remove-Item" in s.text for s in pieces if s.kind != "single")
     assert unbalanced(script) == []
+    assert commands(script) - DOCUMENTED - defined_functions(script) == set()
+
+
+def test_non_ascii_spec_text_cannot_break_out_in_the_ansi_code_page(tmp_path: Path) -> None:
+    # Windows PowerShell 5.1 reads a script without a BOM (saved with "> file.ps1") in the
+    # ANSI code page: the UTF-8 of "\u0451" is D1 91, and cp1252 0x91 is a single quote to it.
+    site = "Moskva\u0451; Start-Process calc.exe #"
+    text = HQ_2010_STATIC.replace("site: HQ", f"site: '{site}'")
+    script = script_of(tmp_path, "hq-cas", text)
+    assert script.isascii()
+    assert "$Site = ('Moskva' + [char]0x0451 + '; Start-Process calc.exe #')" in script
+    assert assigned(script, "Site") == site
     assert commands(script) - DOCUMENTED - defined_functions(script) == set()
 
 
@@ -145,8 +163,11 @@ def test_a_control_character_is_refused_not_scripted(tmp_path: Path) -> None:
     outcome = invoke("exchange", "script", "mail-2016", str(specs))
     assert outcome.exit_code == 1
     assert outcome.stdout == ""
-    assert "control character" in outcome.stderr
+    assert "client_hostnames[0]: 'autodiscover.corp.example.com\\x1b]0;x" in outcome.stderr
     assert "\x1b" not in outcome.output
+    # Behind validation, the script itself refuses what no string literal can hold.
+    with pytest.raises(ScriptError, match="control character"):
+        ps_string("a\x1bb")
 
 
 def test_without_static_ports_the_script_says_what_it_cannot_set(tmp_path: Path) -> None:
@@ -192,16 +213,62 @@ def test_2013_before_sp1_has_no_mapi_and_uses_set_client_access_server(tmp_path:
     assert "Set-MapiVirtualDirectory -Identity $directory.Identity" in sp1
 
 
-def test_output_file_is_utf8_with_a_byte_order_mark(tmp_path: Path) -> None:
+def script_to(tmp_path: Path, target: Path, *options: str) -> Outcome:
     specs = write_specs(
         tmp_path / "arrays", **{"hq-cas": HQ_2010_STATIC.replace("site: HQ", "site: Zürich")}
     )
+    return invoke("exchange", "script", "hq-cas", str(specs), "-o", str(target), *options)
+
+
+def test_output_file_is_ascii_with_crlf(tmp_path: Path) -> None:
     target = tmp_path / "hq-cas.ps1"
-    outcome = invoke("exchange", "script", "hq-cas", str(specs), "-o", str(target))
+    outcome = script_to(tmp_path, target)
     assert outcome.exit_code == 0, outcome.output
     data = target.read_bytes()
-    assert data.startswith(b"\xef\xbb\xbf")
-    assert "$Site = 'Zürich'\r\n".encode() in data
+    assert data.isascii()
+    assert b"$Site = ('Z' + [char]0x00FC + 'rich')\r\n" in data
+    assert b"\n" not in data.replace(b"\r\n", b"")
+
+
+def test_output_refuses_an_existing_file_and_a_link_unless_overwrite(tmp_path: Path) -> None:
+    existing = tmp_path / "existing.ps1"
+    existing.write_text("keep me\n")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me too\n")
+    link = tmp_path / "link.ps1"
+    link.symlink_to(victim)
+    for target, kind in ((existing, "a regular file"), (link, "a symbolic link")):
+        outcome = script_to(tmp_path, target)
+        assert outcome.exit_code == 1
+        assert outcome.stderr.endswith(
+            f"\nerror: {target} already exists ({kind}); give --overwrite to replace it; "
+            "nothing was written\n"
+        )
+    assert existing.read_text() == "keep me\n"
+    assert victim.read_text() == "keep me too\n"
+    # --overwrite replaces the file, and the link itself: what it points at stays untouched.
+    for target in (existing, link):
+        outcome = script_to(tmp_path, target, "--overwrite")
+        assert outcome.exit_code == 0, outcome.output
+        assert target.read_bytes().startswith(b"<#\r\n")
+    assert not link.is_symlink()
+    assert victim.read_text() == "keep me too\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
+
+
+def test_output_refuses_a_directory_even_with_overwrite(tmp_path: Path) -> None:
+    target = tmp_path / "dir.ps1"
+    target.mkdir()
+    outcome = script_to(tmp_path, target, "--overwrite")
+    assert outcome.exit_code == 1
+    assert f"{target} is a directory, no file lmctl may replace" in outcome.stderr
+
+
+def test_output_dash_is_stdout(tmp_path: Path) -> None:
+    outcome = script_to(tmp_path, Path("-"))
+    assert outcome.exit_code == 0, outcome.output
+    assert outcome.stdout.startswith("<#\n")
+    assert not (Path.cwd() / "-").exists()
 
 
 def test_an_unknown_array_is_an_error(tmp_path: Path) -> None:
@@ -213,7 +280,86 @@ def test_an_unknown_array_is_an_error(tmp_path: Path) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Zl", "Zp")), max_size=40))
-def test_any_printable_text_reads_back_as_one_string(text: str) -> None:
-    pieces = segments(f"$Value = {ps_string(text)}\n")
-    assert [p.kind for p in pieces] == ["code", "single", "code"]
-    assert pieces[1].value == text
+def test_any_printable_text_is_ascii_and_reads_back_as_one_string(text: str) -> None:
+    line = f"$Value = {ps_string(text)}\n"
+    assert line.isascii()
+    # ASCII: the bytes read the same as cp1252 (PowerShell 5.1 without a BOM) and as UTF-8.
+    as_ansi = line.encode("utf-8").decode("cp1252")
+    assert segments(as_ansi) == segments(line)
+    # Only quoted strings, [char]s and the + between them outside the quotes.
+    code = [p.text for p in segments(line) if p.kind == "code"]
+    assert code[0] in ("$Value = ", "$Value = (")
+    assert all(re.fullmatch(r"[() +]*(\[char\]0x[0-9A-F]{4}[ +]*)*\)?\n?", c) for c in code[1:])
+    assert assigned(line, "Value") == text
+    assert string_expression(ps_string(text)) == (text, len(ps_string(text)))
+
+
+def test_2010_points_the_https_services_at_the_first_client_host_name(tmp_path: Path) -> None:
+    script = script_of(tmp_path, "hq-cas", HQ_2010_STATIC)
+    assert assigned(script, "HttpsHostname") == "mail.corp.example.com"
+    assert assigned(script, "OwaVirtualDirectoryUrl") == "https://mail.corp.example.com/owa"
+    assert assigned(script, "AutodiscoverUrl") == (
+        "https://mail.corp.example.com/Autodiscover/Autodiscover.xml"
+    )
+    # The CAS array FQDN is for RPC only: no URL and no Outlook Anywhere name carries it.
+    assert "https://outlook-hq" not in script
+    for noun in ("Owa", "Ecp", "WebServices", "ActiveSync", "Oab"):
+        assert (
+            f"Set-{noun}VirtualDirectory -Identity $directory.Identity "
+            f"-InternalUrl ${noun}VirtualDirectoryUrl -ExternalUrl ${noun}VirtualDirectoryUrl"
+        ) in script
+    assert (
+        "Set-OutlookAnywhere -Identity $directory.Identity -ExternalHostname $HttpsHostname\n"
+        in (script)
+    )
+    assert "Set-ClientAccessServer -Identity $server -AutoDiscoverServiceInternalUri" in script
+    # Exchange 2010 has no MAPI over HTTP, and its Set-OutlookAnywhere no internal host name.
+    assert "Mapi" not in script
+    assert "InternalHostname" not in script
+
+
+def test_2010_without_client_host_names_says_what_it_cannot_set(tmp_path: Path) -> None:
+    text = BRANCH_2010_DYNAMIC.replace("client_hostnames: [mail-muc.corp.example.com]\n", "")
+    script = script_of(tmp_path, "branch-cas", text)
+    assert "Set-OwaVirtualDirectory" not in script
+    assert "Set-OutlookAnywhere" not in script
+    warnings = [line for line in script.splitlines() if line.startswith("Write-Warning")]
+    assert any("lists no client host names (client_hostnames)" in w for w in warnings)
+    assert unbalanced(script) == []
+
+
+def test_the_verification_reads_back_the_outlook_anywhere_ssl_flags(tmp_path: Path) -> None:
+    script = script_of(tmp_path, "mail-2016", NAMESPACE_2016)
+    for flag in ("InternalClientsRequireSsl", "ExternalClientsRequireSsl"):
+        assert (
+            f"Add-Check -Where ([string]$directory.Identity) -Setting '{flag}' "
+            f"-Expected 'True' -Actual ([string]$directory.{flag})"
+        ) in script
+
+
+def test_only_the_requested_arrays_diagnostics_are_shown(tmp_path: Path) -> None:
+    specs = write_specs(tmp_path / "arrays", **SPECS)
+    outcome = invoke("exchange", "script", "hq-cas", str(specs))
+    assert outcome.exit_code == 0, outcome.output
+    lines = outcome.stderr.splitlines()
+    # hq-cas's own end-of-support notice, nothing of branch-cas (its warning) or mail-2016.
+    assert len(lines) == 1, lines
+    assert "hq-cas.yaml: notice: exchange: Exchange 2010 (hq-cas) reached the end" in lines[0]
+
+
+def test_a_spec_error_says_no_script_was_generated(tmp_path: Path) -> None:
+    specs = write_specs(tmp_path / "arrays", **{"hq-cas": HQ_2010_STATIC.replace("vip:", "vipp:")})
+    outcome = invoke("exchange", "script", "hq-cas", str(specs))
+    assert outcome.exit_code == 1
+    assert outcome.stderr.endswith(
+        "error: the specs have errors (see above); no script was generated\n"
+    )
+
+
+@pytest.mark.parametrize("command", ["script", "check"])
+def test_the_help_lists_the_exit_codes(command: str) -> None:
+    outcome = invoke("exchange", command, "--help")
+    text = " ".join(outcome.stdout.split())
+    assert "Exit codes: 0 " in text
+    assert "; 1 error (bad specs, unknown array" in text
+    assert "; 64 usage error (a bad option)." in text

@@ -496,6 +496,22 @@ BROKEN: dict[str, Broken] = {
         "fqdn",
         "'outlook_hq.corp' is not a valid host name",
     ),
+    **{
+        f"client host name {label}": Broken(
+            {HQ: HQ_2010 + f"client_hostnames: [mail.corp.example.com, {name}]\n"},
+            HQ,
+            HQ_2010.count("\n") + 1,
+            "client_hostnames[1]",
+            "is not a valid host name",
+        )
+        for label, name in {
+            "with a header after CRLF": '"mail.corp.example.com\\r\\nX-Evil: injected"',
+            "with a space": "'a b.example.com'",
+            "with rich markup": "'[bold red]evil[/]'",
+            "with a 70-character label": "a" * 70 + ".corp.example.com",
+            "with non-ASCII and an empty label": "mäil..corp.example.com",
+        }.items()
+    },
     "fqdn used by two arrays": Broken(
         {HQ: HQ_2010, "z-branch.yaml": edit(BRANCH_2016, "mail-branch", "OUTLOOK-HQ")},
         "z-branch.yaml",

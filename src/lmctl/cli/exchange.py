@@ -20,7 +20,7 @@ import typer
 
 from lmctl.cli.app import CommandError, LmctlCommands, app
 from lmctl.cli.options import ArrayArgument, ArrayOption, SpecPaths, make_console
-from lmctl.cli.specload import load_reporting, refuse_array_as_path
+from lmctl.cli.specload import SPEC_ERRORS, load_reporting, refuse_array_as_path
 from lmctl.errors import ExitCode
 from lmctl.text import one_line
 
@@ -41,7 +41,11 @@ app.add_typer(exchange_app, name="exchange")
 _CHECK_EXIT_CODES = (
     "Exit codes: 0 every check passed; 2 warnings only (e.g. a name that also resolves "
     "elsewhere, a certificate close to expiry); 3 a member or a name failed a check; 1 error "
-    "(bad specs, unknown array)."
+    "(bad specs, unknown array, unusable --ca-file); 64 usage error (a bad option)."
+)
+_SCRIPT_EXIT_CODES = (
+    "Exit codes: 0 the script was printed or written; 1 error (bad specs, unknown array, an "
+    "--output file that exists or cannot be written); 64 usage error (a bad option)."
 )
 
 
@@ -69,7 +73,8 @@ def _array(spec_set: SpecSet, name: str) -> ArraySpec:
     "TCP KeepAliveTime. 2013 and later: the internal and external URLs of every virtual "
     "directory, Outlook Anywhere and Autodiscover on every member, TCP KeepAliveTime. "
     "Idempotent; run it with -WhatIf first. It ends with a verification table and a checklist "
-    "of what it does not do (DNS, certificate, firewalls). See docs/operations.md.",
+    "of what it does not do (DNS, certificate, firewalls). See docs/operations.md.\n\n"
+    + _SCRIPT_EXIT_CODES,
 )
 def script_command(
     array: ArrayArgument,
@@ -80,25 +85,41 @@ def script_command(
             "--output",
             "-o",
             metavar="FILE",
-            help="Write the script to this file (UTF-8 with a byte order mark, which Windows "
-            "PowerShell 5.1 needs to read non-ASCII text) instead of printing it.",
+            help="Write the script to this file instead of printing it (- prints it). An "
+            "existing file or link there is refused unless --overwrite is given.",
             show_default=False,
         ),
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace the --output file if it exists."),
+    ] = False,
 ) -> None:
     """Run ``lmctl exchange script``."""
     from lmctl.cutover import exchange_script
+    from lmctl.files import existing_refusal, replace_file
 
     refuse_array_as_path(paths, array_first="exchange script")
-    spec_set = load_reporting(paths or [], make_console(stderr=True))
+    spec_set = load_reporting(
+        paths or [],
+        make_console(stderr=True),
+        arrays=[array],
+        refusal=f"{SPEC_ERRORS}; no script was generated",
+    )
     text = exchange_script(_array(spec_set, array))
-    if output is None:
+    if output is None or str(output) == "-":
         sys.stdout.write(text)
         return
+    refusal = existing_refusal(output, overwrite=overwrite)
+    if refusal:
+        raise CommandError(f"{refusal}; nothing was written")
     try:
-        output.write_text(text, encoding="utf-8-sig", newline="\r\n")
+        # CRLF, as Windows tools expect; the script is ASCII, so no byte order mark is needed.
+        replace_file(output, text.replace("\n", "\r\n").encode("ascii"))
     except OSError as error:
-        raise CommandError(f"cannot write {output}: {error.strerror or error}") from None
+        raise CommandError(
+            f"cannot write {output}: {error.strerror or error}; nothing was written"
+        ) from None
     make_console(stderr=True).print(f"wrote {output}")
 
 
@@ -174,33 +195,48 @@ class CheckOptions:
     public_resolver: str | None = None
 
 
-def default_network(ca_file: Path | None) -> Network:
-    """The network ``check`` probes: the system resolver and real connections (tests replace
-    this function to route probes to local servers)."""
+def default_network(ca_file: Path | None, concurrency: int) -> Network:
+    """The network ``check`` probes: the system resolver and real connections, at most
+    ``concurrency`` name lookups at once (tests replace this function to route probes to local
+    servers)."""
     from lmctl.cutover.preflight import SystemNetwork
 
-    return SystemNetwork(ca_file=ca_file)
+    return SystemNetwork(ca_file=ca_file, concurrency=concurrency)
 
 
 def run_check(paths: list[Path], names: list[str], options: CheckOptions) -> ExitCode:
     """``lmctl exchange check``: probe, print, return the exit code."""
     import asyncio
 
-    from lmctl.cutover.preflight import check_arrays, overall_exit, plan_probes
+    from lmctl.cutover.preflight import TlsContexts, check_arrays, overall_exit, plan_probes
     from lmctl.cutover.render import check_document, render_check
 
-    spec_set = load_reporting(paths, make_console(stderr=True))
+    spec_set = load_reporting(
+        paths,
+        make_console(stderr=True),
+        arrays=names,
+        refusal=f"{SPEC_ERRORS}; nothing was checked",
+    )
     selected = [_array(spec_set, name) for name in dict.fromkeys(names)] or list(spec_set.arrays)
     probes = [p for array in selected for p in plan_probes(array, options.public_resolver)]
-    network = default_network(options.ca_file)
+    network = default_network(options.ca_file, options.concurrency)
     try:
-        network.tls_context(verify=True)
+        contexts = TlsContexts.of(network)
     except (OSError, ssl.SSLError) as error:
         reason = getattr(error, "strerror", None) or error
         raise CommandError(f"cannot use --ca-file {options.ca_file}: {reason}") from None
-    results = asyncio.run(
-        check_arrays(probes, network, timeout=options.timeout, limit=options.concurrency)
-    )
+    try:
+        results = asyncio.run(
+            check_arrays(
+                probes,
+                network,
+                timeout=options.timeout,
+                limit=options.concurrency,
+                contexts=contexts,
+            )
+        )
+    finally:
+        network.close()
     code = overall_exit(results)
     if options.output_format == CheckFormat.json:
         document = check_document(selected, results, code)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from lmctl.specs import SpecSet
+    from lmctl.specs import Diagnostic, SpecSet
 
 DEFAULT_SPECS = Path("arrays")
 """The spec directory read when no spec path is given."""
@@ -28,7 +28,10 @@ INVENTORY_VARIABLE = "LMCTL_INVENTORY"
 """Names a trusted inventory file, read instead of any ``appliances.yaml`` among the specs (for
 CI jobs that plan a change under review with the appliances' credentials)."""
 
-INVALID_SPECS = "the specs have errors (see above); nothing was read or written"
+SPEC_ERRORS = "the specs have errors (see above)"
+"""The start of what a command says after the specs' errors (each says what it did not do)."""
+
+INVALID_SPECS = f"{SPEC_ERRORS}; nothing was read or written"
 """What a command that stops on bad specs says after their diagnostics (validate, whose job is
 the diagnostics, ends with its own count instead)."""
 
@@ -115,12 +118,23 @@ def spec_names(paths: Sequence[Path], kind: Literal["arrays", "members"]) -> lis
     return list(dict.fromkeys(names))
 
 
-def load_reporting(paths: Sequence[Path], errors: Console, *, leave_out: bool = False) -> SpecSet:
+def load_reporting(
+    paths: Sequence[Path],
+    errors: Console,
+    *,
+    leave_out: bool = False,
+    arrays: Sequence[str] = (),
+    refusal: str = INVALID_SPECS,
+) -> SpecSet:
     """``load_spec_set`` for a command that goes on to the appliances: every diagnostic is
     printed on ``errors`` as it is (warnings but not notices, and the errors before the command
-    ends with ``INVALID_SPECS``, a ``CommandError`` of kind ``specs`` carrying them).
-    ``leave_out``: array spec files with errors are left out (``lmctl ls``), the caller says so."""
-    return _reporting(lambda: load_spec_set(paths, leave_out=leave_out), errors)
+    ends with ``refusal``, a ``CommandError`` of kind ``specs`` carrying them).
+    ``leave_out``: array spec files with errors are left out (``lmctl ls``), the caller says so.
+    ``arrays``: the command works on these arrays alone, so of the array files only theirs
+    have their warnings shown, and their notices too (a release past its end of support)."""
+    return _reporting(
+        lambda: load_spec_set(paths, leave_out=leave_out), errors, arrays=arrays, refusal=refusal
+    )
 
 
 def load_inventory_reporting(inventory: Path | None, errors: Console) -> SpecSet:
@@ -134,7 +148,13 @@ def load_inventory_reporting(inventory: Path | None, errors: Console) -> SpecSet
     return _reporting(lambda: load_specs(paths, trusted_inventory=trusted), errors)
 
 
-def _reporting(load: Callable[[], SpecSet], errors: Console) -> SpecSet:
+def _reporting(
+    load: Callable[[], SpecSet],
+    errors: Console,
+    *,
+    arrays: Sequence[str] = (),
+    refusal: str = INVALID_SPECS,
+) -> SpecSet:
     from lmctl.cli.app import CommandError
     from lmctl.specs import SpecError
 
@@ -144,9 +164,28 @@ def _reporting(load: Callable[[], SpecSet], errors: Console) -> SpecSet:
         for diagnostic in error.diagnostics:
             errors.print(str(diagnostic))
         details = [str(d) for d in error.diagnostics]
-        raise CommandError(INVALID_SPECS, kind="specs", details=details) from None
-    # Notices (a release past its end of support) are validate's to show, not every command's.
+        raise CommandError(refusal, kind="specs", details=details) from None
+    chosen = {spec_set.file_of(name) for name in arrays} - {None}
+    others = {file for _, file in spec_set.sources} - chosen
+    # Notices (a release past its end of support) are validate's to show, but for the arrays a
+    # command was asked to work on (the set's notice names every array of the release).
     for diagnostic in spec_set.diagnostics:
-        if diagnostic.severity != "notice":
+        if diagnostic.severity != "notice" and not (chosen and diagnostic.file in others):
             errors.print(str(diagnostic))
+    for name in dict.fromkeys(arrays):
+        for notice in _end_of_support(spec_set, name):
+            errors.print(str(notice))
     return spec_set
+
+
+def _end_of_support(spec_set: SpecSet, name: str) -> list[Diagnostic]:
+    """The end-of-support notices of the array ``name`` alone (its release, its members')."""
+    from lmctl.specs import Diagnostic
+    from lmctl.specs.rules import end_of_support_message
+
+    spec, file = spec_set.array(name), spec_set.file_of(name)
+    if spec is None or file is None:
+        return []
+    majors = [spec.exchange.major] + [m.exchange.major for m in spec.members if m.exchange]
+    messages = (end_of_support_message(major, [name]) for major in dict.fromkeys(majors))
+    return [Diagnostic("notice", file, None, "exchange", m) for m in messages if m is not None]

@@ -13,21 +13,27 @@ connections), so tests route probes to local servers and stub DNS.
 from __future__ import annotations
 
 import asyncio
+import collections
+import concurrent.futures
 import contextlib
 import datetime
+import functools
 import socket
 import ssl
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from cryptography import x509
 
 from lmctl.cutover.dns import DNS_PORT, DnsError, addresses_at
+from lmctl.cutover.script import namespace_host
 from lmctl.errors import ExitCode
 from lmctl.releases import RPC_ENDPOINT_MAPPER, SERVICE_PORTS
 from lmctl.specs.array import ArraySpec, ip_value
+from lmctl.specs.rules import is_host_name
 
 Verdict = Literal["pass", "warn", "fail"]
 ProbeKind = Literal["dns", "public-dns", "tcp", "health", "certificate"]
@@ -72,14 +78,6 @@ class ProbeResult:
     probe: Probe
     verdict: Verdict
     detail: str
-
-
-def namespace_host(spec: ArraySpec) -> str:
-    """The name HTTPS clients use: 2013+ the namespace (the FQDN); 2010 the first client host
-    name (the CAS array FQDN is for RPC only), the FQDN when the spec lists none."""
-    if spec.exchange.family.has_cas_array and spec.client_hostnames:
-        return spec.client_hostnames[0]
-    return spec.fqdn
 
 
 def certificate_names(spec: ArraySpec) -> tuple[str, ...]:
@@ -146,6 +144,21 @@ def _with_path(probe: Probe, path: str) -> Probe:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class TlsContexts:
+    """The two client TLS contexts of a run, built once before any probe (loading the trusted
+    CAs takes a quarter of a second, on the event loop: once per probe it starved the others'
+    timeouts)."""
+
+    verifying: ssl.SSLContext
+    not_verifying: ssl.SSLContext
+
+    @classmethod
+    def of(cls, network: Network) -> TlsContexts:
+        """The network's contexts (``OSError``/``ssl.SSLError`` for an unusable CA file)."""
+        return cls(network.tls_context(verify=True), network.tls_context(verify=False))
+
+
 class Network(Protocol):
     """Where probes go: name resolution and connections (plain or TLS)."""
 
@@ -168,22 +181,53 @@ class Network(Protocol):
         """A client TLS context: verifying the chain (names are checked by the probe) or not."""
         ...
 
+    def close(self) -> None:
+        """Let go of what the probes used (without waiting for anything still running)."""
+        ...
+
+
+AddressInfo = list[tuple[Any, ...]]
+Lookup = Callable[..., AddressInfo]
+
 
 class SystemNetwork:
     """The workstation's resolver and real connections; ``ca_file`` replaces the system's
-    trusted CAs for the certificate probe."""
+    trusted CAs for the certificate probe.
 
-    def __init__(self, ca_file: Path | None = None, dns_port: int = DNS_PORT) -> None:
+    A name lookup (``getaddrinfo``) blocks a thread and cannot be cancelled. ``loop.getaddrinfo``
+    runs it on asyncio's default executor, which ``asyncio.run`` waits for at exit, and whose
+    threads the interpreter joins: a silent resolver would hold the run far past ``--timeout``.
+    Lookups here run on lmctl's own threads, at most ``concurrency`` at once, daemon threads
+    that nothing waits for: ``close`` drops the lookups not started, and one still running
+    when its probe times out is left to end on its own."""
+
+    def __init__(
+        self,
+        ca_file: Path | None = None,
+        dns_port: int = DNS_PORT,
+        *,
+        concurrency: int = 64,
+        lookup: Lookup = socket.getaddrinfo,
+    ) -> None:
         self.ca_file = ca_file
         self.dns_port = dns_port
+        self.lookup = lookup
+        self._executor = LookupExecutor(concurrency)
 
     async def resolve(self, name: str) -> tuple[str, ...]:
         loop = asyncio.get_running_loop()
         try:
-            found = await loop.getaddrinfo(name, None, type=socket.SOCK_STREAM)
-        except socket.gaierror:
+            found = await loop.run_in_executor(
+                self._executor, functools.partial(self.lookup, name, None, type=socket.SOCK_STREAM)
+            )
+        except (socket.gaierror, UnicodeError):
+            # UnicodeError: IDNA refuses the name (a label over 63 characters).
             return ()
         return tuple(dict.fromkeys(str(info[4][0]) for info in found))
+
+    def close(self) -> None:
+        """Stop the lookups without waiting for them."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def resolve_at(self, server: str, name: str) -> tuple[str, ...]:
         return await addresses_at(server, name, self.dns_port)
@@ -208,25 +252,97 @@ class SystemNetwork:
         return context
 
 
+class LookupExecutor(concurrent.futures.Executor):
+    """At most ``workers`` calls at once, each on a daemon thread of its own: at exit neither
+    ``asyncio.run`` nor the interpreter waits for a call that does not return (a
+    ``ThreadPoolExecutor``'s threads are joined at exit)."""
+
+    def __init__(self, workers: int) -> None:
+        self._slots = threading.BoundedSemaphore(workers)
+        self._queue: collections.deque[tuple[concurrent.futures.Future[Any], Callable[[], Any]]]
+        self._queue = collections.deque()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(
+        self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the lookups are closed")
+            self._queue.append((future, functools.partial(fn, *args, **kwargs)))
+        self._start()
+        return future
+
+    def _start(self) -> None:
+        while self._slots.acquire(blocking=False):
+            with self._lock:
+                if not self._queue:
+                    self._slots.release()
+                    return
+                future, call = self._queue.popleft()
+            threading.Thread(target=self._work, args=(future, call), daemon=True).start()
+
+    def _work(self, future: concurrent.futures.Future[Any], call: Callable[[], Any]) -> None:
+        try:
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(call())
+                except BaseException as error:
+                    future.set_exception(error)
+        finally:
+            self._slots.release()
+            self._start()
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        # Never waits, whatever ``wait`` says: that is what this executor is for.
+        with self._lock:
+            self._closed = True
+            dropped = list(self._queue) if cancel_futures else []
+            if cancel_futures:
+                self._queue.clear()
+        for future, _ in dropped:
+            future.cancel()
+
+
 async def check_arrays(
-    probes: Sequence[Probe], network: Network, *, timeout: float, limit: int = 64
+    probes: Sequence[Probe],
+    network: Network,
+    *,
+    timeout: float,
+    limit: int = 64,
+    contexts: TlsContexts | None = None,
 ) -> list[ProbeResult]:
     """Run ``probes`` concurrently (at most ``limit`` at once), each within ``timeout``
-    seconds; results in the order of ``probes``."""
+    seconds; results in the order of ``probes``. ``contexts``: the TLS contexts (default: the
+    network's, built once here)."""
     semaphore = asyncio.Semaphore(limit)
+    tls = contexts if contexts is not None else TlsContexts.of(network)
 
     async def bounded(probe: Probe) -> ProbeResult:
         async with semaphore:
             try:
                 async with asyncio.timeout(timeout):
-                    return await _run(probe, network)
+                    return await _run(probe, network, tls)
             except TimeoutError:
-                return ProbeResult(probe, "fail", f"no answer within {timeout:g} s")
+                return _no_answer(probe, timeout)
 
     return list(await asyncio.gather(*(bounded(probe) for probe in probes)))
 
 
-async def _run(probe: Probe, network: Network) -> ProbeResult:
+def _no_answer(probe: Probe, timeout: float) -> ProbeResult:
+    if probe.kind == "public-dns":
+        # The public resolver is a hint, never a member's or a name's failure.
+        return ProbeResult(
+            probe,
+            "warn",
+            f"not checked: the public resolver {probe.address} gave no answer within {timeout:g} s",
+        )
+    return ProbeResult(probe, "fail", f"no answer within {timeout:g} s")
+
+
+async def _run(probe: Probe, network: Network, tls: TlsContexts) -> ProbeResult:
     match probe.kind:
         case "dns":
             return await _dns(probe, network)
@@ -235,9 +351,9 @@ async def _run(probe: Probe, network: Network) -> ProbeResult:
         case "tcp":
             return await _tcp(probe, network)
         case "health":
-            return await _health(probe, network)
+            return await _health(probe, network, tls.not_verifying)
         case "certificate":
-            return await _certificate(probe, network)
+            return await _certificate(probe, network, tls.verifying)
 
 
 def _addresses(texts: Iterable[str]) -> list[str]:
@@ -268,9 +384,11 @@ async def _public_dns(probe: Probe, network: Network) -> ProbeResult:
     try:
         found = await network.resolve_at(probe.address, probe.target)
     except DnsError as error:
-        return ProbeResult(probe, "warn", f"{where} answered {error}: not checked")
+        return ProbeResult(probe, "warn", f"not checked: {where} answered {error}")
     except OSError as error:
-        return ProbeResult(probe, "fail", f"cannot ask {where}: {error.strerror or error}")
+        return ProbeResult(
+            probe, "warn", f"not checked: cannot ask {where}: {error.strerror or error}"
+        )
     if found:
         return ProbeResult(
             probe,
@@ -293,6 +411,10 @@ Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 async def _connect(probe: Probe, network: Network, tls: ssl.SSLContext | None) -> Streams | str:
     """A connection to the probe's member, or why there is none."""
+    if tls is not None and not is_host_name(probe.host.rstrip(".")):
+        # Validated specs hold none; the name is sent as SNI and as the health request's Host,
+        # so it is never sent unchecked.
+        return f"not probed: {probe.host!r} is not a host name"
     try:
         return await network.connect(probe.address, probe.port, tls, probe.host if tls else None)
     except ssl.SSLCertVerificationError as error:
@@ -301,6 +423,9 @@ async def _connect(probe: Probe, network: Network, tls: ssl.SSLContext | None) -
         return f"TLS handshake failed: {error.reason or error}"
     except ConnectionRefusedError:
         return "connection refused (port closed)"
+    except UnicodeError:
+        # IDNA refuses the name sent as SNI (a label over 63 characters).
+        return f"not probed: {probe.host!r} is not a host name"
     except OSError as error:
         return f"cannot connect: {error.strerror or error}"
 
@@ -313,8 +438,8 @@ async def _tcp(probe: Probe, network: Network) -> ProbeResult:
     return ProbeResult(probe, "pass", "open")
 
 
-async def _health(probe: Probe, network: Network) -> ProbeResult:
-    connected = await _connect(probe, network, network.tls_context(verify=False))
+async def _health(probe: Probe, network: Network, tls: ssl.SSLContext) -> ProbeResult:
+    connected = await _connect(probe, network, tls)
     if isinstance(connected, str):
         return ProbeResult(probe, "fail", connected)
     reader, writer = connected
@@ -328,6 +453,11 @@ async def _health(probe: Probe, network: Network) -> ProbeResult:
         line = await reader.readline()
     except (OSError, ssl.SSLError) as error:
         return ProbeResult(probe, "fail", f"no HTTP answer: {error}")
+    except (ValueError, asyncio.LimitOverrunError, asyncio.IncompleteReadError):
+        # readline raises ValueError when no newline comes within the reader's limit (64 KiB).
+        return ProbeResult(
+            probe, "fail", "no HTTP status line: the answer's first line is longer than 64 KiB"
+        )
     finally:
         await _close(writer)
     status = _status(line[:_STATUS_LINE_LIMIT])
@@ -346,8 +476,8 @@ def _status(line: bytes) -> int | None:
     return int(parts[1])
 
 
-async def _certificate(probe: Probe, network: Network) -> ProbeResult:
-    connected = await _connect(probe, network, network.tls_context(verify=True))
+async def _certificate(probe: Probe, network: Network, tls: ssl.SSLContext) -> ProbeResult:
+    connected = await _connect(probe, network, tls)
     if isinstance(connected, str):
         return ProbeResult(probe, "fail", connected)
     writer = connected[1]
@@ -384,12 +514,13 @@ def certificate_verdict(
 
 
 def dns_names(certificate: x509.Certificate) -> list[str]:
-    """The certificate's DNS subject alternative names, lower case."""
+    """The certificate's DNS subject alternative names, as the certificate spells them
+    (``covers`` compares them case-insensitively)."""
     try:
         extension = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     except x509.ExtensionNotFound:
         return []
-    return [name.lower() for name in extension.value.get_values_for_type(x509.DNSName)]
+    return list(extension.value.get_values_for_type(x509.DNSName))
 
 
 def covers(pattern: str, name: str) -> bool:

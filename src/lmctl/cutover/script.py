@@ -8,12 +8,14 @@ does not do. Which cmdlets, parameters, registry paths and value types, per rele
 Microsoft pages they come from: ``docs/operations.md`` ("The Exchange side of a cutover").
 
 Every value from the spec appears once, near the top, as a single-quoted PowerShell string
-(``ps_string``: no expansion inside, a quote doubled; PowerShell reads the typographic single
-quotes as quotes too, so they are doubled as well); the rest of the script names variables.
+(``ps_string``: no expansion inside, a quote doubled), each non-ASCII character a ``[char]``
+outside the quotes, so the script is ASCII and reads the same in any code page; the rest of the
+script names variables.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,8 +25,6 @@ from lmctl.releases import SERVICE_PORTS, ExchangeVersion
 from lmctl.specs.array import ArraySpec
 from lmctl.text import is_hidden, one_line
 
-# PowerShell's tokenizer takes all of these as a single quote (about_Quoting_Rules).
-_SINGLE_QUOTES = frozenset("'\u2018\u2019\u201a\u201b")
 INDENT = "    "
 
 RPC_PARAMETERS_KEY = r"HKLM:\SYSTEM\CurrentControlSet\Services\MSExchangeRPC\ParametersSystem"
@@ -39,16 +39,44 @@ class ScriptError(LmctlError):
 
 
 def ps_string(value: str) -> str:
-    """``value`` as a PowerShell single-quoted string: nothing in it is expanded, and each
-    single quote (ASCII or typographic) is doubled. A control character is refused: a
-    single-quoted string has no escape for it."""
+    """``value`` as a PowerShell string expression in ASCII alone: its ASCII runs single-quoted
+    (nothing in them is expanded, a single quote doubled), each other character a
+    ``[char]0xNNNN`` concatenated outside the quotes (a character beyond U+FFFF as its UTF-16
+    surrogate pair), e.g. ``('Moskva' + [char]0x0451)``.
+
+    Windows PowerShell 5.1 reads a script without a byte order mark in the ANSI code page: the
+    UTF-8 bytes of a non-ASCII character would be read as other characters there, some of them
+    quotes (cp1252 0x91-0x94), and end the string early. ASCII reads the same in every code
+    page. A control character is refused: nothing a spec names holds one."""
     for character in value:
         if is_hidden(character):
             raise ScriptError(
                 f"'{one_line(value)}' holds the control character {character!r}: "
                 "no PowerShell script is generated from it"
             )
-    return "'" + "".join(c * 2 if c in _SINGLE_QUOTES else c for c in value) + "'"
+    if value.isascii():
+        return _quoted(value)
+    # The first term is a string, so + concatenates (a [char] first would add code points).
+    parts = [_quoted(run) if run.isascii() else _chars(run) for run in _RUNS.findall(value)]
+    if not value[0].isascii():
+        parts.insert(0, "''")
+    return "(" + " + ".join(parts) + ")"
+
+
+# Runs of ASCII and of other characters.
+_RUNS = re.compile(r"[\x00-\x7f]+|[^\x00-\x7f]+")
+
+
+def _quoted(ascii_text: str) -> str:
+    return "'" + ascii_text.replace("'", "''") + "'"
+
+
+def _chars(text: str) -> str:
+    """``text`` as ``[char]`` terms, one per UTF-16 code unit."""
+    units = text.encode("utf-16-be")
+    return " + ".join(
+        f"[char]0x{int.from_bytes(units[i : i + 2]):04X}" for i in range(0, len(units), 2)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +100,42 @@ VIRTUAL_DIRECTORIES: tuple[VirtualDirectory, ...] = (
     VirtualDirectory("MapiVirtualDirectory", "/mapi", "MAPI over HTTP"),
 )
 AUTODISCOVER_PATH = "/Autodiscover/Autodiscover.xml"
-# Releases before these have no such cmdlet (MAPI over HTTP came with Exchange 2013 SP1).
+# Releases before these have no such cmdlet (MAPI over HTTP came with Exchange 2013 SP1;
+# Exchange 2010 has none at all).
 _FIRST_RELEASE: dict[tuple[int, str], str] = {(2013, "MapiVirtualDirectory"): "SP1"}
-# Set-ClientAccessService exists from Exchange 2016 on; 2013 has Set-ClientAccessServer.
-_CLIENT_ACCESS_NOUN: dict[int, str] = {2013: "ClientAccessServer"}
+_NEVER: frozenset[tuple[int, str]] = frozenset({(2010, "MapiVirtualDirectory")})
+# Set-ClientAccessService exists from Exchange 2016 on; 2010 and 2013 have
+# Set-ClientAccessServer.
+_CLIENT_ACCESS_NOUN: dict[int, str] = {2010: "ClientAccessServer", 2013: "ClientAccessServer"}
+
+
+def namespace_host(spec: ArraySpec) -> str:
+    """The name HTTPS clients use: 2013+ the namespace (the FQDN); 2010 the first client host
+    name (the CAS array FQDN is for RPC only), the FQDN when the spec lists none."""
+    if spec.exchange.family.has_cas_array and spec.client_hostnames:
+        return spec.client_hostnames[0]
+    return spec.fqdn
+
+
+def https_host_variable(spec: ArraySpec) -> str | None:
+    """The script's variable holding the name HTTPS clients use (``namespace_host``): 2013+
+    ``$Fqdn``; 2010 ``$HttpsHostname``, the first client host name (never the CAS array FQDN,
+    which is for RPC only), None when the spec lists none."""
+    if not spec.exchange.family.has_cas_array:
+        return "$Fqdn"
+    return "$HttpsHostname" if spec.client_hostnames else None
+
+
+def _directories(spec: ArraySpec) -> list[VirtualDirectory]:
+    """The virtual directories the release has at all (a missing SP is warned about)."""
+    return [d for d in VIRTUAL_DIRECTORIES if (spec.exchange.major, d.noun) not in _NEVER]
+
+
+def _get_options(spec: ArraySpec) -> str:
+    # -ADPropertiesOnly (no IIS metabase read) is documented for Exchange 2013 and later.
+    return "" if spec.exchange.family.has_cas_array else " -ADPropertiesOnly"
+
+
 # The Address Book's RpcTcpPort registry value is read from Exchange 2010 SP1 on.
 _ADDRESS_BOOK_REGISTRY_FROM = "SP1"
 
@@ -124,8 +184,7 @@ def exchange_script(spec: ArraySpec) -> str:
     if family.has_cas_array:
         _cas_array(script, spec)
         _static_rpc_ports(script, spec)
-    else:
-        _namespace_urls(script, spec)
+    _namespace_urls(script, spec)
     _keepalive(script)
     _verification(script, spec)
     _checklist(script, spec)
@@ -182,15 +241,19 @@ def _spec_values(script: _Script, spec: ArraySpec) -> None:
         script.add(f"$RpcClientAccessPort = {spec.rpc_ports.client_access}")
         # RpcTcpPort is a string value (REG_SZ), not a DWORD.
         script.add(f"$AddressBookPort = {ps_string(str(spec.rpc_ports.address_book))}")
-    if not spec.exchange.family.has_cas_array:
-        for directory in VIRTUAL_DIRECTORIES:
-            script.add(f"${directory.noun}Url = {ps_string(_url(spec, directory.path))}")
-        script.add(f"$AutodiscoverUrl = {ps_string(_url(spec, AUTODISCOVER_PATH))}")
+    host = namespace_host(spec) if https_host_variable(spec) is not None else None
+    if host is not None:
+        if spec.exchange.family.has_cas_array:
+            script.add("# HTTPS clients use the first client host name, not the CAS array FQDN.")
+            script.add(f"$HttpsHostname = {ps_string(host)}")
+        for directory in _directories(spec):
+            script.add(f"${directory.noun}Url = {ps_string(_url(host, directory.path))}")
+        script.add(f"$AutodiscoverUrl = {ps_string(_url(host, AUTODISCOVER_PATH))}")
     script.add("")
 
 
-def _url(spec: ArraySpec, path: str) -> str:
-    return f"https://{spec.fqdn}{path}"
+def _url(host: str, path: str) -> str:
+    return f"https://{host}{path}"
 
 
 def _service_ports(spec: ArraySpec) -> list[int]:
@@ -371,8 +434,20 @@ def _static_rpc_ports(script: _Script, spec: ArraySpec) -> None:
 
 
 def _namespace_urls(script: _Script, spec: ArraySpec) -> None:
+    host = https_host_variable(spec)
     script.add("# -- The internal and external URL of every virtual directory, on every member.")
-    for directory in VIRTUAL_DIRECTORIES:
+    if host is None:
+        for line in (
+            "The spec lists no client host names (client_hostnames): this script sets no",
+            "InternalUrl or ExternalUrl of OWA, ECP, EWS, ActiveSync and the OAB, no Outlook",
+            "Anywhere host name and no AutoDiscoverServiceInternalUri (the CAS array FQDN is",
+            "for RPC only). Add client_hostnames and generate this script again to set them.",
+        ):
+            script.add(f"Write-Warning {ps_string(line)}")
+        script.add("")
+        return
+    options = _get_options(spec)
+    for directory in _directories(spec):
         first = _FIRST_RELEASE.get((spec.exchange.major, directory.noun))
         script.add(f"Write-Step {ps_string(directory.label + ' (' + directory.noun + ')')}")
         if first is not None and not has_release(spec.exchange, first):
@@ -387,7 +462,7 @@ def _namespace_urls(script: _Script, spec: ArraySpec) -> None:
         with (
             script.block("foreach ($server in $Members)"),
             script.block(
-                f"foreach ($directory in @(Get-{directory.noun} -Server $server -ADPropertiesOnly))"
+                f"foreach ($directory in @(Get-{directory.noun} -Server $server{options}))"
             ),
         ):
             with script.block(
@@ -405,32 +480,7 @@ def _namespace_urls(script: _Script, spec: ArraySpec) -> None:
                 )
                 script.say(f"  $($directory.Identity) set to {url}")
         script.add("")
-    script.add("Write-Step 'Outlook Anywhere'")
-    with (
-        script.block("foreach ($server in $Members)"),
-        script.block(
-            "foreach ($directory in @(Get-OutlookAnywhere -Server $server -ADPropertiesOnly))"
-        ),
-    ):
-        script.add(
-            "$same = [string]$directory.InternalHostname -eq $Fqdn -and "
-            "[string]$directory.ExternalHostname -eq $Fqdn -and",
-            f"{INDENT}$directory.InternalClientsRequireSsl -and "
-            "$directory.ExternalClientsRequireSsl",
-        )
-        with script.block("if ($same)"):
-            script.say("  $($directory.Identity) uses $Fqdn already")
-        with script.block(
-            "elseif ($PSCmdlet.ShouldProcess([string]$directory.Identity, "
-            '"set the internal and external host names to $Fqdn, SSL required"))'
-        ):
-            script.add(
-                "Set-OutlookAnywhere -Identity $directory.Identity -InternalHostname $Fqdn "
-                "-ExternalHostname $Fqdn -InternalClientsRequireSsl $true "
-                "-ExternalClientsRequireSsl $true"
-            )
-            script.say("  $($directory.Identity) set to $Fqdn")
-    script.add("")
+    _outlook_anywhere(script, spec, host)
     noun = _CLIENT_ACCESS_NOUN.get(spec.exchange.major, "ClientAccessService")
     script.add(f"Write-Step 'Autodiscover (Set-{noun} -AutoDiscoverServiceInternalUri)'")
     with script.block("foreach ($server in $Members)"):
@@ -447,6 +497,43 @@ def _namespace_urls(script: _Script, spec: ArraySpec) -> None:
                 f"Set-{noun} -Identity $server -AutoDiscoverServiceInternalUri $AutodiscoverUrl"
             )
             script.say("  $server set to $AutodiscoverUrl")
+    script.add("")
+
+
+def _outlook_anywhere(script: _Script, spec: ArraySpec, host: str) -> None:
+    """Set-OutlookAnywhere: 2013+ both host names, SSL required inside and out; Exchange 2010's
+    cmdlet has the external host name only (internal clients use RPC over TCP)."""
+    script.add("Write-Step 'Outlook Anywhere'")
+    with (
+        script.block("foreach ($server in $Members)"),
+        script.block(
+            f"foreach ($directory in @(Get-OutlookAnywhere -Server $server{_get_options(spec)}))"
+        ),
+    ):
+        if spec.exchange.family.has_cas_array:
+            script.add(f"$same = [string]$directory.ExternalHostname -eq {host}")
+            action, parameters = "the external host name", f"-ExternalHostname {host}"
+        else:
+            script.add(
+                f"$same = [string]$directory.InternalHostname -eq {host} -and "
+                f"[string]$directory.ExternalHostname -eq {host} -and",
+                f"{INDENT}$directory.InternalClientsRequireSsl -and "
+                "$directory.ExternalClientsRequireSsl",
+            )
+            action = "the internal and external host names"
+            parameters = (
+                f"-InternalHostname {host} -ExternalHostname {host} "
+                "-InternalClientsRequireSsl $true -ExternalClientsRequireSsl $true"
+            )
+        with script.block("if ($same)"):
+            script.say(f"  $($directory.Identity) uses {host} already")
+        ssl = "" if spec.exchange.family.has_cas_array else ", SSL required"
+        with script.block(
+            "elseif ($PSCmdlet.ShouldProcess([string]$directory.Identity, "
+            f'"set {action} to {host}{ssl}"))'
+        ):
+            script.add(f"Set-OutlookAnywhere -Identity $directory.Identity {parameters}")
+            script.say(f"  $($directory.Identity) set to {host}")
     script.add("")
 
 
@@ -494,35 +581,9 @@ def _verification(script: _Script, spec: ArraySpec) -> None:
                     script, ADDRESS_BOOK_KEY, "RpcTcpPort", "String", "$AddressBookPort"
                 )
         _check_registry(script, TCPIP_KEY, "KeepAliveTime", "DWord", "$KeepAliveTimeMs")
-        if not family.has_cas_array:
-            for directory in VIRTUAL_DIRECTORIES:
-                first = _FIRST_RELEASE.get((spec.exchange.major, directory.noun))
-                if first is not None and not has_release(spec.exchange, first):
-                    continue
-                url = f"${directory.noun}Url"
-                with script.block(
-                    f"foreach ($directory in @(Get-{directory.noun} -Server $server "
-                    "-ADPropertiesOnly))"
-                ):
-                    for which in ("InternalUrl", "ExternalUrl"):
-                        script.add(
-                            f"Add-Check -Where ([string]$directory.Identity) -Setting '{which}' "
-                            f"-Expected {url} -Actual ([string]$directory.{which})"
-                        )
-            with script.block(
-                "foreach ($directory in @(Get-OutlookAnywhere -Server $server -ADPropertiesOnly))"
-            ):
-                for which in ("InternalHostname", "ExternalHostname"):
-                    script.add(
-                        f"Add-Check -Where ([string]$directory.Identity) -Setting '{which}' "
-                        f"-Expected $Fqdn -Actual ([string]$directory.{which})"
-                    )
-            noun = _CLIENT_ACCESS_NOUN.get(spec.exchange.major, "ClientAccessService")
-            script.add(
-                "Add-Check -Where $server -Setting 'AutoDiscoverServiceInternalUri' "
-                "-Expected $AutodiscoverUrl "
-                f"-Actual ([string](Get-{noun} -Identity $server).AutoDiscoverServiceInternalUri)"
-            )
+        host = https_host_variable(spec)
+        if host is not None:
+            _check_https(script, spec, host)
     script.add("$script:Checks | Format-Table -AutoSize Where, Setting, Expected, Actual, Ok")
     script.add("$differ = @($script:Checks | Where-Object { -not $_.Ok }).Count")
     with script.block("if ($differ -gt 0)"):
@@ -533,6 +594,46 @@ def _verification(script: _Script, spec: ArraySpec) -> None:
     with script.block("else"):
         script.add("Write-Host 'Every setting above matches the spec.'")
     script.add("")
+
+
+def _check_https(script: _Script, spec: ArraySpec, host: str) -> None:
+    """The verification rows of the URLs, Outlook Anywhere and Autodiscover of one member."""
+    options = _get_options(spec)
+    for directory in _directories(spec):
+        first = _FIRST_RELEASE.get((spec.exchange.major, directory.noun))
+        if first is not None and not has_release(spec.exchange, first):
+            continue
+        url = f"${directory.noun}Url"
+        with script.block(
+            f"foreach ($directory in @(Get-{directory.noun} -Server $server{options}))"
+        ):
+            for which in ("InternalUrl", "ExternalUrl"):
+                script.add(
+                    f"Add-Check -Where ([string]$directory.Identity) -Setting '{which}' "
+                    f"-Expected {url} -Actual ([string]$directory.{which})"
+                )
+    with script.block(f"foreach ($directory in @(Get-OutlookAnywhere -Server $server{options}))"):
+        names: tuple[str, ...] = ("ExternalHostname",)
+        flags: tuple[str, ...] = ()
+        if not spec.exchange.family.has_cas_array:
+            names = ("InternalHostname", "ExternalHostname")
+            flags = ("InternalClientsRequireSsl", "ExternalClientsRequireSsl")
+        for which in names:
+            script.add(
+                f"Add-Check -Where ([string]$directory.Identity) -Setting '{which}' "
+                f"-Expected {host} -Actual ([string]$directory.{which})"
+            )
+        for which in flags:
+            script.add(
+                f"Add-Check -Where ([string]$directory.Identity) -Setting '{which}' "
+                f"-Expected 'True' -Actual ([string]$directory.{which})"
+            )
+    noun = _CLIENT_ACCESS_NOUN.get(spec.exchange.major, "ClientAccessService")
+    script.add(
+        "Add-Check -Where $server -Setting 'AutoDiscoverServiceInternalUri' "
+        "-Expected $AutodiscoverUrl "
+        f"-Actual ([string](Get-{noun} -Identity $server).AutoDiscoverServiceInternalUri)"
+    )
 
 
 def _check_registry(script: _Script, key: str, name: str, kind: str, expected: str) -> None:

@@ -62,10 +62,16 @@ class SpecSet:
     files: tuple[Path, ...] = field(default=())
     # Array spec files left out for their errors (``leave_out``): the first error of each.
     left_out: tuple[Diagnostic, ...] = ()
+    # Each array's name and the file it came from, as diagnostics name it.
+    sources: tuple[tuple[str, str], ...] = ()
 
     def array(self, name: str) -> ArraySpec | None:
         """The array called ``name``, or None."""
         return next((a for a in self.arrays if a.name == name), None)
+
+    def file_of(self, name: str) -> str | None:
+        """The file the array ``name`` came from, as diagnostics name it, or None."""
+        return next((file for array, file in self.sources if array == name), None)
 
     def appliance_of(self, array: ArraySpec) -> ApplianceSpec:
         """The inventory entry of the appliance that serves ``array`` (validated to exist)."""
@@ -142,6 +148,7 @@ def load_specs(
         digest=_digest(collected.documents),
         files=tuple(d.path for d in collected.documents),
         left_out=tuple(left_out.values()),
+        sources=tuple((a.spec.name, a.document.display) for a in arrays),
     )
 
 

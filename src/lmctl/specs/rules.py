@@ -211,6 +211,15 @@ def _fqdn(array: SourcedArray) -> Iterator[Diagnostic]:
             f"'{excerpt(spec.fqdn)}' is not a valid host name: expected dot-separated labels of "
             "letters, digits and hyphens, e.g. outlook-hq.corp.example.com",
         )
+    for index, name in enumerate(spec.client_hostnames):
+        # The same rule: each is a DNS name, a certificate name and the Host of a request.
+        if not is_host_name(name.rstrip(".")):
+            yield array.diagnostic(
+                "error",
+                ("client_hostnames", index),
+                f"'{excerpt(name)}' is not a valid host name: expected dot-separated labels of "
+                "letters, digits and hyphens (at most 63 each), e.g. mail.corp.example.com",
+            )
     # For 2013+ the fqdn is the namespace itself, which may be listed again.
     published = {name.rstrip(".").casefold() for name in spec.client_hostnames}
     if spec.exchange.family.has_cas_array and fqdn.casefold() in published:
@@ -760,17 +769,24 @@ def _end_of_support(arrays: Sequence[SourcedArray]) -> Iterator[Diagnostic]:
         for version, location in versions:
             found.setdefault(version.major, []).append((array, location))
     for major, places in found.items():
-        family = ExchangeVersion(major, "RTM").family
-        if family.end_of_support is None:
-            continue
         (first, where), *_ = places
-        holders = ", ".join(dict.fromkeys(array.spec.name for array, _ in places))
-        yield first.diagnostic(
-            "notice",
-            where,
-            f"Exchange {family.name} ({holders}) reached the end of Microsoft's support on "
-            f"{family.end_of_support}: no more security updates; move to {family.move_to}",
-        )
+        holders = [array.spec.name for array, _ in places]
+        message = end_of_support_message(major, holders)
+        if message is not None:
+            yield first.diagnostic("notice", where, message)
+
+
+def end_of_support_message(major: int, holders: Sequence[str]) -> str | None:
+    """The notice that Exchange ``major``, which ``holders`` (array names) run, is past
+    Microsoft's end of support; None while it is supported."""
+    family = ExchangeVersion(major, "RTM").family
+    if family.end_of_support is None:
+        return None
+    return (
+        f"Exchange {family.name} ({', '.join(dict.fromkeys(holders))}) reached the end of "
+        f"Microsoft's support on {family.end_of_support}: no more security updates; move to "
+        f"{family.move_to}"
+    )
 
 
 SET_RULES = (

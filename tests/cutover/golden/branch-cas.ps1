@@ -34,6 +34,14 @@ $ServicePorts = @(
     '443'
 )
 $KeepAliveTimeMs = 900000
+# HTTPS clients use the first client host name, not the CAS array FQDN.
+$HttpsHostname = 'mail-muc.corp.example.com'
+$OwaVirtualDirectoryUrl = 'https://mail-muc.corp.example.com/owa'
+$EcpVirtualDirectoryUrl = 'https://mail-muc.corp.example.com/ecp'
+$WebServicesVirtualDirectoryUrl = 'https://mail-muc.corp.example.com/EWS/Exchange.asmx'
+$ActiveSyncVirtualDirectoryUrl = 'https://mail-muc.corp.example.com/Microsoft-Server-ActiveSync'
+$OabVirtualDirectoryUrl = 'https://mail-muc.corp.example.com/OAB'
+$AutodiscoverUrl = 'https://mail-muc.corp.example.com/Autodiscover/Autodiscover.xml'
 
 if (-not (Get-Command -Name Get-ExchangeServer -ErrorAction SilentlyContinue)) {
     throw 'Run this script in the Exchange Management Shell (no Get-ExchangeServer here).'
@@ -141,6 +149,98 @@ Write-Warning 'Outlook then reaches RPC Client Access and the Address Book on dy
 Write-Warning '(6005-59530 on a 2010 CAS), and the rpc virtual service must take every port.'
 Write-Warning 'Add rpc_ports to the spec and generate this script again to set them.'
 
+# -- The internal and external URL of every virtual directory, on every member.
+Write-Step 'Outlook on the web (OwaVirtualDirectory)'
+foreach ($server in $Members) {
+    foreach ($directory in @(Get-OwaVirtualDirectory -Server $server)) {
+        if ([string]$directory.InternalUrl -eq $OwaVirtualDirectoryUrl -and [string]$directory.ExternalUrl -eq $OwaVirtualDirectoryUrl) {
+            Write-Host "  $($directory.Identity) uses $OwaVirtualDirectoryUrl already"
+        }
+        elseif ($PSCmdlet.ShouldProcess([string]$directory.Identity, "set InternalUrl and ExternalUrl to $OwaVirtualDirectoryUrl")) {
+            Set-OwaVirtualDirectory -Identity $directory.Identity -InternalUrl $OwaVirtualDirectoryUrl -ExternalUrl $OwaVirtualDirectoryUrl
+            Write-Host "  $($directory.Identity) set to $OwaVirtualDirectoryUrl"
+        }
+    }
+}
+
+Write-Step 'Exchange admin center (EcpVirtualDirectory)'
+foreach ($server in $Members) {
+    foreach ($directory in @(Get-EcpVirtualDirectory -Server $server)) {
+        if ([string]$directory.InternalUrl -eq $EcpVirtualDirectoryUrl -and [string]$directory.ExternalUrl -eq $EcpVirtualDirectoryUrl) {
+            Write-Host "  $($directory.Identity) uses $EcpVirtualDirectoryUrl already"
+        }
+        elseif ($PSCmdlet.ShouldProcess([string]$directory.Identity, "set InternalUrl and ExternalUrl to $EcpVirtualDirectoryUrl")) {
+            Set-EcpVirtualDirectory -Identity $directory.Identity -InternalUrl $EcpVirtualDirectoryUrl -ExternalUrl $EcpVirtualDirectoryUrl
+            Write-Host "  $($directory.Identity) set to $EcpVirtualDirectoryUrl"
+        }
+    }
+}
+
+Write-Step 'Exchange Web Services (WebServicesVirtualDirectory)'
+foreach ($server in $Members) {
+    foreach ($directory in @(Get-WebServicesVirtualDirectory -Server $server)) {
+        if ([string]$directory.InternalUrl -eq $WebServicesVirtualDirectoryUrl -and [string]$directory.ExternalUrl -eq $WebServicesVirtualDirectoryUrl) {
+            Write-Host "  $($directory.Identity) uses $WebServicesVirtualDirectoryUrl already"
+        }
+        elseif ($PSCmdlet.ShouldProcess([string]$directory.Identity, "set InternalUrl and ExternalUrl to $WebServicesVirtualDirectoryUrl")) {
+            Set-WebServicesVirtualDirectory -Identity $directory.Identity -InternalUrl $WebServicesVirtualDirectoryUrl -ExternalUrl $WebServicesVirtualDirectoryUrl
+            Write-Host "  $($directory.Identity) set to $WebServicesVirtualDirectoryUrl"
+        }
+    }
+}
+
+Write-Step 'ActiveSync (ActiveSyncVirtualDirectory)'
+foreach ($server in $Members) {
+    foreach ($directory in @(Get-ActiveSyncVirtualDirectory -Server $server)) {
+        if ([string]$directory.InternalUrl -eq $ActiveSyncVirtualDirectoryUrl -and [string]$directory.ExternalUrl -eq $ActiveSyncVirtualDirectoryUrl) {
+            Write-Host "  $($directory.Identity) uses $ActiveSyncVirtualDirectoryUrl already"
+        }
+        elseif ($PSCmdlet.ShouldProcess([string]$directory.Identity, "set InternalUrl and ExternalUrl to $ActiveSyncVirtualDirectoryUrl")) {
+            Set-ActiveSyncVirtualDirectory -Identity $directory.Identity -InternalUrl $ActiveSyncVirtualDirectoryUrl -ExternalUrl $ActiveSyncVirtualDirectoryUrl
+            Write-Host "  $($directory.Identity) set to $ActiveSyncVirtualDirectoryUrl"
+        }
+    }
+}
+
+Write-Step 'Offline address book (OabVirtualDirectory)'
+foreach ($server in $Members) {
+    foreach ($directory in @(Get-OabVirtualDirectory -Server $server)) {
+        if ([string]$directory.InternalUrl -eq $OabVirtualDirectoryUrl -and [string]$directory.ExternalUrl -eq $OabVirtualDirectoryUrl) {
+            Write-Host "  $($directory.Identity) uses $OabVirtualDirectoryUrl already"
+        }
+        elseif ($PSCmdlet.ShouldProcess([string]$directory.Identity, "set InternalUrl and ExternalUrl to $OabVirtualDirectoryUrl")) {
+            Set-OabVirtualDirectory -Identity $directory.Identity -InternalUrl $OabVirtualDirectoryUrl -ExternalUrl $OabVirtualDirectoryUrl
+            Write-Host "  $($directory.Identity) set to $OabVirtualDirectoryUrl"
+        }
+    }
+}
+
+Write-Step 'Outlook Anywhere'
+foreach ($server in $Members) {
+    foreach ($directory in @(Get-OutlookAnywhere -Server $server)) {
+        $same = [string]$directory.ExternalHostname -eq $HttpsHostname
+        if ($same) {
+            Write-Host "  $($directory.Identity) uses $HttpsHostname already"
+        }
+        elseif ($PSCmdlet.ShouldProcess([string]$directory.Identity, "set the external host name to $HttpsHostname")) {
+            Set-OutlookAnywhere -Identity $directory.Identity -ExternalHostname $HttpsHostname
+            Write-Host "  $($directory.Identity) set to $HttpsHostname"
+        }
+    }
+}
+
+Write-Step 'Autodiscover (Set-ClientAccessServer -AutoDiscoverServiceInternalUri)'
+foreach ($server in $Members) {
+    $service = Get-ClientAccessServer -Identity $server
+    if ([string]$service.AutoDiscoverServiceInternalUri -eq $AutodiscoverUrl) {
+        Write-Host "  $server uses $AutodiscoverUrl already"
+    }
+    elseif ($PSCmdlet.ShouldProcess($server, "set AutoDiscoverServiceInternalUri to $AutodiscoverUrl")) {
+        Set-ClientAccessServer -Identity $server -AutoDiscoverServiceInternalUri $AutodiscoverUrl
+        Write-Host "  $server set to $AutodiscoverUrl"
+    }
+}
+
 # -- TCP KeepAliveTime (milliseconds), below the LoadMaster's idle timeout.
 Write-Step 'TCP KeepAliveTime'
 foreach ($server in $Members) {
@@ -163,6 +263,30 @@ foreach ($server in $Members) {
     $value = Get-MemberRegistryValue -Server $server -Path 'HKLM:\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters' -Name 'KeepAliveTime'
     $actual = if ($null -eq $value) { '(absent)' } else { "$($value.Value) ($($value.Kind))" }
     Add-Check -Where $server -Setting 'KeepAliveTime' -Expected "$KeepAliveTimeMs (DWord)" -Actual $actual
+    foreach ($directory in @(Get-OwaVirtualDirectory -Server $server)) {
+        Add-Check -Where ([string]$directory.Identity) -Setting 'InternalUrl' -Expected $OwaVirtualDirectoryUrl -Actual ([string]$directory.InternalUrl)
+        Add-Check -Where ([string]$directory.Identity) -Setting 'ExternalUrl' -Expected $OwaVirtualDirectoryUrl -Actual ([string]$directory.ExternalUrl)
+    }
+    foreach ($directory in @(Get-EcpVirtualDirectory -Server $server)) {
+        Add-Check -Where ([string]$directory.Identity) -Setting 'InternalUrl' -Expected $EcpVirtualDirectoryUrl -Actual ([string]$directory.InternalUrl)
+        Add-Check -Where ([string]$directory.Identity) -Setting 'ExternalUrl' -Expected $EcpVirtualDirectoryUrl -Actual ([string]$directory.ExternalUrl)
+    }
+    foreach ($directory in @(Get-WebServicesVirtualDirectory -Server $server)) {
+        Add-Check -Where ([string]$directory.Identity) -Setting 'InternalUrl' -Expected $WebServicesVirtualDirectoryUrl -Actual ([string]$directory.InternalUrl)
+        Add-Check -Where ([string]$directory.Identity) -Setting 'ExternalUrl' -Expected $WebServicesVirtualDirectoryUrl -Actual ([string]$directory.ExternalUrl)
+    }
+    foreach ($directory in @(Get-ActiveSyncVirtualDirectory -Server $server)) {
+        Add-Check -Where ([string]$directory.Identity) -Setting 'InternalUrl' -Expected $ActiveSyncVirtualDirectoryUrl -Actual ([string]$directory.InternalUrl)
+        Add-Check -Where ([string]$directory.Identity) -Setting 'ExternalUrl' -Expected $ActiveSyncVirtualDirectoryUrl -Actual ([string]$directory.ExternalUrl)
+    }
+    foreach ($directory in @(Get-OabVirtualDirectory -Server $server)) {
+        Add-Check -Where ([string]$directory.Identity) -Setting 'InternalUrl' -Expected $OabVirtualDirectoryUrl -Actual ([string]$directory.InternalUrl)
+        Add-Check -Where ([string]$directory.Identity) -Setting 'ExternalUrl' -Expected $OabVirtualDirectoryUrl -Actual ([string]$directory.ExternalUrl)
+    }
+    foreach ($directory in @(Get-OutlookAnywhere -Server $server)) {
+        Add-Check -Where ([string]$directory.Identity) -Setting 'ExternalHostname' -Expected $HttpsHostname -Actual ([string]$directory.ExternalHostname)
+    }
+    Add-Check -Where $server -Setting 'AutoDiscoverServiceInternalUri' -Expected $AutodiscoverUrl -Actual ([string](Get-ClientAccessServer -Identity $server).AutoDiscoverServiceInternalUri)
 }
 $script:Checks | Format-Table -AutoSize Where, Setting, Expected, Actual, Ok
 $differ = @($script:Checks | Where-Object { -not $_.Ok }).Count

@@ -256,6 +256,8 @@ foreach ($server in $Members) {
     foreach ($directory in @(Get-OutlookAnywhere -Server $server -ADPropertiesOnly)) {
         Add-Check -Where ([string]$directory.Identity) -Setting 'InternalHostname' -Expected $Fqdn -Actual ([string]$directory.InternalHostname)
         Add-Check -Where ([string]$directory.Identity) -Setting 'ExternalHostname' -Expected $Fqdn -Actual ([string]$directory.ExternalHostname)
+        Add-Check -Where ([string]$directory.Identity) -Setting 'InternalClientsRequireSsl' -Expected 'True' -Actual ([string]$directory.InternalClientsRequireSsl)
+        Add-Check -Where ([string]$directory.Identity) -Setting 'ExternalClientsRequireSsl' -Expected 'True' -Actual ([string]$directory.ExternalClientsRequireSsl)
     }
     Add-Check -Where $server -Setting 'AutoDiscoverServiceInternalUri' -Expected $AutodiscoverUrl -Actual ([string](Get-ClientAccessService -Identity $server).AutoDiscoverServiceInternalUri)
 }
