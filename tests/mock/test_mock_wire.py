@@ -10,7 +10,9 @@ from xml.etree.ElementTree import Element
 import pytest
 from mock_wire_helpers import (
     RawApi,
+    certificate_pem,
     child_tags,
+    install_certificate,
     json_capture,
     json_reply,
     leaf_texts,
@@ -292,10 +294,13 @@ def test_showvs_of_subvs_by_index_has_no_address(
 
 
 def test_ssl_certificates_follow_numberofrss_as_captured(
-    mock_server: MockServerHandle, fixtures_dir: Path
+    mock_server: MockServerHandle, fixtures_dir: Path, tmp_path: Path
 ) -> None:
+    pem = certificate_pem(tmp_path)
     with RawApi(mock_server) as api:
         _setup_vs(api, "v1", VS_80)
+        for name in ("cert1", "cert2", "cert3", "cert4"):
+            install_certificate(api, name, pem)
         reply = api.v1(
             "modvs", {**VS_80, "SSLAcceleration": "Y", "CertFile": "cert1 cert2 cert3 cert4"}
         )

@@ -237,6 +237,7 @@ VS_PARAMETERS: dict[str, ValueParser] = {
     "QoS": _number(0, 4),
     "SSLAcceleration": _optional_flag,
     "CertFile": _optional_text,
+    "SSLReencrypt": parse_flag,
 }
 
 _VS_PARAMETER_NAMES: dict[str, str] = {name.lower(): name for name in VS_PARAMETERS}
@@ -296,6 +297,14 @@ def required(params: Mapping[str, str], name: str) -> str:
     if value is None or value.strip() == "":
         raise missing(name)
     return value.strip()
+
+
+def _check_certificates(state: MockState, settings: Mapping[str, FieldValue]) -> None:
+    """Every name in ``CertFile`` (space-separated) must be an installed certificate."""
+    names = settings.get("CertFile")
+    for name in names.split() if isinstance(names, str) else ():
+        if name not in state.certificates:
+            raise invalid(f"Unknown certificate: {name}")
 
 
 def _service_by_key(
@@ -414,6 +423,7 @@ def add_service(state: MockState, params: Mapping[str, str], now: float) -> Comm
     protocol = parse_protocol(required(params, "prot"))
     settings = new_vs_settings(port, protocol)
     settings.update(vs_settings_from(params))
+    _check_certificates(state, settings)
     if _service_by_key(state, address, port, protocol) is not None:
         raise invalid(DUPLICATE_VS)
     service = MockVirtualService(state.next_index, address, port, protocol, settings)
@@ -458,6 +468,7 @@ def modify_service(state: MockState, params: Mapping[str, str], now: float) -> C
     if "createsubvs" in params and service.is_sub_service:
         raise invalid("A SubVS cannot have SubVSs")  # checked first: a refusal changes nothing
     settings = vs_settings_from(params)
+    _check_certificates(state, settings)
     if "vsaddress" in params or "vsport" in params:
         _move(state, service, params)
     service.settings.update(settings)
