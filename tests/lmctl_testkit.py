@@ -7,6 +7,7 @@ Each area keeps its own arrays; only the ways to write and run them live here.
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import sys
 import threading
@@ -15,11 +16,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from typer.testing import CliRunner
 
 import lmctl.cli  # noqa: F401  (registers every command on the app)
 from lmctl.cli.app import app
 from lmctl.mock.server import MockServerHandle
+from lmctl.mock.tls import generate_certificate
 
 # The inventory written by ``write_mock_inventory`` reads the mock's password from here.
 PASSWORD_VARIABLE = "LMCTL_TEST_MOCK_PASSWORD"
@@ -188,3 +191,23 @@ def lmctl_process(*args: str) -> Iterator[subprocess.Popen[str]]:
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def certificate_pem(directory: Path, stem: str = "exchange") -> bytes:
+    """A certificate and its private key in one PEM, as an admin uploads it with ``addcert``."""
+    files = generate_certificate(directory, host="mail.example.com", stem=stem)
+    return files.cert_file.read_bytes() + files.key_file.read_bytes()
+
+
+def install_certificate(server: MockServerHandle, name: str, pem: bytes) -> None:
+    """``addcert?cert=NAME`` with the PEM as the body (APIv1, as the programmer guide shows), the
+    way an admin installs the certificate a spec then names."""
+    assert server.ca_file is not None
+    reply = httpx.post(
+        f"{server.url}/access/addcert",
+        params={"cert": name},
+        content=pem,
+        auth=(server.username, server.password),
+        verify=ssl.create_default_context(cafile=str(server.ca_file)),
+    )
+    assert reply.status_code == 200, reply.text

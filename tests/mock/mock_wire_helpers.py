@@ -21,7 +21,6 @@ from defusedxml import ElementTree
 
 from lmctl.mock.control import ClosesOnExit
 from lmctl.mock.server import MockServerHandle
-from lmctl.mock.tls import generate_certificate
 
 
 class RawApi(ClosesOnExit):
@@ -59,23 +58,6 @@ class RawApi(ClosesOnExit):
     ) -> httpx.Response:
         """``v1`` or ``v2`` by name."""
         return self.v1(command, params) if dialect == "v1" else self.v2(command, params)
-
-
-def certificate_pem(directory: Path, stem: str = "exchange") -> bytes:
-    """A certificate and its private key in one PEM, as an admin uploads it with ``addcert``."""
-    files = generate_certificate(directory, host="mail.example.com", stem=stem)
-    return files.cert_file.read_bytes() + files.key_file.read_bytes()
-
-
-def install_certificate(api: RawApi, name: str, pem: bytes) -> None:
-    """``addcert?cert=NAME`` with the PEM as the body (APIv1, as the programmer guide shows)."""
-    reply = api.client.post(
-        "/access/addcert",
-        params={"cert": name},
-        content=pem,
-        auth=(api.handle.username, api.handle.password),
-    )
-    assert reply.status_code == 200, reply.text
 
 
 def xml_root(body: bytes) -> Element:

@@ -9,12 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
-from mock_wire_helpers import RawApi, certificate_pem, json_reply, leaf_texts, xml_data
+from mock_wire_helpers import RawApi, json_reply, leaf_texts, xml_data
 
 from lmctl.mock import MockAppliance
 from lmctl.mock.control import MockControl
 from lmctl.mock.persistence import state_from_json, state_to_json
 from lmctl.mock.server import MockServerHandle
+from lmctl_testkit import certificate_pem
 
 VS = {"vs": "10.0.10.20", "port": "443", "prot": "tcp"}
 

@@ -10,9 +10,7 @@ from xml.etree.ElementTree import Element
 import pytest
 from mock_wire_helpers import (
     RawApi,
-    certificate_pem,
     child_tags,
-    install_certificate,
     json_capture,
     json_reply,
     leaf_texts,
@@ -23,6 +21,7 @@ from mock_wire_helpers import (
 
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
+from lmctl_testkit import certificate_pem, install_certificate
 
 # Values that differ between captures for reasons of their own (which appliance, which run).
 IDENTITY = {"Index", "VSAddress", "RsIndex", "VSIndex"}
@@ -300,7 +299,7 @@ def test_ssl_certificates_follow_numberofrss_as_captured(
     with RawApi(mock_server) as api:
         _setup_vs(api, "v1", VS_80)
         for name in ("cert1", "cert2", "cert3", "cert4"):
-            install_certificate(api, name, pem)
+            install_certificate(mock_server, name, pem)
         reply = api.v1(
             "modvs", {**VS_80, "SSLAcceleration": "Y", "CertFile": "cert1 cert2 cert3 cert4"}
         )

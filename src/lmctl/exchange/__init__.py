@@ -1,14 +1,18 @@
 """Expansion of array specs into the virtual services they want (the Exchange side of lmctl)."""
 
 from lmctl.exchange.expand import (
+    DesiredContentRule,
     DesiredRealServer,
+    DesiredSubService,
     DesiredVirtualService,
     expand,
     expand_all,
 )
 
 __all__ = [
+    "DesiredContentRule",
     "DesiredRealServer",
+    "DesiredSubService",
     "DesiredVirtualService",
     "expand",
     "expand_all",
