@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from lmctl_testkit import array_spec, invoke, write_spec_files
+from lmctl.mock.control import MockControl
+from lmctl.mock.server import MockServerHandle
+from lmctl_testkit import (
+    PASSWORD_VARIABLE,
+    array_spec,
+    invoke,
+    write_mock_inventory,
+    write_spec_files,
+)
 
 INVENTORY = "appliances:\n  lm-hq:\n    url: mock://lm-hq\n"
 MEMBERS = {"EX19-01": "10.30.1.11", "EX19-02": "10.30.1.12"}
@@ -106,3 +114,20 @@ def test_validate_refuses_a_layout_it_cannot_build(
     assert message in outcome.output
     if line is not None:
         assert f"mail.yaml:{line}" in outcome.output
+
+
+@pytest.mark.parametrize("command", [["plan"], ["apply", "--auto-approve"], ["status", "--specs"]])
+def test_plan_apply_and_status_refuse_the_layout_before_any_write(
+    tmp_path: Path,
+    mock_server: MockServerHandle,
+    mock_control: MockControl,
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+) -> None:
+    monkeypatch.setenv(PASSWORD_VARIABLE, mock_server.password)
+    write_spec_files(tmp_path, {"mail.yaml": spec()})
+    write_mock_inventory(tmp_path, mock_server, "lm-hq", "v2")
+    outcome = invoke(*command, str(tmp_path), "--state-dir", str(tmp_path / "state"))
+    assert outcome.exit_code != 0
+    assert "mail-2019: layout: per-protocol is not reconciled" in outcome.output
+    assert mock_control.write_count() == 0
