@@ -75,7 +75,7 @@ Layout = Literal["single-service", "per-protocol"]
 LAYOUTS: tuple[Layout, ...] = ("single-service", "per-protocol")
 # The virtual directories of a 2013+ Client Access front end that clients use over HTTPS, in the
 # order their SubVSs are created; each answers a probe at ``/<directory>/healthcheck.htm``
-# (Microsoft, "Managed Availability and load balancers"; Kemp, MS Exchange 2016/2019 deployment
+# (Microsoft, "Load balancing in Exchange Server"; Kemp, MS Exchange 2016/2019 deployment
 # guides). ``Microsoft-Server-ActiveSync`` is ActiveSync, ``rpc`` Outlook Anywhere.
 VirtualDirectory = Literal[
     "owa", "ecp", "ews", "mapi", "rpc", "oab", "Microsoft-Server-ActiveSync", "autodiscover"
