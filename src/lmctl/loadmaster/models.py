@@ -177,6 +177,16 @@ def parse_certificate_names(value: Any) -> Any:
     return parse_optional_text(value)
 
 
+def parse_rule_names(value: Any) -> Any:
+    """The rules assigned to a row: ``<MatchRules><Name>a</Name>...</MatchRules>`` (v1, one
+    ``Name`` or a list) or ``"MatchRules": ["a", ...]`` (v2); absent is none."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, Mapping):
+        value = value.get("Name", ())
+    return tuple(str(name) for name in as_list(value))
+
+
 Flag = Annotated[bool, BeforeValidator(parse_flag)]
 OptionalText = Annotated[str | None, BeforeValidator(parse_optional_text)]
 RawText = Annotated[str | None, BeforeValidator(parse_raw_text)]
@@ -338,6 +348,11 @@ class _RowInVirtualService(_WireModel):
     limit: Int = Field(0, alias="Limit")
     enable: Flag = Field(True, alias="Enable")
     critical: Flag = Field(False, alias="Critical")
+    # Content rules assigned to this row (``addrsrule``): how a layer 7 parent sends a path to
+    # a real server or SubVS.
+    match_rules: Annotated[tuple[str, ...], BeforeValidator(parse_rule_names)] = Field(
+        (), alias="MatchRules"
+    )
 
 
 class RealServer(_RowInVirtualService):
@@ -680,3 +695,19 @@ def moved_key(vs: VirtualServiceRef, params: Mapping[str, str]) -> VirtualServic
         port=caseless.get("vsport") or vs.port,
         protocol=vs.protocol,
     )
+
+
+class ContentRule(_WireModel):
+    """A content matching rule as ``showrule`` lists it under ``MatchContentRule`` (Progress
+    Kemp, RESTful API programmer guide, "Add a content rule to the system")."""
+
+    name: str = Field(alias="Name")
+    pattern: str = Field("", alias="Pattern")
+    # ``Regex`` as the appliance spells its default, ``prefix``/``postfix`` as sent.
+    match_type: Annotated[str, BeforeValidator(parse_lower)] = Field("regex", alias="MatchType")
+    nocase: Flag = Field(False, alias="CaseIndependent")
+    negate: Flag = Field(False, alias="Negate")
+    add_host: Flag = Field(False, alias="AddHost")
+    include_query: Flag = Field(False, alias="IncludeQuery")
+    header: OptionalText = Field(None, alias="Header")
+    must_fail: Flag = Field(False, alias="MustFail")
