@@ -9,6 +9,7 @@ import pytest
 
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
+from lmctl.releases import VIRTUAL_DIRECTORIES
 from lmctl_testkit import (
     PASSWORD_VARIABLE,
     array_spec,
@@ -69,16 +70,8 @@ def test_show_nests_a_subvs_per_directory_under_the_tls_parent(tmp_path: Path) -
 def test_all_eight_directories_by_default(tmp_path: Path) -> None:
     outcome = invoke("show", "mail-2019", "-s", str(write(tmp_path, spec())), "--format", "json")
     subs = json.loads(outcome.stdout)["virtual_services"][0]["sub_services"]
-    assert [sub["directory"] for sub in subs] == [
-        "owa",
-        "ecp",
-        "ews",
-        "mapi",
-        "rpc",
-        "oab",
-        "Microsoft-Server-ActiveSync",
-        "autodiscover",
-    ]
+    assert [sub["directory"] for sub in subs] == list(VIRTUAL_DIRECTORIES)
+    assert len(subs) == 8
 
 
 @pytest.mark.parametrize(

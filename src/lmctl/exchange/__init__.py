@@ -1,13 +1,12 @@
 """Expansion of array specs into the virtual services they want (the Exchange side of lmctl)."""
 
-from lmctl.exchange.expand import (
+from lmctl.exchange.desired import (
     DesiredContentRule,
     DesiredRealServer,
     DesiredSubService,
     DesiredVirtualService,
-    expand,
-    expand_all,
 )
+from lmctl.exchange.expand import expand, expand_all
 
 __all__ = [
     "DesiredContentRule",

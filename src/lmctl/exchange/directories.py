@@ -41,23 +41,38 @@ def path_pattern(directory: str) -> str:
 def parent_settings(array: ArraySpec, profile: ServiceProfile) -> VirtualServiceSettings:
     """The parent VS: layer 7, TLS terminated with ``certificate`` and re-encrypted to the
     members, no persistence; its own check is the profile's (its SubVSs decide its status)."""
-    return VirtualServiceSettings(
-        NickName=f"lmctl.{array.name}.{PARENT_SERVICE}",
-        Enable=True,
-        VStype="http",
-        Schedule=array.scheduling,
-        Persist=None,
-        PersistTimeout=0,
-        Idletime=profile.idle_timeout,
+    return _http_settings(
+        array,
+        profile,
+        f"lmctl.{array.name}.{PARENT_SERVICE}",
         CheckType=profile.check_type,
         CheckUrl=profile.check_url,
         CheckPort=profile.check_port,
-        Layer=7,
-        Transparent=False,
-        SubnetOriginating=True,
         SSLAcceleration=True,
         CertFile=array.certificate,
         SSLReencrypt=True,
+    )
+
+
+def _http_settings(
+    array: ArraySpec, profile: ServiceProfile, nickname: str, **check: object
+) -> VirtualServiceSettings:
+    """What the parent and its SubVSs share: layer 7 HTTP, one-arm (not transparent, subnet
+    originating), no persistence, the array's scheduling, the long-lived idle timeout."""
+    return VirtualServiceSettings.model_validate(
+        {
+            "NickName": nickname,
+            "Enable": True,
+            "VStype": "http",
+            "Schedule": array.scheduling,
+            "Persist": None,
+            "PersistTimeout": 0,
+            "Idletime": profile.idle_timeout,
+            "Layer": 7,
+            "Transparent": False,
+            "SubnetOriginating": True,
+            **check,
+        }
     )
 
 
@@ -82,20 +97,13 @@ def sub_services(
 def _sub_service_settings(
     array: ArraySpec, profile: ServiceProfile, directory: str
 ) -> VirtualServiceSettings:
-    return VirtualServiceSettings(
-        NickName=sub_service_marker(array.name, directory),
-        Enable=True,
-        VStype="http",
-        Schedule=array.scheduling,
-        Persist=None,
-        PersistTimeout=0,
-        Idletime=profile.idle_timeout,
+    return _http_settings(
+        array,
+        profile,
+        sub_service_marker(array.name, directory),
         CheckType="https",
         CheckUrl=directory_check_url(directory),
         CheckPort=0,
         CheckHost=array.fqdn,
-        Layer=7,
-        Transparent=False,
-        SubnetOriginating=True,
         **{"CheckUse1.1": True},
     )

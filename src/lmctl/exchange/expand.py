@@ -8,30 +8,13 @@ settings start from its profile in ``lmctl.releases``, with the array's override
 from __future__ import annotations
 
 from lmctl.appliance.state import Owner
-from lmctl.exchange.desired import (
-    DEFAULT_WEIGHT,
-    DesiredContentRule,
-    DesiredRealServer,
-    DesiredSubService,
-    DesiredVirtualService,
-)
+from lmctl.exchange.desired import DEFAULT_WEIGHT, DesiredRealServer, DesiredVirtualService
 from lmctl.exchange.directories import PARENT_SERVICE, parent_settings, sub_services
 from lmctl.loadmaster.models import VirtualServiceKey, VirtualServiceSettings
 from lmctl.releases import SERVICE_PORTS, ServiceName, ServiceProfile, vip_port
 from lmctl.specs.array import ArraySpec, MemberSpec
 from lmctl.specs.inventory import ApplianceSpec
 from lmctl.specs.loader import SpecSet
-
-__all__ = [
-    "DEFAULT_WEIGHT",
-    "DesiredContentRule",
-    "DesiredRealServer",
-    "DesiredSubService",
-    "DesiredVirtualService",
-    "expand",
-    "expand_all",
-    "non_local",
-]
 
 
 def expand(

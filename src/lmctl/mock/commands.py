@@ -642,7 +642,9 @@ def backup(state: MockState, params: Mapping[str, str], now: float) -> CommandRe
     return CommandResult(binary=gzip.compress(document, mtime=0))
 
 
-def _backup_file(params: Mapping[str, str], body: bytes | None) -> bytes:
+def uploaded_file(params: Mapping[str, str], body: bytes | None, unreadable: str) -> bytes:
+    """A file sent with a command: the request body (v1 POST), else base64 in ``data`` (v2);
+    422 ``unreadable`` when ``data`` is not base64."""
     if body:
         return body
     encoded = params.get("data")
@@ -651,7 +653,11 @@ def _backup_file(params: Mapping[str, str], body: bytes | None) -> bytes:
     try:
         return base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
-        raise invalid(INVALID_BACKUP) from None
+        raise invalid(unreadable) from None
+
+
+def _backup_file(params: Mapping[str, str], body: bytes | None) -> bytes:
+    return uploaded_file(params, body, INVALID_BACKUP)
 
 
 def restore(

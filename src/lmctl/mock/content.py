@@ -15,8 +15,6 @@ integration README (``listcert``, ``addcert`` with ``replace=1``).
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Mapping
 
 from cryptography import x509
@@ -28,10 +26,10 @@ from lmctl.mock.commands import (
     _find_service,
     _find_sub_service_row,
     invalid,
-    missing,
     parse_choice,
     parse_flag,
     required,
+    uploaded_file,
 )
 from lmctl.mock.state import InstalledCertificate, MockContentRule, MockState
 from lmctl.mock.tables import NICKNAME, NICKNAME_CHARACTERS, RULE_MATCH_TYPES
@@ -109,15 +107,21 @@ def _rule_reply(rules: list[MockContentRule]) -> CommandResult:
     )
 
 
+def _store_rule(
+    state: MockState, name: str, params: Mapping[str, str], now: float
+) -> CommandResult:
+    rule = _rule_from(name, params)
+    state.rules[name] = rule
+    state.last_change = int(now)
+    return CommandResult(data=_rule_reply([rule]).data, changed=True)
+
+
 def add_rule(state: MockState, params: Mapping[str, str], now: float) -> CommandResult:
     """``addrule``: a new content matching rule (regular expression, case-sensitive by default)."""
     name = _rule_name(params)
     if name in state.rules:
         raise invalid(DUPLICATE_RULE)
-    rule = _rule_from(name, params)
-    state.rules[name] = rule
-    state.last_change = int(now)
-    return CommandResult(data=_rule_reply([rule]).data, changed=True)
+    return _store_rule(state, name, params, now)
 
 
 def modify_rule(state: MockState, params: Mapping[str, str], now: float) -> CommandResult:
@@ -125,10 +129,7 @@ def modify_rule(state: MockState, params: Mapping[str, str], now: float) -> Comm
     name = required(params, "name")
     if name not in state.rules:
         raise invalid(UNKNOWN_RULE)
-    rule = _rule_from(name, params)
-    state.rules[name] = rule
-    state.last_change = int(now)
-    return CommandResult(data=_rule_reply([rule]).data, changed=True)
+    return _store_rule(state, name, params, now)
 
 
 def show_rules(state: MockState, params: Mapping[str, str], now: float) -> CommandResult:
@@ -194,18 +195,6 @@ def delete_rs_rule(state: MockState, params: Mapping[str, str], now: float) -> C
 # --- certificates --------------------------------------------------------------------------
 
 
-def _certificate_file(params: Mapping[str, str], body: bytes | None) -> bytes:
-    if body:
-        return body
-    encoded = params.get("data")
-    if not encoded:
-        raise missing("data")
-    try:
-        return base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        raise invalid(INVALID_CERTIFICATE) from None
-
-
 def _checked_pem(pem: bytes, password: str | None) -> str:
     """The PEM if it holds a certificate and the private key of that certificate."""
     try:
@@ -234,7 +223,7 @@ def add_certificate(
     replace = parse_flag("replace", params["replace"]) if params.get("replace") else False
     if name in state.certificates and not replace:
         raise invalid(DUPLICATE_CERTIFICATE)
-    pem = _checked_pem(_certificate_file(params, body), params.get("password"))
+    pem = _checked_pem(uploaded_file(params, body, INVALID_CERTIFICATE), params.get("password"))
     state.certificates[name] = InstalledCertificate(name, pem)
     state.last_change = int(now)
     return CommandResult(changed=True)

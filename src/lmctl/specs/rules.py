@@ -350,15 +350,7 @@ def _layout(array: SourcedArray) -> Iterator[Diagnostic]:
             "the per-protocol layout terminates TLS on the appliance: name its certificate "
             "(certificate: NAME, as the appliance's certificate list shows it)",
         )
-    seen: set[str] = set()
-    for index, directory in enumerate(spec.directories or ()):
-        if directory in seen:
-            yield array.diagnostic(
-                "error",
-                ("directories", index),
-                f"directory '{directory}' is listed twice; list each directory once",
-            )
-        seen.add(directory)
+    yield from _each_once(array, "directories", "directory", spec.directories or ())
     https = spec.overrides.get("https")
     if https is not None and (https.health_check is not None or https.layer == 4):
         field = "health_check" if https.health_check is not None else "layer"
@@ -386,15 +378,20 @@ def _rpc_without_rpc_over_tcp(array: SourcedArray) -> Iterator[Diagnostic]:
 
 
 def _services_listed_once(array: SourcedArray) -> Iterator[Diagnostic]:
+    yield from _each_once(array, "services", "service", array.spec.services or ())
+
+
+def _each_once(
+    array: SourcedArray, field: str, noun: str, names: Sequence[str]
+) -> Iterator[Diagnostic]:
+    """An error on each name of the list ``field`` that an earlier entry already gave."""
     seen: set[str] = set()
-    for index, service in enumerate(array.spec.services or ()):
-        if service in seen:
+    for index, name in enumerate(names):
+        if name in seen:
             yield array.diagnostic(
-                "error",
-                ("services", index),
-                f"service '{service}' is listed twice; list each service once",
+                "error", (field, index), f"{noun} '{name}' is listed twice; list each {noun} once"
             )
-        seen.add(service)
+        seen.add(name)
 
 
 def _overrides_published(array: SourcedArray) -> Iterator[Diagnostic]:
