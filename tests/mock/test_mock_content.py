@@ -196,3 +196,16 @@ def test_rules_certificates_and_assignments_survive_the_state_file(tmp_path: Pat
     assert [rule["name"] for rule in saved["rules"]] == ["ews"]
     assert [cert["name"] for cert in saved["certificates"]] == ["mail"]
     assert [service["row_rules"] for service in saved["services"]] == [[], ["ews"]]
+
+
+def test_the_call_log_never_shows_the_uploaded_private_key(
+    mock_server: MockServerHandle, mock_control: MockControl, tmp_path: Path
+) -> None:
+    pem = certificate_pem(tmp_path)
+    encoded = base64.b64encode(pem).decode()
+    with RawApi(mock_server) as api:
+        reply = api.v2("addcert", {"cert": "mail", "data": encoded, "password": "secret"})
+    assert reply.status_code == 200, reply.text
+    [logged] = [call.params for call in mock_control.calls() if call.command == "addcert"]
+    assert logged["data"] == f"<{len(encoded)} characters>" and logged["password"] == "***"
+    assert "PRIVATE KEY" not in str(mock_control.calls())

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from lmctl.mock.commands import (
     _find_real_server,
@@ -195,13 +196,21 @@ def delete_rs_rule(state: MockState, params: Mapping[str, str], now: float) -> C
 # --- certificates --------------------------------------------------------------------------
 
 
+def _private_key(pem: bytes, password: str | None) -> PrivateKeyTypes:
+    """The PEM's private key; ``password`` opens an encrypted one and is not needed otherwise."""
+    try:
+        return serialization.load_pem_private_key(pem, password=None)
+    except TypeError:  # encrypted: the password is needed
+        return serialization.load_pem_private_key(
+            pem, password=password.encode() if password else None
+        )
+
+
 def _checked_pem(pem: bytes, password: str | None) -> str:
     """The PEM if it holds a certificate and the private key of that certificate."""
     try:
         certificate = x509.load_pem_x509_certificate(pem)
-        key = serialization.load_pem_private_key(
-            pem, password=password.encode() if password else None
-        )
+        key = _private_key(pem, password)
     except (ValueError, TypeError):
         raise invalid(INVALID_CERTIFICATE) from None
     public = serialization.PublicFormat.SubjectPublicKeyInfo
