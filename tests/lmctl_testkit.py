@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -18,11 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import httpx
 from typer.testing import CliRunner
 
 import lmctl.cli  # noqa: F401  (registers every command on the app)
 from lmctl.cli.app import app
 from lmctl.mock.control import MockControl
+from lmctl.mock.server import MockServerHandle
+from lmctl.mock.tls import generate_certificate
 
 # The inventory written by ``write_mock_inventory`` reads the mock's password from here.
 PASSWORD_VARIABLE = "LMCTL_TEST_MOCK_PASSWORD"
@@ -270,3 +274,23 @@ def served_mock(*arguments: str) -> Iterator[ServedProcess]:
         guard.cancel()
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=PROCESS_TIMEOUT)
+
+
+def certificate_pem(directory: Path, stem: str = "exchange") -> bytes:
+    """A certificate and its private key in one PEM, as an admin uploads it with ``addcert``."""
+    files = generate_certificate(directory, host="mail.example.com", stem=stem)
+    return files.cert_file.read_bytes() + files.key_file.read_bytes()
+
+
+def install_certificate(server: MockServerHandle, name: str, pem: bytes) -> None:
+    """``addcert?cert=NAME`` with the PEM as the body (APIv1, as the programmer guide shows), the
+    way an admin installs the certificate a spec then names."""
+    assert server.ca_file is not None
+    reply = httpx.post(
+        f"{server.url}/access/addcert",
+        params={"cert": name},
+        content=pem,
+        auth=(server.username, server.password),
+        verify=ssl.create_default_context(cafile=str(server.ca_file)),
+    )
+    assert reply.status_code == 200, reply.text

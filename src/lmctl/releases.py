@@ -67,6 +67,35 @@ LAYER_7_PERSISTENCE = frozenset(
 
 Layer = Literal[4, 7]
 
+# How an array publishes its HTTPS clients: one layer 4 VS with one check (``single-service``),
+# or one layer 7 VS terminating TLS with a SubVS per virtual directory, each checking its own
+# ``healthcheck.htm`` (``per-protocol``: Microsoft's recommendation for 2016/2019 and what Kemp's
+# Exchange templates build; docs/layouts.md).
+Layout = Literal["single-service", "per-protocol"]
+LAYOUTS: tuple[Layout, ...] = ("single-service", "per-protocol")
+# The virtual directories of a 2013+ Client Access front end that clients use over HTTPS, in the
+# order their SubVSs are created; each answers a probe at ``/<directory>/healthcheck.htm``
+# (Microsoft, "Load balancing in Exchange Server"; Kemp, MS Exchange 2016/2019 deployment
+# guides). ``Microsoft-Server-ActiveSync`` is ActiveSync, ``rpc`` Outlook Anywhere.
+VirtualDirectory = Literal[
+    "owa", "ecp", "ews", "mapi", "rpc", "oab", "Microsoft-Server-ActiveSync", "autodiscover"
+]
+VIRTUAL_DIRECTORIES: tuple[VirtualDirectory, ...] = (
+    "owa",
+    "ecp",
+    "ews",
+    "mapi",
+    "rpc",
+    "oab",
+    "Microsoft-Server-ActiveSync",
+    "autodiscover",
+)
+
+
+def directory_check_url(directory: str) -> str:
+    """The health probe of one virtual directory: ``/<directory>/healthcheck.htm``."""
+    return f"/{directory}/healthcheck.htm"
+
 
 @dataclass(frozen=True, slots=True)
 class ServiceProfile:

@@ -9,7 +9,7 @@ import pytest
 from lmctl.appliance.base import ApplianceUnavailableError, open_appliances
 from lmctl.appliance.changes import CreateVirtualService
 from lmctl.appliance.loadmaster import LoadMasterAppliance
-from lmctl.loadmaster.models import VirtualServiceKey, VirtualServiceSettings
+from lmctl.loadmaster.models import VirtualServiceKey, VirtualServiceSettings, differing_fields
 from lmctl.specs import Inventory
 
 KEY = VirtualServiceKey(address="10.0.1.10", port="443")
@@ -41,7 +41,7 @@ async def test_mock_appliance_is_served_over_https_with_state_kept_between_runs(
     assert (tmp_path / "mock-lm-hq.json").is_file()
     async with open_appliances(INVENTORY, ["lm-hq"], state_dir=tmp_path) as appliances:
         (kept,) = (await appliances["lm-hq"].observe()).values()
-        assert (kept.key, kept.settings) == (KEY, settings)
+        assert kept.key == KEY and differing_fields(kept.settings, settings) == ()
 
 
 async def test_unavailable_appliances_are_named_with_the_reason(

@@ -21,6 +21,7 @@ from mock_wire_helpers import (
 
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
+from lmctl_testkit import certificate_pem, install_certificate
 
 # Values that differ between captures for reasons of their own (which appliance, which run).
 IDENTITY = {"Index", "VSAddress", "RsIndex", "VSIndex"}
@@ -292,10 +293,13 @@ def test_showvs_of_subvs_by_index_has_no_address(
 
 
 def test_ssl_certificates_follow_numberofrss_as_captured(
-    mock_server: MockServerHandle, fixtures_dir: Path
+    mock_server: MockServerHandle, fixtures_dir: Path, tmp_path: Path
 ) -> None:
+    pem = certificate_pem(tmp_path)
     with RawApi(mock_server) as api:
         _setup_vs(api, "v1", VS_80)
+        for name in ("cert1", "cert2", "cert3", "cert4"):
+            install_certificate(mock_server, name, pem)
         reply = api.v1(
             "modvs", {**VS_80, "SSLAcceleration": "Y", "CertFile": "cert1 cert2 cert3 cert4"}
         )

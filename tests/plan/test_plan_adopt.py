@@ -20,6 +20,7 @@ from lmctl.mock.server import MockServerHandle
 from lmctl.plan.diff import diff
 from lmctl.plan.match import match_appliance
 from lmctl.plan.planfile import plan_json_schema
+from lmctl_testkit import certificate_pem, install_certificate
 from mock_site import APPLIANCE, Array, Site
 
 A1 = Array("a1", "10.1.1.50", ["10.1.1.11", "10.1.1.12"])
@@ -32,6 +33,7 @@ HEADLINE = "~ adopt 10.1.1.50:443/tcp (NickName 'Exchange-2016-HTTPS' → lmctl 
 @pytest.fixture
 def site(tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch) -> Site:
     site = Site.open(tmp_path, mock_server, monkeypatch, A1)
+    install_certificate(mock_server, "exch2016", certificate_pem(tmp_path))
     # Built by hand before lmctl: a1's https VS with both members, a certificate, two content
     # rules and ESP; beside it, a VS on another port of the same VIP and one on another VIP.
     site.raw(

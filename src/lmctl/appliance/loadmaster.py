@@ -80,7 +80,7 @@ def state_of(
         duplicate_indexes=duplicate_indexes,
         unmanaged=unmanaged_of(vs, subs),
         sub_services=subs,
-        ssl_reencrypt=vs.ssl_reencrypt,
+        ssl_reencrypt=bool(vs.ssl_reencrypt),
     )
 
 

@@ -250,12 +250,12 @@ def _print_expansion(
         f"({spec.scheduling})"
     )
     if markdown:
-        rows = [_expansion_row(vs, ", ") for vs in services]
+        rows = [row for vs in services for row in _expansion_rows(vs, ", ")]
         _print_markdown_table(console, _EXPANSION_COLUMNS, rows)
         return
     # One real server per line and no cell ever wrapped (an address or a server name cut in
     # two is unreadable): the table when it fits, else one block of "label value" per service.
-    rows = [_expansion_row(vs, "\n") for vs in services]
+    rows = [row for vs in services for row in _expansion_rows(vs, "\n")]
     table = Table(box=box.SIMPLE_HEAD, show_edge=False)
     for column in _EXPANSION_COLUMNS:
         table.add_column(column, no_wrap=True)
@@ -283,6 +283,28 @@ def _expansion_block(row: tuple[str, ...]) -> Table:
     return block
 
 
+def _expansion_rows(vs: DesiredVirtualService, server_separator: str) -> list[tuple[str, ...]]:
+    """A service's row, then one per SubVS (the per-protocol layout): ``https/ews``, reached
+    by its content rule's path, with its own check and members."""
+    rows = [_expansion_row(vs, server_separator)]
+    for sub in vs.sub_services:
+        s = sub.settings
+        servers = server_separator.join(_real_server_text(rs) for rs in sub.real_servers)
+        rows.append(
+            (
+                f"{vs.service}/{sub.directory}",
+                f"SubVS, path /{sub.directory}",
+                f"{s.vs_type}, L{s.layer}",
+                "none",
+                f"{s.idle_time}s" if s.idle_time else "default",
+                f"{s.check_type} {s.check_url} Host {s.check_host}",
+                "",
+                servers or "(none)",
+            )
+        )
+    return rows
+
+
 def _expansion_row(vs: DesiredVirtualService, server_separator: str) -> tuple[str, ...]:
     s = vs.settings
     persistence = f"{s.persist} {s.persist_timeout}s" if s.persist else "none"
@@ -292,10 +314,14 @@ def _expansion_row(vs: DesiredVirtualService, server_separator: str) -> tuple[st
     if s.error_code:
         check += f" (answers {s.error_code} → {s.error_url})"
     servers = server_separator.join(_real_server_text(rs) for rs in vs.real_servers)
+    if vs.sub_services:
+        servers = f"{len(vs.sub_services)} SubVSs"
+    tls = f", TLS {s.cert_file}" if s.ssl_acceleration else ""
+    tls += " re-encrypted" if s.ssl_acceleration and s.ssl_reencrypt else ""
     return (
         vs.service,
         str(vs.key),
-        f"{s.vs_type}, L{s.layer}",
+        f"{s.vs_type}, L{s.layer}{tls}",
         persistence,
         f"{s.idle_time}s" if s.idle_time else "default",
         check,

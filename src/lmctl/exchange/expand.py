@@ -7,52 +7,14 @@ settings start from its profile in ``lmctl.releases``, with the array's override
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-
 from lmctl.appliance.state import Owner
-from lmctl.loadmaster.models import Address, VirtualServiceKey, VirtualServiceSettings
-from lmctl.releases import SERVICE_PORTS, ServiceName, vip_port
+from lmctl.exchange.desired import DEFAULT_WEIGHT, DesiredRealServer, DesiredVirtualService
+from lmctl.exchange.directories import PARENT_SERVICE, parent_settings, sub_services
+from lmctl.loadmaster.models import VirtualServiceKey, VirtualServiceSettings
+from lmctl.releases import SERVICE_PORTS, ServiceName, ServiceProfile, vip_port
 from lmctl.specs.array import ArraySpec, MemberSpec
 from lmctl.specs.inventory import ApplianceSpec
 from lmctl.specs.loader import SpecSet
-
-DEFAULT_WEIGHT = 1000
-
-
-class DesiredRealServer(BaseModel):
-    """One array member as a real server of one virtual service.
-
-    ``enable`` is None unless the spec sets it: an operator's drain is then left alone.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    member: str
-    address: Address
-    port: int
-    weight: int = DEFAULT_WEIGHT
-    forward: str = "nat"
-    enable: bool | None = None
-    # Added with ``non_local=1``: on a subnet the appliance has no interface on.
-    non_local: bool = False
-
-
-class DesiredVirtualService(BaseModel):
-    """One service of one array, as the virtual service it must be on its appliance."""
-
-    model_config = ConfigDict(frozen=True)
-
-    appliance: str
-    array: str
-    service: str
-    key: VirtualServiceKey
-    settings: VirtualServiceSettings
-    real_servers: tuple[DesiredRealServer, ...] = ()
-
-    @property
-    def owner(self) -> Owner:
-        """The ownership marker this VS carries in its NickName."""
-        return Owner(array=self.array, service=self.service)
 
 
 def expand(
@@ -92,6 +54,8 @@ def _virtual_service(
     array: ArraySpec, appliance: ApplianceSpec | None, service: ServiceName
 ) -> DesiredVirtualService:
     profile = array.profile(service)
+    if service == PARENT_SERVICE and array.layout == "per-protocol":
+        return _parent(array, appliance, profile)
     key = VirtualServiceKey(
         address=array.vip, port=vip_port(service, array.rpc_ports is not None), protocol="tcp"
     )
@@ -126,6 +90,23 @@ def _virtual_service(
             ErrorUrl=profile.error_url,
         ),
         real_servers=_real_servers(array, appliance, service) if profile.has_real_servers else (),
+    )
+
+
+def _parent(
+    array: ArraySpec, appliance: ApplianceSpec | None, profile: ServiceProfile
+) -> DesiredVirtualService:
+    """The per-protocol layout's HTTPS VS: its SubVSs hold the members (``directories``)."""
+    members = _real_servers(array, appliance, PARENT_SERVICE)
+    return DesiredVirtualService(
+        appliance=array.appliance,
+        array=array.name,
+        service=PARENT_SERVICE,
+        key=VirtualServiceKey(
+            address=array.vip, port=vip_port(PARENT_SERVICE, False), protocol="tcp"
+        ),
+        settings=parent_settings(array, profile),
+        sub_services=sub_services(array, profile, members),
     )
 
 

@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from lmctl.appliance.changes import AdoptVirtualService, Change, UpdateRealServer
 from lmctl.appliance.state import ApplianceState, RealServerState, VirtualServiceState
 from lmctl.exchange import expand
-from lmctl.exchange.expand import DEFAULT_WEIGHT
+from lmctl.exchange.desired import DEFAULT_WEIGHT
 from lmctl.loadmaster.models import (
     SCHEDULING_METHODS,
     VirtualServiceKey,

@@ -35,6 +35,7 @@ from lmctl.loadmaster.errors import (
     WriteOutcomeUnknownError,
 )
 from lmctl.loadmaster.models import (
+    ContentRule,
     RealServer,
     Statistics,
     VirtualService,
@@ -47,6 +48,7 @@ from lmctl.loadmaster.models import (
     rs_params,
     settings_params,
     vs_params,
+    wire_value,
 )
 from lmctl.loadmaster.redact import scrub
 from lmctl.loadmaster.transport import DEFAULT_MAX_REPLY_BYTES, ApiChannel, RetryPolicy
@@ -411,6 +413,82 @@ class LoadMaster:
 
         sent = {**vs_params(vs), **rs_params(address, port)}
         await self._write("delrs", sent, f"{address}:{port} in {describe_vs(vs)}", read_back)
+
+    # -- content switching and certificates (the per-protocol layout) -----------------------
+
+    async def list_content_rules(self) -> list[ContentRule]:
+        """Every content matching rule (``showrule``)."""
+        reply = await self._read("showrule", {})
+        return self._channel.parsed("showrule", lambda: wire.content_rules(reply.fields))
+
+    async def list_certificates(self) -> list[str]:
+        """The names of the installed SSL certificates (``listcert``)."""
+        reply = await self._read("listcert", {})
+        return self._channel.parsed("listcert", lambda: wire.certificate_names(reply.fields))
+
+    async def add_content_rule(
+        self, name: str, pattern: str, *, match_type: str = "regex", nocase: bool = False
+    ) -> None:
+        """Create a content matching rule on the URL path (``addrule``, every field explicit)."""
+        params = {
+            "name": name,
+            "type": "0",
+            "pattern": pattern,
+            "matchtype": match_type,
+            "nocase": wire_value(nocase),
+        }
+
+        async def read_back() -> tuple[Verdict, None]:
+            found = next((r for r in await self.list_content_rules() if r.name == name), None)
+            same = found is not None and (found.pattern, found.match_type, found.nocase) == (
+                pattern,
+                match_type,
+                nocase,
+            )
+            return after_add(found is not None, same), None
+
+        await self._write("addrule", params, f"rule {name}", read_back)
+
+    async def delete_content_rule(self, name: str) -> None:
+        """Delete a content rule; the appliance takes it off every row it was assigned to."""
+
+        async def read_back() -> tuple[Verdict, None]:
+            names = {rule.name for rule in await self.list_content_rules()}
+            return after_delete(name in names), None
+
+        await self._write("delrule", {"name": name}, f"rule {name}", read_back)
+
+    async def assign_sub_service_rule(
+        self, parent: VirtualServiceRef, row_index: int, rule: str
+    ) -> None:
+        """Assign ``rule`` to the SubVS whose row in ``parent`` has RsIndex ``row_index``
+        (``addrsrule rs=!<RsIndex>``: the PowerShell interface description's
+        ``New-AdcRealServerRule -RSIndex``)."""
+        await self._sub_service_rule("addrsrule", parent, row_index, rule, assigned=True)
+
+    async def unassign_sub_service_rule(
+        self, parent: VirtualServiceRef, row_index: int, rule: str
+    ) -> None:
+        """Take ``rule`` off the SubVS row ``row_index`` of ``parent`` (``delrsrule``)."""
+        await self._sub_service_rule("delrsrule", parent, row_index, rule, assigned=False)
+
+    async def _sub_service_rule(
+        self, command: str, parent: VirtualServiceRef, row_index: int, rule: str, *, assigned: bool
+    ) -> None:
+        target = f"rule {rule} on SubVS row {row_index} of {describe_vs(parent)}"
+
+        async def read_back() -> tuple[Verdict, None]:
+            vs = await self._find_virtual_service(parent)
+            row = (
+                next((r for r in vs.sub_services if r.rs_index == row_index), None) if vs else None
+            )
+            has = row is not None and rule in row.match_rules
+            if assigned:
+                return after_add(has, has), None
+            return after_delete(has), None
+
+        params = {**vs_params(parent), "rs": f"!{row_index}", "rule": rule}
+        await self._write(command, params, target, read_back)
 
     async def set_parameter(self, name: str, value: str) -> None:
         """Set a global parameter (``set?param=<name>&value=<value>``)."""

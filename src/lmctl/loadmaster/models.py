@@ -170,9 +170,21 @@ def as_list(value: Any) -> list[Any]:
     return [value]
 
 
-def parse_words(value: Any) -> Any:
-    """A space-separated list (``CertFile``) as a list; a list (v2) passes through."""
-    return value.split() if isinstance(value, str) else as_list(value)
+def parse_certificate_names(value: Any) -> Any:
+    """``CertFile`` as one space-separated text, whether it came as text (v1) or a list (v2)."""
+    if isinstance(value, list | tuple):
+        return " ".join(str(name) for name in value) or None
+    return parse_optional_text(value)
+
+
+def parse_rule_names(value: Any) -> Any:
+    """The rules assigned to a row: ``<MatchRules><Name>a</Name>...</MatchRules>`` (v1, one
+    ``Name`` or a list) or ``"MatchRules": ["a", ...]`` (v2); absent is none."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, Mapping):
+        value = value.get("Name", ())
+    return tuple(str(name) for name in as_list(value))
 
 
 Flag = Annotated[bool, BeforeValidator(parse_flag)]
@@ -237,34 +249,52 @@ class VirtualServiceSettings(_WireModel):
     subnet_originating: Flag | None = Field(True, alias="SubnetOriginating")
     error_code: Int = Field(0, alias="ErrorCode")
     error_url: OptionalText = Field(None, alias="ErrorUrl")
+    # The per-protocol layout's (docs/layouts.md): TLS terminated on the appliance with the named
+    # certificate and re-encrypted to the servers; HTTP/1.1 checks naming the namespace as Host.
+    # None: not managed, as on every VS of the single-service layout.
+    check_host: OptionalText = Field(None, alias="CheckHost")
+    check_use_1_1: Flag | None = Field(None, alias="CheckUse1.1")
+    ssl_acceleration: Flag | None = Field(None, alias="SSLAcceleration")
+    cert_file: Annotated[str | None, BeforeValidator(parse_certificate_names)] = Field(
+        None, alias="CertFile"
+    )
+    ssl_reencrypt: Flag | None = Field(None, alias="SSLReencrypt")
 
 
 MANAGED_VS_FIELDS: tuple[str, ...] = tuple(VirtualServiceSettings.model_fields)
 
-# Settings that are managed only when the desired value is set (see ``differing_fields``).
+# Layer 7 settings that are managed only when the desired value is set.
 LAYER_7_ONLY: frozenset[str] = frozenset({"transparent", "subnet_originating"})
+# Every setting managed only when the desired value is set (see ``differing_fields``).
+MANAGED_WHEN_SET: frozenset[str] = LAYER_7_ONLY | {
+    "check_host",
+    "check_use_1_1",
+    "ssl_acceleration",
+    "cert_file",
+    "ssl_reencrypt",
+}
 
 
 def differing_fields(
     observed: VirtualServiceSettings, desired: VirtualServiceSettings
 ) -> tuple[str, ...]:
-    """The managed fields whose values differ, in the model's order; a layer-7-only setting
-    the desired side leaves unset (None) is not compared."""
+    """The managed fields whose values differ, in the model's order; a setting managed only when
+    set (``MANAGED_WHEN_SET``) that the desired side leaves unset (None) is not compared."""
     return tuple(
         name
         for name in MANAGED_VS_FIELDS
-        if not (name in LAYER_7_ONLY and getattr(desired, name) is None)
+        if not (name in MANAGED_WHEN_SET and getattr(desired, name) is None)
         and getattr(observed, name) != getattr(desired, name)
     )
 
 
 def written_fields(settings: VirtualServiceSettings) -> tuple[str, ...]:
-    """The fields ``addvs`` writes for ``settings``: every managed one but the unset
-    layer-7-only ones."""
+    """The fields ``addvs`` writes for ``settings``: every managed one but the unset ones of
+    ``MANAGED_WHEN_SET``."""
     return tuple(
         name
         for name in MANAGED_VS_FIELDS
-        if not (name in LAYER_7_ONLY and getattr(settings, name) is None)
+        if not (name in MANAGED_WHEN_SET and getattr(settings, name) is None)
     )
 
 
@@ -318,6 +348,11 @@ class _RowInVirtualService(_WireModel):
     limit: Int = Field(0, alias="Limit")
     enable: Flag = Field(True, alias="Enable")
     critical: Flag = Field(False, alias="Critical")
+    # Content rules assigned to this row (``addrsrule``): how a layer 7 parent sends a path to
+    # a real server or SubVS.
+    match_rules: Annotated[tuple[str, ...], BeforeValidator(parse_rule_names)] = Field(
+        (), alias="MatchRules"
+    )
 
 
 class RealServer(_RowInVirtualService):
@@ -357,9 +392,6 @@ class VirtualService(VirtualServiceSettings):
     master_vs: Int = Field(0, alias="MasterVS")
     master_vs_id: Int = Field(0, alias="MasterVSID")
     number_of_real_servers: Int = Field(0, alias="NumberOfRSs")
-    cert_files: Annotated[tuple[str, ...], BeforeValidator(parse_words)] = Field(
-        (), alias="CertFile"
-    )
     real_servers: Rows[RealServer] = Field((), alias="Rs")
     sub_services: Rows[SubVirtualServiceRow] = Field((), alias="SubVS")
     # What lmctl does not manage but must see to leave alone on a VS it adopts (Kemp's API
@@ -373,8 +405,13 @@ class VirtualService(VirtualServiceSettings):
     esp_enabled: Flag = Field(False, alias="EspEnabled")
     waf_mode: Int = Field(0, alias="InterceptMode")
     legacy_waf: Flag = Field(False, alias="Intercept")
-    ssl_acceleration: Flag = Field(False, alias="SSLAcceleration")
-    ssl_reencrypt: Flag = Field(False, alias="SSLReencrypt")
+    # ``SSLAcceleration``, ``CertFile`` and ``SSLReencrypt`` are read into the managed settings
+    # (``VirtualServiceSettings``), None when the appliance leaves them out.
+
+    @property
+    def cert_files(self) -> tuple[str, ...]:
+        """The certificates ``CertFile`` names (a space-separated list on the wire)."""
+        return tuple(self.cert_file.split()) if self.cert_file else ()
 
     @model_validator(mode="before")
     @classmethod
@@ -434,10 +471,24 @@ REPLY_LIMITS: dict[str, tuple[int, int | None]] = {
 # and reports ``VSPort`` 0.
 REQUIRED_VS_ELEMENTS: tuple[str, ...] = ("VSAddress", "VSPort", "Protocol")
 # Managed texts that real firmware leaves out when they are unset (every capture in
-# tests/fixtures/loadmaster omits an unset NickName, Persist, CheckUrl, ExtraPorts, ErrorUrl):
-# absent is the appliance's own spelling of unset, so it reads as unset.
+# tests/fixtures/loadmaster omits an unset NickName, Persist, CheckUrl, ExtraPorts, ErrorUrl;
+# CheckHost, SSLAcceleration and CertFile appear only when set, fw7.1-showvs-sslcerts.xml):
+# absent is the appliance's own spelling of unset, so it reads as unset. CheckUse1.1 and
+# SSLReencrypt are in every capture, but are managed only when a spec sets them (the per-protocol
+# layout): a row without them reads as unset there, and a write puts them right.
 UNSET_WHEN_ABSENT: frozenset[str] = frozenset(
-    {"NickName", "Persist", "CheckUrl", "ExtraPorts", "ErrorUrl"}
+    {
+        "NickName",
+        "Persist",
+        "CheckUrl",
+        "ExtraPorts",
+        "ErrorUrl",
+        "CheckHost",
+        "SSLAcceleration",
+        "CertFile",
+        "CheckUse1.1",
+        "SSLReencrypt",
+    }
 )
 _LAYER_ELEMENT = "Layer"
 # Every other managed setting a VS row of its own must carry: a default in its place would read
@@ -644,3 +695,19 @@ def moved_key(vs: VirtualServiceRef, params: Mapping[str, str]) -> VirtualServic
         port=caseless.get("vsport") or vs.port,
         protocol=vs.protocol,
     )
+
+
+class ContentRule(_WireModel):
+    """A content matching rule as ``showrule`` lists it under ``MatchContentRule`` (Progress
+    Kemp, RESTful API programmer guide, "Add a content rule to the system")."""
+
+    name: str = Field(alias="Name")
+    pattern: str = Field("", alias="Pattern")
+    # ``Regex`` as the appliance spells its default, ``prefix``/``postfix`` as sent.
+    match_type: Annotated[str, BeforeValidator(parse_lower)] = Field("regex", alias="MatchType")
+    nocase: Flag = Field(False, alias="CaseIndependent")
+    negate: Flag = Field(False, alias="Negate")
+    add_host: Flag = Field(False, alias="AddHost")
+    include_query: Flag = Field(False, alias="IncludeQuery")
+    header: OptionalText = Field(None, alias="Header")
+    must_fail: Flag = Field(False, alias="MustFail")

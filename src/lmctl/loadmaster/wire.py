@@ -44,6 +44,7 @@ from lmctl.loadmaster.models import (
     REQUIRED_RS_ELEMENTS,
     REQUIRED_SETTING_ELEMENTS,
     REQUIRED_VS_ELEMENTS,
+    ContentRule,
     RealServer,
     Statistics,
     VirtualService,
@@ -544,6 +545,27 @@ def real_server(fields: Mapping[str, Any], address: str, port: int) -> RealServe
     return next(
         (rs for rs in real_servers(fields) if rs.address == wanted and rs.port == port), None
     )
+
+
+def content_rules(fields: Mapping[str, Any]) -> list[ContentRule]:
+    """``showrule``/``addrule``: the content matching rules (``MatchContentRule`` rows; the
+    other kinds of rule, listed under their own names, are not lmctl's)."""
+    return [
+        _validated("a content rule", ContentRule.model_validate, _row(row, "a content rule"))
+        for row in as_list(fields.get("MatchContentRule"))
+    ]
+
+
+def certificate_names(fields: Mapping[str, Any]) -> list[str]:
+    """``listcert``: the names of the installed certificates (``cert`` rows with ``name``;
+    kreemer/loadmaster-go-client ``CertInfo``)."""
+    names = []
+    for row in as_list(fields.get("cert")):
+        name = _row(row, "a certificate").get("name")
+        if not isinstance(name, str) or not name:
+            raise ReplyFormatError("a certificate row has no name")
+        names.append(name)
+    return names
 
 
 def statistics(fields: Mapping[str, Any]) -> Statistics:

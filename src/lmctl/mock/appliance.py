@@ -20,6 +20,7 @@ from lmctl.mock.commands import (
     parse_rs_port,
     restore,
 )
+from lmctl.mock.content import BODY_COMMANDS, CONTENT_COMMANDS
 from lmctl.mock.persistence import StateStore, state_to_json
 from lmctl.mock.state import (
     MockState,
@@ -71,12 +72,16 @@ class MockAppliance:
         """Run one API command; ``ApiRefusal`` carries the status code when it fails."""
         name = command.lower()
         lowered = {key.lower(): value for key, value in params.items()}
-        if name not in KNOWN_COMMANDS:
+        if name not in KNOWN_COMMANDS | CONTENT_COMMANDS.keys() | BODY_COMMANDS.keys():
             raise ApiRefusal(405, UNKNOWN_COMMAND)
         with self._lock:
             now = self._clock()
             if name == "restore":
                 result = restore(self._state, lowered, now, body)
+            elif name in BODY_COMMANDS:
+                result = BODY_COMMANDS[name](self._state, lowered, now, body)
+            elif name in CONTENT_COMMANDS:
+                result = CONTENT_COMMANDS[name](self._state, lowered, now)
             else:
                 result = COMMANDS[name](self._state, lowered, now)
             if result.changed:
@@ -119,11 +124,17 @@ class MockAppliance:
             self._state.parameters["enableapi"] = "yes" if enabled else "no"
             self._save()
 
-    def mark_health(self, address: str, port: int | None, status: str) -> None:
-        """Mark a real server address (every port, or one) ``Up`` or ``Down``."""
+    def mark_health(
+        self, address: str, port: int | None, status: str, check_url: str | None = None
+    ) -> None:
+        """Mark a real server address (every port, or one) ``Up`` or ``Down``; with
+        ``check_url``, only for the checks of VSs (SubVSs) that request that URL."""
         if status not in {"Up", "Down"}:
             raise invalid(f"Invalid health status {status!r} (use Up or Down)")
-        key = health_key(parse_address(address), None if port is None else parse_rs_port(str(port)))
+        if check_url is not None and (not check_url.startswith("/") or " " in check_url):
+            raise invalid(f"Invalid check URL {check_url!r} (a path such as /ews/healthcheck.htm)")
+        canonical_port = None if port is None else parse_rs_port(str(port))
+        key = health_key(parse_address(address), canonical_port, check_url)
         with self._lock:
             self._state.health[key] = status
             self._save()

@@ -237,6 +237,7 @@ VS_PARAMETERS: dict[str, ValueParser] = {
     "QoS": _number(0, 4),
     "SSLAcceleration": _optional_flag,
     "CertFile": _optional_text,
+    "SSLReencrypt": parse_flag,
 }
 
 _VS_PARAMETER_NAMES: dict[str, str] = {name.lower(): name for name in VS_PARAMETERS}
@@ -296,6 +297,14 @@ def required(params: Mapping[str, str], name: str) -> str:
     if value is None or value.strip() == "":
         raise missing(name)
     return value.strip()
+
+
+def _check_certificates(state: MockState, settings: Mapping[str, FieldValue]) -> None:
+    """Every name in ``CertFile`` (space-separated) must be an installed certificate."""
+    names = settings.get("CertFile")
+    for name in names.split() if isinstance(names, str) else ():
+        if name not in state.certificates:
+            raise invalid(f"Unknown certificate: {name}")
 
 
 def _service_by_key(
@@ -414,6 +423,7 @@ def add_service(state: MockState, params: Mapping[str, str], now: float) -> Comm
     protocol = parse_protocol(required(params, "prot"))
     settings = new_vs_settings(port, protocol)
     settings.update(vs_settings_from(params))
+    _check_certificates(state, settings)
     if _service_by_key(state, address, port, protocol) is not None:
         raise invalid(DUPLICATE_VS)
     service = MockVirtualService(state.next_index, address, port, protocol, settings)
@@ -458,6 +468,7 @@ def modify_service(state: MockState, params: Mapping[str, str], now: float) -> C
     if "createsubvs" in params and service.is_sub_service:
         raise invalid("A SubVS cannot have SubVSs")  # checked first: a refusal changes nothing
     settings = vs_settings_from(params)
+    _check_certificates(state, settings)
     if "vsaddress" in params or "vsport" in params:
         _move(state, service, params)
     service.settings.update(settings)
@@ -631,7 +642,9 @@ def backup(state: MockState, params: Mapping[str, str], now: float) -> CommandRe
     return CommandResult(binary=gzip.compress(document, mtime=0))
 
 
-def _backup_file(params: Mapping[str, str], body: bytes | None) -> bytes:
+def uploaded_file(params: Mapping[str, str], body: bytes | None, unreadable: str) -> bytes:
+    """A file sent with a command: the request body (v1 POST), else base64 in ``data`` (v2);
+    422 ``unreadable`` when ``data`` is not base64."""
     if body:
         return body
     encoded = params.get("data")
@@ -640,7 +653,11 @@ def _backup_file(params: Mapping[str, str], body: bytes | None) -> bytes:
     try:
         return base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
-        raise invalid(INVALID_BACKUP) from None
+        raise invalid(unreadable) from None
+
+
+def _backup_file(params: Mapping[str, str], body: bytes | None) -> bytes:
+    return uploaded_file(params, body, INVALID_BACKUP)
 
 
 def restore(

@@ -136,7 +136,10 @@ def _health(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:
 
 def _mark_health(runtime: MockRuntime, body: dict[str, Any]) -> ControlReply:
     status = _text(body, "status").capitalize()
-    runtime.appliance.mark_health(_text(body, "address"), _optional_int(body, "port"), status)
+    url = body.get("url")
+    if url is not None and not isinstance(url, str):
+        raise ControlError("'url' must be a string (the check URL, e.g. /ews/healthcheck.htm)")
+    runtime.appliance.mark_health(_text(body, "address"), _optional_int(body, "port"), status, url)
     return 200, {"marks": runtime.appliance.health_marks()}
 
 
@@ -356,11 +359,20 @@ class MockControl(ClosesOnExit):
         result: dict[str, Any] = self._request("GET", "state")
         return result
 
-    def mark(self, address: str, status: Literal["Up", "Down"], port: int | None = None) -> None:
-        """Mark a real-server address (every port, or one port) Up or Down."""
+    def mark(
+        self,
+        address: str,
+        status: Literal["Up", "Down"],
+        port: int | None = None,
+        url: str | None = None,
+    ) -> None:
+        """Mark a real-server address (every port, or one port) Up or Down; with ``url``, only
+        for the health checks that request it (one SubVS's ``/ews/healthcheck.htm``)."""
         body: dict[str, Any] = {"address": address, "status": status}
         if port is not None:
             body["port"] = port
+        if url is not None:
+            body["url"] = url
         self._request("POST", "health", body)
 
     def health_marks(self) -> dict[str, str]:

@@ -21,6 +21,8 @@ from lmctl.errors import LmctlError
 from lmctl.files import NotARegularFile, read_regular_file
 from lmctl.mock.state import (
     Connections,
+    InstalledCertificate,
+    MockContentRule,
     MockRealServer,
     MockState,
     MockVirtualService,
@@ -33,6 +35,7 @@ from lmctl.mock.tables import (
     NEW_RS_LIMIT,
     NEW_RS_WEIGHT,
     PROTOCOLS,
+    RULE_MATCH_TYPES,
     VS_FIELD_BY_NAME,
     FieldSpec,
     FieldValue,
@@ -69,6 +72,8 @@ def state_to_json(state: MockState) -> dict[str, Any]:
         "health": dict(state.health),
         "drain_seconds": state.drain_seconds,
         "local_subnets": state.local_subnets,
+        "rules": [asdict(rule) for rule in state.rules.values()],
+        "certificates": [asdict(certificate) for certificate in state.certificates.values()],
     }
 
 
@@ -310,6 +315,7 @@ def _real_server(value: Any, where: str) -> MockRealServer:
         critical=entry.optional("critical", False, _flag),
         non_local=entry.optional("non_local", False, _flag),
         connections=entry.optional("connections", {}, _connections),
+        rules=entry.optional("rules", [], _list_of(_text)),
     )
 
 
@@ -324,6 +330,7 @@ def _service(value: Any, where: str) -> MockVirtualService:
         master_index=entry.optional("master_index", 0, _count),
         row_rs_index=entry.optional("row_rs_index", 0, _count),
         row_options=entry.optional("row_options", {}, _row_options),
+        row_rules=entry.optional("row_rules", [], _list_of(_text)),
         real_servers=entry.optional("real_servers", [], _list_of(_real_server)),
         sub_services=entry.optional("sub_services", [], _list_of(_index)),
     )
@@ -336,6 +343,35 @@ def _services(value: Any, where: str) -> dict[int, MockVirtualService]:
             raise ValueError(f"{where}[{position}].index {service.index} is used twice")
         services[service.index] = service
     return services
+
+
+def _rule(value: Any, where: str) -> MockContentRule:
+    entry = _Object.read(value, where)
+    return MockContentRule(
+        name=entry.required("name", _text),
+        pattern=entry.optional("pattern", "", _text),
+        match_type=entry.optional("match_type", "regex", _one_of(*RULE_MATCH_TYPES)),
+        nocase=entry.optional("nocase", False, _flag),
+        negate=entry.optional("negate", False, _flag),
+        include_host=entry.optional("include_host", False, _flag),
+        include_query=entry.optional("include_query", False, _flag),
+        header=entry.optional("header", "", _text),
+        must_fail=entry.optional("must_fail", False, _flag),
+    )
+
+
+def _rules(value: Any, where: str) -> dict[str, MockContentRule]:
+    return {rule.name: rule for rule in _list_of(_rule)(value, where)}
+
+
+def _certificate(value: Any, where: str) -> InstalledCertificate:
+    entry = _Object.read(value, where)
+    name, pem = entry.required("name", _text), entry.required("pem", _text)
+    return InstalledCertificate(name=name, pem=pem)
+
+
+def _certificates(value: Any, where: str) -> dict[str, InstalledCertificate]:
+    return {cert.name: cert for cert in _list_of(_certificate)(value, where)}
 
 
 def _health(value: Any, where: str) -> dict[str, str]:
@@ -366,6 +402,8 @@ def state_from_json(document: Any) -> MockState:
         health=state.optional("health", {}, _health),
         drain_seconds=state.optional("drain_seconds", 30.0, _seconds),
         local_subnets=state.optional("local_subnets", None, _local_subnets),
+        rules=state.optional("rules", [], _rules),
+        certificates=state.optional("certificates", [], _certificates),
     )
 
 

@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl
 
 from lmctl.mock.appliance import MockAppliance
 from lmctl.mock.commands import WRITE_COMMANDS, ApiRefusal
+from lmctl.mock.content import CONTENT_WRITE_COMMANDS
 from lmctl.mock.control import ClosesOnExit, MockControl, MockRuntime, handle_control
 from lmctl.mock.faults import CallLog, Fault, FaultPlan
 from lmctl.mock.persistence import StateStore
@@ -306,7 +307,7 @@ class MockRequestHandler(BaseHTTPRequestHandler):
         self, dialect: str, command: str, params: dict[str, str], file_body: bytes | None
     ) -> None:
         runtime = self.runtime
-        write = command.lower() in WRITE_COMMANDS
+        write = command.lower() in WRITE_COMMANDS | CONTENT_WRITE_COMMANDS
         fault = runtime.faults.take(command)
         if fault is not None and fault.kind in {"drop", "http500"}:
             status = 500 if fault.kind == "http500" else 0

@@ -52,6 +52,8 @@ class MockRealServer:
     critical: bool = False
     non_local: bool = False
     connections: Connections = field(default_factory=Connections)
+    # Content rules assigned to this real server (``addrsrule``), in assignment order.
+    rules: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -66,6 +68,8 @@ class MockVirtualService:
     master_index: int = 0
     row_rs_index: int = 0
     row_options: dict[str, int | str | bool] = field(default_factory=dict)
+    # Content rules assigned to this SubVS's row in its parent (``addrsrule rs=!<RsIndex>``).
+    row_rules: list[str] = field(default_factory=list)
     real_servers: list[MockRealServer] = field(default_factory=list)
     sub_services: list[int] = field(default_factory=list)
 
@@ -73,6 +77,29 @@ class MockVirtualService:
     def is_sub_service(self) -> bool:
         """True for a SubVS, reached only by its Index."""
         return self.master_index != 0
+
+
+@dataclass
+class MockContentRule:
+    """A content matching rule (``addrule``): the fields its ``MatchContentRule`` shows."""
+
+    name: str
+    pattern: str = ""
+    match_type: str = "regex"
+    nocase: bool = False
+    negate: bool = False
+    include_host: bool = False
+    include_query: bool = False
+    header: str = ""
+    must_fail: bool = False
+
+
+@dataclass
+class InstalledCertificate:
+    """An SSL certificate installed with ``addcert``: its PEM (certificate and key)."""
+
+    name: str
+    pem: str
 
 
 @dataclass
@@ -88,6 +115,8 @@ class MockState:
     drain_seconds: float = 30.0
     # The subnets of the appliance's own interfaces; None: every address is local.
     local_subnets: list[str] | None = None
+    rules: dict[str, MockContentRule] = field(default_factory=dict)
+    certificates: dict[str, InstalledCertificate] = field(default_factory=dict)
 
 
 def local_networks(texts: Iterable[str]) -> list[str]:
@@ -110,9 +139,12 @@ def is_local(state: MockState, address: str) -> bool:
     return any(ip in ipaddress.ip_network(subnet) for subnet in state.local_subnets)
 
 
-def health_key(address: str, port: int | None) -> str:
-    """The key of a health mark: ``address`` for every port, ``address:port`` for one."""
-    return address if port is None else f"{address}:{port}"
+def health_key(address: str, port: int | None, check_url: str | None = None) -> str:
+    """The key of a health mark: ``address`` for every port, ``address:port`` for one;
+    `` <url>`` added for the checks of that URL only (an Exchange server whose EWS fails its
+    ``/ews/healthcheck.htm`` while its other directories answer)."""
+    key = address if port is None else f"{address}:{port}"
+    return key if check_url is None else f"{key} {check_url}"
 
 
 def probed_port(service: MockVirtualService, real_server: MockRealServer) -> int:
@@ -127,11 +159,14 @@ def probed_port(service: MockVirtualService, real_server: MockRealServer) -> int
 def real_server_is_up(
     state: MockState, service: MockVirtualService, real_server: MockRealServer
 ) -> bool:
-    """Up unless marked Down, for the port its health check probes or for every port of its
-    address."""
-    mark = state.health.get(health_key(real_server.address, probed_port(service, real_server)))
-    if mark is None:
-        mark = state.health.get(real_server.address)
+    """Up unless marked Down: for the URL this VS checks (on its probed port, or on every port),
+    else for the port its health check probes, else for every port of its address."""
+    address, port = real_server.address, probed_port(service, real_server)
+    url = service.settings.get("CheckUrl")
+    keys = [health_key(address, port), health_key(address, None)]
+    if isinstance(url, str) and url:
+        keys[:0] = [health_key(address, port, url), health_key(address, None, url)]
+    mark = next((state.health[key] for key in keys if key in state.health), None)
     return mark != "Down"
 
 

@@ -69,6 +69,18 @@ class Opts(tuple[str, ...]):
     __slots__ = ()
 
 
+class Names(Opts):
+    """A list of ``<Name>`` children (the rules assigned to a real server or SubVS, as the
+    programmer guide shows ``<PreProcessRules><Name>test</Name></PreProcessRules>``): a JSON
+    array of strings in APIv2 (kreemer/loadmaster-go-client's ``MatchRules []string``)."""
+
+    __slots__ = ()
+
+
+# ``matchtype`` of a content matching rule (Progress Kemp, content rules feature description).
+RULE_MATCH_TYPES: tuple[str, ...] = ("regex", "prefix", "postfix")
+
+
 FieldValue = bool | int | str | Opts | None
 
 

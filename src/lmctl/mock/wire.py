@@ -28,6 +28,7 @@ from lmctl.mock.tables import (
     VS_FIELDS,
     VS_JSON_ORDER,
     FieldValue,
+    Names,
     Opts,
 )
 
@@ -94,9 +95,16 @@ def real_server_record(state: MockState, service: MockVirtualService, rs: MockRe
         "Follow": 0,
         "Enable": rs.enable,
         "Critical": rs.critical,
-        "Nrules": 0,
+        "Nrules": len(rs.rules),
     }
-    return Record([(name, values[name]) for name in RS_FIELDS])
+    return _with_rules(Record([(name, values[name]) for name in RS_FIELDS]), rs.rules)
+
+
+def _with_rules(row: Record, rules: list[str]) -> Record:
+    """A real-server or SubVS row with its assigned content rules, when it has any."""
+    if rules:
+        row.add("MatchRules", Names(rules))
+    return row
 
 
 def _sub_service_row(state: MockState, sub: MockVirtualService) -> Record:
@@ -114,7 +122,7 @@ def _sub_service_row(state: MockState, sub: MockVirtualService) -> Record:
         "Enable": bool(sub.settings.get("Enable", True)),
         "Critical": row.get("critical", False),
     }
-    return Record([(name, values[name]) for name in SUBVS_ROW_FIELDS])
+    return _with_rules(Record([(name, values[name]) for name in SUBVS_ROW_FIELDS]), sub.row_rules)
 
 
 def _computed_values(state: MockState, service: MockVirtualService) -> dict[str, FieldValue]:
@@ -253,8 +261,9 @@ def _xml_element(name: str, value: Value, out: list[str]) -> None:
         _xml_children(value, out)
         out.append(f"</{name}>{_EOL}")
     elif isinstance(value, Opts):
+        child = "Name" if isinstance(value, Names) else "Opt"
         out.append(f"<{name}>{_EOL}")
-        out.extend(f"<Opt>{escape(option)}</Opt>{_EOL}" for option in value)
+        out.extend(f"<{child}>{escape(option)}</{child}>{_EOL}" for option in value)
         out.append(f"</{name}>{_EOL}")
     else:
         out.append(f"<{name}>{_xml_text(value)}</{name}>{_EOL}")

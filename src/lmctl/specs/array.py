@@ -16,9 +16,12 @@ from lmctl.releases import (
     URL_CHECKS,
     VERSION_DESCRIPTION,
     VERSION_PATTERN,
+    VIRTUAL_DIRECTORIES,
     ExchangeVersion,
+    Layout,
     ServiceName,
     ServiceProfile,
+    VirtualDirectory,
     long_lived_idle_timeout,
     parse_exchange_version,
 )
@@ -144,6 +147,15 @@ Text = Annotated[
     str, Field(min_length=1, max_length=255), AfterValidator(_printable), AfterValidator(_filled)
 ]
 Port = Annotated[int, Field(ge=1, le=65535)]
+# A certificate's name on the appliance: the characters Kemp documents for names.
+CertificateName = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9.@_-]{0,63}$",
+        description="expected the certificate's name on the appliance: letters, digits and "
+        ". @ - _, at most 64, e.g. mail-2019",
+    ),
+]
 
 
 class RpcPorts(SpecModel):
@@ -280,12 +292,35 @@ class ArraySpec(SpecModel):
     overrides: dict[ServiceName, ServiceOverride] = Field(
         default_factory=dict, description="Per-service settings replacing lmctl's defaults."
     )
+    layout: Layout = Field(
+        "single-service",
+        description="How HTTPS is published: single-service (default): one VS on 443 with one "
+        "health check; per-protocol (2013+): one layer 7 VS terminating TLS with the named "
+        "certificate and re-encrypting to the members, with a SubVS per virtual directory, each "
+        "checking its own /<directory>/healthcheck.htm (see docs/layouts.md).",
+    )
+    certificate: CertificateName | None = Field(
+        None,
+        description="per-protocol only: the name of the certificate installed on the appliance "
+        "for the namespace (as listcert shows it), e.g. mail-2019.",
+    )
+    directories: Annotated[tuple[VirtualDirectory, ...], Field(min_length=1)] | None = Field(
+        None,
+        description="per-protocol only: the virtual directories that get a SubVS; default all: "
+        + ", ".join(VIRTUAL_DIRECTORIES)
+        + ".",
+    )
     adopt: bool = Field(
         False,
         description="true: plan takes over the virtual services without lmctl's marker that "
         "sit on exactly the keys this array wants (shown as 'adopt' in the plan; see "
         "docs/adoption.md); default false: they are conflicts.",
     )
+
+    @property
+    def published_directories(self) -> tuple[VirtualDirectory, ...]:
+        """The virtual directories of the per-protocol layout: the listed ones, or all."""
+        return self.directories if self.directories is not None else VIRTUAL_DIRECTORIES
 
     @property
     def enabled_services(self) -> tuple[ServiceName, ...]:

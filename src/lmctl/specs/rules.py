@@ -325,6 +325,52 @@ def _healthcheck_htm_where_none(array: SourcedArray) -> Iterator[Diagnostic]:
             )
 
 
+def _layout(array: SourcedArray) -> Iterator[Diagnostic]:
+    """The per-protocol layout (docs/layouts.md): 2013+ (a healthcheck.htm per virtual
+    directory), HTTPS published, a certificate named; its own keys only with it."""
+    spec = array.spec
+    family = spec.exchange.family
+    if spec.layout == "single-service":
+        for field in ("certificate", "directories"):
+            if getattr(spec, field) is not None:
+                yield array.diagnostic(
+                    "error",
+                    (field,),
+                    f"{field} belongs to layout: per-protocol; add that, or remove {field}",
+                )
+        return
+    if not family.has_healthcheck_htm:
+        yield array.diagnostic(
+            "error",
+            ("layout",),
+            f"Exchange {family.name} has no healthcheck.htm per virtual directory: "
+            "the per-protocol layout needs Exchange 2013 or later; use layout: single-service",
+        )
+    if "https" not in spec.enabled_services:
+        yield array.diagnostic(
+            "error",
+            ("layout",),
+            "the per-protocol layout publishes HTTPS, which services: leaves out; add https",
+        )
+    if spec.certificate is None:
+        yield array.diagnostic(
+            "error",
+            ("layout",),
+            "the per-protocol layout terminates TLS on the appliance: name its certificate "
+            "(certificate: NAME, as the appliance's certificate list shows it)",
+        )
+    yield from _each_once(array, "directories", "directory", spec.directories or ())
+    https = spec.overrides.get("https")
+    if https is not None and (https.health_check is not None or https.layer == 4):
+        field = "health_check" if https.health_check is not None else "layer"
+        yield array.diagnostic(
+            "error",
+            ("overrides", "https", field),
+            "with layout: per-protocol each virtual directory checks its own healthcheck.htm "
+            f"at layer 7; remove {field} here",
+        )
+
+
 def _rpc_without_rpc_over_tcp(array: SourcedArray) -> Iterator[Diagnostic]:
     spec = array.spec
     if spec.exchange.family.offers("rpc"):
@@ -341,15 +387,20 @@ def _rpc_without_rpc_over_tcp(array: SourcedArray) -> Iterator[Diagnostic]:
 
 
 def _services_listed_once(array: SourcedArray) -> Iterator[Diagnostic]:
+    yield from _each_once(array, "services", "service", array.spec.services or ())
+
+
+def _each_once(
+    array: SourcedArray, field: str, noun: str, names: Sequence[str]
+) -> Iterator[Diagnostic]:
+    """An error on each name of the list ``field`` that an earlier entry already gave."""
     seen: set[str] = set()
-    for index, service in enumerate(array.spec.services or ()):
-        if service in seen:
+    for index, name in enumerate(names):
+        if name in seen:
             yield array.diagnostic(
-                "error",
-                ("services", index),
-                f"service '{service}' is listed twice; list each service once",
+                "error", (field, index), f"{noun} '{name}' is listed twice; list each {noun} once"
             )
-        seen.add(service)
+        seen.add(name)
 
 
 def _overrides_published(array: SourcedArray) -> Iterator[Diagnostic]:
@@ -584,6 +635,7 @@ ARRAY_RULES = (
     _rpc_ports,
     _missing_rpc_ports,
     _healthcheck_htm_where_none,
+    _layout,
     _rpc_without_rpc_over_tcp,
     _services_listed_once,
     _overrides_published,

@@ -1,0 +1,126 @@
+"""The per-protocol layout in the specs: validation, expansion and ``lmctl show``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lmctl.mock.control import MockControl
+from lmctl.mock.server import MockServerHandle
+from lmctl.releases import VIRTUAL_DIRECTORIES
+from lmctl_testkit import (
+    PASSWORD_VARIABLE,
+    array_spec,
+    invoke,
+    write_mock_inventory,
+    write_spec_files,
+)
+
+INVENTORY = "appliances:\n  lm-hq:\n    url: mock://lm-hq\n"
+MEMBERS = {"EX19-01": "10.30.1.11", "EX19-02": "10.30.1.12"}
+
+
+def spec(exchange: str = "2019 CU14", extra: str = "") -> str:
+    """A 2019 namespace (by default) with the per-protocol layout and ``extra`` lines."""
+    base = array_spec(
+        "mail-2019", "HQ", exchange, "10.30.1.50", "lm-hq", MEMBERS, fqdn="mail.example.com"
+    )
+    return base + "layout: per-protocol\ncertificate: mail-2019\n" + extra
+
+
+def write(directory: Path, text: str) -> Path:
+    write_spec_files(directory, {"appliances.yaml": INVENTORY, "mail.yaml": text})
+    return directory
+
+
+def test_show_nests_a_subvs_per_directory_under_the_tls_parent(tmp_path: Path) -> None:
+    specs = write(tmp_path, spec(extra="directories: [owa, ews, Microsoft-Server-ActiveSync]\n"))
+    outcome = invoke("show", "mail-2019", "--specs", str(specs), "--format", "json")
+    assert outcome.exit_code == 0, outcome.output
+    https = json.loads(outcome.stdout)["virtual_services"][0]
+    parent = https["settings"]
+    assert (parent["Layer"], parent["SSLAcceleration"], parent["CertFile"]) == (
+        7,
+        True,
+        "mail-2019",
+    )
+    assert parent["SSLReencrypt"] is True and parent["Persist"] is None
+    assert https["real_servers"] == []
+    subs = https["sub_services"]
+    assert [sub["directory"] for sub in subs] == ["owa", "ews", "Microsoft-Server-ActiveSync"]
+    ews = subs[1]
+    assert ews["settings"]["NickName"] == "lmctl.mail-2019.https.ews"
+    assert ews["settings"]["CheckUrl"] == "/ews/healthcheck.htm"
+    assert ews["settings"]["CheckHost"] == "mail.example.com"
+    assert ews["settings"]["CheckUse1.1"] is True and ews["settings"]["Persist"] is None
+    assert [rs["address"] for rs in ews["real_servers"]] == list(MEMBERS.values())
+    assert ews["rule"] == {
+        "name": "lmctl.mail-2019.https.ews",
+        "pattern": "/^\\/ews(\\/|$)/",
+        "match_type": "regex",
+        "nocase": True,
+    }
+    table = invoke("show", "mail-2019", "--specs", str(specs))
+    assert "https/ews" in table.stdout and "/ews/healthcheck.htm" in table.stdout
+    assert "TLS mail-2019 re-encrypted" in table.stdout
+
+
+def test_all_eight_directories_by_default(tmp_path: Path) -> None:
+    outcome = invoke("show", "mail-2019", "-s", str(write(tmp_path, spec())), "--format", "json")
+    subs = json.loads(outcome.stdout)["virtual_services"][0]["sub_services"]
+    assert [sub["directory"] for sub in subs] == list(VIRTUAL_DIRECTORIES)
+    assert len(subs) == 8
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (spec(exchange="2010 SP3"), 10, "no healthcheck.htm per virtual directory"),
+        (spec().replace("certificate: mail-2019\n", ""), 10, "name its certificate"),
+        (spec(extra="services: [http-redirect]\n"), 10, "add https"),
+        (spec(extra="directories: [ews, ews]\n"), 12, "directory 'ews' is listed twice"),
+        (spec(extra="directories: [webdav]\n"), 12, "directories"),
+        (
+            spec().replace("certificate: mail-2019", "certificate: bad name"),
+            11,
+            "'bad name' is not al",
+        ),
+        (
+            spec(extra="overrides:\n  https:\n    health_check: {url: /owa/healthcheck.htm}\n"),
+            14,
+            "remove health_check",
+        ),
+        (
+            spec().replace("layout: per-protocol\n", ""),
+            10,
+            "certificate belongs to layout: per-protocol",
+        ),
+    ],
+)
+def test_validate_refuses_a_layout_it_cannot_build(
+    tmp_path: Path, text: str, line: int | None, message: str
+) -> None:
+    outcome = invoke("validate", str(write(tmp_path, text)))
+    assert outcome.exit_code != 0
+    assert message in outcome.output
+    if line is not None:
+        assert f"mail.yaml:{line}" in outcome.output
+
+
+@pytest.mark.parametrize("command", [["plan"], ["apply", "--auto-approve"], ["status", "--specs"]])
+def test_plan_apply_and_status_refuse_the_layout_before_any_write(
+    tmp_path: Path,
+    mock_server: MockServerHandle,
+    mock_control: MockControl,
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+) -> None:
+    monkeypatch.setenv(PASSWORD_VARIABLE, mock_server.password)
+    write_spec_files(tmp_path, {"mail.yaml": spec()})
+    write_mock_inventory(tmp_path, mock_server, "lm-hq", "v2")
+    outcome = invoke(*command, str(tmp_path), "--state-dir", str(tmp_path / "state"))
+    assert outcome.exit_code != 0
+    assert "mail-2019: layout: per-protocol is not reconciled" in outcome.output
+    assert mock_control.write_count() == 0
