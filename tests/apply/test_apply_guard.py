@@ -123,10 +123,11 @@ def slow_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]
 
 def test_two_processes_never_apply_to_one_appliance_at_once(slow_site: Site) -> None:
     site = slow_site
-    # The first apply's first write stalls 6 s on the appliance, so it surely still holds the
-    # lock while the second process starts and plans, however busy the machine is.
+    # The first apply's first write stalls 15 s on the appliance, so it surely still holds the
+    # lock while the second process starts and plans, even on a machine busy enough to take
+    # several seconds to start Python (6 s was not always enough).
     control = site.server.control()
-    control.add_fault("stall", command="addvs", stall_seconds=6)
+    control.add_fault("stall", command="addvs", stall_seconds=15)
     control.close()
     first = start_apply(site)
     second = subprocess.run(apply_command(site), capture_output=True, text=True, timeout=60)
