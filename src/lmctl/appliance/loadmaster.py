@@ -53,7 +53,10 @@ REAL_SERVER_PARAMS: dict[str, str] = {
 
 
 def state_of(
-    vs: VirtualService, duplicate_indexes: tuple[int, ...] = (), sub_services: int | None = None
+    vs: VirtualService,
+    duplicate_indexes: tuple[int, ...] = (),
+    sub_services: int | None = None,
+    duplicate_nicknames: tuple[str | None, ...] = (),
 ) -> VirtualServiceState:
     """Reduce an observed (non-Sub) virtual service to its comparable state.
 
@@ -80,6 +83,7 @@ def state_of(
         vs.index,
         status=vs.status,
         duplicate_indexes=duplicate_indexes,
+        duplicate_nicknames=duplicate_nicknames,
         unmanaged=unmanaged_of(vs, subs),
         sub_services=subs,
         ssl_reencrypt=vs.ssl_reencrypt,
@@ -155,9 +159,11 @@ def appliance_state(observed: Iterable[VirtualService]) -> ApplianceState:
     state: ApplianceState = {}
     for key, listed in rows.items():
         first = min(listed, key=lambda vs: vs.index)
-        duplicates = tuple(sorted(vs.index for vs in listed)) if len(listed) > 1 else ()
+        ordered = sorted(listed, key=lambda vs: vs.index) if len(listed) > 1 else []
+        duplicates = tuple(vs.index for vs in ordered)
+        nicknames = tuple(shown_nickname(vs.nickname) for vs in ordered)
         subs = sub_services_of(first, children.get(first.index, ()))
-        state[key] = state_of(first, duplicates, subs)
+        state[key] = state_of(first, duplicates, subs, nicknames)
     return state
 
 

@@ -103,6 +103,8 @@ class VirtualServiceState:
     # The Index of every row the appliance listed at this key, when it listed more than one:
     # such rows cannot be told apart, so nothing is written to the key (``lmctl.plan.match``).
     duplicate_indexes: tuple[int, ...] = ()
+    # The NickName of each of those rows, in the same order (``lmctl ls`` lists every row).
+    duplicate_nicknames: tuple[str | None, ...] = field(default=(), compare=False)
     # What lmctl does not manage on it (content rules, certificates, WAF, ESP, SubVSs), in
     # words: shown when the VS is adopted or deleted, never written; ``compare`` checks it for
     # drift (a VS that gained a content rule since the plan is not the VS the plan read).
