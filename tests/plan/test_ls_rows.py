@@ -49,3 +49,70 @@ def test_a_key_listed_twice_is_two_conflicting_rows_even_when_no_spec_wants_it(
     ]
     text = site.lmctl("ls", str(site.arrays_dir))
     assert "'dup2'" in text.stdout
+
+
+@pytest.fixture
+def marked_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Site, ServedProcess]]:
+    """Exchange on 10.10.1.50 (443, 25) built by hand, and a VS on 10.10.1.90:443 named exactly
+    like the marker import's array for 10.10.1.50 would have."""
+    with served_mock("--seed-listvs", str(SEEDS / "mark.json")) as served:
+        yield Site.open(tmp_path, served, monkeypatch), served
+
+
+def import_all(site: Site, *more: str) -> Outcome:
+    inventory = str(site.arrays_dir / "appliances.yaml")
+    return site.lmctl(
+        "import",
+        "--appliance",
+        "lm-test",
+        "--inventory",
+        inventory,
+        "--out",
+        str(site.arrays_dir),
+        "--site",
+        "HQ",
+        "--exchange",
+        "2016 CU23",
+        "--fqdn",
+        "mail.corp.example.com",
+        *more,
+    )
+
+
+def test_a_marker_already_carried_elsewhere_is_warned_by_import_and_listed_as_plan_acts(
+    marked_elsewhere: tuple[Site, ServedProcess],
+) -> None:
+    site, _ = marked_elsewhere
+    text = import_all(site)
+    assert text.exit_code == 0, text.output
+    warning = (
+        "warning: array vip-10-10-1-50: its marker lmctl.vip-10-10-1-50.https is already "
+        "carried by 10.10.1.90:443/tcp"
+    )
+    assert warning in text.output
+    document = json.loads(import_all(site, "--overwrite", "--format", "json").stdout)
+    assert any(warning.removeprefix("warning: ") in w for w in document["warnings"])
+
+    # Plan with adoption adopts 10.10.1.50's VSs and deletes the carrier: the array is not
+    # "deleted" (it adopts 2 VSs).
+    adopt = site.plan("--adopt", "vip-10-10-1-50")
+    assert adopt.exit_code == 2, adopt.output
+    assert "- delete virtual service 10.10.1.90:443/tcp" in adopt.stdout
+    assert "array-deleted" not in adopt.output, adopt.output
+    assert "would stop serving" not in adopt.output, adopt.output
+
+    # Without adoption the key is a conflict and plan leaves the carrier: ls says so.
+    assert "10.10.1.90" not in site.plan().stdout
+    listed = rows(site.lmctl("ls", str(site.arrays_dir), "--format", "json"))
+    (carrier,) = [vs for vs in listed if vs["key"]["address"] == "10.10.1.90"]
+    assert carrier["note"] == (
+        "10.10.1.50:443/tcp is held by another VS (a conflict): the next plan leaves this one; "
+        "once vip-10-10-1-50 adopts that VS, the plan deletes this one"
+    )
+    spec = site.arrays_dir / "vip-10-10-1-50.yaml"
+    spec.write_text(spec.read_text() + "adopt: true\n")
+    listed = rows(site.lmctl("ls", str(site.arrays_dir), "--format", "json"))
+    (carrier,) = [vs for vs in listed if vs["key"]["address"] == "10.10.1.90"]
+    assert "the next plan deletes it" in carrier["note"]

@@ -20,6 +20,7 @@ from lmctl.cli.options import (
     make_console,
 )
 from lmctl.cli.specload import DEFAULT_INVENTORY, DEFAULT_SPECS, load_inventory_reporting
+from lmctl.text import one_line
 
 if TYPE_CHECKING:
     from lmctl.appliance.state import ApplianceState
@@ -163,6 +164,8 @@ def import_command(
     except ImportFileError as error:
         raise CommandError(str(error)) from None
     next_commands = _next_commands(out, written, inventory, [a.name for a in result.arrays])
+    for warning in result.warnings:
+        errors.print(f"warning: {one_line(warning)}", highlight=False)
     if output is OutputFormat.json:
         report = import_report(appliance, result, written, next_commands)
         console.out(report.model_dump_json(indent=2), highlight=False)

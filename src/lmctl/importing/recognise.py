@@ -131,6 +131,9 @@ class ImportResult:
 
     arrays: tuple[ImportedArray, ...]
     skipped: tuple[Skipped, ...]
+    # What the admin must settle before planning (a marker of an array written already
+    # carried by a VS elsewhere on the appliance), one sentence each.
+    warnings: tuple[str, ...] = ()
 
 
 def service_of(vs: VirtualServiceState) -> ServiceName | Unrecognised:
@@ -466,7 +469,31 @@ def import_state(state: ApplianceState, options: ImportOptions) -> ImportResult:
         else:
             skipped += [Skipped(vs.key, vs.settings.nickname, imported) for vs in _all(vip)]
     skipped.sort(key=lambda s: key_order(s.key))
-    return ImportResult(tuple(_with_skipped(a, skipped) for a in arrays), tuple(skipped))
+    return ImportResult(
+        tuple(_with_skipped(a, skipped) for a in arrays),
+        tuple(skipped),
+        marker_warnings(arrays, state),
+    )
+
+
+def marker_warnings(arrays: Sequence[ImportedArray], state: ApplianceState) -> tuple[str, ...]:
+    """One warning per VS outside an array written that already carries one of its markers
+    (a NickName typed by hand, or left by an earlier lmctl): ``lmctl.plan.match`` takes such a
+    VS as the array's and the plan would move or delete it. Renaming the array instead would
+    not help: the VS would stay a marked VS of an array no spec has, which plan deletes."""
+    warnings: list[str] = []
+    for array in arrays:
+        for key in sorted(state, key=key_order):
+            owner = state[key].owner
+            if owner is None or owner.array != array.name or key in array.keys:
+                continue
+            warnings.append(
+                f"array {array.name}: its marker {owner.marker()} is already carried by {key} "
+                f"(NickName {state[key].settings.nickname!r}): plan takes that VS as this "
+                "array's and would move or delete it; unless it is this array's, give it "
+                "another NickName on the appliance before you plan"
+            )
+    return tuple(warnings)
 
 
 def _offered(vip: _Vip, options: ImportOptions) -> tuple[_Vip, list[Skipped]]:

@@ -139,6 +139,14 @@ def categorise(match: ApplianceMatch, state: ApplianceState) -> tuple[ListedServ
         elif current.owner != want.owner:
             note = f"the next plan re-marks it as {want.array}/{want.service}"
             found[current.key] = _listed(current, "lmctl", note)
+        elif current.key != want.key and conflict is not None:
+            # Its key is held by another VS: plan moves nothing (a conflict), and an adoption of
+            # that VS makes this one a duplicate of the array's, which plan deletes.
+            note = (
+                f"{want.key} is held by another VS (a conflict): the next plan leaves this one; "
+                f"once {want.array} adopts that VS, the plan deletes this one"
+            )
+            found[current.key] = _listed(current, "lmctl", note)
         elif current.key != want.key:
             found[current.key] = _listed(current, "lmctl", f"the next plan moves it to {want.key}")
         else:
