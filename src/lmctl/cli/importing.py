@@ -140,6 +140,7 @@ def import_command(
     """``lmctl import --appliance NAME [--out DIR] [--overwrite] [--vip ADDRESS] ...``."""
     import asyncio
 
+    from lmctl.appliance.changes import counted
     from lmctl.importing import ImportFileError, ImportOptions, import_report, write_specs
 
     if output is OutputFormat.markdown:
@@ -172,10 +173,8 @@ def import_command(
         return
     for array, path in zip(result.arrays, written, strict=True):
         services = ", ".join(array.document["services"])
-        console.print(
-            f"wrote {path}: array {array.name} ({services}; "
-            f"{len(array.document['members'])} members)",
-        )
+        members = counted(len(array.document["members"]), "member")
+        console.print(f"wrote {path}: array {array.name} ({services}; {members})")
     for skipped in result.skipped:
         console.print(f"skipped {skipped}")
     if not result.arrays:
