@@ -10,15 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from lmctl_testkit import Outcome, ServedProcess, served_mock
+from lmctl_testkit import Outcome, served_mock
 from mock_site import Site
 
 SEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "import13"
 
 
-def served_site(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: Path
-) -> Iterator[Site]:
+def served_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: Path) -> Iterator[Site]:
     with served_mock("--seed-listvs", str(seed)) as served:
         yield Site.open(tmp_path, served, monkeypatch)
 
@@ -26,9 +24,20 @@ def served_site(
 def import_all(site: Site, *more: str) -> Outcome:
     inventory = str(site.arrays_dir / "appliances.yaml")
     return site.lmctl(
-        "import", "--appliance", "lm-test", "--inventory", inventory, "--out",
-        str(site.arrays_dir), "--site", "HQ", "--exchange", "2016 CU23", "--fqdn",
-        "mail.corp.example.com", *more,
+        "import",
+        "--appliance",
+        "lm-test",
+        "--inventory",
+        inventory,
+        "--out",
+        str(site.arrays_dir),
+        "--site",
+        "HQ",
+        "--exchange",
+        "2016 CU23",
+        "--fqdn",
+        "mail.corp.example.com",
+        *more,
     )
 
 
