@@ -65,3 +65,38 @@ def test_the_written_spec_is_ascii_and_one_member_is_singular(one_member: Site) 
     written = (site.arrays_dir / "vip-10-10-1-50.yaml").read_bytes()
     assert written.isascii(), [line for line in written.decode().splitlines() if not line.isascii()]
     assert b"Schedule: rr -> lc" in written or b"Schedule: lc -> rr" in written
+
+
+@pytest.fixture
+def adopted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    """10.10.1.50 after its https VS was adopted: 443 carries lmctl's marker, 25 (SMTP) and the
+    redirect on 80 are still hand-built."""
+    document = json.loads((SEEDS / "built.json").read_text())
+    for vs in document["VS"]:
+        if (vs["VSAddress"], vs["VSPort"]) == ("10.10.1.50", "443"):
+            vs["NickName"] = "lmctl.vip-10-10-1-50.https"
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps(document))
+    yield from served_site(tmp_path, monkeypatch, seed)
+
+
+def test_a_vip_an_lmctl_array_serves_is_skipped_pointing_at_its_spec_even_with_overwrite(
+    adopted: Site,
+) -> None:
+    site = adopted
+    spec = site.arrays_dir / "vip-10-10-1-50.yaml"
+    spec.write_text("# the admin's reviewed spec of vip-10-10-1-50\n")
+
+    result = import_all(site, "--overwrite", "--format", "json")
+
+    assert result.exit_code == 0, result.output
+    assert spec.read_text() == "# the admin's reviewed spec of vip-10-10-1-50\n"
+    document = json.loads(result.stdout)
+    assert document["written"] == []
+    reasons = {(s["key"]["address"], s["key"]["port"]): s["reason"] for s in document["skipped"]}
+    assert reasons[("10.10.1.50", "25")] == (
+        "its VIP serves lmctl's array vip-10-10-1-50 already: add smtp to the services of "
+        "vip-10-10-1-50's spec and plan with --adopt vip-10-10-1-50"
+    )
+    assert "no sign of Exchange" not in reasons[("10.10.1.50", "25")]
+    assert reasons[("10.10.1.50", "443")] == "already lmctl's (vip-10-10-1-50/https)"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from lmctl_testkit import Outcome, ServedProcess, served_mock
-from mock_site import Site
+from mock_site import Array, Site
 
 SEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "import13"
 
@@ -116,3 +116,26 @@ def test_a_marker_already_carried_elsewhere_is_warned_by_import_and_listed_as_pl
     listed = rows(site.lmctl("ls", str(site.arrays_dir), "--format", "json"))
     (carrier,) = [vs for vs in listed if vs["key"]["address"] == "10.10.1.90"]
     assert "the next plan deletes it" in carrier["note"]
+
+
+def test_a_long_nickname_is_shortened_in_ls_and_plan_text_and_whole_in_json(
+    hostile: tuple[Site, ServedProcess],
+) -> None:
+    """10.10.1.50:80's NickName is over 5,000 characters; a spec wants that key."""
+    site, _ = hostile
+    site.write(Array("a50", "10.10.1.50", ["10.10.1.11"], services=["https", "http-redirect"]))
+    listed = rows(site.lmctl("ls", str(site.arrays_dir), "--format", "json"))
+    (redirect,) = [vs for vs in listed if vs["key"]["port"] == "80"]
+    length = len(redirect["nickname"])
+    assert length > 5000 and redirect["nickname"].endswith("HHHH")
+    shown = f"… ({length} characters)"
+    text = site.lmctl("ls", str(site.arrays_dir))
+    plan = site.plan()
+    markdown = site.plan("--format", "markdown")
+    for run in (text, plan, markdown):
+        assert "HHHHHHHHHH" not in run.output, run.output[:3000]
+    for run in (plan, markdown):
+        assert shown in run.stdout, run.stdout[:3000]
+    # The table folds the column: its length is there, whatever the line breaks.
+    assert f"({length}characters)" in "".join(text.stdout.split())
+    assert "H" * 4000 in site.plan("--format", "json").stdout

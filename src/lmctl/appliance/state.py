@@ -27,6 +27,7 @@ from lmctl.loadmaster.models import (
     wire_name,
 )
 from lmctl.releases import SERVICE_PORTS
+from lmctl.text import quoted_name
 
 MARKER_PREFIX = "lmctl."
 # An array name is a slug of at most 40 characters (as the spec allows); a service is one of
@@ -139,7 +140,7 @@ class VirtualServiceState:
         """How messages name this VS: its key and its NickName, quoted so that invisible
         differences (spaces, control characters) show."""
         name = self.settings.nickname
-        return f"{self.key} (NickName {name!r})" if name else f"{self.key} (no NickName)"
+        return f"{self.key} (NickName {quoted_name(name)})" if name else f"{self.key} (no NickName)"
 
 
 ApplianceState = dict[VirtualServiceKey, VirtualServiceState]

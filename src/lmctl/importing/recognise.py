@@ -52,6 +52,7 @@ from lmctl.releases import (
     parse_exchange_version,
 )
 from lmctl.specs.array import PLACEHOLDER, ArraySpec
+from lmctl.text import quoted_name
 
 # The ports recognised as they are (rpc and http-redirect need a closer look).
 _PLAIN_PORTS: Mapping[str, ServiceName] = {
@@ -103,7 +104,7 @@ class Skipped:
     reason: str
 
     def __str__(self) -> str:
-        name = f"NickName {self.nickname!r}" if self.nickname else "no NickName"
+        name = f"NickName {quoted_name(self.nickname)}" if self.nickname else "no NickName"
         return f"{self.key} ({name}): {self.reason}"
 
 
@@ -442,6 +443,7 @@ def import_state(state: ApplianceState, options: ImportOptions) -> ImportResult:
     wanted = {normalised_address(vip) for vip in options.vips}
     found: dict[str, dict[ServiceName, VirtualServiceState]] = {}
     skipped: list[Skipped] = []
+    owners = arrays_by_address(state)
     for key in sorted(state, key=key_order):
         vs = state[key]
         if wanted and key.address not in wanted:
@@ -449,6 +451,10 @@ def import_state(state: ApplianceState, options: ImportOptions) -> ImportResult:
         service = service_of(vs)
         if isinstance(service, Unrecognised):
             skipped.append(Skipped(key, vs.settings.nickname, service.reason))
+            continue
+        if key.address in owners:
+            reason = _served_by(service, owners[key.address])
+            skipped.append(Skipped(key, vs.settings.nickname, reason))
             continue
         services = found.setdefault(key.address, {})
         if service in services:
@@ -473,6 +479,27 @@ def import_state(state: ApplianceState, options: ImportOptions) -> ImportResult:
         tuple(_with_skipped(a, skipped) for a in arrays),
         tuple(skipped),
         marker_warnings(arrays, state),
+    )
+
+
+def arrays_by_address(state: ApplianceState) -> dict[str, tuple[str, ...]]:
+    """The lmctl arrays whose marked VSs are at each address."""
+    owners: dict[str, set[str]] = {}
+    for key, vs in state.items():
+        if vs.owner is not None:
+            owners.setdefault(key.address, set()).add(vs.owner.array)
+    return {address: tuple(sorted(arrays)) for address, arrays in owners.items()}
+
+
+def _served_by(service: ServiceName, arrays: Sequence[str]) -> str:
+    """Why an Exchange VS beside lmctl's own is not imported: its VIP is an lmctl array's
+    already, whose spec is where the service goes (a second spec for the VIP would fight it,
+    and replacing that spec with --overwrite would lose what the admin wrote into it)."""
+    array = arrays[0]
+    whose = f"array {array}" if len(arrays) == 1 else f"arrays {', '.join(arrays)}"
+    return (
+        f"its VIP serves lmctl's {whose} already: add {service} to the services of "
+        f"{array}'s spec and plan with --adopt {array}"
     )
 
 
