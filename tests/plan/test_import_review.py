@@ -61,10 +61,9 @@ def test_the_written_spec_is_ascii_and_one_member_is_singular(one_member: Site) 
     site = one_member
     result = import_all(site)
     assert result.exit_code == 0, result.output
-    assert "vip-10-10-1-50 (https, smtp; 1 member)" in result.stdout, result.stdout
+    assert "vip-10-10-1-50 (https, http-redirect, smtp; 1 member)" in result.stdout
     written = (site.arrays_dir / "vip-10-10-1-50.yaml").read_bytes()
     assert written.isascii(), [line for line in written.decode().splitlines() if not line.isascii()]
-    assert b"Schedule: rr -> lc" in written or b"Schedule: lc -> rr" in written
 
 
 @pytest.fixture
@@ -100,3 +99,51 @@ def test_a_vip_an_lmctl_array_serves_is_skipped_pointing_at_its_spec_even_with_o
     )
     assert "no sign of Exchange" not in reasons[("10.10.1.50", "25")]
     assert reasons[("10.10.1.50", "443")] == "already lmctl's (vip-10-10-1-50/https)"
+
+
+def test_a_redirect_scheduling_otherwise_is_adopted_and_a_real_skip_says_what_to_do(
+    one_member: Site,
+) -> None:
+    """The fixed redirect on 80 schedules rr, the array lc: no real server, so no effect."""
+    site = one_member
+    result = import_all(site, "--format", "json")
+    assert result.exit_code == 0, result.output
+    (written,) = json.loads(result.stdout)["written"]
+    assert written["services"] == ["https", "http-redirect", "smtp"]
+    planned = site.plan("--adopt", "vip-10-10-1-50", "--format", "json")
+    changes = json.loads(planned.stdout)["appliances"][0]["changes"]
+    assert [(c["action"], [f["field"] for f in c["fields"]]) for c in changes] == [
+        ("adopt_vs", ["nickname"])
+    ] * 3
+    assert site.apply("--adopt", "vip-10-10-1-50").exit_code == 0
+    again = site.plan("--adopt", "vip-10-10-1-50")
+    assert again.exit_code == 0, again.output  # nothing left to do: no Schedule flapping
+    redirect = next(vs for vs in site.read() if vs.key is not None and vs.key.port == "80")
+    assert redirect.schedule == "rr", "the redirect keeps its own Schedule"
+
+
+@pytest.fixture
+def smtp_rr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    """The tester's 10.10.1.50: https schedules lc (so the array does), SMTP rr."""
+    document = json.loads((SEEDS / "built.json").read_text())
+    for vs in document["VS"]:
+        if vs["VSPort"] == "25":
+            vs["Schedule"] = "rr"
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps(document))
+    yield from served_site(tmp_path, monkeypatch, seed)
+
+
+def test_a_skip_for_what_a_spec_cannot_say_ends_with_what_the_admin_can_do(
+    smtp_rr: Site,
+) -> None:
+    site = smtp_rr
+    result = import_all(site, "--format", "json")
+    reasons = {s["key"]["port"]: s["reason"] for s in json.loads(result.stdout)["skipped"]}
+    assert reasons["25"].endswith(
+        "lmctl leaves it as it is: set Schedule to lc on the appliance and import again, or add "
+        "the service to the spec and let the plan change it"
+    ), reasons["25"]
+    written = (site.arrays_dir / "vip-10-10-1-50.yaml").read_bytes()
+    assert written.isascii()
+    assert b"Schedule: rr -> lc" in written

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_import_review import import_all
 
 from lmctl_testkit import Outcome, ServedProcess, served_mock
 from mock_site import Array, Site
@@ -59,26 +60,6 @@ def marked_elsewhere(
     like the marker import's array for 10.10.1.50 would have."""
     with served_mock("--seed-listvs", str(SEEDS / "mark.json")) as served:
         yield Site.open(tmp_path, served, monkeypatch), served
-
-
-def import_all(site: Site, *more: str) -> Outcome:
-    inventory = str(site.arrays_dir / "appliances.yaml")
-    return site.lmctl(
-        "import",
-        "--appliance",
-        "lm-test",
-        "--inventory",
-        inventory,
-        "--out",
-        str(site.arrays_dir),
-        "--site",
-        "HQ",
-        "--exchange",
-        "2016 CU23",
-        "--fqdn",
-        "mail.corp.example.com",
-        *more,
-    )
 
 
 def test_a_marker_already_carried_elsewhere_is_warned_by_import_and_listed_as_plan_acts(

@@ -595,11 +595,21 @@ def _imported(
 
 
 def _unheld(changes: Sequence[str]) -> str:
-    """Why a VS is left out: what its adoption would change, naming the settings."""
+    """Why a VS is left out: what its adoption would change, naming the settings, and the two
+    ways the admin can take it over all the same."""
+    settings = ", ".join(_setting_to(change) for change in changes)
     return (
         f"it holds what a spec cannot say (adopting it would change: {'; '.join(changes)}); "
-        "lmctl leaves it as it is"
+        f"lmctl leaves it as it is: set {settings} on the appliance and import again, or add "
+        "the service to the spec and let the plan change it"
     )
+
+
+def _setting_to(change: str) -> str:
+    """``Schedule: rr → lc`` → ``Schedule to lc`` (a change as the plan words it)."""
+    setting, _, values = change.partition(": ")
+    _, arrow, new = values.rpartition(" → ")
+    return f"{setting} to {new}" if arrow else setting
 
 
 def _built(

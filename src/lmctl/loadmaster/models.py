@@ -220,7 +220,8 @@ class VirtualServiceSettings(_WireModel):
     nickname: RawText = Field(None, alias="NickName")
     enable: Flag = Field(True, alias="Enable")
     vs_type: str = Field("gen", alias="VStype")
-    schedule: str = Field("rr", alias="Schedule")
+    # None on the desired side: not managed (a fixed redirect has no real server to schedule).
+    schedule: str | None = Field("rr", alias="Schedule")
     persist: OptionalText = Field(None, alias="Persist")
     persist_timeout: Int = Field(0, alias="PersistTimeout")
     idle_time: Int = Field(0, alias="Idletime")
@@ -241,8 +242,9 @@ class VirtualServiceSettings(_WireModel):
 
 MANAGED_VS_FIELDS: tuple[str, ...] = tuple(VirtualServiceSettings.model_fields)
 
-# Settings that are managed only when the desired value is set (see ``differing_fields``).
-LAYER_7_ONLY: frozenset[str] = frozenset({"transparent", "subnet_originating"})
+# Settings that are managed only when the desired value is set (see ``differing_fields``):
+# the layer 7 networking ones, and the scheduling of a VS without real servers.
+MANAGED_WHEN_SET: frozenset[str] = frozenset({"transparent", "subnet_originating", "schedule"})
 
 
 def differing_fields(
@@ -253,7 +255,7 @@ def differing_fields(
     return tuple(
         name
         for name in MANAGED_VS_FIELDS
-        if not (name in LAYER_7_ONLY and getattr(desired, name) is None)
+        if not (name in MANAGED_WHEN_SET and getattr(desired, name) is None)
         and getattr(observed, name) != getattr(desired, name)
     )
 
@@ -264,7 +266,7 @@ def written_fields(settings: VirtualServiceSettings) -> tuple[str, ...]:
     return tuple(
         name
         for name in MANAGED_VS_FIELDS
-        if not (name in LAYER_7_ONLY and getattr(settings, name) is None)
+        if not (name in MANAGED_WHEN_SET and getattr(settings, name) is None)
     )
 
 
