@@ -49,6 +49,18 @@ def escaped(text: str) -> str:
 
 EXCERPT_LENGTH = 40
 
+# How much of a name the appliance holds (a NickName) a line of text shows.
+NAME_LENGTH = 60
+
+
+def quoted_name(name: str, limit: int = NAME_LENGTH) -> str:
+    """``name`` quoted as ``repr`` quotes it (hidden differences show), its first ``limit``
+    characters only when longer, with an ellipsis and its length: ``'Exch…' (5042
+    characters)``. For text and Markdown; JSON keeps the whole value."""
+    if len(name) <= limit:
+        return repr(name)
+    return f"{name[:limit]!r}… ({len(name)} characters)"
+
 
 def excerpt(text: str, limit: int = EXCERPT_LENGTH) -> str:
     """At most ``limit`` characters of ``text`` for a one-line message, escaped as ``escaped``

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
 from lmctl_testkit import (
@@ -22,6 +23,7 @@ from lmctl_testkit import (
     run_process,
     write_mock_inventory,
 )
+from mock_site import Array, Site
 
 ARRAY = array_spec(
     "secrets",
@@ -84,3 +86,53 @@ def test_no_secret_in_any_output_at_the_highest_verbosity(
     ):
         for text in printed + leftovers:
             assert secret not in text
+
+
+def _prefixes(secret: str) -> list[str]:
+    return [secret[:length] for length in range(4, len(secret) + 1)]
+
+
+def test_a_nickname_holding_the_password_is_scrubbed_in_ls_plan_plan_files_and_apply(
+    tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An admin typed the appliance's password into NickNames: one on a key a spec wants (a
+    conflict, then an adoption), one on a key no spec wants. Every output that shows appliance
+    text shows ``***`` instead, and the plan still adopts the VS (scrubbing decides nothing)."""
+    wanted = Array("sec", "10.78.0.50", ["10.78.0.11"], services=["https"])
+    site = Site.open(tmp_path, mock_server, monkeypatch, wanted)
+    password = mock_server.password
+    https = VirtualServiceKey(address=wanted.vip, port="443", protocol="tcp")
+    other = VirtualServiceKey(address="10.78.9.9", port="22", protocol="tcp")
+    site.raw(
+        [
+            ("add_virtual_service", (https,), {"params": {"NickName": "exch"}}),
+            ("add_virtual_service", (other,), {"params": {"NickName": "ssh"}}),
+            ("add_real_server", (https, "10.78.0.11", 443), {}),
+        ]
+    )
+    site.rename(https, f"Exchange pw {password} HTTPS")
+    site.rename(other, f"ssh {password}")
+    arrays = str(site.arrays_dir)
+    saved = tmp_path / "adopt.json"
+    runs = {
+        "ls": site.lmctl("ls", arrays),
+        "ls json": site.lmctl("ls", arrays, "--format", "json"),
+        "plan": site.plan(),
+        "plan json": site.plan("--format", "json"),
+        "plan markdown": site.plan("--format", "markdown"),
+        "plan adopt": site.plan("--adopt", "sec"),
+        "plan adopt json": site.plan("--adopt", "sec", "--format", "json"),
+        "plan adopt markdown": site.plan("--adopt", "sec", "--format", "markdown"),
+        "plan adopt out": site.plan("--adopt", "sec", "--out", str(saved)),
+    }
+    runs["plan file"] = Outcome(0, saved.read_text(), "", saved.read_text())
+    runs["apply"] = site.lmctl("apply", str(saved), "--auto-approve")
+    assert "***" in runs["ls"].stdout and "***" in runs["plan adopt"].stdout
+    assert "adopt 10.78.0.50:443/tcp" in runs["plan adopt"].stdout
+    assert runs["apply"].exit_code == 0, runs["apply"].output
+    after = {vs.key: vs.nickname for vs in site.read()}
+    assert after[https] == "lmctl.sec.https", "the adoption went through"
+    assert after[other] == f"ssh {password}", "the appliance keeps its own text"
+    for name, run in runs.items():
+        leaked = [prefix for prefix in _prefixes(password) if prefix in run.output]
+        assert not leaked, (name, run.output)

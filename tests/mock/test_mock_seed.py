@@ -29,6 +29,12 @@ CAPTURE = Path(__file__).resolve().parents[1] / "fixtures" / "loadmaster" / "fw7
             b"</Success></Response>",
             "Enable",
         ),
+        (
+            # A scoped IPv6 address (a zone index, RFC 4007) is no address a VS can listen on.
+            b"<Response><Success><Data><VS><Index>1</Index><VSAddress>fe80::50%eth0</VSAddress>"
+            b"<VSPort>443</VSPort><Protocol>tcp</Protocol></VS></Data></Success></Response>",
+            "services[0].address must be an IPv4 or IPv6 address without a zone index",
+        ),
     ],
 )
 def test_a_file_that_is_no_listvs_reply_is_refused_naming_the_problem(
@@ -45,6 +51,7 @@ def test_a_file_that_is_no_listvs_reply_is_refused_naming_the_problem(
     )
     assert problem in result.stderr
     assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_a_missing_capture_and_an_existing_state_file_are_refused(tmp_path: Path) -> None:

@@ -131,7 +131,11 @@ def test_a_vs_holding_what_a_spec_cannot_say_is_skipped_naming_the_setting(
     (skipped,) = [s for s in result.skipped if s.key == key]
     assert skipped.reason.startswith("it holds what a spec cannot say (adopting it would change: ")
     assert reason in skipped.reason
-    assert skipped.reason.endswith("lmctl leaves it as it is")
+    assert "; lmctl leaves it as it is: set " in skipped.reason
+    assert skipped.reason.endswith(
+        " on the appliance and import again, or add the service to the spec and let the plan "
+        "change it"
+    )
     assert key not in {k for array in result.arrays for k in array.keys}
     assert_adoptions_only(result, state)
 

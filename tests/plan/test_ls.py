@@ -140,9 +140,11 @@ def test_ls_calls_what_lmctl_cannot_tell_apart_conflicting() -> None:
     listed = list_appliance("lm-hq", [want], appliance_state(twice), adopting=["hq"])
     carried = list_appliance("lm-hq", [moved], appliance_state(carriers))
 
-    (row,) = listed.virtual_services
-    assert (row.category, row.array, row.service) == ("conflicting", "hq", "https")
-    assert row.note == "10.0.1.10:443/tcp is listed 2 times by the appliance (Index 3, 7)"
+    # One row per VS at the key, each conflicting.
+    assert [vs.index for vs in listed.virtual_services] == [3, 7]
+    for row in listed.virtual_services:
+        assert (row.category, row.array, row.service) == ("conflicting", "hq", "https")
+        assert row.note == "10.0.1.10:443/tcp is listed 2 times by the appliance (Index 3, 7)"
     assert [vs.category for vs in carried.virtual_services] == ["conflicting", "conflicting"]
     assert carried.virtual_services[0].note.startswith("its marker is carried by 2 virtual")
 

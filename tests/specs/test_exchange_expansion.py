@@ -137,7 +137,8 @@ def test_exchange_2016_https_probes_healthcheck_without_persistence() -> None:
         "ErrorCode": "0",
         "ErrorUrl": "",
     }
-    assert services["http-redirect"].settings.schedule == "wrr"
+    # A fixed redirect has no real server to schedule: its Schedule is not managed.
+    assert services["http-redirect"].settings.schedule is None
 
 
 def test_opt_in_mail_services_listen_on_their_ports() -> None:

@@ -27,6 +27,7 @@ from lmctl.loadmaster.models import (
     wire_value,
     written_fields,
 )
+from lmctl.text import quoted_name
 
 FieldValue = bool | int | str | None
 Sign = Literal["+", "~", "-", "!", " "]
@@ -196,7 +197,7 @@ class AdoptVirtualService(_Change):
 
     @property
     def headline(self) -> tuple[Sign, str]:
-        name = f"NickName {self.nickname!r}" if self.nickname else "no NickName"
+        name = f"NickName {quoted_name(str(self.nickname))}" if self.nickname else "no NickName"
         return "~", f"adopt {self.key} ({name} → lmctl marker) as {self.owner_label}"
 
     @property
@@ -229,7 +230,7 @@ class DeleteVirtualService(_Change):
     @property
     def described(self) -> str:
         """``10.0.0.99:443/tcp (NickName 'lmctl.hq.https', 2 real servers, 2 content rules)``."""
-        name = f"NickName {self.nickname!r}" if self.nickname else "no NickName"
+        name = f"NickName {quoted_name(self.nickname)}" if self.nickname else "no NickName"
         held = [name, counted(self.real_servers, "real server"), *self.destroys]
         return f"{self.key} ({', '.join(held)})"
 

@@ -29,6 +29,7 @@ from lmctl.appliance.state import (
     Connections,
     RealServerState,
     VirtualServiceState,
+    owner_of,
 )
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.models import (
@@ -40,6 +41,7 @@ from lmctl.loadmaster.models import (
     settings_params,
     wire_value,
 )
+from lmctl.loadmaster.redact import scrub
 
 # The real-server fields lmctl manages, with their ``modrs`` parameter names.
 REAL_SERVER_PARAMS: dict[str, str] = {
@@ -51,7 +53,10 @@ REAL_SERVER_PARAMS: dict[str, str] = {
 
 
 def state_of(
-    vs: VirtualService, duplicate_indexes: tuple[int, ...] = (), sub_services: int | None = None
+    vs: VirtualService,
+    duplicate_indexes: tuple[int, ...] = (),
+    sub_services: int | None = None,
+    duplicate_nicknames: tuple[str | None, ...] = (),
 ) -> VirtualServiceState:
     """Reduce an observed (non-Sub) virtual service to its comparable state.
 
@@ -64,9 +69,9 @@ def state_of(
     key = vs.key
     if key is None:
         raise ValueError(f"virtual service Index {vs.index} is a SubVS and has no key")
-    settings = VirtualServiceSettings.model_construct(
-        **{name: getattr(vs, name) for name in MANAGED_VS_FIELDS}
-    )
+    values = {name: getattr(vs, name) for name in MANAGED_VS_FIELDS}
+    values["nickname"] = shown_nickname(values["nickname"])
+    settings = VirtualServiceSettings.model_construct(**values)
     members = tuple(
         RealServerState(rs.address, rs.port, rs.weight, rs.forward, rs.enable, up=rs.is_up)
         for rs in vs.real_servers
@@ -78,10 +83,27 @@ def state_of(
         vs.index,
         status=vs.status,
         duplicate_indexes=duplicate_indexes,
+        duplicate_nicknames=duplicate_nicknames,
         unmanaged=unmanaged_of(vs, subs),
         sub_services=subs,
         ssl_reencrypt=bool(vs.ssl_reencrypt),
     )
+
+
+def shown_nickname(nickname: str | None) -> str | None:
+    """A NickName as every consumer of the state sees it: scrubbed of the secrets of the
+    appliances open now (``lmctl.loadmaster.redact``), so ``ls``, plans, plan files and apply
+    never print a password an admin typed into one.
+
+    Read while the appliance is open (its secrets are registered then). Scrubbing decides
+    nothing: a NickName that is exactly a marker is kept as it is (a secret that happens to be
+    part of an array's name is the spec's text, and re-marking it would flap), and ``***`` is
+    no marker, so a foreign VS stays foreign; a plan never writes a foreign NickName back
+    (adoption writes the marker alone).
+    """
+    if nickname is None or owner_of(nickname) is not None:
+        return nickname
+    return scrub(nickname)
 
 
 def sub_services_of(vs: VirtualService, children: Iterable[VirtualService]) -> int:
@@ -137,9 +159,11 @@ def appliance_state(observed: Iterable[VirtualService]) -> ApplianceState:
     state: ApplianceState = {}
     for key, listed in rows.items():
         first = min(listed, key=lambda vs: vs.index)
-        duplicates = tuple(sorted(vs.index for vs in listed)) if len(listed) > 1 else ()
+        ordered = sorted(listed, key=lambda vs: vs.index) if len(listed) > 1 else []
+        duplicates = tuple(vs.index for vs in ordered)
+        nicknames = tuple(shown_nickname(vs.nickname) for vs in ordered)
         subs = sub_services_of(first, children.get(first.index, ()))
-        state[key] = state_of(first, duplicates, subs)
+        state[key] = state_of(first, duplicates, subs, nicknames)
     return state
 
 

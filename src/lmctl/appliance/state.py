@@ -27,6 +27,7 @@ from lmctl.loadmaster.models import (
     wire_name,
 )
 from lmctl.releases import SERVICE_PORTS
+from lmctl.text import quoted_name
 
 MARKER_PREFIX = "lmctl."
 # An array name is a slug of at most 40 characters (as the spec allows); a service is one of
@@ -103,6 +104,8 @@ class VirtualServiceState:
     # The Index of every row the appliance listed at this key, when it listed more than one:
     # such rows cannot be told apart, so nothing is written to the key (``lmctl.plan.match``).
     duplicate_indexes: tuple[int, ...] = ()
+    # The NickName of each of those rows, in the same order (``lmctl ls`` lists every row).
+    duplicate_nicknames: tuple[str | None, ...] = field(default=(), compare=False)
     # What lmctl does not manage on it (content rules, certificates, WAF, ESP, SubVSs), in
     # words: shown when the VS is adopted or deleted, never written; ``compare`` checks it for
     # drift (a VS that gained a content rule since the plan is not the VS the plan read).
@@ -137,7 +140,7 @@ class VirtualServiceState:
         """How messages name this VS: its key and its NickName, quoted so that invisible
         differences (spaces, control characters) show."""
         name = self.settings.nickname
-        return f"{self.key} (NickName {name!r})" if name else f"{self.key} (no NickName)"
+        return f"{self.key} (NickName {quoted_name(name)})" if name else f"{self.key} (no NickName)"
 
 
 ApplianceState = dict[VirtualServiceKey, VirtualServiceState]

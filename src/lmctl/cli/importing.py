@@ -20,6 +20,7 @@ from lmctl.cli.options import (
     make_console,
 )
 from lmctl.cli.specload import DEFAULT_INVENTORY, DEFAULT_SPECS, load_inventory_reporting
+from lmctl.text import one_line
 
 if TYPE_CHECKING:
     from lmctl.appliance.state import ApplianceState
@@ -139,6 +140,7 @@ def import_command(
     """``lmctl import --appliance NAME [--out DIR] [--overwrite] [--vip ADDRESS] ...``."""
     import asyncio
 
+    from lmctl.appliance.changes import counted
     from lmctl.importing import ImportFileError, ImportOptions, import_report, write_specs
 
     if output is OutputFormat.markdown:
@@ -163,16 +165,16 @@ def import_command(
     except ImportFileError as error:
         raise CommandError(str(error)) from None
     next_commands = _next_commands(out, written, inventory, [a.name for a in result.arrays])
+    for warning in result.warnings:
+        errors.print(f"warning: {one_line(warning)}", highlight=False)
     if output is OutputFormat.json:
         report = import_report(appliance, result, written, next_commands)
         console.out(report.model_dump_json(indent=2), highlight=False)
         return
     for array, path in zip(result.arrays, written, strict=True):
         services = ", ".join(array.document["services"])
-        console.print(
-            f"wrote {path}: array {array.name} ({services}; "
-            f"{len(array.document['members'])} members)",
-        )
+        members = counted(len(array.document["members"]), "member")
+        console.print(f"wrote {path}: array {array.name} ({services}; {members})")
     for skipped in result.skipped:
         console.print(f"skipped {skipped}")
     if not result.arrays:

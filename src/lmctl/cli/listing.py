@@ -20,6 +20,7 @@ from lmctl.cli.options import (
 )
 from lmctl.cli.plan import ApplianceOption, Target, adopting, appliance_names
 from lmctl.cli.specload import load_reporting
+from lmctl.text import quoted_name
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -78,7 +79,7 @@ def _table(appliance: ApplianceListing) -> Table:
         table.add_row(
             str(vs.key),
             "" if vs.index is None else str(vs.index),
-            "(none)" if vs.nickname is None else repr(vs.nickname),
+            "(none)" if vs.nickname is None else quoted_name(vs.nickname),
             vs.category,
             owner,
             vs.note,

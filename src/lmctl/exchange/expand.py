@@ -75,7 +75,9 @@ def _virtual_service(
             NickName=Owner(array=array.name, service=service).marker(),
             Enable=True,
             VStype=profile.vs_type,
-            Schedule=array.scheduling,
+            # A fixed redirect has no real server to schedule: its Schedule has no effect and
+            # lmctl neither writes nor compares it (an adopted redirect keeps its own).
+            Schedule=array.scheduling if profile.has_real_servers else None,
             Persist=profile.persistence,
             PersistTimeout=profile.persistence_timeout,
             Idletime=profile.idle_timeout,

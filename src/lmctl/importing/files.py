@@ -45,8 +45,10 @@ def spec_text(array: ImportedArray, appliance: str, directory: Path) -> str:
 
 def _comment(note: str) -> str:
     """A note as one comment line: a note quotes the appliance (a health check URL, a
-    NickName), whose newline would end the comment and write YAML into the spec."""
-    return escaped(note).replace("\n", "\\n")
+    NickName), whose newline would end the comment and write YAML into the spec. ASCII like the
+    rest of the file: the arrow of a change is ``->``, any other character its escape."""
+    line = escaped(note.replace("→", "->")).replace("\n", "\\n")
+    return "".join(c if c.isascii() else c.encode("unicode_escape").decode("ascii") for c in line)
 
 
 def target_of(directory: Path, array: ImportedArray) -> Path:

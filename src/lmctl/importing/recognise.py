@@ -52,6 +52,7 @@ from lmctl.releases import (
     parse_exchange_version,
 )
 from lmctl.specs.array import PLACEHOLDER, ArraySpec
+from lmctl.text import quoted_name
 
 # The ports recognised as they are (rpc and http-redirect need a closer look).
 _PLAIN_PORTS: Mapping[str, ServiceName] = {
@@ -103,7 +104,7 @@ class Skipped:
     reason: str
 
     def __str__(self) -> str:
-        name = f"NickName {self.nickname!r}" if self.nickname else "no NickName"
+        name = f"NickName {quoted_name(self.nickname)}" if self.nickname else "no NickName"
         return f"{self.key} ({name}): {self.reason}"
 
 
@@ -131,6 +132,9 @@ class ImportResult:
 
     arrays: tuple[ImportedArray, ...]
     skipped: tuple[Skipped, ...]
+    # What the admin must settle before planning (a marker of an array written already
+    # carried by a VS elsewhere on the appliance), one sentence each.
+    warnings: tuple[str, ...] = ()
 
 
 def service_of(vs: VirtualServiceState) -> ServiceName | Unrecognised:
@@ -439,6 +443,7 @@ def import_state(state: ApplianceState, options: ImportOptions) -> ImportResult:
     wanted = {normalised_address(vip) for vip in options.vips}
     found: dict[str, dict[ServiceName, VirtualServiceState]] = {}
     skipped: list[Skipped] = []
+    owners = arrays_by_address(state)
     for key in sorted(state, key=key_order):
         vs = state[key]
         if wanted and key.address not in wanted:
@@ -446,6 +451,10 @@ def import_state(state: ApplianceState, options: ImportOptions) -> ImportResult:
         service = service_of(vs)
         if isinstance(service, Unrecognised):
             skipped.append(Skipped(key, vs.settings.nickname, service.reason))
+            continue
+        if key.address in owners:
+            reason = _served_by(service, owners[key.address])
+            skipped.append(Skipped(key, vs.settings.nickname, reason))
             continue
         services = found.setdefault(key.address, {})
         if service in services:
@@ -466,7 +475,52 @@ def import_state(state: ApplianceState, options: ImportOptions) -> ImportResult:
         else:
             skipped += [Skipped(vs.key, vs.settings.nickname, imported) for vs in _all(vip)]
     skipped.sort(key=lambda s: key_order(s.key))
-    return ImportResult(tuple(_with_skipped(a, skipped) for a in arrays), tuple(skipped))
+    return ImportResult(
+        tuple(_with_skipped(a, skipped) for a in arrays),
+        tuple(skipped),
+        marker_warnings(arrays, state),
+    )
+
+
+def arrays_by_address(state: ApplianceState) -> dict[str, tuple[str, ...]]:
+    """The lmctl arrays whose marked VSs are at each address."""
+    owners: dict[str, set[str]] = {}
+    for key, vs in state.items():
+        if vs.owner is not None:
+            owners.setdefault(key.address, set()).add(vs.owner.array)
+    return {address: tuple(sorted(arrays)) for address, arrays in owners.items()}
+
+
+def _served_by(service: ServiceName, arrays: Sequence[str]) -> str:
+    """Why an Exchange VS beside lmctl's own is not imported: its VIP is an lmctl array's
+    already, whose spec is where the service goes (a second spec for the VIP would fight it,
+    and replacing that spec with --overwrite would lose what the admin wrote into it)."""
+    array = arrays[0]
+    whose = f"array {array}" if len(arrays) == 1 else f"arrays {', '.join(arrays)}"
+    return (
+        f"its VIP serves lmctl's {whose} already: add {service} to the services of "
+        f"{array}'s spec and plan with --adopt {array}"
+    )
+
+
+def marker_warnings(arrays: Sequence[ImportedArray], state: ApplianceState) -> tuple[str, ...]:
+    """One warning per VS outside an array written that already carries one of its markers
+    (a NickName typed by hand, or left by an earlier lmctl): ``lmctl.plan.match`` takes such a
+    VS as the array's and the plan would move or delete it. Renaming the array instead would
+    not help: the VS would stay a marked VS of an array no spec has, which plan deletes."""
+    warnings: list[str] = []
+    for array in arrays:
+        for key in sorted(state, key=key_order):
+            owner = state[key].owner
+            if owner is None or owner.array != array.name or key in array.keys:
+                continue
+            warnings.append(
+                f"array {array.name}: its marker {owner.marker()} is already carried by {key} "
+                f"(NickName {state[key].settings.nickname!r}): plan takes that VS as this "
+                "array's and would move or delete it; unless it is this array's, give it "
+                "another NickName on the appliance before you plan"
+            )
+    return tuple(warnings)
 
 
 def _offered(vip: _Vip, options: ImportOptions) -> tuple[_Vip, list[Skipped]]:
@@ -541,11 +595,21 @@ def _imported(
 
 
 def _unheld(changes: Sequence[str]) -> str:
-    """Why a VS is left out: what its adoption would change, naming the settings."""
+    """Why a VS is left out: what its adoption would change, naming the settings, and the two
+    ways the admin can take it over all the same."""
+    settings = ", ".join(_setting_to(change) for change in changes)
     return (
         f"it holds what a spec cannot say (adopting it would change: {'; '.join(changes)}); "
-        "lmctl leaves it as it is"
+        f"lmctl leaves it as it is: set {settings} on the appliance and import again, or add "
+        "the service to the spec and let the plan change it"
     )
+
+
+def _setting_to(change: str) -> str:
+    """``Schedule: rr → lc`` → ``Schedule to lc`` (a change as the plan words it)."""
+    setting, _, values = change.partition(": ")
+    _, arrow, new = values.rpartition(" → ")
+    return f"{setting} to {new}" if arrow else setting
 
 
 def _built(

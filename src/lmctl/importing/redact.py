@@ -45,4 +45,5 @@ def redacted(result: ImportResult) -> ImportResult:
     return ImportResult(
         arrays=tuple(_array(array) for array in result.arrays),
         skipped=tuple(_skipped(skipped) for skipped in result.skipped),
+        warnings=tuple(scrub(warning) for warning in result.warnings),
     )

@@ -57,6 +57,8 @@ class ImportReport(BaseModel):
     appliance: str
     written: tuple[WrittenSpec, ...] = ()
     skipped: tuple[SkippedService, ...] = ()
+    # What to settle before planning (a marker already carried elsewhere on the appliance).
+    warnings: tuple[str, ...] = ()
     next: tuple[str, ...] = ()
 
 
@@ -81,6 +83,7 @@ def import_report(
         skipped=tuple(
             SkippedService(key=s.key, nickname=s.nickname, reason=s.reason) for s in result.skipped
         ),
+        warnings=result.warnings,
         next=tuple(next_commands),
     )
 

@@ -232,7 +232,8 @@ class VirtualServiceSettings(_WireModel):
     nickname: RawText = Field(None, alias="NickName")
     enable: Flag = Field(True, alias="Enable")
     vs_type: str = Field("gen", alias="VStype")
-    schedule: str = Field("rr", alias="Schedule")
+    # None on the desired side: not managed (a fixed redirect has no real server to schedule).
+    schedule: str | None = Field("rr", alias="Schedule")
     persist: OptionalText = Field(None, alias="Persist")
     persist_timeout: Int = Field(0, alias="PersistTimeout")
     idle_time: Int = Field(0, alias="Idletime")
@@ -263,16 +264,21 @@ class VirtualServiceSettings(_WireModel):
 
 MANAGED_VS_FIELDS: tuple[str, ...] = tuple(VirtualServiceSettings.model_fields)
 
-# Layer 7 settings that are managed only when the desired value is set.
-LAYER_7_ONLY: frozenset[str] = frozenset({"transparent", "subnet_originating"})
-# Every setting managed only when the desired value is set (see ``differing_fields``).
-MANAGED_WHEN_SET: frozenset[str] = LAYER_7_ONLY | {
-    "check_host",
-    "check_use_1_1",
-    "ssl_acceleration",
-    "cert_file",
-    "ssl_reencrypt",
-}
+# Every setting managed only when the desired value is set (see ``differing_fields``): the
+# layer 7 networking ones, the per-protocol layout's TLS and check settings, and the
+# scheduling of a VS without real servers.
+MANAGED_WHEN_SET: frozenset[str] = frozenset(
+    {
+        "transparent",
+        "subnet_originating",
+        "schedule",
+        "check_host",
+        "check_use_1_1",
+        "ssl_acceleration",
+        "cert_file",
+        "ssl_reencrypt",
+    }
+)
 
 
 def differing_fields(

@@ -230,6 +230,10 @@ def _address(value: Any, where: str) -> str:
         ipaddress.ip_address(text)
     except ValueError:
         raise ValueError(f"{where} must be an IPv4 or IPv6 address") from None
+    if "%" in text:
+        # A zone index (``fe80::50%eth0``, RFC 4007) names an interface of one host and is
+        # never part of an address on the wire: no VS or real server listens on one.
+        raise ValueError(f"{where} must be an IPv4 or IPv6 address without a zone index")
     return text
 
 

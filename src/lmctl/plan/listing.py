@@ -24,7 +24,13 @@ from lmctl import __version__
 from lmctl.appliance.state import ApplianceState, VirtualServiceState
 from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import VirtualServiceKey
-from lmctl.plan.match import ApplianceMatch, ArrayScope, Conflict, match_appliance
+from lmctl.plan.match import (
+    ApplianceMatch,
+    ArrayScope,
+    Conflict,
+    listed_more_than_once,
+    match_appliance,
+)
 from lmctl.specs.loader import SCHEMA_DIALECT
 
 LISTING_FORMAT_VERSION: Literal[1] = 1
@@ -133,6 +139,14 @@ def categorise(match: ApplianceMatch, state: ApplianceState) -> tuple[ListedServ
         elif current.owner != want.owner:
             note = f"the next plan re-marks it as {want.array}/{want.service}"
             found[current.key] = _listed(current, "lmctl", note)
+        elif current.key != want.key and conflict is not None:
+            # Its key is held by another VS: plan moves nothing (a conflict), and an adoption of
+            # that VS makes this one a duplicate of the array's, which plan deletes.
+            note = (
+                f"{want.key} is held by another VS (a conflict): the next plan leaves this one; "
+                f"once {want.array} adopts that VS, the plan deletes this one"
+            )
+            found[current.key] = _listed(current, "lmctl", note)
         elif current.key != want.key:
             found[current.key] = _listed(current, "lmctl", f"the next plan moves it to {want.key}")
         else:
@@ -140,7 +154,31 @@ def categorise(match: ApplianceMatch, state: ApplianceState) -> tuple[ListedServ
     for key, vs in state.items():
         if key not in found:
             found[key] = _listed(vs, "lmctl" if vs.owner is not None else "foreign")
-    return tuple(found[key] for key in sorted(found, key=key_order))
+    return tuple(
+        row for key in sorted(found, key=key_order) for row in _rows(found[key], state[key])
+    )
+
+
+def _rows(listed: ListedService, vs: VirtualServiceState) -> tuple[ListedService, ...]:
+    """One row per VS the appliance lists at the key: a key listed more than once is
+    ``conflicting`` whether a spec wants it or not (lmctl cannot tell those VSs apart)."""
+    if not vs.is_ambiguous:
+        return (listed,)
+    note = listed_more_than_once(vs.key, vs.duplicate_indexes)
+    if listed.category == "conflicting" and listed.note:
+        note = listed.note
+    nicknames = vs.duplicate_nicknames or (vs.settings.nickname,) * len(vs.duplicate_indexes)
+    return tuple(
+        listed.model_copy(
+            update={
+                "index": index,
+                "nickname": nickname,
+                "category": "conflicting",
+                "note": note,
+            }
+        )
+        for index, nickname in zip(vs.duplicate_indexes, nicknames, strict=False)
+    )
 
 
 def _conflict_entry(

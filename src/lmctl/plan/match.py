@@ -53,6 +53,7 @@ from lmctl.appliance.state import (
 from lmctl.errors import LmctlError
 from lmctl.exchange import DesiredRealServer, DesiredVirtualService
 from lmctl.loadmaster.models import VirtualServiceKey, VirtualServiceSettings, differing_fields
+from lmctl.text import quoted_name
 
 # None stands for "every array"; a tuple of names for a narrowed scope.
 ArrayScope = tuple[str, ...] | None
@@ -128,22 +129,22 @@ class Conflict(BaseModel):
                 "appliance"
             )
         wants = f"{self.array}/{self.service} wants {self.key}"
+        # A marked holder's NickName is its marker.
+        named = quoted_name(self.holder_nickname or "")
         if self.holder_array is not None and not self.holder_in_scope:
             return (
                 f"{wants}, which is held by array {self.holder_array} "
-                f"(NickName {self.holder_nickname!r}), outside this plan's scope (spec files "
+                f"(NickName {named}), outside this plan's scope (spec files "
                 f"given); if {self.holder_array} was renamed, plan the whole spec directory: "
                 "the VS is then re-marked in place"
             )
         if self.holder_array is not None:
             return (
                 f"{wants}, which is held by array {self.holder_array} "
-                f"(NickName {self.holder_nickname!r}), still in the specs; give one of the two "
+                f"(NickName {named}), still in the specs; give one of the two "
                 "arrays another VIP or port"
             )
-        holder = (
-            f"the VS named {self.holder_nickname!r}" if self.holder_nickname else "an unnamed VS"
-        )
+        holder = f"the VS named {named}" if self.holder_nickname else "an unnamed VS"
         index = f" (Index {self.holder_index})" if self.holder_index is not None else ""
         if self.holder_sub_services:
             return (

@@ -169,6 +169,9 @@ class _Rules:
 
     def array_deletions(self) -> list[SafetyViolation]:
         deleted = Counter(change.array for change in self.removals)
+        # An array that adopts VSs in the same plan keeps serving from them (a VS carrying
+        # its marker by hand on another VIP is deleted while the array adopts its own).
+        serving = {c.array for c in self.changes if isinstance(c, AdoptVirtualService)}
         return [
             self.violation(
                 "array-deleted",
@@ -176,7 +179,9 @@ class _Rules:
                 f"{m.array!r} ({m.virtual_services}); the array would stop serving",
             )
             for m in self.managed
-            if m.virtual_services and deleted[m.array] >= m.virtual_services
+            if m.virtual_services
+            and deleted[m.array] >= m.virtual_services
+            and m.array not in serving
         ]
 
     def appliance_moves(self) -> list[SafetyViolation]:
