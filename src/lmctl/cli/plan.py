@@ -87,7 +87,7 @@ ForceOption = Annotated[
 ]
 
 
-def _known_rules(names: list[str] | None) -> list[str]:
+def known_rules(names: list[str] | None) -> list[str]:
     """``--allow``'s values, each a rule ``--force`` waives; else a usage error naming them."""
     from lmctl.plan.safety import WAIVABLE_RULES, unknown_rules
 
@@ -105,7 +105,7 @@ AllowOption = Annotated[
     typer.Option(
         "--allow",
         metavar="RULE",
-        callback=_known_rules,
+        callback=known_rules,
         help="Allow the changes that break this safety rule (repeatable; each refusal names its "
         "rule, e.g. failover-lost, appliance-move). See docs/plan-apply.md.",
     ),
