@@ -220,3 +220,28 @@ def test_restoring_a_backup_from_before_the_move_is_refused_without_allow(
     )
     assert allowed.exit_code == 0, allowed.output
     assert site.nicknames(site.old) == {"lmctl.branch.https", "lmctl.branch.smtp"}
+
+
+def test_status_names_the_appliance_an_array_left_while_it_still_holds_it(
+    site: TwoAppliances,
+) -> None:
+    made = site.lmctl("apply", "arrays", "--appliance", "lm-new", "--auto-approve")
+    assert made.exit_code == 0, made.output
+    assert site.nicknames(site.old) == {"lmctl.branch.https", "lmctl.branch.smtp"}
+
+    checked = site.lmctl("status", "--array", "branch", "--format", "json")
+
+    assert checked.exit_code == 2, checked.output  # docs/operations.md: not InSync is degraded
+    (branch,) = json.loads(checked.stdout)["arrays"]
+    (in_sync,) = [c for c in branch["conditions"] if c["type"] == "InSync"]
+    assert (in_sync["status"], in_sync["reason"]) == ("False", "MarkedElsewhere")
+    assert in_sync["message"] == (
+        "its virtual services are also on an appliance its spec no longer names, which holds "
+        "its addresses too until `lmctl apply` deletes them there: lm-old: 10.20.1.50:443/tcp "
+        "(NickName 'lmctl.branch.https', 2 real servers), 10.20.1.50:25/tcp (NickName "
+        "'lmctl.branch.smtp', 2 real servers)"
+    )
+    text = site.lmctl("status", "--array", "branch")
+    assert "lm-old" in text.output
+    hq = site.lmctl("status", "--array", "hq")
+    assert hq.exit_code == 0, hq.output

@@ -81,7 +81,9 @@ WaitTimeoutOption = Annotated[
 @app.command(
     "status",
     help="Check every array's failover readiness: Serving, FailoverReady, Healthy, InSync.\n\n"
-    "Reads each appliance with two calls (listvs and stats), all appliances at once. "
+    "Reads each appliance of the arrays checked with two calls (listvs and stats), and every "
+    "other inventory appliance with one (listvs: an array's virtual services left on an "
+    "appliance its spec no longer names make it not InSync), all appliances at once. "
     "--watch refreshes in place every --interval seconds until Ctrl-C; --format json prints "
     "the documented lmctl.status/v1 document (one per line with --watch).\n\n" + _EXIT_CODES,
 )
@@ -267,7 +269,8 @@ async def _status(
     console = make_console()
     opened = open_appliances(
         specs.spec_set,
-        list(selected),
+        # Every inventory appliance: an array's marked VSs left on one it moved from count too.
+        [*selected, *specs.spec_set.inventory.appliances],
         state_dir=request.state_dir,
         timeout=request.request_timeout,
         strict=False,
