@@ -165,6 +165,23 @@ def test_help_shows_no_python_type(command: list[str]) -> None:
         assert python_type not in result.output
 
 
+def leaf_commands() -> list[list[str]]:
+    """Every command that does something (not lmctl itself, not a group)."""
+    root = typer.main.get_command(app)
+    commands = getattr(root, "commands", {})
+    groups = {name for name, command in commands.items() if hasattr(command, "commands")}
+    return [c for c in every_command() if c and not (len(c) == 1 and c[0] in groups)]
+
+
+@pytest.mark.parametrize("command", leaf_commands(), ids=" ".join)
+def test_help_lists_the_exit_codes(command: list[str]) -> None:
+    """README: each command's --help lists its own exit codes."""
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "2000"})
+
+    assert result.exit_code == 0, result.output
+    assert "Exit codes: 0 " in words(result.output)
+
+
 @pytest.mark.parametrize(
     ("command", "shown"),
     [

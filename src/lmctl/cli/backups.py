@@ -108,8 +108,9 @@ def _columns(rows: Sequence[Sequence[str]]) -> list[str]:
 @app.command(
     "backups",
     help="List the backups apply kept (newest first): appliance, when, size, and the plan "
-    "applied right after each (its digest and counts). Restore one with `lmctl restore NAME`. "
-    "See docs/operations.md.",
+    "applied right after each (its digest and counts). Restore one with `lmctl restore NAME`.\n\n"
+    "Exit codes: 0 listed (or no backup kept); 1 error (the state directory cannot be read); "
+    "64 usage error. See docs/operations.md.",
 )
 def backups_command(
     appliance: OneApplianceOption = None,
@@ -413,7 +414,9 @@ def _entry_line(entry: JournalEntry) -> str:
     "history",
     help="Print the journal of applies and restores, oldest first: when, who (user@host), "
     "which appliance, the plan's digest (or the backup restored), the writes made and how it "
-    "ended (ok, failed, refused, interrupted, error). See docs/operations.md.",
+    "ended (ok, failed, refused, interrupted, error).\n\n"
+    "Exit codes: 0 printed (or nothing recorded yet, or no entry of that appliance); 1 error "
+    "(the journal cannot be read, e.g. it is a link); 64 usage error. See docs/operations.md.",
 )
 def history_command(
     appliance: OneApplianceOption = None,

@@ -89,7 +89,10 @@ def _check_vips_found(options: ImportOptions, state: ApplianceState) -> None:
     "IN: ...', which validate refuses until it is filled in. Every other VS is listed as "
     "skipped, with the reason. Never overwrites a file unless --overwrite; writes nothing to "
     "the appliance. --format json prints what was written and skipped as a versioned "
-    "document (schema: `lmctl schema --kind import`). See docs/adoption.md.",
+    "document (schema: `lmctl schema --kind import`).\n\n"
+    "Exit codes: 0 specs written (or no VIP serving Exchange found: nothing written); 1 error "
+    "(a bad --exchange or --vip, an appliance not in the inventory or unreadable, a target "
+    "file that exists or cannot be written); 64 usage error. See docs/adoption.md.",
 )
 def import_command(
     appliance: Annotated[

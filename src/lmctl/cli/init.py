@@ -18,7 +18,9 @@ from lmctl.cli.options import make_console
     "with a mock:// appliance, an example array, the JSON Schemas the files' editor hints "
     "reach, a .gitignore for the state directory, and CI files for GitHub Actions and GitLab "
     "CI that install this lmctl's version. Existing files are left alone (nothing is written) "
-    "unless --overwrite is given. See docs/ci-pipelines.md.",
+    "unless --overwrite is given.\n\n"
+    "Exit codes: 0 written; 1 error (a file that exists, without --overwrite, or that cannot "
+    "be written); 64 usage error. See docs/ci-pipelines.md.",
 )
 def init_command(
     directory: Annotated[

@@ -96,7 +96,10 @@ def _table(appliance: ApplianceListing) -> Table:
     "touches it). The categories are the ones plan acts on. One listvs per appliance; nothing "
     "is written. An array spec file with errors (a spec still being filled in) is left out, "
     "with a line saying so. --format json prints the versioned document (schema: `lmctl schema "
-    "--kind ls`). See docs/adoption.md.",
+    "--kind ls`).\n\n"
+    "Exit codes: 0 listed (array files with errors left out or not); 1 error (a bad "
+    "inventory or path, an unknown or unreadable appliance); 64 usage error. "
+    "See docs/adoption.md.",
 )
 def ls_command(
     paths: SpecPaths = None,

@@ -39,7 +39,11 @@ _EXPANSION_COLUMNS = (
 )
 
 
-@app.command()
+@app.command(
+    help="Check array specs and the inventory (no network).\n\n"
+    "Exit codes: 0 valid (warnings and notices allowed); 1 an error in a spec or the "
+    "inventory; 64 usage error. See docs/specs.md."
+)
 def validate(paths: SpecPaths = None, output: FormatOption = OutputFormat.text) -> None:
     """Check array specs and the inventory (no network); exit 1 when there is an error."""
     from lmctl.specs import SpecError
@@ -52,7 +56,11 @@ def validate(paths: SpecPaths = None, output: FormatOption = OutputFormat.text) 
     _print_diagnostics(spec_set.diagnostics, spec_set, output)
 
 
-@app.command()
+@app.command(
+    help="Print the virtual services and real servers that one array expands to.\n\n"
+    "Exit codes: 0 printed; 1 error (bad specs, no array of that name); 64 usage error. "
+    "See docs/specs.md."
+)
 def show(
     array: ArrayArgument,
     paths: SpecPaths = None,
@@ -93,7 +101,10 @@ class SchemaKind(enum.StrEnum):
     import_ = "import"
 
 
-@app.command()
+@app.command(
+    help="Print the JSON Schema of array specs, of the inventory, of the plan, ls or import "
+    "document.\n\nExit codes: 0 printed; 64 usage error (an unknown --kind)."
+)
 def schema(
     kind: Annotated[
         SchemaKind | None,
