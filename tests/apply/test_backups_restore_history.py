@@ -291,3 +291,12 @@ def test_pruning_counts_each_appliance_apart_when_one_name_extends_another(
     assert removed == saved["lm"][:2]
     assert [b.path for b in backups_in(state_dir, "lm")] == saved["lm"][-1:]
     assert [b.path for b in backups_in(state_dir, "lm-hq")] == saved["lm-hq"]
+
+
+def test_history_of_an_appliance_without_entries_names_those_with(site: Site) -> None:
+    assert site.apply().exit_code == 0
+
+    shown = site.lmctl("history", "--appliance", "nosuch")
+
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout == f"No entry for appliance nosuch (journal has: {APPLIANCE}).\n"

@@ -443,6 +443,10 @@ def history_command(
         document = [json.loads(e.model_dump_json()) for e in chosen]
         console.out(json.dumps(document, indent=2), highlight=False)
         return
+    if not chosen and appliance is not None and entries:
+        names = ", ".join(dict.fromkeys(e.appliance for e in entries))
+        console.print(one_line(f"No entry for appliance {appliance} (journal has: {names})."))
+        return
     if not chosen:
         console.print("No apply or restore recorded yet.")
         return
