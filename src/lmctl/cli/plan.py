@@ -36,7 +36,7 @@ from lmctl.cli.options import (
 )
 from lmctl.cli.specload import DEFAULT_SPECS, load_reporting
 from lmctl.errors import ExitCode, LmctlError, error_text
-from lmctl.text import one_line
+from lmctl.text import did_you_mean, one_line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -93,9 +93,10 @@ def known_rules(names: list[str] | None) -> list[str]:
 
     unknown = unknown_rules(names or [])
     if unknown:
+        hint = did_you_mean(unknown[0], WAIVABLE_RULES) if len(unknown) == 1 else ""
         raise typer.BadParameter(
-            f"no safety rule named {', '.join(map(repr, unknown))} that can be allowed; the "
-            f"rules: {', '.join(WAIVABLE_RULES)}"
+            f"no safety rule named {', '.join(map(repr, unknown))} that can be allowed{hint}; "
+            f"the rules: {', '.join(WAIVABLE_RULES)}"
         )
     return names or []
 

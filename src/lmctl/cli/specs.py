@@ -16,7 +16,8 @@ import typer
 
 from lmctl.cli.app import app
 from lmctl.cli.options import ArrayArgument, FormatOption, OutputFormat, SpecPaths, make_console
-from lmctl.cli.specload import DEFAULT_SPECS, load_spec_set, refuse_array_as_path
+from lmctl.cli.specload import load_spec_set, refuse_array_as_path
+from lmctl.text import no_array_named, one_line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -78,11 +79,8 @@ def show(
         raise typer.Exit(1) from None
     spec = spec_set.array(array)
     if spec is None:
-        searched = ", ".join(str(p) for p in paths or [DEFAULT_SPECS])
-        known = ", ".join(a.name for a in spec_set.arrays) or "none"
-        make_console(stderr=True).print(
-            f"error: no array named '{array}' in {searched}; arrays: {known}"
-        )
+        known = (a.name for a in spec_set.arrays)
+        make_console(stderr=True).print(f"error: {one_line(no_array_named([array], known))}")
         raise typer.Exit(1)
     services = expand(spec)
     if output is OutputFormat.json:

@@ -19,6 +19,7 @@ from lmctl.exchange import DesiredVirtualService
 from lmctl.plan.match import ArrayScope, match_appliance
 from lmctl.status.conditions import array_status, marked_elsewhere, unreadable_array_status
 from lmctl.status.model import ArrayStatus
+from lmctl.text import no_array_named
 
 
 class UnknownArrayError(LmctlError, LookupError):
@@ -34,10 +35,7 @@ def select_arrays(
     known = {service.array for services in desired.values() for service in services}
     unknown = sorted(wanted - known)
     if unknown:
-        raise UnknownArrayError(
-            f"no array named {', '.join(unknown)} in the specs; "
-            f"arrays: {', '.join(sorted(known)) or 'none'}"
-        )
+        raise UnknownArrayError(no_array_named(unknown, known))
     selected: dict[str, tuple[str, ...]] = {}
     for appliance, services in desired.items():
         arrays = dict.fromkeys(s.array for s in services if not wanted or s.array in wanted)
