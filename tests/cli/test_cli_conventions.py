@@ -10,6 +10,7 @@ the specs the command line names, and never fails or prints on broken specs.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -186,9 +187,10 @@ def test_help_lists_the_exit_codes(command: list[str]) -> None:
     ("command", "shown"),
     [
         (["status"], ["Usage: lmctl status [OPTIONS] [PATH]...", "--array NAME", "SECONDS"]),
-        (["drain"], ["Usage: lmctl drain [OPTIONS] {MEMBER} [PATH]...", "--timeout SECONDS"]),
-        (["undrain"], ["Usage: lmctl undrain [OPTIONS] {MEMBER} [PATH]...", "--array NAME"]),
-        (["show"], ["Usage: lmctl show [OPTIONS] {ARRAY} [PATH]..."]),
+        (["drain"], ["Usage: lmctl drain [OPTIONS] MEMBER [PATH]...", "--timeout SECONDS"]),
+        (["undrain"], ["Usage: lmctl undrain [OPTIONS] MEMBER [PATH]...", "--array NAME"]),
+        (["show"], ["Usage: lmctl show [OPTIONS] ARRAY [PATH]..."]),
+        (["restore"], ["Usage: lmctl restore [OPTIONS] BACKUP"]),
         (["plan"], ["Usage: lmctl plan [OPTIONS] [PATH]...", "--appliance -a NAME"]),
         (["apply"], ["--parallel N", "--state-dir DIR", "--request-timeout SECONDS"]),
         ([], ["--verbose -v Log to stderr", "--install-completion", "--show-completion"]),
@@ -199,6 +201,17 @@ def test_help_names_arguments_in_words(command: list[str], shown: list[str]) -> 
 
     for expected in shown:
         assert expected in words(result.output)
+    assert "{" not in result.output.split("Usage:")[1].splitlines()[0]  # {ARRAY} reads as a set
+
+
+def test_lmctl_lists_its_commands_in_workflow_order() -> None:
+    result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "2000"})
+
+    listed = re.findall(r"^│ ([a-z]+) ", result.output, re.MULTILINE)
+    assert listed == [
+        "init", "validate", "show", "plan", "apply", "status", "drain", "undrain", "ls",
+        "import", "backups", "restore", "history", "exchange", "schema", "mock",
+    ]  # fmt: skip
 
 
 # -- shell completion ------------------------------------------------------------------------

@@ -47,9 +47,36 @@ class CommandError(LmctlError):
         self.exit_code = exit_code
 
 
+# ``lmctl --help`` lists the commands in the order of a day's work (typer lists them in the
+# order they were made, which is the import order of the command modules).
+WORKFLOW_ORDER = (
+    "init",
+    "validate",
+    "show",
+    "plan",
+    "apply",
+    "status",
+    "drain",
+    "undrain",
+    "ls",
+    "import",
+    "backups",
+    "restore",
+    "history",
+    "exchange",
+    "schema",
+    "mock",
+)
+
+
 class LmctlCommands(TyperGroup):
     """lmctl's commands behind the one error boundary, with help a person reads
     (``readable_help``), printed with exit 0 when the group is given nothing to do."""
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        names = super().list_commands(ctx)
+        rank = {name: i for i, name in enumerate(WORKFLOW_ORDER)}
+        return sorted(names, key=lambda name: rank.get(name, len(rank)))
 
     def get_params(self, ctx: Context) -> Any:
         params = super().get_params(ctx)

@@ -161,6 +161,14 @@ class _ReadableArgument(TyperArgument):
     def display_type_rich(self, ctx: Any) -> str | None:
         return None
 
+    def _usage_display_name(self) -> str:
+        # typer writes a required argument as ``{ARRAY}``, which reads as a set of choices;
+        # the usage line convention (POSIX utility syntax, click) is the bare name.
+        name = self.metavar or (self.name or "").upper()
+        if not self.required:
+            name = f"[{name}]"
+        return f"{name}..." if self.nargs != 1 else name
+
 
 def readable_help(params: Iterable[object]) -> None:
     """Make the help of ``params`` show what a person reads: typer shows each parameter's
