@@ -289,6 +289,32 @@ def test_completion_on_broken_specs_offers_nothing_and_prints_nothing(
         assert (offered.exit_code, offered.stdout.strip(), offered.stderr) == (0, "", "")
 
 
+@pytest.mark.parametrize(
+    ("line", "offered"),
+    [
+        ("lmctl plan --allow fail", ["failover-lost"]),
+        ("lmctl restore some.bak --allow app", ["appliance-move"]),
+        ("lmctl apply --appliance lm-", ["lm-hq", "lm-branch"]),
+        ("lmctl history --appliance lm-b", ["lm-branch"]),
+        ("lmctl import --appliance lm-h", ["lm-hq"]),
+    ],
+)
+def test_completion_offers_rules_and_appliances(
+    tmp_path: Path, line: str, offered: list[str]
+) -> None:
+    example_site(tmp_path)
+
+    assert complete(tmp_path, line).stdout.split() == offered
+
+
+def test_show_completion_refuses_a_shell_name_it_would_ignore(tmp_path: Path) -> None:
+    shown = run_process(tmp_path, {"SHELL": "/bin/bash"}, "--show-completion", "zsh")
+
+    assert shown.exit_code == 64, shown.output
+    assert "complete -o default" not in shown.stdout
+    assert "takes no shell name" in shown.output
+
+
 def test_show_completion_prints_the_bash_script(tmp_path: Path) -> None:
     # python -m lmctl: the script still binds and completes "lmctl".
     shown = run_process(tmp_path, {"SHELL": "/bin/bash"}, "--show-completion")

@@ -88,6 +88,7 @@ class LmctlCommands(TyperGroup):
         if not args and self.no_args_is_help and not ctx.resilient_parsing:
             typer.echo(ctx.get_help(), color=ctx.color)
             ctx.exit()
+        _refuse_a_completion_shell(args)
         return super().parse_args(ctx, args)
 
     def resolve_command(self, ctx: Context, args: list[str]) -> tuple[str | None, Any, list[str]]:
@@ -108,6 +109,20 @@ class LmctlCommands(TyperGroup):
             # One line whatever the message quotes (a file name, an appliance's reply).
             make_console(stderr=True).print(f"error: {one_line(error_text(error))}")
             raise typer.Exit(int(error.exit_code)) from None
+
+
+def _refuse_a_completion_shell(args: list[str]) -> None:
+    """typer's ``--show-completion`` and ``--install-completion`` take no shell name: they act
+    for the shell lmctl runs under (shellingham detects it from the parent processes), and a
+    name after them (``--show-completion zsh``) was silently ignored."""
+    for flag in ("--show-completion", "--install-completion"):
+        if flag in args and args.index(flag) + 1 < len(args):
+            shell = args[args.index(flag) + 1]
+            raise typer.BadParameter(
+                f"{flag} takes no shell name ({shell!r}): it acts for the shell lmctl runs "
+                f"under; run it from that shell, e.g. {shell} -c 'lmctl {flag}'",
+                param_hint=f"'{flag}'",
+            )
 
 
 def _use_distinct_usage_exit_code() -> None:

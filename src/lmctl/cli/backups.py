@@ -20,6 +20,8 @@ from lmctl.cli.options import (
     DEFAULT_STATE_DIR,
     RequestTimeoutOption,
     StateDirOption,
+    complete_appliance,
+    complete_rule,
     make_console,
 )
 from lmctl.cli.plan import known_rules
@@ -52,13 +54,20 @@ RestoreAllowOption = Annotated[
         "--allow",
         metavar="RULE",
         callback=known_rules,
+        autocompletion=complete_rule,
         help="appliance-move: restore even when an array of the backup now lives on another "
         "appliance (see above). See docs/operations.md.",
     ),
 ]
 OneApplianceOption = Annotated[
     str | None,
-    typer.Option("--appliance", "-a", metavar="NAME", help="Only this appliance."),
+    typer.Option(
+        "--appliance",
+        "-a",
+        metavar="NAME",
+        autocompletion=complete_appliance,
+        help="Only this appliance.",
+    ),
 ]
 
 

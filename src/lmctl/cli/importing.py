@@ -17,6 +17,7 @@ from lmctl.cli.options import (
     OutputFormat,
     RequestTimeoutOption,
     StateDirOption,
+    complete_appliance,
     make_console,
 )
 from lmctl.cli.specload import DEFAULT_INVENTORY, DEFAULT_SPECS, load_inventory_reporting
@@ -98,7 +99,11 @@ def import_command(
     appliance: Annotated[
         str,
         typer.Option(
-            "--appliance", "-a", metavar="NAME", help="The appliance to read (its inventory name)."
+            "--appliance",
+            "-a",
+            metavar="NAME",
+            autocompletion=complete_appliance,
+            help="The appliance to read (its inventory name).",
         ),
     ],
     inventory: Annotated[

@@ -59,7 +59,7 @@ def _paths_given(ctx: typer.Context) -> list[Path]:
     return [Path(p) for p in given] if isinstance(given, list | tuple) else []
 
 
-def _names(ctx: typer.Context, kind: Literal["arrays", "members"]) -> list[str]:
+def _names(ctx: typer.Context, kind: Literal["arrays", "members", "appliances"]) -> list[str]:
     """``spec_names`` of the paths given; none when anything fails: a completion never fails."""
     from lmctl.cli.specload import spec_names
 
@@ -77,6 +77,19 @@ def complete_array(ctx: typer.Context, args: list[str], incomplete: str) -> list
 def complete_member(ctx: typer.Context, args: list[str], incomplete: str) -> list[str]:
     """Shell completion: the member (CAS) names of the specs, as drain and undrain take them."""
     return [name for name in _names(ctx, "members") if name.lower().startswith(incomplete.lower())]
+
+
+def complete_appliance(ctx: typer.Context, args: list[str], incomplete: str) -> list[str]:
+    """Shell completion: the appliances of the inventory in the command's paths (default
+    ``arrays/``)."""
+    return [name for name in _names(ctx, "appliances") if name.startswith(incomplete)]
+
+
+def complete_rule(ctx: typer.Context, args: list[str], incomplete: str) -> list[str]:
+    """Shell completion: the safety rules ``--allow`` takes."""
+    from lmctl.plan.safety import WAIVABLE_RULES
+
+    return [rule for rule in WAIVABLE_RULES if rule.startswith(incomplete)]
 
 
 SpecPaths = Annotated[

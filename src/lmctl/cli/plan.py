@@ -30,7 +30,9 @@ from lmctl.cli.options import (
     RequestTimeoutOption,
     SpecPaths,
     StateDirOption,
+    complete_appliance,
     complete_array,
+    complete_rule,
     make_console,
     spec_paths_argument,
 )
@@ -79,7 +81,11 @@ ApplyPaths = Annotated[
 ApplianceOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--appliance", "-a", metavar="NAME", help="Only this appliance (repeatable). Default: all."
+        "--appliance",
+        "-a",
+        metavar="NAME",
+        autocompletion=complete_appliance,
+        help="Only this appliance (repeatable). Default: all.",
     ),
 ]
 ForceOption = Annotated[
@@ -107,6 +113,7 @@ AllowOption = Annotated[
         "--allow",
         metavar="RULE",
         callback=known_rules,
+        autocompletion=complete_rule,
         help="Allow the changes that break this safety rule (repeatable; each refusal names its "
         "rule, e.g. failover-lost, appliance-move). See docs/plan-apply.md.",
     ),
