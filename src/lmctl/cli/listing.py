@@ -17,6 +17,7 @@ from lmctl.cli.options import (
     SpecPaths,
     StateDirOption,
     make_console,
+    print_table,
 )
 from lmctl.cli.plan import ApplianceOption, Target, adopting, appliance_names
 from lmctl.cli.specload import load_reporting
@@ -123,6 +124,6 @@ def ls_command(
         return
     for appliance_listing in listing.appliances:
         if appliance_listing.virtual_services:
-            console.print(_table(appliance_listing))
+            print_table(console, _table(appliance_listing))
         else:
             console.print(f"Appliance {appliance_listing.name}: no virtual services")

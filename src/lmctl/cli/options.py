@@ -216,6 +216,21 @@ class TerminalSafeConsole(Console):
                 yield segment
 
 
+def print_table(console: Console, table: Any) -> None:
+    """A table (or a group of them) as is on a terminal; elsewhere (a pipe, a CI log) as plain
+    text: no box lines (a ``rich.table.Table`` loses its box) and no trailing padding."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    for plain in getattr(table, "renderables", [table]):
+        if hasattr(plain, "box"):
+            plain.box = None
+    with console.capture() as captured:
+        console.print(table)
+    lines = (line.rstrip() for line in captured.get().splitlines())
+    console.out("\n".join(lines), highlight=False)
+
+
 def make_console(*, stderr: bool = False) -> Console:
     """A console that colours only on a terminal, and there not when ``NO_COLOR`` is set (rich
     reads it: https://no-color.org); in a pipe it writes plain, unwrapped text; either way control

@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Annotated, Any, assert_never
 import typer
 
 from lmctl.cli.app import app
-from lmctl.cli.options import ArrayArgument, FormatOption, OutputFormat, SpecPaths, make_console
+from lmctl.cli.options import (
+    ArrayArgument,
+    FormatOption,
+    OutputFormat,
+    SpecPaths,
+    make_console,
+    print_table,
+)
 from lmctl.cli.specload import load_spec_set, refuse_array_as_path
 from lmctl.text import no_array_named, one_line
 
@@ -272,7 +279,7 @@ def _print_expansion(
         table.add_row(*row)
     natural = Measurement.get(console, console.options.update_width(100_000), table).maximum
     if natural <= console.width:
-        console.print(table)
+        print_table(console, table)
         return
     for row in rows:
         console.print()

@@ -30,6 +30,7 @@ from lmctl.cli.options import (
     SpecPaths,
     StateDirOption,
     make_console,
+    print_table,
 )
 from lmctl.cli.specload import DEFAULT_SPECS, load_reporting, refuse_array_as_path
 from lmctl.errors import ExitCode
@@ -316,10 +317,7 @@ def _show(console: Console, arrays: list[ArrayStatus], output: str, *, one_line:
     if one_line:  # a watch in a pipe: each check after a time stamp
         console.print(f"--- {_now()}")
     # Plain text for pipes and logs: the table columns without their trailing padding.
-    with console.capture() as captured:
-        console.print(render_status(arrays, boxed=False))
-    lines = (line.rstrip() for line in captured.get().splitlines())
-    console.out("\n".join(lines), highlight=False)
+    print_table(console, render_status(arrays, boxed=False))
 
 
 async def _watch_live(
