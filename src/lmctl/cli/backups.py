@@ -21,10 +21,9 @@ from lmctl.cli.options import (
     RequestTimeoutOption,
     StateDirOption,
     complete_appliance,
-    complete_rule,
     make_console,
 )
-from lmctl.cli.plan import known_rules
+from lmctl.cli.plan import AllowOption
 from lmctl.errors import ExitCode, LmctlError, error_text
 from lmctl.text import one_line
 
@@ -47,17 +46,6 @@ class ListFormat(enum.StrEnum):
 
 ListFormatOption = Annotated[
     ListFormat, typer.Option("--format", "-f", help="text (one line each) or json.")
-]
-RestoreAllowOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--allow",
-        metavar="RULE",
-        callback=known_rules,
-        autocompletion=complete_rule,
-        help="appliance-move: restore even when an array of the backup now lives on another "
-        "appliance (see above). See docs/operations.md.",
-    ),
 ]
 OneApplianceOption = Annotated[
     str | None,
@@ -365,7 +353,7 @@ def restore_command(
         bool,
         typer.Option("--no-backup", help="Do not back up what the appliance holds first."),
     ] = False,
-    allow: RestoreAllowOption = None,
+    allow: AllowOption = None,
     inventory: Annotated[
         Path | None,
         typer.Option(
