@@ -129,3 +129,24 @@ def code_block(lines: Iterable[str], info: str = "") -> list[str]:
     content = [one_line(line) for line in lines]
     fence = _fence("\n".join(content), least=3)
     return [fence + info, *content, fence]
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'https'?)`` for the choice closest to a mistyped ``word``, if one is
+    close enough (difflib's ratio of 0.6); empty otherwise."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def no_array_named(names: Iterable[str], known: Iterable[str]) -> str:
+    """The one wording of every command for arrays named that the specs do not have:
+    ``no array named 'mial' in the specs (did you mean 'mail'?); arrays: hq, mail``."""
+    arrays = sorted(known)
+    unknown = list(names)
+    hint = did_you_mean(unknown[0], arrays) if len(unknown) == 1 else ""
+    return (
+        f"no array named {', '.join(repr(name) for name in unknown)} in the specs{hint}; "
+        f"arrays: {', '.join(arrays) or 'none'}"
+    )

@@ -127,7 +127,19 @@ def test_restore_shows_the_preview_and_restores_nothing_without_confirmation(
 
     refused = _restore(site, taken)
     assert refused.exit_code == 1
+    lines = refused.output.splitlines()
+    # The preview first (what the backup was taken before, not what restore does), then why not.
+    assert re.fullmatch(
+        rf"Restore {re.escape(taken)} to {APPLIANCE} \(taken .* UTC, taken before applying plan "
+        r"[0-9a-f]{12} \(Plan: 0 to create, 2 to update, .*\)\)",
+        lines[0],
+    ), lines[0]
+    assert "  ~ 10.0.10.50:443/tcp Schedule: 'lc' → 'rr'" in lines
     assert "refusing to restore without confirmation" in refused.output
+    dry = _restore(site, taken, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "  ~ 10.0.10.50:443/tcp Schedule: 'lc' → 'rr'" in dry.output.splitlines()
+    assert "Dry run: nothing was restored." in dry.output
     unknown = _restore(site, "lm-test-20200101T000000.000000Z.bak", "--auto-approve")
     assert unknown.exit_code == 1
     assert f"no backup lm-test-20200101T000000.000000Z.bak in {site.state_dir}" in unknown.output
@@ -281,3 +293,12 @@ def test_pruning_counts_each_appliance_apart_when_one_name_extends_another(
     assert removed == saved["lm"][:2]
     assert [b.path for b in backups_in(state_dir, "lm")] == saved["lm"][-1:]
     assert [b.path for b in backups_in(state_dir, "lm-hq")] == saved["lm-hq"]
+
+
+def test_history_of_an_appliance_without_entries_names_those_with(site: Site) -> None:
+    assert site.apply().exit_code == 0
+
+    shown = site.lmctl("history", "--appliance", "nosuch")
+
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout == f"No entry for appliance nosuch (journal has: {APPLIANCE}).\n"

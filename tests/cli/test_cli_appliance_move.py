@@ -5,6 +5,7 @@ apply makes the new appliance first and deletes on the old one only once that wo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -184,3 +185,63 @@ def test_two_arrays_trading_appliances_apply_one_appliance_at_a_time(
     assert applied.exit_code == 0, applied.output
     assert site.nicknames(site.old) == {"lmctl.hq.https"}
     assert site.nicknames(site.new) == {"lmctl.branch.https", "lmctl.branch.smtp"}
+
+
+def test_restoring_a_backup_from_before_the_move_is_refused_without_allow(
+    site: TwoAppliances,
+) -> None:
+    moved = site.lmctl("apply", "arrays", "--auto-approve", "--allow", "appliance-move")
+    assert moved.exit_code == 0, moved.output
+    listed = site.lmctl("backups", "--appliance", "lm-old", "--format", "json")
+    before_move = json.loads(listed.stdout)[0]  # newest first: the one before the move
+    site.old.calls.clear()
+
+    refused = site.lmctl("restore", before_move["name"], "--auto-approve")
+
+    assert refused.exit_code == 3, refused.output
+    # The preview shows each VS brought back with its real servers.
+    assert (
+        "  + 10.20.1.50:443/tcp (NickName 'lmctl.branch.https') with 2 real servers"
+    ) in refused.output.splitlines()
+    assert (
+        "  - lm-old: the restore brings back array 'branch' (10.20.1.50:25/tcp, "
+        "10.20.1.50:443/tcp), which the specs now put on lm-new: both appliances would hold "
+        "its addresses (a duplicate address on the network) [appliance-move]"
+    ) in refused.output.splitlines()
+    assert "which lm-new holds marked as 10.20.1.50:443/tcp (NickName 'lmctl.branch.https')" in (
+        refused.output
+    )
+    assert "--allow appliance-move" in refused.output
+    assert [call.command for call in site.old.calls.records() if call.write] == []
+    assert site.nicknames(site.old) == set()
+
+    allowed = site.lmctl(
+        "restore", before_move["name"], "--auto-approve", "--allow", "appliance-move"
+    )
+    assert allowed.exit_code == 0, allowed.output
+    assert site.nicknames(site.old) == {"lmctl.branch.https", "lmctl.branch.smtp"}
+
+
+def test_status_names_the_appliance_an_array_left_while_it_still_holds_it(
+    site: TwoAppliances,
+) -> None:
+    made = site.lmctl("apply", "arrays", "--appliance", "lm-new", "--auto-approve")
+    assert made.exit_code == 0, made.output
+    assert site.nicknames(site.old) == {"lmctl.branch.https", "lmctl.branch.smtp"}
+
+    checked = site.lmctl("status", "--array", "branch", "--format", "json")
+
+    assert checked.exit_code == 2, checked.output  # docs/operations.md: not InSync is degraded
+    (branch,) = json.loads(checked.stdout)["arrays"]
+    (in_sync,) = [c for c in branch["conditions"] if c["type"] == "InSync"]
+    assert (in_sync["status"], in_sync["reason"]) == ("False", "MarkedElsewhere")
+    assert in_sync["message"] == (
+        "its virtual services are also on an appliance its spec no longer names, which holds "
+        "its addresses too until `lmctl apply` deletes them there: lm-old: 10.20.1.50:443/tcp "
+        "(NickName 'lmctl.branch.https', 2 real servers), 10.20.1.50:25/tcp (NickName "
+        "'lmctl.branch.smtp', 2 real servers)"
+    )
+    text = site.lmctl("status", "--array", "branch")
+    assert "lm-old" in text.output
+    hq = site.lmctl("status", "--array", "hq")
+    assert hq.exit_code == 0, hq.output

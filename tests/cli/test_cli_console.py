@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import io
 import sys
+from pathlib import Path
 
 import pytest
 from rich.text import Text
 
 from lmctl.cli.options import make_console
+from lmctl.mock.server import MockServerHandle
+from lmctl_testkit import invoke
+from mock_site import Array, Site
 
 
 def test_a_fingerprint_is_printed_as_written_not_as_emoji(
@@ -48,3 +52,21 @@ def test_no_color_is_honoured_on_a_terminal(
     monkeypatch.setenv("TERM", "xterm-256color")
     make_console().print(Text("True", style="green"))
     assert ("\x1b[32m" in terminal.getvalue()) is coloured
+
+
+def test_show_ls_and_status_print_plain_text_in_a_pipe(
+    tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs: in a pipeline lmctl prints plain text: no box drawing, no trailing spaces."""
+    site = Site.open(tmp_path, mock_server, monkeypatch, Array("hq", "10.0.10.50", ["10.0.20.11"]))
+    assert site.apply().exit_code == 0
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    shown = invoke("show", "hq", str(site.arrays_dir))
+    listed = site.lmctl("ls", str(site.arrays_dir))
+    checked = site.lmctl("status", str(site.arrays_dir))
+    for printed in (shown.stdout, listed.stdout, checked.stdout):
+        assert "10.0.10.50:443/tcp" in printed, printed
+        assert not set(printed) & set("─━│┃╭╮╰╯┌┐└┘┼"), printed
+        assert [line for line in printed.splitlines() if line != line.rstrip()] == []

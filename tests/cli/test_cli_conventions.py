@@ -10,6 +10,7 @@ the specs the command line names, and never fails or prints on broken specs.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -165,13 +166,31 @@ def test_help_shows_no_python_type(command: list[str]) -> None:
         assert python_type not in result.output
 
 
+def leaf_commands() -> list[list[str]]:
+    """Every command that does something (not lmctl itself, not a group)."""
+    root = typer.main.get_command(app)
+    commands = getattr(root, "commands", {})
+    groups = {name for name, command in commands.items() if hasattr(command, "commands")}
+    return [c for c in every_command() if c and not (len(c) == 1 and c[0] in groups)]
+
+
+@pytest.mark.parametrize("command", leaf_commands(), ids=" ".join)
+def test_help_lists_the_exit_codes(command: list[str]) -> None:
+    """README: each command's --help lists its own exit codes."""
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "2000"})
+
+    assert result.exit_code == 0, result.output
+    assert "Exit codes: 0 " in words(result.output)
+
+
 @pytest.mark.parametrize(
     ("command", "shown"),
     [
         (["status"], ["Usage: lmctl status [OPTIONS] [PATH]...", "--array NAME", "SECONDS"]),
-        (["drain"], ["Usage: lmctl drain [OPTIONS] {MEMBER} [PATH]...", "--timeout SECONDS"]),
-        (["undrain"], ["Usage: lmctl undrain [OPTIONS] {MEMBER} [PATH]...", "--array NAME"]),
-        (["show"], ["Usage: lmctl show [OPTIONS] {ARRAY} [PATH]..."]),
+        (["drain"], ["Usage: lmctl drain [OPTIONS] MEMBER [PATH]...", "--timeout SECONDS"]),
+        (["undrain"], ["Usage: lmctl undrain [OPTIONS] MEMBER [PATH]...", "--array NAME"]),
+        (["show"], ["Usage: lmctl show [OPTIONS] ARRAY [PATH]..."]),
+        (["restore"], ["Usage: lmctl restore [OPTIONS] BACKUP"]),
         (["plan"], ["Usage: lmctl plan [OPTIONS] [PATH]...", "--appliance -a NAME"]),
         (["apply"], ["--parallel N", "--state-dir DIR", "--request-timeout SECONDS"]),
         ([], ["--verbose -v Log to stderr", "--install-completion", "--show-completion"]),
@@ -182,6 +201,17 @@ def test_help_names_arguments_in_words(command: list[str], shown: list[str]) -> 
 
     for expected in shown:
         assert expected in words(result.output)
+    assert "{" not in result.output.split("Usage:")[1].splitlines()[0]  # {ARRAY} reads as a set
+
+
+def test_lmctl_lists_its_commands_in_workflow_order() -> None:
+    result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "2000"})
+
+    listed = re.findall(r"^│ ([a-z]+) ", result.output, re.MULTILINE)
+    assert listed == [
+        "init", "validate", "show", "plan", "apply", "status", "drain", "undrain", "ls",
+        "import", "backups", "restore", "history", "exchange", "schema", "mock",
+    ]  # fmt: skip
 
 
 # -- shell completion ------------------------------------------------------------------------
@@ -257,6 +287,32 @@ def test_completion_on_broken_specs_offers_nothing_and_prints_nothing(
     for line in ("lmctl status --array ", "lmctl drain ", "lmctl show "):
         offered = complete(tmp_path, line)
         assert (offered.exit_code, offered.stdout.strip(), offered.stderr) == (0, "", "")
+
+
+@pytest.mark.parametrize(
+    ("line", "offered"),
+    [
+        ("lmctl plan --allow fail", ["failover-lost"]),
+        ("lmctl restore some.bak --allow app", ["appliance-move"]),
+        ("lmctl apply --appliance lm-", ["lm-hq", "lm-branch"]),
+        ("lmctl history --appliance lm-b", ["lm-branch"]),
+        ("lmctl import --appliance lm-h", ["lm-hq"]),
+    ],
+)
+def test_completion_offers_rules_and_appliances(
+    tmp_path: Path, line: str, offered: list[str]
+) -> None:
+    example_site(tmp_path)
+
+    assert complete(tmp_path, line).stdout.split() == offered
+
+
+def test_show_completion_refuses_a_shell_name_it_would_ignore(tmp_path: Path) -> None:
+    shown = run_process(tmp_path, {"SHELL": "/bin/bash"}, "--show-completion", "zsh")
+
+    assert shown.exit_code == 64, shown.output
+    assert "complete -o default" not in shown.stdout
+    assert "takes no shell name" in shown.output
 
 
 def test_show_completion_prints_the_bash_script(tmp_path: Path) -> None:

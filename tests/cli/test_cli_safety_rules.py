@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lmctl.mock.server import MockServerHandle
-from lmctl_testkit import Outcome
+from lmctl_testkit import Outcome, invoke
 from mock_site import Array, Site
 
 THREE = ["10.0.20.11", "10.0.20.12", "10.0.20.13"]
@@ -168,3 +168,13 @@ def test_allow_is_repeatable_and_the_refusal_names_only_the_rules_still_blocking
     both = site.apply("--allow", "failover-lost", "--allow", "bulk-removal")
     assert both.exit_code == 0, both.output
     assert members_on_appliance(site) == set(THREE[:1])
+
+
+def test_a_mistyped_rule_gets_did_you_mean() -> None:
+    outcome = invoke("plan", "--allow", "failovr")
+
+    assert outcome.exit_code == 64, outcome.output
+    said = " ".join(re.sub("[│╭╮╰╯─]", " ", outcome.output).split())
+    assert "no safety rule named 'failovr' that can be allowed (did you mean 'failover-lost'?)" in (
+        said
+    )

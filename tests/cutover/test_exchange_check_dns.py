@@ -85,4 +85,4 @@ def test_an_unknown_array_is_an_error(tmp_path: Path) -> None:
     specs = write_specs(tmp_path / "arrays", **{"mail-2016": NAMESPACE_2016})
     outcome = invoke("exchange", "check", "--array", "hq-cas", str(specs))
     assert outcome.exit_code == 1
-    assert outcome.stderr == "error: no array named hq-cas in the specs; arrays: mail-2016\n"
+    assert outcome.stderr == "error: no array named 'hq-cas' in the specs; arrays: mail-2016\n"

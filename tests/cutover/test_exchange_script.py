@@ -275,7 +275,7 @@ def test_an_unknown_array_is_an_error(tmp_path: Path) -> None:
     specs = write_specs(tmp_path / "arrays", **SPECS)
     outcome = invoke("exchange", "script", "nope", str(specs))
     assert outcome.exit_code == 1
-    assert "error: no array named nope in the specs; arrays: " in outcome.stderr
+    assert "error: no array named 'nope' in the specs; arrays: " in outcome.stderr
 
 
 @settings(max_examples=300, deadline=None)

@@ -219,8 +219,12 @@ def test_array_option_restricts_the_server_to_the_named_arrays() -> None:
 @pytest.mark.parametrize(
     ("arrays", "message"),
     [
-        (["mail"], "--array: no array named mail in the specs; arrays: eas, hq"),
-        (["hq", "dr"], "--array: no array named dr in the specs; arrays: eas, hq"),
+        (["mail"], "--array: no array named 'mail' in the specs; arrays: eas, hq"),
+        (["hq", "dr"], "--array: no array named 'dr' in the specs; arrays: eas, hq"),
+        (
+            ["ea"],
+            "--array: no array named 'ea' in the specs (did you mean 'eas'?); arrays: eas, hq",
+        ),
     ],
 )
 def test_array_option_naming_an_unknown_array_is_an_error(arrays: list[str], message: str) -> None:

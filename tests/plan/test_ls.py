@@ -196,3 +196,12 @@ def test_the_ls_table_keeps_the_key_whole_at_80_columns() -> None:
     assert max(len(line) for line in lines) <= 80
     assert any("10.0.1.10:443/tcp" in line for line in lines)
     assert any("10.100.200.250:65535/tcp" in line for line in lines)
+
+
+def test_ls_lists_a_vips_services_in_the_specs_order(site: Site) -> None:
+    assert site.apply().exit_code == 0
+    document = listed(site)
+
+    (appliance,) = document["appliances"]
+    a1 = [vs["service"] for vs in appliance["virtual_services"] if vs["array"] == "a1"]
+    assert a1 == ["https", "smtp"]  # the spec's order (smtp's port 25 sorts before 443)

@@ -81,13 +81,38 @@ def refusal(*args: str) -> str:
 
 
 def test_init_refuses_to_write_over_a_file_and_writes_nothing(tmp_path: Path) -> None:
-    mine = tmp_path / ".gitignore"
+    mine = tmp_path / "arrays" / "mail.yaml"
+    mine.parent.mkdir()
     mine.write_text("my own\n")
+    (tmp_path / ".gitignore").write_text("*.pyc\n")
 
     message = refusal(str(tmp_path))
     assert f"error: {mine} already exists: nothing was written (give --overwrite" in message
     assert mine.read_text() == "my own\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".gitignore"]
+    assert (tmp_path / ".gitignore").read_text() == "*.pyc\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".gitignore", "arrays"]
+
+
+def test_init_appends_what_an_existing_gitignore_misses(tmp_path: Path) -> None:
+    mine = tmp_path / ".gitignore"
+    mine.write_text("*.pyc\n.venv/\nplan.md")
+
+    outcome = invoke("init", str(tmp_path))
+
+    assert outcome.exit_code == 0, outcome.output
+    lines = mine.read_text().splitlines()
+    assert lines[:4] == ["*.pyc", ".venv/", "plan.md", "# Added by lmctl init."]
+    assert lines[4:] == [
+        ".lmctl/", "validate.md", "plan.json", "plan-errors.txt", "comment.md"
+    ]  # fmt: skip
+    assert (
+        f"appended to {mine}: .lmctl/ validate.md plan.json plan-errors.txt comment.md"
+        in outcome.stdout.splitlines()
+    )
+    assert f"wrote {mine}" not in outcome.stdout
+    assert (tmp_path / "arrays" / "mail.yaml").is_file()
+    again = invoke("init", str(tmp_path / "again"))
+    assert again.exit_code == 0, again.output
 
 
 def test_init_overwrite_replaces_the_files(tmp_path: Path) -> None:

@@ -348,3 +348,25 @@ def test_every_yaml_excerpt_of_the_ci_docs_is_in_a_scaffolded_ci_file(scaffolded
     assert len(excerpts) >= 4
     missing = [excerpt for excerpt in excerpts if not any(excerpt in text for text in files)]
     assert missing == []
+
+
+def test_a_plan_too_long_for_a_github_comment_is_posted_as_its_summary(
+    checkout: Checkout,
+) -> None:
+    mail = checkout.root / "arrays" / "mail.yaml"
+    members = "".join(
+        f"  - {{name: EX{n:04}, address: 10.8.{n // 250}.{n % 250 + 1}}}\n" for n in range(1000)
+    )
+    mail.write_text(mail.read_text() + members)
+
+    run_github_plan_steps(checkout)
+
+    plan = (checkout.root / "plan.md").read_text()
+    assert len(plan) > 65536  # the artifact keeps the whole plan
+    comment = (checkout.root / "comment.md").read_text()
+    assert len(comment.encode()) <= 60000
+    assert "EX0999" not in comment
+    summary = next(line for line in plan.splitlines() if line.startswith("**"))
+    assert summary in comment.splitlines()
+    assert "read plan.md in" in comment
+    assert "this run's artifact lmctl-plan." in comment

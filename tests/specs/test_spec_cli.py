@@ -229,18 +229,19 @@ def test_show_unknown_array_lists_the_known_ones() -> None:
 
     assert code == 1
     assert output.strip() == (
-        f"error: no array named 'nope' in {EXAMPLES}; arrays: branch-cas, hq-cas, mail-2016"
+        "error: no array named 'nope' in the specs; arrays: branch-cas, hq-cas, mail-2016"
     )
 
 
 def test_show_unknown_array_names_the_default_directory(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
 
-    code, output = invoke("show", "hq")
+    code, output = invoke("show", "hq-ca")
 
     assert code == 1
     assert output.strip() == (
-        "error: no array named 'hq' in arrays; arrays: branch-cas, hq-cas, mail-2016"
+        "error: no array named 'hq-ca' in the specs (did you mean 'hq-cas'?); arrays: "
+        "branch-cas, hq-cas, mail-2016"
     )
 
 

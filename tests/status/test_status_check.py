@@ -28,7 +28,7 @@ def test_unknown_array_is_named_with_the_known_ones() -> None:
     with pytest.raises(UnknownArrayError) as raised:
         select_arrays({"lm-hq": tuple(two_member_array())}, ["hq", "branch"])
 
-    assert str(raised.value) == "no array named branch in the specs; arrays: hq"
+    assert str(raised.value) == "no array named 'branch' in the specs; arrays: hq"
 
 
 class FakeAppliance:

@@ -98,7 +98,12 @@ def test_unknown_array_exits_1_naming_the_known_ones(run_lmctl: RunLmctl) -> Non
     outcome = run_lmctl("status", "--array", "nope")
 
     assert outcome.exit_code == 1
-    assert "error: no array named nope in the specs; arrays: three, two" in outcome.stderr
+    assert "error: no array named 'nope' in the specs; arrays: three, two" in outcome.stderr
+    mistyped = run_lmctl("status", "--array", "thre")
+    assert mistyped.exit_code == 1
+    assert mistyped.stderr == (
+        "error: no array named 'thre' in the specs (did you mean 'three'?); arrays: three, two\n"
+    )
 
 
 def test_appliance_with_api_off_exits_1_with_unknown_conditions(

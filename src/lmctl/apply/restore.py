@@ -11,7 +11,7 @@ line per VS the restore brings back, removes or changes, field by field.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from lmctl.apply import journal
 from lmctl.apply.backups import DEFAULT_KEEP, KeptBackup, keep_backup
 from lmctl.apply.execute import read_after
 from lmctl.errors import LmctlError, error_text
+from lmctl.plan.safety import SafetyViolation
 from lmctl.statedir import DEFAULT_STATE_DIR, ApplianceBusyError, appliance_lock
 
 
@@ -38,16 +39,71 @@ def preview(backup: KeptBackup, now: ApplianceState) -> list[Drift] | None:
     return differences(backup.file.appliance, backup.record.appliance_state(), now)
 
 
-def preview_line(drift: Drift) -> str:
-    """One preview line, as a plan shows a change: ``+`` brought back, ``-`` removed, ``~``
+def preview_line(drift: Drift, recorded: ApplianceState | None = None) -> str:
+    """One preview line, as a plan shows a change: ``+`` brought back (with its real servers'
+    count, from ``recorded``: the state recorded with the backup), ``-`` removed, ``~``
     changed (now → restored)."""
     restored, now = drift.expected, drift.found
     whole = drift.field == "virtual service"
     if restored == "absent":
         return f"- {now}" if whole else f"- {drift.key} {drift.field}"
     if now == "absent":
-        return f"+ {restored}" if whole else f"+ {drift.key} {drift.field}"
+        if not whole:
+            return f"+ {drift.key} {drift.field}"
+        vs = (recorded or {}).get(drift.key)
+        count = "" if vs is None else f" with {len(vs.real_servers)} real servers"
+        return f"+ {restored}{count}"
     return f"~ {drift.key} {drift.field}: {now!r} → {restored!r}"
+
+
+def brought_back(recorded: ApplianceState, now: ApplianceState) -> ApplianceState:
+    """The marked VSs a restore makes again: recorded with the backup, and not held now with
+    the same marker."""
+    return {
+        key: vs
+        for key, vs in recorded.items()
+        if vs.owner is not None and (key not in now or now[key].owner != vs.owner)
+    }
+
+
+def appliance_moves(
+    appliance: str,
+    restoring: ApplianceState,
+    homes: Mapping[str, str],
+    others: Mapping[str, ApplianceState],
+) -> list[SafetyViolation]:
+    """The ``appliance-move`` violations of restoring the marked VSs ``restoring`` (see
+    ``brought_back``) on ``appliance``: one per array the specs now put on another appliance
+    (``homes``: array → its appliance), and one per VS whose key another appliance
+    (``others``: each other inventory appliance as read) holds marked. Either way both
+    appliances would hold the address (the array moved after the backup was taken)."""
+    arrays: dict[str, list[str]] = {}
+    for key, vs in sorted(restoring.items(), key=lambda item: str(item[0])):
+        assert vs.owner is not None  # brought_back keeps marked VSs only
+        arrays.setdefault(vs.owner.array, []).append(str(key))
+    violations = [
+        SafetyViolation(
+            appliance=appliance,
+            rule="appliance-move",
+            message=f"{appliance}: the restore brings back array {array!r} "
+            f"({', '.join(keys)}), which the specs now put on {homes[array]}: both appliances "
+            "would hold its addresses (a duplicate address on the network)",
+        )
+        for array, keys in arrays.items()
+        if homes.get(array, appliance) != appliance
+    ]
+    violations += [
+        SafetyViolation(
+            appliance=appliance,
+            rule="appliance-move",
+            message=f"{appliance}: the restore brings back {vs.describe()}, which {other} "
+            f"holds marked as {held.describe()}: both appliances would hold the address",
+        )
+        for key, vs in sorted(restoring.items(), key=lambda item: str(item[0]))
+        for other, state in sorted(others.items())
+        if (held := state.get(key)) is not None and held.owner is not None
+    ]
+    return violations
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,9 +47,36 @@ class CommandError(LmctlError):
         self.exit_code = exit_code
 
 
+# ``lmctl --help`` lists the commands in the order of a day's work (typer lists them in the
+# order they were made, which is the import order of the command modules).
+WORKFLOW_ORDER = (
+    "init",
+    "validate",
+    "show",
+    "plan",
+    "apply",
+    "status",
+    "drain",
+    "undrain",
+    "ls",
+    "import",
+    "backups",
+    "restore",
+    "history",
+    "exchange",
+    "schema",
+    "mock",
+)
+
+
 class LmctlCommands(TyperGroup):
     """lmctl's commands behind the one error boundary, with help a person reads
     (``readable_help``), printed with exit 0 when the group is given nothing to do."""
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        names = super().list_commands(ctx)
+        rank = {name: i for i, name in enumerate(WORKFLOW_ORDER)}
+        return sorted(names, key=lambda name: rank.get(name, len(rank)))
 
     def get_params(self, ctx: Context) -> Any:
         params = super().get_params(ctx)
@@ -61,6 +88,7 @@ class LmctlCommands(TyperGroup):
         if not args and self.no_args_is_help and not ctx.resilient_parsing:
             typer.echo(ctx.get_help(), color=ctx.color)
             ctx.exit()
+        _refuse_a_completion_shell(args)
         return super().parse_args(ctx, args)
 
     def resolve_command(self, ctx: Context, args: list[str]) -> tuple[str | None, Any, list[str]]:
@@ -81,6 +109,20 @@ class LmctlCommands(TyperGroup):
             # One line whatever the message quotes (a file name, an appliance's reply).
             make_console(stderr=True).print(f"error: {one_line(error_text(error))}")
             raise typer.Exit(int(error.exit_code)) from None
+
+
+def _refuse_a_completion_shell(args: list[str]) -> None:
+    """typer's ``--show-completion`` and ``--install-completion`` take no shell name: they act
+    for the shell lmctl runs under (shellingham detects it from the parent processes), and a
+    name after them (``--show-completion zsh``) was silently ignored."""
+    for flag in ("--show-completion", "--install-completion"):
+        if flag in args and args.index(flag) + 1 < len(args):
+            shell = args[args.index(flag) + 1]
+            raise typer.BadParameter(
+                f"{flag} takes no shell name ({shell!r}): it acts for the shell lmctl runs "
+                f"under; run it from that shell, e.g. {shell} -c 'lmctl {flag}'",
+                param_hint=f"'{flag}'",
+            )
 
 
 def _use_distinct_usage_exit_code() -> None:

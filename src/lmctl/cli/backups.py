@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -19,17 +20,21 @@ from lmctl.cli.options import (
     DEFAULT_STATE_DIR,
     RequestTimeoutOption,
     StateDirOption,
+    complete_appliance,
     make_console,
 )
-from lmctl.errors import ExitCode
+from lmctl.cli.plan import AllowOption
+from lmctl.errors import ExitCode, LmctlError, error_text
 from lmctl.text import one_line
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from lmctl.appliance.base import Appliances
     from lmctl.apply.backups import KeptBackup
     from lmctl.apply.journal import JournalEntry
     from lmctl.apply.restore import RestoreResult
+    from lmctl.plan.safety import SafetyViolation
 
 
 class ListFormat(enum.StrEnum):
@@ -44,7 +49,13 @@ ListFormatOption = Annotated[
 ]
 OneApplianceOption = Annotated[
     str | None,
-    typer.Option("--appliance", "-a", metavar="NAME", help="Only this appliance."),
+    typer.Option(
+        "--appliance",
+        "-a",
+        metavar="NAME",
+        autocompletion=complete_appliance,
+        help="Only this appliance.",
+    ),
 ]
 
 
@@ -94,8 +105,9 @@ def _columns(rows: Sequence[Sequence[str]]) -> list[str]:
 @app.command(
     "backups",
     help="List the backups apply kept (newest first): appliance, when, size, and the plan "
-    "applied right after each (its digest and counts). Restore one with `lmctl restore NAME`. "
-    "See docs/operations.md.",
+    "applied right after each (its digest and counts). Restore one with `lmctl restore NAME`.\n\n"
+    "Exit codes: 0 listed (or no backup kept); 1 error (the state directory cannot be read); "
+    "64 usage error. See docs/operations.md.",
 )
 def backups_command(
     appliance: OneApplianceOption = None,
@@ -133,9 +145,15 @@ def backups_command(
 
 
 def _describe(backup: KeptBackup) -> str:
+    record = backup.record
+    before = (
+        f"taken before applying plan {record.plan.digest[:12]} ({record.plan.summary.line()})"
+        if record is not None and record.restoring is None and record.plan is not None
+        else _plan_words(backup)
+    )
     return (
         f"Restore {backup.name} to {backup.file.appliance} (taken {_when(backup.file.taken_at)}, "
-        f"{_plan_words(backup)})"
+        f"{before})"
     )
 
 
@@ -149,8 +167,9 @@ def _show_preview(backup: KeptBackup, changes: list[Any] | None, console: Consol
             f"({one_line(backup.problem or '')}): what the restore changes cannot be shown"
         )
         return
+    recorded = backup.record.appliance_state() if backup.record is not None else None
     for drift in changes:
-        console.print(f"  {one_line(preview_line(drift))}")
+        console.print(f"  {one_line(preview_line(drift, recorded))}")
     added = sum(1 for d in changes if d.found == "absent")
     removed = sum(1 for d in changes if d.expected == "absent")
     console.print(
@@ -165,22 +184,70 @@ def _restore_verdict(result: RestoreResult) -> ExitCode:
     return ExitCode.PARTIAL if result.written or result.error is not None else ExitCode.ERROR
 
 
-async def _restore(
-    name: str,
-    inventory: Path | None,
-    auto_approve: bool,
-    no_backup: bool,
-    state_dir: Path,
-    request_timeout: float,
-) -> ExitCode:
+def _array_homes(errors: Console) -> dict[str, str]:
+    """Each array's appliance in the specs under ``arrays/`` (none when there is no such
+    directory, or when its specs do not load: said on ``errors``)."""
+    from lmctl.cli.specload import DEFAULT_SPECS, load_spec_set
+    from lmctl.specs import SpecError
+
+    if not DEFAULT_SPECS.is_dir():
+        return {}
+    try:
+        spec_set = load_spec_set(None, leave_out=True)
+    except SpecError:
+        errors.print(
+            f"warning: the specs in {DEFAULT_SPECS}/ do not load: the restore is not checked "
+            "against where they put each array"
+        )
+        return {}
+    return {array.name: array.appliance for array in spec_set.arrays}
+
+
+async def _others(appliances: Appliances, target: str, errors: Console) -> dict[str, Any]:
+    """The other inventory appliances as read; one that cannot be read is said and left out."""
+    import asyncio
+
+    names = [name for name in appliances if name != target]
+    read = await asyncio.gather(
+        *(appliances[name].observe() for name in names), return_exceptions=True
+    )
+    states: dict[str, Any] = {}
+    for name, state in zip(names, read, strict=True):
+        if isinstance(state, LmctlError):
+            errors.print(
+                f"warning: {name} cannot be read ({one_line(error_text(state))}): the restore "
+                "is not checked against what it holds"
+            )
+        elif isinstance(state, BaseException):
+            raise state
+        else:
+            states[name] = state
+    for name, why in appliances.unavailable.items():
+        errors.print(f"warning: {name} is not checked ({one_line(why)})")
+    return states
+
+
+def _moves(
+    backup: KeptBackup, now: Any, homes: dict[str, str], others: dict[str, Any]
+) -> list[SafetyViolation]:
+    from lmctl.apply.restore import appliance_moves, brought_back
+
+    if backup.record is None:
+        return []
+    restoring = brought_back(backup.record.appliance_state(), now)
+    return appliance_moves(backup.file.appliance, restoring, homes, others)
+
+
+async def _restore(name: str, inventory: Path | None, choices: RestoreChoices) -> ExitCode:
     from lmctl.appliance.base import open_appliances
     from lmctl.apply.backups import find_backup, read_archive
     from lmctl.apply.restore import RestoreOptions, preview, report_lines, restore_backup
-    from lmctl.cli.plan import _ask
+    from lmctl.cli.plan import _ask, can_ask
     from lmctl.cli.specload import load_inventory_reporting
+    from lmctl.plan.safety import blocking
 
     console, errors = make_console(), make_console(stderr=True)
-    backup = find_backup(state_dir, name)
+    backup = find_backup(state_dir := choices.state_dir, name)
     archive = read_archive(backup)
     target = backup.file.appliance
     spec_set = load_inventory_reporting(inventory, errors)
@@ -190,9 +257,19 @@ async def _restore(
             f"{backup.name} is a backup of {target}, which the inventory does not name; "
             "nothing was restored"
         )
+    homes = _array_homes(errors)
     async with open_appliances(
-        spec_set, [target], state_dir=state_dir, timeout=request_timeout
+        spec_set,
+        [target, *spec_set.inventory.appliances],
+        state_dir=state_dir,
+        timeout=choices.request_timeout,
+        strict=False,
     ) as appliances:
+        if target not in appliances:
+            raise CommandError(
+                f"{target} cannot be opened ({appliances.unavailable.get(target, '?')}); "
+                "nothing was restored"
+            )
         appliance = appliances[target]
         now = await appliance.observe()
         changes = preview(backup, now)
@@ -200,28 +277,61 @@ async def _restore(
         if changes == []:
             console.print(f"Nothing to restore: {target} holds what the backup recorded.")
             return ExitCode.OK
-        if not auto_approve and not _ask(f"Restore {backup.name} to {target}?"):
+        violations = _moves(backup, now, homes, await _others(appliances, target, errors))
+        for violation in violations:
+            console.print(f"  - {one_line(violation.message)} [{violation.rule}]")
+        if blocking(violations, allow=choices.allow):
+            raise CommandError(
+                "blocked by the appliance-move safety rule (see above): the array moved after "
+                "the backup was taken; re-run with --allow appliance-move to restore anyway "
+                "(then remove it from the other appliance); nothing was restored",
+                exit_code=ExitCode.BLOCKED,
+            )
+        if choices.dry_run:
+            console.print("Dry run: nothing was restored.")
+            return ExitCode.OK
+        if not choices.auto_approve and not can_ask():
+            raise CommandError(
+                "refusing to restore without confirmation: there is no terminal to ask on; "
+                "pass --auto-approve in pipelines; nothing was restored"
+            )
+        if not choices.auto_approve and not _ask(f"Restore {backup.name} to {target}?"):
             errors.print("Restore cancelled: nothing was restored.")
             return ExitCode.ERROR
-        options = RestoreOptions(state_dir, backup=not no_backup, keep=spec.keep_backups)
+        options = RestoreOptions(state_dir, backup=choices.backup, keep=spec.keep_backups)
         result = await restore_backup(appliance, backup, archive, now, options)
     for line, problem in report_lines(result):
         (errors if problem else console).print(one_line(line))
     return _restore_verdict(result)
 
 
+@dataclass(frozen=True)
+class RestoreChoices:
+    """What the operator chose for one restore."""
+
+    auto_approve: bool
+    dry_run: bool
+    backup: bool
+    allow: frozenset[str]
+    state_dir: Path
+    request_timeout: float
+
+
 @app.command(
     "restore",
     help="Bring an appliance's virtual services back to a backup apply kept.\n\n"
     "Shows what the restore changes (the appliance now against the state recorded with the "
-    "backup: + brought back, - removed, ~ changed), asks for confirmation (--auto-approve in "
-    "pipelines), then under the apply lock: checks nothing changed since the preview, backs up "
-    "what is there now (--no-backup to skip), restores the backup's virtual services (the "
-    "appliance's restore, type 2) and reads again to check.\n\n"
-    "Exit codes: 0 restored (or nothing to restore); 1 error, nothing restored (unknown "
-    "backup, no confirmation, the appliance changed since the preview, lock held); 4 sent but "
-    "the appliance does not hold what the backup recorded, or the outcome is unknown; 130 "
-    "interrupted. See docs/operations.md.",
+    "backup: + brought back, - removed, ~ changed), stops there with --dry-run, asks for "
+    "confirmation (--auto-approve in pipelines), then under the apply lock: checks nothing "
+    "changed since the preview, backs up what is there now (--no-backup to skip), restores the "
+    "backup's virtual services (the appliance's restore, type 2) and reads again to check.\n\n"
+    "A restore that brings back an array's virtual services while the specs (arrays/) put the "
+    "array on another appliance, or while another inventory appliance holds their address "
+    "marked, is refused unless --allow appliance-move: both appliances would hold the VIP.\n\n"
+    "Exit codes: 0 restored (or nothing to restore, or --dry-run); 1 error, nothing restored "
+    "(unknown backup, no confirmation, the appliance changed since the preview, lock held); "
+    "3 blocked by the appliance-move safety rule; 4 sent but the appliance does not hold what "
+    "the backup recorded, or the outcome is unknown; 130 interrupted. See docs/operations.md.",
 )
 def restore_command(
     backup: Annotated[
@@ -236,10 +346,14 @@ def restore_command(
     auto_approve: Annotated[
         bool, typer.Option("--auto-approve", help="Restore without asking (for pipelines).")
     ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what the restore changes, restore nothing.")
+    ] = False,
     no_backup: Annotated[
         bool,
         typer.Option("--no-backup", help="Do not back up what the appliance holds first."),
     ] = False,
+    allow: AllowOption = None,
     inventory: Annotated[
         Path | None,
         typer.Option(
@@ -253,20 +367,19 @@ def restore_command(
     state_dir: StateDirOption = DEFAULT_STATE_DIR,
     request_timeout: RequestTimeoutOption = 10.0,
 ) -> None:
-    """``lmctl restore BACKUP [--auto-approve] [--inventory FILE]``."""
+    """``lmctl restore BACKUP [--dry-run] [--auto-approve] [--allow appliance-move]``."""
     import asyncio
 
-    from lmctl.cli.plan import can_ask
-
-    if not auto_approve and not can_ask():
-        raise CommandError(
-            "refusing to restore without confirmation: there is no terminal to ask on; "
-            "pass --auto-approve in pipelines"
-        )
+    choices = RestoreChoices(
+        auto_approve=auto_approve,
+        dry_run=dry_run,
+        backup=not no_backup,
+        allow=frozenset(allow or ()),
+        state_dir=state_dir,
+        request_timeout=request_timeout,
+    )
     try:
-        code = asyncio.run(
-            _restore(backup, inventory, auto_approve, no_backup, state_dir, request_timeout)
-        )
+        code = asyncio.run(_restore(backup, inventory, choices))
     except KeyboardInterrupt:
         make_console(stderr=True).print(
             "restore interrupted: run `lmctl plan` to see what the appliance holds"
@@ -298,7 +411,9 @@ def _entry_line(entry: JournalEntry) -> str:
     "history",
     help="Print the journal of applies and restores, oldest first: when, who (user@host), "
     "which appliance, the plan's digest (or the backup restored), the writes made and how it "
-    "ended (ok, failed, refused, interrupted, error). See docs/operations.md.",
+    "ended (ok, failed, refused, interrupted, error).\n\n"
+    "Exit codes: 0 printed (or nothing recorded yet, or no entry of that appliance); 1 error "
+    "(the journal cannot be read, e.g. it is a link); 64 usage error. See docs/operations.md.",
 )
 def history_command(
     appliance: OneApplianceOption = None,
@@ -324,6 +439,10 @@ def history_command(
     if output is ListFormat.json:
         document = [json.loads(e.model_dump_json()) for e in chosen]
         console.out(json.dumps(document, indent=2), highlight=False)
+        return
+    if not chosen and appliance is not None and entries:
+        names = ", ".join(dict.fromkeys(e.appliance for e in entries))
+        console.print(one_line(f"No entry for appliance {appliance} (journal has: {names})."))
         return
     if not chosen:
         console.print("No apply or restore recorded yet.")

@@ -22,7 +22,7 @@ from lmctl.cli.app import CommandError, LmctlCommands, app
 from lmctl.cli.options import ArrayArgument, ArrayOption, SpecPaths, make_console
 from lmctl.cli.specload import SPEC_ERRORS, load_reporting, refuse_array_as_path
 from lmctl.errors import ExitCode
-from lmctl.text import one_line
+from lmctl.text import no_array_named, one_line
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -59,8 +59,7 @@ class CheckFormat(enum.StrEnum):
 def _array(spec_set: SpecSet, name: str) -> ArraySpec:
     found = spec_set.array(name)
     if found is None:
-        known = ", ".join(a.name for a in spec_set.arrays) or "none"
-        raise CommandError(f"no array named {name} in the specs; arrays: {known}")
+        raise CommandError(no_array_named([name], (a.name for a in spec_set.arrays)))
     return found
 
 

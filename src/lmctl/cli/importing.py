@@ -17,6 +17,7 @@ from lmctl.cli.options import (
     OutputFormat,
     RequestTimeoutOption,
     StateDirOption,
+    complete_appliance,
     make_console,
 )
 from lmctl.cli.specload import DEFAULT_INVENTORY, DEFAULT_SPECS, load_inventory_reporting
@@ -90,13 +91,20 @@ def _check_vips_found(options: ImportOptions, state: ApplianceState) -> None:
     "IN: ...', which validate refuses until it is filled in. Every other VS is listed as "
     "skipped, with the reason. Never overwrites a file unless --overwrite; writes nothing to "
     "the appliance. --format json prints what was written and skipped as a versioned "
-    "document (schema: `lmctl schema --kind import`). See docs/adoption.md.",
+    "document (schema: `lmctl schema --kind import`).\n\n"
+    "Exit codes: 0 specs written (or no VIP serving Exchange found: nothing written); 1 error "
+    "(a bad --exchange or --vip, an appliance not in the inventory or unreadable, a target "
+    "file that exists or cannot be written); 64 usage error. See docs/adoption.md.",
 )
 def import_command(
     appliance: Annotated[
         str,
         typer.Option(
-            "--appliance", "-a", metavar="NAME", help="The appliance to read (its inventory name)."
+            "--appliance",
+            "-a",
+            metavar="NAME",
+            autocompletion=complete_appliance,
+            help="The appliance to read (its inventory name).",
         ),
     ],
     inventory: Annotated[

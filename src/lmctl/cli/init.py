@@ -18,7 +18,10 @@ from lmctl.cli.options import make_console
     "with a mock:// appliance, an example array, the JSON Schemas the files' editor hints "
     "reach, a .gitignore for the state directory, and CI files for GitHub Actions and GitLab "
     "CI that install this lmctl's version. Existing files are left alone (nothing is written) "
-    "unless --overwrite is given. See docs/ci-pipelines.md.",
+    "unless --overwrite is given; an existing .gitignore (a file, not a link) gets the lines "
+    "it misses appended (each is listed).\n\n"
+    "Exit codes: 0 written; 1 error (a file that exists, without --overwrite, or that cannot "
+    "be written); 64 usage error. See docs/ci-pipelines.md.",
 )
 def init_command(
     directory: Annotated[
@@ -38,8 +41,10 @@ def init_command(
 
     written = write_repository(directory, repository_files(__version__), overwrite=overwrite)
     console = make_console()
-    for path in written:
+    for path in written.paths:
         console.print(f"wrote {escaped(str(path))}")
+    for path, lines in written.appended.items():
+        console.print(f"appended to {escaped(str(path))}: {escaped(' '.join(lines))}")
     wheel = f"lmctl-{__version__}-py3-none-any.whl"
     enter = "" if directory == Path(".") else f"cd {escaped(shlex.quote(str(directory)))} && "
     console.print(

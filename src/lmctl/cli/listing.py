@@ -17,6 +17,7 @@ from lmctl.cli.options import (
     SpecPaths,
     StateDirOption,
     make_console,
+    print_table,
 )
 from lmctl.cli.plan import ApplianceOption, Target, adopting, appliance_names
 from lmctl.cli.specload import load_reporting
@@ -97,7 +98,10 @@ def _table(appliance: ApplianceListing) -> Table:
     "touches it). The categories are the ones plan acts on. One listvs per appliance; nothing "
     "is written. An array spec file with errors (a spec still being filled in) is left out, "
     "with a line saying so. --format json prints the versioned document (schema: `lmctl schema "
-    "--kind ls`). See docs/adoption.md.",
+    "--kind ls`).\n\n"
+    "Exit codes: 0 listed (array files with errors left out or not); 1 error (a bad "
+    "inventory or path, an unknown or unreadable appliance); 64 usage error. "
+    "See docs/adoption.md.",
 )
 def ls_command(
     paths: SpecPaths = None,
@@ -121,6 +125,6 @@ def ls_command(
         return
     for appliance_listing in listing.appliances:
         if appliance_listing.virtual_services:
-            console.print(_table(appliance_listing))
+            print_table(console, _table(appliance_listing))
         else:
             console.print(f"Appliance {appliance_listing.name}: no virtual services")

@@ -209,7 +209,11 @@ def _seeded(capture: Path | None, state: Path | None) -> MockState | None:
     raise typer.Exit(1)
 
 
-@mock_app.command()
+@mock_app.command(
+    help="Serve a mock LoadMaster; print its URL, certificate fingerprint and credentials.\n\n"
+    "Exit codes: 0 stopped (Ctrl-C or SIGTERM); 1 error (an unusable state file, "
+    "certificate, --seed-listvs capture or address); 64 usage error. See docs/mock.md."
+)
 def serve(
     host: _Host = "127.0.0.1",
     port: _Port = 8443,

@@ -59,7 +59,7 @@ def _paths_given(ctx: typer.Context) -> list[Path]:
     return [Path(p) for p in given] if isinstance(given, list | tuple) else []
 
 
-def _names(ctx: typer.Context, kind: Literal["arrays", "members"]) -> list[str]:
+def _names(ctx: typer.Context, kind: Literal["arrays", "members", "appliances"]) -> list[str]:
     """``spec_names`` of the paths given; none when anything fails: a completion never fails."""
     from lmctl.cli.specload import spec_names
 
@@ -77,6 +77,19 @@ def complete_array(ctx: typer.Context, args: list[str], incomplete: str) -> list
 def complete_member(ctx: typer.Context, args: list[str], incomplete: str) -> list[str]:
     """Shell completion: the member (CAS) names of the specs, as drain and undrain take them."""
     return [name for name in _names(ctx, "members") if name.lower().startswith(incomplete.lower())]
+
+
+def complete_appliance(ctx: typer.Context, args: list[str], incomplete: str) -> list[str]:
+    """Shell completion: the appliances of the inventory in the command's paths (default
+    ``arrays/``)."""
+    return [name for name in _names(ctx, "appliances") if name.startswith(incomplete)]
+
+
+def complete_rule(ctx: typer.Context, args: list[str], incomplete: str) -> list[str]:
+    """Shell completion: the safety rules ``--allow`` takes."""
+    from lmctl.plan.safety import WAIVABLE_RULES
+
+    return [rule for rule in WAIVABLE_RULES if rule.startswith(incomplete)]
 
 
 SpecPaths = Annotated[
@@ -161,6 +174,14 @@ class _ReadableArgument(TyperArgument):
     def display_type_rich(self, ctx: Any) -> str | None:
         return None
 
+    def _usage_display_name(self) -> str:
+        # typer writes a required argument as ``{ARRAY}``, which reads as a set of choices;
+        # the usage line convention (POSIX utility syntax, click) is the bare name.
+        name = self.metavar or (self.name or "").upper()
+        if not self.required:
+            name = f"[{name}]"
+        return f"{name}..." if self.nargs != 1 else name
+
 
 def readable_help(params: Iterable[object]) -> None:
     """Make the help of ``params`` show what a person reads: typer shows each parameter's
@@ -193,6 +214,21 @@ class TerminalSafeConsole(Console):
                 yield Segment(escaped(segment.text), segment.style)
             else:
                 yield segment
+
+
+def print_table(console: Console, table: Any) -> None:
+    """A table (or a group of them) as is on a terminal; elsewhere (a pipe, a CI log) as plain
+    text: no box lines (a ``rich.table.Table`` loses its box) and no trailing padding."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    for plain in getattr(table, "renderables", [table]):
+        if hasattr(plain, "box"):
+            plain.box = None
+    with console.capture() as captured:
+        console.print(table)
+    lines = (line.rstrip() for line in captured.get().splitlines())
+    console.out("\n".join(lines), highlight=False)
 
 
 def make_console(*, stderr: bool = False) -> Console:

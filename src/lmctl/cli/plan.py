@@ -30,13 +30,15 @@ from lmctl.cli.options import (
     RequestTimeoutOption,
     SpecPaths,
     StateDirOption,
+    complete_appliance,
     complete_array,
+    complete_rule,
     make_console,
     spec_paths_argument,
 )
 from lmctl.cli.specload import DEFAULT_SPECS, load_reporting
 from lmctl.errors import ExitCode, LmctlError, error_text
-from lmctl.text import one_line
+from lmctl.text import did_you_mean, one_line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -79,7 +81,11 @@ ApplyPaths = Annotated[
 ApplianceOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--appliance", "-a", metavar="NAME", help="Only this appliance (repeatable). Default: all."
+        "--appliance",
+        "-a",
+        metavar="NAME",
+        autocompletion=complete_appliance,
+        help="Only this appliance (repeatable). Default: all.",
     ),
 ]
 ForceOption = Annotated[
@@ -87,15 +93,16 @@ ForceOption = Annotated[
 ]
 
 
-def _known_rules(names: list[str] | None) -> list[str]:
+def known_rules(names: list[str] | None) -> list[str]:
     """``--allow``'s values, each a rule ``--force`` waives; else a usage error naming them."""
     from lmctl.plan.safety import WAIVABLE_RULES, unknown_rules
 
     unknown = unknown_rules(names or [])
     if unknown:
+        hint = did_you_mean(unknown[0], WAIVABLE_RULES) if len(unknown) == 1 else ""
         raise typer.BadParameter(
-            f"no safety rule named {', '.join(map(repr, unknown))} that can be allowed; the "
-            f"rules: {', '.join(WAIVABLE_RULES)}"
+            f"no safety rule named {', '.join(map(repr, unknown))} that can be allowed{hint}; "
+            f"the rules: {', '.join(WAIVABLE_RULES)}"
         )
     return names or []
 
@@ -105,7 +112,8 @@ AllowOption = Annotated[
     typer.Option(
         "--allow",
         metavar="RULE",
-        callback=_known_rules,
+        callback=known_rules,
+        autocompletion=complete_rule,
         help="Allow the changes that break this safety rule (repeatable; each refusal names its "
         "rule, e.g. failover-lost, appliance-move). See docs/plan-apply.md.",
     ),

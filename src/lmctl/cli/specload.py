@@ -95,9 +95,12 @@ def refuse_array_as_path(paths: Sequence[Path] | None, *, array_first: str = "")
             )
 
 
-def spec_names(paths: Sequence[Path], kind: Literal["arrays", "members"]) -> list[str]:
-    """The array names, or the member names (the CAS members and the transport services' own,
-    spec order, each once), of the specs under ``paths`` (default ``arrays/``), read quietly (for
+def spec_names(
+    paths: Sequence[Path], kind: Literal["arrays", "members", "appliances"]
+) -> list[str]:
+    """The array names, the member names (the CAS members and the transport services' own,
+    spec order, each once) or the inventory's appliance names, of the specs under ``paths``
+    (default ``arrays/``), read quietly (for
     the shell's completion, and hints). Array spec files with errors are left out; anything that
     goes wrong gives no names: a completion must never print (the shell reads its output) nor
     fail."""
@@ -109,6 +112,8 @@ def spec_names(paths: Sequence[Path], kind: Literal["arrays", "members"]) -> lis
         return []
     if kind == "arrays":
         return [array.name for array in spec_set.arrays]
+    if kind == "appliances":
+        return list(spec_set.inventory.appliances)
     names = [
         member.name
         for array in spec_set.arrays

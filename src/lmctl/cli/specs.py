@@ -15,8 +15,16 @@ from typing import TYPE_CHECKING, Annotated, Any, assert_never
 import typer
 
 from lmctl.cli.app import app
-from lmctl.cli.options import ArrayArgument, FormatOption, OutputFormat, SpecPaths, make_console
-from lmctl.cli.specload import DEFAULT_SPECS, load_spec_set, refuse_array_as_path
+from lmctl.cli.options import (
+    ArrayArgument,
+    FormatOption,
+    OutputFormat,
+    SpecPaths,
+    make_console,
+    print_table,
+)
+from lmctl.cli.specload import load_spec_set, refuse_array_as_path
+from lmctl.text import no_array_named, one_line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -39,7 +47,11 @@ _EXPANSION_COLUMNS = (
 )
 
 
-@app.command()
+@app.command(
+    help="Check array specs and the inventory (no network).\n\n"
+    "Exit codes: 0 valid (warnings and notices allowed); 1 an error in a spec or the "
+    "inventory; 64 usage error. See docs/specs.md."
+)
 def validate(paths: SpecPaths = None, output: FormatOption = OutputFormat.text) -> None:
     """Check array specs and the inventory (no network); exit 1 when there is an error."""
     from lmctl.specs import SpecError
@@ -52,7 +64,11 @@ def validate(paths: SpecPaths = None, output: FormatOption = OutputFormat.text) 
     _print_diagnostics(spec_set.diagnostics, spec_set, output)
 
 
-@app.command()
+@app.command(
+    help="Print the virtual services and real servers that one array expands to.\n\n"
+    "Exit codes: 0 printed; 1 error (bad specs, no array of that name); 64 usage error. "
+    "See docs/specs.md."
+)
 def show(
     array: ArrayArgument,
     paths: SpecPaths = None,
@@ -70,11 +86,8 @@ def show(
         raise typer.Exit(1) from None
     spec = spec_set.array(array)
     if spec is None:
-        searched = ", ".join(str(p) for p in paths or [DEFAULT_SPECS])
-        known = ", ".join(a.name for a in spec_set.arrays) or "none"
-        make_console(stderr=True).print(
-            f"error: no array named '{array}' in {searched}; arrays: {known}"
-        )
+        known = (a.name for a in spec_set.arrays)
+        make_console(stderr=True).print(f"error: {one_line(no_array_named([array], known))}")
         raise typer.Exit(1)
     services = expand(spec)
     if output is OutputFormat.json:
@@ -93,7 +106,10 @@ class SchemaKind(enum.StrEnum):
     import_ = "import"
 
 
-@app.command()
+@app.command(
+    help="Print the JSON Schema of array specs, of the inventory, of the plan, ls or import "
+    "document.\n\nExit codes: 0 printed; 64 usage error (an unknown --kind)."
+)
 def schema(
     kind: Annotated[
         SchemaKind | None,
@@ -263,7 +279,7 @@ def _print_expansion(
         table.add_row(*row)
     natural = Measurement.get(console, console.options.update_width(100_000), table).maximum
     if natural <= console.width:
-        console.print(table)
+        print_table(console, table)
         return
     for row in rows:
         console.print()

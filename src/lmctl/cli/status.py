@@ -30,6 +30,7 @@ from lmctl.cli.options import (
     SpecPaths,
     StateDirOption,
     make_console,
+    print_table,
 )
 from lmctl.cli.specload import DEFAULT_SPECS, load_reporting, refuse_array_as_path
 from lmctl.errors import ExitCode
@@ -81,7 +82,9 @@ WaitTimeoutOption = Annotated[
 @app.command(
     "status",
     help="Check every array's failover readiness: Serving, FailoverReady, Healthy, InSync.\n\n"
-    "Reads each appliance with two calls (listvs and stats), all appliances at once. "
+    "Reads each appliance of the arrays checked with two calls (listvs and stats), and every "
+    "other inventory appliance with one (listvs: an array's virtual services left on an "
+    "appliance its spec no longer names make it not InSync), all appliances at once. "
     "--watch refreshes in place every --interval seconds until Ctrl-C; --format json prints "
     "the documented lmctl.status/v1 document (one per line with --watch).\n\n" + _EXIT_CODES,
 )
@@ -267,7 +270,8 @@ async def _status(
     console = make_console()
     opened = open_appliances(
         specs.spec_set,
-        list(selected),
+        # Every inventory appliance: an array's marked VSs left on one it moved from count too.
+        [*selected, *specs.spec_set.inventory.appliances],
         state_dir=request.state_dir,
         timeout=request.request_timeout,
         strict=False,
@@ -313,10 +317,7 @@ def _show(console: Console, arrays: list[ArrayStatus], output: str, *, one_line:
     if one_line:  # a watch in a pipe: each check after a time stamp
         console.print(f"--- {_now()}")
     # Plain text for pipes and logs: the table columns without their trailing padding.
-    with console.capture() as captured:
-        console.print(render_status(arrays, boxed=False))
-    lines = (line.rstrip() for line in captured.get().splitlines())
-    console.out("\n".join(lines), highlight=False)
+    print_table(console, render_status(arrays, boxed=False))
 
 
 async def _watch_live(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from lmctl.errors import LmctlError
 from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import normalised_address
+from lmctl.text import no_array_named
 
 
 class UnknownMemberError(LmctlError, LookupError):
@@ -140,10 +141,7 @@ def locate_server(
         return Server(tuple(found.values()))
     unknown = [array for array in restricted if array not in every_array]
     if unknown:
-        raise UnknownMemberError(
-            f"--array: no array named {', '.join(unknown)} in the specs; "
-            f"arrays: {', '.join(sorted(every_array))}"
-        )
+        raise UnknownMemberError(f"--array: {no_array_named(unknown, every_array)}")
     listed = [ref.array for ref in found.values()]
     outside = [array for array in restricted if array not in listed]
     if outside:

@@ -154,8 +154,17 @@ def categorise(match: ApplianceMatch, state: ApplianceState) -> tuple[ListedServ
     for key, vs in state.items():
         if key not in found:
             found[key] = _listed(vs, "lmctl" if vs.owner is not None else "foreign")
+    # At one address, the services the specs want in the specs' (profile) order, as plan, status
+    # and show list them; any other VS after them, by port.
+    order = {_owned(service.desired): i for i, service in enumerate(match.services)}
+
+    def listed_order(key: VirtualServiceKey) -> tuple[str, int, str, str]:
+        entry = found[key]
+        rank = order.get((entry.array or "", entry.service or ""), len(order))
+        return (key.address, rank, key.port.rjust(5), key.protocol)
+
     return tuple(
-        row for key in sorted(found, key=key_order) for row in _rows(found[key], state[key])
+        row for key in sorted(found, key=listed_order) for row in _rows(found[key], state[key])
     )
 
 

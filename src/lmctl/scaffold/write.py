@@ -3,11 +3,13 @@ told, never through a link, all files or none as far as a file system allows."""
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from lmctl.errors import LmctlError
-from lmctl.files import file_kind, write_all
+from lmctl.files import file_kind, read_regular_file, write_all
 from lmctl.scaffold.layout import ScaffoldFile
 from lmctl.text import escaped
 
@@ -31,6 +33,53 @@ def _link_refusal(path: Path) -> str:
         f"{escaped(str(path))} is a symbolic link; lmctl init does not write through links (it "
         "could point anywhere): nothing was written"
     )
+
+
+# The one file init adds to instead of refusing: a repository often has one already.
+GITIGNORE = PurePosixPath(".gitignore")
+
+
+@dataclass
+class Written:
+    """The files init wrote, and per existing file it added lines to, those lines."""
+
+    paths: list[Path] = field(default_factory=list)
+    appended: dict[Path, list[str]] = field(default_factory=dict)
+
+
+def missing_lines(existing: str, wanted: str) -> list[str]:
+    """The patterns of ``wanted`` (a ``.gitignore``: comments and blank lines left out) that
+    ``existing`` does not have as a line of its own."""
+    have = {line.strip() for line in existing.splitlines()}
+    return [
+        line
+        for line in (line.strip() for line in wanted.splitlines())
+        if line and not line.startswith("#") and line not in have
+    ]
+
+
+def _appended(existing: str, lines: Sequence[str]) -> str:
+    separator = "" if not existing or existing.endswith("\n") else "\n"
+    return f"{existing}{separator}# Added by lmctl init.\n" + "".join(f"{line}\n" for line in lines)
+
+
+def _existing_gitignore(root: Path, overwrite: bool) -> str | None:
+    """The text of the repository's own ``.gitignore`` init adds to: a regular file (never a
+    link: that one is refused as any existing file), and only without ``overwrite``."""
+    path = root / GITIGNORE
+    try:
+        mode = path.lstat().st_mode
+    except (FileNotFoundError, NotADirectoryError):  # the root is refused later
+        return None
+    if overwrite or not stat.S_ISREG(mode):
+        return None
+    try:
+        return read_regular_file(path).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScaffoldError(
+            f"cannot read {escaped(str(path))} to add lmctl's lines to it: {error}; nothing "
+            "was written"
+        ) from error
 
 
 def _refusal(root: Path, files: Sequence[ScaffoldFile], overwrite: bool) -> str:
@@ -67,13 +116,22 @@ def _make_directories(root: Path, files: Sequence[ScaffoldFile]) -> None:
             raise ScaffoldError(_link_refusal(directory))
 
 
-def write_repository(root: Path, files: Sequence[ScaffoldFile], *, overwrite: bool) -> list[Path]:
-    """Write ``files`` under ``root`` (created if missing) and return their paths;
+def write_repository(root: Path, files: Sequence[ScaffoldFile], *, overwrite: bool) -> Written:
+    """Write ``files`` under ``root`` (created if missing) and return what was written;
     ``ScaffoldError`` (saying which were written) when one exists and ``overwrite`` is not set,
-    a directory on the way is a link or no directory, or a file cannot be written."""
+    a directory on the way is a link or no directory, or a file cannot be written. An existing
+    ``.gitignore`` (a regular file) gets the lines it misses appended instead."""
+    result = Written()
+    gitignore = _existing_gitignore(root, overwrite)
+    ours = [file for file in files if file.path == GITIGNORE and gitignore is not None]
+    files = [file for file in files if file not in ours]
     refusal = _refusal(root, files, overwrite)
     if refusal:
         raise ScaffoldError(refusal)
+    lines = [line for file in ours for line in missing_lines(gitignore or "", file.text)]
+    if lines:
+        result.appended[root / GITIGNORE] = lines
+        files.append(ScaffoldFile(GITIGNORE, _appended(gitignore or "", lines)))
     targets = [root / file.path for file in files]
     written: list[Path] = []
     try:
@@ -86,4 +144,5 @@ def write_repository(root: Path, files: Sequence[ScaffoldFile], *, overwrite: bo
             f"cannot write the spec repository {escaped(str(root))}: "
             f"{error.strerror or error}; {done} (not written: {_shown(left)})"
         ) from error
-    return targets
+    result.paths = [path for path in targets if path not in result.appended]
+    return result

@@ -22,7 +22,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from lmctl.specs.source import Diagnostic, YamlDocument
-from lmctl.text import excerpt
+from lmctl.text import did_you_mean, excerpt
 
 
 class SpecModel(BaseModel):
@@ -295,8 +295,7 @@ def _suggestion(key: str, model: type[BaseModel], parent: Sequence[str | int]) -
 def _did_you_mean(word: str, choices: Sequence[str]) -> str:
     """`` (did you mean 'https'?)`` for the choice closest to a mistyped ``word``, if one is
     close ('' otherwise): for keys and for values from a fixed list (services, dialects)."""
-    close = difflib.get_close_matches(word, choices, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return did_you_mean(word, choices)
 
 
 def _choices(detail: ErrorDetails) -> list[str]:

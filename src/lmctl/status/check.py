@@ -17,8 +17,9 @@ from lmctl.appliance.state import ApplianceState, Connections
 from lmctl.errors import LmctlError, error_text
 from lmctl.exchange import DesiredVirtualService
 from lmctl.plan.match import ArrayScope, match_appliance
-from lmctl.status.conditions import array_status, unreadable_array_status
+from lmctl.status.conditions import array_status, marked_elsewhere, unreadable_array_status
 from lmctl.status.model import ArrayStatus
+from lmctl.text import no_array_named
 
 
 class UnknownArrayError(LmctlError, LookupError):
@@ -34,10 +35,7 @@ def select_arrays(
     known = {service.array for services in desired.values() for service in services}
     unknown = sorted(wanted - known)
     if unknown:
-        raise UnknownArrayError(
-            f"no array named {', '.join(unknown)} in the specs; "
-            f"arrays: {', '.join(sorted(known)) or 'none'}"
-        )
+        raise UnknownArrayError(no_array_named(unknown, known))
     selected: dict[str, tuple[str, ...]] = {}
     for appliance, services in desired.items():
         arrays = dict.fromkeys(s.array for s in services if not wanted or s.array in wanted)
@@ -64,9 +62,18 @@ async def read_arrays(
 ) -> list[ArrayStatus]:
     """The status of ``arrays`` on one appliance, whose desired services are ``desired`` (every
     array's: the appliance is matched as plan matches it). Raises what the appliance raises."""
+    return (await _read_arrays(appliance, desired, arrays, scope))[0]
+
+
+async def _read_arrays(
+    appliance: Appliance,
+    desired: Sequence[DesiredVirtualService],
+    arrays: Sequence[str],
+    scope: ArrayScope,
+) -> tuple[list[ArrayStatus], ApplianceState]:
     state, connections = await read_appliance(appliance)
     match = match_appliance(desired, state, scope)
-    return [array_status(array, appliance.name, match, connections) for array in arrays]
+    return [array_status(array, appliance.name, match, connections) for array in arrays], state
 
 
 async def _appliance_status(
@@ -76,13 +83,22 @@ async def _appliance_status(
     arrays: Sequence[str],
     scope: ArrayScope,
     unavailable: str,
-) -> list[ArrayStatus]:
+) -> tuple[list[ArrayStatus], ApplianceState | None]:
     if appliance is None:
-        return [unreadable_array_status(array, name, unavailable) for array in arrays]
+        return [unreadable_array_status(array, name, unavailable) for array in arrays], None
     try:
-        return await read_arrays(appliance, desired, arrays, scope)
+        return await _read_arrays(appliance, desired, arrays, scope)
     except (LmctlError, OSError) as error:
-        return [unreadable_array_status(array, name, error_text(error)) for array in arrays]
+        return [unreadable_array_status(array, name, error_text(error)) for array in arrays], None
+
+
+async def _observe(appliance: Appliance) -> ApplianceState | None:
+    """An appliance no selected array is on, read (one call) for the marked VSs of arrays that
+    left it; None when it cannot be read (its arrays' own checks say nothing of it)."""
+    try:
+        return await appliance.observe()
+    except (LmctlError, OSError):
+        return None
 
 
 async def check_arrays(
@@ -96,9 +112,29 @@ async def check_arrays(
     the order of ``selected``.
 
     ``unavailable`` gives, per appliance that could not be opened, why (e.g. a missing secret).
+    The appliances in ``appliances`` that no selected array is on are read too (one ``listvs``
+    each): an array whose marked VSs are also on one of them (it moved there from, or was
+    restored there) is not ``InSync`` (``marked_elsewhere``).
     """
     reasons = unavailable or {}
-    per_appliance = await asyncio.gather(
+    others = [name for name in appliances if name not in selected]
+    per_appliance, other_states = await asyncio.gather(
+        _selected_statuses(appliances, desired, selected, scope, reasons),
+        asyncio.gather(*(_observe(appliances[name]) for name in others)),
+    )
+    found = {name: state for name, (_, state) in zip(selected, per_appliance, strict=True) if state}
+    found |= {name: state for name, state in zip(others, other_states, strict=True) if state}
+    return [marked_elsewhere(status, found) for statuses, _ in per_appliance for status in statuses]
+
+
+async def _selected_statuses(
+    appliances: Mapping[str, Appliance],
+    desired: Mapping[str, Sequence[DesiredVirtualService]],
+    selected: Mapping[str, Sequence[str]],
+    scope: ArrayScope,
+    reasons: Mapping[str, str],
+) -> list[tuple[list[ArrayStatus], ApplianceState | None]]:
+    return await asyncio.gather(
         *(
             _appliance_status(
                 name,
@@ -111,4 +147,3 @@ async def check_arrays(
             for name, arrays in selected.items()
         )
     )
-    return [array for arrays in per_appliance for array in arrays]

@@ -11,10 +11,11 @@ so an operator (or an alert) knows what to look at.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from lmctl.appliance.changes import Change, FieldChange, FieldValue, counted
-from lmctl.appliance.state import Connections, RealServerState, owner_of
+from lmctl.appliance.state import ApplianceState, Connections, RealServerState, owner_of
 from lmctl.exchange import DesiredRealServer
 from lmctl.loadmaster.models import VirtualServiceKey, host_port, wire_value
 from lmctl.plan.diff import deletion, in_write_order, service_changes
@@ -175,6 +176,7 @@ _IN_SYNC_REASONS = (
     "UnexpectedRealServers",
     "DuplicateVirtualService",
     "UnexpectedVirtualService",
+    "MarkedElsewhere",
     "ChangesPending",
 )
 
@@ -524,6 +526,35 @@ def array_status(
         appliance=appliance,
         services=services,
         conditions=conditions_of(services, leftovers, changes),
+    )
+
+
+def marked_elsewhere(status: ArrayStatus, found: Mapping[str, ApplianceState]) -> ArrayStatus:
+    """``status`` with ``InSync`` False when another appliance read (``found``: name → its
+    state) holds VSs with the array's marker: the array left it (``appliance:`` changed) and
+    ``lmctl apply`` has not deleted them yet, so both appliances hold its addresses."""
+    held = []
+    for name, state in sorted(found.items()):
+        marked = [
+            deletion(vs.owner, vs).described
+            for vs in state.values()
+            if vs.owner is not None and vs.owner.array == status.array
+        ]
+        if name != status.appliance and marked:
+            held.append(f"{name}: {', '.join(marked)}")
+    if status.error is not None or not held:
+        return status
+    problem = (
+        "MarkedElsewhere",
+        "its virtual services are also on an appliance its spec no longer names, which holds "
+        f"its addresses too until `lmctl apply` deletes them there: {'; '.join(held)}",
+    )
+    condition = status.condition(IN_SYNC)
+    problems = [] if condition.is_true else [(condition.reason, condition.message)]
+    synced = _condition(IN_SYNC, [*problems, problem], _IN_SYNC_REASONS, problem)
+    return replace(
+        status,
+        conditions=tuple(synced if c.type == IN_SYNC else c for c in status.conditions),
     )
 
 
