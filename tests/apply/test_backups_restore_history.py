@@ -15,9 +15,10 @@ import httpx
 import pytest
 
 import lmctl.cli.backups
+from lmctl.apply.backups import keep_backup, prune_backups
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
-from lmctl.statedir import backups_in, prune_backups, save_backup
+from lmctl.statedir import backups_in
 from lmctl_testkit import PASSWORD_VARIABLE, mock_inventory, run_process
 from mock_site import APPLIANCE, Array, Site
 
@@ -196,7 +197,7 @@ def test_history_records_every_apply_with_its_outcome_and_no_secret(
     assert len(first["plan_digest"]) == 64
     assert failed["outcome"] == "failed"
     assert failed["writes"] == []
-    assert failed["detail"].startswith("addrs 10.9.9.9:443 in 10.0.10.50:443/tcp (hq/https):")
+    assert failed["detail"].startswith("addrs hq-cas4 10.9.9.9:443 in 10.0.10.50:443/tcp (hq/https):")
 
     text = site.lmctl("history", "--limit", "1", "--appliance", APPLIANCE)
     assert text.exit_code == 0, text.output
@@ -272,7 +273,7 @@ def test_pruning_counts_each_appliance_apart_when_one_name_extends_another(
 ) -> None:
     state_dir = tmp_path / ".lmctl"
     saved = {
-        name: [save_backup(state_dir, name, b"archive") for _ in range(3)]
+        name: [keep_backup(state_dir, name, b"archive", {}).path for _ in range(3)]
         for name in ("lm", "lm-hq")
     }
     removed = prune_backups(state_dir, "lm", 1, spare=saved["lm"][-1])

@@ -79,6 +79,7 @@ def _backup_document(backup: KeptBackup) -> dict[str, Any]:
         "restoring": None if record is None else record.restoring,
         "sha256": None if record is None else record.sha256,
         "problem": backup.problem,
+        "restorable": backup.record is not None,
     }
 
 
@@ -172,6 +173,7 @@ async def _restore(
     no_backup: bool,
     state_dir: Path,
     request_timeout: float,
+    without_record: bool = False,
 ) -> ExitCode:
     from lmctl.appliance.base import open_appliances
     from lmctl.apply.backups import find_backup, read_archive
@@ -180,7 +182,7 @@ async def _restore(
     from lmctl.cli.specload import load_inventory_reporting
 
     console, errors = make_console(), make_console(stderr=True)
-    backup = find_backup(state_dir, name)
+    backup = find_backup(state_dir, name, without_record=without_record)
     archive = read_archive(backup)
     target = backup.file.appliance
     spec_set = load_inventory_reporting(inventory, errors)
@@ -250,6 +252,14 @@ def restore_command(
             show_default=False,
         ),
     ] = None,
+    without_record: Annotated[
+        bool,
+        typer.Option(
+            "--without-record",
+            help="Restore a backup kept without a record (by an earlier lmctl): its SHA-256 "
+            "is not checked, the restore not previewed nor verified.",
+        ),
+    ] = False,
     state_dir: StateDirOption = DEFAULT_STATE_DIR,
     request_timeout: RequestTimeoutOption = 10.0,
 ) -> None:
@@ -265,7 +275,15 @@ def restore_command(
         )
     try:
         code = asyncio.run(
-            _restore(backup, inventory, auto_approve, no_backup, state_dir, request_timeout)
+            _restore(
+                backup,
+                inventory,
+                auto_approve,
+                no_backup,
+                state_dir,
+                request_timeout,
+                without_record,
+            )
         )
     except KeyboardInterrupt:
         make_console(stderr=True).print(
