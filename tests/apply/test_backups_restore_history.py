@@ -197,7 +197,9 @@ def test_history_records_every_apply_with_its_outcome_and_no_secret(
     assert len(first["plan_digest"]) == 64
     assert failed["outcome"] == "failed"
     assert failed["writes"] == []
-    assert failed["detail"].startswith("addrs hq-cas4 10.9.9.9:443 in 10.0.10.50:443/tcp (hq/https):")
+    assert failed["detail"].startswith(
+        "addrs hq-cas4 10.9.9.9:443 in 10.0.10.50:443/tcp (hq/https):"
+    )
 
     text = site.lmctl("history", "--limit", "1", "--appliance", APPLIANCE)
     assert text.exit_code == 0, text.output
