@@ -263,6 +263,16 @@ def journal_path(state_dir: Path) -> Path:
     return state_dir / "journal" / JOURNAL_NAME
 
 
+def journal_to_read(state_dir: Path) -> Path:
+    """The journal's path, for reading: ``StateDirError`` when the state directory or its
+    ``journal/`` directory is a symbolic link (apply refuses to write through one, so history
+    does not read through one either)."""
+    path = journal_path(state_dir)
+    _refuse_link(state_dir, "the state directory")
+    _refuse_link(path.parent, "the journal directory")
+    return path
+
+
 def append_journal(state_dir: Path, line: bytes) -> Path:
     """Append ``line`` to the journal (created 0600 in a private ``journal/`` directory; never
     through a link, never to anything but a regular file). One ``write`` per line, to a file

@@ -214,3 +214,33 @@ def test_retention_counts_and_prunes_only_lmctls_backups_and_says_what_it_pruned
     assert f"pruned (keep_backups): {first}" in second.output
     names = sorted(p.name for p in backups.iterdir() if p.suffix == ".bak")
     assert names == sorted([latest, *planted])
+
+
+def test_history_refuses_a_journal_directory_that_is_a_link(site: Site, tmp_path: Path) -> None:
+    """Before: history read through a linked journal/ that apply refuses to write through."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "journal.jsonl").write_text("")
+    site.state_dir.mkdir(mode=0o700)
+    (site.state_dir / "journal").symlink_to(elsewhere)
+    shown = site.lmctl("history")
+    assert shown.exit_code == 1
+    assert shown.stderr.startswith(
+        f"error: the journal directory {site.state_dir / 'journal'} is a symbolic link"
+    )
+    assert shown.stderr.count("\n") == 1
+
+
+def test_a_journal_too_large_to_read_is_one_error_line(site: Site) -> None:
+    """Before: a journal of gigabytes was read whole (MemoryError traceback)."""
+    journal = site.state_dir / "journal" / "journal.jsonl"
+    journal.parent.mkdir(parents=True, mode=0o700)
+    with journal.open("wb") as stream:
+        stream.truncate(257 * 1024 * 1024)  # sparse: no disk used
+    shown = site.lmctl("history")
+    assert shown.exit_code == 1
+    assert shown.stderr == (
+        f"error: the journal cannot be read: {journal} is too large (269484032 bytes, more than "
+        "the 268435456 lmctl reads); move it aside (the next apply starts a new one) and read it "
+        "with other tools\n"
+    )
