@@ -16,6 +16,7 @@ import pytest
 
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
+from lmctl_testkit import mock_inventory
 from mock_site import APPLIANCE, Array, Site
 
 MEMBERS = ["10.0.20.11", "10.0.20.12"]
@@ -244,3 +245,32 @@ def test_a_journal_too_large_to_read_is_one_error_line(site: Site) -> None:
         "the 268435456 lmctl reads); move it aside (the next apply starts a new one) and read it "
         "with other tools\n"
     )
+
+
+def test_plan_and_apply_warn_of_an_appliance_the_state_dir_knows_and_the_inventory_dropped(
+    site: Site,
+) -> None:
+    """Before: the arrays were planned on the appliance left, silently (duplicate VIPs)."""
+    assert site.apply().exit_code == 0
+    _taken(site, "lc")  # its record holds array hq on lm-test
+    (site.arrays_dir / "appliances.yaml").write_text(
+        mock_inventory(site.server, "lm-new", "v2"), encoding="utf-8"
+    )
+    spec = site.arrays_dir / "hq.yaml"
+    spec.write_text(spec.read_text().replace(f"appliance: {APPLIANCE}", "appliance: lm-new"))
+    (last,) = [e for e in json_history(site) if e["appliance"] == APPLIANCE][-1:]
+    when = last["time"].replace("T", " ")[:19]
+    warning = (
+        f"warning: {APPLIANCE} held arrays hq (journal, {when} UTC) and is no longer in the "
+        "inventory: its VSs still answer unless deleted there; delete them there or add it back "
+        "to plan the move\n"
+    )
+    for outcome in (site.plan(), site.apply()):
+        assert warning in outcome.stderr, outcome.output
+
+
+def json_history(site: Site) -> list[dict[str, Any]]:
+    shown = site.lmctl("history", "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    entries: list[dict[str, Any]] = json.loads(shown.stdout)
+    return entries
