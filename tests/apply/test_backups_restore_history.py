@@ -205,7 +205,7 @@ def test_history_records_every_apply_with_its_outcome_and_no_secret(
     assert text.exit_code == 0, text.output
     (line,) = text.stdout.splitlines()
     assert f"  {APPLIANCE}  apply  failed  {user}@{host}  plan {failed['plan_digest'][:12]}" in line
-    assert "0 of 2 writes: addrs 10.9.9.9:443" in line
+    assert "0 of 2 writes: addrs hq-cas4 10.9.9.9:443" in line
     journal = site.state_dir / "journal" / "journal.jsonl"
     assert os.stat(journal).st_mode & 0o777 == 0o600
     assert mock_server.password not in journal.read_text()
