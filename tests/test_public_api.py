@@ -94,6 +94,9 @@ INTERNAL = {
     # no regular file where lmctl reads one; SpecError, StateFileError or CertificateError
     # report it
     "lmctl.files.NotARegularFile": "lmctl.specs.source, lmctl.mock.persistence, lmctl.mock.tls",
+    # a file larger than lmctl reads of its kind; StateDirError (the journal) or BackupError
+    # (a record) report it
+    "lmctl.files.FileTooLarge": "lmctl.apply.journal, lmctl.apply.backups",
     # a DNS server's error answer to exchange check's public resolver probe: a warning there
     "lmctl.cutover.dns.DnsError": "lmctl.cutover.preflight",
     # the mock's refusal of a control call; answered as HTTP 400, MockControlError at the client

@@ -84,12 +84,26 @@ def open_regular(path: Path, expected: FileIdentity | None = None) -> BinaryIO:
     return stream
 
 
-def read_regular_file(path: Path, *, private: bool = False) -> bytes:
+class FileTooLarge(OSError):
+    """A file larger than lmctl reads of its kind (a record, the journal): reading it whole
+    could exhaust memory."""
+
+    def __init__(self, path: Path, size: int, max_size: int) -> None:
+        super().__init__(
+            errno.EFBIG, f"{size} bytes, more than the {max_size} lmctl reads", str(path)
+        )
+
+    def __str__(self) -> str:
+        return f"{self.filename} is too large ({self.strerror})"
+
+
+def read_regular_file(path: Path, *, private: bool = False, max_size: int | None = None) -> bytes:
     """The bytes of the regular file ``path`` (not a link to one); ``private`` makes it readable
     by its owner only (through the open file, never through a link).
 
     ``NotARegularFile`` for a link, FIFO, directory or device there; ``FileNotFoundError`` when
-    nothing is there, another ``OSError`` when it cannot be read.
+    nothing is there; ``FileTooLarge`` when it holds more than ``max_size`` bytes (checked on
+    the open file, and never more read); another ``OSError`` when it cannot be read.
     """
     status = path.lstat()
     if not stat.S_ISREG(status.st_mode):
@@ -99,7 +113,13 @@ def read_regular_file(path: Path, *, private: bool = False) -> bytes:
             os.fchmod(stream.fileno(), 0o600)
         elif private:
             path.chmod(0o600)
-        return stream.read()
+        if max_size is None:
+            return stream.read()
+        size = os.fstat(stream.fileno()).st_size
+        data = stream.read(max_size + 1)
+        if size > max_size or len(data) > max_size:
+            raise FileTooLarge(path, max(size, len(data)), max_size)
+        return data
 
 
 # Writing a file lmctl makes (a generated spec or script): never through a link or into a FIFO.

@@ -145,53 +145,102 @@ def record_name(backup_name: str) -> str:
     return backup_name.removesuffix(BACKUP_SUFFIX) + RECORD_SUFFIX
 
 
+def not_private(status: os.stat_result, *, directory: bool = False) -> str | None:
+    """Why a file (``directory``: a directory) in ``backups/`` is not one lmctl made, in a few
+    words ("mode 0644", "a symbolic link", "owned by uid 1001"); None when it is.
+
+    lmctl makes the backups directory 0700 and every backup and record 0600, owned by the user.
+    A spec repository can ship files named like backups (git checks files out 0644 and
+    directories 0755): the SHA-256 in a record vouches for the backup, but nothing vouches for
+    the record but who wrote it. POSIX only: Windows has no such modes.
+    """
+    mode = status.st_mode
+    fit = stat.S_ISDIR(mode) if directory else stat.S_ISREG(mode)
+    if not fit:
+        return file_kind(mode)
+    if os.name != "posix":
+        return None
+    if status.st_uid != os.getuid():
+        return f"owned by uid {status.st_uid}, not by you"
+    if stat.S_IMODE(mode) & 0o077:
+        return f"mode {stat.S_IMODE(mode):04o}"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class BackupFile:
-    """A backup in the state directory: its path, its appliance and when it was taken."""
+    """A backup in the state directory: its path, its appliance and when it was taken (by its
+    name), and why it is not lmctl's (``foreign``, see ``not_private``; None when it is)."""
 
     path: Path
     appliance: str
     taken_at: datetime
+    foreign: str | None = None
 
 
-def backup_file(path: Path) -> BackupFile | None:
+def backup_file(path: Path, foreign: str | None = None) -> BackupFile | None:
     """The backup ``path`` names (by lmctl's naming), or None for any other file name."""
     found = _BACKUP_NAME.fullmatch(path.name)
     if found is None:
         return None
     taken_at = datetime.strptime(found["stamp"], _STAMP).replace(tzinfo=UTC)
-    return BackupFile(path, found["appliance"], taken_at)
+    return BackupFile(path, found["appliance"], taken_at, foreign)
 
 
-def backups_in(state_dir: Path, appliance: str | None = None) -> list[BackupFile]:
-    """The backups kept in the state directory (of ``appliance`` only, when given), oldest
-    first; none when there is no ``backups/`` directory. ``StateDirError`` when it is a link."""
+def _backup_in(directory: Path, name: str) -> BackupFile | None:
+    if _BACKUP_NAME.fullmatch(name) is None:
+        return None
+    try:
+        foreign = not_private(os.lstat(directory / name))
+    except OSError as error:
+        foreign = f"cannot be read: {error.strerror or error}"
+    return backup_file(directory / name, foreign)
+
+
+def backups_dir(state_dir: Path) -> Path | None:
+    """The state directory's ``backups/``, None when there is none; ``StateDirError`` when it
+    is a link, or not private to the user (see ``not_private``)."""
     directory = state_dir / "backups"
     _refuse_link(directory, "the backups directory")
     try:
-        names = os.listdir(directory)
+        problem = not_private(os.lstat(directory), directory=True)
     except FileNotFoundError:
-        return []
+        return None
     except OSError as error:
         raise StateDirError(
             f"the backups directory {directory} cannot be read ({error.strerror or error})"
         ) from None
-    found = [backup_file(directory / name) for name in names]
+    if problem is not None:
+        raise StateDirError(
+            f"the backups directory {directory} is not lmctl's ({problem}); lmctl makes it "
+            "0700, owned by you: a repository or another user may have put it there. Remove "
+            f"it, or if it is yours, run chmod 700 {directory} and check every file in it"
+        )
+    return directory
+
+
+def backups_in(state_dir: Path, appliance: str | None = None) -> list[BackupFile]:
+    """The files named like backups in the state directory (of ``appliance`` only, when given),
+    oldest first by name, each with ``foreign`` set when lmctl did not write it; none when there
+    is no ``backups/`` directory. ``StateDirError`` when it is a link or not private."""
+    directory = backups_dir(state_dir)
+    if directory is None:
+        return []
+    try:
+        names = os.listdir(directory)
+    except OSError as error:
+        raise StateDirError(
+            f"the backups directory {directory} cannot be read ({error.strerror or error})"
+        ) from None
+    found = [_backup_in(directory, name) for name in names]
     chosen = [b for b in found if b is not None and appliance in (None, b.appliance)]
     return sorted(chosen, key=lambda b: (b.taken_at, b.path.name))
 
 
-def prune_backups(state_dir: Path, appliance: str, keep: int, spare: Path) -> list[Path]:
-    """Remove the appliance's oldest backups (and their records) beyond the newest ``keep``;
-    ``spare`` (the backup just taken) is never removed. The backups removed, oldest first."""
-    kept = backups_in(state_dir, appliance)
-    older = [b.path for b in kept if b.path.name != spare.name]
-    excess = older[: max(0, len(kept) - max(keep, 1))]
-    directory = state_dir / "backups"
-    for path in excess:
-        _remove_in(directory, path.name)
-        _remove_in(directory, record_name(path.name))
-    return excess
+def remove_backup(backup: Path) -> None:
+    """Remove a backup lmctl kept and its record (links removed, never followed)."""
+    _remove_in(backup.parent, backup.name)
+    _remove_in(backup.parent, record_name(backup.name))
 
 
 def _remove_in(directory: Path, name: str) -> None:
@@ -212,6 +261,16 @@ def _remove_in(directory: Path, name: str) -> None:
 def journal_path(state_dir: Path) -> Path:
     """Where the journal of applies and restores is kept."""
     return state_dir / "journal" / JOURNAL_NAME
+
+
+def journal_to_read(state_dir: Path) -> Path:
+    """The journal's path, for reading: ``StateDirError`` when the state directory or its
+    ``journal/`` directory is a symbolic link (apply refuses to write through one, so history
+    does not read through one either)."""
+    path = journal_path(state_dir)
+    _refuse_link(state_dir, "the state directory")
+    _refuse_link(path.parent, "the journal directory")
+    return path
 
 
 def append_journal(state_dir: Path, line: bytes) -> Path:
@@ -243,12 +302,12 @@ def _fit_for_secrets(directory: Path) -> None:
     git ignores what is in it: a backup holds the appliance's private keys, and an existing
     directory (it may have come with the repository) was not made private by lmctl."""
     try:
-        status = os.stat(directory, follow_symlinks=False)
-        if os.name == "posix" and (status.st_mode & 0o022 or status.st_uid != os.getuid()):
+        problem = not_private(os.stat(directory, follow_symlinks=False), directory=True)
+        if problem is not None:
             raise StateDirError(
-                f"the backups directory {directory} is writable by others or not yours (mode "
-                f"{stat.S_IMODE(status.st_mode):04o}); a backup holds the appliance's private "
-                f"keys: run chmod 700 {directory} (as its owner), or choose another --state-dir"
+                f"the backups directory {directory} is not private to you ({problem}); a "
+                f"backup holds the appliance's private keys: run chmod 700 {directory} (as "
+                "its owner), or choose another --state-dir"
             )
         _ignored_by_git(directory)
     except OSError as error:

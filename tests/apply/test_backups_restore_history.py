@@ -15,9 +15,10 @@ import httpx
 import pytest
 
 import lmctl.cli.backups
+from lmctl.apply.backups import keep_backup, prune_backups
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
-from lmctl.statedir import backups_in, prune_backups, save_backup
+from lmctl.statedir import backups_in
 from lmctl_testkit import PASSWORD_VARIABLE, mock_inventory, run_process
 from mock_site import APPLIANCE, Array, Site
 
@@ -286,7 +287,7 @@ def test_pruning_counts_each_appliance_apart_when_one_name_extends_another(
 ) -> None:
     state_dir = tmp_path / ".lmctl"
     saved = {
-        name: [save_backup(state_dir, name, b"archive") for _ in range(3)]
+        name: [keep_backup(state_dir, name, b"archive", {}).path for _ in range(3)]
         for name in ("lm", "lm-hq")
     }
     removed = prune_backups(state_dir, "lm", 1, spare=saved["lm"][-1])

@@ -78,7 +78,7 @@ def test_a_backups_directory_others_may_write_is_refused_before_any_write(
     outcome = lmctl(tmp_path, "apply", str(tmp_path / "arrays"), "--auto-approve")
 
     assert outcome.exit_code == 1, outcome.output
-    assert "is writable by others or not yours (mode 0777)" in outcome.output
+    assert "is not private to you (mode 0777)" in outcome.output
     assert f"chmod 700 {backups}" in outcome.output
     assert list(backups.iterdir()) == []
     assert lmctl(tmp_path, "plan", str(tmp_path / "arrays"), "--detailed-exitcode").exit_code == 2

@@ -123,6 +123,30 @@ def test_a_threshold_out_of_range_is_a_spec_error_naming_the_field(site: Site) -
     assert "safety.bulk_removal.percent" in planned.output
 
 
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("safety:\n  bulk_removal: {percent: '30'}\n", "safety.bulk_removal.percent"),
+        ("safety:\n  bulk_removal: {minimum: true}\n", "safety.bulk_removal.minimum"),
+        ("safety:\n  bulk_removal: {minimum: 1000000}\n", "safety.bulk_removal.minimum"),
+        ("    keep_backups: true\n", "keep_backups"),
+    ],
+)
+def test_a_threshold_given_as_a_string_or_bool_is_a_spec_error(
+    site: Site, text: str, field: str
+) -> None:
+    """Before: '30' and true were taken as numbers (a quoted or mistyped value went unnoticed)."""
+    inventory = site.arrays_dir / "appliances.yaml"
+    body = inventory.read_text(encoding="utf-8")
+    # keep_backups belongs to the appliance (the inventory ends with its entry).
+    inventory.write_text(body + text, encoding="utf-8")
+
+    planned = site.plan()
+    assert planned.exit_code == 1, planned.output
+    assert "appliances.yaml" in planned.output
+    assert field in planned.output
+
+
 def test_a_saved_plan_needs_the_same_allow_when_applied(site: Site) -> None:
     site.write(Array("mail", "10.0.20.50", THREE[:1]))
     saved = site.root / "plan.json"

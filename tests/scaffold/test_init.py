@@ -6,6 +6,7 @@ check what init writes, lists and refuses to write, through the CLI.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,29 @@ def test_init_lists_every_file_it_wrote_and_what_to_do_next(
         outcome.stdout
     )
     assert f"lmctl-{__version__}-py3-none-any.whl" in outcome.stdout
+
+
+def test_init_prints_a_directory_with_a_newline_escaped_and_no_cd_hint_to_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the raw newline split every "wrote" line, and the cd hint held it too."""
+    monkeypatch.chdir(tmp_path)
+    outcome = invoke("init", "dir\nforged")
+
+    assert outcome.exit_code == 0, outcome.output
+    lines = outcome.stdout.splitlines()
+    assert "forged" not in [line.strip() for line in lines]
+    assert f"wrote dir\\nforged{os.sep}arrays{os.sep}appliances.yaml" in lines
+    assert "Next: lmctl validate && lmctl apply --auto-approve && lmctl status" in lines
+    assert "cd " not in outcome.stdout
+
+
+def test_init_quotes_a_directory_with_a_space_in_the_cd_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    outcome = invoke("init", "my specs")
+    assert "Next: cd 'my specs' && lmctl validate" in outcome.stdout
 
 
 def test_init_without_a_directory_writes_into_the_current_one(

@@ -121,6 +121,35 @@ def test_both_ci_files_install_exactly_this_lmctl_from_its_wheel(scaffolded: Pat
         assert "pip install lmctl" not in text
 
 
+def test_plan_and_apply_run_on_different_runners_without_anything_the_change_controls(
+    scaffolded: Path,
+) -> None:
+    """Before: one runner label for both, the wheel from the checkout, the token left in
+    .git/config."""
+    workflow, pipeline = github(scaffolded), gitlab(scaffolded)
+    jobs = workflow["jobs"]
+    assert jobs["plan"]["runs-on"] == ["self-hosted", "lmctl-plan"]
+    assert jobs["apply"]["runs-on"] == ["self-hosted", "lmctl-apply"]
+    assert (pipeline["plan"]["tags"], pipeline["apply"]["tags"]) == (
+        ["lmctl-plan"],
+        ["lmctl-apply"],
+    )
+    assert "tags" not in pipeline["default"]
+    actionlint = load(scaffolded / ".github" / "actionlint.yaml")
+    assert actionlint["self-hosted-runner"]["labels"] == ["lmctl-plan", "lmctl-apply"]
+    checkouts = [
+        step
+        for job in jobs.values()
+        for step in job["steps"]
+        if step.get("uses", "").startswith("actions/checkout")
+    ]
+    assert len(checkouts) == 3
+    assert all(step["with"]["persist-credentials"] is False for step in checkouts)
+    for wheels in (workflow["env"]["LMCTL_WHEELS"], pipeline["variables"]["LMCTL_WHEELS"]):
+        assert Path(wheels).is_absolute()  # the runner's, never the checkout's
+    assert not any(".venv" in line for line in pipeline["default"]["before_script"])
+
+
 def steps_by_name(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {step.get("name", step.get("run", step.get("uses"))): step for step in job["steps"]}
 
@@ -262,6 +291,11 @@ def run_github_plan_steps(checkout: Checkout) -> dict[str, str]:
         "GITHUB_OUTPUT": str(files["output"]),
         "GITHUB_ENV": str(files["env"]),
     }
+    # What the "Check out the target branch's inventory" step (actions/checkout) leaves.
+    target = checkout.root / "target-branch" / "arrays"
+    target.mkdir(parents=True)
+    shown = checkout.run("git show main:arrays/appliances.yaml")
+    (target / "appliances.yaml").write_text(shown.stdout)
     outputs: dict[str, str] = {}
     for name in (
         'Take the inventory from the target branch (see "Secrets and changes under review")',

@@ -9,7 +9,14 @@ with what the appliance holds now. The record holds no secret: names, addresses 
 
 Retention: after a new backup is saved, the appliance's oldest backups beyond the newest
 ``keep`` (the inventory's ``keep_backups``, 10 unless set) are removed with their records; the
-one just taken is never among them.
+one just taken is never among them. Only backups lmctl kept count, oldest by their record's
+time: a backup and its record both private to the user (0600, see ``statedir.not_private``) and
+the record naming the backup's appliance and time. Any other file is never counted nor removed
+(a file named with a future time cannot push real backups out).
+
+What vouches for a backup: its SHA-256 in the record. What vouches for the record: only that
+the user wrote it (0600, in a 0700 directory of theirs). A file anyone else could have written
+is refused by restore and listed as not lmctl's.
 """
 
 from __future__ import annotations
@@ -32,9 +39,11 @@ from lmctl.specs.inventory import DEFAULT_KEEP_BACKUPS
 from lmctl.statedir import (
     BackupFile,
     backup_file,
+    backups_dir,
     backups_in,
-    prune_backups,
+    not_private,
     record_name,
+    remove_backup,
     save_backup,
     save_backup_record,
 )
@@ -43,6 +52,9 @@ DEFAULT_KEEP = DEFAULT_KEEP_BACKUPS
 """How many backups per appliance are kept unless the inventory says otherwise."""
 
 BackupReason = Literal["apply", "restore"]
+
+MAX_RECORD_SIZE = 16 * 1024 * 1024
+"""The largest record lmctl reads (one holds a few KiB per virtual service)."""
 
 
 class BackupError(LmctlError):
@@ -96,18 +108,34 @@ class BackupRecord(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class KeptBackup:
-    """A backup in the state directory and its record (None: kept without one, by an earlier
-    lmctl, or the record cannot be read: ``problem`` says why)."""
+    """A file named like a backup in the state directory and its record. ``record`` is None
+    when there is none (``missing``: kept by an earlier lmctl) or it cannot be trusted or read,
+    or the backup itself is not lmctl's: ``problem`` says why."""
 
     file: BackupFile
     size: int
     record: BackupRecord | None
     problem: str | None = None
+    missing: bool = False
 
     @property
     def name(self) -> str:
         """The backup's file name, as ``lmctl restore`` takes it."""
         return self.file.path.name
+
+    @property
+    def counted(self) -> bool:
+        """True for a backup lmctl kept with its record: retention counts (and prunes) these
+        only."""
+        return self.file.foreign is None and self.record is not None
+
+
+@dataclass(frozen=True, slots=True)
+class SavedBackup:
+    """A backup just kept, and the older ones retention removed to make room (oldest first)."""
+
+    path: Path
+    pruned: list[Path]
 
 
 def keep_backup(
@@ -119,9 +147,9 @@ def keep_backup(
     keep: int = DEFAULT_KEEP,
     plan: AppliancePlan | None = None,
     restoring: str | None = None,
-) -> Path:
+) -> SavedBackup:
     """Save ``archive`` with its record, then prune the appliance's backups to the newest
-    ``keep``; the path of the backup saved."""
+    ``keep``."""
     path = save_backup(state_dir, appliance, archive)
     found = backup_file(path)
     assert found is not None  # save_backup names it so
@@ -136,48 +164,113 @@ def keep_backup(
         state=tuple(state[key] for key in sorted(state, key=str)),
     )
     save_backup_record(path, record.model_dump_json(indent=1).encode())
-    prune_backups(state_dir, appliance, keep, spare=path)
-    return path
+    return SavedBackup(path, prune_backups(state_dir, appliance, keep, spare=path))
 
 
-def _read_record(path: Path) -> tuple[BackupRecord | None, str | None]:
-    record = path.with_name(record_name(path.name))
+def _recorded_time(backup: KeptBackup) -> tuple[datetime, str]:
+    assert backup.record is not None  # counted backups only
+    return backup.record.taken_at, backup.name
+
+
+def prune_backups(state_dir: Path, appliance: str, keep: int, spare: Path) -> list[Path]:
+    """Remove the appliance's oldest backups (and their records) beyond the newest ``keep``,
+    counting only the backups lmctl kept (``KeptBackup.counted``), by their record's time;
+    ``spare`` (the backup just taken) is never removed. The backups removed, oldest first."""
+    kept = kept_backups(state_dir, appliance)
+    counted = sorted((b for b in kept if b.counted), key=_recorded_time)
+    older = [b.file.path for b in counted if b.name != spare.name]
+    excess = older[: max(0, len(counted) - max(keep, 1))]
+    for path in excess:
+        remove_backup(path)
+    return excess
+
+
+def _record_problem(file: BackupFile, record: BackupRecord) -> str | None:
+    if record.appliance != file.appliance or record.taken_at != file.taken_at:
+        return (
+            f"its record names a backup of {record.appliance} taken "
+            f"{record.taken_at:%Y-%m-%d %H:%M:%S} UTC, not what the file name says "
+            f"({file.appliance}, {file.taken_at:%Y-%m-%d %H:%M:%S} UTC)"
+        )
+    return None
+
+
+def _read_record(file: BackupFile) -> KeptBackup:
+    path = file.path.with_name(record_name(file.path.name))
+    size = _size(file.path)
     try:
-        return BackupRecord.model_validate_json(read_regular_file(record)), None
+        foreign = not_private(path.lstat())
+        if foreign is not None:
+            why = f"its record {path.name} is not lmctl's ({foreign})"
+            return KeptBackup(file, size, None, why)
+        record = BackupRecord.model_validate_json(read_regular_file(path, max_size=MAX_RECORD_SIZE))
     except FileNotFoundError:
-        return None, "no record kept beside it (taken by an earlier lmctl)"
+        return KeptBackup(file, size, None, "no record kept beside it", missing=True)
     except (OSError, ValidationError) as error:
-        why = error.strerror if isinstance(error, OSError) else "not a backup record"
-        return None, f"its record {record.name} cannot be read ({why or error})"
+        why = str(error) if isinstance(error, OSError) else "not a backup record"
+        return KeptBackup(file, size, None, f"its record {path.name} cannot be read ({why})")
+    problem = _record_problem(file, record)
+    return KeptBackup(file, size, record if problem is None else None, problem)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.lstat().st_size
+    except OSError:
+        return 0
 
 
 def _kept(file: BackupFile) -> KeptBackup:
-    try:
-        size = file.path.lstat().st_size
-    except OSError:
-        size = 0
-    record, problem = _read_record(file.path)
-    return KeptBackup(file, size, record, problem)
+    if file.foreign is not None:
+        return KeptBackup(file, _size(file.path), None, f"not lmctl's ({file.foreign})")
+    return _read_record(file)
 
 
 def kept_backups(state_dir: Path, appliance: str | None = None) -> list[KeptBackup]:
-    """Every backup kept in the state directory (``appliance``'s only, when given), oldest
-    first, each with its record."""
+    """Every file named like a backup in the state directory (``appliance``'s only, when
+    given), oldest first by name, each with its record or the problem that leaves it without."""
     return [_kept(file) for file in backups_in(state_dir, appliance)]
 
 
-def find_backup(state_dir: Path, name: str) -> KeptBackup:
-    """The kept backup called ``name`` (its file name, or a path to it in the state directory's
-    ``backups/``); ``BackupError`` naming what is kept when there is none."""
-    wanted = Path(name).name
+def find_backup(state_dir: Path, name: str, *, without_record: bool = False) -> KeptBackup:
+    """The backup called ``name`` (its file name, or a path to it in the state directory's
+    ``backups/``), fit to restore: lmctl's, with a record that can be read and agrees with it
+    (or none at all, when ``without_record``). ``BackupError`` saying why otherwise."""
+    given = Path(name)
+    directory = backups_dir(state_dir) or state_dir / "backups"
+    if given.name != name and given.parent.resolve() != directory.resolve():
+        raise BackupError(
+            f"{name} is not in {directory}; lmctl restores only the backups it kept there: "
+            "give the name `lmctl backups` lists"
+        )
     kept = kept_backups(state_dir)
     for backup in kept:
-        if backup.name == wanted:
+        if backup.name == given.name:
+            _check_restorable(backup, without_record=without_record)
             return backup
     listed = ", ".join(b.name for b in kept[-3:]) or "none"
     raise BackupError(
-        f"no backup {wanted} in {state_dir / 'backups'} (newest kept: {listed}); "
-        "lmctl backups lists them"
+        f"no backup {given.name} in {directory} (newest kept: {listed}); lmctl backups lists them"
+    )
+
+
+def _check_restorable(backup: KeptBackup, *, without_record: bool) -> None:
+    path = backup.file.path
+    if backup.file.foreign is not None:
+        raise BackupError(
+            f"{path} is not a backup lmctl kept ({backup.file.foreign}; lmctl writes them 0600, "
+            "owned by you): a repository or another user may have put it there; remove it"
+        )
+    if backup.record is not None or (backup.missing and without_record):
+        return
+    if backup.missing:
+        raise BackupError(
+            f"{path} has no record beside it: its SHA-256 cannot be checked nor what it "
+            "restores shown; give --without-record to restore it unchecked"
+        )
+    raise BackupError(
+        f"{path} will not be restored: {backup.problem}; a record lmctl wrote would be "
+        "readable and agree with its backup: remove both if you did not change them"
     )
 
 

@@ -87,6 +87,8 @@ class ApplianceResult:
     busy_lock: Path | None = None
     drift: list[Drift] = field(default_factory=list)
     backup: Path | None = None
+    # The older backups retention removed after this one was taken.
+    pruned: list[Path] = field(default_factory=list)
     remaining: list[Drift] = field(default_factory=list)
     # Set when the read after applying failed: the writes were made but not checked.
     unverified: str | None = None
@@ -227,9 +229,8 @@ async def _locked_apply(
     if options.backup:
         archive = await appliance.backup()
         keep = options.keep.get(plan.name, DEFAULT_KEEP)
-        result.backup = keep_backup(
-            options.state_dir, plan.name, archive, found, keep=keep, plan=plan
-        )
+        saved = keep_backup(options.state_dir, plan.name, archive, found, keep=keep, plan=plan)
+        result.backup, result.pruned = saved.path, saved.pruned
         emit(ApplyEvent(plan.name, "backup", detail=str(result.backup)))
     now, later = order.split(plan)
     await _writes(plan.name, now, appliance, result, emit)

@@ -22,11 +22,15 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lmctl import __version__
 from lmctl.errors import LmctlError, error_text
-from lmctl.files import read_regular_file
-from lmctl.statedir import StateDirError, append_journal, journal_path
+from lmctl.files import FileTooLarge, read_regular_file
+from lmctl.statedir import StateDirError, append_journal, journal_to_read
 
 Outcome = Literal["ok", "failed", "refused", "interrupted", "error"]
 Action = Literal["apply", "restore"]
+
+MAX_JOURNAL_SIZE = 256 * 1024 * 1024
+"""The largest journal ``history`` reads whole (an entry is a few hundred bytes: about a million
+entries)."""
 
 
 class JournalEntry(BaseModel):
@@ -119,11 +123,16 @@ def record(state_dir: Path, journal_entry: JournalEntry) -> str | None:
 def read_journal(state_dir: Path) -> tuple[list[JournalEntry], int]:
     """Every entry of the journal, oldest first, and how many lines could not be read (a line
     cut short by a full disk, an edit by hand)."""
-    path = journal_path(state_dir)
+    path = journal_to_read(state_dir)
     try:
-        data = read_regular_file(path)
+        data = read_regular_file(path, max_size=MAX_JOURNAL_SIZE)
     except FileNotFoundError:
         return [], 0
+    except FileTooLarge as error:
+        raise StateDirError(
+            f"the journal cannot be read: {error}; move it aside (the next apply starts a new "
+            "one) and read it with other tools"
+        ) from None
     except OSError as error:
         # A link, a FIFO, no permission: said in one line, never followed or waited on.
         raise StateDirError(f"the journal cannot be read: {error}") from None

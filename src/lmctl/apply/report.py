@@ -59,6 +59,9 @@ def render_report(results: Sequence[ApplianceResult]) -> Text:
         )
         if result.backup is not None:
             text.append(f"  backup: {one_line(str(result.backup))}\n")
+        if result.pruned:
+            names = ", ".join(one_line(path.name) for path in result.pruned)
+            text.append(f"  pruned (keep_backups): {names}\n")
         _failure(result, text)
         if result.error is not None and result.failed is None:
             text.append(f"  {one_line(result.error)}\n", style="red")

@@ -124,7 +124,10 @@ class RestoreResult:
     refused: str | None = None
     drift: list[Drift] = field(default_factory=list)
     backup: Path | None = None
+    pruned: list[Path] = field(default_factory=list)
     written: bool = False
+    # False when restored without a record (--without-record): nothing to check it against.
+    checked: bool = True
     error: str | None = None
     remaining: list[Drift] = field(default_factory=list)
     unverified: str | None = None
@@ -168,7 +171,7 @@ async def _locked_restore(
         )
         return
     if options.backup:
-        result.backup = keep_backup(
+        saved = keep_backup(
             options.state_dir,
             appliance.name,
             await appliance.backup(),
@@ -176,6 +179,7 @@ async def _locked_restore(
             keep=options.keep,
             restoring=backup.name,
         )
+        result.backup, result.pruned = saved.path, saved.pruned
     try:
         await appliance.restore(archive)
     except (LmctlError, OSError) as error:
@@ -183,6 +187,7 @@ async def _locked_restore(
         return
     result.written = True
     if backup.record is None:
+        result.checked = False
         return
     after = await read_after(appliance, "restored", "after the restore")
     if isinstance(after, str):
@@ -236,6 +241,9 @@ def report_lines(result: RestoreResult) -> Sequence[tuple[str, bool]]:
     lines: list[tuple[str, bool]] = []
     if result.backup is not None:
         lines.append((f"backup of what was there before: {result.backup}", False))
+    if result.pruned:
+        names = ", ".join(path.name for path in result.pruned)
+        lines.append((f"pruned (keep_backups): {names}", False))
     if result.refused is not None:
         lines.append((f"refused: {result.refused}", True))
         lines += [(f"  changed since the preview: {drift}", True) for drift in result.drift]
@@ -246,7 +254,16 @@ def report_lines(result: RestoreResult) -> Sequence[tuple[str, bool]]:
     lines += [(f"left different from the backup: {drift}", True) for drift in result.remaining]
     if result.journal_problem is not None:
         lines.append((result.journal_problem, True))
-    if result.ok:
+    if result.ok and not result.checked:
+        lines.append(
+            (
+                f"Restore sent: {result.appliance} accepted {result.restored}; it has no "
+                "record, so neither the file nor what the appliance holds now was checked: "
+                "run lmctl plan",
+                False,
+            )
+        )
+    elif result.ok:
         lines.append((f"Restore complete: {result.appliance} holds {result.restored}.", False))
     elif result.error is not None:
         lines.append(

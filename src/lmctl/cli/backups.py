@@ -90,6 +90,7 @@ def _backup_document(backup: KeptBackup) -> dict[str, Any]:
         "restoring": None if record is None else record.restoring,
         "sha256": None if record is None else record.sha256,
         "problem": backup.problem,
+        "restorable": backup.record is not None,
     }
 
 
@@ -247,7 +248,9 @@ async def _restore(name: str, inventory: Path | None, choices: RestoreChoices) -
     from lmctl.plan.safety import blocking
 
     console, errors = make_console(), make_console(stderr=True)
-    backup = find_backup(state_dir := choices.state_dir, name)
+    backup = find_backup(
+        state_dir := choices.state_dir, name, without_record=choices.without_record
+    )
     archive = read_archive(backup)
     target = backup.file.appliance
     spec_set = load_inventory_reporting(inventory, errors)
@@ -315,6 +318,7 @@ class RestoreChoices:
     allow: frozenset[str]
     state_dir: Path
     request_timeout: float
+    without_record: bool = False
 
 
 @app.command(
@@ -364,6 +368,14 @@ def restore_command(
             show_default=False,
         ),
     ] = None,
+    without_record: Annotated[
+        bool,
+        typer.Option(
+            "--without-record",
+            help="Restore a backup kept without a record (by an earlier lmctl): its SHA-256 "
+            "is not checked, the restore not previewed nor verified.",
+        ),
+    ] = False,
     state_dir: StateDirOption = DEFAULT_STATE_DIR,
     request_timeout: RequestTimeoutOption = 10.0,
 ) -> None:
@@ -377,6 +389,7 @@ def restore_command(
         allow=frozenset(allow or ()),
         state_dir=state_dir,
         request_timeout=request_timeout,
+        without_record=without_record,
     )
     try:
         code = asyncio.run(_restore(backup, inventory, choices))

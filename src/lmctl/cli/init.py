@@ -37,18 +37,22 @@ def init_command(
     """``lmctl init [DIR] [--overwrite]``."""
     from lmctl import __version__
     from lmctl.scaffold import repository_files, write_repository
-    from lmctl.text import escaped
+    from lmctl.text import one_line
 
     written = write_repository(directory, repository_files(__version__), overwrite=overwrite)
     console = make_console()
     for path in written.paths:
-        console.print(f"wrote {escaped(str(path))}")
+        console.print(f"wrote {one_line(str(path))}")
     for path, lines in written.appended.items():
-        console.print(f"appended to {escaped(str(path))}: {escaped(' '.join(lines))}")
+        console.print(f"appended to {one_line(str(path))}: {one_line(' '.join(lines))}")
     wheel = f"lmctl-{__version__}-py3-none-any.whl"
-    enter = "" if directory == Path(".") else f"cd {escaped(shlex.quote(str(directory)))} && "
+    # The hint is meant to be copied: a name that only prints escaped would not cd there.
+    name = str(directory)
+    plain = directory != Path(".") and one_line(name) == name
+    enter = f"cd {shlex.quote(name)} && " if plain else ""
     console.print(
         f"\nNext: {enter}lmctl validate && lmctl apply --auto-approve && lmctl status\n"
-        f"For CI: put lmctl's wheel ({wheel}, from python -m build in lmctl's source) under "
-        "wheels/, set the appliances' secrets, and read lmctl's docs/ci-pipelines.md."
+        f"For CI: put lmctl's wheel ({wheel}, from python -m build in lmctl's source) into "
+        "/opt/lmctl/wheels on each runner (plan and apply: two machines), set the appliances' "
+        "secrets, and read lmctl's docs/ci-pipelines.md."
     )

@@ -207,10 +207,14 @@ async def _make_plan(
     spec_set: SpecSet, appliances: Mapping[str, Appliance], target: Target, scope: ArrayScope
 ) -> Plan:
     from lmctl.appliance.base import observe_all
+    from lmctl.apply.departed import departed_appliances
     from lmctl.exchange import expand_all
     from lmctl.plan.document import make_plan
     from lmctl.plan.planfile import with_urls
 
+    errors = make_console(stderr=True)
+    for departed in departed_appliances(target.state_dir, spec_set.inventory.appliances):
+        errors.print(one_line(departed.warning()))
     plan = make_plan(
         expand_all(spec_set),
         await observe_all(appliances),

@@ -20,6 +20,8 @@ from pydantic import (
     IPvAnyNetwork,
     PrivateAttr,
     SecretStr,
+    StrictFloat,
+    StrictInt,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -254,7 +256,8 @@ class ApplianceSpec(SpecModel):
     non_local: bool = Field(
         False, description="true: add every member as a non-local real server (non_local=1)."
     )
-    keep_backups: int = Field(
+    # Strict: YAML's '30' (a string) or true (a bool) is a mistake, never a number.
+    keep_backups: StrictInt = Field(
         DEFAULT_KEEP_BACKUPS,
         ge=1,
         le=10_000,
@@ -361,13 +364,14 @@ class BulkRemovalLimits(SpecModel):
     ``minimum`` of them (as octoDNS's update and delete thresholds, which apply from 10 existing
     records: ``MIN_EXISTING_RECORDS`` in octodns/provider/plan.py)."""
 
-    percent: Annotated[float, Field(gt=0, le=100)] = Field(
+    # Strict: YAML's '30' (a string) or true (a bool) is a mistake, never a number.
+    percent: Annotated[StrictFloat, Field(gt=0, le=100)] = Field(
         30,
         description="Block a plan that removes more than this share (in %) of the services "
         "(virtual services) lmctl manages on one appliance, or of the members of its arrays "
         "there.",
     )
-    minimum: Annotated[int, Field(ge=1)] = Field(
+    minimum: Annotated[StrictInt, Field(ge=1, le=100_000)] = Field(
         10,
         description="The rule counts services (members) only on an appliance that holds at "
         "least this many; below, removing any share of them is no bulk removal (other rules, "
