@@ -6,6 +6,8 @@ import asyncio
 import re
 import signal
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,8 @@ from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection
 from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.mock.control import MockControl
-from lmctl.statedir import appliance_lock
+from lmctl.mock.faults import CallRecord
+from lmctl.statedir import ApplianceBusyError, appliance_lock
 from lmctl_testkit import lmctl_process
 from status_testkit import ARRAY_FOUR, MEMBERS, RunLmctl, prepare_arrays, table_rows
 
@@ -25,6 +28,29 @@ FAST = ("--poll-interval", "0.05")
 def run_lmctl(request: pytest.FixtureRequest) -> RunLmctl:
     """lmctl against arrays ``two`` and ``three``, created on the served mock over APIv1."""
     return prepare_arrays(request, "v1")
+
+
+def after_call(
+    mock_control: MockControl, seen: Callable[[list[CallRecord]], bool], action: Callable[[], None]
+) -> threading.Thread:
+    """A thread that runs ``action`` once the mock's call log shows what ``seen`` looks for:
+    tests follow the command's progress, not the clock (a busy machine starts late)."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 30
+        while not seen(mock_control.calls()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        action()
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    return thread
+
+
+def read_after_a_write(calls: list[CallRecord]) -> bool:
+    """A read answered after the first write: the command polls what it wrote."""
+    writes = [call.seq for call in calls if call.write]
+    return bool(writes) and any(not call.write and call.seq > writes[0] for call in calls)
 
 
 def enabled_flags(mock_control: MockControl, member: str) -> list[bool]:
@@ -134,8 +160,11 @@ def test_undrain_reenables_and_waits_until_the_member_is_up(
 ) -> None:
     assert run_lmctl("drain", "EX-B2", *FAST).exit_code == 0
     mock_control.mark(MEMBERS["EX-B2"], "Down")  # e.g. still rebooting after its patches
-    back_up = threading.Timer(0.4, mock_control.mark, args=(MEMBERS["EX-B2"], "Up"))
-    back_up.start()
+    mock_control.clear_log()
+    # Up once undrain has enabled it and read it Down at least once.
+    back_up = after_call(
+        mock_control, read_after_a_write, lambda: mock_control.mark(MEMBERS["EX-B2"], "Up")
+    )
 
     outcome = run_lmctl("undrain", "EX-B2", "--timeout", "10", *FAST)
     back_up.join()
@@ -342,15 +371,23 @@ def test_drain_releases_the_apply_lock_before_waiting_for_connections(
     mock_control.set_connections(MEMBERS["EX-B1"], 500)
     mock_control.set_drain_seconds(3600)
     taken_while_waiting: list[bool] = []
+    drain_ended = threading.Event()
 
     def take_lock() -> None:
-        with appliance_lock(state_dir, "lm-test"):
-            taken_while_waiting.append(True)
+        while not drain_ended.is_set():
+            try:
+                with appliance_lock(state_dir, "lm-test"):
+                    taken_while_waiting.append(not drain_ended.is_set())
+                    return
+            except ApplianceBusyError:
+                time.sleep(0.02)
 
-    # The drain waits 1 s for connections; the lock must be free during that wait.
-    probe = threading.Timer(0.5, take_lock)
-    probe.start()
-    outcome = run_lmctl("drain", "EX-B1", "--timeout", "1", "--state-dir", str(state_dir), *FAST)
+    # The drain waits 2 s for connections after its write; the lock must be free during that
+    # wait: tried from the write on, until the drain ends.
+    mock_control.clear_log()
+    probe = after_call(mock_control, lambda calls: any(c.write for c in calls), take_lock)
+    outcome = run_lmctl("drain", "EX-B1", "--timeout", "2", "--state-dir", str(state_dir), *FAST)
+    drain_ended.set()
     probe.join()
 
     assert outcome.exit_code == 2
