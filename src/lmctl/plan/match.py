@@ -434,19 +434,19 @@ def member_names(desired: Iterable[DesiredVirtualService], array: str) -> dict[s
 
 
 class LayoutNotReconciledError(LmctlError):
-    """An array in scope uses a layout that plan, apply, status and drain do not handle yet."""
+    """An array in scope uses a layout that status and drain do not handle yet."""
 
 
-def _refuse_sub_services(desired: Sequence[DesiredVirtualService], scope: ArrayScope) -> None:
-    """Matching a per-protocol parent as a plain VS would build it without its SubVSs and
-    rules (a VIP that serves nothing): refuse, before anything is read or written."""
+def refuse_sub_services(desired: Sequence[DesiredVirtualService], scope: ArrayScope) -> None:
+    """Status and drain read a per-protocol parent's members, which its SubVSs hold: a
+    status without them would be wrong, a drain would not drain. Refuse, before anything is
+    written (plan and apply reconcile the layout)."""
     arrays = sorted({w.array for w in desired if w.sub_services and in_scope(scope, w.array)})
     if arrays:
         raise LayoutNotReconciledError(
-            f"{', '.join(arrays)}: layout: per-protocol is not reconciled by this version of "
-            "lmctl (lmctl show displays what it builds; plan, apply, status and drain do not "
-            "handle SubVSs yet): use layout: single-service for now, or leave the array out "
-            "(docs/layouts.md); nothing was written"
+            f"{', '.join(arrays)}: layout: per-protocol is not handled by status and drain in "
+            "this version of lmctl (plan and apply build and reconcile it; status and drain "
+            "do not read SubVSs yet): check each SubVS on the appliance; nothing was written"
         )
 
 
@@ -458,7 +458,6 @@ def match_appliance(
 ) -> ApplianceMatch:
     """Match every desired service of one appliance with its state (see the module's rules);
     ``adopting`` names the arrays that take over unmarked VSs on their keys."""
-    _refuse_sub_services(desired, scope)
     marked = _marked_by_owner(state, scope)
     leaving = {owner.array for owner in marked} - {want.array for want in desired}
     claimed: set[VirtualServiceKey] = set()

@@ -24,7 +24,21 @@ from typing import Protocol
 
 from rich.text import Text
 
-from lmctl.appliance.changes import Change, Sign, counted
+from lmctl.appliance.changes import (
+    AddRealServer,
+    AssignContentRule,
+    Change,
+    CreateContentRule,
+    CreateSubService,
+    DeleteContentRule,
+    DeleteSubService,
+    RemoveRealServer,
+    Sign,
+    UnassignContentRule,
+    UpdateRealServer,
+    UpdateSubService,
+    counted,
+)
 from lmctl.plan.document import AppliancePlan, Plan, PlanFailure
 from lmctl.plan.match import Conflict, DrainedMember, scope_line
 from lmctl.plan.safety import SafetyViolation, blocking
@@ -72,6 +86,42 @@ def _item_lines(item: Item, depth: int) -> list[Line]:
             ]
 
 
+def _sub_service(item: Item) -> str | None:
+    """The SubVS an item acts in (its marker), None for the VS itself."""
+    match item:
+        case (
+            AddRealServer()
+            | UpdateRealServer()
+            | RemoveRealServer()
+            | CreateSubService()
+            | UpdateSubService()
+            | DeleteSubService()
+            | CreateContentRule()
+            | DeleteContentRule()
+            | AssignContentRule()
+            | UnassignContentRule()
+        ):
+            return item.sub_service
+        case _:
+            return None
+
+
+def _nested(items: list[Item], depth: int) -> Iterator[Line]:
+    """The service's own items, then each SubVS's under a line of its own (the per-protocol
+    layout's parent shows its SubVSs nested)."""
+    subs: dict[str, list[Item]] = {}
+    for item in items:
+        sub = _sub_service(item)
+        if sub is None:
+            yield from _item_lines(item, depth)
+        else:
+            subs.setdefault(sub, []).append(item)
+    for sub, inside in subs.items():
+        yield Line(depth, " ", f"SubVS {sub}")
+        for item in inside:
+            yield from _item_lines(item, depth + 1)
+
+
 def _services(plan: AppliancePlan) -> dict[tuple[str, str], list[Item]]:
     """Every item by service, the services in the specs' order."""
     grouped: dict[tuple[str, str], list[Item]] = {}
@@ -96,8 +146,7 @@ def appliance_lines(plan: AppliancePlan) -> Iterator[Line]:
             array = array_name
             yield Line(1, " ", f"array {array_name}")
         yield Line(2, " ", f"service {service} ({_service_key(items)})")
-        for item in items:
-            yield from _item_lines(item, 3)
+        yield from _nested(items, 3)
 
 
 def blocks_heading(plan: Plan, force: bool, allow: Collection[str] = ()) -> str:
