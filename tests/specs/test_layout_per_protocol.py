@@ -109,8 +109,8 @@ def test_validate_refuses_a_layout_it_cannot_build(
         assert f"mail.yaml:{line}" in outcome.output
 
 
-@pytest.mark.parametrize("command", [["plan"], ["apply", "--auto-approve"], ["status", "--specs"]])
-def test_plan_apply_and_status_refuse_the_layout_before_any_write(
+@pytest.mark.parametrize("command", [["status", "--specs"]])
+def test_status_refuses_the_layout_before_any_write(
     tmp_path: Path,
     mock_server: MockServerHandle,
     mock_control: MockControl,
@@ -122,5 +122,5 @@ def test_plan_apply_and_status_refuse_the_layout_before_any_write(
     write_mock_inventory(tmp_path, mock_server, "lm-hq", "v2")
     outcome = invoke(*command, str(tmp_path), "--state-dir", str(tmp_path / "state"))
     assert outcome.exit_code != 0
-    assert "mail-2019: layout: per-protocol is not reconciled" in outcome.output
+    assert "mail-2019: layout: per-protocol is not handled by status and drain" in outcome.output
     assert mock_control.write_count() == 0

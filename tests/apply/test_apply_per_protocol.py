@@ -1,0 +1,171 @@
+"""The per-protocol layout reconciled over HTTPS against the mock: a 2019 array applied from
+empty, then kept, narrowed and widened, as the appliance's own state shows it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lmctl.exchange.directories import path_pattern
+from lmctl.mock.control import MockControl
+from lmctl.mock.server import MockServerHandle
+from lmctl_testkit import (
+    PASSWORD_VARIABLE,
+    Outcome,
+    array_spec,
+    certificate_pem,
+    install_certificate,
+    invoke,
+    write_mock_inventory,
+    write_spec_files,
+)
+
+MEMBERS = {"EX19-01": "10.30.1.11", "EX19-02": "10.30.1.12"}
+DIRECTORIES = ("owa", "ews", "Microsoft-Server-ActiveSync")
+
+
+def spec(members: dict[str, str] = MEMBERS, directories: tuple[str, ...] = DIRECTORIES) -> str:
+    base = array_spec(
+        "mail-2019", "HQ", "2019 CU14", "10.30.1.50", "lm-hq", members, fqdn="mail.example.com"
+    )
+    return (
+        base
+        + "layout: per-protocol\ncertificate: mail-2019\n"
+        + f"directories: [{', '.join(directories)}]\n"
+    )
+
+
+class Specs:
+    """A spec directory on the mock at ``lm-hq``, and lmctl run over it."""
+
+    def __init__(self, directory: Path, server: MockServerHandle) -> None:
+        self.directory = directory
+        self.server = server
+
+    def write(self, text: str) -> None:
+        write_spec_files(self.directory, {"mail.yaml": text})
+        write_mock_inventory(self.directory, self.server, "lm-hq", "v2")
+
+    def run(self, *args: str) -> Outcome:
+        state = str(self.directory / "state")
+        return invoke(*args, str(self.directory), "--state-dir", state)
+
+
+@pytest.fixture
+def specs(tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch) -> Specs:
+    monkeypatch.setenv(PASSWORD_VARIABLE, mock_server.password)
+    install_certificate(mock_server, "mail-2019", certificate_pem(tmp_path))
+    site = Specs(tmp_path / "specs", mock_server)
+    site.write(spec())
+    return site
+
+
+def services(control: MockControl) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = list(control.state()["services"])
+    return found
+
+
+def parent_and_subs(control: MockControl) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The parent on 10.30.1.50:443 and its SubVSs by NickName, from the mock's own state."""
+    listed = services(control)
+    (parent,) = [vs for vs in listed if vs.get("address") == "10.30.1.50" and vs["port"] == "443"]
+    subs = {
+        vs["settings"].get("NickName"): vs
+        for vs in listed
+        if vs.get("master_index") == parent["index"]
+    }
+    return parent, subs
+
+
+def apply(specs: Specs) -> Outcome:
+    outcome = specs.run("apply", "--auto-approve", "--no-backup")
+    assert outcome.exit_code == 0, outcome.output
+    return outcome
+
+
+def test_a_2019_array_applies_from_empty_and_then_plans_nothing(
+    specs: Specs, mock_control: MockControl
+) -> None:
+    apply(specs)
+    parent, subs = parent_and_subs(mock_control)
+    settings = parent["settings"]
+    assert (settings["ForceL7"], settings["SSLAcceleration"], settings["CertFile"]) == (
+        True,
+        True,
+        "mail-2019",
+    )
+    assert settings["SSLReencrypt"] is True and parent["real_servers"] == []
+    assert set(subs) == {f"lmctl.mail-2019.https.{d}" for d in DIRECTORIES}
+    rules = {rule["name"]: rule for rule in mock_control.state()["rules"]}
+    for directory in DIRECTORIES:
+        sub = subs[f"lmctl.mail-2019.https.{directory}"]
+        assert sub["settings"]["CheckUrl"] == f"/{directory}/healthcheck.htm"
+        assert sub["settings"]["CheckHost"] == "mail.example.com"
+        assert {(rs["address"], rs["port"]) for rs in sub["real_servers"]} == {
+            (address, 443) for address in MEMBERS.values()
+        }
+        assert sub["row_rules"] == [f"lmctl.mail-2019.https.{directory}"]
+        assert rules[f"lmctl.mail-2019.https.{directory}"]["pattern"] == path_pattern(directory)
+    mock_control.clear_log()
+    again = specs.run("plan", "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
+    assert "No changes" in again.output
+    calls = mock_control.calls()
+    assert [call.command for call in calls if call.write] == []
+    # One listvs and, because a SubVS carries lmctl's marker, one showrule.
+    assert sorted(call.command for call in calls) == ["listvs", "showrule"]
+
+
+def test_an_appliance_without_lmctl_subvs_costs_no_showrule(
+    specs: Specs, mock_control: MockControl
+) -> None:
+    base = array_spec(
+        "hq", "HQ", "2019 CU14", "10.30.2.50", "lm-hq", MEMBERS, fqdn="hq.example.com"
+    )
+    specs.write(base)
+    apply(specs)
+    mock_control.clear_log()
+    assert specs.run("plan").exit_code == 0
+    assert [call.command for call in mock_control.calls()] == ["listvs"]
+
+
+def test_removing_a_directory_unassigns_and_deletes_its_rule_before_its_subvs(
+    specs: Specs, mock_control: MockControl
+) -> None:
+    apply(specs)
+    specs.write(spec(directories=("owa", "Microsoft-Server-ActiveSync")))
+    plan = specs.run("plan")
+    assert "SubVS lmctl.mail-2019.https.ews" in plan.output
+    assert "delete content rule lmctl.mail-2019.https.ews" in plan.output
+    mock_control.clear_log()
+    apply(specs)
+    writes = [(call.command, call.params) for call in mock_control.calls() if call.write]
+    assert [command for command, _ in writes] == ["delrsrule", "delrule", "delvs"]
+    assert writes[1][1]["name"] == "lmctl.mail-2019.https.ews"
+    _, subs = parent_and_subs(mock_control)
+    assert set(subs) == {
+        "lmctl.mail-2019.https.owa",
+        "lmctl.mail-2019.https.Microsoft-Server-ActiveSync",
+    }
+    names = {rule["name"] for rule in mock_control.state()["rules"]}
+    assert names == set(subs)
+    assert specs.run("plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_a_new_member_joins_every_subvs(specs: Specs, mock_control: MockControl) -> None:
+    apply(specs)
+    specs.write(spec(members={**MEMBERS, "EX19-03": "10.30.1.13"}))
+    plan = specs.run("plan")
+    # Each addition is shown under the SubVS it goes into.
+    lines = plan.output.splitlines()
+    ews = lines.index(
+        next(line for line in lines if line.strip() == "SubVS lmctl.mail-2019.https.ews")
+    )
+    assert "add real server EX19-03 10.30.1.13:443" in lines[ews + 1]
+    apply(specs)
+    _, subs = parent_and_subs(mock_control)
+    for sub in subs.values():
+        assert "10.30.1.13" in {rs["address"] for rs in sub["real_servers"]}
+    assert specs.run("plan", "--detailed-exitcode").exit_code == 0
