@@ -169,3 +169,44 @@ def test_a_new_member_joins_every_subvs(specs: Specs, mock_control: MockControl)
     for sub in subs.values():
         assert "10.30.1.13" in {rs["address"] for rs in sub["real_servers"]}
     assert specs.run("plan", "--detailed-exitcode").exit_code == 0
+
+
+def from_empty(specs: Specs, control: MockControl, pem: bytes) -> None:
+    """An empty appliance with the spec's certificate installed, and an empty call log."""
+    control.reset()
+    install_certificate(specs.server, "mail-2019", pem)
+    control.clear_log()
+
+
+def test_a_fault_at_every_write_position_converges_on_one_rerun(
+    specs: Specs, mock_control: MockControl, tmp_path: Path
+) -> None:
+    """Each write applied by the appliance and its reply lost (the hardest fault: the client
+    must tell from a read-back whether it was made); tests/apply/test_apply_faults.py runs
+    every kind of fault over the single-service layout."""
+    pem = certificate_pem(tmp_path, stem="again")
+    from_empty(specs, mock_control, pem)
+    apply(specs)
+    seen: dict[str, int] = {}
+    positions = []
+    for call in mock_control.calls():
+        if call.write:
+            seen[call.command] = seen.get(call.command, 0) + 1
+            positions.append((call.command, seen[call.command]))
+    # addvs ×2, (createsubvs + its settings) ×3, addrs ×6, addrule ×3, addrsrule ×3.
+    assert len(positions) == 20
+    for command, nth in positions:
+        from_empty(specs, mock_control, pem)
+        mock_control.add_fault("reset_after_write", command=command, nth=nth)
+        faulted = specs.run("apply", "--auto-approve", "--no-backup")
+        assert faulted.exit_code in (0, 4), (command, nth, faulted.output)
+        mock_control.clear_faults()
+        if faulted.exit_code == 4:
+            apply(specs)
+        settled = specs.run("plan", "--detailed-exitcode")
+        assert settled.exit_code == 0, (command, nth, settled.output)
+        _, subs = parent_and_subs(mock_control)
+        for directory in DIRECTORIES:
+            sub = subs[f"lmctl.mail-2019.https.{directory}"]
+            assert sub["row_rules"] == [f"lmctl.mail-2019.https.{directory}"]
+            assert len(sub["real_servers"]) == len(MEMBERS)
