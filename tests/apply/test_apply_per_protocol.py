@@ -193,7 +193,7 @@ def test_a_fault_at_every_write_position_converges_on_one_rerun(
         if call.write:
             seen[call.command] = seen.get(call.command, 0) + 1
             positions.append((call.command, seen[call.command]))
-    # addvs ×2, (createsubvs + its settings) ×3, addrs ×6, addrule ×3, addrsrule ×3.
+    # two addvs, three createsubvs with their settings, six addrs, three addrule, three addrsrule.
     assert len(positions) == 20
     for command, nth in positions:
         from_empty(specs, mock_control, pem)
