@@ -3,9 +3,11 @@ empty, then kept, narrowed and widened, as the appliance's own state shows it.""
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from lmctl.exchange.directories import path_pattern
@@ -210,3 +212,42 @@ def test_a_fault_at_every_write_position_converges_on_one_rerun(
             sub = subs[f"lmctl.mail-2019.https.{directory}"]
             assert sub["row_rules"] == [f"lmctl.mail-2019.https.{directory}"]
             assert len(sub["real_servers"]) == len(MEMBERS)
+
+
+def test_a_saved_plan_applies_and_refuses_once_a_subvs_changed(
+    specs: Specs, mock_control: MockControl, tmp_path: Path
+) -> None:
+    apply(specs)
+    specs.write(spec(members={**MEMBERS, "EX19-03": "10.30.1.13"}, directories=("owa", "ews")))
+    saved = tmp_path / "plan.json"
+    assert specs.run("plan", "--out", str(saved)).exit_code == 0
+    state = str(specs.directory / "state")
+    applied = invoke("apply", str(saved), "--auto-approve", "--no-backup", "--state-dir", state)
+    assert applied.exit_code == 0, applied.output
+    _, subs = parent_and_subs(mock_control)
+    assert set(subs) == {"lmctl.mail-2019.https.owa", "lmctl.mail-2019.https.ews"}
+    # Planned again, then a SubVS loses its rule on the appliance: the saved plan is stale.
+    specs.write(spec(directories=("owa", "ews")))
+    assert specs.run("plan", "--out", str(saved)).exit_code == 0
+    _, subs = parent_and_subs(mock_control)
+    row = subs["lmctl.mail-2019.https.ews"]["row_rs_index"]
+    # An admin takes the rule off in the appliance's own API.
+    assert specs.server.ca_file is not None
+    reply = httpx.get(
+        f"{specs.server.url}/access/delrsrule",
+        params={
+            "vs": "10.30.1.50",
+            "port": "443",
+            "prot": "tcp",
+            "rs": f"!{row}",
+            "rule": "lmctl.mail-2019.https.ews",
+        },
+        auth=(specs.server.username, specs.server.password),
+        verify=ssl.create_default_context(cafile=str(specs.server.ca_file)),
+    )
+    assert reply.status_code == 200, reply.text
+    mock_control.clear_log()
+    refused = invoke("apply", str(saved), "--auto-approve", "--no-backup", "--state-dir", state)
+    assert refused.exit_code != 0
+    assert "SubVSs and content rules" in refused.output
+    assert mock_control.write_count() == 0
