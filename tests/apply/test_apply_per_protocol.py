@@ -251,3 +251,31 @@ def test_a_saved_plan_applies_and_refuses_once_a_subvs_changed(
     assert refused.exit_code != 0
     assert "SubVSs and content rules" in refused.output
     assert mock_control.write_count() == 0
+
+
+def test_thinning_every_subvs_to_one_member_loses_failover(specs: Specs) -> None:
+    apply(specs)
+    specs.write(spec(members={"EX19-01": MEMBERS["EX19-01"]}))
+    refused = specs.run("apply", "--auto-approve", "--no-backup")
+    assert refused.exit_code != 0
+    assert "failover-lost" in refused.output
+    assert "SubVS lmctl.mail-2019.https.ews (10.30.1.50:443/tcp) 2 → 1" in refused.output
+
+
+def test_an_array_leaving_the_specs_takes_its_rules_with_it(
+    specs: Specs, mock_control: MockControl
+) -> None:
+    apply(specs)
+    other = array_spec(
+        "hq", "HQ", "2019 CU14", "10.30.2.50", "lm-hq", MEMBERS, fqdn="hq.example.com"
+    )
+    specs.write(other)
+    plan = specs.run("plan")
+    # What lmctl built (SubVSs, TLS) is not counted as what it would destroy.
+    assert "unmanaged-deleted" not in plan.output, plan.output
+    assert "delete content rule lmctl.mail-2019.https.ews" in plan.output
+    applied = specs.run("apply", "--auto-approve", "--no-backup", "--allow", "array-deleted")
+    assert applied.exit_code == 0, applied.output
+    assert mock_control.state()["rules"] == []
+    assert not [vs for vs in services(mock_control) if vs.get("address") == "10.30.1.50"]
+    assert specs.run("plan", "--detailed-exitcode").exit_code == 0

@@ -93,7 +93,8 @@ def state_of(
         vs.index,
         status=vs.status,
         duplicate_indexes=duplicate_indexes,
-        unmanaged=unmanaged_of(vs, subs),
+        # lmctl's SubVSs, and the TLS they are published with, are managed, not left alone.
+        unmanaged=unmanaged_of(vs, subs - len(mine), tls_managed=bool(mine)),
         sub_services=subs,
         ssl_reencrypt=bool(vs.ssl_reencrypt),
         sub_vs=tuple(_sub_service(vs, child) for child in mine),
@@ -147,8 +148,11 @@ def sub_services_of(vs: VirtualService, children: Iterable[VirtualService]) -> i
     return max(len(pointed), vs.master_vs)
 
 
-def unmanaged_of(vs: VirtualService, sub_services: int) -> tuple[str, ...]:
-    """What ``vs`` holds that lmctl does not manage, one phrase each (empty: nothing)."""
+def unmanaged_of(
+    vs: VirtualService, sub_services: int, *, tls_managed: bool = False
+) -> tuple[str, ...]:
+    """What ``vs`` holds that lmctl does not manage, one phrase each (empty: nothing);
+    ``tls_managed``: its SSL acceleration is lmctl's (a per-protocol parent)."""
     found: list[str] = []
     rules = {
         "content rules": vs.content_rules,
@@ -158,7 +162,7 @@ def unmanaged_of(vs: VirtualService, sub_services: int) -> tuple[str, ...]:
         "pre-processing rules": vs.pre_process_rules,
     }
     found += [f"{counted(count, noun[:-1], noun)}" for noun, count in rules.items() if count]
-    if vs.ssl_acceleration or vs.cert_files:
+    if (vs.ssl_acceleration or vs.cert_files) and not tls_managed:
         names = ", ".join(vs.cert_files) or "none named"
         how = " (re-encrypted)" if vs.ssl_reencrypt else ""
         found.append(f"SSL acceleration{how} with certificates {names}")

@@ -328,9 +328,7 @@ def compare(
                     _sub_services_text(have),
                 )
             )
-        elif not want.sub_vs and want.unmanaged != have.unmanaged:
-            # lmctl's SubVSs and rules are compared above, field by field; their counts among
-            # what a VS holds would differ from what the simulator predicts.
+        if want.unmanaged != have.unmanaged:
             # SubVSs are counted among them: a SubVS added since the plan is drift too.
             drift.append(
                 Drift(
