@@ -279,3 +279,20 @@ def test_an_array_leaving_the_specs_takes_its_rules_with_it(
     assert mock_control.state()["rules"] == []
     assert not [vs for vs in services(mock_control) if vs.get("address") == "10.30.1.50"]
     assert specs.run("plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_switching_a_vs_between_layouts_in_place_is_refused(
+    specs: Specs, mock_control: MockControl
+) -> None:
+    single = spec().replace("layout: per-protocol\ncertificate: mail-2019\n", "")
+    specs.write(single.replace(f"directories: [{', '.join(DIRECTORIES)}]\n", ""))
+    apply(specs)
+    specs.write(spec())
+    mock_control.clear_log()
+    refused = specs.run("apply", "--auto-approve", "--no-backup")
+    assert refused.exit_code == 1
+    assert "mail-2019/https: 10.30.1.50:443/tcp holds real servers and the spec wants" in (
+        refused.output
+    )
+    assert "nothing was written" in refused.output
+    assert mock_control.write_count() == 0

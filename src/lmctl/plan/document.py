@@ -27,7 +27,14 @@ from lmctl.appliance.state import ApplianceState, VirtualServiceState
 from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.plan.diff import diff, touched_keys
-from lmctl.plan.match import ArrayScope, Conflict, DrainedMember, in_scope, match_appliance
+from lmctl.plan.match import (
+    ArrayScope,
+    Conflict,
+    DrainedMember,
+    in_scope,
+    match_appliance,
+    refuse_layout_switch,
+)
 from lmctl.plan.moves import ApplianceMove, appliance_moves, move_deletes_last, moving_away
 from lmctl.plan.safety import ManagedArray, SafetyViolation, check_safety, managed_arrays
 from lmctl.specs.inventory import BulkRemovalLimits
@@ -244,7 +251,9 @@ def plan_appliance(
 ) -> AppliancePlan:
     """The plan of one appliance from its desired VSs and its state as read; the arrays in
     ``adopting`` take over unmarked VSs on their keys."""
-    found = diff(match_appliance(desired, state, scope, adopting))
+    matched = match_appliance(desired, state, scope, adopting)
+    refuse_layout_switch(matched.services)
+    found = diff(matched)
     touched = sorted(touched_keys(found.changes), key=str)
     return AppliancePlan(
         name=name,

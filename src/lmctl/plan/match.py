@@ -450,6 +450,34 @@ def refuse_sub_services(desired: Sequence[DesiredVirtualService], scope: ArraySc
         )
 
 
+class LayoutSwitchError(LmctlError):
+    """A service's VS holds real servers where its spec wants SubVSs, or the reverse."""
+
+
+def refuse_layout_switch(services: Iterable[ServiceMatch]) -> None:
+    """A VS holds either real servers or SubVSs: switching one VS in place would leave the VIP
+    serving nothing in between. Refused, before anything is written (docs/layouts.md)."""
+    for found in services:
+        want, current = found.desired, found.current
+        if found.conflict is not None or current is None:
+            continue
+        if (want.sub_services and current.real_servers) or (
+            current.sub_vs and not want.sub_services
+        ):
+            held, wanted = (
+                ("real servers", "SubVSs (layout: per-protocol)")
+                if want.sub_services
+                else ("lmctl's SubVSs", "real servers (layout: single-service)")
+            )
+            raise LayoutSwitchError(
+                f"{want.array}/{want.service}: {current.key} holds {held} and the spec wants "
+                f"{wanted} there; a VS holds one or the other, so switching it in place would "
+                "leave the VIP serving nothing in between: publish the new layout on another "
+                'VIP and move DNS to it (docs/layouts.md, "Moving an array to '
+                'per-protocol"); nothing was written'
+            )
+
+
 def match_appliance(
     desired: Sequence[DesiredVirtualService],
     state: ApplianceState,
