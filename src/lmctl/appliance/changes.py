@@ -111,6 +111,11 @@ class _Change(BaseModel):
         """``hq-cas/https``."""
         return f"{self.array}/{self.service}"
 
+    @property
+    def in_sub_service(self) -> str | None:
+        """The marker of the SubVS the change acts in; None for the VS at ``key`` itself."""
+        return None
+
 
 class CreateVirtualService(_Change):
     """``addvs`` with every managed setting (members follow as ``AddRealServer``).
@@ -250,7 +255,7 @@ class DeleteVirtualService(_Change):
         return ()
 
 
-class _SubServiceChange(_Change):
+class SubServiceChange(_Change):
     """A change to one SubVS of the parent VS at ``key``, named by its marker (the appliance's
     Index of it and of its row are read at the moment the change runs, never stored)."""
 
@@ -261,8 +266,12 @@ class _SubServiceChange(_Change):
         """``SubVS lmctl.hq.https.ews``."""
         return f"SubVS {self.sub_service}"
 
+    @property
+    def in_sub_service(self) -> str | None:
+        return self.sub_service
 
-class CreateSubService(_SubServiceChange):
+
+class CreateSubService(SubServiceChange):
     """``modvs createsubvs`` on the parent, then ``modvs`` of the new SubVS with every managed
     setting (its marker among them): two calls, as the appliance makes a SubVS empty.
 
@@ -291,7 +300,7 @@ class CreateSubService(_SubServiceChange):
         )
 
 
-class UpdateSubService(_SubServiceChange):
+class UpdateSubService(SubServiceChange):
     """``modvs`` of one SubVS with every changed setting."""
 
     command: ClassVar[str] = "modvs"
@@ -311,7 +320,7 @@ class UpdateSubService(_SubServiceChange):
         return tuple(("~", f.line) for f in self.fields)
 
 
-class DeleteSubService(_SubServiceChange):
+class DeleteSubService(SubServiceChange):
     """``delvs`` of one SubVS (with its real servers) whose directory left the spec."""
 
     command: ClassVar[str] = "delvs"
@@ -331,7 +340,7 @@ class DeleteSubService(_SubServiceChange):
         return ()
 
 
-class CreateContentRule(_SubServiceChange):
+class CreateContentRule(SubServiceChange):
     """``addrule``: the content rule that sends one directory's path to its SubVS (named like
     the SubVS; ``rule`` is that name)."""
 
@@ -356,7 +365,7 @@ class CreateContentRule(_SubServiceChange):
         return ()
 
 
-class DeleteContentRule(_SubServiceChange):
+class DeleteContentRule(SubServiceChange):
     """``delrule`` of a rule lmctl named whose directory left the spec."""
 
     command: ClassVar[str] = "delrule"
@@ -376,7 +385,7 @@ class DeleteContentRule(_SubServiceChange):
         return ()
 
 
-class AssignContentRule(_SubServiceChange):
+class AssignContentRule(SubServiceChange):
     """``addrsrule``: the rule on the SubVS's row in the parent (the path now reaches it)."""
 
     command: ClassVar[str] = "addrsrule"
@@ -396,7 +405,7 @@ class AssignContentRule(_SubServiceChange):
         return ()
 
 
-class UnassignContentRule(_SubServiceChange):
+class UnassignContentRule(SubServiceChange):
     """``delrsrule``: the rule off the SubVS's row (the path no longer reaches it)."""
 
     command: ClassVar[str] = "delrsrule"
@@ -437,6 +446,10 @@ class _RealServerChange(_Change):
     def member_label(self) -> str:
         """``cas01 10.0.0.21:443``, or the address alone for a real server no spec names."""
         return f"{self.member} {self.endpoint}" if self.member else self.endpoint
+
+    @property
+    def in_sub_service(self) -> str | None:
+        return self.sub_service
 
     @property
     def where(self) -> str:
@@ -528,7 +541,8 @@ class RemoveRealServer(_RealServerChange):
         return ()
 
 
-SubServiceChange = (
+# The kinds that act on a SubVS or a content rule of a per-protocol parent.
+SubServiceKind = (
     CreateSubService
     | UpdateSubService
     | DeleteSubService
@@ -546,13 +560,7 @@ Change = Annotated[
     | AddRealServer
     | UpdateRealServer
     | RemoveRealServer
-    | CreateSubService
-    | UpdateSubService
-    | DeleteSubService
-    | CreateContentRule
-    | DeleteContentRule
-    | AssignContentRule
-    | UnassignContentRule,
+    | SubServiceKind,
     Field(discriminator="action"),
 ]
 
@@ -605,21 +613,8 @@ def sort_key(
     match change:
         case AddRealServer() | UpdateRealServer() | RemoveRealServer():
             member = change.member_key
-            sub = change.sub_service or ""
-        case (
-            CreateSubService()
-            | UpdateSubService()
-            | DeleteSubService()
-            | CreateContentRule()
-            | DeleteContentRule()
-            | AssignContentRule()
-            | UnassignContentRule()
-        ):
-            member = ("", 0)
-            sub = change.sub_service
         case _:
             member = ("", 0)
-            sub = ""
     deletes_vs = change.phase is Phase.DELETE_VIRTUAL_SERVICES
     ranks = order or SpecOrder()
     return (
@@ -628,6 +623,6 @@ def sort_key(
         change.phase,
         ranks.service(change.array, change.service),
         str(change.key),
-        sub,
+        change.in_sub_service or "",
         member,
     )

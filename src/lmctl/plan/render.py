@@ -24,21 +24,7 @@ from typing import Protocol
 
 from rich.text import Text
 
-from lmctl.appliance.changes import (
-    AddRealServer,
-    AssignContentRule,
-    Change,
-    CreateContentRule,
-    CreateSubService,
-    DeleteContentRule,
-    DeleteSubService,
-    RemoveRealServer,
-    Sign,
-    UnassignContentRule,
-    UpdateRealServer,
-    UpdateSubService,
-    counted,
-)
+from lmctl.appliance.changes import Change, Sign, counted
 from lmctl.plan.document import AppliancePlan, Plan, PlanFailure
 from lmctl.plan.match import Conflict, DrainedMember, scope_line
 from lmctl.plan.safety import SafetyViolation, blocking
@@ -89,21 +75,10 @@ def _item_lines(item: Item, depth: int) -> list[Line]:
 def _sub_service(item: Item) -> str | None:
     """The SubVS an item acts in (its marker), None for the VS itself."""
     match item:
-        case (
-            AddRealServer()
-            | UpdateRealServer()
-            | RemoveRealServer()
-            | CreateSubService()
-            | UpdateSubService()
-            | DeleteSubService()
-            | CreateContentRule()
-            | DeleteContentRule()
-            | AssignContentRule()
-            | UnassignContentRule()
-        ):
-            return item.sub_service
-        case _:
+        case Conflict() | DrainedMember():
             return None
+        case _:
+            return item.in_sub_service
 
 
 def _nested(items: list[Item], depth: int) -> Iterator[Line]:

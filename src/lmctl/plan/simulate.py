@@ -25,6 +25,8 @@ from lmctl.appliance.changes import (
     DeleteVirtualService,
     FieldChange,
     RemoveRealServer,
+    SubServiceChange,
+    SubServiceKind,
     UnassignContentRule,
     UpdateRealServer,
     UpdateSubService,
@@ -113,16 +115,7 @@ def _with_rules(
     state[key] = replace(state[key], content_rules=tuple(rules))
 
 
-def _sub_service_change(
-    state: ApplianceState,
-    change: CreateSubService
-    | UpdateSubService
-    | DeleteSubService
-    | CreateContentRule
-    | DeleteContentRule
-    | AssignContentRule
-    | UnassignContentRule,
-) -> None:
+def _sub_service_change(state: ApplianceState, change: SubServiceKind) -> None:
     vs = _existing(state, change)
     marker = change.sub_service
     match change:
@@ -210,15 +203,7 @@ def apply_change(state: ApplianceState, change: Change) -> None:
             holder, found = _member(state, change)
             kept = (rs for rs in holder.real_servers if rs is not found)
             _with_members(state, change, holder, kept)
-        case (
-            CreateSubService()
-            | UpdateSubService()
-            | DeleteSubService()
-            | CreateContentRule()
-            | DeleteContentRule()
-            | AssignContentRule()
-            | UnassignContentRule()
-        ):
+        case SubServiceChange():
             _sub_service_change(state, change)
         case _:
             assert_never(change)
