@@ -240,17 +240,50 @@ def serving_services(
     return serving
 
 
+def _sub_enabled(vs: VirtualServiceState | None, marker: str | None) -> int:
+    """How many enabled members the SubVS ``marker`` of ``vs`` has (0 when there is none)."""
+    sub = vs.sub_service(marker) if vs is not None and marker is not None else None
+    return sum(1 for rs in sub.real_servers if rs.enable) if sub is not None else 0
+
+
+def serving_sub_services(
+    state: ApplianceState, changes: Sequence[Change]
+) -> set[tuple[VirtualServiceKey, str | None]]:
+    """The SubVSs that serve before and after the plan, as (parent key after, marker)."""
+    final = simulate(state, changes)
+    moves = moves_of(changes)
+    serving: set[tuple[VirtualServiceKey, str | None]] = set()
+    for key, vs in state.items():
+        after = moves.get(key, key)
+        serving |= {
+            (after, sub.marker)
+            for sub in vs.sub_vs
+            if _sub_enabled(vs, sub.marker) and _sub_enabled(final.get(after), sub.marker)
+        }
+    return serving
+
+
 def break_before_make(state: ApplianceState, changes: Sequence[Change]) -> list[str]:
-    """Each write that leaves a serving service with no enabled member (empty: the order is safe).
+    """Each write that leaves a serving service, or a serving SubVS, with no enabled member
+    (empty: the order is safe).
 
     One pass over the changes: a write only affects the VS it names, so only that VS is checked
     after it (a service emptied by one write stays empty until a later write touches it).
     """
     origin_at = {key: key for key in serving_services(state, changes)}  # key now → key before
+    subs = serving_sub_services(state, changes)
     current = dict(state)
     problems: list[str] = []
     for position, change in enumerate(changes, start=1):
         apply_change(current, change)
+        marker = change.in_sub_service
+        if (change.final_key, marker) in subs and not _sub_enabled(
+            current.get(change.final_key), marker
+        ):
+            problems.append(
+                f"after write {position} ({change.action} {change.key}), SubVS {marker} of "
+                f"{change.final_key} has no enabled member"
+            )
         if change.final_key != change.key and change.key in origin_at:
             origin_at[change.final_key] = origin_at.pop(change.key)
         key = change.final_key
