@@ -146,11 +146,18 @@ from typing import assert_never
 from lmctl.appliance.changes import (
     AddRealServer,
     AdoptVirtualService,
+    AssignContentRule,
     Change,
+    CreateContentRule,
+    CreateSubService,
     CreateVirtualService,
+    DeleteContentRule,
+    DeleteSubService,
     DeleteVirtualService,
     RemoveRealServer,
+    UnassignContentRule,
     UpdateRealServer,
+    UpdateSubService,
 )
 
 
@@ -160,6 +167,15 @@ def command(change: Change) -> str:
             return "a virtual service"
         case AddRealServer() | UpdateRealServer() | RemoveRealServer():
             return "a real server"
+        case CreateSubService() | UpdateSubService() | DeleteSubService():
+            return "a SubVS"
+        case (
+            CreateContentRule()
+            | DeleteContentRule()
+            | AssignContentRule()
+            | UnassignContentRule()
+        ):
+            return "a content rule"
         case _:
             assert_never(change)
 """

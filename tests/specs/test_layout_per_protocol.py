@@ -37,7 +37,7 @@ def write(directory: Path, text: str) -> Path:
 
 def test_show_nests_a_subvs_per_directory_under_the_tls_parent(tmp_path: Path) -> None:
     specs = write(tmp_path, spec(extra="directories: [owa, ews, Microsoft-Server-ActiveSync]\n"))
-    outcome = invoke("show", "mail-2019", "--specs", str(specs), "--format", "json")
+    outcome = invoke("show", "mail-2019", str(specs), "--format", "json")
     assert outcome.exit_code == 0, outcome.output
     https = json.loads(outcome.stdout)["virtual_services"][0]
     parent = https["settings"]
@@ -62,13 +62,13 @@ def test_show_nests_a_subvs_per_directory_under_the_tls_parent(tmp_path: Path) -
         "match_type": "regex",
         "nocase": True,
     }
-    table = invoke("show", "mail-2019", "--specs", str(specs))
+    table = invoke("show", "mail-2019", str(specs))
     assert "https/ews" in table.stdout and "/ews/healthcheck.htm" in table.stdout
     assert "TLS mail-2019 re-encrypted" in table.stdout
 
 
 def test_all_eight_directories_by_default(tmp_path: Path) -> None:
-    outcome = invoke("show", "mail-2019", "-s", str(write(tmp_path, spec())), "--format", "json")
+    outcome = invoke("show", "mail-2019", str(write(tmp_path, spec())), "--format", "json")
     subs = json.loads(outcome.stdout)["virtual_services"][0]["sub_services"]
     assert [sub["directory"] for sub in subs] == list(VIRTUAL_DIRECTORIES)
     assert len(subs) == 8
@@ -109,8 +109,8 @@ def test_validate_refuses_a_layout_it_cannot_build(
         assert f"mail.yaml:{line}" in outcome.output
 
 
-@pytest.mark.parametrize("command", [["plan"], ["apply", "--auto-approve"], ["status", "--specs"]])
-def test_plan_apply_and_status_refuse_the_layout_before_any_write(
+@pytest.mark.parametrize("command", [["status"], ["drain", "EX19-01"]])
+def test_status_and_drain_refuse_the_layout_before_any_write(
     tmp_path: Path,
     mock_server: MockServerHandle,
     mock_control: MockControl,
@@ -122,5 +122,5 @@ def test_plan_apply_and_status_refuse_the_layout_before_any_write(
     write_mock_inventory(tmp_path, mock_server, "lm-hq", "v2")
     outcome = invoke(*command, str(tmp_path), "--state-dir", str(tmp_path / "state"))
     assert outcome.exit_code != 0
-    assert "mail-2019: layout: per-protocol is not reconciled" in outcome.output
+    assert "mail-2019: layout: per-protocol is not handled by status and drain" in outcome.output
     assert mock_control.write_count() == 0

@@ -34,21 +34,29 @@ Sign = Literal["+", "~", "-", "!", " "]
 
 
 # Make-before-break: per array, adopt virtual services (so a VS is lmctl's before any other
-# write touches it), create them, move them, add new members, update settings (enabling a member
-# before disabling another), remove old members; virtual services are deleted last of all,
-# after every array's other writes.
+# write touches it), create them, move them, create SubVSs, add new members, create content
+# rules and assign them (a path is switched only to a SubVS that has its members), update
+# settings (enabling a member before disabling another), remove old members, then take rules
+# off, delete them and delete SubVSs (a path is unswitched before its SubVS goes); virtual
+# services are deleted last of all, after every array's other writes.
 class Phase(enum.IntEnum):
     """A change's place in make-before-break order (lower runs first)."""
 
     ADOPT_VIRTUAL_SERVICES = 0
     CREATE_VIRTUAL_SERVICES = 1
     MOVE_VIRTUAL_SERVICES = 2
-    ADD_REAL_SERVERS = 3
-    UPDATE_VIRTUAL_SERVICES_ENABLE_REAL_SERVERS = 4
-    UPDATE_REAL_SERVERS = 5
-    DISABLE_REAL_SERVERS = 6
-    REMOVE_REAL_SERVERS = 7
-    DELETE_VIRTUAL_SERVICES = 8
+    CREATE_SUB_SERVICES = 3
+    ADD_REAL_SERVERS = 4
+    CREATE_CONTENT_RULES = 5
+    ASSIGN_CONTENT_RULES = 6
+    UPDATE_VIRTUAL_SERVICES_ENABLE_REAL_SERVERS = 7
+    UPDATE_REAL_SERVERS = 8
+    DISABLE_REAL_SERVERS = 9
+    REMOVE_REAL_SERVERS = 10
+    UNASSIGN_CONTENT_RULES = 11
+    DELETE_CONTENT_RULES = 12
+    DELETE_SUB_SERVICES = 13
+    DELETE_VIRTUAL_SERVICES = 14
 
 
 def counted(count: int, singular: str, plural: str | None = None) -> str:
@@ -103,6 +111,11 @@ class _Change(BaseModel):
     def owner_label(self) -> str:
         """``hq-cas/https``."""
         return f"{self.array}/{self.service}"
+
+    @property
+    def in_sub_service(self) -> str | None:
+        """The marker of the SubVS the change acts in; None for the VS at ``key`` itself."""
+        return None
 
 
 class CreateVirtualService(_Change):
@@ -243,11 +256,183 @@ class DeleteVirtualService(_Change):
         return ()
 
 
+class SubServiceChange(_Change):
+    """A change to one SubVS of the parent VS at ``key``, named by its marker (the appliance's
+    Index of it and of its row are read at the moment the change runs, never stored)."""
+
+    sub_service: str
+
+    @property
+    def where(self) -> str:
+        """``SubVS lmctl.hq.https.ews``."""
+        return f"SubVS {self.sub_service}"
+
+    @property
+    def in_sub_service(self) -> str | None:
+        return self.sub_service
+
+
+class CreateSubService(SubServiceChange):
+    """``modvs createsubvs`` on the parent, then ``modvs`` of the new SubVS with every managed
+    setting (its marker among them): two calls, as the appliance makes a SubVS empty.
+
+    Members follow as ``AddRealServer`` with ``sub_service`` set."""
+
+    command: ClassVar[str] = "modvs createsubvs"
+    action: Literal["create_subvs"] = "create_subvs"
+    settings: VirtualServiceSettings
+
+    @property
+    def phase(self) -> Phase:
+        return Phase.CREATE_SUB_SERVICES
+
+    @property
+    def headline(self) -> tuple[Sign, str]:
+        return "+", f"create {self.where}"
+
+    @property
+    def details(self) -> tuple[tuple[Sign, str], ...]:
+        """Its health check (what sets one SubVS apart from another)."""
+        check = ("check_url", "check_host")
+        return tuple(
+            ("+", f"{wire_name(name)}: {shown(getattr(self.settings, name))}")
+            for name in check
+            if getattr(self.settings, name) is not None
+        )
+
+
+class UpdateSubService(SubServiceChange):
+    """``modvs`` of one SubVS with every changed setting."""
+
+    command: ClassVar[str] = "modvs"
+    action: Literal["update_subvs"] = "update_subvs"
+    fields: tuple[FieldChange, ...]
+
+    @property
+    def phase(self) -> Phase:
+        return Phase.UPDATE_VIRTUAL_SERVICES_ENABLE_REAL_SERVERS
+
+    @property
+    def headline(self) -> tuple[Sign, str]:
+        return "~", f"update {self.where}"
+
+    @property
+    def details(self) -> tuple[tuple[Sign, str], ...]:
+        return tuple(("~", f.line) for f in self.fields)
+
+
+class DeleteSubService(SubServiceChange):
+    """``delvs`` of one SubVS (with its real servers) whose directory left the spec."""
+
+    command: ClassVar[str] = "delvs"
+    action: Literal["delete_subvs"] = "delete_subvs"
+    real_servers: int = 0
+
+    @property
+    def phase(self) -> Phase:
+        return Phase.DELETE_SUB_SERVICES
+
+    @property
+    def headline(self) -> tuple[Sign, str]:
+        return "-", f"delete {self.where} ({counted(self.real_servers, 'real server')})"
+
+    @property
+    def details(self) -> tuple[tuple[Sign, str], ...]:
+        return ()
+
+
+class CreateContentRule(SubServiceChange):
+    """``addrule``: the content rule that sends one directory's path to its SubVS (named like
+    the SubVS; ``rule`` is that name)."""
+
+    command: ClassVar[str] = "addrule"
+    action: Literal["create_rule"] = "create_rule"
+    rule: str
+    pattern: str
+    match_type: str = "regex"
+    nocase: bool = True
+
+    @property
+    def phase(self) -> Phase:
+        return Phase.CREATE_CONTENT_RULES
+
+    @property
+    def headline(self) -> tuple[Sign, str]:
+        case = ", any case" if self.nocase else ""
+        return "+", f"create content rule {self.rule} ({self.match_type} {self.pattern}{case})"
+
+    @property
+    def details(self) -> tuple[tuple[Sign, str], ...]:
+        return ()
+
+
+class DeleteContentRule(SubServiceChange):
+    """``delrule`` of a rule lmctl named whose directory left the spec."""
+
+    command: ClassVar[str] = "delrule"
+    action: Literal["delete_rule"] = "delete_rule"
+    rule: str
+
+    @property
+    def phase(self) -> Phase:
+        return Phase.DELETE_CONTENT_RULES
+
+    @property
+    def headline(self) -> tuple[Sign, str]:
+        return "-", f"delete content rule {self.rule}"
+
+    @property
+    def details(self) -> tuple[tuple[Sign, str], ...]:
+        return ()
+
+
+class AssignContentRule(SubServiceChange):
+    """``addrsrule``: the rule on the SubVS's row in the parent (the path now reaches it)."""
+
+    command: ClassVar[str] = "addrsrule"
+    action: Literal["assign_rule"] = "assign_rule"
+    rule: str
+
+    @property
+    def phase(self) -> Phase:
+        return Phase.ASSIGN_CONTENT_RULES
+
+    @property
+    def headline(self) -> tuple[Sign, str]:
+        return "+", f"assign content rule {self.rule} to {self.where}"
+
+    @property
+    def details(self) -> tuple[tuple[Sign, str], ...]:
+        return ()
+
+
+class UnassignContentRule(SubServiceChange):
+    """``delrsrule``: the rule off the SubVS's row (the path no longer reaches it)."""
+
+    command: ClassVar[str] = "delrsrule"
+    action: Literal["unassign_rule"] = "unassign_rule"
+    rule: str
+
+    @property
+    def phase(self) -> Phase:
+        return Phase.UNASSIGN_CONTENT_RULES
+
+    @property
+    def headline(self) -> tuple[Sign, str]:
+        return "-", f"unassign content rule {self.rule} from {self.where}"
+
+    @property
+    def details(self) -> tuple[tuple[Sign, str], ...]:
+        return ()
+
+
 class _RealServerChange(_Change):
     # The member's name as the specs give it; None for a real server no spec names.
     member: str | None = None
     address: str
     port: int
+    # The marker of the SubVS the real server is in; None: in the VS at ``key`` itself.
+    sub_service: str | None = None
 
     @property
     def member_key(self) -> tuple[str, int]:
@@ -262,6 +447,17 @@ class _RealServerChange(_Change):
     def member_label(self) -> str:
         """``cas01 10.0.0.21:443``, or the address alone for a real server no spec names."""
         return f"{self.member} {self.endpoint}" if self.member else self.endpoint
+
+    @property
+    def in_sub_service(self) -> str | None:
+        return self.sub_service
+
+    @property
+    def where(self) -> str:
+        """``10.0.0.10:443/tcp``, or ``SubVS lmctl.hq.https.ews of 10.0.0.10:443/tcp``."""
+        if self.sub_service is None:
+            return str(self.key)
+        return f"SubVS {self.sub_service} of {self.key}"
 
 
 class AddRealServer(_RealServerChange):
@@ -346,6 +542,17 @@ class RemoveRealServer(_RealServerChange):
         return ()
 
 
+# The kinds that act on a SubVS or a content rule of a per-protocol parent.
+SubServiceKind = (
+    CreateSubService
+    | UpdateSubService
+    | DeleteSubService
+    | CreateContentRule
+    | DeleteContentRule
+    | AssignContentRule
+    | UnassignContentRule
+)
+
 Change = Annotated[
     AdoptVirtualService
     | CreateVirtualService
@@ -353,7 +560,8 @@ Change = Annotated[
     | DeleteVirtualService
     | AddRealServer
     | UpdateRealServer
-    | RemoveRealServer,
+    | RemoveRealServer
+    | SubServiceKind,
     Field(discriminator="action"),
 ]
 
@@ -363,7 +571,13 @@ def write_label(change: Change) -> str:
     scope = f"({change.owner_label})"
     match change:
         case AddRealServer() | UpdateRealServer() | RemoveRealServer():
-            return f"{change.command} {change.member_label} in {change.key} {scope}"
+            return f"{change.command} {change.member_label} in {change.where} {scope}"
+        case CreateContentRule() | DeleteContentRule():
+            return f"{change.command} {change.rule} {scope}"
+        case AssignContentRule() | UnassignContentRule():
+            return f"{change.command} {change.rule} on {change.where} of {change.key} {scope}"
+        case CreateSubService() | UpdateSubService() | DeleteSubService():
+            return f"{change.command} {change.where} of {change.key} {scope}"
         case UpdateVirtualService(new_key=VirtualServiceKey() as new_key):
             return f"{change.command} {change.key} → {new_key} {scope}"
         case _:
@@ -394,9 +608,9 @@ class SpecOrder:
 
 def sort_key(
     change: Change, order: SpecOrder | None = None
-) -> tuple[bool, tuple[int, str], int, tuple[int, str, int, str], str, tuple[str, int]]:
-    """Stable execution order: deletions of VSs last, then array, phase, service, key, member
-    (arrays and services in ``order``, by name without one)."""
+) -> tuple[bool, tuple[int, str], int, tuple[int, str, int, str], str, str, tuple[str, int]]:
+    """Stable execution order: deletions of VSs last, then array, phase, service, key, SubVS,
+    member (arrays and services in ``order``, by name without one)."""
     match change:
         case AddRealServer() | UpdateRealServer() | RemoveRealServer():
             member = change.member_key
@@ -410,5 +624,6 @@ def sort_key(
         change.phase,
         ranks.service(change.array, change.service),
         str(change.key),
+        change.in_sub_service or "",
         member,
     )

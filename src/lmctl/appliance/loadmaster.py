@@ -15,28 +15,41 @@ from typing import Self, assert_never
 from lmctl.appliance.changes import (
     AddRealServer,
     AdoptVirtualService,
+    AssignContentRule,
     Change,
+    CreateContentRule,
+    CreateSubService,
     CreateVirtualService,
+    DeleteContentRule,
+    DeleteSubService,
     DeleteVirtualService,
     FieldChange,
     RemoveRealServer,
+    UnassignContentRule,
     UpdateRealServer,
+    UpdateSubService,
     UpdateVirtualService,
     counted,
 )
 from lmctl.appliance.state import (
     ApplianceState,
     Connections,
+    ContentRuleState,
     RealServerState,
+    SubServiceState,
     VirtualServiceState,
     owner_of,
+    sub_service_owner,
 )
+from lmctl.errors import LmctlError
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.models import (
     MANAGED_VS_FIELDS,
+    ContentRule,
     Statistics,
     VirtualService,
     VirtualServiceKey,
+    VirtualServiceRef,
     VirtualServiceSettings,
     settings_params,
     wire_value,
@@ -57,36 +70,42 @@ def state_of(
     duplicate_indexes: tuple[int, ...] = (),
     sub_services: int | None = None,
     duplicate_nicknames: tuple[str | None, ...] = (),
+    children: Iterable[VirtualService] = (),
+    rules: Iterable[ContentRule] = (),
 ) -> VirtualServiceState:
     """Reduce an observed (non-Sub) virtual service to its comparable state.
 
     ``sub_services``: how many SubVSs the appliance lists for it (``sub_services_of``; default:
     its own ``SubVS`` rows and ``MasterVS``). The values were validated when the reply was
     parsed, so the settings are copied without validating them again (``model_construct``):
-    planning thousands of services stays fast.
+    planning thousands of services stays fast. ``children``: the SubVS rows that point to it;
+    those carrying its owner's SubVS marker become its ``sub_vs``, and the ``rules`` named with
+    such a marker its ``content_rules``.
     """
     subs = sub_services_of(vs, ()) if sub_services is None else sub_services
     key = vs.key
     if key is None:
         raise ValueError(f"virtual service Index {vs.index} is a SubVS and has no key")
-    values = {name: getattr(vs, name) for name in MANAGED_VS_FIELDS}
-    values["nickname"] = shown_nickname(values["nickname"])
-    settings = VirtualServiceSettings.model_construct(**values)
-    members = tuple(
-        RealServerState(rs.address, rs.port, rs.weight, rs.forward, rs.enable, up=rs.is_up)
-        for rs in vs.real_servers
-    )
+    owner = owner_of(vs.nickname)
+    mine = [c for c in children if owner and sub_service_owner(c.nickname) == owner]
     return VirtualServiceState(
         key,
-        settings,
-        members,
+        _settings(vs),
+        _members(vs),
         vs.index,
         status=vs.status,
         duplicate_indexes=duplicate_indexes,
         duplicate_nicknames=duplicate_nicknames,
-        unmanaged=unmanaged_of(vs, subs),
+        # lmctl's SubVSs, and the TLS they are published with, are managed, not left alone.
+        unmanaged=unmanaged_of(vs, subs - len(mine), tls_managed=bool(mine)),
         sub_services=subs,
         ssl_reencrypt=bool(vs.ssl_reencrypt),
+        sub_vs=tuple(_sub_service(vs, child) for child in mine),
+        content_rules=tuple(
+            ContentRuleState(rule.name, rule.pattern, rule.match_type, rule.nocase)
+            for rule in rules
+            if owner is not None and sub_service_owner(rule.name) == owner
+        ),
     )
 
 
@@ -101,9 +120,40 @@ def shown_nickname(nickname: str | None) -> str | None:
     no marker, so a foreign VS stays foreign; a plan never writes a foreign NickName back
     (adoption writes the marker alone).
     """
-    if nickname is None or owner_of(nickname) is not None:
+    if nickname is None or owner_of(nickname) or sub_service_owner(nickname):
         return nickname
     return scrub(nickname)
+
+
+def _settings(vs: VirtualService) -> VirtualServiceSettings:
+    values = {name: getattr(vs, name) for name in MANAGED_VS_FIELDS}
+    values["nickname"] = shown_nickname(values["nickname"])
+    return VirtualServiceSettings.model_construct(**values)
+
+
+def _members(vs: VirtualService) -> tuple[RealServerState, ...]:
+    return tuple(
+        RealServerState(rs.address, rs.port, rs.weight, rs.forward, rs.enable, up=rs.is_up)
+        for rs in vs.real_servers
+    )
+
+
+def _sub_service(parent: VirtualService, child: VirtualService) -> SubServiceState:
+    """One SubVS with its row in the parent (its RsIndex and the rules assigned to it)."""
+    row = next((r for r in parent.sub_services if r.vs_index == child.index), None)
+    return SubServiceState(
+        _settings(child),
+        _members(child),
+        rules=tuple(sorted(row.match_rules)) if row is not None else (),
+        index=child.index,
+        row_index=row.rs_index if row is not None else None,
+        status=child.status,
+    )
+
+
+def holds_sub_services(observed: Iterable[VirtualService]) -> bool:
+    """True when a SubVS carries lmctl's SubVS marker: only then are content rules read."""
+    return any(vs.is_sub_service and sub_service_owner(vs.nickname) for vs in observed)
 
 
 def sub_services_of(vs: VirtualService, children: Iterable[VirtualService]) -> int:
@@ -117,8 +167,11 @@ def sub_services_of(vs: VirtualService, children: Iterable[VirtualService]) -> i
     return max(len(pointed), vs.master_vs)
 
 
-def unmanaged_of(vs: VirtualService, sub_services: int) -> tuple[str, ...]:
-    """What ``vs`` holds that lmctl does not manage, one phrase each (empty: nothing)."""
+def unmanaged_of(
+    vs: VirtualService, sub_services: int, *, tls_managed: bool = False
+) -> tuple[str, ...]:
+    """What ``vs`` holds that lmctl does not manage, one phrase each (empty: nothing);
+    ``tls_managed``: its SSL acceleration is lmctl's (a per-protocol parent)."""
     found: list[str] = []
     rules = {
         "content rules": vs.content_rules,
@@ -128,7 +181,7 @@ def unmanaged_of(vs: VirtualService, sub_services: int) -> tuple[str, ...]:
         "pre-processing rules": vs.pre_process_rules,
     }
     found += [f"{counted(count, noun[:-1], noun)}" for noun, count in rules.items() if count]
-    if vs.ssl_acceleration or vs.cert_files:
+    if (vs.ssl_acceleration or vs.cert_files) and not tls_managed:
         names = ", ".join(vs.cert_files) or "none named"
         how = " (re-encrypted)" if vs.ssl_reencrypt else ""
         found.append(f"SSL acceleration{how} with certificates {names}")
@@ -141,7 +194,9 @@ def unmanaged_of(vs: VirtualService, sub_services: int) -> tuple[str, ...]:
     return tuple(found)
 
 
-def appliance_state(observed: Iterable[VirtualService]) -> ApplianceState:
+def appliance_state(
+    observed: Iterable[VirtualService], rules: Iterable[ContentRule] = ()
+) -> ApplianceState:
     """Every addressable VS of an appliance by key; SubVS entries are skipped (no key).
 
     Two rows at one key are not resolved by their order: the key is kept once, as its row with
@@ -163,7 +218,14 @@ def appliance_state(observed: Iterable[VirtualService]) -> ApplianceState:
         duplicates = tuple(vs.index for vs in ordered)
         nicknames = tuple(shown_nickname(vs.nickname) for vs in ordered)
         subs = sub_services_of(first, children.get(first.index, ()))
-        state[key] = state_of(first, duplicates, subs, nicknames)
+        state[key] = state_of(
+            first,
+            duplicates,
+            subs,
+            nicknames,
+            children=children.get(first.index, ()),
+            rules=rules,
+        )
     return state
 
 
@@ -181,13 +243,38 @@ def connections_of(statistics: Statistics) -> Connections:
     }
 
 
+class SubServiceNotFoundError(LmctlError):
+    """A SubVS a change names is not where the change expects it (changed since the plan)."""
+
+
+def sub_service_rows(
+    listed: Iterable[VirtualService], parent: VirtualServiceKey, marker: str
+) -> tuple[int, int] | None:
+    """The Index of the SubVS carrying ``marker`` under the VS at ``parent``, and the RsIndex
+    of its row in the parent; None when there is no such one SubVS."""
+    rows = list(listed)
+    vs = next((vs for vs in rows if vs.key == parent), None)
+    if vs is None:
+        return None
+    subs = [r for r in rows if r.master_vs_id == vs.index and r.nickname == marker]
+    row = next((r for r in vs.sub_services if len(subs) == 1 and r.vs_index == subs[0].index), None)
+    return None if row is None else (subs[0].index, row.rs_index)
+
+
+def _new_settings(fields: Iterable[FieldChange]) -> VirtualServiceSettings:
+    return VirtualServiceSettings.model_validate({f.field: f.new for f in fields})
+
+
+def _names(fields: Iterable[FieldChange]) -> list[str]:
+    return [f.field for f in fields]
+
+
 def modvs_params(change: UpdateVirtualService | AdoptVirtualService) -> dict[str, str]:
     """Every changed setting of one VS (an adoption's marker among them), plus
     ``vsaddress``/``vsport`` when it moves. Nothing else: ``modvs`` changes only the fields it
     is given (Kemp's API guide, "Modify a Virtual Service"), so what lmctl does not manage stays.
     """
-    new_values = VirtualServiceSettings.model_validate({f.field: f.new for f in change.fields})
-    params = settings_params(new_values, [f.field for f in change.fields])
+    params = settings_params(_new_settings(change.fields), _names(change.fields))
     if isinstance(change, UpdateVirtualService) and change.new_key is not None:
         params["vsaddress"] = change.new_key.address
         params["vsport"] = change.new_key.port
@@ -225,8 +312,11 @@ class LoadMasterAppliance:
         await self.client.__aexit__(exc_type, exc, traceback)
 
     async def observe(self) -> ApplianceState:
-        """One ``listvs``."""
-        return appliance_state(await self.client.list_virtual_services())
+        """One ``listvs``; and one ``showrule`` when a SubVS carries lmctl's marker (the
+        per-protocol layout), so an appliance without one costs no more."""
+        listed = await self.client.list_virtual_services()
+        rules = await self.client.list_content_rules() if holds_sub_services(listed) else []
+        return appliance_state(listed, rules)
 
     async def connections(self) -> Connections:
         """One ``stats``."""
@@ -240,6 +330,42 @@ class LoadMasterAppliance:
         """The virtual services of a backup, restored (``restore``, type 2)."""
         await self.client.restore(archive)
 
+    async def _sub_service(self, parent: VirtualServiceKey, marker: str) -> tuple[int, int]:
+        """The Index of the SubVS ``marker`` of the VS at ``parent`` and the RsIndex of its row
+        there, as one ``listvs`` gives them now (never as a plan read them)."""
+        listed = await self.client.list_virtual_services()
+        found = sub_service_rows(listed, parent, marker)
+        if found is None:
+            raise SubServiceNotFoundError(f"{parent} has no SubVS {marker}")
+        return found
+
+    async def _holder(
+        self, change: AddRealServer | UpdateRealServer | RemoveRealServer
+    ) -> VirtualServiceRef:
+        """Where a real-server change goes: the VS's key, or its SubVS's Index."""
+        if change.sub_service is None:
+            return change.key
+        index, _ = await self._sub_service(change.key, change.sub_service)
+        return index
+
+    async def _create_sub_service(self, change: CreateSubService) -> None:
+        """``createsubvs`` on the parent, then the new SubVS's settings, its marker among them.
+
+        The new SubVS is the parent's row that was not there before; should the second call
+        fail, that SubVS is left without a marker, which lmctl does not own (see
+        docs/layouts.md)."""
+        before = {row.vs_index for row in (await self._parent(change.key)).sub_services}
+        after = await self.client.modify_virtual_service(change.key, {"createsubvs": ""})
+        new = [row.vs_index for row in after.sub_services if row.vs_index not in before]
+        if len(new) != 1:
+            raise SubServiceNotFoundError(
+                f"{change.key}: createsubvs added {len(new)} SubVS rows, expected one"
+            )
+        await self.client.modify_virtual_service(new[0], settings_params(change.settings))
+
+    async def _parent(self, key: VirtualServiceKey) -> VirtualService:
+        return await self.client.show_virtual_service(key)
+
     async def apply(self, change: Change) -> None:
         """The one write that makes ``change`` (errors: ``lmctl.loadmaster.errors``)."""
         client = self.client
@@ -252,7 +378,7 @@ class LoadMasterAppliance:
                 await client.delete_virtual_service(change.key)
             case AddRealServer():
                 await client.add_real_server(
-                    change.key,
+                    await self._holder(change),
                     change.address,
                     change.port,
                     weight=change.weight,
@@ -262,9 +388,36 @@ class LoadMasterAppliance:
                 )
             case UpdateRealServer():
                 await client.modify_real_server(
-                    change.key, change.address, change.port, modrs_params(change.fields)
+                    await self._holder(change),
+                    change.address,
+                    change.port,
+                    modrs_params(change.fields),
                 )
             case RemoveRealServer():
-                await client.delete_real_server(change.key, change.address, change.port)
+                await client.delete_real_server(
+                    await self._holder(change), change.address, change.port
+                )
+            case CreateSubService():
+                await self._create_sub_service(change)
+            case UpdateSubService():
+                index, _ = await self._sub_service(change.key, change.sub_service)
+                await client.modify_virtual_service(
+                    index, settings_params(_new_settings(change.fields), _names(change.fields))
+                )
+            case DeleteSubService():
+                index, _ = await self._sub_service(change.key, change.sub_service)
+                await client.delete_virtual_service(index)
+            case CreateContentRule():
+                await client.add_content_rule(
+                    change.rule, change.pattern, match_type=change.match_type, nocase=change.nocase
+                )
+            case DeleteContentRule():
+                await client.delete_content_rule(change.rule)
+            case AssignContentRule():
+                _, row = await self._sub_service(change.key, change.sub_service)
+                await client.assign_sub_service_rule(change.key, row, change.rule)
+            case UnassignContentRule():
+                _, row = await self._sub_service(change.key, change.sub_service)
+                await client.unassign_sub_service_rule(change.key, row, change.rule)
             case _:
                 assert_never(change)

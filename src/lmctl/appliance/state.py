@@ -26,7 +26,7 @@ from lmctl.loadmaster.models import (
     differing_fields,
     wire_name,
 )
-from lmctl.releases import SERVICE_PORTS
+from lmctl.releases import SERVICE_PORTS, VIRTUAL_DIRECTORIES
 from lmctl.text import quoted_name
 
 MARKER_PREFIX = "lmctl."
@@ -36,6 +36,9 @@ _ARRAY = r"[a-z0-9][a-z0-9-]{0,39}"
 _SERVICE = "|".join(re.escape(name) for name in sorted(SERVICE_PORTS, key=len, reverse=True))
 _MARKER = re.compile(rf"lmctl\.(?P<array>{_ARRAY})\.(?P<service>{_SERVICE})")
 _LEGACY_MARKER = re.compile(rf"lmctl:(?P<array>{_ARRAY})/(?P<service>{_SERVICE})")
+# A SubVS's marker, and its content rule's name: the parent's marker and a virtual directory.
+_DIRECTORY = "|".join(re.escape(name) for name in VIRTUAL_DIRECTORIES)
+_SUB_MARKER = re.compile(rf"{_MARKER.pattern}\.(?P<directory>{_DIRECTORY})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,42 @@ class RealServerState:
 
 
 @dataclass(frozen=True, slots=True)
+class ContentRuleState:
+    """A content matching rule lmctl named (``showrule``): what it matches."""
+
+    name: str
+    pattern: str
+    match_type: str = "regex"
+    nocase: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SubServiceState:
+    """A SubVS of a parent VS, identified by its marker (``NickName``), never by its Index.
+
+    ``rules``: the content rules assigned to its row in the parent. ``index`` (its own Index)
+    and ``row_index`` (its row's RsIndex in the parent) are what the appliance listed when
+    read: live, never compared, never written from (apply reads them again).
+    """
+
+    settings: VirtualServiceSettings
+    real_servers: tuple[RealServerState, ...] = ()
+    rules: tuple[str, ...] = ()
+    index: int | None = field(default=None, compare=False)
+    row_index: int | None = field(default=None, compare=False)
+    status: str | None = field(default=None, compare=False)
+
+    @property
+    def marker(self) -> str:
+        """Its NickName (an lmctl SubVS marker for the SubVSs lmctl manages)."""
+        return self.settings.nickname or ""
+
+    def member(self, key: MemberKey) -> RealServerState | None:
+        """The real server at (address, port), if present."""
+        return next((rs for rs in self.real_servers if rs.member_key == key), None)
+
+
+@dataclass(frozen=True, slots=True)
 class VirtualServiceState:
     """A virtual service reduced to its key, its managed settings and its members.
 
@@ -113,6 +152,11 @@ class VirtualServiceState:
     sub_services: int = field(default=0, compare=False)
     # SSL re-encryption (``SSLReencrypt``), among ``unmanaged`` too: it cannot work transparently.
     ssl_reencrypt: bool = field(default=False, compare=False)
+    # The SubVSs that carry lmctl's SubVS marker of this VS's owner, by marker (the
+    # per-protocol layout), and the content rules named with it (read only when the appliance
+    # holds such a SubVS: ``showrule`` is global, so they go with the parent that owns them).
+    sub_vs: tuple[SubServiceState, ...] = ()
+    content_rules: tuple[ContentRuleState, ...] = ()
 
     @property
     def is_ambiguous(self) -> bool:
@@ -136,6 +180,14 @@ class VirtualServiceState:
                 return rs
         return None
 
+    def sub_service(self, marker: str) -> SubServiceState | None:
+        """The SubVS carrying ``marker``, if present."""
+        return next((sub for sub in self.sub_vs if sub.marker == marker), None)
+
+    def content_rule(self, name: str) -> ContentRuleState | None:
+        """The content rule named ``name``, if present."""
+        return next((rule for rule in self.content_rules if rule.name == name), None)
+
     def describe(self) -> str:
         """How messages name this VS: its key and its NickName, quoted so that invisible
         differences (spaces, control characters) show."""
@@ -144,6 +196,15 @@ class VirtualServiceState:
 
 
 ApplianceState = dict[VirtualServiceKey, VirtualServiceState]
+
+
+def sub_service_owner(nickname: str | None) -> Owner | None:
+    """The parent's owner named by a SubVS marker (``lmctl.<array>.https.<directory>``), or
+    None when ``nickname`` is not exactly one."""
+    if not nickname:
+        return None
+    found = _SUB_MARKER.fullmatch(nickname)
+    return None if found is None else Owner(array=found["array"], service=found["service"])
 
 
 # Live connection counts of one appliance: (VS key, member key) → active connections.
@@ -191,6 +252,37 @@ def _members_drift(
     return drift
 
 
+def _sub_services_differ(want: VirtualServiceState, have: VirtualServiceState) -> bool:
+    """True when lmctl's SubVSs or rules differ, whatever order each side lists them in (the
+    appliance lists them in its order, the simulator in the plan's); settings compared as
+    plan compares them."""
+    if sorted(want.content_rules, key=_name) != sorted(have.content_rules, key=_name):
+        return True
+    found = {sub.marker: sub for sub in have.sub_vs}
+    if len(found) != len(want.sub_vs):
+        return True
+    for sub in want.sub_vs:
+        other = found.get(sub.marker)
+        if (
+            other is None
+            or differing_fields(other.settings, sub.settings)
+            or set(other.real_servers) != set(sub.real_servers)
+            or set(other.rules) != set(sub.rules)
+        ):
+            return True
+    return False
+
+
+def _name(rule: ContentRuleState) -> str:
+    return rule.name
+
+
+def _sub_services_text(vs: VirtualServiceState) -> str:
+    subs = [f"{sub.marker} ({len(sub.real_servers)} real servers)" for sub in vs.sub_vs]
+    rules = [rule.name for rule in vs.content_rules]
+    return f"SubVSs {', '.join(subs) or 'none'}; rules {', '.join(rules) or 'none'}"
+
+
 def compare(
     appliance: str,
     keys: Iterable[VirtualServiceKey],
@@ -229,7 +321,20 @@ def compare(
             )
             for name in differing_fields(have.settings, want.settings)
         ]
-        if want.unmanaged != have.unmanaged:
+        if _sub_services_differ(want, have):
+            drift.append(
+                Drift(
+                    appliance,
+                    key,
+                    "SubVSs and content rules",
+                    _sub_services_text(want),
+                    _sub_services_text(have),
+                )
+            )
+        # A per-protocol parent is compared over lmctl's SubVSs and rules, above: what it holds
+        # besides (the TLS lmctl set, counted as left alone until its first SubVS is marked)
+        # would differ from the simulator's prediction after a partly failed apply.
+        if not (want.sub_vs or have.sub_vs) and want.unmanaged != have.unmanaged:
             # SubVSs are counted among them: a SubVS added since the plan is drift too.
             drift.append(
                 Drift(

@@ -15,19 +15,40 @@ from dataclasses import dataclass
 from lmctl.appliance.changes import (
     AddRealServer,
     AdoptVirtualService,
+    AssignContentRule,
     Change,
+    CreateContentRule,
+    CreateSubService,
     CreateVirtualService,
+    DeleteContentRule,
+    DeleteSubService,
     DeleteVirtualService,
     RemoveRealServer,
     SpecOrder,
+    UnassignContentRule,
     UpdateRealServer,
+    UpdateSubService,
     UpdateVirtualService,
     sort_key,
 )
-from lmctl.appliance.state import Owner, VirtualServiceState
+from lmctl.appliance.state import (
+    Owner,
+    SubServiceState,
+    VirtualServiceState,
+    sub_service_owner,
+)
 from lmctl.exchange import DesiredRealServer, DesiredVirtualService
+from lmctl.exchange.desired import DesiredSubService
 from lmctl.loadmaster.models import VirtualServiceKey
-from lmctl.plan.match import ApplianceMatch, Conflict, DrainedMember, ServiceMatch
+from lmctl.plan.match import (
+    ApplianceMatch,
+    Conflict,
+    DrainedMember,
+    MemberMatch,
+    ServiceMatch,
+    match_members,
+    settings_changes,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +69,16 @@ def in_write_order(changes: Iterable[Change], order: SpecOrder | None = None) ->
 
 
 def _add_member(
-    desired: DesiredVirtualService, key: VirtualServiceKey, rs: DesiredRealServer
+    desired: DesiredVirtualService,
+    key: VirtualServiceKey,
+    rs: DesiredRealServer,
+    sub_service: str | None = None,
 ) -> AddRealServer:
     return AddRealServer(
         array=desired.array,
         service=desired.service,
         key=key,
+        sub_service=sub_service,
         member=rs.member,
         address=rs.address,
         port=rs.port,
@@ -64,21 +89,27 @@ def _add_member(
     )
 
 
-def _member_changes(match: ServiceMatch) -> tuple[list[Change], list[DrainedMember]]:
-    """Real-server changes of one matched VS, keyed where it will be when they run."""
-    want = match.desired
+def _member_changes(
+    want: DesiredVirtualService, members: Iterable[MemberMatch], sub_service: str | None = None
+) -> tuple[list[Change], list[DrainedMember]]:
+    """Real-server changes of one matched VS (or of its SubVS ``sub_service``), keyed where
+    the VS will be when they run."""
     scope = {"array": want.array, "service": want.service, "key": want.key}
     changes: list[Change] = []
     drained: list[DrainedMember] = []
-    for member in match.members:
+    for member in members:
         if member.current is None:
             assert member.desired is not None
-            changes.append(_add_member(want, want.key, member.desired))
+            changes.append(_add_member(want, want.key, member.desired, sub_service))
         elif member.desired is None:
             current = member.current
             changes.append(
                 RemoveRealServer(
-                    **scope, member=member.name, address=current.address, port=current.port
+                    **scope,
+                    member=member.name,
+                    address=current.address,
+                    port=current.port,
+                    sub_service=sub_service,
                 )
             )
         else:
@@ -87,6 +118,7 @@ def _member_changes(match: ServiceMatch) -> tuple[list[Change], list[DrainedMemb
                 changes.append(
                     UpdateRealServer(
                         **scope,
+                        sub_service=sub_service,
                         member=member.desired.member,
                         address=member.current.address,
                         port=member.current.port,
@@ -115,7 +147,9 @@ def service_changes(match: ServiceMatch) -> tuple[list[Change], list[DrainedMemb
         created = CreateVirtualService(
             array=want.array, service=want.service, key=want.key, settings=want.settings
         )
-        return [created, *(_add_member(want, want.key, rs) for rs in want.real_servers)], []
+        added: list[Change] = [_add_member(want, want.key, rs) for rs in want.real_servers]
+        subs, _ = _sub_service_changes(match)
+        return [created, *added, *subs], []
     changes: list[Change] = []
     fields = match.setting_changes
     modvs = {"array": want.array, "service": want.service, "key": current.key, "fields": fields}
@@ -124,8 +158,83 @@ def service_changes(match: ServiceMatch) -> tuple[list[Change], list[DrainedMemb
     elif fields or match.moved:
         new_key = want.key if match.moved else None
         changes.append(UpdateVirtualService(**modvs, new_key=new_key))
-    members, drained = _member_changes(match)
-    return changes + members, drained
+    members, drained = _member_changes(want, match.members)
+    subs, sub_drained = _sub_service_changes(match)
+    return changes + members + subs, drained + sub_drained
+
+
+def _sub_service_changes(match: ServiceMatch) -> tuple[list[Change], list[DrainedMember]]:
+    """The writes that make a per-protocol parent's SubVSs and content rules as the spec
+    says: each wanted SubVS made or updated with its members, its rule made and assigned; each
+    of lmctl's SubVSs no directory wants has its rules taken off and deleted, then goes."""
+    want, current = match.desired, match.current
+    have = {sub.marker: sub for sub in current.sub_vs} if current is not None else {}
+    rules = {rule.name for rule in current.content_rules} if current is not None else set()
+    scope = {"array": want.array, "service": want.service, "key": want.key}
+    changes: list[Change] = []
+    drained: list[DrainedMember] = []
+    for sub in want.sub_services:
+        found = have.get(sub.marker)
+        ours = {**scope, "sub_service": sub.marker}
+        if found is None:
+            changes.append(CreateSubService(**ours, settings=sub.settings))
+        elif fields := settings_changes(found.settings, sub.settings):
+            changes.append(UpdateSubService(**ours, fields=fields))
+        members, drains = _member_changes(want, _sub_members(match, sub, found), sub.marker)
+        changes += members
+        drained += drains
+        rule = sub.rule
+        if rule.name not in rules:
+            changes.append(
+                CreateContentRule(
+                    **ours,
+                    rule=rule.name,
+                    pattern=rule.pattern,
+                    match_type=rule.match_type,
+                    nocase=rule.nocase,
+                )
+            )
+        if found is None or rule.name not in found.rules:
+            changes.append(AssignContentRule(**ours, rule=rule.name))
+    wanted = {sub.marker for sub in want.sub_services}
+    leaving = [sub for marker, sub in have.items() if marker not in wanted]
+    kept = {sub.rule.name for sub in want.sub_services}
+    changes += sub_service_removals(want.array, want.service, want.key, leaving, rules - kept)
+    return changes, drained
+
+
+def _sub_members(
+    match: ServiceMatch, sub: DesiredSubService, found: SubServiceState | None
+) -> tuple[MemberMatch, ...]:
+    current = found.real_servers if found is not None else ()
+    return match_members(sub.real_servers, current, match.names)
+
+
+def sub_service_removals(
+    array: str,
+    service: str,
+    key: VirtualServiceKey,
+    leaving: Iterable[SubServiceState],
+    rules: Iterable[str],
+    *,
+    delete_sub_services: bool = True,
+) -> list[Change]:
+    """Each leaving SubVS's own rules taken off it, the rules (``rules``: every one of lmctl's
+    that nothing keeps) deleted, then the SubVS deleted (left to the parent's ``delvs`` without
+    ``delete_sub_services``)."""
+    scope = {"array": array, "service": service, "key": key}
+    changes: list[Change] = []
+    for sub in leaving:
+        ours = {**scope, "sub_service": sub.marker}
+        changes += [
+            UnassignContentRule(**ours, rule=rule)
+            for rule in sub.rules
+            if sub_service_owner(rule) is not None
+        ]
+        if delete_sub_services:
+            changes.append(DeleteSubService(**ours, real_servers=len(sub.real_servers)))
+    changes += [DeleteContentRule(**scope, sub_service=rule, rule=rule) for rule in sorted(rules)]
+    return changes
 
 
 def deletion(owner: Owner, vs: VirtualServiceState) -> DeleteVirtualService:
@@ -149,7 +258,13 @@ def diff(match: ApplianceMatch) -> ApplianceDiff:
         found, drains = service_changes(service)
         changes += found
         drained += drains
-    changes += [deletion(owner, vs) for owner, vs in match.unclaimed]
+    for owner, vs in match.unclaimed:
+        # Content rules are the appliance's, not the VS's: ``delvs`` would leave them behind.
+        rules = (rule.name for rule in vs.content_rules)
+        changes += sub_service_removals(
+            owner.array, owner.service, vs.key, vs.sub_vs, rules, delete_sub_services=False
+        )
+        changes.append(deletion(owner, vs))
     conflicts = [s.conflict for s in match.services if s.conflict is not None]
     conflicts += match.ambiguous
     services = tuple((s.desired.array, s.desired.service) for s in match.services)

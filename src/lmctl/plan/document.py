@@ -27,7 +27,14 @@ from lmctl.appliance.state import ApplianceState, VirtualServiceState
 from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.plan.diff import diff, touched_keys
-from lmctl.plan.match import ArrayScope, Conflict, DrainedMember, in_scope, match_appliance
+from lmctl.plan.match import (
+    ArrayScope,
+    Conflict,
+    DrainedMember,
+    in_scope,
+    match_appliance,
+    refuse_layout_switch,
+)
 from lmctl.plan.moves import ApplianceMove, appliance_moves, move_deletes_last, moving_away
 from lmctl.plan.safety import ManagedArray, SafetyViolation, check_safety, managed_arrays
 from lmctl.specs.inventory import BulkRemovalLimits
@@ -58,6 +65,13 @@ class Summary(BaseModel):
     add_rs: int = 0
     update_rs: int = 0
     remove_rs: int = 0
+    create_subvs: int = 0
+    update_subvs: int = 0
+    delete_subvs: int = 0
+    create_rule: int = 0
+    delete_rule: int = 0
+    assign_rule: int = 0
+    unassign_rule: int = 0
     conflicts: int = 0
 
     @classmethod
@@ -84,7 +98,19 @@ class Summary(BaseModel):
             f"Plan: {adopt}{self.create_vs} to create, {self.update_vs} to update, "
             f"{self.delete_vs} to delete (virtual services); {self.add_rs} to add, "
             f"{self.update_rs} to change, {self.remove_rs} to remove (real servers)"
-            f"{conflicts if self.conflicts else ''}."
+            f"{self._sub_services_part()}{conflicts if self.conflicts else ''}."
+        )
+
+    def _sub_services_part(self) -> str:
+        """The SubVS and content-rule counts, only on a plan that has any."""
+        subs = (self.create_subvs, self.update_subvs, self.delete_subvs)
+        rules = (self.create_rule, self.assign_rule, self.unassign_rule, self.delete_rule)
+        if not any(subs + rules):
+            return ""
+        return (
+            f"; {subs[0]} to create, {subs[1]} to update, {subs[2]} to delete (SubVSs); "
+            f"{rules[0]} to create, {rules[1]} to assign, {rules[2]} to unassign, "
+            f"{rules[3]} to delete (content rules)"
         )
 
 
@@ -225,7 +251,9 @@ def plan_appliance(
 ) -> AppliancePlan:
     """The plan of one appliance from its desired VSs and its state as read; the arrays in
     ``adopting`` take over unmarked VSs on their keys."""
-    found = diff(match_appliance(desired, state, scope, adopting))
+    matched = match_appliance(desired, state, scope, adopting)
+    refuse_layout_switch(matched.services)
+    found = diff(matched)
     touched = sorted(touched_keys(found.changes), key=str)
     return AppliancePlan(
         name=name,

@@ -435,20 +435,48 @@ def member_names(desired: Iterable[DesiredVirtualService], array: str) -> dict[s
 
 
 class LayoutNotReconciledError(LmctlError):
-    """An array in scope uses a layout that plan, apply, status and drain do not handle yet."""
+    """An array in scope uses a layout that status and drain do not handle yet."""
 
 
-def _refuse_sub_services(desired: Sequence[DesiredVirtualService], scope: ArrayScope) -> None:
-    """Matching a per-protocol parent as a plain VS would build it without its SubVSs and
-    rules (a VIP that serves nothing): refuse, before anything is read or written."""
+def refuse_sub_services(desired: Sequence[DesiredVirtualService], scope: ArrayScope) -> None:
+    """Status and drain read a per-protocol parent's members, which its SubVSs hold: a
+    status without them would be wrong, a drain would not drain. Refuse, before anything is
+    written (plan and apply reconcile the layout)."""
     arrays = sorted({w.array for w in desired if w.sub_services and in_scope(scope, w.array)})
     if arrays:
         raise LayoutNotReconciledError(
-            f"{', '.join(arrays)}: layout: per-protocol is not reconciled by this version of "
-            "lmctl (lmctl show displays what it builds; plan, apply, status and drain do not "
-            "handle SubVSs yet): use layout: single-service for now, or leave the array out "
-            "(docs/layouts.md); nothing was written"
+            f"{', '.join(arrays)}: layout: per-protocol is not handled by status and drain in "
+            "this version of lmctl (plan and apply build and reconcile it; status and drain "
+            "do not read SubVSs yet): check each SubVS on the appliance; nothing was written"
         )
+
+
+class LayoutSwitchError(LmctlError):
+    """A service's VS holds real servers where its spec wants SubVSs, or the reverse."""
+
+
+def refuse_layout_switch(services: Iterable[ServiceMatch]) -> None:
+    """A VS holds either real servers or SubVSs: switching one VS in place would leave the VIP
+    serving nothing in between. Refused, before anything is written (docs/layouts.md)."""
+    for found in services:
+        want, current = found.desired, found.current
+        if found.conflict is not None or current is None:
+            continue
+        if (want.sub_services and current.real_servers) or (
+            current.sub_vs and not want.sub_services
+        ):
+            held, wanted = (
+                ("real servers", "SubVSs (layout: per-protocol)")
+                if want.sub_services
+                else ("lmctl's SubVSs", "real servers (layout: single-service)")
+            )
+            raise LayoutSwitchError(
+                f"{want.array}/{want.service}: {current.key} holds {held} and the spec wants "
+                f"{wanted} there; a VS holds one or the other, so switching it in place would "
+                "leave the VIP serving nothing in between: publish the new layout on another "
+                'VIP and move DNS to it (docs/layouts.md, "Moving an array to '
+                'per-protocol"); nothing was written'
+            )
 
 
 def match_appliance(
@@ -459,7 +487,6 @@ def match_appliance(
 ) -> ApplianceMatch:
     """Match every desired service of one appliance with its state (see the module's rules);
     ``adopting`` names the arrays that take over unmarked VSs on their keys."""
-    _refuse_sub_services(desired, scope)
     marked = _marked_by_owner(state, scope)
     leaving = {owner.array for owner in marked} - {want.array for want in desired}
     claimed: set[VirtualServiceKey] = set()

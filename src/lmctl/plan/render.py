@@ -72,6 +72,31 @@ def _item_lines(item: Item, depth: int) -> list[Line]:
             ]
 
 
+def _sub_service(item: Item) -> str | None:
+    """The SubVS an item acts in (its marker), None for the VS itself."""
+    match item:
+        case Conflict() | DrainedMember():
+            return None
+        case _:
+            return item.in_sub_service
+
+
+def _nested(items: list[Item], depth: int) -> Iterator[Line]:
+    """The service's own items, then each SubVS's under a line of its own (the per-protocol
+    layout's parent shows its SubVSs nested)."""
+    subs: dict[str, list[Item]] = {}
+    for item in items:
+        sub = _sub_service(item)
+        if sub is None:
+            yield from _item_lines(item, depth)
+        else:
+            subs.setdefault(sub, []).append(item)
+    for sub, inside in subs.items():
+        yield Line(depth, " ", f"SubVS {sub}")
+        for item in inside:
+            yield from _item_lines(item, depth + 1)
+
+
 def _services(plan: AppliancePlan) -> dict[tuple[str, str], list[Item]]:
     """Every item by service, the services in the specs' order."""
     grouped: dict[tuple[str, str], list[Item]] = {}
@@ -96,8 +121,7 @@ def appliance_lines(plan: AppliancePlan) -> Iterator[Line]:
             array = array_name
             yield Line(1, " ", f"array {array_name}")
         yield Line(2, " ", f"service {service} ({_service_key(items)})")
-        for item in items:
-            yield from _item_lines(item, 3)
+        yield from _nested(items, 3)
 
 
 def blocks_heading(plan: Plan, force: bool, allow: Collection[str] = ()) -> str:

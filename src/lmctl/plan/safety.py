@@ -123,6 +123,7 @@ def managed_arrays(state: ApplianceState) -> tuple[ManagedArray, ...]:
             services[vs.owner.array] += 1
             rows = members.setdefault(vs.owner.array, Counter())
             rows.update(rs.address for rs in vs.real_servers)
+            rows.update(rs.address for sub in vs.sub_vs for rs in sub.real_servers)
     return tuple(
         ManagedArray(
             array=array,
@@ -208,7 +209,12 @@ class _Rules:
                 delta[(change.array, change.address)] -= 1
         for change in self.removals:
             vs = self.before.get(change.key)
-            for rs in vs.real_servers if vs is not None else ():
+            subs = vs.sub_vs if vs is not None else ()
+            rows = [
+                *(vs.real_servers if vs is not None else ()),
+                *(rs for sub in subs for rs in sub.real_servers),
+            ]
+            for rs in rows:
                 delta[(change.array, rs.address)] -= 1
         return sum(
             1
@@ -249,6 +255,14 @@ class _Rules:
                     f"{kept.owner.service} ({kept.key}) {len(vs.real_servers)} → "
                     f"{len(kept.real_servers)}"
                 )
+            # A per-protocol parent's kept SubVSs likewise (a directory that goes is no loss).
+            for sub in vs.sub_vs:
+                now = kept.sub_service(sub.marker)
+                if now is not None and len(sub.real_servers) >= 2 > len(now.real_servers):
+                    thinned.setdefault(kept.owner.array, []).append(
+                        f"SubVS {sub.marker} ({kept.key}) {len(sub.real_servers)} → "
+                        f"{len(now.real_servers)}"
+                    )
         for services in thinned.values():
             services.sort()
         return [
