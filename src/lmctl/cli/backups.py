@@ -18,6 +18,7 @@ import typer
 from lmctl.cli.app import CommandError, app
 from lmctl.cli.options import (
     DEFAULT_STATE_DIR,
+    InventoryOption,
     RequestTimeoutOption,
     StateDirOption,
     complete_appliance,
@@ -358,16 +359,7 @@ def restore_command(
         typer.Option("--no-backup", help="Do not back up what the appliance holds first."),
     ] = False,
     allow: AllowOption = None,
-    inventory: Annotated[
-        Path | None,
-        typer.Option(
-            "--inventory",
-            metavar="FILE",
-            help="The inventory that names the appliance. Default: the file LMCTL_INVENTORY "
-            "names, else arrays/appliances.yaml.",
-            show_default=False,
-        ),
-    ] = None,
+    inventory: InventoryOption = None,
     without_record: Annotated[
         bool,
         typer.Option(

@@ -14,6 +14,7 @@ from lmctl.cli.app import CommandError, app
 from lmctl.cli.options import (
     DEFAULT_STATE_DIR,
     FormatOption,
+    InventoryOption,
     OutputFormat,
     RequestTimeoutOption,
     StateDirOption,
@@ -107,16 +108,7 @@ def import_command(
             help="The appliance to read (its inventory name).",
         ),
     ],
-    inventory: Annotated[
-        Path | None,
-        typer.Option(
-            "--inventory",
-            metavar="FILE",
-            help="The inventory that names the appliance. Default: the file LMCTL_INVENTORY "
-            "names, else arrays/appliances.yaml.",
-            show_default=False,
-        ),
-    ] = None,
+    inventory: InventoryOption = None,
     out: Annotated[
         Path, typer.Option("--out", "-o", metavar="DIR", help="Where to write the array specs.")
     ] = DEFAULT_SPECS,

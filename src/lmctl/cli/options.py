@@ -144,6 +144,16 @@ StateDirOption = Annotated[
         help="Where backups, locks and the mock:// appliances' state are kept.",
     ),
 ]
+InventoryOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--inventory",
+        metavar="FILE",
+        help="The inventory that names the appliance. Default: the file LMCTL_INVENTORY "
+        "names, else arrays/appliances.yaml.",
+        show_default=False,
+    ),
+]
 RequestTimeoutOption = Annotated[
     float,
     typer.Option(
