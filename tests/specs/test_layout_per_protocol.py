@@ -109,8 +109,8 @@ def test_validate_refuses_a_layout_it_cannot_build(
         assert f"mail.yaml:{line}" in outcome.output
 
 
-@pytest.mark.parametrize("command", [["status"], ["drain", "EX19-01"]])
-def test_status_and_drain_refuse_the_layout_before_any_write(
+@pytest.mark.parametrize("command", [["drain", "EX19-01"], ["undrain", "EX19-01"]])
+def test_drain_and_undrain_refuse_the_layout_before_any_write(
     tmp_path: Path,
     mock_server: MockServerHandle,
     mock_control: MockControl,
@@ -122,5 +122,6 @@ def test_status_and_drain_refuse_the_layout_before_any_write(
     write_mock_inventory(tmp_path, mock_server, "lm-hq", "v2")
     outcome = invoke(*command, str(tmp_path), "--state-dir", str(tmp_path / "state"))
     assert outcome.exit_code != 0
-    assert "mail-2019: layout: per-protocol is not handled by status and drain" in outcome.output
+    assert "mail-2019: layout: per-protocol is not handled by drain and undrain" in outcome.output
     assert mock_control.write_count() == 0
+    assert mock_control.calls() == []

@@ -34,7 +34,7 @@ from lmctl.appliance.changes import FieldChange, UpdateRealServer, counted
 from lmctl.errors import ExitCode, LmctlError, error_text
 from lmctl.exchange import DesiredVirtualService
 from lmctl.maintenance.server import MemberRef, Server, listing, unfinished
-from lmctl.plan.match import ArrayScope
+from lmctl.plan.match import ArrayScope, refuse_sub_services
 from lmctl.statedir import DEFAULT_STATE_DIR, appliance_lock
 from lmctl.status.check import read_arrays
 from lmctl.status.model import ArrayStatus, MemberStatus, ServiceStatus
@@ -334,6 +334,13 @@ class _OnAppliances:
         action: Action,
         observer: MaintenanceObserver,
     ) -> None:
+        # Before any read or lock: switching a per-protocol array's members means switching
+        # them in every SubVS, which drain does not do yet.
+        arrays = {ref.array for ref in target.server.members}
+        refuse_sub_services(
+            [want for wants in target.desired.values() for want in wants if want.array in arrays],
+            target.scope,
+        )
         self.appliances = appliances
         self.target = target
         self.server = target.server

@@ -435,19 +435,19 @@ def member_names(desired: Iterable[DesiredVirtualService], array: str) -> dict[s
 
 
 class LayoutNotReconciledError(LmctlError):
-    """An array in scope uses a layout that status and drain do not handle yet."""
+    """An array in scope uses a layout that drain and undrain do not handle yet."""
 
 
 def refuse_sub_services(desired: Sequence[DesiredVirtualService], scope: ArrayScope) -> None:
-    """Status and drain read a per-protocol parent's members, which its SubVSs hold: a
-    status without them would be wrong, a drain would not drain. Refuse, before anything is
-    written (plan and apply reconcile the layout)."""
+    """Drain and undrain switch a member in its VSs; a per-protocol parent's members are in its
+    SubVSs, so a drain would not drain. Refuse, before anything is written (plan and apply
+    reconcile the layout, status reports each SubVS)."""
     arrays = sorted({w.array for w in desired if w.sub_services and in_scope(scope, w.array)})
     if arrays:
         raise LayoutNotReconciledError(
-            f"{', '.join(arrays)}: layout: per-protocol is not handled by status and drain in "
-            "this version of lmctl (plan and apply build and reconcile it; status and drain "
-            "do not read SubVSs yet): check each SubVS on the appliance; nothing was written"
+            f"{', '.join(arrays)}: layout: per-protocol is not handled by drain and undrain in "
+            "this version of lmctl (they do not switch members in SubVSs yet): disable the "
+            "member in each SubVS on the appliance; nothing was written"
         )
 
 

@@ -16,7 +16,7 @@ from lmctl.appliance.base import Appliance
 from lmctl.appliance.state import ApplianceState, Connections
 from lmctl.errors import LmctlError, error_text
 from lmctl.exchange import DesiredVirtualService
-from lmctl.plan.match import ArrayScope, match_appliance, refuse_sub_services
+from lmctl.plan.match import ArrayScope, match_appliance
 from lmctl.status.conditions import array_status, marked_elsewhere, unreadable_array_status
 from lmctl.status.model import ArrayStatus
 from lmctl.text import no_array_named
@@ -71,7 +71,6 @@ async def _read_arrays(
     arrays: Sequence[str],
     scope: ArrayScope,
 ) -> tuple[list[ArrayStatus], ApplianceState]:
-    refuse_sub_services([s for s in desired if s.array in arrays], scope)
     state, connections = await read_appliance(appliance)
     match = match_appliance(desired, state, scope)
     return [array_status(array, appliance.name, match, connections) for array in arrays], state

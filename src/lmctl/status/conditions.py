@@ -15,8 +15,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from lmctl.appliance.changes import Change, FieldChange, FieldValue, counted
-from lmctl.appliance.state import ApplianceState, Connections, RealServerState, owner_of
-from lmctl.exchange import DesiredRealServer
+from lmctl.appliance.state import (
+    ApplianceState,
+    Connections,
+    RealServerState,
+    VirtualServiceState,
+    owner_of,
+)
+from lmctl.exchange import DesiredRealServer, DesiredSubService
 from lmctl.loadmaster.models import VirtualServiceKey, host_port, wire_value
 from lmctl.plan.diff import deletion, in_write_order, service_changes
 from lmctl.plan.match import (
@@ -148,6 +154,56 @@ def service_status(
         key_holder=holder,
         duplicates=duplicates,
     )
+
+
+def services_of(
+    match: ServiceMatch, connections: Connections, duplicates: tuple[str, ...] = ()
+) -> tuple[ServiceStatus, ...]:
+    """What status reports for one service: itself, or for a per-protocol parent one service
+    per SubVS (``https/ews``...), since each SubVS checks and holds the members for its own
+    virtual directory: a member Down for EWS alone serves every other directory."""
+    if not match.desired.sub_services:
+        return (service_status(match, connections, duplicates),)
+    return tuple(
+        sub_service_status(match, sub, connections, duplicates)
+        for sub in match.desired.sub_services
+    )
+
+
+def sub_service_status(
+    match: ServiceMatch,
+    sub: DesiredSubService,
+    connections: Connections,
+    duplicates: tuple[str, ...] = (),
+) -> ServiceStatus:
+    """One SubVS of a per-protocol parent, as a service named ``<parent>/<directory>`` at the
+    parent's address: it exists when the parent and the SubVS do, it is enabled when both are;
+    its status and members are the SubVS's own. (The appliance counts a SubVS's connections
+    under the SubVS, which has no address of its own: they read as 0.)"""
+    parent, desired = match.current, match.desired
+    found = None if parent is None else parent.sub_service(sub.marker)
+    as_service = ServiceMatch(
+        desired=desired.model_copy(
+            update={
+                "service": f"{desired.service}/{sub.directory}",
+                "settings": sub.settings,
+                "real_servers": sub.real_servers,
+                "sub_services": (),
+            }
+        ),
+        current=None
+        if parent is None or found is None
+        else VirtualServiceState(
+            key=parent.key,
+            settings=found.settings,
+            real_servers=found.real_servers,
+            status=found.status,
+        ),
+        conflict=match.conflict,
+        names=match.names,
+    )
+    status = service_status(as_service, connections, duplicates)
+    return replace(status, enabled=status.enabled and parent is not None and parent.settings.enable)
 
 
 # -- the conditions ------------------------------------------------------------------------
@@ -517,8 +573,9 @@ def array_status(
         else:
             leftovers.append((owner.service, described))
     services = tuple(
-        service_status(service, connections, duplicates.get(service.desired.service, ()))
+        status
         for service in matches
+        for status in services_of(service, connections, duplicates.get(service.desired.service, ()))
     )
     changes = [change for service in matches for change in service_changes(service)[0]]
     return ArrayStatus(

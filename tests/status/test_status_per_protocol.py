@@ -1,0 +1,103 @@
+"""``lmctl status`` on a per-protocol array over HTTPS against the mock: each SubVS is a
+service of the array (``https/<directory>``) with its own members' health, so a member Down
+for one virtual directory alone degrades that directory only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lmctl.mock.control import MockControl
+from lmctl.mock.server import MockServerHandle
+from lmctl_testkit import (
+    PASSWORD_VARIABLE,
+    Outcome,
+    array_spec,
+    certificate_pem,
+    install_certificate,
+    invoke,
+    write_mock_inventory,
+    write_spec_files,
+)
+
+MEMBERS = {"EX19-01": "10.30.1.11", "EX19-02": "10.30.1.12"}
+DIRECTORIES = ("owa", "ews", "Microsoft-Server-ActiveSync")
+SPEC = (
+    array_spec(
+        "mail-2019", "HQ", "2019 CU14", "10.30.1.50", "lm-hq", MEMBERS, fqdn="mail.example.com"
+    )
+    + "layout: per-protocol\ncertificate: mail-2019\n"
+    + f"directories: [{', '.join(DIRECTORIES)}]\n"
+)
+
+
+@pytest.fixture
+def specs(tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A 2019 per-protocol array applied to the mock at ``lm-hq``."""
+    monkeypatch.setenv(PASSWORD_VARIABLE, mock_server.password)
+    install_certificate(mock_server, "mail-2019", certificate_pem(tmp_path))
+    directory = tmp_path / "specs"
+    write_spec_files(directory, {"mail.yaml": SPEC})
+    write_mock_inventory(directory, mock_server, "lm-hq", "v2")
+    applied = run(directory, "apply", "--auto-approve", "--no-backup")
+    assert applied.exit_code == 0, applied.output
+    return directory
+
+
+def run(directory: Path, *args: str) -> Outcome:
+    return invoke(*args, str(directory), "--state-dir", str(directory / "state"))
+
+
+def status(directory: Path) -> tuple[int, dict[str, Any]]:
+    outcome = run(directory, "status", "--format", "json")
+    (array,) = json.loads(outcome.stdout)["arrays"]
+    return outcome.exit_code, array
+
+
+def member_states(array: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """service → member → state, from the JSON document."""
+    return {
+        service["service"]: {member["member"]: member["state"] for member in service["members"]}
+        for service in array["services"]
+    }
+
+
+def test_every_directory_up_exits_0_with_one_service_per_subvs(specs: Path) -> None:
+    code, array = status(specs)
+
+    assert code == 0, array
+    assert {c["type"]: c["status"] for c in array["conditions"]} == dict.fromkeys(
+        ("Serving", "FailoverReady", "Healthy", "InSync"), "True"
+    )
+    states = member_states(array)
+    assert {f"https/{d}" for d in DIRECTORIES} <= set(states)
+    assert "https" not in states
+    for directory in DIRECTORIES:
+        assert states[f"https/{directory}"] == {"EX19-01": "up", "EX19-02": "up"}
+
+
+def test_a_member_down_for_ews_alone_exits_2_naming_ews_and_the_member(
+    specs: Path, mock_control: MockControl
+) -> None:
+    mock_control.mark(MEMBERS["EX19-02"], "Down", url="/ews/healthcheck.htm")
+
+    code, array = status(specs)
+
+    assert code == 2, array
+    conditions = {c["type"]: (c["status"], c["reason"], c["message"]) for c in array["conditions"]}
+    assert conditions["Serving"][0] == "True"
+    assert conditions["Healthy"] == ("False", "MembersDown", "EX19-02 is Down in https/ews")
+    assert conditions["FailoverReady"][:2] == ("False", "SingleMemberUp")
+    assert conditions["FailoverReady"][2] == (
+        "https/ews: only EX19-01 is enabled and Up (no failover if EX19-01 fails)"
+    )
+    states = member_states(array)
+    assert states["https/ews"] == {"EX19-01": "up", "EX19-02": "down"}
+    for directory in ("owa", "Microsoft-Server-ActiveSync"):
+        assert states[f"https/{directory}"] == {"EX19-01": "up", "EX19-02": "up"}
+    text = run(specs, "status")
+    assert text.exit_code == 2
+    assert "https/ews" in text.output and "EX19-02" in text.output
