@@ -83,6 +83,27 @@ def array_spec(
     return "\n".join(lines) + "\n"
 
 
+# The per-protocol array the layout's tests apply to the mock at ``lm-hq``.
+PER_PROTOCOL_MEMBERS = {"EX19-01": "10.30.1.11", "EX19-02": "10.30.1.12"}
+PER_PROTOCOL_DIRECTORIES = ("owa", "ews", "Microsoft-Server-ActiveSync")
+
+
+def per_protocol_spec(
+    members: Mapping[str, str] = PER_PROTOCOL_MEMBERS,
+    directories: Sequence[str] = PER_PROTOCOL_DIRECTORIES,
+) -> str:
+    """A 2019 array ``mail-2019`` on 10.30.1.50 with ``layout: per-protocol``, the certificate
+    ``mail-2019`` and ``directories``."""
+    base = array_spec(
+        "mail-2019", "HQ", "2019 CU14", "10.30.1.50", "lm-hq", members, fqdn="mail.example.com"
+    )
+    return (
+        base
+        + "layout: per-protocol\ncertificate: mail-2019\n"
+        + f"directories: [{', '.join(directories)}]\n"
+    )
+
+
 class ServedMock(Protocol):
     """A served mock as an inventory names it (``MockServerHandle`` or ``ServedProcess``)."""
 

@@ -15,28 +15,24 @@ from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
 from lmctl_testkit import (
     PASSWORD_VARIABLE,
+    PER_PROTOCOL_DIRECTORIES,
+    PER_PROTOCOL_MEMBERS,
     Outcome,
     array_spec,
     certificate_pem,
     install_certificate,
     invoke,
+    per_protocol_spec,
     write_mock_inventory,
     write_spec_files,
 )
 
-MEMBERS = {"EX19-01": "10.30.1.11", "EX19-02": "10.30.1.12"}
-DIRECTORIES = ("owa", "ews", "Microsoft-Server-ActiveSync")
+MEMBERS = PER_PROTOCOL_MEMBERS
+DIRECTORIES = PER_PROTOCOL_DIRECTORIES
 
 
 def spec(members: dict[str, str] = MEMBERS, directories: tuple[str, ...] = DIRECTORIES) -> str:
-    base = array_spec(
-        "mail-2019", "HQ", "2019 CU14", "10.30.1.50", "lm-hq", members, fqdn="mail.example.com"
-    )
-    return (
-        base
-        + "layout: per-protocol\ncertificate: mail-2019\n"
-        + f"directories: [{', '.join(directories)}]\n"
-    )
+    return per_protocol_spec(members, directories)
 
 
 class Specs:

@@ -14,24 +14,19 @@ from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
 from lmctl_testkit import (
     PASSWORD_VARIABLE,
+    PER_PROTOCOL_DIRECTORIES,
+    PER_PROTOCOL_MEMBERS,
     Outcome,
-    array_spec,
     certificate_pem,
     install_certificate,
     invoke,
+    per_protocol_spec,
     write_mock_inventory,
     write_spec_files,
 )
 
-MEMBERS = {"EX19-01": "10.30.1.11", "EX19-02": "10.30.1.12"}
-DIRECTORIES = ("owa", "ews", "Microsoft-Server-ActiveSync")
-SPEC = (
-    array_spec(
-        "mail-2019", "HQ", "2019 CU14", "10.30.1.50", "lm-hq", MEMBERS, fqdn="mail.example.com"
-    )
-    + "layout: per-protocol\ncertificate: mail-2019\n"
-    + f"directories: [{', '.join(DIRECTORIES)}]\n"
-)
+MEMBERS = PER_PROTOCOL_MEMBERS
+DIRECTORIES = PER_PROTOCOL_DIRECTORIES
 
 
 @pytest.fixture
@@ -40,7 +35,7 @@ def specs(tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.Mon
     monkeypatch.setenv(PASSWORD_VARIABLE, mock_server.password)
     install_certificate(mock_server, "mail-2019", certificate_pem(tmp_path))
     directory = tmp_path / "specs"
-    write_spec_files(directory, {"mail.yaml": SPEC})
+    write_spec_files(directory, {"mail.yaml": per_protocol_spec()})
     write_mock_inventory(directory, mock_server, "lm-hq", "v2")
     applied = run(directory, "apply", "--auto-approve", "--no-backup")
     assert applied.exit_code == 0, applied.output
