@@ -5,9 +5,11 @@ for one virtual directory alone degrades that directory only."""
 from __future__ import annotations
 
 import json
+import ssl
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from lmctl.mock.control import MockControl
@@ -96,3 +98,30 @@ def test_a_member_down_for_ews_alone_exits_2_naming_ews_and_the_member(
     text = run(specs, "status")
     assert text.exit_code == 2
     assert "https/ews" in text.output and "EX19-02" in text.output
+
+
+def test_a_disabled_parent_leaves_every_directory_not_serving(
+    specs: Path, mock_server: MockServerHandle
+) -> None:
+    # An admin disables the parent VS in the appliance's own API: no directory answers.
+    assert mock_server.ca_file is not None
+    reply = httpx.get(
+        f"{mock_server.url}/access/modvs",
+        params={"vs": "10.30.1.50", "port": "443", "prot": "tcp", "Enable": "0"},
+        auth=(mock_server.username, mock_server.password),
+        verify=ssl.create_default_context(cafile=str(mock_server.ca_file)),
+    )
+    assert reply.status_code == 200, reply.text
+
+    code, array = status(specs)
+
+    assert code == 3, array
+    serving = next(c for c in array["conditions"] if c["type"] == "Serving")
+    assert (serving["status"], serving["reason"]) == ("False", "VirtualServiceDisabled")
+    for directory in DIRECTORIES:
+        assert (
+            f"https/{directory}: virtual service 10.30.1.50:443/tcp is disabled"
+            in (serving["message"])
+        )
+    insync = next(c for c in array["conditions"] if c["type"] == "InSync")
+    assert insync["status"] == "False"
