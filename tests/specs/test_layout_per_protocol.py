@@ -7,14 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from lmctl.mock.control import MockControl
-from lmctl.mock.server import MockServerHandle
 from lmctl.releases import VIRTUAL_DIRECTORIES
 from lmctl_testkit import (
-    PASSWORD_VARIABLE,
     array_spec,
     invoke,
-    write_mock_inventory,
     write_spec_files,
 )
 
@@ -107,21 +103,3 @@ def test_validate_refuses_a_layout_it_cannot_build(
     assert message in outcome.output
     if line is not None:
         assert f"mail.yaml:{line}" in outcome.output
-
-
-@pytest.mark.parametrize("command", [["drain", "EX19-01"], ["undrain", "EX19-01"]])
-def test_drain_and_undrain_refuse_the_layout_before_any_write(
-    tmp_path: Path,
-    mock_server: MockServerHandle,
-    mock_control: MockControl,
-    monkeypatch: pytest.MonkeyPatch,
-    command: list[str],
-) -> None:
-    monkeypatch.setenv(PASSWORD_VARIABLE, mock_server.password)
-    write_spec_files(tmp_path, {"mail.yaml": spec()})
-    write_mock_inventory(tmp_path, mock_server, "lm-hq", "v2")
-    outcome = invoke(*command, str(tmp_path), "--state-dir", str(tmp_path / "state"))
-    assert outcome.exit_code != 0
-    assert "mail-2019: layout: per-protocol is not handled by drain and undrain" in outcome.output
-    assert mock_control.write_count() == 0
-    assert mock_control.calls() == []

@@ -230,17 +230,22 @@ def appliance_state(
 
 
 def connections_of(statistics: Statistics) -> Connections:
-    """``ActivConns`` per (VS key, member), from the ``Vs`` rows' Index → key."""
+    """``ActivConns`` per (VS, member): each ``Rs`` row under its ``VSIndex``, and under the key
+    of the ``Vs`` row with that Index when the row has an address. A SubVS's real servers are
+    listed under the SubVS's own Index (a real server joins a SubVS by its VSIndex), so they
+    are found by the Index ``listvs`` gives the SubVS, whatever its ``Vs`` row says."""
     keys = {
         row.index: VirtualServiceKey(address=row.address, port=row.port, protocol=row.protocol)
         for row in statistics.virtual_services
         if row.address is not None and row.protocol in ("tcp", "udp")
     }
-    return {
-        (keys[row.vs_index], (row.address, row.port)): row.active_conns
-        for row in statistics.real_servers
-        if row.vs_index in keys
-    }
+    counts: Connections = {}
+    for row in statistics.real_servers:
+        member = (row.address, row.port)
+        counts[(row.vs_index, member)] = row.active_conns
+        if row.vs_index in keys:
+            counts[(keys[row.vs_index], member)] = row.active_conns
+    return counts
 
 
 class SubServiceNotFoundError(LmctlError):

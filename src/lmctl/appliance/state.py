@@ -207,8 +207,9 @@ def sub_service_owner(nickname: str | None) -> Owner | None:
     return None if found is None else Owner(array=found["array"], service=found["service"])
 
 
-# Live connection counts of one appliance: (VS key, member key) → active connections.
-Connections = dict[tuple[VirtualServiceKey, MemberKey], int]
+# Live connection counts of one appliance: (VS, member key) → active connections, the VS named
+# by its key and by the appliance's Index (a SubVS, which has no address, only by its Index).
+Connections = dict[tuple[VirtualServiceKey | int, MemberKey], int]
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,3 +84,9 @@ class DesiredVirtualService(BaseModel):
     def owner(self) -> Owner:
         """The ownership marker this VS carries in its NickName."""
         return Owner(array=self.array, service=self.service)
+
+    @property
+    def member_servers(self) -> tuple[DesiredRealServer, ...]:
+        """The members as its real servers: its own, or a per-protocol parent's SubVSs' (every
+        SubVS lists every member, so a member appears once per SubVS)."""
+        return (*self.real_servers, *(rs for sub in self.sub_services for rs in sub.real_servers))

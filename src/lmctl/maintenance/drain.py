@@ -2,7 +2,9 @@
 switches and the wait.
 
 The server is taken out of (or put back into) every spec that lists it (:mod:`.server`): each
-array's virtual services only, one real server at a time (``modrs enable=N``): the global
+array's virtual services only (for a per-protocol array, each of its SubVSs: every directory is
+a service of its own, checked and waited for on its own), one real server at a time
+(``modrs enable=N``): the global
 ``disablers`` would also take the server out of every VS that happens to use the same address.
 The writes go to each array's own virtual services as the matcher finds them
 (``lmctl.plan.match``, through the array's status), at the key where each one is, never to a VS
@@ -34,7 +36,7 @@ from lmctl.appliance.changes import FieldChange, UpdateRealServer, counted
 from lmctl.errors import ExitCode, LmctlError, error_text
 from lmctl.exchange import DesiredVirtualService
 from lmctl.maintenance.server import MemberRef, Server, listing, unfinished
-from lmctl.plan.match import ArrayScope, refuse_sub_services
+from lmctl.plan.match import ArrayScope
 from lmctl.statedir import DEFAULT_STATE_DIR, appliance_lock
 from lmctl.status.check import read_arrays
 from lmctl.status.model import ArrayStatus, MemberStatus, ServiceStatus
@@ -57,7 +59,7 @@ def spec_enable(desired: Iterable[DesiredVirtualService], member: MemberRef) -> 
     for service in desired:
         if service.array != member.array:
             continue
-        for real_server in service.real_servers:
+        for real_server in service.member_servers:
             if real_server.member == member.member:
                 return real_server.enable
     return None
@@ -80,7 +82,8 @@ def switches(array: ArrayStatus, member: str, *, enable: bool) -> tuple[UpdateRe
     """The ``modrs`` writes still needed: real servers present and not yet in the wanted state.
 
     Each goes to the service's current VS where it is (``observed_key``), even when the spec
-    has moved its VIP since: a member is only ever present in a VS the array owns.
+    has moved its VIP since: a member is only ever present in a VS the array owns. A
+    per-protocol directory's goes to its SubVS there (found by its marker when written).
     """
     return tuple(
         UpdateRealServer(
@@ -90,6 +93,7 @@ def switches(array: ArrayStatus, member: str, *, enable: bool) -> tuple[UpdateRe
             member=row.member,
             address=row.address,
             port=row.port,
+            sub_service=service.sub_service,
             fields=(FieldChange(field="enable", old=row.enabled, new=enable),),
         )
         for service, row in member_rows(array, member)
@@ -334,13 +338,6 @@ class _OnAppliances:
         action: Action,
         observer: MaintenanceObserver,
     ) -> None:
-        # Before any read or lock: switching a per-protocol array's members means switching
-        # them in every SubVS, which drain does not do yet.
-        arrays = {ref.array for ref in target.server.members}
-        refuse_sub_services(
-            [want for wants in target.desired.values() for want in wants if want.array in arrays],
-            target.scope,
-        )
         self.appliances = appliances
         self.target = target
         self.server = target.server
@@ -548,7 +545,7 @@ def _least_connection_services(
         for service in desired[ref.appliance]
         if service.array == ref.array
         and service.settings.schedule in LEAST_CONNECTION_METHODS
-        and any(rs.member == ref.member for rs in service.real_servers)
+        and any(rs.member == ref.member for rs in service.member_servers)
     ]
 
 

@@ -117,9 +117,7 @@ def locate_server(
     found: dict[tuple[str, str], MemberRef] = {}
     for service in desired:
         every_array.add(service.array)
-        # A per-protocol parent's members are its SubVSs' (each SubVS lists every one).
-        subs = (rs for sub in service.sub_services for rs in sub.real_servers)
-        for real_server in (*service.real_servers, *subs):
+        for real_server in service.member_servers:
             known.add(f"{real_server.member} ({service.array})")
             # Model addresses are normalised already (lmctl.loadmaster.models).
             if wanted == real_server.member.lower() or address == real_server.address:

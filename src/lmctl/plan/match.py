@@ -429,26 +429,9 @@ def member_names(desired: Iterable[DesiredVirtualService], array: str) -> dict[s
     another)."""
     names: dict[str, str] = {}
     for want in sorted(desired, key=lambda w: w.array != array):
-        for rs in want.real_servers:
+        for rs in want.member_servers:
             names.setdefault(rs.address, rs.member)
     return names
-
-
-class LayoutNotReconciledError(LmctlError):
-    """An array in scope uses a layout that drain and undrain do not handle yet."""
-
-
-def refuse_sub_services(desired: Sequence[DesiredVirtualService], scope: ArrayScope) -> None:
-    """Drain and undrain switch a member in its VSs; a per-protocol parent's members are in its
-    SubVSs, so a drain would not drain. Refuse, before anything is written (plan and apply
-    reconcile the layout, status reports each SubVS)."""
-    arrays = sorted({w.array for w in desired if w.sub_services and in_scope(scope, w.array)})
-    if arrays:
-        raise LayoutNotReconciledError(
-            f"{', '.join(arrays)}: layout: per-protocol is not handled by drain and undrain in "
-            "this version of lmctl (they do not switch members in SubVSs yet): disable the "
-            "member in each SubVS on the appliance; nothing was written"
-        )
 
 
 class LayoutSwitchError(LmctlError):

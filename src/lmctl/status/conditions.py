@@ -178,8 +178,8 @@ def sub_service_status(
 ) -> ServiceStatus:
     """One SubVS of a per-protocol parent, as a service named ``<parent>/<directory>`` at the
     parent's address: it exists when the parent and the SubVS do, it is enabled when both are;
-    its status and members are the SubVS's own. (The appliance counts a SubVS's connections
-    under the SubVS, which has no address of its own: they read as 0.)"""
+    its status, members and connections (counted under the SubVS's Index) are the SubVS's
+    own."""
     parent, desired = match.current, match.desired
     found = None if parent is None else parent.sub_service(sub.marker)
     as_service = ServiceMatch(
@@ -202,8 +202,19 @@ def sub_service_status(
         conflict=match.conflict,
         names=match.names,
     )
-    status = service_status(as_service, connections, duplicates)
-    return replace(status, enabled=status.enabled and parent is not None and parent.settings.enable)
+    own_connections: Connections = {}
+    if parent is not None and found is not None:
+        own_connections = {
+            (parent.key, member): count
+            for (where, member), count in connections.items()
+            if where == found.index
+        }
+    status = service_status(as_service, own_connections, duplicates)
+    return replace(
+        status,
+        enabled=status.enabled and parent is not None and parent.settings.enable,
+        sub_service=sub.marker,
+    )
 
 
 # -- the conditions ------------------------------------------------------------------------

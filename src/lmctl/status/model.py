@@ -124,6 +124,9 @@ class ServiceStatus:
     live_key: VirtualServiceKey | None = None
     key_holder: str | None = None
     duplicates: tuple[str, ...] = ()
+    # The marker of the SubVS this service is (a per-protocol directory, ``https/ews``), whose
+    # members are switched in the SubVS of the VS at ``observed_key``; None for a VS.
+    sub_service: str | None = None
 
     @property
     def observed_key(self) -> VirtualServiceKey:

@@ -1,0 +1,195 @@
+"""``lmctl drain`` / ``lmctl undrain`` of a member of a per-protocol array over HTTPS against
+the served mock: the member is switched in every SubVS of its array (each directory is a
+service of its own, checked for safety and waited for on its own), never in the parent."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lmctl.mock.control import MockControl
+from lmctl.mock.server import MockServerHandle
+from lmctl_testkit import (
+    PASSWORD_VARIABLE,
+    PER_PROTOCOL_DIRECTORIES,
+    PER_PROTOCOL_MEMBERS,
+    Outcome,
+    certificate_pem,
+    install_certificate,
+    invoke,
+    per_protocol_spec,
+    write_mock_inventory,
+    write_spec_files,
+)
+
+MEMBERS = PER_PROTOCOL_MEMBERS
+DIRECTORIES = PER_PROTOCOL_DIRECTORIES
+FAST = ("--poll-interval", "0.05")
+PARENT = "10.30.1.50:443/tcp"
+
+
+@pytest.fixture
+def specs(
+    tmp_path: Path,
+    mock_server: MockServerHandle,
+    mock_control: MockControl,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    """A 2019 per-protocol array applied to the mock at ``lm-hq``; the call log cleared."""
+    monkeypatch.setenv(PASSWORD_VARIABLE, mock_server.password)
+    install_certificate(mock_server, "mail-2019", certificate_pem(tmp_path))
+    directory = tmp_path / "specs"
+    write_spec_files(directory, {"mail.yaml": per_protocol_spec()})
+    write_mock_inventory(directory, mock_server, "lm-hq", "v2")
+    applied = run(directory, "apply", "--auto-approve", "--no-backup")
+    assert applied.exit_code == 0, applied.output
+    mock_control.clear_log()
+    return directory
+
+
+def run(directory: Path, *args: str) -> Outcome:
+    return invoke(*args, str(directory), "--state-dir", str(directory / "state"))
+
+
+def sub_service_indexes(mock_control: MockControl) -> dict[str, int]:
+    """directory → the Index of its SubVS, as the mock holds them."""
+    indexes: dict[str, int] = {}
+    for service in mock_control.state()["services"]:
+        nickname = service.get("settings", {}).get("NickName") or ""
+        if nickname.startswith("lmctl.mail-2019.https."):
+            indexes[nickname.removeprefix("lmctl.mail-2019.https.")] = service["index"]
+    return indexes
+
+
+def flags(mock_control: MockControl, member: str) -> dict[int, bool]:
+    """VS Index → the member's enable flag there, for every VS that has it."""
+    return {
+        rs.vs_index: rs.enable for rs in mock_control.connections() if rs.address == MEMBERS[member]
+    }
+
+
+def member_rows(directory: Path, member: str) -> dict[str, dict[str, Any]]:
+    """service → the member's row of ``status --format json``."""
+    outcome = run(directory, "status", "--format", "json")
+    (array,) = json.loads(outcome.stdout)["arrays"]
+    return {
+        service["service"]: row
+        for service in array["services"]
+        for row in service["members"]
+        if row["member"] == member
+    }
+
+
+def test_drain_disables_the_member_in_every_subvs_and_waits_for_all_their_connections(
+    specs: Path, mock_control: MockControl
+) -> None:
+    mock_control.set_connections(MEMBERS["EX19-02"], 40)
+    mock_control.set_drain_seconds(0.6)
+    indexes = sub_service_indexes(mock_control)
+    assert set(indexes) == set(DIRECTORIES)
+
+    outcome = run(specs, "drain", "EX19-02", "--timeout", "10", *FAST)
+
+    assert outcome.exit_code == 0, outcome.output
+    for directory in DIRECTORIES:
+        assert f"disable 10.30.1.12:443 in https/{directory} ({PARENT})" in outcome.stdout
+    # 40 in each of the three SubVSs, falling to 0 while the mock drains them.
+    counts = [int(n) for n in re.findall(r"EX19-02: (\d+) active connections", outcome.stdout)]
+    assert 0 < counts[0] <= 120 and counts[-1] == 0
+    assert "EX19-02 is drained: disabled in array mail-2019, 0 connections" in outcome.stdout
+    writes = [call for call in mock_control.calls() if call.write]
+    assert sorted(
+        (call.command, call.params.get("vs"), call.params.get("enable")) for call in writes
+    ) == sorted(("modrs", str(index), "N") for index in indexes.values())
+    assert flags(mock_control, "EX19-02") == dict.fromkeys(indexes.values(), False)
+    assert flags(mock_control, "EX19-01") == dict.fromkeys(indexes.values(), True)
+
+
+def test_status_counts_each_subvs_members_connections(
+    specs: Path, mock_control: MockControl
+) -> None:
+    mock_control.set_connections(MEMBERS["EX19-01"], 7)
+
+    rows = member_rows(specs, "EX19-01")
+
+    assert {service: row["active_connections"] for service, row in rows.items()} == {
+        f"https/{directory}": 7 for directory in DIRECTORIES
+    }
+
+
+def test_a_drained_member_shows_drained_per_directory_and_a_second_drain_writes_nothing(
+    specs: Path, mock_control: MockControl
+) -> None:
+    assert run(specs, "drain", "EX19-02", *FAST).exit_code == 0
+    mock_control.clear_log()
+
+    again = run(specs, "drain", "EX19-02", *FAST)
+
+    assert again.exit_code == 0, again.output
+    assert "EX19-02 is already disabled in every service of mail-2019" in again.stdout
+    assert not [call for call in mock_control.calls() if call.write]
+    rows = member_rows(specs, "EX19-02")
+    assert {row["state"] for row in rows.values()} == {"drained"}, rows
+    assert set(rows) == {f"https/{directory}" for directory in DIRECTORIES}
+
+
+def test_drain_is_refused_when_the_other_member_is_down_for_one_directory(
+    specs: Path, mock_control: MockControl
+) -> None:
+    mock_control.mark(MEMBERS["EX19-01"], "Down", url="/ews/healthcheck.htm")
+
+    refused = run(specs, "drain", "EX19-02", *FAST)
+
+    assert refused.exit_code == 3, refused.output
+    assert "refusing to drain EX19-02: https/ews: no other member is enabled and Up" in (
+        " ".join(refused.output.split())
+    )
+    assert "https/owa" not in refused.output
+    assert not [call for call in mock_control.calls() if call.write]
+    assert set(flags(mock_control, "EX19-02").values()) == {True}
+
+
+def test_undrain_reenables_every_subvs_and_waits_for_each_directory_to_be_up(
+    specs: Path, mock_control: MockControl
+) -> None:
+    assert run(specs, "drain", "EX19-02", *FAST).exit_code == 0
+    mock_control.mark(MEMBERS["EX19-02"], "Down", url="/ews/healthcheck.htm")
+    mock_control.clear_log()
+
+    outcome = run(specs, "undrain", "EX19-02", "--timeout", "0.3", *FAST)
+
+    # Enabled in every SubVS, Up in every directory but EWS: undrain waits, then says which.
+    assert outcome.exit_code == 2, outcome.output
+    assert set(flags(mock_control, "EX19-02").values()) == {True}
+    writes = [call for call in mock_control.calls() if call.write]
+    assert [call.params.get("enable") for call in writes] == ["Y"] * len(DIRECTORIES)
+    assert "timed out: EX19-02 is enabled but not Up in https/ews" in " ".join(
+        outcome.output.split()
+    )
+
+    mock_control.mark(MEMBERS["EX19-02"], "Up", url="/ews/healthcheck.htm")
+    done = run(specs, "undrain", "EX19-02", *FAST)
+    assert done.exit_code == 0, done.output
+    assert "EX19-02 is enabled and Up in every service of array mail-2019" in done.stdout
+
+
+def test_a_fault_on_a_subvs_switch_is_settled_and_a_rerun_writes_nothing(
+    specs: Path, mock_control: MockControl
+) -> None:
+    mock_control.add_fault("http500", command="modrs", nth=2)
+
+    first = run(specs, "drain", "EX19-02", *FAST)
+    faulted = [call for call in mock_control.calls() if call.fault]
+    mock_control.clear_log()
+    again = run(specs, "drain", "EX19-02", *FAST)
+
+    # The client reads the SubVS's real server back after the failed write and settles it.
+    assert first.exit_code == 0, first.output
+    assert [call.command for call in faulted] == ["modrs"]
+    assert again.exit_code == 0, again.output
+    assert not [call for call in mock_control.calls() if call.write]
+    assert set(flags(mock_control, "EX19-02").values()) == {False}
