@@ -292,3 +292,42 @@ def test_switching_a_vs_between_layouts_in_place_is_refused(
     )
     assert "nothing was written" in refused.output
     assert mock_control.write_count() == 0
+
+
+def test_a_subvs_that_does_not_take_its_settings_is_deleted_again(
+    specs: Specs, mock_control: MockControl
+) -> None:
+    # The SubVS's settings call fails, and so does the client's one resend: the SubVS just
+    # created carries no marker, so lmctl deletes it rather than leave a stranger behind.
+    mock_control.add_fault("http500", command="modvs", nth=2)
+    mock_control.add_fault("http500", command="modvs", nth=2)
+
+    failed = specs.run("apply", "--auto-approve", "--no-backup")
+
+    assert failed.exit_code != 0, failed.output
+    parent, subs = parent_and_subs(mock_control)
+    assert set(subs) == set(), subs
+    assert parent["sub_services"] == []
+    writes = [call.command for call in mock_control.calls() if call.write]
+    assert writes[-1] == "delvs", writes
+    apply(specs)
+    _, subs = parent_and_subs(mock_control)
+    assert set(subs) == {f"lmctl.mail-2019.https.{d}" for d in DIRECTORIES}
+    assert specs.run("plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_a_subvs_that_can_be_neither_set_nor_deleted_is_named_for_the_admin(
+    specs: Specs, mock_control: MockControl
+) -> None:
+    for command in ("modvs", "modvs", "delvs", "delvs"):
+        mock_control.add_fault("http500", command=command, nth=2 if command == "modvs" else 1)
+
+    failed = specs.run("apply", "--auto-approve", "--no-backup")
+
+    assert failed.exit_code != 0, failed.output
+    _, subs = parent_and_subs(mock_control)
+    (left,) = [vs["index"] for vs in services(mock_control) if vs.get("master_index")]
+    text = " ".join(failed.output.split())
+    assert f"the SubVS lmctl created (VS index {left}) did not take its settings" in text
+    assert f"delete VS index {left} on the appliance before applying again" in text
+    assert set(subs) == {None}

@@ -41,7 +41,7 @@ from lmctl.appliance.state import (
     owner_of,
     sub_service_owner,
 )
-from lmctl.errors import LmctlError
+from lmctl.errors import LmctlError, error_text
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.models import (
     MANAGED_VS_FIELDS,
@@ -252,6 +252,10 @@ class SubServiceNotFoundError(LmctlError):
     """A SubVS a change names is not where the change expects it (changed since the plan)."""
 
 
+class SubServiceLeftError(LmctlError):
+    """A SubVS lmctl created could neither take its settings nor be deleted again."""
+
+
 def sub_service_rows(
     listed: Iterable[VirtualService], parent: VirtualServiceKey, marker: str
 ) -> tuple[int, int] | None:
@@ -356,9 +360,9 @@ class LoadMasterAppliance:
     async def _create_sub_service(self, change: CreateSubService) -> None:
         """``createsubvs`` on the parent, then the new SubVS's settings, its marker among them.
 
-        The new SubVS is the parent's row that was not there before; should the second call
-        fail, that SubVS is left without a marker, which lmctl does not own (see
-        docs/layouts.md)."""
+        The new SubVS is the parent's row that was not there before. Should the second call
+        fail, the SubVS just made is deleted again: without its marker it would be no SubVS of
+        lmctl's, and every rerun would leave another one behind."""
         before = {row.vs_index for row in (await self._parent(change.key)).sub_services}
         after = await self.client.modify_virtual_service(change.key, {"createsubvs": ""})
         new = [row.vs_index for row in after.sub_services if row.vs_index not in before]
@@ -366,7 +370,26 @@ class LoadMasterAppliance:
             raise SubServiceNotFoundError(
                 f"{change.key}: createsubvs added {len(new)} SubVS rows, expected one"
             )
-        await self.client.modify_virtual_service(new[0], settings_params(change.settings))
+        try:
+            await self.client.modify_virtual_service(new[0], settings_params(change.settings))
+        except (LmctlError, OSError) as error:
+            await self._remove_unmarked(change.key, new[0], error)
+            raise
+
+    async def _remove_unmarked(
+        self, parent: VirtualServiceKey, index: int, error: LmctlError | OSError
+    ) -> None:
+        """Delete the SubVS ``index`` that ``createsubvs`` just made and that did not get its
+        settings; when that fails too, ``SubServiceLeftError`` names it for the admin."""
+        try:
+            await self.client.delete_virtual_service(index)
+        except (LmctlError, OSError) as second:
+            raise SubServiceLeftError(
+                f"{parent}: the SubVS lmctl created (VS index {index}) did not take its "
+                f"settings ({error_text(error)}) and could not be deleted again "
+                f"({error_text(second)}): it carries no marker of lmctl's, so delete VS index "
+                f"{index} on the appliance before applying again"
+            ) from error
 
     async def _parent(self, key: VirtualServiceKey) -> VirtualService:
         return await self.client.show_virtual_service(key)
