@@ -156,6 +156,7 @@ from lmctl.appliance.changes import (
     DeleteVirtualService,
     RemoveRealServer,
     UnassignContentRule,
+    UpdateContentRule,
     UpdateRealServer,
     UpdateSubService,
 )
@@ -171,6 +172,7 @@ def command(change: Change) -> str:
             return "a SubVS"
         case (
             CreateContentRule()
+            | UpdateContentRule()
             | DeleteContentRule()
             | AssignContentRule()
             | UnassignContentRule()

@@ -331,3 +331,41 @@ def test_a_subvs_that_can_be_neither_set_nor_deleted_is_named_for_the_admin(
     assert f"the SubVS lmctl created (VS index {left}) did not take its settings" in text
     assert f"delete VS index {left} on the appliance before applying again" in text
     assert set(subs) == {None}
+
+
+def test_a_rule_changed_on_the_appliance_is_planned_and_put_back_with_one_modrule(
+    specs: Specs, mock_control: MockControl
+) -> None:
+    apply(specs)
+    # An admin widens EWS's rule in the appliance's own API: /ews... now catches /ewsx too.
+    assert specs.server.ca_file is not None
+    reply = httpx.get(
+        f"{specs.server.url}/access/modrule",
+        params={
+            "name": "lmctl.mail-2019.https.ews",
+            "type": "0",
+            "pattern": "/^\\/ews/",
+            "matchtype": "regex",
+            "nocase": "0",
+        },
+        auth=(specs.server.username, specs.server.password),
+        verify=ssl.create_default_context(cafile=str(specs.server.ca_file)),
+    )
+    assert reply.status_code == 200, reply.text
+
+    plan = specs.run("plan", "--detailed-exitcode")
+
+    assert plan.exit_code == 2, plan.output
+    assert "~ update content rule lmctl.mail-2019.https.ews" in plan.output
+    assert f"pattern: /^\\/ews/ → {path_pattern('ews')}" in plan.output
+    assert "nocase: N → Y" in plan.output
+    assert "1 to update, 0 to assign" in plan.output
+    mock_control.clear_log()
+    apply(specs)
+    writes = [
+        (call.command, call.params.get("name")) for call in mock_control.calls() if call.write
+    ]
+    assert writes == [("modrule", "lmctl.mail-2019.https.ews")]
+    rules = {rule["name"]: rule for rule in mock_control.state()["rules"]}
+    assert rules["lmctl.mail-2019.https.ews"]["pattern"] == path_pattern("ews")
+    assert specs.run("plan", "--detailed-exitcode").exit_code == 0

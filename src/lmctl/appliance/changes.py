@@ -366,6 +366,31 @@ class CreateContentRule(SubServiceChange):
         return ()
 
 
+class UpdateContentRule(SubServiceChange):
+    """``modrule``: a rule lmctl named whose definition was changed on the appliance, made to
+    match its directory again (every field sent, as ``addrule`` sends them)."""
+
+    command: ClassVar[str] = "modrule"
+    action: Literal["update_rule"] = "update_rule"
+    rule: str
+    pattern: str
+    match_type: str = "regex"
+    nocase: bool = True
+    fields: tuple[FieldChange, ...]
+
+    @property
+    def phase(self) -> Phase:
+        return Phase.CREATE_CONTENT_RULES
+
+    @property
+    def headline(self) -> tuple[Sign, str]:
+        return "~", f"update content rule {self.rule}"
+
+    @property
+    def details(self) -> tuple[tuple[Sign, str], ...]:
+        return tuple(("~", f.line) for f in self.fields)
+
+
 class DeleteContentRule(SubServiceChange):
     """``delrule`` of a rule lmctl named whose directory left the spec."""
 
@@ -548,6 +573,7 @@ SubServiceKind = (
     | UpdateSubService
     | DeleteSubService
     | CreateContentRule
+    | UpdateContentRule
     | DeleteContentRule
     | AssignContentRule
     | UnassignContentRule
@@ -572,7 +598,7 @@ def write_label(change: Change) -> str:
     match change:
         case AddRealServer() | UpdateRealServer() | RemoveRealServer():
             return f"{change.command} {change.member_label} in {change.where} {scope}"
-        case CreateContentRule() | DeleteContentRule():
+        case CreateContentRule() | UpdateContentRule() | DeleteContentRule():
             return f"{change.command} {change.rule} {scope}"
         case AssignContentRule() | UnassignContentRule():
             return f"{change.command} {change.rule} on {change.where} of {change.key} {scope}"

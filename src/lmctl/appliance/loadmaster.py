@@ -26,6 +26,7 @@ from lmctl.appliance.changes import (
     FieldChange,
     RemoveRealServer,
     UnassignContentRule,
+    UpdateContentRule,
     UpdateRealServer,
     UpdateSubService,
     UpdateVirtualService,
@@ -437,6 +438,10 @@ class LoadMasterAppliance:
                 await client.delete_virtual_service(index)
             case CreateContentRule():
                 await client.add_content_rule(
+                    change.rule, change.pattern, match_type=change.match_type, nocase=change.nocase
+                )
+            case UpdateContentRule():
+                await client.modify_content_rule(
                     change.rule, change.pattern, match_type=change.match_type, nocase=change.nocase
                 )
             case DeleteContentRule():

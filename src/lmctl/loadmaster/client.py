@@ -430,6 +430,18 @@ class LoadMaster:
         self, name: str, pattern: str, *, match_type: str = "regex", nocase: bool = False
     ) -> None:
         """Create a content matching rule on the URL path (``addrule``, every field explicit)."""
+        await self._write_content_rule("addrule", name, pattern, match_type, nocase)
+
+    async def modify_content_rule(
+        self, name: str, pattern: str, *, match_type: str = "regex", nocase: bool = False
+    ) -> None:
+        """Redefine the content rule ``name`` (``modrule``, every field explicit, as
+        ``addrule``)."""
+        await self._write_content_rule("modrule", name, pattern, match_type, nocase)
+
+    async def _write_content_rule(
+        self, command: str, name: str, pattern: str, match_type: str, nocase: bool
+    ) -> None:
         params = {
             "name": name,
             "type": "0",
@@ -445,9 +457,11 @@ class LoadMaster:
                 match_type,
                 nocase,
             )
-            return after_add(found is not None, same), None
+            if command == "addrule":
+                return after_add(found is not None, same), None
+            return after_modify(found is not None, same), None
 
-        await self._write("addrule", params, f"rule {name}", read_back)
+        await self._write(command, params, f"rule {name}", read_back)
 
     async def delete_content_rule(self, name: str) -> None:
         """Delete a content rule; the appliance takes it off every row it was assigned to."""

@@ -23,22 +23,25 @@ from lmctl.appliance.changes import (
     DeleteContentRule,
     DeleteSubService,
     DeleteVirtualService,
+    FieldChange,
     RemoveRealServer,
     SpecOrder,
     UnassignContentRule,
+    UpdateContentRule,
     UpdateRealServer,
     UpdateSubService,
     UpdateVirtualService,
     sort_key,
 )
 from lmctl.appliance.state import (
+    ContentRuleState,
     Owner,
     SubServiceState,
     VirtualServiceState,
     sub_service_owner,
 )
 from lmctl.exchange import DesiredRealServer, DesiredVirtualService
-from lmctl.exchange.desired import DesiredSubService
+from lmctl.exchange.desired import DesiredContentRule, DesiredSubService
 from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.plan.match import (
     ApplianceMatch,
@@ -184,16 +187,17 @@ def _sub_service_changes(match: ServiceMatch) -> tuple[list[Change], list[Draine
         changes += members
         drained += drains
         rule = sub.rule
-        if rule.name not in rules:
-            changes.append(
-                CreateContentRule(
-                    **ours,
-                    rule=rule.name,
-                    pattern=rule.pattern,
-                    match_type=rule.match_type,
-                    nocase=rule.nocase,
-                )
-            )
+        definition = {
+            "rule": rule.name,
+            "pattern": rule.pattern,
+            "match_type": rule.match_type,
+            "nocase": rule.nocase,
+        }
+        existing = current.content_rule(rule.name) if current is not None else None
+        if existing is None:
+            changes.append(CreateContentRule(**ours, **definition))
+        elif fields := rule_changes(existing, rule):
+            changes.append(UpdateContentRule(**ours, **definition, fields=fields))
         if found is None or rule.name not in found.rules:
             changes.append(AssignContentRule(**ours, rule=rule.name))
     wanted = {sub.marker for sub in want.sub_services}
@@ -201,6 +205,17 @@ def _sub_service_changes(match: ServiceMatch) -> tuple[list[Change], list[Draine
     kept = {sub.rule.name for sub in want.sub_services}
     changes += sub_service_removals(want.array, want.service, want.key, leaving, rules - kept)
     return changes, drained
+
+
+def rule_changes(have: ContentRuleState, want: DesiredContentRule) -> tuple[FieldChange, ...]:
+    """What differs between a rule as the appliance has it and as its directory needs it, by
+    ``addrule``'s parameter names (someone changed it on the appliance)."""
+    pairs = (
+        ("pattern", have.pattern, want.pattern),
+        ("matchtype", have.match_type, want.match_type),
+        ("nocase", have.nocase, want.nocase),
+    )
+    return tuple(FieldChange(field=f, old=old, new=new) for f, old, new in pairs if old != new)
 
 
 def _sub_members(

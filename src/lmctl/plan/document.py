@@ -69,6 +69,7 @@ class Summary(BaseModel):
     update_subvs: int = 0
     delete_subvs: int = 0
     create_rule: int = 0
+    update_rule: int = 0
     delete_rule: int = 0
     assign_rule: int = 0
     unassign_rule: int = 0
@@ -105,11 +106,13 @@ class Summary(BaseModel):
         """The SubVS and content-rule counts, only on a plan that has any."""
         subs = (self.create_subvs, self.update_subvs, self.delete_subvs)
         rules = (self.create_rule, self.assign_rule, self.unassign_rule, self.delete_rule)
-        if not any(subs + rules):
+        if not any((*subs, *rules, self.update_rule)):
             return ""
+        # A rule is updated only when someone changed it on the appliance: said when it is.
+        update = f"{self.update_rule} to update, " if self.update_rule else ""
         return (
             f"; {subs[0]} to create, {subs[1]} to update, {subs[2]} to delete (SubVSs); "
-            f"{rules[0]} to create, {rules[1]} to assign, {rules[2]} to unassign, "
+            f"{rules[0]} to create, {update}{rules[1]} to assign, {rules[2]} to unassign, "
             f"{rules[3]} to delete (content rules)"
         )
 

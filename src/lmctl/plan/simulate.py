@@ -28,6 +28,7 @@ from lmctl.appliance.changes import (
     SubServiceChange,
     SubServiceKind,
     UnassignContentRule,
+    UpdateContentRule,
     UpdateRealServer,
     UpdateSubService,
     UpdateVirtualService,
@@ -135,6 +136,12 @@ def _sub_service_change(state: ApplianceState, change: SubServiceKind) -> None:
                 raise SimulationError(f"create rule {change.rule}: already there")
             rule = ContentRuleState(change.rule, change.pattern, change.match_type, change.nocase)
             _with_rules(state, vs.key, (*vs.content_rules, rule))
+        case UpdateContentRule():
+            if vs.content_rule(change.rule) is None:
+                raise SimulationError(f"update rule {change.rule}: no such rule")
+            rule = ContentRuleState(change.rule, change.pattern, change.match_type, change.nocase)
+            others = (r for r in vs.content_rules if r.name != change.rule)
+            _with_rules(state, vs.key, (*others, rule))
         case DeleteContentRule():
             if vs.content_rule(change.rule) is None:
                 raise SimulationError(f"delete rule {change.rule}: no such rule")
