@@ -369,3 +369,22 @@ def test_a_rule_changed_on_the_appliance_is_planned_and_put_back_with_one_modrul
     rules = {rule["name"]: rule for rule in mock_control.state()["rules"]}
     assert rules["lmctl.mail-2019.https.ews"]["pattern"] == path_pattern("ews")
     assert specs.run("plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_writes_to_existing_subvss_share_one_lookup_of_their_indexes(
+    specs: Specs, mock_control: MockControl
+) -> None:
+    apply(specs)
+    specs.write(spec(members={**MEMBERS, "EX19-03": "10.30.1.13"}))
+    mock_control.clear_log()
+
+    apply(specs)
+
+    commands = [call.command for call in mock_control.calls()]
+    # One addrs per SubVS, and the SubVSs' Indexes looked up in one listvs for all of them:
+    # besides it, apply reads the appliance to plan, again right before its first write, and
+    # after its last.
+    assert commands.count("addrs") == len(DIRECTORIES)
+    assert commands.count("listvs") == 4, commands
+    first_write = next(n for n, command in enumerate(commands) if command == "addrs")
+    assert commands[first_write - 1] == "listvs"

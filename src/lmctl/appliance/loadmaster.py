@@ -303,6 +303,10 @@ class LoadMasterAppliance:
     def __init__(self, name: str, client: LoadMaster) -> None:
         self._name = name
         self.client = client
+        # The ``listvs`` that SubVS Indexes are looked up in: read at the first SubVS write
+        # after any write that can make, remove or move a VS or SubVS (or after a failed
+        # write), so a run of writes to SubVSs that already exist reads it once.
+        self._listed: list[VirtualService] | None = None
 
     @property
     def name(self) -> str:
@@ -323,7 +327,9 @@ class LoadMasterAppliance:
 
     async def observe(self) -> ApplianceState:
         """One ``listvs``; and one ``showrule`` when a SubVS carries lmctl's marker (the
-        per-protocol layout), so an appliance without one costs no more."""
+        per-protocol layout), so an appliance without one costs no more. The SubVS Indexes
+        writes look up are read afresh after it."""
+        self._listed = None
         listed = await self.client.list_virtual_services()
         rules = await self.client.list_content_rules() if holds_sub_services(listed) else []
         return appliance_state(listed, rules)
@@ -338,13 +344,15 @@ class LoadMasterAppliance:
 
     async def restore(self, archive: bytes) -> None:
         """The virtual services of a backup, restored (``restore``, type 2)."""
+        self._listed = None
         await self.client.restore(archive)
 
     async def _sub_service(self, parent: VirtualServiceKey, marker: str) -> tuple[int, int]:
         """The Index of the SubVS ``marker`` of the VS at ``parent`` and the RsIndex of its row
         there, as one ``listvs`` gives them now (never as a plan read them)."""
-        listed = await self.client.list_virtual_services()
-        found = sub_service_rows(listed, parent, marker)
+        if self._listed is None:
+            self._listed = await self.client.list_virtual_services()
+        found = sub_service_rows(self._listed, parent, marker)
         if found is None:
             raise SubServiceNotFoundError(f"{parent} has no SubVS {marker}")
         return found
@@ -397,6 +405,27 @@ class LoadMasterAppliance:
 
     async def apply(self, change: Change) -> None:
         """The one write that makes ``change`` (errors: ``lmctl.loadmaster.errors``)."""
+        try:
+            await self._write(change)
+        except BaseException:
+            self._listed = None
+            raise
+        match change:
+            case (
+                AddRealServer()
+                | UpdateRealServer()
+                | RemoveRealServer()
+                | CreateContentRule()
+                | UpdateContentRule()
+                | DeleteContentRule()
+                | AssignContentRule()
+                | UnassignContentRule()
+            ):
+                pass  # no VS or SubVS made, removed or moved: the Indexes read still hold
+            case _:
+                self._listed = None
+
+    async def _write(self, change: Change) -> None:
         client = self.client
         match change:
             case CreateVirtualService():
