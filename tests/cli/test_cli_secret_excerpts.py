@@ -79,3 +79,29 @@ def test_no_prefix_of_the_key_in_any_output_of_a_quoted_reply(
         assert "***" in run.output, "the excerpt shows where the key was"
         leaked = [prefix for prefix in prefixes(SECRET) if prefix in run.output]
         assert not leaked, run.output
+
+
+@pytest.mark.parametrize("dialect", ["v1", "v2"])
+def test_no_prefix_of_the_key_in_the_error_on_an_address_that_is_no_address(
+    tmp_path: Path, dialect: str
+) -> None:
+    # A VS whose VSAddress the appliance fills with the key, where a 60-character cut of the
+    # address would run through it.
+    forged = ("9" * 50 + " " + SECRET).encode()
+    arrays = tmp_path / "arrays"
+    arrays.mkdir()
+    (arrays / "hq.yaml").write_text(ARRAY)
+    with (
+        serve_in_thread(api_key=SECRET) as mock,
+        hostile_appliance(
+            mock, lambda _dialect, reply: reply.replace(b"10.40.0.99", forged)
+        ) as appliance,
+    ):
+        mock.appliance.execute("addvs", {"vs": "10.40.0.99", "port": "443", "prot": "tcp"})
+        inventory = appliance.inventory("lm-test", dialect, api_key_variable=KEY_VARIABLE)
+        (arrays / "appliances.yaml").write_text(inventory)
+        run = run_process(tmp_path, {KEY_VARIABLE: SECRET}, "-vv", "plan", "arrays")
+    assert run.exit_code == 1, run.output
+    assert "not an IP address" in run.output
+    leaked = [prefix for prefix in prefixes(SECRET) if prefix in run.output]
+    assert not leaked, run.output

@@ -544,7 +544,7 @@ def virtual_service_problem(vs: VirtualService) -> str | None:
     if not vs.is_sub_service:
         problems.append(_vs_port_problem(vs.port))
         if vs.address is not None and not is_ip_address(vs.address):
-            problems.append(f"VSAddress {vs.address[:60]!r}, not an IP address")
+            problems.append(f"VSAddress {scrubbed_excerpt(vs.address, 60)!r}, not an IP address")
     problems += [
         outside_limits(name, getattr(vs, field))
         for name, field in (
@@ -555,7 +555,9 @@ def virtual_service_problem(vs: VirtualService) -> str | None:
     ]
     for rs in vs.real_servers:
         if not is_ip_address(rs.address):
-            problems.append(f"a real server Addr {rs.address[:60]!r}, not an IP address")
+            problems.append(
+                f"a real server Addr {scrubbed_excerpt(rs.address, 60)!r}, not an IP address"
+            )
         for name, value in (("Port", rs.port), ("Weight", rs.weight)):
             if (problem := outside_limits(name, value)) is not None:
                 problems.append(f"a real server {host_port(rs.address, rs.port)} with {problem}")
