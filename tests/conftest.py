@@ -4,17 +4,21 @@
 - ``mock_control``: a ``MockControl`` for it (health, connections, faults, call log);
 - ``connection_v1`` / ``connection_v2``: ``ApplianceConnection`` to it, certificate pinned;
 - ``fixtures_dir``: the real appliance captures in ``tests/fixtures/loadmaster`` (copied from
-  real appliances; see its README).
+  real appliances; see its README);
+- every lmctl command run in-process retries its reads 10 ms apart (autouse ``_quick_retries``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
+import lmctl.appliance.base
+from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection, BasicCredentials, TlsPolicy
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle, serve_in_thread
@@ -26,6 +30,15 @@ FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures" / "loadmaster"
 def fixtures_dir() -> Path:
     """The directory of real LoadMaster reply captures."""
     return FIXTURES_DIR
+
+
+@pytest.fixture(autouse=True)
+def _quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands run in-process wait 10 ms, not 0.5 s and more, between read attempts: the same
+    attempts and deadline, so an unreachable appliance still fails after every retry, in a
+    fraction of the time. The waits themselves are tested on the client
+    (tests/loadmaster/test_client_transport.py); lmctl run as a process keeps its defaults."""
+    monkeypatch.setattr(lmctl.appliance.base, "LoadMaster", partial(LoadMaster, retry_backoff=0.01))
 
 
 @pytest.fixture(scope="session")
