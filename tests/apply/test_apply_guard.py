@@ -10,8 +10,9 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle, serve_in_thread
+from lmctl.mock.wire import CommandResult
 from lmctl.plan.document import Plan, make_plan
 from lmctl.specs import load_specs
 from lmctl.statedir import appliance_lock, lock_path
@@ -96,6 +98,8 @@ def apply_command(site: Site) -> list[str]:
         "--no-backup",
         "--state-dir",
         str(site.state_dir),
+        "--request-timeout",
+        "60",
     ]
 
 
@@ -121,16 +125,39 @@ def slow_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]
         yield site
 
 
-def test_two_processes_never_apply_to_one_appliance_at_once(slow_site: Site) -> None:
-    site = slow_site
-    # The first apply's first write stalls 15 s on the appliance, so it surely still holds the
-    # lock while the second process starts and plans, even on a machine busy enough to take
-    # several seconds to start Python (6 s was not always enough).
-    control = site.server.control()
-    control.add_fault("stall", command="addvs", stall_seconds=15)
-    control.close()
+def hold_first(
+    server: MockServerHandle, command: str, until: threading.Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The appliance takes the first ``command`` only once ``until`` is set (60 s at most): a
+    stall that ends when the test says so, not after a guess at how slow the machine is."""
+    appliance = server.appliance
+    execute = appliance.execute
+    held: list[str] = []
+
+    def execute_when_released(
+        name: str, params: Mapping[str, str], body: bytes | None = None
+    ) -> CommandResult:
+        if name == command and not held:
+            held.append(name)
+            until.wait(60)
+        return execute(name, params, body)
+
+    monkeypatch.setattr(appliance, "execute", execute_when_released)
+
+
+def test_two_processes_never_apply_to_one_appliance_at_once(
+    site: Site, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first apply's first write is held on the appliance until the second process has
+    # ended, so the first surely holds the lock while the second starts and plans, however busy
+    # the machine (its timeout is raised so that the hold never times its write out).
+    second_done = threading.Event()
+    hold_first(mock_server, "addvs", second_done, monkeypatch)
     first = start_apply(site)
-    second = subprocess.run(apply_command(site), capture_output=True, text=True, timeout=60)
+    try:
+        second = subprocess.run(apply_command(site), capture_output=True, text=True, timeout=60)
+    finally:
+        second_done.set()
     first_output = first.communicate(timeout=60)[0].decode()
     assert first.returncode == 0, first_output
     assert second.returncode == 1, second.stdout + second.stderr
