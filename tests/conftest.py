@@ -5,7 +5,8 @@
 - ``connection_v1`` / ``connection_v2``: ``ApplianceConnection`` to it, certificate pinned;
 - ``fixtures_dir``: the real appliance captures in ``tests/fixtures/loadmaster`` (copied from
   real appliances; see its README);
-- every lmctl command run in-process retries its reads 10 ms apart (autouse ``_quick_retries``).
+- every lmctl command run in-process retries its reads 10 ms apart (autouse ``_quick_retries``)
+  and runs the one click command built from the app (autouse ``_command_built_once``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,14 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+import typer
+import typer.main
 from pydantic import SecretStr
+from typer._click.core import Command  # what typer.main.get_command builds (typer vendors click)
 
 import lmctl.appliance.base
+import lmctl.cli  # registers every command on the app
+from lmctl.cli.app import app
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.connection import ApplianceConnection, BasicCredentials, TlsPolicy
 from lmctl.mock.control import MockControl
@@ -30,6 +36,23 @@ FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures" / "loadmaster"
 def fixtures_dir() -> Path:
     """The directory of real LoadMaster reply captures."""
     return FIXTURES_DIR
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _command_built_once() -> Iterator[None]:
+    """typer's ``CliRunner.invoke`` builds the click command from the app anew on every call
+    (25 ms and more; the suite runs lmctl in-process thousands of times): build it once. A click
+    command keeps nothing from one invocation to the next (its context is per call), which is
+    how lmctl itself runs it, once per process."""
+    built = typer.main.get_command(app)
+    build = typer.main.get_command
+
+    def get_command(typer_app: typer.Typer) -> Command:
+        return built if typer_app is app else build(typer_app)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("typer.testing._get_command", get_command)
+        yield
 
 
 @pytest.fixture(autouse=True)
