@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from lmctl.exchange import expand_all
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.mock.control import MockControl
-from lmctl.mock.server import MockServerHandle, serve_in_thread
+from lmctl.mock.server import MockServerHandle
 from lmctl.mock.wire import CommandResult
 from lmctl.plan.document import Plan, make_plan
 from lmctl.specs import load_specs
@@ -116,48 +117,56 @@ def start_apply(site: Site) -> subprocess.Popen[bytes]:
     return process
 
 
+@dataclass(frozen=True)
+class HeldCall:
+    """The first ``addrs`` the mock receives: ``arrived`` when it comes in, taken only once
+    ``release`` is set, ``landed`` once the mock has taken it."""
+
+    arrived: threading.Event
+    release: threading.Event
+    landed: threading.Event
+
+
 @pytest.fixture
-def slow_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
-    """A site on its own mock answering every call after 100 ms: applies take a while."""
-    with serve_in_thread(latency_ms=100) as slow:
-        site = Site.open(tmp_path, slow, monkeypatch)
-        site.write(A1, A2)
-        yield site
-
-
-def hold_first(
-    server: MockServerHandle, command: str, until: threading.Event, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The appliance takes the first ``command`` only once ``until`` is set (60 s at most): a
-    stall that ends when the test says so, not after a guess at how slow the machine is."""
-    appliance = server.appliance
-    execute = appliance.execute
-    held: list[str] = []
+def held_addrs(
+    mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[HeldCall]:
+    """The mock holds the first ``addrs`` until the test releases it (60 s at most): a write in
+    flight for as long as the test needs, not for a guess at how slow the machine is."""
+    held = HeldCall(threading.Event(), threading.Event(), threading.Event())
+    execute = mock_server.appliance.execute
 
     def execute_when_released(
         name: str, params: Mapping[str, str], body: bytes | None = None
     ) -> CommandResult:
-        if name == command and not held:
-            held.append(name)
-            until.wait(60)
-        return execute(name, params, body)
+        if name != "addrs" or held.arrived.is_set():
+            return execute(name, params, body)
+        held.arrived.set()
+        held.release.wait(60)
+        try:
+            return execute(name, params, body)
+        finally:
+            held.landed.set()
 
-    monkeypatch.setattr(appliance, "execute", execute_when_released)
+    monkeypatch.setattr(mock_server.appliance, "execute", execute_when_released)
+    yield held
+    # A failed test never leaves the call held, to land in the next test's mock.
+    held.release.set()
+    if held.arrived.is_set():
+        held.landed.wait(10)
 
 
 def test_two_processes_never_apply_to_one_appliance_at_once(
-    site: Site, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch
+    site: Site, held_addrs: HeldCall
 ) -> None:
-    # The first apply's first write is held on the appliance until the second process has
+    # The first apply's first addrs is held on the appliance until the second process has
     # ended, so the first surely holds the lock while the second starts and plans, however busy
     # the machine (its timeout is raised so that the hold never times its write out).
-    second_done = threading.Event()
-    hold_first(mock_server, "addvs", second_done, monkeypatch)
     first = start_apply(site)
     try:
         second = subprocess.run(apply_command(site), capture_output=True, text=True, timeout=60)
     finally:
-        second_done.set()
+        held_addrs.release.set()
     first_output = first.communicate(timeout=60)[0].decode()
     assert first.returncode == 0, first_output
     assert second.returncode == 1, second.stdout + second.stderr
@@ -208,13 +217,14 @@ def test_read_after_applying_finds_a_vs_moved_meanwhile(
 
 
 def test_interrupted_apply_says_what_to_do_releases_the_lock_and_converges(
-    slow_site: Site,
+    site: Site, held_addrs: HeldCall
 ) -> None:
-    site = slow_site
     running = start_apply(site)
-    time.sleep(0.5)  # a few writes in
+    assert held_addrs.arrived.wait(30), "the apply never sent an addrs"  # a few writes in
     running.send_signal(signal.SIGINT)
     output = running.communicate(timeout=30)[0].decode()
+    held_addrs.release.set()
+    assert held_addrs.landed.wait(10)
     assert running.returncode == 130, output
     assert "apply interrupted: the writes shown as ok were made" in output
     assert "run `lmctl plan` to see what is left" in output
