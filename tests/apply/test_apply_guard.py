@@ -10,8 +10,10 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,8 @@ from lmctl.exchange import expand_all
 from lmctl.loadmaster.client import LoadMaster
 from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.mock.control import MockControl
-from lmctl.mock.server import MockServerHandle, serve_in_thread
+from lmctl.mock.server import MockServerHandle
+from lmctl.mock.wire import CommandResult
 from lmctl.plan.document import Plan, make_plan
 from lmctl.specs import load_specs
 from lmctl.statedir import appliance_lock, lock_path
@@ -96,6 +99,8 @@ def apply_command(site: Site) -> list[str]:
         "--no-backup",
         "--state-dir",
         str(site.state_dir),
+        "--request-timeout",
+        "60",
     ]
 
 
@@ -112,25 +117,56 @@ def start_apply(site: Site) -> subprocess.Popen[bytes]:
     return process
 
 
+@dataclass(frozen=True)
+class HeldCall:
+    """The first ``addrs`` the mock receives: ``arrived`` when it comes in, taken only once
+    ``release`` is set, ``landed`` once the mock has taken it."""
+
+    arrived: threading.Event
+    release: threading.Event
+    landed: threading.Event
+
+
 @pytest.fixture
-def slow_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
-    """A site on its own mock answering every call after 100 ms: applies take a while."""
-    with serve_in_thread(latency_ms=100) as slow:
-        site = Site.open(tmp_path, slow, monkeypatch)
-        site.write(A1, A2)
-        yield site
+def held_addrs(
+    mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[HeldCall]:
+    """The mock holds the first ``addrs`` until the test releases it (60 s at most): a write in
+    flight for as long as the test needs, not for a guess at how slow the machine is."""
+    held = HeldCall(threading.Event(), threading.Event(), threading.Event())
+    execute = mock_server.appliance.execute
+
+    def execute_when_released(
+        name: str, params: Mapping[str, str], body: bytes | None = None
+    ) -> CommandResult:
+        if name != "addrs" or held.arrived.is_set():
+            return execute(name, params, body)
+        held.arrived.set()
+        held.release.wait(60)
+        try:
+            return execute(name, params, body)
+        finally:
+            held.landed.set()
+
+    monkeypatch.setattr(mock_server.appliance, "execute", execute_when_released)
+    yield held
+    # A failed test never leaves the call held, to land in the next test's mock.
+    held.release.set()
+    if held.arrived.is_set():
+        held.landed.wait(10)
 
 
-def test_two_processes_never_apply_to_one_appliance_at_once(slow_site: Site) -> None:
-    site = slow_site
-    # The first apply's first write stalls 15 s on the appliance, so it surely still holds the
-    # lock while the second process starts and plans, even on a machine busy enough to take
-    # several seconds to start Python (6 s was not always enough).
-    control = site.server.control()
-    control.add_fault("stall", command="addvs", stall_seconds=15)
-    control.close()
+def test_two_processes_never_apply_to_one_appliance_at_once(
+    site: Site, held_addrs: HeldCall
+) -> None:
+    # The first apply's first addrs is held on the appliance until the second process has
+    # ended, so the first surely holds the lock while the second starts and plans, however busy
+    # the machine (its timeout is raised so that the hold never times its write out).
     first = start_apply(site)
-    second = subprocess.run(apply_command(site), capture_output=True, text=True, timeout=60)
+    try:
+        second = subprocess.run(apply_command(site), capture_output=True, text=True, timeout=60)
+    finally:
+        held_addrs.release.set()
     first_output = first.communicate(timeout=60)[0].decode()
     assert first.returncode == 0, first_output
     assert second.returncode == 1, second.stdout + second.stderr
@@ -181,13 +217,14 @@ def test_read_after_applying_finds_a_vs_moved_meanwhile(
 
 
 def test_interrupted_apply_says_what_to_do_releases_the_lock_and_converges(
-    slow_site: Site,
+    site: Site, held_addrs: HeldCall
 ) -> None:
-    site = slow_site
     running = start_apply(site)
-    time.sleep(0.5)  # a few writes in
+    assert held_addrs.arrived.wait(30), "the apply never sent an addrs"  # a few writes in
     running.send_signal(signal.SIGINT)
     output = running.communicate(timeout=30)[0].decode()
+    held_addrs.release.set()
+    assert held_addrs.landed.wait(10)
     assert running.returncode == 130, output
     assert "apply interrupted: the writes shown as ok were made" in output
     assert "run `lmctl plan` to see what is left" in output

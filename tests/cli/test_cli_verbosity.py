@@ -16,7 +16,14 @@ import pytest
 
 from lmctl.loadmaster.transport import call_object
 from lmctl.mock.server import MockServerHandle
-from lmctl_testkit import PASSWORD_VARIABLE, Outcome, array_spec, run_process, write_mock_inventory
+from lmctl_testkit import (
+    PASSWORD_VARIABLE,
+    Outcome,
+    array_spec,
+    invoke,
+    run_process,
+    write_mock_inventory,
+)
 
 ARRAY = array_spec(
     "verbose",
@@ -35,12 +42,20 @@ CALL_LINE = re.compile(
 
 
 @pytest.fixture(params=["v1", "v2"])
-def workdir(request: pytest.FixtureRequest, tmp_path: Path, mock_server: MockServerHandle) -> Path:
-    """A site on the served mock (in each dialect) with the array applied."""
+def workdir(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    mock_server: MockServerHandle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    """A site on the served mock (in each dialect) with the array applied (in-process: the
+    set-up is not what the tests look at; the commands they check run as processes)."""
     arrays = tmp_path / "arrays"
     write_mock_inventory(arrays, mock_server, "lm-verbose", request.param)
     (arrays / "verbose.yaml").write_text(ARRAY)
-    applied = lmctl(tmp_path, mock_server, "apply", "--auto-approve", "arrays")
+    monkeypatch.setenv(PASSWORD_VARIABLE, mock_server.password)
+    state_dir = str(tmp_path / ".lmctl")
+    applied = invoke("apply", "--auto-approve", str(arrays), "--state-dir", state_dir)
     assert applied.exit_code == 0, applied.output
     return tmp_path
 
