@@ -26,7 +26,7 @@ from lmctl.cli.options import (
     InventoryOption,
     RequestTimeoutOption,
     StateDirOption,
-    complete_appliance,
+    appliance_name_option,
     make_console,
 )
 from lmctl.errors import LmctlError
@@ -374,14 +374,7 @@ def addcert(
         ),
     ],
     appliance: Annotated[
-        str,
-        typer.Option(
-            "--appliance",
-            "-a",
-            metavar="NAME",
-            autocompletion=complete_appliance,
-            help="The mock:// appliance to install it on (its inventory name).",
-        ),
+        str, appliance_name_option("The mock:// appliance to install it on (its inventory name).")
     ],
     pem: Annotated[
         Path | None,

@@ -97,19 +97,31 @@ def _subject_alternative_names(host: str) -> x509.SubjectAlternativeName:
     return x509.SubjectAlternativeName(names)
 
 
-def _certificate_authority(
+def _signed_by_itself(
+    key: ec.EllipticCurvePrivateKey,
+    name: x509.Name,
     now: datetime.datetime,
-) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = _name("lmctl mock CA")
-    certificate = (
+    validity: datetime.timedelta,
+) -> x509.CertificateBuilder:
+    """A certificate of ``key`` named ``name`` that ``key`` itself signs, valid from a few
+    minutes ago (clocks differ) for ``validity``; its extensions are the caller's."""
+    return (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + _VALIDITY)
+        .not_valid_after(now + validity)
+    )
+
+
+def _certificate_authority(
+    now: datetime.datetime,
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    certificate = (
+        _signed_by_itself(key, _name("lmctl mock CA"), now, _VALIDITY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -177,15 +189,8 @@ def self_signed_pem(host: str) -> bytes:
     now = datetime.datetime.now(datetime.UTC)
     key = ec.generate_private_key(ec.SECP256R1())
     common_name = host if len(host) <= _COMMON_NAME_LENGTH else "lmctl mock namespace"
-    name = _name(common_name)
     certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + _NAMESPACE_VALIDITY)
+        _signed_by_itself(key, _name(common_name), now, _NAMESPACE_VALIDITY)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
