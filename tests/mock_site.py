@@ -3,7 +3,8 @@
 - ``Site``: a throw-away site: array specs on disk and an inventory that points at the served
   mock over HTTPS (certificate pinned);
 - ``example_site``: a copy of the repository's example arrays (``arrays/``: lm-hq and
-  lm-branch, both built-in ``mock://`` appliances served over HTTPS on loopback).
+  lm-branch, both built-in ``mock://`` appliances served over HTTPS on loopback), with the
+  certificate of its per-protocol array installed on lm-hq.
 """
 
 from __future__ import annotations
@@ -181,10 +182,30 @@ class Site:
                 await getattr(client, method)(*args, **kwargs)
 
 
-def example_site(root: Path) -> Path:
-    """A copy of the example arrays under ``root``; returns its ``arrays`` directory."""
+# The certificate the example per-protocol array (arrays/mail-2019.yaml) names, and its host.
+EXAMPLE_CERTIFICATE = ("mail-2019", "mail2019.corp.example.com")
+
+
+def install_example_certificate(arrays: Path, state_dir: Path) -> None:
+    """Install the example per-protocol array's certificate on lm-hq as the README's Quickstart
+    does (``lmctl mock addcert``), in the ``mock://`` state under ``state_dir``."""
+    name, host = EXAMPLE_CERTIFICATE
+    inventory = str(arrays / "appliances.yaml")
+    outcome = invoke(
+        "mock", "addcert", name, "--appliance", "lm-hq", "--self-signed", host,
+        "--inventory", inventory, "--state-dir", str(state_dir),
+    )  # fmt: skip
+    assert outcome.exit_code == 0, outcome.output
+
+
+def example_site(root: Path, *, certificate: bool = True) -> Path:
+    """A copy of the example arrays under ``root``, their certificate installed on lm-hq (the
+    state in ``root/.lmctl``, as ``lmctl`` uses it) unless told not to (a test of a state
+    directory lmctl must refuse makes its own); returns the ``arrays`` directory."""
     arrays = root / "arrays"
     shutil.copytree(EXAMPLE_ARRAYS, arrays)
+    if certificate:
+        install_example_certificate(arrays, root / ".lmctl")
     return arrays
 
 

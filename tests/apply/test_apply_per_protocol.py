@@ -112,8 +112,9 @@ def test_a_2019_array_applies_from_empty_and_then_plans_nothing(
     assert "No changes" in again.output
     calls = mock_control.calls()
     assert [call.command for call in calls if call.write] == []
-    # One listvs and, because a SubVS carries lmctl's marker, one showrule.
-    assert sorted(call.command for call in calls) == ["listvs", "showrule"]
+    # One listcert (the spec names a certificate), one listvs and, because a SubVS carries
+    # lmctl's marker, one showrule.
+    assert sorted(call.command for call in calls) == ["listcert", "listvs", "showrule"]
 
 
 def test_an_appliance_without_lmctl_subvs_costs_no_showrule(

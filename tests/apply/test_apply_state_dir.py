@@ -37,16 +37,17 @@ def test_git_add_all_after_apply_picks_up_no_backup_lock_or_mock_state(
         "arrays/branch-cas.yaml",
         "arrays/hq-cas.yaml",
         "arrays/mail-2016.yaml",
+        "arrays/mail-2019.yaml",
     ]
 
 
 def test_an_existing_state_directory_keeps_its_files_and_backups_are_still_ignored(
     tmp_path: Path,
 ) -> None:
-    arrays = example_site(tmp_path)
     state = tmp_path / ".lmctl"
     state.mkdir()
     (state / "notes.txt").write_text("mine\n")
+    arrays = example_site(tmp_path)
     applied = lmctl(tmp_path, "apply", str(arrays), "--auto-approve")
     assert applied.exit_code == 0, applied.output
     assert not (state / ".gitignore").exists()

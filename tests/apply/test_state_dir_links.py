@@ -48,7 +48,8 @@ def test_a_linked_state_directory_is_refused_naming_it_and_nothing_is_written_th
 ) -> None:
     """A repository shipping .lmctl/backups -> /somewhere sent the appliances' private keys
     there; .lmctl -> elsewhere put locks, backups and state there."""
-    example_site(tmp_path)
+    # The certificate goes into the state directory, which must not exist when it is the link.
+    example_site(tmp_path, certificate=linked != ".lmctl")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (tmp_path / linked).parent.mkdir(parents=True, exist_ok=True)
@@ -152,7 +153,7 @@ def test_a_corrupt_mock_state_is_one_line_with_its_path_in_lmctl_and_mock_serve(
     tmp_path: Path, kind: str
 ) -> None:
     content, problem = CORRUPT_STATES[kind]
-    example_site(tmp_path)
+    example_site(tmp_path, certificate=False)
     (tmp_path / ".lmctl").mkdir()
     state_file = tmp_path / ".lmctl" / "mock-lm-hq.json"
     state_file.write_bytes(content)

@@ -238,25 +238,25 @@ def complete(cwd: Path, line: str) -> Outcome:
 
 
 def test_completion_offers_the_array_names_of_the_default_specs(tmp_path: Path) -> None:
-    example_site(tmp_path)
+    example_site(tmp_path, certificate=False)
 
     offered = complete(tmp_path, "lmctl status --array ")
 
     assert offered.exit_code == 0, offered.output
-    assert offered.stdout.split() == ["branch-cas", "hq-cas", "mail-2016"]
+    assert offered.stdout.split() == ["branch-cas", "hq-cas", "mail-2016", "mail-2019"]
     assert complete(tmp_path, "lmctl show h").stdout.split() == ["hq-cas"]
     assert complete(tmp_path, "lmctl plan --adopt b").stdout.split() == ["branch-cas"]
 
 
 def test_completion_reads_the_spec_paths_on_the_command_line(tmp_path: Path) -> None:
-    example_site(tmp_path / "elsewhere")
+    example_site(tmp_path / "elsewhere", certificate=False)
     (tmp_path / "elsewhere" / "arrays" / "hq-cas.yaml").unlink()
 
     offered = complete(tmp_path, "lmctl status elsewhere/arrays --array ")
     drained = complete(tmp_path, "lmctl drain HQ-CAS01 elsewhere/arrays --array m")
 
-    assert offered.stdout.split() == ["branch-cas", "mail-2016"]
-    assert drained.stdout.split() == ["mail-2016"]
+    assert offered.stdout.split() == ["branch-cas", "mail-2016", "mail-2019"]
+    assert drained.stdout.split() == ["mail-2016", "mail-2019"]
 
 
 def test_completion_offers_member_names_for_drain(tmp_path: Path) -> None:

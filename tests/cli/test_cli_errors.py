@@ -73,7 +73,8 @@ class Context:
     monkeypatch: pytest.MonkeyPatch
 
     def example(self) -> Path:
-        return example_site(self.root)
+        # Each fault stops lmctl before it reads the certificates: none is installed.
+        return example_site(self.root, certificate=False)
 
     def site(self) -> Site:
         return Site.open(self.root, self.server, self.monkeypatch, A1)
@@ -252,7 +253,7 @@ def test_a_corrupt_mock_state_ends_a_real_process_with_one_line(
     tmp_path: Path, content: bytes, problem: str
 ) -> None:
     """Through ``main()`` as the ``lmctl`` script runs it (each used to end in a traceback)."""
-    example_site(tmp_path)
+    example_site(tmp_path, certificate=False)
     (tmp_path / ".lmctl").mkdir()
     (tmp_path / ".lmctl" / "mock-lm-hq.json").write_bytes(content)
     for command in (["plan", "arrays"], ["apply", "arrays", "--auto-approve"]):
@@ -270,7 +271,7 @@ def test_a_mock_state_that_is_not_a_regular_file_is_refused_not_waited_on(
     tmp_path: Path, kind: str
 ) -> None:
     """A FIFO there made plan wait forever for a writer; a link is refused even to a good state."""
-    example_site(tmp_path)
+    example_site(tmp_path, certificate=False)
     (tmp_path / ".lmctl").mkdir()
     state_file = tmp_path / ".lmctl" / "mock-lm-hq.json"
     if kind == "a FIFO":

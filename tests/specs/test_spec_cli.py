@@ -40,10 +40,11 @@ def test_examples_validate_by_default_from_the_repository(monkeypatch: pytest.Mo
 
     assert code == 0, output
     assert without_notices(output).strip() == (
-        "valid: 3 arrays, 2 appliances in 4 files (0 errors, 0 warnings)"
+        "valid: 4 arrays, 2 appliances in 5 files (0 errors, 0 warnings)"
     )
-    # Exchange 2010 and 2016 are past Microsoft's end of support: one notice each, no failure.
-    assert output.count(": notice: exchange: Exchange ") == 2
+    # Exchange 2010, 2016 and 2019 are past Microsoft's end of support: one notice each, no
+    # failure.
+    assert output.count(": notice: exchange: Exchange ") == 3
 
 
 @pytest.mark.parametrize("command", [["validate"], ["show", "hq-cas"]])
@@ -61,11 +62,18 @@ def test_without_arrays_directory_says_what_is_read_by_default(
     )
 
 
-def test_examples_cover_two_2010_sites_and_a_2016_namespace() -> None:
+def test_examples_cover_two_2010_sites_a_2016_namespace_and_a_per_protocol_2019_one() -> None:
     spec_set = load_specs([EXAMPLES])
 
     versions = {(a.site, str(a.exchange)) for a in spec_set.arrays}
-    assert versions == {("HQ", "2010 SP3"), ("Branch-MUC", "2010 SP2"), ("HQ", "2016 CU23")}
+    assert versions == {
+        ("HQ", "2010 SP3"),
+        ("Branch-MUC", "2010 SP2"),
+        ("HQ", "2016 CU23"),
+        ("HQ", "2019 CU15"),
+    }
+    per_protocol = [(a.name, a.certificate) for a in spec_set.arrays if a.layout == "per-protocol"]
+    assert per_protocol == [("mail-2019", "mail-2019")]
     assert all(a.rpc_ports is not None for a in spec_set.arrays if a.exchange.major == 2010)
     assert all(2 <= len(a.members) <= 4 for a in spec_set.arrays)
     assert all(spec_set.appliance_of(a).is_mock for a in spec_set.arrays)
@@ -119,9 +127,9 @@ def test_validate_json_for_valid_specs() -> None:
     report = json.loads(output)
     assert code == 0
     assert report["valid"] is True
-    assert (report["errors"], report["warnings"], report["notices"]) == (0, 0, 2)
+    assert (report["errors"], report["warnings"], report["notices"]) == (0, 0, 3)
     assert {d["severity"] for d in report["diagnostics"]} == {"notice"}
-    assert report["arrays"] == ["branch-cas", "hq-cas", "mail-2016"]
+    assert report["arrays"] == ["branch-cas", "hq-cas", "mail-2016", "mail-2019"]
     assert report["appliances"] == ["lm-hq", "lm-branch"]
     assert len(report["digest"]) == 64
 
@@ -229,7 +237,8 @@ def test_show_unknown_array_lists_the_known_ones() -> None:
 
     assert code == 1
     assert output.strip() == (
-        "error: no array named 'nope' in the specs; arrays: branch-cas, hq-cas, mail-2016"
+        "error: no array named 'nope' in the specs; arrays: branch-cas, hq-cas, mail-2016, "
+        "mail-2019"
     )
 
 
@@ -241,7 +250,7 @@ def test_show_unknown_array_names_the_default_directory(monkeypatch: pytest.Monk
     assert code == 1
     assert output.strip() == (
         "error: no array named 'hq-ca' in the specs (did you mean 'hq-cas'?); arrays: "
-        "branch-cas, hq-cas, mail-2016"
+        "branch-cas, hq-cas, mail-2016, mail-2019"
     )
 
 

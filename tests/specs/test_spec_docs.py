@@ -57,7 +57,7 @@ def test_the_python_examples_run_against_the_repository(
         exec(compile(block, str(DOCS), "exec"), {})  # noqa: S102 (the docs' own examples)
 
     printed = capsys.readouterr().out.splitlines()
-    assert printed[0].startswith("3 ['lm-hq', 'lm-branch'] ")
+    assert printed[0].startswith("4 ['lm-hq', 'lm-branch'] ")
     assert printed[1] == "lmctl.hq-cas.rpc 10.10.1.50:135/tcp ['HQ-CAS01', 'HQ-CAS02', 'HQ-CAS03']"
     assert printed[-1] == "no-such.yaml: error: no such file or directory"
 

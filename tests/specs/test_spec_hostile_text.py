@@ -19,7 +19,7 @@ from spec_files import HQ_2010, reported, run_lmctl
 from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
 from lmctl_testkit import PROCESS_TIMEOUT
-from mock_site import EXAMPLE_ARRAYS, Array, Site
+from mock_site import EXAMPLE_ARRAYS, Array, Site, install_example_certificate
 
 RAW_CONTROLS = ("\x1b", "\x07", "\u202e", "\x00")
 
@@ -124,6 +124,7 @@ def test_a_file_name_that_is_not_utf8_is_printed_escaped_and_json_stays_valid(
 def test_a_plan_of_specs_in_a_directory_not_named_in_utf8_is_valid_json(tmp_path: Path) -> None:
     arrays = Path(os.fsdecode(bytes(tmp_path) + b"/arrays\x9b"))
     shutil.copytree(EXAMPLE_ARRAYS, arrays)  # built-in mock:// appliances
+    install_example_certificate(arrays, tmp_path / "s")
 
     code, out, err = _lmctl_bytes(
         tmp_path, "plan", str(arrays), "--format", "json", "--state-dir", str(tmp_path / "s")

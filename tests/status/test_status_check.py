@@ -50,6 +50,12 @@ class FakeAppliance:
         self.calls.append("connections")
         return {}
 
+    async def certificates(self) -> frozenset[str]:
+        raise AssertionError("status reads no certificate")
+
+    async def install_certificate(self, name: str, pem: bytes, *, replace: bool = False) -> None:
+        raise AssertionError("status installs no certificate")
+
     async def apply(self, change: Change) -> None:
         raise AssertionError("status never writes")
 

@@ -53,6 +53,16 @@ class Appliance(Protocol):
         """Live active connections per real server of each virtual service: one read."""
         ...
 
+    async def certificates(self) -> frozenset[str]:
+        """The names of the SSL certificates installed on the appliance: one read."""
+        ...
+
+    async def install_certificate(self, name: str, pem: bytes, *, replace: bool = False) -> None:
+        """Install the certificate and private key in ``pem`` as ``name`` (one write; ``replace``
+        overwrites one of that name). Only ``lmctl mock addcert`` calls it, for a ``mock://``
+        appliance: lmctl does not install certificates on a real one."""
+        ...
+
     async def apply(self, change: Change) -> None:
         """Make one change: one write (never blindly retried)."""
         ...
@@ -107,6 +117,26 @@ async def observe_all(appliances: Mapping[str, Appliance]) -> dict[str, Applianc
     if failures:
         raise ReadError(failures)
     return {n: r for n, r in zip(names, replies, strict=True) if not isinstance(r, str)}
+
+
+async def _certificates_or_why(appliance: Appliance) -> frozenset[str] | str:
+    try:
+        return await appliance.certificates()
+    except (LmctlError, OSError) as error:
+        return error_text(error)
+
+
+async def certificates_of(
+    appliances: Mapping[str, Appliance], names: Iterable[str]
+) -> dict[str, frozenset[str]]:
+    """The installed certificates of the appliances ``names`` (one ``listcert`` each, all
+    concurrently); ``ReadError`` naming each that failed."""
+    chosen = sorted(set(names))
+    replies = await asyncio.gather(*(_certificates_or_why(appliances[name]) for name in chosen))
+    failures = {n: r for n, r in zip(chosen, replies, strict=True) if isinstance(r, str)}
+    if failures:
+        raise ReadError(failures)
+    return {n: r for n, r in zip(chosen, replies, strict=True) if not isinstance(r, str)}
 
 
 def _open_one(

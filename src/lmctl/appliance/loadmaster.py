@@ -338,6 +338,14 @@ class LoadMasterAppliance:
         """One ``stats``."""
         return connections_of(await self.client.statistics())
 
+    async def certificates(self) -> frozenset[str]:
+        """One ``listcert``."""
+        return frozenset(await self.client.list_certificates())
+
+    async def install_certificate(self, name: str, pem: bytes, *, replace: bool = False) -> None:
+        """One ``addcert`` with the PEM as the file it uploads."""
+        await self.client.add_certificate(name, pem, replace=replace)
+
     async def backup(self) -> bytes:
         """The appliance's own backup archive (``backup``)."""
         return await self.client.backup()

@@ -18,7 +18,7 @@ from lmctl.cli.options import (
     OutputFormat,
     RequestTimeoutOption,
     StateDirOption,
-    complete_appliance,
+    appliance_name_option,
     make_console,
 )
 from lmctl.cli.specload import DEFAULT_INVENTORY, DEFAULT_SPECS, load_inventory_reporting
@@ -98,16 +98,7 @@ def _check_vips_found(options: ImportOptions, state: ApplianceState) -> None:
     "file that exists or cannot be written); 64 usage error. See docs/adoption.md.",
 )
 def import_command(
-    appliance: Annotated[
-        str,
-        typer.Option(
-            "--appliance",
-            "-a",
-            metavar="NAME",
-            autocompletion=complete_appliance,
-            help="The appliance to read (its inventory name).",
-        ),
-    ],
+    appliance: Annotated[str, appliance_name_option("The appliance to read (its inventory name).")],
     inventory: InventoryOption = None,
     out: Annotated[
         Path, typer.Option("--out", "-o", metavar="DIR", help="Where to write the array specs.")

@@ -1,4 +1,5 @@
-"""``lmctl mock serve``: run the mock LoadMaster until Ctrl-C.
+"""``lmctl mock serve``: run the mock LoadMaster until Ctrl-C; ``lmctl mock addcert``: install
+a certificate on a built-in ``mock://`` appliance, as an admin installs one on a LoadMaster.
 
 The mock modules (cryptography, http.server) are imported inside the command so that
 ``lmctl --help`` stays fast.
@@ -12,19 +13,29 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lmctl.cli.app import LmctlCommands, app
-from lmctl.cli.options import make_console
+from lmctl.cli.app import CommandError, LmctlCommands, app
+from lmctl.cli.options import (
+    DEFAULT_STATE_DIR,
+    InventoryOption,
+    RequestTimeoutOption,
+    StateDirOption,
+    appliance_name_option,
+    make_console,
+)
 from lmctl.errors import LmctlError
+from lmctl.text import excerpt, one_line
 
 if TYPE_CHECKING:
     from lmctl.mock.server import MockServerHandle
     from lmctl.mock.state import MockState
+    from lmctl.specs import SpecSet
 
 mock_app = typer.Typer(
     cls=LmctlCommands,
@@ -260,3 +271,168 @@ def serve(
         while not stop.wait(0.5):
             pass
     make_console().print("mock LoadMaster stopped")
+
+
+# -- lmctl mock addcert ---------------------------------------------------------------------
+
+# A certificate with its key and chain is a few kilobytes; more is no PEM an admin uploads.
+_PEM_MAX_BYTES = 1024 * 1024
+
+
+def _certificate_name(value: str) -> str:
+    import re
+
+    from lmctl.specs.array import CERTIFICATE_NAME_PATTERN
+
+    if re.fullmatch(CERTIFICATE_NAME_PATTERN, value) is None:
+        raise typer.BadParameter(
+            f"{excerpt(value)!r} is no certificate name: letters, digits and . @ - _, starting "
+            "with a letter or digit, at most 64 (the name a spec's certificate: gives)"
+        )
+    return value
+
+
+def _host_name(value: str | None) -> str | None:
+    from lmctl.specs.rules import is_host_name
+
+    if value is not None and not is_host_name(value.rstrip(".")):
+        raise typer.BadParameter(
+            f"{excerpt(value)!r} is no host name: expected the namespace the certificate is for, "
+            "e.g. mail.example.com"
+        )
+    return value.rstrip(".") if value is not None else None
+
+
+def _pem_of(pem: Path | None, host: str | None) -> bytes:
+    """The PEM to upload: the file ``--pem`` names, or a new self-signed one for ``host``."""
+    from lmctl.files import read_regular_file
+    from lmctl.mock.tls import self_signed_pem
+
+    if host is not None:
+        return self_signed_pem(host)
+    assert pem is not None
+    try:
+        return read_regular_file(pem, max_size=_PEM_MAX_BYTES)
+    except OSError as error:
+        raise CommandError(
+            f"cannot read --pem {one_line(str(pem))}: {error.strerror or error}; nothing was "
+            "installed"
+        ) from None
+
+
+@dataclass(frozen=True)
+class _Install:
+    """How ``addcert`` installs: over one it finds (``replace``), where the mock keeps its
+    state, how long each request may take."""
+
+    replace: bool
+    state_dir: Path
+    request_timeout: float
+
+
+async def _install_certificate(
+    spec_set: SpecSet, appliance: str, name: str, upload: Callable[[], bytes], options: _Install
+) -> bool:
+    """Install ``name`` on ``appliance`` unless it is there (``replace``: in its place); True
+    when it was written."""
+    from lmctl.appliance.base import open_appliances
+
+    async with open_appliances(
+        spec_set, [appliance], state_dir=options.state_dir, timeout=options.request_timeout
+    ) as appliances:
+        opened = appliances[appliance]
+        installed = name in await opened.certificates()
+        if installed and not options.replace:
+            return False
+        await opened.install_certificate(name, upload(), replace=installed)
+        return True
+
+
+@mock_app.command(
+    "addcert",
+    help="Install a certificate and its private key on a built-in mock:// appliance, as an "
+    "admin installs one on a LoadMaster (its addcert, the PEM as the body), so that a "
+    "per-protocol array can name it (certificate: NAME).\n\n"
+    "--pem FILE uploads your PEM (the certificate and its unencrypted key); --self-signed HOST "
+    "makes a new key and a certificate for HOST signed by it (the key goes to the mock's "
+    "state under --state-dir, and nowhere else: never printed). A certificate of that name "
+    "already installed is left as it is (--replace installs the new one in its place). "
+    "Only mock:// appliances: lmctl does not install certificates on a real LoadMaster (use "
+    "its web UI, Certificates & Security > SSL Certificates, or its API).\n\n"
+    "Exit codes: 0 installed, or already installed; 1 error (an appliance not in the "
+    "inventory or not mock://, a PEM that cannot be read or that the appliance refuses: no "
+    "certificate with its matching key); 64 usage error. See docs/mock.md.",
+)
+def addcert(
+    name: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME",
+            callback=_certificate_name,
+            help="The certificate's name on the appliance (a spec's certificate: names it).",
+            show_default=False,
+        ),
+    ],
+    appliance: Annotated[
+        str, appliance_name_option("The mock:// appliance to install it on (its inventory name).")
+    ],
+    pem: Annotated[
+        Path | None,
+        typer.Option(
+            "--pem",
+            metavar="FILE",
+            help="A PEM file holding the certificate and its private key.",
+        ),
+    ] = None,
+    self_signed: Annotated[
+        str | None,
+        typer.Option(
+            "--self-signed",
+            metavar="HOST",
+            callback=_host_name,
+            help="Make a new key and a self-signed certificate for HOST (e.g. the array's fqdn).",
+        ),
+    ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option("--replace", help="Replace a certificate of that name already installed."),
+    ] = False,
+    inventory: InventoryOption = None,
+    state_dir: StateDirOption = DEFAULT_STATE_DIR,
+    request_timeout: RequestTimeoutOption = 10.0,
+) -> None:
+    """``lmctl mock addcert NAME --appliance NAME (--pem FILE | --self-signed HOST)``."""
+    import asyncio
+
+    from lmctl.cli.certificates import REAL_INSTALL
+    from lmctl.cli.specload import load_inventory_reporting
+
+    if (pem is None) == (self_signed is None):
+        raise typer.BadParameter("give --pem FILE or --self-signed HOST (one of them)")
+    console, errors = make_console(), make_console(stderr=True)
+    spec_set = load_inventory_reporting(inventory, errors)
+    spec = spec_set.inventory.appliance(appliance)
+    if spec is None:
+        known = ", ".join(spec_set.inventory.appliances) or "none"
+        raise CommandError(
+            f"no appliance named {appliance} in the inventory (known: {known}); nothing was "
+            "installed"
+        )
+    if not spec.is_mock:
+        raise CommandError(
+            f"{appliance} is a real appliance ({one_line(spec.url)}): lmctl installs "
+            "certificates only on a built-in mock:// appliance; nothing was installed; on the "
+            f"LoadMaster, install it {REAL_INSTALL}"
+        )
+    options = _Install(replace, state_dir, request_timeout)
+    written = asyncio.run(
+        _install_certificate(spec_set, appliance, name, lambda: _pem_of(pem, self_signed), options)
+    )
+    if not written:
+        console.print(
+            f"certificate {name} is already installed on {appliance}: nothing changed "
+            "(--replace installs the new one in its place)"
+        )
+        return
+    source = f"self-signed for {self_signed}" if self_signed else f"from {one_line(str(pem))}"
+    console.print(f"installed certificate {name} on {appliance} ({spec.url}), {source}")

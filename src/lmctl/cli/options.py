@@ -98,6 +98,15 @@ SpecPaths = Annotated[
 ]
 
 
+def appliance_name_option(help_text: str) -> typer.models.OptionInfo:
+    """``--appliance NAME`` (``-a``) naming the one inventory appliance a command acts on,
+    completed by the shell, with the command's own help."""
+    option: typer.models.OptionInfo = typer.Option(
+        "--appliance", "-a", metavar="NAME", autocompletion=complete_appliance, help=help_text
+    )
+    return option
+
+
 def spec_paths_argument(help_text: str) -> typer.models.ArgumentInfo:
     """The spec-paths argument with a command's own help (e.g. apply also takes a plan file)."""
     argument: typer.models.ArgumentInfo = typer.Argument(

@@ -208,15 +208,20 @@ async def _make_plan(
 ) -> Plan:
     from lmctl.appliance.base import observe_all
     from lmctl.apply.departed import departed_appliances
+    from lmctl.cli.certificates import check_certificates
     from lmctl.exchange import expand_all
+    from lmctl.plan.certificates import needed_by_specs
     from lmctl.plan.document import make_plan
     from lmctl.plan.planfile import with_urls
 
     errors = make_console(stderr=True)
     for departed in departed_appliances(target.state_dir, spec_set.inventory.appliances):
         errors.print(one_line(departed.warning()))
+    desired = expand_all(spec_set)
+    wanted = needed_by_specs(service for services in desired.values() for service in services)
+    await check_certificates(wanted, appliances, spec_set, target.state_dir)
     plan = make_plan(
-        expand_all(spec_set),
+        desired,
         await observe_all(appliances),
         specs_digest=spec_set.digest,
         # As shown (escaped): a path that is not UTF-8 has no place in a JSON document.
@@ -545,7 +550,9 @@ async def _apply(
     from lmctl.appliance.base import open_appliances
     from lmctl.apply.execute import ApplyOptions, apply_plan
     from lmctl.apply.report import render_report
+    from lmctl.cli.certificates import check_certificates
     from lmctl.cli.progress import apply_progress
+    from lmctl.plan.certificates import needed_by_changes
 
     console, errors = make_console(), make_console(stderr=True)
     if source is not None:
@@ -572,6 +579,11 @@ async def _apply(
                 "already hold what it makes)",
             )
             return ExitCode.OK
+        else:
+            changes = {planned.name: planned.changes for planned in plan.appliances}
+            await check_certificates(
+                needed_by_changes(changes), appliances, spec_set, target.state_dir, source
+            )
         stop = _gate(plan, request, console, errors)
         if stop is not None:
             return stop

@@ -518,21 +518,35 @@ class LoadMaster:
         v2); ``kinds`` is the appliance's bitmask: 1 base configuration, 2 virtual services,
         4 GEO, 8 ESP SSO. Never resent once it may have left: a restore whose answer was lost
         is ``WriteOutcomeUnknownError`` (read the appliance to see what it holds)."""
-        params = {"type": str(kinds)}
+        await self._upload("restore", {"type": str(kinds)}, archive, "a backup")
+
+    async def add_certificate(self, name: str, pem: bytes, *, replace: bool = False) -> None:
+        """Install a certificate with its private key (``addcert?cert=NAME``, the PEM uploaded as
+        ``restore`` uploads a backup: the POST body in v1, base64 ``data`` in v2; never logged);
+        ``replace`` sends ``replace=1`` to overwrite one of that name. Never resent once it may
+        have left: ``listcert`` shows whether it arrived."""
+        params = {"cert": name, **({"replace": "1"} if replace else {})}
+        await self._upload("addcert", params, pem, f"certificate {name}")
+
+    # -- write machinery -------------------------------------------------------------------
+
+    async def _upload(
+        self, command: str, params: Mapping[str, str], file: bytes, target: str
+    ) -> Reply:
+        """One write that uploads ``file`` (a backup, a certificate and its key): resent only
+        when the request certainly never left; a lost answer is ``WriteOutcomeUnknownError``."""
         async with write_lock(self.connection.url):
-            retrying = self._retry.unsent_retrying(self._logger, self.name, "restore")
+            retrying = self._retry.unsent_retrying(self._logger, self.name, command)
             try:
                 exchange: tuple[ApiDialect, int, bytes] = await retrying(
-                    self._channel.round_trip, "restore", params, archive
+                    self._channel.round_trip, command, params, file
                 )
             except TransportError as failure:
                 if not failure.request_sent:
                     raise
-                raise self._unknown_outcome("restore", "a backup", str(failure)) from None
+                raise self._unknown_outcome(command, target, str(failure)) from None
             dialect, status, body = exchange
-            self._channel.reply(dialect, "restore", status, body)
-
-    # -- write machinery -------------------------------------------------------------------
+            return self._channel.reply(dialect, command, status, body)
 
     async def _write(
         self, command: str, params: Mapping[str, str], target: str, read_back: ReadBack[T]

@@ -28,6 +28,10 @@ from lmctl.files import read_regular_file
 
 # Long, as an appliance's own self-signed certificate is: a kept one must outlive its pins.
 _VALIDITY = datetime.timedelta(days=3650)
+# A demo namespace's certificate (``self_signed_pem``): the year a public one may last at most.
+_NAMESPACE_VALIDITY = datetime.timedelta(days=397)
+# X.509's upper bound on a common name (RFC 5280, ub-common-name).
+_COMMON_NAME_LENGTH = 64
 
 
 class CertificateError(LmctlError):
@@ -93,19 +97,31 @@ def _subject_alternative_names(host: str) -> x509.SubjectAlternativeName:
     return x509.SubjectAlternativeName(names)
 
 
-def _certificate_authority(
+def _signed_by_itself(
+    key: ec.EllipticCurvePrivateKey,
+    name: x509.Name,
     now: datetime.datetime,
-) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = _name("lmctl mock CA")
-    certificate = (
+    validity: datetime.timedelta,
+) -> x509.CertificateBuilder:
+    """A certificate of ``key`` named ``name`` that ``key`` itself signs, valid from a few
+    minutes ago (clocks differ) for ``validity``; its extensions are the caller's."""
+    return (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + _VALIDITY)
+        .not_valid_after(now + validity)
+    )
+
+
+def _certificate_authority(
+    now: datetime.datetime,
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    certificate = (
+        _signed_by_itself(key, _name("lmctl mock CA"), now, _VALIDITY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -164,6 +180,27 @@ def generate_certificate(
     _write_private(cert_file, certificate.public_bytes(serialization.Encoding.PEM))
     _write_private(ca_file, ca_certificate.public_bytes(serialization.Encoding.PEM))
     return MockCertificate(ca_file, cert_file, key_file, _fingerprint(certificate))
+
+
+def self_signed_pem(host: str) -> bytes:
+    """A new private key and a certificate for the host name ``host`` signed by that key, as one
+    PEM (the certificate, then the key): what an admin uploads with ``addcert`` to publish a
+    namespace. Made in memory and written nowhere: the caller hands it to the appliance."""
+    now = datetime.datetime.now(datetime.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    common_name = host if len(host) <= _COMMON_NAME_LENGTH else "lmctl mock namespace"
+    certificate = (
+        _signed_by_itself(key, _name(common_name), now, _NAMESPACE_VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
 
 
 def _fingerprint(certificate: x509.Certificate) -> str:

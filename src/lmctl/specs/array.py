@@ -148,10 +148,11 @@ Text = Annotated[
 ]
 Port = Annotated[int, Field(ge=1, le=65535)]
 # A certificate's name on the appliance: the characters Kemp documents for names.
+CERTIFICATE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.@_-]{0,63}$"
 CertificateName = Annotated[
     str,
     Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9.@_-]{0,63}$",
+        pattern=CERTIFICATE_NAME_PATTERN,
         description="expected the certificate's name on the appliance: letters, digits and "
         ". @ - _, at most 64, e.g. mail-2019",
     ),

@@ -64,6 +64,8 @@ class SpecSet:
     left_out: tuple[Diagnostic, ...] = ()
     # Each array's name and the file it came from, as diagnostics name it.
     sources: tuple[tuple[str, str], ...] = ()
+    # The inventory file read (None: no inventory was found).
+    inventory_file: Path | None = None
 
     def array(self, name: str) -> ArraySpec | None:
         """The array called ``name``, or None."""
@@ -149,6 +151,7 @@ def load_specs(
         files=tuple(d.path for d in collected.documents),
         left_out=tuple(left_out.values()),
         sources=tuple((a.spec.name, a.document.display) for a in arrays),
+        inventory_file=inventory_file.path if inventory_file else None,
     )
 
 

@@ -1,0 +1,155 @@
+"""``lmctl mock addcert``: a certificate installed on a built-in ``mock://`` appliance the way an
+admin installs one on a LoadMaster (its ``addcert``), so a per-protocol array can name it; the
+private key never shown, and real appliances refused."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from lmctl_testkit import Outcome, certificate_pem, invoke, per_protocol_spec, write_spec_files
+
+INVENTORY = """\
+appliances:
+  lm-hq:
+    url: mock://lm-hq
+  lm-dc1:
+    url: https://10.0.0.5
+    auth: {api_key: {env: LM_DC1_API_KEY}}
+    tls: {insecure: true}
+"""
+
+
+class Site:
+    """A spec directory whose inventory names ``lm-hq`` as a ``mock://`` appliance."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.specs = root / "specs"
+        self.state = root / "state"
+        write_spec_files(self.specs, {"appliances.yaml": INVENTORY})
+
+    def addcert(self, *args: str) -> Outcome:
+        inventory = str(self.specs / "appliances.yaml")
+        return invoke(
+            "mock", "addcert", *args, "--inventory", inventory, "--state-dir", str(self.state)
+        )
+
+    def installed(self) -> dict[str, str]:
+        """The certificates in the mock's state file: name → PEM."""
+        state = json.loads((self.state / "mock-lm-hq.json").read_text())
+        return {c["name"]: c["pem"] for c in state.get("certificates", [])}
+
+    def files(self) -> set[str]:
+        return {str(p.relative_to(self.root)) for p in self.root.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    return Site(tmp_path)
+
+
+def test_self_signed_installs_a_certificate_for_the_host_and_never_shows_the_key(
+    site: Site,
+) -> None:
+    before = site.files()
+    outcome = invoke(
+        "-vv",
+        "mock",
+        "addcert",
+        "mail-2019",
+        "--appliance",
+        "lm-hq",
+        "--self-signed",
+        "mail.example.com",
+        "--inventory",
+        str(site.specs / "appliances.yaml"),
+        "--state-dir",
+        str(site.state),
+    )
+    assert outcome.exit_code == 0, outcome.output
+    assert "installed certificate mail-2019 on lm-hq" in outcome.stdout
+    pem = site.installed()["mail-2019"]
+    certificate = x509.load_pem_x509_certificate(pem.encode())
+    names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == ["mail.example.com"]
+    # The key is in the mock's state and nowhere else: not on the terminal, not in the -vv log,
+    # not in a file beside it.
+    assert "PRIVATE KEY" in pem
+    assert "PRIVATE KEY" not in outcome.output
+    assert site.files() - before == {"state/.gitignore", "state/mock-lm-hq.json"}
+
+
+def test_a_second_run_leaves_the_certificate_and_replace_installs_the_new_one(
+    site: Site,
+) -> None:
+    assert (
+        site.addcert("mail-2019", "-a", "lm-hq", "--self-signed", "mail.example.com").exit_code == 0
+    )
+    first = site.installed()["mail-2019"]
+    again = site.addcert("mail-2019", "-a", "lm-hq", "--self-signed", "mail.example.com")
+    assert again.exit_code == 0, again.output
+    assert "already installed on lm-hq: nothing changed" in again.stdout
+    assert site.installed()["mail-2019"] == first
+    replaced = site.addcert(
+        "mail-2019", "-a", "lm-hq", "--self-signed", "mail.example.com", "--replace"
+    )
+    assert replaced.exit_code == 0, replaced.output
+    assert site.installed()["mail-2019"] != first
+
+
+def test_pem_installs_the_admins_file_and_a_file_without_its_key_is_refused(site: Site) -> None:
+    pem = site.root / "exchange.pem"
+    pem.write_bytes(certificate_pem(site.root))
+    assert site.addcert("exchange", "-a", "lm-hq", "--pem", str(pem)).exit_code == 0
+    assert site.installed()["exchange"] == pem.read_text()
+    without_key = site.root / "cert-only.pem"
+    without_key.write_bytes(pem.read_bytes().split(b"-----BEGIN PRIVATE KEY")[0])
+    refused = site.addcert("cert-only", "-a", "lm-hq", "--pem", str(without_key))
+    assert refused.exit_code == 1
+    assert "lm-hq refused addcert: Invalid certificate file" in refused.stderr
+    assert "cert-only" not in site.installed()
+
+
+def test_a_real_appliance_is_refused_before_anything_is_read(site: Site) -> None:
+    outcome = site.addcert("mail-2019", "-a", "lm-dc1", "--self-signed", "mail.example.com")
+    assert outcome.exit_code == 1
+    assert "lm-dc1 is a real appliance (https://10.0.0.5)" in outcome.stderr
+    assert "Certificates & Security > SSL Certificates" in outcome.stderr
+    assert not site.state.exists()
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ("mail-2019", "-a", "lm-hq"),
+        ("mail-2019", "-a", "lm-hq", "--pem", "x.pem", "--self-signed", "mail.example.com"),
+        ("bad name", "-a", "lm-hq", "--self-signed", "mail.example.com"),
+        ("mail-2019", "-a", "lm-hq", "--self-signed", "not a host"),
+    ],
+)
+def test_usage_errors_exit_64(site: Site, arguments: tuple[str, ...]) -> None:
+    assert site.addcert(*arguments).exit_code == 64
+    assert not site.state.exists()
+
+
+def test_the_command_plan_suggests_installs_the_certificate_plan_needs(site: Site) -> None:
+    write_spec_files(site.specs, {"mail.yaml": per_protocol_spec()})
+    plan = ("plan", str(site.specs), "--appliance", "lm-hq", "--state-dir", str(site.state))
+    refused = invoke(*plan)
+    assert refused.exit_code == 1
+    assert "certificate: 'mail-2019' is not installed on lm-hq (it has no certificate)" in (
+        refused.stderr
+    )
+    suggested = refused.stderr.split("on this mock:// appliance: ")[1].split(" (or --pem")[0]
+    arguments = shlex.split(suggested)
+    assert arguments[:3] == ["lmctl", "mock", "addcert"]
+    assert arguments[-2:] == ["--self-signed", "mail.example.com"]
+    # The inventory and state directory plan used are part of it.
+    assert "--inventory" in arguments and "--state-dir" in arguments
+    assert invoke(*arguments[1:]).exit_code == 0
+    assert invoke(*plan).exit_code == 0
