@@ -21,7 +21,7 @@ from loadmaster_fakes import (
 from lmctl.loadmaster import wire
 from lmctl.loadmaster.errors import UnknownObjectError
 from lmctl.loadmaster.models import VirtualServiceKey
-from lmctl.loadmaster.wire import parse_json_reply, parse_xml_reply
+from lmctl.loadmaster.wire import ReplyFormatError, parse_json_reply, parse_xml_reply
 
 KEY = VirtualServiceKey(address="192.168.1.123", port="80", protocol="tcp")
 
@@ -355,3 +355,13 @@ def test_xml_shapes_repeated_tags_single_options_and_split_text() -> None:
     ]
     services = wire.virtual_services({"VS": [row | SETTINGS_JSON for row in fields["VS"]]})
     assert [vs.nickname for vs in services] == ["owa & ecp", "a<b c", None]
+
+
+@pytest.mark.parametrize("element", [b"ActivConns", b"ActiveConns"])
+def test_a_negative_connection_count_is_no_count(element: bytes) -> None:
+    # A count below 0 would cancel another SubVS's live connections in drain's sum.
+    body = capture("fw7.1-stats.xml").replace(
+        b"<" + element + b">0</" + element + b">", b"<" + element + b">-50</" + element + b">"
+    )
+    with pytest.raises(ReplyFormatError, match="greater than or equal to 0"):
+        wire.statistics(parse_xml_reply(body).fields)

@@ -599,7 +599,7 @@ class VirtualServiceStats(_WireModel):
     index: Int = Field(alias="Index")
     enable: Flag = Field(True, alias="Enable")
     active_conns: Int = Field(
-        0, alias="ActiveConns", validation_alias=AliasChoices("ActiveConns", "ActivConns")
+        0, ge=0, alias="ActiveConns", validation_alias=AliasChoices("ActiveConns", "ActivConns")
     )
     total_conns: Int = Field(0, alias="TotalConns")
     conns_per_sec: Int = Field(0, alias="ConnsPerSec")
@@ -614,8 +614,9 @@ class RealServerStats(_WireModel):
     port: Int = Field(0, alias="Port")
     enable: Flag = Field(True, alias="Enable")
     weight: Int = Field(1000, alias="Weight")
+    # No count is below 0: a negative one would cancel live connections in drain's sum.
     active_conns: Int = Field(
-        0, alias="ActivConns", validation_alias=AliasChoices("ActivConns", "ActiveConns")
+        0, ge=0, alias="ActivConns", validation_alias=AliasChoices("ActivConns", "ActiveConns")
     )
     persist: Int = Field(0, alias="Persist")
     conns: Int = Field(0, alias="Conns")
