@@ -164,6 +164,24 @@ def test_a_certificate_is_installed_from_the_pem_body_and_named_by_certfile(
     assert deleted.status_code == 200 and listed_after == []
 
 
+def test_a_certificate_posted_as_curl_posts_it_is_installed(
+    mock_server: MockServerHandle, tmp_path: Path
+) -> None:
+    # ``curl -X POST --data-binary @cert.pem`` (the programmer guide's form) declares a form.
+    pem = certificate_pem(tmp_path)
+    with RawApi(mock_server) as api:
+        added = api.client.post(
+            "/access/addcert",
+            params={"cert": "mail-2019"},
+            content=pem,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            auth=(mock_server.username, mock_server.password),
+        )
+        listed = json_reply(api.v2("listcert"))["cert"]
+    assert added.status_code == 200, added.text
+    assert [row["name"] for row in listed] == ["mail-2019"]
+
+
 def test_a_health_mark_for_one_check_url_downs_the_server_in_that_subvs_only(
     mock_server: MockServerHandle, mock_control: MockControl
 ) -> None:

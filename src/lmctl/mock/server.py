@@ -250,9 +250,10 @@ class MockRequestHandler(BaseHTTPRequestHandler):
         params = dict(query)
         file_body: bytes | None = None
         content_type = self.headers.get("Content-Type", "")
-        # ``restore`` takes the file as the body whatever its declared type: Kemp's own example
-        # (``curl -X POST --data-binary @<file> .../restore?type=1``) sends it as a form.
-        if method == "POST" and body and command == "restore":
+        # ``restore`` and ``addcert`` take the file as the body whatever its declared type:
+        # Kemp's own examples (``curl -X POST --data-binary @<file> .../restore?type=1``, the
+        # same for a certificate) send it as a form.
+        if method == "POST" and body and command in ("restore", "addcert"):
             file_body = body
         elif method == "POST" and content_type.startswith("application/x-www-form-urlencoded"):
             params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
