@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -53,6 +54,22 @@ def _command_built_once() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("typer.testing._get_command", get_command)
         yield
+
+
+@pytest.fixture(autouse=True)
+def _lmctl_logging_undone() -> Iterator[None]:
+    """``-v`` run in-process points the root logger at that run's stderr, which closes with it:
+    undo it after each test, or a later in-process command in the same worker writes its
+    debug lines (with "Logging error" tracebacks) into whatever it prints."""
+    root = logging.getLogger()
+    before = list(root.handlers)
+    level = root.level
+    yield
+    for handler in list(root.handlers):
+        if type(handler) is logging.StreamHandler and handler not in before:
+            root.removeHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("lmctl").setLevel(logging.NOTSET)
 
 
 @pytest.fixture(autouse=True)
