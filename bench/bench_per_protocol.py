@@ -34,17 +34,9 @@ import httpx
 
 from lmctl.mock.server import MockServerHandle, serve_in_thread
 from lmctl.mock.tls import generate_certificate
+from lmctl.releases import VIRTUAL_DIRECTORIES
 
-DIRECTORIES = (
-    "owa",
-    "ecp",
-    "ews",
-    "mapi",
-    "rpc",
-    "oab",
-    "Microsoft-Server-ActiveSync",
-    "autodiscover",
-)
+DIRECTORIES = VIRTUAL_DIRECTORIES
 LOGIN_VARIABLE = "LMCTL_BENCH_LOGIN"
 
 

@@ -77,6 +77,17 @@ def parent_and_subs(control: MockControl) -> tuple[dict[str, Any], dict[str, dic
     return parent, subs
 
 
+def admin_call(specs: Specs, command: str, params: dict[str, str]) -> httpx.Response:
+    """``command`` made by an admin in the appliance's own API (APIv1, over the mock's HTTPS)."""
+    assert specs.server.ca_file is not None
+    return httpx.get(
+        f"{specs.server.url}/access/{command}",
+        params=params,
+        auth=(specs.server.username, specs.server.password),
+        verify=ssl.create_default_context(cafile=str(specs.server.ca_file)),
+    )
+
+
 def apply(specs: Specs) -> Outcome:
     outcome = specs.run("apply", "--auto-approve", "--no-backup")
     assert outcome.exit_code == 0, outcome.output
@@ -229,18 +240,16 @@ def test_a_saved_plan_applies_and_refuses_once_a_subvs_changed(
     _, subs = parent_and_subs(mock_control)
     row = subs["lmctl.mail-2019.https.ews"]["row_rs_index"]
     # An admin takes the rule off in the appliance's own API.
-    assert specs.server.ca_file is not None
-    reply = httpx.get(
-        f"{specs.server.url}/access/delrsrule",
-        params={
+    reply = admin_call(
+        specs,
+        "delrsrule",
+        {
             "vs": "10.30.1.50",
             "port": "443",
             "prot": "tcp",
             "rs": f"!{row}",
             "rule": "lmctl.mail-2019.https.ews",
         },
-        auth=(specs.server.username, specs.server.password),
-        verify=ssl.create_default_context(cafile=str(specs.server.ca_file)),
     )
     assert reply.status_code == 200, reply.text
     mock_control.clear_log()
@@ -339,18 +348,16 @@ def test_a_rule_changed_on_the_appliance_is_planned_and_put_back_with_one_modrul
 ) -> None:
     apply(specs)
     # An admin widens EWS's rule in the appliance's own API: /ews... now catches /ewsx too.
-    assert specs.server.ca_file is not None
-    reply = httpx.get(
-        f"{specs.server.url}/access/modrule",
-        params={
+    reply = admin_call(
+        specs,
+        "modrule",
+        {
             "name": "lmctl.mail-2019.https.ews",
             "type": "0",
             "pattern": "/^\\/ews/",
             "matchtype": "regex",
             "nocase": "0",
         },
-        auth=(specs.server.username, specs.server.password),
-        verify=ssl.create_default_context(cafile=str(specs.server.ca_file)),
     )
     assert reply.status_code == 200, reply.text
 
