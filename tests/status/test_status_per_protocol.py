@@ -125,3 +125,30 @@ def test_a_disabled_parent_leaves_every_directory_not_serving(
         )
     insync = next(c for c in array["conditions"] if c["type"] == "InSync")
     assert insync["status"] == "False"
+
+
+def test_a_missing_subvs_is_named_and_its_parent_is_not_called_missing(
+    specs: Path, mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    (ews,) = [
+        vs["index"]
+        for vs in mock_control.state()["services"]
+        if vs["settings"].get("NickName") == "lmctl.mail-2019.https.ews"
+    ]
+    # An admin deletes the EWS SubVS in the appliance's own API.
+    assert mock_server.ca_file is not None
+    reply = httpx.get(
+        f"{mock_server.url}/access/delvs",
+        params={"vs": str(ews)},
+        auth=(mock_server.username, mock_server.password),
+        verify=ssl.create_default_context(cafile=str(mock_server.ca_file)),
+    )
+    assert reply.status_code == 200, reply.text
+
+    code, array = status(specs)
+
+    assert code == 3, array
+    serving = next(c for c in array["conditions"] if c["type"] == "Serving")
+    assert serving["message"] == (
+        "https/ews: SubVS lmctl.mail-2019.https.ews of 10.30.1.50:443/tcp is missing"
+    )

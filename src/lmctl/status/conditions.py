@@ -214,6 +214,7 @@ def sub_service_status(
         status,
         enabled=status.enabled and parent is not None and parent.settings.enable,
         sub_service=sub.marker,
+        parent_key=None if parent is None else parent.key,
     )
 
 
@@ -269,6 +270,9 @@ def _vs_missing(service: ServiceStatus) -> Problem:
             "VirtualServiceMissing",
             f"{service.service}: virtual service is missing: {service.key_holder}",
         )
+    if service.sub_service is not None and service.parent_key is not None:
+        missing = f"SubVS {service.sub_service} of {service.parent_key}"
+        return "VirtualServiceMissing", f"{service.service}: {missing} is missing"
     return "VirtualServiceMissing", f"{service.service}: virtual service {service.key} is missing"
 
 

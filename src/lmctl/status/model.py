@@ -127,6 +127,8 @@ class ServiceStatus:
     # The marker of the SubVS this service is (a per-protocol directory, ``https/ews``), whose
     # members are switched in the SubVS of the VS at ``observed_key``; None for a VS.
     sub_service: str | None = None
+    # The parent's key when this is a SubVS whose parent exists (a missing SubVS is named so).
+    parent_key: VirtualServiceKey | None = None
 
     @property
     def observed_key(self) -> VirtualServiceKey:
