@@ -315,3 +315,21 @@ def install_certificate(server: MockServerHandle, name: str, pem: bytes) -> None
         verify=ssl.create_default_context(cafile=str(server.ca_file)),
     )
     assert reply.status_code == 200, reply.text
+
+
+def run_in(directory: Path, *args: str) -> Outcome:
+    """``lmctl ARGS DIRECTORY --state-dir DIRECTORY/state`` in-process."""
+    return invoke(*args, str(directory), "--state-dir", str(directory / "state"))
+
+
+def applied_per_protocol(tmp_path: Path, server: MockServerHandle) -> Path:
+    """``per_protocol_spec`` applied to ``server`` at ``lm-hq`` (APIv2), its certificate
+    installed first: the spec directory (state under its ``state``). The caller sets
+    ``PASSWORD_VARIABLE``."""
+    install_certificate(server, "mail-2019", certificate_pem(tmp_path))
+    directory = tmp_path / "specs"
+    write_spec_files(directory, {"mail.yaml": per_protocol_spec()})
+    write_mock_inventory(directory, server, "lm-hq", "v2")
+    applied = run_in(directory, "apply", "--auto-approve", "--no-backup")
+    assert applied.exit_code == 0, applied.output
+    return directory

@@ -17,13 +17,8 @@ from lmctl_testkit import (
     PASSWORD_VARIABLE,
     PER_PROTOCOL_DIRECTORIES,
     PER_PROTOCOL_MEMBERS,
-    Outcome,
-    certificate_pem,
-    install_certificate,
-    invoke,
-    per_protocol_spec,
-    write_mock_inventory,
-    write_spec_files,
+    applied_per_protocol,
+    run_in,
 )
 
 MEMBERS = PER_PROTOCOL_MEMBERS
@@ -41,18 +36,9 @@ def specs(
 ) -> Path:
     """A 2019 per-protocol array applied to the mock at ``lm-hq``; the call log cleared."""
     monkeypatch.setenv(PASSWORD_VARIABLE, mock_server.password)
-    install_certificate(mock_server, "mail-2019", certificate_pem(tmp_path))
-    directory = tmp_path / "specs"
-    write_spec_files(directory, {"mail.yaml": per_protocol_spec()})
-    write_mock_inventory(directory, mock_server, "lm-hq", "v2")
-    applied = run(directory, "apply", "--auto-approve", "--no-backup")
-    assert applied.exit_code == 0, applied.output
+    directory = applied_per_protocol(tmp_path, mock_server)
     mock_control.clear_log()
     return directory
-
-
-def run(directory: Path, *args: str) -> Outcome:
-    return invoke(*args, str(directory), "--state-dir", str(directory / "state"))
 
 
 def sub_service_indexes(mock_control: MockControl) -> dict[str, int]:
@@ -74,7 +60,7 @@ def flags(mock_control: MockControl, member: str) -> dict[int, bool]:
 
 def member_rows(directory: Path, member: str) -> dict[str, dict[str, Any]]:
     """service → the member's row of ``status --format json``."""
-    outcome = run(directory, "status", "--format", "json")
+    outcome = run_in(directory, "status", "--format", "json")
     (array,) = json.loads(outcome.stdout)["arrays"]
     return {
         service["service"]: row
@@ -92,7 +78,7 @@ def test_drain_disables_the_member_in_every_subvs_and_waits_for_all_their_connec
     indexes = sub_service_indexes(mock_control)
     assert set(indexes) == set(DIRECTORIES)
 
-    outcome = run(specs, "drain", "EX19-02", "--timeout", "10", *FAST)
+    outcome = run_in(specs, "drain", "EX19-02", "--timeout", "10", *FAST)
 
     assert outcome.exit_code == 0, outcome.output
     for directory in DIRECTORIES:
@@ -124,10 +110,10 @@ def test_status_counts_each_subvs_members_connections(
 def test_a_drained_member_shows_drained_per_directory_and_a_second_drain_writes_nothing(
     specs: Path, mock_control: MockControl
 ) -> None:
-    assert run(specs, "drain", "EX19-02", *FAST).exit_code == 0
+    assert run_in(specs, "drain", "EX19-02", *FAST).exit_code == 0
     mock_control.clear_log()
 
-    again = run(specs, "drain", "EX19-02", *FAST)
+    again = run_in(specs, "drain", "EX19-02", *FAST)
 
     assert again.exit_code == 0, again.output
     assert "EX19-02 is already disabled in every service of mail-2019" in again.stdout
@@ -142,7 +128,7 @@ def test_drain_is_refused_when_the_other_member_is_down_for_one_directory(
 ) -> None:
     mock_control.mark(MEMBERS["EX19-01"], "Down", url="/ews/healthcheck.htm")
 
-    refused = run(specs, "drain", "EX19-02", *FAST)
+    refused = run_in(specs, "drain", "EX19-02", *FAST)
 
     assert refused.exit_code == 3, refused.output
     assert "refusing to drain EX19-02: https/ews: no other member is enabled and Up" in (
@@ -156,11 +142,11 @@ def test_drain_is_refused_when_the_other_member_is_down_for_one_directory(
 def test_undrain_reenables_every_subvs_and_waits_for_each_directory_to_be_up(
     specs: Path, mock_control: MockControl
 ) -> None:
-    assert run(specs, "drain", "EX19-02", *FAST).exit_code == 0
+    assert run_in(specs, "drain", "EX19-02", *FAST).exit_code == 0
     mock_control.mark(MEMBERS["EX19-02"], "Down", url="/ews/healthcheck.htm")
     mock_control.clear_log()
 
-    outcome = run(specs, "undrain", "EX19-02", "--timeout", "0.3", *FAST)
+    outcome = run_in(specs, "undrain", "EX19-02", "--timeout", "0.3", *FAST)
 
     # Enabled in every SubVS, Up in every directory but EWS: undrain waits, then says which.
     assert outcome.exit_code == 2, outcome.output
@@ -172,7 +158,7 @@ def test_undrain_reenables_every_subvs_and_waits_for_each_directory_to_be_up(
     )
 
     mock_control.mark(MEMBERS["EX19-02"], "Up", url="/ews/healthcheck.htm")
-    done = run(specs, "undrain", "EX19-02", *FAST)
+    done = run_in(specs, "undrain", "EX19-02", *FAST)
     assert done.exit_code == 0, done.output
     assert "EX19-02 is enabled and Up in every service of array mail-2019" in done.stdout
 
@@ -182,10 +168,10 @@ def test_a_fault_on_a_subvs_switch_is_settled_and_a_rerun_writes_nothing(
 ) -> None:
     mock_control.add_fault("http500", command="modrs", nth=2)
 
-    first = run(specs, "drain", "EX19-02", *FAST)
+    first = run_in(specs, "drain", "EX19-02", *FAST)
     faulted = [call for call in mock_control.calls() if call.fault]
     mock_control.clear_log()
-    again = run(specs, "drain", "EX19-02", *FAST)
+    again = run_in(specs, "drain", "EX19-02", *FAST)
 
     # The client reads the SubVS's real server back after the failed write and settles it.
     assert first.exit_code == 0, first.output

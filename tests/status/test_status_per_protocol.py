@@ -18,13 +18,8 @@ from lmctl_testkit import (
     PASSWORD_VARIABLE,
     PER_PROTOCOL_DIRECTORIES,
     PER_PROTOCOL_MEMBERS,
-    Outcome,
-    certificate_pem,
-    install_certificate,
-    invoke,
-    per_protocol_spec,
-    write_mock_inventory,
-    write_spec_files,
+    applied_per_protocol,
+    run_in,
 )
 
 MEMBERS = PER_PROTOCOL_MEMBERS
@@ -35,21 +30,12 @@ DIRECTORIES = PER_PROTOCOL_DIRECTORIES
 def specs(tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A 2019 per-protocol array applied to the mock at ``lm-hq``."""
     monkeypatch.setenv(PASSWORD_VARIABLE, mock_server.password)
-    install_certificate(mock_server, "mail-2019", certificate_pem(tmp_path))
-    directory = tmp_path / "specs"
-    write_spec_files(directory, {"mail.yaml": per_protocol_spec()})
-    write_mock_inventory(directory, mock_server, "lm-hq", "v2")
-    applied = run(directory, "apply", "--auto-approve", "--no-backup")
-    assert applied.exit_code == 0, applied.output
+    directory = applied_per_protocol(tmp_path, mock_server)
     return directory
 
 
-def run(directory: Path, *args: str) -> Outcome:
-    return invoke(*args, str(directory), "--state-dir", str(directory / "state"))
-
-
 def status(directory: Path) -> tuple[int, dict[str, Any]]:
-    outcome = run(directory, "status", "--format", "json")
+    outcome = run_in(directory, "status", "--format", "json")
     (array,) = json.loads(outcome.stdout)["arrays"]
     return outcome.exit_code, array
 
@@ -95,7 +81,7 @@ def test_a_member_down_for_ews_alone_exits_2_naming_ews_and_the_member(
     assert states["https/ews"] == {"EX19-01": "up", "EX19-02": "down"}
     for directory in ("owa", "Microsoft-Server-ActiveSync"):
         assert states[f"https/{directory}"] == {"EX19-01": "up", "EX19-02": "up"}
-    text = run(specs, "status")
+    text = run_in(specs, "status")
     assert text.exit_code == 2
     assert "https/ews" in text.output and "EX19-02" in text.output
 

@@ -182,6 +182,20 @@ def sub_service_status(
     own."""
     parent, desired = match.current, match.desired
     found = None if parent is None else parent.sub_service(sub.marker)
+    current: VirtualServiceState | None = None
+    own_connections: Connections = {}
+    if parent is not None and found is not None:
+        current = VirtualServiceState(
+            key=parent.key,
+            settings=found.settings,
+            real_servers=found.real_servers,
+            status=found.status,
+        )
+        own_connections = {
+            (parent.key, member): count
+            for (where, member), count in connections.items()
+            if where == found.index
+        }
     as_service = ServiceMatch(
         desired=desired.model_copy(
             update={
@@ -191,24 +205,10 @@ def sub_service_status(
                 "sub_services": (),
             }
         ),
-        current=None
-        if parent is None or found is None
-        else VirtualServiceState(
-            key=parent.key,
-            settings=found.settings,
-            real_servers=found.real_servers,
-            status=found.status,
-        ),
+        current=current,
         conflict=match.conflict,
         names=match.names,
     )
-    own_connections: Connections = {}
-    if parent is not None and found is not None:
-        own_connections = {
-            (parent.key, member): count
-            for (where, member), count in connections.items()
-            if where == found.index
-        }
     status = service_status(as_service, own_connections, duplicates)
     return replace(
         status,
