@@ -317,6 +317,18 @@ def install_certificate(server: MockServerHandle, name: str, pem: bytes) -> None
     assert reply.status_code == 200, reply.text
 
 
+def admin_call(server: MockServerHandle, command: str, params: Mapping[str, str]) -> httpx.Response:
+    """``command`` made by an admin in the appliance's own API (APIv1, over the mock's HTTPS):
+    what someone does on the appliance besides lmctl."""
+    assert server.ca_file is not None
+    return httpx.get(
+        f"{server.url}/access/{command}",
+        params=params,
+        auth=(server.username, server.password),
+        verify=ssl.create_default_context(cafile=str(server.ca_file)),
+    )
+
+
 def run_in(directory: Path, *args: str) -> Outcome:
     """``lmctl ARGS DIRECTORY --state-dir DIRECTORY/state`` in-process."""
     return invoke(*args, str(directory), "--state-dir", str(directory / "state"))

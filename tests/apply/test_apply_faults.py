@@ -43,7 +43,7 @@ def transition_writes(site: Site) -> list[tuple[str, int]]:
     seen: dict[str, int] = {}
     writes = []
     for change in plan["appliances"][0]["changes"]:
-        command = TypeAdapter(Change).validate_python(change).command
+        command: str = TypeAdapter(Change).validate_python(change).command
         seen[command] = seen.get(command, 0) + 1
         writes.append((command, seen[command]))
     return writes

@@ -3,11 +3,9 @@ empty, then kept, narrowed and widened, as the appliance's own state shows it.""
 
 from __future__ import annotations
 
-import ssl
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from lmctl.exchange.directories import path_pattern
@@ -18,6 +16,7 @@ from lmctl_testkit import (
     PER_PROTOCOL_DIRECTORIES,
     PER_PROTOCOL_MEMBERS,
     Outcome,
+    admin_call,
     array_spec,
     certificate_pem,
     install_certificate,
@@ -75,17 +74,6 @@ def parent_and_subs(control: MockControl) -> tuple[dict[str, Any], dict[str, dic
         if vs.get("master_index") == parent["index"]
     }
     return parent, subs
-
-
-def admin_call(specs: Specs, command: str, params: dict[str, str]) -> httpx.Response:
-    """``command`` made by an admin in the appliance's own API (APIv1, over the mock's HTTPS)."""
-    assert specs.server.ca_file is not None
-    return httpx.get(
-        f"{specs.server.url}/access/{command}",
-        params=params,
-        auth=(specs.server.username, specs.server.password),
-        verify=ssl.create_default_context(cafile=str(specs.server.ca_file)),
-    )
 
 
 def apply(specs: Specs) -> Outcome:
@@ -215,7 +203,12 @@ def test_a_fault_at_every_write_position_converges_on_one_rerun(
             apply(specs)
         settled = specs.run("plan", "--detailed-exitcode")
         assert settled.exit_code == 0, (command, nth, settled.output)
-        _, subs = parent_and_subs(mock_control)
+        parent, subs = parent_and_subs(mock_control)
+        # Nothing left behind: no SubVS without lmctl's marker in the parent.
+        children = [
+            vs for vs in services(mock_control) if vs.get("master_index") == parent["index"]
+        ]
+        assert len(children) == len(DIRECTORIES), (command, nth)
         for directory in DIRECTORIES:
             sub = subs[f"lmctl.mail-2019.https.{directory}"]
             assert sub["row_rules"] == [f"lmctl.mail-2019.https.{directory}"]
@@ -241,7 +234,7 @@ def test_a_saved_plan_applies_and_refuses_once_a_subvs_changed(
     row = subs["lmctl.mail-2019.https.ews"]["row_rs_index"]
     # An admin takes the rule off in the appliance's own API.
     reply = admin_call(
-        specs,
+        specs.server,
         "delrsrule",
         {
             "vs": "10.30.1.50",
@@ -349,7 +342,7 @@ def test_a_rule_changed_on_the_appliance_is_planned_and_put_back_with_one_modrul
     apply(specs)
     # An admin widens EWS's rule in the appliance's own API: /ews... now catches /ewsx too.
     reply = admin_call(
-        specs,
+        specs.server,
         "modrule",
         {
             "name": "lmctl.mail-2019.https.ews",

@@ -8,7 +8,7 @@ retries of reads and the read-back after an ambiguous write.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Self, assert_never
 
@@ -44,6 +44,7 @@ from lmctl.appliance.state import (
 )
 from lmctl.errors import LmctlError, error_text
 from lmctl.loadmaster.client import LoadMaster
+from lmctl.loadmaster.errors import WriteOutcomeUnknownError
 from lmctl.loadmaster.models import (
     MANAGED_VS_FIELDS,
     ContentRule,
@@ -52,10 +53,12 @@ from lmctl.loadmaster.models import (
     VirtualServiceKey,
     VirtualServiceRef,
     VirtualServiceSettings,
+    host_port,
     settings_params,
     wire_value,
 )
 from lmctl.loadmaster.redact import scrub
+from lmctl.text import quoted_name
 
 # The real-server fields lmctl manages, with their ``modrs`` parameter names.
 REAL_SERVER_PARAMS: dict[str, str] = {
@@ -73,6 +76,7 @@ def state_of(
     duplicate_nicknames: tuple[str | None, ...] = (),
     children: Iterable[VirtualService] = (),
     rules: Iterable[ContentRule] = (),
+    elsewhere: Mapping[str, tuple[str, ...]] | None = None,
 ) -> VirtualServiceState:
     """Reduce an observed (non-Sub) virtual service to its comparable state.
 
@@ -80,15 +84,20 @@ def state_of(
     its own ``SubVS`` rows and ``MasterVS``). The values were validated when the reply was
     parsed, so the settings are copied without validating them again (``model_construct``):
     planning thousands of services stays fast. ``children``: the SubVS rows that point to it;
-    those carrying its owner's SubVS marker become its ``sub_vs``, and the ``rules`` named with
-    such a marker its ``content_rules``.
+    those carrying its owner's SubVS marker become its ``sub_vs`` (the others, under a VS of
+    lmctl's, its ``foreign_sub_vs``), and the ``rules`` named with such a marker its
+    ``content_rules``, each with where ``elsewhere`` says it is assigned besides
+    (``rule_assignments_elsewhere``).
     """
     subs = sub_services_of(vs, ()) if sub_services is None else sub_services
     key = vs.key
     if key is None:
         raise ValueError(f"virtual service Index {vs.index} is a SubVS and has no key")
     owner = owner_of(vs.nickname)
-    mine = [c for c in children if owner and sub_service_owner(c.nickname) == owner]
+    listed = list(children)
+    mine = [c for c in listed if owner and sub_service_owner(c.nickname) == owner]
+    foreign = [c for c in listed if owner and c not in mine]
+    assigned = elsewhere or {}
     return VirtualServiceState(
         key,
         _settings(vs),
@@ -103,10 +112,17 @@ def state_of(
         ssl_reencrypt=bool(vs.ssl_reencrypt),
         sub_vs=tuple(_sub_service(vs, child) for child in mine),
         content_rules=tuple(
-            ContentRuleState(rule.name, rule.pattern, rule.match_type, rule.nocase)
+            ContentRuleState(
+                rule.name,
+                rule.pattern,
+                rule.match_type,
+                rule.nocase,
+                assigned_elsewhere=assigned.get(rule.name, ()),
+            )
             for rule in rules
             if owner is not None and sub_service_owner(rule.name) == owner
         ),
+        foreign_sub_vs=tuple(_sub_service(vs, child) for child in foreign),
     )
 
 
@@ -195,6 +211,42 @@ def unmanaged_of(
     return tuple(found)
 
 
+def _where(vs: VirtualService) -> str:
+    name = shown_nickname(vs.nickname)
+    named = f"NickName {quoted_name(name)}" if name else "no NickName"
+    return f"SubVS Index {vs.index} ({named})" if vs.key is None else f"{vs.key} ({named})"
+
+
+def rule_assignments_elsewhere(observed: Sequence[VirtualService]) -> dict[str, tuple[str, ...]]:
+    """Where each rule named with an lmctl SubVS marker is assigned, in words, besides its own
+    rows: the rows of its owner's parent that point to a SubVS carrying that owner's marker.
+
+    A rule is assigned to a real server (content switching on a plain VS) or to a SubVS's row
+    in its parent (``addrsrule``), on any VS of the appliance: every such row counts.
+    """
+    by_index = {vs.index: vs for vs in observed}
+    found: dict[str, list[str]] = {}
+    for vs in observed:
+        parent = owner_of(vs.nickname) if vs.key is not None else None
+        for rs in vs.real_servers:
+            for name in rs.match_rules:
+                if sub_service_owner(name) is not None:
+                    found.setdefault(name, []).append(
+                        f"real server {host_port(rs.address, rs.port)} of {_where(vs)}"
+                    )
+        for row in vs.sub_services:
+            child = by_index.get(row.vs_index)
+            child_owner = sub_service_owner(child.nickname if child is not None else None)
+            for name in row.match_rules:
+                rule_owner = sub_service_owner(name)
+                if rule_owner is None or rule_owner == parent == child_owner:
+                    continue
+                found.setdefault(name, []).append(
+                    f"the row of SubVS Index {row.vs_index} in {_where(vs)}"
+                )
+    return {name: tuple(places) for name, places in found.items()}
+
+
 def appliance_state(
     observed: Iterable[VirtualService], rules: Iterable[ContentRule] = ()
 ) -> ApplianceState:
@@ -204,9 +256,12 @@ def appliance_state(
     the lowest Index, carrying every row's Index (``duplicate_indexes``), so that match reports
     it the same way whatever order the appliance listed the rows in.
     """
+    listed_all = list(observed)
+    rules = list(rules)
+    elsewhere = rule_assignments_elsewhere(listed_all) if rules else {}
     rows: dict[VirtualServiceKey, list[VirtualService]] = {}
     children: dict[int, list[VirtualService]] = {}
-    for vs in observed:
+    for vs in listed_all:
         key = vs.key
         if key is not None:
             rows.setdefault(key, []).append(vs)
@@ -226,6 +281,7 @@ def appliance_state(
             nicknames,
             children=children.get(first.index, ()),
             rules=rules,
+            elsewhere=elsewhere,
         )
     return state
 
@@ -377,11 +433,16 @@ class LoadMasterAppliance:
     async def _create_sub_service(self, change: CreateSubService) -> None:
         """``createsubvs`` on the parent, then the new SubVS's settings, its marker among them.
 
-        The new SubVS is the parent's row that was not there before. Should the second call
-        fail, the SubVS just made is deleted again: without its marker it would be no SubVS of
-        lmctl's, and every rerun would leave another one behind."""
+        The new SubVS is the parent's row that was not there before, also when the reply to
+        ``createsubvs`` was lost (the client cannot tell a new SubVS from an old one; this
+        knows the rows before). Should the second call fail, the SubVS just made is deleted
+        again: without its marker it is no SubVS of lmctl's, and the next plan would stop at it
+        as a conflict."""
         before = {row.vs_index for row in (await self._parent(change.key)).sub_services}
-        after = await self.client.modify_virtual_service(change.key, {"createsubvs": ""})
+        try:
+            after = await self.client.modify_virtual_service(change.key, {"createsubvs": ""})
+        except WriteOutcomeUnknownError:
+            after = await self._parent(change.key)
         new = [row.vs_index for row in after.sub_services if row.vs_index not in before]
         if len(new) != 1:
             raise SubServiceNotFoundError(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal, assert_never
 
 from lmctl.loadmaster.models import (
     VirtualServiceKey,
@@ -98,6 +99,10 @@ class ContentRuleState:
     pattern: str
     match_type: str = "regex"
     nocase: bool = True
+    # Where else the appliance has it assigned, in words (a real server's or a SubVS row's
+    # rules anywhere but its own SubVS rows): live, never compared. lmctl owns a rule by its
+    # name, so a rule in use elsewhere is one that ``delrule`` or ``modrule`` would change there.
+    assigned_elsewhere: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +162,9 @@ class VirtualServiceState:
     # holds such a SubVS: ``showrule`` is global, so they go with the parent that owns them).
     sub_vs: tuple[SubServiceState, ...] = ()
     content_rules: tuple[ContentRuleState, ...] = ()
+    # The SubVSs under a VS of lmctl's that carry no SubVS marker of its owner (look-alikes,
+    # another array's marker, an admin's own): never written, and a clash (``clashes``).
+    foreign_sub_vs: tuple[SubServiceState, ...] = field(default=(), compare=False)
 
     @property
     def is_ambiguous(self) -> bool:
@@ -188,6 +196,46 @@ class VirtualServiceState:
         """The content rule named ``name``, if present."""
         return next((rule for rule in self.content_rules if rule.name == name), None)
 
+    def clashes(self) -> tuple[SubServiceClash, ...]:
+        """What this VS holds, or shares, that lmctl cannot own exactly (empty: nothing).
+
+        A SubVS of someone else's inside it, a SubVS marker carried twice (which one is
+        lmctl's?), or one of its content rules assigned elsewhere: writing to it would change
+        or hide what is not lmctl's, so match makes each a conflict (``lmctl.plan.match``).
+        """
+        found: list[SubServiceClash] = []
+        for sub in self.foreign_sub_vs:
+            holds = f" and holds content rules {', '.join(map(quoted_name, sub.rules))}"
+            found.append(
+                SubServiceClash(
+                    "foreign_sub_service",
+                    f"SubVS Index {sub.index} (NickName {quoted_name(sub.marker)}) is not "
+                    f"lmctl's{holds if sub.rules else ''}: move it to a virtual service of its own",
+                )
+            )
+        markers: dict[str, list[int | None]] = {}
+        for sub in self.sub_vs:
+            markers.setdefault(sub.marker, []).append(sub.index)
+        found += [
+            SubServiceClash(
+                "marker_repeated",
+                f"{len(indexes)} SubVSs carry the marker {quoted_name(marker)} (Index "
+                f"{', '.join(str(index) for index in indexes)}): delete all but one",
+            )
+            for marker, indexes in markers.items()
+            if len(indexes) > 1
+        ]
+        found += [
+            SubServiceClash(
+                "rule_shared",
+                f"content rule {quoted_name(rule.name)} is also assigned to "
+                f"{', '.join(rule.assigned_elsewhere)}: assign a rule of your own there",
+            )
+            for rule in self.content_rules
+            if rule.assigned_elsewhere
+        ]
+        return tuple(found)
+
     def describe(self) -> str:
         """How messages name this VS: its key and its NickName, quoted so that invisible
         differences (spaces, control characters) show."""
@@ -196,6 +244,28 @@ class VirtualServiceState:
 
 
 ApplianceState = dict[VirtualServiceKey, VirtualServiceState]
+
+ClashKind = Literal["foreign_sub_service", "marker_repeated", "rule_shared"]
+
+
+@dataclass(frozen=True, slots=True)
+class SubServiceClash:
+    """One thing a VS of lmctl's holds or shares that lmctl cannot own exactly, in words (names
+    quoted, so invisible differences show)."""
+
+    kind: ClashKind
+    detail: str
+
+    @property
+    def hides_members(self) -> bool:
+        """True when members may serve where lmctl cannot switch them: a drain would not be one."""
+        match self.kind:
+            case "foreign_sub_service" | "marker_repeated":
+                return True
+            case "rule_shared":
+                return False
+            case _:
+                assert_never(self.kind)
 
 
 def sub_service_owner(nickname: str | None) -> Owner | None:
@@ -330,6 +400,17 @@ def compare(
                     "SubVSs and content rules",
                     _sub_services_text(want),
                     _sub_services_text(have),
+                )
+            )
+        if (clashes := have.clashes()) != want.clashes():
+            # A SubVS or a rule assignment of someone else's that came since the plan.
+            drift.append(
+                Drift(
+                    appliance,
+                    key,
+                    "what lmctl does not own in it",
+                    "; ".join(clash.detail for clash in want.clashes()) or "nothing",
+                    "; ".join(clash.detail for clash in clashes) or "nothing",
                 )
             )
         # A per-protocol parent is compared over lmctl's SubVSs and rules, above: what it holds

@@ -253,8 +253,9 @@ def _verdict(plan: Plan, waivers: Waivers, *, detailed: bool) -> ExitCode:
     if plan.conflicts:
         forced = " (--force does not change that)" if force else ""
         raise CommandError(
-            f"{counted(len(plan.conflicts), 'conflict')}: an address the specs want is held by "
-            "a VS this plan may not take (see the plan); lmctl never takes one over"
+            f"{counted(len(plan.conflicts), 'conflict')} (see the plan): an address the specs "
+            "want is held by a VS this plan may not take, and lmctl never takes one over; or a "
+            "VS of lmctl's holds what lmctl does not own, and lmctl never writes to it"
             f"{forced}; nothing was written"
         )
     if any(v.rule in UNWAIVABLE_RULES for v in plan.violations):

@@ -235,6 +235,20 @@ class ServerStatus:
             for blocker in drain_blockers(array, ref.member, prefix)
         )
 
+    def hiding(self) -> tuple[str, ...]:
+        """What may serve the server where lmctl cannot switch it (a SubVS that is not
+        lmctl's, a SubVS marker carried twice), once per VS, in any array (empty: none)."""
+        return tuple(
+            dict.fromkeys(
+                f"{prefix}{service.observed_key}: {clash.detail}"
+                for ref, array, prefix in self.each()
+                for service in array.services
+                if any(row.member == ref.member for row in service.members)
+                for clash in service.clashes
+                if clash.hides_members
+            )
+        )
+
     def failover_losses(self) -> tuple[str, ...]:
         """Services that draining now leaves with exactly one serving member, in any array."""
         return tuple(
@@ -508,6 +522,8 @@ async def _drain_switches(
     status = await on_appliances.read_first()
     if status is None:
         return _absent(server)
+    if hiding := _hiding_refusal(status, "drain"):
+        return hiding
     blockers = status.blockers()
     if blockers and not force:
         return _refused(
@@ -534,6 +550,19 @@ async def _drain_switches(
     pending = status.switches(enable=False)
     await on_appliances.switch(pending)
     return _Switched(len(pending), warnings)
+
+
+def _hiding_refusal(status: ServerStatus, verb: str) -> MaintenanceResult | None:
+    """Refused, whatever the flags, when lmctl cannot switch every place that may serve the
+    server: a drain would report it out while it still serves (an undrain could stop partway)."""
+    hiding = status.hiding()
+    if not hiding:
+        return None
+    return _refused(
+        status.server,
+        f"refusing to {verb} {status.server.name}: lmctl cannot switch it everywhere it may "
+        f"serve: {'; '.join(hiding)}; nothing was switched (not even --force changes that)",
+    )
 
 
 def _least_connection_services(
@@ -614,6 +643,8 @@ async def _undrain_switches(on_appliances: _OnAppliances) -> MaintenanceResult |
     refusal = _undrain_refusal(server, desired)
     if refusal is not None:
         return _refused(server, refusal)
+    if hiding := _hiding_refusal(status, "undrain"):
+        return hiding
     for ref in status.settled(enable=True):
         observer.note(
             f"{ref.member} is already enabled in every service of {_in_array(server, ref)}"

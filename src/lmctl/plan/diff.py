@@ -281,7 +281,7 @@ def diff(match: ApplianceMatch) -> ApplianceDiff:
         )
         changes.append(deletion(owner, vs))
     conflicts = [s.conflict for s in match.services if s.conflict is not None]
-    conflicts += match.ambiguous
+    conflicts += match.unclaimed_conflicts
     services = tuple((s.desired.array, s.desired.service) for s in match.services)
     order = SpecOrder(services)
     return ApplianceDiff(

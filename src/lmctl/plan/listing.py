@@ -119,8 +119,8 @@ def categorise(match: ApplianceMatch, state: ApplianceState) -> tuple[ListedServ
     found: dict[VirtualServiceKey, ListedService] = {}
     for _, vs in match.unclaimed:
         found[vs.key] = _listed(vs, "lmctl", "not in the specs: the next plan deletes it")
-    for ambiguous in match.ambiguous:
-        found[ambiguous.key] = _listed(state[ambiguous.key], "conflicting", ambiguous.message)
+    for refused in match.unclaimed_conflicts:
+        found[refused.key] = _listed(state[refused.key], "conflicting", refused.message)
     for service in match.services:
         want, current, conflict = service.desired, service.current, service.conflict
         if conflict is not None and conflict.marker_keys:
@@ -194,7 +194,9 @@ def _conflict_entry(
     holder: VirtualServiceState, want: DesiredVirtualService, conflict: Conflict
 ) -> tuple[Category, str]:
     """An unmarked VS is adoptable unless it has SubVSs or its key is listed more than once;
-    another array's is conflicting."""
+    another array's, or the array's own holding what lmctl does not own, is conflicting."""
+    if conflict.sub_service_clashes:
+        return "conflicting", "; ".join(clash.detail for clash in conflict.sub_service_clashes)
     ambiguity = conflict.ambiguity()
     if ambiguity is not None:
         return "conflicting", ambiguity

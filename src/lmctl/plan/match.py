@@ -48,6 +48,7 @@ from lmctl.appliance.state import (
     MemberKey,
     Owner,
     RealServerState,
+    SubServiceClash,
     VirtualServiceState,
 )
 from lmctl.errors import LmctlError
@@ -83,7 +84,8 @@ class Conflict(BaseModel):
     """A key the specs want, held by a VS this plan may not take: reported, never taken over.
 
     The holder is an unmarked VS (``holder_array`` None), a VS of another array that stays in
-    the specs, or one of an array outside the plan's scope (``holder_in_scope`` False).
+    the specs, or one of an array outside the plan's scope (``holder_in_scope`` False); or the
+    service's own VS, holding or sharing what lmctl does not own (``sub_service_clashes``).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -102,6 +104,9 @@ class Conflict(BaseModel):
     # service's marker is carried by several VSs, none at ``key`` (which one would move?).
     duplicate_indexes: tuple[int, ...] = ()
     marker_keys: tuple[VirtualServiceKey, ...] = ()
+    # Set when the service's own VS holds or shares what lmctl cannot own exactly (a SubVS of
+    # someone else's, a SubVS marker carried twice, a content rule assigned elsewhere).
+    sub_service_clashes: tuple[SubServiceClash, ...] = ()
 
     def ambiguity(self) -> str | None:
         """Why lmctl cannot tell which virtual service is meant (None: it can)."""
@@ -121,6 +126,12 @@ class Conflict(BaseModel):
     @property
     def message(self) -> str:
         """What is wrong and what to do."""
+        if self.sub_service_clashes:
+            return (
+                f"{self.array}/{self.service}: {self.key} holds or shares what lmctl does not "
+                f"own exactly: {'; '.join(clash.detail for clash in self.sub_service_clashes)}; "
+                "lmctl writes nothing to it until that is cleared on the appliance"
+            )
         why = self.ambiguity()
         if why is not None:
             return (
@@ -324,8 +335,9 @@ class ApplianceMatch:
 
     services: tuple[ServiceMatch, ...]
     unclaimed: tuple[tuple[Owner, VirtualServiceState], ...]
-    # Keys listed more than once that carry a marker in scope but no service wants: reported.
-    ambiguous: tuple[Conflict, ...] = ()
+    # Marked VSs in scope that no service wants and that plan may not delete, reported: keys
+    # listed more than once, and VSs that hold or share what lmctl does not own exactly.
+    unclaimed_conflicts: tuple[Conflict, ...] = ()
 
     def of_array(self, array: str) -> tuple[ServiceMatch, ...]:
         """The matches of one array's services, in spec order."""
@@ -386,6 +398,22 @@ def _ambiguous_marked(
         and key not in reported
         and (owner := holder.owner) is not None
         and in_scope(scope, owner.array)
+    )
+
+
+def _clashing(array: str, service: str, vs: VirtualServiceState) -> Conflict | None:
+    """A conflict when ``vs`` (the service's own) holds or shares what lmctl does not own."""
+    clashes = vs.clashes()
+    if not clashes:
+        return None
+    return Conflict(
+        array=array,
+        service=service,
+        key=vs.key,
+        holder_nickname=vs.settings.nickname,
+        holder_index=vs.index,
+        holder_array=array,
+        sub_service_clashes=clashes,
     )
 
 
@@ -497,15 +525,25 @@ def match_appliance(
             services.append(ServiceMatch(want, same_protocol, conflict, names[want.array]))
             continue
         current = holder or same_protocol
+        clash = None
         if current is not None:
             claimed.add(current.key)
-        services.append(ServiceMatch(want, current, names=names[want.array]))
-    unclaimed = tuple(
-        (owner, vs) for owner, own in marked.items() for vs in own if vs.key not in claimed
-    )
+            clash = _clashing(want.array, want.service, current)
+        services.append(ServiceMatch(want, current, clash, names=names[want.array]))
+    unclaimed: list[tuple[Owner, VirtualServiceState]] = []
+    clashing: list[Conflict] = []
+    for owner, own in marked.items():
+        for vs in own:
+            if vs.key in claimed:
+                continue
+            # Deleting it would take what is not lmctl's with it (a SubVS, a shared rule).
+            if (clash := _clashing(owner.array, owner.service, vs)) is not None:
+                clashing.append(clash)
+            else:
+                unclaimed.append((owner, vs))
     reported = {s.conflict.key for s in services if s.conflict is not None}
     return ApplianceMatch(
         services=tuple(services),
-        unclaimed=unclaimed,
-        ambiguous=_ambiguous_marked(state, scope, reported),
+        unclaimed=tuple(unclaimed),
+        unclaimed_conflicts=(*_ambiguous_marked(state, scope, reported), *clashing),
     )

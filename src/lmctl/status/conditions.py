@@ -85,7 +85,7 @@ def member_status(
 
 def held_by(conflict: Conflict | None) -> str | None:
     """Who holds the service's key when the service may not take it (None: nobody does)."""
-    if conflict is None:
+    if conflict is None or conflict.sub_service_clashes:
         return None
     ambiguity = conflict.ambiguity()
     if ambiguity is not None:
@@ -110,6 +110,7 @@ def service_status(
     """
     desired, live = match.desired, match.current
     holder = held_by(match.conflict)
+    clashes = () if match.conflict is None else match.conflict.sub_service_clashes
     if live is None:
         return ServiceStatus(
             service=desired.service,
@@ -153,6 +154,7 @@ def service_status(
         live_key=live.key,
         key_holder=holder,
         duplicates=duplicates,
+        clashes=clashes,
     )
 
 
@@ -235,6 +237,8 @@ _HEALTHY_REASONS = (
     "VirtualServiceDown",
 )
 _IN_SYNC_REASONS = (
+    # First: a conflict, which no apply clears (plan writes nothing to that VS until it is).
+    "NotOwnedExactly",
     "VirtualServiceMissing",
     "AddressConflict",
     "AddressDiffers",
@@ -457,6 +461,14 @@ def _duplicates(service: ServiceStatus) -> list[Problem]:
     ]
 
 
+def _clashes(service: ServiceStatus) -> list[Problem]:
+    # Plan refuses to write to the VS (a conflict): the operator clears it on the appliance.
+    # Named by the VS, not the SubVS: every SubVS row of one parent carries the same clashes.
+    return [
+        ("NotOwnedExactly", f"{service.observed_key}: {clash.detail}") for clash in service.clashes
+    ]
+
+
 def _service_sync_problems(service: ServiceStatus) -> list[Problem]:
     """Every difference between one live virtual service and its spec."""
     if not service.exists:
@@ -468,12 +480,13 @@ def _service_sync_problems(service: ServiceStatus) -> list[Problem]:
         problems.append(_moved(service))
     if service.setting_differences:
         problems.append(_settings_differ(service))
-    return problems + _real_server_problems(service) + _duplicates(service)
+    return problems + _real_server_problems(service) + _duplicates(service) + _clashes(service)
 
 
 def sync_problems(services: Sequence[ServiceStatus]) -> list[Problem]:
-    """Every difference between the live virtual services and the spec."""
-    return [problem for service in services for problem in _service_sync_problems(service)]
+    """Every difference between the live virtual services and the spec, each once."""
+    found = (problem for service in services for problem in _service_sync_problems(service))
+    return list(dict.fromkeys(found))
 
 
 def leftover_problems(leftovers: Iterable[tuple[str, str]]) -> list[Problem]:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from lmctl.appliance.state import SubServiceClash
 from lmctl.errors import ExitCode
 from lmctl.loadmaster.models import VirtualServiceKey
 
@@ -129,6 +130,9 @@ class ServiceStatus:
     sub_service: str | None = None
     # The parent's key when this is a SubVS whose parent exists (a missing SubVS is named so).
     parent_key: VirtualServiceKey | None = None
+    # What the service's VS holds or shares that lmctl does not own exactly: a conflict, so
+    # plan writes nothing to it (``lmctl.plan.match``).
+    clashes: tuple[SubServiceClash, ...] = ()
 
     @property
     def observed_key(self) -> VirtualServiceKey:
@@ -179,7 +183,8 @@ class ServiceStatus:
     @property
     def in_sync(self) -> bool:
         """True when the VS exists at the spec's key, alone there, no other VS carries its
-        marker, and its managed settings and real servers equal the spec."""
+        marker, it holds nothing lmctl does not own, and its managed settings and real servers
+        equal the spec."""
         return (
             self.exists
             and not self.moved
@@ -187,6 +192,7 @@ class ServiceStatus:
             and not self.setting_differences
             and not self.unexpected_real_servers
             and not self.duplicates
+            and not self.clashes
             and all(member.present and not member.differences for member in self.members)
         )
 

@@ -72,6 +72,7 @@ def _service_document(service: ServiceStatus) -> dict[str, Any]:
         "setting_differences": [asdict(change) for change in service.setting_differences],
         "unexpected_real_servers": list(service.unexpected_real_servers),
         "duplicate_virtual_services": list(service.duplicates),
+        "not_owned_exactly": [clash.detail for clash in service.clashes],
         "members": [_member_document(member) for member in service.members],
     }
 
@@ -122,6 +123,7 @@ def _sync_cell(service: ServiceStatus) -> Text:
     drift = len(service.setting_differences) + len(service.unexpected_real_servers)
     drift += sum(1 for member in service.members if member.differences)
     drift += int(service.moved) + int(service.key_holder is not None) + len(service.duplicates)
+    drift += len(service.clashes)
     return Text(f"no ({drift} diff)", style="yellow")
 
 

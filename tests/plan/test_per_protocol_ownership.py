@@ -1,0 +1,149 @@
+"""What a per-protocol parent of lmctl's holds, or shares, that lmctl does not own, over HTTPS
+against the served mock: an admin's SubVS inside it, a SubVS marker carried twice, and one of
+its content rules assigned to a VS of someone else's. Each is a conflict: plan and apply write
+nothing, status says the array is not in sync, and drain and undrain switch nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lmctl.mock.control import MockControl
+from lmctl.mock.server import MockServerHandle
+from lmctl_testkit import (
+    PASSWORD_VARIABLE,
+    PER_PROTOCOL_MEMBERS,
+    admin_call,
+    applied_per_protocol,
+    per_protocol_spec,
+    run_in,
+    write_spec_files,
+)
+
+PARENT = {"vs": "10.30.1.50", "port": "443", "prot": "tcp"}
+EWS = "lmctl.mail-2019.https.ews"
+
+
+@pytest.fixture
+def specs(
+    tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    monkeypatch.setenv(PASSWORD_VARIABLE, mock_server.password)
+    return applied_per_protocol(tmp_path, mock_server)
+
+
+def admin(server: MockServerHandle, command: str, **params: str) -> None:
+    reply = admin_call(server, command, params)
+    assert reply.status_code == 200, reply.text
+
+
+def indexes(control: MockControl) -> dict[str, int]:
+    """NickName → Index of every VS and SubVS the mock holds."""
+    return {
+        vs["settings"].get("NickName") or "": vs["index"] for vs in control.state()["services"]
+    }
+
+
+def admins_sub_service(server: MockServerHandle, control: MockControl, nickname: str) -> int:
+    """A SubVS an admin adds to lmctl's parent, named ``nickname``, serving EX19-01: its Index."""
+    before = {vs["index"] for vs in control.state()["services"]}
+    admin(server, "modvs", **PARENT, createsubvs="")
+    (index,) = {vs["index"] for vs in control.state()["services"]} - before
+    admin(server, "modvs", vs=str(index), NickName=nickname)
+    admin(server, "addrs", vs=str(index), rs=PER_PROTOCOL_MEMBERS["EX19-01"], rsport="443")
+    return index
+
+
+def refused_everywhere(specs: Path, control: MockControl, expected: str) -> dict[str, Any]:
+    """plan and apply exit 1 naming ``expected``; drain and undrain (with --force too) are
+    refused naming it; nothing is written. Returns status's JSON document."""
+    control.clear_log()
+    plan = run_in(specs, "plan")
+    assert plan.exit_code == 1, plan.output
+    assert "conflict" in plan.output and expected in plan.output
+    applied = run_in(specs, "apply", "--auto-approve", "--no-backup")
+    assert applied.exit_code == 1, applied.output
+    assert "nothing was written" in applied.output
+    for command in (("drain", "EX19-01"), ("drain", "EX19-01", "--force"), ("undrain", "EX19-01")):
+        refused = run_in(specs, *command, "--poll-interval", "0.05")
+        assert refused.exit_code == 3, refused.output
+        assert f"refusing to {command[0]} EX19-01" in refused.output
+        assert expected in refused.output and "nothing was switched" in refused.output
+    status = run_in(specs, "status", "--format", "json")
+    assert control.write_count() == 0
+    document: dict[str, Any] = json.loads(status.stdout)
+    return document
+
+
+def in_sync(document: dict[str, Any]) -> dict[str, Any]:
+    (array,) = document["arrays"]
+    found: dict[str, Any] = next(c for c in array["conditions"] if c["type"] == "InSync")
+    return found
+
+
+def test_an_admins_subvs_in_the_parent_is_a_conflict_not_left_silently(
+    specs: Path, mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    # Another array's EWS marker (copied from the 2016 namespace), serving EX19-01 beside
+    # lmctl's EWS SubVS: a drain that left it out would not take EX19-01 out of EWS.
+    other = "lmctl.mail-2016.https.ews"
+    index = admins_sub_service(mock_server, mock_control, other)
+    expected = f"SubVS Index {index} (NickName '{other}') is not lmctl's"
+    document = refused_everywhere(specs, mock_control, expected)
+    condition = in_sync(document)
+    assert condition["status"] == "False" and condition["reason"] == "NotOwnedExactly"
+    assert expected in condition["message"]
+    # Named once for the parent, not once per SubVS.
+    assert condition["message"].count(expected) == 1
+
+
+def test_a_subvs_marker_carried_twice_is_a_conflict_before_any_write(
+    specs: Path, mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    # An admin copies EWS's marker onto the OWA SubVS: which one is lmctl's EWS?
+    held = indexes(mock_control)
+    admin(mock_server, "modvs", vs=str(held["lmctl.mail-2019.https.owa"]), NickName=EWS)
+    first, second = sorted((held["lmctl.mail-2019.https.owa"], held[EWS]))
+    expected = f"2 SubVSs carry the marker '{EWS}' (Index"
+    document = refused_everywhere(specs, mock_control, expected)
+    assert in_sync(document)["reason"] == "NotOwnedExactly"
+    assert str(first) in in_sync(document)["message"]
+    assert str(second) in in_sync(document)["message"]
+
+
+def test_a_rule_of_lmctls_assigned_to_another_vs_is_never_deleted_under_it(
+    specs: Path, mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    # An admin's own VS reuses lmctl's EWS rule for content switching to EX19-02.
+    admin(mock_server, "addvs", vs="10.30.1.60", port="443", prot="tcp", NickName="ews-test")
+    address = PER_PROTOCOL_MEMBERS["EX19-02"]
+    admin(mock_server, "addrs", vs="10.30.1.60", port="443", prot="tcp", rs=address, rsport="443")
+    admin(
+        mock_server,
+        "addrsrule",
+        vs="10.30.1.60",
+        port="443",
+        prot="tcp",
+        rs=address,
+        rsport="443",
+        rule=EWS,
+    )
+    # EWS leaves the spec: its rule would be deleted, and with it the admin's assignment.
+    write_spec_files(specs, {"mail.yaml": per_protocol_spec(directories=("owa",))})
+    mock_control.clear_log()
+    plan = run_in(specs, "plan")
+    assert plan.exit_code == 1, plan.output
+    assert (
+        f"content rule '{EWS}' is also assigned to real server {address}:443 of "
+        "10.30.1.60:443/tcp (NickName 'ews-test')"
+    ) in plan.output
+    applied = run_in(specs, "apply", "--auto-approve", "--no-backup", "--force")
+    assert applied.exit_code == 1, applied.output
+    assert mock_control.write_count() == 0
+    state = mock_control.state()
+    assert EWS in {rule["name"] for rule in state["rules"]}
+    (admins,) = [vs for vs in state["services"] if vs.get("address") == "10.30.1.60"]
+    assert admins["real_servers"][0]["rules"] == [EWS]
