@@ -28,9 +28,7 @@ EWS = "lmctl.mail-2019.https.ews"
 
 
 @pytest.fixture
-def specs(
-    tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch
-) -> Path:
+def specs(tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv(PASSWORD_VARIABLE, mock_server.password)
     return applied_per_protocol(tmp_path, mock_server)
 
@@ -42,16 +40,14 @@ def admin(server: MockServerHandle, command: str, **params: str) -> None:
 
 def indexes(control: MockControl) -> dict[str, int]:
     """NickName → Index of every VS and SubVS the mock holds."""
-    return {
-        vs["settings"].get("NickName") or "": vs["index"] for vs in control.state()["services"]
-    }
+    return {vs["settings"].get("NickName") or "": vs["index"] for vs in control.state()["services"]}
 
 
 def admins_sub_service(server: MockServerHandle, control: MockControl, nickname: str) -> int:
     """A SubVS an admin adds to lmctl's parent, named ``nickname``, serving EX19-01: its Index."""
     before = {vs["index"] for vs in control.state()["services"]}
     admin(server, "modvs", **PARENT, createsubvs="")
-    (index,) = {vs["index"] for vs in control.state()["services"]} - before
+    (index,) = {int(vs["index"]) for vs in control.state()["services"]} - before
     admin(server, "modvs", vs=str(index), NickName=nickname)
     admin(server, "addrs", vs=str(index), rs=PER_PROTOCOL_MEMBERS["EX19-01"], rsport="443")
     return index

@@ -87,6 +87,7 @@ def test_json_document_is_versioned_and_carries_conditions_services_members() ->
         "setting_differences",
         "unexpected_real_servers",
         "duplicate_virtual_services",
+        "not_owned_exactly",
         "members",
     }
     assert (dr["exit_code"], dr["error"], dr["services"]) == (1, "connection refused", [])

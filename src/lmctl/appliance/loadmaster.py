@@ -290,7 +290,9 @@ def connections_of(statistics: Statistics) -> Connections:
     """``ActivConns`` per (VS, member): each ``Rs`` row under its ``VSIndex``, and under the key
     of the ``Vs`` row with that Index when the row has an address. A SubVS's real servers are
     listed under the SubVS's own Index (a real server joins a SubVS by its VSIndex), so they
-    are found by the Index ``listvs`` gives the SubVS, whatever its ``Vs`` row says."""
+    are found by the Index ``listvs`` gives the SubVS, whatever its ``Vs`` row says. A member
+    listed twice under one VS counts as its busiest row: drain never waits on less than the
+    appliance shows."""
     keys = {
         row.index: VirtualServiceKey(address=row.address, port=row.port, protocol=row.protocol)
         for row in statistics.virtual_services
@@ -299,9 +301,11 @@ def connections_of(statistics: Statistics) -> Connections:
     counts: Connections = {}
     for row in statistics.real_servers:
         member = (row.address, row.port)
-        counts[(row.vs_index, member)] = row.active_conns
+        places: list[VirtualServiceKey | int] = [row.vs_index]
         if row.vs_index in keys:
-            counts[(keys[row.vs_index], member)] = row.active_conns
+            places.append(keys[row.vs_index])
+        for place in places:
+            counts[(place, member)] = max(counts.get((place, member), 0), row.active_conns)
     return counts
 
 
