@@ -248,8 +248,36 @@ def test_a_saved_plan_applies_and_refuses_once_a_subvs_changed(
     mock_control.clear_log()
     refused = invoke("apply", str(saved), "--auto-approve", "--no-backup", "--state-dir", state)
     assert refused.exit_code != 0
-    assert "SubVSs and content rules" in refused.output
+    assert (
+        "SubVS lmctl.mail-2019.https.ews rules: expected 'lmctl.mail-2019.https.ews', found 'none'"
+        in refused.output
+    )
     assert mock_control.write_count() == 0
+
+
+def test_a_stale_saved_plan_names_the_member_drained_in_a_subvs(
+    specs: Specs, mock_control: MockControl, tmp_path: Path
+) -> None:
+    apply(specs)
+    specs.write(spec(members={**MEMBERS, "EX19-03": "10.30.1.13"}))
+    saved = tmp_path / "plan.json"
+    assert specs.run("plan", "--out", str(saved)).exit_code == 0
+    # The plan is saved; then EX19-01 is disabled in the EWS SubVS (a drain, by hand).
+    _, subs = parent_and_subs(mock_control)
+    index = str(subs["lmctl.mail-2019.https.ews"]["index"])
+    reply = admin_call(
+        specs.server,
+        "modrs",
+        {"vs": index, "rs": MEMBERS["EX19-01"], "rsport": "443", "enable": "N"},
+    )
+    assert reply.status_code == 200, reply.text
+    state = str(specs.directory / "state")
+    refused = invoke("apply", str(saved), "--auto-approve", "--no-backup", "--state-dir", state)
+    assert refused.exit_code != 0
+    assert (
+        f"SubVS lmctl.mail-2019.https.ews real server {MEMBERS['EX19-01']}:443 enable: "
+        "expected True, found False"
+    ) in refused.output
 
 
 def test_thinning_every_subvs_to_one_member_loses_failover(specs: Specs) -> None:

@@ -303,55 +303,80 @@ _MEMBER_FIELDS = ("weight", "forward", "enable")
 
 
 def _members_drift(
-    appliance: str, expected: VirtualServiceState, found: VirtualServiceState
+    appliance: str,
+    key: VirtualServiceKey,
+    expected: Iterable[RealServerState],
+    found: Iterable[RealServerState],
+    where: str = "",
 ) -> list[Drift]:
-    want = {rs.member_key: rs for rs in expected.real_servers}
-    have = {rs.member_key: rs for rs in found.real_servers}
+    want = {rs.member_key: rs for rs in expected}
+    have = {rs.member_key: rs for rs in found}
     drift: list[Drift] = []
     for member in sorted(want.keys() | have.keys()):
-        label = f"real server {member[0]}:{member[1]}"
+        label = f"{where}real server {member[0]}:{member[1]}"
         if member not in have:
-            drift.append(Drift(appliance, expected.key, label, "present", "absent"))
+            drift.append(Drift(appliance, key, label, "present", "absent"))
         elif member not in want:
-            drift.append(Drift(appliance, expected.key, label, "absent", "present"))
+            drift.append(Drift(appliance, key, label, "absent", "present"))
         else:
             drift += [
-                Drift(appliance, expected.key, f"{label} {name}", old, new)
+                Drift(appliance, key, f"{label} {name}", old, new)
                 for name in _MEMBER_FIELDS
                 if (old := getattr(want[member], name)) != (new := getattr(have[member], name))
             ]
     return drift
 
 
-def _sub_services_differ(want: VirtualServiceState, have: VirtualServiceState) -> bool:
-    """True when lmctl's SubVSs or rules differ, whatever order each side lists them in (the
-    appliance lists them in its order, the simulator in the plan's); settings compared as
-    plan compares them."""
-    if sorted(want.content_rules, key=_name) != sorted(have.content_rules, key=_name):
-        return True
-    found = {sub.marker: sub for sub in have.sub_vs}
-    if len(found) != len(want.sub_vs):
-        return True
-    for sub in want.sub_vs:
-        other = found.get(sub.marker)
-        if (
-            other is None
-            or differing_fields(other.settings, sub.settings)
-            or set(other.real_servers) != set(sub.real_servers)
-            or set(other.rules) != set(sub.rules)
-        ):
-            return True
-    return False
+def _sub_services_drift(
+    appliance: str, want: VirtualServiceState, have: VirtualServiceState
+) -> list[Drift]:
+    """lmctl's SubVSs and rules field by field, whatever order each side lists them in (the
+    appliance lists them in its order, the simulator in the plan's): a stale plan names what
+    changed (a member disabled in one SubVS), not just that something did."""
+    key = want.key
+    drift: list[Drift] = []
+    rules = {rule.name: rule for rule in want.content_rules}
+    found_rules = {rule.name: rule for rule in have.content_rules}
+    for name in sorted(rules.keys() | found_rules.keys()):
+        old, new = rules.get(name), found_rules.get(name)
+        if old != new:
+            drift.append(
+                Drift(appliance, key, f"content rule {name}", _rule_text(old), _rule_text(new))
+            )
+    subs = {sub.marker: sub for sub in want.sub_vs}
+    found_subs = {sub.marker: sub for sub in have.sub_vs}
+    for marker in sorted(subs.keys() | found_subs.keys()):
+        sub, other = subs.get(marker), found_subs.get(marker)
+        where = f"SubVS {marker} "
+        if sub is None or other is None:
+            expected, found = ("present", "absent") if other is None else ("absent", "present")
+            drift.append(Drift(appliance, key, f"SubVS {marker}", expected, found))
+            continue
+        drift += [
+            Drift(
+                appliance,
+                key,
+                f"{where}{wire_name(name)}",
+                getattr(sub.settings, name),
+                getattr(other.settings, name),
+            )
+            for name in differing_fields(other.settings, sub.settings)
+        ]
+        if set(sub.rules) != set(other.rules):
+            shown = (
+                ", ".join(sorted(sub.rules)) or "none",
+                ", ".join(sorted(other.rules)) or "none",
+            )
+            drift.append(Drift(appliance, key, f"{where}rules", *shown))
+        drift += _members_drift(appliance, key, sub.real_servers, other.real_servers, where)
+    return drift
 
 
-def _name(rule: ContentRuleState) -> str:
-    return rule.name
-
-
-def _sub_services_text(vs: VirtualServiceState) -> str:
-    subs = [f"{sub.marker} ({len(sub.real_servers)} real servers)" for sub in vs.sub_vs]
-    rules = [rule.name for rule in vs.content_rules]
-    return f"SubVSs {', '.join(subs) or 'none'}; rules {', '.join(rules) or 'none'}"
+def _rule_text(rule: ContentRuleState | None) -> str:
+    if rule is None:
+        return "absent"
+    case = "ignoring case" if rule.nocase else "matching case"
+    return f"{rule.match_type} {rule.pattern} ({case})"
 
 
 def compare(
@@ -392,16 +417,7 @@ def compare(
             )
             for name in differing_fields(have.settings, want.settings)
         ]
-        if _sub_services_differ(want, have):
-            drift.append(
-                Drift(
-                    appliance,
-                    key,
-                    "SubVSs and content rules",
-                    _sub_services_text(want),
-                    _sub_services_text(have),
-                )
-            )
+        drift += _sub_services_drift(appliance, want, have)
         if (clashes := have.clashes()) != want.clashes():
             # A SubVS or a rule assignment of someone else's that came since the plan.
             drift.append(
@@ -427,5 +443,5 @@ def compare(
                     ", ".join(have.unmanaged) or "none",
                 )
             )
-        drift += _members_drift(appliance, want, have)
+        drift += _members_drift(appliance, key, want.real_servers, have.real_servers)
     return drift
