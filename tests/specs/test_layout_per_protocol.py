@@ -63,6 +63,17 @@ def test_show_nests_a_subvs_per_directory_under_the_tls_parent(tmp_path: Path) -
     assert "TLS mail-2019 re-encrypted" in table.stdout
 
 
+def test_the_parents_check_names_a_directory_the_array_publishes(tmp_path: Path) -> None:
+    # Without OWA the parent does not name /owa/healthcheck.htm (it holds no real servers,
+    # so its check decides nothing, but an admin reads it).
+    specs = write(tmp_path, spec(extra="directories: [ews, mapi]\n"))
+    outcome = invoke("show", "mail-2019", str(specs), "--format", "json")
+    assert outcome.exit_code == 0, outcome.output
+    https = json.loads(outcome.stdout)["virtual_services"][0]
+    assert https["settings"]["CheckUrl"] == "/ews/healthcheck.htm"
+    assert "owa" not in invoke("show", "mail-2019", str(specs)).stdout
+
+
 def test_all_eight_directories_by_default(tmp_path: Path) -> None:
     outcome = invoke("show", "mail-2019", str(write(tmp_path, spec())), "--format", "json")
     subs = json.loads(outcome.stdout)["virtual_services"][0]["sub_services"]

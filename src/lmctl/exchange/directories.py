@@ -40,13 +40,15 @@ def path_pattern(directory: str) -> str:
 
 def parent_settings(array: ArraySpec, profile: ServiceProfile) -> VirtualServiceSettings:
     """The parent VS: layer 7, TLS terminated with ``certificate`` and re-encrypted to the
-    members, no persistence; its own check is the profile's (its SubVSs decide its status)."""
+    members, no persistence. It holds no real servers, so its own check decides nothing (its
+    SubVSs decide its status): it is the first published directory's, so that it never names
+    a directory the array does not publish."""
     return _http_settings(
         array,
         profile,
         f"lmctl.{array.name}.{PARENT_SERVICE}",
         CheckType=profile.check_type,
-        CheckUrl=profile.check_url,
+        CheckUrl=directory_check_url(array.published_directories[0]),
         CheckPort=profile.check_port,
         SSLAcceleration=True,
         CertFile=array.certificate,
