@@ -121,6 +121,12 @@ def test_a_drained_member_shows_drained_per_directory_and_a_second_drain_writes_
     rows = member_rows(specs, "EX19-02")
     assert {row["state"] for row in rows.values()} == {"drained"}, rows
     assert set(rows) == {f"https/{directory}" for directory in DIRECTORIES}
+    # plan leaves the drain alone, and says so once for the member, naming its SubVSs.
+    plan = run_in(specs, "plan")
+    assert plan.stdout.count("drained: EX19-02") == 1, plan.stdout
+    subs = ", ".join(f"lmctl.mail-2019.https.{directory}" for directory in DIRECTORIES)
+    words = " ".join(plan.stdout.split())
+    assert f"drained: EX19-02 10.30.1.12:443 is disabled on the appliance in SubVS {subs}" in words
 
 
 def test_drain_is_refused_when_the_other_member_is_down_for_one_directory(

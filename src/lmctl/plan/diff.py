@@ -135,6 +135,7 @@ def _member_changes(
                         member=member.desired.member,
                         address=member.current.address,
                         port=member.desired.port,
+                        sub_service=sub_service,
                     )
                 )
     return changes, drained

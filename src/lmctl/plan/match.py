@@ -187,6 +187,8 @@ class DrainedMember(BaseModel):
     member: str
     address: str
     port: int
+    # The SubVS it is disabled in (its marker; the per-protocol layout), None for the VS.
+    sub_service: str | None = None
 
 
 def settings_changes(

@@ -18,7 +18,7 @@ what the console prints (a rich ``Text`` or a string). Register more in ``RENDER
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -52,19 +52,22 @@ class Line:
 Item = Change | Conflict | DrainedMember
 
 
+def _drained_line(item: DrainedMember, depth: int, sub_services: Sequence[str] = ()) -> Line:
+    where = f" in SubVS {', '.join(sub_services)}" if sub_services else ""
+    return Line(
+        depth,
+        "!",
+        f"drained: {item.member} {item.address}:{item.port} is disabled on the appliance"
+        f"{where} and stays disabled (the spec does not set enable)",
+    )
+
+
 def _item_lines(item: Item, depth: int) -> list[Line]:
     match item:
         case Conflict():
             return [Line(depth, "!", f"conflict: {item.message}")]
         case DrainedMember():
-            return [
-                Line(
-                    depth,
-                    "!",
-                    f"drained: {item.member} {item.address}:{item.port} is disabled on the "
-                    "appliance and stays disabled (the spec does not set enable)",
-                )
-            ]
+            return [_drained_line(item, depth)]
         case _:
             sign, text = item.headline
             return [Line(depth, sign, text)] + [
@@ -85,12 +88,19 @@ def _nested(items: list[Item], depth: int) -> Iterator[Line]:
     """The service's own items, then each SubVS's under a line of its own (the per-protocol
     layout's parent shows its SubVSs nested)."""
     subs: dict[str, list[Item]] = {}
+    # A member drained in SubVSs is drained in each: one line for it, naming them.
+    drained: dict[tuple[str, str, int], list[DrainedMember]] = {}
     for item in items:
+        if isinstance(item, DrainedMember) and item.sub_service is not None:
+            drained.setdefault((item.member, item.address, item.port), []).append(item)
+            continue
         sub = _sub_service(item)
         if sub is None:
             yield from _item_lines(item, depth)
         else:
             subs.setdefault(sub, []).append(item)
+    for rows in drained.values():
+        yield _drained_line(rows[0], depth, [row.sub_service or "" for row in rows])
     for sub, inside in subs.items():
         yield Line(depth, " ", f"SubVS {sub}")
         for item in inside:
