@@ -417,3 +417,52 @@ def test_writes_to_existing_subvss_share_one_lookup_of_their_indexes(
     assert commands.count("listvs") == 4, commands
     first_write = next(n for n, command in enumerate(commands) if command == "addrs")
     assert commands[first_write - 1] == "listvs"
+
+
+def test_rules_left_behind_by_a_parent_deleted_by_hand_are_taken_back_in_one_apply(
+    specs: Specs, mock_control: MockControl
+) -> None:
+    apply(specs)
+    # An admin deletes the parent: its SubVSs go with it, the appliance's global rules stay.
+    reply = admin_call(specs.server, "delvs", {"vs": "10.30.1.50", "port": "443", "prot": "tcp"})
+    assert reply.status_code == 200, reply.text
+    assert len(mock_control.state()["rules"]) == len(DIRECTORIES)
+    apply(specs)
+    _, subs = parent_and_subs(mock_control)
+    for directory in DIRECTORIES:
+        assert subs[f"lmctl.mail-2019.https.{directory}"]["row_rules"] == [
+            f"lmctl.mail-2019.https.{directory}"
+        ]
+    assert len(mock_control.state()["rules"]) == len(DIRECTORIES)
+    settled = specs.run("plan", "--detailed-exitcode")
+    assert settled.exit_code == 0, settled.output
+
+
+def test_a_left_behind_rule_in_use_elsewhere_is_not_taken_over(
+    specs: Specs, mock_control: MockControl
+) -> None:
+    apply(specs)
+    assert admin_call(
+        specs.server, "delvs", {"vs": "10.30.1.50", "port": "443", "prot": "tcp"}
+    ).is_success
+    # The EWS rule, left behind, is then redefined and used by an admin's own VS.
+    admin = {"vs": "10.30.1.60", "port": "443", "prot": "tcp"}
+    address = MEMBERS["EX19-02"]
+    redefined = {"type": "0", "pattern": "/^\\/ews-test/", "matchtype": "regex", "nocase": "0"}
+    for command, params in (
+        ("modrule", {"name": "lmctl.mail-2019.https.ews", **redefined}),
+        ("addvs", {**admin, "NickName": "ews-test"}),
+        ("addrs", {**admin, "rs": address, "rsport": "443"}),
+        (
+            "addrsrule",
+            {**admin, "rs": address, "rsport": "443", "rule": "lmctl.mail-2019.https.ews"},
+        ),
+    ):
+        assert admin_call(specs.server, command, params).is_success, command
+    failed = specs.run("apply", "--auto-approve", "--no-backup")
+    assert failed.exit_code != 0
+    assert "addrule" in failed.output and "lmctl.mail-2019.https.ews" in failed.output
+    rules = {rule["name"]: rule for rule in mock_control.state()["rules"]}
+    assert rules["lmctl.mail-2019.https.ews"]["pattern"] == "/^\\/ews-test/"
+    (admins,) = [vs for vs in services(mock_control) if vs.get("address") == "10.30.1.60"]
+    assert admins["real_servers"][0]["rules"] == ["lmctl.mail-2019.https.ews"]

@@ -44,7 +44,7 @@ from lmctl.appliance.state import (
 )
 from lmctl.errors import LmctlError, error_text
 from lmctl.loadmaster.client import LoadMaster
-from lmctl.loadmaster.errors import WriteOutcomeUnknownError
+from lmctl.loadmaster.errors import InvalidOperationError, WriteOutcomeUnknownError
 from lmctl.loadmaster.models import (
     MANAGED_VS_FIELDS,
     ContentRule,
@@ -245,6 +245,16 @@ def rule_assignments_elsewhere(observed: Sequence[VirtualService]) -> dict[str, 
                     f"the row of SubVS Index {row.vs_index} in {_where(vs)}"
                 )
     return {name: tuple(places) for name, places in found.items()}
+
+
+def rule_assignments_anywhere(observed: Iterable[VirtualService]) -> set[str]:
+    """The name of every content rule assigned to a real server or a SubVS row."""
+    return {
+        name
+        for vs in observed
+        for row in (*vs.real_servers, *vs.sub_services)
+        for name in row.match_rules
+    }
 
 
 def appliance_state(
@@ -473,6 +483,23 @@ class LoadMasterAppliance:
                 f"{index} on the appliance before applying again"
             ) from error
 
+    async def _create_content_rule(self, change: CreateContentRule) -> None:
+        """``addrule``; when the appliance refuses it because a rule of that name is there,
+        assigned nowhere, that rule is lmctl's leftover (a parent deleted outside lmctl: the
+        SubVSs go with it, the appliance's global rules stay) and ``modrule`` sets it instead.
+        A rule of that name in use anywhere is not taken over: the refusal stands."""
+        client, name, pattern = self.client, change.rule, change.pattern
+        match_type, nocase = change.match_type, change.nocase
+        try:
+            await client.add_content_rule(name, pattern, match_type=match_type, nocase=nocase)
+        except InvalidOperationError:
+            if name not in {rule.name for rule in await client.list_content_rules()}:
+                raise
+            self._listed = await client.list_virtual_services()
+            if name in rule_assignments_anywhere(self._listed):
+                raise
+            await client.modify_content_rule(name, pattern, match_type=match_type, nocase=nocase)
+
     async def _parent(self, key: VirtualServiceKey) -> VirtualService:
         return await self.client.show_virtual_service(key)
 
@@ -539,9 +566,7 @@ class LoadMasterAppliance:
                 index, _ = await self._sub_service(change.key, change.sub_service)
                 await client.delete_virtual_service(index)
             case CreateContentRule():
-                await client.add_content_rule(
-                    change.rule, change.pattern, match_type=change.match_type, nocase=change.nocase
-                )
+                await self._create_content_rule(change)
             case UpdateContentRule():
                 await client.modify_content_rule(
                     change.rule, change.pattern, match_type=change.match_type, nocase=change.nocase
