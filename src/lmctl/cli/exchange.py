@@ -135,7 +135,8 @@ def script_command(
     "certificates.\n\n"
     "DNS (the FQDN and each client host name resolve to the VIP), every member on every "
     "service port, every "
-    "member's health URL over HTTPS with the namespace as Host (200 expected), every "
+    "member's health URL over HTTPS with the namespace as Host (200 expected; per-protocol: "
+    "each published directory's /<directory>/healthcheck.htm), every "
     "member's certificate (trusted, valid, naming the client host names). Probes run "
     "concurrently, each bounded by --timeout.\n\n" + _CHECK_EXIT_CODES,
 )
