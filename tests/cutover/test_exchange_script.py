@@ -468,3 +468,12 @@ def test_without_autodiscover_the_scp_is_left_and_said(tmp_path: Path) -> None:
 
 def test_every_directory_of_lmctl_maps_to_one_setting_of_the_script() -> None:
     assert sorted(s.directory for s in CLIENT_SETTINGS) == sorted(VIRTUAL_DIRECTORIES)
+
+
+def test_an_array_without_https_sets_no_url_and_says_why(tmp_path: Path) -> None:
+    text = NAMESPACE_2016.replace("services: [https, http-redirect, smtp]", "services: [smtp]")
+    outcome = script_outcome(tmp_path, "mail-2016", text)
+    assert {command for command, _ in SET_BY_DIRECTORY.values()} & commands(outcome.stdout) == set()
+    assert "https://mail.corp.example.com/" not in outcome.stdout
+    assert "(its services do not include https)" in outcome.stderr
+    assert "note: the script leaves 8 setting(s) unchanged" in outcome.stderr

@@ -6,6 +6,9 @@ advanced script, ``SupportsShouldProcess``: each write asks ``$PSCmdlet.ShouldPr
 with a verification section that reads every setting back, and prints a checklist of what it
 does not do. Which cmdlets, parameters, registry paths and value types, per release, and the
 Microsoft pages they come from: ``docs/operations.md`` ("The Exchange side of a cutover").
+It sets the URLs, Outlook Anywhere and Autodiscover of the virtual directories the array's load
+balancer serves (``served_directories``) and leaves the others as they are, saying so
+(``left_unchanged``): clients are handed those URLs, and one nothing serves strands them.
 
 Every value from the spec appears once, near the top, as a single-quoted PowerShell string
 (``ps_string``: no expansion inside, a quote doubled), each non-ASCII character a ``[char]``
