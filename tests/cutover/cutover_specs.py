@@ -54,10 +54,29 @@ members:
 services: [https, http-redirect, smtp]
 """
 
+# An Exchange 2019 namespace in the per-protocol layout whose load balancer publishes three of
+# the eight directories: the script must leave the others as they are.
+PER_PROTOCOL_SUBSET = """\
+name: mail-pp
+site: HQ
+exchange: SE RTM
+fqdn: webmail.contoso.test
+vip: 10.30.1.60
+appliance: lm-test
+layout: per-protocol
+certificate: webmail
+directories: [owa, ecp, ews]
+client_hostnames: [webmail.contoso.test]
+members:
+  - {name: EX-01, address: 10.30.1.11}
+  - {name: EX-02, address: 10.30.1.12}
+"""
+
 SPECS = {
     "hq-cas": HQ_2010_STATIC,
     "branch-cas": BRANCH_2010_DYNAMIC,
     "mail-2016": NAMESPACE_2016,
+    "mail-pp": PER_PROTOCOL_SUBSET,
 }
 
 

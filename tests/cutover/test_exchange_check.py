@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cutover_specs import HQ_2010_STATIC, NAMESPACE_2016, write_specs
+from cutover_specs import HQ_2010_STATIC, NAMESPACE_2016, PER_PROTOCOL_SUBSET, write_specs
 from local_servers import (
     HttpsMember,
     LocalNetwork,
@@ -601,3 +601,41 @@ def test_a_spec_error_says_nothing_was_checked(tmp_path: Path) -> None:
     assert outcome.stderr.endswith(
         "error: the specs have errors (see above); nothing was checked\n"
     )
+
+
+def test_a_per_protocol_array_is_probed_per_published_directory(
+    tmp_path: Path, servers: LocalServers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # directories: [owa, ecp, ews]: the SubVSs ask each member for those three healthcheck.htm
+    # with the namespace as Host, and nothing else; these members answer ECP's alone.
+    namespace = "webmail.contoso.test"
+    certificate = make_certificate(tmp_path / "pki", [namespace])
+    member = servers.https(HttpsMember(certificate, namespace, "/ecp/healthcheck.htm"))
+    routes = {("10.30.1.11", 443): member, ("10.30.1.12", 443): member}
+    route(monkeypatch, {namespace: ["10.30.1.60"]}, routes, trusted=certificate.ca_file)
+    specs = write_specs(tmp_path / "arrays", **{"mail-pp": PER_PROTOCOL_SUBSET})
+    outcome = invoke("exchange", "check", str(specs), "-f", "json")
+    assert outcome.exit_code == 3, outcome.output
+    found = verdicts(json.loads(outcome.stdout))
+    health = {check: found[target, check] for target, check in found if target == "EX-01"}
+    assert sorted(c for c in health if c.startswith("health")) == [
+        "health/ecp",
+        "health/ews",
+        "health/owa",
+    ]
+    assert health["health/ecp"] == ("pass", f"https://{namespace}/ecp/healthcheck.htm: 200")
+    assert health["health/ews"] == (
+        "fail",
+        f"https://{namespace}/ews/healthcheck.htm: answered 404, not 200",
+    )
+    text = invoke("exchange", "check", str(specs)).stdout.splitlines()
+    assert text[3].split() == [
+        "member",
+        "address",
+        "tcp/443",
+        "health/owa",
+        "health/ecp",
+        "health/ews",
+        "certificate",
+    ]
+    assert text[4].split() == ["EX-01", "10.30.1.11", "ok", "FAIL", "ok", "FAIL", "ok"]

@@ -14,7 +14,14 @@ import re
 from pathlib import Path
 
 import pytest
-from cutover_specs import BRANCH_2010_DYNAMIC, HQ_2010_STATIC, NAMESPACE_2016, SPECS, write_specs
+from cutover_specs import (
+    BRANCH_2010_DYNAMIC,
+    HQ_2010_STATIC,
+    NAMESPACE_2016,
+    PER_PROTOCOL_SUBSET,
+    SPECS,
+    write_specs,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from powershell import (
@@ -26,7 +33,8 @@ from powershell import (
     unbalanced,
 )
 
-from lmctl.cutover.script import ScriptError, ps_string
+from lmctl.cutover.script import CLIENT_SETTINGS, ScriptError, ps_string
+from lmctl.releases import VIRTUAL_DIRECTORIES
 from lmctl_testkit import Outcome, invoke
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -363,3 +371,109 @@ def test_the_help_lists_the_exit_codes(command: str) -> None:
     assert "Exit codes: 0 " in text
     assert "; 1 error (bad specs, unknown array" in text
     assert "; 64 usage error (a bad option)." in text
+
+
+# What the script sets per directory the array publishes: (lmctl's name, its Set- command, the
+# variable holding its URL, or None when it takes a host name).
+SET_BY_DIRECTORY = {
+    "owa": ("Set-OwaVirtualDirectory", "OwaVirtualDirectoryUrl"),
+    "ecp": ("Set-EcpVirtualDirectory", "EcpVirtualDirectoryUrl"),
+    "ews": ("Set-WebServicesVirtualDirectory", "WebServicesVirtualDirectoryUrl"),
+    "Microsoft-Server-ActiveSync": (
+        "Set-ActiveSyncVirtualDirectory",
+        "ActiveSyncVirtualDirectoryUrl",
+    ),
+    "oab": ("Set-OabVirtualDirectory", "OabVirtualDirectoryUrl"),
+    "mapi": ("Set-MapiVirtualDirectory", "MapiVirtualDirectoryUrl"),
+    "rpc": ("Set-OutlookAnywhere", None),
+    "autodiscover": ("Set-ClientAccessService", "AutodiscoverUrl"),
+}
+
+
+def script_outcome(tmp_path: Path, name: str, text: str) -> Outcome:
+    specs = write_specs(tmp_path / "arrays", **{name: text})
+    outcome = invoke("exchange", "script", name, str(specs))
+    assert outcome.exit_code == 0, outcome.output
+    return outcome
+
+
+def test_per_protocol_sets_only_the_directories_the_array_publishes(tmp_path: Path) -> None:
+    # directories: [owa, ecp, ews]: the load balancer serves nothing else at the namespace.
+    outcome = script_outcome(tmp_path, "mail-pp", PER_PROTOCOL_SUBSET)
+    script = outcome.stdout
+    for directory in ("owa", "ecp", "ews"):
+        command, variable = SET_BY_DIRECTORY[directory]
+        assert command in commands(script)
+        assert variable is not None
+        assert assigned(script, variable).startswith("https://webmail.contoso.test/")
+    left = ("Microsoft-Server-ActiveSync", "oab", "mapi", "rpc", "autodiscover")
+    for directory in left:
+        command, variable = SET_BY_DIRECTORY[directory]
+        assert command not in commands(script), directory
+        if variable is not None:
+            assert f"${variable}" not in script, directory
+        # Named in the script's output, with the reason.
+        assert (
+            f"Write-Host '  left unchanged: this array does not publish {directory} "
+            "(its directories list owa, ecp, ews)'"
+        ) in script
+        # And on the terminal, apart from the script.
+        assert f"  {directory}: " in outcome.stderr
+    for path in ("/OAB", "/mapi", "/Microsoft-Server-ActiveSync", "/Autodiscover"):
+        assert f"https://webmail.contoso.test{path}" not in script
+    # Nor does the verification expect them.
+    assert "AutoDiscoverServiceInternalUri" not in "".join(
+        line for line in script.splitlines() if line.lstrip().startswith("Add-Check")
+    )
+    assert "Get-OabVirtualDirectory" not in script
+    assert (
+        "note: the script leaves 5 setting(s) unchanged: array mail-pp does not publish their "
+        "directories at webmail.contoso.test (its directories list owa, ecp, ews):"
+    ) in outcome.stderr
+    assert "Left unchanged, as this array does not publish them: ActiveSync" in script
+
+
+def test_per_protocol_with_every_directory_is_the_single_service_script(tmp_path: Path) -> None:
+    every = PER_PROTOCOL_SUBSET.replace("directories: [owa, ecp, ews]\n", "")
+    listed = PER_PROTOCOL_SUBSET.replace(
+        "[owa, ecp, ews]", "[" + ", ".join(VIRTUAL_DIRECTORIES) + "]"
+    )
+    single = every.replace("layout: per-protocol\ncertificate: webmail\n", "")
+    expected = script_outcome(tmp_path / "single", "mail-pp", single)
+    for text in (every, listed):
+        outcome = script_outcome(tmp_path / str(len(text)), "mail-pp", text)
+        assert outcome.stdout == expected.stdout
+        assert "left unchanged" not in outcome.output
+    script = expected.stdout
+    for directory, (command, variable) in SET_BY_DIRECTORY.items():
+        assert command in commands(script), directory
+        if variable is not None:
+            assert assigned(script, variable).startswith("https://webmail.contoso.test/")
+    assert assigned(script, "AutodiscoverUrl") == (
+        "https://webmail.contoso.test/Autodiscover/Autodiscover.xml"
+    )
+
+
+def test_without_autodiscover_the_scp_is_left_and_said(tmp_path: Path) -> None:
+    text = PER_PROTOCOL_SUBSET.replace("[owa, ecp, ews]", "[owa, ews, mapi, rpc, oab]")
+    outcome = script_outcome(tmp_path, "mail-pp", text)
+    assert "Set-ClientAccessService" not in commands(outcome.stdout)
+    assert "Set-OutlookAnywhere" in commands(outcome.stdout)
+    assert "domain-joined Outlook keeps finding Autodiscover where the SCP says now" in (
+        outcome.stdout
+    )
+    assert "  autodiscover: AutoDiscoverServiceInternalUri" in outcome.stderr
+    assert "  ecp: InternalUrl and ExternalUrl of EcpVirtualDirectory" in outcome.stderr
+
+
+def test_every_directory_of_lmctl_maps_to_one_setting_of_the_script() -> None:
+    assert sorted(s.directory for s in CLIENT_SETTINGS) == sorted(VIRTUAL_DIRECTORIES)
+
+
+def test_an_array_without_https_sets_no_url_and_says_why(tmp_path: Path) -> None:
+    text = NAMESPACE_2016.replace("services: [https, http-redirect, smtp]", "services: [smtp]")
+    outcome = script_outcome(tmp_path, "mail-2016", text)
+    assert {command for command, _ in SET_BY_DIRECTORY.values()} & commands(outcome.stdout) == set()
+    assert "https://mail.corp.example.com/" not in outcome.stdout
+    assert "(its services do not include https)" in outcome.stderr
+    assert "note: the script leaves 8 setting(s) unchanged" in outcome.stderr

@@ -70,7 +70,9 @@ def _array(spec_set: SpecSet, name: str) -> ArraySpec:
     "2010: the CAS array object, RpcClientAccessServer of the site's databases, the static "
     "RPC ports in every member's registry (and a restart of MSExchangeRPC and MSExchangeAB), "
     "TCP KeepAliveTime. 2013 and later: the internal and external URLs of every virtual "
-    "directory, Outlook Anywhere and Autodiscover on every member, TCP KeepAliveTime. "
+    "directory, Outlook Anywhere and Autodiscover on every member, TCP KeepAliveTime; a "
+    "per-protocol array's settings of the directories it does not publish are left unchanged "
+    "(named on stderr and in the script). "
     "Idempotent; run it with -WhatIf first. It ends with a verification table and a checklist "
     "of what it does not do (DNS, certificate, firewalls). See docs/operations.md.\n\n"
     + _SCRIPT_EXIT_CODES,
@@ -96,6 +98,7 @@ def script_command(
 ) -> None:
     """Run ``lmctl exchange script``."""
     from lmctl.cutover import exchange_script
+    from lmctl.cutover.script import left_unchanged_note
     from lmctl.files import existing_refusal, replace_file
 
     refuse_array_as_path(paths, array_first="exchange script")
@@ -105,7 +108,11 @@ def script_command(
         arrays=[array],
         refusal=f"{SPEC_ERRORS}; no script was generated",
     )
-    text = exchange_script(_array(spec_set, array))
+    spec = _array(spec_set, array)
+    text = exchange_script(spec)
+    note = left_unchanged_note(spec)
+    if note:
+        make_console(stderr=True).print("\n".join(note))
     if output is None or str(output) == "-":
         sys.stdout.write(text)
         return
@@ -128,7 +135,8 @@ def script_command(
     "certificates.\n\n"
     "DNS (the FQDN and each client host name resolve to the VIP), every member on every "
     "service port, every "
-    "member's health URL over HTTPS with the namespace as Host (200 expected), every "
+    "member's health URL over HTTPS with the namespace as Host (200 expected; per-protocol: "
+    "each published directory's /<directory>/healthcheck.htm), every "
     "member's certificate (trusted, valid, naming the client host names). Probes run "
     "concurrently, each bounded by --timeout.\n\n" + _CHECK_EXIT_CODES,
 )

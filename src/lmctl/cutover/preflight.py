@@ -4,7 +4,8 @@
 to the VIP), TCP (each member on each service port: 135 and the static RPC ports for rpc, 443,
 the mail ports), health (each member's HTTPS health URL with the namespace as ``Host`` and SNI,
 200 expected), certificate (each member's certificate trusted, in date, and naming the client
-host names; 2013+ the namespace too). ``check_arrays`` runs them all concurrently, at most
+host names; 2013+ the namespace too); a per-protocol array's health is asked per published
+directory, as its SubVSs ask it. ``check_arrays`` runs them all concurrently, at most
 ``limit`` in flight, each bounded by ``timeout``: a probe that does not finish in time fails,
 it never holds up the others. The I/O goes through a ``Network`` (the resolver and the
 connections), so tests route probes to local servers and stub DNS.
@@ -29,9 +30,9 @@ from typing import Any, Literal, Protocol
 from cryptography import x509
 
 from lmctl.cutover.dns import DNS_PORT, DnsError, addresses_at
-from lmctl.cutover.script import namespace_host
+from lmctl.cutover.script import namespace_host, served_directories
 from lmctl.errors import ExitCode
-from lmctl.releases import RPC_ENDPOINT_MAPPER, SERVICE_PORTS
+from lmctl.releases import RPC_ENDPOINT_MAPPER, SERVICE_PORTS, directory_check_url
 from lmctl.specs.array import ArraySpec, ip_value
 from lmctl.specs.rules import is_host_name
 
@@ -51,7 +52,8 @@ class Probe:
     ``target`` is the member's name (``tcp``, ``health``, ``certificate``) or the DNS name;
     ``address`` the member's address, or the public resolver's (``public-dns``); ``expected``
     the VIP (``dns``) or the names the certificate must cover; ``host`` the name sent as SNI
-    and ``Host``; ``path`` the health URL's path."""
+    and ``Host``; ``path`` the health URL's path; ``directory`` the virtual directory whose
+    health it asks (per-protocol: one probe per SubVS's check), empty for the array's one."""
 
     array: str
     kind: ProbeKind
@@ -61,13 +63,16 @@ class Probe:
     expected: tuple[str, ...] = ()
     host: str = ""
     path: str = ""
+    directory: str = ""
 
     @property
     def check(self) -> str:
-        """The column this probe fills: ``dns``, ``public dns``, ``tcp/135``, ``health``,
-        ``certificate``."""
+        """The column this probe fills: ``dns``, ``public dns``, ``tcp/135``, ``health``
+        (``health/ews``: one directory's), ``certificate``."""
         if self.kind == "tcp":
             return f"tcp/{self.port}"
+        if self.directory:
+            return f"{self.kind}/{self.directory}"
         return self.kind.replace("-", " ")
 
 
@@ -117,13 +122,12 @@ def plan_probes(spec: ArraySpec, public_resolver: str | None = None) -> list[Pro
         Probe(spec.name, "tcp", name, address, port) for (name, port), address in ports.items()
     ]
     if "https" in spec.enabled_services:
-        profile = spec.profile("https")
         host = namespace_host(spec)
         for member in spec.members:
-            if profile.check_type == "https" and profile.check_url:
-                port = profile.check_port or HTTPS_PORT
-                probe = Probe(spec.name, "health", member.name, member.address, port, (), host)
-                probes.append(_with_path(probe, profile.check_url))
+            probes += [
+                Probe(spec.name, "health", member.name, member.address, port, (), host, path, name)
+                for name, path, port in health_checks(spec)
+            ]
             probes.append(
                 Probe(
                     spec.name,
@@ -138,10 +142,17 @@ def plan_probes(spec: ArraySpec, public_resolver: str | None = None) -> list[Pro
     return probes
 
 
-def _with_path(probe: Probe, path: str) -> Probe:
-    return Probe(
-        probe.array, probe.kind, probe.target, probe.address, probe.port, (), probe.host, path
-    )
+def health_checks(spec: ArraySpec) -> list[tuple[str, str, int]]:
+    """The health URLs the LoadMaster asks each member for HTTPS, as (directory, path, port):
+    per-protocol, each published directory's SubVS check (``/<directory>/healthcheck.htm`` on
+    the member's own port); otherwise the https service's one check (directory ``""``), none
+    when it requests no URL."""
+    if spec.layout == "per-protocol":
+        return [(d, directory_check_url(d), HTTPS_PORT) for d in served_directories(spec)]
+    profile = spec.profile("https")
+    if profile.check_type == "https" and profile.check_url:
+        return [("", profile.check_url, profile.check_port or HTTPS_PORT)]
+    return []
 
 
 @dataclass(frozen=True, slots=True)

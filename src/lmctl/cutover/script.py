@@ -6,6 +6,9 @@ advanced script, ``SupportsShouldProcess``: each write asks ``$PSCmdlet.ShouldPr
 with a verification section that reads every setting back, and prints a checklist of what it
 does not do. Which cmdlets, parameters, registry paths and value types, per release, and the
 Microsoft pages they come from: ``docs/operations.md`` ("The Exchange side of a cutover").
+It sets the URLs, Outlook Anywhere and Autodiscover of the virtual directories the array's load
+balancer serves (``served_directories``) and leaves the others as they are, saying so
+(``left_unchanged``): clients are handed those URLs, and one nothing serves strands them.
 
 Every value from the spec appears once, near the top, as a single-quoted PowerShell string
 (``ps_string``: no expansion inside, a quote doubled), each non-ASCII character a ``[char]``
@@ -19,9 +22,11 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Literal, assert_never
 
 from lmctl.errors import LmctlError
-from lmctl.releases import SERVICE_PORTS, ExchangeVersion
+from lmctl.exchange.directories import PARENT_SERVICE
+from lmctl.releases import SERVICE_PORTS, ExchangeVersion, VirtualDirectory
 from lmctl.specs.array import ArraySpec
 from lmctl.text import is_hidden, one_line
 
@@ -79,27 +84,51 @@ def _chars(text: str) -> str:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class VirtualDirectory:
-    """One Exchange 2013+ virtual directory whose internal and external URLs the script sets:
-    the noun of its Get-/Set- cmdlets and the path after the namespace."""
+SettingKind = Literal["url", "outlook-anywhere", "autodiscover"]
 
+
+@dataclass(frozen=True, slots=True)
+class ClientSetting:
+    """What the script sets for one of lmctl's virtual directories (``lmctl.releases``): the
+    ``kind`` of setting (a virtual directory's internal and external URL, Outlook Anywhere's
+    host names, the Autodiscover URI of the SCP), the noun of its Get-/Set- cmdlets, the path
+    of its URL under the namespace, and its name for people."""
+
+    directory: VirtualDirectory
+    kind: SettingKind
     noun: str
     path: str
     label: str
 
 
-# Microsoft, "Configure mail flow and client access on Exchange servers": the URL of each
-# virtual directory under the namespace.
-VIRTUAL_DIRECTORIES: tuple[VirtualDirectory, ...] = (
-    VirtualDirectory("OwaVirtualDirectory", "/owa", "Outlook on the web"),
-    VirtualDirectory("EcpVirtualDirectory", "/ecp", "Exchange admin center"),
-    VirtualDirectory("WebServicesVirtualDirectory", "/EWS/Exchange.asmx", "Exchange Web Services"),
-    VirtualDirectory("ActiveSyncVirtualDirectory", "/Microsoft-Server-ActiveSync", "ActiveSync"),
-    VirtualDirectory("OabVirtualDirectory", "/OAB", "Offline address book"),
-    VirtualDirectory("MapiVirtualDirectory", "/mapi", "MAPI over HTTP"),
+# The one map from lmctl's directory names to what the script sets for each (every name of
+# ``lmctl.releases.VIRTUAL_DIRECTORIES`` once). Microsoft, "Configure mail flow and client
+# access on Exchange servers": the URL of each virtual directory under the namespace, and
+# ``/Autodiscover/Autodiscover.xml`` for the Autodiscover URI.
+CLIENT_SETTINGS: tuple[ClientSetting, ...] = (
+    ClientSetting("owa", "url", "OwaVirtualDirectory", "/owa", "Outlook on the web"),
+    ClientSetting("ecp", "url", "EcpVirtualDirectory", "/ecp", "Exchange admin center"),
+    ClientSetting(
+        "ews", "url", "WebServicesVirtualDirectory", "/EWS/Exchange.asmx", "Exchange Web Services"
+    ),
+    ClientSetting(
+        "Microsoft-Server-ActiveSync",
+        "url",
+        "ActiveSyncVirtualDirectory",
+        "/Microsoft-Server-ActiveSync",
+        "ActiveSync",
+    ),
+    ClientSetting("oab", "url", "OabVirtualDirectory", "/OAB", "Offline address book"),
+    ClientSetting("mapi", "url", "MapiVirtualDirectory", "/mapi", "MAPI over HTTP"),
+    ClientSetting("rpc", "outlook-anywhere", "OutlookAnywhere", "/rpc", "Outlook Anywhere"),
+    ClientSetting(
+        "autodiscover",
+        "autodiscover",
+        "AutoDiscoverServiceInternalUri",
+        "/Autodiscover/Autodiscover.xml",
+        "Autodiscover (the SCP)",
+    ),
 )
-AUTODISCOVER_PATH = "/Autodiscover/Autodiscover.xml"
 # Releases before these have no such cmdlet (MAPI over HTTP came with Exchange 2013 SP1;
 # Exchange 2010 has none at all).
 _FIRST_RELEASE: dict[tuple[int, str], str] = {(2013, "MapiVirtualDirectory"): "SP1"}
@@ -126,9 +155,73 @@ def https_host_variable(spec: ArraySpec) -> str | None:
     return "$HttpsHostname" if spec.client_hostnames else None
 
 
-def _directories(spec: ArraySpec) -> list[VirtualDirectory]:
-    """The virtual directories the release has at all (a missing SP is warned about)."""
-    return [d for d in VIRTUAL_DIRECTORIES if (spec.exchange.major, d.noun) not in _NEVER]
+def served_directories(spec: ArraySpec) -> tuple[VirtualDirectory, ...]:
+    """The virtual directories the array's load balancer serves at its namespace: with the
+    ``https`` service, its published directories (per-protocol: the spec's ``directories``;
+    single-service: all); without it, none."""
+    if PARENT_SERVICE not in spec.enabled_services:
+        return ()
+    return spec.published_directories
+
+
+def _setting(directory: VirtualDirectory) -> ClientSetting:
+    return next(s for s in CLIENT_SETTINGS if s.directory == directory)
+
+
+def _exists(spec: ArraySpec, setting: ClientSetting) -> bool:
+    """Whether the release has the setting at all (a missing SP is warned about)."""
+    return (spec.exchange.major, setting.noun) not in _NEVER
+
+
+def left_unchanged(spec: ArraySpec) -> tuple[ClientSetting, ...]:
+    """The settings of the release the script leaves as they are because the array does not
+    serve their directory: a client handed a URL (by Autodiscover, or the SCP) under a name
+    whose load balancer does not serve its path would reach nothing there."""
+    served = served_directories(spec)
+    return tuple(s for s in CLIENT_SETTINGS if _exists(spec, s) and s.directory not in served)
+
+
+def unserved_reason(spec: ArraySpec) -> str:
+    """Why the array serves no more than ``served_directories``, in the spec's words."""
+    if PARENT_SERVICE not in spec.enabled_services:
+        return f"its services do not include {PARENT_SERVICE}"
+    return "its directories list " + ", ".join(spec.published_directories)
+
+
+def left_unchanged_note(spec: ArraySpec) -> list[str]:
+    """What ``lmctl exchange script`` tells the admin besides the script: each setting left
+    unchanged (``left_unchanged``) by lmctl's directory name, and why; none when it sets all."""
+    unchanged = left_unchanged(spec)
+    if not unchanged:
+        return []
+    lines = [
+        f"note: the script leaves {len(unchanged)} setting(s) unchanged: array {spec.name} "
+        f"does not publish their directories at {namespace_host(spec)} "
+        f"({unserved_reason(spec)}):"
+    ]
+    for setting in unchanged:
+        match setting.kind:
+            case "url":
+                what = f"InternalUrl and ExternalUrl of {setting.noun}"
+            case "outlook-anywhere":
+                what = "the Outlook Anywhere host names"
+            case "autodiscover":
+                what = f"{setting.noun} (the SCP domain-joined Outlook finds Autodiscover by)"
+            case _:
+                assert_never(setting.kind)
+        lines.append(f"  {setting.directory}: {what}")
+    return lines
+
+
+def _sets(spec: ArraySpec, directory: VirtualDirectory) -> bool:
+    """Whether the script sets ``directory``'s setting (the release has it, the array serves
+    it)."""
+    return _exists(spec, _setting(directory)) and directory in served_directories(spec)
+
+
+def _url_settings(spec: ArraySpec) -> list[ClientSetting]:
+    """The virtual directories whose URLs the script sets."""
+    return [s for s in CLIENT_SETTINGS if s.kind == "url" and _sets(spec, s.directory)]
 
 
 def _get_options(spec: ArraySpec) -> str:
@@ -246,9 +339,11 @@ def _spec_values(script: _Script, spec: ArraySpec) -> None:
         if spec.exchange.family.has_cas_array:
             script.add("# HTTPS clients use the first client host name, not the CAS array FQDN.")
             script.add(f"$HttpsHostname = {ps_string(host)}")
-        for directory in _directories(spec):
-            script.add(f"${directory.noun}Url = {ps_string(_url(host, directory.path))}")
-        script.add(f"$AutodiscoverUrl = {ps_string(_url(host, AUTODISCOVER_PATH))}")
+        for setting in _url_settings(spec):
+            script.add(f"${setting.noun}Url = {ps_string(_url(host, setting.path))}")
+        if _sets(spec, "autodiscover"):
+            autodiscover = _setting("autodiscover").path
+            script.add(f"$AutodiscoverUrl = {ps_string(_url(host, autodiscover))}")
     script.add("")
 
 
@@ -436,6 +531,13 @@ def _static_rpc_ports(script: _Script, spec: ArraySpec) -> None:
 def _namespace_urls(script: _Script, spec: ArraySpec) -> None:
     host = https_host_variable(spec)
     script.add("# -- The internal and external URL of every virtual directory, on every member.")
+    if left_unchanged(spec):
+        script.add(
+            "# Only those of the directories this array publishes: clients are handed each URL",
+            "# (by Autodiscover, or the SCP), and one under a name whose load balancer does not",
+            "# serve its path would send them where nothing answers. The others are left as",
+            "# the members have them.",
+        )
     if host is None:
         for line in (
             "The spec lists no client host names (client_hostnames): this script sets no",
@@ -446,43 +548,94 @@ def _namespace_urls(script: _Script, spec: ArraySpec) -> None:
             script.add(f"Write-Warning {ps_string(line)}")
         script.add("")
         return
-    options = _get_options(spec)
-    for directory in _directories(spec):
-        first = _FIRST_RELEASE.get((spec.exchange.major, directory.noun))
-        script.add(f"Write-Step {ps_string(directory.label + ' (' + directory.noun + ')')}")
-        if first is not None and not has_release(spec.exchange, first):
-            note = (
-                f"Exchange {spec.exchange} has no {directory.noun} (it came with {first}): "
-                "nothing to set."
-            )
-            script.add(f"Write-Warning {ps_string(note)}")
-            script.add("")
+    for setting in CLIENT_SETTINGS:
+        if not _exists(spec, setting):
             continue
-        url = f"${directory.noun}Url"
-        with (
-            script.block("foreach ($server in $Members)"),
-            script.block(
-                f"foreach ($directory in @(Get-{directory.noun} -Server $server{options}))"
-            ),
-        ):
-            with script.block(
-                f"if ([string]$directory.InternalUrl -eq {url} -and "
-                f"[string]$directory.ExternalUrl -eq {url})"
-            ):
-                script.say(f"  $($directory.Identity) uses {url} already")
-            with script.block(
-                "elseif ($PSCmdlet.ShouldProcess([string]$directory.Identity, "
-                f'"set InternalUrl and ExternalUrl to {url}"))'
-            ):
-                script.add(
-                    f"Set-{directory.noun} -Identity $directory.Identity "
-                    f"-InternalUrl {url} -ExternalUrl {url}"
-                )
-                script.say(f"  $($directory.Identity) set to {url}")
+        script.add(f"Write-Step {ps_string(_title(spec, setting))}")
+        if setting.directory not in served_directories(spec):
+            _left_alone(script, spec, setting)
+        else:
+            match setting.kind:
+                case "url":
+                    _virtual_directory_urls(script, spec, setting)
+                case "outlook-anywhere":
+                    _outlook_anywhere(script, spec, host)
+                case "autodiscover":
+                    _autodiscover(script, spec)
+                case _:
+                    assert_never(setting.kind)
         script.add("")
-    _outlook_anywhere(script, spec, host)
-    noun = _CLIENT_ACCESS_NOUN.get(spec.exchange.major, "ClientAccessService")
-    script.add(f"Write-Step 'Autodiscover (Set-{noun} -AutoDiscoverServiceInternalUri)'")
+
+
+def _title(spec: ArraySpec, setting: ClientSetting) -> str:
+    match setting.kind:
+        case "url":
+            return f"{setting.label} ({setting.noun})"
+        case "outlook-anywhere":
+            return setting.label
+        case "autodiscover":
+            return f"Autodiscover (Set-{_client_access_noun(spec)} -{setting.noun})"
+        case _:
+            assert_never(setting.kind)
+
+
+def _client_access_noun(spec: ArraySpec) -> str:
+    return _CLIENT_ACCESS_NOUN.get(spec.exchange.major, "ClientAccessService")
+
+
+def _left_alone(script: _Script, spec: ArraySpec, setting: ClientSetting) -> None:
+    """A setting whose directory the array does not serve: said, and left as it is (clients are
+    handed it by Autodiscover or the SCP: set to the namespace, it would send them where nothing
+    answers)."""
+    script.add("# Left as the members have it: this array's load balancer does not serve it.")
+    script.add(
+        "Write-Host "
+        + ps_string(
+            f"  left unchanged: this array does not publish {setting.directory} "
+            f"({unserved_reason(spec)})"
+        )
+    )
+    if setting.kind == "autodiscover":
+        script.add(
+            "Write-Host "
+            + ps_string("  domain-joined Outlook keeps finding Autodiscover where the SCP says now")
+        )
+
+
+def _virtual_directory_urls(script: _Script, spec: ArraySpec, setting: ClientSetting) -> None:
+    first = _FIRST_RELEASE.get((spec.exchange.major, setting.noun))
+    if first is not None and not has_release(spec.exchange, first):
+        note = (
+            f"Exchange {spec.exchange} has no {setting.noun} (it came with {first}): "
+            "nothing to set."
+        )
+        script.add(f"Write-Warning {ps_string(note)}")
+        return
+    url = f"${setting.noun}Url"
+    with (
+        script.block("foreach ($server in $Members)"),
+        script.block(
+            f"foreach ($directory in @(Get-{setting.noun} -Server $server{_get_options(spec)}))"
+        ),
+    ):
+        with script.block(
+            f"if ([string]$directory.InternalUrl -eq {url} -and "
+            f"[string]$directory.ExternalUrl -eq {url})"
+        ):
+            script.say(f"  $($directory.Identity) uses {url} already")
+        with script.block(
+            "elseif ($PSCmdlet.ShouldProcess([string]$directory.Identity, "
+            f'"set InternalUrl and ExternalUrl to {url}"))'
+        ):
+            script.add(
+                f"Set-{setting.noun} -Identity $directory.Identity "
+                f"-InternalUrl {url} -ExternalUrl {url}"
+            )
+            script.say(f"  $($directory.Identity) set to {url}")
+
+
+def _autodiscover(script: _Script, spec: ArraySpec) -> None:
+    noun = _client_access_noun(spec)
     with script.block("foreach ($server in $Members)"):
         script.add(f"$service = Get-{noun} -Identity $server")
         with script.block(
@@ -497,13 +650,11 @@ def _namespace_urls(script: _Script, spec: ArraySpec) -> None:
                 f"Set-{noun} -Identity $server -AutoDiscoverServiceInternalUri $AutodiscoverUrl"
             )
             script.say("  $server set to $AutodiscoverUrl")
-    script.add("")
 
 
 def _outlook_anywhere(script: _Script, spec: ArraySpec, host: str) -> None:
     """Set-OutlookAnywhere: 2013+ both host names, SSL required inside and out; Exchange 2010's
     cmdlet has the external host name only (internal clients use RPC over TCP)."""
-    script.add("Write-Step 'Outlook Anywhere'")
     with (
         script.block("foreach ($server in $Members)"),
         script.block(
@@ -534,7 +685,6 @@ def _outlook_anywhere(script: _Script, spec: ArraySpec, host: str) -> None:
         ):
             script.add(f"Set-OutlookAnywhere -Identity $directory.Identity {parameters}")
             script.say(f"  $($directory.Identity) set to {host}")
-    script.add("")
 
 
 def _keepalive(script: _Script) -> None:
@@ -599,19 +749,32 @@ def _verification(script: _Script, spec: ArraySpec) -> None:
 def _check_https(script: _Script, spec: ArraySpec, host: str) -> None:
     """The verification rows of the URLs, Outlook Anywhere and Autodiscover of one member."""
     options = _get_options(spec)
-    for directory in _directories(spec):
-        first = _FIRST_RELEASE.get((spec.exchange.major, directory.noun))
+    for setting in _url_settings(spec):
+        first = _FIRST_RELEASE.get((spec.exchange.major, setting.noun))
         if first is not None and not has_release(spec.exchange, first):
             continue
-        url = f"${directory.noun}Url"
+        url = f"${setting.noun}Url"
         with script.block(
-            f"foreach ($directory in @(Get-{directory.noun} -Server $server{options}))"
+            f"foreach ($directory in @(Get-{setting.noun} -Server $server{options}))"
         ):
             for which in ("InternalUrl", "ExternalUrl"):
                 script.add(
                     f"Add-Check -Where ([string]$directory.Identity) -Setting '{which}' "
                     f"-Expected {url} -Actual ([string]$directory.{which})"
                 )
+    if _sets(spec, "rpc"):
+        _check_outlook_anywhere(script, spec, host)
+    if _sets(spec, "autodiscover"):
+        script.add(
+            "Add-Check -Where $server -Setting 'AutoDiscoverServiceInternalUri' "
+            "-Expected $AutodiscoverUrl "
+            f"-Actual ([string](Get-{_client_access_noun(spec)} -Identity $server)"
+            ".AutoDiscoverServiceInternalUri)"
+        )
+
+
+def _check_outlook_anywhere(script: _Script, spec: ArraySpec, host: str) -> None:
+    options = _get_options(spec)
     with script.block(f"foreach ($directory in @(Get-OutlookAnywhere -Server $server{options}))"):
         names: tuple[str, ...] = ("ExternalHostname",)
         flags: tuple[str, ...] = ()
@@ -628,12 +791,6 @@ def _check_https(script: _Script, spec: ArraySpec, host: str) -> None:
                 f"Add-Check -Where ([string]$directory.Identity) -Setting '{which}' "
                 f"-Expected 'True' -Actual ([string]$directory.{which})"
             )
-    noun = _CLIENT_ACCESS_NOUN.get(spec.exchange.major, "ClientAccessService")
-    script.add(
-        "Add-Check -Where $server -Setting 'AutoDiscoverServiceInternalUri' "
-        "-Expected $AutodiscoverUrl "
-        f"-Actual ([string](Get-{noun} -Identity $server).AutoDiscoverServiceInternalUri)"
-    )
 
 
 def _check_registry(script: _Script, key: str, name: str, kind: str, expected: str) -> None:
@@ -680,6 +837,17 @@ def _checklist(script: _Script, spec: ArraySpec) -> None:
     )
     if "http-redirect" in spec.enabled_services:
         script.say("    And clients to $Vip on TCP 80 (the LoadMaster redirects it to HTTPS).")
+    unchanged = left_unchanged(spec)
+    if unchanged:
+        script.add(
+            "Write-Host "
+            + ps_string(
+                "[ ] Left unchanged, as this array does not publish them: "
+                + ", ".join(s.label for s in unchanged)
+                + "."
+            )
+        )
+        script.say("    Check on the members that each points at a name that serves it.")
     script.say(
         "[ ] The LoadMaster side: lmctl plan, then lmctl apply (this script never touches it)."
     )
