@@ -292,8 +292,9 @@ class CreateSubService(SubServiceChange):
 
     @property
     def details(self) -> tuple[tuple[Sign, str], ...]:
-        """Its health check (what sets one SubVS apart from another)."""
-        check = ("check_url", "check_host")
+        """Its health check, whole (what sets one SubVS apart from another); the settings it
+        shares with its parent are the parent's."""
+        check = ("check_type", "check_url", "check_host", "check_use_1_1")
         return tuple(
             ("+", f"{wire_name(name)}: {shown(getattr(self.settings, name))}")
             for name in check
