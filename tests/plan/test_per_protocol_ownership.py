@@ -24,7 +24,9 @@ from lmctl_testkit import (
 )
 
 PARENT = {"vs": "10.30.1.50", "port": "443", "prot": "tcp"}
-EWS = "lmctl.mail-2019.https.ews"
+PARENT_MARKER = "lmctl.mail-2019.https"
+EWS = f"{PARENT_MARKER}.ews"
+ACTIVESYNC = f"{PARENT_MARKER}.Microsoft-Server-ActiveSync"
 
 
 @pytest.fixture
@@ -143,3 +145,90 @@ def test_a_rule_of_lmctls_assigned_to_another_vs_is_never_deleted_under_it(
     assert EWS in {rule["name"] for rule in state["rules"]}
     (admins,) = [vs for vs in state["services"] if vs.get("address") == "10.30.1.60"]
     assert admins["real_servers"][0]["rules"] == [EWS]
+
+
+def rules_of(control: MockControl) -> dict[int, list[str]]:
+    """SubVS Index → the content rules assigned to its row in its parent."""
+    services = control.state()["services"]
+    return {int(vs["index"]): list(vs["row_rules"]) for vs in services if vs["master_index"]}
+
+
+def test_a_bare_copy_of_the_parent_marker_goes_alone_its_rules_stay_with_the_parent(
+    specs: Path, mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    # Someone's VS elsewhere carries the parent's marker: lmctl deletes it as a leftover of
+    # its own, but the content rules are global and the parent it claims still uses them.
+    admin(mock_server, "addvs", vs="10.30.9.50", port="443", prot="tcp")
+    admin(mock_server, "modvs", vs="10.30.9.50", port="443", prot="tcp", NickName=PARENT_MARKER)
+    before = rules_of(mock_control)
+    plan = run_in(specs, "plan", "--format", "json")
+    assert plan.exit_code == 0, plan.output
+    (appliance,) = json.loads(plan.stdout)["appliances"]
+    kinds = [change["action"] for change in appliance["changes"]]
+    assert kinds == ["delete_vs"], kinds
+    applied = run_in(specs, "apply", "--auto-approve", "--no-backup")
+    assert applied.exit_code == 0, applied.output
+    assert rules_of(mock_control) == before
+    assert {rule["name"] for rule in mock_control.state()["rules"]} >= {EWS}
+    assert run_in(specs, "plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_a_rule_of_lmctls_on_a_foreign_vs_is_a_conflict_even_before_any_subvs_exists(
+    specs: Path, mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    # The parent's SubVSs are gone (deleted by hand); an admin's VS switches on lmctl's EWS
+    # rule. The rule is read all the same: the plan conflicts instead of failing at addrule.
+    for index in sorted(
+        i for name, i in indexes(mock_control).items() if name.startswith(PARENT_MARKER + ".")
+    ):
+        admin(mock_server, "delvs", vs=str(index))
+    admin(mock_server, "addvs", vs="10.30.1.70", port="80", prot="tcp", NickName="adminweb")
+    admin(mock_server, "addrs", vs="10.30.1.70", port="80", prot="tcp", rs="10.1.1.1", rsport="80")
+    admin(
+        mock_server,
+        "addrsrule",
+        vs="10.30.1.70",
+        port="80",
+        prot="tcp",
+        rs="10.1.1.1",
+        rsport="80",
+        rule=EWS,
+    )
+    mock_control.clear_log()
+    plan = run_in(specs, "plan")
+    assert plan.exit_code == 1, plan.output
+    assert f"content rule '{EWS}' is also assigned to real server 10.1.1.1:80" in plan.output
+    applied = run_in(specs, "apply", "--auto-approve", "--no-backup")
+    assert applied.exit_code == 1, applied.output
+    assert mock_control.write_count() == 0
+
+
+def test_a_rule_assigned_to_the_wrong_subvs_row_is_taken_off_it(
+    specs: Path, mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    # OWA's rule on EWS's row (evaluated first: /owa would go to EWS), and an admin's
+    # catch-all on ActiveSync's row: lmctl's SubVSs take only their own paths.
+    held = indexes(mock_control)
+    parent = str(held[PARENT_MARKER])
+    rows = {
+        int(vs["index"]): int(vs["row_rs_index"])
+        for vs in mock_control.state()["services"]
+        if vs["master_index"]
+    }
+    ews_row = rows[held[EWS]]
+    activesync_row = rows[held[ACTIVESYNC]]
+    admin(mock_server, "addrsrule", vs=parent, rs=f"!{ews_row}", rule=PARENT_MARKER + ".owa")
+    admin(mock_server, "addrule", name="catchall", pattern="/.*/")
+    admin(mock_server, "addrsrule", vs=parent, rs=f"!{activesync_row}", rule="catchall")
+    plan = run_in(specs, "plan")
+    assert plan.exit_code == 0, plan.output
+    assert f"- unassign content rule {PARENT_MARKER}.owa from SubVS {EWS}" in plan.output
+    assert f"- unassign content rule catchall from SubVS {ACTIVESYNC}" in plan.output
+    applied = run_in(specs, "apply", "--auto-approve", "--no-backup")
+    assert applied.exit_code == 0, applied.output
+    assigned = rules_of(mock_control)
+    assert assigned[held[EWS]] == [EWS]
+    assert assigned[held[ACTIVESYNC]] == [ACTIVESYNC]
+    # The admin's rule itself is not lmctl's: taken off lmctl's row, never deleted.
+    assert "catchall" in {rule["name"] for rule in mock_control.state()["rules"]}
+    assert run_in(specs, "plan", "--detailed-exitcode").exit_code == 0

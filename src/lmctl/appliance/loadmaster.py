@@ -168,9 +168,12 @@ def _sub_service(parent: VirtualService, child: VirtualService) -> SubServiceSta
     )
 
 
-def holds_sub_services(observed: Iterable[VirtualService]) -> bool:
-    """True when a SubVS carries lmctl's SubVS marker: only then are content rules read."""
-    return any(vs.is_sub_service and sub_service_owner(vs.nickname) for vs in observed)
+def holds_sub_services(observed: Sequence[VirtualService]) -> bool:
+    """True when a SubVS carries lmctl's SubVS marker, or a rule named with one is assigned
+    anywhere (its SubVSs deleted by hand, its rule reused): only then are content rules read."""
+    return any(vs.is_sub_service and sub_service_owner(vs.nickname) for vs in observed) or any(
+        sub_service_owner(name) for name in rule_assignments_anywhere(observed)
+    )
 
 
 def sub_services_of(vs: VirtualService, children: Iterable[VirtualService]) -> int:

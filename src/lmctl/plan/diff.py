@@ -201,6 +201,10 @@ def _sub_service_changes(match: ServiceMatch) -> tuple[list[Change], list[Draine
             changes.append(UpdateContentRule(**ours, **definition, fields=fields))
         if found is None or rule.name not in found.rules:
             changes.append(AssignContentRule(**ours, rule=rule.name))
+        # Any other rule on its row (another directory's, or an admin's catch-all) would send
+        # that rule's paths to this SubVS: the row is lmctl's, the rule itself is left alone.
+        stray = found.rules if found is not None else ()
+        changes += [UnassignContentRule(**ours, rule=r) for r in stray if r != rule.name]
     wanted = {sub.marker for sub in want.sub_services}
     leaving = [sub for marker, sub in have.items() if marker not in wanted]
     kept = {sub.rule.name for sub in want.sub_services}
@@ -274,9 +278,13 @@ def diff(match: ApplianceMatch) -> ApplianceDiff:
         found, drains = service_changes(service)
         changes += found
         drained += drains
+    # Content rules are the appliance's, not the VS's: ``delvs`` would leave them behind. But a
+    # rule named with a deleted VS's marker may be the one the claimed parent of that marker
+    # uses (a copy of the marker elsewhere): those stay, and each goes once.
+    gone = {sub.rule.name for s in match.services for sub in s.desired.sub_services}
     for owner, vs in match.unclaimed:
-        # Content rules are the appliance's, not the VS's: ``delvs`` would leave them behind.
-        rules = (rule.name for rule in vs.content_rules)
+        rules = [rule.name for rule in vs.content_rules if rule.name not in gone]
+        gone.update(rules)
         changes += sub_service_removals(
             owner.array, owner.service, vs.key, vs.sub_vs, rules, delete_sub_services=False
         )
