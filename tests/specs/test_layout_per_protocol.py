@@ -81,6 +81,12 @@ def test_all_eight_directories_by_default(tmp_path: Path) -> None:
     assert len(subs) == 8
 
 
+def test_settings_the_layout_sets_itself_may_be_repeated(tmp_path: Path) -> None:
+    extra = "overrides:\n  https:\n    layer: 7\n    transparent: false\n    persistence: none\n"
+    outcome = invoke("validate", str(write(tmp_path, spec(extra=extra))))
+    assert outcome.exit_code == 0, outcome.output
+
+
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
@@ -103,6 +109,23 @@ def test_all_eight_directories_by_default(tmp_path: Path) -> None:
             spec().replace("layout: per-protocol\n", ""),
             10,
             "certificate belongs to layout: per-protocol",
+        ),
+        # Settings the layout fixes are refused rather than dropped without a word.
+        (
+            spec(extra="overrides:\n  https:\n    transparent: true\n"),
+            14,
+            "the parent re-encrypts to the members, which a transparent VS cannot; remove "
+            "transparent here",
+        ),
+        (
+            spec(extra="overrides:\n  https:\n    persistence: src\n"),
+            14,
+            "no SubVS persists; remove persistence here",
+        ),
+        (
+            spec(extra="overrides:\n  https:\n    persistence_timeout: 600\n"),
+            14,
+            "remove persistence_timeout here",
         ),
     ],
 )

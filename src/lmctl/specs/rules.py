@@ -360,14 +360,34 @@ def _layout(array: SourcedArray) -> Iterator[Diagnostic]:
             "(certificate: NAME, as the appliance's certificate list shows it)",
         )
     yield from _each_once(array, "directories", "directory", spec.directories or ())
-    https = spec.overrides.get("https")
-    if https is not None and (https.health_check is not None or https.layer == 4):
-        field = "health_check" if https.health_check is not None else "layer"
+    yield from _per_protocol_overrides(array)
+
+
+# What the per-protocol layout sets itself (the one value an override may repeat, None for
+# none) and why another value cannot be honoured (docs/layouts.md cites each).
+_NO_AFFINITY = "Exchange 2013 and later need no affinity, so no SubVS persists"
+_PER_PROTOCOL_FIXED: dict[str, tuple[object, str]] = {
+    "health_check": (None, "each virtual directory checks its own healthcheck.htm"),
+    "layer": (7, "content switching by path needs layer 7"),
+    "transparent": (False, "the parent re-encrypts to the members, which a transparent VS cannot"),
+    "persistence": ("none", _NO_AFFINITY),
+    "persistence_timeout": (0, _NO_AFFINITY),
+}
+
+
+def _per_protocol_overrides(array: SourcedArray) -> Iterator[Diagnostic]:
+    """An ``overrides.https`` setting the per-protocol layout would silently drop is an error."""
+    https = array.spec.overrides.get("https")
+    if https is None:
+        return
+    for field, (fixed, why) in _PER_PROTOCOL_FIXED.items():
+        value = getattr(https, field)
+        if value is None or value == fixed:
+            continue
         yield array.diagnostic(
             "error",
             ("overrides", "https", field),
-            "with layout: per-protocol each virtual directory checks its own healthcheck.htm "
-            f"at layer 7; remove {field} here",
+            f"with layout: per-protocol {why}; remove {field} here",
         )
 
 
