@@ -35,7 +35,7 @@ from lmctl.text import excerpt, one_line
 if TYPE_CHECKING:
     from lmctl.mock.server import MockServerHandle
     from lmctl.mock.state import MockState
-    from lmctl.specs import SpecSet
+    from lmctl.specs import ApplianceSpec, SpecSet
 
 mock_app = typer.Typer(
     cls=LmctlCommands,
@@ -273,6 +273,32 @@ def serve(
     make_console().print("mock LoadMaster stopped")
 
 
+# -- the commands on a built-in mock:// appliance ------------------------------------------
+
+
+def _mock_appliance(
+    inventory: Path | None, appliance: str, nothing: str, refusal: str
+) -> tuple[SpecSet, ApplianceSpec]:
+    """The inventory and its ``mock://`` appliance ``appliance``; ``CommandError`` when it has
+    none of that name (``nothing``: what was not done) or it is a real appliance (``refusal``:
+    what lmctl does not do there, and how it is done on a LoadMaster), before anything is read
+    from the appliance or its state."""
+    from lmctl.cli.specload import load_inventory_reporting
+
+    spec_set = load_inventory_reporting(inventory, make_console(stderr=True))
+    spec = spec_set.inventory.appliance(appliance)
+    if spec is None:
+        known = ", ".join(spec_set.inventory.appliances) or "none"
+        raise CommandError(
+            f"no appliance named {one_line(appliance)} in the inventory (known: {known}); {nothing}"
+        )
+    if not spec.is_mock:
+        raise CommandError(
+            f"{one_line(appliance)} is a real appliance ({one_line(spec.url)}): {refusal}"
+        )
+    return spec_set, spec
+
+
 # -- lmctl mock addcert ---------------------------------------------------------------------
 
 # A certificate with its key and chain is a few kilobytes; more is no PEM an admin uploads.
@@ -405,25 +431,17 @@ def addcert(
     import asyncio
 
     from lmctl.cli.certificates import REAL_INSTALL
-    from lmctl.cli.specload import load_inventory_reporting
 
     if (pem is None) == (self_signed is None):
         raise typer.BadParameter("give --pem FILE or --self-signed HOST (one of them)")
-    console, errors = make_console(), make_console(stderr=True)
-    spec_set = load_inventory_reporting(inventory, errors)
-    spec = spec_set.inventory.appliance(appliance)
-    if spec is None:
-        known = ", ".join(spec_set.inventory.appliances) or "none"
-        raise CommandError(
-            f"no appliance named {appliance} in the inventory (known: {known}); nothing was "
-            "installed"
-        )
-    if not spec.is_mock:
-        raise CommandError(
-            f"{appliance} is a real appliance ({one_line(spec.url)}): lmctl installs "
-            "certificates only on a built-in mock:// appliance; nothing was installed; on the "
-            f"LoadMaster, install it {REAL_INSTALL}"
-        )
+    console = make_console()
+    spec_set, spec = _mock_appliance(
+        inventory,
+        appliance,
+        "nothing was installed",
+        "lmctl installs certificates only on a built-in mock:// appliance; nothing was "
+        f"installed; on the LoadMaster, install it {REAL_INSTALL}",
+    )
     options = _Install(replace, state_dir, request_timeout)
     written = asyncio.run(
         _install_certificate(spec_set, appliance, name, lambda: _pem_of(pem, self_signed), options)
