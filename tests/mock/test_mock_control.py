@@ -90,6 +90,22 @@ def test_health_follows_the_port_the_check_probes(
         assert _statuses(api) == ("Up", ["Up", "Up"])
 
 
+def test_a_mark_takes_any_port_a_check_may_probe(
+    mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    """A VS's CheckPort is 1-65535, wider than a real server's own 3-65530: a mark on the
+    port it probes is taken, a port that is none is refused."""
+    with RawApi(mock_server) as api:
+        _pool(api)
+        api.v2("modvs", {**VS, "CheckPort": "65535"})
+        mock_control.mark("10.0.20.11", "Down", port=65535)
+        assert _statuses(api) == ("Up", ["Down", "Up"])
+    for port in (0, 65536):
+        with pytest.raises(MockControlError, match=rf"Invalid value for port: {port}"):
+            mock_control.mark("10.0.20.11", "Down", port=port)
+    assert mock_control.health_marks() == {"10.0.20.11:65535": "Down"}
+
+
 @pytest.mark.parametrize("dialect", ["v1", "v2"])
 def test_redirect_disabled_and_fixed_error_services_report_their_own_status(
     mock_server: MockServerHandle, mock_control: MockControl, dialect: str

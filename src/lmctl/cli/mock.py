@@ -1,5 +1,6 @@
 """``lmctl mock serve``: run the mock LoadMaster until Ctrl-C; ``lmctl mock addcert``: install
-a certificate on a built-in ``mock://`` appliance, as an admin installs one on a LoadMaster.
+a certificate on a built-in ``mock://`` appliance, as an admin installs one on a LoadMaster;
+``lmctl mock health``: mark a real server of one Down (or Up), as the control API does.
 
 The mock modules (cryptography, http.server) are imported inside the command so that
 ``lmctl --help`` stays fast.
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -33,9 +34,11 @@ from lmctl.errors import LmctlError
 from lmctl.text import excerpt, one_line
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from lmctl.mock.server import MockServerHandle
     from lmctl.mock.state import MockState
-    from lmctl.specs import SpecSet
+    from lmctl.specs import ApplianceSpec, SpecSet
 
 mock_app = typer.Typer(
     cls=LmctlCommands,
@@ -273,6 +276,32 @@ def serve(
     make_console().print("mock LoadMaster stopped")
 
 
+# -- the commands on a built-in mock:// appliance ------------------------------------------
+
+
+def _mock_appliance(
+    inventory: Path | None, appliance: str, nothing: str, refusal: str
+) -> tuple[SpecSet, ApplianceSpec]:
+    """The inventory and its ``mock://`` appliance ``appliance``; ``CommandError`` when it has
+    none of that name (``nothing``: what was not done) or it is a real appliance (``refusal``:
+    what lmctl does not do there, and how it is done on a LoadMaster), before anything is read
+    from the appliance or its state."""
+    from lmctl.cli.specload import load_inventory_reporting
+
+    spec_set = load_inventory_reporting(inventory, make_console(stderr=True))
+    spec = spec_set.inventory.appliance(appliance)
+    if spec is None:
+        known = ", ".join(spec_set.inventory.appliances) or "none"
+        raise CommandError(
+            f"no appliance named {one_line(appliance)} in the inventory (known: {known}); {nothing}"
+        )
+    if not spec.is_mock:
+        raise CommandError(
+            f"{one_line(appliance)} is a real appliance ({one_line(spec.url)}): {refusal}"
+        )
+    return spec_set, spec
+
+
 # -- lmctl mock addcert ---------------------------------------------------------------------
 
 # A certificate with its key and chain is a few kilobytes; more is no PEM an admin uploads.
@@ -405,25 +434,17 @@ def addcert(
     import asyncio
 
     from lmctl.cli.certificates import REAL_INSTALL
-    from lmctl.cli.specload import load_inventory_reporting
 
     if (pem is None) == (self_signed is None):
         raise typer.BadParameter("give --pem FILE or --self-signed HOST (one of them)")
-    console, errors = make_console(), make_console(stderr=True)
-    spec_set = load_inventory_reporting(inventory, errors)
-    spec = spec_set.inventory.appliance(appliance)
-    if spec is None:
-        known = ", ".join(spec_set.inventory.appliances) or "none"
-        raise CommandError(
-            f"no appliance named {appliance} in the inventory (known: {known}); nothing was "
-            "installed"
-        )
-    if not spec.is_mock:
-        raise CommandError(
-            f"{appliance} is a real appliance ({one_line(spec.url)}): lmctl installs "
-            "certificates only on a built-in mock:// appliance; nothing was installed; on the "
-            f"LoadMaster, install it {REAL_INSTALL}"
-        )
+    console = make_console()
+    spec_set, spec = _mock_appliance(
+        inventory,
+        appliance,
+        "nothing was installed",
+        "lmctl installs certificates only on a built-in mock:// appliance; nothing was "
+        f"installed; on the LoadMaster, install it {REAL_INSTALL}",
+    )
     options = _Install(replace, state_dir, request_timeout)
     written = asyncio.run(
         _install_certificate(spec_set, appliance, name, lambda: _pem_of(pem, self_signed), options)
@@ -436,3 +457,182 @@ def addcert(
         return
     source = f"self-signed for {self_signed}" if self_signed else f"from {one_line(str(pem))}"
     console.print(f"installed certificate {name} on {appliance} ({spec.url}), {source}")
+
+
+# -- lmctl mock health ----------------------------------------------------------------------
+
+
+def _real_server_address(value: str | None) -> str | None:
+    """ADDRESS as a member's address is written (``lmctl.specs.array.routable_address``)."""
+    from lmctl.specs.array import routable_address
+
+    if value is None:
+        return None
+    try:
+        return routable_address(value)
+    except ValueError as error:
+        raise typer.BadParameter(f"{error}; expected a real server's address") from None
+
+
+def _check_url(value: str | None) -> str | None:
+    """A health check's URL as a spec's health_check: url may be (``CHECK_URL_PATTERN``)."""
+    import re
+
+    from lmctl.specs.array import CHECK_URL_MAX_LENGTH, CHECK_URL_PATTERN
+
+    if value is not None and (
+        re.fullmatch(CHECK_URL_PATTERN, value) is None or len(value) > CHECK_URL_MAX_LENGTH
+    ):
+        raise typer.BadParameter(
+            f"'{excerpt(value)}' is no check URL: expected a path starting with /, printable "
+            f"ASCII without spaces, at most {CHECK_URL_MAX_LENGTH} characters, e.g. "
+            "/ews/healthcheck.htm"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """One health mark as ``POST /_mock/health`` takes it."""
+
+    address: str
+    status: Literal["Up", "Down"]
+    port: int | None
+    check_url: str | None
+
+    def scope(self) -> str:
+        ports = "every port" if self.port is None else f"port {self.port}"
+        checks = "every check" if self.check_url is None else f"only checks of {self.check_url}"
+        return f"{ports}, {checks}"
+
+
+def _effect(mark: _Mark, rows: list[dict[str, Any]]) -> str:
+    """What the appliance now shows of the marked address, and why when it is not the mark."""
+    statuses = [row["status"] for row in rows if row["address"] == mark.address]
+    if not statuses:
+        return (
+            f"no virtual service has {mark.address} as a real server yet: the mark applies to "
+            "those that will"
+        )
+    down = statuses.count("Down")
+    held = f"virtual services and SubVSs that have {mark.address} as a real server"
+    if down == 0:
+        shown = f"it is now Up in all {len(statuses)} {held}"
+    else:
+        shown = f"it is now Down in {down} of the {len(statuses)} {held}"
+    if mark.status == "Down" and down == 0:
+        shown += (
+            " (no check of theirs matches the mark: the port a check probes, its URL; or a "
+            "more specific Up mark wins)"
+        )
+    elif mark.status == "Up" and down > 0:
+        shown += " (another mark keeps it Down there)"
+    return shown
+
+
+def _list_marks(console: Console, appliance: str, marks: dict[str, str]) -> None:
+    if not marks:
+        console.print(f"no health marks on {appliance}: every real server passes its health check")
+        return
+    console.print(
+        f"health marks on {appliance} (the most specific one wins; a real server without one "
+        "is Up):"
+    )
+    for key, status in sorted(marks.items()):
+        console.print(f"  {one_line(status):<4}  {one_line(key)}")
+
+
+@mock_app.command(
+    "health",
+    help="Mark a real server Down (its health check fails) or Up on a built-in mock:// "
+    "appliance, as a failing Exchange server shows on a LoadMaster; without ADDRESS, list the "
+    "marks.\n\n"
+    "The mark is kept in the appliance's state under --state-dir, so the next lmctl status, "
+    "drain or undrain sees it; it covers every port of ADDRESS, or --port N (the port a "
+    "check probes); with --check-url, only the checks of virtual services and SubVSs that "
+    "request that URL (one directory of a per-protocol array: /ews/healthcheck.htm). The most "
+    "specific mark wins; --up with the same ADDRESS, --port and --check-url as a --down "
+    "restores the server. The same marks as the control API's POST /_mock/health of lmctl "
+    "mock serve. Only mock:// appliances: on a LoadMaster a real server is Down when its own "
+    "health check fails.\n\n"
+    "Exit codes: 0 marked, or listed; 1 error (an appliance not in the inventory or not "
+    "mock://, a state file that cannot be read or written); 64 usage error (an ADDRESS that is "
+    "no real server's address, a --check-url that is no path, a --port outside 1-65535, "
+    "ADDRESS without --down or --up). See docs/mock.md.",
+)
+def health(
+    appliance: Annotated[
+        str, appliance_name_option("The mock:// appliance to mark it on (its inventory name).")
+    ],
+    address: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="ADDRESS",
+            callback=_real_server_address,
+            help="The real server's IP address (a member's address:), e.g. 10.10.3.12.",
+            show_default=False,
+        ),
+    ] = None,
+    status: Annotated[
+        bool | None,
+        typer.Option(
+            "--down/--up",
+            help="Down: its health check fails; Up: it passes again.",
+            show_default=False,
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            min=1,
+            max=65535,
+            help="Only the checks that probe this port (default: every port).",
+            show_default=False,
+        ),
+    ] = None,
+    check_url: Annotated[
+        str | None,
+        typer.Option(
+            "--check-url",
+            metavar="URL",
+            callback=_check_url,
+            help="Only the checks that request this URL, e.g. /ews/healthcheck.htm.",
+            show_default=False,
+        ),
+    ] = None,
+    inventory: InventoryOption = None,
+    state_dir: StateDirOption = DEFAULT_STATE_DIR,
+) -> None:
+    """``lmctl mock health [ADDRESS (--down | --up) [--port N] [--check-url URL]] --appliance
+    NAME``."""
+    if address is None and (status is not None or port is not None or check_url is not None):
+        raise typer.BadParameter(
+            "--down, --up, --port and --check-url mark an ADDRESS: give the real server's "
+            "address (without one, the marks are listed)"
+        )
+    if address is not None and status is None:
+        raise typer.BadParameter(f"give --down or --up to mark {address}")
+    console = make_console()
+    _, spec = _mock_appliance(
+        inventory,
+        appliance,
+        "nothing was changed",
+        "lmctl marks health only on a built-in mock:// appliance, where it stands in for a "
+        "failing server; nothing was changed; a LoadMaster takes a real server Down when its "
+        "own health check fails",
+    )
+    from lmctl.mock.embedded import embedded_state, state_file_for
+    from lmctl.mock.persistence import StateStore
+    from lmctl.statedir import private_dir
+
+    if address is None:
+        saved = StateStore(state_file_for(spec.mock_name, state_dir)).load()
+        _list_marks(console, one_line(appliance), saved.health if saved is not None else {})
+        return
+    mark = _Mark(address, "Down" if status else "Up", port, check_url)
+    private_dir(state_dir)  # before the mock saves its state there
+    mock = embedded_state(spec.mock_name, state_dir)
+    mock.mark_health(mark.address, mark.port, mark.status, mark.check_url)
+    console.print(f"marked {address} {mark.status} on {one_line(appliance)}: {mark.scope()}")
+    console.print(_effect(mark, mock.connection_rows()))

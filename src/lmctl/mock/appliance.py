@@ -17,7 +17,7 @@ from lmctl.mock.commands import (
     ApiRefusal,
     invalid,
     parse_address,
-    parse_rs_port,
+    parse_number,
     restore,
 )
 from lmctl.mock.content import BODY_COMMANDS, CONTENT_COMMANDS
@@ -128,12 +128,14 @@ class MockAppliance:
         self, address: str, port: int | None, status: str, check_url: str | None = None
     ) -> None:
         """Mark a real server address (every port, or one) ``Up`` or ``Down``; with
-        ``check_url``, only for the checks of VSs (SubVSs) that request that URL."""
+        ``check_url``, only for the checks of VSs (SubVSs) that request that URL. The port is
+        the one a check probes: a VS's ``CheckPort`` may be any of 1-65535, where a real
+        server's own port is 3-65530."""
         if status not in {"Up", "Down"}:
             raise invalid(f"Invalid health status {status!r} (use Up or Down)")
         if check_url is not None and (not check_url.startswith("/") or " " in check_url):
             raise invalid(f"Invalid check URL {check_url!r} (a path such as /ews/healthcheck.htm)")
-        canonical_port = None if port is None else parse_rs_port(str(port))
+        canonical_port = None if port is None else parse_number("port", str(port), 1, 65535)
         key = health_key(parse_address(address), canonical_port, check_url)
         with self._lock:
             self._state.health[key] = status

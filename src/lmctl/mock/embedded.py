@@ -4,6 +4,8 @@ Each invocation starts a fresh HTTPS server on 127.0.0.1 with new random credent
 and saving ``state_dir / "mock-<name>.json"``; so plan, apply and status, run one after another,
 all see the same appliance. What it returns is what a client needs to reach it, as it would a
 real appliance (URL, credentials, the certificate to pin); the client is the caller's to build.
+``embedded_state`` gives the same appliance without serving it, for what only the test harness
+changes (``lmctl mock health``: a real server marked Down).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from lmctl.mock.appliance import MockAppliance
 from lmctl.mock.control import ClosesOnExit
+from lmctl.mock.persistence import StateStore
 from lmctl.mock.server import MockServerHandle, serve_in_thread
 
 
@@ -70,3 +74,10 @@ def start_embedded(name: str, state_dir: Path) -> EmbeddedMock:
         api_key=secrets.token_hex(16),
     )
     return EmbeddedMock(handle, state_file)
+
+
+def embedded_state(name: str, state_dir: Path) -> MockAppliance:
+    """The ``mock://`` appliance ``name`` as its state file holds it, not served: what the
+    control API changes (health marks) is changed here and saved to that file, for the next
+    invocation that starts it. A new state file is written at once when there is none."""
+    return MockAppliance(store=StateStore(state_file_for(name, state_dir)))

@@ -66,8 +66,10 @@ def _unusable(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | N
 _THIS_NETWORK = ipaddress.IPv4Network("0.0.0.0/8")
 
 
-def _ip_text(value: str) -> str:
-    # The normalised form (IPv6 compressed, lower case) is what expansion writes to the appliance.
+def routable_address(value: str) -> str:
+    """The normalised text of an address a VIP or a member may have (IPv6 compressed, lower
+    case: what expansion writes to the appliance); ``ValueError`` saying why ``value`` is none
+    (not an IP address, a zone ID, unreachable as ``_unusable`` says)."""
     if "%" in value:
         # Python reads fe80::50%eth0 as an address with a scope; the appliance's vs/rs parameters
         # take none, and the zone (which may hold spaces or a newline) would go on the wire.
@@ -84,7 +86,7 @@ def _ip_text(value: str) -> str:
 
 IpAddress = Annotated[
     str,
-    AfterValidator(_ip_text),
+    AfterValidator(routable_address),
     WithJsonSchema(
         {
             "type": "string",
@@ -175,13 +177,20 @@ class RpcPorts(SpecModel):
         return (self.client_access, self.address_book)
 
 
+# A health check's URL: printable ASCII without spaces, as it goes to the appliance as CheckUrl
+# and into each probe's request line, where a control character or a space would break the
+# request.
+CHECK_URL_PATTERN = r"^/[!-~]*$"
+CHECK_URL_MAX_LENGTH = 255
+
+
 class HealthCheck(SpecModel):
     """How the LoadMaster probes each member for one service."""
 
     type: CheckType | None = Field(None, description="Probe type; default per service.")
-    # Printable ASCII without spaces: the URL goes to the appliance as CheckUrl and into each
-    # probe's request line, where a control character or a space would break the request.
-    url: Annotated[str, Field(pattern=r"^/[!-~]*$", max_length=255)] | None = Field(
+    url: (
+        Annotated[str, Field(pattern=CHECK_URL_PATTERN, max_length=CHECK_URL_MAX_LENGTH)] | None
+    ) = Field(
         None,
         description="expected a path starting with /, printable ASCII without spaces, "
         "e.g. /owa/auth/logon.aspx",
