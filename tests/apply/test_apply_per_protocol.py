@@ -3,6 +3,8 @@ empty, then kept, narrowed and widened, as the appliance's own state shows it.""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -466,3 +468,35 @@ def test_a_left_behind_rule_in_use_elsewhere_is_not_taken_over(
     assert rules["lmctl.mail-2019.https.ews"]["pattern"] == "/^\\/ews-test/"
     (admins,) = [vs for vs in services(mock_control) if vs.get("address") == "10.30.1.60"]
     assert admins["real_servers"][0]["rules"] == ["lmctl.mail-2019.https.ews"]
+
+
+def test_a_subvs_made_by_someone_else_at_the_same_moment_is_named_not_guessed(
+    specs: Specs, mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    # lmctl's createsubvs stalls on the appliance while an admin makes a SubVS in the same
+    # parent: two new rows, and nothing tells which one is lmctl's.
+    mock_control.add_fault("stall", command="modvs", nth=1, stall_seconds=1.5)
+    outcome: list[Outcome] = []
+    running = threading.Thread(target=lambda: outcome.append(apply_failing(specs)))
+    running.start()
+    while mock_control.pending_faults():
+        time.sleep(0.02)
+    parent = {"vs": "10.30.1.50", "port": "443", "prot": "tcp"}
+    assert admin_call(mock_server, "modvs", {**parent, "createsubvs": ""}).status_code == 200
+    running.join(timeout=30)
+    (failed,) = outcome
+    made = sorted(vs["index"] for vs in services(mock_control) if vs.get("master_index"))
+    assert len(made) == 2
+    text = " ".join(failed.output.split())
+    assert f"createsubvs added 2 SubVS rows (VS index {made[0]}, {made[1]})" in text
+    assert "delete the one that is not yours on the appliance before applying again" in text
+    # Neither is marked: the next plan stops at both instead of taking either.
+    plan = specs.run("plan")
+    assert plan.exit_code == 1, plan.output
+    assert all(f"SubVS Index {index}" in plan.output for index in made)
+
+
+def apply_failing(specs: Specs) -> Outcome:
+    outcome = specs.run("apply", "--auto-approve", "--no-backup")
+    assert outcome.exit_code != 0, outcome.output
+    return outcome

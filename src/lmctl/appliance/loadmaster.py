@@ -327,7 +327,8 @@ class SubServiceNotFoundError(LmctlError):
 
 
 class SubServiceLeftError(LmctlError):
-    """A SubVS lmctl created could neither take its settings nor be deleted again."""
+    """A SubVS lmctl created is left without its marker: it could neither take its settings
+    nor be deleted again, or another SubVS was made beside it at the same moment."""
 
 
 def sub_service_rows(
@@ -461,9 +462,17 @@ class LoadMasterAppliance:
         except WriteOutcomeUnknownError:
             after = await self._parent(change.key)
         new = [row.vs_index for row in after.sub_services if row.vs_index not in before]
-        if len(new) != 1:
-            raise SubServiceNotFoundError(
-                f"{change.key}: createsubvs added {len(new)} SubVS rows, expected one"
+        if not new:
+            raise SubServiceNotFoundError(f"{change.key}: createsubvs added no SubVS row")
+        if len(new) > 1:
+            # Someone else made a SubVS in this parent at the same moment: which one is lmctl's
+            # cannot be told, so neither is marked, and the admin is told where they are.
+            indexes = ", ".join(map(str, new))
+            raise SubServiceLeftError(
+                f"{change.key}: createsubvs added {len(new)} SubVS rows (VS index {indexes}), "
+                "expected one: the parent changed at the same time; one of them is lmctl's, "
+                "unmarked: delete the one that is not yours on the appliance before applying "
+                "again"
             )
         try:
             await self.client.modify_virtual_service(new[0], settings_params(change.settings))
