@@ -114,3 +114,18 @@ def test_validate_refuses_a_layout_it_cannot_build(
     assert message in outcome.output
     if line is not None:
         assert f"mail.yaml:{line}" in outcome.output
+
+
+def error_lines(outcome_output: str) -> list[str]:
+    """The error lines ``lmctl validate`` printed."""
+    return [line for line in outcome_output.splitlines() if ": error: " in line]
+
+
+def test_an_empty_directories_list_says_what_to_write_instead(tmp_path: Path) -> None:
+    outcome = invoke("validate", str(write(tmp_path, spec(extra="directories: []\n"))))
+    assert outcome.exit_code == 1
+    assert error_lines(outcome.output) == [
+        f"{tmp_path / 'mail.yaml'}:12: error: directories: the list is empty: name at least "
+        "one virtual directory (owa, ecp, ews, mapi, rpc, oab, Microsoft-Server-ActiveSync, "
+        "autodiscover), or remove directories: to publish them all"
+    ]
