@@ -6,7 +6,14 @@ import dataclasses
 import ipaddress
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+)
 
 from lmctl.loadmaster.models import CheckType, Persistence, Scheduling
 from lmctl.releases import (
@@ -26,7 +33,7 @@ from lmctl.releases import (
     parse_exchange_version,
 )
 from lmctl.specs.validation import SpecModel
-from lmctl.text import excerpt, is_hidden
+from lmctl.text import closest, excerpt, is_hidden, meant
 
 
 def ip_value(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
@@ -155,6 +162,71 @@ CertificateName = Annotated[
         pattern=CERTIFICATE_NAME_PATTERN,
         description="expected the certificate's name on the appliance: letters, digits and "
         ". @ - _, at most 64, e.g. mail-2019",
+    ),
+]
+
+
+# IIS, which serves Exchange's virtual directories, ignores the case of a path: admins write
+# EWS, OWA, ECP, MAPI and OAB as often as ews. A spec may too; lmctl keeps the spelling of
+# VIRTUAL_DIRECTORIES (in SubVS markers, content rules, check URLs), so [ews, EWS] lists ews twice.
+_DIRECTORY_BY_FOLDED: dict[str, VirtualDirectory] = {d.lower(): d for d in VIRTUAL_DIRECTORIES}
+# What admins call a directory whose path is another word: a hint only, never accepted.
+_DIRECTORY_NICKNAMES: dict[str, VirtualDirectory] = {
+    "activesync": "Microsoft-Server-ActiveSync",
+    "active-sync": "Microsoft-Server-ActiveSync",
+    "eas": "Microsoft-Server-ActiveSync",
+    "outlook-anywhere": "rpc",
+    "outlookanywhere": "rpc",
+}
+_ALLOWED_DIRECTORIES = (
+    ", ".join(f"'{d}'" for d in VIRTUAL_DIRECTORIES[:-1]) + f" or '{VIRTUAL_DIRECTORIES[-1]}'"
+)
+
+
+def _directory(value: Any) -> Any:
+    """A virtual directory as lmctl spells it, whatever the case written (``EWS`` is ``ews``);
+    an unknown name is refused with the directory it most likely means. Anything but text goes
+    on to the type's own error."""
+    if not isinstance(value, str):
+        return value
+    # ASCII only: str.casefold would take a look-alike (the long s, U+017F) for its letter.
+    folded = value.lower() if value.isascii() else value
+    if folded in _DIRECTORY_BY_FOLDED:
+        return _DIRECTORY_BY_FOLDED[folded]
+    word = folded.strip("/")
+    if word == "powershell":
+        raise ValueError(
+            f"'{excerpt(value)}' is not published by lmctl: remote PowerShell is for "
+            "administrators, who connect to one server (http://<server FQDN>/PowerShell/ with "
+            "Kerberos), not through the client namespace; remove it"
+        )
+    close = closest(word, _DIRECTORY_BY_FOLDED)
+    likely = _DIRECTORY_NICKNAMES.get(word) or (_DIRECTORY_BY_FOLDED[close] if close else None)
+    raise ValueError(
+        f"'{excerpt(value)}' is not a virtual directory lmctl publishes{meant(likely)}; "
+        f"allowed, in any case: {_ALLOWED_DIRECTORIES}"
+    )
+
+
+def _any_case(name: str) -> str:
+    """A JSON Schema (ECMA-262) pattern matching ``name`` in any case: ``[Ee][Ww][Ss]``."""
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in name)
+
+
+DirectoryName = Annotated[
+    VirtualDirectory,
+    BeforeValidator(_directory),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "anyOf": [
+                {"enum": list(VIRTUAL_DIRECTORIES)},
+                {"pattern": "^(" + "|".join(_any_case(d) for d in VIRTUAL_DIRECTORIES) + ")$"},
+            ],
+            "description": "A virtual directory, in any case (EWS is ews): "
+            + ", ".join(VIRTUAL_DIRECTORIES)
+            + ".",
+        }
     ),
 ]
 
@@ -305,7 +377,7 @@ class ArraySpec(SpecModel):
         description="per-protocol only: the name of the certificate installed on the appliance "
         "for the namespace (as listcert shows it), e.g. mail-2019.",
     )
-    directories: Annotated[tuple[VirtualDirectory, ...], Field(min_length=1)] | None = Field(
+    directories: Annotated[tuple[DirectoryName, ...], Field(min_length=1)] | None = Field(
         None,
         description="per-protocol only: the virtual directories that get a SubVS; default all: "
         + ", ".join(VIRTUAL_DIRECTORIES)
