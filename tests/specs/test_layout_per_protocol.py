@@ -94,7 +94,7 @@ def test_all_eight_directories_by_default(tmp_path: Path) -> None:
         (
             spec().replace("certificate: mail-2019", "certificate: bad name"),
             11,
-            "'bad name' is not al",
+            "'bad name' cannot name a certificate",
         ),
         (
             spec(extra="overrides:\n  https:\n    health_check: {url: /owa/healthcheck.htm}\n"),
@@ -197,4 +197,31 @@ def test_powershell_is_refused_with_the_reason(tmp_path: Path) -> None:
         "lmctl: remote PowerShell is for administrators, who connect to one server "
         "(http://<server FQDN>/PowerShell/ with Kerberos), not through the client namespace; "
         "remove it"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("written", "problem"),
+    [
+        (
+            "'mail 2019'",
+            "'mail 2019' cannot name a certificate on the appliance: character 5 is a space",
+        ),
+        ("-mail", "'-mail' cannot name a certificate on the appliance: character 1 is '-'"),
+        (
+            "x" * 65,
+            f"'{'x' * 40}…' cannot name a certificate on the appliance: it has 65 characters",
+        ),
+    ],
+)
+def test_a_bad_certificate_name_says_which_characters_are_allowed(
+    tmp_path: Path, written: str, problem: str
+) -> None:
+    text = spec().replace("certificate: mail-2019", f"certificate: {written}")
+    outcome = invoke("validate", str(write(tmp_path, text)))
+    assert outcome.exit_code == 1
+    assert error_lines(outcome.output) == [
+        f"{tmp_path / 'mail.yaml'}:11: error: certificate: {problem}; use letters, digits and "
+        ". @ - _, starting with a letter or digit, at most 64, as the appliance's certificate "
+        "list shows it (e.g. mail-2019)"
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -156,12 +157,50 @@ Text = Annotated[
 Port = Annotated[int, Field(ge=1, le=65535)]
 # A certificate's name on the appliance: the characters Kemp documents for names.
 CERTIFICATE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.@_-]{0,63}$"
+CERTIFICATE_NAME_CHARACTERS = (
+    "letters, digits and . @ - _, starting with a letter or digit, at most 64"
+)
+
+
+def _character(character: str) -> str:
+    """One character for a message: ``a space``, or quoted and escaped (``'\\t'``)."""
+    return "a space" if character == " " else f"'{excerpt(character)}'"
+
+
+def certificate_name_problem(name: str) -> str | None:
+    """What keeps ``name`` from naming a certificate on the appliance (the first character at
+    fault, or the length), or None when it can."""
+    if re.fullmatch(CERTIFICATE_NAME_PATTERN, name):
+        return None
+    if not name:
+        return "it is empty"
+    for position, character in enumerate(name, start=1):
+        allowed = character.isascii() and (
+            character.isalnum() or (position > 1 and character in ".@_-")
+        )
+        if not allowed:
+            return f"character {position} is {_character(character)}"
+    return f"it has {len(name)} characters"
+
+
+def _certificate_name(value: Any) -> Any:
+    problem = certificate_name_problem(value) if isinstance(value, str) else None
+    if problem is not None:
+        raise ValueError(
+            f"'{excerpt(value)}' cannot name a certificate on the appliance: {problem}; use "
+            f"{CERTIFICATE_NAME_CHARACTERS}, as the appliance's certificate list shows it "
+            "(e.g. mail-2019)"
+        )
+    return value
+
+
 CertificateName = Annotated[
     str,
+    BeforeValidator(_certificate_name),
     Field(
         pattern=CERTIFICATE_NAME_PATTERN,
-        description="expected the certificate's name on the appliance: letters, digits and "
-        ". @ - _, at most 64, e.g. mail-2019",
+        description="expected the certificate's name on the appliance: "
+        f"{CERTIFICATE_NAME_CHARACTERS}, e.g. mail-2019",
     ),
 ]
 
