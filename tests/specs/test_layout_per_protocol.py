@@ -118,15 +118,15 @@ def test_validate_refuses_a_layout_it_cannot_build(
         assert f"mail.yaml:{line}" in outcome.output
 
 
-def error_lines(outcome_output: str) -> list[str]:
-    """The error lines ``lmctl validate`` printed."""
-    return [line for line in outcome_output.splitlines() if ": error: " in line]
+def refused(tmp_path: Path, text: str) -> list[str]:
+    """The error lines of ``lmctl validate`` over ``text``, which must refuse it (exit 1)."""
+    outcome = invoke("validate", str(write(tmp_path, text)))
+    assert outcome.exit_code == 1, outcome.output
+    return [line for line in outcome.output.splitlines() if ": error: " in line]
 
 
 def test_an_empty_directories_list_says_what_to_write_instead(tmp_path: Path) -> None:
-    outcome = invoke("validate", str(write(tmp_path, spec(extra="directories: []\n"))))
-    assert outcome.exit_code == 1
-    assert error_lines(outcome.output) == [
+    assert refused(tmp_path, spec(extra="directories: []\n")) == [
         f"{tmp_path / 'mail.yaml'}:12: error: directories: the list is empty: name at least "
         "one virtual directory (owa, ecp, ews, mapi, rpc, oab, Microsoft-Server-ActiveSync, "
         "autodiscover), or remove directories: to publish them all"
@@ -154,9 +154,7 @@ def test_directories_in_any_case_are_published_as_lmctl_spells_them(tmp_path: Pa
 
 
 def test_a_directory_in_two_spellings_is_listed_twice(tmp_path: Path) -> None:
-    outcome = invoke("validate", str(write(tmp_path, spec(extra="directories: [ews, EWS]\n"))))
-    assert outcome.exit_code == 1
-    assert error_lines(outcome.output) == [
+    assert refused(tmp_path, spec(extra="directories: [ews, EWS]\n")) == [
         f"{tmp_path / 'mail.yaml'}:12: error: directories[1]: directory 'ews' is listed twice "
         "(as 'ews' and 'EWS': case does not matter); list each directory once"
     ]
@@ -178,9 +176,7 @@ def test_a_directory_in_two_spellings_is_listed_twice(tmp_path: Path) -> None:
 def test_an_unknown_directory_names_the_one_it_likely_means(
     tmp_path: Path, written: str, message: str
 ) -> None:
-    outcome = invoke("validate", str(write(tmp_path, spec(extra=f"directories: [{written}]\n"))))
-    assert outcome.exit_code == 1
-    [line] = error_lines(outcome.output)
+    [line] = refused(tmp_path, spec(extra=f"directories: [{written}]\n"))
     assert line.startswith(
         f"{tmp_path / 'mail.yaml'}:12: error: directories[0]: '{written}' is not a virtual "
         "directory lmctl publishes"
@@ -190,9 +186,7 @@ def test_an_unknown_directory_names_the_one_it_likely_means(
 
 
 def test_powershell_is_refused_with_the_reason(tmp_path: Path) -> None:
-    outcome = invoke("validate", str(write(tmp_path, spec(extra="directories: [powershell]\n"))))
-    assert outcome.exit_code == 1
-    assert error_lines(outcome.output) == [
+    assert refused(tmp_path, spec(extra="directories: [powershell]\n")) == [
         f"{tmp_path / 'mail.yaml'}:12: error: directories[0]: 'powershell' is not published by "
         "lmctl: remote PowerShell is for administrators, who connect to one server "
         "(http://<server FQDN>/PowerShell/ with Kerberos), not through the client namespace; "
@@ -218,9 +212,7 @@ def test_a_bad_certificate_name_says_which_characters_are_allowed(
     tmp_path: Path, written: str, problem: str
 ) -> None:
     text = spec().replace("certificate: mail-2019", f"certificate: {written}")
-    outcome = invoke("validate", str(write(tmp_path, text)))
-    assert outcome.exit_code == 1
-    assert error_lines(outcome.output) == [
+    assert refused(tmp_path, text) == [
         f"{tmp_path / 'mail.yaml'}:11: error: certificate: {problem}; use letters, digits and "
         ". @ - _, starting with a letter or digit, at most 64, as the appliance's certificate "
         "list shows it (e.g. mail-2019)"
