@@ -131,13 +131,24 @@ def code_block(lines: Iterable[str], info: str = "") -> list[str]:
     return [fence + info, *content, fence]
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'https'?)`` for the choice closest to a mistyped ``word``, if one is
-    close enough (difflib's ratio of 0.6); empty otherwise."""
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice closest to a mistyped ``word``, if one is close enough (difflib's ratio of
+    0.6); None otherwise."""
     import difflib
 
     close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return close[0] if close else None
+
+
+def meant(name: str | None) -> str:
+    """`` (did you mean 'https'?)`` for ``name``; empty for None."""
+    return f" (did you mean '{name}'?)" if name is not None else ""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'https'?)`` for the choice closest to a mistyped ``word``, if one is
+    close enough (difflib's ratio of 0.6); empty otherwise."""
+    return meant(closest(word, choices))
 
 
 def no_array_named(names: Iterable[str], known: Iterable[str]) -> str:

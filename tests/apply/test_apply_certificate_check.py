@@ -64,9 +64,16 @@ def test_plan_names_the_missing_certificate_and_reads_only_listcert(
     outcome = site.run("plan", str(site.specs))
     assert outcome.exit_code == 1, outcome.output
     error = outcome.stderr
-    assert f"{site.specs / 'mail.yaml'}: array mail-2019: certificate: 'mail-2019'" in error
+    line = per_protocol_spec().splitlines().index("certificate: mail-2019") + 1
+    assert f"{site.specs / 'mail.yaml'}:{line}: array mail-2019: certificate: 'mail-2019'" in error
     assert "is not installed on lm-hq (it has 'autodiscover-2016')" in error
-    assert "Certificates & Security > SSL Certificates" in error and "addcert" in error
+    # A mistyped name is likelier than a certificate never installed: that advice comes first.
+    check = error.index(
+        "; check the spec's certificate: against that list first (a mistyped name is the "
+        "likelier cause: names are compared exactly, case too), else install it there, in its "
+        "web UI under Certificates & Security > SSL Certificates"
+    )
+    assert check < error.index("addcert")
     assert "nothing was written" in error
     # The check comes before the appliance's VSs are read: one listcert, nothing else.
     assert [call.command for call in mock_control.calls()] == ["listcert"]
@@ -77,7 +84,8 @@ def test_apply_writes_nothing_without_the_certificate_then_applies_once_it_is_in
 ) -> None:
     refused = site.run("apply", "--auto-approve", "--no-backup", str(site.specs))
     assert refused.exit_code == 1, refused.output
-    assert "(it has no certificate)" in refused.stderr
+    # With no certificate there, no name can be mistyped: the advice is to install it.
+    assert "(it has no certificate); install it there first, in its web UI" in refused.stderr
     assert writes(mock_control) == []
     site.install("mail-2019")
     applied = site.run("apply", "--auto-approve", "--no-backup", str(site.specs))
@@ -94,7 +102,8 @@ def test_a_saved_plan_is_checked_again_before_it_writes(
     mock_control.clear_log()
     outcome = site.run("apply", "--auto-approve", "--no-backup", str(saved), str(site.specs))
     assert outcome.exit_code == 1, outcome.output
-    assert f"{saved} (saved plan), {site.specs / 'mail.yaml'}: array mail-2019" in outcome.stderr
+    assert f"{saved} (saved plan), {site.specs / 'mail.yaml'}:" in outcome.stderr
+    assert ": array mail-2019: certificate: 'mail-2019'" in outcome.stderr
     assert "certificate: 'mail-2019' is not installed on lm-hq" in outcome.stderr
     assert writes(mock_control) == []
 

@@ -125,3 +125,21 @@ def test_spec_warnings_are_printed_the_same_way_by_every_command(
         "59531-60554, the range usually chosen for static RPC ports (it may clash with "
         "Windows' dynamic ports)"
     )
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_a_spec_error_is_printed_without_the_notices_validate_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    # docs/specs.md: validate prints the notices (releases past their end of support), plan and
+    # apply do not, also when they refuse for an error.
+    shutil.copytree(EXAMPLES, tmp_path / "arrays")
+    spec = tmp_path / "arrays" / "mail-2019.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8") + "directories: []\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+
+    code, printed = invoke(command, *COMMANDS[command], "--state-dir", str(tmp_path / "state"))
+
+    assert code == 1
+    assert printed[0].startswith("arrays/mail-2019.yaml:27: error: directories: the list is empty")
+    assert printed[1:] == [f"error: {INVALID_SPECS}"]

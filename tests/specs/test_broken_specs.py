@@ -813,6 +813,46 @@ def test_unquoted_date_is_explained(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("old", "new", "line", "hint"),
+    [
+        (
+            "  - {name: HQ-CAS02, address: 10.10.1.12}",
+            "  - name: HQ-CAS02\n  address: 10.10.1.12",
+            11,
+            "; check the indentation of line 11: this list's items start with '- ' at column 3, "
+            "and an item's other keys line up under its first one (column 5)",
+        ),
+        (
+            "  - {name: HQ-CAS02",
+            " - {name: HQ-CAS02",
+            10,
+            "; check the indentation of line 10: a mapping's keys line up at one column, and a "
+            "list's items start with '- ' at one column",
+        ),
+        (
+            "site: HQ",
+            " site: HQ",
+            2,
+            "; put a value that holds ': ' in quotes, or check the indentation of line 2: a line "
+            "indented deeper than the key above it continues that key's value",
+        ),
+        # Not indented at all: only the quotes can be the cause.
+        ("site: HQ", "site: HQ: West", 2, "; put a value that holds ': ' in quotes"),
+    ],
+    ids=["a key at its list's '- '", "a list item too far left", "a key too far right", "a ':'"],
+)
+def test_a_yaml_indentation_mistake_says_what_lines_up(
+    tmp_path: Path, old: str, new: str, line: int, hint: str
+) -> None:
+    outcome = run_lmctl(tmp_path / "arrays", {"hq.yaml": edit(HQ_2010, old, new)})
+
+    assert outcome.exit_code == 1
+    [error] = [text for text in outcome.output.splitlines() if ": error: " in text]
+    assert error.startswith(f"{tmp_path / 'arrays' / 'hq.yaml'}:{line}: error: malformed YAML: ")
+    assert error.endswith(hint)
+
+
+@pytest.mark.parametrize(
     ("url", "complaint"),
     [
         (

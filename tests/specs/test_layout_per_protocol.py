@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from lmctl.releases import VIRTUAL_DIRECTORIES
+from lmctl.specs.loader import json_schema
 from lmctl_testkit import (
     array_spec,
     invoke,
@@ -98,7 +100,7 @@ def test_settings_the_layout_sets_itself_may_be_repeated(tmp_path: Path) -> None
         (
             spec().replace("certificate: mail-2019", "certificate: bad name"),
             11,
-            "'bad name' is not al",
+            "'bad name' cannot name a certificate",
         ),
         (
             spec(extra="overrides:\n  https:\n    health_check: {url: /owa/healthcheck.htm}\n"),
@@ -137,3 +139,104 @@ def test_validate_refuses_a_layout_it_cannot_build(
     assert message in outcome.output
     if line is not None:
         assert f"mail.yaml:{line}" in outcome.output
+
+
+def refused(tmp_path: Path, text: str) -> list[str]:
+    """The error lines of ``lmctl validate`` over ``text``, which must refuse it (exit 1)."""
+    outcome = invoke("validate", str(write(tmp_path, text)))
+    assert outcome.exit_code == 1, outcome.output
+    return [line for line in outcome.output.splitlines() if ": error: " in line]
+
+
+def test_an_empty_directories_list_says_what_to_write_instead(tmp_path: Path) -> None:
+    assert refused(tmp_path, spec(extra="directories: []\n")) == [
+        f"{tmp_path / 'mail.yaml'}:12: error: directories: the list is empty: name at least "
+        "one virtual directory (owa, ecp, ews, mapi, rpc, oab, Microsoft-Server-ActiveSync, "
+        "autodiscover), or remove directories: to publish them all"
+    ]
+
+
+def test_directories_in_any_case_are_published_as_lmctl_spells_them(tmp_path: Path) -> None:
+    # IIS ignores the case of a virtual directory; admins write EWS and OWA.
+    text = spec(extra="directories: [EWS, Owa, microsoft-server-activesync]\n")
+    specs = write(tmp_path, text)
+    assert invoke("validate", str(specs)).exit_code == 0
+    outcome = invoke("show", "mail-2019", str(specs), "--format", "json")
+    subs = json.loads(outcome.stdout)["virtual_services"][0]["sub_services"]
+    assert [sub["directory"] for sub in subs] == ["ews", "owa", "Microsoft-Server-ActiveSync"]
+    ews = subs[0]
+    assert ews["settings"]["NickName"] == "lmctl.mail-2019.https.ews"
+    assert ews["settings"]["CheckUrl"] == "/ews/healthcheck.htm"
+    assert ews["rule"]["name"] == "lmctl.mail-2019.https.ews"
+    # The schema an editor checks the file with agrees.
+    listed = {"directories": ["EWS", "Owa", "microsoft-server-activesync"]}
+    schema = {**json_schema("array"), "required": []}
+    jsonschema.validate(listed, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"directories": ["powershell"]}, schema)
+
+
+def test_a_directory_in_two_spellings_is_listed_twice(tmp_path: Path) -> None:
+    assert refused(tmp_path, spec(extra="directories: [ews, EWS]\n")) == [
+        f"{tmp_path / 'mail.yaml'}:12: error: directories[1]: directory 'ews' is listed twice "
+        "(as 'ews' and 'EWS': case does not matter); list each directory once"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("activesync", "(did you mean 'Microsoft-Server-ActiveSync'?)"),
+        ("ActiveSync", "(did you mean 'Microsoft-Server-ActiveSync'?)"),
+        ("eas", "(did you mean 'Microsoft-Server-ActiveSync'?)"),
+        ("/EWS", "(did you mean 'ews'?)"),
+        # Any case, but ASCII: a look-alike letter (the long s) is not taken for its letter.
+        ("Micro\u017foft-Server-ActiveSync", "(did you mean 'Microsoft-Server-ActiveSync'?)"),
+        ("autodiscovr", "(did you mean 'autodiscover'?)"),
+        ("webdav", "; allowed, in any case: 'owa', 'ecp', 'ews', 'mapi', 'rpc', 'oab', "),
+    ],
+)
+def test_an_unknown_directory_names_the_one_it_likely_means(
+    tmp_path: Path, written: str, message: str
+) -> None:
+    [line] = refused(tmp_path, spec(extra=f"directories: [{written}]\n"))
+    assert line.startswith(
+        f"{tmp_path / 'mail.yaml'}:12: error: directories[0]: '{written}' is not a virtual "
+        "directory lmctl publishes"
+    )
+    assert message in line
+    assert line.endswith("'Microsoft-Server-ActiveSync' or 'autodiscover'")
+
+
+def test_powershell_is_refused_with_the_reason(tmp_path: Path) -> None:
+    assert refused(tmp_path, spec(extra="directories: [powershell]\n")) == [
+        f"{tmp_path / 'mail.yaml'}:12: error: directories[0]: 'powershell' is not published by "
+        "lmctl: remote PowerShell is for administrators, who connect to one server "
+        "(http://<server FQDN>/PowerShell/ with Kerberos), not through the client namespace; "
+        "remove it"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("written", "problem"),
+    [
+        (
+            "'mail 2019'",
+            "'mail 2019' cannot name a certificate on the appliance: character 5 is a space",
+        ),
+        ("-mail", "'-mail' cannot name a certificate on the appliance: character 1 is '-'"),
+        (
+            "x" * 65,
+            f"'{'x' * 40}…' cannot name a certificate on the appliance: it has 65 characters",
+        ),
+    ],
+)
+def test_a_bad_certificate_name_says_which_characters_are_allowed(
+    tmp_path: Path, written: str, problem: str
+) -> None:
+    text = spec().replace("certificate: mail-2019", f"certificate: {written}")
+    assert refused(tmp_path, text) == [
+        f"{tmp_path / 'mail.yaml'}:11: error: certificate: {problem}; use letters, digits and "
+        ". @ - _, starting with a letter or digit, at most 64, as the appliance's certificate "
+        "list shows it (e.g. mail-2019)"
+    ]

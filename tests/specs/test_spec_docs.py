@@ -75,3 +75,11 @@ def test_the_shell_examples_succeed_in_the_repository(monkeypatch: pytest.Monkey
     for command in commands:
         result = CliRunner().invoke(app, command[1:])
         assert result.exit_code == 0, (command, result.output)
+
+
+def test_the_layout_row_says_which_commands_handle_per_protocol() -> None:
+    # Once shown by lmctl show alone, the layout is planned, applied, reported and drained.
+    [row] = [r for r in DOCS.read_text(encoding="utf-8").splitlines() if r.startswith("| `layout`")]
+    assert "refuse" not in row
+    for command in ("`lmctl show`", "`plan`", "`apply`", "`status`", "`drain`/`undrain`"):
+        assert command in row

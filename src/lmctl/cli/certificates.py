@@ -59,9 +59,10 @@ def mock_addcert_command(
 def refusal(
     missing: MissingCertificate, spec_set: SpecSet, state_dir: Path, plan_file: Path | None
 ) -> str:
-    """One line: where the certificate is named, what the appliance holds, how to install it."""
+    """One line: where the certificate is named, what the appliance holds, to check the name
+    against that (a typo is likelier than a certificate never installed), how to install it."""
     needed = missing.needed
-    file = spec_set.file_of(needed.array)
+    file = spec_set.location_of(needed.array, "certificate")
     where = f"{file}: array {needed.array}" if file else f"array {needed.array}"
     if plan_file is not None:
         where = f"{plan_file} (saved plan), {where}"
@@ -75,10 +76,15 @@ def refusal(
         how = f"on this mock:// appliance: {command} (or --pem FILE for your own)"
     else:
         how = REAL_INSTALL
+    advice = (
+        "install it there first"
+        if not missing.installed
+        else "check the spec's certificate: against that list first (a mistyped name is the "
+        "likelier cause: names are compared exactly, case too), else install it there"
+    )
     return one_line(
         f"{where}: certificate: {quoted_name(needed.name)} is not installed on "
-        f"{needed.appliance} ({_held(missing.installed)}){hint}; install it there first, "
-        f"{how}"
+        f"{needed.appliance} ({_held(missing.installed)}){hint}; {advice}, {how}"
     )
 
 

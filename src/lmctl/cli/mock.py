@@ -309,14 +309,13 @@ _PEM_MAX_BYTES = 1024 * 1024
 
 
 def _certificate_name(value: str) -> str:
-    import re
+    from lmctl.specs.array import CERTIFICATE_NAME_CHARACTERS, certificate_name_problem
 
-    from lmctl.specs.array import CERTIFICATE_NAME_PATTERN
-
-    if re.fullmatch(CERTIFICATE_NAME_PATTERN, value) is None:
+    problem = certificate_name_problem(value)
+    if problem is not None:
         raise typer.BadParameter(
-            f"{excerpt(value)!r} is no certificate name: letters, digits and . @ - _, starting "
-            "with a letter or digit, at most 64 (the name a spec's certificate: gives)"
+            f"{excerpt(value)!r} is no certificate name: {problem}; use "
+            f"{CERTIFICATE_NAME_CHARACTERS} (the name a spec's certificate: gives)"
         )
     return value
 

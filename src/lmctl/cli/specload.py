@@ -166,10 +166,12 @@ def _reporting(
     try:
         spec_set = load()
     except SpecError as error:
-        for diagnostic in error.diagnostics:
-            errors.print(str(diagnostic))
-        details = [str(d) for d in error.diagnostics]
-        raise CommandError(refusal, kind="specs", details=details) from None
+        # The errors and warnings; notices (a release past its end of support) are validate's
+        # to show, as when the specs load.
+        shown = [str(d) for d in error.diagnostics if d.severity != "notice"]
+        for line in shown:
+            errors.print(line)
+        raise CommandError(refusal, kind="specs", details=shown) from None
     chosen = {spec_set.file_of(name) for name in arrays} - {None}
     others = {file for _, file in spec_set.sources} - chosen
     # Notices (a release past its end of support) are validate's to show, but for the arrays a

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+)
 
 from lmctl.loadmaster.models import CheckType, Persistence, Scheduling
 from lmctl.releases import (
@@ -26,7 +34,7 @@ from lmctl.releases import (
     parse_exchange_version,
 )
 from lmctl.specs.validation import SpecModel
-from lmctl.text import excerpt, is_hidden
+from lmctl.text import closest, excerpt, is_hidden, meant
 
 
 def ip_value(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
@@ -151,12 +159,115 @@ Text = Annotated[
 Port = Annotated[int, Field(ge=1, le=65535)]
 # A certificate's name on the appliance: the characters Kemp documents for names.
 CERTIFICATE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.@_-]{0,63}$"
+CERTIFICATE_NAME_CHARACTERS = (
+    "letters, digits and . @ - _, starting with a letter or digit, at most 64"
+)
+
+
+def _character(character: str) -> str:
+    """One character for a message: ``a space``, or quoted and escaped (``'\\t'``)."""
+    return "a space" if character == " " else f"'{excerpt(character)}'"
+
+
+def certificate_name_problem(name: str) -> str | None:
+    """What keeps ``name`` from naming a certificate on the appliance (the first character at
+    fault, or the length), or None when it can."""
+    if re.fullmatch(CERTIFICATE_NAME_PATTERN, name):
+        return None
+    if not name:
+        return "it is empty"
+    for position, character in enumerate(name, start=1):
+        allowed = character.isascii() and (
+            character.isalnum() or (position > 1 and character in ".@_-")
+        )
+        if not allowed:
+            return f"character {position} is {_character(character)}"
+    return f"it has {len(name)} characters"
+
+
+def _certificate_name(value: Any) -> Any:
+    problem = certificate_name_problem(value) if isinstance(value, str) else None
+    if problem is not None:
+        raise ValueError(
+            f"'{excerpt(value)}' cannot name a certificate on the appliance: {problem}; use "
+            f"{CERTIFICATE_NAME_CHARACTERS}, as the appliance's certificate list shows it "
+            "(e.g. mail-2019)"
+        )
+    return value
+
+
 CertificateName = Annotated[
     str,
+    BeforeValidator(_certificate_name),
     Field(
         pattern=CERTIFICATE_NAME_PATTERN,
-        description="expected the certificate's name on the appliance: letters, digits and "
-        ". @ - _, at most 64, e.g. mail-2019",
+        description="expected the certificate's name on the appliance: "
+        f"{CERTIFICATE_NAME_CHARACTERS}, e.g. mail-2019",
+    ),
+]
+
+
+# IIS, which serves Exchange's virtual directories, ignores the case of a path: admins write
+# EWS, OWA, ECP, MAPI and OAB as often as ews. A spec may too; lmctl keeps the spelling of
+# VIRTUAL_DIRECTORIES (in SubVS markers, content rules, check URLs), so [ews, EWS] lists ews twice.
+_DIRECTORY_BY_FOLDED: dict[str, VirtualDirectory] = {d.lower(): d for d in VIRTUAL_DIRECTORIES}
+# What admins call a directory whose path is another word: a hint only, never accepted.
+_DIRECTORY_NICKNAMES: dict[str, VirtualDirectory] = {
+    "activesync": "Microsoft-Server-ActiveSync",
+    "active-sync": "Microsoft-Server-ActiveSync",
+    "eas": "Microsoft-Server-ActiveSync",
+    "outlook-anywhere": "rpc",
+    "outlookanywhere": "rpc",
+}
+_ALLOWED_DIRECTORIES = (
+    ", ".join(f"'{d}'" for d in VIRTUAL_DIRECTORIES[:-1]) + f" or '{VIRTUAL_DIRECTORIES[-1]}'"
+)
+
+
+def _directory(value: Any) -> Any:
+    """A virtual directory as lmctl spells it, whatever the case written (``EWS`` is ``ews``);
+    an unknown name is refused with the directory it most likely means. Anything but text goes
+    on to the type's own error."""
+    if not isinstance(value, str):
+        return value
+    # ASCII only: str.casefold would take a look-alike (the long s, U+017F) for its letter.
+    folded = value.lower() if value.isascii() else value
+    if folded in _DIRECTORY_BY_FOLDED:
+        return _DIRECTORY_BY_FOLDED[folded]
+    word = folded.strip("/")
+    if word == "powershell":
+        raise ValueError(
+            f"'{excerpt(value)}' is not published by lmctl: remote PowerShell is for "
+            "administrators, who connect to one server (http://<server FQDN>/PowerShell/ with "
+            "Kerberos), not through the client namespace; remove it"
+        )
+    close = closest(word, _DIRECTORY_BY_FOLDED)
+    likely = _DIRECTORY_NICKNAMES.get(word) or (_DIRECTORY_BY_FOLDED[close] if close else None)
+    raise ValueError(
+        f"'{excerpt(value)}' is not a virtual directory lmctl publishes{meant(likely)}; "
+        f"allowed, in any case: {_ALLOWED_DIRECTORIES}"
+    )
+
+
+def _any_case(name: str) -> str:
+    """A JSON Schema (ECMA-262) pattern matching ``name`` in any case: ``[Ee][Ww][Ss]``."""
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in name)
+
+
+DirectoryName = Annotated[
+    VirtualDirectory,
+    BeforeValidator(_directory),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "anyOf": [
+                {"enum": list(VIRTUAL_DIRECTORIES)},
+                {"pattern": "^(" + "|".join(_any_case(d) for d in VIRTUAL_DIRECTORIES) + ")$"},
+            ],
+            "description": "A virtual directory, in any case (EWS is ews): "
+            + ", ".join(VIRTUAL_DIRECTORIES)
+            + ".",
+        }
     ),
 ]
 
@@ -314,7 +425,7 @@ class ArraySpec(SpecModel):
         description="per-protocol only: the name of the certificate installed on the appliance "
         "for the namespace (as listcert shows it), e.g. mail-2019.",
     )
-    directories: Annotated[tuple[VirtualDirectory, ...], Field(min_length=1)] | None = Field(
+    directories: Annotated[tuple[DirectoryName, ...], Field(min_length=1)] | None = Field(
         None,
         description="per-protocol only: the virtual directories that get a SubVS; default all: "
         + ", ".join(VIRTUAL_DIRECTORIES)

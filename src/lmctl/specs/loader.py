@@ -66,6 +66,8 @@ class SpecSet:
     sources: tuple[tuple[str, str], ...] = ()
     # The inventory file read (None: no inventory was found).
     inventory_file: Path | None = None
+    # Each array's name, a top-level key its file spells out, and that key's line.
+    key_lines: tuple[tuple[str, str, int], ...] = ()
 
     def array(self, name: str) -> ArraySpec | None:
         """The array called ``name``, or None."""
@@ -74,6 +76,13 @@ class SpecSet:
     def file_of(self, name: str) -> str | None:
         """The file the array ``name`` came from, as diagnostics name it, or None."""
         return next((file for array, file in self.sources if array == name), None)
+
+    def location_of(self, name: str, key: str) -> str | None:
+        """``arrays/mail.yaml:19``: the file of the array ``name`` and the line of its top-level
+        ``key`` (the file alone when it does not spell the key out), or None."""
+        file = self.file_of(name)
+        line = next((n for a, k, n in self.key_lines if (a, k) == (name, key)), None)
+        return file if file is None or line is None else f"{file}:{line}"
 
     def appliance_of(self, array: ArraySpec) -> ApplianceSpec:
         """The inventory entry of the appliance that serves ``array`` (validated to exist)."""
@@ -151,6 +160,12 @@ def load_specs(
         files=tuple(d.path for d in collected.documents),
         left_out=tuple(left_out.values()),
         sources=tuple((a.spec.name, a.document.display) for a in arrays),
+        key_lines=tuple(
+            (a.spec.name, str(key[0]), line)
+            for a in arrays
+            for key, line in a.document.lines.items()
+            if len(key) == 1
+        ),
         inventory_file=inventory_file.path if inventory_file else None,
     )
 

@@ -413,14 +413,27 @@ def _services_listed_once(array: SourcedArray) -> Iterator[Diagnostic]:
 def _each_once(
     array: SourcedArray, field: str, noun: str, names: Sequence[str]
 ) -> Iterator[Diagnostic]:
-    """An error on each name of the list ``field`` that an earlier entry already gave."""
-    seen: set[str] = set()
+    """An error on each name of the list ``field`` that an earlier entry already gave. A name
+    read in any case (a directory: ``[ews, EWS]``) shows both spellings."""
+    content = array.document.content
+    listed = content.get(field) if isinstance(content, dict) else None
+    written = [str(item) for item in listed] if isinstance(listed, list) else list(names)
+    first: dict[str, str] = {}
     for index, name in enumerate(names):
-        if name in seen:
-            yield array.diagnostic(
-                "error", (field, index), f"{noun} '{name}' is listed twice; list each {noun} once"
-            )
-        seen.add(name)
+        spelled = written[index] if index < len(written) else name
+        if name not in first:
+            first[name] = spelled
+            continue
+        spellings = (
+            ""
+            if first[name] == spelled == name
+            else f" (as '{excerpt(first[name])}' and '{excerpt(spelled)}': case does not matter)"
+        )
+        yield array.diagnostic(
+            "error",
+            (field, index),
+            f"{noun} '{name}' is listed twice{spellings}; list each {noun} once",
+        )
 
 
 def _overrides_published(array: SourcedArray) -> Iterator[Diagnostic]:

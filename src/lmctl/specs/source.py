@@ -10,6 +10,7 @@ numbers, reject duplicate keys and merge keys, and stop a hostile document early
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -336,9 +337,11 @@ def parse_text(text: str) -> tuple[object, dict[Location, int]]:
     except yaml.MarkedYAMLError as error:
         line, note = _yaml_lines(error)
         reason = _yaml_reason(error)
+        hint = _indentation_hint(error, text)
         if _tab_at(text, error.problem_mark):
             reason = "a tab character; YAML indents with spaces only: replace the tab with spaces"
-        raise YamlProblem(f"malformed YAML: {reason}{note}", line) from None
+            hint = ""
+        raise YamlProblem(f"malformed YAML: {reason}{note}{hint}", line) from None
     except yaml.YAMLError as error:
         raise YamlProblem(f"malformed YAML: {error}") from None
     except RecursionError:
@@ -377,6 +380,68 @@ def _yaml_reason(error: yaml.MarkedYAMLError) -> str:
     if error.problem == "could not find expected ':'":
         return "a key without ':' (write key: value)"
     return "; ".join(parts) or str(error)
+
+
+# After a list item's '- ': its first key (``- name: A``), whose column the item's other keys
+# take.
+_ITEM_KEY = re.compile(r"-( +)[^\s#{\[\]}'\"][^:#]*:(?: |$)")
+
+
+def _indentation_hint(error: yaml.MarkedYAMLError, text: str) -> str:
+    """What to check when the parser found a line that fits no list or mapping around it
+    (libyaml and PyYAML word it differently; both say which block they were parsing), or a
+    ``:`` where no key can start: ``''`` for any other error."""
+    mark, start = error.problem_mark, error.context_mark
+    if mark is None:
+        return ""
+    line = int(mark.line) + 1
+    lines = text.splitlines()
+    if str(error.problem or "").startswith("mapping values are not allowed"):
+        if not _continues_above(lines, int(mark.line)):
+            return "; put a value that holds ': ' in quotes"
+        return (
+            f"; put a value that holds ': ' in quotes, or check the indentation of line {line}:"
+            " a line indented deeper than the key above it continues that key's value"
+        )
+    if error.context == "while parsing a block collection" and start is not None:
+        # The item the line belongs to: the last one above it (``- name: A``).
+        items = (
+            text[start.column :]
+            for text in reversed(lines[start.line : mark.line])
+            if text[start.column :].startswith("-")
+        )
+        key = _ITEM_KEY.match(next(items, ""))
+        under = (
+            f", and an item's other keys line up under its first one (column "
+            f"{start.column + 1 + len(key.group(1)) + 1})"
+            if key
+            else ""
+        )
+        return (
+            f"; check the indentation of line {line}: this list's items start with '- ' at "
+            f"column {start.column + 1}{under}"
+        )
+    if error.context == "while parsing a block mapping":
+        return (
+            f"; check the indentation of line {line}: a mapping's keys line up at one column, "
+            "and a list's items start with '- ' at one column"
+        )
+    return ""
+
+
+def _continues_above(lines: Sequence[str], index: int) -> bool:
+    """True when line ``index`` (0-based) is indented deeper than the nearest line above it
+    that holds something besides a comment, and that line ends in a value (``name: A``, not
+    ``https:``): YAML reads the deeper line as more of that value."""
+
+    def indent(text: str) -> int:
+        return len(text) - len(text.lstrip(" "))
+
+    above = (t for t in reversed(lines[:index]) if t.strip() and not t.lstrip().startswith("#"))
+    previous = next(above, None)
+    if index >= len(lines) or previous is None or indent(lines[index]) <= indent(previous):
+        return False
+    return not previous.split(" #")[0].rstrip().endswith((":", "-", "|", ">"))
 
 
 def _tab_at(text: str, mark: yaml.Mark | None) -> bool:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
+from lmctl.releases import VIRTUAL_DIRECTORIES
 from lmctl.specs.source import Diagnostic, YamlDocument
 from lmctl.text import did_you_mean, excerpt
 
@@ -172,7 +173,8 @@ def _type_message(detail: ErrorDetails, model: type[BaseModel]) -> str | None:
 
 
 def _empty_list_message(detail: ErrorDetails, model: type[BaseModel]) -> str | None:
-    """An empty members: or services: list, with what to write instead (None otherwise)."""
+    """An empty members:, services: or directories: list, with what to write instead (None
+    otherwise)."""
     if detail["type"] != "too_short":
         return None
     last = _last_name(detail["loc"])
@@ -182,6 +184,12 @@ def _empty_list_message(detail: ErrorDetails, model: type[BaseModel]) -> str | N
         return (
             "the list is empty: name at least one service, or remove services: to publish "
             "the version's defaults"
+        )
+    if last == "directories":
+        return (
+            "the list is empty: name at least one virtual directory ("
+            + ", ".join(VIRTUAL_DIRECTORIES)
+            + "), or remove directories: to publish them all"
         )
     return None
 
