@@ -19,6 +19,7 @@ from lmctl.appliance.state import (
     ApplianceState,
     Connections,
     RealServerState,
+    SubServiceState,
     VirtualServiceState,
     owner_of,
 )
@@ -172,6 +173,25 @@ def services_of(
     )
 
 
+def receiving_sub_service(
+    parent: VirtualServiceState, sub: DesiredSubService
+) -> SubServiceState | None:
+    """The SubVS carrying ``sub``'s marker that the directory's requests reach: when several
+    carry it (a clash, ``marker_repeated``), the one whose row in the parent has the directory's
+    content rule, else the one with the lowest Index; never an empty copy an admin made."""
+    carrying = [found for found in parent.sub_vs if found.marker == sub.marker]
+    if len(carrying) < 2:
+        return carrying[0] if carrying else None
+    return min(
+        carrying,
+        key=lambda found: (
+            sub.rule.name not in found.rules,
+            found.index is None,
+            found.index or 0,
+        ),
+    )
+
+
 def sub_service_status(
     match: ServiceMatch,
     sub: DesiredSubService,
@@ -183,7 +203,7 @@ def sub_service_status(
     its status, members and connections (counted under the SubVS's Index) are the SubVS's
     own."""
     parent, desired = match.current, match.desired
-    found = None if parent is None else parent.sub_service(sub.marker)
+    found = None if parent is None else receiving_sub_service(parent, sub)
     current: VirtualServiceState | None = None
     own_connections: Connections = {}
     if parent is not None and found is not None:

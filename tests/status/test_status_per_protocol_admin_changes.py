@@ -1,0 +1,118 @@
+"""``lmctl status`` of a per-protocol array after an admin changed its parent, its SubVSs or its
+content rules in the appliance's own API (over HTTPS against the served mock): each directory
+is judged by the SubVS that receives its requests, and each change is named once, where it is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lmctl.mock.control import MockControl
+from lmctl.mock.server import MockServerHandle
+from lmctl_testkit import (
+    PASSWORD_VARIABLE,
+    PER_PROTOCOL_DIRECTORIES,
+    PER_PROTOCOL_MEMBERS,
+    admin_call,
+    applied_per_protocol,
+    run_in,
+)
+
+PARENT = {"vs": "10.30.1.50", "port": "443", "prot": "tcp"}
+OWA = "lmctl.mail-2019.https.owa"
+
+
+@pytest.fixture
+def specs(tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A 2019 per-protocol array applied to the mock at ``lm-hq``."""
+    monkeypatch.setenv(PASSWORD_VARIABLE, mock_server.password)
+    return applied_per_protocol(tmp_path, mock_server)
+
+
+def admin(server: MockServerHandle, command: str, **params: str) -> None:
+    reply = admin_call(server, command, params)
+    assert reply.status_code == 200, reply.text
+
+
+def sub_services(control: MockControl) -> dict[str, dict[str, Any]]:
+    """NickName → the mock's record of each SubVS (the last one listed for a repeated name)."""
+    return {
+        vs["settings"].get("NickName") or "": vs
+        for vs in control.state()["services"]
+        if vs.get("master_index")
+    }
+
+
+def empty_copy_of_owa(server: MockServerHandle, control: MockControl) -> int:
+    """An admin makes a SubVS in lmctl's parent and gives it OWA's marker: its Index."""
+    before = {vs["index"] for vs in control.state()["services"]}
+    admin(server, "modvs", **PARENT, createsubvs="")
+    (index,) = {int(vs["index"]) for vs in control.state()["services"]} - before
+    admin(server, "modvs", vs=str(index), NickName=OWA)
+    return index
+
+
+def status(directory: Path) -> tuple[int, dict[str, Any], str]:
+    """The exit code, the array's JSON document and the text output (on one line)."""
+    document = run_in(directory, "status", "--format", "json")
+    (array,) = json.loads(document.stdout)["arrays"]
+    text = run_in(directory, "status")
+    assert text.exit_code == document.exit_code
+    return document.exit_code, array, " ".join(text.stdout.split())
+
+
+def conditions(array: dict[str, Any]) -> dict[str, tuple[str, str, str]]:
+    return {c["type"]: (c["status"], c["reason"], c["message"]) for c in array["conditions"]}
+
+
+def service(array: dict[str, Any], name: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(s for s in array["services"] if s["service"] == name)
+    return found
+
+
+def test_a_copy_of_a_subvs_marker_is_reported_and_the_subvs_with_the_rule_is_judged(
+    specs: Path, mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    index = empty_copy_of_owa(mock_server, mock_control)
+
+    code, array, text = status(specs)
+
+    assert code == 2, text  # serving, not in sync
+    found = conditions(array)
+    assert found["Serving"][:2] == ("True", "ServicesUp")
+    assert found["Healthy"][:2] == ("True", "AllMembersUp")
+    assert found["InSync"][:2] == ("False", "NotOwnedExactly")
+    assert f"2 SubVSs carry the marker '{OWA}'" in found["InSync"][2]
+    assert str(index) in found["InSync"][2]
+    # The OWA SubVS that has the rule and the members is judged, not the admin's empty copy.
+    owa = service(array, "https/owa")
+    assert (owa["serving"], owa["setting_differences"]) == (True, [])
+    assert {m["member"]: m["state"] for m in owa["members"]} == dict.fromkeys(
+        PER_PROTOCOL_MEMBERS, "up"
+    )
+    assert "missing" not in text and "no member is enabled" not in text
+
+
+def test_with_the_rule_moved_to_the_copy_the_copy_is_judged(
+    specs: Path, mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    # The admin also moves OWA's rule to the copy's row: /owa/ now reaches the empty copy.
+    lmctls = sub_services(mock_control)[OWA]
+    index = empty_copy_of_owa(mock_server, mock_control)
+    rows = {vs["index"]: vs["row_rs_index"] for vs in mock_control.state()["services"]}
+    admin(mock_server, "delrsrule", **PARENT, rs=f"!{rows[lmctls['index']]}", rule=OWA)
+    admin(mock_server, "addrsrule", **PARENT, rs=f"!{rows[index]}", rule=OWA)
+
+    code, array, text = status(specs)
+
+    assert code == 3, text
+    found = conditions(array)
+    assert found["Serving"] == (
+        "False",
+        "NoMemberUp",
+        "https/owa: no member is enabled and Up (EX19-01 missing, EX19-02 missing)",
+    )
+    assert found["InSync"][:2] == ("False", "NotOwnedExactly")
