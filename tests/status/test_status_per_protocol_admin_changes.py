@@ -116,3 +116,21 @@ def test_with_the_rule_moved_to_the_copy_the_copy_is_judged(
         "https/owa: no member is enabled and Up (EX19-01 missing, EX19-02 missing)",
     )
     assert found["InSync"][:2] == ("False", "NotOwnedExactly")
+
+
+def test_a_subvs_disabled_through_its_row_in_the_parent_is_named_not_the_parent(
+    specs: Path, mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    # ``modrs rs=!<RsIndex>`` on the parent addresses the row of a SubVS.
+    ews = sub_services(mock_control)["lmctl.mail-2019.https.ews"]
+    admin(mock_server, "modrs", **PARENT, rs=f"!{ews['row_rs_index']}", enable="N")
+
+    code, array, text = status(specs)
+
+    assert code == 3, text
+    disabled = "https/ews: SubVS lmctl.mail-2019.https.ews of 10.30.1.50:443/tcp is disabled"
+    found = conditions(array)
+    assert found["Serving"] == ("False", "VirtualServiceDisabled", disabled)
+    assert found["Healthy"] == ("False", "VirtualServiceDisabled", disabled)
+    assert "virtual service 10.30.1.50:443/tcp is disabled" not in text
+    assert [s["service"] for s in array["services"] if not s["serving"]] == ["https/ews"]

@@ -232,11 +232,13 @@ def sub_service_status(
         names=match.names,
     )
     status = service_status(as_service, own_connections, duplicates)
+    parent_enabled = parent is not None and parent.settings.enable
     return replace(
         status,
-        enabled=status.enabled and parent is not None and parent.settings.enable,
+        enabled=status.enabled and parent_enabled,
         sub_service=sub.marker,
         parent_key=None if parent is None else parent.key,
+        parent_enabled=parent_enabled,
     )
 
 
@@ -319,10 +321,12 @@ def _vs_existence_problem(service: ServiceStatus) -> Problem | None:
     if not service.exists:
         return _vs_missing(service)
     if not service.enabled:
-        return (
-            "VirtualServiceDisabled",
-            f"{service.service}: virtual service {service.observed_key} is disabled",
-        )
+        if service.sub_service is not None and service.parent_enabled:
+            # Its parent serves the other directories: the SubVS is what is off.
+            disabled = f"SubVS {service.sub_service} of {service.observed_key}"
+        else:
+            disabled = f"virtual service {service.observed_key}"
+        return "VirtualServiceDisabled", f"{service.service}: {disabled} is disabled"
     return None
 
 

@@ -130,6 +130,9 @@ class ServiceStatus:
     sub_service: str | None = None
     # The parent's key when this is a SubVS whose parent exists (a missing SubVS is named so).
     parent_key: VirtualServiceKey | None = None
+    # Whether that parent is enabled (None for a VS): a SubVS disabled in an enabled parent is
+    # named as the SubVS, not as the parent.
+    parent_enabled: bool | None = None
     # What the service's VS holds or shares that lmctl does not own exactly: a conflict, so
     # plan writes nothing to it (``lmctl.plan.match``).
     clashes: tuple[SubServiceClash, ...] = ()
