@@ -134,3 +134,28 @@ def test_a_subvs_disabled_through_its_row_in_the_parent_is_named_not_the_parent(
     assert found["Healthy"] == ("False", "VirtualServiceDisabled", disabled)
     assert "virtual service 10.30.1.50:443/tcp is disabled" not in text
     assert [s["service"] for s in array["services"] if not s["serving"]] == ["https/ews"]
+
+
+def test_a_second_vs_with_the_parents_marker_is_named_once(
+    specs: Path, mock_server: MockServerHandle
+) -> None:
+    admin(mock_server, "addvs", vs="10.30.1.60", port="443", prot="tcp")
+    admin(
+        mock_server,
+        "modvs",
+        vs="10.30.1.60",
+        port="443",
+        prot="tcp",
+        NickName="lmctl.mail-2019.https",
+    )
+
+    code, array, text = status(specs)
+
+    assert code == 2, text
+    in_sync = conditions(array)["InSync"]
+    assert in_sync[:2] == ("False", "DuplicateVirtualService")
+    assert in_sync[2] == (
+        "https: duplicate virtual service 10.30.1.60:443/tcp (NickName 'lmctl.mail-2019.https', "
+        "0 real servers) also carries the service's marker; `lmctl apply` deletes it"
+    )
+    assert text.count("duplicate virtual service") == 1

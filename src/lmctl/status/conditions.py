@@ -475,10 +475,12 @@ def _real_server_problems(service: ServiceStatus) -> list[Problem]:
 
 
 def _duplicates(service: ServiceStatus) -> list[Problem]:
+    # Named by the service whose marker it carries (a per-protocol parent's, once for all its
+    # SubVSs: ``sync_problems`` keeps one of each).
     return [
         (
             "DuplicateVirtualService",
-            f"{service.service}: duplicate virtual service {duplicate} also carries the "
+            f"{service.parent_service}: duplicate virtual service {duplicate} also carries the "
             "service's marker; `lmctl apply` deletes it",
         )
         for duplicate in service.duplicates

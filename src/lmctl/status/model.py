@@ -143,6 +143,12 @@ class ServiceStatus:
         return self.live_key or self.key
 
     @property
+    def parent_service(self) -> str:
+        """The service whose VS this is: ``https`` for a SubVS's ``https/ews`` (a service name
+        and a directory have no ``/``), else the service itself."""
+        return self.service.split("/", 1)[0] if self.sub_service is not None else self.service
+
+    @property
     def moved(self) -> bool:
         """True when the service's VS exists at another key than the spec's."""
         return self.live_key is not None and self.live_key != self.key
