@@ -14,7 +14,6 @@ from lmctl.mock.control import MockControl
 from lmctl.mock.server import MockServerHandle
 from lmctl_testkit import (
     PASSWORD_VARIABLE,
-    PER_PROTOCOL_DIRECTORIES,
     PER_PROTOCOL_MEMBERS,
     admin_call,
     applied_per_protocol,
@@ -159,3 +158,55 @@ def test_a_second_vs_with_the_parents_marker_is_named_once(
         "0 real servers) also carries the service's marker; `lmctl apply` deletes it"
     )
     assert text.count("duplicate virtual service") == 1
+
+
+def test_a_directory_whose_rule_is_unassigned_or_changed_is_not_in_sync_in_its_own_row(
+    specs: Path, mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    ews = sub_services(mock_control)["lmctl.mail-2019.https.ews"]
+    admin(
+        mock_server,
+        "delrsrule",
+        **PARENT,
+        rs=f"!{ews['row_rs_index']}",
+        rule="lmctl.mail-2019.https.ews",
+    )
+    admin(mock_server, "modrule", name=OWA, pattern="/^\\/owa2/", nocase="1")
+
+    code, array, text = status(specs)
+
+    assert code == 2, text
+    in_sync = conditions(array)["InSync"]
+    assert in_sync[:2] == ("False", "ContentRuleDiffers")
+    assert in_sync[2] == (
+        f"https/owa: content rule {OWA}: pattern /^\\/owa2/ (spec /^\\/owa(\\/|$)/); "
+        "`lmctl apply` puts it back; https/ews: content rule lmctl.mail-2019.https.ews: not "
+        "assigned to the SubVS (requests to /ews/ are not switched to its SubVS); "
+        "`lmctl apply` puts it back"
+    )
+    rows = {s["service"]: (s["in_sync"], s["content_rule_differences"]) for s in array["services"]}
+    assert rows["https/owa"] == (False, ["pattern /^\\/owa2/ (spec /^\\/owa(\\/|$)/)"])
+    assert rows["https/ews"] == (False, ["not assigned to the SubVS"])
+    assert rows["https/Microsoft-Server-ActiveSync"] == (True, [])
+    assert "https/ews 10.30.1.50:443/tcp Up no (1 diff)" in text
+    assert "https/owa 10.30.1.50:443/tcp Up no (1 diff)" in text
+
+
+def test_a_directory_whose_rule_is_deleted_names_the_rule_missing(
+    specs: Path, mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    ews = sub_services(mock_control)["lmctl.mail-2019.https.ews"]
+    rule = "lmctl.mail-2019.https.ews"
+    admin(mock_server, "delrsrule", **PARENT, rs=f"!{ews['row_rs_index']}", rule=rule)
+    admin(mock_server, "delrule", name=rule)
+
+    code, array, text = status(specs)
+
+    assert code == 2, text
+    assert conditions(array)["InSync"] == (
+        "False",
+        "ContentRuleDiffers",
+        f"https/ews: content rule {rule}: missing (requests to /ews/ are not switched to its "
+        "SubVS); `lmctl apply` puts it back",
+    )
+    assert service(array, "https/ews")["content_rule_differences"] == ["missing"]

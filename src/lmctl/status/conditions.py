@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
-from lmctl.appliance.changes import Change, FieldChange, FieldValue, counted
+from lmctl.appliance.changes import Change, FieldChange, FieldValue, counted, shown
 from lmctl.appliance.state import (
     ApplianceState,
     Connections,
@@ -25,7 +25,7 @@ from lmctl.appliance.state import (
 )
 from lmctl.exchange import DesiredRealServer, DesiredSubService
 from lmctl.loadmaster.models import VirtualServiceKey, host_port, wire_value
-from lmctl.plan.diff import deletion, in_write_order, service_changes
+from lmctl.plan.diff import deletion, in_write_order, rule_changes, service_changes
 from lmctl.plan.match import (
     ApplianceMatch,
     Conflict,
@@ -239,7 +239,32 @@ def sub_service_status(
         sub_service=sub.marker,
         parent_key=None if parent is None else parent.key,
         parent_enabled=parent_enabled,
+        rule_differences=() if found is None else rule_differences(parent, found, sub),
     )
+
+
+# A directory's rule that is not there, or not on its SubVS's row, switches nothing to it.
+RULE_MISSING = "missing"
+RULE_UNASSIGNED = "not assigned to the SubVS"
+
+
+def rule_differences(
+    parent: VirtualServiceState | None, found: SubServiceState, sub: DesiredSubService
+) -> tuple[str, ...]:
+    """How the content rule that switches ``sub``'s directory to its SubVS (``found``) differs
+    from the spec, as plan compares it: missing, its definition changed, or not assigned to
+    the SubVS's row in the parent (then the rule does not switch the path to the SubVS)."""
+    rule = sub.rule
+    existing = None if parent is None else parent.content_rule(rule.name)
+    if existing is None:
+        return (RULE_MISSING,)
+    found_differences = tuple(
+        f"{change.field} {shown(change.old)} (spec {shown(change.new)})"
+        for change in rule_changes(existing, rule)
+    )
+    if rule.name not in found.rules:
+        found_differences += (RULE_UNASSIGNED,)
+    return found_differences
 
 
 # -- the conditions ------------------------------------------------------------------------
@@ -264,6 +289,7 @@ _IN_SYNC_REASONS = (
     "VirtualServiceMissing",
     "AddressConflict",
     "AddressDiffers",
+    "ContentRuleDiffers",
     "SettingsDiffer",
     "MembersMissing",
     "MembersDiffer",
@@ -474,6 +500,20 @@ def _real_server_problems(service: ServiceStatus) -> list[Problem]:
     return problems
 
 
+def _rule_differs(service: ServiceStatus) -> Problem:
+    # The directory's rule is named like its SubVS (``lmctl.<array>.https.<directory>``).
+    rule = f"content rule {service.sub_service}"
+    directory = service.service.split("/", 1)[-1]
+    unswitched = ""
+    if {RULE_MISSING, RULE_UNASSIGNED} & set(service.rule_differences):
+        unswitched = f" (requests to /{directory}/ are not switched to its SubVS)"
+    return (
+        "ContentRuleDiffers",
+        f"{service.service}: {rule}: {', '.join(service.rule_differences)}{unswitched}; "
+        "`lmctl apply` puts it back",
+    )
+
+
 def _duplicates(service: ServiceStatus) -> list[Problem]:
     # Named by the service whose marker it carries (a per-protocol parent's, once for all its
     # SubVSs: ``sync_problems`` keeps one of each).
@@ -504,6 +544,8 @@ def _service_sync_problems(service: ServiceStatus) -> list[Problem]:
         problems.append(_address_conflict(service))
     if service.moved:
         problems.append(_moved(service))
+    if service.rule_differences:
+        problems.append(_rule_differs(service))
     if service.setting_differences:
         problems.append(_settings_differ(service))
     return problems + _real_server_problems(service) + _duplicates(service) + _clashes(service)
