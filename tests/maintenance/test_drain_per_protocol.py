@@ -18,6 +18,7 @@ from lmctl_testkit import (
     PER_PROTOCOL_DIRECTORIES,
     PER_PROTOCOL_MEMBERS,
     admin_call,
+    admins_sub_service,
     applied_per_protocol,
     run_in,
 )
@@ -26,7 +27,6 @@ MEMBERS = PER_PROTOCOL_MEMBERS
 DIRECTORIES = PER_PROTOCOL_DIRECTORIES
 FAST = ("--poll-interval", "0.05")
 PARENT = "10.30.1.50:443/tcp"
-PARENT_PARAMS = {"vs": "10.30.1.50", "port": "443", "prot": "tcp"}
 
 
 @pytest.fixture
@@ -187,16 +187,6 @@ def test_a_fault_on_a_subvs_switch_is_settled_and_a_rerun_writes_nothing(
     assert again.exit_code == 0, again.output
     assert not [call for call in mock_control.calls() if call.write]
     assert set(flags(mock_control, "EX19-02").values()) == {False}
-
-
-def admins_sub_service(server: MockServerHandle, control: MockControl, nickname: str) -> int:
-    """A SubVS an admin makes in lmctl's parent and names ``nickname`` (no real server): its
-    Index."""
-    before = {vs["index"] for vs in control.state()["services"]}
-    assert admin_call(server, "modvs", {**PARENT_PARAMS, "createsubvs": ""}).status_code == 200
-    (index,) = {int(vs["index"]) for vs in control.state()["services"]} - before
-    assert admin_call(server, "modvs", {"vs": str(index), "NickName": nickname}).status_code == 200
-    return index
 
 
 @pytest.mark.parametrize("command", ["drain", "undrain"])

@@ -15,12 +15,14 @@ from lmctl.mock.server import MockServerHandle
 from lmctl_testkit import (
     PASSWORD_VARIABLE,
     PER_PROTOCOL_MEMBERS,
-    admin_call,
+    PER_PROTOCOL_PARENT,
+    admin,
+    admins_sub_service,
     applied_per_protocol,
     run_in,
 )
 
-PARENT = {"vs": "10.30.1.50", "port": "443", "prot": "tcp"}
+PARENT = PER_PROTOCOL_PARENT
 OWA = "lmctl.mail-2019.https.owa"
 
 
@@ -31,11 +33,6 @@ def specs(tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.Mon
     return applied_per_protocol(tmp_path, mock_server)
 
 
-def admin(server: MockServerHandle, command: str, **params: str) -> None:
-    reply = admin_call(server, command, params)
-    assert reply.status_code == 200, reply.text
-
-
 def sub_services(control: MockControl) -> dict[str, dict[str, Any]]:
     """NickName → the mock's record of each SubVS (the last one listed for a repeated name)."""
     return {
@@ -43,15 +40,6 @@ def sub_services(control: MockControl) -> dict[str, dict[str, Any]]:
         for vs in control.state()["services"]
         if vs.get("master_index")
     }
-
-
-def empty_copy_of_owa(server: MockServerHandle, control: MockControl) -> int:
-    """An admin makes a SubVS in lmctl's parent and gives it OWA's marker: its Index."""
-    before = {vs["index"] for vs in control.state()["services"]}
-    admin(server, "modvs", **PARENT, createsubvs="")
-    (index,) = {int(vs["index"]) for vs in control.state()["services"]} - before
-    admin(server, "modvs", vs=str(index), NickName=OWA)
-    return index
 
 
 def status(directory: Path) -> tuple[int, dict[str, Any], str]:
@@ -75,7 +63,7 @@ def service(array: dict[str, Any], name: str) -> dict[str, Any]:
 def test_a_copy_of_a_subvs_marker_is_reported_and_the_subvs_with_the_rule_is_judged(
     specs: Path, mock_server: MockServerHandle, mock_control: MockControl
 ) -> None:
-    index = empty_copy_of_owa(mock_server, mock_control)
+    index = admins_sub_service(mock_server, mock_control, OWA)
 
     code, array, text = status(specs)
 
@@ -100,7 +88,7 @@ def test_with_the_rule_moved_to_the_copy_the_copy_is_judged(
 ) -> None:
     # The admin also moves OWA's rule to the copy's row: /owa/ now reaches the empty copy.
     lmctls = sub_services(mock_control)[OWA]
-    index = empty_copy_of_owa(mock_server, mock_control)
+    index = admins_sub_service(mock_server, mock_control, OWA)
     rows = {vs["index"]: vs["row_rs_index"] for vs in mock_control.state()["services"]}
     admin(mock_server, "delrsrule", **PARENT, rs=f"!{rows[lmctls['index']]}", rule=OWA)
     admin(mock_server, "addrsrule", **PARENT, rs=f"!{rows[index]}", rule=OWA)
