@@ -329,6 +329,26 @@ def admin_call(server: MockServerHandle, command: str, params: Mapping[str, str]
     )
 
 
+def admin(server: MockServerHandle, command: str, **params: str) -> None:
+    """``admin_call`` that the appliance must accept."""
+    reply = admin_call(server, command, params)
+    assert reply.status_code == 200, reply.text
+
+
+# The parent VS of ``per_protocol_spec``'s array, as an admin names it in the API.
+PER_PROTOCOL_PARENT = {"vs": "10.30.1.50", "port": "443", "prot": "tcp"}
+
+
+def admins_sub_service(server: MockServerHandle, control: MockControl, nickname: str) -> int:
+    """A SubVS an admin makes in the parent of ``per_protocol_spec``'s array and names
+    ``nickname``, without real servers: its Index."""
+    before = {vs["index"] for vs in control.state()["services"]}
+    admin(server, "modvs", **PER_PROTOCOL_PARENT, createsubvs="")
+    (index,) = {int(vs["index"]) for vs in control.state()["services"]} - before
+    admin(server, "modvs", vs=str(index), NickName=nickname)
+    return index
+
+
 def run_in(directory: Path, *args: str) -> Outcome:
     """``lmctl ARGS DIRECTORY --state-dir DIRECTORY/state`` in-process."""
     return invoke(*args, str(directory), "--state-dir", str(directory / "state"))

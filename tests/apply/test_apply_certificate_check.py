@@ -116,7 +116,7 @@ def test_the_json_failure_document_lists_each_missing_certificate(
     outcome = site.run("plan", "--format", "json", str(site.specs))
     assert outcome.exit_code == 1
     failure = json.loads(outcome.stdout)["error"]
-    assert failure["kind"] == "appliance"
+    assert failure["kind"] == "certificate"
     (detail,) = failure["details"]
     # What the appliance holds is shortened: the first names and how many more.
     assert "'other-0', 'other-1'" in detail and "and 2 more" in detail
@@ -132,3 +132,25 @@ def test_an_appliance_without_a_certificate_to_check_costs_no_listcert(
     mock_control.clear_log()
     assert site.run("plan", str(site.specs)).exit_code == 0
     assert "listcert" not in [call.command for call in mock_control.calls()]
+
+
+def test_plan_json_and_markdown_name_a_missing_certificate_not_an_unopenable_appliance(
+    site: Site,
+) -> None:
+    site.install("autodiscover-2016")
+
+    as_json = site.run("plan", "--format", "json", str(site.specs))
+    as_markdown = site.run("plan", "--format", "markdown", str(site.specs))
+
+    assert (as_json.exit_code, as_markdown.exit_code) == (1, 1)
+    failure = json.loads(as_json.stdout)
+    assert failure["kind"] == "lmctl-plan-failure"
+    assert failure["error"]["kind"] == "certificate"
+    (detail,) = failure["error"]["details"]
+    assert "certificate: 'mail-2019' is not installed on lm-hq" in detail
+    heading = (
+        "**No plan was made: a TLS certificate a virtual service needs is not installed on its "
+        "appliance.** Nothing was written."
+    )
+    assert heading in as_markdown.stdout
+    assert "cannot be opened" not in as_markdown.stdout

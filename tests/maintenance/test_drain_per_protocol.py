@@ -17,6 +17,8 @@ from lmctl_testkit import (
     PASSWORD_VARIABLE,
     PER_PROTOCOL_DIRECTORIES,
     PER_PROTOCOL_MEMBERS,
+    admin_call,
+    admins_sub_service,
     applied_per_protocol,
     run_in,
 )
@@ -185,3 +187,43 @@ def test_a_fault_on_a_subvs_switch_is_settled_and_a_rerun_writes_nothing(
     assert again.exit_code == 0, again.output
     assert not [call for call in mock_control.calls() if call.write]
     assert set(flags(mock_control, "EX19-02").values()) == {False}
+
+
+@pytest.mark.parametrize("command", ["drain", "undrain"])
+def test_a_copied_subvs_marker_is_refused_without_calling_the_member_missing(
+    specs: Path, mock_server: MockServerHandle, mock_control: MockControl, command: str
+) -> None:
+    # An admin's empty SubVS carries OWA's marker: the member still serves OWA through
+    # lmctl's OWA SubVS (the one with the rule), so nothing is "not on lm-hq".
+    admins_sub_service(mock_server, mock_control, "lmctl.mail-2019.https.owa")
+    mock_control.clear_log()
+
+    refused = run_in(specs, command, "EX19-01", *FAST)
+
+    assert refused.exit_code == 3, refused.output
+    words = " ".join(refused.output.split())
+    assert f"refusing to {command} EX19-01: lmctl cannot switch it everywhere" in words
+    assert "2 SubVSs carry the marker 'lmctl.mail-2019.https.owa'" in words
+    assert "is not on lm-hq" not in words and "skipped" not in words
+    assert not [call for call in mock_control.calls() if call.write]
+
+
+def test_a_refusal_for_a_foreign_subvs_comes_before_any_skipped_service(
+    specs: Path, mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    # EX19-01 is missing from EWS's SubVS and an admin's SubVS sits in the parent: the drain
+    # is refused, and no service is said to be skipped by a drain that does not happen.
+    ews = sub_service_indexes(mock_control)["ews"]
+    address = MEMBERS["EX19-01"]
+    reply = admin_call(mock_server, "delrs", {"vs": str(ews), "rs": address, "rsport": "443"})
+    assert reply.status_code == 200, reply.text
+    admins_sub_service(mock_server, mock_control, "ews-test")
+    mock_control.clear_log()
+
+    refused = run_in(specs, "drain", "EX19-01", *FAST)
+
+    assert refused.exit_code == 3, refused.output
+    words = " ".join(refused.output.split())
+    assert "refusing to drain EX19-01" in words and "(NickName 'ews-test') is not lmctl's" in words
+    assert "skipped" not in words
+    assert not [call for call in mock_control.calls() if call.write]

@@ -16,14 +16,14 @@ from lmctl.mock.server import MockServerHandle
 from lmctl_testkit import (
     PASSWORD_VARIABLE,
     PER_PROTOCOL_MEMBERS,
-    admin_call,
+    admin,
+    admins_sub_service,
     applied_per_protocol,
     per_protocol_spec,
     run_in,
     write_spec_files,
 )
 
-PARENT = {"vs": "10.30.1.50", "port": "443", "prot": "tcp"}
 PARENT_MARKER = "lmctl.mail-2019.https"
 EWS = f"{PARENT_MARKER}.ews"
 ACTIVESYNC = f"{PARENT_MARKER}.Microsoft-Server-ActiveSync"
@@ -35,22 +35,14 @@ def specs(tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.Mon
     return applied_per_protocol(tmp_path, mock_server)
 
 
-def admin(server: MockServerHandle, command: str, **params: str) -> None:
-    reply = admin_call(server, command, params)
-    assert reply.status_code == 200, reply.text
-
-
 def indexes(control: MockControl) -> dict[str, int]:
     """NickName → Index of every VS and SubVS the mock holds."""
     return {vs["settings"].get("NickName") or "": vs["index"] for vs in control.state()["services"]}
 
 
-def admins_sub_service(server: MockServerHandle, control: MockControl, nickname: str) -> int:
+def serving_sub_service(server: MockServerHandle, control: MockControl, nickname: str) -> int:
     """A SubVS an admin adds to lmctl's parent, named ``nickname``, serving EX19-01: its Index."""
-    before = {vs["index"] for vs in control.state()["services"]}
-    admin(server, "modvs", **PARENT, createsubvs="")
-    (index,) = {int(vs["index"]) for vs in control.state()["services"]} - before
-    admin(server, "modvs", vs=str(index), NickName=nickname)
+    index = admins_sub_service(server, control, nickname)
     admin(server, "addrs", vs=str(index), rs=PER_PROTOCOL_MEMBERS["EX19-01"], rsport="443")
     return index
 
@@ -88,7 +80,7 @@ def test_an_admins_subvs_in_the_parent_is_a_conflict_not_left_silently(
     # Another array's EWS marker (copied from the 2016 namespace), serving EX19-01 beside
     # lmctl's EWS SubVS: a drain that left it out would not take EX19-01 out of EWS.
     other = "lmctl.mail-2016.https.ews"
-    index = admins_sub_service(mock_server, mock_control, other)
+    index = serving_sub_service(mock_server, mock_control, other)
     expected = f"SubVS Index {index} (NickName '{other}') is not lmctl's"
     document = refused_everywhere(specs, mock_control, expected)
     condition = in_sync(document)

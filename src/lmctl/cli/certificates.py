@@ -107,5 +107,5 @@ async def check_certificates(
     if missing:
         lines = [refusal(m, spec_set, state_dir, plan_file) for m in missing]
         raise CommandError(
-            "; ".join(lines) + "; nothing was written", kind="appliance", details=lines
+            "; ".join(lines) + "; nothing was written", kind="certificate", details=lines
         )

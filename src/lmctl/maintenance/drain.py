@@ -399,17 +399,21 @@ class _OnAppliances:
             tuple(by_appliance[ref.appliance][ref.array] for ref in self.server.members),
         )
 
-    async def read_first(self) -> ServerStatus | None:
-        """The first read; notes services where the server cannot be switched, and is None
-        when it can be switched nowhere."""
+    async def read_first(self) -> ServerStatus | MaintenanceResult:
+        """The first read, or the result when it stops there: refused when lmctl cannot switch
+        every place that may serve the server (before anything is noted: nothing is skipped,
+        everything is refused), else absent when the server can be switched nowhere. Notes the
+        services where it cannot be switched."""
         status = await self.read()
+        if hiding := _hiding_refusal(status, self.action):
+            return hiding
         for ref, array, prefix in status.each():
             for service in unreachable_services(array, ref.member):
                 self.observer.note(
                     f"{prefix}{service}: {ref.member} is not on {ref.appliance} "
                     f"({why_unreachable(array.service(service))}), skipped"
                 )
-        return None if status.absent() else status
+        return _absent(self.server) if status.absent() else status
 
     async def switch(self, pending: Sequence[tuple[MemberRef, UpdateRealServer]]) -> None:
         """One ``modrs`` per pending switch, one at a time, each noted once made."""
@@ -520,10 +524,8 @@ async def _drain_switches(
     refusal."""
     server, observer = on_appliances.server, on_appliances.observer
     status = await on_appliances.read_first()
-    if status is None:
-        return _absent(server)
-    if hiding := _hiding_refusal(status, "drain"):
-        return hiding
+    if isinstance(status, MaintenanceResult):
+        return status
     blockers = status.blockers()
     if blockers and not force:
         return _refused(
@@ -638,13 +640,11 @@ async def _undrain_switches(on_appliances: _OnAppliances) -> MaintenanceResult |
     server, observer = on_appliances.server, on_appliances.observer
     desired = on_appliances.target.desired
     status = await on_appliances.read_first()
-    if status is None:
-        return _absent(server)
+    if isinstance(status, MaintenanceResult):
+        return status
     refusal = _undrain_refusal(server, desired)
     if refusal is not None:
         return _refused(server, refusal)
-    if hiding := _hiding_refusal(status, "undrain"):
-        return hiding
     for ref in status.settled(enable=True):
         observer.note(
             f"{ref.member} is already enabled in every service of {_in_array(server, ref)}"

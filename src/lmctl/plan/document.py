@@ -330,7 +330,7 @@ def serves_scope(
     )
 
 
-FailureKind = Literal["specs", "usage", "appliance", "read", "plan-file"]
+FailureKind = Literal["specs", "usage", "appliance", "read", "certificate", "plan-file"]
 
 
 class FailureDetail(BaseModel):

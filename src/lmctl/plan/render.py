@@ -245,8 +245,11 @@ RENDERERS: dict[str, PlanRenderer] = {
 _WHAT_FAILED: dict[str, str] = {
     "specs": "the specs have errors",
     "usage": "the command line cannot be used as given",
-    "appliance": "an appliance cannot be opened (credentials, certificate, inventory)",
+    "appliance": (
+        "an appliance cannot be opened (credentials, its API's TLS certificate, inventory)"
+    ),
     "read": "an appliance cannot be read",
+    "certificate": "a TLS certificate a virtual service needs is not installed on its appliance",
     "plan-file": "the plan file cannot be used",
 }
 

@@ -14,17 +14,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
-from lmctl.appliance.changes import Change, FieldChange, FieldValue, counted
+from lmctl.appliance.changes import Change, FieldChange, FieldValue, counted, shown
 from lmctl.appliance.state import (
     ApplianceState,
     Connections,
     RealServerState,
+    SubServiceState,
     VirtualServiceState,
     owner_of,
 )
 from lmctl.exchange import DesiredRealServer, DesiredSubService
 from lmctl.loadmaster.models import VirtualServiceKey, host_port, wire_value
-from lmctl.plan.diff import deletion, in_write_order, service_changes
+from lmctl.plan.diff import deletion, in_write_order, rule_changes, service_changes
 from lmctl.plan.match import (
     ApplianceMatch,
     Conflict,
@@ -172,6 +173,25 @@ def services_of(
     )
 
 
+def receiving_sub_service(
+    parent: VirtualServiceState, sub: DesiredSubService
+) -> SubServiceState | None:
+    """The SubVS carrying ``sub``'s marker that the directory's requests reach: when several
+    carry it (a clash, ``marker_repeated``), the one whose row in the parent has the directory's
+    content rule, else the one with the lowest Index; never an empty copy an admin made."""
+    carrying = [found for found in parent.sub_vs if found.marker == sub.marker]
+    if len(carrying) < 2:
+        return carrying[0] if carrying else None
+    return min(
+        carrying,
+        key=lambda found: (
+            sub.rule.name not in found.rules,
+            found.index is None,
+            found.index or 0,
+        ),
+    )
+
+
 def sub_service_status(
     match: ServiceMatch,
     sub: DesiredSubService,
@@ -183,7 +203,7 @@ def sub_service_status(
     its status, members and connections (counted under the SubVS's Index) are the SubVS's
     own."""
     parent, desired = match.current, match.desired
-    found = None if parent is None else parent.sub_service(sub.marker)
+    found = None if parent is None else receiving_sub_service(parent, sub)
     current: VirtualServiceState | None = None
     own_connections: Connections = {}
     if parent is not None and found is not None:
@@ -212,12 +232,39 @@ def sub_service_status(
         names=match.names,
     )
     status = service_status(as_service, own_connections, duplicates)
+    parent_enabled = parent is not None and parent.settings.enable
     return replace(
         status,
-        enabled=status.enabled and parent is not None and parent.settings.enable,
+        enabled=status.enabled and parent_enabled,
         sub_service=sub.marker,
         parent_key=None if parent is None else parent.key,
+        parent_enabled=parent_enabled,
+        rule_differences=() if found is None else rule_differences(parent, found, sub),
     )
+
+
+# A directory's rule that is not there, or not on its SubVS's row, switches nothing to it.
+RULE_MISSING = "missing"
+RULE_UNASSIGNED = "not assigned to the SubVS"
+
+
+def rule_differences(
+    parent: VirtualServiceState | None, found: SubServiceState, sub: DesiredSubService
+) -> tuple[str, ...]:
+    """How the content rule that switches ``sub``'s directory to its SubVS (``found``) differs
+    from the spec, as plan compares it: missing, its definition changed, or not assigned to
+    the SubVS's row in the parent (then the rule does not switch the path to the SubVS)."""
+    rule = sub.rule
+    existing = None if parent is None else parent.content_rule(rule.name)
+    if existing is None:
+        return (RULE_MISSING,)
+    found_differences = tuple(
+        f"{change.field} {shown(change.old)} (spec {shown(change.new)})"
+        for change in rule_changes(existing, rule)
+    )
+    if rule.name not in found.rules:
+        found_differences += (RULE_UNASSIGNED,)
+    return found_differences
 
 
 # -- the conditions ------------------------------------------------------------------------
@@ -242,6 +289,7 @@ _IN_SYNC_REASONS = (
     "VirtualServiceMissing",
     "AddressConflict",
     "AddressDiffers",
+    "ContentRuleDiffers",
     "SettingsDiffer",
     "MembersMissing",
     "MembersDiffer",
@@ -299,10 +347,12 @@ def _vs_existence_problem(service: ServiceStatus) -> Problem | None:
     if not service.exists:
         return _vs_missing(service)
     if not service.enabled:
-        return (
-            "VirtualServiceDisabled",
-            f"{service.service}: virtual service {service.observed_key} is disabled",
-        )
+        if service.sub_service is not None and service.parent_enabled:
+            # Its parent serves the other directories: the SubVS is what is off.
+            disabled = f"SubVS {service.sub_service} of {service.observed_key}"
+        else:
+            disabled = f"virtual service {service.observed_key}"
+        return "VirtualServiceDisabled", f"{service.service}: {disabled} is disabled"
     return None
 
 
@@ -450,11 +500,27 @@ def _real_server_problems(service: ServiceStatus) -> list[Problem]:
     return problems
 
 
+def _rule_differs(service: ServiceStatus) -> Problem:
+    # The directory's rule is named like its SubVS (``lmctl.<array>.https.<directory>``).
+    rule = f"content rule {service.sub_service}"
+    directory = service.service.split("/", 1)[-1]
+    unswitched = ""
+    if {RULE_MISSING, RULE_UNASSIGNED} & set(service.rule_differences):
+        unswitched = f" (requests to /{directory}/ are not switched to its SubVS)"
+    return (
+        "ContentRuleDiffers",
+        f"{service.service}: {rule}: {', '.join(service.rule_differences)}{unswitched}; "
+        "`lmctl apply` puts it back",
+    )
+
+
 def _duplicates(service: ServiceStatus) -> list[Problem]:
+    # Named by the service whose marker it carries (a per-protocol parent's, once for all its
+    # SubVSs: ``sync_problems`` keeps one of each).
     return [
         (
             "DuplicateVirtualService",
-            f"{service.service}: duplicate virtual service {duplicate} also carries the "
+            f"{service.parent_service}: duplicate virtual service {duplicate} also carries the "
             "service's marker; `lmctl apply` deletes it",
         )
         for duplicate in service.duplicates
@@ -478,6 +544,8 @@ def _service_sync_problems(service: ServiceStatus) -> list[Problem]:
         problems.append(_address_conflict(service))
     if service.moved:
         problems.append(_moved(service))
+    if service.rule_differences:
+        problems.append(_rule_differs(service))
     if service.setting_differences:
         problems.append(_settings_differ(service))
     return problems + _real_server_problems(service) + _duplicates(service) + _clashes(service)

@@ -130,6 +130,12 @@ class ServiceStatus:
     sub_service: str | None = None
     # The parent's key when this is a SubVS whose parent exists (a missing SubVS is named so).
     parent_key: VirtualServiceKey | None = None
+    # Whether that parent is enabled (None for a VS): a SubVS disabled in an enabled parent is
+    # named as the SubVS, not as the parent.
+    parent_enabled: bool | None = None
+    # How the content rule that switches a SubVS's directory to it differs from the spec
+    # (missing, not assigned to the SubVS's row in the parent, or its definition changed).
+    rule_differences: tuple[str, ...] = ()
     # What the service's VS holds or shares that lmctl does not own exactly: a conflict, so
     # plan writes nothing to it (``lmctl.plan.match``).
     clashes: tuple[SubServiceClash, ...] = ()
@@ -138,6 +144,12 @@ class ServiceStatus:
     def observed_key(self) -> VirtualServiceKey:
         """Where the service's VS is: its live key, else (missing) where the spec wants it."""
         return self.live_key or self.key
+
+    @property
+    def parent_service(self) -> str:
+        """The service whose VS this is: ``https`` for a SubVS's ``https/ews`` (a service name
+        and a directory have no ``/``), else the service itself."""
+        return self.service.split("/", 1)[0] if self.sub_service is not None else self.service
 
     @property
     def moved(self) -> bool:
@@ -183,8 +195,9 @@ class ServiceStatus:
     @property
     def in_sync(self) -> bool:
         """True when the VS exists at the spec's key, alone there, no other VS carries its
-        marker, it holds nothing lmctl does not own, and its managed settings and real servers
-        equal the spec."""
+        marker, it holds nothing lmctl does not own, its managed settings and real servers equal
+        the spec, and (a SubVS) its directory's content rule is as the spec says and assigned
+        to it."""
         return (
             self.exists
             and not self.moved
@@ -193,6 +206,7 @@ class ServiceStatus:
             and not self.unexpected_real_servers
             and not self.duplicates
             and not self.clashes
+            and not self.rule_differences
             and all(member.present and not member.differences for member in self.members)
         )
 

@@ -149,7 +149,8 @@ FAMILIES: tuple[Family, ...] = (
     ),
     Family(
         "lmctl_service_in_sync",
-        "1 when the service's virtual service and real servers equal the spec.",
+        "1 when the service's virtual service and real servers equal the spec (for a "
+        "per-protocol directory, its content rule too).",
         _per_service(lambda service: service.in_sync),
     ),
     Family(

@@ -73,6 +73,7 @@ def _service_document(service: ServiceStatus) -> dict[str, Any]:
         "unexpected_real_servers": list(service.unexpected_real_servers),
         "duplicate_virtual_services": list(service.duplicates),
         "not_owned_exactly": [clash.detail for clash in service.clashes],
+        "content_rule_differences": list(service.rule_differences),
         "members": [_member_document(member) for member in service.members],
     }
 
@@ -123,7 +124,7 @@ def _sync_cell(service: ServiceStatus) -> Text:
     drift = len(service.setting_differences) + len(service.unexpected_real_servers)
     drift += sum(1 for member in service.members if member.differences)
     drift += int(service.moved) + int(service.key_holder is not None) + len(service.duplicates)
-    drift += len(service.clashes)
+    drift += len(service.clashes) + len(service.rule_differences)
     return Text(f"no ({drift} diff)", style="yellow")
 
 
