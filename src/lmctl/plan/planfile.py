@@ -8,7 +8,8 @@ it still holds:
   (``with_urls``); if the inventory now names another URL, the plan's writes (planned against
   the old box's state) must not go to the new one (``moved_appliances``);
 - what it was planned against: every object it touches must still be as read (``stale_objects``)
-  unless the appliances already hold what it makes (``already_applied``);
+  unless the appliances already hold what it makes (``already_applied``), and its changes must
+  run on the state it recorded (``load_plan``);
 - its safety verdict is this lmctl's, made again when it is loaded (``load_plan``) and under
   the inventory's thresholds when it is applied; a plan records no waiver: ``--allow RULE``
   and ``--force`` are given again to ``apply FILE``.
@@ -30,7 +31,7 @@ from pydantic import TypeAdapter, ValidationError
 from lmctl.appliance.state import ApplianceState, Drift, compare
 from lmctl.errors import LmctlError
 from lmctl.plan.document import PLAN_FAILURE_KIND, PLAN_FORMAT_VERSION, PLAN_KIND, Plan, PlanFailure
-from lmctl.plan.simulate import simulate
+from lmctl.plan.simulate import SimulationError, simulate
 from lmctl.specs.loader import SCHEMA_DIALECT
 
 SCHEMA_TITLE = "lmctl plan document (plan --format json, plan --out), format_version 1"
@@ -74,8 +75,9 @@ def looks_like_plan(path: Path) -> bool:
 
 
 def load_plan(path: Path) -> Plan:
-    """Read a saved plan, refusing another format version with a clear message; its safety
-    verdict is made again."""
+    """Read a saved plan, refusing another format version with a clear message, and one whose
+    changes do not run on the state it recorded (edited or damaged); its safety verdict is made
+    again."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -100,6 +102,14 @@ def load_plan(path: Path) -> Plan:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise PlanFileError(f"{path}: invalid plan at {where}: {first['msg']}") from error
+    for appliance in plan.appliances:
+        try:
+            simulate(appliance.observed_state(), appliance.changes)
+        except SimulationError as error:
+            raise PlanFileError(
+                f"{path}: its changes for {appliance.name} do not run on the state it recorded "
+                f"({error}): it was edited or damaged; nothing was read or written; make a new plan"
+            ) from None
     return plan.checked()
 
 
