@@ -158,20 +158,8 @@ def per_protocol(
     return saved
 
 
-def connection_of(server: MockServerHandle) -> ApplianceConnection:
-    return ApplianceConnection.model_validate(
-        {
-            "name": "lm-hq",
-            "url": server.url,
-            "dialect": "v2",
-            "credentials": {"username": server.username, "password": server.password},
-            "tls": {"fingerprint_sha256": server.fingerprint_sha256},
-        }
-    )
-
-
 def test_a_saved_rule_delete_edited_onto_another_arrays_rule_is_refused(
-    per_protocol: Path, mock_server: MockServerHandle, mock_control: MockControl
+    per_protocol: Path, connection_v2: ApplianceConnection, mock_control: MockControl
 ) -> None:
     saved = per_protocol
     document = json.loads(saved.read_text())
@@ -180,7 +168,7 @@ def test_a_saved_rule_delete_edited_onto_another_arrays_rule_is_refused(
     assert delete["rule"] == f"lmctl.mail-2019.https.{ACTIVESYNC}"
     # mail-b's rule, at mail-b's parent, with that parent recorded as observed: not stale.
     delete.update(key=key_json(OTHER_PARENT), rule=OTHER_RULE, sub_service=OTHER_RULE)
-    appliance["observed"].append(observed_entry(connection_of(mock_server), OTHER_PARENT))
+    appliance["observed"].append(observed_entry(connection_v2, OTHER_PARENT))
     saved.write_text(json.dumps(document))
     specs = saved.parent / "specs"
     mock_control.clear_log()

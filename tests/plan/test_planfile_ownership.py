@@ -274,8 +274,8 @@ MEMBER = {"address": "10.0.1.21", "port": 443}
             UpdateSubService(
                 **MAIL, sub_service=EWS, fields=(FieldChange(field="nickname", old=EWS, new="x"),)
             ),
-            f"modvs SubVS {EWS} of {PARENT} (mail-2019/https): it would write NickName 'x' to "
-            f"SubVS '{EWS}'",
+            f"modvs SubVS {EWS} of {PARENT} (mail-2019/https): it would write NickName 'x', not "
+            f"the marker '{EWS}'",
         ),
         (
             CreateSubService(**MAIL, sub_service=OLD_EWS, settings=settings_marked(OLD_EWS)),

@@ -346,17 +346,18 @@ class _Walk:
 def _ownership(change: Change, here: _Walk) -> str | None:
     """Why ``change`` may not run where ``here`` stands (None: it may)."""
     owner = Owner(change.array, change.service)
+    marker = owner.marker()
     held = _held(here, change.key, owner)
     # A SubVS or a rule of the parent's owner as read (a rename re-marks the parent).
     read = here.read.get(change.key)
     owners = {owner} if read is None else {owner, read}
     match change:
         case CreateVirtualService():
-            return _taken(here, change.key) or _marks(owner, change.settings.nickname)
+            return _taken(here, change.key) or _marks(marker, change.settings.nickname)
         case AdoptVirtualService():
-            return _adoptable(here, change) or _marks(owner, _written(change.fields))
+            return _adoptable(here, change) or _marks(marker, _written(change.fields))
         case UpdateVirtualService():
-            marks = _marks(owner, _written(change.fields)) if change.remarks else None
+            marks = _marks(marker, _written(change.fields)) if change.remarks else None
             moved = _taken(here, change.new_key) if change.new_key is not None else None
             return held or marks or moved
         case DeleteVirtualService():
@@ -369,13 +370,13 @@ def _ownership(change: Change, here: _Walk) -> str | None:
             return (
                 held
                 or _carries(change.sub_service, {owner}, "SubVS")
-                or _named(change.sub_service, change.settings.nickname)
+                or _marks(change.sub_service, change.settings.nickname)
             )
         case UpdateSubService():
             return (
                 held
                 or _carries(change.sub_service, owners, "SubVS")
-                or _named(change.sub_service, _written(change.fields, change.sub_service))
+                or _marks(change.sub_service, _written(change.fields, change.sub_service))
             )
         case DeleteSubService():
             return held or _carries(change.sub_service, owners, "SubVS")
@@ -445,12 +446,12 @@ def _written(fields: Iterable[FieldChange], default: str | None = None) -> str |
     return None if new is None else str(new)
 
 
-def _marks(owner: Owner, nickname: str | None) -> str | None:
-    """Why a VS given ``nickname`` would not be ``owner``'s (None: it would)."""
-    if nickname == owner.marker():
+def _marks(marker: str, nickname: str | None) -> str | None:
+    """Why a VS or SubVS given ``nickname`` would not carry ``marker`` (None: it would)."""
+    if nickname == marker:
         return None
     shown = "no NickName" if nickname is None else f"NickName {quoted_name(nickname)}"
-    return f"it would write {shown}, not the marker {quoted_name(owner.marker())}"
+    return f"it would write {shown}, not the marker {quoted_name(marker)}"
 
 
 def _carries(name: str, owners: Collection[Owner], what: str) -> str | None:
@@ -459,11 +460,3 @@ def _carries(name: str, owners: Collection[Owner], what: str) -> str | None:
         return None
     mine = " or ".join(sorted(f"{o.array}/{o.service}" for o in owners)) or "an array"
     return f"{what} {quoted_name(name)} carries no SubVS marker of {mine}"
-
-
-def _named(marker: str, nickname: str | None) -> str | None:
-    """Why a SubVS given ``nickname`` would not carry ``marker`` (None: it would)."""
-    if nickname == marker:
-        return None
-    shown = "no NickName" if nickname is None else f"NickName {quoted_name(nickname)}"
-    return f"it would write {shown} to SubVS {quoted_name(marker)}"
