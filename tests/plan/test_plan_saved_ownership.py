@@ -225,3 +225,21 @@ def test_the_per_protocol_saved_plan_as_made_applies(
     assert applied.exit_code == 0, applied.output
     assert f"lmctl.mail-2019.https.{ACTIVESYNC}" not in rule_names(mock_control)
     assert OTHER_RULE in rule_names(mock_control)
+
+
+def test_a_saved_rename_of_a_per_protocol_array_applies(
+    tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its parent carries mail-2019's marker until the re-mark, which comes after the new
+    # SubVSs, members and rules; the old SubVSs and rules go after it: all the array's own.
+    monkeypatch.setenv(PASSWORD_VARIABLE, mock_server.password)
+    specs = applied_per_protocol(tmp_path, mock_server)
+    renamed = per_protocol_spec().replace("name: mail-2019", "name: mail-new")
+    write_spec_files(specs, {"mail.yaml": renamed})
+    saved = tmp_path / "plan.json"
+    planned = run_in(specs, "plan", "--out", str(saved))
+    assert planned.exit_code == 0, planned.output
+    assert "re-mark virtual service 10.30.1.50:443/tcp as mail-new/https" in planned.output
+    applied = run_in(specs, "apply", str(saved), "--auto-approve", "--no-backup")
+    assert applied.exit_code == 0, applied.output
+    assert run_in(specs, "plan", "--detailed-exitcode").exit_code == 0
