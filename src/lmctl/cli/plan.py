@@ -62,7 +62,8 @@ _PLAN_EXIT_CODES = (
 )
 _APPLY_EXIT_CODES = (
     "Exit codes: 0 applied (or nothing to do); 1 error, nothing written (bad specs, conflict, "
-    "stale saved plan, no confirmation, appliance locked by another lmctl, a write order that "
+    "stale saved plan or one writing to what its arrays do not own, no confirmation, "
+    "appliance locked by another lmctl, a write order that "
     "would leave a service without an enabled member); 3 blocked by a safety rule (--allow "
     "RULE allows one, --force all); 4 partial failure: some writes were made, then one "
     "failed (the report lists what was done, what failed and what was not attempted), or the "
@@ -506,25 +507,42 @@ def _saved_plan(
 
 
 async def _still_to_apply(
-    plan: Plan, source: Path, appliances: Mapping[str, Appliance], errors: Console
+    plan: Plan,
+    source: Path,
+    appliances: Mapping[str, Appliance],
+    spec_set: SpecSet,
+    errors: Console,
 ) -> bool:
     """False when the appliances already hold what the saved plan makes; raises when it is
-    stale."""
+    stale, or when a change would write to what its array does not own there now."""
     from lmctl.appliance.base import observe_all
-    from lmctl.plan.planfile import already_applied, stale_objects
+    from lmctl.appliance.changes import counted
+    from lmctl.exchange import expand_all
+    from lmctl.plan.planfile import already_applied, not_owned, stale_objects
 
     observed = await observe_all(appliances)
     stale = stale_objects(plan, observed)
-    if not stale:
-        return True
-    if already_applied(plan, observed):
+    if stale and already_applied(plan, observed):
         return False
     for drift in stale:
         errors.print(f"drifted: {one_line(str(drift))}")
-    raise CommandError(
-        f"{source} is stale: the objects above changed since it was planned; "
-        "nothing was written; make a new plan"
-    )
+    if stale:
+        raise CommandError(
+            f"{source} is stale: the objects above changed since it was planned; "
+            "nothing was written; make a new plan"
+        )
+    # The plan's record matches what was read, and is its own claim: whose each object is,
+    # is checked on what was read.
+    refused = not_owned(plan, observed, expand_all(spec_set))
+    for change in refused:
+        errors.print(f"not owned: {one_line(str(change))}")
+    if refused:
+        raise CommandError(
+            f"{source} would write to what its changes' arrays do not own on the appliances "
+            f"now, or adopt what the specs do not want ({counted(len(refused), 'change')} "
+            "above); nothing was written; make a new plan"
+        )
+    return True
 
 
 def _gate(plan: Plan, request: ApplyRequest, console: Console, errors: Console) -> ExitCode | None:
@@ -574,7 +592,7 @@ async def _apply(
     ) as appliances:
         if source is None:
             plan = await _make_plan(spec_set, appliances, target, scope)
-        elif not await _still_to_apply(plan, source, appliances, errors):
+        elif not await _still_to_apply(plan, source, appliances, spec_set, errors):
             console.print(
                 f"{one_line(str(source))}: plan already applied: nothing to do (the appliances "
                 "already hold what it makes)",

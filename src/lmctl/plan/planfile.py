@@ -8,7 +8,13 @@ it still holds:
   (``with_urls``); if the inventory now names another URL, the plan's writes (planned against
   the old box's state) must not go to the new one (``moved_appliances``);
 - what it was planned against: every object it touches must still be as read (``stale_objects``)
-  unless the appliances already hold what it makes (``already_applied``);
+  unless the appliances already hold what it makes (``already_applied``), and its changes must
+  run on the state it recorded (``load_plan``);
+- whose objects it writes: the plan's own record of what it read (``observed``) is no proof, as
+  a hand-edited plan can record a foreign VS as lmctl's; every change is checked against what
+  the appliance holds when it is applied (``not_owned``): a VS, SubVS or content rule it writes
+  must carry the marker of the change's own array and service, a VS it creates (or moves to)
+  needs its key free, and an adoption an unmarked VS at a key the specs want for that service;
 - its safety verdict is this lmctl's, made again when it is loaded (``load_plan``) and under
   the inventory's thresholds when it is applied; a plan records no waiver: ``--allow RULE``
   and ``--force`` are given again to ``apply FILE``.
@@ -20,18 +26,48 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import TypeAdapter, ValidationError
 
-from lmctl.appliance.state import ApplianceState, Drift, compare
+from lmctl.appliance.changes import (
+    AddRealServer,
+    AdoptVirtualService,
+    AssignContentRule,
+    Change,
+    CreateContentRule,
+    CreateSubService,
+    CreateVirtualService,
+    DeleteContentRule,
+    DeleteSubService,
+    DeleteVirtualService,
+    FieldChange,
+    RemoveRealServer,
+    UnassignContentRule,
+    UpdateContentRule,
+    UpdateRealServer,
+    UpdateSubService,
+    UpdateVirtualService,
+    write_label,
+)
+from lmctl.appliance.state import (
+    ApplianceState,
+    Drift,
+    Owner,
+    compare,
+    sub_service_owner,
+)
 from lmctl.errors import LmctlError
+from lmctl.exchange import DesiredVirtualService
+from lmctl.loadmaster.models import VirtualServiceKey
 from lmctl.plan.document import PLAN_FAILURE_KIND, PLAN_FORMAT_VERSION, PLAN_KIND, Plan, PlanFailure
-from lmctl.plan.simulate import simulate
+from lmctl.plan.simulate import SimulationError, apply_change, simulate
 from lmctl.specs.loader import SCHEMA_DIALECT
+from lmctl.text import quoted_name
 
 SCHEMA_TITLE = "lmctl plan document (plan --format json, plan --out), format_version 1"
 
@@ -74,8 +110,9 @@ def looks_like_plan(path: Path) -> bool:
 
 
 def load_plan(path: Path) -> Plan:
-    """Read a saved plan, refusing another format version with a clear message; its safety
-    verdict is made again."""
+    """Read a saved plan, refusing another format version with a clear message, and one whose
+    changes do not run on the state it recorded (edited or damaged); its safety verdict is made
+    again."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -100,6 +137,14 @@ def load_plan(path: Path) -> Plan:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise PlanFileError(f"{path}: invalid plan at {where}: {first['msg']}") from error
+    for appliance in plan.appliances:
+        try:
+            simulate(appliance.observed_state(), appliance.changes)
+        except SimulationError as error:
+            raise PlanFileError(
+                f"{path}: its changes for {appliance.name} do not run on the state it recorded "
+                f"({error}): it was edited or damaged; nothing was read or written; make a new plan"
+            ) from None
     return plan.checked()
 
 
@@ -207,3 +252,211 @@ def already_applied(plan: Plan, observed: Mapping[str, ApplianceState]) -> bool:
         if compare(appliance.name, appliance.touched, expected, observed[appliance.name]):
             return False
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class NotOwned:
+    """One change of a saved plan that the appliance, as read now, does not allow: which
+    appliance, which write (its key and the array/service it names), what was found there."""
+
+    appliance: str
+    write: str
+    found: str
+
+    def __str__(self) -> str:
+        return f"{self.appliance}: {self.write}: {self.found}"
+
+
+def not_owned(
+    plan: Plan,
+    found: Mapping[str, ApplianceState],
+    wanted: Mapping[str, Iterable[DesiredVirtualService]],
+) -> list[NotOwned]:
+    """Every change of ``plan`` that would write to what its array and service do not own on
+    the appliances as ``found`` now (empty: every write is to the change's own objects).
+
+    A saved plan's ``observed`` is its own claim, and can be edited to pass for what the
+    appliance holds, so it is not consulted: the changes run, in order, on the state read now,
+    each checked against what the changes before it leave (a VS the plan creates or adopts is
+    its array's for the writes after; one it re-marks, a renamed array's, for every write of
+    the plan). ``wanted``: per appliance, the services the specs want now, the only keys an
+    adoption may take (what cannot be told from a plan file: whether its array was adopting
+    when it was planned; an edited plan may adopt no other VS than the one ``plan --adopt``
+    would)."""
+    problems: list[NotOwned] = []
+    for appliance in plan.appliances:
+        here = _Walk.of(found[appliance.name], appliance.changes, wanted.get(appliance.name, ()))
+        for change in appliance.changes:
+            problem = _ownership(change, here)
+            if problem is None:
+                try:
+                    apply_change(here.state, change)
+                except SimulationError as error:
+                    problem = f"cannot run on what the appliance holds now ({error})"
+                else:
+                    here.read[change.final_key] = here.read.pop(change.key, None)
+                    continue
+            problems.append(NotOwned(appliance.name, _write(change), problem))
+    return problems
+
+
+def _write(change: Change) -> str:
+    """The write as apply names it, with the VS it acts on (a content rule's parent too)."""
+    if isinstance(change, CreateContentRule | UpdateContentRule | DeleteContentRule):
+        return f"{change.command} {change.rule} of {change.key} ({change.owner_label})"
+    return write_label(change)
+
+
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    """One appliance as a saved plan's changes leave it, and what the plan may claim there."""
+
+    # The state read now, as the changes checked so far leave it.
+    state: ApplianceState
+    # Whose marker each VS carried when read (its SubVSs and rules are that owner's), by key as
+    # the changes move it: a renamed array's parent is re-marked, then its old SubVSs go.
+    read: dict[VirtualServiceKey, Owner | None]
+    # The VSs the plan re-marks as another array's (a rename), by key: a re-mark runs after
+    # the members are added (``Phase``), and they are the new array's writes.
+    remarked: dict[VirtualServiceKey, Owner]
+    # (array, service, key) of each service the specs want now: what may be adopted.
+    wants: frozenset[tuple[str, str, VirtualServiceKey]]
+
+    @classmethod
+    def of(
+        cls,
+        found: ApplianceState,
+        changes: Iterable[Change],
+        wanted: Iterable[DesiredVirtualService],
+    ) -> _Walk:
+        remarked = {
+            change.key: Owner(change.array, change.service)
+            for change in changes
+            if isinstance(change, UpdateVirtualService)
+            and _written(change.fields) == Owner(change.array, change.service).marker()
+        }
+        return cls(
+            state=dict(found),
+            read={key: vs.owner for key, vs in found.items()},
+            remarked=remarked,
+            wants=frozenset((d.array, d.service, d.key) for d in wanted),
+        )
+
+
+def _ownership(change: Change, here: _Walk) -> str | None:
+    """Why ``change`` may not run where ``here`` stands (None: it may)."""
+    owner = Owner(change.array, change.service)
+    marker = owner.marker()
+    held = _held(here, change.key, owner)
+    # A SubVS or a rule of the parent's owner as read (a rename re-marks the parent).
+    read = here.read.get(change.key)
+    owners = {owner} if read is None else {owner, read}
+    match change:
+        case CreateVirtualService():
+            return _taken(here, change.key) or _marks(marker, change.settings.nickname)
+        case AdoptVirtualService():
+            return _adoptable(here, change) or _marks(marker, _written(change.fields))
+        case UpdateVirtualService():
+            marks = _marks(marker, _written(change.fields)) if change.remarks else None
+            moved = _taken(here, change.new_key) if change.new_key is not None else None
+            return held or marks or moved
+        case DeleteVirtualService():
+            return held
+        case AddRealServer() | UpdateRealServer() | RemoveRealServer():
+            if held is None and change.sub_service is not None:
+                return _carries(change.sub_service, owners, "SubVS")
+            return held
+        case CreateSubService():
+            return (
+                held
+                or _carries(change.sub_service, {owner}, "SubVS")
+                or _marks(change.sub_service, change.settings.nickname)
+            )
+        case UpdateSubService():
+            return (
+                held
+                or _carries(change.sub_service, owners, "SubVS")
+                or _marks(change.sub_service, _written(change.fields, change.sub_service))
+            )
+        case DeleteSubService():
+            return held or _carries(change.sub_service, owners, "SubVS")
+        case CreateContentRule() | UpdateContentRule() | DeleteContentRule():
+            return held or _carries(change.rule, owners, "content rule")
+        case AssignContentRule():
+            return (
+                held
+                or _carries(change.sub_service, owners, "SubVS")
+                or _carries(change.rule, owners, "content rule")
+            )
+        case UnassignContentRule():
+            # The write is to the SubVS's row: any of lmctl's rules comes off it (as planned).
+            lmctl_rule = sub_service_owner(change.rule)
+            return (
+                held
+                or _carries(change.sub_service, owners, "SubVS")
+                or _carries(change.rule, {lmctl_rule} if lmctl_rule else set(), "content rule")
+            )
+        case _:
+            assert_never(change)
+
+
+def _held(here: _Walk, key: VirtualServiceKey, owner: Owner) -> str | None:
+    """Why the VS at ``key`` is not ``owner``'s (None: it is): it carries ``owner``'s marker,
+    or another of lmctl's that the plan re-marks as ``owner``'s."""
+    vs = here.state.get(key)
+    if vs is None:
+        return f"no virtual service at {key}"
+    if vs.is_ambiguous:
+        indexes = ", ".join(map(str, vs.duplicate_indexes))
+        return f"{key} is listed {len(vs.duplicate_indexes)} times (Index {indexes}): nobody's"
+    if vs.owner == owner or (vs.owner is not None and here.remarked.get(key) == owner):
+        return None
+    return f"found {vs.describe()}, not the marker {quoted_name(owner.marker())}"
+
+
+def _taken(here: _Walk, key: VirtualServiceKey) -> str | None:
+    """Why a VS cannot be made at ``key`` (None: the key is free)."""
+    vs = here.state.get(key)
+    return None if vs is None else f"the key is taken: found {vs.describe()}"
+
+
+def _adoptable(here: _Walk, change: AdoptVirtualService) -> str | None:
+    """Why the VS at the adoption's key may not be adopted (None: it may): as ``plan`` adopts,
+    only an unmarked VS without SubVSs, listed once, at a key the specs want for the service."""
+    vs = here.state.get(change.key)
+    if vs is None:
+        return f"no virtual service at {change.key}"
+    if vs.is_ambiguous:
+        return _held(here, change.key, Owner(change.array, change.service))
+    if vs.owner is not None:
+        return f"found {vs.describe()}: already lmctl's"
+    if vs.sub_services:
+        return f"found {vs.describe()}, which holds SubVSs: never adopted"
+    if (change.array, change.service, change.key) not in here.wants:
+        return (
+            f"found {vs.describe()}; the specs now want no {change.owner_label} there, and "
+            "lmctl adopts only what they want"
+        )
+    return None
+
+
+def _written(fields: Iterable[FieldChange], default: str | None = None) -> str | None:
+    """The NickName ``fields`` write (``default`` when they write none)."""
+    new = next((f.new for f in fields if f.field == "nickname"), default)
+    return None if new is None else str(new)
+
+
+def _marks(marker: str, nickname: str | None) -> str | None:
+    """Why a VS or SubVS given ``nickname`` would not carry ``marker`` (None: it would)."""
+    if nickname == marker:
+        return None
+    shown = "no NickName" if nickname is None else f"NickName {quoted_name(nickname)}"
+    return f"it would write {shown}, not the marker {quoted_name(marker)}"
+
+
+def _carries(name: str, owners: Collection[Owner], what: str) -> str | None:
+    """Why the SubVS or content rule ``name`` is not one of ``owners``' (None: it is)."""
+    if sub_service_owner(name) in owners:
+        return None
+    mine = " or ".join(sorted(f"{o.array}/{o.service}" for o in owners)) or "an array"
+    return f"{what} {quoted_name(name)} carries no SubVS marker of {mine}"

@@ -1,0 +1,320 @@
+"""``not_owned``: the ownership check of a saved plan's changes against the appliance as read
+when it is applied. Every plan lmctl makes passes it on the state it was made from; each kind of
+change edited onto what its array does not own is named, with what was found."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from plan_builders import desired, key
+from plan_strategies import SERVICES, observed_states, vs_specs
+
+from lmctl.appliance.changes import (
+    AddRealServer,
+    AdoptVirtualService,
+    AssignContentRule,
+    Change,
+    CreateContentRule,
+    CreateSubService,
+    CreateVirtualService,
+    DeleteContentRule,
+    DeleteSubService,
+    DeleteVirtualService,
+    FieldChange,
+    RemoveRealServer,
+    UnassignContentRule,
+    UpdateRealServer,
+    UpdateSubService,
+    UpdateVirtualService,
+)
+from lmctl.appliance.loadmaster import appliance_state
+from lmctl.appliance.state import (
+    ApplianceState,
+    ContentRuleState,
+    RealServerState,
+    SubServiceState,
+    VirtualServiceState,
+)
+from lmctl.exchange import DesiredVirtualService
+from lmctl.loadmaster.models import VirtualService, VirtualServiceKey, VirtualServiceSettings
+from lmctl.plan.document import AppliancePlan, Plan, make_plan
+from lmctl.plan.planfile import not_owned
+
+APPLIANCE = "lm-hq"
+HQ = key("10.0.1.10")
+FREE = key("10.0.1.11")
+FOREIGN = key("10.0.9.9")
+WITH_SUBS = key("10.0.9.10")
+PARENT = key("10.30.1.50")
+OLD_PARENT = key("10.30.1.60")
+EWS = "lmctl.mail-2019.https.ews"
+OWA = "lmctl.mail-2019.https.owa"
+OLD_EWS = "lmctl.old.https.ews"
+
+
+def vs(
+    at: VirtualServiceKey,
+    nickname: str | None,
+    *,
+    subs: Sequence[str] = (),
+    sub_services: int = 0,
+) -> VirtualServiceState:
+    """A VS with one real server, or a parent with the SubVSs ``subs`` (each with its rule)."""
+    return VirtualServiceState(
+        at,
+        VirtualServiceSettings(NickName=nickname),
+        () if subs else (RealServerState("10.0.1.21", 443),),
+        sub_vs=tuple(
+            SubServiceState(
+                VirtualServiceSettings(NickName=marker),
+                (RealServerState("10.0.1.21", 443),),
+                rules=(marker,),
+            )
+            for marker in subs
+        ),
+        content_rules=tuple(ContentRuleState(marker, f"^/{marker[-3:]}") for marker in subs),
+        sub_services=sub_services or len(subs),
+    )
+
+
+STATE: ApplianceState = {
+    HQ: vs(HQ, "lmctl.hq.https"),
+    FOREIGN: vs(FOREIGN, "adminapp"),
+    WITH_SUBS: vs(WITH_SUBS, None, sub_services=2),
+    PARENT: vs(PARENT, "lmctl.mail-2019.https", subs=(EWS,)),
+    OLD_PARENT: vs(OLD_PARENT, "lmctl.old.https", subs=(OLD_EWS,)),
+}
+HQ_HTTPS = {"array": "hq", "service": "https"}
+MAIL = {"array": "mail-2019", "service": "https", "key": PARENT}
+MARK_HQ = FieldChange(field="nickname", old="adminapp", new="lmctl.hq.https")
+WEIGHT = FieldChange(field="weight", old=1000, new=500)
+WANTED = (desired("hq", "https", at=FOREIGN), desired("hq", "https", at=WITH_SUBS))
+
+
+def plan_of(changes: Sequence[Change]) -> Plan:
+    appliance = AppliancePlan(name=APPLIANCE, changes=tuple(changes))
+    return Plan(
+        lmctl_version="test",
+        created_at=datetime(2026, 11, 26, tzinfo=UTC),
+        specs_digest="sha256:x",
+        appliances=(appliance,),
+    )
+
+
+def refusals(
+    changes: Sequence[Change], wanted: Sequence[DesiredVirtualService] = WANTED
+) -> list[str]:
+    return [
+        str(problem)
+        for problem in not_owned(plan_of(changes), {APPLIANCE: STATE}, {APPLIANCE: wanted})
+    ]
+
+
+def settings_marked(nickname: str | None) -> VirtualServiceSettings:
+    return VirtualServiceSettings(NickName=nickname)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    wanted=vs_specs(SERVICES[:3]),
+    observed=observed_states(),
+    adopting=st.lists(st.sampled_from(("hq", "branch")), unique=True),
+)
+def test_every_plan_lmctl_makes_passes_on_the_state_it_was_made_from(
+    wanted: list[DesiredVirtualService], observed: list[VirtualService], adopting: list[str]
+) -> None:
+    state = appliance_state(observed)
+    plan = make_plan(
+        {APPLIANCE: wanted}, {APPLIANCE: state}, specs_digest="sha256:x", adopting=adopting
+    )
+    assert not_owned(plan, {APPLIANCE: state}, {APPLIANCE: wanted}) == []
+
+
+def test_writes_to_what_the_plan_adopts_creates_or_re_marks_pass() -> None:
+    member = {"address": "10.0.1.22", "port": 443}
+    renamed = {"array": "mail-2019", "service": "https", "key": OLD_PARENT}
+    assert (
+        refusals(
+            [
+                AdoptVirtualService(**HQ_HTTPS, key=FOREIGN, fields=(MARK_HQ,)),
+                AddRealServer(**HQ_HTTPS, key=FOREIGN, **member),
+                CreateVirtualService(
+                    array="hq", service="smtp", key=FREE, settings=settings_marked("lmctl.hq.smtp")
+                ),
+                AddRealServer(array="hq", service="smtp", key=FREE, **member),
+                # A renamed per-protocol array: its parent re-marked, the old SubVS and rule
+                # taken down, the new ones made.
+                UpdateVirtualService(
+                    **renamed,
+                    fields=(
+                        FieldChange(
+                            field="nickname", old="lmctl.old.https", new="lmctl.mail-2019.https"
+                        ),
+                    ),
+                ),
+                UnassignContentRule(**renamed, sub_service=OLD_EWS, rule=OLD_EWS),
+                DeleteContentRule(**renamed, sub_service=OLD_EWS, rule=OLD_EWS),
+                DeleteSubService(**renamed, sub_service=OLD_EWS),
+                CreateSubService(**MAIL, sub_service=OWA, settings=settings_marked(OWA)),
+                AddRealServer(**MAIL, sub_service=OWA, **member),
+                CreateContentRule(**MAIL, sub_service=OWA, rule=OWA, pattern="^/owa"),
+                AssignContentRule(**MAIL, sub_service=OWA, rule=OWA),
+            ]
+        )
+        == []
+    )
+
+
+def found(at: VirtualServiceKey, nickname: str) -> str:
+    return f"found {at} (NickName {nickname!r})"
+
+
+NOT_HQ = f"{found(FOREIGN, 'adminapp')}, not the marker 'lmctl.hq.https'"
+MEMBER = {"address": "10.0.1.21", "port": 443}
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (DeleteVirtualService(**HQ_HTTPS, key=FOREIGN), f"delvs {FOREIGN} (hq/https): {NOT_HQ}"),
+        (
+            DeleteVirtualService(array="branch", service="https", key=HQ),
+            f"delvs {HQ} (branch/https): {found(HQ, 'lmctl.hq.https')}, not the marker "
+            "'lmctl.branch.https'",
+        ),
+        (
+            UpdateVirtualService(
+                **HQ_HTTPS, key=FOREIGN, fields=(FieldChange(field="idle_time", old=1, new=2),)
+            ),
+            f"modvs {FOREIGN} (hq/https): {NOT_HQ}",
+        ),
+        (
+            UpdateVirtualService(**HQ_HTTPS, key=FOREIGN, fields=(MARK_HQ,)),
+            f"modvs {FOREIGN} (hq/https): {NOT_HQ}",
+        ),
+        (
+            UpdateVirtualService(
+                **HQ_HTTPS,
+                key=HQ,
+                fields=(FieldChange(field="nickname", old="lmctl.hq.https", new="adminapp"),),
+            ),
+            f"modvs {HQ} (hq/https): it would write NickName 'adminapp', not the marker "
+            "'lmctl.hq.https'",
+        ),
+        (
+            UpdateVirtualService(**HQ_HTTPS, key=HQ, new_key=FOREIGN),
+            f"modvs {HQ} → {FOREIGN} (hq/https): the key is taken: {found(FOREIGN, 'adminapp')}",
+        ),
+        (
+            CreateVirtualService(
+                **HQ_HTTPS, key=FOREIGN, settings=settings_marked("lmctl.hq.https")
+            ),
+            f"addvs {FOREIGN} (hq/https): the key is taken: {found(FOREIGN, 'adminapp')}",
+        ),
+        (
+            CreateVirtualService(**HQ_HTTPS, key=FREE, settings=settings_marked(None)),
+            f"addvs {FREE} (hq/https): it would write no NickName, not the marker 'lmctl.hq.https'",
+        ),
+        (
+            AddRealServer(**HQ_HTTPS, key=FOREIGN, **MEMBER),
+            f"addrs 10.0.1.21:443 in {FOREIGN} (hq/https): {NOT_HQ}",
+        ),
+        (
+            UpdateRealServer(**HQ_HTTPS, key=FOREIGN, **MEMBER, fields=(WEIGHT,)),
+            f"modrs 10.0.1.21:443 in {FOREIGN} (hq/https): {NOT_HQ}",
+        ),
+        (
+            RemoveRealServer(**HQ_HTTPS, key=FREE, **MEMBER),
+            f"delrs 10.0.1.21:443 in {FREE} (hq/https): no virtual service at {FREE}",
+        ),
+        (
+            AdoptVirtualService(**HQ_HTTPS, key=HQ, fields=(MARK_HQ,)),
+            f"modvs {HQ} (hq/https): {found(HQ, 'lmctl.hq.https')}: already lmctl's",
+        ),
+        (
+            AdoptVirtualService(array="branch", service="https", key=FOREIGN, fields=()),
+            f"modvs {FOREIGN} (branch/https): {found(FOREIGN, 'adminapp')}; the specs now want "
+            "no branch/https there, and lmctl adopts only what they want",
+        ),
+        (
+            AdoptVirtualService(**HQ_HTTPS, key=WITH_SUBS, fields=()),
+            f"modvs {WITH_SUBS} (hq/https): found {WITH_SUBS} (no NickName), which holds SubVSs: "
+            "never adopted",
+        ),
+        (
+            AdoptVirtualService(**HQ_HTTPS, key=FOREIGN, fields=()),
+            f"modvs {FOREIGN} (hq/https): it would write no NickName, not the marker "
+            "'lmctl.hq.https'",
+        ),
+        (
+            DeleteContentRule(**MAIL, sub_service="adminrule", rule="adminrule"),
+            f"delrule adminrule of {PARENT} (mail-2019/https): content rule 'adminrule' carries "
+            "no SubVS marker of mail-2019/https",
+        ),
+        (
+            DeleteContentRule(**MAIL, sub_service=OLD_EWS, rule=OLD_EWS),
+            f"delrule {OLD_EWS} of {PARENT} (mail-2019/https): content rule '{OLD_EWS}' carries "
+            "no SubVS marker of mail-2019/https",
+        ),
+        (
+            DeleteContentRule(**{**MAIL, "key": OLD_PARENT}, sub_service=OLD_EWS, rule=OLD_EWS),
+            f"delrule {OLD_EWS} of {OLD_PARENT} (mail-2019/https): "
+            f"{found(OLD_PARENT, 'lmctl.old.https')}, not the marker 'lmctl.mail-2019.https'",
+        ),
+        (
+            DeleteSubService(**MAIL, sub_service="adminsub"),
+            f"delvs SubVS adminsub of {PARENT} (mail-2019/https): SubVS 'adminsub' carries no "
+            "SubVS marker of mail-2019/https",
+        ),
+        (
+            UpdateSubService(
+                **MAIL, sub_service=EWS, fields=(FieldChange(field="nickname", old=EWS, new="x"),)
+            ),
+            f"modvs SubVS {EWS} of {PARENT} (mail-2019/https): it would write NickName 'x', not "
+            f"the marker '{EWS}'",
+        ),
+        (
+            CreateSubService(**MAIL, sub_service=OLD_EWS, settings=settings_marked(OLD_EWS)),
+            f"modvs createsubvs SubVS {OLD_EWS} of {PARENT} (mail-2019/https): SubVS "
+            f"'{OLD_EWS}' carries no SubVS marker of mail-2019/https",
+        ),
+        (
+            AddRealServer(**MAIL, sub_service=OLD_EWS, **MEMBER),
+            f"addrs 10.0.1.21:443 in SubVS {OLD_EWS} of {PARENT} (mail-2019/https): SubVS "
+            f"'{OLD_EWS}' carries no SubVS marker of mail-2019/https",
+        ),
+        (
+            UnassignContentRule(**MAIL, sub_service=EWS, rule="adminrule"),
+            f"delrsrule adminrule on SubVS {EWS} of {PARENT} (mail-2019/https): content rule "
+            "'adminrule' carries no SubVS marker of an array",
+        ),
+        (
+            UpdateSubService(**MAIL, sub_service=OWA, fields=()),
+            f"modvs SubVS {OWA} of {PARENT} (mail-2019/https): cannot run on what the appliance "
+            f"holds now (update_subvs on {PARENT}: no SubVS {OWA})",
+        ),
+    ],
+    ids=lambda value: getattr(value, "action", None),
+)
+def test_a_change_to_what_its_array_does_not_own_is_named_with_what_was_found(
+    change: Change, expected: str
+) -> None:
+    assert refusals([change]) == [f"{APPLIANCE}: {expected}"]
+
+
+def test_each_offending_change_is_listed_and_the_rest_still_checked() -> None:
+    problems = refusals(
+        [
+            DeleteVirtualService(**HQ_HTTPS, key=FOREIGN),
+            DeleteVirtualService(**HQ_HTTPS, key=HQ),
+            DeleteVirtualService(**HQ_HTTPS, key=HQ),
+        ]
+    )
+    assert problems == [
+        f"{APPLIANCE}: delvs {FOREIGN} (hq/https): {NOT_HQ}",
+        f"{APPLIANCE}: delvs {HQ} (hq/https): no virtual service at {HQ}",
+    ]
