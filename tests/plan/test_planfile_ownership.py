@@ -288,9 +288,9 @@ MEMBER = {"address": "10.0.1.21", "port": 443}
             f"'{OLD_EWS}' carries no SubVS marker of mail-2019/https",
         ),
         (
-            UnassignContentRule(**MAIL, sub_service=EWS, rule="adminrule"),
-            f"delrsrule adminrule on SubVS {EWS} of {PARENT} (mail-2019/https): content rule "
-            "'adminrule' carries no SubVS marker of an array",
+            UnassignContentRule(**MAIL, sub_service="adminsub", rule="adminrule"),
+            f"delrsrule adminrule on SubVS adminsub of {PARENT} (mail-2019/https): SubVS "
+            "'adminsub' carries no SubVS marker of mail-2019/https",
         ),
         (
             UpdateSubService(**MAIL, sub_service=OWA, fields=()),

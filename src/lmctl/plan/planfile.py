@@ -389,13 +389,9 @@ def _ownership(change: Change, here: _Walk) -> str | None:
                 or _carries(change.rule, owners, "content rule")
             )
         case UnassignContentRule():
-            # The write is to the SubVS's row: any of lmctl's rules comes off it (as planned).
-            lmctl_rule = sub_service_owner(change.rule)
-            return (
-                held
-                or _carries(change.sub_service, owners, "SubVS")
-                or _carries(change.rule, {lmctl_rule} if lmctl_rule else set(), "content rule")
-            )
+            # The write is to the SubVS's row, which is lmctl's: any rule comes off it (plan
+            # takes an admin's rule off too); the rule itself is not touched.
+            return held or _carries(change.sub_service, owners, "SubVS")
         case _:
             assert_never(change)
 
