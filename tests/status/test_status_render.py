@@ -89,6 +89,7 @@ def test_json_document_is_versioned_and_carries_conditions_services_members() ->
         "duplicate_virtual_services",
         "not_owned_exactly",
         "content_rule_differences",
+        "layout_differs",
         "members",
     }
     assert (dr["exit_code"], dr["error"], dr["services"]) == (1, "connection refused", [])

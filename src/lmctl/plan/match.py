@@ -468,16 +468,23 @@ class LayoutSwitchError(LmctlError):
     """A service's VS holds real servers where its spec wants SubVSs, or the reverse."""
 
 
+def switches_layout(found: ServiceMatch) -> bool:
+    """True when the service's VS is published in the other layout than its spec's: it holds
+    real servers where the spec wants SubVSs, or lmctl's SubVSs where it wants real servers."""
+    want, current = found.desired, found.current
+    if found.conflict is not None or current is None:
+        return False
+    return bool(want.sub_services and current.real_servers) or bool(
+        current.sub_vs and not want.sub_services
+    )
+
+
 def refuse_layout_switch(services: Iterable[ServiceMatch]) -> None:
     """A VS holds either real servers or SubVSs: switching one VS in place would leave the VIP
     serving nothing in between. Refused, before anything is written (docs/layouts.md)."""
     for found in services:
         want, current = found.desired, found.current
-        if found.conflict is not None or current is None:
-            continue
-        if (want.sub_services and current.real_servers) or (
-            current.sub_vs and not want.sub_services
-        ):
+        if current is not None and switches_layout(found):
             held, wanted = (
                 ("real servers", "SubVSs (layout: per-protocol)")
                 if want.sub_services

@@ -11,7 +11,7 @@ so an operator (or an alert) knows what to look at.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from lmctl.appliance.changes import Change, FieldChange, FieldValue, counted, shown
@@ -24,6 +24,8 @@ from lmctl.appliance.state import (
     owner_of,
 )
 from lmctl.exchange import DesiredRealServer, DesiredSubService
+from lmctl.exchange.desired import DesiredContentRule
+from lmctl.exchange.directories import path_pattern
 from lmctl.loadmaster.models import VirtualServiceKey, host_port, wire_value
 from lmctl.plan.diff import deletion, in_write_order, rule_changes, service_changes
 from lmctl.plan.match import (
@@ -31,7 +33,9 @@ from lmctl.plan.match import (
     Conflict,
     ServiceMatch,
     member_field_changes,
+    switches_layout,
 )
+from lmctl.releases import VIRTUAL_DIRECTORIES
 from lmctl.status.model import (
     CONDITION_TYPES,
     FAILOVER_READY,
@@ -165,12 +169,61 @@ def services_of(
     """What status reports for one service: itself, or for a per-protocol parent one service
     per SubVS (``https/ews``...), since each SubVS checks and holds the members for its own
     virtual directory: a member Down for EWS alone serves every other directory."""
+    if switches_layout(match):
+        return _as_published(match, connections, duplicates)
     if not match.desired.sub_services:
         return (service_status(match, connections, duplicates),)
     return tuple(
         sub_service_status(match, sub, connections, duplicates)
         for sub in match.desired.sub_services
     )
+
+
+def _directory_order(parent: str) -> Callable[[SubServiceState], tuple[int, str]]:
+    """Live SubVSs in the order the spec lists directories by default (unknown ones last)."""
+    known = {f"{parent}.{directory}": rank for rank, directory in enumerate(VIRTUAL_DIRECTORIES)}
+    return lambda sub: (known.get(sub.marker, len(known)), sub.marker)
+
+
+def _as_published(
+    match: ServiceMatch, connections: Connections, duplicates: tuple[str, ...]
+) -> tuple[ServiceStatus, ...]:
+    """A service whose VS is published in the other layout than its spec's (the spec changed,
+    and apply refuses the switch in place): judged as the VS is published, with the spec's
+    members, since that is what clients get until the layout moves; never in sync."""
+    want, current = match.desired, match.current
+    assert current is not None
+    if want.sub_services:
+        held, wanted = "single-service", "per-protocol"
+        members = want.sub_services[0].real_servers
+        single = want.model_copy(
+            update={"sub_services": (), "real_servers": members, "settings": current.settings}
+        )
+        found: tuple[ServiceStatus, ...] = (
+            service_status(replace(match, desired=single), connections, duplicates),
+        )
+    else:
+        held, wanted = "per-protocol", "single-service"
+        parent = current.settings.nickname or ""
+        subs = tuple(
+            DesiredSubService(
+                directory=(directory := sub.marker.removeprefix(f"{parent}.")),
+                settings=sub.settings,
+                real_servers=want.real_servers,
+                rule=DesiredContentRule(name=sub.marker, pattern=path_pattern(directory)),
+            )
+            for sub in sorted(current.sub_vs, key=_directory_order(parent))
+        )
+        published = want.model_copy(update={"sub_services": subs, "settings": current.settings})
+        as_published = replace(match, desired=published)
+        found = tuple(
+            sub_service_status(as_published, sub, connections, duplicates) for sub in subs
+        )
+    why = (
+        f"{want.service}: {current.key} is published {held} and the spec says {wanted}; apply "
+        'refuses to switch a VS in place (docs/layouts.md, "Moving an array to per-protocol")'
+    )
+    return tuple(replace(status, layout_differs=why) for status in found)
 
 
 def receiving_sub_service(
@@ -289,6 +342,7 @@ _IN_SYNC_REASONS = (
     "VirtualServiceMissing",
     "AddressConflict",
     "AddressDiffers",
+    "LayoutDiffers",
     "ContentRuleDiffers",
     "SettingsDiffer",
     "MembersMissing",
@@ -544,6 +598,8 @@ def _service_sync_problems(service: ServiceStatus) -> list[Problem]:
         problems.append(_address_conflict(service))
     if service.moved:
         problems.append(_moved(service))
+    if service.layout_differs is not None:
+        problems.append(("LayoutDiffers", service.layout_differs))
     if service.rule_differences:
         problems.append(_rule_differs(service))
     if service.setting_differences:

@@ -139,6 +139,9 @@ class ServiceStatus:
     # What the service's VS holds or shares that lmctl does not own exactly: a conflict, so
     # plan writes nothing to it (``lmctl.plan.match``).
     clashes: tuple[SubServiceClash, ...] = ()
+    # Set when the service's VS is published in the other layout than the spec says (a switch
+    # apply refuses in place): it is judged as published, and says why it is not in sync.
+    layout_differs: str | None = None
 
     @property
     def observed_key(self) -> VirtualServiceKey:
@@ -207,6 +210,7 @@ class ServiceStatus:
             and not self.duplicates
             and not self.clashes
             and not self.rule_differences
+            and self.layout_differs is None
             and all(member.present and not member.differences for member in self.members)
         )
 

@@ -1,0 +1,109 @@
+"""``lmctl status`` and ``drain`` after an array's spec changed layout and before the move
+(apply refuses to switch a VS in place: docs/layouts.md): the array is judged as it is
+published, which is what clients get, and is only not in sync. Over HTTPS against the mock."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lmctl.mock.control import MockControl
+from lmctl.mock.server import MockServerHandle
+from lmctl_testkit import (
+    PASSWORD_VARIABLE,
+    PER_PROTOCOL_DIRECTORIES,
+    PER_PROTOCOL_MEMBERS,
+    applied_per_protocol,
+    certificate_pem,
+    install_certificate,
+    per_protocol_spec,
+    run_in,
+    write_mock_inventory,
+    write_spec_files,
+)
+
+SINGLE = "layout: single-service\n"
+
+
+@pytest.fixture
+def specs(tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(PASSWORD_VARIABLE, mock_server.password)
+    return applied_per_protocol(tmp_path, mock_server)
+
+
+def single_service_spec() -> str:
+    """The same array with the single-service layout (certificate and directories gone)."""
+    text = per_protocol_spec().replace("layout: per-protocol\n", SINGLE)
+    return "".join(
+        line
+        for line in text.splitlines(keepends=True)
+        if not line.startswith(("certificate:", "directories:"))
+    )
+
+
+def status(directory: Path) -> tuple[int, dict[str, Any]]:
+    outcome = run_in(directory, "status", "--format", "json")
+    (array,) = json.loads(outcome.stdout)["arrays"]
+    return outcome.exit_code, array
+
+
+def conditions(array: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    return {c["type"]: (c["status"], c["reason"]) for c in array["conditions"]}
+
+
+def test_a_per_protocol_array_respecified_single_service_is_judged_per_subvs(
+    specs: Path, mock_control: MockControl
+) -> None:
+    write_spec_files(specs, {"mail.yaml": single_service_spec()})
+    code, array = status(specs)
+    # Serving as published: one row per live SubVS, every member Up; only InSync is False.
+    assert code == 2, array
+    found = conditions(array)
+    assert found["Serving"] == ("True", "ServicesUp")
+    assert found["FailoverReady"][0] == "True"
+    assert found["InSync"] == ("False", "LayoutDiffers")
+    https = [s for s in array["services"] if s["service"].startswith("https")]
+    assert [s["service"] for s in https] == [f"https/{d}" for d in PER_PROTOCOL_DIRECTORIES]
+    assert all(s["serving"] and not s["in_sync"] for s in https)
+    assert (
+        "is published per-protocol and the spec says single-service" in (https[0]["layout_differs"])
+    )
+    # drain switches the member where it serves: in every live SubVS.
+    mock_control.clear_log()
+    drained = run_in(specs, "drain", "EX19-02", "--poll-interval", "0.05", "--timeout", "5")
+    assert drained.exit_code == 0, drained.output
+    assert drained.output.count("disable 10.30.1.12:443 in https/") == len(PER_PROTOCOL_DIRECTORIES)
+
+
+def test_a_single_service_array_respecified_per_protocol_keeps_serving(
+    tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PASSWORD_VARIABLE, mock_server.password)
+    install_certificate(mock_server, "mail-2019", certificate_pem(tmp_path))
+    specs = tmp_path / "specs"
+    write_spec_files(specs, {"mail.yaml": single_service_spec()})
+    write_mock_inventory(specs, mock_server, "lm-hq", "v2")
+    assert run_in(specs, "apply", "--auto-approve", "--no-backup").exit_code == 0
+    write_spec_files(specs, {"mail.yaml": per_protocol_spec()})
+    code, array = status(specs)
+    assert code == 2, array
+    found = conditions(array)
+    assert found["Serving"] == ("True", "ServicesUp")
+    assert found["Healthy"] == ("True", "AllMembersUp")
+    (https,) = [s for s in array["services"] if s["service"] == "https"]
+    assert https["serving"] and not https["in_sync"]
+    assert {m["member"]: m["state"] for m in https["members"]} == dict.fromkeys(
+        PER_PROTOCOL_MEMBERS, "up"
+    )
+    assert "is published single-service and the spec says per-protocol" in found_message(array)
+    # plan still refuses the switch in place.
+    assert run_in(specs, "plan").exit_code == 1
+
+
+def found_message(array: dict[str, Any]) -> str:
+    (in_sync,) = [c for c in array["conditions"] if c["type"] == "InSync"]
+    message: str = in_sync["message"]
+    return message
