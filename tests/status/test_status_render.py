@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -209,3 +210,26 @@ def test_table_on_an_80_column_terminal_cuts_no_address_or_member_name() -> None
     assert ["HQ-EXCH-CAS02", "[2001:db8::12]:443", "missing", "-"] in rows
     assert ["rpc", "10.120.101.160:135/tcp", "Up", "no (2 diff)"] in rows
     assert ["cas02", "10.20.0.22:135", "up", "0 conn"] in rows
+
+
+def test_a_per_protocol_directory_name_keeps_every_column_on_80_columns() -> None:
+    # https/Microsoft-Server-ActiveSync is the longest service name lmctl reports; beside an
+    # IPv4 VIP the sync column stays, and neither the name nor an address is cut.
+    https = desired_service("https", 443, ["cas01", "cas02"])
+    redirect = desired_service("http-redirect", 80, [])
+    live = [observed_service(https, 1), observed_service(redirect, 2, status="Redirect")]
+    array = status_of([https, redirect], live)
+    name = "https/Microsoft-Server-ActiveSync"
+    renamed = (replace(array.services[0], service=name), *array.services[1:])
+    array = replace(array, services=renamed)
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=80)
+
+    console.print(render_status([array], boxed=True))
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    rows = table_rows(text)
+    assert [name, str(https.key), "Up", "yes"] in rows
+    assert ["http-redirect", str(redirect.key), "Redirect", "yes"] in rows
