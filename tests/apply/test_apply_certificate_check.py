@@ -154,3 +154,27 @@ def test_plan_json_and_markdown_name_a_missing_certificate_not_an_unopenable_app
     )
     assert heading in as_markdown.stdout
     assert "cannot be opened" not in as_markdown.stdout
+
+
+@pytest.mark.parametrize(
+    ("installed", "hint"),
+    [
+        # Another namespace's or year's certificate is no typo of this one: no suggestion.
+        (("mail-2016", "mail-eu-2025"), None),
+        # The same name but for case or punctuation is.
+        (("mail-2018", "Mail-2019"), "Mail-2019"),
+        (("mail_2019",), "mail_2019"),
+    ],
+)
+def test_only_a_close_certificate_name_is_suggested(
+    site: Site, installed: tuple[str, ...], hint: str | None
+) -> None:
+    for name in installed:
+        site.install(name)
+    outcome = site.run("plan", str(site.specs))
+    assert outcome.exit_code == 1, outcome.output
+    text = " ".join(outcome.stderr.split())
+    if hint is None:
+        assert "did you mean" not in text
+    else:
+        assert f"(did you mean '{hint}'?)" in text

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from lmctl.cli.app import CommandError
 from lmctl.cli.options import DEFAULT_STATE_DIR
 from lmctl.cli.specload import DEFAULT_INVENTORY, trusted_inventory
-from lmctl.text import did_you_mean, one_line, quoted_name
+from lmctl.text import meant, one_line, quoted_name
 
 if TYPE_CHECKING:
     from lmctl.appliance.base import Appliance
@@ -56,6 +56,10 @@ def mock_addcert_command(
     return shlex.join([*arguments, "--self-signed", host])
 
 
+def _folded(name: str) -> str:
+    return "".join(c for c in name.lower() if c.isalnum())
+
+
 def refusal(
     missing: MissingCertificate, spec_set: SpecSet, state_dir: Path, plan_file: Path | None
 ) -> str:
@@ -67,7 +71,11 @@ def refusal(
     if plan_file is not None:
         where = f"{plan_file} (saved plan), {where}"
     escaped_names = [one_line(name) for name in missing.installed]
-    hint = did_you_mean(needed.name, escaped_names)
+    # Certificate names differ by a year or a namespace ('mail-2016', 'mail-eu-2025'), which
+    # no "did you mean" may paper over: only a name that is the same but for case or
+    # punctuation ('Mail_2019' for 'mail-2019') is offered.
+    same = [n for n in escaped_names if _folded(n) == _folded(one_line(needed.name))]
+    hint = meant(same[0] if same else None)
     appliance = spec_set.inventory.appliance(needed.appliance)
     array = spec_set.array(needed.array)
     if appliance is not None and appliance.is_mock:
