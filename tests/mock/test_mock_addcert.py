@@ -84,6 +84,40 @@ def test_self_signed_installs_a_certificate_for_the_host_and_never_shows_the_key
     assert site.files() - before == {"state/.gitignore", "state/mock-lm-hq.json"}
 
 
+def _dns_names(pem: str) -> tuple[str, list[str]]:
+    """The subject CN and the DNS subject alternative names of the PEM's certificate."""
+    certificate = x509.load_pem_x509_certificate(pem.encode())
+    names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    [common_name] = certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return str(common_name.value), names.get_values_for_type(x509.DNSName)
+
+
+def test_self_signed_given_twice_names_every_host_the_first_as_the_subject(site: Site) -> None:
+    """docs/layouts.md's blue/green path: one certificate for the temporary and the final
+    namespace."""
+    outcome = site.addcert(
+        "mail-pp", "-a", "lm-hq",
+        "--self-signed", "mail-pp.example.com",
+        "--self-signed", "mail.example.com.",
+        "--self-signed", "MAIL-PP.example.com",  # the first again, in another case: named once
+    )  # fmt: skip
+    assert outcome.exit_code == 0, outcome.output
+    assert outcome.stdout == (
+        "installed certificate mail-pp on lm-hq (mock://lm-hq), self-signed for "
+        "mail-pp.example.com, mail.example.com\n"
+    )
+    assert _dns_names(site.installed()["mail-pp"]) == (
+        "mail-pp.example.com",
+        ["mail-pp.example.com", "mail.example.com"],
+    )
+    # Each HOST is checked: the one that is no host name is named.
+    refused = site.addcert(
+        "other", "-a", "lm-hq", "--self-signed", "mail.example.com", "--self-signed", "mail pp"
+    )
+    assert refused.exit_code == 64
+    assert "'mail pp' is no host name" in refused.stderr
+
+
 def test_a_second_run_leaves_the_certificate_and_replace_installs_the_new_one(
     site: Site,
 ) -> None:
@@ -130,6 +164,18 @@ def test_a_real_appliance_is_refused_before_anything_is_read(site: Site) -> None
         ("mail-2019", "-a", "lm-hq", "--pem", "x.pem", "--self-signed", "mail.example.com"),
         ("bad name", "-a", "lm-hq", "--self-signed", "mail.example.com"),
         ("mail-2019", "-a", "lm-hq", "--self-signed", "not a host"),
+        ("mail-2019", "-a", "lm-hq", "--self-signed", "mail.example.com", "--self-signed", "x y"),
+        (
+            "mail-2019",
+            "-a",
+            "lm-hq",
+            "--pem",
+            "x.pem",
+            "--self-signed",
+            "a.example.com",
+            "--self-signed",
+            "b.example.com",
+        ),
     ],
 )
 def test_usage_errors_exit_64(site: Site, arguments: tuple[str, ...]) -> None:

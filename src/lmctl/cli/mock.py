@@ -322,24 +322,32 @@ def _certificate_name(value: str) -> str:
     return value
 
 
-def _host_name(value: str | None) -> str | None:
+def _host_names(values: list[str] | None) -> list[str] | None:
+    """Each ``--self-signed`` HOST, without a trailing dot, once (the first spelling of a name
+    given twice in another case); ``BadParameter`` naming the first that is no host name."""
     from lmctl.specs.rules import is_host_name
 
-    if value is not None and not is_host_name(value.rstrip(".")):
-        raise typer.BadParameter(
-            f"{excerpt(value)!r} is no host name: expected the namespace the certificate is for, "
-            "e.g. mail.example.com"
-        )
-    return value.rstrip(".") if value is not None else None
+    if not values:
+        return None
+    hosts: dict[str, str] = {}
+    for value in values:
+        host = value.rstrip(".")
+        if not is_host_name(host):
+            raise typer.BadParameter(
+                f"{excerpt(value)!r} is no host name: expected the namespace the certificate "
+                "is for, e.g. mail.example.com"
+            )
+        hosts.setdefault(host.casefold(), host)
+    return list(hosts.values())
 
 
-def _pem_of(pem: Path | None, host: str | None) -> bytes:
-    """The PEM to upload: the file ``--pem`` names, or a new self-signed one for ``host``."""
+def _pem_of(pem: Path | None, hosts: list[str] | None) -> bytes:
+    """The PEM to upload: the file ``--pem`` names, or a new self-signed one for ``hosts``."""
     from lmctl.files import read_regular_file
     from lmctl.mock.tls import self_signed_pem
 
-    if host is not None:
-        return self_signed_pem(host)
+    if hosts:
+        return self_signed_pem(*hosts)
     assert pem is not None
     try:
         return read_regular_file(pem, max_size=_PEM_MAX_BYTES)
@@ -385,7 +393,9 @@ async def _install_certificate(
     "per-protocol array can name it (certificate: NAME).\n\n"
     "--pem FILE uploads your PEM (the certificate and its unencrypted key); --self-signed HOST "
     "makes a new key and a certificate for HOST signed by it (the key goes to the mock's "
-    "state under --state-dir, and nowhere else: never printed). A certificate of that name "
+    "state under --state-dir, and nowhere else: never printed); give it "
+    "more than once for a certificate of several names (each HOST a subject "
+    "alternative name, the first also the subject CN). A certificate of that name "
     "already installed is left as it is (--replace installs the new one in its place). "
     "Only mock:// appliances: lmctl does not install certificates on a real LoadMaster (use "
     "its web UI, Certificates & Security > SSL Certificates, or its API).\n\n"
@@ -415,12 +425,15 @@ def addcert(
         ),
     ] = None,
     self_signed: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--self-signed",
             metavar="HOST",
-            callback=_host_name,
-            help="Make a new key and a self-signed certificate for HOST (e.g. the array's fqdn).",
+            callback=_host_names,
+            help="Make a new key and a self-signed certificate for HOST (e.g. the array's fqdn); "
+            "repeatable: every HOST is a subject alternative name, the first also the subject "
+            "CN (a temporary namespace and the final one, for a blue/green change).",
+            show_default=False,
         ),
     ] = None,
     replace: Annotated[
@@ -431,12 +444,12 @@ def addcert(
     state_dir: StateDirOption = DEFAULT_STATE_DIR,
     request_timeout: RequestTimeoutOption = 10.0,
 ) -> None:
-    """``lmctl mock addcert NAME --appliance NAME (--pem FILE | --self-signed HOST)``."""
+    """``lmctl mock addcert NAME --appliance NAME (--pem FILE | --self-signed HOST...)``."""
     import asyncio
 
     from lmctl.cli.certificates import REAL_INSTALL
 
-    if (pem is None) == (self_signed is None):
+    if (pem is None) == (not self_signed):
         raise typer.BadParameter("give --pem FILE or --self-signed HOST (one of them)")
     console = make_console()
     spec_set, spec = _mock_appliance(
@@ -456,7 +469,9 @@ def addcert(
             "(--replace installs the new one in its place)"
         )
         return
-    source = f"self-signed for {self_signed}" if self_signed else f"from {one_line(str(pem))}"
+    source = (
+        f"self-signed for {', '.join(self_signed)}" if self_signed else f"from {one_line(str(pem))}"
+    )
     console.print(f"installed certificate {name} on {appliance} ({spec.url}), {source}")
 
 

@@ -6,6 +6,9 @@ appliance's self-signed one. Without a state file the set is generated at every 
 temporary directory; with one it is kept beside the state file (``<stem>-ca.pem``,
 ``<stem>-cert.pem``, ``<stem>-key.pem``, all private), so a restarted mock keeps the
 fingerprint its users pinned, until a new one is asked for.
+
+Also a PEM an admin installs with ``addcert`` (``lmctl mock addcert``): a self-signed one for a
+namespace (``self_signed_pem``).
 """
 
 from __future__ import annotations
@@ -182,17 +185,23 @@ def generate_certificate(
     return MockCertificate(ca_file, cert_file, key_file, _fingerprint(certificate))
 
 
-def self_signed_pem(host: str) -> bytes:
-    """A new private key and a certificate for the host name ``host`` signed by that key, as one
-    PEM (the certificate, then the key): what an admin uploads with ``addcert`` to publish a
-    namespace. Made in memory and written nowhere: the caller hands it to the appliance."""
+def self_signed_pem(host: str, *more_hosts: str) -> bytes:
+    """A new private key and a certificate for the host name ``host`` (its subject CN and first
+    subject alternative name) and each of ``more_hosts`` (more SANs: a temporary namespace and
+    the final one) signed by that key, as one PEM (the certificate, then the key): what an admin
+    uploads with ``addcert`` to publish a namespace. Made in memory and written nowhere: the
+    caller hands it to the appliance. A name given twice (in any case) is named once."""
     now = datetime.datetime.now(datetime.UTC)
     key = ec.generate_private_key(ec.SECP256R1())
     common_name = host if len(host) <= _COMMON_NAME_LENGTH else "lmctl mock namespace"
+    hosts: dict[str, str] = {}  # the first spelling of each name, in the order given
+    for name in (host, *more_hosts):
+        hosts.setdefault(name.casefold(), name)
+    names = [x509.DNSName(name) for name in hosts.values()]
     certificate = (
         _signed_by_itself(key, _name(common_name), now, _NAMESPACE_VALIDITY)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(key, hashes.SHA256())
     )
