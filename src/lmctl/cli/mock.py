@@ -341,21 +341,39 @@ def _host_names(values: list[str] | None) -> list[str] | None:
     return list(hosts.values())
 
 
-def _pem_of(pem: Path | None, hosts: list[str] | None) -> bytes:
-    """The PEM to upload: the file ``--pem`` names, or a new self-signed one for ``hosts``."""
+def _pem_file(pem: Path) -> bytes:
+    """The PEM file ``--pem`` names, once lmctl has found in it a certificate and that
+    certificate's private key (``lmctl.mock.tls.upload_problem``); else ``CommandError`` saying
+    what is wrong, before anything is uploaded."""
     from lmctl.files import read_regular_file
-    from lmctl.mock.tls import self_signed_pem
+    from lmctl.mock.tls import upload_problem
 
-    if hosts:
-        return self_signed_pem(*hosts)
-    assert pem is not None
+    shown = one_line(str(pem))
     try:
-        return read_regular_file(pem, max_size=_PEM_MAX_BYTES)
+        data = read_regular_file(pem, max_size=_PEM_MAX_BYTES)
     except OSError as error:
         raise CommandError(
-            f"cannot read --pem {one_line(str(pem))}: {error.strerror or error}; nothing was "
-            "installed"
+            f"cannot read --pem {shown}: {error.strerror or error}; nothing was installed"
         ) from None
+    problem = upload_problem(data)
+    if problem is not None:
+        raise CommandError(
+            f"--pem {shown} is no certificate with its private key: {problem}; nothing was "
+            "installed"
+        )
+    return data
+
+
+def _upload(pem: Path | None, hosts: list[str] | None) -> Callable[[], bytes]:
+    """What to upload: the file ``--pem`` names (read and checked now), or a new self-signed
+    PEM for ``hosts``, made only when it is installed."""
+    from lmctl.mock.tls import self_signed_pem
+
+    if pem is None:
+        assert hosts
+        return lambda: self_signed_pem(*hosts)
+    data = _pem_file(pem)
+    return lambda: data
 
 
 @dataclass(frozen=True)
@@ -391,17 +409,19 @@ async def _install_certificate(
     help="Install a certificate and its private key on a built-in mock:// appliance, as an "
     "admin installs one on a LoadMaster (its addcert, the PEM as the body), so that a "
     "per-protocol array can name it (certificate: NAME).\n\n"
-    "--pem FILE uploads your PEM (the certificate and its unencrypted key); --self-signed HOST "
-    "makes a new key and a certificate for HOST signed by it (the key goes to the mock's "
-    "state under --state-dir, and nowhere else: never printed); give it "
-    "more than once for a certificate of several names (each HOST a subject "
+    "--pem FILE uploads your PEM (the certificate and its unencrypted key), checked first: "
+    "an error says when it holds no certificate, no private key, or a key that is not the "
+    "certificate's. --self-signed HOST makes a new key and a certificate for HOST signed by it "
+    "(the key goes to the mock's state under --state-dir, and nowhere else: never printed); "
+    "give it more than once for a certificate of several names (each HOST a subject "
     "alternative name, the first also the subject CN). A certificate of that name "
     "already installed is left as it is (--replace installs the new one in its place). "
     "Only mock:// appliances: lmctl does not install certificates on a real LoadMaster (use "
     "its web UI, Certificates & Security > SSL Certificates, or its API).\n\n"
     "Exit codes: 0 installed, or already installed; 1 error (an appliance not in the "
-    "inventory or not mock://, a PEM that cannot be read or that the appliance refuses: no "
-    "certificate with its matching key); 64 usage error. See docs/mock.md.",
+    "inventory or not mock://, a PEM that cannot be read or holds no certificate with its "
+    "matching unencrypted key, or that the appliance refuses); 64 usage error. See "
+    "docs/mock.md.",
 )
 def addcert(
     name: Annotated[
@@ -459,10 +479,9 @@ def addcert(
         "lmctl installs certificates only on a built-in mock:// appliance; nothing was "
         f"installed; on the LoadMaster, install it {REAL_INSTALL}",
     )
+    upload = _upload(pem, self_signed)
     options = _Install(replace, state_dir, request_timeout)
-    written = asyncio.run(
-        _install_certificate(spec_set, appliance, name, lambda: _pem_of(pem, self_signed), options)
-    )
+    written = asyncio.run(_install_certificate(spec_set, appliance, name, upload, options))
     if not written:
         console.print(
             f"certificate {name} is already installed on {appliance}: nothing changed "
