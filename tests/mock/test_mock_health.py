@@ -38,6 +38,11 @@ WITH_A_REAL_APPLIANCE = (
 EWS = "/ews/healthcheck.htm"
 # per_protocol_spec's members: EX19-01 10.30.1.11, EX19-02 10.30.1.12.
 EX19_02 = "10.30.1.12"
+# The second line of --up or --clear where the mark of every port and check still holds.
+STILL_DOWN_BY_THE_WHOLE_SERVER_MARK = (
+    f"it is now Down in all 3 virtual services and SubVSs that have {EX19_02} as a real server "
+    f'(a Down mark keeps it Down there: "{EX19_02}"; --clear removes every mark of {EX19_02})'
+)
 
 
 class Site:
@@ -165,9 +170,7 @@ def test_a_down_that_a_more_specific_up_mark_overrules_names_that_mark(site: Sit
     removed = site.health(EX19_02, "-a", "lm-hq", "--check-url", EWS, "--up")
     assert removed.stdout.splitlines() == [
         f"removed the Up mark of {EX19_02} on lm-hq: every port, only checks of {EWS}",
-        f"it is now Down in all 3 virtual services and SubVSs that have {EX19_02} as a real "
-        f'server (a Down mark keeps it Down there: "{EX19_02}"; --clear removes every mark of '
-        f"{EX19_02})",
+        STILL_DOWN_BY_THE_WHOLE_SERVER_MARK,
     ]
     assert site.saved_marks() == {EX19_02: "Down"}
 
@@ -234,9 +237,7 @@ def test_up_where_there_is_no_mark_of_that_scope_changes_nothing_and_shows_the_m
         "nothing changed",
         f"the marks of {EX19_02} (--up with the same scope removes one):",
         f"  Down  {EX19_02}",
-        f"it is now Down in all 3 virtual services and SubVSs that have {EX19_02} as a real "
-        f'server (a Down mark keeps it Down there: "{EX19_02}"; --clear removes every mark of '
-        f"{EX19_02})",
+        STILL_DOWN_BY_THE_WHOLE_SERVER_MARK,
     ]
     assert site.saved_marks() == {EX19_02: "Down"}
 
