@@ -1,6 +1,7 @@
 """``lmctl mock serve``: run the mock LoadMaster until Ctrl-C; ``lmctl mock addcert``: install
 a certificate on a built-in ``mock://`` appliance, as an admin installs one on a LoadMaster;
-``lmctl mock health``: mark a real server of one Down (or Up), as the control API does.
+``lmctl mock health``: mark a real server of one Down, as the control API does, or take the
+mark off again.
 
 The mock modules (cryptography, http.server) are imported inside the command so that
 ``lmctl --help`` stays fast.
@@ -13,11 +14,11 @@ import ipaddress
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -36,6 +37,7 @@ from lmctl.text import excerpt, one_line
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from lmctl.mock.appliance import HealthCheck, MockAppliance
     from lmctl.mock.server import MockServerHandle
     from lmctl.mock.state import MockState
     from lmctl.specs import ApplianceSpec, SpecSet
@@ -320,32 +322,58 @@ def _certificate_name(value: str) -> str:
     return value
 
 
-def _host_name(value: str | None) -> str | None:
+def _host_names(values: list[str] | None) -> list[str] | None:
+    """Each ``--self-signed`` HOST, without a trailing dot, once (the first spelling of a name
+    given twice in another case); ``BadParameter`` naming the first that is no host name."""
     from lmctl.specs.rules import is_host_name
 
-    if value is not None and not is_host_name(value.rstrip(".")):
-        raise typer.BadParameter(
-            f"{excerpt(value)!r} is no host name: expected the namespace the certificate is for, "
-            "e.g. mail.example.com"
-        )
-    return value.rstrip(".") if value is not None else None
+    if not values:
+        return None
+    hosts: dict[str, str] = {}
+    for value in values:
+        host = value.rstrip(".")
+        if not is_host_name(host):
+            raise typer.BadParameter(
+                f"{excerpt(value)!r} is no host name: expected the namespace the certificate "
+                "is for, e.g. mail.example.com"
+            )
+        hosts.setdefault(host.casefold(), host)
+    return list(hosts.values())
 
 
-def _pem_of(pem: Path | None, host: str | None) -> bytes:
-    """The PEM to upload: the file ``--pem`` names, or a new self-signed one for ``host``."""
+def _pem_file(pem: Path) -> bytes:
+    """The PEM file ``--pem`` names, once lmctl has found in it a certificate and that
+    certificate's private key (``lmctl.mock.tls.upload_problem``); else ``CommandError`` saying
+    what is wrong, before anything is uploaded."""
     from lmctl.files import read_regular_file
-    from lmctl.mock.tls import self_signed_pem
+    from lmctl.mock.tls import upload_problem
 
-    if host is not None:
-        return self_signed_pem(host)
-    assert pem is not None
+    shown = one_line(str(pem))
     try:
-        return read_regular_file(pem, max_size=_PEM_MAX_BYTES)
+        data = read_regular_file(pem, max_size=_PEM_MAX_BYTES)
     except OSError as error:
         raise CommandError(
-            f"cannot read --pem {one_line(str(pem))}: {error.strerror or error}; nothing was "
-            "installed"
+            f"cannot read --pem {shown}: {error.strerror or error}; nothing was installed"
         ) from None
+    problem = upload_problem(data)
+    if problem is not None:
+        raise CommandError(
+            f"--pem {shown} is no certificate with its private key: {problem}; nothing was "
+            "installed"
+        )
+    return data
+
+
+def _upload(pem: Path | None, hosts: list[str] | None) -> Callable[[], bytes]:
+    """What to upload: the file ``--pem`` names (read and checked now), or a new self-signed
+    PEM for ``hosts``, made only when it is installed."""
+    from lmctl.mock.tls import self_signed_pem
+
+    if pem is None:
+        assert hosts
+        return lambda: self_signed_pem(*hosts)
+    data = _pem_file(pem)
+    return lambda: data
 
 
 @dataclass(frozen=True)
@@ -381,15 +409,19 @@ async def _install_certificate(
     help="Install a certificate and its private key on a built-in mock:// appliance, as an "
     "admin installs one on a LoadMaster (its addcert, the PEM as the body), so that a "
     "per-protocol array can name it (certificate: NAME).\n\n"
-    "--pem FILE uploads your PEM (the certificate and its unencrypted key); --self-signed HOST "
-    "makes a new key and a certificate for HOST signed by it (the key goes to the mock's "
-    "state under --state-dir, and nowhere else: never printed). A certificate of that name "
+    "--pem FILE uploads your PEM (the certificate and its unencrypted key), checked first: "
+    "an error says when it holds no certificate, no private key, or a key that is not the "
+    "certificate's. --self-signed HOST makes a new key and a certificate for HOST signed by it "
+    "(the key goes to the mock's state under --state-dir, and nowhere else: never printed); "
+    "give it more than once for a certificate of several names (each HOST a subject "
+    "alternative name, the first also the subject CN). A certificate of that name "
     "already installed is left as it is (--replace installs the new one in its place). "
     "Only mock:// appliances: lmctl does not install certificates on a real LoadMaster (use "
     "its web UI, Certificates & Security > SSL Certificates, or its API).\n\n"
     "Exit codes: 0 installed, or already installed; 1 error (an appliance not in the "
-    "inventory or not mock://, a PEM that cannot be read or that the appliance refuses: no "
-    "certificate with its matching key); 64 usage error. See docs/mock.md.",
+    "inventory or not mock://, a PEM that cannot be read or holds no certificate with its "
+    "matching unencrypted key, or that the appliance refuses); 64 usage error. See "
+    "docs/mock.md.",
 )
 def addcert(
     name: Annotated[
@@ -413,12 +445,15 @@ def addcert(
         ),
     ] = None,
     self_signed: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--self-signed",
             metavar="HOST",
-            callback=_host_name,
-            help="Make a new key and a self-signed certificate for HOST (e.g. the array's fqdn).",
+            callback=_host_names,
+            help="Make a new key and a self-signed certificate for HOST (e.g. the array's fqdn); "
+            "repeatable: every HOST is a subject alternative name, the first also the subject "
+            "CN (a temporary namespace and the final one, for a blue/green change).",
+            show_default=False,
         ),
     ] = None,
     replace: Annotated[
@@ -429,12 +464,12 @@ def addcert(
     state_dir: StateDirOption = DEFAULT_STATE_DIR,
     request_timeout: RequestTimeoutOption = 10.0,
 ) -> None:
-    """``lmctl mock addcert NAME --appliance NAME (--pem FILE | --self-signed HOST)``."""
+    """``lmctl mock addcert NAME --appliance NAME (--pem FILE | --self-signed HOST...)``."""
     import asyncio
 
     from lmctl.cli.certificates import REAL_INSTALL
 
-    if (pem is None) == (self_signed is None):
+    if (pem is None) == (not self_signed):
         raise typer.BadParameter("give --pem FILE or --self-signed HOST (one of them)")
     console = make_console()
     spec_set, spec = _mock_appliance(
@@ -444,17 +479,18 @@ def addcert(
         "lmctl installs certificates only on a built-in mock:// appliance; nothing was "
         f"installed; on the LoadMaster, install it {REAL_INSTALL}",
     )
+    upload = _upload(pem, self_signed)
     options = _Install(replace, state_dir, request_timeout)
-    written = asyncio.run(
-        _install_certificate(spec_set, appliance, name, lambda: _pem_of(pem, self_signed), options)
-    )
+    written = asyncio.run(_install_certificate(spec_set, appliance, name, upload, options))
     if not written:
         console.print(
             f"certificate {name} is already installed on {appliance}: nothing changed "
             "(--replace installs the new one in its place)"
         )
         return
-    source = f"self-signed for {self_signed}" if self_signed else f"from {one_line(str(pem))}"
+    source = (
+        f"self-signed for {', '.join(self_signed)}" if self_signed else f"from {one_line(str(pem))}"
+    )
     console.print(f"installed certificate {name} on {appliance} ({spec.url}), {source}")
 
 
@@ -492,10 +528,9 @@ def _check_url(value: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class _Mark:
-    """One health mark as ``POST /_mock/health`` takes it."""
+    """The scope of one health mark: its address, and the port and check URL it is kept for."""
 
     address: str
-    status: Literal["Up", "Down"]
     port: int | None
     check_url: str | None
 
@@ -505,27 +540,50 @@ class _Mark:
         return f"{ports}, {checks}"
 
 
-def _effect(mark: _Mark, rows: list[dict[str, Any]]) -> str:
-    """What the appliance now shows of the marked address, and why when it is not the mark."""
-    statuses = [row["status"] for row in rows if row["address"] == mark.address]
-    if not statuses:
-        return (
-            f"no virtual service has {mark.address} as a real server yet: the mark applies to "
-            "those that will"
-        )
-    down = statuses.count("Down")
-    held = f"virtual services and SubVSs that have {mark.address} as a real server"
-    if down == 0:
-        shown = f"it is now Up in all {len(statuses)} {held}"
+def _quoted_marks(keys: Iterable[str | None]) -> str:
+    """Mark keys as a message names them: each quoted (a key with a URL has a space)."""
+    return ", ".join(f'"{one_line(key)}"' for key in sorted({key for key in keys if key}))
+
+
+def _checks_shown(checks: Sequence[HealthCheck]) -> str:
+    """What the checks of an address request, by the port they probe:
+    ``/ews/healthcheck.htm, /owa/healthcheck.htm on port 443; no URL on port 135``."""
+    ports: dict[int, set[str]] = {}
+    for check in checks:
+        ports.setdefault(check.port, set()).add(one_line(check.url) if check.url else "")
+    return "; ".join(
+        f"{', '.join(url or 'no URL' for url in sorted(urls))} on port {port}"
+        for port, urls in sorted(ports.items())
+    )
+
+
+def _effect(address: str, checks: Sequence[HealthCheck], marked_down: str | None = None) -> str:
+    """What the appliance now shows of ``address``, and which mark decides where that is not
+    what was asked: after a Down mark (``marked_down``, its key), the more specific Up marks
+    that win over it; after a mark was removed, the Down marks that still hold."""
+    if not checks:
+        later = ": the mark applies to those that will" if marked_down is not None else ""
+        return f"no virtual service has {address} as a real server yet{later}"
+    down = sum(check.status == "Down" for check in checks)
+    held = f"virtual services and SubVSs that have {address} as a real server"
+    if down in {0, len(checks)}:
+        shown = f"it is now {'Up' if down == 0 else 'Down'} in all {len(checks)} {held}"
     else:
-        shown = f"it is now Down in {down} of the {len(statuses)} {held}"
-    if mark.status == "Down" and down == 0:
+        shown = f"it is now Down in {down} of the {len(checks)} {held}"
+    if marked_down is not None:
+        overruled = [c for c in checks if marked_down in c.keys and c.status == "Up"]
+        if overruled:
+            winners = _quoted_marks(check.mark for check in overruled)
+            shown += (
+                f" (in {len(overruled)} of them a more specific Up mark wins: {winners}; "
+                "--up with its --port and --check-url removes it)"
+            )
+    elif down:
+        holding = _quoted_marks(check.mark for check in checks if check.status == "Down")
         shown += (
-            " (no check of theirs matches the mark: the port a check probes, its URL; or a "
-            "more specific Up mark wins)"
+            f" (a Down mark keeps it Down there: {holding}; --clear removes every mark of "
+            f"{address})"
         )
-    elif mark.status == "Up" and down > 0:
-        shown += " (another mark keeps it Down there)"
     return shown
 
 
@@ -537,27 +595,94 @@ def _list_marks(console: Console, appliance: str, marks: dict[str, str]) -> None
         f"health marks on {appliance} (the most specific one wins; a real server without one "
         "is Up):"
     )
+    _print_marks(console, marks)
+
+
+def _print_marks(console: Console, marks: dict[str, str]) -> None:
     for key, status in sorted(marks.items()):
         console.print(f"  {one_line(status):<4}  {one_line(key)}")
 
 
+def _mark_down(console: Console, mock: MockAppliance, appliance: str, mark: _Mark) -> None:
+    """Mark ``mark``'s scope Down, unless it is no check of an address that has some: then
+    ``CommandError`` naming the checks there are, and nothing is stored."""
+    key = mock.health_mark_key(mark.address, mark.port, mark.check_url)
+    checks = mock.health_checks(mark.address)
+    if checks and not any(key in check.keys for check in checks):
+        held = f"virtual services and SubVSs that have {mark.address} as a real server"
+        if mark.check_url is None:
+            asked = f"probes port {mark.port}"
+        else:
+            asked = f"requests {mark.check_url}" + (
+                "" if mark.port is None else f" on port {mark.port}"
+            )
+        raise CommandError(
+            f"no check of the {len(checks)} {held} {asked}: they request "
+            f"{_checks_shown(checks)}; nothing was marked on {appliance}"
+        )
+    mock.mark_health(mark.address, mark.port, "Down", mark.check_url)
+    console.print(f"marked {mark.address} Down on {appliance}: {mark.scope()}")
+    console.print(_effect(mark.address, mock.health_checks(mark.address), marked_down=key))
+
+
+def _remove_mark(console: Console, mock: MockAppliance, appliance: str, mark: _Mark) -> None:
+    """Remove the mark of exactly ``mark``'s scope (``--up``): its checks fall back to the next
+    mark, or Up."""
+    removed = mock.remove_health_mark(mark.address, mark.port, mark.check_url)
+    if removed is not None:
+        console.print(
+            f"removed the {one_line(removed)} mark of {mark.address} on {appliance}: {mark.scope()}"
+        )
+    else:
+        console.print(
+            f"no mark of {mark.address} on {appliance} for {mark.scope()}: nothing changed"
+        )
+        others = mock.health_marks(mark.address)
+        if others:
+            console.print(f"the marks of {mark.address} (--up with the same scope removes one):")
+            _print_marks(console, others)
+    console.print(_effect(mark.address, mock.health_checks(mark.address)))
+
+
+def _clear_marks(
+    console: Console, mock: MockAppliance, appliance: str, address: str | None
+) -> None:
+    """Remove every mark of ``address`` (``--clear``), or every mark without one."""
+    removed = mock.clear_health_marks(address)
+    of = "" if address is None else f" of {address}"
+    if not removed:
+        console.print(f"no health marks{of} on {appliance}: nothing changed")
+    else:
+        count = f"{len(removed)} health mark{'s' if len(removed) > 1 else ''}"
+        console.print(f"removed {count}{of} on {appliance}:")
+        _print_marks(console, removed)
+    if address is None:
+        console.print("every real server passes its health check")
+    else:
+        console.print(_effect(address, mock.health_checks(address)))
+
+
 @mock_app.command(
     "health",
-    help="Mark a real server Down (its health check fails) or Up on a built-in mock:// "
-    "appliance, as a failing Exchange server shows on a LoadMaster; without ADDRESS, list the "
-    "marks.\n\n"
+    help="Mark a real server Down (its health check fails) on a built-in mock:// appliance, "
+    "as a failing Exchange server shows on a LoadMaster, or take the mark off again; without "
+    "ADDRESS, list the marks.\n\n"
     "The mark is kept in the appliance's state under --state-dir, so the next lmctl status, "
     "drain or undrain sees it; it covers every port of ADDRESS, or --port N (the port a "
     "check probes); with --check-url, only the checks of virtual services and SubVSs that "
     "request that URL (one directory of a per-protocol array: /ews/healthcheck.htm). The most "
-    "specific mark wins; --up with the same ADDRESS, --port and --check-url as a --down "
-    "restores the server. The same marks as the control API's POST /_mock/health of lmctl "
+    "specific mark wins. --up removes the mark of exactly that ADDRESS, --port and "
+    "--check-url (those checks fall back to a wider mark, or Up); --clear removes every mark "
+    "of ADDRESS, or every mark without ADDRESS. A --down that matches no check of a virtual "
+    "service having ADDRESS as a real server (a mistyped --check-url) is refused, naming "
+    "the checks there are. The same marks as the control API's POST /_mock/health of lmctl "
     "mock serve. Only mock:// appliances: on a LoadMaster a real server is Down when its own "
     "health check fails.\n\n"
-    "Exit codes: 0 marked, or listed; 1 error (an appliance not in the inventory or not "
-    "mock://, a state file that cannot be read or written); 64 usage error (an ADDRESS that is "
-    "no real server's address, a --check-url that is no path, a --port outside 1-65535, "
-    "ADDRESS without --down or --up). See docs/mock.md.",
+    "Exit codes: 0 marked, removed (or nothing to remove), or listed; 1 error (an appliance "
+    "not in the inventory or not mock://, a --down that matches no check of ADDRESS, a state "
+    "file that cannot be read or written); 64 usage error (an ADDRESS that is no real "
+    "server's address, a --check-url that is no path, a --port outside 1-65535, ADDRESS "
+    "without --down, --up or --clear, --clear with another of them). See docs/mock.md.",
 )
 def health(
     appliance: Annotated[
@@ -576,7 +701,8 @@ def health(
         bool | None,
         typer.Option(
             "--down/--up",
-            help="Down: its health check fails; Up: it passes again.",
+            help="Down: its health check fails; Up: remove that mark (it passes again unless "
+            "a wider Down mark holds).",
             show_default=False,
         ),
     ] = None,
@@ -600,18 +726,30 @@ def health(
             show_default=False,
         ),
     ] = None,
+    clear: Annotated[
+        bool,
+        typer.Option(
+            "--clear",
+            help="Remove every mark of ADDRESS (every port and URL), or every mark without it.",
+        ),
+    ] = False,
     inventory: InventoryOption = None,
     state_dir: StateDirOption = DEFAULT_STATE_DIR,
 ) -> None:
-    """``lmctl mock health [ADDRESS (--down | --up) [--port N] [--check-url URL]] --appliance
-    NAME``."""
+    """``lmctl mock health [ADDRESS (--down | --up) [--port N] [--check-url URL]] [--clear]
+    --appliance NAME``."""
+    if clear and (status is not None or port is not None or check_url is not None):
+        raise typer.BadParameter(
+            "--clear removes every mark of ADDRESS (or every mark): give it without --down, "
+            "--up, --port and --check-url"
+        )
     if address is None and (status is not None or port is not None or check_url is not None):
         raise typer.BadParameter(
             "--down, --up, --port and --check-url mark an ADDRESS: give the real server's "
             "address (without one, the marks are listed)"
         )
-    if address is not None and status is None:
-        raise typer.BadParameter(f"give --down or --up to mark {address}")
+    if address is not None and status is None and not clear:
+        raise typer.BadParameter(f"give --down, --up or --clear for {address}")
     console = make_console()
     _, spec = _mock_appliance(
         inventory,
@@ -625,13 +763,23 @@ def health(
     from lmctl.mock.persistence import StateStore
     from lmctl.statedir import private_dir
 
-    if address is None:
+    name = one_line(appliance)
+    if status is not True:  # listing, --up and --clear write nothing where there is no state
         saved = StateStore(state_file_for(spec.mock_name, state_dir)).load()
-        _list_marks(console, one_line(appliance), saved.health if saved is not None else {})
-        return
-    mark = _Mark(address, "Down" if status else "Up", port, check_url)
+        if address is None and not clear:
+            _list_marks(console, name, saved.health if saved is not None else {})
+            return
+        if saved is None:
+            console.print(f"no health marks on {name}: nothing changed")
+            return
     private_dir(state_dir)  # before the mock saves its state there
     mock = embedded_state(spec.mock_name, state_dir)
-    mock.mark_health(mark.address, mark.port, mark.status, mark.check_url)
-    console.print(f"marked {address} {mark.status} on {one_line(appliance)}: {mark.scope()}")
-    console.print(_effect(mark, mock.connection_rows()))
+    if clear:
+        _clear_marks(console, mock, name, address)
+        return
+    assert address is not None
+    mark = _Mark(address, port, check_url)
+    if status:
+        _mark_down(console, mock, name, mark)
+    else:
+        _remove_mark(console, mock, name, mark)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from lmctl.mock.commands import (
@@ -25,14 +26,33 @@ from lmctl.mock.persistence import StateStore, state_to_json
 from lmctl.mock.state import (
     MockState,
     active_connections,
+    deciding_mark,
     health_key,
+    health_keys,
     local_networks,
+    marks_of_address,
+    probed_port,
     real_server_status,
     set_active_connections,
 )
 from lmctl.mock.wire import CommandResult
 
 UNKNOWN_COMMAND = "Unknown command"
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """How one VS or SubVS checks one of its real servers, and what the marks make of it."""
+
+    vs_index: int
+    # The port the check probes and the URL it requests (None: the VS sets none).
+    port: int
+    url: str | None
+    # The keys of the marks that can decide it, the most specific first.
+    keys: tuple[str, ...]
+    # The key of the mark that decides it (None: no mark does, so it is Up), and the status.
+    mark: str | None
+    status: str
 
 
 class MockAppliance:
@@ -124,6 +144,16 @@ class MockAppliance:
             self._state.parameters["enableapi"] = "yes" if enabled else "no"
             self._save()
 
+    @staticmethod
+    def health_mark_key(address: str, port: int | None, check_url: str | None = None) -> str:
+        """The key of the mark of a real server address (every port, or the one a check
+        probes, 1-65535), for every check or only those that request ``check_url``; 422 when
+        one of them is not valid."""
+        if check_url is not None and (not check_url.startswith("/") or " " in check_url):
+            raise invalid(f"Invalid check URL {check_url!r} (a path such as /ews/healthcheck.htm)")
+        canonical_port = None if port is None else parse_number("port", str(port), 1, 65535)
+        return health_key(parse_address(address), canonical_port, check_url)
+
     def mark_health(
         self, address: str, port: int | None, status: str, check_url: str | None = None
     ) -> None:
@@ -133,13 +163,62 @@ class MockAppliance:
         server's own port is 3-65530."""
         if status not in {"Up", "Down"}:
             raise invalid(f"Invalid health status {status!r} (use Up or Down)")
-        if check_url is not None and (not check_url.startswith("/") or " " in check_url):
-            raise invalid(f"Invalid check URL {check_url!r} (a path such as /ews/healthcheck.htm)")
-        canonical_port = None if port is None else parse_number("port", str(port), 1, 65535)
-        key = health_key(parse_address(address), canonical_port, check_url)
+        key = self.health_mark_key(address, port, check_url)
         with self._lock:
             self._state.health[key] = status
             self._save()
+
+    def remove_health_mark(
+        self, address: str, port: int | None, check_url: str | None = None
+    ) -> str | None:
+        """Remove the mark of exactly this address, port and URL (not a wider or narrower one),
+        so that the checks it decided fall back to the next mark, or Up; the status it had, or
+        None when there was none (nothing is saved then)."""
+        key = self.health_mark_key(address, port, check_url)
+        with self._lock:
+            removed = self._state.health.pop(key, None)
+            if removed is not None:
+                self._save()
+            return removed
+
+    def clear_health_marks(self, address: str | None = None) -> dict[str, str]:
+        """Remove every mark of ``address`` (every port and URL), or every mark at all; the
+        marks removed (key → status)."""
+        with self._lock:
+            health = self._state.health
+            keys = (
+                list(health)
+                if address is None
+                else marks_of_address(self._state, parse_address(address))
+            )
+            removed = {key: health.pop(key) for key in keys}
+            if removed:
+                self._save()
+            return removed
+
+    def health_checks(self, address: str) -> list[HealthCheck]:
+        """How each VS and SubVS with ``address`` as a real server checks it (one entry per
+        real server of that address), by VS Index."""
+        canonical = parse_address(address)
+        with self._lock:
+            state = self._state
+            checks = []
+            for service in sorted(state.services.values(), key=lambda vs: vs.index):
+                url = service.settings.get("CheckUrl")
+                for rs in service.real_servers:
+                    if rs.address != canonical:
+                        continue
+                    checks.append(
+                        HealthCheck(
+                            vs_index=service.index,
+                            port=probed_port(service, rs),
+                            url=url if isinstance(url, str) and url else None,
+                            keys=tuple(health_keys(service, rs)),
+                            mark=deciding_mark(state, service, rs),
+                            status=real_server_status(state, service, rs),
+                        )
+                    )
+            return checks
 
     def set_drain_seconds(self, seconds: float) -> None:
         """How long a disabled real server takes to drain its connections to 0."""
@@ -188,10 +267,16 @@ class MockAppliance:
                 for rs in service.real_servers
             ]
 
-    def health_marks(self) -> dict[str, str]:
-        """The health marks set through the control API (address or address:port → Up/Down)."""
+    def health_marks(self, address: str | None = None) -> dict[str, str]:
+        """The health marks (``address``, ``address:port``, either with `` URL`` → Up/Down): of
+        ``address`` only, or every one."""
         with self._lock:
-            return dict(self._state.health)
+            health = self._state.health
+            if address is None:
+                return dict(health)
+            return {
+                key: health[key] for key in marks_of_address(self._state, parse_address(address))
+            }
 
     def drain_seconds(self) -> float:
         """The configured drain time."""

@@ -156,18 +156,47 @@ def probed_port(service: MockVirtualService, real_server: MockRealServer) -> int
     return port or real_server.port
 
 
-def real_server_is_up(
-    state: MockState, service: MockVirtualService, real_server: MockRealServer
-) -> bool:
-    """Up unless marked Down: for the URL this VS checks (on its probed port, or on every port),
-    else for the port its health check probes, else for every port of its address."""
+def health_keys(service: MockVirtualService, real_server: MockRealServer) -> list[str]:
+    """The keys of the marks that can decide the health of ``real_server`` in ``service``, the
+    most specific first: the URL this VS checks on its probed port, that URL on every port, the
+    probed port, every port of the address."""
     address, port = real_server.address, probed_port(service, real_server)
     url = service.settings.get("CheckUrl")
     keys = [health_key(address, port), health_key(address, None)]
     if isinstance(url, str) and url:
         keys[:0] = [health_key(address, port, url), health_key(address, None, url)]
-    mark = next((state.health[key] for key in keys if key in state.health), None)
-    return mark != "Down"
+    return keys
+
+
+def deciding_mark(
+    state: MockState, service: MockVirtualService, real_server: MockRealServer
+) -> str | None:
+    """The key of the mark that decides the health of ``real_server`` in ``service`` (the most
+    specific of ``health_keys`` that is set), or None when no mark does (it is Up)."""
+    return next((key for key in health_keys(service, real_server) if key in state.health), None)
+
+
+def real_server_is_up(
+    state: MockState, service: MockVirtualService, real_server: MockRealServer
+) -> bool:
+    """Up unless marked Down: for the URL this VS checks (on its probed port, or on every port),
+    else for the port its health check probes, else for every port of its address."""
+    mark = deciding_mark(state, service, real_server)
+    return mark is None or state.health[mark] != "Down"
+
+
+def marks_of_address(state: MockState, address: str) -> list[str]:
+    """The keys of every mark of ``address`` (every port or one, every check or one URL).
+
+    An IPv6 key is ambiguous (``2001:db8::1:443`` is that address, or ``2001:db8::1`` port
+    443): both readings count as ``address``'s."""
+    keys = []
+    for key in state.health:
+        where = key.split(" ", 1)[0]
+        host, _, port = where.rpartition(":")
+        if where == address or (host == address and port.isdigit()):
+            keys.append(key)
+    return keys
 
 
 def real_server_status(

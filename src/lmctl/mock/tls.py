@@ -6,6 +6,10 @@ appliance's self-signed one. Without a state file the set is generated at every 
 temporary directory; with one it is kept beside the state file (``<stem>-ca.pem``,
 ``<stem>-cert.pem``, ``<stem>-key.pem``, all private), so a restarted mock keeps the
 fingerprint its users pinned, until a new one is asked for.
+
+Also the PEMs an admin installs with ``addcert`` (``lmctl mock addcert``): a self-signed one for
+a namespace (``self_signed_pem``), and what is wrong with one that cannot be installed
+(``upload_problem``).
 """
 
 from __future__ import annotations
@@ -14,13 +18,16 @@ import datetime
 import hashlib
 import ipaddress
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from lmctl.errors import LmctlError
@@ -182,17 +189,23 @@ def generate_certificate(
     return MockCertificate(ca_file, cert_file, key_file, _fingerprint(certificate))
 
 
-def self_signed_pem(host: str) -> bytes:
-    """A new private key and a certificate for the host name ``host`` signed by that key, as one
-    PEM (the certificate, then the key): what an admin uploads with ``addcert`` to publish a
-    namespace. Made in memory and written nowhere: the caller hands it to the appliance."""
+def self_signed_pem(host: str, *more_hosts: str) -> bytes:
+    """A new private key and a certificate for the host name ``host`` (its subject CN and first
+    subject alternative name) and each of ``more_hosts`` (more SANs: a temporary namespace and
+    the final one) signed by that key, as one PEM (the certificate, then the key): what an admin
+    uploads with ``addcert`` to publish a namespace. Made in memory and written nowhere: the
+    caller hands it to the appliance. A name given twice (in any case) is named once."""
     now = datetime.datetime.now(datetime.UTC)
     key = ec.generate_private_key(ec.SECP256R1())
     common_name = host if len(host) <= _COMMON_NAME_LENGTH else "lmctl mock namespace"
+    hosts: dict[str, str] = {}  # the first spelling of each name, in the order given
+    for name in (host, *more_hosts):
+        hosts.setdefault(name.casefold(), name)
+    names = [x509.DNSName(name) for name in hosts.values()]
     certificate = (
         _signed_by_itself(key, _name(common_name), now, _NAMESPACE_VALIDITY)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -201,6 +214,60 @@ def self_signed_pem(host: str) -> bytes:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
+
+
+# A PEM block of a private key: PKCS#8 (``PRIVATE KEY``, ``ENCRYPTED PRIVATE KEY``) or a
+# traditional one (``RSA PRIVATE KEY``, ``EC PRIVATE KEY``).
+_PRIVATE_KEY_BLOCK = re.compile(rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
+_CERTIFICATE_BLOCK = b"-----BEGIN CERTIFICATE-----"
+
+
+def _public_key_bytes(key: PublicKeyTypes) -> bytes:
+    return key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def upload_problem(pem: bytes) -> str | None:
+    """What keeps ``pem`` from being what ``addcert`` installs (a certificate, then its
+    unencrypted private key), as a phrase (``it holds no private key ...``); None when it is
+    one. The appliance's own refusal says only "Invalid certificate file"."""
+    if _CERTIFICATE_BLOCK not in pem:
+        return "it holds no certificate (no -----BEGIN CERTIFICATE----- block)"
+    try:
+        certificates = x509.load_pem_x509_certificates(pem)
+    except ValueError:
+        return "its certificate cannot be read (a CERTIFICATE block that is no X.509 certificate)"
+    if _PRIVATE_KEY_BLOCK.search(pem) is None:
+        return (
+            "it holds no private key (no -----BEGIN PRIVATE KEY----- block): the appliance "
+            "needs the certificate's key with it, after the certificate"
+        )
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except TypeError:
+        return "its private key is encrypted: give it unencrypted (openssl pkey decrypts it)"
+    except (ValueError, UnsupportedAlgorithm):
+        return "its private key cannot be read (a PRIVATE KEY block that is no key lmctl knows)"
+    key_bytes = _public_key_bytes(key.public_key())
+    first, *others = certificates
+    if _public_key_bytes(first.public_key()) == key_bytes:
+        return None
+    owner = next(
+        (
+            place
+            for place, other in enumerate(others, start=2)
+            if _public_key_bytes(other.public_key()) == key_bytes
+        ),
+        None,
+    )
+    subject = first.subject.rfc4514_string()
+    if owner is not None:
+        return (
+            f"its private key is not the first certificate's ({subject}) but that of certificate "
+            f"{owner} in the file: put the server certificate first, then its chain"
+        )
+    return f"its private key does not match its certificate ({subject}): it is another one's key"
 
 
 def _fingerprint(certificate: x509.Certificate) -> str:
