@@ -72,6 +72,75 @@ def test_missing_spec_path_is_named_and_exits_1(
     assert lines[0] == "no-such.yaml: error: no such file or directory"
 
 
+# A word where a spec path goes (``lmctl plan hq-cas``): the error says what to give instead.
+NOT_ARRAY_NAMES = "no such file or directory; spec paths are files or directories, not array names"
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "apply", "ls"])
+def test_an_array_name_where_a_spec_path_goes_names_its_spec_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "arrays")
+    monkeypatch.chdir(tmp_path)
+    state = ["--state-dir", str(tmp_path / "state")] if command in {"plan", "apply"} else []
+
+    code, lines = invoke(command, *COMMANDS.get(command, []), "hq-cas", *state)
+
+    assert code == 1
+    assert lines[0] == f"hq-cas: error: {NOT_ARRAY_NAMES}: array hq-cas is in arrays/hq-cas.yaml"
+
+
+@pytest.mark.parametrize(
+    ("word", "hint"),
+    [
+        ("hq-cs", " (did you mean array hq-cas, in arrays/hq-cas.yaml?)"),
+        ("nothing", ": to work on one array, give its spec file (such as arrays/NAME.yaml)"),
+    ],
+)
+def test_a_word_that_is_no_array_gets_the_closest_array_or_the_general_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, word: str, hint: str
+) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "arrays")
+    monkeypatch.chdir(tmp_path)
+
+    code, lines = invoke("plan", word, "arrays/appliances.yaml")
+
+    assert code == 1
+    assert lines[0] == f"{word}: error: {NOT_ARRAY_NAMES}{hint}"
+
+
+def test_the_array_name_hint_looks_in_the_directories_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "specs")
+    monkeypatch.chdir(tmp_path)
+
+    code, lines = invoke("validate", "mail-2019", "specs")
+
+    assert code == 1
+    assert (
+        lines[0]
+        == f"mail-2019: error: {NOT_ARRAY_NAMES}: array mail-2019 is in specs/mail-2019.yaml"
+    )
+
+
+def test_the_array_name_hint_without_any_specs_and_never_for_a_file_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    _, word = invoke("plan", "hq-cas")
+    _, file = invoke("plan", "hq-cas.yaml")
+    _, nested = invoke("plan", "arrays/hq-cas")
+
+    assert word[0] == (
+        f"hq-cas: error: {NOT_ARRAY_NAMES}: to work on one array, give its spec file (such as "
+        "arrays/NAME.yaml)"
+    )
+    assert file[0] == "hq-cas.yaml: error: no such file or directory"
+    assert nested[0] == "arrays/hq-cas: error: no such file or directory"
+
+
 @pytest.mark.parametrize("command", list(COMMANDS))
 def test_invalid_spec_is_reported_by_file_and_line_and_exits_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -62,9 +62,62 @@ def load_spec_set(paths: Sequence[Path] | None, *, leave_out: bool = False) -> S
                 )
             ]
         )
-    return load_specs(
-        paths or [DEFAULT_SPECS], trusted_inventory=trusted_inventory(), leave_out=leave_out
+    try:
+        return load_specs(
+            paths or [DEFAULT_SPECS], trusted_inventory=trusted_inventory(), leave_out=leave_out
+        )
+    except SpecError as error:
+        hinted = _with_array_hints(error.diagnostics, paths or ())
+        if hinted == list(error.diagnostics):
+            raise
+        raise SpecError(hinted) from None
+
+
+def _reads_as_array_name(path: Path) -> bool:
+    """One word, without a directory nor a spec file's suffix: ``hq-cas``, not ``hq-cas.yaml``
+    nor ``specs/hq-cas``."""
+    text = str(path)
+    return (
+        len(path.parts) == 1
+        and "/" not in text
+        and os.sep not in text
+        and path.suffix.lower() not in (".yaml", ".yml")
     )
+
+
+def _with_array_hints(diagnostics: Sequence[Diagnostic], paths: Sequence[Path]) -> list[Diagnostic]:
+    """``diagnostics``, where a path that does not exist reads as an array name (``lmctl plan
+    hq-cas``) with a hint after "no such file or directory": spec paths are files or
+    directories, and the spec file of that array (or of the closest name) when the directories
+    given (default ``arrays/``) hold it."""
+    from dataclasses import replace
+
+    from lmctl.specs.loader import NO_SUCH_PATH
+
+    words = {str(path) for path in paths if _reads_as_array_name(path)}
+    if not any(d.message == NO_SUCH_PATH and d.file in words for d in diagnostics):
+        return list(diagnostics)
+    spec_set = _quiet_load([path for path in paths if path.is_dir()])
+    files = {a.name: spec_set.file_of(a.name) for a in spec_set.arrays} if spec_set else {}
+    return [
+        replace(d, message=f"{NO_SUCH_PATH}; {_array_hint(d.file, files)}")
+        if d.message == NO_SUCH_PATH and d.file in words
+        else d
+        for d in diagnostics
+    ]
+
+
+def _array_hint(name: str, files: Mapping[str, str | None]) -> str:
+    """What to give instead of the array name ``name``; ``files``: each array's spec file."""
+    from lmctl.text import closest
+
+    said = "spec paths are files or directories, not array names"
+    if name in files:
+        return f"{said}: array {name} is in {files[name]}"
+    near = closest(name, files)
+    if near is not None:
+        return f"{said} (did you mean array {near}, in {files[near]}?)"
+    return f"{said}: to work on one array, give its spec file (such as {DEFAULT_SPECS}/NAME.yaml)"
 
 
 def refuse_array_as_path(paths: Sequence[Path] | None, *, array_first: str = "") -> None:
@@ -104,11 +157,8 @@ def spec_names(
     the shell's completion, and hints). Array spec files with errors are left out; anything that
     goes wrong gives no names: a completion must never print (the shell reads its output) nor
     fail."""
-    try:
-        # Nothing the loader might write reaches the shell.
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            spec_set = load_spec_set(paths, leave_out=True)
-    except Exception:  # broken specs, unreadable files: no completion
+    spec_set = _quiet_load(paths)
+    if spec_set is None:
         return []
     if kind == "arrays":
         return [array.name for array in spec_set.arrays]
@@ -121,6 +171,17 @@ def spec_names(
         for member in members
     ]
     return list(dict.fromkeys(names))
+
+
+def _quiet_load(paths: Sequence[Path]) -> SpecSet | None:
+    """``load_spec_set`` of ``paths`` (default ``arrays/``), array spec files with errors left
+    out, printing nothing; None when anything goes wrong (broken specs, unreadable files)."""
+    try:
+        # Nothing the loader might write reaches the shell.
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            return load_spec_set(paths, leave_out=True)
+    except Exception:  # broken specs, unreadable files: no names
+        return None
 
 
 def load_reporting(

@@ -39,6 +39,7 @@ from lmctl.specs.source import (
 from lmctl.specs.validation import validate
 
 SPEC_SUFFIXES = (".yaml", ".yml")
+NO_SUCH_PATH = "no such file or directory"
 INVENTORY_KEY = "appliances"
 INVENTORY_NAMES = ("appliances.yaml", "appliances.yml")
 # A top-level ``appliances:`` line: an inventory, even when the YAML around it is broken.
@@ -227,7 +228,7 @@ def discover(paths: Iterable[str | Path], problems: list[Diagnostic]) -> list[Sp
             found.append(SpecFile(path, str(given)))
         else:
             # A FIFO or device (e.g. a link to /dev/zero) is never read: it could block forever.
-            problem = "not a regular file" if path.exists() else "no such file or directory"
+            problem = "not a regular file" if path.exists() else NO_SUCH_PATH
             problems.append(Diagnostic("error", str(given), None, "", problem))
     unique: dict[Path, SpecFile] = {}
     for spec_file in found:
