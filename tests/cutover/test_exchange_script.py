@@ -210,6 +210,65 @@ def test_every_write_asks_should_process(tmp_path: Path) -> None:
             assert "ShouldProcess" in lines[index - 1], (name, lines[index])
 
 
+def checklist(script: str) -> str:
+    """The script's closing part: what it does not do, to check by hand."""
+    return script.split("# -- What this script does not do.")[1]
+
+
+def test_a_namespace_without_client_host_names_names_its_fqdn_to_resolve(tmp_path: Path) -> None:
+    # 2013+: the namespace itself must resolve to the VIP; the checklist never joins an empty
+    # list ("resolves to 10.10.2.50: " and nothing after it).
+    text = NAMESPACE_2016.replace("client_hostnames: [autodiscover.corp.example.com]\n", "")
+    script = script_of(tmp_path, "mail-2016", text)
+    todo = checklist(script)
+    assert "$ClientNames = @(\n    'mail.corp.example.com'\n)" in todo
+    assert (
+        "[ ] DNS: each name clients use resolves to ${Vip}: $($ClientNames -join ', ') "
+        "(lmctl exchange check tests it)." in todo
+    )
+    assert "[ ] Certificate on every member: $($ClientNames -join ', ')." in todo
+    assert "$ClientHostnames" not in todo
+    assert unbalanced(script) == []
+
+
+def test_the_names_to_resolve_are_the_fqdn_then_each_other_client_host_name_once(
+    tmp_path: Path,
+) -> None:
+    text = NAMESPACE_2016.replace(
+        "client_hostnames: [autodiscover.corp.example.com]",
+        "client_hostnames: [MAIL.corp.example.com, autodiscover.corp.example.com]",
+    )
+    todo = checklist(script_of(tmp_path, "mail-2016", text))
+    assert (
+        "$ClientNames = @(\n    'mail.corp.example.com',\n    'autodiscover.corp.example.com'\n)"
+        in todo
+    )
+
+
+def test_a_2010_array_without_client_host_names_lists_none_to_resolve(tmp_path: Path) -> None:
+    text = BRANCH_2010_DYNAMIC.replace("client_hostnames: [mail-muc.corp.example.com]\n", "")
+    todo = checklist(script_of(tmp_path, "branch-cas", text))
+    assert "$ClientHostnames -join" not in todo
+    assert "[ ] DNS: $Fqdn resolves to $Vip (lmctl exchange check tests it)." in todo
+    assert "the names HTTPS clients use (the spec lists no client_hostnames)," in todo
+
+
+def test_a_per_protocol_array_checks_the_certificate_on_the_loadmaster(tmp_path: Path) -> None:
+    # The LoadMaster terminates TLS with the spec's certificate: it must carry the namespace
+    # (and, moving blue/green, the temporary name: docs/layouts.md).
+    script = script_of(tmp_path, "mail-pp", PER_PROTOCOL_SUBSET)
+    assert assigned(script, "Certificate") == "webmail"
+    todo = checklist(script).splitlines()
+    at = todo.index(
+        """Write-Host "[ ] Certificate on the LoadMaster: $Certificate (the spec's certificate:) """
+        """terminates TLS on ${Vip}: it must name $($ClientNames -join ', ')." """.rstrip()
+    )
+    assert "temporary namespace, docs/layouts.md: the temporary name too" in todo[at + 1]
+    single = script_of(tmp_path / "single", "mail-2016", NAMESPACE_2016)
+    assert "$Certificate" not in single
+    assert "Certificate on the LoadMaster" not in single
+
+
 def test_2013_before_sp1_has_no_mapi_and_uses_set_client_access_server(tmp_path: Path) -> None:
     text = NAMESPACE_2016.replace("exchange: 2016 CU23", "exchange: 2013 CU3")
     script = script_of(tmp_path, "mail-2016", text)
@@ -442,7 +501,13 @@ def test_per_protocol_with_every_directory_is_the_single_service_script(tmp_path
     expected = script_outcome(tmp_path / "single", "mail-pp", single)
     for text in (every, listed):
         outcome = script_outcome(tmp_path / str(len(text)), "mail-pp", text)
-        assert outcome.stdout == expected.stdout
+        # Only the certificate the LoadMaster terminates TLS with is the layout's own.
+        lines = outcome.stdout.splitlines(keepends=True)
+        own = [i for i, line in enumerate(lines) if "$Certificate" in line]
+        assert len(own) == 2
+        assert "temporary namespace" in lines[own[1] + 1]
+        del lines[own[1] : own[1] + 2], lines[own[0]]
+        assert "".join(lines) == expected.stdout
         assert "left unchanged" not in outcome.output
     script = expected.stdout
     for directory, (command, variable) in SET_BY_DIRECTORY.items():

@@ -330,6 +330,9 @@ def _spec_values(script: _Script, spec: ArraySpec) -> None:
     _list(script, "ClientHostnames", list(spec.client_hostnames))
     _list(script, "ServicePorts", [str(p) for p in _service_ports(spec)])
     script.add(f"$KeepAliveTimeMs = {spec.keepalive_time * 1000}")
+    certificate = _terminating_certificate(spec)
+    if certificate is not None:
+        script.add(f"$Certificate = {ps_string(certificate)}")
     if spec.rpc_ports is not None:
         script.add(f"$RpcClientAccessPort = {spec.rpc_ports.client_access}")
         # RpcTcpPort is a string value (REG_SZ), not a DWORD.
@@ -808,13 +811,9 @@ def _check_registry(script: _Script, key: str, name: str, kind: str, expected: s
     )
 
 
-def _checklist(script: _Script, spec: ArraySpec) -> None:
-    family = spec.exchange.family
-    script.add("# -- What this script does not do.")
-    script.add("Write-Step 'Not done by this script: check each by hand'")
-    script.say("[ ] DNS: $Fqdn resolves to $Vip (lmctl exchange check tests it).")
-    if family.has_cas_array:
-        script.say("    The CAS array FQDN is internal only: no record for it in the public zone.")
+def _cas_array_names(script: _Script, spec: ArraySpec) -> None:
+    """The 2010 checklist's client host names: DNS inside and the members' certificate."""
+    if spec.client_hostnames:
         script.say(
             "[ ] DNS: each client host name resolves to $Vip inside: $($ClientHostnames -join ', ')"
         )
@@ -822,14 +821,56 @@ def _checklist(script: _Script, spec: ArraySpec) -> None:
             "[ ] Certificate on every member: the client host names "
             "($($ClientHostnames -join ', ')),"
         )
-        script.say("    not the CAS array FQDN (Outlook's RPC over TCP to $Fqdn does not use TLS).")
     else:
         script.say(
-            "[ ] DNS: each client host name resolves to ${Vip}: $($ClientHostnames -join ', ')"
+            "[ ] Certificate on every member: the names HTTPS clients use (the spec lists no "
+            "client_hostnames),"
+        )
+    script.say("    not the CAS array FQDN (Outlook's RPC over TCP to $Fqdn does not use TLS).")
+
+
+def _terminating_certificate(spec: ArraySpec) -> str | None:
+    """The certificate the LoadMaster terminates the array's TLS with (a per-protocol array
+    publishing ``https``: its ``certificate:``), or None when the members terminate it."""
+    if spec.layout != "per-protocol" or PARENT_SERVICE not in spec.enabled_services:
+        return None
+    return spec.certificate
+
+
+def _client_names(spec: ArraySpec) -> tuple[str, ...]:
+    """The names clients reach a 2013+ array by: its namespace (the FQDN), then its client
+    host names, each once (compared without regard to case)."""
+    names: dict[str, str] = {}
+    for name in (spec.fqdn, *spec.client_hostnames):
+        names.setdefault(name.rstrip(".").lower(), name)
+    return tuple(names.values())
+
+
+def _checklist(script: _Script, spec: ArraySpec) -> None:
+    family = spec.exchange.family
+    script.add("# -- What this script does not do.")
+    if family.has_cas_array:
+        script.add("Write-Step 'Not done by this script: check each by hand'")
+        script.say("[ ] DNS: $Fqdn resolves to $Vip (lmctl exchange check tests it).")
+        script.say("    The CAS array FQDN is internal only: no record for it in the public zone.")
+        _cas_array_names(script, spec)
+    else:
+        script.add("# The names clients use: the namespace, then the client host names.")
+        _list(script, "ClientNames", _client_names(spec))
+        script.add("Write-Step 'Not done by this script: check each by hand'")
+        script.say(
+            "[ ] DNS: each name clients use resolves to ${Vip}: $($ClientNames -join ', ') "
+            "(lmctl exchange check tests it)."
+        )
+        script.say("[ ] Certificate on every member: $($ClientNames -join ', ').")
+    if _terminating_certificate(spec) is not None:
+        script.say(
+            "[ ] Certificate on the LoadMaster: $Certificate (the spec's certificate:) terminates "
+            "TLS on ${Vip}: it must name $($ClientNames -join ', ')."
         )
         script.say(
-            "[ ] Certificate on every member: $Fqdn and the client host names "
-            "($($ClientHostnames -join ', '))."
+            "    (Moving blue/green under a temporary namespace, docs/layouts.md: the temporary "
+            "name too, while it is tested.)"
         )
     script.say(
         "[ ] Firewalls: clients to $Vip on TCP $($ServicePorts -join ', '); "

@@ -271,10 +271,14 @@ else {
 }
 
 # -- What this script does not do.
+# The names clients use: the namespace, then the client host names.
+$ClientNames = @(
+    'mail.corp.example.com',
+    'autodiscover.corp.example.com'
+)
 Write-Step 'Not done by this script: check each by hand'
-Write-Host "[ ] DNS: $Fqdn resolves to $Vip (lmctl exchange check tests it)."
-Write-Host "[ ] DNS: each client host name resolves to ${Vip}: $($ClientHostnames -join ', ')"
-Write-Host "[ ] Certificate on every member: $Fqdn and the client host names ($($ClientHostnames -join ', '))."
+Write-Host "[ ] DNS: each name clients use resolves to ${Vip}: $($ClientNames -join ', ') (lmctl exchange check tests it)."
+Write-Host "[ ] Certificate on every member: $($ClientNames -join ', ')."
 Write-Host "[ ] Firewalls: clients to $Vip on TCP $($ServicePorts -join ', '); the LoadMaster to every member on the same ports."
 Write-Host "    And clients to $Vip on TCP 80 (the LoadMaster redirects it to HTTPS)."
 Write-Host "[ ] The LoadMaster side: lmctl plan, then lmctl apply (this script never touches it)."

@@ -33,6 +33,7 @@ $ServicePorts = @(
     '443'
 )
 $KeepAliveTimeMs = 1800000
+$Certificate = 'webmail'
 $OwaVirtualDirectoryUrl = 'https://webmail.contoso.test/owa'
 $EcpVirtualDirectoryUrl = 'https://webmail.contoso.test/ecp'
 $WebServicesVirtualDirectoryUrl = 'https://webmail.contoso.test/EWS/Exchange.asmx'
@@ -206,10 +207,15 @@ else {
 }
 
 # -- What this script does not do.
+# The names clients use: the namespace, then the client host names.
+$ClientNames = @(
+    'webmail.contoso.test'
+)
 Write-Step 'Not done by this script: check each by hand'
-Write-Host "[ ] DNS: $Fqdn resolves to $Vip (lmctl exchange check tests it)."
-Write-Host "[ ] DNS: each client host name resolves to ${Vip}: $($ClientHostnames -join ', ')"
-Write-Host "[ ] Certificate on every member: $Fqdn and the client host names ($($ClientHostnames -join ', '))."
+Write-Host "[ ] DNS: each name clients use resolves to ${Vip}: $($ClientNames -join ', ') (lmctl exchange check tests it)."
+Write-Host "[ ] Certificate on every member: $($ClientNames -join ', ')."
+Write-Host "[ ] Certificate on the LoadMaster: $Certificate (the spec's certificate:) terminates TLS on ${Vip}: it must name $($ClientNames -join ', ')."
+Write-Host "    (Moving blue/green under a temporary namespace, docs/layouts.md: the temporary name too, while it is tested.)"
 Write-Host "[ ] Firewalls: clients to $Vip on TCP $($ServicePorts -join ', '); the LoadMaster to every member on the same ports."
 Write-Host "    And clients to $Vip on TCP 80 (the LoadMaster redirects it to HTTPS)."
 Write-Host '[ ] Left unchanged, as this array does not publish them: ActiveSync, Offline address book, MAPI over HTTP, Outlook Anywhere, Autodiscover (the SCP).'
