@@ -148,6 +148,34 @@ def refused(tmp_path: Path, text: str) -> list[str]:
     return [line for line in outcome.output.splitlines() if ": error: " in line]
 
 
+@pytest.mark.parametrize(
+    ("override", "error"),
+    [
+        ("transparent: true", "overrides.https.transparent: with layout: per-protocol the parent"),
+        ("layer: 4", "overrides.https.layer: with layout: per-protocol content switching"),
+        ("{layer: 4, transparent: false}", "overrides.https.layer: with layout: per-protocol"),
+    ],
+)
+def test_a_refused_transparency_override_gets_the_error_alone(
+    tmp_path: Path, override: str, error: str
+) -> None:
+    # The layout runs https at layer 7, not transparent: no warning about the members' default
+    # gateway (nor a non-local member's error), as if the refused setting applied.
+    setting = override if override.startswith("{") else "{" + override + "}"
+    text = spec(extra=f"overrides:\n  https: {setting}\n").replace(
+        "address: 10.30.1.12}", "address: 10.30.1.12, non_local: true}"
+    )
+    assert "non_local: true" in text
+    outcome = invoke("validate", str(write(tmp_path, text)))
+    assert outcome.exit_code == 1, outcome.output
+    problems = [
+        line for line in outcome.output.splitlines() if ": error: " in line or ": warning: " in line
+    ]
+    assert len(problems) == 1, problems
+    assert error in problems[0]
+    assert "default gateway" not in outcome.output
+
+
 def test_an_empty_directories_list_says_what_to_write_instead(tmp_path: Path) -> None:
     assert refused(tmp_path, spec(extra="directories: []\n")) == [
         f"{tmp_path / 'mail.yaml'}:12: error: directories: the list is empty: name at least "

@@ -495,6 +495,16 @@ def _check_url_without_url_check(array: SourcedArray) -> Iterator[Diagnostic]:
             )
 
 
+def _is_transparent(spec: ArraySpec, service: str, profile: ServiceProfile) -> bool:
+    """Whether ``service`` runs transparent (its real servers see the clients' addresses).
+    Never http-redirect (no real servers), nor the https of a per-protocol array: that layout
+    runs it at layer 7, not transparent, whatever ``overrides.https`` says (a ``layer: 4`` or
+    ``transparent: true`` there is an error of its own, ``_per_protocol_overrides``)."""
+    if service == "http-redirect" or (spec.layout == "per-protocol" and service == "https"):
+        return False
+    return is_transparent(profile)
+
+
 def _transparency(array: SourcedArray) -> Iterator[Diagnostic]:
     """Layer 4 is always transparent (Kemp), and layer 7 is with ``transparent: true``: the
     members must route back through the LoadMaster, and cannot be non-local. Cookie
@@ -502,7 +512,7 @@ def _transparency(array: SourcedArray) -> Iterator[Diagnostic]:
     spec = array.spec
     for service in _offered_services(spec):
         profile = spec.profile(service)
-        if not is_transparent(profile) or service == "http-redirect":
+        if not _is_transparent(spec, service, profile):
             continue
         layer_4 = profile.layer == 4
         if layer_4 and spec.override(service).transparent is False:
@@ -922,7 +932,7 @@ def _non_local_members_transparent(
         reported: set[str] = set()
         for service in _offered_services(spec):
             profile = spec.profile(service)
-            if not is_transparent(profile) or service == "http-redirect":
+            if not _is_transparent(spec, service, profile):
                 continue
             for location, member in _members_with_location(spec, service):
                 key = "/".join(map(str, location))
