@@ -19,7 +19,9 @@ from lmctl.maintenance.drain import (
     switches,
     unreachable_services,
 )
-from lmctl.maintenance.server import MemberRef, UnknownMemberError, locate_server
+from lmctl.maintenance.drain import _undrain_refusal as undrain_refusal
+from lmctl.maintenance.server import MemberRef, UnknownMemberError, locate_server, unfinished
+from lmctl.statedir import DEFAULT_STATE_DIR
 from lmctl.status.model import ArrayStatus
 from lmctl_testkit import array_spec, invoke, write_spec_files
 from status_testkit import (
@@ -214,6 +216,46 @@ def test_array_option_restricts_the_server_to_the_named_arrays() -> None:
     assert [ref.array for ref in server.members] == ["eas"]
     assert server.where() == "array eas"
     assert server.command("undrain") == "lmctl undrain cas02 --array eas"
+
+
+def test_the_commands_a_server_suggests_repeat_its_spec_paths_and_state_dir_quoted() -> None:
+    # `lmctl undrain FRA-EX02 specs --timeout 6` timed out and said to run `lmctl undrain
+    # FRA-EX02` again: that reads arrays/ (or nothing) instead of the specs given.
+    server = locate_server(
+        two_namespaces(),
+        "cas02",
+        ["eas"],
+        paths=[Path("specs"), Path("my specs/eas.yaml")],
+        state_dir=Path("/srv/lmctl state"),
+    )
+    again = "--array eas --state-dir '/srv/lmctl state' specs 'my specs/eas.yaml'"
+
+    assert server.command("undrain") == f"lmctl undrain cas02 {again}"
+    assert unfinished(server, "drain") == (
+        f"the drain of cas02 (array eas) may be unfinished; run `lmctl drain cas02 {again}` "
+        f"again to finish it (safe to repeat), or `lmctl undrain cas02 {again}` to go back"
+    )
+
+
+def test_no_default_state_dir_and_a_dash_dash_before_a_path_read_as_an_option() -> None:
+    plain = locate_server(two_namespaces(), "cas02", state_dir=DEFAULT_STATE_DIR)
+    dashed = locate_server(two_namespaces(), "cas02", paths=[Path("-specs"), Path("a;b")])
+
+    assert plain.command("drain") == "lmctl drain cas02"
+    assert dashed.command("drain") == "lmctl drain cas02 -- -specs 'a;b'"
+
+
+def test_undrain_in_the_other_arrays_only_repeats_the_spec_paths() -> None:
+    desired = [
+        *two_member_array(),
+        desired_service("https", 443, ["cas01", "cas02"], array="eas", enable={"cas02": False}),
+    ]
+    server = locate_server(desired, "cas02", paths=[Path("specs")])
+
+    refusal = undrain_refusal(server, {"lm-hq": desired})
+
+    assert refusal is not None
+    assert refusal.endswith("or undrain it in hq only: `lmctl undrain cas02 --array hq specs`.")
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -625,7 +625,8 @@ def _undrain_refusal(
     others = [ref.array for ref in server.members if ref not in disabled]
     elsewhere = ""
     if others:
-        rest = Server(tuple(ref for ref in server.members if ref not in disabled), tuple(others))
+        kept = tuple(ref for ref in server.members if ref not in disabled)
+        rest = replace(server, members=kept, restricted=tuple(others))
         elsewhere = f", or undrain it in {listing(others)} only: `{rest.command('undrain')}`"
     return (
         f"refusing to undrain {server.name}: {_spec_of(server, disabled)} disables it "

@@ -10,12 +10,15 @@ them only would leave it serving the others, so a server is located in every spe
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from lmctl.errors import LmctlError
 from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import normalised_address
+from lmctl.statedir import DEFAULT_STATE_DIR
 from lmctl.text import no_array_named
 
 
@@ -44,11 +47,14 @@ def listing(items: Sequence[str]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Server:
-    """One server in every spec that lists it (spec order), and the ``--array`` names the
-    command was restricted to (repeated in the commands it suggests)."""
+    """One server in every spec that lists it (spec order), and what the commands it suggests
+    repeat of the command line: the ``--array`` names the command was restricted to, a
+    ``--state-dir`` other than the default and the spec paths given (none: the default)."""
 
     members: tuple[MemberRef, ...]
     restricted: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    state_dir: str | None = None
 
     @property
     def name(self) -> str:
@@ -84,9 +90,16 @@ class Server:
         return self.arrays_on() if self.several else f"array {self.members[0].array}"
 
     def command(self, action: str) -> str:
-        """The command that repeats ``action`` on the same arrays."""
-        flags = "".join(f" --array {array}" for array in self.restricted)
-        return f"lmctl {action} {self.name}{flags}"
+        """The command that repeats ``action`` on the same arrays, from the same specs and
+        state directory, each word quoted for a POSIX shell where it needs it."""
+        words = ["lmctl", action, self.name]
+        for array in self.restricted:
+            words += ["--array", array]
+        if self.state_dir is not None:
+            words += ["--state-dir", self.state_dir]
+        if any(path.startswith("-") for path in self.paths):
+            words.append("--")  # a path that reads as an option
+        return shlex.join([*words, *self.paths])
 
     def prefix(self, ref: MemberRef) -> str:
         """What precedes a service's name in messages: nothing for one spec, ``mail16/`` for
@@ -105,11 +118,18 @@ def unfinished(server: Server, action: str) -> str:
 
 
 def locate_server(
-    desired: Iterable[DesiredVirtualService], name: str, arrays: Sequence[str] = ()
+    desired: Iterable[DesiredVirtualService],
+    name: str,
+    arrays: Sequence[str] = (),
+    *,
+    paths: Sequence[str | Path] = (),
+    state_dir: str | Path = DEFAULT_STATE_DIR,
 ) -> Server:
     """The server called ``name`` (case-insensitive, as Windows names are) or with that address
     (compared as an address: ``2001:DB8:0::11`` is ``2001:db8::11``, ``[::ffff:10.0.0.21]`` is
-    ``10.0.0.21``), in every spec that lists it, or only in ``arrays`` when given."""
+    ``10.0.0.21``), in every spec that lists it, or only in ``arrays`` when given. ``paths``
+    (the spec paths given) and ``state_dir`` (when not the default) are repeated in the
+    commands the server's messages suggest."""
     wanted = name.strip().lower()
     address = normalised_address(name.strip().strip("[]"))
     known: set[str] = set()
@@ -137,8 +157,10 @@ def locate_server(
             f"members: {members}"
         )
     restricted = tuple(dict.fromkeys(arrays))
+    given = tuple(str(path) for path in paths)
+    other_dir = None if Path(state_dir) == DEFAULT_STATE_DIR else str(state_dir)
     if not restricted:
-        return Server(tuple(found.values()))
+        return Server(tuple(found.values()), paths=given, state_dir=other_dir)
     unknown = [array for array in restricted if array not in every_array]
     if unknown:
         raise UnknownMemberError(f"--array: {no_array_named(unknown, every_array)}")
@@ -149,4 +171,5 @@ def locate_server(
             f"--array: {name!r} is not a member of {listing(outside)}; it is a member of "
             f"{listing(listed)}"
         )
-    return Server(tuple(ref for ref in found.values() if ref.array in restricted), restricted)
+    listed_refs = tuple(ref for ref in found.values() if ref.array in restricted)
+    return Server(listed_refs, restricted, paths=given, state_dir=other_dir)
