@@ -101,7 +101,7 @@ def test_drained_member_shows_in_status_and_a_second_drain_writes_nothing(
 
 
 def test_drain_that_times_out_says_how_many_connections_are_left(
-    run_lmctl: RunLmctl, mock_control: MockControl
+    run_lmctl: RunLmctl, mock_control: MockControl, tmp_path: Path
 ) -> None:
     mock_control.set_connections(MEMBERS["EX-B1"], 500)
     mock_control.set_drain_seconds(3600)
@@ -110,7 +110,9 @@ def test_drain_that_times_out_says_how_many_connections_are_left(
 
     assert outcome.exit_code == 2
     assert "timed out: EX-B1 is disabled in array three but still has" in outcome.stdout
-    assert "run `lmctl drain EX-B1` again to keep waiting" in outcome.stdout
+    # The command to repeat names the same specs.
+    again = f"lmctl drain EX-B1 {tmp_path / 'arrays'}"
+    assert f"run `{again}` again to keep waiting" in " ".join(outcome.stdout.split())
     assert enabled_flags(mock_control, "EX-B1") == [False]
 
 
@@ -192,11 +194,6 @@ def test_undrain_of_a_member_that_stays_down_times_out_with_exit_2(
     assert enabled_flags(mock_control, "CAS-A1") == [True, True]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lmctl.cli.status.run_maintenance (changed elsewhere) does not pass the spec paths "
-    "and --state-dir to locate_server yet",
-)
 def test_a_timed_out_undrain_suggests_the_same_spec_paths_and_state_dir(
     run_lmctl: RunLmctl, mock_control: MockControl, tmp_path: Path
 ) -> None:
@@ -310,7 +307,7 @@ def test_drain_warns_when_the_spec_would_reenable_the_member(
 
 
 def test_an_appliance_error_while_waiting_exits_1_and_says_how_to_finish(
-    run_lmctl: RunLmctl, mock_control: MockControl
+    run_lmctl: RunLmctl, mock_control: MockControl, tmp_path: Path
 ) -> None:
     mock_control.set_connections(MEMBERS["CAS-A2"], 100)
     mock_control.set_drain_seconds(3600)
@@ -322,10 +319,11 @@ def test_an_appliance_error_while_waiting_exits_1_and_says_how_to_finish(
 
     assert outcome.exit_code == 1
     assert "API" in outcome.stderr
+    specs = tmp_path / "arrays"
     assert (
-        "the drain of CAS-A2 (array two) may be unfinished; run `lmctl drain CAS-A2` again "
-        "to finish it (safe to repeat), or `lmctl undrain CAS-A2` to go back"
-    ) in outcome.stderr
+        f"the drain of CAS-A2 (array two) may be unfinished; run `lmctl drain CAS-A2 {specs}` "
+        f"again to finish it (safe to repeat), or `lmctl undrain CAS-A2 {specs}` to go back"
+    ) in " ".join(outcome.stderr.split())
     assert "Traceback" not in outcome.stderr
 
 

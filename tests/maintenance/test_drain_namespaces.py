@@ -148,7 +148,7 @@ def test_a_refusal_in_one_namespace_writes_nothing_in_either(
 
 
 def test_array_option_drains_the_server_in_the_named_namespace_only(
-    one_appliance: RunLmctl, mock_control: MockControl
+    one_appliance: RunLmctl, mock_control: MockControl, tmp_path: Path
 ) -> None:
     mock_control.set_connections(N1, 50)
     mock_control.set_drain_seconds(3600)
@@ -161,7 +161,8 @@ def test_array_option_drains_the_server_in_the_named_namespace_only(
     assert enabled(mock_control, N1)[("10.40.0.50", "443")] is True
     # The single-array wording, and the command to repeat keeps the restriction.
     assert "timed out: EX-N1 is disabled in array autod16 but still has" in outcome.stdout
-    assert "run `lmctl drain EX-N1 --array autod16` again to keep waiting" in outcome.stdout
+    again = f"lmctl drain EX-N1 --array autod16 {tmp_path / 'arrays'}"
+    assert f"run `{again}` again to keep waiting" in " ".join(outcome.stdout.split())
 
 
 def test_undrain_is_refused_everywhere_when_one_spec_disables_the_server(
@@ -181,14 +182,14 @@ def test_undrain_is_refused_everywhere_when_one_spec_disables_the_server(
         "refusing to undrain EX-N1: the spec of autod16 disables it (enabled: false), so the "
         "next `lmctl apply` would disable it again. Set enabled: true (or remove the key) and "
         "run `lmctl apply` instead, or undrain it in mail16 only: "
-        "`lmctl undrain EX-N1 --array mail16`."
+        f"`lmctl undrain EX-N1 --array mail16 {tmp_path / 'arrays'}`."
     ) in " ".join(outcome.stderr.split())
     assert modrs(mock_control) == []
     assert set(enabled(mock_control, N1).values()) == {False}
 
 
 def test_an_appliance_error_while_waiting_says_how_to_finish_in_every_namespace(
-    one_appliance: RunLmctl, mock_control: MockControl
+    one_appliance: RunLmctl, mock_control: MockControl, tmp_path: Path
 ) -> None:
     mock_control.set_connections(N1, 100)
     mock_control.set_drain_seconds(3600)
@@ -199,10 +200,11 @@ def test_an_appliance_error_while_waiting_says_how_to_finish_in_every_namespace(
     api_off.join()
 
     assert outcome.exit_code == 1
+    specs = tmp_path / "arrays"
     assert (
         "the drain of EX-N1 (autod16 and mail16 on lm-test) may be unfinished; run "
-        "`lmctl drain EX-N1` again to finish it (safe to repeat), or `lmctl undrain EX-N1` to "
-        "go back"
+        f"`lmctl drain EX-N1 {specs}` again to finish it (safe to repeat), or "
+        f"`lmctl undrain EX-N1 {specs}` to go back"
     ) in " ".join(outcome.stderr.split())
 
 

@@ -365,7 +365,11 @@ def run_maintenance(paths: Sequence[Path], member: str, request: MaintenanceRequ
 
     specs = _load(paths)
     everything = [service for services in specs.desired.values() for service in services]
-    server = locate_server(everything, member, request.arrays)
+    # The commands it suggests repeat the spec paths given, unless they are the default.
+    given = () if tuple(paths) == (DEFAULT_SPECS,) else paths
+    server = locate_server(
+        everything, member, request.arrays, paths=given, state_dir=request.state_dir
+    )
     desired = {name: specs.desired[name] for name in server.appliances}
     target = Target(server, desired, specs.scope, request.state_dir)
     console = make_console()
