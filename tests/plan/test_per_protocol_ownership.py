@@ -226,3 +226,17 @@ def test_a_rule_assigned_to_the_wrong_subvs_row_is_taken_off_it(
     # The admin's rule itself is not lmctl's: taken off lmctl's row, never deleted.
     assert "catchall" in {rule["name"] for rule in mock_control.state()["rules"]}
     assert run_in(specs, "plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_a_directory_dropped_beside_a_copy_of_the_parent_marker_deletes_its_rule_once(
+    specs: Path, mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    admin(mock_server, "addvs", vs="10.30.9.50", port="443", prot="tcp", NickName=PARENT_MARKER)
+    write_spec_files(specs, {"mail.yaml": per_protocol_spec(directories=("owa", "ews"))})
+    plan = run_in(specs, "plan", "--format", "json")
+    (appliance,) = json.loads(plan.stdout)["appliances"]
+    deleted = [c["rule"] for c in appliance["changes"] if c["action"] == "delete_rule"]
+    assert deleted == [ACTIVESYNC]
+    applied = run_in(specs, "apply", "--auto-approve", "--no-backup")
+    assert applied.exit_code == 0, applied.output
+    assert run_in(specs, "plan", "--detailed-exitcode").exit_code == 0

@@ -282,6 +282,7 @@ def diff(match: ApplianceMatch) -> ApplianceDiff:
     # rule named with a deleted VS's marker may be the one the claimed parent of that marker
     # uses (a copy of the marker elsewhere): those stay, and each goes once.
     gone = {sub.rule.name for s in match.services for sub in s.desired.sub_services}
+    gone |= {change.rule for change in changes if isinstance(change, DeleteContentRule)}
     for owner, vs in match.unclaimed:
         rules = [rule.name for rule in vs.content_rules if rule.name not in gone]
         gone.update(rules)
