@@ -16,6 +16,7 @@ from lmctl.mock.server import MockServerHandle
 from lmctl_testkit import (
     PASSWORD_VARIABLE,
     PER_PROTOCOL_MEMBERS,
+    PER_PROTOCOL_PARENT,
     admin,
     admins_sub_service,
     applied_per_protocol,
@@ -240,3 +241,19 @@ def test_a_directory_dropped_beside_a_copy_of_the_parent_marker_deletes_its_rule
     applied = run_in(specs, "apply", "--auto-approve", "--no-backup")
     assert applied.exit_code == 0, applied.output
     assert run_in(specs, "plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_a_real_server_beside_the_parents_subvss_is_a_conflict_not_a_layout_switch(
+    specs: Path, mock_server: MockServerHandle, mock_control: MockControl
+) -> None:
+    # A VS publishes through real servers or SubVSs: with both, a drain could miss where the
+    # member serves, and neither layout is the VS's alone.
+    address = PER_PROTOCOL_MEMBERS["EX19-02"]
+    admin(mock_server, "addrs", **PER_PROTOCOL_PARENT, rs=address, rsport="443")
+    expected = f"it holds real servers ({address}:443) beside lmctl's SubVSs"
+    document = refused_everywhere(specs, mock_control, expected)
+    assert in_sync(document)["reason"] == "NotOwnedExactly"
+    # Still judged per directory, by its SubVSs: serving.
+    (array,) = document["arrays"]
+    serving = next(c for c in array["conditions"] if c["type"] == "Serving")
+    assert serving["status"] == "True", serving

@@ -16,6 +16,8 @@ from lmctl_testkit import (
     PASSWORD_VARIABLE,
     PER_PROTOCOL_DIRECTORIES,
     PER_PROTOCOL_MEMBERS,
+    admin,
+    admins_sub_service,
     applied_per_protocol,
     certificate_pem,
     install_certificate,
@@ -107,3 +109,31 @@ def found_message(array: dict[str, Any]) -> str:
     (in_sync,) = [c for c in array["conditions"] if c["type"] == "InSync"]
     message: str = in_sync["message"]
     return message
+
+
+def test_a_marked_subvs_under_a_single_service_vs_is_a_conflict_and_drain_refuses(
+    tmp_path: Path,
+    mock_server: MockServerHandle,
+    mock_control: MockControl,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One SubVS carrying a directory's marker under a VS serving through its real servers:
+    # neither layout is the VS's alone, so nothing is judged by that SubVS and nothing written.
+    monkeypatch.setenv(PASSWORD_VARIABLE, mock_server.password)
+    specs = tmp_path / "specs"
+    write_spec_files(specs, {"mail.yaml": single_service_spec()})
+    write_mock_inventory(specs, mock_server, "lm-hq", "v2")
+    assert run_in(specs, "apply", "--auto-approve", "--no-backup").exit_code == 0
+    index = admins_sub_service(mock_server, mock_control, "lmctl.mail-2019.https.ews")
+    admin(mock_server, "addrs", vs=str(index), rs=PER_PROTOCOL_MEMBERS["EX19-02"], rsport="443")
+    mock_control.clear_log()
+    plan = run_in(specs, "plan")
+    assert plan.exit_code == 1, plan.output
+    assert "beside lmctl's SubVSs" in plan.output
+    drain = run_in(specs, "drain", "EX19-02", "--force", "--poll-interval", "0.05")
+    assert drain.exit_code == 3, drain.output
+    assert mock_control.write_count() == 0
+    code, array = status(specs)
+    assert code == 2, array
+    assert conditions(array)["InSync"] == ("False", "NotOwnedExactly")
+    assert conditions(array)["Serving"][0] == "True"

@@ -25,6 +25,7 @@ from lmctl.loadmaster.models import (
     VirtualServiceKey,
     VirtualServiceSettings,
     differing_fields,
+    host_port,
     wire_name,
 )
 from lmctl.releases import SERVICE_PORTS, VIRTUAL_DIRECTORIES
@@ -213,6 +214,18 @@ class VirtualServiceState:
                     f"lmctl's{holds if sub.rules else ''}: move it to a virtual service of its own",
                 )
             )
+        if self.sub_vs and self.real_servers:
+            # A VS publishes through its real servers or through SubVSs (Kemp 360 Central's VS
+            # model: "either a server pool or SubVS"): with both, which layout serves, and where
+            # would a drain have to switch a member?
+            pool = ", ".join(host_port(rs.address, rs.port) for rs in self.real_servers)
+            found.append(
+                SubServiceClash(
+                    "pool_beside_sub_services",
+                    f"it holds real servers ({pool}) beside lmctl's SubVSs: delete on the "
+                    "appliance the ones the spec's layout does not use",
+                )
+            )
         markers: dict[str, list[int | None]] = {}
         for sub in self.sub_vs:
             markers.setdefault(sub.marker, []).append(sub.index)
@@ -245,7 +258,9 @@ class VirtualServiceState:
 
 ApplianceState = dict[VirtualServiceKey, VirtualServiceState]
 
-ClashKind = Literal["foreign_sub_service", "marker_repeated", "rule_shared"]
+ClashKind = Literal[
+    "foreign_sub_service", "marker_repeated", "rule_shared", "pool_beside_sub_services"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +275,7 @@ class SubServiceClash:
     def hides_members(self) -> bool:
         """True when members may serve where lmctl cannot switch them: a drain would not be one."""
         match self.kind:
-            case "foreign_sub_service" | "marker_repeated":
+            case "foreign_sub_service" | "marker_repeated" | "pool_beside_sub_services":
                 return True
             case "rule_shared":
                 return False
