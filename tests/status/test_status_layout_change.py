@@ -137,3 +137,25 @@ def test_a_marked_subvs_under_a_single_service_vs_is_a_conflict_and_drain_refuse
     assert code == 2, array
     assert conditions(array)["InSync"] == ("False", "NotOwnedExactly")
     assert conditions(array)["Serving"][0] == "True"
+
+
+def test_a_directory_dropped_from_the_spec_is_reported_and_drained_until_applied(
+    specs: Path, mock_control: MockControl
+) -> None:
+    # EWS leaves the spec but its SubVS, and its rule, still serve /ews/ until apply.
+    kept = tuple(d for d in PER_PROTOCOL_DIRECTORIES if d != "ews")
+    write_spec_files(specs, {"mail.yaml": per_protocol_spec(directories=kept)})
+    code, array = status(specs)
+    assert code == 2, array
+    assert conditions(array)["InSync"] == ("False", "UnexpectedVirtualService")
+    (ews,) = [s for s in array["services"] if s["service"] == "https/ews"]
+    assert ews["serving"] and "the spec no longer lists" in ews["dropped_from_spec"]
+    drained = run_in(specs, "drain", "EX19-02", "--poll-interval", "0.05", "--timeout", "5")
+    assert drained.exit_code == 0, drained.output
+    assert "disable 10.30.1.12:443 in https/ews" in drained.output
+    flags = {
+        vs["settings"].get("NickName"): [rs["enable"] for rs in vs["real_servers"]]
+        for vs in mock_control.state()["services"]
+        if vs["master_index"]
+    }
+    assert flags["lmctl.mail-2019.https.ews"] == [True, False]

@@ -91,6 +91,7 @@ def test_json_document_is_versioned_and_carries_conditions_services_members() ->
         "not_owned_exactly",
         "content_rule_differences",
         "layout_differs",
+        "dropped_from_spec",
         "members",
     }
     assert (dr["exit_code"], dr["error"], dr["services"]) == (1, "connection refused", [])

@@ -171,11 +171,26 @@ def services_of(
     virtual directory: a member Down for EWS alone serves every other directory."""
     if switches_layout(match):
         return _as_published(match, connections, duplicates)
-    if not match.desired.sub_services:
+    want, current = match.desired, match.current
+    if not want.sub_services:
         return (service_status(match, connections, duplicates),)
-    return tuple(
-        sub_service_status(match, sub, connections, duplicates)
-        for sub in match.desired.sub_services
+    found = tuple(
+        sub_service_status(match, sub, connections, duplicates) for sub in want.sub_services
+    )
+    if current is None or match.conflict is not None:
+        return found
+    # A SubVS of a directory the spec dropped still serves its path until apply deletes it:
+    # reported (and drained) as published.
+    wanted = {sub.marker for sub in want.sub_services}
+    leaving = {sub.marker: sub for sub in current.sub_vs if sub.marker not in wanted}
+    members = want.sub_services[0].real_servers
+    return found + tuple(
+        replace(
+            sub_service_status(match, sub, connections, duplicates),
+            dropped=f"{want.service}/{sub.directory}: SubVS {sub.rule.name} of {current.key} "
+            f"serves a directory the spec no longer lists; `lmctl apply` deletes it",
+        )
+        for sub in _published(current, leaving.values(), members)
     )
 
 
@@ -183,6 +198,25 @@ def _directory_order(parent: str) -> Callable[[SubServiceState], tuple[int, str]
     """Live SubVSs in the order the spec lists directories by default (unknown ones last)."""
     known = {f"{parent}.{directory}": rank for rank, directory in enumerate(VIRTUAL_DIRECTORIES)}
     return lambda sub: (known.get(sub.marker, len(known)), sub.marker)
+
+
+def _published(
+    parent: VirtualServiceState,
+    subs: Iterable[SubServiceState],
+    members: tuple[DesiredRealServer, ...],
+) -> tuple[DesiredSubService, ...]:
+    """Live SubVSs of lmctl's as a spec listing them would want them (their own settings, the
+    array's ``members``), in the default directory order: to judge them as published."""
+    marker = parent.settings.nickname or ""
+    return tuple(
+        DesiredSubService(
+            directory=(directory := sub.marker.removeprefix(f"{marker}.")),
+            settings=sub.settings,
+            real_servers=members,
+            rule=DesiredContentRule(name=sub.marker, pattern=path_pattern(directory)),
+        )
+        for sub in sorted(subs, key=_directory_order(marker))
+    )
 
 
 def _as_published(
@@ -204,16 +238,7 @@ def _as_published(
         )
     else:
         held, wanted = "per-protocol", "single-service"
-        parent = current.settings.nickname or ""
-        subs = tuple(
-            DesiredSubService(
-                directory=(directory := sub.marker.removeprefix(f"{parent}.")),
-                settings=sub.settings,
-                real_servers=want.real_servers,
-                rule=DesiredContentRule(name=sub.marker, pattern=path_pattern(directory)),
-            )
-            for sub in sorted(current.sub_vs, key=_directory_order(parent))
-        )
+        subs = _published(current, current.sub_vs, want.real_servers)
         published = want.model_copy(update={"sub_services": subs, "settings": current.settings})
         as_published = replace(match, desired=published)
         found = tuple(
@@ -600,6 +625,8 @@ def _service_sync_problems(service: ServiceStatus) -> list[Problem]:
         problems.append(_moved(service))
     if service.layout_differs is not None:
         problems.append(("LayoutDiffers", service.layout_differs))
+    if service.dropped is not None:
+        problems.append(("UnexpectedVirtualService", service.dropped))
     if service.rule_differences:
         problems.append(_rule_differs(service))
     if service.setting_differences:

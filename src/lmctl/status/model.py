@@ -142,6 +142,9 @@ class ServiceStatus:
     # Set when the service's VS is published in the other layout than the spec says (a switch
     # apply refuses in place): it is judged as published, and says why it is not in sync.
     layout_differs: str | None = None
+    # Set for a SubVS of lmctl's whose directory the spec no longer lists: it still serves
+    # that path until apply deletes it, so it is reported (and drained) as published.
+    dropped: str | None = None
 
     @property
     def observed_key(self) -> VirtualServiceKey:
@@ -211,6 +214,7 @@ class ServiceStatus:
             and not self.clashes
             and not self.rule_differences
             and self.layout_differs is None
+            and self.dropped is None
             and all(member.present and not member.differences for member in self.members)
         )
 

@@ -76,6 +76,7 @@ def _service_document(service: ServiceStatus) -> dict[str, Any]:
         "not_owned_exactly": [clash.detail for clash in service.clashes],
         "content_rule_differences": list(service.rule_differences),
         "layout_differs": service.layout_differs,
+        "dropped_from_spec": service.dropped,
         "members": [_member_document(member) for member in service.members],
     }
 
@@ -127,7 +128,7 @@ def _sync_cell(service: ServiceStatus) -> Text:
     drift += sum(1 for member in service.members if member.differences)
     drift += int(service.moved) + int(service.key_holder is not None) + len(service.duplicates)
     drift += len(service.clashes) + len(service.rule_differences)
-    drift += int(service.layout_differs is not None)
+    drift += int(service.layout_differs is not None) + int(service.dropped is not None)
     return Text(f"no ({drift} diff)", style="yellow")
 
 
