@@ -10,6 +10,8 @@ it still holds:
 - what it was planned against: every object it touches must still be as read (``stale_objects``)
   unless the appliances already hold what it makes (``already_applied``), and its changes must
   run on the state it recorded (``load_plan``);
+- what it is: a document that does not load (nested too deeply, a field a change cannot write,
+  one written twice, an appliance listed twice) is one clean error (``load_plan``);
 - whose objects it writes: the plan's own record of what it read (``observed``) is no proof, as
   a hand-edited plan can record a foreign VS as lmctl's; every change is checked against what
   the appliance holds when it is applied (``not_owned``): a VS, SubVS or content rule it writes
@@ -29,7 +31,7 @@ import os
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, assert_never
+from typing import Any, assert_never, get_type_hints
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import TypeAdapter, ValidationError
@@ -46,6 +48,7 @@ from lmctl.appliance.changes import (
     DeleteSubService,
     DeleteVirtualService,
     FieldChange,
+    FieldValue,
     RemoveRealServer,
     UnassignContentRule,
     UpdateContentRule,
@@ -54,20 +57,22 @@ from lmctl.appliance.changes import (
     UpdateVirtualService,
     write_label,
 )
+from lmctl.appliance.loadmaster import REAL_SERVER_PARAMS
 from lmctl.appliance.state import (
     ApplianceState,
     Drift,
     Owner,
+    RealServerState,
     compare,
     sub_service_owner,
 )
 from lmctl.errors import LmctlError
 from lmctl.exchange import DesiredVirtualService
-from lmctl.loadmaster.models import VirtualServiceKey
+from lmctl.loadmaster.models import MANAGED_VS_FIELDS, VirtualServiceKey, VirtualServiceSettings
 from lmctl.plan.document import PLAN_FAILURE_KIND, PLAN_FORMAT_VERSION, PLAN_KIND, Plan, PlanFailure
 from lmctl.plan.simulate import SimulationError, apply_change, simulate
 from lmctl.specs.loader import SCHEMA_DIALECT
-from lmctl.text import quoted_name
+from lmctl.text import excerpt, one_line, quoted_name
 
 SCHEMA_TITLE = "lmctl plan document (plan --format json, plan --out), format_version 1"
 
@@ -111,32 +116,58 @@ def looks_like_plan(path: Path) -> bool:
 
 def load_plan(path: Path) -> Plan:
     """Read a saved plan, refusing another format version with a clear message, and one whose
-    changes do not run on the state it recorded (edited or damaged); its safety verdict is made
-    again."""
+    changes do not run on the state it recorded or cannot be written as they stand (edited or
+    damaged); its safety verdict is made again. Whatever is wrong with the document is a
+    ``PlanFileError``, never another exception."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PlanFileError(f"{path}: not a readable plan file ({error})") from error
+    try:
+        return _loaded(path, text)
+    except PlanFileError:
+        raise
+    except RecursionError:
+        problem = "nested too deeply"
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
+        problem = excerpt(str(error) or type(error).__name__)
+    raise PlanFileError(
+        f"{path}: not a usable plan ({problem}): it was edited or damaged; nothing was read or "
+        "written; make a new plan"
+    )
+
+
+def _loaded(path: Path, text: str) -> Plan:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
         raise PlanFileError(f"{path}: not a readable plan file ({error})") from error
     if isinstance(document, dict) and document.get("kind") == PLAN_FAILURE_KIND:
         message = (document.get("error") or {}).get("message", "no message")
         raise PlanFileError(
-            f"{path} is the output of a failed lmctl plan ({message}): it holds no plan to "
-            "apply; fix that, then plan again"
+            f"{path} is the output of a failed lmctl plan ({one_line(str(message))}): it holds "
+            "no plan to apply; fix that, then plan again"
         )
     if not isinstance(document, dict) or document.get("kind") != PLAN_KIND:
         raise PlanFileError(f'{path}: not an lmctl plan (no "kind": "{PLAN_KIND}")')
     version = document.get("format_version")
     if version != PLAN_FORMAT_VERSION:
         raise PlanFileError(
-            f"{path}: plan format_version {version!r}; this lmctl reads version "
+            f"{path}: plan format_version {one_line(repr(version))}; this lmctl reads version "
             f"{PLAN_FORMAT_VERSION}: make the plan again with this lmctl"
         )
     try:
         plan = Plan.model_validate(document)
     except ValidationError as error:
         first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise PlanFileError(f"{path}: invalid plan at {where}: {first['msg']}") from error
+        where = one_line(".".join(str(part) for part in first["loc"]))
+        raise PlanFileError(f"{path}: invalid plan at {where}: {one_line(first['msg'])}") from None
+    problem = _malformed(plan)
+    if problem is not None:
+        raise PlanFileError(
+            f"{path}: {problem}: it was edited or damaged; nothing was read or written; make a "
+            "new plan"
+        )
     for appliance in plan.appliances:
         try:
             simulate(appliance.observed_state(), appliance.changes)
@@ -146,6 +177,103 @@ def load_plan(path: Path) -> Plan:
                 f"({error}): it was edited or damaged; nothing was read or written; make a new plan"
             ) from None
     return plan.checked()
+
+
+# The fields each kind of change writes, as the appliance layer turns them into parameters:
+# a VS's or SubVS's managed settings (``modvs``), a member's (``modrs``); a content rule's are
+# shown only (``modrule`` sends the rule's whole definition), each the change's own value.
+_RULE_FIELDS = {"pattern": "pattern", "matchtype": "match_type", "nocase": "nocase"}
+_SETTINGS = TypeAdapter(VirtualServiceSettings)
+_MEMBER_TYPES = {
+    name: TypeAdapter(kind)
+    for name, kind in get_type_hints(RealServerState).items()
+    if name in REAL_SERVER_PARAMS
+}
+
+
+def _malformed(plan: Plan) -> str | None:
+    """What makes ``plan`` unfit to apply as it stands, though its schema holds (None:
+    nothing): an appliance listed twice, or a change whose fields it cannot write as listed."""
+    seen: set[str] = set()
+    for appliance in plan.appliances:
+        if appliance.name in seen:
+            return f"the appliance {quoted_name(appliance.name)} is listed twice"
+        seen.add(appliance.name)
+        for change in appliance.changes:
+            problem = _unwritable(change)
+            if problem is not None:
+                return f"{appliance.name}: {write_label(change)}: {problem}"
+    return None
+
+
+def _unwritable(change: Change) -> str | None:
+    """Why the fields of ``change`` cannot be written as listed (None: they can): a field its
+    kind does not write, one listed twice (the check would read one value, the write send
+    another), or a value the field does not take."""
+    match change:
+        case UpdateVirtualService() | AdoptVirtualService() | UpdateSubService():
+            fields, known = change.fields, MANAGED_VS_FIELDS
+        case UpdateRealServer():
+            fields, known = change.fields, tuple(REAL_SERVER_PARAMS)
+        case UpdateContentRule():
+            fields, known = change.fields, tuple(_RULE_FIELDS)
+        case (
+            CreateVirtualService()
+            | DeleteVirtualService()
+            | AddRealServer()
+            | RemoveRealServer()
+            | CreateSubService()
+            | DeleteSubService()
+            | CreateContentRule()
+            | DeleteContentRule()
+            | AssignContentRule()
+            | UnassignContentRule()
+        ):
+            return None
+        case _:
+            assert_never(change)
+    names = [f.field for f in fields]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        return (
+            f"no field {quoted_name(unknown[0])} for {change.action} (it writes {', '.join(known)})"
+        )
+    repeated = next((name for name in names if names.count(name) > 1), None)
+    if repeated is not None:
+        return f"the field {repeated} is listed {names.count(repeated)} times"
+    return _invalid_values(change, {f.field: f.new for f in fields})
+
+
+def _invalid_values(change: Change, new: dict[str, FieldValue]) -> str | None:
+    """Why the values ``change`` writes are not what its fields take (None: they are)."""
+    match change:
+        case UpdateVirtualService() | AdoptVirtualService() | UpdateSubService():
+            return _invalid(_SETTINGS, new)
+        case UpdateRealServer():
+            # Of the type a member holds, exactly (a flag is no number, a port no text).
+            for name, value in new.items():
+                problem = _invalid(_MEMBER_TYPES[name], value, strict=True)
+                if problem is not None:
+                    return f"{name}: {problem}"
+            return None
+        case UpdateContentRule():
+            for name, value in new.items():
+                if value != getattr(change, _RULE_FIELDS[name]):
+                    return f"its {name} is not the rule's own ({excerpt(repr(value))})"
+            return None
+        case _:
+            return None
+
+
+def _invalid(adapter: TypeAdapter[Any], value: object, *, strict: bool = False) -> str | None:
+    """Why ``adapter`` refuses ``value``, in one line (None: it takes it)."""
+    try:
+        adapter.validate_python(value, strict=strict)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = "".join(f"{part}: " for part in first["loc"])
+        return excerpt(f"{where}{first['msg']}")
+    return None
 
 
 def out_conflict(out: Path, spec_files: Iterable[Path], spec_paths: Iterable[Path]) -> str | None:
