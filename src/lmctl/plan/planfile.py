@@ -16,10 +16,13 @@ it still holds:
   a hand-edited plan can record a foreign VS as lmctl's; every change is checked against what
   the appliance holds when it is applied (``not_owned``): a VS, SubVS or content rule it writes
   must carry the marker of the change's own array and service, a VS it creates (or moves to)
-  needs its key free, and an adoption an unmarked VS at a key the specs want for that service;
+  needs its key free, and an adoption an unmarked VS at a key the specs want for that service,
+  never deleted nor moved away by the same plan; no change touches a VS that holds or shares
+  what lmctl does not own exactly (``clashes``), nor a content rule assigned elsewhere;
 - its safety verdict is this lmctl's, made again when it is loaded (``load_plan``) and under
   the inventory's thresholds when it is applied; a plan records no waiver: ``--allow RULE``
-  and ``--force`` are given again to ``apply FILE``.
+  and ``--force`` are given again to ``apply FILE``, and so is ``--adopt ARRAY`` for each
+  array it adopts for (``unconsented``): an adoption takes over what lmctl does not own.
 The document's JSON Schema (``plan_json_schema``) is published by ``lmctl schema --kind plan``
 and committed as ``docs/schema/plan.schema.json``.
 """
@@ -29,7 +32,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, assert_never, get_type_hints
 from urllib.parse import urlsplit, urlunsplit
@@ -60,9 +63,11 @@ from lmctl.appliance.changes import (
 from lmctl.appliance.loadmaster import REAL_SERVER_PARAMS
 from lmctl.appliance.state import (
     ApplianceState,
+    ContentRuleState,
     Drift,
     Owner,
     RealServerState,
+    VirtualServiceState,
     compare,
     sub_service_owner,
 )
@@ -410,12 +415,15 @@ def not_owned(
     the plan). ``wanted``: per appliance, the services the specs want now, the only keys an
     adoption may take (what cannot be told from a plan file: whether its array was adopting
     when it was planned; an edited plan may adopt no other VS than the one ``plan --adopt``
-    would)."""
+    would, and ``apply FILE`` asks for ``--adopt`` again: ``unconsented``). A VS the plan
+    adopts is never deleted nor moved away by it; a VS that holds or shares what lmctl does
+    not own exactly (``clashes``: a plan makes it a conflict and writes nothing to it), and a
+    content rule assigned elsewhere, take no write at all."""
     problems: list[NotOwned] = []
     for appliance in plan.appliances:
         here = _Walk.of(found[appliance.name], appliance.changes, wanted.get(appliance.name, ()))
         for change in appliance.changes:
-            problem = _ownership(change, here)
+            problem = _ownership(change, here) or _clash(change, here)
             if problem is None:
                 try:
                     apply_change(here.state, change)
@@ -423,9 +431,23 @@ def not_owned(
                     problem = f"cannot run on what the appliance holds now ({error})"
                 else:
                     here.read[change.final_key] = here.read.pop(change.key, None)
+                    if isinstance(change, AdoptVirtualService):
+                        here.adopted.add(change.key)
                     continue
             problems.append(NotOwned(appliance.name, _write(change), problem))
     return problems
+
+
+def unconsented(plan: Plan, adopt: Collection[str]) -> list[tuple[str, AdoptVirtualService]]:
+    """Each adoption of ``plan`` whose array is not among ``adopt`` (``apply FILE --adopt
+    ARRAY``), with its appliance's name: an adoption takes over a VS lmctl does not own, a
+    waiver that a plan file does not carry."""
+    return [
+        (appliance.name, change)
+        for appliance in plan.appliances
+        for change in appliance.changes
+        if isinstance(change, AdoptVirtualService) and change.array not in adopt
+    ]
 
 
 def _write(change: Change) -> str:
@@ -449,6 +471,8 @@ class _Walk:
     remarked: dict[VirtualServiceKey, Owner]
     # (array, service, key) of each service the specs want now: what may be adopted.
     wants: frozenset[tuple[str, str, VirtualServiceKey]]
+    # The keys the changes checked so far adopted: no later change deletes or moves them.
+    adopted: set[VirtualServiceKey]
 
     @classmethod
     def of(
@@ -468,6 +492,7 @@ class _Walk:
             read={key: vs.owner for key, vs in found.items()},
             remarked=remarked,
             wants=frozenset((d.array, d.service, d.key) for d in wanted),
+            adopted=set(),
         )
 
 
@@ -486,10 +511,11 @@ def _ownership(change: Change, here: _Walk) -> str | None:
             return _adoptable(here, change) or _marks(marker, _written(change.fields))
         case UpdateVirtualService():
             marks = _marks(marker, _written(change.fields)) if change.remarks else None
-            moved = _taken(here, change.new_key) if change.new_key is not None else None
-            return held or marks or moved
+            if change.new_key is None:
+                return held or marks
+            return held or marks or _kept(here, change.key, "moves") or _taken(here, change.new_key)
         case DeleteVirtualService():
-            return held
+            return held or _kept(here, change.key, "deletes")
         case AddRealServer() | UpdateRealServer() | RemoveRealServer():
             if held is None and change.sub_service is not None:
                 return _carries(change.sub_service, owners, "SubVS")
@@ -536,6 +562,67 @@ def _held(here: _Walk, key: VirtualServiceKey, owner: Owner) -> str | None:
     if vs.owner == owner or (vs.owner is not None and here.remarked.get(key) == owner):
         return None
     return f"found {vs.describe()}, not the marker {quoted_name(owner.marker())}"
+
+
+def _kept(here: _Walk, key: VirtualServiceKey, does: str) -> str | None:
+    """Why the VS at ``key`` may not be deleted or moved away (None: it may): the plan adopted
+    it, and an adoption is of a VS at a key the specs want, to keep it there."""
+    if key not in here.adopted:
+        return None
+    return f"the plan adopts {key} and then {does} it: an adopted VS stays where the specs want it"
+
+
+def _clash(change: Change, here: _Walk) -> str | None:
+    """Why ``change`` may not touch what it does (None: it may): the VS it acts on holds or
+    shares what lmctl does not own exactly (a plan makes that a conflict and writes nothing to
+    the VS, its deletion included), or the content rule it makes, changes or deletes is
+    assigned elsewhere."""
+    match change:
+        case CreateVirtualService():
+            return None  # its key is free (``_taken``)
+        case CreateContentRule() | UpdateContentRule() | DeleteContentRule():
+            return _clashing(here.state.get(change.key)) or _shared(here, change.rule)
+        case (
+            AdoptVirtualService()
+            | UpdateVirtualService()
+            | DeleteVirtualService()
+            | AddRealServer()
+            | UpdateRealServer()
+            | RemoveRealServer()
+            | CreateSubService()
+            | UpdateSubService()
+            | DeleteSubService()
+            | AssignContentRule()
+            | UnassignContentRule()
+        ):
+            return _clashing(here.state.get(change.key))
+        case _:
+            assert_never(change)
+
+
+def _clashing(vs: VirtualServiceState | None) -> str | None:
+    """The clashes of ``vs``, in their own words (None: none, or no VS)."""
+    clashes = () if vs is None else vs.clashes()
+    if not clashes:
+        return None
+    assert vs is not None
+    details = "; ".join(clash.detail for clash in clashes)
+    return f"{vs.describe()} holds or shares what lmctl does not own exactly: {details}"
+
+
+def _shared(here: _Walk, name: str) -> str | None:
+    """Why the content rule ``name`` may not be written (None: it may): wherever it is read, it
+    is assigned elsewhere too (``delrule`` or ``modrule`` would change it there)."""
+    for vs in here.state.values():
+        rule = vs.content_rule(name)
+        if rule is not None and rule.assigned_elsewhere:
+            return _clashing(_with_rule_only(vs, rule))
+    return None
+
+
+def _with_rule_only(vs: VirtualServiceState, rule: ContentRuleState) -> VirtualServiceState:
+    """``vs`` holding ``rule`` and nothing else lmctl could clash over (its clash, alone)."""
+    return replace(vs, sub_vs=(), foreign_sub_vs=(), content_rules=(rule,))
 
 
 def _taken(here: _Walk, key: VirtualServiceKey) -> str | None:
