@@ -52,6 +52,17 @@ def observed_entry(connection: ApplianceConnection, key: VirtualServiceKey) -> d
     return TouchedObject(key=key, state=state[key]).model_dump(mode="json")
 
 
+def recorded_as_now(
+    appliance: dict[str, Any], connection: ApplianceConnection, key: VirtualServiceKey
+) -> None:
+    """The plan's ``observed`` entry of ``key`` replaced by the VS as the appliance holds it now:
+    how an attacker makes an edited plan pass the staleness check."""
+    appliance["observed"] = [
+        observed_entry(connection, key) if entry["key"] == key_json(key) else entry
+        for entry in appliance["observed"]
+    ]
+
+
 def the_change(appliance: dict[str, Any], action: str) -> dict[str, Any]:
     found: list[dict[str, Any]] = [c for c in appliance["changes"] if c["action"] == action]
     (change,) = found
@@ -267,6 +278,13 @@ def adoptable(
     return site
 
 
+def saved_adoption(site: Site) -> Path:
+    """``plan --adopt a1 --out plan.json``: the plan adopts the admin's VS."""
+    saved = site.root / "plan.json"
+    assert site.plan("--adopt", "a1", "--out", str(saved)).exit_code == 2
+    return saved
+
+
 def admins_vs(site: Site) -> list[str]:
     """The NickName of the VS at the admin's key, if any is left."""
     return [str(vs.nickname) for vs in site.read() if vs.key == ADMINS]
@@ -276,8 +294,7 @@ def test_a_saved_adoption_is_applied_only_with_adopt_given_again(
     adoptable: Site, mock_control: MockControl
 ) -> None:
     site = adoptable
-    saved = site.root / "plan.json"
-    assert site.plan("--adopt", "a1", "--out", str(saved)).exit_code == 2
+    saved = saved_adoption(site)
     mock_control.clear_log()
 
     refused = site.lmctl("apply", str(saved), "--auto-approve")
@@ -299,8 +316,7 @@ def test_a_saved_plan_adopting_then_deleting_an_admins_vs_is_refused(
     adoptable: Site, mock_control: MockControl
 ) -> None:
     site = adoptable
-    saved = site.root / "plan.json"
-    assert site.plan("--adopt", "a1", "--out", str(saved)).exit_code == 2
+    saved = saved_adoption(site)
     document = json.loads(saved.read_text())
     (appliance,) = document["appliances"]
     adoption = the_change(appliance, "adopt_vs")
@@ -370,10 +386,7 @@ def test_a_saved_rule_delete_is_refused_once_an_admin_assigned_the_rule_elsewher
     document = json.loads(saved.read_text())
     (appliance,) = document["appliances"]
     assert the_change(appliance, "delete_rule")["rule"] == LEAVING_RULE
-    appliance["observed"] = [
-        observed_entry(connection_v2, PARENT) if entry["key"] == key_json(PARENT) else entry
-        for entry in appliance["observed"]
-    ]
+    recorded_as_now(appliance, connection_v2, PARENT)
     saved.write_text(json.dumps(document))
     specs = saved.parent / "specs"
     mock_control.clear_log()
@@ -414,12 +427,7 @@ def test_a_saved_parent_delete_is_refused_once_an_admin_put_a_subvs_in_it(
     (appliance,) = document["appliances"]
     deleted = [c["key"] for c in appliance["changes"] if c["action"] == "delete_vs"]
     assert key_json(OTHER_PARENT) in deleted
-    appliance["observed"] = [
-        observed_entry(connection_v2, OTHER_PARENT)
-        if entry["key"] == key_json(OTHER_PARENT)
-        else entry
-        for entry in appliance["observed"]
-    ]
+    recorded_as_now(appliance, connection_v2, OTHER_PARENT)
     saved.write_text(json.dumps(document))
     mock_control.clear_log()
 
