@@ -126,7 +126,7 @@ def test_a_nickname_holding_the_password_is_scrubbed_in_ls_plan_plan_files_and_a
         "plan adopt out": site.plan("--adopt", "sec", "--out", str(saved)),
     }
     runs["plan file"] = Outcome(0, saved.read_text(), "", saved.read_text())
-    runs["apply"] = site.lmctl("apply", str(saved), "--auto-approve")
+    runs["apply"] = site.lmctl("apply", str(saved), "--auto-approve", "--adopt", "sec")
     assert "***" in runs["ls"].stdout and "***" in runs["plan adopt"].stdout
     assert "adopt 10.78.0.50:443/tcp" in runs["plan adopt"].stdout
     assert runs["apply"].exit_code == 0, runs["apply"].output

@@ -129,7 +129,7 @@ def test_adopt_takes_over_exactly_the_wanted_key_in_one_modvs(
     assert site.plan("--adopt", "a1", "--out", str(saved)).exit_code == 2
 
     mock_control.clear_log()
-    applied = site.lmctl("apply", str(saved), "--auto-approve")
+    applied = site.lmctl("apply", str(saved), "--auto-approve", "--adopt", "a1")
 
     assert applied.exit_code == 0, applied.output
     writes = [(c.command, c.params.get("port")) for c in mock_control.calls() if c.write]
@@ -172,7 +172,7 @@ def test_adopt_true_in_the_spec_adopts_and_ls_says_so(site: Site) -> None:
     assert by_key(site)[OTHER_PORT].nickname == "Exchange-admin"
 
 
-def test_adopt_names_an_array_of_the_specs_and_not_a_saved_plan(
+def test_adopt_names_an_array_of_the_specs_and_consents_to_a_saved_plans_adoptions(
     site: Site, mock_control: MockControl
 ) -> None:
     mock_control.clear_log()
@@ -180,12 +180,19 @@ def test_adopt_names_an_array_of_the_specs_and_not_a_saved_plan(
     assert unknown.exit_code == 1
     assert "error: --adopt nope: no such array in the specs (arrays: a1)" in unknown.stderr
     saved = site.root / "plan.json"
-    site.plan("--out", str(saved))
+    site.plan("--adopt", "a1", "--out", str(saved))
     mock_control.clear_log()
-    refused = site.lmctl("apply", str(saved), "--auto-approve", "--adopt", "a1")
+    # The plan file records no consent (adopt: true in the spec is none either: a plan can
+    # name the specs it reads): --adopt is given again, before anything is read.
+    adopting_spec(site)
+    refused = site.lmctl("apply", str(saved), "--auto-approve")
     assert refused.exit_code == 1
-    assert "--adopt plans an adoption" in refused.stderr
+    assert f"not consented: lm-test: {HEADLINE.removeprefix('~ ')}\n" in refused.stderr
+    assert "apply it with --adopt a1; nothing was read or written" in refused.stderr
     assert mock_control.calls() == []
+    applied = site.lmctl("apply", str(saved), "--auto-approve", "--adopt", "a1")
+    assert applied.exit_code == 0, applied.output
+    assert by_key(site)[HTTPS].nickname == "lmctl.a1.https"
 
 
 def test_a_vs_with_subvss_is_never_adopted() -> None:
@@ -224,7 +231,7 @@ def test_a_saved_adoption_is_stale_when_what_lmctl_leaves_alone_changed(
     before = by_key(site)
     mock_control.clear_log()
 
-    applied = site.lmctl("apply", str(saved), "--auto-approve")
+    applied = site.lmctl("apply", str(saved), "--auto-approve", "--adopt", "a1")
 
     assert applied.exit_code == 1, applied.output
     drifted = f"drifted: lm-test: {HTTPS} settings lmctl leaves alone: expected '{LEFT_ALONE}'"

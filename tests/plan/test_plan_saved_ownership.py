@@ -25,6 +25,7 @@ from lmctl.mock.server import MockServerHandle
 from lmctl.plan.document import TouchedObject
 from lmctl_testkit import (
     PASSWORD_VARIABLE,
+    admin,
     admin_call,
     applied_per_protocol,
     per_protocol_spec,
@@ -49,6 +50,17 @@ def observed_entry(connection: ApplianceConnection, key: VirtualServiceKey) -> d
 
     state = asyncio.run(read())
     return TouchedObject(key=key, state=state[key]).model_dump(mode="json")
+
+
+def recorded_as_now(
+    appliance: dict[str, Any], connection: ApplianceConnection, key: VirtualServiceKey
+) -> None:
+    """The plan's ``observed`` entry of ``key`` replaced by the VS as the appliance holds it now:
+    how an attacker makes an edited plan pass the staleness check."""
+    appliance["observed"] = [
+        observed_entry(connection, key) if entry["key"] == key_json(key) else entry
+        for entry in appliance["observed"]
+    ]
 
 
 def the_change(appliance: dict[str, Any], action: str) -> dict[str, Any]:
@@ -243,3 +255,190 @@ def test_a_saved_rename_of_a_per_protocol_array_applies(
     applied = run_in(specs, "apply", str(saved), "--auto-approve", "--no-backup")
     assert applied.exit_code == 0, applied.output
     assert run_in(specs, "plan", "--detailed-exitcode").exit_code == 0
+
+
+# -- adoptions: a waiver the plan file does not carry ------------------------------------------
+
+ADMINS = VirtualServiceKey(address=A1.vip, port="443")
+
+
+@pytest.fixture
+def adoptable(
+    tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> Site:
+    """a1's https key held by an admin's unmarked VS with its own member (plan --adopt a1 takes
+    it over); nothing of lmctl's yet."""
+    site = Site.open(tmp_path, mock_server, monkeypatch, A1)
+    site.raw(
+        [
+            ("add_virtual_service", (ADMINS, {"NickName": "admin-app"}), {}),
+            ("add_real_server", (ADMINS, "10.1.1.99", 443), {}),
+        ]
+    )
+    return site
+
+
+def saved_adoption(site: Site) -> Path:
+    """``plan --adopt a1 --out plan.json``: the plan adopts the admin's VS."""
+    saved = site.root / "plan.json"
+    assert site.plan("--adopt", "a1", "--out", str(saved)).exit_code == 2
+    return saved
+
+
+def admins_vs(site: Site) -> list[str]:
+    """The NickName of the VS at the admin's key, if any is left."""
+    return [str(vs.nickname) for vs in site.read() if vs.key == ADMINS]
+
+
+def test_a_saved_adoption_is_applied_only_with_adopt_given_again(
+    adoptable: Site, mock_control: MockControl
+) -> None:
+    site = adoptable
+    saved = saved_adoption(site)
+    mock_control.clear_log()
+
+    refused = site.lmctl("apply", str(saved), "--auto-approve")
+
+    assert refused.exit_code == 1, refused.output
+    assert (
+        f"not consented: {APPLIANCE}: adopt {ADMINS} (NickName 'admin-app' → lmctl marker) as "
+        "a1/https\n"
+    ) in refused.stderr
+    assert "1 adoption above" in refused.stderr
+    assert "apply it with --adopt a1; nothing was read or written" in refused.stderr
+    assert mock_control.calls() == []
+    applied = site.lmctl("apply", str(saved), "--auto-approve", "--adopt", "a1")
+    assert applied.exit_code == 0, applied.output
+    assert admins_vs(site) == ["lmctl.a1.https"]
+
+
+def test_a_saved_plan_adopting_then_deleting_an_admins_vs_is_refused(
+    adoptable: Site, mock_control: MockControl
+) -> None:
+    site = adoptable
+    saved = saved_adoption(site)
+    document = json.loads(saved.read_text())
+    (appliance,) = document["appliances"]
+    adoption = the_change(appliance, "adopt_vs")
+    appliance["changes"] = [
+        adoption,
+        {"action": "delete_vs", "array": "a1", "service": "https", "key": adoption["key"]},
+    ]
+    saved.write_text(json.dumps(document))
+    mock_control.clear_log()
+
+    refused = site.lmctl("apply", str(saved), "--auto-approve", "--adopt", "a1", "--force")
+
+    assert refused.exit_code == 1, refused.output
+    assert (
+        f"not owned: {APPLIANCE}: delvs {ADMINS} (a1/https): the plan adopts {ADMINS} and then "
+        "deletes it: an adopted VS stays where the specs want it\n"
+    ) in refused.stderr
+    assert mock_control.write_count() == 0
+    assert admins_vs(site) == ["admin-app"]
+
+
+def test_a_saved_adoption_from_recorded_spec_paths_of_an_attackers_is_not_consented(
+    tmp_path: Path, mock_server: MockServerHandle, monkeypatch: pytest.MonkeyPatch,
+    mock_control: MockControl,
+) -> None:  # fmt: skip
+    # The attacker's own specs (a2 wants the admin's key and adopts), recorded in the plan as
+    # the spec paths: apply FILE alone reads them.
+    (tmp_path / "evil").mkdir()
+    evil = Site.open(
+        tmp_path / "evil", mock_server, monkeypatch, Array("a2", A1.vip, ["10.1.1.99"])
+    )
+    evil.raw([("add_virtual_service", (ADMINS, {"NickName": "admin-app"}), {})])
+    saved = tmp_path / "plan.json"
+    assert evil.plan("--adopt", "a2", "--out", str(saved)).exit_code == 2
+    document = json.loads(saved.read_text())
+    assert document["spec_paths"] == [str(evil.arrays_dir)]
+    mock_control.clear_log()
+
+    refused = evil.lmctl("apply", str(saved), "--auto-approve")
+
+    assert refused.exit_code == 1, refused.output
+    assert f"not consented: {APPLIANCE}: adopt {ADMINS} (NickName 'admin-app'" in refused.stderr
+    assert mock_control.calls() == []
+
+
+# -- clashes: what lmctl does not own exactly takes no write --------------------------------
+
+ADMINS_RULE_VS = {"vs": "10.30.1.70", "port": "443", "prot": "tcp"}
+PARENT = VirtualServiceKey(address="10.30.1.50", port="443")
+LEAVING_RULE = f"lmctl.mail-2019.https.{ACTIVESYNC}"
+
+
+def test_a_saved_rule_delete_is_refused_once_an_admin_assigned_the_rule_elsewhere(
+    per_protocol: Path,
+    connection_v2: ApplianceConnection,
+    mock_server: MockServerHandle,
+    mock_control: MockControl,
+) -> None:
+    saved = per_protocol
+    # An admin's own VS switches content with the rule the plan deletes.
+    admin(mock_server, "addvs", **ADMINS_RULE_VS, NickName="admin-as")
+    admin(mock_server, "addrs", **ADMINS_RULE_VS, rs="10.30.1.99", rsport="443")
+    admin(
+        mock_server, "addrsrule", **ADMINS_RULE_VS, rs="10.30.1.99", rsport="443", rule=LEAVING_RULE
+    )
+    # The attacker records the parent as it is now: the plan is not stale.
+    document = json.loads(saved.read_text())
+    (appliance,) = document["appliances"]
+    assert the_change(appliance, "delete_rule")["rule"] == LEAVING_RULE
+    recorded_as_now(appliance, connection_v2, PARENT)
+    saved.write_text(json.dumps(document))
+    specs = saved.parent / "specs"
+    mock_control.clear_log()
+
+    refused = run_in(specs, "apply", str(saved), "--auto-approve", "--no-backup")
+
+    assert refused.exit_code == 1, refused.output
+    assert "drifted" not in refused.stderr
+    shared = (
+        f"content rule '{LEAVING_RULE}' is also assigned to real server 10.30.1.99:443 of "
+        "10.30.1.70:443/tcp (NickName 'admin-as'): assign a rule of your own there"
+    )
+    assert (
+        f"not owned: lm-hq: delrule {LEAVING_RULE} of {PARENT} (mail-2019/https): {PARENT} "
+        f"(NickName 'lmctl.mail-2019.https') holds or shares what lmctl does not own exactly: "
+        f"{shared}\n"
+    ) in refused.stderr
+    assert mock_control.write_count() == 0
+    assert LEAVING_RULE in rule_names(mock_control)
+
+
+def test_a_saved_parent_delete_is_refused_once_an_admin_put_a_subvs_in_it(
+    per_protocol: Path,
+    connection_v2: ApplianceConnection,
+    mock_server: MockServerHandle,
+    mock_control: MockControl,
+) -> None:
+    # mail-b leaves the specs: the plan deletes its parent, SubVSs and rules.
+    specs = per_protocol.parent / "specs"
+    (specs / "other.yaml").unlink()
+    saved = per_protocol.parent / "delete.json"
+    assert run_in(specs, "plan", "--out", str(saved)).exit_code == 3
+    before = {vs["index"] for vs in mock_control.state()["services"]}
+    admin(mock_server, "modvs", vs="10.30.1.60", port="443", prot="tcp", createsubvs="")
+    (index,) = {int(vs["index"]) for vs in mock_control.state()["services"]} - before
+    admin(mock_server, "modvs", vs=str(index), NickName="admin-sub")
+    document = json.loads(saved.read_text())
+    (appliance,) = document["appliances"]
+    deleted = [c["key"] for c in appliance["changes"] if c["action"] == "delete_vs"]
+    assert key_json(OTHER_PARENT) in deleted
+    recorded_as_now(appliance, connection_v2, OTHER_PARENT)
+    saved.write_text(json.dumps(document))
+    mock_control.clear_log()
+
+    refused = run_in(specs, "apply", str(saved), "--auto-approve", "--no-backup", "--force")
+
+    assert refused.exit_code == 1, refused.output
+    assert "drifted" not in refused.stderr
+    assert (
+        f"not owned: lm-hq: delvs {OTHER_PARENT} (mail-b/https): {OTHER_PARENT} (NickName "
+        f"'lmctl.mail-b.https') holds or shares what lmctl does not own exactly: SubVS Index "
+        f"{index} (NickName 'admin-sub') is not lmctl's: move it to a virtual service of its own\n"
+    ) in refused.stderr
+    assert mock_control.write_count() == 0
+    assert OTHER_RULE in rule_names(mock_control)

@@ -5,6 +5,7 @@ change edited onto what its array does not own is named, with what was found."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -27,6 +28,7 @@ from lmctl.appliance.changes import (
     FieldChange,
     RemoveRealServer,
     UnassignContentRule,
+    UpdateContentRule,
     UpdateRealServer,
     UpdateSubService,
     UpdateVirtualService,
@@ -42,7 +44,7 @@ from lmctl.appliance.state import (
 from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import VirtualService, VirtualServiceKey, VirtualServiceSettings
 from lmctl.plan.document import AppliancePlan, Plan, make_plan
-from lmctl.plan.planfile import not_owned
+from lmctl.plan.planfile import not_owned, unconsented
 
 APPLIANCE = "lm-hq"
 HQ = key("10.0.1.10")
@@ -318,3 +320,118 @@ def test_each_offending_change_is_listed_and_the_rest_still_checked() -> None:
         f"{APPLIANCE}: delvs {FOREIGN} (hq/https): {NOT_HQ}",
         f"{APPLIANCE}: delvs {HQ} (hq/https): no virtual service at {HQ}",
     ]
+
+
+def test_a_vs_the_plan_adopts_is_never_deleted_nor_moved_away_by_it() -> None:
+    adopt = AdoptVirtualService(**HQ_HTTPS, key=FOREIGN, fields=(MARK_HQ,))
+    # Re-marked as another array's on the way: still the VS this plan adopted.
+    remark = UpdateVirtualService(
+        array="branch",
+        service="https",
+        key=FOREIGN,
+        fields=(FieldChange(field="nickname", old="lmctl.hq.https", new="lmctl.branch.https"),),
+    )
+    adopted = f"the plan adopts {FOREIGN} and then"
+    assert refusals([adopt, DeleteVirtualService(**HQ_HTTPS, key=FOREIGN)]) == [
+        f"{APPLIANCE}: delvs {FOREIGN} (hq/https): {adopted} deletes it: an adopted VS stays "
+        "where the specs want it"
+    ]
+    assert refusals([adopt, UpdateVirtualService(**HQ_HTTPS, key=FOREIGN, new_key=FREE)]) == [
+        f"{APPLIANCE}: modvs {FOREIGN} → {FREE} (hq/https): {adopted} moves it: an adopted VS "
+        "stays where the specs want it"
+    ]
+    assert refusals(
+        [adopt, remark, DeleteVirtualService(array="branch", service="https", key=FOREIGN)]
+    ) == [
+        f"{APPLIANCE}: delvs {FOREIGN} (branch/https): {adopted} deletes it: an adopted VS "
+        "stays where the specs want it"
+    ]
+
+
+SHARED_RULE = ContentRuleState(EWS, "^/ews", assigned_elsewhere=("real server 10.0.9.21:443",))
+ADMINS_SUB = SubServiceState(VirtualServiceSettings(NickName="adminsub"), index=7)
+CLASHING: ApplianceState = {
+    **STATE,
+    PARENT: replace(STATE[PARENT], content_rules=(SHARED_RULE,)),
+    OLD_PARENT: replace(STATE[OLD_PARENT], foreign_sub_vs=(ADMINS_SUB,)),
+}
+OLD = {"array": "old", "service": "https", "key": OLD_PARENT}
+SHARED = (
+    f"{PARENT} (NickName 'lmctl.mail-2019.https') holds or shares what lmctl does not own "
+    f"exactly: content rule '{EWS}' is also assigned to real server 10.0.9.21:443: assign a "
+    "rule of your own there"
+)
+FOREIGN_SUB = (
+    f"{OLD_PARENT} (NickName 'lmctl.old.https') holds or shares what lmctl does not own "
+    "exactly: SubVS Index 7 (NickName 'adminsub') is not lmctl's: move it to a virtual service "
+    "of its own"
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            DeleteContentRule(**MAIL, sub_service=EWS, rule=EWS),
+            f"delrule {EWS} of {PARENT} (mail-2019/https): {SHARED}",
+        ),
+        (
+            UpdateContentRule(
+                **MAIL,
+                sub_service=EWS,
+                rule=EWS,
+                pattern="^/EWS",
+                fields=(FieldChange(field="pattern", old="^/ews", new="^/EWS"),),
+            ),
+            f"modrule {EWS} of {PARENT} (mail-2019/https): {SHARED}",
+        ),
+        (
+            AddRealServer(**MAIL, sub_service=EWS, address="10.0.1.22", port=443),
+            f"addrs 10.0.1.22:443 in SubVS {EWS} of {PARENT} (mail-2019/https): {SHARED}",
+        ),
+        (
+            DeleteVirtualService(**OLD),
+            f"delvs {OLD_PARENT} (old/https): {FOREIGN_SUB}",
+        ),
+        (
+            DeleteSubService(**OLD, sub_service=OLD_EWS),
+            f"delvs SubVS {OLD_EWS} of {OLD_PARENT} (old/https): {FOREIGN_SUB}",
+        ),
+        (
+            UpdateVirtualService(**OLD, fields=(FieldChange(field="idle_time", old=0, new=9),)),
+            f"modvs {OLD_PARENT} (old/https): {FOREIGN_SUB}",
+        ),
+    ],
+    ids=lambda value: getattr(value, "action", None),
+)
+def test_no_change_touches_a_vs_that_holds_or_shares_what_lmctl_does_not_own(
+    change: Change, expected: str
+) -> None:
+    problems = not_owned(plan_of([change]), {APPLIANCE: CLASHING}, {APPLIANCE: WANTED})
+    assert [str(problem) for problem in problems] == [f"{APPLIANCE}: {expected}"]
+
+
+def test_a_rule_assigned_elsewhere_is_not_made_again_under_another_vs_of_its_array() -> None:
+    # The rule is read with another VS of mail-2019 (a copy of the parent's marker): a create
+    # at the parent, whose own read lacks it, would still change what the admin uses.
+    copy = key("10.30.1.51")
+    state: ApplianceState = {
+        **STATE,
+        PARENT: replace(STATE[PARENT], content_rules=()),
+        copy: replace(STATE[PARENT], key=copy, sub_vs=(), content_rules=(SHARED_RULE,)),
+    }
+    create = CreateContentRule(**MAIL, sub_service=EWS, rule=EWS, pattern="^/ews")
+    (problem,) = not_owned(plan_of([create]), {APPLIANCE: state}, {APPLIANCE: WANTED})
+    assert str(problem).endswith(
+        f"content rule '{EWS}' is also assigned to real server 10.0.9.21:443: assign a rule of "
+        "your own there"
+    )
+
+
+def test_unconsented_names_each_adoption_whose_array_adopt_does_not_name() -> None:
+    hq = AdoptVirtualService(**HQ_HTTPS, key=FOREIGN, fields=(MARK_HQ,))
+    branch = AdoptVirtualService(array="branch", service="https", key=WITH_SUBS, fields=())
+    plan = plan_of([hq, branch, DeleteVirtualService(**HQ_HTTPS, key=HQ)])
+    assert unconsented(plan, ()) == [(APPLIANCE, hq), (APPLIANCE, branch)]
+    assert unconsented(plan, ("hq",)) == [(APPLIANCE, branch)]
+    assert unconsented(plan, ("hq", "branch")) == []

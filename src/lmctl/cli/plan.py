@@ -62,7 +62,8 @@ _PLAN_EXIT_CODES = (
 )
 _APPLY_EXIT_CODES = (
     "Exit codes: 0 applied (or nothing to do); 1 error, nothing written (bad specs, conflict, "
-    "stale saved plan or one writing to what its arrays do not own, no confirmation, "
+    "stale saved plan or one writing to what its arrays do not own, a saved plan's "
+    "adoption without --adopt ARRAY, no confirmation, "
     "appliance locked by another lmctl, a write order that "
     "would leave a service without an enabled member); 3 blocked by a safety rule (--allow "
     "RULE allows one, --force all); 4 partial failure: some writes were made, then one "
@@ -126,7 +127,9 @@ AdoptOption = Annotated[
         metavar="ARRAY",
         autocompletion=complete_array,
         help="Take over the virtual services without lmctl's marker on exactly the keys this "
-        "array wants (repeatable; as adopt: true in its spec). See docs/adoption.md.",
+        "array wants (repeatable; as adopt: true in its spec). With a saved plan: consent to "
+        "the adoptions it holds for this array (a plan file records no consent; one with "
+        "adoptions is refused without it). See docs/adoption.md.",
     ),
 ]
 
@@ -468,15 +471,36 @@ def _narrowed(plan: Plan, chosen: Sequence[str], source: Path) -> Plan:
     return plan.only(chosen)
 
 
+def _consented(plan: Plan, adopt: Sequence[str], path: Path, errors: Console) -> None:
+    """Raises unless each adoption of the saved plan is consented to with ``--adopt ARRAY``
+    (an adoption is a waiver, which a plan file does not carry), before anything is read."""
+    from lmctl.appliance.changes import counted
+    from lmctl.plan.planfile import unconsented
+
+    refused = unconsented(plan, adopt)
+    if not refused:
+        return
+    for appliance, adoption in refused:
+        errors.print(f"not consented: {one_line(f'{appliance}: {adoption.headline[1]}')}")
+    arrays = sorted({adoption.array for _, adoption in refused})
+    flags = " ".join(f"--adopt {one_line(array)}" for array in arrays)
+    raise CommandError(
+        f"{one_line(str(path))} adopts virtual services lmctl does not own "
+        f"({counted(len(refused), 'adoption')} above), and a saved plan records no consent: "
+        f"review them, then apply it with {flags}; nothing was read or written"
+    )
+
+
 def _saved_plan(
-    path: Path, spec_paths: Sequence[Path], chosen: Sequence[str], errors: Console
+    path: Path, spec_paths: Sequence[Path], target: Target, errors: Console
 ) -> tuple[Plan, SpecSet, list[str]]:
-    """A saved plan (only the ``chosen`` appliances, when any) with the specs (for the
-    inventory) at ``spec_paths``, or else at the paths it recorded (relative ones resolve
-    from the current directory)."""
+    """A saved plan (only the appliances chosen with ``--appliance``, when any) with the specs
+    (for the inventory) at ``spec_paths``, or else at the paths it recorded (relative ones
+    resolve from the current directory); its adoptions consented to with ``--adopt``."""
     from lmctl.plan.planfile import load_plan, moved_appliances
 
-    plan = _narrowed(load_plan(path), chosen, path)
+    plan = _narrowed(load_plan(path), target.appliances, path)
+    _consented(plan, target.adopt, path, errors)
     recorded = tuple(Path(p) for p in plan.spec_paths)
     try:
         spec_set = load_reporting(tuple(spec_paths) or recorded, errors)
@@ -539,8 +563,9 @@ async def _still_to_apply(
     if refused:
         raise CommandError(
             f"{source} would write to what its changes' arrays do not own on the appliances "
-            f"now, or adopt what the specs do not want ({counted(len(refused), 'change')} "
-            "above); nothing was written; make a new plan"
+            "now, to a VS that holds or shares what lmctl does not own, or adopt what the specs "
+            f"do not want ({counted(len(refused), 'change')} above); nothing was written; make "
+            "a new plan"
         )
     return True
 
@@ -575,13 +600,8 @@ async def _apply(
 
     console, errors = make_console(), make_console(stderr=True)
     if source is not None:
-        if target.adopt:
-            raise CommandError(
-                f"--adopt plans an adoption; {source} is a saved plan, which holds its "
-                "adoptions already; nothing was read or written"
-            )
         spec_paths = tuple(p for p in target.paths if p != source)
-        plan, spec_set, names = _saved_plan(source, spec_paths, target.appliances, errors)
+        plan, spec_set, names = _saved_plan(source, spec_paths, target, errors)
     else:
         spec_set = load_reporting(target.paths, errors)
         adopting(spec_set, target.adopt)
@@ -639,6 +659,10 @@ def _plan_file(paths: Sequence[Path]) -> Path | None:
     "that nothing changed since the plan read it, saves a backup under "
     "<state-dir>/backups/ (--no-backup to skip), writes in make-before-break order and reads "
     "again to report any difference left. Appliances are applied concurrently (--parallel).\n\n"
+    "A saved plan (apply FILE) records no waiver: --allow RULE and --force are given again, "
+    "and --adopt ARRAY for each array it adopts for (one with adoptions is refused without "
+    "it, before anything is read). It writes only to what its arrays own when applied, never "
+    "to a VS holding what lmctl does not own, never deletes or moves a VS it adopts.\n\n"
     + _APPLY_EXIT_CODES,
 )
 def apply_command(

@@ -10,14 +10,19 @@ it still holds:
 - what it was planned against: every object it touches must still be as read (``stale_objects``)
   unless the appliances already hold what it makes (``already_applied``), and its changes must
   run on the state it recorded (``load_plan``);
+- what it is: a document that does not load (nested too deeply, a field a change cannot write,
+  one written twice, an appliance listed twice) is one clean error (``load_plan``);
 - whose objects it writes: the plan's own record of what it read (``observed``) is no proof, as
   a hand-edited plan can record a foreign VS as lmctl's; every change is checked against what
   the appliance holds when it is applied (``not_owned``): a VS, SubVS or content rule it writes
   must carry the marker of the change's own array and service, a VS it creates (or moves to)
-  needs its key free, and an adoption an unmarked VS at a key the specs want for that service;
+  needs its key free, and an adoption an unmarked VS at a key the specs want for that service,
+  never deleted nor moved away by the same plan; no change touches a VS that holds or shares
+  what lmctl does not own exactly (``clashes``), nor a content rule assigned elsewhere;
 - its safety verdict is this lmctl's, made again when it is loaded (``load_plan``) and under
   the inventory's thresholds when it is applied; a plan records no waiver: ``--allow RULE``
-  and ``--force`` are given again to ``apply FILE``.
+  and ``--force`` are given again to ``apply FILE``, and so is ``--adopt ARRAY`` for each
+  array it adopts for (``unconsented``): an adoption takes over what lmctl does not own.
 The document's JSON Schema (``plan_json_schema``) is published by ``lmctl schema --kind plan``
 and committed as ``docs/schema/plan.schema.json``.
 """
@@ -27,9 +32,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, assert_never
+from typing import Any, assert_never, get_type_hints
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import TypeAdapter, ValidationError
@@ -46,6 +51,7 @@ from lmctl.appliance.changes import (
     DeleteSubService,
     DeleteVirtualService,
     FieldChange,
+    FieldValue,
     RemoveRealServer,
     UnassignContentRule,
     UpdateContentRule,
@@ -54,20 +60,24 @@ from lmctl.appliance.changes import (
     UpdateVirtualService,
     write_label,
 )
+from lmctl.appliance.loadmaster import REAL_SERVER_PARAMS
 from lmctl.appliance.state import (
     ApplianceState,
+    ContentRuleState,
     Drift,
     Owner,
+    RealServerState,
+    VirtualServiceState,
     compare,
     sub_service_owner,
 )
 from lmctl.errors import LmctlError
 from lmctl.exchange import DesiredVirtualService
-from lmctl.loadmaster.models import VirtualServiceKey
+from lmctl.loadmaster.models import MANAGED_VS_FIELDS, VirtualServiceKey, VirtualServiceSettings
 from lmctl.plan.document import PLAN_FAILURE_KIND, PLAN_FORMAT_VERSION, PLAN_KIND, Plan, PlanFailure
 from lmctl.plan.simulate import SimulationError, apply_change, simulate
 from lmctl.specs.loader import SCHEMA_DIALECT
-from lmctl.text import quoted_name
+from lmctl.text import excerpt, one_line, quoted_name
 
 SCHEMA_TITLE = "lmctl plan document (plan --format json, plan --out), format_version 1"
 
@@ -111,32 +121,58 @@ def looks_like_plan(path: Path) -> bool:
 
 def load_plan(path: Path) -> Plan:
     """Read a saved plan, refusing another format version with a clear message, and one whose
-    changes do not run on the state it recorded (edited or damaged); its safety verdict is made
-    again."""
+    changes do not run on the state it recorded or cannot be written as they stand (edited or
+    damaged); its safety verdict is made again. Whatever is wrong with the document is a
+    ``PlanFileError``, never another exception."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PlanFileError(f"{path}: not a readable plan file ({error})") from error
+    try:
+        return _loaded(path, text)
+    except PlanFileError:
+        raise
+    except RecursionError:
+        problem = "nested too deeply"
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
+        problem = excerpt(str(error) or type(error).__name__)
+    raise PlanFileError(
+        f"{path}: not a usable plan ({problem}): it was edited or damaged; nothing was read or "
+        "written; make a new plan"
+    )
+
+
+def _loaded(path: Path, text: str) -> Plan:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
         raise PlanFileError(f"{path}: not a readable plan file ({error})") from error
     if isinstance(document, dict) and document.get("kind") == PLAN_FAILURE_KIND:
         message = (document.get("error") or {}).get("message", "no message")
         raise PlanFileError(
-            f"{path} is the output of a failed lmctl plan ({message}): it holds no plan to "
-            "apply; fix that, then plan again"
+            f"{path} is the output of a failed lmctl plan ({one_line(str(message))}): it holds "
+            "no plan to apply; fix that, then plan again"
         )
     if not isinstance(document, dict) or document.get("kind") != PLAN_KIND:
         raise PlanFileError(f'{path}: not an lmctl plan (no "kind": "{PLAN_KIND}")')
     version = document.get("format_version")
     if version != PLAN_FORMAT_VERSION:
         raise PlanFileError(
-            f"{path}: plan format_version {version!r}; this lmctl reads version "
+            f"{path}: plan format_version {one_line(repr(version))}; this lmctl reads version "
             f"{PLAN_FORMAT_VERSION}: make the plan again with this lmctl"
         )
     try:
         plan = Plan.model_validate(document)
     except ValidationError as error:
         first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise PlanFileError(f"{path}: invalid plan at {where}: {first['msg']}") from error
+        where = one_line(".".join(str(part) for part in first["loc"]))
+        raise PlanFileError(f"{path}: invalid plan at {where}: {one_line(first['msg'])}") from None
+    problem = _malformed(plan)
+    if problem is not None:
+        raise PlanFileError(
+            f"{path}: {problem}: it was edited or damaged; nothing was read or written; make a "
+            "new plan"
+        )
     for appliance in plan.appliances:
         try:
             simulate(appliance.observed_state(), appliance.changes)
@@ -146,6 +182,103 @@ def load_plan(path: Path) -> Plan:
                 f"({error}): it was edited or damaged; nothing was read or written; make a new plan"
             ) from None
     return plan.checked()
+
+
+# The fields each kind of change writes, as the appliance layer turns them into parameters:
+# a VS's or SubVS's managed settings (``modvs``), a member's (``modrs``); a content rule's are
+# shown only (``modrule`` sends the rule's whole definition), each the change's own value.
+_RULE_FIELDS = {"pattern": "pattern", "matchtype": "match_type", "nocase": "nocase"}
+_SETTINGS = TypeAdapter(VirtualServiceSettings)
+_MEMBER_TYPES = {
+    name: TypeAdapter(kind)
+    for name, kind in get_type_hints(RealServerState).items()
+    if name in REAL_SERVER_PARAMS
+}
+
+
+def _malformed(plan: Plan) -> str | None:
+    """What makes ``plan`` unfit to apply as it stands, though its schema holds (None:
+    nothing): an appliance listed twice, or a change whose fields it cannot write as listed."""
+    seen: set[str] = set()
+    for appliance in plan.appliances:
+        if appliance.name in seen:
+            return f"the appliance {quoted_name(appliance.name)} is listed twice"
+        seen.add(appliance.name)
+        for change in appliance.changes:
+            problem = _unwritable(change)
+            if problem is not None:
+                return f"{appliance.name}: {write_label(change)}: {problem}"
+    return None
+
+
+def _unwritable(change: Change) -> str | None:
+    """Why the fields of ``change`` cannot be written as listed (None: they can): a field its
+    kind does not write, one listed twice (the check would read one value, the write send
+    another), or a value the field does not take."""
+    match change:
+        case UpdateVirtualService() | AdoptVirtualService() | UpdateSubService():
+            fields, known = change.fields, MANAGED_VS_FIELDS
+        case UpdateRealServer():
+            fields, known = change.fields, tuple(REAL_SERVER_PARAMS)
+        case UpdateContentRule():
+            fields, known = change.fields, tuple(_RULE_FIELDS)
+        case (
+            CreateVirtualService()
+            | DeleteVirtualService()
+            | AddRealServer()
+            | RemoveRealServer()
+            | CreateSubService()
+            | DeleteSubService()
+            | CreateContentRule()
+            | DeleteContentRule()
+            | AssignContentRule()
+            | UnassignContentRule()
+        ):
+            return None
+        case _:
+            assert_never(change)
+    names = [f.field for f in fields]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        return (
+            f"no field {quoted_name(unknown[0])} for {change.action} (it writes {', '.join(known)})"
+        )
+    repeated = next((name for name in names if names.count(name) > 1), None)
+    if repeated is not None:
+        return f"the field {repeated} is listed {names.count(repeated)} times"
+    return _invalid_values(change, {f.field: f.new for f in fields})
+
+
+def _invalid_values(change: Change, new: dict[str, FieldValue]) -> str | None:
+    """Why the values ``change`` writes are not what its fields take (None: they are)."""
+    match change:
+        case UpdateVirtualService() | AdoptVirtualService() | UpdateSubService():
+            return _invalid(_SETTINGS, new)
+        case UpdateRealServer():
+            # Of the type a member holds, exactly (a flag is no number, a port no text).
+            for name, value in new.items():
+                problem = _invalid(_MEMBER_TYPES[name], value, strict=True)
+                if problem is not None:
+                    return f"{name}: {problem}"
+            return None
+        case UpdateContentRule():
+            for name, value in new.items():
+                if value != getattr(change, _RULE_FIELDS[name]):
+                    return f"its {name} is not the rule's own ({excerpt(repr(value))})"
+            return None
+        case _:
+            return None
+
+
+def _invalid(adapter: TypeAdapter[Any], value: object, *, strict: bool = False) -> str | None:
+    """Why ``adapter`` refuses ``value``, in one line (None: it takes it)."""
+    try:
+        adapter.validate_python(value, strict=strict)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = "".join(f"{part}: " for part in first["loc"])
+        return excerpt(f"{where}{first['msg']}")
+    return None
 
 
 def out_conflict(out: Path, spec_files: Iterable[Path], spec_paths: Iterable[Path]) -> str | None:
@@ -282,12 +415,15 @@ def not_owned(
     the plan). ``wanted``: per appliance, the services the specs want now, the only keys an
     adoption may take (what cannot be told from a plan file: whether its array was adopting
     when it was planned; an edited plan may adopt no other VS than the one ``plan --adopt``
-    would)."""
+    would, and ``apply FILE`` asks for ``--adopt`` again: ``unconsented``). A VS the plan
+    adopts is never deleted nor moved away by it; a VS that holds or shares what lmctl does
+    not own exactly (``clashes``: a plan makes it a conflict and writes nothing to it), and a
+    content rule assigned elsewhere, take no write at all."""
     problems: list[NotOwned] = []
     for appliance in plan.appliances:
         here = _Walk.of(found[appliance.name], appliance.changes, wanted.get(appliance.name, ()))
         for change in appliance.changes:
-            problem = _ownership(change, here)
+            problem = _ownership(change, here) or _clash(change, here)
             if problem is None:
                 try:
                     apply_change(here.state, change)
@@ -295,9 +431,23 @@ def not_owned(
                     problem = f"cannot run on what the appliance holds now ({error})"
                 else:
                     here.read[change.final_key] = here.read.pop(change.key, None)
+                    if isinstance(change, AdoptVirtualService):
+                        here.adopted.add(change.key)
                     continue
             problems.append(NotOwned(appliance.name, _write(change), problem))
     return problems
+
+
+def unconsented(plan: Plan, adopt: Collection[str]) -> list[tuple[str, AdoptVirtualService]]:
+    """Each adoption of ``plan`` whose array is not among ``adopt`` (``apply FILE --adopt
+    ARRAY``), with its appliance's name: an adoption takes over a VS lmctl does not own, a
+    waiver that a plan file does not carry."""
+    return [
+        (appliance.name, change)
+        for appliance in plan.appliances
+        for change in appliance.changes
+        if isinstance(change, AdoptVirtualService) and change.array not in adopt
+    ]
 
 
 def _write(change: Change) -> str:
@@ -321,6 +471,8 @@ class _Walk:
     remarked: dict[VirtualServiceKey, Owner]
     # (array, service, key) of each service the specs want now: what may be adopted.
     wants: frozenset[tuple[str, str, VirtualServiceKey]]
+    # The keys the changes checked so far adopted: no later change deletes or moves them.
+    adopted: set[VirtualServiceKey]
 
     @classmethod
     def of(
@@ -340,6 +492,7 @@ class _Walk:
             read={key: vs.owner for key, vs in found.items()},
             remarked=remarked,
             wants=frozenset((d.array, d.service, d.key) for d in wanted),
+            adopted=set(),
         )
 
 
@@ -358,10 +511,11 @@ def _ownership(change: Change, here: _Walk) -> str | None:
             return _adoptable(here, change) or _marks(marker, _written(change.fields))
         case UpdateVirtualService():
             marks = _marks(marker, _written(change.fields)) if change.remarks else None
-            moved = _taken(here, change.new_key) if change.new_key is not None else None
-            return held or marks or moved
+            if change.new_key is None:
+                return held or marks
+            return held or marks or _kept(here, change.key, "moves") or _taken(here, change.new_key)
         case DeleteVirtualService():
-            return held
+            return held or _kept(here, change.key, "deletes")
         case AddRealServer() | UpdateRealServer() | RemoveRealServer():
             if held is None and change.sub_service is not None:
                 return _carries(change.sub_service, owners, "SubVS")
@@ -408,6 +562,67 @@ def _held(here: _Walk, key: VirtualServiceKey, owner: Owner) -> str | None:
     if vs.owner == owner or (vs.owner is not None and here.remarked.get(key) == owner):
         return None
     return f"found {vs.describe()}, not the marker {quoted_name(owner.marker())}"
+
+
+def _kept(here: _Walk, key: VirtualServiceKey, does: str) -> str | None:
+    """Why the VS at ``key`` may not be deleted or moved away (None: it may): the plan adopted
+    it, and an adoption is of a VS at a key the specs want, to keep it there."""
+    if key not in here.adopted:
+        return None
+    return f"the plan adopts {key} and then {does} it: an adopted VS stays where the specs want it"
+
+
+def _clash(change: Change, here: _Walk) -> str | None:
+    """Why ``change`` may not touch what it does (None: it may): the VS it acts on holds or
+    shares what lmctl does not own exactly (a plan makes that a conflict and writes nothing to
+    the VS, its deletion included), or the content rule it makes, changes or deletes is
+    assigned elsewhere."""
+    match change:
+        case CreateVirtualService():
+            return None  # its key is free (``_taken``)
+        case CreateContentRule() | UpdateContentRule() | DeleteContentRule():
+            return _clashing(here.state.get(change.key)) or _shared(here, change.rule)
+        case (
+            AdoptVirtualService()
+            | UpdateVirtualService()
+            | DeleteVirtualService()
+            | AddRealServer()
+            | UpdateRealServer()
+            | RemoveRealServer()
+            | CreateSubService()
+            | UpdateSubService()
+            | DeleteSubService()
+            | AssignContentRule()
+            | UnassignContentRule()
+        ):
+            return _clashing(here.state.get(change.key))
+        case _:
+            assert_never(change)
+
+
+def _clashing(vs: VirtualServiceState | None) -> str | None:
+    """The clashes of ``vs``, in their own words (None: none, or no VS)."""
+    clashes = () if vs is None else vs.clashes()
+    if not clashes:
+        return None
+    assert vs is not None
+    details = "; ".join(clash.detail for clash in clashes)
+    return f"{vs.describe()} holds or shares what lmctl does not own exactly: {details}"
+
+
+def _shared(here: _Walk, name: str) -> str | None:
+    """Why the content rule ``name`` may not be written (None: it may): wherever it is read, it
+    is assigned elsewhere too (``delrule`` or ``modrule`` would change it there)."""
+    for vs in here.state.values():
+        rule = vs.content_rule(name)
+        if rule is not None and rule.assigned_elsewhere:
+            return _clashing(_with_rule_only(vs, rule))
+    return None
+
+
+def _with_rule_only(vs: VirtualServiceState, rule: ContentRuleState) -> VirtualServiceState:
+    """``vs`` holding ``rule`` and nothing else lmctl could clash over (its clash, alone)."""
+    return replace(vs, sub_vs=(), foreign_sub_vs=(), content_rules=(rule,))
 
 
 def _taken(here: _Walk, key: VirtualServiceKey) -> str | None:
