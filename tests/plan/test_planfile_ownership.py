@@ -165,10 +165,48 @@ def test_writes_to_what_the_plan_adopts_creates_or_re_marks_pass() -> None:
                 AddRealServer(**MAIL, sub_service=OWA, **member),
                 CreateContentRule(**MAIL, sub_service=OWA, rule=OWA, pattern="^/owa"),
                 AssignContentRule(**MAIL, sub_service=OWA, rule=OWA),
-            ]
+            ],
+            (*WANTED, desired("mail-2019", "https", at=OLD_PARENT)),
         )
         == []
     )
+
+
+REMARK_AS_ZZZ = FieldChange(field="nickname", old="lmctl.mail-2019.https", new="lmctl.zzz.https")
+
+
+@pytest.mark.parametrize(
+    ("wanted", "expected"),
+    [
+        # An array the specs do not have: no rename, so the VS stays mail-2019's.
+        (
+            WANTED,
+            "found 10.30.1.50:443/tcp (NickName 'lmctl.mail-2019.https'), not the marker "
+            "'lmctl.zzz.https'",
+        ),
+        # Wanted there, but mail-2019 is still in the specs: no rename either.
+        (
+            (desired("zzz", "https", at=PARENT), desired("mail-2019", "https", at=OLD_PARENT)),
+            "found 10.30.1.50:443/tcp (NickName 'lmctl.mail-2019.https'), not the marker "
+            "'lmctl.zzz.https'",
+        ),
+        # A real rename keeps its VS: the same plan never deletes it.
+        (
+            (desired("zzz", "https", at=PARENT),),
+            "the plan re-marks 10.30.1.50:443/tcp and then deletes it: a re-marked VS stays "
+            "where the specs want it",
+        ),
+    ],
+)
+def test_a_re_mark_is_a_rename_only_as_the_specs_want_it_and_never_a_way_to_delete(
+    wanted: tuple[DesiredVirtualService, ...], expected: str
+) -> None:
+    zzz = {"array": "zzz", "service": "https", "key": PARENT}
+    problems = refusals(
+        [UpdateVirtualService(**zzz, fields=(REMARK_AS_ZZZ,)), DeleteVirtualService(**zzz)],
+        wanted,
+    )
+    assert f"{APPLIANCE}: delvs {PARENT} (zzz/https): {expected}" in problems
 
 
 def found(at: VirtualServiceKey, nickname: str) -> str:
@@ -340,11 +378,13 @@ def test_a_vs_the_plan_adopts_is_never_deleted_nor_moved_away_by_it() -> None:
         f"{APPLIANCE}: modvs {FOREIGN} → {FREE} (hq/https): {adopted} moves it: an adopted VS "
         "stays where the specs want it"
     ]
+    # Re-marked as an array the specs do not want there: no rename, so neither write is owned.
+    branch = f"found {FOREIGN} (NickName 'lmctl.hq.https'), not the marker 'lmctl.branch.https'"
     assert refusals(
         [adopt, remark, DeleteVirtualService(array="branch", service="https", key=FOREIGN)]
     ) == [
-        f"{APPLIANCE}: delvs {FOREIGN} (branch/https): {adopted} deletes it: an adopted VS "
-        "stays where the specs want it"
+        f"{APPLIANCE}: modvs {FOREIGN} (branch/https): {branch}",
+        f"{APPLIANCE}: delvs {FOREIGN} (branch/https): {branch}",
     ]
 
 

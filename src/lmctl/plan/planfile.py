@@ -471,7 +471,8 @@ class _Walk:
     remarked: dict[VirtualServiceKey, Owner]
     # (array, service, key) of each service the specs want now: what may be adopted.
     wants: frozenset[tuple[str, str, VirtualServiceKey]]
-    # The keys the changes checked so far adopted: no later change deletes or moves them.
+    # The keys the plan re-marks (a rename keeps its VS where the specs want it) and those the
+    # changes checked so far adopted: no change deletes or moves them.
     adopted: set[VirtualServiceKey]
 
     @classmethod
@@ -481,19 +482,32 @@ class _Walk:
         changes: Iterable[Change],
         wanted: Iterable[DesiredVirtualService],
     ) -> _Walk:
+        wanted = list(wanted)
+        wants = frozenset((d.array, d.service, d.key) for d in wanted)
+        arrays = {d.array for d in wanted}
+        # A re-mark is a rename only as plan makes one: the specs want the new array's service
+        # at that key, and the VS's array as read has left them (else an edited plan could
+        # re-mark another array's VS as an invented array's, then delete it).
         remarked = {
             change.key: Owner(change.array, change.service)
             for change in changes
             if isinstance(change, UpdateVirtualService)
             and _written(change.fields) == Owner(change.array, change.service).marker()
+            and (change.array, change.service, change.key) in wants
+            and _read_array(found, change.key) not in arrays
         }
         return cls(
             state=dict(found),
             read={key: vs.owner for key, vs in found.items()},
             remarked=remarked,
-            wants=frozenset((d.array, d.service, d.key) for d in wanted),
-            adopted=set(),
+            wants=wants,
+            adopted=set(remarked),
         )
+
+
+def _read_array(found: ApplianceState, key: VirtualServiceKey) -> str | None:
+    vs = found.get(key)
+    return None if vs is None or vs.owner is None else vs.owner.array
 
 
 def _ownership(change: Change, here: _Walk) -> str | None:
@@ -569,7 +583,8 @@ def _kept(here: _Walk, key: VirtualServiceKey, does: str) -> str | None:
     it, and an adoption is of a VS at a key the specs want, to keep it there."""
     if key not in here.adopted:
         return None
-    return f"the plan adopts {key} and then {does} it: an adopted VS stays where the specs want it"
+    how, what = ("re-marks", "a re-marked") if key in here.remarked else ("adopts", "an adopted")
+    return f"the plan {how} {key} and then {does} it: {what} VS stays where the specs want it"
 
 
 def _clash(change: Change, here: _Walk) -> str | None:
