@@ -118,6 +118,11 @@ def test_self_signed_given_twice_names_every_host_the_first_as_the_subject(site:
     )
     assert refused.exit_code == 64
     assert "'mail pp' is no host name" in refused.stderr
+    # An address is no name a DNS subject alternative name can carry.
+    for address in ("10.1.1.1", "1.2.3.4.5"):
+        refused = site.addcert("other", "-a", "lm-hq", "--self-signed", address)
+        assert refused.exit_code == 64, refused.output
+        assert f"'{address}' is no host name" in refused.stderr
 
 
 def test_a_second_run_leaves_the_certificate_and_replace_installs_the_new_one(

@@ -332,7 +332,9 @@ def _host_names(values: list[str] | None) -> list[str] | None:
     hosts: dict[str, str] = {}
     for value in values:
         host = value.rstrip(".")
-        if not is_host_name(host):
+        # A top-level label is never all digits (RFC 3696, 2): 10.1.1.1 is an address, which
+        # a DNS subject alternative name cannot carry.
+        if not is_host_name(host) or host.rsplit(".", 1)[-1].isdigit():
             raise typer.BadParameter(
                 f"{excerpt(value)!r} is no host name: expected the namespace the certificate "
                 "is for, e.g. mail.example.com"
