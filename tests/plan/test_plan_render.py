@@ -163,6 +163,11 @@ def test_saved_plan_round_trips_and_is_recognised(tmp_path: Path) -> None:
     spec.write_text('{"kind": "lmctl-plan"}')
     assert not looks_like_plan(spec)
     assert not looks_like_plan(tmp_path)
+    # Saved again by an editor that writes a UTF-8 byte order mark: still the plan.
+    marked = tmp_path / "plan-bom.json"
+    marked.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert looks_like_plan(marked)
+    assert load_plan(marked) == plan
 
 
 @pytest.mark.parametrize(

@@ -113,7 +113,8 @@ def looks_like_plan(path: Path) -> bool:
         return False
     try:
         with path.open("rb") as stream:
-            head = stream.read(4096).lstrip()
+            # A Windows editor may have saved it with a UTF-8 byte order mark.
+            head = stream.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()
     except OSError:
         return False
     return head.startswith(b"{") and PLAN_KIND.encode() in head
@@ -125,7 +126,7 @@ def load_plan(path: Path) -> Plan:
     damaged); its safety verdict is made again. Whatever is wrong with the document is a
     ``PlanFileError``, never another exception."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise PlanFileError(f"{path}: not a readable plan file ({error})") from error
     try:
