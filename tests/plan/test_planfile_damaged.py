@@ -135,6 +135,25 @@ def test_a_field_listed_twice_in_one_change_is_refused_at_load(tmp_path: Path) -
     )
 
 
+@pytest.mark.parametrize(
+    ("action", "field", "expected"),
+    [
+        ("update_vs", "idle_time", f"{HQ}: idle_time is 0, the change says it was 700"),
+        ("update_rs", "weight", "weight is 1000, the change says it was 700"),
+    ],
+)
+def test_an_old_value_the_recorded_state_does_not_hold_is_refused_at_load(
+    tmp_path: Path, action: str, field: str, expected: str
+) -> None:
+    # What apply shows before it asks ("idle_time: 700 → 1800") is the file's own claim: it
+    # must be what the state it recorded (checked against the appliance before any write) has.
+    content = document(tmp_path)
+    (edited,) = [f for f in fields_of(content, action) if f["field"] == field]
+    edited["old"] = 700
+    message = refused(tmp_path, content)
+    assert expected in message and message.endswith(DAMAGED)
+
+
 def test_an_appliance_listed_twice_is_refused_at_load(tmp_path: Path) -> None:
     content = document(tmp_path)
     content["appliances"].append(content["appliances"][0])

@@ -126,7 +126,7 @@ def _sub_service_change(state: ApplianceState, change: SubServiceKind) -> None:
             _with_sub_service(state, vs.key, SubServiceState(settings=change.settings))
         case UpdateSubService():
             sub = _sub_service(vs, marker, change.action)
-            settings = sub.settings.model_copy(update={f.field: f.new for f in change.fields})
+            settings = _changed(sub.settings, change.fields, f"SubVS {change.sub_service}")
             _with_sub_service(state, vs.key, replace(sub, settings=settings))
         case DeleteSubService():
             _sub_service(vs, marker, change.action)
@@ -167,7 +167,27 @@ def _sub_service_change(state: ApplianceState, change: SubServiceKind) -> None:
 
 
 def _updated(vs: VirtualServiceState, fields: Iterable[FieldChange]) -> VirtualServiceSettings:
-    return vs.settings.model_copy(update={f.field: f.new for f in fields})
+    return _changed(vs.settings, fields, str(vs.key))
+
+
+def _changed(
+    settings: VirtualServiceSettings, fields: Iterable[FieldChange], where: str
+) -> VirtualServiceSettings:
+    """``settings`` with each field's new value, each old value checked against what it has:
+    a change describes the object it runs on (a plan file's shown ``old`` values included)."""
+    fields = tuple(fields)
+    for field in fields:
+        have = getattr(settings, field.field)
+        if _value(have) != _value(field.old):
+            raise SimulationError(
+                f"{where}: {field.field} is {have!r}, the change says it was {field.old!r}"
+            )
+    return settings.model_copy(update={f.field: f.new for f in fields})
+
+
+def _value(value: object) -> object:
+    # A plan file gives a list where the settings hold a tuple (ExtraPorts, option sets).
+    return tuple(value) if isinstance(value, list | tuple) else value
 
 
 def apply_change(state: ApplianceState, change: Change) -> None:
@@ -203,6 +223,12 @@ def apply_change(state: ApplianceState, change: Change) -> None:
             _with_members(state, change, holder, (*holder.real_servers, added))
         case UpdateRealServer():
             holder, found = _member(state, change)
+            for field in change.fields:
+                if (have := getattr(found, field.field)) != field.old:
+                    raise SimulationError(
+                        f"{change.address}:{change.port} in {change.where}: {field.field} is "
+                        f"{have!r}, the change says it was {field.old!r}"
+                    )
             updates: dict[str, Any] = {f.field: f.new for f in change.fields}
             members = (replace(rs, **updates) if rs is found else rs for rs in holder.real_servers)
             _with_members(state, change, holder, members)
