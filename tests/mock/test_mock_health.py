@@ -304,6 +304,7 @@ def test_a_real_appliance_is_refused_before_anything_is_read(site: Site) -> None
         ([EX19_02, "--down", "--port", "0"], "'--port'"),
         ([EX19_02, "--down", "--port", "65536"], "'--port'"),
         ([EX19_02], f"give --down, --up or --clear for {EX19_02}"),
+        ([EX19_02, "--up", "--down"], "give --down or --up, not both"),
         ([EX19_02, "--clear", "--down"], "give it without --down"),
         (["--clear", "--check-url", EWS], "give it without --down"),
         ([EX19_02, "--clear", "--port", "443"], "give it without --down"),

@@ -699,15 +699,18 @@ def health(
             show_default=False,
         ),
     ] = None,
-    status: Annotated[
-        bool | None,
+    down: Annotated[
+        bool,
+        typer.Option("--down", help="Its health check fails.", show_default=False),
+    ] = False,
+    up: Annotated[
+        bool,
         typer.Option(
-            "--down/--up",
-            help="Down: its health check fails; Up: remove that mark (it passes again unless "
-            "a wider Down mark holds).",
+            "--up",
+            help="Remove that mark (its check passes again unless a wider Down mark holds).",
             show_default=False,
         ),
-    ] = None,
+    ] = False,
     port: Annotated[
         int | None,
         typer.Option(
@@ -740,6 +743,9 @@ def health(
 ) -> None:
     """``lmctl mock health [ADDRESS (--down | --up) [--port N] [--check-url URL]] [--clear]
     --appliance NAME``."""
+    if down and up:
+        raise typer.BadParameter("give --down or --up, not both")
+    status = True if down else False if up else None
     if clear and (status is not None or port is not None or check_url is not None):
         raise typer.BadParameter(
             "--clear removes every mark of ADDRESS (or every mark): give it without --down, "
