@@ -44,7 +44,7 @@ from lmctl.appliance.state import (
 from lmctl.exchange import DesiredVirtualService
 from lmctl.loadmaster.models import VirtualService, VirtualServiceKey, VirtualServiceSettings
 from lmctl.plan.document import AppliancePlan, Plan, make_plan
-from lmctl.plan.planfile import not_owned, unconsented
+from lmctl.plan.ownership import not_owned, unconsented
 
 APPLIANCE = "lm-hq"
 HQ = key("10.0.1.10")

@@ -475,7 +475,7 @@ def _consented(plan: Plan, adopt: Sequence[str], path: Path, errors: Console) ->
     """Raises unless each adoption of the saved plan is consented to with ``--adopt ARRAY``
     (an adoption is a waiver, which a plan file does not carry), before anything is read."""
     from lmctl.appliance.changes import counted
-    from lmctl.plan.planfile import unconsented
+    from lmctl.plan.ownership import unconsented
 
     refused = unconsented(plan, adopt)
     if not refused:
@@ -542,7 +542,8 @@ async def _still_to_apply(
     from lmctl.appliance.base import observe_all
     from lmctl.appliance.changes import counted
     from lmctl.exchange import expand_all
-    from lmctl.plan.planfile import already_applied, not_owned, stale_objects
+    from lmctl.plan.ownership import not_owned
+    from lmctl.plan.planfile import already_applied, stale_objects
 
     observed = await observe_all(appliances)
     stale = stale_objects(plan, observed)
