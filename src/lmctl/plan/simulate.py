@@ -173,16 +173,21 @@ def _updated(vs: VirtualServiceState, fields: Iterable[FieldChange]) -> VirtualS
 def _changed(
     settings: VirtualServiceSettings, fields: Iterable[FieldChange], where: str
 ) -> VirtualServiceSettings:
-    """``settings`` with each field's new value, each old value checked against what it has:
-    a change describes the object it runs on (a plan file's shown ``old`` values included)."""
+    """``settings`` with each field's new value, each old value checked (``_as_old``)."""
     fields = tuple(fields)
+    _as_old(settings, fields, where)
+    return settings.model_copy(update={f.field: f.new for f in fields})
+
+
+def _as_old(holder: object, fields: Iterable[FieldChange], where: str) -> None:
+    """Raise unless ``holder`` (settings, a member) has each field's old value: a change
+    describes the object it runs on (a plan file's shown ``old`` values included)."""
     for field in fields:
-        have = getattr(settings, field.field)
+        have = getattr(holder, field.field)
         if _value(have) != _value(field.old):
             raise SimulationError(
                 f"{where}: {field.field} is {have!r}, the change says it was {field.old!r}"
             )
-    return settings.model_copy(update={f.field: f.new for f in fields})
 
 
 def _value(value: object) -> object:
@@ -223,12 +228,7 @@ def apply_change(state: ApplianceState, change: Change) -> None:
             _with_members(state, change, holder, (*holder.real_servers, added))
         case UpdateRealServer():
             holder, found = _member(state, change)
-            for field in change.fields:
-                if (have := getattr(found, field.field)) != field.old:
-                    raise SimulationError(
-                        f"{change.address}:{change.port} in {change.where}: {field.field} is "
-                        f"{have!r}, the change says it was {field.old!r}"
-                    )
+            _as_old(found, change.fields, f"{change.address}:{change.port} in {change.where}")
             updates: dict[str, Any] = {f.field: f.new for f in change.fields}
             members = (replace(rs, **updates) if rs is found else rs for rs in holder.real_servers)
             _with_members(state, change, holder, members)
