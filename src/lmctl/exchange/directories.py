@@ -38,6 +38,12 @@ def path_pattern(directory: str) -> str:
     return f"/^\\/{re.escape(directory)}(\\/|$)/"
 
 
+def directory_rule(marker: str, directory: str) -> DesiredContentRule:
+    """The content rule that sends ``directory``'s path to its SubVS, named like the SubVS
+    (``marker``)."""
+    return DesiredContentRule(name=marker, pattern=path_pattern(directory))
+
+
 def parent_settings(array: ArraySpec, profile: ServiceProfile) -> VirtualServiceSettings:
     """The parent VS: layer 7, TLS terminated with ``certificate`` and re-encrypted to the
     members, no persistence. It holds no real servers, so its own check decides nothing (its
@@ -87,10 +93,7 @@ def sub_services(
             directory=directory,
             settings=_sub_service_settings(array, profile, directory),
             real_servers=members,
-            rule=DesiredContentRule(
-                name=sub_service_marker(array.name, directory),
-                pattern=path_pattern(directory),
-            ),
+            rule=directory_rule(sub_service_marker(array.name, directory), directory),
         )
         for directory in array.published_directories
     )

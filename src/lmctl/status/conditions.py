@@ -24,8 +24,7 @@ from lmctl.appliance.state import (
     owner_of,
 )
 from lmctl.exchange import DesiredRealServer, DesiredSubService
-from lmctl.exchange.desired import DesiredContentRule
-from lmctl.exchange.directories import path_pattern
+from lmctl.exchange.directories import directory_rule
 from lmctl.loadmaster.models import VirtualServiceKey, host_port, wire_value
 from lmctl.plan.diff import deletion, in_write_order, rule_changes, service_changes
 from lmctl.plan.match import (
@@ -213,7 +212,7 @@ def _published(
             directory=(directory := sub.marker.removeprefix(f"{marker}.")),
             settings=sub.settings,
             real_servers=members,
-            rule=DesiredContentRule(name=sub.marker, pattern=path_pattern(directory)),
+            rule=directory_rule(sub.marker, directory),
         )
         for sub in sorted(subs, key=_directory_order(marker))
     )
